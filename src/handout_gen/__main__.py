@@ -1,0 +1,3 @@
+from handout_gen.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""One error hierarchy. The CLI turns every HandoutGenError into ``Error: …`` and exit 1.
+
+Messages name where the problem is (``file:line: field: message`` or ``row N, column C``)
+so a person can fix it without reading a traceback. Messages about roster rows must never
+quote patient data: they name the row and column only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input, located precisely enough to fix it."""
+
+    source: str  # a project-relative path, or "roster.csv"
+    message: str
+    line: int | None = None
+    field: str | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}"
+
+
+class HandoutGenError(Exception):
+    """Base of every error a user can cause and fix; never shown with a traceback."""
+
+
+class ConfigError(HandoutGenError):
+    """Raised when the project layout, practice.yaml or a recipe is unusable."""
+
+
+class ContentError(HandoutGenError):
+    """Raised when content (front matter, Markdown, references) fails validation."""
+
+
+class ValidationFailed(ContentError):
+    """Raised with every problem found, so all of them are reported at once."""
+
+    def __init__(self, problems: list[Problem], what: str = "content") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} {noun} in {what}; nothing was written:\n{lines}")
+
+
+class UnknownItemError(HandoutGenError):
+    """Raised when a slug, issue id or similar names nothing in the project."""
+
+
+class TemplateError(HandoutGenError):
+    """Raised when a template is missing or fails to render (e.g. an undefined variable)."""
+
+
+class RenderError(HandoutGenError):
+    """Raised when WeasyPrint, premailer or PDF assembly fails on otherwise valid input."""
+
+
+class OutputError(HandoutGenError):
+    """Raised when output would go outside output/ or cannot be written."""
+
+
+def relpath(path: Path, root: Path) -> str:
+    """Show ``path`` relative to the project root when possible (shorter, no home dirs)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

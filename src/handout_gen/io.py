@@ -1,0 +1,61 @@
+"""The one write helper: atomic, confined to the output folder, optionally private.
+
+Every file the tool writes goes through :func:`write_file`, so a crash never leaves half a
+file behind or clobbers a good one, and no path built from data can escape ``output/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def safe_join(base: Path, *parts: str) -> Path:
+    """Join ``parts`` under ``base`` and refuse anything that resolves outside it."""
+    base = base.resolve()
+    target = base.joinpath(*parts).resolve()
+    if target != base and base not in target.parents:
+        msg = f"refusing to write outside {base}: {'/'.join(parts)}"
+        raise OutputError(msg)
+    return target
+
+
+def ensure_dir(path: Path, *, private: bool = False) -> None:
+    """Create ``path`` (and parents); private folders are 0700 even if they already exist."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+    if private:
+        os.chmod(path, 0o700)
+
+
+def write_file(
+    path: Path, data: bytes | str, *, root: Path, private: bool = False
+) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    ``root`` is the folder writes are confined to (normally the project's ``output/`` or
+    a user-chosen ``-o`` folder). ``private`` makes the file 0600 and its folder 0700, for
+    anything holding patient data. The temp file is created 0600 from the start, so patient
+    data is never readable by others even for an instant.
+    """
+    root = root.resolve()
+    path = Path(os.path.abspath(path))
+    if path.resolve() != root and root not in path.resolve().parents:
+        msg = f"refusing to write outside {root}: {path}"
+        raise OutputError(msg)
+    ensure_dir(path.parent, private=private)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600 if private else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
