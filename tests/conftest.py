@@ -51,12 +51,16 @@ def no_weasyprint_warnings(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def weasyprint_log() -> Iterator[list[str]]:
     """WeasyPrint's warnings, for tests that provoke them on purpose."""
-    handler = _Fail()
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
-    messages: list[str] = []
     yield messages
-    messages.extend(r.getMessage() for r in handler.records)
     logger.removeHandler(handler)
 
 

@@ -47,12 +47,12 @@ SCHEME_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:")
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     """Drop image sources that would load anything but a project file.
 
-    Remote (https:) images would make the PDF depend on the network, and ``file:``/
-    ``data:`` sources could read files outside the project; the URL fetcher refuses them
-    too, but removing them here keeps the output inert and free of warnings.
+    Remote (https:) images would make the PDF depend on the network, and ``file:``,
+    absolute or ``..`` sources could read files outside content/; the URL fetcher refuses
+    them too, but removing them here keeps the output inert and free of warnings.
     """
     if tag == "img" and attribute == "src" and (
-        SCHEME_RE.match(value) or value.startswith(("/", "\\"))
+        SCHEME_RE.match(value) or value.startswith(("/", "\\")) or ".." in value.split("/")
     ):
         return None
     return value
@@ -291,7 +291,8 @@ def load_procedures(content_dir: Path, root: Path) -> tuple[dict[str, Procedure]
         if tmeta is None or found:
             continue
         if slug not in procedures:
-            problems.append(Problem(source, f"translation of unknown procedure '{slug}' (no {slug}.md)"))
+            if not (folder / f"{slug}.md").is_file():  # an invalid original is reported already
+                problems.append(Problem(source, f"translation of unknown procedure '{slug}' (no {slug}.md)"))
             continue
         if tmeta.lang != lang:
             problems.append(Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang"))

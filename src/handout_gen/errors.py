@@ -65,6 +65,10 @@ class OutputError(HandoutGenError):
     """Raised when output would go outside output/ or cannot be written."""
 
 
+class PreviewError(HandoutGenError):
+    """Raised when the preview server cannot start (e.g. the port is taken)."""
+
+
 def relpath(path: Path, root: Path) -> str:
     """Show ``path`` relative to the project root when possible (shorter, no home dirs)."""
     try:

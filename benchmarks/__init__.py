@@ -1,0 +1,1 @@
+"""Benchmarks for `make bench`: each bench_*.py module prints its figures with a baseline."""

@@ -1,0 +1,120 @@
+"""The CLI contract: fast help with examples, exit codes, plain errors, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handout_gen.cli import cli
+
+from .pdfutil import pdf_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_is_fast_and_never_imports_weasyprint() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter();"
+        "from handout_gen.cli import cli;"
+        "sys.argv = ['handout-gen', '--help'];"
+        "\ntry:\n    cli()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('weasyprint', 'pydantic', 'markdown_it', 'premailer', 'pypdf') if m in sys.modules];"
+        "print(heavy, time.perf_counter() - t, file=sys.stderr)"
+    )
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    heavy, _, _seconds = result.stderr.strip().rpartition(" ")[0].partition("]")
+    assert "Usage: handout-gen" in result.stdout
+    assert heavy + "]" == "[]", result.stderr
+    assert elapsed < 1.5  # the goal is 0.15 s for the CLI itself; `make bench` prints it
+
+
+def _commands() -> list[str]:
+    return sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_help_has_an_example(command: str) -> None:
+    code, out, _ = run(command, "--help")
+    assert code == 0
+    assert "Example:" in out
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("handout-gen, version ")
+
+
+def test_list_shows_procedures_languages_and_status() -> None:
+    code, out, _ = run("--project", str(REPO), "list")
+    assert code == 0
+    assert "radiofrequency-ablation" in out and "en,es" in out and "draft" in out
+
+
+def test_unknown_slug_is_a_clean_error() -> None:
+    code, out, err = run("--project", str(REPO), "handout", "nope")
+    assert code == 1
+    assert err.startswith("Error: no procedure 'nope' in content/procedures/ (known: ")
+    assert "Traceback" not in out + err
+
+
+def test_misuse_exits_2() -> None:
+    code, _, err = run("--project", str(REPO), "handout", "prp-injection", "--lang", "fr")
+    assert code == 2
+    assert "Invalid value for '--lang'" in err
+
+
+def test_not_a_project_is_a_clean_error(tmp_path: Path) -> None:
+    code, _, err = run("--project", str(tmp_path), "list")
+    assert code == 1
+    assert "is not a handout-gen project (no content/practice.yaml)" in err
+
+
+def test_bad_content_lists_every_problem_and_writes_nothing(sample_project: Path) -> None:
+    for slug in ("prp-injection", "radiofrequency-ablation"):
+        path = sample_project / "content" / "procedures" / f"{slug}.md"
+        path.write_text(path.read_text().replace("status: draft", "status: done"))
+    code, out, err = run("--project", str(sample_project), "build")
+    assert code == 1
+    assert err.startswith("Error: 2 problems in the project; nothing was written:")
+    assert "prp-injection.md:" in err and "radiofrequency-ablation.md:" in err
+    assert not (sample_project / "output").exists()
+    assert "Traceback" not in out + err
+
+
+def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp_path: Path) -> None:
+    target = tmp_path / "desk" / "prp.pdf"
+    code, out, _ = run(
+        "--project", str(sample_project), "handout", "prp-injection", "--lang", "es", "--large-print",
+        "-o", str(target),
+    )
+    assert code == 0, out
+    assert out.strip() == f"wrote {target}"
+    text = pdf_text(target.read_bytes())
+    assert "Puntos clave" in text and "Página 1 de" in text
+
+
+def test_build_then_noop_rebuild(sample_project: Path) -> None:
+    code, out, _ = run("--project", str(sample_project), "build")
+    assert code == 0
+    assert "handouts: 24 written, 0 unchanged" in out
+    code, out, _ = run("--project", str(sample_project), "build")
+    assert "handouts: 0 written, 24 unchanged" in out
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "handout_gen", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("handout-gen, version")

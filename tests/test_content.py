@@ -1,0 +1,174 @@
+"""The content model: the sample loads, and every kind of bad input is named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handout_gen.content import render_markdown, split_front_matter
+from handout_gen.errors import ConfigError, UnknownItemError, ValidationFailed
+from handout_gen.project import load_project
+
+REPO = Path(__file__).resolve().parents[1]
+SLUGS = {
+    "interventional-pain-care", "spinal-cord-stimulation", "radiofrequency-ablation",
+    "epidural-steroid-injection", "prp-injection", "joint-injections-nerve-blocks",
+}
+
+
+def test_sample_project_loads_with_every_procedure_in_both_languages() -> None:
+    project = load_project(REPO)
+    assert set(project.procedures) == SLUGS
+    for procedure in project.procedures.values():
+        assert procedure.languages == ["en", "es"]
+        for edition in procedure.editions.values():
+            assert [s.id for s in edition.sections] == ["what", "who", "before", "day-of", "after"]
+            assert edition.meta.status == "draft"  # medical text stays draft until a clinician signs
+    assert project.practice.location("orchard") is not None
+    assert project.practice.physician("okafor") is not None
+
+
+def test_sample_content_is_fictional() -> None:
+    """Only 555-01xx numbers and example.org addresses appear in the bundled content."""
+    import re
+
+    text = "\n".join(p.read_text() for p in (REPO / "content").rglob("*") if p.suffix in {".md", ".yaml"})
+    for number in re.findall(r"\b\d{3}-\d{4}\b", text):
+        assert number.startswith("555-01"), number
+    for host in re.findall(r"https://([^/\s\"')]+)", text):
+        assert host.endswith("example.org"), host
+
+
+def _break(project: Path, slug: str, old: str, new: str) -> Path:
+    path = project / "content" / "procedures" / f"{slug}.md"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_all_front_matter_problems_are_reported_together_with_file_line_and_field(
+    sample_project: Path,
+) -> None:
+    rfa = _break(sample_project, "radiofrequency-ablation", "status: draft", "status: finished")
+    _break(sample_project, "radiofrequency-ablation", "review_interval_months:", "review_intervall_months:")
+    esi = _break(sample_project, "epidural-steroid-injection", "bleeding_risk: intermediate", "bleeding_risk: medium")
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    message = str(caught.value)
+    assert "nothing was written" in message
+    status_line = _line_of(rfa, "status: finished")
+    typo_line = _line_of(rfa, "review_intervall_months")
+    risk_line = _line_of(esi, "bleeding_risk: medium")
+    assert (
+        f"content/procedures/radiofrequency-ablation.md:{status_line}: status: "
+        "Input should be 'draft' or 'approved'" in message
+    )
+    assert (
+        f"content/procedures/radiofrequency-ablation.md:{typo_line}: review_intervall_months: "
+        "is not a known field (check the spelling)" in message
+    )
+    assert (
+        f"content/procedures/epidural-steroid-injection.md:{risk_line}: prep.bleeding_risk: "
+        "Input should be 'low', 'intermediate' or 'high'" in message
+    )
+    assert len(caught.value.problems) == 3
+
+
+def test_missing_required_field_and_yaml_syntax_error(sample_project: Path) -> None:
+    _break(sample_project, "prp-injection", "reviewer_role:", "# reviewer_role:")
+    scs = _break(sample_project, "spinal-cord-stimulation", "title: ", "title: [unclosed ")
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    message = str(caught.value)
+    assert "content/procedures/prp-injection.md:2: reviewer_role: is required but missing" in message
+    assert "content/procedures/spinal-cord-stimulation.md:" in message and "invalid YAML" in message
+    assert _line_of(scs, "[unclosed") >= 2
+
+
+def test_sections_must_be_present_and_in_order(sample_project: Path) -> None:
+    path = _break(sample_project, "prp-injection", "{#who}", "{#whom}")
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    line = _line_of(path, "## ")
+    assert (
+        f"content/procedures/prp-injection.md:{line}: sections must be what, who, before, day-of, "
+        "after in that order; found what, whom, before, day-of, after"
+    ) in str(caught.value)
+
+
+def test_missing_logo_is_named_with_its_line(sample_project: Path) -> None:
+    (sample_project / "content" / "assets" / "logo.svg").unlink()
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    assert "content/practice.yaml:5: logo: logo file 'assets/logo.svg' not found inside content/" in str(
+        caught.value
+    )
+
+
+def test_logo_outside_the_project_is_refused(sample_project: Path) -> None:
+    practice = sample_project / "content" / "practice.yaml"
+    practice.write_text(practice.read_text().replace("logo: assets/logo.svg", "logo: ../../../etc/hostname"))
+    with pytest.raises(ValidationFailed, match="logo file '../../../etc/hostname' not found inside content/"):
+        load_project(sample_project)
+
+
+def test_translation_of_unknown_procedure(sample_project: Path) -> None:
+    stray = sample_project / "content" / "procedures" / "acupuncture.es.md"
+    stray.write_text((sample_project / "content" / "procedures" / "prp-injection.es.md").read_text())
+    with pytest.raises(ValidationFailed, match=r"acupuncture.es.md: translation of unknown procedure 'acupuncture'"):
+        load_project(sample_project)
+
+
+def test_not_a_project(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a handout-gen project"):
+        load_project(tmp_path)
+
+
+def test_unknown_slug_names_the_known_ones() -> None:
+    with pytest.raises(UnknownItemError, match=r"no procedure 'nope'.*known: epidural-steroid-injection"):
+        load_project(REPO).procedure("nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("title: x\n", "missing front matter"),
+        ("---\ntitle: x\n", "front matter is not closed"),
+    ],
+)
+def test_front_matter_framing(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        split_front_matter(text)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "forbidden"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ("<iframe src='https://evil.example.com'></iframe>", "<iframe"),
+        ("<object data='x.swf'></object>", "<object"),
+        ("[click](javascript:alert(1))", 'href="javascript:'),
+        ("<a href='javascript:alert(1)'>x</a>", "javascript:"),
+        ("![x](file:///etc/passwd)", 'src="file:'),
+        ("<img src='file:///etc/passwd' alt='x'>", "file:"),
+        ("<img src='https://tracker.example.com/p.png' alt='x'>", "tracker.example.com"),
+        ("<img src='/etc/passwd' alt='x'>", "/etc/passwd"),
+        ("<p onclick='steal()'>hi</p>", "onclick"),
+        ("<style>body{background:url(https://x.example.com)}</style>", "x.example.com"),
+    ],
+)
+def test_raw_html_is_sanitised(markdown: str, forbidden: str) -> None:
+    assert forbidden not in render_markdown(markdown)
+
+
+def test_safe_markdown_survives_sanitising() -> None:
+    html = render_markdown("**Bold** and [our site](https://www.example.org).\n\n- one\n- two\n")
+    assert "<strong>Bold</strong>" in html
+    assert '<a href="https://www.example.org">our site</a>' in html
+    assert "<li>one</li>" in html

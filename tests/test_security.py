@@ -1,0 +1,143 @@
+"""Hostile content cannot make a render read outside the project or touch the network."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from handout_gen.fetcher import RefusedURL, allowed_roots, resolve_local
+from handout_gen.handouts import Variant, render_handout
+from handout_gen.io import write_file
+from handout_gen.errors import OutputError
+from handout_gen.project import load_project
+
+from .pdfutil import pdf_text
+
+
+@pytest.fixture
+def web_server() -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on 127.0.0.1 that records every request it gets."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def _image_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    sizes = set()
+    with pikepdf.open(__import__("io").BytesIO(pdf)) as doc:
+        for obj in doc.objects:
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
+                sizes.add((int(obj.Width), int(obj.Height)))
+    return sizes
+
+
+def test_hostile_html_in_markdown_is_inert(
+    sample_project: Path, tmp_path: Path, web_server: tuple[str, list[str]]
+) -> None:
+    base, hits = web_server
+    secret = tmp_path / "outside" / "secret.png"
+    secret.parent.mkdir()
+    Image.new("RGB", (37, 23), "red").save(secret)
+    hostile = (
+        f'\n<img src="file://{secret}" alt="a">\n'
+        f'<img src="{base}/tracker.png" alt="b">\n'
+        f'<img src="../../../outside/secret.png" alt="c">\n'
+        "<script>document.write('PWNED')</script>\n"
+        '<iframe src="https://evil.example.com"></iframe>\n'
+        '<a href="javascript:alert(1)">click me</a>\n'
+        f'<p style="background: url({base}/bg.png)">styled</p>\n'
+    )
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    path.write_text(path.read_text().replace("## Who it may help {#who}", hostile + "\n## Who it may help {#who}"))
+    pdf = render_handout(load_project(sample_project), "prp-injection", Variant())
+    assert hits == []  # not one request left the process
+    assert (37, 23) not in _image_sizes(pdf)  # the outside file was never embedded
+    text = pdf_text(pdf)
+    assert "PWNED" not in text and "document.write" not in text
+    assert "click me" in text  # the link text stays, the javascript: URL does not
+    assert b"javascript:" not in pdf
+
+
+def test_a_template_cannot_read_outside_files_or_the_network(
+    sample_project: Path, tmp_path: Path, web_server: tuple[str, list[str]], weasyprint_log: list[str]
+) -> None:
+    """Even a project template (trusted less than the tool) goes through the confined fetcher."""
+    base, hits = web_server
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (41, 19), "blue").save(secret)
+    templates = sample_project / "templates"
+    templates.mkdir(exist_ok=True)
+    (templates / "handout.html.j2").write_text(
+        '{% extends "default:handout.html.j2" %}{% block title %}{{ super() }}'
+        f'<img src="file://{secret}" alt="x"><img src="{base}/remote.png" alt="y">'
+        "{% endblock %}"
+    )
+    pdf = render_handout(load_project(sample_project), "prp-injection", Variant())
+    assert hits == []
+    assert (41, 19) not in _image_sizes(pdf)
+    assert any("outside the project" in m for m in weasyprint_log), weasyprint_log
+    assert any("only project files may be read" in m for m in weasyprint_log), weasyprint_log
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "https://www.example.org/x.png", "http://127.0.0.1/x", "ftp://x/y",
+     "file://otherhost/etc/passwd"],
+)
+def test_fetcher_refuses_everything_outside_the_project(tmp_path: Path, url: str) -> None:
+    with pytest.raises(RefusedURL):
+        resolve_local(url, allowed_roots(tmp_path))
+
+
+def test_fetcher_allows_project_files(tmp_path: Path) -> None:
+    inside = tmp_path / "content" / "a.png"
+    assert resolve_local(inside.as_uri(), allowed_roots(tmp_path)) == inside.resolve()
+    sneaky = (tmp_path / "content" / ".." / ".." / "etc" / "passwd").as_uri()
+    with pytest.raises(RefusedURL):
+        resolve_local(sneaky, allowed_roots(tmp_path))
+
+
+def test_write_helper_is_atomic_and_confined(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    target = write_file(out / "a" / "b.txt", "hello", root=out)
+    assert target.read_text() == "hello"
+    assert [p.name for p in target.parent.iterdir()] == ["b.txt"]  # no temp file left
+    with pytest.raises(OutputError, match="refusing to write outside"):
+        write_file(out / ".." / "escape.txt", "x", root=out)
+    assert not (tmp_path / "escape.txt").exists()
+    private = write_file(out / "p" / "secret.pdf", b"%PDF", root=out, private=True)
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert private.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "output"
+    target = write_file(out / "keep.txt", "good", root=out)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("handout_gen.io.os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_file(target, "bad", root=out)
+    assert target.read_text() == "good"
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
