@@ -1,0 +1,79 @@
+"""Handout build figures: --help start-up, cold build, no-op rebuild, one handout.
+
+Each figure is printed next to a naive baseline measured in the same run, as a ratio.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HG = str(Path(sys.executable).with_name("handout-gen"))
+
+
+def _best(times: int, func: object) -> float:
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        func()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _copy_project(dest: Path) -> Path:
+    for name in ("content", "handouts", "templates"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, dest / name)
+    return dest
+
+
+def run() -> None:
+    from handout_gen.handouts import Renderer, Variant, build_handouts, planned_handouts
+    from handout_gen.project import load_project
+
+    help_s = _best(5, lambda: subprocess.run([HG, "--help"], capture_output=True, check=True))
+    eager_s = _best(3, lambda: subprocess.run([sys.executable, "-c", "import weasyprint"], check=True))
+    print(f"handout-gen --help: {help_s * 1000:.0f} ms (goal 150 ms); "
+          f"importing WeasyPrint eagerly alone would cost {eager_s * 1000:.0f} ms ({eager_s / help_s:.1f}x)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _copy_project(Path(tmp))
+        project = load_project(root)
+        count = len(planned_handouts(project))
+
+        started = time.perf_counter()
+        build_handouts(project)
+        cold = time.perf_counter() - started
+
+        noop = _best(3, lambda: subprocess.run([HG, "--project", str(root), "build"],
+                                               capture_output=True, check=True))
+        forced = _best(1, lambda: build_handouts(load_project(root), force=True))
+
+        # Naive baseline: one process per handout, as a shell loop over `handout-gen handout`.
+        sample = planned_handouts(project)[:4]
+        started = time.perf_counter()
+        for procedure, variant in sample:
+            args = [HG, "--project", str(root), "handout", procedure.slug, "--lang", variant.lang,
+                    "-o", str(Path(tmp) / "naive.pdf")]
+            subprocess.run(args + (["--large-print"] if variant.large_print else []),
+                           capture_output=True, check=True)
+        naive_each = (time.perf_counter() - started) / len(sample)
+
+        renderer = Renderer(project)
+        procedure = project.procedure("radiofrequency-ablation")
+        first = _best(1, lambda: renderer.handout(procedure, Variant()))
+        warm = _best(5, lambda: renderer.handout(procedure, Variant()))
+
+    print(f"cold build of all {count} handouts (in-process, fonts shared): {cold:.2f} s "
+          f"= {cold / count * 1000:.0f} ms each")
+    print(f"  naive (one process per handout, measured on {len(sample)}): {naive_each * 1000:.0f} ms each "
+          f"-> {naive_each * count:.1f} s for {count}; cold build is {naive_each * count / cold:.1f}x faster")
+    print(f"no-op rebuild (`handout-gen build`, nothing changed): {noop:.2f} s (goal <= 0.5 s); "
+          f"forced rebuild {forced:.2f} s ({forced / noop:.0f}x the no-op)")
+    print(f"single handout (radiofrequency-ablation, 3 pages): first render {first * 1000:.0f} ms, "
+          f"warm {warm * 1000:.0f} ms (in-process); naive CLI call {naive_each * 1000:.0f} ms")
