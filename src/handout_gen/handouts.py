@@ -12,17 +12,19 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import segno
+from babel.dates import format_date
 
 from .content import Edition, Procedure
 from .fetcher import FONT_DIR
 from .io import write_file
 from .project import Project
-from .templates import make_env, render, safe_html
+from .templates import BABEL_LOCALES, make_env, plain, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
 
@@ -97,16 +99,19 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
         footer_left=translate("Call us: %(phone)s") % {"phone": project.practice.phone},
         footer_center=(
             translate("%(version)s, last reviewed %(date)s")
-            % {"version": meta.version, "date": meta.last_reviewed.isoformat()}
+            % {"version": meta.version, "date": medium_date(meta.last_reviewed, edition.lang)}
         ),
     )
     return context
 
 
 def _translator(lang: str) -> Callable[[str], str]:
-    from .templates import translations
-
     return translations(lang).gettext
+
+
+def medium_date(value: date, lang: str) -> str:
+    """"Nov 2, 2026" / "2 nov 2026": short enough for the footer, no reader arithmetic."""
+    return plain(format_date(value, "medium", locale=BABEL_LOCALES.get(lang, "en_US")))
 
 
 def handout_html(
