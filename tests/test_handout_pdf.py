@@ -114,6 +114,13 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(sample_project: Path) -
     assert len(first.written) == 24 and not first.skipped  # 6 procedures x en/es x standard/large
     names = sorted(p.name for p in first.written)
     assert "prp-injection.es.large.pdf" in names and "prp-injection.pdf" in names
+    for pdf in first.written:  # what `make demo` promises for every handout it writes
+        assert "No syntax or stream encoding errors" in tool("qpdf", "--check", pdf), pdf
+        info = pdfinfo(pdf)
+        assert info["Page size"] == "612 x 792 pts (letter)" and info["Tagged"] == "yes", pdf
+        assert info["Title"].endswith(" - Maple Hollow Spine & Pain Center"), pdf
+        fonts = tool("pdffonts", pdf).splitlines()[2:]
+        assert fonts and all(row.split()[-5] == "yes" for row in fonts), pdf
     again = build_handouts(load_project(sample_project))
     assert not again.written and len(again.skipped) == 24
     prp = sample_project / "content" / "procedures" / "prp-injection.md"

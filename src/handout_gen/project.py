@@ -16,10 +16,17 @@ from pydantic import Field
 
 from .content import Procedure, load_procedures, parse_yaml, validate
 from .errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
-from .models import LANGUAGES, Practice, Slug, Strict
+from .models import Practice, Slug, Strict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUILTIN_TEMPLATES = PACKAGE_DIR / "templates"
+
+
+Language = Literal["en", "es"]
+
+
+def _all_languages() -> list[Language]:
+    return ["en", "es"]
 
 
 class HandoutRecipe(Strict):
@@ -27,7 +34,7 @@ class HandoutRecipe(Strict):
 
     template: str = "handout.html.j2"
     procedures: Literal["all"] | Annotated[list[Slug], Field(min_length=1)] = "all"
-    languages: list[Literal["en", "es"]] = Field(default_factory=lambda: list(LANGUAGES))
+    languages: list[Language] = Field(default_factory=_all_languages)
     large_print: list[bool] = Field(default_factory=lambda: [False, True])
 
 
@@ -130,13 +137,16 @@ def _load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
             source, f"logo file '{practice.logo}' not found inside content/",
             key_lines.get(("logo",)), "logo",
         ))
-    for kind, items in (("location", practice.locations), ("physician", practice.physicians)):
-        seen: set[str] = set()
-        for index, item in enumerate(items):
-            if item.id in seen:
-                key = ("locations" if kind == "location" else "physicians", index, "id")
-                problems.append(Problem(source, f"duplicate {kind} id '{item.id}'", key_lines.get(key), ".".join(map(str, key))))
-            seen.add(item.id)
+    for group, ids in (
+        ("locations", [loc.id for loc in practice.locations]),
+        ("physicians", [doc.id for doc in practice.physicians]),
+    ):
+        for index, item_id in enumerate(ids):
+            if item_id in ids[:index]:
+                key = (group, index, "id")
+                problems.append(Problem(
+                    source, f"duplicate id '{item_id}'", key_lines.get(key), f"{group}.{index}.id"
+                ))
     return practice, problems
 
 
