@@ -33,6 +33,8 @@ system-deps:
 demo: setup
 	$(HG) build
 	@# --- newsletter and packet demo steps (issues 3 and 4) ---
+	$(HG) packets content/rosters/sample-roster.csv -o output/packets --today 2026-11-24  # fixed date: the fictional sample roster never goes stale
+	$(HG) newsletter 2026-12 --esp mailchimp
 	@echo "Done: see output/"
 
 test: setup
@@ -47,3 +49,8 @@ lint: setup
 
 clean:
 	rm -rf output/handouts output/newsletters output/packets output/.handout-gen
+
+# --- preview / readme images (issue 6) ---
+.PHONY: readme-images
+readme-images: setup
+	$(PY) scripts/readme_images.py

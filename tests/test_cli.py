@@ -118,3 +118,8 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "handout_gen", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("handout-gen, version")
+
+
+def test_project_option_works_after_the_command_too(sample_project: Path) -> None:
+    code, out, _ = run("list", "--project", str(sample_project))
+    assert code == 0 and "prp-injection" in out

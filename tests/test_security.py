@@ -11,10 +11,10 @@ import pikepdf
 import pytest
 from PIL import Image
 
+from handout_gen.errors import OutputError
 from handout_gen.fetcher import RefusedURL, allowed_roots, resolve_local
 from handout_gen.handouts import Variant, render_handout
 from handout_gen.io import write_file
-from handout_gen.errors import OutputError
 from handout_gen.project import load_project
 
 from .pdfutil import pdf_text

@@ -65,6 +65,10 @@ class OutputError(HandoutGenError):
     """Raised when output would go outside output/ or cannot be written."""
 
 
+class SendError(HandoutGenError):
+    """Raised when a newsletter send cannot go on (SMTP refused the login or sender, or kept failing)."""
+
+
 class PreviewError(HandoutGenError):
     """Raised when the preview server cannot start (e.g. the port is taken)."""
 
@@ -75,3 +79,23 @@ def relpath(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+class RosterError(HandoutGenError):
+    """Raised with every bad roster row at once; messages name row and column, never values.
+
+    Roster cells hold patient data, so a message says *which* cell is wrong and why in
+    general terms ("is in the past"), but never repeats what the cell contains.
+    """
+
+    def __init__(self, problems: list[Problem], source: str) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {roster_location(p)}: {p.message}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} {noun} in {source}; nothing was written:\n{lines}")
+
+
+def roster_location(problem: Problem) -> str:
+    """``row 3, column date`` (rows counted as a spreadsheet shows them; header is row 1)."""
+    where = f"row {problem.line}" if problem.line else "file"
+    return f"{where}, column {problem.field}" if problem.field else where

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ BABEL_LOCALES = {"en": "en_US", "es": "es_US"}
 GLYPH_FALLBACKS = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2192": "-", "\u2713": "*"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> NullTranslations:
     """Message catalog for ``lang``, compiled in memory from the shipped ``.po`` file."""
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"

@@ -1,0 +1,604 @@
+"""Per-patient packets: recipe and words, prep checklist, HTML contexts, PDF assembly.
+
+A packet is three kinds of pages:
+
+* **personal pages** (the cover letter, with the clinician's blood-thinner instructions when
+  there are any), rendered for a whole batch of patients as ONE WeasyPrint document and
+  split by page ranges;
+* **prep pages** (checklist, what to bring, day of), which depend on the procedures and the
+  patient's flags but carry no name, so they are cached per flag combination;
+* **handouts**, the same PDFs for everyone with that procedure, language and print size,
+  rendered once and cached by content hash;
+* **closing pages** (aftercare, call us / ER, contacts, disclaimer), which hold no patient
+  data either, so they are cached like handouts, keyed by procedures, language, print size
+  and clinic.
+
+pikepdf stitches the three together in about a millisecond, adds a bookmark per section
+and generic metadata, and optionally encrypts with AES-256. The words of the packet live
+in ``content/packet.yaml`` (English and Spanish, reviewed like any clinical content); the
+recipe (which sections per procedure) in ``handouts/packets.yaml``. Batch orchestration
+(processes, index, audit log) is in :mod:`handout_gen.packet_run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from .content import parse_yaml, validate
+from .errors import ConfigError, Problem, RenderError, ValidationFailed, relpath
+from .handouts import Variant, _key, base_context
+from .models import Slug, Strict, Text, TextList
+from .project import Project
+from .roster import PatientRow
+from .templates import render
+
+log = logging.getLogger("handout_gen")
+
+SectionName = Literal[
+    "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
+]
+SECTION_ORDER: tuple[SectionName, ...] = (
+    "cover",
+    "prep",
+    "bring",
+    "day-of",
+    "handouts",
+    "aftercare",
+    "call",
+    "contacts",
+    "disclaimer",
+)
+FRONT = ("cover", "prep", "bring", "day-of")
+BACK = ("aftercare", "call", "contacts", "disclaimer")
+
+
+class PacketWords(Strict):
+    """Every sentence of the packet outside the handouts, in one language."""
+
+    packet_title: Text
+    draft: Text
+    footer_call: Text
+    letter_heading: Text
+    dear: Text
+    letter_intro: Text
+    procedure_label: Text
+    date_label: Text
+    time_label: Text
+    arrive_label: Text
+    arrive_note: Text
+    where_label: Text
+    physician_label: Text
+    phone_label: Text
+    reference_label: Text
+    map_caption: Text
+    sign_off: Text
+    prep_heading: Text
+    prep_intro: Text
+    prep_always: TextList
+    sedation_heading: Text
+    sedation_rules: TextList
+    glp1_note: Text
+    driver_sedation: Text
+    driver_required: Text
+    blood_thinner_heading: Text
+    blood_thinner_warning: Text
+    blood_thinner_name_label: Text
+    blood_thinner_stop_label: Text
+    blood_thinner_restart_label: Text
+    diabetes_steroid: Text
+    diabetes_fasting: Text
+    dye_allergy: Text
+    dye_question: Text
+    anti_inflammatories: Text
+    bring_heading: Text
+    bring: TextList
+    bring_driver: Text
+    day_of_heading: Text
+    day_of: TextList
+    handouts_heading: Text
+    aftercare_heading: Text
+    call_heading: Text
+    call_intro: Text
+    after_hours: Text
+    er_heading: Text
+    contacts_heading: Text
+    contact_main: Text
+    contact_after_hours: Text
+    contact_location: Text
+    contact_website: Text
+    disclaimer_heading: Text
+    disclaimer: Text
+    version_line: Text
+
+
+class PacketText(Strict):
+    """``content/packet.yaml``: versioned, reviewed words; English is required."""
+
+    version: Text
+    status: Literal["draft", "approved"]
+    reviewer_role: Text
+    last_reviewed: date
+    text: dict[Literal["en", "es"], PacketWords]
+
+    @model_validator(mode="after")
+    def _english_required(self) -> PacketText:
+        if "en" not in self.text:
+            msg = "needs an 'en' block (the fallback for every other language)"
+            raise ValueError(msg)
+        return self
+
+
+class ProcedurePacket(Strict):
+    sections: Annotated[list[SectionName], Field(min_length=1)] | None = None
+    handouts: list[Slug] = Field(default_factory=list)
+
+
+class PacketRecipe(Strict):
+    """``handouts/packets.yaml``: sections in print order, per-procedure overrides."""
+
+    template: str = "packet_cover.html.j2"
+    prep_template: str = "packet_prep.html.j2"
+    back_template: str = "packet_back.html.j2"
+    sections: Annotated[list[SectionName], Field(min_length=1)] = Field(
+        default_factory=lambda: list(SECTION_ORDER)
+    )
+    procedures: dict[Slug, ProcedurePacket] = Field(default_factory=dict)
+
+
+@dataclass
+class Kit:
+    """Everything a packet needs that is not patient data, loaded and validated once."""
+
+    project: Project
+    recipe: PacketRecipe
+    text: PacketText
+    text_bytes: bytes
+
+    def words(self, lang: str) -> PacketWords:
+        for key, words in self.text.text.items():
+            if key == lang:
+                return words
+        return self.text.text["en"]
+
+    def sections(self, slugs: tuple[str, ...]) -> list[str]:
+        """Every section any of the procedures asks for, in the recipe's print order."""
+        wanted: set[str] = set()
+        for slug in slugs:
+            override = self.recipe.procedures.get(slug)
+            wanted.update(override.sections if override and override.sections else self.recipe.sections)
+        return [s for s in self.recipe.sections if s in wanted]
+
+    def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        for slug in slugs:
+            override = self.recipe.procedures.get(slug)
+            for item in (slug, *(override.handouts if override else [])):
+                if item not in out:
+                    out.append(item)
+        return out
+
+    @cached_property
+    def digest(self) -> str:
+        """Hash of the non-patient inputs of closing pages (everything shared + the words)."""
+        return hashlib.sha256(self.project.shared_digest.encode() + self.text_bytes).hexdigest()
+
+
+def load_kit(project: Project) -> Kit:
+    """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
+    problems: list[Problem] = []
+    text_path = project.content_dir / "packet.yaml"
+    if not text_path.is_file():
+        msg = f"{relpath(text_path, project.root)} is missing: packets need their words (copy it from the sample project)"  # noqa: E501
+        raise ConfigError(msg)
+    raw = text_path.read_bytes()
+    source = relpath(text_path, project.root)
+    data, lines, found = parse_yaml(raw.decode("utf-8-sig"), source)
+    problems += found
+    text = None
+    if data is not None:
+        text, found = validate(PacketText, data, source, lines)
+        problems += found
+    recipe: PacketRecipe | None = PacketRecipe()
+    recipe_path = project.handouts_dir / "packets.yaml"
+    if recipe_path.is_file():
+        source = relpath(recipe_path, project.root)
+        data, lines, found = parse_yaml(recipe_path.read_text(encoding="utf-8-sig"), source)
+        problems += found
+        recipe = None
+        if data is not None:
+            recipe, found = validate(PacketRecipe, data, source, lines)
+            problems += found
+        if recipe is not None:
+            for slug, item in recipe.procedures.items():
+                for name in (slug, *item.handouts):
+                    if name not in project.procedures:
+                        problems.append(
+                            Problem(
+                                source,
+                                f"unknown procedure '{name}'",
+                                lines.get(("procedures", slug)),
+                                f"procedures.{slug}",
+                            )
+                        )
+                if item.sections and "cover" not in item.sections:
+                    problems.append(
+                        Problem(
+                            source,
+                            "must include 'cover'",
+                            lines.get(("procedures", slug, "sections")),
+                            f"procedures.{slug}.sections",
+                        )
+                    )
+    if problems or text is None or recipe is None:
+        raise ValidationFailed(problems, "the packet setup")
+    return Kit(project, recipe, text, raw)
+
+
+# --- what goes in the prep checklist -----------------------------------------------------
+
+
+@dataclass
+class PrepPlan:
+    """The prep checklist of one patient: built from procedure prep flags + patient flags."""
+
+    sedation: bool = False
+    sedation_rules: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    driver: bool = False
+
+
+def prep_flags(row: PatientRow) -> tuple[bool, bool, bool]:
+    """The patient flags the (cached, name-free) prep pages depend on."""
+    return (row.sedation, row.diabetes, row.dye_allergy)
+
+
+def build_prep(
+    slugs: tuple[str, ...], flags: tuple[bool, bool, bool], project: Project, words: PacketWords
+) -> PrepPlan:
+    """Decide which prep items apply from procedure prep flags and patient flags.
+
+    The blood-thinner instructions are not here: they are the clinician's own words for one
+    patient, printed verbatim on the personal cover page (see :func:`patient_context`).
+    """
+    sedation, diabetes, dye_allergy = flags
+    preps = [project.procedures[s].meta.prep for s in slugs]
+    plan = PrepPlan()
+    plan.sedation = sedation and any(p.sedation_offered for p in preps)
+    if plan.sedation:
+        plan.sedation_rules = [*words.sedation_rules, words.glp1_note]
+        plan.items.append(words.driver_sedation)
+        plan.driver = True
+    elif any(p.driver_required for p in preps):
+        plan.items.append(words.driver_required)
+        plan.driver = True
+    if diabetes and any(p.steroid for p in preps):
+        plan.items.append(words.diabetes_steroid)
+    if diabetes and plan.sedation:
+        plan.items.append(words.diabetes_fasting)
+    if any(p.contrast_dye for p in preps):
+        plan.items.append(words.dye_allergy if dye_allergy else words.dye_question)
+    if any(p.avoid_anti_inflammatories for p in preps):
+        plan.items.append(words.anti_inflammatories)
+    plan.items += words.prep_always
+    return plan
+
+
+# --- static parts (no patient data): handouts and closing pages ----------------------------
+
+
+@dataclass(frozen=True)
+class Static:
+    """A cached PDF part. ``kind`` is "handout" or "back"; ``anchors`` maps section → page."""
+
+    kind: str
+    key: str
+    spec: tuple[Any, ...]
+
+
+def handout_part(kit: Kit, slug: str, lang: str, large: bool) -> Static:
+    procedure = kit.project.procedures[slug]
+    variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
+    return Static("handout", _key(kit.project, procedure, variant), (slug, variant.lang, large))
+
+
+def prep_part(
+    kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: tuple[bool, bool, bool]
+) -> Static | None:
+    """Prep checklist, what to bring, day of: no name on them, so cached per flag combination."""
+    sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
+    if not sections:
+        return None
+    spec = (slugs, lang, large, flags, sections)
+    editions = "".join(kit.project.procedures[s].edition("en").digest for s in slugs)  # prep flags
+    key = hashlib.sha256(f"{kit.digest}\0prep\0{editions}\0{spec!r}".encode()).hexdigest()
+    return Static("prep", key, spec)
+
+
+def back_part(
+    kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, location: str, today: date
+) -> Static | None:
+    sections = tuple(s for s in kit.sections(slugs) if s in BACK)
+    if not sections:
+        return None
+    editions = "".join(kit.project.procedures[s].edition(lang).digest for s in slugs)
+    spec = (slugs, lang, large, location, today.isoformat(), sections)
+    key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{spec!r}".encode()).hexdigest()
+    return Static("back", key, spec)
+
+
+def render_static(kit: Kit, part: Static, pdf: Any, env: Any) -> tuple[bytes, dict[str, int]]:
+    """Render a handout or closing part → PDF bytes and the page of each section anchor."""
+    project = kit.project
+    if part.kind == "handout":
+        from .handouts import handout_html
+
+        slug, lang, large = part.spec
+        html = handout_html(project, project.procedures[slug], Variant(lang, large), env)
+    elif part.kind == "prep":
+        html = render(env, kit.recipe.prep_template, **prep_context(kit, *part.spec))
+    else:
+        html = render(env, kit.recipe.back_template, **back_context(kit, *part.spec))
+    from .pdf import weasyprint_warnings
+
+    with weasyprint_warnings() as warnings:
+        document = pdf.document(html, project.content_dir)
+        data = pdf.write(document)
+    for message in warnings:
+        log.warning("packet %s part: %s", part.kind, message)
+    anchors = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
+    return bytes(data), anchors
+
+
+def prep_context(
+    kit: Kit,
+    slugs: tuple[str, ...],
+    lang: str,
+    large: bool,
+    flags: tuple[bool, bool, bool],
+    sections: tuple[str, ...],
+) -> dict[str, Any]:
+    words = kit.words(lang)
+    plan = build_prep(slugs, flags, kit.project, words)
+    context = base_context(kit.project, lang, large)
+    context.update(_furniture(kit, words))
+    context.update(
+        t=words,
+        sections=sections,
+        prep=plan,
+        day_of=words.day_of,
+        bring=list(words.bring) + ([words.bring_driver] if plan.driver else []),
+    )
+    return context
+
+
+def back_context(
+    kit: Kit,
+    slugs: tuple[str, ...],
+    lang: str,
+    large: bool,
+    location: str,
+    today: str,
+    sections: tuple[str, ...],
+) -> dict[str, Any]:
+    project = kit.project
+    words = kit.words(lang)
+    metas = [project.procedures[s].edition(lang).meta for s in slugs]
+    context = base_context(project, lang, large)
+    context.update(_furniture(kit, words))
+    context.update(
+        t=words,
+        sections=sections,
+        aftercare=[{"title": m.title, "items": m.aftercare} for m in metas],
+        call_us_if=list(dict.fromkeys(i for m in metas for i in m.call_us_if)),
+        go_to_er_if=list(dict.fromkeys(i for m in metas for i in m.go_to_er_if)),
+        location=project.practice.location(location),
+        printed=date.fromisoformat(today),
+        packet=kit.text,
+    )
+    return context
+
+
+def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
+    practice = kit.project.practice
+    return {
+        "footer_left": words.footer_call % {"phone": practice.phone},
+        "footer_center": kit.text.version,
+        "draft": kit.text.status == "draft",
+    }
+
+
+# --- personal pages ------------------------------------------------------------------------
+
+
+def patient_context(kit: Kit, row: PatientRow, index: int, qr_cache: dict[str, str]) -> dict[str, Any]:
+    """One patient's part of the batch document; ``anchor`` prefixes its section ids."""
+    project = kit.project
+    practice = project.practice
+    location = practice.location(row.location)
+    physician = practice.physician(row.physician)
+    assert location is not None and physician is not None  # validated with the roster
+    if location.id not in qr_cache:
+        qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    blood_thinner = None
+    if row.blood_thinner:  # the clinician's words, verbatim; never a default
+        blood_thinner = {
+            "name": row.blood_thinner_name,
+            "stop": row.blood_thinner_stop,
+            "restart": row.blood_thinner_restart,
+        }
+    return {
+        "anchor": f"p{index}",
+        "name": f"{row.first_name} {row.last_name}",
+        "patient_id": row.patient_id,
+        "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
+        "appointment": row.appointment,
+        "arrival": row.appointment - timedelta(minutes=location.arrive_minutes_early),
+        "arrive_minutes": location.arrive_minutes_early,
+        "location": location,
+        "physician": physician,
+        "map_qr": qr_cache[location.id],
+        "blood_thinner": blood_thinner,
+    }
+
+
+def qr_png_uri(url: str, color: str) -> str:
+    """The map QR code as a PNG: one image object drawn on every cover page of a batch
+    (an SVG QR code would be re-drawn rect by rect on each page, which is slow)."""
+    import segno
+
+    return str(segno.make(url, error="m").png_data_uri(scale=6, border=2, dark=color))
+
+
+def cover_context(kit: Kit, rows: list[PatientRow], lang: str, large: bool) -> dict[str, Any]:
+    """Context of one batch document (all rows share language and print size)."""
+    words = kit.words(lang)
+    qr_cache: dict[str, str] = {}
+    context = base_context(kit.project, lang, large)
+    context.update(_furniture(kit, words))
+    context.update(
+        t=words,
+        patients=[patient_context(kit, row, i, qr_cache) for i, row in enumerate(rows)],
+    )
+    return context
+
+
+def front_pages(document: Any, count: int) -> list[dict[str, int]]:
+    """For each patient of a batch document, the page where each of its sections starts."""
+    found: list[dict[str, int]] = [{} for _ in range(count)]
+    for page_index, page in enumerate(document.pages):
+        for name in page.anchors:
+            head, _, section = name.partition("-")
+            if head.startswith("p") and head[1:].isdigit() and int(head[1:]) < count:
+                found[int(head[1:])].setdefault(section, page_index)
+    return found
+
+
+# --- assembly ------------------------------------------------------------------------------
+
+
+def outline_titles(words: PacketWords) -> dict[str, str]:
+    """Bookmark titles: generic section names, never patient data."""
+    return {
+        "cover": words.letter_heading,
+        "prep": words.prep_heading,
+        "bring": words.bring_heading,
+        "day-of": words.day_of_heading,
+        "aftercare": words.aftercare_heading,
+        "call": words.call_heading,
+        "contacts": words.contacts_heading,
+        "disclaimer": words.disclaimer_heading,
+    }
+
+
+@dataclass
+class Part:
+    """Pages to copy into a packet: a source PDF, a page range and bookmarks inside it."""
+
+    pdf: Any  # pikepdf.Pdf
+    start: int
+    stop: int
+    bookmarks: list[tuple[str, int]]  # (title, page index within the source)
+
+
+def assemble(parts: list[Part], *, title: str, lang: str, author: str, password: str = "") -> bytes:
+    """Stitch parts into one packet with bookmarks, generic metadata and optional AES-256."""
+    import pikepdf
+
+    out = pikepdf.new()
+    outline_items: list[tuple[str, int]] = []
+    for part in parts:
+        offset = len(out.pages) - part.start
+        out.pages.extend(part.pdf.pages[part.start : part.stop])
+        outline_items += [(name, index + offset) for name, index in part.bookmarks]
+    for page in out.pages:
+        _drop_internal_links(page)
+    with out.open_outline() as outline:
+        for name, index in outline_items:
+            outline.root.append(pikepdf.OutlineItem(name, index))
+    out.Root.Lang = pikepdf.String(lang)
+    out.Root.PageMode = pikepdf.Name.UseOutlines
+    out.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+    out.docinfo = out.make_indirect(
+        pikepdf.Dictionary(
+            Title=pikepdf.String(title),
+            Author=pikepdf.String(author),
+            Creator=pikepdf.String("handout-gen"),
+            Producer=pikepdf.String("handout-gen"),
+        )
+    )
+    with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:title"] = title
+        meta["dc:creator"] = [author]
+        meta["dc:language"] = [lang]
+        meta["pdf:Producer"] = "handout-gen"
+    buffer = io.BytesIO()
+    encryption: Any = False
+    if password:
+        encryption = pikepdf.Encryption(
+            user=password,
+            owner=secrets.token_urlsafe(24),
+            R=6,
+            aes=True,
+            allow=pikepdf.Permissions(extract=False, modify_other=False),
+        )
+    try:
+        out.save(buffer, encryption=encryption, deterministic_id=not password)
+    except Exception as exc:  # pikepdf errors carry no patient data, but say what failed
+        msg = f"could not assemble a packet PDF: {type(exc).__name__}"
+        raise RenderError(msg) from exc
+    return buffer.getvalue()
+
+
+def _drop_internal_links(page: Any) -> None:
+    """Remove links to other pages: in a batch document they could point at another patient."""
+    import pikepdf
+
+    annots = page.obj.get("/Annots")
+    if annots is None:
+        return
+    keep = [a for a in annots if "/Dest" not in a and not ("/A" in a and a.A.get("/S") == pikepdf.Name.GoTo)]
+    if len(keep) != len(annots):
+        page.obj.Annots = pikepdf.Array(keep)
+
+
+def sample_row(project: Project, today: date | None = None) -> PatientRow:
+    """A built-in fictional patient (for the live preview and docs); not from any roster."""
+    today = today or date.today()
+    slug = next(
+        s for s in ("epidural-steroid-injection", *sorted(project.procedures)) if s in project.procedures
+    )
+    return PatientRow(
+        row=1,
+        first_name="Alex",
+        last_name="Sample",
+        procedures=(slug,),
+        date=today + timedelta(days=7),
+        time=__import__("datetime").time(9, 30),
+        location=project.practice.locations[0].id,
+        physician=project.practice.physicians[0].id,
+        patient_id="SAMPLE-0001",
+        sedation=project.procedures[slug].meta.prep.sedation_offered,
+        diabetes=True,
+    )
+
+
+def sample_packet(project: Project) -> bytes:
+    """A packet for a built-in fictional patient, no roster and no files written (preview)."""
+    from .packet_run import Worker
+
+    worker = Worker(load_kit(project), today=date.today())
+    return worker.packet_bytes([sample_row(project)])[0][1]
+
+
+def part_json(anchors: dict[str, int]) -> str:
+    return json.dumps(anchors, sort_keys=True)

@@ -1,0 +1,187 @@
+"""The preview and the outputs as a person sees them: headless Debian Chromium via Playwright.
+
+One browser and one preview server per module (starting Chromium costs about a second).
+The server runs in-process on a free 127.0.0.1 port over a private copy of the sample
+project. Nothing is downloaded: Playwright drives /usr/bin/chromium through
+``executable_path``; axe-core comes bundled with axe-playwright-python.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from handout_gen.preview import PreviewServer, optional_module
+from handout_gen.project import load_project
+
+from .conftest import copy_sample
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewServer]:
+    project = copy_sample(tmp_path_factory.mktemp("browser") / "project")
+    server = PreviewServer(project, port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser: Browser, preview: PreviewServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=preview.url)
+    # The pages may load only what the preview serves: any other request is a defect.
+    outside: list[str] = []
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        if url.startswith((preview.url, "data:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    tab = context.new_page()
+    yield tab
+    context.close()
+    assert not outside, f"the page tried to load {outside}"
+
+
+def newsletter_ids(preview: PreviewServer) -> list[str]:
+    module = optional_module("newsletter")
+    assert module is not None, "handout_gen.newsletter is missing"
+    ids = [str(i) for i in module.list_issues(load_project(preview.site.root))]
+    assert ids, "the sample project has no newsletter"
+    return ids
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_index_links_every_handout_and_newsletter(page: Page, preview: PreviewServer) -> None:
+    page.goto("/")
+    hrefs = set(page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))"))
+    for name in preview.site.items.handouts:
+        assert {f"/handouts/{name}.html", f"/handouts/{name}.pdf"} <= hrefs
+    for issue_id in newsletter_ids(preview):
+        assert f"/newsletters/{issue_id}/" in hrefs
+    assert len(preview.site.items.handouts) == 24
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_newsletter_fits_the_width_and_every_image_loads(
+    page: Page, preview: PreviewServer, width: int
+) -> None:
+    for issue_id in newsletter_ids(preview):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"/newsletters/{issue_id}/email.html", wait_until="load")
+        scroll = page.evaluate(
+            "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+        )
+        assert scroll[0] <= scroll[1], f"{issue_id} scrolls sideways at {width} px: {scroll}"
+        images = page.evaluate(
+            "() => Array.from(document.images)"
+            ".map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])"
+        )
+        assert images, "the newsletter has no images"
+        assert [src for src, natural in images if not natural] == []
+        assert all(src.startswith("/_file/0/content/") for src, _ in images)
+
+
+def test_newsletter_has_no_serious_accessibility_violation(page: Page, preview: PreviewServer) -> None:
+    for issue_id in newsletter_ids(preview):
+        page.goto(f"/newsletters/{issue_id}/email.html", wait_until="load")
+        assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("name", ["radiofrequency-ablation", "epidural-steroid-injection.es.large"])
+def test_handout_html_has_no_serious_accessibility_violation(page: Page, name: str) -> None:
+    page.goto(f"/handouts/{name}.html", wait_until="load")
+    assert page.evaluate("() => document.fonts.check('16px \"Atkinson Hyperlegible\"')")
+    assert page.evaluate("() => Array.from(document.images).every(i => i.naturalWidth > 0)")
+    assert serious_violations(page) == []
+
+
+def test_newsletter_preview_page_shows_both_widths_and_the_text_part(
+    page: Page, preview: PreviewServer
+) -> None:
+    issue_id = newsletter_ids(preview)[0]
+    page.goto(f"/newsletters/{issue_id}/", wait_until="load")
+    widths = page.eval_on_selector_all("iframe", "els => els.map(e => e.getBoundingClientRect().width)")
+    assert [round(w) for w in widths] == [602, 377]  # 600 and 375 px plus the 1 px borders
+    text = page.locator("pre.text").inner_text()
+    assert "unsubscribe" in text.lower()
+
+
+def test_saving_a_file_updates_the_open_page(page: Page, preview: PreviewServer) -> None:
+    path = preview.site.root / "content" / "procedures" / "prp-injection.md"
+    original = path.read_text()
+    page.goto("/handouts/prp-injection.html")
+    expect(page.locator("h1")).to_have_text("Platelet-Rich Plasma (PRP) Injection")
+    try:
+        path.write_text(original.replace("title: Platelet-Rich Plasma (PRP) Injection",
+                                         "title: PRP Shot, Edited"))
+        expect(page.locator("h1")).to_have_text("PRP Shot, Edited", timeout=8000)
+        # A mistake shows in the page (escaped) and the server keeps serving.
+        path.write_text(original.replace("slug: prp-injection\n",
+                                         "slug: prp-injection\nnot_a_field: <i>x</i>\n"))
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text(
+            "content/procedures/prp-injection.md:4: not_a_field: is not a known field", timeout=8000
+        )
+        path.write_text(original)
+        expect(page.locator("h1")).to_have_text("Platelet-Rich Plasma (PRP) Injection", timeout=8000)
+    finally:
+        path.write_text(original)
+
+
+def test_index_reloads_when_a_procedure_is_added(page: Page, preview: PreviewServer) -> None:
+    procedures = preview.site.root / "content" / "procedures"
+    source = (procedures / "prp-injection.md").read_text()
+    page.goto("/")
+    added = procedures / "prp-copy.md"
+    try:
+        added.write_text(source.replace("slug: prp-injection", "slug: prp-copy")
+                         .replace("title: Platelet-Rich Plasma (PRP) Injection", "title: Copied PRP"))
+        expect(page.get_by_role("link", name=re.compile("page")).first).to_be_visible()
+        expect(page.locator('a[href="/handouts/prp-copy.html"]')).to_have_count(1, timeout=8000)
+    finally:
+        added.unlink(missing_ok=True)
+    expect(page.locator('a[href="/handouts/prp-copy.html"]')).to_have_count(0, timeout=8000)
+
+
+def test_served_pages_only_read_project_files(preview: PreviewServer) -> None:
+    """The routes the handout page uses all resolve inside the allowed roots."""
+    html = preview.site.handout_page("prp-injection")
+    for url in re.findall(r'src="(/_file/[^"]+)"|url\("(/_file/[^"]+)"\)', html):
+        path = next(u for u in url if u)
+        index, _, rel = path.removeprefix("/_file/").partition("/")
+        assert preview.site.project_file(int(index), rel) is not None, path
+    assert Path(preview.site.root).is_dir()

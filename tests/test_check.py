@@ -1,0 +1,352 @@
+"""`handout-gen check`: each rule fires on a small edit of the sample, and the sample passes.
+
+Every case copies the sample project into tmp_path, breaks one thing, and asserts the
+exact finding (file, line, rule, severity, message). PDF rules are in test_check_pdf.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handout_gen.checks import CheckReport, months_between, run_checks
+from handout_gen.checks_model import Finding
+from handout_gen.checks_pdf import contrast_ratio
+from handout_gen.checks_text import is_action, normalise_for_scoring, score
+from handout_gen.cli import cli
+
+TODAY = date(2026, 12, 1)
+ESI = "content/procedures/epidural-steroid-injection.md"
+ESI_ES = "content/procedures/epidural-steroid-injection.es.md"
+ESI_WHAT = "This shot puts a steroid (a strong medicine that calms swelling) into the epidural space"
+UNIVERSITY = (
+    "Epidural corticosteroid administration attenuates inflammatory mediators implicated in "
+    "radicular pathophysiology, consequently diminishing nociceptive transmission. "
+    "Contemporary evidence demonstrates heterogeneous therapeutic responsiveness, "
+    "necessitating individualized multidisciplinary evaluation preceding intervention."
+)
+
+
+def edit(project: Path, name: str, old: str, new: str) -> None:
+    path = project / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(project: Path, name: str, needle: str) -> int:
+    lines = (project / name).read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def check(project: Path) -> CheckReport:
+    return run_checks(project, today=TODAY, pdf=False)
+
+
+def only(report: CheckReport, rule: str) -> list[Finding]:
+    return [f for f in report.findings if f.rule == rule]
+
+
+def test_sample_has_no_errors_and_every_draft_warns(sample_project: Path) -> None:
+    report = check(sample_project)
+    assert report.errors == []
+    drafts = only(report, "governance.draft")
+    assert len(drafts) == 12  # six procedures, two languages, all awaiting clinical review
+    assert drafts[0].fix == "after clinical review set 'status: approved'"
+    assert not report.failed() and report.failed(strict=True)
+
+
+def test_cli_exit_codes_and_json(sample_project: Path) -> None:
+    runner = CliRunner()
+    base = ["--project", str(sample_project), "check", "--no-pdf"]
+    result = runner.invoke(cli, base)
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("0 errors, 12 warnings.\n") or "0 errors" in result.output
+    assert runner.invoke(cli, [*base, "--strict"]).exit_code == 1
+    result = runner.invoke(cli, [*base, "--format", "json"])
+    data = json.loads(result.output)
+    assert data["ok"] is True and data["errors"] == 0
+    assert set(data["findings"][0]) == {"file", "line", "rule", "severity", "message", "fix"}
+
+
+def test_reviewed_in_2022_fails(sample_project: Path) -> None:
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2022-03-01")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
+    assert result.exit_code == 1
+    assert (
+        f"{ESI}:12: error [governance.review-age] last reviewed 2022-03-01, 56 months ago (limit 36)\n"
+        "    fix: have a Interventional pain physician review it, then update last_reviewed and version"
+    ) in result.output
+
+
+def test_review_due_warns_at_the_interval(sample_project: Path) -> None:
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2024-10-15")
+    edit(sample_project, ESI, "review_interval_months: 24", "review_interval_months: 12")
+    (finding,) = [f for f in only(check(sample_project), "governance.review-due") if f.file == ESI]
+    assert finding == Finding(
+        ESI, 12, "governance.review-due", "warning",
+        "last reviewed 2024-10-15, 25 months ago; review is due every 12 months",
+        "schedule a review by a Interventional pain physician; it fails at 36 months")
+
+
+def test_future_review_date_warns(sample_project: Path) -> None:
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2027-01-02")
+    assert [f.message for f in only(check(sample_project), "governance.review-date")] == [
+        "last_reviewed 2027-01-02 is in the future"]
+
+
+def test_months_between() -> None:
+    assert months_between(date(2024, 3, 15), date(2026, 3, 14)) == 23
+    assert months_between(date(2024, 3, 15), date(2026, 3, 15)) == 24
+
+
+def test_missing_version_is_a_governance_error(sample_project: Path) -> None:
+    edit(sample_project, ESI, "version: ESI-2026.1\n", "")
+    report = check(sample_project)
+    (finding,) = only(report, "governance.missing")
+    assert (finding.file, finding.severity, finding.message) == (
+        ESI, "error", "version: is required but missing")
+
+
+def test_university_paragraph_fails(sample_project: Path) -> None:
+    edit(sample_project, ESI, ESI_WHAT, UNIVERSITY + "\n\n" + ESI_WHAT)
+    report = check(sample_project)
+    (finding,) = [f for f in only(report, "readability.grade") if f.file == ESI]
+    assert finding.severity == "error" and finding.line == line_of(sample_project, ESI, "{#what}")
+    assert finding.message.startswith("section 'What it is' reads at grade ")
+    assert report.failed()
+
+
+def test_spanish_hard_paragraph_fails_inflesz(sample_project: Path) -> None:
+    hard = ("La administración epidural de corticosteroides disminuye considerablemente la "
+            "concentración de mediadores inflamatorios, modificando significativamente la "
+            "transmisión nociceptiva característica de las radiculopatías degenerativas "
+            "crónicas.")
+    edit(sample_project, ESI_ES, "En esta inyección", hard + "\n\nEn esta inyección")
+    (finding,) = [f for f in only(check(sample_project), "readability.inflesz") if f.file == ESI_ES]
+    assert finding.severity == "error"
+    assert "on the Szigriszt-Pazos (INFLESZ) scale; the target is 65 or more" in finding.message
+
+
+def test_scoring_normalises_numbers_and_bullets() -> None:
+    assert normalise_for_scoring("Call 555-0100 at 8:30 if it is 100.4 °F.") == (
+        "Call 5 at 5 if it is 5.")
+    bullets = ["Bring a list of all your medicines", "Wear loose clothes", "Plan a ride home",
+               "Tell us if you are allergic to dye"]
+    joined, _ = score(" ".join(bullets), "en")
+    fixed, _ = score(". ".join(bullets) + ".", "en")
+    assert fixed < 4 < joined  # without periods the bullets read as one long sentence
+    spanish, _ = score("Traiga una lista de sus medicinas. Use ropa cómoda.", "es")
+    assert spanish > 65
+    english_again, _ = score("Bring a list of your medicines. Wear loose clothes.", "en")
+    assert english_again < 6  # set_lang('es') did not leak into the next English score
+
+
+def test_long_paragraph_and_section_warn(sample_project: Path) -> None:
+    long_para = " ".join(["Rest at home and drink water."] * 13)  # 78 words
+    edit(sample_project, ESI, ESI_WHAT, long_para + "\n\n" + " ".join([long_para] * 3) + "\n\n" + ESI_WHAT)
+    report = check(sample_project)
+    paras = [f for f in only(report, "pemat.paragraph-length") if f.file == ESI]
+    assert paras[0].line == line_of(sample_project, ESI, "Rest at home")
+    assert paras[0].message == "this paragraph has 78 words (more than 60)"
+    (section,) = [f for f in only(report, "pemat.section-length") if f.file == ESI]
+    assert section.message.startswith("section 'What it is' has ")
+
+
+def test_the_patient_is_flagged(sample_project: Path) -> None:
+    edit(sample_project, ESI, "- Wear loose, comfortable clothes.",
+         "- The patient should wear loose clothes.")
+    (finding,) = [f for f in only(check(sample_project), "pemat.address-reader") if f.file == ESI]
+    assert finding.line == line_of(sample_project, ESI, "The patient should")
+    assert finding.message == "talks about 'The patient' instead of to the reader"
+
+
+def test_no_action_and_no_checklist_warn(sample_project: Path) -> None:
+    path = sample_project / ESI
+    text = path.read_text()
+    start, end = text.index("## The day of your visit"), text.index("## After your visit")
+    path.write_text(text[:start] + "## The day of your visit {#day-of}\n\nThe visit is short.\n\n"
+                    + text[end:])
+    report = check(sample_project)
+    assert [f.message for f in only(report, "pemat.action") if f.file == ESI] == [
+        "section 'day-of' has no list item that tells the reader what to do"]
+    assert [f.message for f in only(report, "pemat.checklist") if f.file == ESI] == [
+        "section 'day-of' has no bullet list, so the handout prints no checklist for it"]
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("Bring your ID.", "en", True),
+    ("If you will get sedation, follow our rules.", "en", True),
+    ("Your arm may feel numb.", "en", False),
+    ("The shot takes a few minutes.", "en", False),
+    ("No deje de tomar sus medicinas.", "es", True),
+    ("Si tiene diabetes, mídase el azúcar.", "es", True),
+    ("Su brazo puede sentirse dormido.", "es", False),
+])
+def test_is_action(text: str, lang: str, expected: bool) -> None:
+    assert is_action(text, lang) is expected
+
+
+@pytest.mark.parametrize(("sentence", "found"), [
+    ("About 50% of people feel better.", "'50%' is a percentage"),
+    ("Drink 1/2 cup of water.", "'1/2' is a fraction"),
+    ("Relief lasts 2.5 months.", "'2.5' is a decimal number"),
+])
+def test_percentages_fractions_and_decimals_warn(sample_project: Path, sentence: str, found: str) -> None:
+    edit(sample_project, ESI, "The shot often has numbing", sentence + " The shot often has numbing")
+    findings = [f for f in only(check(sample_project), "pemat.numbers") if f.file == ESI]
+    assert [f.message for f in findings] == [found]
+    assert findings[0].line == line_of(sample_project, ESI, sentence)
+
+
+def test_decimal_temperature_time_and_phone_are_allowed(sample_project: Path) -> None:
+    edit(sample_project, ESI, "The shot often has numbing",
+         "Call 555-0100 at 8:30 if your fever is 100.4 °F or higher. The shot often has numbing")
+    assert [f for f in only(check(sample_project), "pemat.numbers") if f.file == ESI] == []
+
+
+def test_jargon_must_be_defined_at_first_use(sample_project: Path) -> None:
+    edit(sample_project, ESI, "fluoroscopy (a live X-ray picture)", "fluoroscopy to see")
+    (finding,) = [f for f in only(check(sample_project), "pemat.jargon") if f.file == ESI]
+    assert finding.line == line_of(sample_project, ESI, "fluoroscopy to see")
+    assert finding.message == "'fluoroscopy' is not explained where it is first used"
+    assert finding.fix == "add a short definition right after it, e.g. 'fluoroscopy (a live X-ray picture)'"
+
+
+def test_jargon_which_means_counts_as_a_definition(sample_project: Path) -> None:
+    edit(sample_project, ESI, "fluoroscopy (a live X-ray picture)",
+         "fluoroscopy, which means a live X-ray picture,")
+    assert [f for f in only(check(sample_project), "pemat.jargon") if f.file == ESI] == []
+
+
+def test_body_images_need_a_file_alt_text_and_caption(sample_project: Path) -> None:
+    (sample_project / "content/assets/spine.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    edit(sample_project, ESI, "The shot often has numbing",
+         '![](assets/spine.png)\n\n![A spine](assets/missing.png "The spine")\n\n'
+         "The shot often has numbing")
+    report = check(sample_project)
+    line = line_of(sample_project, ESI, "![](assets/spine.png)")
+    assert [(f.line, f.rule, f.message) for f in report.errors] == [
+        (line, "references.image-alt", "image 'assets/spine.png' has no alt text"),
+        (line, "references.image-caption", "image 'assets/spine.png' has no caption"),
+        (line + 2, "references.image-missing", "image 'assets/missing.png' not found in content/"),
+    ]
+
+
+def test_front_matter_image_must_exist(sample_project: Path) -> None:
+    edit(sample_project, ESI, "prep:\n",
+         "image:\n  src: assets/esi.png\n  alt: A needle near the spine\n"
+         "  caption: Where the shot goes\nprep:\n")
+    report = check(sample_project)
+    assert [(f.file, f.rule, f.message) for f in report.errors] == [
+        (ESI, "references.image-missing", "image 'assets/esi.png' not found in content/")]
+    assert [f.file for f in only(report, "translation.image-text")] == [ESI_ES]
+
+
+def test_broken_link_between_content_files_and_http_links(sample_project: Path) -> None:
+    edit(sample_project, ESI, "The shot often has numbing",
+         "See [the overview](interventional-pain-care.md) and [RFA](rfa.md#after) and "
+         "[our site](http://www.example.org). The shot often has numbing")
+    report = check(sample_project)
+    assert [(f.rule, f.message) for f in report.errors] == [
+        ("references.broken-link", "link to 'rfa.md' points at no file"),
+        ("references.link-https",
+         "link 'http://www.example.org' is not https (it would be removed from the handout)"),
+    ]
+
+
+def test_unknown_slug_in_packet_recipe_and_newsletter(sample_project: Path) -> None:
+    edit(sample_project, "handouts/packets.yaml", "handouts: [interventional-pain-care]",
+         "handouts: [interventional-pain-cair]")
+    report = check(sample_project)
+    (finding,) = only(report, "references.unknown-slug")
+    assert (finding.file, finding.line, finding.message) == (
+        "handouts/packets.yaml", line_of(sample_project, "handouts/packets.yaml", "cair"),
+        "unknown procedure 'interventional-pain-cair'")
+
+
+def test_unknown_slug_in_handout_recipe_comes_from_the_loader(sample_project: Path) -> None:
+    edit(sample_project, "handouts/handouts.yaml", "procedures: all", "procedures: [prp-injecton]")
+    (finding,) = only(check(sample_project), "references.unknown-slug")
+    assert finding.message == "procedures: unknown procedure 'prp-injecton'"
+    assert finding.severity == "error"
+
+
+def test_missing_translation_warns_fallback(sample_project: Path) -> None:
+    (sample_project / ESI_ES).unlink()
+    (finding,) = only(check(sample_project), "translation.missing")
+    assert finding == Finding(
+        ESI, 1, "translation.missing", "warning",
+        "no Spanish edition (epidural-steroid-injection.es.md): the Spanish handout falls back to English",
+        "write content/procedures/epidural-steroid-injection.es.md (status: draft until reviewed)")
+
+
+def test_stale_translation_warns(sample_project: Path) -> None:
+    edit(sample_project, ESI, "version: ESI-2026.1", "version: ESI-2026.2")
+    (finding,) = only(check(sample_project), "translation.stale")
+    assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "translation_of_version"))
+    assert finding.message == "translates version ESI-2026.1 but the English original is now ESI-2026.2"
+
+
+def test_low_contrast_brand_colours_fail(sample_project: Path) -> None:
+    edit(sample_project, "content/practice.yaml", 'tint: "#EEF4F8"', 'tint: "#C8D6E0"')
+    edit(sample_project, "content/practice.yaml", 'accent: "#2D6A4F"', 'accent: "#9ACD32"')
+    report = check(sample_project)
+    found = {(f.line, f.severity, f.message) for f in only(report, "pdf.contrast")}
+    assert (10, "error", "colors.primary #1B4965 on colors.tint #C8D6E0 (the key-points heading) "
+            "has contrast 6.5:1; it needs 7:1") in found
+    assert any(f[0] == 11 and f[1] == "warning" for f in found)  # accent used for borders only
+
+
+def test_contrast_ratio_matches_wcag() -> None:
+    assert round(contrast_ratio("#000000", "#FFFFFF"), 1) == 21.0
+    assert round(contrast_ratio("#767676", "#FFFFFF"), 2) == 4.54
+
+
+def test_characters_the_font_lacks_are_errors(sample_project: Path) -> None:
+    edit(sample_project, ESI, "- Wear loose, comfortable clothes.", "- Wear loose clothes → comfy.")
+    (finding,) = only(check(sample_project), "pdf.glyphs")
+    assert (finding.file, finding.line, finding.message) == (
+        ESI, line_of(sample_project, ESI, "comfy"),
+        "character '→' (U+2192) is not in the embedded font")
+
+
+def test_glossary_with_a_bad_shape_is_reported(sample_project: Path) -> None:
+    (sample_project / "content/glossary.yaml").write_text("en:\n  - fluoroscopy\n", encoding="utf-8")
+    (finding,) = only(check(sample_project), "schema")
+    assert (finding.file, finding.line, finding.severity) == ("content/glossary.yaml", 1, "error")
+
+
+def test_schema_errors_are_reported_and_other_files_still_checked(sample_project: Path) -> None:
+    edit(sample_project, ESI, "status: draft", "status: maybe")
+    edit(sample_project, "content/procedures/prp-injection.md", "last_reviewed: 2026", "last_reviewed: 2021")
+    report = check(sample_project)
+    assert any(f.file == ESI and f.rule == "governance.missing" and f.line == 10 for f in report.errors)
+    assert any(f.rule == "governance.review-age" and "prp-injection.md" in f.file for f in report.errors)
+
+
+def test_not_a_project_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "check"])
+    assert result.exit_code == 1
+    assert "is not a handout-gen project (no content/practice.yaml)" in result.output
+
+
+def test_newsletter_guards_report_patient_data(sample_project: Path) -> None:
+    name = "content/newsletters/2026-12.md"
+    edit(sample_project, name, "date: 2026-12-01\n", "date: 2026-12-01\npatient_name: Pat Example\n")
+    (finding,) = only(check(sample_project), "newsletter.patient-data")
+    assert (finding.file, finding.line, finding.severity) == (name, 6, "error")
+    assert finding.message == "patient_name: patient data has no place in a newsletter; remove this field"
+
+
+def test_newsletter_guards_report_missing_images(sample_project: Path) -> None:
+    name = "content/newsletters/2026-12.md"
+    edit(sample_project, name, "src: assets/images/newsletter-2026-12-hero.png",
+         "src: assets/images/nope.png")
+    findings = [f for f in check(sample_project).errors if f.file == name]
+    assert [(f.line, f.rule, f.message) for f in findings] == [
+        (6, "references.image-missing", "hero: image 'assets/images/nope.png' not found inside content/")]

@@ -1,0 +1,47 @@
+"""`check`'s print rules on real WeasyPrint renders: type size, footer size, font coverage."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from handout_gen.checks import run_checks
+
+TODAY = date(2026, 12, 1)
+OVERRIDE = """{% extends "default:handout.html.j2" %}
+{% block extra_css %}
+.disclaimer { font-size: 10pt; }
+@page { @bottom-left { font-size: 9pt; } }
+{% endblock %}
+{% block disclaimer %}{{ super() }}<p>Next step → call us.</p>{% endblock %}
+"""
+
+
+def only_esi(project: Path) -> Path:
+    recipe = project / "handouts/handouts.yaml"
+    text = recipe.read_text().replace("procedures: all", "procedures: [epidural-steroid-injection]")
+    recipe.write_text(text)
+    return project
+
+
+def test_sample_handout_pdfs_pass_every_print_rule(sample_project: Path) -> None:
+    report = run_checks(only_esi(sample_project), today=TODAY, pdf=True)
+    assert [f for f in report.findings if f.rule.startswith("pdf.")] == []
+    assert report.errors == []
+
+
+def test_small_text_small_footer_and_fallback_glyphs_fail(sample_project: Path) -> None:
+    only_esi(sample_project)
+    (sample_project / "templates").mkdir(exist_ok=True)
+    (sample_project / "templates/handout.html.j2").write_text(OVERRIDE, encoding="utf-8")
+    report = run_checks(sample_project, today=TODAY, pdf=True)
+    sizes = [f for f in report.errors if f.rule == "pdf.body-size"]
+    assert len(sizes) == 4  # every variant: en, en large, es, es large
+    large = next(f for f in sizes if "epidural-steroid-injection.large.pdf" in f.message)
+    assert large.message.endswith("large-print body text must be at least 18 pt")
+    assert "body text as small as 10 pt" in large.message
+    footer = [f for f in report.errors if f.rule == "pdf.furniture-size"]
+    assert len(footer) == 4 and "header/footer text as small as 9 pt" in footer[0].message
+    (glyph,) = [f for f in report.errors if f.rule == "pdf.glyphs"]
+    assert (glyph.file, glyph.line) == ("templates/handout.html.j2", 6)
+    assert glyph.message.startswith("character '→' (U+2192) is drawn with a fallback font in ")

@@ -1,0 +1,68 @@
+"""Spanish: every template string is translated, dates are Spanish, the PDF says lang=es."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from pathlib import Path
+
+import pikepdf
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from handout_gen.handouts import Variant, render_handout
+from handout_gen.project import PACKAGE_DIR, load_project
+from handout_gen.templates import make_env
+
+from .pdfutil import pdf_text
+
+PO = PACKAGE_DIR / "locale/es/LC_MESSAGES/messages.po"
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+
+
+def template_msgids() -> set[str]:
+    """What `pybabel extract -F babel.cfg -k translate` finds in the package."""
+    method_map = [("templates/**.j2", "jinja2"), ("**.py", "python")]
+    options = {"templates/**.j2": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    keywords = {**DEFAULT_KEYWORDS, "translate": None}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        PACKAGE_DIR, method_map, options, keywords=keywords
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_template_string_has_a_spanish_translation() -> None:
+    with PO.open("rb") as handle:
+        catalog = read_po(handle, locale="es")
+    msgids = template_msgids()
+    assert {"Key points", "Page", "of", "When to call us"} <= msgids
+    for msgid in sorted(msgids):
+        message = catalog.get(msgid)
+        assert message is not None and message.string, f"no Spanish for {msgid!r}"
+        assert not message.fuzzy, f"fuzzy: {msgid!r}"
+        text = message.string if isinstance(message.string, str) else message.string[0]
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), msgid
+
+
+def test_spanish_dates_and_times_use_es_us_without_narrow_spaces() -> None:
+    env = make_env()
+    template = env.from_string("{{ d|long_date }} | {{ d|short_date }} | {{ t|clock }}")
+    text = template.render(lang="es", d=date(2026, 12, 1), t=time(8, 30))
+    assert text == "martes, 1 de diciembre de 2026 | 1 de diciembre de 2026 | 8:30\u00a0a.m."
+    assert "\u202f" not in text
+
+
+def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> None:
+    project = load_project(Path(__file__).resolve().parents[1])
+    data = render_handout(project, "epidural-steroid-injection", Variant("es"))
+    path = tmp_path / "esi.es.pdf"
+    path.write_bytes(data)
+    with pikepdf.open(path) as pdf:
+        assert str(pdf.Root.Lang) == "es"
+    text = pdf_text(data)
+    assert "Página 1 de " in text and "Page 1" not in text
+    assert "Puntos clave" in text and "Cuándo llamarnos" in text
+    assert "Revisado el 2 de noviembre de 2026 por:" in text
+    assert "Llámenos: 555-0100" in text

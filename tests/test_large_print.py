@@ -1,0 +1,64 @@
+"""Large print: `build` makes every language in standard and large print; sizes are measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pdfplumber
+from click.testing import CliRunner
+
+from handout_gen.checks_pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+from handout_gen.cli import cli
+from handout_gen.handouts import build_handouts
+from handout_gen.project import load_project
+
+SLUGS = ["epidural-steroid-injection", "interventional-pain-care", "joint-injections-nerve-blocks",
+         "prp-injection", "radiofrequency-ablation", "spinal-cord-stimulation"]
+
+
+def body_sizes(path: Path) -> tuple[set[float], set[float]]:
+    """(body sizes, bold body sizes) of the characters between the page margins."""
+    sizes, bold = set(), set()
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for char in page.chars:
+                if not char["text"].strip():
+                    continue
+                if char["top"] >= TOP_MARGIN_PT - 1 and char["bottom"] <= page.height - BOTTOM_MARGIN_PT + 1:
+                    size = round(float(char["size"]), 1)
+                    sizes.add(size)
+                    if "Bold" in char["fontname"]:
+                        bold.add(size)
+    return sizes, bold
+
+
+def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(sample_project: Path) -> None:
+    project = load_project(sample_project)
+    build_handouts(project)
+    out = sample_project / "output/handouts"
+    expected = {f"{s}{suffix}.pdf" for s in SLUGS for suffix in ("", ".es", ".large", ".es.large")}
+    assert {p.name for p in out.glob("*.pdf")} == expected
+    for path in sorted(out.glob("*.pdf")):
+        sizes, bold = body_sizes(path)
+        if path.name.endswith(".large.pdf"):
+            assert min(sizes) >= 18, path.name
+            assert max(sizes) <= 22, path.name  # h1 22, h2 21, h3 20 pt
+            assert {22.0, 21.0} <= bold, path.name
+        else:
+            assert min(sizes) >= 12, path.name
+
+
+def test_missing_translation_falls_back_to_english_with_a_warning(sample_project: Path) -> None:
+    (sample_project / "content/procedures/prp-injection.es.md").unlink()
+    runner = CliRunner()
+    target = sample_project / "prp.pdf"
+    result = runner.invoke(cli, ["--project", str(sample_project), "handout", "prp-injection",
+                                 "--lang", "es", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert ("Warning: prp-injection has no 'es' edition (content/procedures/prp-injection.es.md); "
+            "using English") in result.stderr
+    with pdfplumber.open(target) as pdf:
+        assert "Platelet" in pdf.pages[0].extract_text() or "PRP" in pdf.pages[0].extract_text()
+    result = runner.invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
+    assert ("content/procedures/prp-injection.md:1: warning [translation.missing] no Spanish edition "
+            "(prp-injection.es.md): the Spanish handout falls back to English") in result.output

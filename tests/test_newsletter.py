@@ -1,0 +1,362 @@
+"""Newsletter rendering: content model, inlined HTML, text part, .eml, ESP copy, guards, CLI."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import html as lxml_html
+
+from handout_gen.cli import cli
+from handout_gen.errors import RenderError, UnknownItemError, ValidationFailed
+from handout_gen.newsletter import (
+    list_issues,
+    load_issue,
+    newsletter_context,
+    render_issue,
+)
+from handout_gen.newsletter_guards import guard_context, unsupported_features
+from handout_gen.project import load_project
+
+ISSUE = "2026-12"
+PHI = "patient data has no place in a newsletter; remove this field"
+UTM = "utm_source=newsletter&utm_medium=email&utm_campaign=2026-12"
+
+
+@pytest.fixture(scope="module")
+def rendered():  # type: ignore[no-untyped-def]
+    from tests.conftest import REPO
+
+    return render_issue(load_project(REPO), ISSUE, esp="mailchimp")
+
+
+def issue_file(project: Path) -> Path:
+    return project / "content" / "newsletters" / f"{ISSUE}.md"
+
+
+def add_section(project: Path, markdown: str) -> None:
+    """Append a free-Markdown block 'extra' to the sample issue."""
+    path = issue_file(project)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("  - section: holiday-hours\n", "  - section: holiday-hours\n  - section: extra\n")
+    path.write_text(text + f"\n## More {{#extra}}\n\n{markdown}\n", encoding="utf-8")
+
+
+def override_footer(project: Path, body: str) -> None:
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates" / "newsletter.html.j2").write_text(
+        '{% extends "default:newsletter.html.j2" %}{% block footer %}' + body + "{% endblock %}",
+        encoding="utf-8",
+    )
+
+
+def test_list_issues_and_unknown_issue(sample_project: Path) -> None:
+    project = load_project(sample_project)
+    assert list_issues(project) == [ISSUE]
+    with pytest.raises(
+        UnknownItemError, match=r"^no newsletter '2027-01' in content/newsletters/ \(known: 2026-12\)$"
+    ):
+        render_issue(project, "2027-01")
+
+
+def test_procedure_blocks_come_from_the_procedure_files(rendered) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import REPO
+
+    project = load_project(REPO)
+    tree = lxml_html.document_fromstring(rendered.html)
+    headings = [h.text_content() for h in tree.iter("h2")]
+    assert headings == ["Radiofrequency Ablation", "Epidural Steroid Injection", "Holiday hours"]
+    for slug in ("radiofrequency-ablation", "epidural-steroid-injection"):
+        meta = project.procedure(slug).meta
+        # one source: the summary is the procedure file's, word for word, in both parts
+        assert " ".join(meta.summary.split()) in " ".join(tree.text_content().split())
+        assert " ".join(meta.summary.split()) in " ".join(rendered.text.split())
+        assert f"{meta.url}?{UTM}" in rendered.text
+        assert any(a.get("href") == f"{meta.url}?{UTM}" for a in tree.iter("a"))
+
+
+def test_html_structure_and_inlining(rendered) -> None:  # type: ignore[no-untyped-def]
+    html = rendered.html
+    tree = lxml_html.document_fromstring(html)
+    assert tree.get("lang") == "en"
+    assert tree.find(".//title").text == "December news: two treatments for long-lasting back and neck pain"
+    metas = {m.get("name"): m.get("content") for m in tree.iter("meta") if m.get("name")}
+    assert metas["viewport"] == "width=device-width, initial-scale=1"
+    assert metas["color-scheme"] == "light dark"
+    # one <style> left, in <head>, holding only the @media layers, with their !important kept
+    styles = tree.findall(".//style")
+    assert len(styles) == 1 and styles[0].getparent().tag == "head"
+    css = styles[0].text
+    assert "@media only screen and (max-width: 620px)" in css
+    assert "width: 100% !important" in css
+    assert "@media (prefers-color-scheme: dark)" in css and "color: #EEEEEE !important" in css
+    assert not re.search(r"(?m)^\.hg-text\s*\{", css)  # plain rules were inlined, not left behind
+    # layout styles are inline; colours stay six-digit
+    td = next(td for td in tree.iter("td") if "hg-text" in (td.get("class") or ""))
+    assert "font-size:18px" in td.get("style") and "color:#1A1A1A" in td.get("style")
+    assert not re.search(r"#[0-9A-Fa-f]{3}(?![0-9A-Fa-f])", html)
+    # 600 px presentation tables and the Outlook ghost table
+    tables = list(tree.iter("table"))
+    assert tables and all(t.get("role") == "presentation" for t in tables)
+    assert any(t.get("width") == "600" for t in tables)
+    assert '<!--[if mso]><table role="presentation" width="600"' in html
+    # preheader first, then a view-in-browser link
+    body = tree.find("body")
+    assert body[0].get("class") == "hg-preheader" and "mso-hide:all" in body[0].get("style")
+    assert (
+        body[0].text_content()
+        == "How nerve treatments and spine injections can ease pain, plus our holiday hours."
+    )
+    links = [a.get("href") for a in tree.iter("a")]
+    assert links[0] == "https://www.example.org/newsletters/2026-12/"
+    # footer: address, unsubscribe, preferences, permission reminder
+    text = " ".join(tree.text_content().split())
+    assert "400 Orchard Way, Suite 210, Cedar Falls, OH 45000" in text
+    assert "You are getting this email because you asked for news" in text
+    assert "https://www.example.org/email/unsubscribe" in links
+    assert "https://www.example.org/email/preferences" in links
+    # images: absolute https, alt, pixel width and height
+    img = tree.find(".//img")
+    assert img.get("src") == "https://www.example.org/assets/images/newsletter-2026-12-hero.png"
+    assert (img.get("alt"), img.get("width"), img.get("height")) == ("", "600", "200")
+    assert len(html.encode()) < 90_000
+    assert "HGTOKEN" not in html and "HGTOKEN" not in rendered.text and "HG:VIEW" not in html
+
+
+def test_no_feature_unsupported_in_gmail_apple_mail_or_outlook(rendered) -> None:  # type: ignore[no-untyped-def]
+    assert unsupported_features(rendered.html) == []
+    assert unsupported_features(rendered.browser_html) == []
+    for bad in (
+        '<div style="display:flex">x</div>',
+        '<td style="position: absolute">x</td>',
+        '<td style="background-image:url(https://x.example.org/a.png)">x</td>',
+        "<svg></svg>",
+    ):
+        assert unsupported_features(f"<html><head></head><body>{bad}</body></html>"), bad
+
+
+def test_utm_only_on_own_links(sample_project: Path) -> None:
+    add_section(
+        sample_project,
+        "See [the county guide](https://www.example.com/guide?x=1) "
+        "and [our team](/team) or [email us](mailto:frontdesk@example.org).",
+    )
+    r = render_issue(load_project(sample_project), ISSUE)
+    hrefs = [a.get("href") for a in lxml_html.document_fromstring(r.html).iter("a")]
+    assert "https://www.example.com/guide?x=1" in hrefs
+    assert f"https://www.example.org/team?{UTM}" in hrefs
+    assert "mailto:frontdesk@example.org" in hrefs
+    assert "the county guide (https://www.example.com/guide?x=1)" in " ".join(r.text.split())
+
+
+def test_eml_parts_and_headers(rendered) -> None:  # type: ignore[no-untyped-def]
+    msg = email.message_from_bytes(rendered.eml, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    for name in (
+        "Date",
+        "Message-ID",
+        "From",
+        "To",
+        "Subject",
+        "MIME-Version",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
+        assert len(msg.get_all(name)) == 1, name
+    assert msg["Subject"] == "December news: two treatments for long-lasting back and neck pain"
+    assert msg["From"] == "Maple Hollow Spine & Pain Center <news@example.org>"
+    assert msg["To"] == "undisclosed-recipients:;"
+    assert msg["Date"] == "Tue, 01 Dec 2026 00:00:00 +0000"
+    assert re.fullmatch(r"<newsletter\.2026-12\.[0-9a-f]{20}@example\.org>", msg["Message-ID"])
+    assert msg["List-Unsubscribe"] == "<https://www.example.org/email/unsubscribe>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert html == rendered.html
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered.text
+    assert all(len(line) <= 78 for line in rendered.eml.split(b"\r\n"))
+
+
+def test_render_is_deterministic(sample_project: Path) -> None:
+    project = load_project(sample_project)
+    assert render_issue(project, ISSUE).eml == render_issue(project, ISSUE).eml
+
+
+def test_mailchimp_variant(rendered) -> None:  # type: ignore[no-untyped-def]
+    assert rendered.esp_html is not None and rendered.esp_text is not None
+    hrefs = [a.get("href") for a in lxml_html.document_fromstring(rendered.esp_html).iter("a")]
+    assert "*|UNSUB|*" in hrefs and "*|ARCHIVE|*" in hrefs and "*|UPDATE_PROFILE|*" in hrefs
+    assert "*|HTML:LIST_ADDRESS_HTML|*" in rendered.esp_html
+    assert "*|IF:FNAME|*Hello *|FNAME|*,*|ELSE:|*Hello,*|END:IF|*" in rendered.esp_html
+    assert "Unsubscribe: *|UNSUB|*" in rendered.esp_text
+
+
+def test_browser_copy_has_no_view_in_browser_link(rendered) -> None:  # type: ignore[no-untyped-def]
+    assert "View it in your browser" in rendered.html
+    assert "View it in your browser" not in rendered.browser_html
+    assert "Unsubscribe" in rendered.browser_html
+
+
+def test_text_part_has_same_content_and_written_out_links(rendered) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(rendered.text.split())
+    assert "View this email in your browser: https://www.example.org/newsletters/2026-12/" in text
+    assert "HOLIDAY HOURS" in text
+    assert "\n- Our after-hours line is open every day, including holidays.\n" in rendered.text
+    assert all(len(line) <= 72 or "https://" in line for line in rendered.text.splitlines())
+    assert f"our locations page (https://www.example.org/locations?{UTM})" in text
+    assert "400 Orchard Way, Suite 210, Cedar Falls, OH 45000" in text
+    assert "Unsubscribe: https://www.example.org/email/unsubscribe" in text
+
+
+# --- guards: each one broken by a tiny change to a copy of the sample project ------------------
+def test_guard_html_over_102_kb(sample_project: Path) -> None:
+    add_section(sample_project, "\n\n".join(["Plain words about winter walks and warm coats. " * 20] * 120))
+    with pytest.raises(
+        ValidationFailed,
+        match=r"content/newsletters/2026-12\.md: HTML is [\d,]+ bytes; "
+        r"Gmail clips email over 102 KB \(hides the footer\): shorten the issue",
+    ):
+        render_issue(load_project(sample_project), ISSUE)
+
+
+def test_guard_image_without_width_or_alt(sample_project: Path) -> None:
+    add_section(
+        sample_project,
+        "![Hills](assets/images/newsletter-2026-12-hero.png)\n\n"
+        '<img src="assets/images/newsletter-2026-12-hero.png" width="60" height="20">',
+    )
+    with pytest.raises(ValidationFailed) as info:
+        render_issue(load_project(sample_project), ISSUE)
+    url = "https://www.example.org/assets/images/newsletter-2026-12-hero.png"
+    assert [str(p) for p in info.value.problems] == [
+        f"content/newsletters/2026-12.md: image {url} needs width and height attributes"
+        " (Outlook ignores CSS sizes)",
+        f"content/newsletters/2026-12.md: image {url} has no alt text",
+    ]
+
+
+def test_guard_front_matter_image_needs_alt_and_width(sample_project: Path) -> None:
+    path = issue_file(sample_project)
+    path.write_text(path.read_text().replace('  alt: ""\n  width: 600\n', ""), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        render_issue(load_project(sample_project), ISSUE)
+    assert [str(p) for p in info.value.problems] == [
+        "content/newsletters/2026-12.md:6: hero.alt: is required but missing",
+        "content/newsletters/2026-12.md:6: hero.width: is required but missing",
+    ]
+
+
+def test_guard_non_https_link_and_missing_footer(sample_project: Path) -> None:
+    override_footer(sample_project, '<tr><td><a href="http://www.example.org/old">old</a></td></tr>')
+    with pytest.raises(ValidationFailed) as info:
+        render_issue(load_project(sample_project), ISSUE)
+    assert [p.message for p in info.value.problems] == [
+        "link 'http://www.example.org/old' is not https:// (every link must be https, mailto: or tel:)",
+        "the postal address (400 Orchard Way, Suite 210, Cedar Falls, OH 45000) must appear"
+        " in the HTML and text parts (CAN-SPAM)",
+        "an unsubscribe link (https://www.example.org/email/unsubscribe) must appear"
+        " in the HTML and text parts",
+    ]
+
+
+def test_guard_unsupported_css_from_a_template_override(sample_project: Path) -> None:
+    (sample_project / "templates").mkdir(exist_ok=True)
+    (sample_project / "templates" / "newsletter.html.j2").write_text(
+        '{% extends "default:newsletter.html.j2" %}{% block style %}{{ super() }}'
+        "<style>.hg-card { display: flex; }</style>{% endblock %}",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ValidationFailed,
+        match=r"uses display:flex/grid \(Outlook Windows; grid also Gmail\), "
+        "which a main email client does not support",
+    ):
+        render_issue(load_project(sample_project), ISSUE)
+
+
+def test_guard_patient_fields_in_front_matter(sample_project: Path) -> None:
+    path = issue_file(sample_project)
+    text = path.read_text().replace(
+        "blocks:\n", "patient:\n  mrn: '0001'\nblocks:\n  - procedure: prp-injection\n    diagnosis: x\n", 1
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        load_issue(load_project(sample_project), ISSUE)
+    assert [str(p) for p in info.value.problems] == [
+        f"content/newsletters/2026-12.md:11: patient: {PHI}",
+        f"content/newsletters/2026-12.md:12: patient.mrn: {PHI}",
+        f"content/newsletters/2026-12.md:15: blocks.0.diagnosis: {PHI}",
+    ]
+
+
+def test_guard_patient_fields_in_context(sample_project: Path) -> None:
+    project = load_project(sample_project)
+    context = newsletter_context(project, load_issue(project, ISSUE))
+    guard_context(context)  # the real context passes
+    context["blocks"][0]["appointment"] = "2026-12-02"
+    with pytest.raises(
+        RenderError,
+        match=r"^newsletter context holds field\(s\) a newsletter may not carry: "
+        r"blocks\.0\.appointment \(newsletters go to a whole list and never carry patient data\)$",
+    ):
+        guard_context(context)
+    with pytest.raises(RenderError, match="may not carry: roster"):
+        guard_context({**newsletter_context(project, load_issue(project, ISSUE)), "roster": []})
+
+
+def test_content_errors_are_all_reported_with_lines(sample_project: Path) -> None:
+    path = issue_file(sample_project)
+    text = path.read_text().replace("procedure: epidural-steroid-injection", "procedure: no-such-thing")
+    text = text.replace("## Holiday hours {#holiday-hours}", "## Holiday hours {#hours}")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        load_issue(load_project(sample_project), ISSUE)
+    messages = [str(p) for p in info.value.problems]
+    assert messages[0].startswith(
+        "content/newsletters/2026-12.md:13: blocks.1.procedure: unknown procedure 'no-such-thing' (known: "
+    )
+    assert messages[1:] == [
+        "content/newsletters/2026-12.md:14: blocks.2.section: no section '## … {#holiday-hours}' in the body",
+        "content/newsletters/2026-12.md:23: section 'hours' is not listed in blocks (add '- section: hours')",
+    ]
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+def test_cli_newsletter_writes_the_files(sample_project: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--project", str(sample_project), "newsletter", ISSUE, "--esp", "mailchimp"]
+    )
+    assert result.exit_code == 0, result.output
+    out = sample_project / "output" / "newsletters" / ISSUE
+    assert sorted(p.name for p in out.iterdir()) == [
+        "browser.html",
+        "email.eml",
+        "email.html",
+        "email.mailchimp.html",
+        "email.mailchimp.txt",
+        "email.txt",
+    ]
+    assert f"wrote output/newsletters/{ISSUE}/email.eml" in result.output
+    assert re.search(r"HTML part: [\d,]+ bytes \(Gmail clips above 102,000\)", result.output)
+
+
+def test_cli_newsletter_error_is_one_line_exit_1(sample_project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", "nope"])
+    assert result.exit_code == 1
+    assert result.output == "Error: no newsletter 'nope' in content/newsletters/ (known: 2026-12)\n"
+
+
+def test_build_builds_every_newsletter(sample_project: Path) -> None:
+    # a second issue proves `build` picks up every file, not just the sample
+    second = issue_file(sample_project).with_name("2027-01.md")
+    second.write_text(issue_file(sample_project).read_text(), encoding="utf-8")
+    from handout_gen.newsletter import build_newsletters
+
+    paths = build_newsletters(load_project(sample_project))
+    names = sorted(p.relative_to(sample_project / "output").as_posix() for p in paths)
+    assert "newsletters/2027-01/email.eml" in names and "newsletters/2026-12/email.html" in names
+    assert len(names) == 8

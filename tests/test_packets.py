@@ -1,0 +1,521 @@
+"""Packets end to end: real CLI runs, real WeasyPrint renders, text read back with pypdf.
+
+One generated roster is rendered once per module (a real ``handout-gen packets`` run in a
+subprocess, so stdout/stderr are exactly what a user sees) and every test inspects it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from handout_gen.project import load_project
+from handout_gen.roster import write_csv
+
+from .conftest import copy_sample
+from .pdfutil import pdf_text
+
+TODAY = "2026-11-24"
+CANARY = ("Zzyzx", "Testpatient")
+BASE = {
+    "patient_id": "",
+    "first_name": "",
+    "last_name": "",
+    "language": "en",
+    "procedures": "epidural-steroid-injection",
+    "date": "2026-12-09",
+    "time": "09:30",
+    "location": "orchard",
+    "physician": "okafor",
+    "sedation": "no",
+    "blood_thinner": "no",
+    "blood_thinner_name": "",
+    "blood_thinner_stop": "",
+    "blood_thinner_restart": "",
+    "diabetes": "no",
+    "dye_allergy": "no",
+    "large_print": "no",
+}
+STOP = "Take your last dose of Zapixaban on Friday, December 4 in the evening."
+RESTART = "Start again on Thursday, December 10, if there is no bleeding."
+PATIENTS = [
+    {"first_name": "Zzyzx", "last_name": "Testpatient", "sedation": "yes", "patient_id": "CANARY-1"},
+    {"first_name": "Winifred", "last_name": "O'Callaghan", "procedures": "prp-injection"},
+    {"first_name": "José-Ñandú", "last_name": "Pérez Ünal", "language": "es", "sedation": "yes"},
+    {
+        "first_name": "<script>alert(1)</script>",
+        "last_name": "{{ 7*7 }}",
+        "procedures": "joint-injections-nerve-blocks",
+    },
+    {
+        "first_name": "Theodora",
+        "last_name": "Blackwood",
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zapixaban (sample)",
+        "blood_thinner_stop": STOP,
+        "blood_thinner_restart": RESTART,
+        "procedures": "radiofrequency-ablation",
+        "time": "13:15",
+        "location": "riverside",
+    },
+    {"first_name": "Marguerite", "last_name": "Ellsworth-Quill", "large_print": "yes", "diabetes": "yes"},
+    {"first_name": "Yusuf", "last_name": "Haddad مريم", "dye_allergy": "yes"},
+    {
+        "first_name": "Ruth",
+        "last_name": "Fairweather",
+        "procedures": "spinal-cord-stimulation;interventional-pain-care",
+    },
+]
+
+
+def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "handout_gen", "--project", str(project), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def read_index(run_dir: Path) -> dict[str, int]:
+    with (run_dir / "index.csv").open() as handle:
+        return {row["packet_id"]: int(row["row"]) for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("packets")
+    project = copy_sample(tmp / "project")
+    rows = [{**BASE, **p} for p in PATIENTS]
+    roster = tmp / "roster.csv"
+    write_csv(roster, rows, bom=True)
+    out = tmp / "out"
+    result = run_cli(project, "packets", roster, "-o", out, "--today", TODAY, "--workers", "2")
+    (run_dir,) = out.iterdir()
+    index = read_index(run_dir)
+    texts = {index[p.name[7:-4]]: pdf_text(p.read_bytes()) for p in run_dir.glob("packet_*.pdf")}
+    return {
+        "project": project,
+        "rows": rows,
+        "result": result,
+        "run_dir": run_dir,
+        "out": out,
+        "index": index,
+        "texts": texts,
+    }
+
+
+def text_of(batch: dict[str, Any], first_name: str) -> str:
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == first_name)
+    return str(batch["texts"][number])
+
+
+def test_every_packet_names_only_its_own_patient(batch: dict[str, Any]) -> None:
+    assert len(batch["texts"]) == len(PATIENTS)
+    assert sorted(batch["index"].values()) == list(range(2, 2 + len(PATIENTS)))
+    for number, text in batch["texts"].items():
+        own = batch["rows"][number - 2]
+        assert own["first_name"] in text and own["last_name"].split()[0] in text
+        for other in batch["rows"]:
+            if other is not own:
+                assert other["last_name"].split()[0] not in text
+
+
+def test_cover_letter_facts(batch: dict[str, Any]) -> None:
+    text = text_of(batch, "Theodora")
+    assert "Dear Theodora Blackwood," in text
+    assert "Wednesday, December 9, 2026" in text
+    assert "Appointment time: 1:15 PM" in text
+    assert "Please arrive by: 12:30 PM" in text  # riverside: 45 minutes early
+    assert "Riverside Procedure Suite, 18 Mill Race Road" in text
+    assert "Dr. Adaeze Okafor, MD" in text
+    spanish = text_of(batch, "José-Ñandú")
+    assert "Estimado/a José-Ñandú Pérez Ünal:" in spanish
+    assert "miércoles, 9 de diciembre de 2026" in spanish
+    assert "Por favor llegue a las: 9:00 a.m." in spanish
+
+
+def test_sections_follow_flags(batch: dict[str, Any]) -> None:
+    sedated = text_of(batch, "Zzyzx")
+    assert "Do not eat fatty or fried food for 8 hours before your arrival time." in sedated
+    assert "An adult must come with you and drive you home." in sedated
+    assert "Your blood thinner" not in sedated
+    assert "This procedure uses a steroid medicine" not in sedated  # no diabetes flag
+    plain = text_of(batch, "Winifred")  # PRP, no sedation
+    assert "Do not eat fatty or fried food" not in plain
+    assert "inflammatory pain medicines such as ibuprofen" in plain
+    thinner = text_of(batch, "Theodora")
+    assert "Do not stop any blood thinner unless your care team" in thinner
+    assert STOP in thinner and RESTART in thinner and "Zapixaban (sample)" in thinner
+    diabetic = text_of(batch, "Marguerite")
+    assert "This procedure uses a steroid medicine. It can raise your blood sugar" in diabetic
+    dye = text_of(batch, "Yusuf")
+    assert "You told us you are allergic to X-ray dye." in dye
+    assert "Tell us if you ever had a reaction to X-ray dye." in text_of(batch, "Zzyzx")
+    both = text_of(batch, "Ruth")  # two procedures: both handouts, overview added once
+    assert "Spinal Cord Stimulation" in both and "Interventional Pain Care" in both
+    for text in batch["texts"].values():
+        assert (
+            "Instructions from your care team for you override the general handout." in text
+            or "Las instrucciones que su equipo de atención le da a usted valen más que el folleto general."
+            in text
+        )
+        assert "Call 911 or go to the nearest emergency room" in text or "Llame al 911" in text
+        assert (
+            "Packet version PKT-2026.1, printed November 24, 2026." in text or "Versión del paquete" in text
+        )
+
+
+def test_hostile_names_print_as_text(batch: dict[str, Any]) -> None:
+    text = text_of(batch, "<script>alert(1)</script>")
+    assert "Dear <script>alert(1)</script> {{ 7*7 }}," in text
+    assert "Dear 49" not in text
+    assert "O'Callaghan" in text_of(batch, "Winifred")
+
+
+def test_canary_appears_nowhere_but_its_packet(batch: dict[str, Any]) -> None:
+    result = batch["result"]
+    out: Path = batch["out"]
+    for canary in CANARY:
+        assert canary not in result.stdout and canary not in result.stderr
+        for path in out.rglob("*"):
+            assert canary not in path.name
+            if path.suffix in (".csv", ".jsonl"):
+                assert canary not in path.read_text()
+    assert result.stdout.startswith(f"wrote {len(PATIENTS)} packet(s) to ")
+    # the private index holds packet ids and row numbers only
+    lines = (batch["run_dir"] / "index.csv").read_text().splitlines()
+    assert lines[0] == "packet_id,row"
+    assert all(line.split(",")[1].isdigit() and len(line.split(",")) == 2 for line in lines[1:])
+    for path in batch["run_dir"].glob("packet_*.pdf"):
+        pdf = pikepdf.open(path)
+        meta_text = str(pdf.docinfo) + str(pdf.open_metadata())
+        with pdf.open_outline() as outline:
+            titles = [item.title for item in outline.root]
+        for canary in (*CANARY, "Theodora", "Winifred", "Marguerite"):
+            assert canary not in meta_text and canary not in " ".join(titles)
+        assert str(pdf.docinfo["/Title"]) in (
+            "Your procedure information packet",
+            "Su paquete de información para el procedimiento",
+        )
+
+
+def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Zzyzx")
+    packet_id = next(k for k, v in batch["index"].items() if v == number)
+    pdf = pikepdf.open(batch["run_dir"] / f"packet_{packet_id}.pdf")
+    with pdf.open_outline() as outline:
+        titles = [item.title for item in outline.root]
+    assert titles == [
+        "Your appointment",
+        "Getting ready: your checklist",
+        "What to bring",
+        "On the day",
+        "Epidural Steroid Injection",
+        "After your procedure",
+        "When to call us",
+        "Contacts",
+        "Please read",
+    ]
+
+
+def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
+    run_dir: Path = batch["run_dir"]
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    names = sorted(p.name for p in run_dir.iterdir())
+    assert names[-2:] == ["audit.jsonl", "index.csv"] or "audit.jsonl" in names
+    assert all(n.startswith("packet_") or n in ("audit.jsonl", "index.csv") for n in names)
+    for path in run_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    records = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
+    assert records[0]["event"] == "run-start" and records[-1] == {
+        **records[-1],
+        "event": "run-complete",
+        "packets": len(PATIENTS),
+    }
+    packets = [r for r in records if r["event"] == "packet"]
+    assert {r["packet"] for r in packets} == set(batch["index"])
+    import hashlib
+
+    for record in packets:
+        assert set(record) == {"time", "user", "event", "run", "packet", "versions", "sha256", "encrypted"}
+        data = (run_dir / f"packet_{record['packet']}.pdf").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == record["sha256"]
+        assert record["versions"]["packet"] == "PKT-2026.1"
+
+
+def test_large_print_cover(batch: dict[str, Any]) -> None:
+    import pdfplumber
+
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Marguerite")
+    packet_id = next(k for k, v in batch["index"].items() if v == number)
+    with pdfplumber.open(batch["run_dir"] / f"packet_{packet_id}.pdf") as pdf:
+        sizes = [round(c["size"]) for c in pdf.pages[0].chars if c["text"].strip()]
+    body = max(set(sizes), key=sizes.count)
+    assert body >= 18
+
+
+def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    roster = tmp_path / "roster.csv"
+    write_csv(
+        roster,
+        [
+            {**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"},
+            {**BASE, "first_name": "Zzyzx", "last_name": "", "location": "moon"},
+            {**BASE, "first_name": "Ana", "last_name": "Zzyzx", "blood_thinner": "yes"},
+        ],
+    )
+    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: 4 problems in roster.csv; nothing was written:",
+        "  row 3, column last_name: is empty; every packet needs the patient's name",
+        "  row 3, column location: is not a location id in practice.yaml (known: orchard, riverside)",
+        "  row 4, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
+        "  row 4, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "out").exists()
+    skipped = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid")
+    assert skipped.stdout.startswith("wrote 1 packet(s), 2 row(s) skipped to ")
+    assert "Skipped row 3, column last_name: is empty" in skipped.stderr
+    assert "Zzyzx" not in skipped.stderr + skipped.stdout
+
+
+def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    roster = tmp_path / "roster.csv"
+    secret = "correct horse 42"  # noqa: S105
+    write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood", "password": secret}])
+    run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--encrypt")
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(path)
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(path, password=secret + "x")
+    pdf = pikepdf.open(path, password=secret)
+    assert pdf.encryption.user_password_matched if hasattr(pdf.encryption, "user_password_matched") else True
+    encrypt = pdf.trailer.Encrypt
+    assert (str(encrypt.Filter), int(encrypt.V), int(encrypt.R)) == ("/Standard", 5, 6)
+    assert str(encrypt.CF.StdCF.CFM) == "/AESV3"  # AES-256, never RC4
+    assert pdf.encryption.bits == 256
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    assert reader.is_encrypted and reader.decrypt(secret)
+    assert "Dear Ana Lockwood," in " ".join((p.extract_text() or "") for p in reader.pages[:1]).replace(
+        "\n", " "
+    )
+    # without --encrypt a roster with passwords warns and writes plain packets
+    plain = run_cli(project, "packets", roster, "-o", tmp_path / "plain", "--today", TODAY)
+    assert "Warning: the roster has passwords but --encrypt was not given" in plain.stderr
+
+
+def test_single_packet_command(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    result = run_cli(
+        project,
+        "packet",
+        "--first-name",
+        "Zzyzx",
+        "--last-name",
+        "Testpatient",
+        "--procedure",
+        "radiofrequency-ablation",
+        "--date",
+        "2026-12-02",
+        "--time",
+        "8:15 AM",
+        "--location",
+        "orchard",
+        "--physician",
+        "lindqvist",
+        "--blood-thinner",
+        "--stop",
+        STOP,
+        "--restart",
+        RESTART,
+        "--lang",
+        "es",
+        "-o",
+        tmp_path / "out",
+        "--today",
+        TODAY,
+    )
+    assert "Zzyzx" not in result.stdout + result.stderr
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    text = pdf_text(path.read_bytes())
+    assert "Estimado/a Zzyzx Testpatient:" in text and STOP in text
+    missing = run_cli(
+        project,
+        "packet",
+        "--first-name",
+        "A",
+        "--last-name",
+        "B",
+        "--procedure",
+        "radiofrequency-ablation",
+        "--date",
+        "2026-12-02",
+        "--time",
+        "8:15",
+        "--location",
+        "orchard",
+        "--physician",
+        "lindqvist",
+        "--blood-thinner",
+        "--today",
+        TODAY,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "row 1, column blood_thinner_stop: is empty" in missing.stderr
+
+
+def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    (project / "content/procedures/prp-injection.es.md").unlink()
+    roster = tmp_path / "roster.csv"
+    write_csv(
+        roster,
+        [
+            {
+                **BASE,
+                "first_name": "Zzyzx",
+                "last_name": "Testpatient",
+                "language": "es",
+                "procedures": "prp-injection",
+            }
+        ],
+    )
+    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY)
+    assert (
+        "Warning: prp-injection has no 'es' edition; those packets use the English handout" in result.stderr
+    )
+    assert "Zzyzx" not in result.stderr
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    text = pdf_text(path.read_bytes())
+    assert "Estimado/a Zzyzx Testpatient:" in text and "Platelet-Rich Plasma" in text
+
+
+def test_sample_packet_for_the_preview() -> None:
+    from handout_gen.packets import sample_packet
+
+    project = load_project(Path(__file__).resolve().parents[1])
+    data = sample_packet(project)
+    assert data.startswith(b"%PDF")
+    assert "Dear Alex Sample," in pdf_text(data)
+
+
+@pytest.mark.slow
+def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
+    """Kill a 120-row run part-way (SIGKILL, workers too), check what is left, rerun."""
+    import signal
+    import time as clock
+    from datetime import date
+
+    from handout_gen.roster import Catalog, fictional_roster
+
+    project = copy_sample(tmp_path / "project")
+    catalog = Catalog.for_project(load_project(project), date.fromisoformat(TODAY))
+    rows = fictional_roster(120, catalog)
+    rows[17].update(first_name="Zzyzx", last_name="Testpatient")
+    roster = tmp_path / "tomorrow.csv"
+    write_csv(roster, rows)
+    out = tmp_path / "out"
+    args = [
+        sys.executable,
+        "-m",
+        "handout_gen",
+        "--project",
+        str(project),
+        "packets",
+        str(roster),
+        "-o",
+        str(out),
+        "--today",
+        TODAY,
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = clock.monotonic() + 120
+    while clock.monotonic() < deadline and not list(out.glob("*/packet_*.pdf")):
+        clock.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+    (killed,) = out.iterdir()
+    done = list(killed.glob("packet_*.pdf"))
+    assert 0 < len(done) < 120
+    for path in done:  # every file present is a whole packet
+        assert len(pikepdf.open(path).pages) > 3
+    index = read_index(killed)
+    assert all((killed / f"packet_{pid}.pdf").is_file() for pid in index)
+
+    rerun = run_cli(project, "packets", roster, "-o", out, "--today", TODAY, "--workers", "2")
+    assert f"run {killed.name} did not finish" in rerun.stderr
+    assert not list(out.rglob(".tmp-*")) and not list(out.rglob(".lock"))
+    (new,) = [d for d in out.iterdir() if d != killed]
+    packets = sorted(new.glob("packet_*.pdf"))
+    assert len(packets) == 120
+    index = read_index(new)
+    for path in packets:
+        text = pdf_text(path.read_bytes())
+        own = rows[index[path.name[7:-4]] - 2]
+        assert (
+            f"Dear {own['first_name']} {own['last_name']}," in text
+            or f"Estimado/a {own['first_name']} {own['last_name']}:" in text
+        )
+        assert sum(r["last_name"] in text for r in rows) == 1
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for name in ("Zzyzx", "Testpatient"):
+        assert name not in rerun.stdout + rerun.stderr
+        assert not any(name in p.name for p in out.rglob("*"))
+
+
+def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:
+    """CJK and Arabic names are text in the PDF. (Atkinson Hyperlegible has neither script;
+    Arabic falls back to DejaVu Sans; CJK needs a CJK font such as fonts-noto-cjk installed,
+    or it prints as empty boxes, which WeasyPrint reports as a warning without the name.)"""
+    from .pdfutil import tool
+
+    project = copy_sample(tmp_path / "project")
+    result = run_cli(
+        project,
+        "packet",
+        "--first-name",
+        "李小龍",
+        "--last-name",
+        "Haddad مريم",
+        "--procedure",
+        "prp-injection",
+        "--date",
+        "2026-12-02",
+        "--time",
+        "9:00",
+        "--location",
+        "orchard",
+        "--physician",
+        "okafor",
+        "-o",
+        tmp_path / "out",
+        "--today",
+        TODAY,
+    )
+    assert "李" not in result.stderr and "Haddad" not in result.stderr
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    text = tool("pdftotext", "-l", "1", path, "-")
+    assert "Dear 李小龍 Haddad" in text and "مريم" in text

@@ -1,0 +1,283 @@
+"""The preview server over real HTTP (no browser): routes, rebuilds, errors, confinement."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handout_gen.cli import cli
+from handout_gen.handouts import handout_html, planned_handouts
+from handout_gen.preview import MARKER, PreviewServer, optional_module
+from handout_gen.project import load_project
+
+from .pdfutil import pdf_text
+
+
+def get(server: PreviewServer, path: str, host: str | None = None) -> tuple[int, str, bytes]:
+    """A raw GET (the path is sent exactly as given, so ``..%2f`` reaches the server)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Host": host} if host else {}
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, response.getheader("Content-Type") or "", body
+
+
+@pytest.fixture
+def server(sample_project: Path) -> Iterator[PreviewServer]:
+    srv = PreviewServer(sample_project, port=0).start()
+    yield srv
+    srv.stop()
+
+
+def expected_links(project_dir: Path) -> set[str]:
+    """Every handout page and PDF, and every newsletter, the index must link."""
+    project = load_project(project_dir)
+    links = set()
+    for procedure, variant in planned_handouts(project):
+        stem = variant.filename(procedure.slug).removesuffix(".pdf")
+        links |= {f"/handouts/{stem}.html", f"/handouts/{stem}.pdf"}
+    newsletter = optional_module("newsletter")
+    if newsletter is not None:
+        for issue in newsletter.list_issues(project):
+            links.add(f"/newsletters/{getattr(issue, 'id', issue)}/")
+    return links
+
+
+def test_index_links_every_handout_and_newsletter(server: PreviewServer, sample_project: Path) -> None:
+    status, ctype, body = get(server, "/")
+    assert status == 200 and ctype == "text/html; charset=utf-8"
+    hrefs = set(re.findall(r'href="([^"]+)"', body.decode()))
+    expected = expected_links(sample_project)
+    assert len([h for h in expected if h.startswith("/handouts/")]) == 6 * 2 * 2 * 2
+    assert expected <= hrefs
+    if optional_module("packets") is not None:
+        assert "/packets/sample.pdf" in hrefs
+
+
+def test_handout_page_serves_fonts_and_logo_from_routes(server: PreviewServer) -> None:
+    status, _, body = get(server, "/handouts/radiofrequency-ablation.large.html")
+    text = body.decode()
+    assert status == 200
+    assert "file:" not in text
+    assert 'class="large-print"' in text and "Radiofrequency Ablation" in text
+    assert MARKER in text  # the reload script, in the preview page only
+    fonts = re.findall(r'url\("(/_file/[^"]+\.ttf)"\)', text)
+    logo = re.search(r'<img src="(/_file/0/content/assets/logo\.svg)"', text)
+    assert len(fonts) == 4 and logo
+    for url in [*fonts, logo[1]]:
+        status, ctype, data = get(server, url)
+        assert status == 200 and data
+        assert ctype in ("font/ttf", "image/svg+xml"), ctype
+
+
+def test_built_outputs_never_carry_the_reload_script(sample_project: Path) -> None:
+    project = load_project(sample_project)
+    procedure, variant = planned_handouts(project)[0]
+    assert MARKER not in handout_html(project, procedure, variant)
+    newsletter = optional_module("newsletter")
+    if newsletter is not None:
+        for issue in newsletter.list_issues(project):
+            rendered = newsletter.render_issue(project, str(getattr(issue, "id", issue)))
+            assert MARKER not in rendered.html and MARKER not in rendered.browser_html
+
+
+def test_handout_pdf_route_renders_the_pdf(server: PreviewServer) -> None:
+    status, ctype, body = get(server, "/handouts/prp-injection.es.pdf")
+    assert status == 200 and ctype == "application/pdf"
+    assert body.startswith(b"%PDF-")
+    assert "Inyección de plasma rico en plaquetas (PRP)" in pdf_text(body)
+
+
+@pytest.mark.parametrize("path", [
+    "/_file/0/content/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/_file/0/content/assets/..%2f..%2foutput%2fsecret.png",
+    "/_file/0/content/../output/secret.png",
+    "/_file/1/..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/_file/0/output/secret.png",           # output/ is never served (packets hold PHI)
+    "/_file/0/content/practice.yaml",       # only fonts, pictures and styles are served
+    "/_file/9/etc/passwd",
+    "/_file/x/etc/passwd",
+    "/handouts/..%2f..%2fcontent%2fpractice.yaml.html",
+    "/newsletters/..%2f..%2fetc/",
+])
+def test_no_file_outside_the_served_folders(server: PreviewServer, sample_project: Path, path: str) -> None:
+    (sample_project / "output").mkdir()
+    (sample_project / "output" / "secret.png").write_bytes(b"\x89PNG patient")
+    status, _, body = get(server, path)
+    assert status == 404
+    assert b"root:" not in body and b"patient" not in body
+
+
+def test_requests_for_another_host_are_refused(server: PreviewServer) -> None:
+    status, _, body = get(server, "/", host=f"attacker.example:{server.port}")
+    assert status == 403 and body == b"Forbidden host\n"
+    assert get(server, "/", host=f"localhost:{server.port}")[0] == 200
+
+
+def test_content_error_shows_in_the_page_and_the_server_stays_up(
+    server: PreviewServer, sample_project: Path
+) -> None:
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    good = path.read_text()
+    path.write_text(good.replace("kind: procedure\n", "kind: procedure\n<b>oops</b>: 1\n"))
+    server.site.refresh()
+    for url in ("/", "/handouts/prp-injection.html"):
+        status, _, body = get(server, url)
+        text = body.decode()
+        assert status == 200
+        assert "content/procedures/prp-injection.md:5: &lt;b&gt;oops&lt;/b&gt;: is not a known field" in text
+        assert "<b>oops</b>" not in text
+    path.write_text(good)
+    server.site.refresh()
+    status, _, body = get(server, "/handouts/prp-injection.html")
+    assert status == 200 and b"Problem" not in body and b"<h1>Platelet-Rich Plasma" in body
+
+
+def test_template_error_shows_in_the_page(server: PreviewServer, sample_project: Path) -> None:
+    (sample_project / "templates").mkdir(exist_ok=True)
+    (sample_project / "templates" / "handout.html.j2").write_text(
+        '{% extends "default:handout.html.j2" %}{% block title %}<h1>{{ nope }}</h1>{% endblock %}'
+    )
+    server.site.refresh()
+    status, _, body = get(server, "/handouts/prp-injection.html")
+    assert status == 200
+    assert "template &#x27;handout.html.j2&#x27;: &#x27;nope&#x27; is undefined" in body.decode()
+    assert get(server, "/")[0] == 200
+
+
+def test_only_changed_items_are_rebuilt(server: PreviewServer, sample_project: Path) -> None:
+    site = server.site
+    for name in ("prp-injection", "joint-injections-nerve-blocks"):
+        assert get(server, f"/handouts/{name}.html")[0] == 200
+    renders, since = site.renders, site.generation
+    assert get(server, "/handouts/prp-injection.html")[0] == 200
+    assert site.renders == renders  # cached
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    path.write_text(path.read_text().replace("title: Platelet-Rich Plasma (PRP) Injection",
+                                             "title: PRP Shot"))
+    changed = site.refresh()
+    assert {c for c in changed if c.startswith("handout:")} == {
+        "handout:prp-injection", "handout:prp-injection.large",
+        "handout:prp-injection.es", "handout:prp-injection.es.large",  # translations follow the original
+    }
+    assert site.should_reload("handout:prp-injection", since)
+    assert not site.should_reload("handout:joint-injections-nerve-blocks", since)
+    assert b"<h1>PRP Shot</h1>" in get(server, "/handouts/prp-injection.html")[2]
+    assert get(server, "/handouts/joint-injections-nerve-blocks.html")[0] == 200
+    assert site.renders == renders + 1
+    assert site.refresh() == set()  # nothing changed since
+
+
+def test_watcher_picks_up_a_save(server: PreviewServer, sample_project: Path) -> None:
+    since = server.site.generation
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    path.write_text(path.read_text().replace("title: Platelet-Rich", "title: Saved Platelet-Rich"))
+    deadline = time.monotonic() + 10
+    while not server.site.should_reload("handout:prp-injection", since) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status, ctype, body = get(server, f"/_reload?item=handout%3Aprp-injection&since={since}")
+    assert status == 200 and ctype == "application/json"
+    assert body.startswith(b'{"reload": true')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_preview_command_answers_on_the_port(sample_project: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "handout_gen", "--project", str(sample_project),
+         "preview", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                body = response.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "preview did not answer"
+                time.sleep(0.1)
+        assert response.status == 200
+        hrefs = set(re.findall(r'href="([^"]+)"', body))
+        assert expected_links(sample_project) <= hrefs
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert f"Serving the preview at http://127.0.0.1:{port}/" in out
+    assert "Traceback" not in err
+
+
+def test_preview_on_a_busy_port_is_a_plain_error(sample_project: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--project", str(sample_project), "preview", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another port with --port\n"
+    )
+
+
+def test_preview_outside_a_project_is_a_plain_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "preview", "--port", "0"])
+    assert result.exit_code == 1
+    assert "is not a handout-gen project (no content/practice.yaml)" in result.stderr
+
+
+def test_newsletter_routes_show_the_email_and_its_text_part(server: PreviewServer) -> None:
+    (issue_id, *_) = server.site.items.newsletters
+    status, _, body = get(server, f"/newsletters/{issue_id}/")
+    page_html = body.decode()
+    assert status == 200
+    assert f'<iframe src="/newsletters/{issue_id}/email.html" width="600"' in page_html
+    assert f'<iframe src="/newsletters/{issue_id}/email.html" width="375"' in page_html
+    status, ctype, text = get(server, f"/newsletters/{issue_id}/email.txt")
+    assert status == 200 and ctype == "text/plain; charset=utf-8"
+    assert "https://www.example.org/email/unsubscribe" in text.decode()
+    status, _, email = get(server, f"/newsletters/{issue_id}/email.html")
+    assert status == 200 and MARKER.encode() not in email  # the frame document is the email as built
+    assert b'src="https://www.example.org/' not in email  # images point at the local files
+
+
+def test_sample_packet_route(server: PreviewServer) -> None:
+    status, ctype, body = get(server, "/packets/sample.pdf")
+    assert status == 200 and ctype == "application/pdf"
+    text = pdf_text(body)
+    assert "Dear Alex Sample," in text and "Your appointment" in text
+
+
+def test_preview_of_a_new_project(tmp_path: Path) -> None:
+    from handout_gen.init import init_project
+
+    init_project(tmp_path / "p", name="Riverbend Pain Clinic")
+    srv = PreviewServer(tmp_path / "p", port=0).start()
+    try:
+        hrefs = set(re.findall(r'href="([^"]+)"', get(srv, "/")[2].decode()))
+        expected = {"/handouts/trigger-point-injection.html", "/newsletters/2027-01/",
+                    "/packets/sample.pdf"}
+        assert expected <= hrefs
+        assert b"Riverbend Pain Clinic" in get(srv, "/newsletters/2027-01/email.txt")[2]
+    finally:
+        srv.stop()

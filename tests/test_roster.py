@@ -1,0 +1,195 @@
+"""Roster parsing and validation: every bad cell named by row and column, no value ever quoted."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from handout_gen.errors import RosterError
+from handout_gen.project import load_project
+from handout_gen.roster import Catalog, check_roster, iter_roster, rows_from, write_csv
+
+TODAY = date(2026, 11, 24)
+GOOD = {
+    "patient_id": "MH-1",
+    "first_name": "Zzyzx",
+    "last_name": "Testpatient",
+    "language": "en",
+    "procedures": "epidural-steroid-injection",
+    "date": "2026-12-09",
+    "time": "09:30",
+    "location": "orchard",
+    "physician": "okafor",
+    "sedation": "yes",
+    "blood_thinner": "no",
+    "blood_thinner_stop": "",
+    "blood_thinner_restart": "",
+    "diabetes": "no",
+    "dye_allergy": "no",
+    "large_print": "no",
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.for_project(load_project(Path(__file__).resolve().parents[1]), TODAY)
+
+
+def rows_of(path: Path, catalog: Catalog) -> list:
+    return [row for _, row, _ in iter_roster(path, catalog) if row is not None]
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_csv_with_and_without_bom(tmp_path: Path, catalog: Catalog, bom: bool) -> None:
+    path = tmp_path / "roster.csv"
+    write_csv(path, [GOOD, {**GOOD, "first_name": "Ana", "time": "1:45 PM", "date": "12/10/2026"}], bom=bom)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf") is bom
+    first, second = rows_of(path, catalog)
+    assert (first.row, first.first_name, first.date, first.time) == (
+        2,
+        "Zzyzx",
+        date(2026, 12, 9),
+        time(9, 30),
+    )
+    assert (second.row, second.time, second.date) == (3, time(13, 45), date(2026, 12, 10))
+    assert first.sedation and not first.blood_thinner and first.procedures == ("epidural-steroid-injection",)
+
+
+def test_json_roster(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.json"
+    path.write_text(
+        json.dumps(
+            {
+                "patients": [
+                    {**GOOD, "sedation": True, "procedures": ["prp-injection", "epidural-steroid-injection"]}
+                ]
+            }
+        )
+    )
+    (row,) = rows_of(path, catalog)
+    assert row.row == 1 and row.sedation is True
+    assert row.procedures == ("prp-injection", "epidural-steroid-injection")
+
+
+def test_repr_hides_patient_data(catalog: Catalog) -> None:
+    (row,) = rows_from([GOOD], catalog)
+    assert repr(row) == str(row) == "PatientRow(row=1)"
+
+
+def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalog: Catalog) -> None:
+    bad = [
+        GOOD,
+        {**GOOD, "first_name": "", "date": "2026-02-30"},
+        {**GOOD, "procedures": "zzyzx-procedure", "location": "zzyzx-clinic", "physician": "dr-zzyzx"},
+        {**GOOD, "date": "2025-01-05", "time": "25:00"},
+        {**GOOD, "blood_thinner": "yes"},
+        {**GOOD, "sedation": "maybe", "large_print": "zzyzx"},
+        {
+            **GOOD,
+            "procedures": "joint-injections-nerve-blocks",
+            "sedation": "yes",
+            "blood_thinner_stop": "Stop Zzyzx pills",
+        },
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, bad)
+    summary = check_roster(path, catalog)
+    assert summary.valid == 1 and not summary.fatal
+    assert summary.bad_rows == {3, 4, 5, 6, 7, 8}
+    with pytest.raises(RosterError) as info:
+        raise RosterError(summary.problems, "roster.csv")
+    message = str(info.value)
+    lines = message.splitlines()
+    assert lines[0] == "13 problems in roster.csv; nothing was written:"
+    known = "epidural-steroid-injection, interventional-pain-care, joint-injections-nerve-blocks, prp-injection, radiofrequency-ablation, spinal-cord-stimulation"  # noqa: E501
+    assert lines[1:] == [
+        "  row 3, column first_name: is empty; every packet needs the patient's name",
+        "  row 3, column date: is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, or MM/DD/YYYY)",
+        f"  row 4, column procedures: names 1 unknown procedure(s) (known: {known})",
+        "  row 4, column location: is not a location id in practice.yaml (known: orchard, riverside)",
+        "  row 4, column physician: is not a physician id in practice.yaml (known: lindqvist, okafor)",
+        "  row 5, column date: is in the past",
+        "  row 5, column time: is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)",
+        "  row 6, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
+        "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
+        "  row 7, column sedation: must be yes or no (or leave it empty for no)",
+        "  row 7, column large_print: must be yes or no (or leave it empty for no)",
+        "  row 8, column sedation: is yes, but none of the row's procedures offers sedation",
+        "  row 8, column blood_thinner_stop: is filled in, but blood_thinner is not yes; check which is right",  # noqa: E501
+    ]  # the good row 2 is not mentioned at all
+    assert "Zzyzx" not in message and "zzyzx" not in message and "Testpatient" not in message
+    assert "2025-01-05" not in message and "25:00" not in message
+
+
+def test_date_too_far_ahead(catalog: Catalog) -> None:
+    with pytest.raises(RosterError, match="row 1, column date: is more than two years ahead; check the year"):
+        rows_from([{**GOOD, "date": "2029-01-01"}], catalog)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            ["first_name", "last_name", "procedures", "date", "time", "location", "physician", "dob", "mrn"],
+            [
+                "row 1, column dob: is not a column a packet needs; remove it (minimum necessary).",
+                "row 1, column mrn: is not a column a packet needs; remove it (minimum necessary).",
+            ],
+        ),
+        (
+            ["first_name", "last_name", "procedures", "date", "time", "location"],
+            ["row 1, column physician: required column is missing"],
+        ),
+    ],
+)
+def test_header_problems(tmp_path: Path, catalog: Catalog, header: list[str], expected: list[str]) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(",".join(header) + "\n" + ",".join("x" for _ in header) + "\n")
+    summary = check_roster(path, catalog)
+    assert summary.fatal and summary.valid == 0
+    message = str(RosterError(summary.problems, "roster.csv"))
+    for text in expected:
+        assert f"  {text}" in message
+
+
+def test_roster_without_header_quotes_nothing(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text("Zzyzx,Testpatient,epidural-steroid-injection,2026-12-09,09:30,orchard,okafor\n")
+    summary = check_roster(path, catalog)
+    message = str(RosterError(summary.problems, "roster.csv"))
+    assert "row 1: the first row must be the header row; expected columns:" in message
+    assert "Zzyzx" not in message and "Testpatient" not in message
+
+
+def test_json_unknown_key_refused(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.json"
+    path.write_text(json.dumps([{**GOOD, "diagnosis": "M54.5"}]))
+    summary = check_roster(path, catalog)
+    assert summary.bad_rows == {1}
+    assert (
+        str(summary.problems[0])
+        == "roster:1: diagnosis: is not a column a packet needs; remove it (minimum necessary)"
+    )
+
+
+def test_password_required_when_encrypting(tmp_path: Path) -> None:
+    project = load_project(Path(__file__).resolve().parents[1])
+    catalog = Catalog.for_project(project, TODAY, require_password=True)
+    with pytest.raises(RosterError) as info:
+        rows_from([GOOD, {**GOOD, "password": "short"}, {**GOOD, "password": "long enough"}], catalog)
+    assert [str(p) for p in info.value.problems] == [
+        "roster:1: password: is empty; --encrypt needs a password for every packet",
+        "roster:2: password: is shorter than 8 characters",
+    ]
+
+
+def test_not_utf8_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:
+    latin = tmp_path / "roster.csv"
+    latin.write_bytes("first_name\nJosé\n".encode("latin-1"))
+    assert check_roster(latin, catalog).problems[0].message == "is not UTF-8 text; save it as 'CSV UTF-8'"
+    xlsx = tmp_path / "roster.xlsx"
+    xlsx.write_bytes(b"PK")
+    assert check_roster(xlsx, catalog).problems[0].message == "must be a .csv or .json file"

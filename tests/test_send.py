@@ -1,0 +1,378 @@
+"""Sending over SMTP to a real aiosmtpd server on 127.0.0.1: test send, list send, resume."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+
+from handout_gen.cli import cli
+from handout_gen.errors import RosterError, SendError
+from handout_gen.mail import SmtpSettings, load_recipients, send_issue
+from handout_gen.project import load_project
+
+ISSUE = "2026-12"
+
+
+@dataclass
+class Handler:
+    """Records every accepted message; can refuse or stall on chosen messages."""
+
+    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
+    temporary_after: int | None = None  # answer 421 once this many were accepted
+    stall_at: int | None = None  # hold the n-th message (1-based) until released
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    attempts: int = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        self.attempts += 1
+        if self.temporary_after is not None and len(self.received) >= self.temporary_after:
+            return "421 4.3.2 try again later"
+        if self.stall_at is not None and self.attempts == self.stall_at:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
+            return "451 4.3.0 client went away"  # never accepted: the client was killed
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Handler, int]]:
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    handler.release.set()
+    controller.stop()
+
+
+def write_csv(path: Path, text: str, bom: bool = False) -> Path:
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def unsubscribe_token(msg: EmailMessage) -> str:
+    url = msg["List-Unsubscribe"].strip("<>")
+    assert url.startswith("https://www.example.org/email/unsubscribe?t=")
+    return parse_qs(urlsplit(url).query)["t"][0]
+
+
+def test_cli_test_send_delivers_one_message(sample_project: Path, smtp: tuple[Handler, int]) -> None:
+    handler, port = smtp
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(sample_project),
+            "send",
+            ISSUE,
+            "--to",
+            "x@example.org",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(port),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "sent 1, already sent earlier 0, failed 0\n"
+    assert len(handler.received) == 1
+    rcpts, msg = handler.received[0]
+    assert rcpts == ["x@example.org"]
+    assert msg["To"] == "x@example.org"
+    assert msg["Subject"] == "December news: two treatments for long-lasting back and neck pain"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    for name in (
+        "Date",
+        "Message-ID",
+        "From",
+        "To",
+        "Subject",
+        "MIME-Version",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
+        assert len(msg.get_all(name)) == 1, name
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
+
+
+def test_three_recipient_send_is_personalised(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    csv_path = write_csv(
+        tmp_path / "list.csv",
+        "Email,First name\r\nana@example.org,Ana\r\n"
+        "ben@example.org,<b>Ben & Co</b>\r\ncarla@example.org,\r\n",
+        bom=True,
+    )
+    env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
+    result = CliRunner().invoke(
+        cli,
+        ["--project", str(sample_project), "send", ISSUE, "--recipients", str(csv_path), "--rate", "0"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "sent 3, already sent earlier 0, failed 0" in result.stdout
+    assert [rcpts for rcpts, _ in handler.received] == [
+        ["ana@example.org"],
+        ["ben@example.org"],
+        ["carla@example.org"],
+    ]
+    bodies = {
+        m["To"]: (m.get_body(("html",)).get_content(), m.get_body(("plain",)).get_content())
+        for _, m in handler.received
+    }
+    assert '<p style="margin:0 0 16px 0">Hello Ana,</p>' in bodies["ana@example.org"][0]
+    assert "Hello &lt;b&gt;Ben &amp; Co&lt;/b&gt;," in bodies["ben@example.org"][0]  # escaped, not markup
+    assert "Hello <b>Ben & Co</b>," in bodies["ben@example.org"][1]  # text part: plain text
+    assert '<p style="margin:0 0 16px 0">Hello,</p>' in bodies["carla@example.org"][0]
+    tokens = [unsubscribe_token(m) for _, m in handler.received]
+    assert len(set(tokens)) == 3 and all(re.fullmatch(r"[A-Za-z0-9_-]{22}", t) for t in tokens)
+    for (_, msg), tok in zip(handler.received, tokens, strict=True):
+        html, text = bodies[msg["To"]]
+        assert f'href="https://www.example.org/email/unsubscribe?t={tok}"' in html
+        assert f"Unsubscribe: https://www.example.org/email/unsubscribe?t={tok}" in text
+        assert msg["To"].split("@")[0] not in msg["List-Unsubscribe"]  # the token never shows the address
+    assert len({m["Message-ID"] for _, m in handler.received}) == 3
+    log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in entries] == ["start", "sent", "sent", "sent"]
+    assert [e["row"] for e in entries[1:]] == [2, 3, 4]
+    assert "example.org" not in log.read_text().replace("@example.org>", "")  # no addresses in the log
+
+
+def test_bad_rows_named_before_anything_is_sent(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    csv_path = write_csv(
+        tmp_path / "list.csv",
+        "email,first_name\nana@example.org,Ana\nnot-an-address,Bo\n\nANA@example.org,Ana again\n,Cy\n",
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(sample_project),
+            "send",
+            ISSUE,
+            "--recipients",
+            str(csv_path),
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(port),
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: 3 problems in list.csv; nothing was written:\n"
+        "  row 3, column email: is not a valid email address\n"
+        "  row 5, column email: duplicate of row 2\n"
+        "  row 6, column email: is empty\n"
+    )
+    assert "not-an-address" not in result.output and handler.received == []
+
+
+def test_patient_columns_are_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "list.csv", "email,first_name,Diagnosis\na@example.org,A,lumbar stenosis\n")
+    with pytest.raises(RosterError) as info:
+        load_recipients(path)
+    assert str(info.value) == (
+        "1 problem in list.csv; nothing was written:\n  row 1: column 'Diagnosis' is not "
+        "allowed: a recipient list holds only email and first_name (never patient data)"
+    )
+    assert "stenosis" not in str(info.value)
+
+
+def test_not_utf8_list(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes("email,first_name\na@example.org,Jos\xe9\n".encode("latin-1"))
+    with pytest.raises(RosterError, match="not UTF-8 text; save the list as CSV UTF-8"):
+        load_recipients(path)
+
+
+def test_permanent_failure_recorded_and_reported(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    handler.refuse["gone@example.org"] = "550 5.1.1 <gone@example.org>: user unknown"
+    csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\ngone@example.org\nc@example.org\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(sample_project),
+            "send",
+            ISSUE,
+            "--recipients",
+            str(csv_path),
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(port),
+            "--rate",
+            "0",
+        ],
+    )
+    assert result.exit_code == 1
+    assert [r for r, _ in handler.received] == [["a@example.org"], ["c@example.org"]]
+    assert "  row 3: refused by the server (550 5.1.1 <<address>>: user unknown)\n" in result.stderr
+    assert result.stderr.endswith("Error: 1 message(s) were refused permanently (see above)\n")
+    assert "gone@example.org" not in result.output
+
+
+def test_transient_errors_retried_then_resume_without_duplicates(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    project = load_project(sample_project)
+    people = load_recipients(
+        write_csv(tmp_path / "l.csv", "email\n" + "".join(f"p{i}@example.org\n" for i in range(5)))
+    )
+    settings = SmtpSettings("127.0.0.1", port)
+    handler.temporary_after = 2  # the server starts answering 421 after two messages
+    with pytest.raises(
+        SendError,
+        match=r"^the SMTP server kept failing \(421 4\.3\.2 try again later\); 2 sent this run\. "
+        "Run the same command again to resume: sent recipients are skipped$",
+    ):
+        send_issue(project, ISSUE, people, settings, rate=0, retries=2, backoff=0.01)
+    assert handler.attempts == 2 + 3  # two accepted, then the first try and two retries of the third
+    handler.temporary_after = None  # the server recovers
+    report = send_issue(project, ISSUE, people, settings, rate=0, backoff=0.01)
+    assert (report.sent, report.skipped, report.failed) == (3, 2, [])
+    assert [r[0] for r, _ in handler.received] == [f"p{i}@example.org" for i in range(5)]
+    again = send_issue(project, ISSUE, people, settings, rate=0)
+    assert (again.sent, again.skipped) == (0, 5) and len(handler.received) == 5
+
+
+def test_killed_send_resumes_with_no_duplicate_and_no_miss(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    addresses = [f"r{i}@example.org" for i in range(6)]
+    csv_path = write_csv(
+        tmp_path / "list.csv", "email,first_name\n" + "".join(f"{a},R{i}\n" for i, a in enumerate(addresses))
+    )
+    handler.stall_at = 4  # hold the 4th message mid-DATA, then kill the sender with SIGKILL
+    cmd = [
+        sys.executable,
+        "-m",
+        "handout_gen",
+        "--project",
+        str(sample_project),
+        "send",
+        ISSUE,
+        "--recipients",
+        str(csv_path),
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--rate",
+        "0",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert handler.stalled.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    handler.release.set()
+    assert [r[0] for r, _ in handler.received] == addresses[:3]
+    log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
+    assert [json.loads(x)["event"] for x in log.read_text().splitlines()] == ["start", "sent", "sent", "sent"]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("sent 3, already sent earlier 3, failed 0\n")
+    got = [r[0] for r, _ in handler.received]
+    assert sorted(got) == sorted(addresses) and len(got) == len(set(got)) == 6
+
+
+def test_dry_run_sends_and_writes_nothing(sample_project: Path, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\nb@example.org\n")
+    result = CliRunner().invoke(
+        cli, ["--project", str(sample_project), "send", ISSUE, "--recipients", str(csv_path), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "dry run: 2 message(s) prepared, 0 already sent; nothing sent\n"
+    assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
+
+
+def test_rate_limit_spaces_messages(sample_project: Path, smtp: tuple[Handler, int]) -> None:
+    handler, port = smtp
+    start = time.monotonic()
+    report = send_issue(
+        load_project(sample_project),
+        ISSUE,
+        [*load_recipients_from(["a", "b", "c"])],
+        SmtpSettings("127.0.0.1", port),
+        test=True,
+        rate=10,
+    )
+    assert report.sent == 3 and time.monotonic() - start >= 0.2
+
+
+def load_recipients_from(names: list[str]) -> list[Any]:
+    from handout_gen.mail import Recipient
+
+    return [Recipient(i + 2, f"{n}@example.org") for i, n in enumerate(names)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--smtp-host", "127.0.0.1"], "give either --to ADDRESS (a test send) or --recipients CSV"),
+        (["--to", "x@example.org"], "no SMTP server: give --smtp-host or set SMTP_HOST"),
+        (["--to", "nope", "--smtp-host", "h"], "Invalid value for --to: 'nope' is not a valid email address"),
+    ],
+)
+def test_send_usage_errors_exit_2(sample_project: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", ISSUE, *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_password_only_from_environment(sample_project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", "--help"])
+    assert "--smtp-password" not in result.output and "SMTP_PASSWORD" in result.output
