@@ -119,8 +119,9 @@ class Worker:
         for (lang, large), group in groups.items():
             html = render(self.env, self.kit.recipe.template, **cover_context(self.kit, group, lang, large))
             with weasyprint_warnings() as warnings:
-                document = self.pdf.document(html, project.content_dir)
-                batch = pikepdf.open(io.BytesIO(self.pdf.write(document)))
+                # Untagged: assembly keeps pages, not the structure tree (see the closing note).
+                document = self.pdf.document(html, project.content_dir, tagged=False)
+                batch = pikepdf.open(io.BytesIO(self.pdf.write(document, tagged=False)))
             if warnings:  # the text could quote a patient's name: report the count only
                 log.warning(
                     "WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings)
