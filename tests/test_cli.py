@@ -28,7 +28,8 @@ def test_help_is_fast_and_never_imports_weasyprint() -> None:
         "from handout_gen.cli import cli;"
         "sys.argv = ['handout-gen', '--help'];"
         "\ntry:\n    cli()\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('weasyprint', 'pydantic', 'markdown_it', 'premailer', 'pypdf') if m in sys.modules];"
+        "heavy = [m for m in ('weasyprint', 'pydantic', 'markdown_it', 'premailer', 'pypdf')"
+        " if m in sys.modules];"
         "print(heavy, time.perf_counter() - t, file=sys.stderr)"
     )
     started = time.perf_counter()

@@ -57,7 +57,9 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
 ) -> None:
     rfa = _break(sample_project, "radiofrequency-ablation", "status: draft", "status: finished")
     _break(sample_project, "radiofrequency-ablation", "review_interval_months:", "review_intervall_months:")
-    esi = _break(sample_project, "epidural-steroid-injection", "bleeding_risk: intermediate", "bleeding_risk: medium")
+    esi = _break(
+        sample_project, "epidural-steroid-injection", "bleeding_risk: intermediate", "bleeding_risk: medium"
+    )
     with pytest.raises(ValidationFailed) as caught:
         load_project(sample_project)
     message = str(caught.value)
@@ -121,7 +123,8 @@ def test_logo_outside_the_project_is_refused(sample_project: Path) -> None:
 def test_translation_of_unknown_procedure(sample_project: Path) -> None:
     stray = sample_project / "content" / "procedures" / "acupuncture.es.md"
     stray.write_text((sample_project / "content" / "procedures" / "prp-injection.es.md").read_text())
-    with pytest.raises(ValidationFailed, match=r"acupuncture.es.md: translation of unknown procedure 'acupuncture'"):
+    expected = r"acupuncture.es.md: translation of unknown procedure 'acupuncture'"
+    with pytest.raises(ValidationFailed, match=expected):
         load_project(sample_project)
 
 

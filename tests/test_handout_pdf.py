@@ -38,8 +38,9 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
     # The web address is printed under the QR code (it may wrap at a hyphen in large print).
     assert "www.example.org/procedures/radiofrequency-" in text
     # The sections come in the fixed order the guide asks for.
-    order = [text.index(h) for h in ("What it is", "Who it may help", "Before your visit",
-                                     "The day of your visit", "After your visit", "When to call us", "Key points")]
+    headings = ("What it is", "Who it may help", "Before your visit", "The day of your visit",
+                "After your visit", "When to call us", "Key points")
+    order = [text.index(h) for h in headings]
     assert order == sorted(order)
 
 

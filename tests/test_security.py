@@ -67,7 +67,8 @@ def test_hostile_html_in_markdown_is_inert(
         f'<p style="background: url({base}/bg.png)">styled</p>\n'
     )
     path = sample_project / "content" / "procedures" / "prp-injection.md"
-    path.write_text(path.read_text().replace("## Who it may help {#who}", hostile + "\n## Who it may help {#who}"))
+    marker = "## Who it may help {#who}"
+    path.write_text(path.read_text().replace(marker, hostile + "\n" + marker))
     pdf = render_handout(load_project(sample_project), "prp-injection", Variant())
     assert hits == []  # not one request left the process
     assert (37, 23) not in _image_sizes(pdf)  # the outside file was never embedded

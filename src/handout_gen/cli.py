@@ -58,15 +58,15 @@ def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
     it (``handout-gen build --project DIR``), since people type it both ways.
     """
 
-    @click.option("--project", "command_project", default=None,
-                  type=click.Path(file_okay=False, path_type=Path),
-                  help="Project folder (same as the global --project).")
-    @click.pass_context
-    @functools.wraps(func)
-    def command(ctx: click.Context, *args: Any, command_project: Path | None = None, **kwargs: Any) -> Any:
+    def command(ctx: click.Context, /, *args: Any, command_project: Path | None = None, **kwargs: Any) -> Any:
         return func(command_project or ctx.obj, *args, **kwargs)
 
-    return command
+    functools.update_wrapper(command, func)  # keeps the name and the --help text
+    option = click.option(
+        "--project", "command_project", default=None, type=click.Path(file_okay=False, path_type=Path),
+        help="Project folder (same as the global --project).",
+    )
+    return option(click.pass_context(command))
 
 
 @click.group(cls=HandoutGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,7 +160,9 @@ def build(project_dir: Path, force: bool) -> None:
     from .handouts import build_handouts
 
     project = load(project_dir)
-    report = build_handouts(project, force=force, progress=lambda p: click.echo(f"wrote {p.relative_to(project.root)}"))
+    report = build_handouts(
+        project, force=force, progress=lambda p: click.echo(f"wrote {p.relative_to(project.root)}")
+    )
     # --- build steps of other outputs go here (newsletters, issue 3) ---
     from .newsletter import build_newsletters
 
@@ -258,7 +260,9 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered)
     if dry_run:
-        click.echo(f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent")
+        click.echo(
+            f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
+        )
         return
     click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
     if report.log_path is not None:
@@ -416,7 +420,7 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report as readable text or as JSON for other tools.")
 @click.option("--no-pdf", is_flag=True,
-              help="Skip rendering the PDFs (faster; type size and font coverage of the print are not measured).")
+              help="Skip rendering the PDFs (faster; print size and font coverage are not measured).")
 @pass_root
 def check(project_dir: Path, strict: bool, output_format: str, no_pdf: bool) -> None:
     """Check content for reading level, PEMAT items, review dates, translations and print rules.

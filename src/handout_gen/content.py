@@ -274,7 +274,8 @@ def load_procedures(content_dir: Path, root: Path) -> tuple[dict[str, Procedure]
         if meta is None or found:
             continue
         if meta.slug != path.stem:
-            problems.append(Problem(relpath(path, root), f"slug '{meta.slug}' must match the file name '{path.stem}'", 2, "slug"))
+            message = f"slug '{meta.slug}' must match the file name '{path.stem}'"
+            problems.append(Problem(relpath(path, root), message, 2, "slug"))
             continue
         sources[meta.slug] = raw
         digest = hashlib.sha256(raw).hexdigest()
