@@ -8,7 +8,7 @@ HG          := $(VENV)/bin/handout-gen
 STAMP       := $(VENV)/.installed
 # WeasyPrint needs Pango/HarfBuzz; qpdf and poppler-utils check PDFs; chromium runs the
 # browser tests (Playwright drives Debian's build; it never downloads one).
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 qpdf poppler-utils chromium
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core qpdf poppler-utils chromium
 
 .PHONY: demo test bench setup system-deps lint clean
 
