@@ -109,9 +109,9 @@ def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp
 def test_build_then_noop_rebuild(sample_project: Path) -> None:
     code, out, _ = run("--project", str(sample_project), "build")
     assert code == 0
-    assert "handouts: 24 written, 0 unchanged" in out
+    assert "handouts: 24 written, 0 unchanged\nnewsletters: 1 written, 0 unchanged\n" in out
     code, out, _ = run("--project", str(sample_project), "build")
-    assert "handouts: 0 written, 24 unchanged" in out
+    assert out == "handouts: 0 written, 24 unchanged\nnewsletters: 0 written, 1 unchanged\n"
 
 
 def test_python_dash_m_entry_point() -> None:

@@ -356,7 +356,15 @@ def test_build_builds_every_newsletter(sample_project: Path) -> None:
     second.write_text(issue_file(sample_project).read_text(), encoding="utf-8")
     from handout_gen.newsletter import build_newsletters
 
-    paths = build_newsletters(load_project(sample_project))
+    paths = build_newsletters(load_project(sample_project)).written
     names = sorted(p.relative_to(sample_project / "output").as_posix() for p in paths)
     assert "newsletters/2027-01/email.eml" in names and "newsletters/2026-12/email.html" in names
     assert len(names) == 8
+    # A second build finds nothing changed; editing a featured procedure rebuilds both issues.
+    again = build_newsletters(load_project(sample_project))
+    assert again.written == [] and len(again.skipped) == 2
+    rfa = sample_project / "content" / "procedures" / "radiofrequency-ablation.md"
+    rfa.write_text(rfa.read_text().replace("title: Radiofrequency Ablation", "title: Nerve Heat Treatment"))
+    changed = build_newsletters(load_project(sample_project))
+    assert len(changed.written) == 8
+    assert "Nerve Heat Treatment" in (sample_project / "output/newsletters/2026-12/email.html").read_text()

@@ -7,7 +7,6 @@ font names), not at the CSS, because a project template can override the CSS.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -180,16 +179,14 @@ def rendered_handouts(project: Any) -> Iterable[tuple[Any, Any, bytes]]:
     A PDF that ``build`` already wrote for exactly these inputs (same manifest key) is read
     back instead of being rendered again; nothing is written.
     """
-    from .handouts import MANIFEST, Renderer, _key, planned_handouts
+    from .handouts import Renderer, handout_key, planned_handouts
+    from .io import Manifest
 
-    try:
-        manifest: dict[str, str] = json.loads((project.output_dir / MANIFEST).read_text())
-    except (OSError, ValueError):
-        manifest = {}
+    manifest = Manifest(project.output_dir, "handouts")
     renderer = Renderer(project)
     for procedure, variant in planned_handouts(project):
         target = project.output_dir / "handouts" / variant.filename(procedure.slug)
-        if manifest.get(target.name) == _key(project, procedure, variant) and target.is_file():
+        if manifest.unchanged(target.name, handout_key(project, procedure, variant), target):
             yield procedure, variant, target.read_bytes()
         else:
             yield procedure, variant, renderer.handout(procedure, variant)

@@ -163,12 +163,14 @@ def build(project_dir: Path, force: bool) -> None:
     report = build_handouts(
         project, force=force, progress=lambda p: click.echo(f"wrote {p.relative_to(project.root)}")
     )
-    # --- build steps of other outputs go here (newsletters, issue 3) ---
     from .newsletter import build_newsletters
 
-    for path in build_newsletters(project):
+    letters = build_newsletters(project, force=force)
+    for path in letters.written:
         click.echo(f"wrote {path.relative_to(project.root)}")
     click.echo(f"handouts: {len(report.written)} written, {len(report.skipped)} unchanged")
+    issues = len({p.parent for p in letters.written})
+    click.echo(f"newsletters: {issues} written, {len(letters.skipped)} unchanged")
 
 
 # --- newsletter commands (issue 3) ---

@@ -8,7 +8,6 @@ reads files and hashes them but never starts WeasyPrint.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,13 +21,11 @@ from babel.dates import format_date
 
 from .content import Edition, Procedure
 from .fetcher import FONT_DIR
-from .io import write_file
+from .io import BuildReport, Manifest, write_file
 from .project import Project
 from .templates import BABEL_LOCALES, make_env, plain, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
-
-MANIFEST = ".handout-gen/handouts.json"
 
 
 @dataclass(frozen=True)
@@ -166,16 +163,11 @@ def planned_handouts(project: Project) -> list[tuple[Procedure, Variant]]:
     return plan
 
 
-def _key(project: Project, procedure: Procedure, variant: Variant) -> str:
+def handout_key(project: Project, procedure: Procedure, variant: Variant) -> str:
+    """Hash of every input of one handout variant (the build manifest's key)."""
     edition = procedure.edition(variant.lang)
     parts = (project.shared_digest, edition.digest, variant.lang, str(variant.large_print))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-@dataclass
-class BuildReport:
-    written: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
 
 
 def build_handouts(
@@ -186,23 +178,17 @@ def build_handouts(
 ) -> BuildReport:
     """Write every planned handout to ``output/handouts/``, skipping unchanged ones."""
     out_dir = project.output_dir / "handouts"
-    manifest_path = project.output_dir / MANIFEST
-    try:
-        manifest: dict[str, str] = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
+    manifest = Manifest(project.output_dir, "handouts")
     report = BuildReport()
     renderer = Renderer(project)
     for procedure, variant in planned_handouts(project):
         target = out_dir / variant.filename(procedure.slug)
-        key = _key(project, procedure, variant)
-        if not force and manifest.get(target.name) == key and target.is_file():
+        key = handout_key(project, procedure, variant)
+        if not force and manifest.unchanged(target.name, key, target):
             report.skipped.append(target)
             continue
         write_file(target, renderer.handout(procedure, variant), root=project.output_dir)
-        manifest[target.name] = key
-        # Save after each file so an interrupted build keeps what it finished.
-        write_file(manifest_path, json.dumps(manifest, indent=1, sort_keys=True), root=project.output_dir)
+        manifest.record(target.name, key)
         report.written.append(target)
         if progress:
             progress(target)

@@ -6,8 +6,10 @@ file behind or clobbers a good one, and no path built from data can escape ``out
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OutputError
@@ -59,3 +61,35 @@ def write_file(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class Manifest:
+    """Which inputs made each output (a hash per output name), so builds skip unchanged work.
+
+    Kept in ``output/.handout-gen/<kind>.json`` and saved after every recorded output, so
+    an interrupted build keeps what it finished.
+    """
+
+    def __init__(self, output_dir: Path, kind: str) -> None:
+        self.root = output_dir
+        self.path = output_dir / ".handout-gen" / f"{kind}.json"
+        try:
+            self.keys: dict[str, str] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.keys = {}
+
+    def unchanged(self, name: str, key: str, *outputs: Path) -> bool:
+        """True when ``name`` was last made from ``key`` and its files are still there."""
+        return self.keys.get(name) == key and all(p.is_file() for p in outputs)
+
+    def record(self, name: str, key: str) -> None:
+        self.keys[name] = key
+        write_file(self.path, json.dumps(self.keys, indent=1, sort_keys=True), root=self.root)
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote and what it found unchanged (for the summary line)."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)

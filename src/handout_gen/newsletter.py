@@ -26,6 +26,7 @@ from pydantic import Field
 
 from .content import HEADING_RE, parse_yaml, render_markdown, split_front_matter, validate
 from .errors import Problem, RenderError, UnknownItemError, ValidationFailed, relpath
+from .io import BuildReport, Manifest
 from .models import Slug, Strict, Text
 from .newsletter_guards import check_issue, guard_context, patient_keys
 from .project import Project
@@ -476,27 +477,51 @@ def render_issue(project: Project, issue_id: str, *, esp: str | None = None) -> 
 
 
 # --- writing ------------------------------------------------------------------------------
+OUTPUT_NAMES = ("email.html", "email.txt", "email.eml", "browser.html")
+
+
 def write_issue(project: Project, rendered: RenderedIssue, esp: str | None = None) -> list[Path]:
     """Write output/newsletters/<issue>/{email.html,email.txt,email.eml,browser.html}[+ ESP copy]."""
     from .io import write_file
 
     out = project.output_dir / "newsletters" / rendered.issue.id
-    files: dict[str, str | bytes] = {
-        "email.html": rendered.html,
-        "email.txt": rendered.text,
-        "email.eml": rendered.eml,
-        "browser.html": rendered.browser_html,
-    }
+    files: dict[str, str | bytes] = dict(
+        zip(OUTPUT_NAMES, (rendered.html, rendered.text, rendered.eml, rendered.browser_html), strict=True)
+    )
     if esp is not None and rendered.esp_html is not None and rendered.esp_text is not None:
         files[f"email.{esp}.html"] = rendered.esp_html
         files[f"email.{esp}.txt"] = rendered.esp_text
     return [write_file(out / name, data, root=project.output_dir) for name, data in files.items()]
 
 
-def build_newsletters(project: Project) -> list[Path]:
-    """Render every issue first (all guards), then write them all: `build` uses this."""
-    rendered = [render_issue(project, issue_id) for issue_id in list_issues(project)]
+def issue_key(project: Project, issue_id: str) -> str:
+    """Hash of every input of one issue: its file, every procedure it may quote, shared files."""
+    digest = hashlib.sha256(project.shared_digest.encode())
+    digest.update((project.content_dir / "newsletters" / f"{issue_id}.md").read_bytes())
+    for slug in sorted(project.procedures):
+        digest.update(project.procedures[slug].editions["en"].digest.encode())
+    return digest.hexdigest()
+
+
+def build_newsletters(project: Project, *, force: bool = False) -> BuildReport:
+    """Render every changed issue first (all guards), then write them: `build` uses this.
+
+    An issue whose inputs hash as at the last build is skipped, like an unchanged handout.
+    """
+    manifest = Manifest(project.output_dir, "newsletters")
+    keys = {issue_id: issue_key(project, issue_id) for issue_id in list_issues(project)}
+    stale = [
+        issue_id for issue_id, key in keys.items()
+        if force or not manifest.unchanged(
+            issue_id, key, *(project.output_dir / "newsletters" / issue_id / n for n in OUTPUT_NAMES)
+        )
+    ]
+    rendered = [render_issue(project, issue_id) for issue_id in stale]
     for item in rendered:
         for warning in item.warnings:
             log.warning("%s", warning)
-    return [path for item in rendered for path in write_issue(project, item)]
+    report = BuildReport(skipped=[project.output_dir / "newsletters" / i for i in keys if i not in stale])
+    for item in rendered:
+        report.written += write_issue(project, item)
+        manifest.record(item.issue.id, keys[item.issue.id])
+    return report

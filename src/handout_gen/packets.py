@@ -36,7 +36,7 @@ from pydantic import Field, model_validator
 
 from .content import parse_yaml, validate
 from .errors import ConfigError, Problem, RenderError, ValidationFailed, relpath
-from .handouts import Variant, _key, base_context
+from .handouts import Variant, base_context, handout_key
 from .models import Slug, Strict, Text, TextList
 from .project import Project
 from .roster import PatientRow
@@ -308,7 +308,7 @@ class Static:
 def handout_part(kit: Kit, slug: str, lang: str, large: bool) -> Static:
     procedure = kit.project.procedures[slug]
     variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
-    return Static("handout", _key(kit.project, procedure, variant), (slug, variant.lang, large))
+    return Static("handout", handout_key(kit.project, procedure, variant), (slug, variant.lang, large))
 
 
 def prep_part(

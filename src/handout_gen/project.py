@@ -86,14 +86,14 @@ class Project:
     def shared_digest(self) -> str:
         """Hash of everything every output depends on besides its own content file.
 
-        practice.yaml, the logo, every template (project and built-in), the handout recipe
-        and the package version: a change to any of them rebuilds all handouts.
+        practice.yaml, the logo and images, every template (project and built-in), the recipes
+        and the package version: a change to any of them rebuilds everything.
         """
         from . import __version__
 
         digest = hashlib.sha256(__version__.encode())
         files = [self.content_dir / "practice.yaml", self.logo_path]
-        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir):
+        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets"):
             if folder.is_dir():
                 files += sorted(p for p in folder.rglob("*") if p.is_file())
         locale_dir = PACKAGE_DIR / "locale"
