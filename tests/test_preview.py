@@ -152,7 +152,7 @@ def test_template_error_shows_in_the_page(server: PreviewServer, sample_project:
     server.site.refresh()
     status, _, body = get(server, "/handouts/prp-injection.html")
     assert status == 200
-    assert "template &#x27;handout.html.j2&#x27;: &#x27;nope&#x27; is undefined" in body.decode()
+    assert "template &#x27;handout.html.j2:1&#x27;: &#x27;nope&#x27; is undefined" in body.decode()
     assert get(server, "/")[0] == 200
 
 

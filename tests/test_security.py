@@ -138,7 +138,15 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("handout_gen.io.os.fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left on device; the previous file .* is unchanged"):
         write_file(target, "bad", root=out)
     assert target.read_text() == "good"
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_unwritable_target_is_a_clean_error(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "blocked").write_text("a file where a folder should be")
+    with pytest.raises(OutputError, match=r"cannot write .*blocked/x.pdf: File exists"):
+        write_file(out / "blocked" / "x.pdf", b"%PDF", root=out)

@@ -32,7 +32,7 @@ def test_project_template_overrides_builtin_and_can_extend_default(sample_projec
 
 def test_undefined_variable_is_an_error_not_a_blank(tmp_path: Path) -> None:
     (tmp_path / "broken.html.j2").write_text("<p>{{ patient.first_name }}</p>")
-    with pytest.raises(TemplateError, match="template 'broken.html.j2': 'patient' is undefined"):
+    with pytest.raises(TemplateError, match="template 'broken.html.j2:1': 'patient' is undefined"):
         render(make_env(tmp_path), "broken.html.j2")
 
 
@@ -65,3 +65,23 @@ def test_spanish_strings_dates_and_font_safe_times(tmp_path: Path) -> None:
     assert english == "Key points|Tuesday, December 1, 2026|8:30\u00a0AM"
     assert spanish.startswith("Puntos clave|martes, 1 de diciembre de 2026|8:30")
     assert "\u202f" not in english + spanish  # the font has no narrow no-break space
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("<p>\n{{ 1 / 0 }}</p>", r"template 'boom.html.j2:2' failed: ZeroDivisionError"),
+        ("{{ 'x'|truncate('long') }}", r"template 'boom.html.j2:1' failed: TypeError"),
+        ("<p>\n\n{{ missing.key }}</p>", r"template 'boom.html.j2:3': 'missing' is undefined"),
+    ],
+)
+def test_runtime_errors_in_templates_name_file_and_line(tmp_path: Path, source: str, message: str) -> None:
+    (tmp_path / "boom.html.j2").write_text(source)
+    with pytest.raises(TemplateError, match=message):
+        render(make_env(tmp_path), "boom.html.j2")
+
+
+def test_a_template_that_is_not_utf8_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "latin.html.j2").write_bytes(b"\xff\xfe<p>caf\xe9</p>")
+    with pytest.raises(TemplateError, match="template 'latin.html.j2' .*is not UTF-8 text"):
+        render(make_env(tmp_path), "latin.html.j2")

@@ -47,9 +47,13 @@ def write_file(
     if path.resolve() != root and root not in path.resolve().parents:
         msg = f"refusing to write outside {root}: {path}"
         raise OutputError(msg)
-    ensure_dir(path.parent, private=private)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        ensure_dir(path.parent, private=private)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    except OSError as exc:
+        msg = f"cannot write {path}: {exc.strerror or exc}"
+        raise OutputError(msg) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -57,8 +61,11 @@ def write_file(
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600 if private else 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, quota, permissions: the old file is kept
+            msg = f"cannot write {path}: {exc.strerror or exc}; the previous file (if any) is unchanged"
+            raise OutputError(msg) from exc
         raise
     return path
 

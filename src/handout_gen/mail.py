@@ -379,6 +379,20 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        """Refuse settings that would leak the password, before anything is sent."""
+        if self.user and not self.password:
+            raise SendError("SMTP user given but SMTP_PASSWORD is not set in the environment")
+        if self.user and not self.starttls and self.host not in LOOPBACK_HOSTS:
+            msg = (
+                f"refusing to send the SMTP password to {self.host} unencrypted: "
+                "add --starttls (or set SMTP_STARTTLS=1)"
+            )
+            raise SendError(msg)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 @dataclass
 class SendReport:
@@ -437,9 +451,12 @@ class _Connection:
         if s.starttls:
             smtp.starttls(context=ssl.create_default_context())
         if s.user:
-            if not s.password:
-                raise SendError("SMTP user given but SMTP_PASSWORD is not set in the environment")
-            smtp.login(s.user, s.password)
+            try:
+                smtp.login(s.user, s.password or "")
+            except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+                smtp.close()
+                msg = f"the SMTP server refused the login for '{s.user}' ({type(exc).__name__})"
+                raise SendError(msg) from None
         return smtp
 
     def close(self) -> None:
@@ -527,10 +544,9 @@ def send_issue(
                     connection.send(sender, recipient.address, data)
                 except _Transient as exc:
                     if attempt == retries:
-                        msg = (
-                            f"the SMTP server kept failing ({exc}); {report.sent} sent this run. "
-                            "Run the same command again to resume: sent recipients are skipped"
-                        )
+                        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
+                        if not test:
+                            msg += " Run the same command again to resume: sent recipients are skipped"
                         raise SendError(msg) from None
                     time.sleep(backoff * 2**attempt)
                     continue

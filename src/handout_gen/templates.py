@@ -134,8 +134,26 @@ def render(env: jinja2.Environment, name: str, **context: Any) -> str:
         msg = f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
         raise TemplateError(msg) from exc
     except jinja2.UndefinedError as exc:
-        msg = f"template '{name}': {exc.message}"
+        msg = f"template '{_where(exc, name)}': {exc.message}"
         raise TemplateError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"template '{name}' (or one it includes) is not UTF-8 text"
+        raise TemplateError(msg) from exc
+    except Exception as exc:  # a runtime error inside a template: 1/0, a filter given bad input
+        msg = f"template '{_where(exc, name)}' failed: {type(exc).__name__}: {exc}"
+        raise TemplateError(msg) from exc
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """``file.j2:line`` of the innermost template frame of ``exc`` (Jinja keeps them)."""
+    where = name
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{Path(filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def safe_html(html: str) -> Markup:
