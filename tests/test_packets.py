@@ -76,7 +76,19 @@ PATIENTS = [
         "last_name": "Fairweather",
         "procedures": "spinal-cord-stimulation;interventional-pain-care",
     },
+    {
+        "first_name": "Graciela",
+        "last_name": "Montoya",
+        "language": "es",
+        "large_print": "yes",
+        "procedures": "spinal-cord-stimulation",
+    },
 ]
+CALL_EN = (
+    "If you take a medicine that thins your blood, call us before your visit. Do not stop it "
+    "unless we and the doctor who prescribes it tell you to."
+)
+CALL_ES = "Si toma una medicina que hace la sangre más líquida (anticoagulante), llámenos antes de su visita."
 
 
 def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -236,9 +248,10 @@ def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
 def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     run_dir: Path = batch["run_dir"]
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
-    names = sorted(p.name for p in run_dir.iterdir())
-    assert names[-2:] == ["audit.jsonl", "index.csv"] or "audit.jsonl" in names
-    assert all(n.startswith("packet_") or n in ("audit.jsonl", "index.csv") for n in names)
+    names = {p.name for p in run_dir.iterdir()}
+    packets_on_disk = {f"packet_{packet_id}.pdf" for packet_id in batch["index"]}
+    assert len(packets_on_disk) == len(PATIENTS)
+    assert names == {".handout-gen-run", "audit.jsonl", "index.csv", *packets_on_disk}
     for path in run_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     records = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
@@ -282,10 +295,11 @@ def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
     )
     result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "Error: 4 problems in roster.csv; nothing was written:",
+    assert result.stderr.splitlines() == [  # no progress-bar label before a validation error
+        "Error: 5 problems in roster.csv; nothing was written:",
         "  row 3, column last_name: is empty; every packet needs the patient's name",
         "  row 3, column location: is not a location id in practice.yaml (known: orchard, riverside)",
+        "  row 4, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 4, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 4, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
     ]
@@ -309,7 +323,7 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(path, password=secret + "x")
     pdf = pikepdf.open(path, password=secret)
-    assert pdf.encryption.user_password_matched if hasattr(pdf.encryption, "user_password_matched") else True
+    assert pdf.is_encrypted and pdf.user_password_matched and not pdf.owner_password_matched
     encrypt = pdf.trailer.Encrypt
     assert (str(encrypt.Filter), int(encrypt.V), int(encrypt.R)) == ("/Standard", 5, 6)
     assert str(encrypt.CF.StdCF.CFM) == "/AESV3"  # AES-256, never RC4
@@ -344,6 +358,8 @@ def test_single_packet_command(tmp_path: Path) -> None:
         "--physician",
         "lindqvist",
         "--blood-thinner",
+        "--blood-thinner-name",
+        "Zapixaban (sample)",
         "--stop",
         STOP,
         "--restart",
@@ -382,6 +398,7 @@ def test_single_packet_command(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 1
+    assert "row 1, column blood_thinner_name: is empty; name the blood thinner" in missing.stderr
     assert "row 1, column blood_thinner_stop: is empty" in missing.stderr
 
 
@@ -472,6 +489,9 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
     packets = sorted(new.glob("packet_*.pdf"))
     assert len(packets) == 120
     index = read_index(new)
+    # the killed run keeps exactly the packets its index lists: no unlisted PHI file stays
+    kept = {p.name[7:-4] for p in killed.glob("packet_*.pdf")}
+    assert kept == set(read_index(killed))
     for path in packets:
         text = pdf_text(path.read_bytes())
         own = rows[index[path.name[7:-4]] - 2]
@@ -519,3 +539,136 @@ def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = tool("pdftotext", "-l", "1", path, "-")
     assert "Dear 李小龍 Haddad" in text and "مريم" in text
+
+
+def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: dict[str, Any]) -> None:
+    assert CALL_EN in text_of(batch, "Zzyzx")  # epidural: intermediate bleeding risk, no flag
+    assert CALL_EN in text_of(batch, "Ruth")  # spinal cord stimulation: high
+    assert CALL_ES in text_of(batch, "José-Ñandú")
+    assert CALL_EN not in text_of(batch, "Winifred")  # PRP: low bleeding risk
+    thinner = text_of(batch, "Theodora")  # flagged: the clinician's own words instead
+    assert CALL_EN not in thinner and STOP in thinner
+
+
+def test_build_prep_blood_thinner_call_both_ways() -> None:
+    from handout_gen.packets import build_prep, load_kit
+
+    kit = load_kit(load_project(Path(__file__).resolve().parents[1]))
+    words = kit.words("en")
+    esi, prp = ("epidural-steroid-injection",), ("prp-injection",)
+    assert words.blood_thinner_call in build_prep(esi, (False, False, False, False), kit.project, words).items
+    flagged = build_prep(esi, (False, False, False, True), kit.project, words).items
+    assert words.blood_thinner_call not in flagged
+    assert not any("stop" in item.lower() and "blood" in item.lower() for item in flagged)
+    assert words.blood_thinner_call not in build_prep(prp, (False,) * 4, kit.project, words).items
+
+
+def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> None:
+    import pdfplumber
+
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Graciela")
+    packet_id = next(k for k, v in batch["index"].items() if v == number)
+    with pdfplumber.open(batch["run_dir"] / f"packet_{packet_id}.pdf") as pdf:
+        for page in pdf.pages:
+            header = page.crop((0, 0, page.width, 90))
+            text = " ".join((header.extract_text() or "").split())
+            assert "Maple Hollow Spine & Pain Center" in text, page.page_number
+            assert "BORRADOR:" in text, page.page_number  # handout pages word it their own way
+            if page.page_number in (1, len(pdf.pages)):  # cover letter, closing page
+                assert "BORRADOR: pendiente de revisión clínica" in text
+            assert all(c["x0"] >= 0 and c["x1"] <= page.width - 18 for c in header.chars), page.page_number
+
+
+def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
+    from handout_gen.errors import ValidationFailed
+    from handout_gen.packets import load_kit
+
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    text = words.read_text()
+    text = text.replace('dear: "Dear %(name)s,"', 'dear: "Dear %(nam)s,"')
+    text = text.replace('footer_call: "Llámenos: %(phone)s"', 'footer_call: "Llámenos 100% %(phone)s"')
+    words.write_text(text)
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(project))
+    assert str(info.value).splitlines() == [
+        "2 problems in the packet setup; nothing was written:",
+        "  content/packet.yaml:16: text.en.dear: unknown placeholder 'nam' (allowed: name)",
+        "  content/packet.yaml:99: text.es.footer_call: has a '%' that is not a placeholder; "
+        "write %% for a percent sign (placeholders: phone)",
+    ]
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
+    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "Error: 2 problems in the packet setup; nothing was written:"
+    assert "Traceback" not in result.stderr and "packets" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates/packet_cover.html.j2").write_text(
+        '{% extends "default:packet_cover.html.j2" %}'
+        "{% block extra_css %}{{ patients[0][patients[0].name] }}{% endblock %}"
+    )
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
+    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    assert result.returncode == 1
+    assert "Zzyzx" not in result.stderr + result.stdout and "Testpatient" not in result.stderr
+    assert "Traceback" not in result.stderr and "packetsError" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: the cover-letter template (packet_cover.html.j2) failed (UndefinedError); "
+        "run 'handout-gen preview' or a one-row roster of a fictional patient to see details"
+    )
+    assert result.stderr.endswith("\n")
+    assert not list((tmp_path / "out").glob("*/packet_*.pdf"))  # a failed run leaves no packet
+
+
+def test_output_into_a_shared_folder(tmp_path: Path) -> None:
+    """-o into an existing folder: its mode and other people's files are left alone; only
+    marked run folders whose lock nobody holds are cleaned, down to their indexed packets."""
+    import fcntl
+
+    project = copy_sample(tmp_path / "project")
+    shared = tmp_path / "shared"
+    (shared / "sub1").mkdir(parents=True)
+    shared.chmod(0o755)
+    (shared / "sub1/.lock").write_text("someone else's")
+    (shared / "sub1/.tmp-notes").write_text("someone else's")
+    (shared / "sub1/packet_aaaa.pdf").write_text("someone else's")
+    killed = shared / "20261101-000000-aaaaaa"
+    killed.mkdir()
+    for name in (".handout-gen-run", ".lock", ".tmp-x1", "packet_listed.pdf", "packet_orphan.pdf"):
+        (killed / name).write_text("x")
+    (killed / "index.csv").write_text("packet_id,row\nlisted,2\n")
+    busy = shared / "20261101-000000-bbbbbb"
+    busy.mkdir()
+    for name in (".handout-gen-run", ".lock", ".tmp-x2", "packet_inflight.pdf"):
+        (busy / name).write_text("x")
+    (busy / "index.csv").write_text("packet_id,row\n")
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood"}])
+    with (busy / ".lock").open("r+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run still writing there
+        result = run_cli(project, "packets", roster, "-o", shared, "--today", TODAY)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert sorted(p.name for p in (shared / "sub1").iterdir()) == [".lock", ".tmp-notes", "packet_aaaa.pdf"]
+    assert sorted(p.name for p in killed.iterdir()) == [".handout-gen-run", "index.csv", "packet_listed.pdf"]
+    assert sorted(p.name for p in busy.iterdir()) == [
+        ".handout-gen-run",
+        ".lock",
+        ".tmp-x2",
+        "index.csv",
+        "packet_inflight.pdf",
+    ]
+    assert (
+        "Warning: run 20261101-000000-aaaaaa did not finish; removed 1 packet(s) it had not listed in "
+        "index.csv. Its listed packets are complete; rerun for a full set" in result.stderr
+    )
+    assert "Warning: removed 1 unfinished temporary file(s) left by an interrupted run" in result.stderr
+    (new,) = [d for d in shared.iterdir() if d.name not in ("sub1", killed.name, busy.name)]
+    assert stat.S_IMODE(new.stat().st_mode) == 0o700
+    assert len(list(new.glob("packet_*.pdf"))) == 1 and (new / ".handout-gen-run").is_file()

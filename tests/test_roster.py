@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,7 +103,7 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         raise RosterError(summary.problems, "roster.csv")
     message = str(info.value)
     lines = message.splitlines()
-    assert lines[0] == "13 problems in roster.csv; nothing was written:"
+    assert lines[0] == "14 problems in roster.csv; nothing was written:"
     known = "epidural-steroid-injection, interventional-pain-care, joint-injections-nerve-blocks, prp-injection, radiofrequency-ablation, spinal-cord-stimulation"  # noqa: E501
     assert lines[1:] == [
         "  row 3, column first_name: is empty; every packet needs the patient's name",
@@ -113,6 +113,7 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 4, column physician: is not a physician id in practice.yaml (known: lindqvist, okafor)",
         "  row 5, column date: is in the past",
         "  row 5, column time: is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)",
+        "  row 6, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 6, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 7, column sedation: must be yes or no (or leave it empty for no)",
@@ -193,3 +194,66 @@ def test_not_utf8_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:
     xlsx = tmp_path / "roster.xlsx"
     xlsx.write_bytes(b"PK")
     assert check_roster(xlsx, catalog).problems[0].message == "must be a .csv or .json file"
+
+
+def test_blood_thinner_name_required(catalog: Catalog) -> None:
+    thinner = {
+        **GOOD,
+        "blood_thinner": "yes",
+        "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+        "blood_thinner_restart": "Start again the morning after your procedure.",
+    }
+    with pytest.raises(RosterError) as info:
+        rows_from([thinner], catalog)
+    assert str(info.value).splitlines()[1:] == [
+        "  row 1, column blood_thinner_name: is empty; name the blood thinner the instructions are for"
+    ]
+    (row,) = rows_from([{**thinner, "blood_thinner_name": "Zapixaban (sample)"}], catalog)
+    assert row.blood_thinner and row.blood_thinner_name == "Zapixaban (sample)"
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\u202e", "\u202a", "\u2066", "\u2069"])
+@pytest.mark.parametrize("column", ["first_name", "last_name", "blood_thinner_stop"])
+def test_line_breaks_and_bidi_controls_refused(catalog: Catalog, char: str, column: str) -> None:
+    thinner = {
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zapixaban",
+        "blood_thinner_stop": "Last dose Friday morning.",
+        "blood_thinner_restart": "The morning after.",
+    }
+    row = {**GOOD, **thinner}
+    row[column] = f"Zzyzx{char}Testpatient"
+    with pytest.raises(RosterError) as info:
+        rows_from([row], catalog)
+    message = str(info.value)
+    assert message.splitlines()[1:] == [
+        f"  row 1, column {column}: contains a line break or a text-direction control character; "
+        "use one line of text"
+    ]
+    assert "Zzyzx" not in message and "Testpatient" not in message
+
+
+def test_huge_cell_is_a_row_problem_not_a_traceback(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.csv"
+    write_csv(path, [GOOD, {**GOOD, "last_name": "Zzyzx" + "y" * 200_000}, GOOD])
+    summary = check_roster(path, catalog)
+    assert summary.fatal
+    message = str(RosterError(summary.problems, "roster.csv"))
+    assert message.splitlines()[1:] == ["  row 3: a cell is too long or the file is not valid CSV"]
+    assert "Zzyzx" not in message
+
+
+def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Catalog) -> None:
+    from handout_gen.roster import fictional_roster
+
+    items = fictional_roster(60, catalog)
+    rows = rows_from(items, catalog)  # every generated row is valid
+    thinners = [(item, row) for item, row in zip(items, rows, strict=True) if row.blood_thinner]
+    assert thinners
+    for item, row in thinners:
+        assert row.blood_thinner_name == "Zapixaban (fictional)"
+        assert item["blood_thinner_stop"].startswith("Take your last dose on the morning of ")
+        assert "days before" not in item["blood_thinner_stop"]
+        last = max(TODAY, row.date - timedelta(days=3))  # dated from the appointment
+        expected = f"Take your last dose on the morning of {last:%A, %B} {last.day}."
+        assert item["blood_thinner_stop"] == expected

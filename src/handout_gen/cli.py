@@ -366,7 +366,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 @click.option("--patient-id", default="", help="Opaque reference printed on the cover letter.")
 @click.option("--sedation", is_flag=True, help="The patient will have sedation.")
 @click.option("--blood-thinner", is_flag=True,
-              help="The patient takes a blood thinner (needs --stop and --restart).")
+              help="The patient takes a blood thinner (needs --blood-thinner-name, --stop and --restart).")
 @click.option("--blood-thinner-name", default="",
               help="The blood thinner's name, as the clinician writes it.")
 @click.option("--stop", "stop", default="", help="The clinician's instruction for when to stop it.")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import RosterError
+from .errors import HandoutGenError, RenderError, RosterError
 from .io import ensure_dir, safe_join, write_file
 from .packets import (
     BACK,
@@ -57,6 +57,7 @@ log = logging.getLogger("handout_gen")
 
 CACHE = ".handout-gen/packet-parts"
 MAX_CHUNK = 100
+MARKER = ".handout-gen-run"  # only folders holding this are ever cleaned by a later run
 
 
 class Worker:
@@ -103,25 +104,46 @@ class Worker:
         self._parts[part.key] = (pikepdf.open(io.BytesIO(data)), anchors)
         return self._parts[part.key]
 
-    def packet_bytes(
-        self, rows: list[PatientRow], encrypt: bool = False
-    ) -> list[tuple[PatientRow, bytes, dict[str, Any]]]:
-        """Packets of ``rows``: one cover document per language and print size, then assembly."""
+    def cover_batch(self, group: list[PatientRow], lang: str, large: bool) -> tuple[Any, Any, list[str]]:
+        """Lay out the cover letters of one batch: (WeasyPrint document, pikepdf.Pdf, warnings)."""
         import pikepdf
 
         from .pdf import weasyprint_warnings
 
+        html = render(self.env, self.kit.recipe.template, **cover_context(self.kit, group, lang, large))
+        with weasyprint_warnings() as warnings:
+            # Untagged: assembly keeps pages, not the structure tree (see the closing note).
+            document = self.pdf.document(html, self.kit.project.content_dir, tagged=False)
+            batch = pikepdf.open(io.BytesIO(self.pdf.write(document, tagged=False)))
+        return document, batch, list(warnings)
+
+    def packet_bytes(
+        self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
+    ) -> list[tuple[PatientRow, bytes, dict[str, Any]]]:
+        """Packets of ``rows``: one cover document per language and print size, then assembly.
+
+        A template or layout error in the cover batch may quote patient data (Jinja names
+        the missing key, WeasyPrint the text it choked on), so only its type is reported;
+        ``reveal_errors`` keeps the full error for the preview's fictional patient.
+        """
         project = self.kit.project
         groups: dict[tuple[str, bool], list[PatientRow]] = {}
         for row in rows:
             groups.setdefault((_packet_lang(self.kit, row.language), row.large_print), []).append(row)
         done: list[tuple[PatientRow, bytes, dict[str, Any]]] = []
         for (lang, large), group in groups.items():
-            html = render(self.env, self.kit.recipe.template, **cover_context(self.kit, group, lang, large))
-            with weasyprint_warnings() as warnings:
-                # Untagged: assembly keeps pages, not the structure tree (see the closing note).
-                document = self.pdf.document(html, project.content_dir, tagged=False)
-                batch = pikepdf.open(io.BytesIO(self.pdf.write(document, tagged=False)))
+            try:
+                document, batch, warnings = self.cover_batch(group, lang, large)
+            except Exception as exc:
+                if reveal_errors:
+                    raise
+                cause = exc.__cause__ if isinstance(exc, HandoutGenError) and exc.__cause__ else exc
+                msg = (
+                    f"the cover-letter template ({self.kit.recipe.template}) failed "
+                    f"({type(cause).__name__}); run 'handout-gen preview' or a one-row roster "
+                    "of a fictional patient to see details"
+                )
+                raise RenderError(msg) from None
             if warnings:  # the text could quote a patient's name: report the count only
                 log.warning(
                     "WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings)
@@ -250,29 +272,67 @@ def _append(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def clean_interrupted(out_root: Path) -> int:
-    """Remove temp files that killed runs left (they may hold patient data); count them."""
-    removed = 0
+@dataclass
+class Cleaned:
+    """What clean_interrupted removed (counts only: file names say nothing, contents are PHI)."""
+
+    temp_files: int = 0
+    orphan_packets: int = 0
+
+
+def _indexed(run_dir: Path) -> set[str]:
+    try:
+        lines = (run_dir / "index.csv").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return set()
+    return {line.split(",", 1)[0] for line in lines[1:] if line}
+
+
+def _remove_unfinished(run_dir: Path, cleaned: Cleaned) -> None:
+    """Temp files, and packets the index does not list (their chunk was never recorded)."""
+    for stray in run_dir.glob(".tmp-*"):
+        stray.unlink(missing_ok=True)
+        cleaned.temp_files += 1
+    listed = _indexed(run_dir)
+    for packet in run_dir.glob("packet_*.pdf"):
+        if packet.name[len("packet_") : -len(".pdf")] not in listed:
+            packet.unlink(missing_ok=True)
+            cleaned.orphan_packets += 1
+
+
+def clean_interrupted(out_root: Path) -> Cleaned:
+    """Tidy run folders that killed runs left in ``out_root``; count what was removed.
+
+    Only subfolders holding the run marker are touched (``-o`` may be a shared folder with
+    other people's files). A run folder whose ``.lock`` exists but is not held was killed:
+    its temp files and the packets its index does not list (the parent indexes a chunk
+    only when it is complete) are removed, so no unlisted patient file stays behind.
+    """
+    cleaned = Cleaned()
     if not out_root.is_dir():
-        return 0
-    for run_dir in sorted(p for p in out_root.iterdir() if p.is_dir()):
+        return cleaned
+    for run_dir in sorted(p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink()):
         lock = run_dir / ".lock"
-        if lock.exists():
-            fd = os.open(lock, os.O_RDWR)
+        if not (run_dir / MARKER).is_file() or not lock.is_file():
+            continue  # not ours, or a run that finished
+        fd = os.open(lock, os.O_RDWR)
+        try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # another run is writing here right now
-            finally:
-                os.close(fd)
+            before = cleaned.orphan_packets
+            _remove_unfinished(run_dir, cleaned)
             log.warning(
-                "run %s did not finish; its complete packets are kept, rerun for a full set", run_dir.name
+                "run %s did not finish; removed %d packet(s) it had not listed in index.csv. "
+                "Its listed packets are complete; rerun for a full set",
+                run_dir.name,
+                cleaned.orphan_packets - before,
             )
             lock.unlink(missing_ok=True)
-        for stray in run_dir.glob(".tmp-*"):
-            stray.unlink(missing_ok=True)
-            removed += 1
-    return removed
+        finally:
+            os.close(fd)
+    return cleaned
 
 
 def _plan(kit: Kit, variants: Iterable[tuple[Any, ...]], today: date) -> list[Static]:
@@ -337,21 +397,26 @@ def run_packets(
                 elif number not in bad_rows:
                     raise RosterError(found, f"{path.name} (it changed while packets were being made)")
 
+    # Everything is validated: only now is anything created on disk.
     out_root = options.out_root.resolve()
-    removed = clean_interrupted(out_root)
-    if removed:
-        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", removed)
+    cleaned = clean_interrupted(out_root)
+    if cleaned.temp_files:
+        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", cleaned.temp_files)
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
     run_dir = safe_join(out_root, run_id)
-    ensure_dir(out_root, private=True)
+    ensure_dir(out_root)  # normal mode; an existing (maybe shared) folder is never chmod-ed
+    run_dir.mkdir(mode=0o700)  # new, so ensure_dir(private=True) chmods only our own folder
     ensure_dir(run_dir, private=True)
     report = RunReport(run_dir, skipped_rows=sorted(bad_rows), problems=problems)
-    lock_fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # Lock first, then the marker: a concurrent clean never sees an unlocked marked folder.
+    lock_fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    finished = False
     try:
+        _append(run_dir / MARKER, f"handout-gen {__version__} packet run {run_id}\n")
         _append(run_dir / "index.csv", "packet_id,row\n")
         _audit(run_dir, {"event": "run-start", "run": run_id, "rows": total, "skipped_rows": len(bad_rows)})
-        if on_total:
+        if on_total and total:
             on_total(total)
         cache_dir = project.output_dir / CACHE
         statics = _plan(kit, variants, options.today)
@@ -385,9 +450,12 @@ def run_packets(
                 progress,
             )
         _audit(run_dir, {"event": "run-complete", "run": run_id, "packets": report.written})
+        finished = True
     finally:
-        os.close(lock_fd)
+        if not finished:  # an error stopped the run: leave no unlisted packet behind
+            _remove_unfinished(run_dir, Cleaned())
         (run_dir / ".lock").unlink(missing_ok=True)
+        os.close(lock_fd)
     return report
 
 

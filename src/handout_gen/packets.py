@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -95,6 +96,7 @@ class PacketWords(Strict):
     blood_thinner_name_label: Text
     blood_thinner_stop_label: Text
     blood_thinner_restart_label: Text
+    blood_thinner_call: Text
     diabetes_steroid: Text
     diabetes_fasting: Text
     dye_allergy: Text
@@ -119,6 +121,38 @@ class PacketWords(Strict):
     disclaimer_heading: Text
     disclaimer: Text
     version_line: Text
+
+
+# The words that are %-formatted, and the placeholders each may use (with a dummy value of
+# the type the real one has). A typo such as %(nam)s must be a located problem at load
+# time, not a KeyError in the middle of a run.
+PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "footer_call": {"phone": "555-0100"},
+    "dear": {"name": "Alex Sample"},
+    "arrive_note": {"minutes": 30},
+    "sign_off": {"practice": "Practice"},
+    "call_intro": {"phone": "555-0100"},
+    "after_hours": {"phone": "555-0100"},
+    "version_line": {"version": "V1", "date": "11/24/2026"},
+}
+_NAMED_RE = re.compile(r"%\(([^)]*)\)")
+_UNNAMED_RE = re.compile(r"%(?!\()")
+
+
+def placeholder_problem(text: str, allowed: dict[str, Any]) -> str | None:
+    """Why ``text % allowed`` would fail or misprint, or None when it formats cleanly."""
+    names = ", ".join(allowed)
+    for name in _NAMED_RE.findall(text):
+        if name not in allowed:
+            return f"unknown placeholder '{name}' (allowed: {names})"
+    if _UNNAMED_RE.search(text.replace("%%", "")):
+        return f"has a '%' that is not a placeholder; write %% for a percent sign (placeholders: {names})"
+    try:
+        text % allowed  # noqa: B018 - the test format itself is the check
+    except (KeyError, ValueError, TypeError) as exc:
+        example = f"%({next(iter(allowed))})s"
+        return f"is not a valid format ({type(exc).__name__}); placeholders look like {example}"
+    return None
 
 
 class PacketText(Strict):
@@ -208,6 +242,13 @@ def load_kit(project: Project) -> Kit:
     if data is not None:
         text, found = validate(PacketText, data, source, lines)
         problems += found
+    if text is not None:
+        for lang, words in text.text.items():
+            for key, allowed in PLACEHOLDERS.items():
+                why = placeholder_problem(getattr(words, key), allowed)
+                if why:
+                    line = lines.get(("text", lang, key))
+                    problems.append(Problem(source, why, line, f"text.{lang}.{key}"))
     recipe: PacketRecipe | None = PacketRecipe()
     recipe_path = project.handouts_dir / "packets.yaml"
     if recipe_path.is_file():
@@ -257,20 +298,24 @@ class PrepPlan:
     driver: bool = False
 
 
-def prep_flags(row: PatientRow) -> tuple[bool, bool, bool]:
+Flags = tuple[bool, bool, bool, bool]  # sedation, diabetes, dye allergy, blood thinner
+
+
+def prep_flags(row: PatientRow) -> Flags:
     """The patient flags the (cached, name-free) prep pages depend on."""
-    return (row.sedation, row.diabetes, row.dye_allergy)
+    return row.prep_flags
 
 
-def build_prep(
-    slugs: tuple[str, ...], flags: tuple[bool, bool, bool], project: Project, words: PacketWords
-) -> PrepPlan:
+def build_prep(slugs: tuple[str, ...], flags: Flags, project: Project, words: PacketWords) -> PrepPlan:
     """Decide which prep items apply from procedure prep flags and patient flags.
 
     The blood-thinner instructions are not here: they are the clinician's own words for one
     patient, printed verbatim on the personal cover page (see :func:`patient_context`).
+    A patient NOT flagged as taking one, having a procedure with intermediate or high
+    bleeding risk, gets only "call us if you take a blood thinner": the roster may simply
+    not know, and a stop or restart default would be unsafe.
     """
-    sedation, diabetes, dye_allergy = flags
+    sedation, diabetes, dye_allergy, blood_thinner = flags
     preps = [project.procedures[s].meta.prep for s in slugs]
     plan = PrepPlan()
     plan.sedation = sedation and any(p.sedation_offered for p in preps)
@@ -289,6 +334,8 @@ def build_prep(
         plan.items.append(words.dye_allergy if dye_allergy else words.dye_question)
     if any(p.avoid_anti_inflammatories for p in preps):
         plan.items.append(words.anti_inflammatories)
+    if not blood_thinner and any(p.bleeding_risk in ("intermediate", "high") for p in preps):
+        plan.items.append(words.blood_thinner_call)
     plan.items += words.prep_always
     return plan
 
@@ -311,9 +358,7 @@ def handout_part(kit: Kit, slug: str, lang: str, large: bool) -> Static:
     return Static("handout", handout_key(kit.project, procedure, variant), (slug, variant.lang, large))
 
 
-def prep_part(
-    kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: tuple[bool, bool, bool]
-) -> Static | None:
+def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: Flags) -> Static | None:
     """Prep checklist, what to bring, day of: no name on them, so cached per flag combination."""
     sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
     if not sections:
@@ -364,7 +409,7 @@ def prep_context(
     slugs: tuple[str, ...],
     lang: str,
     large: bool,
-    flags: tuple[bool, bool, bool],
+    flags: Flags,
     sections: tuple[str, ...],
 ) -> dict[str, Any]:
     words = kit.words(lang)
@@ -597,7 +642,7 @@ def sample_packet(project: Project) -> bytes:
     from .packet_run import Worker
 
     worker = Worker(load_kit(project), today=date.today())
-    return worker.packet_bytes([sample_row(project)])[0][1]
+    return worker.packet_bytes([sample_row(project)], reveal_errors=True)[0][1]
 
 
 def part_json(anchors: dict[str, int]) -> str:

@@ -52,6 +52,17 @@ MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Printed as running text: a line break or a bidi override/isolate could reorder or hide
+# words of the letter (e.g. make a stop date read backwards), so they are refused.
+BREAK_BIDI_RE = re.compile("[\n\r\u202a-\u202e\u2066-\u2069]")
+TEXT_COLUMNS = (
+    "first_name",
+    "last_name",
+    "patient_id",
+    "blood_thinner_name",
+    "blood_thinner_stop",
+    "blood_thinner_restart",
+)
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp]\.?\s*[Mm]\.?)?$")
 US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -88,6 +99,11 @@ class PatientRow:
     @property
     def appointment(self) -> datetime:
         return datetime.combine(self.date, self.time)
+
+    @property
+    def prep_flags(self) -> tuple[bool, bool, bool, bool]:
+        """The patient flags the (cached, name-free) prep pages depend on."""
+        return (self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner)
 
 
 @dataclass(frozen=True)
@@ -178,7 +194,9 @@ def validate_row(
         elif len(cells[column]) > MAX_NAME:
             bad(column, f"is longer than {MAX_NAME} characters")
     for column, value in cells.items():
-        if CONTROL_RE.search(value):
+        if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
+            bad(column, "contains a line break or a text-direction control character; use one line of text")
+        elif CONTROL_RE.search(value):
             bad(column, "contains control characters")
     for column in ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart"):
         if len(cells[column]) > MAX_INSTRUCTION:
@@ -235,6 +253,8 @@ def validate_row(
     if flags["sedation"] and preps and not any(p.sedation_offered for p in preps):
         bad("sedation", "is yes, but none of the row's procedures offers sedation")
     if flags["blood_thinner"]:
+        if not cells["blood_thinner_name"]:
+            bad("blood_thinner_name", "is empty; name the blood thinner the instructions are for")
         for column in ("blood_thinner_stop", "blood_thinner_restart"):
             if not cells[column]:
                 bad(
@@ -325,14 +345,38 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pro
             yield 0, None, [Problem("roster", "must be a .csv or .json file")]
     except UnicodeDecodeError:
         yield 0, None, [Problem("roster", "is not UTF-8 text; save it as 'CSV UTF-8'")]
+    except _BadCsv as exc:  # number 0: the rest of the file cannot be read reliably
+        yield 0, None, [Problem("roster", "a cell is too long or the file is not valid CSV", exc.row)]
     except OSError as exc:
         yield 0, None, [Problem("roster", f"cannot be read ({exc.strerror})")]
 
 
+class _BadCsv(Exception):
+    """csv.Error at a row; its text can quote the cell, so only the row number travels."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(row)
+        self.row = row
+
+
+def _records(reader: Iterator[list[str]], first: int) -> Iterator[tuple[int, list[str]]]:
+    """Number the records; a csv.Error ("field larger than field limit"…) becomes _BadCsv."""
+    number = first
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise _BadCsv(number) from None
+        yield number, cells
+        number += 1
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+        records = _records(csv.reader(handle), 1)
+        header = next(records, (1, None))[1]
         if header is None:
             yield 0, None, [Problem("roster", "is empty")]
             return
@@ -341,7 +385,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pro
             yield 0, None, problems  # number 0: the whole file is unusable
             return
         names = [h.strip().lower() for h in header]
-        for number, cells in enumerate(reader, start=2):
+        for number, cells in records:
             if not any(c.strip() for c in cells):
                 continue  # blank lines at the end of spreadsheet exports
             if len(cells) != len(names):
@@ -421,15 +465,7 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
             continue
         summary.valid += 1
         summary.has_passwords |= bool(row.password)
-        summary.variants.add(
-            (
-                row.procedures,
-                row.language,
-                row.large_print,
-                row.location,
-                (row.sedation, row.diabetes, row.dye_allergy),
-            )
-        )
+        summary.variants.add((row.procedures, row.language, row.large_print, row.location, row.prep_flags))
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
     return summary
@@ -499,6 +535,8 @@ def fictional_roster(count: int, catalog: Catalog, seed: int = 4) -> list[dict[s
         slug = rng.choice(slugs)
         prep = catalog.procedures[slug].meta.prep
         thinner = rng.random() < 0.2
+        day = catalog.today + timedelta(days=1 + index % 20)
+        last_dose = max(catalog.today, day - timedelta(days=3))
         rows.append(
             {
                 "patient_id": f"T-{index:05d}",
@@ -506,14 +544,23 @@ def fictional_roster(count: int, catalog: Catalog, seed: int = 4) -> list[dict[s
                 "last_name": f"{rng.choice(LAST)}{index:05d}",
                 "language": "es" if rng.random() < 0.3 else "en",
                 "procedures": slug,
-                "date": (catalog.today + timedelta(days=1 + index % 20)).isoformat(),
+                "date": day.isoformat(),
                 "time": f"{7 + index % 8:02d}:{(index * 15) % 60:02d}",
                 "location": sorted(catalog.locations)[index % len(catalog.locations)],
                 "physician": sorted(catalog.physicians)[index % len(catalog.physicians)],
                 "sedation": "yes" if prep.sedation_offered and rng.random() < 0.5 else "no",
                 "blood_thinner": "yes" if thinner else "no",
-                "blood_thinner_stop": f"Stop {index} days before, as Dr. Test wrote." if thinner else "",
-                "blood_thinner_restart": f"Restart plan {index}, as Dr. Test wrote." if thinner else "",
+                "blood_thinner_name": "Zapixaban (fictional)" if thinner else "",
+                "blood_thinner_stop": (
+                    f"Take your last dose on the morning of {last_dose:%A, %B} {last_dose.day}."
+                    if thinner
+                    else ""
+                ),
+                "blood_thinner_restart": (
+                    "Start again the morning after your procedure, if there is no bleeding."
+                    if thinner
+                    else ""
+                ),
                 "diabetes": "yes" if rng.random() < 0.25 else "no",
                 "dye_allergy": "yes" if rng.random() < 0.1 else "no",
                 "large_print": "yes" if rng.random() < 0.15 else "no",
