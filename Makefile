@@ -6,6 +6,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 HG          := $(VENV)/bin/handout-gen
 STAMP       := $(VENV)/.installed
+# Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
+CANIEMAIL   := tests/caniemail/node_modules/.installed
 # WeasyPrint needs Pango/HarfBuzz; qpdf and poppler-utils check PDFs; chromium runs the
 # browser tests (Playwright drives Debian's build; it never downloads one).
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core qpdf poppler-utils chromium
@@ -18,6 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+$(CANIEMAIL): tests/caniemail/package.json tests/caniemail/package-lock.json
+	command -v npm >/dev/null 2>&1 || $(MAKE) system-deps DEB_PACKAGES="nodejs npm"
+	cd tests/caniemail && npm ci --silent --no-audit --no-fund
+	touch $(CANIEMAIL)
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -37,7 +44,7 @@ demo: setup
 	$(HG) newsletter 2026-12 --esp mailchimp
 	@echo "Done: see output/"
 
-test: setup
+test: setup $(CANIEMAIL)
 	$(PY) -m pytest
 
 bench: setup
