@@ -22,6 +22,8 @@ from handout_gen.newsletter import (
 from handout_gen.newsletter_guards import guard_context, unsupported_features
 from handout_gen.project import load_project
 
+from .mailutil import assert_headers_once
+
 ISSUE = "2026-12"
 PHI = "patient data has no place in a newsletter; remove this field"
 UTM = "utm_source=newsletter&utm_medium=email&utm_campaign=2026-12"
@@ -157,17 +159,7 @@ def test_eml_parts_and_headers(rendered) -> None:  # type: ignore[no-untyped-def
     msg = email.message_from_bytes(rendered.eml, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    for name in (
-        "Date",
-        "Message-ID",
-        "From",
-        "To",
-        "Subject",
-        "MIME-Version",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-    ):
-        assert len(msg.get_all(name)) == 1, name
+    assert_headers_once(msg)
     assert msg["Subject"] == "December news: two treatments for long-lasting back and neck pain"
     assert msg["From"] == "Maple Hollow Spine & Pain Center <news@example.org>"
     assert msg["To"] == "undisclosed-recipients:;"

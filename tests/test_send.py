@@ -29,6 +29,8 @@ from handout_gen.errors import RosterError, SendError
 from handout_gen.mail import SmtpSettings, load_recipients, send_issue
 from handout_gen.project import load_project
 
+from .mailutil import assert_headers_once
+
 ISSUE = "2026-12"
 
 
@@ -66,6 +68,16 @@ class Handler:
         return "250 OK"
 
 
+def send_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """``handout-gen --project PROJECT send 2026-12 ARGS…``, in-process."""
+    return CliRunner().invoke(cli, ["--project", str(project), "send", ISSUE, *args], env=env)
+
+
+def local_smtp(port: int) -> tuple[str, ...]:
+    """The options that point a send at the test server."""
+    return ("--smtp-host", "127.0.0.1", "--smtp-port", str(port))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -96,21 +108,7 @@ def unsubscribe_token(msg: EmailMessage) -> str:
 
 def test_cli_test_send_delivers_one_message(sample_project: Path, smtp: tuple[Handler, int]) -> None:
     handler, port = smtp
-    result = CliRunner().invoke(
-        cli,
-        [
-            "--project",
-            str(sample_project),
-            "send",
-            ISSUE,
-            "--to",
-            "x@example.org",
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            str(port),
-        ],
-    )
+    result = send_cli(sample_project, "--to", "x@example.org", *local_smtp(port))
     assert result.exit_code == 0, result.output
     assert result.stdout == "sent 1, already sent earlier 0, failed 0\n"
     assert len(handler.received) == 1
@@ -119,17 +117,7 @@ def test_cli_test_send_delivers_one_message(sample_project: Path, smtp: tuple[Ha
     assert msg["To"] == "x@example.org"
     assert msg["Subject"] == "December news: two treatments for long-lasting back and neck pain"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    for name in (
-        "Date",
-        "Message-ID",
-        "From",
-        "To",
-        "Subject",
-        "MIME-Version",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-    ):
-        assert len(msg.get_all(name)) == 1, name
+    assert_headers_once(msg)
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
 
@@ -145,11 +133,7 @@ def test_three_recipient_send_is_personalised(
         bom=True,
     )
     env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
-    result = CliRunner().invoke(
-        cli,
-        ["--project", str(sample_project), "send", ISSUE, "--recipients", str(csv_path), "--rate", "0"],
-        env=env,
-    )
+    result = send_cli(sample_project, "--recipients", str(csv_path), "--rate", "0", env=env)
     assert result.exit_code == 0, result.output
     assert "sent 3, already sent earlier 0, failed 0" in result.stdout
     assert [rcpts for rcpts, _ in handler.received] == [
@@ -189,21 +173,7 @@ def test_bad_rows_named_before_anything_is_sent(
         tmp_path / "list.csv",
         "email,first_name\nana@example.org,Ana\nnot-an-address,Bo\n\nANA@example.org,Ana again\n,Cy\n",
     )
-    result = CliRunner().invoke(
-        cli,
-        [
-            "--project",
-            str(sample_project),
-            "send",
-            ISSUE,
-            "--recipients",
-            str(csv_path),
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            str(port),
-        ],
-    )
+    result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port))
     assert result.exit_code == 1
     assert result.stderr.endswith(
         "Error: 3 problems in list.csv; nothing was written:\n"
@@ -238,23 +208,7 @@ def test_permanent_failure_recorded_and_reported(
     handler, port = smtp
     handler.refuse["gone@example.org"] = "550 5.1.1 <gone@example.org>: user unknown"
     csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\ngone@example.org\nc@example.org\n")
-    result = CliRunner().invoke(
-        cli,
-        [
-            "--project",
-            str(sample_project),
-            "send",
-            ISSUE,
-            "--recipients",
-            str(csv_path),
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            str(port),
-            "--rate",
-            "0",
-        ],
-    )
+    result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port), "--rate", "0")
     assert result.exit_code == 1
     assert [r for r, _ in handler.received] == [["a@example.org"], ["c@example.org"]]
     assert "  row 3: refused by the server (550 5.1.1 <<address>>: user unknown)\n" in result.stderr
@@ -331,9 +285,7 @@ def test_killed_send_resumes_with_no_duplicate_and_no_miss(
 
 def test_dry_run_sends_and_writes_nothing(sample_project: Path, tmp_path: Path) -> None:
     csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\nb@example.org\n")
-    result = CliRunner().invoke(
-        cli, ["--project", str(sample_project), "send", ISSUE, "--recipients", str(csv_path), "--dry-run"]
-    )
+    result = send_cli(sample_project, "--recipients", str(csv_path), "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.stdout == "dry run: 2 message(s) prepared, 0 already sent; nothing sent\n"
     assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
@@ -368,7 +320,7 @@ def load_recipients_from(names: list[str]) -> list[Any]:
     ],
 )
 def test_send_usage_errors_exit_2(sample_project: Path, args: list[str], message: str) -> None:
-    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", ISSUE, *args])
+    result = send_cli(sample_project, *args)
     assert result.exit_code == 2
     assert message in result.stderr
 
