@@ -154,6 +154,22 @@ def validate(
         return None, problems
 
 
+def load_model(
+    path: Path, model: type[M], root: Path
+) -> tuple[M | None, dict[tuple[str | int, ...], int], list[Problem]]:
+    """Read a YAML file and validate it against ``model``: the one way config files load."""
+    source = relpath(path, root)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return None, {}, [Problem(source, "not UTF-8 text")]
+    data, key_lines, problems = parse_yaml(text, source)
+    if data is None:
+        return None, key_lines, problems
+    value, problems = validate(model, data, source, key_lines)
+    return value, key_lines, problems
+
+
 @dataclass(frozen=True)
 class Section:
     """One ``## Heading {#id}`` section of a content body."""

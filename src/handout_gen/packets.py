@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from .content import parse_yaml, validate
+from .content import load_model
 from .errors import ConfigError, Problem, RenderError, ValidationFailed, relpath
 from .handouts import Variant, base_context, handout_key
 from .models import Slug, Strict, Text, TextList
@@ -236,12 +236,8 @@ def load_kit(project: Project) -> Kit:
         raise ConfigError(msg)
     raw = text_path.read_bytes()
     source = relpath(text_path, project.root)
-    data, lines, found = parse_yaml(raw.decode("utf-8-sig"), source)
+    text, lines, found = load_model(text_path, PacketText, project.root)
     problems += found
-    text = None
-    if data is not None:
-        text, found = validate(PacketText, data, source, lines)
-        problems += found
     if text is not None:
         for lang, words in text.text.items():
             for key, allowed in PLACEHOLDERS.items():
@@ -253,12 +249,8 @@ def load_kit(project: Project) -> Kit:
     recipe_path = project.handouts_dir / "packets.yaml"
     if recipe_path.is_file():
         source = relpath(recipe_path, project.root)
-        data, lines, found = parse_yaml(recipe_path.read_text(encoding="utf-8-sig"), source)
+        recipe, lines, found = load_model(recipe_path, PacketRecipe, project.root)
         problems += found
-        recipe = None
-        if data is not None:
-            recipe, found = validate(PacketRecipe, data, source, lines)
-            problems += found
         if recipe is not None:
             for slug, item in recipe.procedures.items():
                 for name in (slug, *item.handouts):

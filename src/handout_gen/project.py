@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .content import Procedure, load_procedures, parse_yaml, validate
+from .content import Procedure, load_model, load_procedures
 from .errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
 from .models import Practice, Slug, Strict
 
@@ -121,14 +121,7 @@ def find_project_root(start: Path) -> Path:
 def _load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
     path = root / "content" / "practice.yaml"
     source = relpath(path, root)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        return None, [Problem(source, "not UTF-8 text")]
-    data, key_lines, problems = parse_yaml(text, source)
-    if data is None:
-        return None, problems
-    practice, problems = validate(Practice, data, source, key_lines)
+    practice, key_lines, problems = load_model(path, Practice, root)
     if practice is None:
         return None, problems
     logo = (root / "content" / practice.logo).resolve()
@@ -155,10 +148,7 @@ def _load_recipe(root: Path, procedures: dict[str, Procedure]) -> tuple[HandoutR
     if not path.is_file():
         return HandoutRecipe(), []
     source = relpath(path, root)
-    data, key_lines, problems = parse_yaml(path.read_text(encoding="utf-8-sig"), source)
-    if data is None:
-        return None, problems
-    recipe, problems = validate(HandoutRecipe, data, source, key_lines)
+    recipe, _, problems = load_model(path, HandoutRecipe, root)
     if recipe is not None and recipe.procedures != "all":
         for slug in recipe.procedures:
             if slug not in procedures:
