@@ -1,9 +1,9 @@
 """Making many packets fast and safely: workers, chunks, the run folder, index and audit log.
 
 Speed (GUIDE §3): static parts (handouts, closing pages) are rendered once and cached on
-disk by content hash; each chunk of patients gets ONE WeasyPrint document for all personal
-pages; pikepdf assembles; chunks run on every core (each process has its own PdfRenderer);
-the roster is streamed so only a few chunks are ever in memory.
+disk by content hash; cover letters are composed from blocks that are each laid out once
+(:mod:`handout_gen.letters`); pikepdf assembles; chunks run on every core (each process has
+its own PdfRenderer); the roster is streamed so only a few chunks are ever in memory.
 
 Safety (patient-education.md §5): packets are ``packet_<random>.pdf`` (0600, folder 0700),
 written atomically; ``index.csv`` maps packet ids to roster row numbers only; ``audit.jsonl``
@@ -32,6 +32,7 @@ from typing import Any
 from . import __version__
 from .errors import HandoutGenError, RenderError, RosterError
 from .io import ensure_dir, safe_join, write_file
+from .letters import LetterPress
 from .packets import (
     BACK,
     FRONT,
@@ -40,8 +41,6 @@ from .packets import (
     Static,
     assemble,
     back_part,
-    cover_context,
-    front_pages,
     handout_part,
     load_kit,
     outline_titles,
@@ -51,7 +50,7 @@ from .packets import (
 )
 from .project import Project
 from .roster import Catalog, PatientRow, check_roster, iter_roster
-from .templates import make_env, render
+from .templates import make_env
 
 log = logging.getLogger("handout_gen")
 
@@ -69,6 +68,7 @@ class Worker:
         self.cache_dir = cache_dir
         self.env = make_env(kit.project.templates_dir)
         self._pdf: Any = None
+        self._press: Any = None
         self._parts: dict[str, tuple[Any, dict[str, int]]] = {}
 
     @property
@@ -78,6 +78,12 @@ class Worker:
 
             self._pdf = PdfRenderer(self.kit.project.root)
         return self._pdf
+
+    @property
+    def press(self) -> LetterPress:
+        if self._press is None:
+            self._press = LetterPress(self.kit, self.env, self.pdf)
+        return self._press
 
     def ensure(self, part: Static) -> None:
         """Render a static part into the disk cache unless it is there already."""
@@ -104,89 +110,71 @@ class Worker:
         self._parts[part.key] = (pikepdf.open(io.BytesIO(data)), anchors)
         return self._parts[part.key]
 
-    def cover_batch(self, group: list[PatientRow], lang: str, large: bool) -> tuple[Any, Any, list[str]]:
-        """Lay out the cover letters of one batch: (WeasyPrint document, pikepdf.Pdf, warnings)."""
-        import pikepdf
-
-        from .pdf import weasyprint_warnings
-
-        html = render(self.env, self.kit.recipe.template, **cover_context(self.kit, group, lang, large))
-        with weasyprint_warnings() as warnings:
-            # Untagged: assembly keeps pages, not the structure tree (see the closing note).
-            document = self.pdf.document(html, self.kit.project.content_dir, tagged=False)
-            batch = pikepdf.open(io.BytesIO(self.pdf.write(document, tagged=False)))
-        return document, batch, list(warnings)
-
     def packet_bytes(
         self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
     ) -> list[tuple[PatientRow, bytes, dict[str, Any]]]:
-        """Packets of ``rows``: one cover document per language and print size, then assembly.
+        """Packets of ``rows``: their cover letters composed together, then assembly.
 
         A template or layout error in the cover batch may quote patient data (Jinja names
         the missing key, WeasyPrint the text it choked on), so only its type is reported;
         ``reveal_errors`` keeps the full error for the preview's fictional patient.
         """
         project = self.kit.project
-        groups: dict[tuple[str, bool], list[PatientRow]] = {}
-        for row in rows:
-            groups.setdefault((_packet_lang(self.kit, row.language), row.large_print), []).append(row)
+        try:
+            langs = [(row, _packet_lang(self.kit, row.language)) for row in rows]
+            batch, starts, warnings = self.press.letters(langs)
+        except Exception as exc:
+            if reveal_errors:
+                raise
+            cause = exc.__cause__ if isinstance(exc, HandoutGenError) and exc.__cause__ else exc
+            msg = (
+                f"the cover-letter template ({self.kit.recipe.template}) failed "
+                f"({type(cause).__name__}); run 'handout-gen preview' or a one-row roster "
+                "of a fictional patient to see details"
+            )
+            raise RenderError(msg) from None
+        if warnings:  # the text could quote a patient's name: report the count only
+            log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         done: list[tuple[PatientRow, bytes, dict[str, Any]]] = []
-        for (lang, large), group in groups.items():
-            try:
-                document, batch, warnings = self.cover_batch(group, lang, large)
-            except Exception as exc:
-                if reveal_errors:
-                    raise
-                cause = exc.__cause__ if isinstance(exc, HandoutGenError) and exc.__cause__ else exc
-                msg = (
-                    f"the cover-letter template ({self.kit.recipe.template}) failed "
-                    f"({type(cause).__name__}); run 'handout-gen preview' or a one-row roster "
-                    "of a fictional patient to see details"
-                )
-                raise RenderError(msg) from None
-            if warnings:  # the text could quote a patient's name: report the count only
-                log.warning(
-                    "WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings)
-                )
-            starts = front_pages(document, len(group))
+        for index, row in enumerate(rows):
+            lang, large = _packet_lang(self.kit, row.language), row.large_print
             words = self.kit.words(lang)
             titles = outline_titles(words)
-            for index, row in enumerate(group):
-                first = starts[index]["cover"]
-                stop = starts[index + 1]["cover"] if index + 1 < len(group) else len(batch.pages)
-                parts = [Part(batch, first, stop, [(titles["cover"], first)])]
-                versions: dict[str, Any] = {
-                    "packet": self.kit.text.version,
-                    "tool": __version__,
-                    "handouts": {},
-                }
-                sections = self.kit.sections(row.procedures)
-                prep = prep_part(self.kit, row.procedures, lang, large, prep_flags(row))
-                if prep is not None:
-                    pdf, anchors = self.part(prep)
-                    marks = [(titles[s], anchors[s]) for s in FRONT if s in anchors]
-                    parts.append(Part(pdf, 0, len(pdf.pages), marks))
-                if "handouts" in sections:
-                    for slug in self.kit.handout_slugs(row.procedures):
-                        static = handout_part(self.kit, slug, row.language, large)
-                        pdf, _ = self.part(static)
-                        meta = project.procedures[slug].edition(static.spec[1]).meta
-                        versions["handouts"][slug] = meta.version
-                        parts.append(Part(pdf, 0, len(pdf.pages), [(meta.title, 0)]))
-                back = back_part(self.kit, row.procedures, lang, large, row.location, self.today)
-                if back is not None:
-                    pdf, anchors = self.part(back)
-                    marks = [(titles[s], anchors[s]) for s in BACK if s in anchors]
-                    parts.append(Part(pdf, 0, len(pdf.pages), marks))
-                data = assemble(
-                    parts,
-                    title=words.packet_title,
-                    lang=lang,
-                    author=project.practice.name,
-                    password=row.password if encrypt else "",
-                )
-                versions["pages"] = sum(p.stop - p.start for p in parts)
-                done.append((row, data, versions))
+            first = starts[index]
+            stop = starts[index + 1] if index + 1 < len(rows) else len(batch.pages)
+            parts = [Part(batch, first, stop, [(titles["cover"], first)])]
+            versions: dict[str, Any] = {
+                "packet": self.kit.text.version,
+                "tool": __version__,
+                "handouts": {},
+            }
+            sections = self.kit.sections(row.procedures)
+            prep = prep_part(self.kit, row.procedures, lang, large, prep_flags(row))
+            if prep is not None:
+                pdf, anchors = self.part(prep)
+                marks = [(titles[s], anchors[s]) for s in FRONT if s in anchors]
+                parts.append(Part(pdf, 0, len(pdf.pages), marks))
+            if "handouts" in sections:
+                for slug in self.kit.handout_slugs(row.procedures):
+                    static = handout_part(self.kit, slug, row.language, large)
+                    pdf, _ = self.part(static)
+                    meta = project.procedures[slug].edition(static.spec[1]).meta
+                    versions["handouts"][slug] = meta.version
+                    parts.append(Part(pdf, 0, len(pdf.pages), [(meta.title, 0)]))
+            back = back_part(self.kit, row.procedures, lang, large, row.location, self.today)
+            if back is not None:
+                pdf, anchors = self.part(back)
+                marks = [(titles[s], anchors[s]) for s in BACK if s in anchors]
+                parts.append(Part(pdf, 0, len(pdf.pages), marks))
+            data = assemble(
+                parts,
+                title=words.packet_title,
+                lang=lang,
+                author=project.practice.name,
+                password=row.password if encrypt else "",
+            )
+            versions["pages"] = sum(p.stop - p.start for p in parts)
+            done.append((row, data, versions))
         return done
 
 

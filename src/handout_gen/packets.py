@@ -1,10 +1,10 @@
 """Per-patient packets: recipe and words, prep checklist, HTML contexts, PDF assembly.
 
-A packet is three kinds of pages:
+A packet is four kinds of pages:
 
 * **personal pages** (the cover letter, with the clinician's blood-thinner instructions when
-  there are any), rendered for a whole batch of patients as ONE WeasyPrint document and
-  split by page ranges;
+  there are any), composed from blocks that are each laid out once (see
+  :mod:`handout_gen.letters`);
 * **prep pages** (checklist, what to bring, day of), which depend on the procedures and the
   patient's flags but carry no name, so they are cached per flag combination;
 * **handouts**, the same PDFs for everyone with that procedure, language and print size,
@@ -13,7 +13,7 @@ A packet is three kinds of pages:
   data either, so they are cached like handouts, keyed by procedures, language, print size
   and clinic.
 
-pikepdf stitches the three together in about a millisecond, adds a bookmark per section
+pikepdf stitches them together in a few milliseconds, adds a bookmark per section
 and generic metadata, and optionally encrypts with AES-256. The words of the packet live
 in ``content/packet.yaml`` (English and Spanish, reviewed like any clinical content); the
 recipe (which sections per procedure) in ``handouts/packets.yaml``. Batch orchestration
@@ -454,11 +454,11 @@ def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
     }
 
 
-# --- personal pages ------------------------------------------------------------------------
+# --- personal pages (composed by :mod:`handout_gen.letters`) ----------------------------------
 
 
-def patient_context(kit: Kit, row: PatientRow, index: int, qr_cache: dict[str, str]) -> dict[str, Any]:
-    """One patient's part of the batch document; ``anchor`` prefixes its section ids."""
+def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict[str, Any]:
+    """What the letter template knows about one patient ("p")."""
     project = kit.project
     practice = project.practice
     location = practice.location(row.location)
@@ -474,7 +474,6 @@ def patient_context(kit: Kit, row: PatientRow, index: int, qr_cache: dict[str, s
             "restart": row.blood_thinner_restart,
         }
     return {
-        "anchor": f"p{index}",
         "name": f"{row.first_name} {row.last_name}",
         "patient_id": row.patient_id,
         "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
@@ -489,35 +488,19 @@ def patient_context(kit: Kit, row: PatientRow, index: int, qr_cache: dict[str, s
 
 
 def qr_png_uri(url: str, color: str) -> str:
-    """The map QR code as a PNG: one image object drawn on every cover page of a batch
-    (an SVG QR code would be re-drawn rect by rect on each page, which is slow)."""
+    """The map QR code as a PNG data URI (it is part of a block laid out once per location)."""
     import segno
 
     return str(segno.make(url, error="m").png_data_uri(scale=6, border=2, dark=color))
 
 
-def cover_context(kit: Kit, rows: list[PatientRow], lang: str, large: bool) -> dict[str, Any]:
-    """Context of one batch document (all rows share language and print size)."""
+def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
+    """What every cover-letter render of one language and print size shares."""
     words = kit.words(lang)
-    qr_cache: dict[str, str] = {}
     context = base_context(kit.project, lang, large)
     context.update(_furniture(kit, words))
-    context.update(
-        t=words,
-        patients=[patient_context(kit, row, i, qr_cache) for i, row in enumerate(rows)],
-    )
+    context["t"] = words
     return context
-
-
-def front_pages(document: Any, count: int) -> list[dict[str, int]]:
-    """For each patient of a batch document, the page where each of its sections starts."""
-    found: list[dict[str, int]] = [{} for _ in range(count)]
-    for page_index, page in enumerate(document.pages):
-        for name in page.anchors:
-            head, _, section = name.partition("-")
-            if head.startswith("p") and head[1:].isdigit() and int(head[1:]) < count:
-                found[int(head[1:])].setdefault(section, page_index)
-    return found
 
 
 # --- assembly ------------------------------------------------------------------------------
@@ -589,7 +572,12 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
             allow=pikepdf.Permissions(extract=False, modify_other=False),
         )
     try:
-        out.save(buffer, encryption=encryption, deterministic_id=not password)
+        out.save(
+            buffer,
+            encryption=encryption,
+            deterministic_id=not password,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,  # smaller, and faster to write
+        )
     except Exception as exc:  # pikepdf errors carry no patient data, but say what failed
         msg = f"could not assemble a packet PDF: {type(exc).__name__}"
         raise RenderError(msg) from exc
