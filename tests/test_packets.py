@@ -611,7 +611,7 @@ def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> Non
     (project / "templates").mkdir(exist_ok=True)
     (project / "templates/packet_cover.html.j2").write_text(
         '{% extends "default:packet_cover.html.j2" %}'
-        "{% block extra_css %}{{ patients[0][patients[0].name] }}{% endblock %}"
+        "{% block letter %}{{ p[p.name] }}{% endblock %}"  # Jinja's message would quote the name
     )
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,13 +69,16 @@ def split_blocks(html: str) -> list[str]:
 class LetterPress:
     """Per-process letter composer: lays out unseen blocks, keeps shared ones, stacks pages."""
 
-    def __init__(self, kit: Kit, env: Any, renderer: Any) -> None:
+    def __init__(
+        self, kit: Kit, env: Any, renderer: Any, pages: Callable[[str, bool], tuple[Any, dict[str, Any]]]
+    ) -> None:
         self.kit = kit
         self.env = env
         self.renderer = renderer  # PdfRenderer
+        self.pages = pages  # (lang, large) → the page part: (pikepdf.Pdf, anchors)
         self._qr: dict[str, str] = {}
         self._contexts: dict[tuple[str, bool], dict[str, Any]] = {}
-        self.layouts = 0  # WeasyPrint documents laid out (for tests and benchmarks)
+        self.laid_out = 0  # blocks laid out so far (tests and benchmarks show the reuse)
         self._start_store()
 
     def _start_store(self) -> None:
@@ -121,20 +125,13 @@ class LetterPress:
         return self._contexts[(lang, large)]
 
     def _page(self, variant: tuple[str, bool]) -> Page:
-        """The header-and-footer page of one language and print size, laid out once."""
-        import pikepdf
-
+        """The header-and-footer page of one language and print size (a cached static part)."""
         if variant not in self._pages:
-            html = render(self.env, self.kit.recipe.template, **self._context(*variant), mode="page")
-            with weasyprint_warnings():
-                document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)
-                pdf = pikepdf.open(io.BytesIO(self.renderer.write(document, tagged=False)))
-            self.layouts += 1
-            _, top, _, bottom = document.pages[0].anchors["body-area"]
+            pdf, anchors = self.pages(*variant)
             source = pdf.pages[0]
             width, height = float(source.mediabox[2]), float(source.mediabox[3])
             form = self._store.copy_foreign(source.as_form_xobject())
-            self._pages[variant] = Page(form, width, height, top, bottom)
+            self._pages[variant] = Page(form, width, height, anchors["body-top"], anchors["body-bottom"])
         return self._pages[variant]
 
     def _lay_out(self, blocks: dict[str, tuple[tuple[str, bool], str]], warnings: list[str]) -> None:
@@ -166,7 +163,7 @@ class LetterPress:
             ]
             alone = document.copy([page for *_, page in bands])
             pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
-        self.layouts += 1
+        self.laid_out += len(blocks)
         warnings += found
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
         for (key, top, bottom, _), page in zip(bands, pdf.pages, strict=True):
@@ -225,8 +222,8 @@ def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]
     for annot in page.obj.get("/Annots", []):
         action = annot.get("/A")
         if action is not None and action.get("/S") == "/URI":
-            x1, y1, x2, y2 = (float(v) for v in annot.Rect)
-            found.append(((x1, y1, x2, y2), str(action.URI)))
+            x1, y1, x2, y2 = (float(v) for v in annot.Rect)  # any two opposite corners
+            found.append(((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), str(action.URI)))
     return found
 
 

@@ -41,9 +41,11 @@ from .packets import (
     Static,
     assemble,
     back_part,
+    drop_internal_links,
     handout_part,
     load_kit,
     outline_titles,
+    page_part,
     prep_flags,
     prep_part,
     render_static,
@@ -68,8 +70,8 @@ class Worker:
         self.cache_dir = cache_dir
         self.env = make_env(kit.project.templates_dir)
         self._pdf: Any = None
-        self._press: Any = None
-        self._parts: dict[str, tuple[Any, dict[str, int]]] = {}
+        self._press: LetterPress | None = None
+        self._parts: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     @property
     def pdf(self) -> Any:
@@ -82,7 +84,9 @@ class Worker:
     @property
     def press(self) -> LetterPress:
         if self._press is None:
-            self._press = LetterPress(self.kit, self.env, self.pdf)
+            self._press = LetterPress(
+                self.kit, self.env, self.pdf, lambda lang, large: self.part(page_part(self.kit, lang, large))
+            )
         return self._press
 
     def ensure(self, part: Static) -> None:
@@ -90,7 +94,7 @@ class Worker:
         if self.cache_dir is None or not (self.cache_dir / f"{part.key}.pdf").is_file():
             self.part(part)
 
-    def part(self, part: Static) -> tuple[Any, dict[str, int]]:
+    def part(self, part: Static) -> tuple[Any, dict[str, Any]]:
         """A static part as an open pikepdf.Pdf: from memory, the disk cache, or rendered."""
         import pikepdf
 
@@ -107,7 +111,9 @@ class Worker:
                 root = self.kit.project.output_dir
                 write_file(self.cache_dir / f"{part.key}.json", json.dumps(anchors), root=root)
                 write_file(self.cache_dir / f"{part.key}.pdf", data, root=root)
-        self._parts[part.key] = (pikepdf.open(io.BytesIO(data)), anchors)
+        pdf = pikepdf.open(io.BytesIO(data))
+        drop_internal_links(pdf)
+        self._parts[part.key] = (pdf, anchors)
         return self._parts[part.key]
 
     def packet_bytes(
@@ -328,6 +334,8 @@ def _plan(kit: Kit, variants: Iterable[tuple[Any, ...]], today: date) -> list[St
     warned: set[tuple[str, str]] = set()
     for slugs, lang, large, location, flags in variants:
         eff = _packet_lang(kit, lang)
+        page = page_part(kit, eff, large)
+        parts[page.key] = page
         if eff != lang and ("packet", lang) not in warned:
             warned.add(("packet", lang))
             log.warning("content/packet.yaml has no '%s' text; those packets use English", lang)
@@ -469,6 +477,8 @@ def _pool_run(
         out_root=out_root,
         encrypt=options.encrypt,
     )
+    import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
+
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
         try:

@@ -30,7 +30,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -337,7 +337,8 @@ def build_prep(slugs: tuple[str, ...], flags: Flags, project: Project, words: Pa
 
 @dataclass(frozen=True)
 class Static:
-    """A cached PDF part. ``kind`` is "handout" or "back"; ``anchors`` maps section → page."""
+    """A cached PDF part with no patient data: "handout", "prep", "back", or "page" (the
+    header-and-footer page that cover letters are drawn on)."""
 
     kind: str
     key: str
@@ -373,10 +374,19 @@ def back_part(
     return Static("back", key, spec)
 
 
-def render_static(kit: Kit, part: Static, pdf: Any, env: Any) -> tuple[bytes, dict[str, int]]:
-    """Render a handout or closing part → PDF bytes and the page of each section anchor."""
+def page_part(kit: Kit, lang: str, large: bool) -> Static:
+    """The page cover letters are composed on (see :mod:`handout_gen.letters`)."""
+    key = hashlib.sha256(f"{kit.digest}\0page\0{lang}\0{large}".encode()).hexdigest()
+    return Static("page", key, (lang, large))
+
+
+def render_static(kit: Kit, part: Static, pdf: Any, env: Any) -> tuple[bytes, dict[str, Any]]:
+    """Render a part → PDF bytes and its anchors: the page each section starts on, and for
+    a "page" part the top and bottom of its body area (CSS px, "body-top", "body-bottom")."""
     project = kit.project
-    if part.kind == "handout":
+    if part.kind == "page":
+        html = render(env, kit.recipe.template, **cover_context(kit, *part.spec), mode="page")
+    elif part.kind == "handout":
         from .handouts import handout_html
 
         slug, lang, large = part.spec
@@ -387,12 +397,17 @@ def render_static(kit: Kit, part: Static, pdf: Any, env: Any) -> tuple[bytes, di
         html = render(env, kit.recipe.back_template, **back_context(kit, *part.spec))
     from .pdf import weasyprint_warnings
 
+    tagged = part.kind != "page"  # a page is drawn into letters as a form: no structure kept
     with weasyprint_warnings() as warnings:
-        document = pdf.document(html, project.content_dir)
-        data = pdf.write(document)
+        document = pdf.document(html, project.content_dir, tagged=tagged)
+        data = pdf.write(document, tagged=tagged)
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
-    anchors = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
+    anchors: dict[str, Any] = {
+        name: index for index, page in enumerate(document.pages) for name in page.anchors
+    }
+    if part.kind == "page":
+        _, anchors["body-top"], _, anchors["body-bottom"] = document.pages[0].anchors["body-area"]
     return bytes(data), anchors
 
 
@@ -540,8 +555,6 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
         offset = len(out.pages) - part.start
         out.pages.extend(part.pdf.pages[part.start : part.stop])
         outline_items += [(name, index + offset) for name, index in part.bookmarks]
-    for page in out.pages:
-        _drop_internal_links(page)
     with out.open_outline() as outline:
         for name, index in outline_items:
             outline.root.append(pikepdf.OutlineItem(name, index))
@@ -556,11 +569,9 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
             Producer=pikepdf.String("handout-gen"),
         )
     )
-    with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-        meta["dc:title"] = title
-        meta["dc:creator"] = [author]
-        meta["dc:language"] = [lang]
-        meta["pdf:Producer"] = "handout-gen"
+    out.Root.Metadata = out.make_stream(
+        _xmp(title, author, lang), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML
+    )
     buffer = io.BytesIO()
     encryption: Any = False
     if password:
@@ -584,8 +595,28 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=32)
+def _xmp(title: str, author: str, lang: str) -> bytes:
+    """The XMP metadata packet of packets with this title (the same for every patient)."""
+    import pikepdf
+
+    scratch = pikepdf.new()
+    with scratch.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:title"] = title
+        meta["dc:creator"] = [author]
+        meta["dc:language"] = [lang]
+        meta["pdf:Producer"] = "handout-gen"
+    return bytes(scratch.Root.Metadata.read_bytes())
+
+
+def drop_internal_links(pdf: Any) -> None:
+    """Remove links to other pages from every page of ``pdf`` (a part about to be reused):
+    copied into a packet, a link could point at a page that is not there."""
+    for page in pdf.pages:
+        _drop_internal_links(page)
+
+
 def _drop_internal_links(page: Any) -> None:
-    """Remove links to other pages: in a batch document they could point at another patient."""
     import pikepdf
 
     annots = page.obj.get("/Annots")
@@ -625,5 +656,5 @@ def sample_packet(project: Project) -> bytes:
     return worker.packet_bytes([sample_row(project)], reveal_errors=True)[0][1]
 
 
-def part_json(anchors: dict[str, int]) -> str:
+def part_json(anchors: dict[str, Any]) -> str:
     return json.dumps(anchors, sort_keys=True)

@@ -1,0 +1,238 @@
+"""Cover letters composed from blocks (letters.py): reuse, isolation, page flow, links.
+
+Real WeasyPrint layouts and pikepdf composition, read back with pypdf and pdfplumber.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pikepdf
+import pytest
+
+from handout_gen.packet_run import Worker
+from handout_gen.packets import load_kit
+from handout_gen.project import load_project
+from handout_gen.roster import Catalog, PatientRow, rows_from
+
+from .conftest import copy_sample
+from .pdfutil import pdf_text
+
+TODAY = date(2026, 11, 24)
+BASE = {
+    "procedures": "epidural-steroid-injection",
+    "date": "2026-12-09",
+    "time": "09:30",
+    "location": "orchard",
+    "physician": "okafor",
+    "language": "en",
+}
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Worker:
+    project = load_project(copy_sample(tmp_path_factory.mktemp("letters") / "project"))
+    return Worker(load_kit(project), TODAY)  # no disk cache: everything rendered here
+
+
+def make_rows(worker: Worker, *specs: dict[str, str]) -> list[PatientRow]:
+    catalog = Catalog.for_project(worker.kit.project, TODAY)
+    return rows_from([{**BASE, **spec} for spec in specs], catalog)
+
+
+def letters(worker: Worker, rows: list[PatientRow]) -> tuple[bytes, list[int]]:
+    """The composed letters of ``rows`` as PDF bytes, and each letter's first page."""
+    pdf, starts, warnings = worker.press.letters([(row, row.language) for row in rows])
+    assert warnings == []
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue(), starts
+
+
+def page_texts(data: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
+
+
+def test_each_distinct_block_is_laid_out_once(worker: Worker) -> None:
+    """Same appointment slot: after the first batch, only each new patient's greeting is new."""
+    first = make_rows(worker, *({"first_name": f"Anya{i}", "last_name": "Quist"} for i in range(6)))
+    before = worker.press.laid_out
+    letters(worker, first)
+    shared = worker.press.laid_out - before - len(first)
+    assert 5 <= shared <= 10  # heading, intro, procedure, date, time, place, sign-off...
+    second = make_rows(worker, *({"first_name": f"Bela{i}", "last_name": "Quist"} for i in range(6)))
+    before = worker.press.laid_out
+    letters(worker, second)
+    assert worker.press.laid_out - before == len(second)  # greetings only
+    later = make_rows(
+        worker, *({"first_name": f"Cyd{i}", "last_name": "Quist", "time": "14:45"} for i in range(3))
+    )
+    before = worker.press.laid_out
+    data, _ = letters(worker, later)
+    assert worker.press.laid_out - before == len(later) + 1  # and one block for the new time
+    assert "Appointment time: 2:45 PM" in pdf_text(data)
+
+
+def test_letter_reads_in_order_on_one_page(worker: Worker) -> None:
+    (row,) = make_rows(worker, {"first_name": "Odile", "last_name": "Marchetti", "patient_id": "MRN-77"})
+    data, starts = letters(worker, [row])
+    texts = page_texts(data)
+    assert starts == [0] and len(texts) == 1
+    text = texts[0]
+    order = [
+        "Maple Hollow Spine & Pain Center",
+        "Your appointment",
+        "Your reference: MRN-77",
+        "Dear Odile Marchetti,",
+        "We look forward to seeing you.",
+        "Your procedure: Epidural Steroid Injection",
+        "Date: Wednesday, December 9, 2026",
+        "Appointment time: 9:30 AM",
+        "Please arrive by: 9:00 AM",
+        "Where: Orchard Way Clinic",
+        "Your doctor: Dr. Adaeze Okafor, MD",
+        "Your care team at Maple Hollow",
+        "https://www.example.org/locations/orchard",
+    ]
+    positions = [text.find(phrase) for phrase in order]
+    assert -1 not in positions, [p for p, at in zip(order, positions, strict=True) if at < 0]
+    assert positions == sorted(positions), text
+
+
+def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    clashes = []
+    for i, a in enumerate(words):
+        for b in words[i + 1 :]:
+            if (
+                a["x0"] < b["x1"] - 0.5
+                and b["x0"] < a["x1"] - 0.5
+                and a["top"] < b["bottom"] - 0.5
+                and b["top"] < a["bottom"] - 0.5
+            ):
+                clashes.append((a["text"], b["text"]))
+    return clashes
+
+
+def test_long_instructions_flow_onto_more_pages_and_nothing_overlaps(worker: Worker) -> None:
+    """Large print, Spanish, the longest instructions a roster allows: the box is taller
+    than a page, so WeasyPrint breaks it and each piece starts a page of its own."""
+    stop = " ".join(f"paso{i}" for i in range(57))  # about 400 characters: the most a cell holds
+    restart = " ".join(f"reinicio{i}" for i in range(37))
+    assert len(stop) <= 400 and len(restart) <= 400
+    (row,) = make_rows(
+        worker,
+        {
+            "first_name": "Maximiliana Guadalupe",
+            "last_name": "de la Concepción Villaseñor-Etxeberria",
+            "language": "es",
+            "large_print": "yes",
+            "blood_thinner": "yes",
+            "blood_thinner_name": "Zapixaban (ficticio)",
+            "blood_thinner_stop": stop,
+            "blood_thinner_restart": restart,
+        },
+    )
+    data, _ = letters(worker, [row])
+    text = " ".join(page_texts(data))
+    # nothing lost, nothing out of order (page footers and headers come in between)
+    tokens = [t for t in text.split() if t.startswith(("paso", "reinicio"))]
+    assert tokens == [*stop.split(), *restart.split()]
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        assert len(pdf.pages) >= 3
+        for page in pdf.pages:
+            words = page.extract_words()
+            assert words and _words_overlap(words) == []
+            assert all(
+                w["x0"] >= 0 and w["x1"] <= page.width and w["top"] >= 0 and w["bottom"] <= page.height
+                for w in words
+            )
+            assert "Maple Hollow Spine & Pain Center" in " ".join(
+                w["text"] for w in words
+            )  # header on every page
+
+
+def _forms(pdf: pikepdf.Pdf) -> list[pikepdf.Object]:
+    return [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Form"]
+
+
+def _form_text(form: pikepdf.Object) -> str:
+    """The text a Form XObject would show if drawn on its own (drawn or not in its file)."""
+    alone = pikepdf.new()
+    page = alone.add_blank_page(page_size=(612, 792))
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(F=alone.copy_foreign(form)))
+    page.obj.Contents = alone.make_stream(b"q /F Do Q")
+    buffer = io.BytesIO()
+    alone.save(buffer)
+    return pdf_text(buffer.getvalue())
+
+
+def test_no_form_in_a_packet_holds_another_patients_text(worker: Worker) -> None:
+    """Every Form XObject in every packet, drawn or not, holds only its own patient's name."""
+    names = [("Ingrid", "Sorensen"), ("Kwame", "Asante"), ("Lucía", "Ferrándiz"), ("Tobias", "Wren")]
+    rows = make_rows(
+        worker,
+        *(
+            {"first_name": first, "last_name": last, "patient_id": f"ID-{first.upper()}"}
+            | (
+                {
+                    "blood_thinner": "yes",
+                    "blood_thinner_name": "Zapixaban (sample)",
+                    "blood_thinner_stop": f"Stop note for {first}",
+                    "blood_thinner_restart": "Restart note",
+                }
+                if i % 2
+                else {}
+            )
+            for i, (first, last) in enumerate(names)
+        ),
+    )
+    packets = worker.packet_bytes(rows)
+    assert len(packets) == len(names)
+    for row, data, _ in packets:
+        pdf = pikepdf.open(io.BytesIO(data))
+        seen = " ".join(_form_text(form) for form in _forms(pdf))
+        assert f"{row.first_name} {row.last_name}" in seen
+        for first, last in names:
+            if first != row.first_name:
+                assert first not in seen and last not in seen and f"ID-{first.upper()}" not in seen
+                assert f"Stop note for {first}" not in pdf_text(data)
+
+
+def test_map_link_stays_clickable(worker: Worker) -> None:
+    (row,) = make_rows(worker, {"first_name": "Petra", "last_name": "Lindgren", "location": "riverside"})
+    data, _ = letters(worker, [row])
+    pdf = pikepdf.open(io.BytesIO(data))
+    links = [a for a in pdf.pages[0].obj.get("/Annots", []) if a.get("/Subtype") == "/Link"]
+    assert [str(a.A.URI) for a in links] == ["https://www.example.org/locations/riverside"]
+    x1, y1, x2, y2 = (float(v) for v in links[0].Rect)
+    assert x1 < x2 and y1 < y2  # normalised: lower left, upper right
+    with pdfplumber.open(io.BytesIO(data)) as plumber:
+        page = plumber.pages[0]
+        (url,) = [
+            w for w in page.extract_words() if w["text"].startswith("https://www.example.org/locations/riv")
+        ]
+    # pdfplumber measures from the top; link rectangles from the bottom
+    middle_x, middle_y = (url["x0"] + url["x1"]) / 2, page.height - (url["top"] + url["bottom"]) / 2
+    assert x1 <= middle_x <= x2 and y1 <= middle_y <= y2
+
+
+def test_cover_template_that_nests_the_blocks_is_a_clear_error(tmp_path: Path) -> None:
+    """Blocks must be children of <body> (each is cut out of its page by that rule)."""
+    import handout_gen
+    from handout_gen.errors import RenderError
+
+    project_dir = copy_sample(tmp_path / "project")
+    (project_dir / "templates").mkdir(exist_ok=True)
+    builtin = Path(handout_gen.__file__).parent / "templates/packet_cover.html.j2"
+    text = builtin.read_text().replace("{% for id, block_lang", "<main>{% for id, block_lang")
+    text = text.replace("{% endfor %}", "{% endfor %}</main>")
+    (project_dir / "templates/packet_cover.html.j2").write_text(text)
+    worker = Worker(load_kit(load_project(project_dir)), TODAY)
+    rows = make_rows(worker, {"first_name": "Ada", "last_name": "Byrne"})
+    with pytest.raises(RenderError, match="not a child of <body>"):
+        worker.press.letters([(rows[0], "en")])
