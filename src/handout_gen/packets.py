@@ -356,10 +356,12 @@ def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: F
     sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
     if not sections:
         return None
-    spec = (slugs, lang, large, flags, sections)
-    editions = "".join(kit.project.procedures[s].edition("en").digest for s in slugs)  # prep flags
-    key = hashlib.sha256(f"{kit.digest}\0prep\0{editions}\0{spec!r}".encode()).hexdigest()
-    return Static("prep", key, spec)
+    # Keyed by what the page says, not by the flags: many flag combinations print the same
+    # checklist (a dye allergy matters only for procedures that use X-ray dye...).
+    plan = build_prep(slugs, flags, kit.project, kit.words(lang))
+    says = (lang, large, sections, plan.sedation, plan.sedation_rules, plan.items, plan.driver)
+    key = hashlib.sha256(f"{kit.digest}\0prep\0{says!r}".encode()).hexdigest()
+    return Static("prep", key, (slugs, lang, large, flags, sections))
 
 
 def back_part(
@@ -397,10 +399,11 @@ def render_static(kit: Kit, part: Static, pdf: Any, env: Any) -> tuple[bytes, di
         html = render(env, kit.recipe.back_template, **back_context(kit, *part.spec))
     from .pdf import weasyprint_warnings
 
-    tagged = part.kind != "page"  # a page is drawn into letters as a form: no structure kept
+    # Untagged: assembly keeps pages, not structure trees, so tags would be dead weight (and
+    # they cost time). Screen-reader users get the tagged handouts themselves (README).
     with weasyprint_warnings() as warnings:
-        document = pdf.document(html, project.content_dir, tagged=tagged)
-        data = pdf.write(document, tagged=tagged)
+        document = pdf.document(html, project.content_dir, tagged=False)
+        data = pdf.write(document, tagged=False)
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {
