@@ -228,22 +228,20 @@ def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]
 
 
 def _compose(out: Any, page: Page, blocks: list[list[Piece]]) -> None:
-    """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full."""
-    cursor: float | None = None
+    """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
+
+    A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
+    a page, so each of its pieces starts a page here too.
+    """
     sheet: _Sheet | None = None
+    cursor = page.top
     for pieces in blocks:
-        for index, piece in enumerate(pieces):
-            at_top = cursor is None or cursor <= page.top
-            if (
-                cursor is None
-                or (index > 0)
-                or (len(pieces) > 1 and not at_top)
-                or (not at_top and cursor + piece.height > page.bottom)
-            ):
+        for piece in pieces:
+            full = len(pieces) > 1 or cursor + piece.height > page.bottom
+            if sheet is None or (full and cursor > page.top):
                 if sheet is not None:
                     sheet.finish()
                 sheet, cursor = _Sheet(out, page), page.top
-            assert sheet is not None and cursor is not None
             sheet.place(piece, (piece.top - cursor) * PX)
             cursor += piece.height
     if sheet is not None:
