@@ -236,3 +236,21 @@ def test_cover_template_that_nests_the_blocks_is_a_clear_error(tmp_path: Path) -
     rows = make_rows(worker, {"first_name": "Ada", "last_name": "Byrne"})
     with pytest.raises(RenderError, match="not a child of <body>"):
         worker.press.letters([(rows[0], "en")])
+
+
+def test_font_subsets_in_a_packet_have_names_of_their_own(worker: Worker) -> None:
+    """A packet merges font subsets from several documents; one name, one subset."""
+    import hashlib
+
+    rows = make_rows(worker, {"first_name": "Sunniva", "last_name": "Halvorsen", "large_print": "yes"})
+    ((_, data, _),) = worker.packet_bytes(rows)
+    subsets: dict[str, set[str]] = {}
+    pdf = pikepdf.open(io.BytesIO(data))
+    for font in pdf.objects:
+        if isinstance(font, pikepdf.Dictionary) and font.get("/Subtype") == "/Type0":
+            (cid,) = font.DescendantFonts
+            assert cid.BaseFont == font.BaseFont == cid.FontDescriptor.FontName
+            file = cid.FontDescriptor.FontFile2.read_raw_bytes()
+            subsets.setdefault(str(font.BaseFont), set()).add(hashlib.sha256(file).hexdigest())
+    assert len(subsets) >= 3  # cover, handout and closing pages: different glyphs
+    assert all(len(files) == 1 for files in subsets.values()), subsets

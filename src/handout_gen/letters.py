@@ -29,7 +29,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .errors import RenderError
-from .packets import Kit, cover_context, patient_context
+from .packets import Kit, cover_context, patient_context, prepare_part
 from .pdf import weasyprint_warnings
 from .roster import PatientRow
 from .templates import render
@@ -163,6 +163,7 @@ class LetterPress:
             ]
             alone = document.copy([page for *_, page in bands])
             pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
+        prepare_part(pdf)
         self.laid_out += len(blocks)
         warnings += found
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}

@@ -41,13 +41,13 @@ from .packets import (
     Static,
     assemble,
     back_part,
-    drop_internal_links,
     handout_part,
     load_kit,
     outline_titles,
     page_part,
     prep_flags,
     prep_part,
+    prepare_part,
     render_static,
 )
 from .project import Project
@@ -112,7 +112,7 @@ class Worker:
                 write_file(self.cache_dir / f"{part.key}.json", json.dumps(anchors), root=root)
                 write_file(self.cache_dir / f"{part.key}.pdf", data, root=root)
         pdf = pikepdf.open(io.BytesIO(data))
-        drop_internal_links(pdf)
+        prepare_part(pdf)
         self._parts[part.key] = (pdf, anchors)
         return self._parts[part.key]
 

@@ -612,11 +612,31 @@ def _xmp(title: str, author: str, lang: str) -> bytes:
     return bytes(scratch.Root.Metadata.read_bytes())
 
 
-def drop_internal_links(pdf: Any) -> None:
-    """Remove links to other pages from every page of ``pdf`` (a part about to be reused):
-    copied into a packet, a link could point at a page that is not there."""
+def prepare_part(pdf: Any) -> None:
+    """Make a rendered part safe to copy into packets, in place.
+
+    Links to other pages are removed: copied into a packet, they could point at a page that
+    is not there. Font subsets are renamed after their own bytes: WeasyPrint names a subset
+    after the font, not the glyphs in it, and a packet merges subsets from several
+    documents; printers that match fonts by name could otherwise pick the wrong one.
+    """
+    import pikepdf
+
     for page in pdf.pages:
         _drop_internal_links(page)
+    for font in pdf.objects:
+        if not isinstance(font, pikepdf.Dictionary) or font.get("/Type") != "/Font":
+            continue
+        for cid in font.get("/DescendantFonts", []):
+            descriptor = cid.get("/FontDescriptor")
+            name = str(font.get("/BaseFont", ""))
+            if descriptor is None or "/FontFile2" not in descriptor or name[7:8] != "+":  # "/ABCDEF+Name"
+                continue  # not an embedded TrueType subset
+            data = descriptor.FontFile2
+            digest = hashlib.sha256(data.read_raw_bytes()).digest()
+            tag = "".join(chr(ord("A") + b % 26) for b in digest[:6])
+            renamed = pikepdf.Name(f"/{tag}{name[7:]}")
+            font.BaseFont = cid.BaseFont = descriptor.FontName = renamed
 
 
 def _drop_internal_links(page: Any) -> None:
