@@ -58,8 +58,9 @@ def page_texts(data: bytes) -> list[str]:
         return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
 
 
-def test_each_distinct_block_is_laid_out_once(worker: Worker) -> None:
+def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     """Same appointment slot: after the first batch, only each new patient's greeting is new."""
+    worker = Worker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
     first = make_rows(worker, *({"first_name": f"Anya{i}", "last_name": "Quist"} for i in range(6)))
     before = worker.press.laid_out
     letters(worker, first)
@@ -171,8 +172,19 @@ def _form_text(form: pikepdf.Object) -> str:
     return pdf_text(buffer.getvalue())
 
 
-def test_no_form_in_a_packet_holds_another_patients_text(worker: Worker) -> None:
-    """Every Form XObject in every packet, drawn or not, holds only its own patient's name."""
+@pytest.mark.parametrize("css", ["", ".greeting { opacity: 0.99; }"])
+def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: str) -> None:
+    """Every Form XObject in every packet, drawn or not, holds only its own patient's name.
+
+    The opacity rule makes WeasyPrint draw each greeting as a transparency group, an object
+    in the resource list its document shares among all pages.
+    """
+    project_dir = copy_sample(tmp_path / "project")
+    (project_dir / "templates").mkdir(exist_ok=True)
+    (project_dir / "templates/packet_cover.html.j2").write_text(
+        '{% extends "default:packet_cover.html.j2" %}{% block extra_css %}' + css + "{% endblock %}"
+    )
+    worker = Worker(load_kit(load_project(project_dir)), TODAY)
     names = [("Ingrid", "Sorensen"), ("Kwame", "Asante"), ("Lucía", "Ferrándiz"), ("Tobias", "Wren")]
     rows = make_rows(
         worker,
@@ -221,21 +233,37 @@ def test_map_link_stays_clickable(worker: Worker) -> None:
     assert x1 <= middle_x <= x2 and y1 <= middle_y <= y2
 
 
-def test_cover_template_that_nests_the_blocks_is_a_clear_error(tmp_path: Path) -> None:
-    """Blocks must be children of <body> (each is cut out of its page by that rule)."""
+def test_text_outside_the_blocks_is_an_error_not_a_loss(tmp_path: Path) -> None:
+    """A stray closing tag in a customised letter pushes text out of its block: refuse."""
     import handout_gen
     from handout_gen.errors import RenderError
 
     project_dir = copy_sample(tmp_path / "project")
     (project_dir / "templates").mkdir(exist_ok=True)
-    builtin = Path(handout_gen.__file__).parent / "templates/packet_cover.html.j2"
-    text = builtin.read_text().replace("{% for id, block_lang", "<main>{% for id, block_lang")
-    text = text.replace("{% endfor %}", "{% endfor %}</main>")
-    (project_dir / "templates/packet_cover.html.j2").write_text(text)
+    builtin = Path(handout_gen.__file__).parent / "templates/packet_letter.html.j2"
+    text = builtin.read_text().replace("<p>{{ t.letter_intro }}</p>", "</div><p>{{ t.letter_intro }}</p>")
+    (project_dir / "templates/packet_letter.html.j2").write_text(text)
     worker = Worker(load_kit(load_project(project_dir)), TODAY)
     rows = make_rows(worker, {"first_name": "Ada", "last_name": "Byrne"})
-    with pytest.raises(RenderError, match="not a child of <body>"):
+    with pytest.raises(RenderError, match="content outside its blocks"):
         worker.press.letters([(rows[0], "en")])
+
+
+def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
+    worker = Worker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    rows = make_rows(
+        worker,
+        {"first_name": "Large", "last_name": "Print", "large_print": "yes"},
+        {"first_name": "Standard", "last_name": "Print"},
+    )
+    data, starts = letters(worker, rows)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for first, name, size in ((starts[0], "Large", 18), (starts[1], "Standard", 14)):
+            chars = pdf.pages[first].chars
+            greeting = next(
+                i for i in range(len(chars)) if "".join(c["text"] for c in chars[i : i + len(name)]) == name
+            )
+            assert round(chars[greeting]["size"]) == size, name
 
 
 def test_font_subsets_in_a_packet_have_names_of_their_own(worker: Worker) -> None:

@@ -6,7 +6,7 @@ A packet is four kinds of pages:
   there are any), composed from blocks that are each laid out once (see
   :mod:`handout_gen.letters`);
 * **prep pages** (checklist, what to bring, day of), which depend on the procedures and the
-  patient's flags but carry no name, so they are cached per flag combination;
+  patient's flags but carry no name, so they are cached per checklist they print;
 * **handouts**, the same PDFs for everyone with that procedure, language and print size,
   rendered once and cached by content hash;
 * **closing pages** (aftercare, call us / ER, contacts, disclaimer), which hold no patient
@@ -352,7 +352,7 @@ def handout_part(kit: Kit, slug: str, lang: str, large: bool) -> Static:
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: Flags) -> Static | None:
-    """Prep checklist, what to bring, day of: no name on them, so cached per flag combination."""
+    """Prep checklist, what to bring, day of: no name on them, so cached by what they say."""
     sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
     if not sections:
         return None

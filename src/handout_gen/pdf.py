@@ -54,7 +54,7 @@ class PdfRenderer:
         """Lay out ``html`` (relative URLs resolve against ``base_dir``) into pages.
 
         ``tagged=False`` skips the PDF/UA structure for pages that are only cut up and
-        re-assembled (packet cover batches), where the structure tree would be dropped anyway;
+        re-assembled (packet parts and letter blocks), where the structure tree would be dropped anyway;
         it halves the time to write them.
         """
         from weasyprint import HTML
