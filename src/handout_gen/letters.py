@@ -77,12 +77,12 @@ class LetterPress:
     """Per-process letter composer: lays out unseen blocks, keeps shared ones, stacks pages."""
 
     def __init__(
-        self, kit: Kit, env: Any, renderer: Any, pages: Callable[[str, bool], tuple[Any, dict[str, Any]]]
+        self, kit: Kit, env: Any, renderer: Any, stationery: Callable[[str, bool], tuple[Any, dict[str, Any]]]
     ) -> None:
         self.kit = kit
         self.env = env
         self.renderer = renderer  # PdfRenderer
-        self.pages = pages  # (lang, large) → the page part: (pikepdf.Pdf, anchors)
+        self.stationery = stationery  # (lang, large) → the cached page part: (pikepdf.Pdf, anchors)
         self._qr: dict[str, str] = {}
         self._contexts: dict[Variant, dict[str, Any]] = {}
         self.laid_out = 0  # blocks laid out so far (tests and benchmarks show the reuse)
@@ -142,7 +142,7 @@ class LetterPress:
         starts = []
         for variant, keys in letters:
             starts.append(len(out.pages))
-            _compose(out, self._page(variant), [self._blocks[key] for key in keys])
+            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys])
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
             self._retire()
@@ -153,10 +153,10 @@ class LetterPress:
             self._contexts[variant] = cover_context(self.kit, *variant)
         return self._contexts[variant]
 
-    def _page(self, variant: Variant) -> Stationery:
+    def _stationery_for(self, variant: Variant) -> Stationery:
         """The header-and-footer page of one language and print size (a cached static part)."""
         if variant not in self._stationery:
-            pdf, anchors = self.pages(*variant)
+            pdf, anchors = self.stationery(*variant)
             source = pdf.pages[0]
             width, height = float(source.mediabox[2]), float(source.mediabox[3])
             form = self._store.copy_foreign(source.as_form_xobject())

@@ -126,8 +126,8 @@ class Worker:
         ``reveal_errors`` keeps the full error for the preview's fictional patient.
         """
         project = self.kit.project
+        langs = [(row, _packet_lang(self.kit, row.language)) for row in rows]
         try:
-            langs = [(row, _packet_lang(self.kit, row.language)) for row in rows]
             batch, starts, warnings = self.press.letters(langs)
         except Exception as exc:
             if reveal_errors:
@@ -142,8 +142,8 @@ class Worker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         done: list[tuple[PatientRow, bytes, dict[str, Any]]] = []
-        for index, row in enumerate(rows):
-            lang, large = _packet_lang(self.kit, row.language), row.large_print
+        for index, (row, lang) in enumerate(langs):
+            large = row.large_print
             words = self.kit.words(lang)
             titles = outline_titles(words)
             first = starts[index]

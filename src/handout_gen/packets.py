@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import re
 import secrets
@@ -678,6 +677,3 @@ def sample_packet(project: Project) -> bytes:
     worker = Worker(load_kit(project), today=date.today())
     return worker.packet_bytes([sample_row(project)], reveal_errors=True)[0][1]
 
-
-def part_json(anchors: dict[str, Any]) -> str:
-    return json.dumps(anchors, sort_keys=True)
