@@ -33,8 +33,8 @@ def _copy_project(dest: Path) -> Path:
 
 
 def run() -> None:
+    from handout_gen.content.project import load_project
     from handout_gen.handouts import Renderer, Variant, build_handouts, planned_handouts
-    from handout_gen.project import load_project
 
     help_s = _best(5, lambda: subprocess.run([HG, "--help"], capture_output=True, check=True))
     eager_s = _best(3, lambda: subprocess.run([sys.executable, "-c", "import weasyprint"], check=True))

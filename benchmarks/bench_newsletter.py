@@ -14,10 +14,12 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from handout_gen.mail import MessageTemplate, Recipient, reader_values
-from handout_gen.newsletter import inline_css, list_issues, newsletter_context, render_issue
-from handout_gen.project import load_project
-from handout_gen.templates import make_env, render
+from handout_gen.content.project import load_project
+from handout_gen.newsletter.message import MessageTemplate, reader_values
+from handout_gen.newsletter.model import list_issues
+from handout_gen.newsletter.recipients import Recipient
+from handout_gen.newsletter.render import inline_css, newsletter_context, render_issue
+from handout_gen.render.jinja import make_env, render
 
 REPO = Path(__file__).resolve().parents[1]
 

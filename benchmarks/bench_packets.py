@@ -26,10 +26,13 @@ def _peak_mb(who: int) -> float:
 
 
 def run() -> None:
-    from handout_gen.packet_run import RunOptions, Worker, run_packets
-    from handout_gen.packets import load_kit
-    from handout_gen.project import load_project
-    from handout_gen.roster import Catalog, fictional_roster, rows_from, write_csv
+    from tests.fictional import fictional_roster, write_csv
+
+    from handout_gen.content.project import load_project
+    from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.packet import PacketMaker
+    from handout_gen.packets.roster import Catalog, rows_from
+    from handout_gen.packets.run import RunOptions, run_packets
 
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +64,7 @@ def run() -> None:
         sample = rows_from(rows[:NAIVE_SAMPLE], catalog)
         start = time.perf_counter()
         for row in sample:
-            Worker(kit, today, cache_dir=None).packet_bytes([row])  # nothing shared, nothing cached
+            PacketMaker(kit, today, cache_dir=None).make([row])  # nothing shared, nothing cached
         naive = NAIVE_SAMPLE / (time.perf_counter() - start)
         print(f"naive {NAIVE_SAMPLE} packets, one process, nothing cached: {naive:7.2f} packets/s")
         print(

@@ -17,8 +17,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from handout_gen.preview import PreviewServer, optional_module
-from handout_gen.project import load_project
+from handout_gen.content.project import load_project
+from handout_gen.newsletter.model import list_issues
+from handout_gen.preview import PreviewServer
 
 from .conftest import copy_sample
 
@@ -69,9 +70,7 @@ def page(browser: Browser, preview: PreviewServer) -> Iterator[Page]:
 
 
 def newsletter_ids(preview: PreviewServer) -> list[str]:
-    module = optional_module("newsletter")
-    assert module is not None, "handout_gen.newsletter is missing"
-    ids = [str(i) for i in module.list_issues(load_project(preview.site.root))]
+    ids = list_issues(load_project(preview.site.root))
     assert ids, "the sample project has no newsletter"
     return ids
 

@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from handout_gen.newsletter import render_issue
-from handout_gen.project import load_project
+from handout_gen.content.project import load_project
+from handout_gen.newsletter.render import render_issue
 
 REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "tests" / "caniemail"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from handout_gen.checks import run_checks
+from handout_gen.checks.runner import run_checks
 
 TODAY = date(2026, 12, 1)
 OVERRIDE = """{% extends "default:handout.html.j2" %}

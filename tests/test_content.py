@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from handout_gen.content import render_markdown, split_front_matter
-from handout_gen.errors import ConfigError, UnknownItemError, ValidationFailed
-from handout_gen.project import load_project
+from handout_gen.content.markdown import render_markdown
+from handout_gen.content.project import load_project
+from handout_gen.content.yamlfile import split_front_matter
+from handout_gen.core.errors import ConfigError, UnknownItemError, ValidationFailed
 
 REPO = Path(__file__).resolve().parents[1]
 SLUGS = {

@@ -9,8 +9,8 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
+from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
-from handout_gen.project import load_project
 
 from .pdfutil import pdf_text, pdfinfo, tool
 

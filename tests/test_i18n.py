@@ -10,9 +10,10 @@ import pikepdf
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
+from handout_gen.content.project import load_project
+from handout_gen.core.paths import PACKAGE_DIR
 from handout_gen.handouts import Variant, render_handout
-from handout_gen.project import PACKAGE_DIR, load_project
-from handout_gen.templates import make_env
+from handout_gen.render.jinja import make_env
 
 from .pdfutil import pdf_text
 

@@ -8,10 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
-from handout_gen.errors import ConfigError
-from handout_gen.init import STARTER_DIR, init_project, starter_files
-from handout_gen.preview import optional_module
-from handout_gen.project import load_project
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import ConfigError
+from handout_gen.core.paths import STARTER_DIR
+from handout_gen.newsletter.model import list_issues
+from handout_gen.newsletter.render import render_issue
+from handout_gen.scaffold import init_project, starter_files
 
 from .pdfutil import pdf_text
 
@@ -33,12 +35,9 @@ def test_init_then_build_writes_pdfs(tmp_path: Path) -> None:
     text = pdf_text((target / "output" / "handouts" / "trigger-point-injection.pdf").read_bytes())
     assert "Riverbend Pain Clinic" in text and "Trigger Point Injection" in text
     assert "DRAFT: awaiting clinical review" in text  # starter text is not clinically reviewed
-    newsletter = optional_module("newsletter")
-    if newsletter is not None:  # the starter issue renders against the starter practice
-        project = load_project(target)
-        (issue_id,) = newsletter.list_issues(project)
-        rendered = newsletter.render_issue(project, issue_id)
-        assert "Riverbend Pain Clinic" in rendered.text
+    project = load_project(target)  # the starter issue renders against the starter practice
+    (issue_id,) = list_issues(project)
+    assert "Riverbend Pain Clinic" in render_issue(project, issue_id).text
 
 
 def test_starter_has_what_the_issue_lists() -> None:

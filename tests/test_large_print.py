@@ -7,10 +7,10 @@ from pathlib import Path
 import pdfplumber
 from click.testing import CliRunner
 
-from handout_gen.checks_pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
 from handout_gen.cli import cli
+from handout_gen.content.project import load_project
 from handout_gen.handouts import build_handouts
-from handout_gen.project import load_project
 
 SLUGS = ["epidural-steroid-injection", "interventional-pain-care", "joint-injections-nerve-blocks",
          "prp-injection", "radiofrequency-ablation", "spinal-cord-stimulation"]

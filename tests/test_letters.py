@@ -14,10 +14,10 @@ import pdfplumber
 import pikepdf
 import pytest
 
-from handout_gen.packet_run import Worker
-from handout_gen.packets import load_kit
-from handout_gen.project import load_project
-from handout_gen.roster import Catalog, PatientRow, rows_from
+from handout_gen.content.project import load_project
+from handout_gen.packets.kit import load_kit
+from handout_gen.packets.packet import PacketMaker
+from handout_gen.packets.roster import Catalog, PatientRow, rows_from
 
 from .conftest import copy_sample
 from .pdfutil import pdf_text
@@ -34,17 +34,17 @@ BASE = {
 
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory: pytest.TempPathFactory) -> Worker:
+def worker(tmp_path_factory: pytest.TempPathFactory) -> PacketMaker:
     project = load_project(copy_sample(tmp_path_factory.mktemp("letters") / "project"))
-    return Worker(load_kit(project), TODAY)  # no disk cache: everything rendered here
+    return PacketMaker(load_kit(project), TODAY)  # no disk cache: everything rendered here
 
 
-def make_rows(worker: Worker, *specs: dict[str, str]) -> list[PatientRow]:
+def make_rows(worker: PacketMaker, *specs: dict[str, str]) -> list[PatientRow]:
     catalog = Catalog.for_project(worker.kit.project, TODAY)
     return rows_from([{**BASE, **spec} for spec in specs], catalog)
 
 
-def letters(worker: Worker, rows: list[PatientRow]) -> tuple[bytes, list[int]]:
+def letters(worker: PacketMaker, rows: list[PatientRow]) -> tuple[bytes, list[int]]:
     """The composed letters of ``rows`` as PDF bytes, and each letter's first page."""
     pdf, starts, warnings = worker.press.letters([(row, row.language) for row in rows])
     assert warnings == []
@@ -60,7 +60,7 @@ def page_texts(data: bytes) -> list[str]:
 
 def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     """Same appointment slot: after the first batch, only each new patient's greeting is new."""
-    worker = Worker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
     first = make_rows(worker, *({"first_name": f"Anya{i}", "last_name": "Quist"} for i in range(6)))
     before = worker.press.laid_out
     letters(worker, first)
@@ -79,7 +79,7 @@ def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     assert "Appointment time: 2:45 PM" in pdf_text(data)
 
 
-def test_letter_reads_in_order_on_one_page(worker: Worker) -> None:
+def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
     (row,) = make_rows(worker, {"first_name": "Odile", "last_name": "Marchetti", "patient_id": "MRN-77"})
     data, starts = letters(worker, [row])
     texts = page_texts(data)
@@ -119,7 +119,7 @@ def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return clashes
 
 
-def test_long_instructions_flow_onto_more_pages_and_nothing_overlaps(worker: Worker) -> None:
+def test_long_instructions_flow_onto_more_pages_and_nothing_overlaps(worker: PacketMaker) -> None:
     """Large print, Spanish, the longest instructions a roster allows: the box is taller
     than a page, so WeasyPrint breaks it and each piece starts a page of its own."""
     stop = " ".join(f"paso{i}" for i in range(57))  # about 400 characters: the most a cell holds
@@ -184,7 +184,7 @@ def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: st
     (project_dir / "templates/packet_cover.html.j2").write_text(
         '{% extends "default:packet_cover.html.j2" %}{% block extra_css %}' + css + "{% endblock %}"
     )
-    worker = Worker(load_kit(load_project(project_dir)), TODAY)
+    worker = PacketMaker(load_kit(load_project(project_dir)), TODAY)
     names = [("Ingrid", "Sorensen"), ("Kwame", "Asante"), ("Lucía", "Ferrándiz"), ("Tobias", "Wren")]
     rows = make_rows(
         worker,
@@ -203,9 +203,10 @@ def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: st
             for i, (first, last) in enumerate(names)
         ),
     )
-    packets = worker.packet_bytes(rows)
+    packets = worker.make(rows)
     assert len(packets) == len(names)
-    for row, data, _ in packets:
+    for made in packets:
+        row, data = made.row, made.data
         pdf = pikepdf.open(io.BytesIO(data))
         seen = " ".join(_form_text(form) for form in _forms(pdf))
         assert f"{row.first_name} {row.last_name}" in seen
@@ -215,7 +216,7 @@ def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: st
                 assert f"Stop note for {first}" not in pdf_text(data)
 
 
-def test_map_link_stays_clickable(worker: Worker) -> None:
+def test_map_link_stays_clickable(worker: PacketMaker) -> None:
     (row,) = make_rows(worker, {"first_name": "Petra", "last_name": "Lindgren", "location": "riverside"})
     data, _ = letters(worker, [row])
     pdf = pikepdf.open(io.BytesIO(data))
@@ -236,21 +237,21 @@ def test_map_link_stays_clickable(worker: Worker) -> None:
 def test_text_outside_the_blocks_is_an_error_not_a_loss(tmp_path: Path) -> None:
     """A stray closing tag in a customised letter pushes text out of its block: refuse."""
     import handout_gen
-    from handout_gen.errors import RenderError
+    from handout_gen.core.errors import RenderError
 
     project_dir = copy_sample(tmp_path / "project")
     (project_dir / "templates").mkdir(exist_ok=True)
     builtin = Path(handout_gen.__file__).parent / "templates/packet_letter.html.j2"
     text = builtin.read_text().replace("<p>{{ t.letter_intro }}</p>", "</div><p>{{ t.letter_intro }}</p>")
     (project_dir / "templates/packet_letter.html.j2").write_text(text)
-    worker = Worker(load_kit(load_project(project_dir)), TODAY)
+    worker = PacketMaker(load_kit(load_project(project_dir)), TODAY)
     rows = make_rows(worker, {"first_name": "Ada", "last_name": "Byrne"})
     with pytest.raises(RenderError, match="content outside its blocks"):
         worker.press.letters([(rows[0], "en")])
 
 
 def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
-    worker = Worker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
     rows = make_rows(
         worker,
         {"first_name": "Large", "last_name": "Print", "large_print": "yes"},
@@ -266,12 +267,13 @@ def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
             assert round(chars[greeting]["size"]) == size, name
 
 
-def test_font_subsets_in_a_packet_have_names_of_their_own(worker: Worker) -> None:
+def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -> None:
     """A packet merges font subsets from several documents; one name, one subset."""
     import hashlib
 
     rows = make_rows(worker, {"first_name": "Sunniva", "last_name": "Halvorsen", "large_print": "yes"})
-    ((_, data, _),) = worker.packet_bytes(rows)
+    (made,) = worker.make(rows)
+    data = made.data
     subsets: dict[str, set[str]] = {}
     pdf = pikepdf.open(io.BytesIO(data))
     for font in pdf.objects:

@@ -12,15 +12,11 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 
 from handout_gen.cli import cli
-from handout_gen.errors import RenderError, UnknownItemError, ValidationFailed
-from handout_gen.newsletter import (
-    list_issues,
-    load_issue,
-    newsletter_context,
-    render_issue,
-)
-from handout_gen.newsletter_guards import guard_context, unsupported_features
-from handout_gen.project import load_project
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RenderError, UnknownItemError, ValidationFailed
+from handout_gen.newsletter.guards import guard_context, unsupported_features
+from handout_gen.newsletter.model import list_issues, load_issue
+from handout_gen.newsletter.render import newsletter_context, render_issue
 
 from .mailutil import assert_headers_once
 
@@ -346,7 +342,7 @@ def test_build_builds_every_newsletter(sample_project: Path) -> None:
     # a second issue proves `build` picks up every file, not just the sample
     second = issue_file(sample_project).with_name("2027-01.md")
     second.write_text(issue_file(sample_project).read_text(), encoding="utf-8")
-    from handout_gen.newsletter import build_newsletters
+    from handout_gen.newsletter.render import build_newsletters
 
     paths = build_newsletters(load_project(sample_project)).written
     names = sorted(p.relative_to(sample_project / "output").as_posix() for p in paths)

@@ -20,8 +20,8 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from handout_gen.project import load_project
-from handout_gen.roster import write_csv
+from handout_gen.content.project import load_project
+from tests.fictional import write_csv
 
 from .conftest import copy_sample
 from .pdfutil import pdf_text
@@ -429,7 +429,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> 
 
 
 def test_sample_packet_for_the_preview() -> None:
-    from handout_gen.packets import sample_packet
+    from handout_gen.packets.packet import sample_packet
 
     project = load_project(Path(__file__).resolve().parents[1])
     data = sample_packet(project)
@@ -444,7 +444,8 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
     import time as clock
     from datetime import date
 
-    from handout_gen.roster import Catalog, fictional_roster
+    from handout_gen.packets.roster import Catalog
+    from tests.fictional import fictional_roster
 
     project = copy_sample(tmp_path / "project")
     catalog = Catalog.for_project(load_project(project), date.fromisoformat(TODAY))
@@ -551,16 +552,18 @@ def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: 
 
 
 def test_build_prep_blood_thinner_call_both_ways() -> None:
-    from handout_gen.packets import build_prep, load_kit
+    from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.prep import build_prep
+    from handout_gen.packets.roster import PrepFlags
 
     kit = load_kit(load_project(Path(__file__).resolve().parents[1]))
     words = kit.words("en")
     esi, prp = ("epidural-steroid-injection",), ("prp-injection",)
-    assert words.blood_thinner_call in build_prep(esi, (False, False, False, False), kit.project, words).items
-    flagged = build_prep(esi, (False, False, False, True), kit.project, words).items
+    assert words.blood_thinner_call in build_prep(esi, PrepFlags(), kit.project, words).items
+    flagged = build_prep(esi, PrepFlags(blood_thinner=True), kit.project, words).items
     assert words.blood_thinner_call not in flagged
     assert not any("stop" in item.lower() and "blood" in item.lower() for item in flagged)
-    assert words.blood_thinner_call not in build_prep(prp, (False,) * 4, kit.project, words).items
+    assert words.blood_thinner_call not in build_prep(prp, PrepFlags(), kit.project, words).items
 
 
 def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> None:
@@ -580,8 +583,8 @@ def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> 
 
 
 def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
-    from handout_gen.errors import ValidationFailed
-    from handout_gen.packets import load_kit
+    from handout_gen.core.errors import ValidationFailed
+    from handout_gen.packets.kit import load_kit
 
     project = copy_sample(tmp_path / "project")
     words = project / "content/packet.yaml"

@@ -15,9 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
+from handout_gen.content.project import load_project
 from handout_gen.handouts import handout_html, planned_handouts
-from handout_gen.preview import MARKER, PreviewServer, optional_module
-from handout_gen.project import load_project
+from handout_gen.newsletter.model import list_issues
+from handout_gen.newsletter.render import render_issue
+from handout_gen.preview import MARKER, PreviewServer
 
 from .pdfutil import pdf_text
 
@@ -47,10 +49,8 @@ def expected_links(project_dir: Path) -> set[str]:
     for procedure, variant in planned_handouts(project):
         stem = variant.filename(procedure.slug).removesuffix(".pdf")
         links |= {f"/handouts/{stem}.html", f"/handouts/{stem}.pdf"}
-    newsletter = optional_module("newsletter")
-    if newsletter is not None:
-        for issue in newsletter.list_issues(project):
-            links.add(f"/newsletters/{getattr(issue, 'id', issue)}/")
+    links |= {f"/newsletters/{issue}/" for issue in list_issues(project)}
+    assert len(links) > 2, "the fixture has handouts and a newsletter"
     return links
 
 
@@ -61,8 +61,7 @@ def test_index_links_every_handout_and_newsletter(server: PreviewServer, sample_
     expected = expected_links(sample_project)
     assert len([h for h in expected if h.startswith("/handouts/")]) == 6 * 2 * 2 * 2
     assert expected <= hrefs
-    if optional_module("packets") is not None:
-        assert "/packets/sample.pdf" in hrefs
+    assert "/packets/sample.pdf" in hrefs
 
 
 def test_handout_page_serves_fonts_and_logo_from_routes(server: PreviewServer) -> None:
@@ -85,11 +84,11 @@ def test_built_outputs_never_carry_the_reload_script(sample_project: Path) -> No
     project = load_project(sample_project)
     procedure, variant = planned_handouts(project)[0]
     assert MARKER not in handout_html(project, procedure, variant)
-    newsletter = optional_module("newsletter")
-    if newsletter is not None:
-        for issue in newsletter.list_issues(project):
-            rendered = newsletter.render_issue(project, str(getattr(issue, "id", issue)))
-            assert MARKER not in rendered.html and MARKER not in rendered.browser_html
+    issues = list_issues(project)
+    assert issues
+    for issue in issues:
+        rendered = render_issue(project, issue)
+        assert MARKER not in rendered.html and MARKER not in rendered.browser_html
 
 
 def test_handout_pdf_route_renders_the_pdf(server: PreviewServer) -> None:
@@ -269,7 +268,7 @@ def test_sample_packet_route(server: PreviewServer) -> None:
 
 
 def test_preview_of_a_new_project(tmp_path: Path) -> None:
-    from handout_gen.init import init_project
+    from handout_gen.scaffold import init_project
 
     init_project(tmp_path / "p", name="Riverbend Pain Clinic")
     srv = PreviewServer(tmp_path / "p", port=0).start()

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from handout_gen.errors import RosterError
-from handout_gen.project import load_project
-from handout_gen.roster import Catalog, check_roster, iter_roster, rows_from, write_csv
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RosterError
+from handout_gen.packets.roster import Catalog, check_roster, iter_roster, rows_from
+from tests.fictional import write_csv
 
 TODAY = date(2026, 11, 24)
 GOOD = {
@@ -244,7 +245,7 @@ def test_huge_cell_is_a_row_problem_not_a_traceback(tmp_path: Path, catalog: Cat
 
 
 def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Catalog) -> None:
-    from handout_gen.roster import fictional_roster
+    from tests.fictional import fictional_roster
 
     items = fictional_roster(60, catalog)
     rows = rows_from(items, catalog)  # every generated row is valid

@@ -11,11 +11,11 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from handout_gen.errors import OutputError
-from handout_gen.fetcher import RefusedURL, allowed_roots, resolve_local
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import OutputError
+from handout_gen.core.files import write_file
 from handout_gen.handouts import Variant, render_handout
-from handout_gen.io import write_file
-from handout_gen.project import load_project
+from handout_gen.render.fetcher import RefusedURL, allowed_roots, resolve_local
 
 from .pdfutil import pdf_text
 
@@ -137,7 +137,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("handout_gen.io.os.fsync", disk_full)
+    monkeypatch.setattr("handout_gen.core.files.os.fsync", disk_full)
     with pytest.raises(OutputError, match="No space left on device; the previous file .* is unchanged"):
         write_file(target, "bad", root=out)
     assert target.read_text() == "good"

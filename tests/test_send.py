@@ -25,9 +25,10 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
-from handout_gen.errors import RosterError, SendError
-from handout_gen.mail import SmtpSettings, load_recipients, send_issue
-from handout_gen.project import load_project
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RosterError, SendError
+from handout_gen.newsletter.recipients import load_recipients
+from handout_gen.newsletter.send import SmtpSettings, send_issue
 
 from .mailutil import assert_headers_once
 
@@ -306,7 +307,7 @@ def test_rate_limit_spaces_messages(sample_project: Path, smtp: tuple[Handler, i
 
 
 def load_recipients_from(names: list[str]) -> list[Any]:
-    from handout_gen.mail import Recipient
+    from handout_gen.newsletter.recipients import Recipient
 
     return [Recipient(i + 2, f"{n}@example.org") for i, n in enumerate(names)]
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
-from handout_gen.errors import SendError
-from handout_gen.mail import SmtpSettings
+from handout_gen.core.errors import SendError
+from handout_gen.newsletter.send import SmtpSettings
 
 
 def test_password_is_never_sent_without_starttls_to_a_remote_server() -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from handout_gen.errors import TemplateError
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import TemplateError
+from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Variant, handout_html
-from handout_gen.project import BUILTIN_TEMPLATES, load_project
-from handout_gen.templates import make_env, render
+from handout_gen.render.jinja import make_env, render
 
 
 def test_project_template_overrides_builtin_and_can_extend_default(sample_project: Path) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import HandoutGenError
+from handout_gen import __version__
+from handout_gen.core.errors import HandoutGenError
 
 
 class _WarningFormatter(logging.Formatter):
@@ -95,7 +95,7 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
 
 def load(project_dir: Path) -> Any:
     """Read and validate the project (all problems at once)."""
-    from .project import load_project
+    from handout_gen.content.project import load_project
 
     return load_project(project_dir)
 
@@ -134,8 +134,8 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
       handout-gen handout epidural-steroid-injection
       handout-gen handout prp-injection --lang es --large-print -o ~/Desktop/prp.pdf
     """
-    from .handouts import Variant, render_handout
-    from .io import write_file
+    from handout_gen.core.files import write_file
+    from handout_gen.handouts import Variant, render_handout
 
     project = load(project_dir)
     variant = Variant(lang, large_print)
@@ -157,18 +157,14 @@ def build(project_dir: Path, force: bool) -> None:
       handout-gen build
       handout-gen --project ../our-practice build --force
     """
-    from .handouts import build_handouts
+    from handout_gen.build import build as build_project
 
     project = load(project_dir)
-    report = build_handouts(
+    result = build_project(
         project, force=force, progress=lambda p: click.echo(f"wrote {p.relative_to(project.root)}")
     )
-    from .newsletter import build_newsletters
-
-    letters = build_newsletters(project, force=force)
-    for path in letters.written:
-        click.echo(f"wrote {path.relative_to(project.root)}")
-    click.echo(f"handouts: {len(report.written)} written, {len(report.skipped)} unchanged")
+    handouts, letters = result.handouts, result.newsletters
+    click.echo(f"handouts: {len(handouts.written)} written, {len(handouts.skipped)} unchanged")
     issues = len({p.parent for p in letters.written})
     click.echo(f"newsletters: {issues} written, {len(letters.skipped)} unchanged")
 
@@ -190,7 +186,7 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
       handout-gen newsletter 2026-12
       handout-gen newsletter 2026-12 --esp mailchimp
     """
-    from .newsletter import render_issue, write_issue
+    from handout_gen.newsletter.render import render_issue, write_issue
 
     project = load(project_dir)
     rendered = render_issue(project, issue, esp=esp)
@@ -241,8 +237,9 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     """
     import os
 
-    from .mail import Recipient, SmtpSettings, load_recipients, send_issue, valid_address
-    from .newsletter import render_issue
+    from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
+    from handout_gen.newsletter.render import render_issue
+    from handout_gen.newsletter.send import SmtpSettings, send_issue
 
     if bool(to) == bool(recipients):
         raise click.UsageError("give either --to ADDRESS (a test send) or --recipients CSV")
@@ -284,8 +281,8 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
-    from .errors import roster_location
-    from .packet_run import RunOptions, run_packets
+    from handout_gen.core.errors import roster_location
+    from handout_gen.packets.run import RunOptions, run_packets
 
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
@@ -392,7 +389,7 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
     """
     import datetime as dt
 
-    from .roster import Catalog, rows_from
+    from handout_gen.packets.roster import Catalog, rows_from
 
     project = load(project_dir)
     item = {
@@ -436,7 +433,7 @@ def check(project_dir: Path, strict: bool, output_format: str, no_pdf: bool) -> 
       handout-gen check --strict --no-pdf
       handout-gen check --format json > check.json
     """
-    from .checks import run_checks
+    from handout_gen.checks.runner import run_checks
 
     report = run_checks(project_dir, pdf=not no_pdf)
     click.echo(report.to_json(strict) if output_format == "json" else report.to_text(), nl=False)
@@ -463,13 +460,13 @@ def preview(project_dir: Path, port: int, open_browser: bool) -> None:
       handout-gen preview --open
       handout-gen --project ../our-practice preview --port 8001
     """
-    from .preview import serve
+    from handout_gen.preview.server import serve
 
     serve(project_dir, port=port, open_browser=open_browser, echo=click.echo)
 
 
 def _practice_name(value: str) -> str:
-    from .init import check_name
+    from handout_gen.scaffold import check_name
 
     try:
         return check_name(value)
@@ -492,7 +489,7 @@ def init(directory: Path, name: str) -> None:
       handout-gen init ../our-practice --name "Riverbend Pain Clinic"
       handout-gen --project ../our-practice build
     """
-    from .init import init_project
+    from handout_gen.scaffold import init_project
 
     written = init_project(directory, name=name)
     click.echo(f"created {len(written)} files in {directory}")

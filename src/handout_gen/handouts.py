@@ -10,20 +10,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import segno
-from babel.dates import format_date
 
-from .content import Edition, Procedure
-from .fetcher import FONT_DIR
-from .io import BuildReport, Manifest, write_file
-from .project import Project
-from .templates import BABEL_LOCALES, make_env, plain, render, safe_html, translations
+from handout_gen.content.procedures import Edition, Procedure
+from handout_gen.content.project import Project
+from handout_gen.core.files import BuildReport, Manifest, write_file
+from handout_gen.core.languages import ORIGINAL
+from handout_gen.render.context import base_context, qr_data_uri
+from handout_gen.render.engine import Engine
+from handout_gen.render.jinja import medium_date, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
 
@@ -32,29 +31,17 @@ log = logging.getLogger("handout_gen")
 class Variant:
     """One printable form of a handout: its language and print size."""
 
-    lang: str = "en"
+    lang: str = ORIGINAL
     large_print: bool = False
 
     def filename(self, slug: str) -> str:
         """``slug.pdf``, ``slug.es.pdf``, ``slug.large.pdf``, ``slug.es.large.pdf``."""
         parts = [slug]
-        if self.lang != "en":
+        if self.lang != ORIGINAL:
             parts.append(self.lang)
         if self.large_print:
             parts.append("large")
         return ".".join(parts) + ".pdf"
-
-
-def font_uris() -> dict[str, str]:
-    """file: URIs of the embedded Atkinson Hyperlegible faces (read by the fetcher)."""
-    assert FONT_DIR is not None
-    names = {"regular": "Regular", "bold": "Bold", "italic": "Italic", "bold_italic": "BoldItalic"}
-    return {key: (FONT_DIR / f"AtkinsonHyperlegible-{face}.ttf").as_uri() for key, face in names.items()}
-
-
-def qr_data_uri(url: str, color: str) -> str:
-    """A QR code for ``url`` as an SVG data URI (vector, so it prints sharp at any size)."""
-    return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark=color))
 
 
 def edition_for(procedure: Procedure, lang: str) -> Edition:
@@ -67,25 +54,12 @@ def edition_for(procedure: Procedure, lang: str) -> Edition:
     return procedure.edition(lang)
 
 
-def base_context(project: Project, lang: str, large_print: bool) -> dict[str, Any]:
-    """What every printable template gets: practice, brand colours, fonts, logo, language."""
-    practice = project.practice
-    return {
-        "practice": practice,
-        "colors": practice.colors,
-        "fonts": font_uris(),
-        "logo_uri": project.logo_path.resolve().as_uri(),
-        "lang": lang,
-        "large_print": large_print,
-    }
-
-
 def handout_context(project: Project, procedure: Procedure, variant: Variant) -> dict[str, Any]:
     """The full context of one handout template."""
     edition = edition_for(procedure, variant.lang)
     meta = edition.meta
     context = base_context(project, edition.lang, variant.large_print)
-    translate = _translator(edition.lang)
+    translate = translations(edition.lang).gettext
     context.update(
         procedure=procedure.meta,
         meta=meta,
@@ -102,45 +76,28 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
     return context
 
 
-def _translator(lang: str) -> Callable[[str], str]:
-    return translations(lang).gettext
-
-
-def medium_date(value: date, lang: str) -> str:
-    """"Nov 2, 2026" / "2 nov 2026": short enough for the footer, no reader arithmetic."""
-    return plain(format_date(value, "medium", locale=BABEL_LOCALES.get(lang, "en_US")))
-
-
 def handout_html(
     project: Project, procedure: Procedure, variant: Variant, env: jinja2.Environment | None = None
 ) -> str:
     """The HTML WeasyPrint lays out (also what ``preview`` shows)."""
-    env = env or make_env(project.templates_dir)
+    env = env or Engine(project.root, project.templates_dir).env
     return render(env, project.recipe.template, **handout_context(project, procedure, variant))
 
 
-@dataclass
 class Renderer:
-    """Holds the Jinja environment and the WeasyPrint renderer for one run."""
+    """Renders handouts for one run: one :class:`Engine` (Jinja now, WeasyPrint when first needed)."""
 
-    project: Project
-    env: jinja2.Environment = field(init=False)
-    _pdf: Any = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        self.env = make_env(self.project.templates_dir)
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.engine = Engine(project.root, project.templates_dir)
 
     @property
-    def pdf(self) -> Any:
-        if self._pdf is None:
-            from .pdf import PdfRenderer
-
-            self._pdf = PdfRenderer(self.project.root)
-        return self._pdf
+    def env(self) -> jinja2.Environment:
+        return self.engine.env
 
     def handout(self, procedure: Procedure, variant: Variant) -> bytes:
         html = handout_html(self.project, procedure, variant, self.env)
-        data, warnings = self.pdf.render(html, self.project.content_dir)
+        data, warnings = self.engine.pdf.render(html, self.project.content_dir)
         for message in warnings:
             log.warning("%s: %s", variant.filename(procedure.slug), message)
         return bytes(data)
@@ -170,6 +127,55 @@ def handout_key(project: Project, procedure: Procedure, variant: Variant) -> str
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class PlannedHandout:
+    """A handout a build will write: what it is, where it goes, the key of its inputs."""
+
+    procedure: Procedure
+    variant: Variant
+    target: Path
+    key: str
+
+
+def plan_handouts(project: Project, *, force: bool = False) -> tuple[list[PlannedHandout], list[Path]]:
+    """(handouts to render, files already up to date): hashing only, no rendering."""
+    out_dir = project.output_dir / "handouts"
+    manifest = Manifest(project.output_dir, "handouts")
+    stale, unchanged = [], []
+    for procedure, variant in planned_handouts(project):
+        target = out_dir / variant.filename(procedure.slug)
+        key = handout_key(project, procedure, variant)
+        if not force and manifest.unchanged(target.name, key, target):
+            unchanged.append(target)
+        else:
+            stale.append(PlannedHandout(procedure, variant, target, key))
+    return stale, unchanged
+
+
+def check_templates(project: Project, planned: list[PlannedHandout], renderer: Renderer) -> None:
+    """Render the HTML of every planned handout: a template error stops the build before any write."""
+    for item in planned:
+        handout_html(project, item.procedure, item.variant, renderer.env)
+
+
+def write_handouts(
+    project: Project,
+    planned: list[PlannedHandout],
+    renderer: Renderer,
+    progress: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Render and write each planned handout, recording it in the manifest as it lands."""
+    manifest = Manifest(project.output_dir, "handouts")
+    written = []
+    for item in planned:
+        write_file(item.target, renderer.handout(item.procedure, item.variant), root=project.output_dir)
+        manifest.record(item.target.name, item.key)
+        written.append(item.target)
+        if progress:
+            progress(item.target)
+    return written
+
+
 def build_handouts(
     project: Project,
     *,
@@ -177,19 +183,6 @@ def build_handouts(
     progress: Callable[[Path], None] | None = None,
 ) -> BuildReport:
     """Write every planned handout to ``output/handouts/``, skipping unchanged ones."""
-    out_dir = project.output_dir / "handouts"
-    manifest = Manifest(project.output_dir, "handouts")
-    report = BuildReport()
+    stale, unchanged = plan_handouts(project, force=force)
     renderer = Renderer(project)
-    for procedure, variant in planned_handouts(project):
-        target = out_dir / variant.filename(procedure.slug)
-        key = handout_key(project, procedure, variant)
-        if not force and manifest.unchanged(target.name, key, target):
-            report.skipped.append(target)
-            continue
-        write_file(target, renderer.handout(procedure, variant), root=project.output_dir)
-        manifest.record(target.name, key)
-        report.written.append(target)
-        if progress:
-            progress(target)
-    return report
+    return BuildReport(write_handouts(project, stale, renderer, progress), unchanged)

@@ -1,0 +1,1 @@
+"""``handout-gen check``: read-only rules over content, rendered handouts and newsletters."""

@@ -1,0 +1,66 @@
+"""The one record every ``check`` rule produces: where, which rule, how bad, how to fix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from handout_gen.core.errors import Problem, Severity
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One thing a content keeper should fix, located by file and line."""
+
+    file: str
+    line: int | None
+    rule: str  # e.g. "readability.grade"
+    severity: Severity
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.severity} [{self.rule}] {self.message}\n    fix: {self.fix}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Schema fields whose absence is a governance problem rather than a typo.
+_GOVERNANCE_FIELDS = {"version", "reviewer_role", "last_reviewed", "status"}
+
+# How to fix a finding of each rule that loaders and guards report (rule ids travel on the
+# Problem; nothing here reads the message text).
+RULE_FIXES = {
+    "schema": "correct the value as the message says; see GUIDE.md for the content format",
+    "references.unknown-slug": "use a slug of a file in content/procedures/ (run 'handout-gen list')",
+    "references.image-missing": "check the path (relative to content/) or add the file",
+    "newsletter.schema": "correct the newsletter as the message says",
+    "newsletter.patient-data": "remove the field: newsletters go to a whole list",
+    "newsletter.size": "shorten the issue (Gmail clips HTML over 102 KB)",
+    "newsletter.alt": "give every image alt text, width and height",
+    "newsletter.https": "use absolute https:// URLs for links and images",
+    "newsletter.footer": "keep the footer of the built-in template",
+    "newsletter.client-support": "use what every main email client supports (tables, inline CSS)",
+}
+
+
+def fix_for(rule: str) -> str:
+    return RULE_FIXES.get(rule, RULE_FIXES["schema"])
+
+
+def from_problem(problem: Problem, *, default_rule: str = "schema") -> Finding:
+    """Turn a loader or guard Problem into a finding; its rule comes with the problem.
+
+    ``default_rule`` names problems the loader left generic ("schema"), e.g. as
+    "newsletter.schema" for a newsletter file.
+    """
+    field_name = (problem.field or "").split(".")[0]
+    rule = default_rule if problem.rule == "schema" else problem.rule
+    fix = fix_for(rule)
+    if problem.rule == "schema" and field_name in _GOVERNANCE_FIELDS:
+        rule = "governance.missing"
+        fix = f"add '{field_name}:' to the front matter (see the other procedures for the format)"
+    message = f"{problem.field}: {problem.message}" if problem.field else problem.message
+    return Finding(problem.source, problem.line, rule, problem.severity, message, fix)

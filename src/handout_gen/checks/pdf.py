@@ -1,0 +1,191 @@
+"""Print rules of ``handout-gen check``: colour contrast, type size in the PDF, font coverage.
+
+The PDF rules look at what WeasyPrint actually produced (pdfplumber character sizes and
+font names), not at the CSS, because a project template can override the CSS.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from handout_gen.checks.findings import Finding
+from handout_gen.core.errors import Severity, relpath
+from handout_gen.core.files import Manifest
+from handout_gen.core.paths import FONT_DIR
+from handout_gen.handouts import Renderer, handout_key, planned_handouts
+
+BODY_MIN_PT, LARGE_BODY_MIN_PT = 12.0, 18.0
+FURNITURE_MIN_PT = 12.0
+TEXT_CONTRAST, BRAND_CONTRAST = 7.0, 4.5
+# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom): text between them is
+# body text; text inside them is the header and footer ("page furniture").
+TOP_MARGIN_PT, BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72
+FONT_FAMILY = "AtkinsonHyperlegible"
+FACES = ("Regular", "Bold", "Italic", "BoldItalic")
+
+
+# --- contrast ----------------------------------------------------------------------------
+
+def luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of ``#RRGGBB``."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio between two colours (1 to 21)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+# (foreground, background, what, minimum): how base.css.j2 uses practice.yaml's colours.
+COLOUR_PAIRS = (
+    ("text", "background", "body text on the page", TEXT_CONTRAST),
+    ("text", "tint", "text in the key-points box", TEXT_CONTRAST),
+    ("primary", "background", "headings and links", TEXT_CONTRAST),
+    ("primary", "tint", "the key-points heading", TEXT_CONTRAST),
+    ("accent", "background", "the accent (box borders)", BRAND_CONTRAST),
+)
+
+
+def contrast(colors: Any, source: str, key_lines: dict[tuple[str | int, ...], int]) -> list[Finding]:
+    findings = []
+    for fg, bg, what, minimum in COLOUR_PAIRS:
+        ratio = contrast_ratio(getattr(colors, fg), getattr(colors, bg))
+        if ratio + 1e-9 < minimum:
+            severity: Severity = "error" if minimum == TEXT_CONTRAST else "warning"
+            findings.append(Finding(
+                source, key_lines.get(("colors", fg)), "pdf.contrast", severity,
+                f"colors.{fg} {getattr(colors, fg)} on colors.{bg} {getattr(colors, bg)} "
+                f"({what}) has contrast {ratio:.1f}:1; it needs {minimum:g}:1",
+                f"darken colors.{fg} or lighten colors.{bg}"))
+    return findings
+
+
+# --- font coverage -----------------------------------------------------------------------
+
+@cache
+def font_cmap(face: str) -> frozenset[int]:
+    """Code points the embedded Atkinson Hyperlegible ``face`` can draw."""
+    from fontTools.ttLib import TTFont
+
+    assert FONT_DIR is not None
+    font = TTFont(FONT_DIR / f"AtkinsonHyperlegible-{face}.ttf", lazy=True)
+    return frozenset(font.getBestCmap())
+
+
+def covered_by_all_faces(char: str) -> bool:
+    return char.isspace() or all(ord(char) in font_cmap(face) for face in ("Regular", "Bold"))
+
+
+def glyphs(texts: Iterable[tuple[str, int]], source: str, seen: set[str]) -> list[Finding]:
+    """Characters of the content that the embedded font cannot draw (before rendering)."""
+    findings = []
+    for text, line in texts:
+        for char in text:
+            if char in seen or covered_by_all_faces(char):
+                continue
+            seen.add(char)
+            findings.append(_glyph_finding(char, source, line, "is not in the embedded font"))
+    return findings
+
+
+def _glyph_finding(char: str, source: str, line: int | None, what: str) -> Finding:
+    return Finding(
+        source, line, "pdf.glyphs", "error", f"character '{char}' (U+{ord(char):04X}) {what}",
+        "use a plain character instead (e.g. '-' for an arrow, a word for a symbol)")
+
+
+def locate_char(char: str, files: Iterable[Path], root: Path) -> tuple[str, int | None]:
+    """The first file:line holding ``char`` (content first, then templates)."""
+    for path in files:
+        try:
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if char in line:
+                    return relpath(path, root), number
+        except (OSError, UnicodeDecodeError):
+            continue
+    return "", None
+
+
+# --- the rendered PDF --------------------------------------------------------------------
+
+def _face(fontname: str) -> str | None:
+    """'ABCDEF+Atkinson-Hyperlegible-Bold' → 'Bold'; None for any other font."""
+    name = fontname.split("+", 1)[-1].replace("-", "").replace(" ", "")
+    if not name.startswith(FONT_FAMILY):
+        return None
+    suffix = name.removeprefix(FONT_FAMILY) or "Regular"
+    return suffix if suffix in FACES else "Regular"
+
+
+def pdf_findings(
+    data: bytes, *, large_print: bool, output_name: str, source: str,
+    char_files: list[Path], root: Path, seen_chars: set[str],
+) -> list[Finding]:
+    """Body size, footer size and font coverage of one rendered handout."""
+    import pdfplumber
+
+    body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
+    smallest: dict[str, tuple[float, str, int]] = {}
+    findings: list[Finding] = []
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            for char in page.chars:
+                text, size = char["text"], round(float(char["size"]), 2)
+                if not text.strip():
+                    continue
+                bottom_edge = page.height - BOTTOM_MARGIN_PT + 1
+                in_body = char["top"] >= TOP_MARGIN_PT - 1 and char["bottom"] <= bottom_edge
+                area = "body" if in_body else "furniture"
+                if area not in smallest or size < smallest[area][0]:
+                    smallest[area] = (size, text, number)
+                face = _face(char["fontname"])
+                for ch in text:
+                    if ch.isspace() or ch in seen_chars:
+                        continue
+                    if face is None or ord(ch) not in font_cmap(face):
+                        seen_chars.add(ch)
+                        file, line = locate_char(ch, char_files, root)
+                        drawn = "a fallback font" if face is None else f"the {face} face"
+                        findings.append(_glyph_finding(
+                            ch, file or output_name, line,
+                            f"is drawn with {drawn} in {output_name} (page {number}); "
+                            "Atkinson Hyperlegible has no glyph for it"))
+    if "body" in smallest and smallest["body"][0] < body_min:
+        size, text, page_no = smallest["body"]
+        kind = "large-print " if large_print else ""
+        findings.append(Finding(
+            source, None, "pdf.body-size", "error",
+            f"{output_name} page {page_no}: body text as small as {size:g} pt (e.g. '{text}'); "
+            f"{kind}body text must be at least {body_min:g} pt",
+            "remove font-size overrides that shrink text in templates/ (body uses --body-size)"))
+    if "furniture" in smallest and smallest["furniture"][0] < FURNITURE_MIN_PT:
+        size, text, page_no = smallest["furniture"]
+        findings.append(Finding(
+            source, None, "pdf.furniture-size", "error",
+            f"{output_name} page {page_no}: header/footer text as small as {size:g} pt "
+            f"(e.g. '{text}'); it must be at least {FURNITURE_MIN_PT:g} pt",
+            "raise --furniture-size in the template CSS"))
+    return findings
+
+
+def rendered_handouts(project: Any) -> Iterable[tuple[Any, Any, bytes]]:
+    """(procedure, variant, PDF bytes) for every planned handout.
+
+    A PDF that ``build`` already wrote for exactly these inputs (same manifest key) is read
+    back instead of being rendered again; nothing is written.
+    """
+    manifest = Manifest(project.output_dir, "handouts")
+    renderer = Renderer(project)
+    for procedure, variant in planned_handouts(project):
+        target = project.output_dir / "handouts" / variant.filename(procedure.slug)
+        if manifest.unchanged(target.name, handout_key(project, procedure, variant), target):
+            yield procedure, variant, target.read_bytes()
+        else:
+            yield procedure, variant, renderer.handout(procedure, variant)

@@ -1,0 +1,332 @@
+"""``handout-gen check``: the gate that tells a content keeper what to fix, and where.
+
+Rules fall in families (the rule id's prefix): ``schema``/``references`` (what the loader
+reports plus images, links and slugs), ``readability``, ``pemat`` (the PEMAT-P items a
+program can check), ``governance`` (review dates, drafts), ``translation``, ``pdf``
+(contrast, type size, font coverage of the real render) and ``newsletter``. Every finding
+carries file, line, rule id, severity, message and a fix hint. Text rules live in
+checks/text.py, print rules in checks/pdf.py; this module runs them and reports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from handout_gen.checks import pdf as checks_pdf
+from handout_gen.checks import text as checks_text
+from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.content.procedures import Edition, Procedure, load_procedures
+from handout_gen.content.project import Project, find_project_root, load_practice, load_project
+from handout_gen.content.schema import SLUG_RE
+from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
+from handout_gen.core import languages
+from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
+from handout_gen.core.languages import LANGUAGES, ORIGINAL
+from handout_gen.core.paths import BUILTIN_TEMPLATES
+from handout_gen.handouts import Renderer, Variant, handout_html
+from handout_gen.newsletter.model import list_issues
+from handout_gen.newsletter.render import render_issue
+
+log = logging.getLogger("handout_gen")
+
+REVIEW_ERROR_MONTHS = 36
+# Keys in recipes and newsletter front matter whose values (or mapping keys) are slugs.
+SLUG_KEYS = {"procedure", "procedures", "slug", "slugs", "handout", "handouts", "featured"}
+
+
+@dataclass
+class CheckReport:
+    """All findings of one run, sorted by file and line."""
+
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # what was looked at, for the summary
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+    def summary(self) -> str:
+        if not self.findings:
+            return "No problems found."
+        e, w = len(self.errors), len(self.warnings)
+        return f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}."
+
+    def to_text(self) -> str:
+        lines = [str(f) for f in self.findings]
+        return "\n".join([*lines, self.summary()]) + "\n"
+
+    def to_json(self, strict: bool = False) -> str:
+        return json.dumps({
+            "ok": not self.failed(strict),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.as_dict() for f in self.findings],
+        }, indent=2, ensure_ascii=False) + "\n"
+
+
+def months_between(earlier: date, later: date) -> int:
+    """Whole months from ``earlier`` to ``later`` (2024-03-15 → 2026-03-14 is 23)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - (1 if later.day < earlier.day else 0)
+
+
+def governance(edition: Edition, source: str, key_lines: dict[Any, int], today: date) -> list[Finding]:
+    """Review age (warn at the review interval, error at 36 months) and draft status."""
+    meta = edition.meta
+    findings = []
+    line = key_lines.get(("last_reviewed",))
+    age = months_between(meta.last_reviewed, today)
+    if meta.last_reviewed > today:
+        findings.append(Finding(source, line, "governance.review-date", "warning",
+                                f"last_reviewed {meta.last_reviewed} is in the future",
+                                "enter the date the review actually happened"))
+    elif age >= REVIEW_ERROR_MONTHS:
+        findings.append(Finding(
+            source, line, "governance.review-age", "error",
+            f"last reviewed {meta.last_reviewed}, {age} months ago (limit {REVIEW_ERROR_MONTHS})",
+            f"have a {meta.reviewer_role} review it, then update last_reviewed and version"))
+    elif age >= min(meta.review_interval_months, REVIEW_ERROR_MONTHS):
+        findings.append(Finding(
+            source, line, "governance.review-due", "warning",
+            f"last reviewed {meta.last_reviewed}, {age} months ago; review is due every "
+            f"{meta.review_interval_months} months",
+            f"schedule a review by a {meta.reviewer_role}; it fails at {REVIEW_ERROR_MONTHS} months"))
+    if meta.status == "draft":
+        findings.append(Finding(
+            source, key_lines.get(("status",)), "governance.draft", "warning",
+            "status is draft: the handout prints a DRAFT banner",
+            "after clinical review set 'status: approved'"))
+    return findings
+
+
+def load_glossary(root: Path) -> tuple[dict[str, dict[str, str]], list[Finding]]:
+    """content/glossary.yaml: ``{lang: {term: plain definition}}``; missing file = no jargon."""
+    path = root / "content" / "glossary.yaml"
+    if not path.is_file():
+        return {}, []
+    source = relpath(path, root)
+    data, key_lines, problems = parse_yaml(path.read_text(encoding="utf-8-sig"), source)
+    if data is None:
+        return {}, [from_problem(p) for p in problems]
+    glossary: dict[str, dict[str, str]] = {}
+    findings = []
+    for lang, terms in data.items():
+        ok = lang in LANGUAGES and isinstance(terms, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in terms.items())
+        if not ok:
+            findings.append(Finding(
+                source, key_lines.get((str(lang),)), "schema", "error",
+                f"'{lang}' must be a language ({', '.join(LANGUAGES)}) mapping each term to its definition",
+                "write entries as '  term: plain definition' under 'en:' or 'es:'"))
+            continue
+        glossary[lang] = terms
+    return glossary, findings
+
+
+SlugRef = tuple[str, tuple[Any, ...]]
+
+
+def _slug_refs(node: Any, path: tuple[Any, ...] = (), under: bool = False) -> list[SlugRef]:
+    found: list[SlugRef] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            child = (*path, str(key))
+            if under and isinstance(key, str) and SLUG_RE.match(key):
+                found.append((key, child))
+            found += _slug_refs(value, child, str(key) in SLUG_KEYS)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _slug_refs(item, (*path, index), under)
+    elif under and isinstance(node, str) and SLUG_RE.match(node) and node != "all":
+        found.append((node, path))
+    return found
+
+
+def slug_references(root: Path, slugs: set[str]) -> list[Finding]:
+    """Unknown procedure slugs in recipes (handouts/*.yaml, e.g. packets.yaml).
+
+    handouts/handouts.yaml is checked by the project loader and newsletter front matter by
+    the newsletter loader (see newsletter_checks), so neither is read twice.
+    """
+    files = [p for p in sorted((root / "handouts").glob("*.y*ml")) if p.name != "handouts.yaml"]
+    findings = []
+    for path in files:
+        source = relpath(path, root)
+        text = path.read_text(encoding="utf-8-sig")
+        data, key_lines, problems = parse_yaml(text, source)
+        findings += [from_problem(p) for p in problems]
+        for slug, where in _slug_refs(data):
+            if slug not in slugs:
+                findings.append(Finding(
+                    source, key_lines.get(where), "references.unknown-slug", "error",
+                    f"unknown procedure '{slug}'",
+                    f"use one of: {', '.join(sorted(slugs)) or 'none'} (see 'handout-gen list')"))
+    return findings
+
+
+def translation_findings(procedure: Procedure, wanted: list[str], root: Path) -> list[Finding]:
+    original = procedure.editions[ORIGINAL]
+    source = relpath(original.path, root)
+    findings = []
+    for lang in wanted:
+        if lang == ORIGINAL:
+            continue
+        edition = procedure.editions.get(lang)
+        name = languages.name(lang)
+        if edition is None:
+            findings.append(Finding(
+                source, 1, "translation.missing", "warning",
+                f"no {name} edition ({procedure.slug}.{lang}.md): the {name} handout falls back to English",
+                f"write content/procedures/{procedure.slug}.{lang}.md (status: draft until reviewed)"))
+            continue
+        meta: Any = edition.meta
+        tsource = relpath(edition.path, root)
+        if meta.translation_of_version != original.meta.version:
+            findings.append(Finding(
+                tsource, _front_line(edition, "translation_of_version"), "translation.stale", "warning",
+                f"translates version {meta.translation_of_version} but the English original is "
+                f"now {original.meta.version}",
+                "update the translation, then set translation_of_version to the new version"))
+        image: Any = getattr(original.meta, "image", None)
+        if image is not None and not (meta.image_alt and meta.image_caption):
+            findings.append(Finding(
+                tsource, 1, "translation.image-text", "warning",
+                f"the image has no {name} alt text or caption (the English one is used)",
+                "add image_alt: and image_caption: to the front matter"))
+    return findings
+
+
+def _front_line(edition: Edition, key: str) -> int | None:
+    front, _, _ = split_front_matter(edition.path.read_text(encoding="utf-8-sig"))
+    return yaml_key_lines(front, 2).get((key,))
+
+
+def procedure_image(procedure: Procedure, content_dir: Path, root: Path) -> list[Finding]:
+    image: Any = procedure.meta.image
+    if image is None:
+        return []
+    target = (content_dir / image.src).resolve()
+    if target.is_file() and content_dir.resolve() in target.parents:
+        return []
+    edition = procedure.editions[ORIGINAL]
+    return [Finding(
+        relpath(edition.path, root), _front_line(edition, "image"), "references.image-missing",
+        "error", f"image '{image.src}' not found in content/",
+        "check the path (relative to content/) or add the file")]
+
+
+def run_checks(start: Path, *, today: date | None = None, pdf: bool = True) -> CheckReport:
+    """Run every rule over the project at ``start``; never raises for content problems."""
+    root = find_project_root(start)
+    today = today or date.today()
+    report = CheckReport()
+    findings = report.findings
+    project = None
+    try:
+        project = load_project(root)
+        procedures = project.procedures
+        wanted = [str(lang) for lang in project.recipe.languages]
+    except ValidationFailed as exc:
+        findings += [from_problem(p) for p in exc.problems]
+        procedures, _ = load_procedures(root / "content", root)  # the files that did load
+        wanted = list(LANGUAGES)
+    content_dir = root / "content"
+    glossary, found = load_glossary(root)
+    findings += found
+    seen_chars: set[str] = set()
+    for procedure in procedures.values():
+        findings += procedure_image(procedure, content_dir, root)
+        findings += translation_findings(procedure, wanted, root)
+        for edition in procedure.editions.values():
+            doc = checks_text.read_document(edition, root)
+            findings += governance(edition, doc.source, doc.key_lines, today)
+            findings += checks_text.readability(doc)
+            findings += checks_text.pemat(doc)
+            findings += checks_text.numbers(doc)
+            findings += checks_text.jargon(doc, glossary.get(edition.lang, {}))
+            findings += checks_text.references(doc, content_dir)
+            findings += checks_pdf.glyphs(checks_text.all_text(doc), doc.source, seen_chars)
+            report.checked.append(doc.source)
+    findings += slug_references(root, set(procedures))
+    practice = project.practice if project else load_practice(root)[0]
+    if practice is not None:
+        practice_yaml = content_dir / "practice.yaml"
+        _, key_lines, _ = parse_yaml(practice_yaml.read_text(encoding="utf-8-sig"), "practice.yaml")
+        findings += checks_pdf.contrast(practice.colors, relpath(practice_yaml, root), key_lines)
+    if project is not None:
+        findings += key_points_rendered(project)
+        if pdf:
+            findings += pdf_checks(project, seen_chars)
+    findings += newsletter_checks(root, project)
+    report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.message))
+    return report
+
+
+def key_points_rendered(project: Any) -> list[Finding]:
+    """PEMAT-P item 11: the rendered handout has its key-points summary box."""
+    env = Renderer(project).env
+    findings = []
+    for procedure in project.selected_procedures():
+        html = handout_html(project, procedure, Variant(ORIGINAL), env)
+        if 'class="box key-points"' not in html and "key-points" not in html:
+            findings.append(Finding(
+                relpath(procedure.editions[ORIGINAL].path, project.root), None, "pemat.key-points",
+                "warning", f"the handout for {procedure.slug} shows no key-points box",
+                "keep the key_points block in your templates/handout.html.j2 override"))
+    return findings
+
+
+def pdf_checks(project: Any, seen_chars: set[str]) -> list[Finding]:
+    """Render (or reuse the built) PDF of every planned handout and measure it."""
+    findings: list[Finding] = []
+    templates = sorted(project.templates_dir.rglob("*.j2")) if project.templates_dir.is_dir() else []
+    templates += sorted(BUILTIN_TEMPLATES.rglob("*.j2"))
+    for procedure, variant, data in checks_pdf.rendered_handouts(project):
+        edition = procedure.edition(variant.lang)
+        files = [edition.path, project.content_dir / "practice.yaml", *templates]
+        findings += checks_pdf.pdf_findings(
+            data, large_print=variant.large_print, output_name=variant.filename(procedure.slug),
+            source=relpath(edition.path, project.root), char_files=files, root=project.root,
+            seen_chars=seen_chars)
+    return findings
+
+
+NEWSLETTER_SCHEMA = "newsletter.schema"  # a newsletter problem without a more specific rule
+
+
+def newsletter_checks(root: Path, project: Project | None) -> list[Finding]:
+    """Newsletter rules (size, alt, https, footer, no patient data) come from the newsletter guards.
+
+    ``render_issue`` runs every guard the newsletter build runs (patient-data guard on the
+    front matter and the template context, then size, alt, https and footer on the
+    inlined HTML) without writing anything; this turns what they report into findings.
+    """
+    folder = root / "content" / "newsletters"
+    if project is None or not folder.is_dir():
+        return []
+    findings = []
+    for issue_id in list_issues(project):
+        source = relpath(folder / f"{issue_id}.md", root)
+        try:
+            rendered = render_issue(project, issue_id)
+        except ValidationFailed as exc:
+            findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in exc.problems]
+            continue
+        except HandoutGenError as exc:
+            rule = NEWSLETTER_SCHEMA if exc.rule == HandoutGenError.rule else exc.rule
+            findings.append(Finding(source, None, rule, "error", str(exc), fix_for(rule)))
+            continue
+        findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in rendered.warnings]
+    return findings

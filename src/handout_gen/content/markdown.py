@@ -1,0 +1,109 @@
+"""Markdown: sanitised HTML (markdown-it-py + nh3) and the one ``## Heading {#id}`` splitter.
+
+Content may hold raw HTML; everything that could run, load or read something is removed
+here, once, for every output (handouts, newsletters, web pages).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import nh3
+from markdown_it import MarkdownIt
+
+from handout_gen.core.errors import Problem
+
+HEADING_RE = re.compile(r"^##\s+(?P<title>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
+FENCE_RE = re.compile(r"^(```|~~~)")
+
+
+# Tags a handout may use. Everything else (script, iframe, object, embed, form, style…)
+# is removed together with its content where that content could run or load something.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt",
+    "em", "figcaption", "figure", "h3", "h4", "hr", "i", "img", "li", "ol", "p", "pre",
+    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height", "title"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "*": {"lang"},
+}
+SCHEME_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Drop image sources that would load anything but a project file.
+
+    Remote (https:) images would make the PDF depend on the network, and ``file:``,
+    absolute or ``..`` sources could read files outside content/; the URL fetcher refuses
+    them too, but removing them here keeps the output inert and free of warnings.
+    """
+    if tag == "img" and attribute == "src" and (
+        SCHEME_RE.match(value) or value.startswith(("/", "\\")) or ".." in value.split("/")
+    ):
+        return None
+    return value
+
+
+_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+_md.enable("table")
+
+
+def render_markdown(text: str) -> str:
+    """Markdown → HTML with raw HTML sanitised (no scripts, frames, remote or file: loads)."""
+    return nh3.clean(
+        _md.render(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"https", "mailto", "tel"},
+        attribute_filter=_filter_attribute,
+        link_rel=None,
+    )
+
+
+
+@dataclass
+class RawSection:
+    """A ``## Heading {#id}`` section as written: id, heading, first line, its lines."""
+
+    id: str
+    heading: str
+    line: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def markdown(self) -> str:
+        return "\n".join(self.lines).strip()
+
+
+def split_sections(
+    body: str, source: str, first_line: int, example: str
+) -> tuple[list[str], list[RawSection], list[Problem]]:
+    """Split a body at ``## Heading {#id}`` lines (not inside code fences).
+
+    Returns the lines before the first section, the sections in order and a problem for
+    every ``## `` heading without an id (``example`` shows the reader the right form).
+    """
+    preamble: list[str] = []
+    sections: list[RawSection] = []
+    problems: list[Problem] = []
+    in_fence = False
+    for offset, raw in enumerate(body.splitlines()):
+        if FENCE_RE.match(raw.strip()):
+            in_fence = not in_fence
+        match = None if in_fence else HEADING_RE.match(raw)
+        if match:
+            sections.append(RawSection(match["id"], match["title"], first_line + offset))
+        elif not in_fence and raw.startswith("## "):
+            message = f"a section heading needs its id, e.g. '{example}'"
+            problems.append(Problem(source, message, first_line + offset))
+        elif sections:
+            sections[-1].lines.append(raw)
+        else:
+            preamble.append(raw)
+    return preamble, sections, problems

@@ -1,0 +1,158 @@
+"""Procedures: each ``content/procedures/<slug>.md`` and its translations, read and validated.
+
+Everything here is pure and fast (no WeasyPrint), so ``list``, ``check`` and no-op builds
+stay instant. Problems are collected, not raised one by one, and each names file:line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from handout_gen.content.markdown import render_markdown, split_sections
+from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
+from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
+from handout_gen.core.errors import Problem, relpath
+from handout_gen.core.languages import LANGUAGES, ORIGINAL, TRANSLATED
+
+M = TypeVar("M", bound=BaseModel)
+
+SECTION_IDS = ("what", "who", "before", "day-of", "after")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ``## Heading {#id}`` section of a content body."""
+
+    id: str
+    heading: str
+    markdown: str
+    html: str
+    line: int
+
+
+
+
+def parse_sections(body: str, source: str, first_line: int) -> tuple[list[Section], list[Problem]]:
+    """Split a body into its fixed sections and check they are all there, in order."""
+    preamble, found, problems = split_sections(body, source, first_line, "## Before your visit {#before}")
+    if any(line.strip() for line in preamble):
+        problems.append(Problem(source, "text before the first '## … {#id}' section", first_line))
+    ids = [item.id for item in found]
+    if ids != list(SECTION_IDS):
+        problems.append(Problem(
+            source,
+            f"sections must be {', '.join(SECTION_IDS)} in that order; found {', '.join(ids) or 'none'}",
+            found[0].line if found else first_line,
+        ))
+    sections = [
+        Section(s.id, s.heading, s.markdown, render_markdown("\n".join(s.lines)), s.line) for s in found
+    ]
+    return sections, problems
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language edition of a procedure: the text a reader sees, with its sections."""
+
+    lang: str
+    meta: EditionMeta
+    sections: tuple[Section, ...]
+    path: Path
+    digest: str  # hash of every source byte this edition's output depends on
+
+    def section(self, section_id: str) -> Section:
+        return next(s for s in self.sections if s.id == section_id)
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure (or the overview) with its original and translated editions."""
+
+    meta: ProcedureMeta
+    editions: dict[str, Edition] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.meta.slug
+
+    @property
+    def languages(self) -> list[str]:
+        return [lang for lang in LANGUAGES if lang in self.editions]
+
+    def edition(self, lang: str) -> Edition:
+        """The edition in ``lang``, or the English original when there is no translation."""
+        return self.editions.get(lang, self.editions[ORIGINAL])
+
+
+def _read_document(
+    path: Path, root: Path, model: type[M]
+) -> tuple[M | None, list[Section], bytes, list[Problem]]:
+    source = relpath(path, root)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [], raw, [Problem(source, f"not UTF-8 text ({exc.reason})")]
+    try:
+        front, body, body_line = split_front_matter(text)
+    except ValueError as exc:
+        return None, [], raw, [Problem(source, str(exc), 1)]
+    data, key_lines, problems = parse_yaml(front, source, first_line=2)
+    if data is None:
+        return None, [], raw, problems
+    meta, problems = validate(model, data, source, key_lines)
+    sections, section_problems = parse_sections(body, source, body_line)
+    return meta, sections, raw, problems + section_problems
+
+
+def load_procedures(content_dir: Path, root: Path) -> tuple[dict[str, Procedure], list[Problem]]:
+    """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems."""
+    folder = content_dir / "procedures"
+    problems: list[Problem] = []
+    procedures: dict[str, Procedure] = {}
+    if not folder.is_dir():
+        return {}, [Problem(relpath(folder, root), "folder is missing")]
+    files = sorted(folder.glob("*.md"))
+    originals = [p for p in files if "." not in p.stem]
+    translations = [p for p in files if "." in p.stem]
+    sources: dict[str, bytes] = {}
+    for path in originals:
+        meta, sections, raw, found = _read_document(path, root, ProcedureMeta)
+        problems += found
+        if meta is None or found:
+            continue
+        if meta.slug != path.stem:
+            message = f"slug '{meta.slug}' must match the file name '{path.stem}'"
+            problems.append(Problem(relpath(path, root), message, 2, "slug"))
+            continue
+        sources[meta.slug] = raw
+        digest = hashlib.sha256(raw).hexdigest()
+        edition = Edition(ORIGINAL, meta, tuple(sections), path, digest)
+        procedures[meta.slug] = Procedure(meta, {ORIGINAL: edition})
+    for path in translations:
+        slug, _, lang = path.stem.rpartition(".")
+        source = relpath(path, root)
+        if lang not in TRANSLATED:
+            message = f"unknown language '{lang}' (known: {', '.join(TRANSLATED)})"
+            problems.append(Problem(source, message, rule="references.unknown-slug"))
+            continue
+        tmeta, sections, raw, found = _read_document(path, root, TranslationMeta)
+        problems += found
+        if tmeta is None or found:
+            continue
+        if slug not in procedures:
+            if not (folder / f"{slug}.md").is_file():  # an invalid original is reported already
+                message = f"translation of unknown procedure '{slug}' (no {slug}.md)"
+                problems.append(Problem(source, message, rule="references.unknown-slug"))
+            continue
+        if tmeta.lang != lang:
+            problems.append(Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang"))
+            continue
+        digest = hashlib.sha256(sources[slug] + b"\0" + raw).hexdigest()
+        procedures[slug].editions[lang] = Edition(lang, tmeta, tuple(sections), path, digest)
+    return procedures, problems

@@ -1,0 +1,167 @@
+"""A project folder: practice.yaml, procedures and recipes, read and validated in one go.
+
+Following mkdocs and Pelican, everything is read and checked before anything is
+rendered, and every problem is reported together (:class:`ValidationFailed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from handout_gen.content.procedures import Procedure, load_procedures
+from handout_gen.content.schema import Practice, Slug, Strict
+from handout_gen.content.yamlfile import load_model
+from handout_gen.core.errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
+from handout_gen.core.languages import LANGUAGES, Language
+from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
+
+
+def _all_languages() -> list[Language]:
+    return list(LANGUAGES)  # type: ignore[arg-type]  # LANGUAGES is get_args(Language)
+
+
+class HandoutRecipe(Strict):
+    """``handouts/handouts.yaml``: which procedures become handouts, in which variants."""
+
+    template: str = "handout.html.j2"
+    procedures: Literal["all"] | Annotated[list[Slug], Field(min_length=1)] = "all"
+    languages: list[Language] = Field(default_factory=_all_languages)
+    large_print: list[bool] = Field(default_factory=lambda: [False, True])
+
+
+@dataclass
+class Project:
+    """Everything the renderers need, already validated."""
+
+    root: Path
+    practice: Practice
+    procedures: dict[str, Procedure]
+    recipe: HandoutRecipe
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def handouts_dir(self) -> Path:
+        return self.root / "handouts"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def logo_path(self) -> Path:
+        return self.content_dir / self.practice.logo
+
+    def procedure(self, slug: str) -> Procedure:
+        """Look up a procedure; an unknown slug names the known ones."""
+        try:
+            return self.procedures[slug]
+        except KeyError:
+            known = ", ".join(sorted(self.procedures)) or "none"
+            msg = f"no procedure '{slug}' in content/procedures/ (known: {known})"
+            raise UnknownItemError(msg) from None
+
+    def selected_procedures(self) -> list[Procedure]:
+        """Procedures the handout recipe asks for, in a stable order."""
+        if self.recipe.procedures == "all":
+            return [self.procedures[s] for s in sorted(self.procedures)]
+        return [self.procedures[s] for s in self.recipe.procedures]
+
+    @cached_property
+    def shared_digest(self) -> str:
+        """Hash of everything every output depends on besides its own content file.
+
+        practice.yaml, the logo and images, every template (project and built-in), the recipes
+        and the package version: a change to any of them rebuilds everything.
+        """
+        from handout_gen import __version__
+
+        digest = hashlib.sha256(__version__.encode())
+        files = [self.content_dir / "practice.yaml", self.logo_path]
+        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets"):
+            if folder.is_dir():
+                files += sorted(p for p in folder.rglob("*") if p.is_file())
+        if LOCALE_DIR.is_dir():
+            files += sorted(LOCALE_DIR.rglob("*.po"))
+        for path in files:
+            digest.update(path.as_posix().encode() + b"\0")
+            if path.is_file():
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+
+def find_project_root(start: Path) -> Path:
+    """The project is the folder holding content/practice.yaml."""
+    root = start.resolve()
+    if not (root / "content" / "practice.yaml").is_file():
+        msg = (
+            f"{start} is not a handout-gen project (no content/practice.yaml); "
+            "use --project DIR or create one with 'handout-gen init DIR'"
+        )
+        raise ConfigError(msg)
+    return root
+
+
+def load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
+    path = root / "content" / "practice.yaml"
+    source = relpath(path, root)
+    practice, key_lines, problems = load_model(path, Practice, root)
+    if practice is None:
+        return None, problems
+    logo = (root / "content" / practice.logo).resolve()
+    if not logo.is_file() or (root / "content").resolve() not in logo.parents:
+        problems.append(Problem(
+            source, f"logo file '{practice.logo}' not found inside content/",
+            key_lines.get(("logo",)), "logo", rule="references.image-missing",
+        ))
+    for group, ids in (
+        ("locations", [loc.id for loc in practice.locations]),
+        ("physicians", [doc.id for doc in practice.physicians]),
+    ):
+        for index, item_id in enumerate(ids):
+            if item_id in ids[:index]:
+                key = (group, index, "id")
+                problems.append(Problem(
+                    source, f"duplicate id '{item_id}'", key_lines.get(key), f"{group}.{index}.id"
+                ))
+    return practice, problems
+
+
+def _load_recipe(root: Path, procedures: dict[str, Procedure]) -> tuple[HandoutRecipe | None, list[Problem]]:
+    path = root / "handouts" / "handouts.yaml"
+    if not path.is_file():
+        return HandoutRecipe(), []
+    source = relpath(path, root)
+    recipe, _, problems = load_model(path, HandoutRecipe, root)
+    if recipe is not None and recipe.procedures != "all":
+        for slug in recipe.procedures:
+            if slug not in procedures:
+                message = f"unknown procedure '{slug}'"
+                problems.append(Problem(source, message, None, "procedures", rule="references.unknown-slug"))
+    return recipe, problems
+
+
+def load_project(start: Path) -> Project:
+    """Read and validate the whole project; raise :class:`ValidationFailed` listing every problem."""
+    root = find_project_root(start)
+    practice, problems = load_practice(root)
+    procedures, found = load_procedures(root / "content", root)
+    problems += found
+    recipe, found = _load_recipe(root, procedures)
+    problems += found
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or practice is None or recipe is None:
+        raise ValidationFailed(errors or problems, "the project")
+    return Project(root, practice, procedures, recipe)

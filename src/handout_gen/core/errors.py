@@ -1,0 +1,113 @@
+"""One error hierarchy. The CLI turns every HandoutGenError into ``Error: …`` and exit 1.
+
+Messages name where the problem is (``file:line: field: message`` or ``row N, column C``)
+so a person can fix it without reading a traceback. Messages about roster rows must never
+quote patient data: they name the row and column only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input, located precisely enough to fix it."""
+
+    source: str  # a project-relative path, or "roster.csv"
+    message: str
+    line: int | None = None
+    field: str | None = None
+    severity: Severity = "error"
+    rule: str = "schema"  # the ``check`` rule id, e.g. "references.unknown-slug"; never read from the message
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}"
+
+
+class HandoutGenError(Exception):
+    """Base of every error a user can cause and fix; never shown with a traceback."""
+
+    rule = "error"  # the ``check`` rule id a finding made from this error carries
+
+
+class ConfigError(HandoutGenError):
+    """Raised when the project layout, practice.yaml or a recipe is unusable."""
+
+
+class ContentError(HandoutGenError):
+    """Raised when content (front matter, Markdown, references) fails validation."""
+
+
+class ValidationFailed(ContentError):
+    """Raised with every problem found, so all of them are reported at once."""
+
+    def __init__(self, problems: list[Problem], what: str = "content") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} {noun} in {what}; nothing was written:\n{lines}")
+
+
+class UnknownItemError(HandoutGenError):
+    """Raised when a slug, issue id or similar names nothing in the project."""
+
+
+class TemplateError(HandoutGenError):
+    """Raised when a template is missing or fails to render (e.g. an undefined variable)."""
+
+
+class RenderError(HandoutGenError):
+    """Raised when WeasyPrint, premailer or PDF assembly fails on otherwise valid input."""
+
+
+class PatientDataError(RenderError):
+    """Raised when a newsletter's template context holds anything that could be patient data."""
+
+    rule = "newsletter.patient-data"
+
+
+class OutputError(HandoutGenError):
+    """Raised when output would go outside output/ or cannot be written."""
+
+
+class SendError(HandoutGenError):
+    """Raised when a newsletter send cannot go on (SMTP refused the login or sender, or kept failing)."""
+
+
+class PreviewError(HandoutGenError):
+    """Raised when the preview server cannot start (e.g. the port is taken)."""
+
+
+def relpath(path: Path, root: Path) -> str:
+    """Show ``path`` relative to the project root when possible (shorter, no home dirs)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class RosterError(HandoutGenError):
+    """Raised with every bad roster row at once; messages name row and column, never values.
+
+    Roster cells hold patient data, so a message says *which* cell is wrong and why in
+    general terms ("is in the past"), but never repeats what the cell contains.
+    """
+
+    def __init__(self, problems: list[Problem], source: str) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {roster_location(p)}: {p.message}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} {noun} in {source}; nothing was written:\n{lines}")
+
+
+def roster_location(problem: Problem) -> str:
+    """``row 3, column date`` (rows counted as a spreadsheet shows them; header is row 1)."""
+    where = f"row {problem.line}" if problem.line else "file"
+    return f"{where}, column {problem.field}" if problem.field else where

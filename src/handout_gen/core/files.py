@@ -1,0 +1,140 @@
+"""The one write helper (atomic, confined, optionally private) and the one append-only log writer.
+
+Every file the tool writes goes through :func:`write_file`, so a crash never leaves half a
+file behind or clobbers a good one, and no path built from data can escape ``output/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from handout_gen.core.errors import OutputError
+
+
+def safe_join(base: Path, *parts: str) -> Path:
+    """Join ``parts`` under ``base`` and refuse anything that resolves outside it."""
+    base = base.resolve()
+    target = base.joinpath(*parts).resolve()
+    if target != base and base not in target.parents:
+        msg = f"refusing to write outside {base}: {'/'.join(parts)}"
+        raise OutputError(msg)
+    return target
+
+
+def ensure_dir(path: Path, *, private: bool = False) -> None:
+    """Create ``path`` (and parents); private folders are 0700 even if they already exist."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+    if private:
+        os.chmod(path, 0o700)
+
+
+def write_file(
+    path: Path, data: bytes | str, *, root: Path, private: bool = False
+) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    ``root`` is the folder writes are confined to (normally the project's ``output/`` or
+    a user-chosen ``-o`` folder). ``private`` makes the file 0600 and its folder 0700, for
+    anything holding patient data. The temp file is created 0600 from the start, so patient
+    data is never readable by others even for an instant.
+    """
+    root = root.resolve()
+    path = Path(os.path.abspath(path))
+    if path.resolve() != root and root not in path.resolve().parents:
+        msg = f"refusing to write outside {root}: {path}"
+        raise OutputError(msg)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        ensure_dir(path.parent, private=private)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    except OSError as exc:
+        msg = f"cannot write {path}: {exc.strerror or exc}"
+        raise OutputError(msg) from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600 if private else 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, quota, permissions: the old file is kept
+            msg = f"cannot write {path}: {exc.strerror or exc}; the previous file (if any) is unchanged"
+            raise OutputError(msg) from exc
+        raise
+    return path
+
+
+class Manifest:
+    """Which inputs made each output (a hash per output name), so builds skip unchanged work.
+
+    Kept in ``output/.handout-gen/<kind>.json`` and saved after every recorded output, so
+    an interrupted build keeps what it finished.
+    """
+
+    def __init__(self, output_dir: Path, kind: str) -> None:
+        self.root = output_dir
+        self.path = output_dir / ".handout-gen" / f"{kind}.json"
+        try:
+            self.keys: dict[str, str] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.keys = {}
+
+    def unchanged(self, name: str, key: str, *outputs: Path) -> bool:
+        """True when ``name`` was last made from ``key`` and its files are still there."""
+        return self.keys.get(name) == key and all(p.is_file() for p in outputs)
+
+    def record(self, name: str, key: str) -> None:
+        self.keys[name] = key
+        write_file(self.path, json.dumps(self.keys, indent=1, sort_keys=True), root=self.root)
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote and what it found unchanged (for the summary line)."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+
+class AppendLog:
+    """An append-only log file (0600): each :meth:`append` is one write() and an fsync.
+
+    :func:`write_file` replaces whole files; a journal that grows a line at a time (the
+    packet index and audit log, the newsletter send log) needs O_APPEND instead. One write
+    call per append means a kill leaves whole lines, or at most one torn last line that
+    readers skip.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, text: str) -> None:
+        if self._fd is None:
+            msg = f"{self.path} is closed"
+            raise OutputError(msg)
+        os.write(self._fd, text.encode("utf-8"))
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> AppendLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append ``text`` (whole lines) to ``path`` in one write, fsynced; see :class:`AppendLog`."""
+    with AppendLog(path) as log:
+        log.append(text)

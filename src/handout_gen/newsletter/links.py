@@ -1,0 +1,119 @@
+"""Newsletter links: absolute https URLs, UTM parameters on the practice's own links only, text copies.
+
+Every link of a sanitised Markdown fragment is rewritten here, and the fragment's plain-text
+twin (for the text part) writes each link out as ``text (url)``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from lxml import html as lxml_html  # type: ignore[import-untyped]
+
+from handout_gen.content.project import Project
+from handout_gen.newsletter.tokens import PREFIX
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    """Absolute https URLs everywhere; UTM parameters only on the practice's own site."""
+
+    base_url: str
+    own_hosts: frozenset[str]
+    campaign: str
+    skip_prefixes: tuple[str, ...]  # unsubscribe/preferences: they carry a token, not UTM
+
+    @classmethod
+    def for_issue(cls, project: Project, issue_id: str) -> LinkPolicy:
+        email = project.practice.email
+        hosts = {urlsplit(u).hostname or "" for u in (project.practice.website, email.base_url)}
+        return cls(
+            email.base_url.rstrip("/") + "/",
+            frozenset(hosts - {""}),
+            issue_id,
+            (email.unsubscribe_url, email.preferences_url),
+        )
+
+    def absolute(self, url: str) -> str:
+        if url.startswith(("mailto:", "tel:", PREFIX)):
+            return url
+        return urljoin(self.base_url, url)
+
+    def campaign_url(self, url: str) -> str:
+        """Absolute URL; own-site https links get utm_source/medium/campaign (campaign-level only)."""
+        url = self.absolute(url)
+        parts = urlsplit(url)
+        if (
+            parts.scheme != "https"
+            or parts.hostname not in self.own_hosts
+            or url.startswith(self.skip_prefixes)
+        ):
+            return url
+        query = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("utm_")
+        ]
+        query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", self.campaign)]
+        return urlunsplit(parts._replace(path=parts.path or "/", query=urlencode(query)))
+
+
+def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
+    """Rewrite links/images of a sanitised Markdown fragment; return (html, text)."""
+    if not fragment.strip():
+        return "", ""
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    for a in root.iter("a"):
+        if a.get("href") is not None:
+            a.set("href", links.campaign_url(a.get("href", "")))
+        a.set("class", "hg-link")
+    for img in root.iter("img"):
+        img.set("src", links.absolute(img.get("src", "")))
+    html = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
+    html = (root.text or "") + html
+    return html, to_text(root)
+
+
+def to_text(root: Any) -> str:
+    """Plain text of a fragment with every link written out as ``text (url)``."""
+    blocks: list[str] = []
+
+    def inline(el: Any) -> str:
+        out = el.text or ""
+        for child in el:
+            if child.tag == "a":
+                label = inline(child).strip()
+                href = child.get("href", "")
+                out += f"{label} ({href})" if label and label != href else href
+            elif child.tag == "br":
+                out += "\n"
+            elif child.tag == "img":
+                out += child.get("alt", "")
+            else:
+                out += inline(child)
+            out += child.tail or ""
+        return out
+
+    def wrap(text: str, indent: str = "") -> str:
+        # 72 columns; never break a URL or a hyphenated word
+        return textwrap.fill(
+            " ".join(text.split()),
+            72,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+    for el in root:
+        if el.tag in ("ul", "ol"):
+            items = [
+                wrap(f"{'-' if el.tag == 'ul' else f'{n}.'} {inline(li)}", "  ")
+                for n, li in enumerate(el.iter("li"), start=1)
+            ]
+            blocks.append("\n".join(items))
+        elif el.tag in ("h3", "h4"):
+            blocks.append(" ".join(inline(el).split()).upper())
+        else:
+            blocks.append(wrap(inline(el)))
+    return "\n\n".join(b for b in blocks if b)

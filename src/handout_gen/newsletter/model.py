@@ -1,0 +1,195 @@
+"""The newsletter model: ``content/newsletters/<issue>.md`` read and validated into an :class:`Issue`.
+
+Front matter lists the blocks in order (procedure blocks quote the procedure's own file;
+section blocks are ``## Heading {#id}`` sections of the body). Every problem is reported at
+once, with file, line and field, before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from handout_gen.content.markdown import split_sections
+from handout_gen.content.project import Project
+from handout_gen.content.schema import Slug, Strict, Text
+from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
+from handout_gen.core.errors import Problem, UnknownItemError, ValidationFailed, relpath
+from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.newsletter.phi import patient_keys
+
+ISSUE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")  # no SVG/WebP/data: in email (email.md §2)
+
+
+class NewsletterImage(Strict):
+    """An image in an email: ``src`` relative to content/; alt, width and height required."""
+
+    src: Text
+    alt: str  # "" only for a purely decorative image
+    width: Annotated[int, Field(gt=0, le=600)]
+    height: Annotated[int, Field(gt=0)]
+
+
+class ProcedureBlock(Strict):
+    """Feature a procedure: title, summary, image and link come from its own file."""
+
+    procedure: Slug
+    image: NewsletterImage | None = None  # used only when the procedure file has none
+
+
+class SectionBlock(Strict):
+    """Free Markdown: a ``## Heading {#id}`` section of the issue's body."""
+
+    section: Slug
+
+
+class NewsletterMeta(Strict):
+    """Front matter of ``content/newsletters/<issue>.md``."""
+
+    subject: Annotated[str, Field(min_length=1, max_length=120)]
+    preheader: Annotated[str, Field(min_length=1, max_length=150)]
+    date: date
+    lang: Language = ORIGINAL
+    hero: NewsletterImage | None = None
+    blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A validated newsletter issue with its Markdown already rendered (sanitised)."""
+
+    id: str
+    meta: NewsletterMeta
+    intro_md: str
+    sections: dict[str, tuple[str, str]]  # id -> (heading, markdown)
+    path: Path
+    digest: str
+
+
+def newsletters_dir(project: Project) -> Path:
+    return project.content_dir / "newsletters"
+
+
+def list_issues(project: Project) -> list[str]:
+    """Issue ids (file names without ``.md``) in content/newsletters/, sorted."""
+    folder = newsletters_dir(project)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.md") if ISSUE_RE.match(p.stem))
+
+
+def _parse_body(
+    body: str, source: str, first_line: int
+) -> tuple[str, dict[str, tuple[str, str, int]], list[Problem]]:
+    """Split the body into the introduction and its ``## Heading {#id}`` sections."""
+    intro, found, problems = split_sections(body, source, first_line, "## Winter hours {#hours}")
+    sections: dict[str, tuple[str, str, int]] = {}
+    for section in found:
+        if section.id in sections:
+            problems.append(Problem(source, f"duplicate section id '{section.id}'", section.line))
+        sections[section.id] = (section.heading, section.markdown, section.line)
+    return "\n".join(intro).strip(), sections, problems
+
+
+def _check_image(
+    project: Project, image: NewsletterImage, source: str, line: int | None, where: str
+) -> list[Problem]:
+    path = (project.content_dir / image.src).resolve()
+    if not image.src.lower().endswith(IMAGE_SUFFIXES):
+        return [
+            Problem(
+                source,
+                f"'{image.src}' must be PNG, JPG or GIF (email clients do not all show SVG or WebP)",
+                line,
+                where,
+            )
+        ]
+    if project.content_dir.resolve() not in path.parents or not path.is_file():
+        message = f"image '{image.src}' not found inside content/"
+        return [Problem(source, message, line, where, rule="references.image-missing")]
+    return []
+
+
+def load_issue(project: Project, issue_id: str) -> Issue:
+    """Read and validate one issue; every problem is reported at once (file:line: field)."""
+    if not ISSUE_RE.match(issue_id) or not (newsletters_dir(project) / f"{issue_id}.md").is_file():
+        known = ", ".join(list_issues(project)) or "none"
+        msg = f"no newsletter '{issue_id}' in content/newsletters/ (known: {known})"
+        raise UnknownItemError(msg)
+    path = newsletters_dir(project) / f"{issue_id}.md"
+    source = relpath(path, project.root)
+    raw = path.read_bytes()
+    try:
+        front, body, body_line = split_front_matter(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed([Problem(source, str(exc), 1)], source) from None
+    data, key_lines, problems = parse_yaml(front, source, first_line=2)
+    if data is None:
+        raise ValidationFailed(problems, source)
+    patient = patient_keys(data)
+    if patient:
+        raise ValidationFailed(
+            [
+                Problem(
+                    source,
+                    "patient data has no place in a newsletter; remove this field",
+                    key_lines.get(p),
+                    ".".join(map(str, p)),
+                    rule="newsletter.patient-data",
+                )
+                for p in patient
+            ],
+            source,
+        )
+    meta, problems = validate(NewsletterMeta, data, source, key_lines)
+    intro, sections, found = _parse_body(body, source, body_line)
+    problems += found
+    if meta is not None:
+        used: set[str] = set()
+        for index, block in enumerate(meta.blocks):
+            line = key_lines.get(("blocks", index))
+            if isinstance(block, ProcedureBlock):
+                if block.procedure not in project.procedures:
+                    known = ", ".join(sorted(project.procedures))
+                    problems.append(
+                        Problem(
+                            source,
+                            f"unknown procedure '{block.procedure}' (known: {known})",
+                            line,
+                            f"blocks.{index}.procedure",
+                            rule="references.unknown-slug",
+                        )
+                    )
+                if block.image is not None:
+                    problems += _check_image(project, block.image, source, line, f"blocks.{index}.image")
+            elif block.section not in sections:
+                problems.append(
+                    Problem(
+                        source,
+                        f"no section '## … {{#{block.section}}}' in the body",
+                        line,
+                        f"blocks.{index}.section",
+                    )
+                )
+            else:
+                used.add(block.section)
+        for sid, (_, _, line) in sections.items():
+            if sid not in used:
+                problems.append(
+                    Problem(source, f"section '{sid}' is not listed in blocks (add '- section: {sid}')", line)
+                )
+        if meta.hero is not None:
+            problems += _check_image(project, meta.hero, source, key_lines.get(("hero",)), "hero")
+    if not intro:
+        problems.append(Problem(source, "the body needs an introduction before the first block", body_line))
+    if problems or meta is None:
+        raise ValidationFailed(problems, source)
+    digest = hashlib.sha256(raw).hexdigest()
+    return Issue(issue_id, meta, intro, {k: (t, m) for k, (t, m, _) in sections.items()}, path, digest)

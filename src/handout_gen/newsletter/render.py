@@ -1,0 +1,236 @@
+"""Newsletter rendering: one context → HTML and text templates → premailer **once** → guards → files.
+
+Everything that differs per reader or per sending route (greeting, unsubscribe/preferences
+links, view-in-browser link, postal address) is a placeholder token
+(:mod:`handout_gen.newsletter.tokens`) in the inlined output, so personalising a thousand
+messages never runs premailer again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from handout_gen.content.markdown import render_markdown
+from handout_gen.content.project import Project
+from handout_gen.core.errors import Problem, RenderError
+from handout_gen.core.files import BuildReport, Manifest, write_file
+from handout_gen.newsletter.guards import check_issue, guard_context
+from handout_gen.newsletter.links import LinkPolicy, fragment_links
+from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_values
+from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues, load_issue
+from handout_gen.newsletter.tokens import TOKENS, token
+from handout_gen.render.jinja import make_env, render, safe_html
+
+log = logging.getLogger("handout_gen")
+
+VIEW_MARK_RE = re.compile(r"<!--HG:VIEW-->.*?<!--/HG:VIEW-->\s*", re.S)
+MARK_RE = re.compile(r"<!--/?HG:VIEW-->")
+
+
+def _image(links: LinkPolicy, image: Any) -> dict[str, Any] | None:
+    if image is None:
+        return None
+    return {
+        "url": links.absolute(image.src),
+        "alt": image.alt,
+        "width": min(image.width, 600),
+        "height": image.height if image.width <= 600 else round(image.height * 600 / image.width),
+    }
+
+
+def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
+    """The one context both templates get: practice data, article content, tokens. No PHI."""
+    links = LinkPolicy.for_issue(project, issue.id)
+    lang = issue.meta.lang
+    intro_html, intro_text = fragment_links(render_markdown(issue.intro_md), links)
+    blocks: list[dict[str, Any]] = []
+    for block in issue.meta.blocks:
+        if isinstance(block, ProcedureBlock):
+            procedure = project.procedure(block.procedure)
+            edition = procedure.edition(lang).meta
+            image = procedure.meta.image or block.image
+            alt = (getattr(edition, "image_alt", None) or image.alt) if image is not None else ""
+            img = _image(links, image)
+            if img is not None:
+                img["alt"] = alt
+            blocks.append(
+                {
+                    "kind": "procedure",
+                    "title": edition.title,
+                    "summary": edition.summary,
+                    "url": links.campaign_url(procedure.meta.url),
+                    "image": img,
+                }
+            )
+        else:
+            heading, markdown = issue.sections[block.section]
+            html, text = fragment_links(render_markdown(markdown), links)
+            blocks.append({"kind": "section", "title": heading, "html": safe_html(html), "text": text})
+    practice = project.practice
+    return {
+        "lang": lang,
+        "practice": practice,
+        "colors": practice.colors,
+        "issue": {
+            "id": issue.id,
+            "subject": issue.meta.subject,
+            "preheader": issue.meta.preheader,
+            "date": issue.meta.date,
+        },
+        "hero": _image(links, issue.meta.hero),
+        "intro_html": safe_html(intro_html),
+        "intro_text": intro_text,
+        "blocks": blocks,
+        "links": {"website": links.campaign_url(practice.website)},
+        "tokens": {name.lower(): Markup(token(name)) for name in TOKENS},  # noqa: S704 - fixed token names
+        "address_line": practice.postal_address.one_line(),
+    }
+
+
+def inline_css(html: str) -> str:
+    """premailer, once per issue: keep !important and @media/dark mode, six-digit colours, no fetch."""
+    import cssutils
+    from premailer import Premailer
+
+    cssutils.ser.prefs.minimizeColorHash = False  # Outlook and some clients mangle #abc
+    try:
+        return str(
+            Premailer(
+                html=html,
+                strip_important=False,
+                allow_network=False,
+                disable_validation=True,
+                keep_style_tags=False,
+                remove_classes=False,
+                exclude_pseudoclasses=True,
+                disable_basic_attributes=["width", "height"],  # keep our pixel sizes on <img>
+                cssutils_logging_level=logging.CRITICAL,
+            ).transform()
+        )
+    except Exception as exc:  # premailer raises many types on broken CSS
+        msg = f"premailer could not inline the newsletter CSS: {exc}"
+        raise RenderError(msg) from exc
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """One issue, inlined once. ``html``/``text`` hold placeholder tokens; use mail.Personaliser
+    (or the ready-made ``final_*``/``eml`` fields for the generic, non-personal copies)."""
+
+    issue: Issue
+    template_html: str  # inlined, tokens in place
+    template_text: str
+    html: str  # generic reader: "Hello," and the plain unsubscribe link
+    text: str
+    browser_html: str
+    eml: bytes
+    esp_html: str | None = None  # Mailchimp merge tags when rendered with esp="mailchimp"
+    esp_text: str | None = None
+    warnings: tuple[Problem, ...] = ()
+
+
+def render_issue(project: Project, issue_id: str, *, esp: str | None = None) -> RenderedIssue:
+    """Load, render, inline once, check every guard; raise before anything is written."""
+    issue = load_issue(project, issue_id)
+    context = newsletter_context(project, issue)
+    guard_context(context)
+    env = make_env(project.templates_dir)
+    raw_html = render(env, "newsletter.html.j2", **context)
+    text = render(env, "newsletter.txt.j2", **context)
+    inlined = inline_css(raw_html)
+    browser = VIEW_MARK_RE.sub("", inlined)  # the browser copy needs no "view in browser" link
+    inlined = MARK_RE.sub("", inlined)
+    template = MessageTemplate.build(project, issue, inlined, text)
+    generic = generic_values(project, issue)
+    html = template.fill_html(generic)
+    final_text = template.fill_text(generic)
+    warnings = check_issue(project, html, final_text, issue)
+    esp_html = esp_text = None
+    if esp is not None:
+        values = esp_values(esp)
+        esp_html = template.fill_html(values)
+        esp_text = template.fill_text(values)
+    browser = MessageTemplate.substitute(browser, generic, html=True)
+    return RenderedIssue(
+        issue,
+        template.html,
+        template.text,
+        html,
+        final_text,
+        browser,
+        template.eml(generic),
+        esp_html,
+        esp_text,
+        tuple(warnings),
+    )
+
+
+# --- writing ------------------------------------------------------------------------------
+OUTPUT_NAMES = ("email.html", "email.txt", "email.eml", "browser.html")
+
+
+def write_issue(project: Project, rendered: RenderedIssue, esp: str | None = None) -> list[Path]:
+    """Write output/newsletters/<issue>/{email.html,email.txt,email.eml,browser.html}[+ ESP copy]."""
+    out = project.output_dir / "newsletters" / rendered.issue.id
+    files: dict[str, str | bytes] = dict(
+        zip(OUTPUT_NAMES, (rendered.html, rendered.text, rendered.eml, rendered.browser_html), strict=True)
+    )
+    if esp is not None and rendered.esp_html is not None and rendered.esp_text is not None:
+        files[f"email.{esp}.html"] = rendered.esp_html
+        files[f"email.{esp}.txt"] = rendered.esp_text
+    return [write_file(out / name, data, root=project.output_dir) for name, data in files.items()]
+
+
+def issue_key(project: Project, issue_id: str) -> str:
+    """Hash of every input of one issue: its file, every procedure it may quote, shared files."""
+    digest = hashlib.sha256(project.shared_digest.encode())
+    digest.update((project.content_dir / "newsletters" / f"{issue_id}.md").read_bytes())
+    for slug in sorted(project.procedures):
+        digest.update(project.procedures[slug].editions["en"].digest.encode())
+    return digest.hexdigest()
+
+
+def render_changed(project: Project, *, force: bool = False) -> tuple[list[RenderedIssue], list[Path]]:
+    """Render (in memory, every guard run) each issue whose inputs changed since the last build.
+
+    Returns the rendered issues and the folders of the unchanged ones. Nothing is written.
+    """
+    manifest = Manifest(project.output_dir, "newsletters")
+    out = project.output_dir / "newsletters"
+    rendered, unchanged = [], []
+    for issue_id in list_issues(project):
+        key = issue_key(project, issue_id)
+        if not force and manifest.unchanged(issue_id, key, *(out / issue_id / n for n in OUTPUT_NAMES)):
+            unchanged.append(out / issue_id)
+        else:
+            rendered.append(render_issue(project, issue_id))
+    return rendered, unchanged
+
+
+def write_rendered(project: Project, rendered: list[RenderedIssue]) -> list[Path]:
+    """Write issues :func:`render_changed` made and record them in the build manifest."""
+    manifest = Manifest(project.output_dir, "newsletters")
+    written: list[Path] = []
+    for item in rendered:
+        written += write_issue(project, item)
+        manifest.record(item.issue.id, issue_key(project, item.issue.id))
+    return written
+
+
+def build_newsletters(project: Project, *, force: bool = False) -> BuildReport:
+    """Render every changed issue first (all guards), then write them.
+
+    An issue whose inputs hash as at the last build is skipped, like an unchanged handout.
+    """
+    rendered, unchanged = render_changed(project, force=force)
+    for item in rendered:
+        for warning in item.warnings:
+            log.warning("%s", warning)
+    return BuildReport(write_rendered(project, rendered), unchanged)

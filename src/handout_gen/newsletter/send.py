@@ -1,0 +1,298 @@
+"""SMTP sending: resumable through a send log, rate-limited, retried, and silent about addresses.
+
+Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped at any
+moment and started again reaches each recipient once. The log holds row numbers and HMAC
+tokens, never addresses: the unsubscribe token is HMAC(key, issue, address), so only someone
+holding both the list and the key (first log line) can map a token back to an address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from handout_gen.content.project import Project
+from handout_gen.core.errors import SendError
+from handout_gen.core.files import ensure_dir, safe_join
+from handout_gen.newsletter.message import MessageTemplate, reader_values
+from handout_gen.newsletter.recipients import Recipient
+from handout_gen.newsletter.render import RenderedIssue, render_issue
+
+
+class SendLog:
+    """Append-only JSONL journal; each line is flushed and fsynced before the next send.
+
+    ``io.write_file`` rewrites whole files atomically; a journal that grows by one line per
+    message needs O_APPEND instead (a line is written with one write() call, so a kill leaves
+    at most one torn last line, which :meth:`open` ignores). The file is 0600: it maps tokens
+    to rows of the list.
+    """
+
+    def __init__(self, path: Path, key: bytes, sent: dict[str, int], fd: int | None) -> None:
+        self.path = path
+        self.key = key
+        self.sent = sent  # token -> row
+        self._fd = fd
+
+    @classmethod
+    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool) -> SendLog:
+        path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
+        key: bytes | None = None
+        sent: dict[str, int] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line from a kill: that message was not recorded
+                if entry.get("event") == "start":
+                    if entry.get("issue") != issue_id:
+                        raise SendError(
+                            f"{path} is the send log of issue {entry.get('issue')}, not {issue_id}"
+                        )
+                    key = bytes.fromhex(entry["key"])
+                elif entry.get("event") == "sent":
+                    sent[entry["token"]] = entry["row"]
+        if not create:
+            return cls(path, key or secrets.token_bytes(32), sent, None)
+        ensure_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        log = cls(path, key or secrets.token_bytes(32), sent, fd)
+        if key is None:
+            log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+        return log
+
+    def record(self, entry: dict[str, object]) -> None:
+        if self._fd is None:
+            return
+        entry = {**entry, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.write(self._fd, (json.dumps(entry, sort_keys=True) + "\n").encode())
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _mac(key: bytes, *parts: str) -> str:
+    digest = hmac.new(key, "\n".join(parts).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+# --- SMTP ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    starttls: bool = False
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would leak the password, before anything is sent."""
+        if self.user and not self.password:
+            raise SendError("SMTP user given but SMTP_PASSWORD is not set in the environment")
+        if self.user and not self.starttls and self.host not in LOOPBACK_HOSTS:
+            msg = (
+                f"refusing to send the SMTP password to {self.host} unencrypted: "
+                "add --starttls (or set SMTP_STARTTLS=1)"
+            )
+            raise SendError(msg)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    skipped: int = 0  # already in the send log (a resumed send)
+    failed: list[tuple[int, int, str]] = field(default_factory=list)  # (row, code, reply)
+    prepared: int = 0
+    log_path: Path | None = None
+
+
+class _Transient(Exception):
+    pass
+
+
+class _Connection:
+    """One SMTP session, opened lazily and reopened after a dropped connection."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, sender: str, to: str, data: bytes) -> None:
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.sendmail(sender, [to], data)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendError(
+                f"SMTP login refused ({exc.smtp_code}); check SMTP_USER and SMTP_PASSWORD"
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            self._raise_for(code, reply)
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code >= 500:
+                raise SendError(
+                    f"the server refused the sender {sender} ({exc.smtp_code}); nothing more was sent"
+                ) from None
+            self._raise_for(exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPResponseException as exc:
+            self._raise_for(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPException, OSError) as exc:  # dropped connection, timeout, refused
+            self.close()
+            raise _Transient(str(exc) or type(exc).__name__) from None
+
+    def _raise_for(self, code: int, reply: bytes | str) -> None:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        if code >= 500:
+            raise _Permanent(code, text)
+        self.close()
+        raise _Transient(f"{code} {text}")
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        if s.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.user:
+            try:
+                smtp.login(s.user, s.password or "")
+            except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+                smtp.close()
+                msg = f"the SMTP server refused the login for '{s.user}' ({type(exc).__name__})"
+                raise SendError(msg) from None
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
+
+
+class _Permanent(Exception):
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(code, reply)
+        self.code = code
+        self.reply = re.sub(r"[\w.+-]+@[\w.-]+", "<address>", reply)[:200]
+
+
+def send_issue(
+    project: Project,
+    issue_id: str,
+    recipients: list[Recipient],
+    settings: SmtpSettings | None,
+    *,
+    test: bool = False,
+    log_path: Path | None = None,
+    dry_run: bool = False,
+    rate: float = 10.0,
+    retries: int = 4,
+    backoff: float = 2.0,
+    progress: Callable[[Recipient], None] | None = None,
+    rendered: RenderedIssue | None = None,
+) -> SendReport:
+    """Send one issue to ``recipients``; resumable through the send log (not for ``test`` sends).
+
+    Personalisation is string substitution on the once-inlined issue. Transient failures
+    (4xx, dropped connections) are retried with exponential backoff; if they persist the send
+    stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end.
+    """
+    rendered = rendered or render_issue(project, issue_id)
+    issue = rendered.issue
+    template = MessageTemplate.build(project, issue, rendered.template_html, rendered.template_text)
+    sender = project.practice.email.sender_address
+    report = SendReport()
+    if test:
+        log = SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
+    else:
+        target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
+        root = project.output_dir if log_path is None else target.resolve().parent
+        log = SendLog.open(target, root, issue_id, create=not dry_run)
+        report.log_path = log.path
+    if settings is None and not dry_run:
+        raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
+    connection = _Connection(settings) if settings is not None else None
+    interval = 1.0 / rate if rate > 0 else 0.0
+    next_slot = time.monotonic()
+    try:
+        for recipient in recipients:
+            unsub = _mac(log.key, "unsubscribe", issue_id, recipient.address.lower())
+            if unsub in log.sent:
+                report.skipped += 1
+                if progress:
+                    progress(recipient)
+                continue
+            values = reader_values(project, issue, recipient.first_name, unsub)
+            # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
+            mid = _mac(log.key, "message-id", issue_id, recipient.address.lower())
+            message_id = f"<{issue_id}.{mid}@{template.domain}>"
+            data = template.message(
+                values,
+                to=recipient.address,
+                message_id=message_id,
+                date=datetime.now(UTC),
+                list_unsubscribe=values.unsub_url,
+            )
+            report.prepared += 1
+            if dry_run or connection is None:
+                if progress:
+                    progress(recipient)
+                continue
+            for attempt in range(retries + 1):
+                time.sleep(max(0.0, next_slot - time.monotonic()))
+                next_slot = time.monotonic() + interval
+                try:
+                    connection.send(sender, recipient.address, data)
+                except _Transient as exc:
+                    if attempt == retries:
+                        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
+                        if not test:
+                            msg += " Run the same command again to resume: sent recipients are skipped"
+                        raise SendError(msg) from None
+                    time.sleep(backoff * 2**attempt)
+                    continue
+                except _Permanent as exc:
+                    log.record(
+                        {
+                            "event": "failed",
+                            "row": recipient.row,
+                            "token": unsub,
+                            "code": exc.code,
+                            "reply": exc.reply,
+                        }
+                    )
+                    report.failed.append((recipient.row, exc.code, exc.reply))
+                    break
+                log.record({"event": "sent", "row": recipient.row, "token": unsub, "message_id": message_id})
+                log.sent[unsub] = recipient.row
+                report.sent += 1
+                break
+            if progress:
+                progress(recipient)
+    finally:
+        if connection is not None:
+            connection.close()
+        log.close()
+    return report

@@ -1,0 +1,114 @@
+"""Template contexts of the packet's own pages: prep, closing pages, cover letter, one patient.
+
+Only :func:`patient_context` holds patient data; the others are shared by many packets and
+keyed by what they print (:mod:`handout_gen.packets.parts`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from handout_gen.packets.kit import Kit, PacketWords
+from handout_gen.packets.prep import build_prep
+from handout_gen.packets.roster import PatientRow, PrepFlags
+from handout_gen.render.context import base_context, qr_png_uri
+
+
+def prep_context(
+    kit: Kit,
+    slugs: tuple[str, ...],
+    lang: str,
+    large: bool,
+    flags: PrepFlags,
+    sections: tuple[str, ...],
+) -> dict[str, Any]:
+    words = kit.words(lang)
+    plan = build_prep(slugs, flags, kit.project, words)
+    context = base_context(kit.project, lang, large)
+    context.update(_furniture(kit, words))
+    context.update(
+        t=words,
+        sections=sections,
+        prep=plan,
+        day_of=words.day_of,
+        bring=list(words.bring) + ([words.bring_driver] if plan.driver else []),
+    )
+    return context
+
+
+def back_context(
+    kit: Kit,
+    slugs: tuple[str, ...],
+    lang: str,
+    large: bool,
+    location: str,
+    today: str,
+    sections: tuple[str, ...],
+) -> dict[str, Any]:
+    project = kit.project
+    words = kit.words(lang)
+    metas = [project.procedures[s].edition(lang).meta for s in slugs]
+    context = base_context(project, lang, large)
+    context.update(_furniture(kit, words))
+    context.update(
+        t=words,
+        sections=sections,
+        aftercare=[{"title": m.title, "items": m.aftercare} for m in metas],
+        call_us_if=list(dict.fromkeys(i for m in metas for i in m.call_us_if)),
+        go_to_er_if=list(dict.fromkeys(i for m in metas for i in m.go_to_er_if)),
+        location=project.practice.location(location),
+        printed=date.fromisoformat(today),
+        packet=kit.text,
+    )
+    return context
+
+
+def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
+    practice = kit.project.practice
+    return {
+        "footer_left": words.footer_call % {"phone": practice.phone},
+        "footer_center": kit.text.version,
+        "draft": kit.text.status == "draft",
+    }
+
+
+
+def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict[str, Any]:
+    """What the letter template knows about one patient ("p")."""
+    project = kit.project
+    practice = project.practice
+    location = practice.location(row.location)
+    physician = practice.physician(row.physician)
+    assert location is not None and physician is not None  # validated with the roster
+    if location.id not in qr_cache:
+        qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    blood_thinner = None
+    if row.blood_thinner:  # the clinician's words, verbatim; never a default
+        blood_thinner = {
+            "name": row.blood_thinner_name,
+            "stop": row.blood_thinner_stop,
+            "restart": row.blood_thinner_restart,
+        }
+    return {
+        "name": f"{row.first_name} {row.last_name}",
+        "patient_id": row.patient_id,
+        "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
+        "appointment": row.appointment,
+        "arrival": row.appointment - timedelta(minutes=location.arrive_minutes_early),
+        "arrive_minutes": location.arrive_minutes_early,
+        "location": location,
+        "physician": physician,
+        "map_qr": qr_cache[location.id],
+        "blood_thinner": blood_thinner,
+    }
+
+
+
+def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
+    """What every cover-letter render of one language and print size shares."""
+    words = kit.words(lang)
+    context = base_context(kit.project, lang, large)
+    context.update(_furniture(kit, words))
+    context["t"] = words
+    return context

@@ -1,0 +1,259 @@
+"""The packet kit: the words (``content/packet.yaml``) and the recipe (``handouts/packets.yaml``).
+
+Everything a packet needs that is not patient data, loaded and validated once per run. The
+words are versioned clinical content (reviewed like a procedure); the recipe says which
+sections each procedure's packet holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from handout_gen.content.project import Project
+from handout_gen.content.schema import Slug, Strict, Text, TextList
+from handout_gen.content.yamlfile import load_model
+from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
+from handout_gen.core.languages import ORIGINAL, Language
+
+SectionName = Literal[
+    "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
+]
+SECTION_ORDER: tuple[SectionName, ...] = (
+    "cover",
+    "prep",
+    "bring",
+    "day-of",
+    "handouts",
+    "aftercare",
+    "call",
+    "contacts",
+    "disclaimer",
+)
+FRONT = ("cover", "prep", "bring", "day-of")
+BACK = ("aftercare", "call", "contacts", "disclaimer")
+
+
+class PacketWords(Strict):
+    """Every sentence of the packet outside the handouts, in one language."""
+
+    packet_title: Text
+    draft: Text
+    footer_call: Text
+    letter_heading: Text
+    dear: Text
+    letter_intro: Text
+    procedure_label: Text
+    date_label: Text
+    time_label: Text
+    arrive_label: Text
+    arrive_note: Text
+    where_label: Text
+    physician_label: Text
+    phone_label: Text
+    reference_label: Text
+    map_caption: Text
+    sign_off: Text
+    prep_heading: Text
+    prep_intro: Text
+    prep_always: TextList
+    sedation_heading: Text
+    sedation_rules: TextList
+    glp1_note: Text
+    driver_sedation: Text
+    driver_required: Text
+    blood_thinner_heading: Text
+    blood_thinner_warning: Text
+    blood_thinner_name_label: Text
+    blood_thinner_stop_label: Text
+    blood_thinner_restart_label: Text
+    blood_thinner_call: Text
+    diabetes_steroid: Text
+    diabetes_fasting: Text
+    dye_allergy: Text
+    dye_question: Text
+    anti_inflammatories: Text
+    bring_heading: Text
+    bring: TextList
+    bring_driver: Text
+    day_of_heading: Text
+    day_of: TextList
+    handouts_heading: Text
+    aftercare_heading: Text
+    call_heading: Text
+    call_intro: Text
+    after_hours: Text
+    er_heading: Text
+    contacts_heading: Text
+    contact_main: Text
+    contact_after_hours: Text
+    contact_location: Text
+    contact_website: Text
+    disclaimer_heading: Text
+    disclaimer: Text
+    version_line: Text
+
+
+# The words that are %-formatted, and the placeholders each may use (with a dummy value of
+# the type the real one has). A typo such as %(nam)s must be a located problem at load
+# time, not a KeyError in the middle of a run.
+PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "footer_call": {"phone": "555-0100"},
+    "dear": {"name": "Alex Sample"},
+    "arrive_note": {"minutes": 30},
+    "sign_off": {"practice": "Practice"},
+    "call_intro": {"phone": "555-0100"},
+    "after_hours": {"phone": "555-0100"},
+    "version_line": {"version": "V1", "date": "11/24/2026"},
+}
+_NAMED_RE = re.compile(r"%\(([^)]*)\)")
+_UNNAMED_RE = re.compile(r"%(?!\()")
+
+
+def placeholder_problem(text: str, allowed: dict[str, Any]) -> str | None:
+    """Why ``text % allowed`` would fail or misprint, or None when it formats cleanly."""
+    names = ", ".join(allowed)
+    for name in _NAMED_RE.findall(text):
+        if name not in allowed:
+            return f"unknown placeholder '{name}' (allowed: {names})"
+    if _UNNAMED_RE.search(text.replace("%%", "")):
+        return f"has a '%' that is not a placeholder; write %% for a percent sign (placeholders: {names})"
+    try:
+        text % allowed  # noqa: B018 - the test format itself is the check
+    except (KeyError, ValueError, TypeError) as exc:
+        example = f"%({next(iter(allowed))})s"
+        return f"is not a valid format ({type(exc).__name__}); placeholders look like {example}"
+    return None
+
+
+class PacketText(Strict):
+    """``content/packet.yaml``: versioned, reviewed words; English is required."""
+
+    version: Text
+    status: Literal["draft", "approved"]
+    reviewer_role: Text
+    last_reviewed: date
+    text: dict[Language, PacketWords]
+
+    @model_validator(mode="after")
+    def _english_required(self) -> PacketText:
+        if ORIGINAL not in self.text:
+            msg = "needs an 'en' block (the fallback for every other language)"
+            raise ValueError(msg)
+        return self
+
+
+class ProcedurePacket(Strict):
+    sections: Annotated[list[SectionName], Field(min_length=1)] | None = None
+    handouts: list[Slug] = Field(default_factory=list)
+
+
+class PacketRecipe(Strict):
+    """``handouts/packets.yaml``: sections in print order, per-procedure overrides."""
+
+    template: str = "packet_cover.html.j2"
+    prep_template: str = "packet_prep.html.j2"
+    back_template: str = "packet_back.html.j2"
+    sections: Annotated[list[SectionName], Field(min_length=1)] = Field(
+        default_factory=lambda: list(SECTION_ORDER)
+    )
+    procedures: dict[Slug, ProcedurePacket] = Field(default_factory=dict)
+
+
+@dataclass
+class Kit:
+    """Everything a packet needs that is not patient data, loaded and validated once."""
+
+    project: Project
+    recipe: PacketRecipe
+    text: PacketText
+    text_bytes: bytes
+
+    def words(self, lang: str) -> PacketWords:
+        for key, words in self.text.text.items():
+            if key == lang:
+                return words
+        return self.text.text[ORIGINAL]
+
+    def packet_lang(self, lang: str) -> str:
+        """The language of the packet's own words: the patient's, or English when missing."""
+        return lang if any(key == lang for key in self.text.text) else ORIGINAL
+
+    def sections(self, slugs: tuple[str, ...]) -> list[str]:
+        """Every section any of the procedures asks for, in the recipe's print order."""
+        wanted: set[str] = set()
+        for slug in slugs:
+            override = self.recipe.procedures.get(slug)
+            wanted.update(override.sections if override and override.sections else self.recipe.sections)
+        return [s for s in self.recipe.sections if s in wanted]
+
+    def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        for slug in slugs:
+            override = self.recipe.procedures.get(slug)
+            for item in (slug, *(override.handouts if override else [])):
+                if item not in out:
+                    out.append(item)
+        return out
+
+    @cached_property
+    def digest(self) -> str:
+        """Hash of the non-patient inputs of closing pages (everything shared + the words)."""
+        return hashlib.sha256(self.project.shared_digest.encode() + self.text_bytes).hexdigest()
+
+
+def load_kit(project: Project) -> Kit:
+    """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
+    problems: list[Problem] = []
+    text_path = project.content_dir / "packet.yaml"
+    if not text_path.is_file():
+        msg = f"{relpath(text_path, project.root)} is missing: packets need their words (copy it from the sample project)"  # noqa: E501
+        raise ConfigError(msg)
+    raw = text_path.read_bytes()
+    source = relpath(text_path, project.root)
+    text, lines, found = load_model(text_path, PacketText, project.root)
+    problems += found
+    if text is not None:
+        for lang, words in text.text.items():
+            for key, allowed in PLACEHOLDERS.items():
+                why = placeholder_problem(getattr(words, key), allowed)
+                if why:
+                    line = lines.get(("text", lang, key))
+                    problems.append(Problem(source, why, line, f"text.{lang}.{key}"))
+    recipe: PacketRecipe | None = PacketRecipe()
+    recipe_path = project.handouts_dir / "packets.yaml"
+    if recipe_path.is_file():
+        source = relpath(recipe_path, project.root)
+        recipe, lines, found = load_model(recipe_path, PacketRecipe, project.root)
+        problems += found
+        if recipe is not None:
+            for slug, item in recipe.procedures.items():
+                for name in (slug, *item.handouts):
+                    if name not in project.procedures:
+                        problems.append(
+                            Problem(
+                                source,
+                                f"unknown procedure '{name}'",
+                                lines.get(("procedures", slug)),
+                                f"procedures.{slug}",
+                                rule="references.unknown-slug",
+                            )
+                        )
+                if item.sections and "cover" not in item.sections:
+                    problems.append(
+                        Problem(
+                            source,
+                            "must include 'cover'",
+                            lines.get(("procedures", slug, "sections")),
+                            f"procedures.{slug}.sections",
+                        )
+                    )
+    if problems or text is None or recipe is None:
+        raise ValidationFailed(problems, "the packet setup")
+    return Kit(project, recipe, text, raw)

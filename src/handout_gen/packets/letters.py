@@ -1,0 +1,315 @@
+"""Cover letters composed from blocks: the personal pages of packets, laid out fast.
+
+WeasyPrint spends about half a millisecond on every line it lays out, so laying out each
+patient's whole letter (30-40 ms) would be most of the cost of a packet. Yet most of a letter
+is the same for many patients: the heading, the date and time of a day's appointments, the
+location, the physician. So the letter template marks blocks (``<!--block-->``), each
+*distinct* block is laid out once, on a page of its own in one WeasyPrint document per
+chunk of patients, and pikepdf composes every letter by stacking its blocks, as Form
+XObjects, on a page that holds only the header and footer. Per patient, only the blocks
+with patient data in them (the greeting, the blood-thinner box) are laid out, many to a
+page, and each is then drawn on a PDF page of its own (see :meth:`LetterPress._lay_out`).
+
+Stacking follows the page: a block that does not fit below the previous one starts a new
+page; a block taller than a page was already broken by WeasyPrint, and each of its pieces
+gets a page. Blocks live in memory only, never on disk. Blocks that two letters use are laid
+out in documents of their own and kept for the run; single-use blocks (a greeting) are laid
+out together per chunk and dropped a few chunks later. A WeasyPrint document embeds one font
+subset for all its text, so a packet carries the glyphs (not the words) of the other names
+in its chunk, as any batch layout does; kept documents never hold patients' own blocks, so
+those glyphs do not travel to later chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from handout_gen.core.errors import RenderError
+from handout_gen.packets.assemble import prepare_part
+from handout_gen.packets.contexts import cover_context, patient_context
+from handout_gen.packets.kit import Kit
+from handout_gen.packets.roster import PatientRow
+from handout_gen.render.jinja import render
+from handout_gen.render.pdf import weasyprint_warnings
+
+BLOCK_MARK = "<!--block-->"  # autoescaped patient data can never contain it
+RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
+KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
+PX = 0.75  # PDF points per CSS pixel
+Variant = tuple[str, bool]  # language of the packet's words, large print
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One page's worth of a laid-out block: a Form XObject cut to the block's band."""
+
+    form: Any  # pikepdf.Object, a Form XObject
+    top: float  # CSS px from the top of its layout page
+    height: float  # CSS px
+    links: tuple[tuple[tuple[float, float, float, float], str], ...]  # (rect in pt, URI)
+
+    def copied_to(self, pdf: Any) -> Piece:
+        return Piece(pdf.copy_foreign(self.form), self.top, self.height, self.links)
+
+
+@dataclass(frozen=True)
+class Stationery:
+    """The page letters are drawn on (header, footer) and where its body area is."""
+
+    form: Any
+    width: float  # pt
+    height: float  # pt
+    top: float  # CSS px from the page top
+    bottom: float
+
+
+def split_blocks(html: str) -> list[str]:
+    """A rendered letter → its blocks (empty ones dropped)."""
+    return [block.strip() for block in html.split(BLOCK_MARK) if block.strip()]
+
+
+class LetterPress:
+    """Per-process letter composer: lays out unseen blocks, keeps shared ones, stacks pages."""
+
+    def __init__(
+        self, kit: Kit, env: Any, renderer: Any, stationery: Callable[[str, bool], tuple[Any, dict[str, Any]]]
+    ) -> None:
+        self.kit = kit
+        self.env = env
+        self.renderer = renderer  # PdfRenderer
+        self.stationery = stationery  # (lang, large) → the cached page part: (pikepdf.Pdf, anchors)
+        self._qr: dict[str, str] = {}
+        self._contexts: dict[Variant, dict[str, Any]] = {}
+        self.laid_out = 0  # blocks laid out so far (tests and benchmarks show the reuse)
+        self._start_store()
+
+    def _start_store(self) -> None:
+        import pikepdf
+
+        self._store = pikepdf.new()  # shared blocks and the stationery live here
+        self._stationery: dict[Variant, Stationery] = {}
+        self._blocks: dict[str, list[Piece]] = {}  # key → pieces, in the store or a recent document
+        self._stored: set[str] = set()  # keys of the shared blocks in the store
+        self._recent: deque[tuple[list[Any], list[str]]] = deque()  # single-use blocks: (Pdfs, keys)
+        self._uses: Counter[str] = Counter()  # letters that used each block of a recent document
+        self._wanted: set[str] = set()  # single-use blocks used again: shared when next laid out
+
+    def letters(self, rows: list[tuple[PatientRow, str]]) -> tuple[Any, list[int], list[str]]:
+        """Compose the letters of ``rows``: (patient, language of the packet's words).
+
+        Returns a pikepdf.Pdf with every letter, the index of each letter's first page in it,
+        and WeasyPrint's warnings (the caller must not print them: they may quote a name).
+        """
+        import pikepdf
+
+        template = self.kit.recipe.template
+        letters: list[tuple[Variant, list[str]]] = []
+        new: dict[Variant, dict[str, str]] = {}
+        for row, lang in rows:
+            variant = (lang, row.large_print)
+            p = patient_context(self.kit, row, self._qr)
+            html = render(self.env, template, **self._context(variant), mode="letter", p=p)
+            keys = []
+            for block in split_blocks(html):
+                keys.append(_key(variant, block))
+                if keys[-1] not in self._blocks:
+                    new.setdefault(variant, {})[keys[-1]] = block
+            letters.append((variant, keys))
+        # Blocks two letters use (a date, a place) are laid out apart from the single-use ones
+        # (greetings): a document's font subset holds the glyphs of all its text, and only
+        # documents without patients' own blocks are kept for the rest of the run.
+        users = Counter(key for _, keys in letters for key in set(keys))
+        warnings: list[str] = []
+        for variant, blocks in new.items():
+            shared = {k: h for k, h in blocks.items() if users[k] > 1 or k in self._wanted}
+            single = {k: h for k, h in blocks.items() if k not in shared}
+            if shared:
+                pieces, _ = self._lay_out(variant, shared, warnings)
+                for key, found in pieces.items():
+                    self._blocks[key] = [p.copied_to(self._store) for p in found]
+                self._stored.update(pieces)
+                self._wanted.difference_update(pieces)
+            if single:
+                pieces, pdf = self._lay_out(variant, single, warnings)
+                self._blocks.update(pieces)
+                self._recent.append(([pdf], list(pieces)))
+        out = pikepdf.new()
+        starts = []
+        for variant, keys in letters:
+            starts.append(len(out.pages))
+            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys])
+        self._uses.update(key for key in users if key not in self._stored)
+        while len(self._recent) > RECENT:
+            self._retire()
+        return out, starts, warnings
+
+    def _context(self, variant: Variant) -> dict[str, Any]:
+        if variant not in self._contexts:
+            self._contexts[variant] = cover_context(self.kit, *variant)
+        return self._contexts[variant]
+
+    def _stationery_for(self, variant: Variant) -> Stationery:
+        """The header-and-footer page of one language and print size (a cached static part)."""
+        if variant not in self._stationery:
+            pdf, anchors = self.stationery(*variant)
+            source = pdf.pages[0]
+            width, height = float(source.mediabox[2]), float(source.mediabox[3])
+            form = self._store.copy_foreign(source.as_form_xobject())
+            top, bottom = anchors["body-top"], anchors["body-bottom"]
+            self._stationery[variant] = Stationery(form, width, height, top, bottom)
+        return self._stationery[variant]
+
+    def _lay_out(
+        self, variant: Variant, blocks: dict[str, str], warnings: list[str]
+    ) -> tuple[dict[str, list[Piece]], Any]:
+        """Lay out ``blocks`` (key → HTML) in one document, then draw each on a page of its own.
+
+        Blocks are laid out one after another, as many to a page as fit, which spares the
+        cost WeasyPrint has for every page (about 3 ms even for one line). Each block is
+        then drawn alone: a copy of its layout page that keeps only that block's boxes, and
+        the PDF page keeps only the resources its drawing uses. Returns the pieces of each
+        block and the pikepdf.Pdf they live in (keep it open while they are in use).
+        """
+        import pikepdf
+
+        ids = {f"hg-block-{i}": key for i, key in enumerate(blocks)}
+        items = [(name, Markup(blocks[key])) for name, key in ids.items()]  # noqa: S704 - autoescaped
+        context = self._context(variant)
+        html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
+        with weasyprint_warnings() as found:
+            document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)
+            bands = [band for page in document.pages for band in _split(page, ids)]
+            alone = document.copy([page for *_, page in bands])
+            pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
+        prepare_part(pdf)
+        self.laid_out += len(blocks)
+        warnings += found
+        pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
+        for (name, top, bottom, _), page in zip(bands, pdf.pages, strict=True):
+            page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
+            width, height = float(page.mediabox[2]), float(page.mediabox[3])
+            # Cut the page to the block's band (pt, from the bottom), where it was laid out.
+            low, high = height - bottom * PX, height - top * PX
+            form = page.as_form_xobject()
+            form.BBox = pikepdf.Array([0, low, width, high])
+            links = tuple((rect, uri) for rect, uri in _uri_links(page) if rect[1] < high and rect[3] > low)
+            pieces[ids[name]].append(Piece(form, top, bottom - top, links))
+        return pieces, pdf
+
+    def _retire(self) -> None:
+        """Drop the oldest document of single-use blocks; note the ones that were used again."""
+        _, keys = self._recent.popleft()
+        for key in keys:
+            if self._uses.pop(key, 0) > 1:
+                self._wanted.add(key)  # laid out again, with the shared blocks, when next used
+            del self._blocks[key]
+        if len(self._stored) > KEEP_LIMIT:
+            self._start_store()
+
+
+def _key(variant: Variant, block: str) -> str:
+    lang, large = variant
+    return hashlib.sha256(f"{lang}\0{large}\0{block}".encode()).hexdigest()
+
+
+def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]]:
+    """The blocks of one laid-out WeasyPrint page: (id, top, bottom, a copy of the page that
+    keeps only that block).
+
+    Uses WeasyPrint's box tree (page → html → body → blocks, see packet_cover.html.j2).
+    Anything else in <body> means the letter template left text outside its blocks (an
+    unbalanced tag): that is an error, never text silently dropped.
+    """
+    from weasyprint.document import Page as LaidOutPage
+
+    root = page._page_box  # noqa: SLF001 - the laid-out boxes; WeasyPrint is pinned
+    html = next(box for box in root.children if box.element_tag == "html")
+    body = next(box for box in html.children if box.element_tag == "body")
+    if any(box.style["anchor"] not in ids for box in body.children):
+        msg = (
+            "the cover letter has content outside its blocks: every element of "
+            "packet_letter.html.j2 must be whole between two <!--block--> marks"
+        )
+        raise RenderError(msg)
+    bands = []
+    for block in body.children:
+        _, top, _, bottom = page.anchors[block.style["anchor"]]
+        alone = root.copy_with_children([html.copy_with_children([body.copy_with_children([block])])])
+        bands.append((block.style["anchor"], top, bottom, LaidOutPage(alone)))
+    return bands
+
+
+def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]:
+    """The web links of a laid-out page (links to other pages are never carried over)."""
+    found = []
+    for annot in page.obj.get("/Annots", []):
+        action = annot.get("/A")
+        if action is not None and action.get("/S") == "/URI":
+            x1, y1, x2, y2 = (float(v) for v in annot.Rect)  # any two opposite corners
+            found.append(((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), str(action.URI)))
+    return found
+
+
+def _compose(out: Any, page: Stationery, blocks: list[list[Piece]]) -> None:
+    """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
+
+    A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
+    a page, so each of its pieces starts a page here too.
+    """
+    sheet: _Sheet | None = None
+    cursor = page.top
+    for pieces in blocks:
+        for piece in pieces:
+            full = len(pieces) > 1 or cursor + piece.height > page.bottom
+            if sheet is None or (full and cursor > page.top):
+                if sheet is not None:
+                    sheet.finish()
+                sheet, cursor = _Sheet(out, page), page.top
+            sheet.place(piece, (piece.top - cursor) * PX)
+            cursor += piece.height
+    if sheet is not None:
+        sheet.finish()
+
+
+class _Sheet:
+    """One composed page: the furniture form, then each placed block form, then links."""
+
+    def __init__(self, out: Any, page: Stationery) -> None:
+        self.out = out
+        self.page = page
+        self.ops = [b"q /Pg Do Q\n"]
+        self.xobjects: dict[str, Any] = {"/Pg": out.copy_foreign(page.form)}
+        self.annots: list[Any] = []
+
+    def place(self, piece: Piece, shift: float) -> None:
+        import pikepdf
+
+        name = f"/B{len(self.xobjects)}"
+        self.xobjects[name] = self.out.copy_foreign(piece.form)
+        self.ops.append(f"q 1 0 0 1 0 {shift:.3f} cm {name} Do Q\n".encode())
+        for (x1, y1, x2, y2), uri in piece.links:
+            self.annots.append(
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.Annot,
+                    Subtype=pikepdf.Name.Link,
+                    Rect=pikepdf.Array([x1, y1 + shift, x2, y2 + shift]),
+                    BS=pikepdf.Dictionary(W=0),
+                    A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
+                )
+            )
+
+    def finish(self) -> None:
+        import pikepdf
+
+        page = self.out.add_blank_page(page_size=(self.page.width, self.page.height))
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(self.xobjects))
+        page.obj.Contents = self.out.make_stream(b"".join(self.ops))
+        if self.annots:
+            page.obj.Annots = pikepdf.Array([self.out.make_indirect(a) for a in self.annots])

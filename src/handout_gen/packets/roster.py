@@ -1,0 +1,358 @@
+"""Roster input: CSV (UTF-8, with or without BOM) or JSON → validated :class:`PatientRow`.
+
+A roster holds protected health information, so three rules shape this module:
+
+* **Minimum necessary.** Only the columns a packet needs are accepted; any other column
+  (date of birth, MRN, diagnosis…) is refused, so it never travels further.
+* **Validate everything first.** Every bad cell is reported (row and column) before a single
+  packet is written; :func:`check_roster` streams the file and keeps only the problems.
+* **Never repeat a cell.** Messages say which cell is wrong and why in general terms, never
+  what it contains; :class:`PatientRow` hides its fields from ``repr`` so a traceback or a
+  log line cannot print a name either.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
+In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first object is row 1.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from handout_gen.core.errors import Problem, RosterError
+from handout_gen.core.languages import LANGUAGES, ORIGINAL
+from handout_gen.packets.roster_files import COLUMNS, read_rows
+
+FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
+TRUE = {"yes", "y", "true", "1", "x"}
+FALSE = {"no", "n", "false", "0", ""}
+MAX_NAME = 80
+MAX_INSTRUCTION = 400
+MAX_AHEAD_DAYS = 2 * 366
+MIN_PASSWORD = 8
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Printed as running text: a line break or a bidi override/isolate could reorder or hide
+# words of the letter (e.g. make a stop date read backwards), so they are refused.
+BREAK_BIDI_RE = re.compile("[\n\r\u202a-\u202e\u2066-\u2069]")
+TEXT_COLUMNS = (
+    "first_name",
+    "last_name",
+    "patient_id",
+    "blood_thinner_name",
+    "blood_thinner_stop",
+    "blood_thinner_restart",
+)
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp]\.?\s*[Mm]\.?)?$")
+US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+@dataclass(frozen=True)
+class PrepFlags:
+    """The patient flags the (cached, name-free) prep pages depend on."""
+
+    sedation: bool = False
+    diabetes: bool = False
+    dye_allergy: bool = False
+    blood_thinner: bool = False
+
+
+@dataclass(frozen=True)
+class PacketVariant:
+    """What the name-free parts of a row's packet depend on: no name, no date, no free text.
+
+    The validation pass collects these so every static part is rendered before any packet.
+    """
+
+    procedures: tuple[str, ...]
+    language: str
+    large_print: bool
+    location: str
+    flags: PrepFlags
+
+
+@dataclass(frozen=True, repr=False)
+class PatientRow:
+    """One validated appointment. ``repr`` shows the row number only (no PHI in tracebacks)."""
+
+    row: int
+    first_name: str
+    last_name: str
+    procedures: tuple[str, ...]
+    date: date
+    time: time
+    location: str
+    physician: str
+    patient_id: str = ""
+    language: str = ORIGINAL
+    sedation: bool = False
+    blood_thinner: bool = False
+    blood_thinner_name: str = ""
+    blood_thinner_stop: str = ""
+    blood_thinner_restart: str = ""
+    diabetes: bool = False
+    dye_allergy: bool = False
+    large_print: bool = False
+    password: str = ""
+
+    def __repr__(self) -> str:
+        return f"PatientRow(row={self.row})"
+
+    __str__ = __repr__
+
+    @property
+    def appointment(self) -> datetime:
+        return datetime.combine(self.date, self.time)
+
+    @property
+    def prep_flags(self) -> PrepFlags:
+        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner)
+
+    @property
+    def variant(self) -> PacketVariant:
+        return PacketVariant(self.procedures, self.language, self.large_print, self.location, self.prep_flags)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a row may refer to, and the rules that depend on the run (today, encryption)."""
+
+    procedures: Mapping[str, Any]  # slug → Procedure (needs .meta.prep)
+    locations: frozenset[str]
+    physicians: frozenset[str]
+    today: date
+    require_password: bool = False
+
+    @classmethod
+    def for_project(cls, project: Any, today: date, require_password: bool = False) -> Catalog:
+        practice = project.practice
+        return cls(
+            project.procedures,
+            frozenset(loc.id for loc in practice.locations),
+            frozenset(doc.id for doc in practice.physicians),
+            today,
+            require_password,
+        )
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if "-" in text else _us_date(text)
+    except ValueError:
+        return None
+
+
+def _us_date(text: str) -> date | None:
+    match = US_DATE_RE.match(text)
+    if not match:
+        return None
+    month, day, year = (int(g) for g in match.groups())
+    return date(year, month, day)
+
+
+def _parse_time(text: str) -> time | None:
+    match = TIME_RE.match(text)
+    if not match:
+        return None
+    hour, minute, meridiem = int(match[1]), int(match[2]), match[3]
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem.lower().startswith("p") else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def validate_row(
+    row: int, data: Mapping[str, Any], catalog: Catalog
+) -> tuple[PatientRow | None, list[Problem]]:
+    """Check one row; return the typed row or every problem in it (row + column, no values)."""
+    problems: list[Problem] = []
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem("roster", message, row, column))
+
+    cells = {key: _text(data.get(key)) for key in COLUMNS}
+    for column in ("first_name", "last_name"):
+        if not cells[column]:
+            bad(column, "is empty; every packet needs the patient's name")
+        elif len(cells[column]) > MAX_NAME:
+            bad(column, f"is longer than {MAX_NAME} characters")
+    for column, value in cells.items():
+        if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
+            bad(column, "contains a line break or a text-direction control character; use one line of text")
+        elif CONTROL_RE.search(value):
+            bad(column, "contains control characters")
+    for column in ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart"):
+        if len(cells[column]) > MAX_INSTRUCTION:
+            bad(column, f"is longer than {MAX_INSTRUCTION} characters")
+
+    language = cells["language"].lower() or ORIGINAL
+    if language not in LANGUAGES:
+        bad("language", f"must be one of {', '.join(LANGUAGES)}")
+
+    slugs = tuple(dict.fromkeys(s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()))
+    if not slugs:
+        bad("procedures", "is empty; name at least one procedure slug")
+    unknown = [s for s in slugs if s not in catalog.procedures]
+    if unknown:
+        known = ", ".join(sorted(catalog.procedures))
+        bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
+    preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
+
+    day = _parse_date(cells["date"])
+    if not cells["date"]:
+        bad("date", "is empty")
+    elif day is None:
+        bad("date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, or MM/DD/YYYY)")
+    elif day < catalog.today:
+        bad("date", "is in the past")
+    elif day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
+        bad("date", "is more than two years ahead; check the year")
+    clock = _parse_time(cells["time"])
+    if clock is None:
+        bad("time", "is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)")
+
+    if not cells["location"]:
+        bad("location", "is empty")
+    elif cells["location"] not in catalog.locations:
+        bad(
+            "location",
+            f"is not a location id in practice.yaml (known: {', '.join(sorted(catalog.locations))})",
+        )
+    if not cells["physician"]:
+        bad("physician", "is empty")
+    elif cells["physician"] not in catalog.physicians:
+        bad(
+            "physician",
+            f"is not a physician id in practice.yaml (known: {', '.join(sorted(catalog.physicians))})",
+        )
+
+    flags: dict[str, bool] = {}
+    for column in FLAGS:
+        flag = _flag(data.get(column))
+        if flag is None:
+            bad(column, "must be yes or no (or leave it empty for no)")
+        flags[column] = bool(flag)
+
+    if flags["sedation"] and preps and not any(p.sedation_offered for p in preps):
+        bad("sedation", "is yes, but none of the row's procedures offers sedation")
+    if flags["blood_thinner"]:
+        if not cells["blood_thinner_name"]:
+            bad("blood_thinner_name", "is empty; name the blood thinner the instructions are for")
+        for column in ("blood_thinner_stop", "blood_thinner_restart"):
+            if not cells[column]:
+                bad(
+                    column,
+                    "is empty; a clinician must write when to stop and restart the "
+                    "blood thinner (the packet never uses a default)",
+                )
+    else:
+        for column in ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart"):
+            if cells[column]:
+                bad(column, "is filled in, but blood_thinner is not yes; check which is right")
+
+    if catalog.require_password:
+        if not cells["password"]:
+            bad("password", "is empty; --encrypt needs a password for every packet")
+        elif len(cells["password"]) < MIN_PASSWORD:
+            bad("password", f"is shorter than {MIN_PASSWORD} characters")
+
+    if problems or day is None or clock is None:
+        return None, problems
+    return PatientRow(
+        row=row,
+        first_name=cells["first_name"],
+        last_name=cells["last_name"],
+        procedures=slugs,
+        date=day,
+        time=clock,
+        location=cells["location"],
+        physician=cells["physician"],
+        patient_id=cells["patient_id"],
+        language=language,
+        blood_thinner_name=cells["blood_thinner_name"],
+        blood_thinner_stop=cells["blood_thinner_stop"],
+        blood_thinner_restart=cells["blood_thinner_restart"],
+        password=cells["password"],
+        **flags,
+    ), []
+
+
+def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
+    """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
+    for number, cells, problems in read_rows(path):
+        if cells is None:
+            yield number, None, problems
+            continue
+        yield number, *validate_row(number, cells, catalog)
+
+
+@dataclass
+class RosterSummary:
+    """What the validation pass learned without keeping any patient data."""
+
+    valid: int
+    problems: list[Problem]  # every problem, file-level first
+    fatal: bool  # the file itself is unusable: --skip-invalid cannot help
+    bad_rows: set[int]
+    variants: set[PacketVariant]  # no names
+    has_passwords: bool
+
+
+def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
+    """Pass one: validate every row, keep counts, problems and the static parts needed."""
+    summary = RosterSummary(0, [], False, set(), set(), False)
+    for number, row, problems in iter_roster(path, catalog):
+        if row is None:
+            summary.problems += problems
+            if number == 0:
+                summary.fatal = True
+            else:
+                summary.bad_rows.add(number)
+            continue
+        summary.valid += 1
+        summary.has_passwords |= bool(row.password)
+        summary.variants.add(row.variant)
+    if not summary.valid and not summary.problems:
+        summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
+    return summary
+
+
+def rows_from(items: Iterable[Mapping[str, Any]], catalog: Catalog) -> list[PatientRow]:
+    """Validate in-memory rows (the ``packet`` command and tests); raise on any problem."""
+    rows, problems = [], []
+    for number, item in enumerate(items, start=1):
+        row, found = validate_row(number, item, catalog)
+        problems += found
+        if row is not None:
+            rows.append(row)
+    if problems:
+        raise RosterError(problems, "the patient details")
+    return rows

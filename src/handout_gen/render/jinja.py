@@ -1,0 +1,164 @@
+"""The one Jinja environment: template search order, autoescape, i18n and filters.
+
+Search order (as in Pelican and datasette): the project's ``templates/`` first, then the
+built-ins shipped in the package; ``default:<name>`` always means the built-in, so a
+project override can ``{% extends "default:handout.html.j2" %}`` and change one block.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime, time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup
+
+from handout_gen.core import languages
+from handout_gen.core.errors import TemplateError
+from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
+
+# Atkinson Hyperlegible lacks U+202F (Babel puts it in "8:30 AM") and a few symbols; map
+# them to characters the font has so no glyph silently falls back to another font.
+GLYPH_FALLBACKS = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2192": "-", "\u2713": "*"})
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    """Message catalog for ``lang``, compiled in memory from the shipped ``.po`` file."""
+    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == languages.ORIGINAL or not po_path.is_file():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def plain(text: str) -> str:
+    """Replace characters the embedded font cannot draw."""
+    return text.translate(GLYPH_FALLBACKS)
+
+
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, message: str) -> str:
+    return translations(context.get("lang", languages.ORIGINAL)).gettext(message)
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    return translations(context.get("lang", languages.ORIGINAL)).ngettext(singular, plural, n)
+
+
+@jinja2.pass_context
+def long_date(context: jinja2.runtime.Context, value: date) -> str:
+    """"Tuesday, December 1, 2026" / "martes, 1 de diciembre de 2026"."""
+    locale = languages.locale(context.get("lang", languages.ORIGINAL))
+    return plain(format_date(value, "full", locale=locale))
+
+
+@jinja2.pass_context
+def short_date(context: jinja2.runtime.Context, value: date) -> str:
+    """"December 1, 2026" / "1 de diciembre de 2026"."""
+    locale = languages.locale(context.get("lang", languages.ORIGINAL))
+    return plain(format_date(value, "long", locale=locale))
+
+
+@jinja2.pass_context
+def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
+    """"8:30 AM" / "8:30 a. m." with a font-safe no-break space."""
+    locale = languages.locale(context.get("lang", languages.ORIGINAL))
+    return plain(format_time(value, "short", locale=locale))
+
+
+def css_string(value: object) -> str:
+    """Escape text for use inside a double-quoted CSS string (``content: "…"``)."""
+    text = plain(str(value))
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def medium_date(value: date, lang: str) -> str:
+    """"Nov 2, 2026" / "2 nov 2026": short enough for a footer, no reader arithmetic."""
+    return plain(format_date(value, "medium", locale=languages.locale(lang)))
+
+
+def tel_href(phone: str) -> str:
+    """``555-0100`` → ``tel:5550100`` for tappable links."""
+    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+
+
+def make_env(project_templates: Path | None = None) -> jinja2.Environment:
+    """Build the environment. Called once per run; renderers share it."""
+    builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
+    search: list[jinja2.BaseLoader] = []
+    if project_templates is not None and project_templates.is_dir():
+        search.append(jinja2.FileSystemLoader(str(project_templates)))
+    search += [builtin, jinja2.PrefixLoader({"default": builtin}, delimiter=":")]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(search),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(
+            disabled_extensions=("txt", "txt.j2", "css", "css.j2"), default=True
+        ),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        long_date=long_date,
+        short_date=short_date,
+        clock=clock,
+        tel_href=tel_href,
+        plain=plain,
+        css_string=css_string,
+    )
+    return env
+
+
+def render(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render template ``name``; Jinja errors become a TemplateError naming the template."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        msg = f"template '{exc.name}' not found in templates/ or the built-in templates"
+        raise TemplateError(msg) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        msg = f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
+        raise TemplateError(msg) from exc
+    except jinja2.UndefinedError as exc:
+        msg = f"template '{_where(exc, name)}': {exc.message}"
+        raise TemplateError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"template '{name}' (or one it includes) is not UTF-8 text"
+        raise TemplateError(msg) from exc
+    except Exception as exc:  # a runtime error inside a template: 1/0, a filter given bad input
+        msg = f"template '{_where(exc, name)}' failed: {type(exc).__name__}: {exc}"
+        raise TemplateError(msg) from exc
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """``file.j2:line`` of the innermost template frame of ``exc`` (Jinja keeps them)."""
+    where = name
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{Path(filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def safe_html(html: str) -> Markup:
+    """Mark HTML that was already sanitised (content Markdown) as safe for templates."""
+    return Markup(html)  # noqa: S704 - input comes from content.markdown.render_markdown (nh3-cleaned)

@@ -1,0 +1,80 @@
+"""The one WeasyPrint entry point: confined fetching, embedded fonts, reproducible bytes.
+
+``import weasyprint`` costs most of a second, so it happens here, lazily, and only the
+commands that render PDFs pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from handout_gen.core.errors import RenderError
+from handout_gen.render.fetcher import make_weasyprint_fetcher
+
+log = logging.getLogger("handout_gen")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect WeasyPrint's warnings (missing images, refused URLs, bad CSS) for the caller."""
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+class PdfRenderer:
+    """Renders HTML to PDF for one project; reuse it to share fonts and image caches."""
+
+    def __init__(self, project_root: Path) -> None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.project_root = project_root.resolve()
+        self.fetcher = make_weasyprint_fetcher(self.project_root)
+        self.fonts = FontConfiguration()
+        self.cache: dict[str, Any] = {}
+
+    def document(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
+        """Lay out ``html`` (relative URLs resolve against ``base_dir``) into pages.
+
+        ``tagged=False`` skips the PDF/UA structure for pages that are only cut up and
+        re-assembled (packet parts and letter blocks), where the structure tree would be dropped anyway;
+        it halves the time to write them.
+        """
+        from weasyprint import HTML
+
+        variant = "pdf/ua-1" if tagged else None
+        try:
+            return HTML(
+                string=html, base_url=base_dir.resolve().as_uri() + "/", url_fetcher=self.fetcher
+            ).render(font_config=self.fonts, cache=self.cache, pdf_variant=variant)
+        except Exception as exc:  # WeasyPrint raises many types; the message is what helps
+            msg = f"could not lay out the document: {exc}"
+            raise RenderError(msg) from exc
+
+    def write(self, document: Any, *, tagged: bool = True) -> bytes:
+        """Serialise a laid-out document. No creation date: identical input, identical bytes."""
+        data: bytes = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None)
+        return data
+
+    def render(self, html: str, base_dir: Path) -> tuple[bytes, list[str]]:
+        """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report."""
+        with weasyprint_warnings() as warnings:
+            data = self.write(self.document(html, base_dir))
+        return data, list(warnings)

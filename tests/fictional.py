@@ -1,0 +1,95 @@
+"""Invented patients for tests and benchmarks (never real data): varied flags, every name unique."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from handout_gen.packets.roster import Catalog
+
+FIRST = (
+    "Ana",
+    "Theo",
+    "Mei",
+    "Omar",
+    "Ruth",
+    "Jonas",
+    "Priya",
+    "Lucia",
+    "Kwame",
+    "Edith",
+    "Rafael",
+    "Ingrid",
+    "Tomasz",
+    "Amara",
+    "Hugo",
+    "Noor",
+)
+LAST = (
+    "Quillfeather",
+    "Marbury",
+    "Ostrander",
+    "Vantreese",
+    "Calloway",
+    "Penhallow",
+    "Draycott",
+    "Ellsworth",
+    "Fenwick",
+    "Holloway",
+    "Kestrel",
+    "Lockridge",
+)
+
+
+def fictional_roster(count: int, catalog: Catalog, seed: int = 4) -> list[dict[str, str]]:
+    """Invented patients with varied flags (benchmarks, tests, demos); every name unique."""
+    rng = random.Random(seed)  # noqa: S311 - fictional test data, not security
+    slugs = sorted(catalog.procedures)
+    rows = []
+    for index in range(count):
+        slug = rng.choice(slugs)
+        prep = catalog.procedures[slug].meta.prep
+        thinner = rng.random() < 0.2
+        day = catalog.today + timedelta(days=1 + index % 20)
+        last_dose = max(catalog.today, day - timedelta(days=3))
+        rows.append(
+            {
+                "patient_id": f"T-{index:05d}",
+                "first_name": rng.choice(FIRST),
+                "last_name": f"{rng.choice(LAST)}{index:05d}",
+                "language": "es" if rng.random() < 0.3 else "en",
+                "procedures": slug,
+                "date": day.isoformat(),
+                "time": f"{7 + index % 8:02d}:{(index * 15) % 60:02d}",
+                "location": sorted(catalog.locations)[index % len(catalog.locations)],
+                "physician": sorted(catalog.physicians)[index % len(catalog.physicians)],
+                "sedation": "yes" if prep.sedation_offered and rng.random() < 0.5 else "no",
+                "blood_thinner": "yes" if thinner else "no",
+                "blood_thinner_name": "Zapixaban (fictional)" if thinner else "",
+                "blood_thinner_stop": (
+                    f"Take your last dose on the morning of {last_dose:%A, %B} {last_dose.day}."
+                    if thinner
+                    else ""
+                ),
+                "blood_thinner_restart": (
+                    "Start again the morning after your procedure, if there is no bleeding."
+                    if thinner
+                    else ""
+                ),
+                "diabetes": "yes" if rng.random() < 0.25 else "no",
+                "dye_allergy": "yes" if rng.random() < 0.1 else "no",
+                "large_print": "yes" if rng.random() < 0.15 else "no",
+            }
+        )
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], bom: bool = False) -> None:
+    """Write rows as a roster CSV (tests and benchmarks; real rosters come from the EHR)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
