@@ -169,7 +169,6 @@ def build(project_dir: Path, force: bool) -> None:
     click.echo(f"newsletters: {issues} written, {len(letters.skipped)} unchanged")
 
 
-# --- newsletter commands (issue 3) ---
 @cli.command()
 @click.argument("issue")
 @click.option("--esp", type=click.Choice(["mailchimp"]),
@@ -273,7 +272,6 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
 
 
-# --- packet commands (issue 4) ---
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
@@ -411,7 +409,6 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
     _packet_run(project, rows, output, 1, encrypt, False, today)
 
 
-# --- check command (issue 5) ---
 
 
 @cli.command()
@@ -440,7 +437,6 @@ def check(project_dir: Path, strict: bool, output_format: str, no_pdf: bool) -> 
     if report.failed(strict):
         sys.exit(1)
 
-# --- preview and init commands (issue 6) ---
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from pydantic import Field
 from handout_gen.content.markdown import split_sections
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text
-from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
+from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Language
 from handout_gen.newsletter.phi import patient_keys
@@ -117,6 +117,40 @@ def _check_image(
     return []
 
 
+def _block_problems(
+    project: Project,
+    meta: NewsletterMeta,
+    sections: dict[str, tuple[str, str, int]],
+    source: str,
+    key_lines: KeyLines,
+) -> list[Problem]:
+    """Blocks that name an unknown procedure or section, sections no block uses, missing images."""
+    problems: list[Problem] = []
+    used: set[str] = set()
+    for index, block in enumerate(meta.blocks):
+        line = key_lines.get(("blocks", index))
+        if isinstance(block, ProcedureBlock):
+            if block.procedure not in project.procedures:
+                known = ", ".join(sorted(project.procedures))
+                message = f"unknown procedure '{block.procedure}' (known: {known})"
+                where = f"blocks.{index}.procedure"
+                problems.append(Problem(source, message, line, where, rule="references.unknown-slug"))
+            if block.image is not None:
+                problems += _check_image(project, block.image, source, line, f"blocks.{index}.image")
+        elif block.section not in sections:
+            message = f"no section '## … {{#{block.section}}}' in the body"
+            problems.append(Problem(source, message, line, f"blocks.{index}.section"))
+        else:
+            used.add(block.section)
+    for sid, (_, _, line) in sections.items():
+        if sid not in used:
+            message = f"section '{sid}' is not listed in blocks (add '- section: {sid}')"
+            problems.append(Problem(source, message, line))
+    if meta.hero is not None:
+        problems += _check_image(project, meta.hero, source, key_lines.get(("hero",)), "hero")
+    return problems
+
+
 def load_issue(project: Project, issue_id: str) -> Issue:
     """Read and validate one issue; every problem is reported at once (file:line: field)."""
     if not ISSUE_RE.match(issue_id) or not (newsletters_dir(project) / f"{issue_id}.md").is_file():
@@ -152,41 +186,7 @@ def load_issue(project: Project, issue_id: str) -> Issue:
     intro, sections, found = _parse_body(body, source, body_line)
     problems += found
     if meta is not None:
-        used: set[str] = set()
-        for index, block in enumerate(meta.blocks):
-            line = key_lines.get(("blocks", index))
-            if isinstance(block, ProcedureBlock):
-                if block.procedure not in project.procedures:
-                    known = ", ".join(sorted(project.procedures))
-                    problems.append(
-                        Problem(
-                            source,
-                            f"unknown procedure '{block.procedure}' (known: {known})",
-                            line,
-                            f"blocks.{index}.procedure",
-                            rule="references.unknown-slug",
-                        )
-                    )
-                if block.image is not None:
-                    problems += _check_image(project, block.image, source, line, f"blocks.{index}.image")
-            elif block.section not in sections:
-                problems.append(
-                    Problem(
-                        source,
-                        f"no section '## … {{#{block.section}}}' in the body",
-                        line,
-                        f"blocks.{index}.section",
-                    )
-                )
-            else:
-                used.add(block.section)
-        for sid, (_, _, line) in sections.items():
-            if sid not in used:
-                problems.append(
-                    Problem(source, f"section '{sid}' is not listed in blocks (add '- section: {sid}')", line)
-                )
-        if meta.hero is not None:
-            problems += _check_image(project, meta.hero, source, key_lines.get(("hero",)), "hero")
+        problems += _block_problems(project, meta, sections, source, key_lines)
     if not intro:
         problems.append(Problem(source, "the body needs an introduction before the first block", body_line))
     if problems or meta is None:

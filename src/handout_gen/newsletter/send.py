@@ -25,26 +25,23 @@ from pathlib import Path
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
-from handout_gen.core.files import ensure_dir, safe_join
+from handout_gen.core.files import AppendLog, ensure_dir, safe_join
 from handout_gen.newsletter.message import MessageTemplate, reader_values
 from handout_gen.newsletter.recipients import Recipient
 from handout_gen.newsletter.render import RenderedIssue, render_issue
 
 
 class SendLog:
-    """Append-only JSONL journal; each line is flushed and fsynced before the next send.
-
-    ``io.write_file`` rewrites whole files atomically; a journal that grows by one line per
-    message needs O_APPEND instead (a line is written with one write() call, so a kill leaves
-    at most one torn last line, which :meth:`open` ignores). The file is 0600: it maps tokens
-    to rows of the list.
+    """Append-only JSONL journal (a :class:`~handout_gen.core.files.AppendLog`), one fsynced line
+    per message, so a kill leaves at most one torn last line, which :meth:`open` ignores. The
+    file is 0600: it maps tokens to rows of the list.
     """
 
-    def __init__(self, path: Path, key: bytes, sent: dict[str, int], fd: int | None) -> None:
+    def __init__(self, path: Path, key: bytes, sent: dict[str, int], log: AppendLog | None) -> None:
         self.path = path
         self.key = key
         self.sent = sent  # token -> row
-        self._fd = fd
+        self._log = log
 
     @classmethod
     def open(cls, path: Path, root: Path, issue_id: str, *, create: bool) -> SendLog:
@@ -68,23 +65,21 @@ class SendLog:
         if not create:
             return cls(path, key or secrets.token_bytes(32), sent, None)
         ensure_dir(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        log = cls(path, key or secrets.token_bytes(32), sent, fd)
+        log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
         if key is None:
             log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
         return log
 
     def record(self, entry: dict[str, object]) -> None:
-        if self._fd is None:
+        if self._log is None:
             return
         entry = {**entry, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        os.write(self._fd, (json.dumps(entry, sort_keys=True) + "\n").encode())
-        os.fsync(self._fd)
+        self._log.append(json.dumps(entry, sort_keys=True) + "\n")
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 def _mac(key: bytes, *parts: str) -> str:
@@ -198,6 +193,52 @@ class _Permanent(Exception):
         self.reply = re.sub(r"[\w.+-]+@[\w.-]+", "<address>", reply)[:200]
 
 
+def _send_log(
+    project: Project, issue_id: str, *, test: bool, log_path: Path | None, dry_run: bool
+) -> SendLog:
+    """The send log of a list send (opened, or created unless it is a dry run); none for a test send."""
+    if test:
+        return SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
+    target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
+    root = project.output_dir if log_path is None else target.resolve().parent
+    return SendLog.open(target, root, issue_id, create=not dry_run)
+
+
+class _GaveUp(Exception):
+    """Temporary failures went on through every retry."""
+
+
+class _Pacer:
+    """At most ``rate`` messages a second (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_slot = time.monotonic()
+
+    def wait(self) -> None:
+        time.sleep(max(0.0, self.next_slot - time.monotonic()))
+        self.next_slot = time.monotonic() + self.interval
+
+
+def _deliver(
+    connection: _Connection, sender: str, to: str, data: bytes, pacer: _Pacer, retries: int, backoff: float
+) -> None:
+    """Send one message, retrying temporary failures with exponential backoff.
+
+    Raises _Permanent for a 5xx refusal and _GaveUp when temporary failures outlast the retries.
+    """
+    for attempt in range(retries + 1):
+        pacer.wait()
+        try:
+            connection.send(sender, to, data)
+        except _Transient as exc:
+            if attempt == retries:
+                raise _GaveUp(str(exc)) from None
+            time.sleep(backoff * 2**attempt)
+        else:
+            return
+
+
 def send_issue(
     project: Project,
     issue_id: str,
@@ -223,72 +264,44 @@ def send_issue(
     issue = rendered.issue
     template = MessageTemplate.build(project, issue, rendered.template_html, rendered.template_text)
     sender = project.practice.email.sender_address
-    report = SendReport()
-    if test:
-        log = SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
-    else:
-        target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
-        root = project.output_dir if log_path is None else target.resolve().parent
-        log = SendLog.open(target, root, issue_id, create=not dry_run)
-        report.log_path = log.path
+    log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
+    report = SendReport(log_path=None if test else log.path)
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
     connection = _Connection(settings) if settings is not None else None
-    interval = 1.0 / rate if rate > 0 else 0.0
-    next_slot = time.monotonic()
+    pacer = _Pacer(rate)
     try:
         for recipient in recipients:
             unsub = _mac(log.key, "unsubscribe", issue_id, recipient.address.lower())
             if unsub in log.sent:
                 report.skipped += 1
-                if progress:
-                    progress(recipient)
-                continue
-            values = reader_values(project, issue, recipient.first_name, unsub)
-            # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
-            mid = _mac(log.key, "message-id", issue_id, recipient.address.lower())
-            message_id = f"<{issue_id}.{mid}@{template.domain}>"
-            data = template.message(
-                values,
-                to=recipient.address,
-                message_id=message_id,
-                date=datetime.now(UTC),
-                list_unsubscribe=values.unsub_url,
-            )
-            report.prepared += 1
-            if dry_run or connection is None:
-                if progress:
-                    progress(recipient)
-                continue
-            for attempt in range(retries + 1):
-                time.sleep(max(0.0, next_slot - time.monotonic()))
-                next_slot = time.monotonic() + interval
-                try:
-                    connection.send(sender, recipient.address, data)
-                except _Transient as exc:
-                    if attempt == retries:
+            else:
+                values = reader_values(project, issue, recipient.first_name, unsub)
+                # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
+                mid = _mac(log.key, "message-id", issue_id, recipient.address.lower())
+                message_id = f"<{issue_id}.{mid}@{template.domain}>"
+                data = template.message(
+                    values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
+                    list_unsubscribe=values.unsub_url,
+                )
+                report.prepared += 1
+                if not dry_run and connection is not None:
+                    try:
+                        _deliver(connection, sender, recipient.address, data, pacer, retries, backoff)
+                    except _Permanent as exc:
+                        entry = {"event": "failed", "row": recipient.row, "token": unsub, "code": exc.code}
+                        log.record({**entry, "reply": exc.reply})
+                        report.failed.append((recipient.row, exc.code, exc.reply))
+                    except _GaveUp as exc:
                         msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
                         if not test:
                             msg += " Run the same command again to resume: sent recipients are skipped"
                         raise SendError(msg) from None
-                    time.sleep(backoff * 2**attempt)
-                    continue
-                except _Permanent as exc:
-                    log.record(
-                        {
-                            "event": "failed",
-                            "row": recipient.row,
-                            "token": unsub,
-                            "code": exc.code,
-                            "reply": exc.reply,
-                        }
-                    )
-                    report.failed.append((recipient.row, exc.code, exc.reply))
-                    break
-                log.record({"event": "sent", "row": recipient.row, "token": unsub, "message_id": message_id})
-                log.sent[unsub] = recipient.row
-                report.sent += 1
-                break
+                    else:
+                        entry = {"event": "sent", "row": recipient.row, "token": unsub}
+                        log.record({**entry, "message_id": message_id})
+                        log.sent[unsub] = recipient.row
+                        report.sent += 1
             if progress:
                 progress(recipient)
     finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ TEXT_COLUMNS = (
     "blood_thinner_stop",
     "blood_thinner_restart",
 )
+BLOOD_THINNER_COLUMNS = ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp]\.?\s*[Mm]\.?)?$")
 US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -189,16 +190,11 @@ def _parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def validate_row(
-    row: int, data: Mapping[str, Any], catalog: Catalog
-) -> tuple[PatientRow | None, list[Problem]]:
-    """Check one row; return the typed row or every problem in it (row + column, no values)."""
-    problems: list[Problem] = []
+Complain = Callable[[str, str], None]  # (column, message)
 
-    def bad(column: str, message: str) -> None:
-        problems.append(Problem("roster", message, row, column))
 
-    cells = {key: _text(data.get(key)) for key in COLUMNS}
+def _check_text(cells: dict[str, str], bad: Complain) -> None:
+    """Names present and short; no control, line-break or text-direction characters anywhere."""
     for column in ("first_name", "last_name"):
         if not cells[column]:
             bad(column, "is empty; every packet needs the patient's name")
@@ -209,14 +205,12 @@ def validate_row(
             bad(column, "contains a line break or a text-direction control character; use one line of text")
         elif CONTROL_RE.search(value):
             bad(column, "contains control characters")
-    for column in ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart"):
+    for column in BLOOD_THINNER_COLUMNS:
         if len(cells[column]) > MAX_INSTRUCTION:
             bad(column, f"is longer than {MAX_INSTRUCTION} characters")
 
-    language = cells["language"].lower() or ORIGINAL
-    if language not in LANGUAGES:
-        bad("language", f"must be one of {', '.join(LANGUAGES)}")
 
+def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[str, ...]:
     slugs = tuple(dict.fromkeys(s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()))
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
@@ -224,8 +218,10 @@ def validate_row(
     if unknown:
         known = ", ".join(sorted(catalog.procedures))
         bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
-    preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
+    return slugs
 
+
+def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[date | None, time | None]:
     day = _parse_date(cells["date"])
     if not cells["date"]:
         bad("date", "is empty")
@@ -238,29 +234,27 @@ def validate_row(
     clock = _parse_time(cells["time"])
     if clock is None:
         bad("time", "is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)")
+    return day, clock
 
-    if not cells["location"]:
-        bad("location", "is empty")
-    elif cells["location"] not in catalog.locations:
-        bad(
-            "location",
-            f"is not a location id in practice.yaml (known: {', '.join(sorted(catalog.locations))})",
-        )
-    if not cells["physician"]:
-        bad("physician", "is empty")
-    elif cells["physician"] not in catalog.physicians:
-        bad(
-            "physician",
-            f"is not a physician id in practice.yaml (known: {', '.join(sorted(catalog.physicians))})",
-        )
 
+def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
+    for column, known in (("location", catalog.locations), ("physician", catalog.physicians)):
+        if not cells[column]:
+            bad(column, "is empty")
+        elif cells[column] not in known:
+            bad(column, f"is not a {column} id in practice.yaml (known: {', '.join(sorted(known))})")
+
+
+def _check_flags(
+    data: Mapping[str, Any], cells: dict[str, str], preps: list[Any], bad: Complain
+) -> dict[str, bool]:
+    """Yes/no columns, and what they require: sedation offered, the clinician's blood-thinner words."""
     flags: dict[str, bool] = {}
     for column in FLAGS:
         flag = _flag(data.get(column))
         if flag is None:
             bad(column, "must be yes or no (or leave it empty for no)")
         flags[column] = bool(flag)
-
     if flags["sedation"] and preps and not any(p.sedation_offered for p in preps):
         bad("sedation", "is yes, but none of the row's procedures offers sedation")
     if flags["blood_thinner"]:
@@ -274,16 +268,36 @@ def validate_row(
                     "blood thinner (the packet never uses a default)",
                 )
     else:
-        for column in ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart"):
+        for column in BLOOD_THINNER_COLUMNS:
             if cells[column]:
                 bad(column, "is filled in, but blood_thinner is not yes; check which is right")
+    return flags
 
+
+def validate_row(
+    row: int, data: Mapping[str, Any], catalog: Catalog
+) -> tuple[PatientRow | None, list[Problem]]:
+    """Check one row; return the typed row or every problem in it (row + column, no values)."""
+    problems: list[Problem] = []
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem("roster", message, row, column))
+
+    cells = {key: _text(data.get(key)) for key in COLUMNS}
+    _check_text(cells, bad)
+    language = cells["language"].lower() or ORIGINAL
+    if language not in LANGUAGES:
+        bad("language", f"must be one of {', '.join(LANGUAGES)}")
+    slugs = _check_procedures(cells, catalog, bad)
+    day, clock = _check_when(cells, catalog, bad)
+    _check_ids(cells, catalog, bad)
+    preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
+    flags = _check_flags(data, cells, preps, bad)
     if catalog.require_password:
         if not cells["password"]:
             bad("password", "is empty; --encrypt needs a password for every packet")
         elif len(cells["password"]) < MIN_PASSWORD:
             bad("password", f"is shorter than {MIN_PASSWORD} characters")
-
     if problems or day is None or clock is None:
         return None, problems
     return PatientRow(

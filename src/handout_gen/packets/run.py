@@ -201,6 +201,53 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
     return list(parts.values())
 
 
+def _new_run_dir(out_root: Path) -> tuple[str, Path]:
+    """Tidy what killed runs left in ``out_root``, then make this run's private folder."""
+    cleaned = clean_interrupted(out_root)
+    if cleaned.temp_files:
+        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", cleaned.temp_files)
+    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    run_dir = safe_join(out_root, run_id)
+    ensure_dir(out_root)  # normal mode; an existing (maybe shared) folder is never chmod-ed
+    run_dir.mkdir(mode=0o700)  # new, so ensure_dir(private=True) chmods only our own folder
+    ensure_dir(run_dir, private=True)
+    return run_id, run_dir
+
+
+@dataclass
+class _Validated:
+    """What the validation pass learned (no patient data) and how to stream the rows again."""
+
+    variants: set[PacketVariant]
+    total: int
+    bad_rows: set[int]
+    problems: list[Problem]
+    rows: Callable[[], Iterator[PatientRow]]
+
+
+def _validate(project: Project, roster: Path | list[PatientRow], options: RunOptions) -> _Validated:
+    """Pass one over the roster: every row checked before anything is created on disk."""
+    if isinstance(roster, list):
+        rows_list = roster
+        return _Validated({r.variant for r in rows_list}, len(rows_list), set(), [], lambda: iter(rows_list))
+    path = roster
+    catalog = Catalog.for_project(project, options.today, options.encrypt)
+    summary = check_roster(path, catalog)
+    if summary.fatal or (summary.problems and not options.skip_invalid):
+        raise RosterError(summary.problems, path.name)
+    if summary.has_passwords and not options.encrypt:
+        log.warning("the roster has passwords but --encrypt was not given; packets are NOT encrypted")
+
+    def rows() -> Iterator[PatientRow]:  # pass two streams the file again: memory stays flat
+        for number, row, found in iter_roster(path, catalog):
+            if row is not None:
+                yield row
+            elif number not in summary.bad_rows:
+                raise RosterError(found, f"{path.name} (it changed while packets were being made)")
+
+    return _Validated(summary.variants, summary.valid, summary.bad_rows, summary.problems, rows)
+
+
 def run_packets(
     project: Project,
     roster: Path | list[PatientRow],
@@ -210,46 +257,11 @@ def run_packets(
 ) -> RunReport:
     """Validate, then write every packet of ``roster`` into a new private run folder."""
     kit = load_kit(project)
-    if isinstance(roster, list):
-        rows_list = roster
-        variants = {r.variant for r in rows_list}
-        total, bad_rows, problems = len(rows_list), set(), []
-
-        def rows() -> Iterator[PatientRow]:
-            yield from rows_list
-    else:
-        path = roster
-        catalog = Catalog.for_project(project, options.today, options.encrypt)
-        summary = check_roster(path, catalog)
-        if summary.fatal or (summary.problems and not options.skip_invalid):
-            raise RosterError(summary.problems, path.name)
-        if summary.has_passwords and not options.encrypt:
-            log.warning("the roster has passwords but --encrypt was not given; packets are NOT encrypted")
-        variants, total, bad_rows, problems = (
-            summary.variants,
-            summary.valid,
-            summary.bad_rows,
-            summary.problems,
-        )
-
-        def rows() -> Iterator[PatientRow]:
-            for number, row, found in iter_roster(path, catalog):
-                if row is not None:
-                    yield row
-                elif number not in bad_rows:
-                    raise RosterError(found, f"{path.name} (it changed while packets were being made)")
-
+    plan = _validate(project, roster, options)
     # Everything is validated: only now is anything created on disk.
     out_root = options.out_root.resolve()
-    cleaned = clean_interrupted(out_root)
-    if cleaned.temp_files:
-        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", cleaned.temp_files)
-    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-    run_dir = safe_join(out_root, run_id)
-    ensure_dir(out_root)  # normal mode; an existing (maybe shared) folder is never chmod-ed
-    run_dir.mkdir(mode=0o700)  # new, so ensure_dir(private=True) chmods only our own folder
-    ensure_dir(run_dir, private=True)
-    report = RunReport(run_dir, skipped_rows=sorted(bad_rows), problems=problems)
+    run_id, run_dir = _new_run_dir(out_root)
+    report = RunReport(run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems)
     # Lock first, then the marker: a concurrent clean never sees an unlocked marked folder.
     lock_fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
@@ -257,18 +269,19 @@ def run_packets(
     try:
         append_text(run_dir / MARKER, f"handout-gen {__version__} packet run {run_id}\n")
         append_text(run_dir / "index.csv", "packet_id,row\n")
-        _audit(run_dir, {"event": "run-start", "run": run_id, "rows": total, "skipped_rows": len(bad_rows)})
-        if on_total and total:
-            on_total(total)
+        start = {"event": "run-start", "run": run_id, "rows": plan.total, "skipped_rows": len(plan.bad_rows)}
+        _audit(run_dir, start)
+        if on_total and plan.total:
+            on_total(plan.total)
         cache_dir = project.output_dir / CACHE
-        statics = _plan(kit, variants, options.today)
+        statics = _plan(kit, plan.variants, options.today)
         workers = options.workers or os.cpu_count() or 1
-        chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-total // workers)))
-        if workers == 1 or total <= chunk:
+        chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
+        if workers == 1 or plan.total <= chunk:
             worker = PacketMaker(kit, options.today, cache_dir)
             for part in statics:
                 worker.ensure(part)
-            for rows_chunk in _chunks(rows(), chunk):
+            for rows_chunk in _chunks(plan.rows(), chunk):
                 _record(
                     run_dir,
                     run_id,
@@ -280,7 +293,7 @@ def run_packets(
             _pool_run(
                 kit,
                 statics,
-                rows(),
+                plan.rows(),
                 chunk,
                 workers,
                 options,
