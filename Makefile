@@ -6,20 +6,33 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 HG          := $(VENV)/bin/handout-gen
 STAMP       := $(VENV)/.installed
+TEST_STAMP  := $(VENV)/.installed-test
+# The suite runs on both cores; coverage of the library is reported and gated.
+COVERAGE_MIN ?= 85
+PYTEST      := $(PY) -m pytest -n 2 --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 # Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
 CANIEMAIL   := tests/caniemail/node_modules/.installed
 # WeasyPrint needs Pango/HarfBuzz; qpdf and poppler-utils check PDFs; chromium runs the
 # browser tests (Playwright drives Debian's build; it never downloads one).
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core qpdf poppler-utils chromium
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+DEB_TEST_PACKAGES := qpdf poppler-utils chromium
 
-.PHONY: demo test bench setup system-deps lint clean
+.PHONY: demo test test-fast golden bench setup setup-test system-deps lint clean
 
+# `make demo` installs only what the tool needs; the test tools come with `make test`.
 setup: system-deps $(STAMP)
+
+setup-test: setup $(TEST_STAMP)
+	@$(MAKE) --no-print-directory system-deps DEB_PACKAGES="$(DEB_TEST_PACKAGES)"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(TEST_STAMP)
 
 $(CANIEMAIL): tests/caniemail/package.json tests/caniemail/package-lock.json
 	command -v npm >/dev/null 2>&1 || $(MAKE) system-deps DEB_PACKAGES="nodejs npm"
@@ -44,13 +57,21 @@ demo: setup
 	$(HG) newsletter 2026-12 --esp mailchimp
 	@echo "Done: see output/"
 
-test: setup $(CANIEMAIL)
-	$(PY) -m pytest
+test: setup-test $(CANIEMAIL)
+	$(PYTEST)
+
+# The edit-test loop: everything but the whole-build and many-packet tests, on both cores.
+test-fast: setup-test $(CANIEMAIL)
+	$(PY) -m pytest -n 2 -m "not slow"
+
+# Rewrite the golden files (newsletter HTML and text part) from the fixture practice.
+golden: setup-test
+	$(PY) -m pytest tests/test_golden.py --update-golden
 
 bench: setup
 	$(PY) -m benchmarks
 
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
@@ -59,5 +80,5 @@ clean:
 
 # --- preview / readme images (issue 6) ---
 .PHONY: readme-images
-readme-images: setup
+readme-images: setup-test
 	$(PY) scripts/readme_images.py

@@ -1,4 +1,9 @@
-"""Shared fixtures: an isolated environment, a copy of the sample project, log guards."""
+"""Shared fixtures: an isolated environment, a copy of the fixture project, log guards.
+
+Tests run on ``tests/fixtures/practice`` (a frozen copy of the sample practice), never on the
+repository's own ``content/``: a practice that edits its content must not break the suite.
+Only ``tests/test_sample_content.py`` reads the real sample content.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "practice"
+SRC_DIR = REPO / "src"
 
 
 @pytest.fixture(autouse=True)
@@ -64,15 +71,44 @@ def weasyprint_log() -> Iterator[list[str]]:
     logger.removeHandler(handler)
 
 
-def copy_sample(dest: Path) -> Path:
-    """Copy the bundled sample project (content, recipes, templates) into ``dest``."""
+def copy_sample(dest: Path, source: Path = FIXTURE) -> Path:
+    """Copy a project (content, recipes, templates; the fixture practice by default) into ``dest``."""
     for name in ("content", "handouts", "templates"):
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, dest / name)
+        if (source / name).is_dir():
+            shutil.copytree(source / name, dest / name)
     return dest
 
 
 @pytest.fixture
 def sample_project(tmp_path: Path) -> Path:
-    """A private copy of the sample project that a test may change freely."""
+    """A private copy of the fixture practice that a test may change freely."""
     return copy_sample(tmp_path / "project")
+
+
+SMALL_RECIPE = ("prp-injection", "radiofrequency-ablation")
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
+    whose point is the build, not every procedure (the sample content test builds them all)."""
+    root = copy_sample(tmp_path / "project")
+    recipe = root / "handouts" / "handouts.yaml"
+    text = recipe.read_text(encoding="utf-8")
+    assert "procedures: all" in text
+    limited = text.replace("procedures: all", f"procedures: [{', '.join(SMALL_RECIPE)}]")
+    recipe.write_text(limited, encoding="utf-8")
+    return root
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true",
+        help="rewrite tests/golden/ from what the code makes now (then review the diff)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow tests first: with ``-n 2`` the quick ones then fill the other core instead
+    of one long test finishing alone at the end (longest-first scheduling)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

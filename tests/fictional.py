@@ -43,13 +43,18 @@ LAST = (
 )
 
 
-def fictional_roster(count: int, catalog: Catalog, seed: int = 4) -> list[dict[str, str]]:
-    """Invented patients with varied flags (benchmarks, tests, demos); every name unique."""
+def fictional_roster(
+    count: int, catalog: Catalog, seed: int = 4, slugs: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """Invented patients with varied flags (benchmarks, tests, demos); every name unique.
+
+    ``slugs`` limits the procedures drawn from (fewer static parts to render); default: all.
+    """
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not security
-    slugs = sorted(catalog.procedures)
+    choices = sorted(slugs or catalog.procedures)
     rows = []
     for index in range(count):
-        slug = rng.choice(slugs)
+        slug = rng.choice(choices)
         prep = catalog.procedures[slug].meta.prep
         thinner = rng.random() < 0.2
         day = catalog.today + timedelta(days=1 + index % 20)

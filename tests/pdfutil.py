@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 from pathlib import Path
 
-from pypdf import PdfReader
-
 
 def pdf_text(data: bytes) -> str:
-    """All text of a PDF, pages joined, whitespace folded (for phrase assertions)."""
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    """All text of a PDF, pages joined, whitespace folded (for phrase assertions).
+
+    poppler's ``pdftotext`` (C, an independent reader of what WeasyPrint and pikepdf wrote) is
+    about ten times faster than a pure-Python extractor on a 20-page packet.
+    """
+    command = ["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"]  # -raw: content order, no dehyphenation
+    result = subprocess.run(command, input=data, capture_output=True, check=True)
+    return " ".join(result.stdout.decode("utf-8").split())
 
 
 def tool(*args: str | Path) -> str:

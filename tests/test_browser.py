@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from handout_gen.preview import PreviewServer
 
 from .conftest import copy_sample
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium: not for the edit-test loop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -32,7 +31,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -40,7 +39,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewServer]:
     project = copy_sample(tmp_path_factory.mktemp("browser") / "project")
     server = PreviewServer(project, port=0).start()
@@ -91,7 +90,7 @@ def test_index_links_every_handout_and_newsletter(page: Page, preview: PreviewSe
         assert {f"/handouts/{name}.html", f"/handouts/{name}.pdf"} <= hrefs
     for issue_id in newsletter_ids(preview):
         assert f"/newsletters/{issue_id}/" in hrefs
-    assert len(preview.site.items.handouts) == 24
+    assert len(preview.site.items.handouts) == 6 * 2 * 2  # fixture recipe: 6 procedures, 2 languages, 2 sizes
 
 
 @pytest.mark.parametrize("width", [600, 375])
@@ -179,8 +178,9 @@ def test_index_reloads_when_a_procedure_is_added(page: Page, preview: PreviewSer
 def test_served_pages_only_read_project_files(preview: PreviewServer) -> None:
     """The routes the handout page uses all resolve inside the allowed roots."""
     html = preview.site.handout_page("prp-injection")
-    for url in re.findall(r'src="(/_file/[^"]+)"|url\("(/_file/[^"]+)"\)', html):
-        path = next(u for u in url if u)
+    found = re.findall(r'src="(/_file/[^"]+)"|url\("(/_file/[^"]+)"\)', html)
+    urls = [next(u for u in url if u) for url in found]
+    assert any(u.endswith(".ttf") for u in urls) and any(u.endswith("logo.svg") for u in urls), urls
+    for path in urls:
         index, _, rel = path.removeprefix("/_file/").partition("/")
         assert preview.site.project_file(int(index), rel) is not None, path
-    assert Path(preview.site.root).is_dir()

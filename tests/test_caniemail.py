@@ -14,9 +14,9 @@ from pathlib import Path
 
 from handout_gen.content.project import load_project
 from handout_gen.newsletter.render import render_issue
+from tests.conftest import FIXTURE
 
-REPO = Path(__file__).resolve().parents[1]
-GATE = REPO / "tests" / "caniemail"
+GATE = Path(__file__).resolve().parent / "caniemail"
 CLIENTS = ("gmail.*", "apple-mail.*", "outlook.windows")
 
 # Features the data marks unsupported somewhere that the email uses on purpose, and why it is safe.
@@ -36,7 +36,7 @@ def test_newsletter_has_no_unsupported_feature_in_gmail_apple_mail_or_outlook(tm
     assert node, "Node.js is needed for this gate; `make setup` installs it"
     assert (GATE / "node_modules" / "caniemail").is_dir(), "run `make setup` (npm ci in tests/caniemail)"
     html = tmp_path / "email.html"
-    html.write_text(render_issue(load_project(REPO), "2026-12").html, encoding="utf-8")
+    html.write_text(render_issue(load_project(FIXTURE), "2026-12").html, encoding="utf-8")
     result = subprocess.run(
         [node, str(GATE / "check.mjs"), str(html), *CLIENTS], capture_output=True, text=True, check=True
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from handout_gen.checks.runner import run_checks
 
 TODAY = date(2026, 12, 1)
@@ -24,12 +26,16 @@ def only_esi(project: Path) -> Path:
     return project
 
 
+@pytest.mark.slow
+@pytest.mark.no_cover
 def test_sample_handout_pdfs_pass_every_print_rule(sample_project: Path) -> None:
     report = run_checks(only_esi(sample_project), today=TODAY, pdf=True)
     assert [f for f in report.findings if f.rule.startswith("pdf.")] == []
     assert report.errors == []
 
 
+@pytest.mark.slow
+@pytest.mark.no_cover
 def test_small_text_small_footer_and_fallback_glyphs_fail(sample_project: Path) -> None:
     only_esi(sample_project)
     (sample_project / "templates").mkdir(exist_ok=True)

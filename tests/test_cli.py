@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
+from tests.conftest import FIXTURE
 
 from .pdfutil import pdf_text
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -58,20 +57,20 @@ def test_version() -> None:
 
 
 def test_list_shows_procedures_languages_and_status() -> None:
-    code, out, _ = run("--project", str(REPO), "list")
+    code, out, _ = run("--project", str(FIXTURE), "list")
     assert code == 0
     assert "radiofrequency-ablation" in out and "en,es" in out and "draft" in out
 
 
 def test_unknown_slug_is_a_clean_error() -> None:
-    code, out, err = run("--project", str(REPO), "handout", "nope")
+    code, out, err = run("--project", str(FIXTURE), "handout", "nope")
     assert code == 1
     assert err.startswith("Error: no procedure 'nope' in content/procedures/ (known: ")
     assert "Traceback" not in out + err
 
 
 def test_misuse_exits_2() -> None:
-    code, _, err = run("--project", str(REPO), "handout", "prp-injection", "--lang", "fr")
+    code, _, err = run("--project", str(FIXTURE), "handout", "prp-injection", "--lang", "fr")
     assert code == 2
     assert "Invalid value for '--lang'" in err
 
@@ -106,12 +105,13 @@ def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp
     assert "Puntos clave" in text and "Página 1 de" in text
 
 
-def test_build_then_noop_rebuild(sample_project: Path) -> None:
-    code, out, _ = run("--project", str(sample_project), "build")
+@pytest.mark.slow
+def test_build_then_noop_rebuild(small_project: Path) -> None:
+    code, out, _ = run("--project", str(small_project), "build")
     assert code == 0
-    assert "handouts: 24 written, 0 unchanged\nnewsletters: 1 written, 0 unchanged\n" in out
-    code, out, _ = run("--project", str(sample_project), "build")
-    assert out == "handouts: 0 written, 24 unchanged\nnewsletters: 0 written, 1 unchanged\n"
+    assert "handouts: 8 written, 0 unchanged\nnewsletters: 1 written, 0 unchanged\n" in out
+    code, out, _ = run("--project", str(small_project), "build")
+    assert out == "handouts: 0 written, 8 unchanged\nnewsletters: 0 written, 1 unchanged\n"
 
 
 def test_python_dash_m_entry_point() -> None:

@@ -14,6 +14,7 @@ from handout_gen.content.project import load_project
 from handout_gen.core.paths import PACKAGE_DIR
 from handout_gen.handouts import Variant, render_handout
 from handout_gen.render.jinja import make_env
+from tests.conftest import FIXTURE
 
 from .pdfutil import pdf_text
 
@@ -56,7 +57,7 @@ def test_spanish_dates_and_times_use_es_us_without_narrow_spaces() -> None:
 
 
 def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> None:
-    project = load_project(Path(__file__).resolve().parents[1])
+    project = load_project(FIXTURE)
     data = render_handout(project, "epidural-steroid-injection", Variant("es"))
     path = tmp_path / "esi.es.pdf"
     path.write_bytes(data)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pdfplumber
+import pytest
 from click.testing import CliRunner
 
 from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
 from handout_gen.cli import cli
 from handout_gen.content.project import load_project
 from handout_gen.handouts import build_handouts
-
-SLUGS = ["epidural-steroid-injection", "interventional-pain-care", "joint-injections-nerve-blocks",
-         "prp-injection", "radiofrequency-ablation", "spinal-cord-stimulation"]
+from tests.conftest import SMALL_RECIPE
 
 
 def body_sizes(path: Path) -> tuple[set[float], set[float]]:
@@ -32,11 +31,13 @@ def body_sizes(path: Path) -> tuple[set[float], set[float]]:
     return sizes, bold
 
 
-def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(sample_project: Path) -> None:
-    project = load_project(sample_project)
+@pytest.mark.slow
+@pytest.mark.no_cover
+def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(small_project: Path) -> None:
+    project = load_project(small_project)
     build_handouts(project)
-    out = sample_project / "output/handouts"
-    expected = {f"{s}{suffix}.pdf" for s in SLUGS for suffix in ("", ".es", ".large", ".es.large")}
+    out = small_project / "output/handouts"
+    expected = {f"{s}{suffix}.pdf" for s in SMALL_RECIPE for suffix in ("", ".es", ".large", ".es.large")}
     assert {p.name for p in out.glob("*.pdf")} == expected
     for path in sorted(out.glob("*.pdf")):
         sizes, bold = body_sizes(path)

@@ -33,7 +33,7 @@ BASE = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
 def worker(tmp_path_factory: pytest.TempPathFactory) -> PacketMaker:
     project = load_project(copy_sample(tmp_path_factory.mktemp("letters") / "project"))
     return PacketMaker(load_kit(project), TODAY)  # no disk cache: everything rendered here

@@ -17,6 +17,7 @@ from handout_gen.core.errors import RenderError, UnknownItemError, ValidationFai
 from handout_gen.newsletter.guards import guard_context, unsupported_features
 from handout_gen.newsletter.model import list_issues, load_issue
 from handout_gen.newsletter.render import newsletter_context, render_issue
+from tests.conftest import FIXTURE
 
 from .mailutil import assert_headers_once
 
@@ -27,9 +28,7 @@ UTM = "utm_source=newsletter&utm_medium=email&utm_campaign=2026-12"
 
 @pytest.fixture(scope="module")
 def rendered():  # type: ignore[no-untyped-def]
-    from tests.conftest import REPO
-
-    return render_issue(load_project(REPO), ISSUE, esp="mailchimp")
+    return render_issue(load_project(FIXTURE), ISSUE, esp="mailchimp")
 
 
 def issue_file(project: Path) -> Path:
@@ -62,9 +61,7 @@ def test_list_issues_and_unknown_issue(sample_project: Path) -> None:
 
 
 def test_procedure_blocks_come_from_the_procedure_files(rendered) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import REPO
-
-    project = load_project(REPO)
+    project = load_project(FIXTURE)
     tree = lxml_html.document_fromstring(rendered.html)
     headings = [h.text_content() for h in tree.iter("h2")]
     assert headings == ["Radiofrequency Ablation", "Epidural Steroid Injection", "Holiday hours"]

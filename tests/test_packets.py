@@ -7,6 +7,7 @@ subprocess, so stdout/stderr are exactly what a user sees) and every test inspec
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from pypdf import PdfReader
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
-from .conftest import copy_sample
+from .conftest import FIXTURE, copy_sample
 from .pdfutil import pdf_text
 
 TODAY = "2026-11-24"
@@ -108,20 +109,34 @@ def read_index(run_dir: Path) -> dict[str, int]:
         return {row["packet_id"]: int(row["row"]) for row in csv.DictReader(handle)}
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("packets")
-    project = copy_sample(tmp / "project")
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Any]:
+    """One real packet run that many tests read; made once per test run, even with ``-n 2``.
+
+    Under xdist the first worker to get here makes it in the run's shared temp folder while
+    holding a lock; the other waits and reads the same files (the xdist-documented pattern).
+    """
+    base = tmp_path_factory.getbasetemp()
+    tmp = (base if worker_id == "master" else base.parent) / "packets-batch"
+    tmp.mkdir(exist_ok=True)
     rows = [{**BASE, **p} for p in PATIENTS]
-    roster = tmp / "roster.csv"
-    write_csv(roster, rows, bom=True)
+    with (tmp / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (tmp / "result.json").is_file():
+            project = copy_sample(tmp / "project")
+            roster = tmp / "roster.csv"
+            write_csv(roster, rows, bom=True)
+            made = run_cli(project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2")
+            saved = {"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr}
+            (tmp / "result.json").write_text(json.dumps(saved))
+    saved = json.loads((tmp / "result.json").read_text())
+    result = subprocess.CompletedProcess(["handout-gen", "packets"], **saved)
     out = tmp / "out"
-    result = run_cli(project, "packets", roster, "-o", out, "--today", TODAY, "--workers", "2")
     (run_dir,) = out.iterdir()
     index = read_index(run_dir)
     texts = {index[p.name[7:-4]]: pdf_text(p.read_bytes()) for p in run_dir.glob("packet_*.pdf")}
     return {
-        "project": project,
+        "project": tmp / "project",
         "rows": rows,
         "result": result,
         "run_dir": run_dir,
@@ -311,6 +326,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
     assert "Zzyzx" not in skipped.stderr + skipped.stdout
 
 
+@pytest.mark.slow
 def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     roster = tmp_path / "roster.csv"
@@ -431,7 +447,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> 
 def test_sample_packet_for_the_preview() -> None:
     from handout_gen.packets.packet import sample_packet
 
-    project = load_project(Path(__file__).resolve().parents[1])
+    project = load_project(FIXTURE)
     data = sample_packet(project)
     assert data.startswith(b"%PDF")
     assert "Dear Alex Sample," in pdf_text(data)
@@ -449,7 +465,8 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
 
     project = copy_sample(tmp_path / "project")
     catalog = Catalog.for_project(load_project(project), date.fromisoformat(TODAY))
-    rows = fictional_roster(120, catalog)
+    # Two procedures: fewer cached parts to render before the first packet, same kill and rerun.
+    rows = fictional_roster(120, catalog, slugs=("prp-injection", "radiofrequency-ablation"))
     rows[17].update(first_name="Zzyzx", last_name="Testpatient")
     roster = tmp_path / "tomorrow.csv"
     write_csv(roster, rows)
@@ -556,7 +573,7 @@ def test_build_prep_blood_thinner_call_both_ways() -> None:
     from handout_gen.packets.prep import build_prep
     from handout_gen.packets.roster import PrepFlags
 
-    kit = load_kit(load_project(Path(__file__).resolve().parents[1]))
+    kit = load_kit(load_project(FIXTURE))
     words = kit.words("en")
     esi, prp = ("epidural-steroid-injection",), ("prp-injection",)
     assert words.blood_thinner_call in build_prep(esi, PrepFlags(), kit.project, words).items

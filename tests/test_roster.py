@@ -11,6 +11,7 @@ import pytest
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError
 from handout_gen.packets.roster import Catalog, check_roster, iter_roster, rows_from
+from tests.conftest import FIXTURE
 from tests.fictional import write_csv
 
 TODAY = date(2026, 11, 24)
@@ -36,7 +37,7 @@ GOOD = {
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.for_project(load_project(Path(__file__).resolve().parents[1]), TODAY)
+    return Catalog.for_project(load_project(FIXTURE), TODAY)
 
 
 def rows_of(path: Path, catalog: Catalog) -> list:
@@ -178,7 +179,7 @@ def test_json_unknown_key_refused(tmp_path: Path, catalog: Catalog) -> None:
 
 
 def test_password_required_when_encrypting(tmp_path: Path) -> None:
-    project = load_project(Path(__file__).resolve().parents[1])
+    project = load_project(FIXTURE)
     catalog = Catalog.for_project(project, TODAY, require_password=True)
     with pytest.raises(RosterError) as info:
         rows_from([GOOD, {**GOOD, "password": "short"}, {**GOOD, "password": "long enough"}], catalog)

@@ -29,6 +29,7 @@ from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError, SendError
 from handout_gen.newsletter.recipients import load_recipients
 from handout_gen.newsletter.send import SmtpSettings, send_issue
+from tests.conftest import SRC_DIR
 
 from .mailutil import assert_headers_once
 
@@ -268,7 +269,7 @@ def test_killed_send_resumes_with_no_duplicate_and_no_miss(
         "--rate",
         "0",
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert handler.stalled.wait(60), proc.communicate()
     proc.send_signal(signal.SIGKILL)

@@ -1,0 +1,67 @@
+"""The one smoke test of the repository's own sample content (``content/``, ``handouts/``).
+
+Every other test runs on the frozen fixture practice, so a practice that renames itself,
+adds a procedure or edits a sentence changes only what this file expects. It checks what
+must hold for any content a practice ships: it loads, builds, passes ``check`` without
+errors, makes the sample packets, and (house rule for the bundled sample) stays fictional.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from handout_gen.build import build
+from handout_gen.checks.runner import run_checks
+from handout_gen.content.project import load_project
+from handout_gen.handouts import planned_handouts
+from handout_gen.newsletter.model import list_issues
+from handout_gen.packets.run import RunOptions, run_packets
+from tests.conftest import REPO, copy_sample
+
+SAMPLE_ROSTER = Path("content/rosters/sample-roster.csv")
+ROSTER_TODAY = date(2026, 11, 24)  # the date the Makefile's demo uses for the fictional roster
+
+
+@pytest.mark.slow
+@pytest.mark.no_cover
+def test_sample_project_builds_checks_and_makes_its_packets(tmp_path: Path) -> None:
+    root = copy_sample(tmp_path / "sample", REPO)
+    project = load_project(root)
+    result = build(project)
+    assert len(result.handouts.written) == len(planned_handouts(project)) > 0
+    assert {p.parent.name for p in result.newsletters.written} == set(list_issues(project))
+    # Text rules only: the print rules measure templates more than content (tests/test_check_pdf.py
+    # runs them on the fixture), and pdfplumber over every PDF would double this test's time.
+    report = run_checks(root, pdf=False)
+    assert not report.errors, report.to_text()
+    with (root / SAMPLE_ROSTER).open(encoding="utf-8-sig") as handle:
+        rows = sum(1 for _ in csv.DictReader(handle))
+    options = RunOptions(out_root=tmp_path / "packets", workers=1, today=ROSTER_TODAY)
+    packets = run_packets(project, root / SAMPLE_ROSTER, options)
+    assert packets.written == rows > 0 and not packets.skipped_rows
+
+
+def test_sample_content_is_fictional() -> None:
+    """Only 555-01xx numbers and example.org addresses appear in the bundled content."""
+    files = [p for p in (REPO / "content").rglob("*") if p.suffix in {".md", ".yaml", ".csv"}]
+    text = "\n".join(p.read_text(encoding="utf-8-sig") for p in files)
+    numbers = re.findall(r"\b\d{3}-\d{4}\b", text)
+    assert numbers
+    for number in numbers:
+        assert number.startswith("555-01"), number
+    for host in re.findall(r"https://([^/\s\"')]+)", text):
+        assert host.endswith("example.org"), host
+
+
+def test_sample_medical_text_is_marked_draft() -> None:
+    """Medical text stays draft until a clinician signs (house rule for the bundled sample)."""
+    project = load_project(REPO)
+    assert project.procedures
+    for procedure in project.procedures.values():
+        for edition in procedure.editions.values():
+            assert edition.meta.status == "draft", edition.path.name
