@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 
@@ -41,7 +41,7 @@ _textstat_lock = threading.Lock()
 class Block:
     """A paragraph or list item as plain text, with the section and line it sits on."""
 
-    kind: str  # "para" or "item"
+    kind: Literal["para", "item"]
     section: str
     line: int
     text: str
@@ -51,7 +51,7 @@ class Block:
 class Ref:
     """An image or link in a body: target, alt/label, title, line."""
 
-    kind: str  # "image" or "link"
+    kind: Literal["image", "link"]
     target: str
     alt: str
     title: str
@@ -113,8 +113,7 @@ def read_document(edition: Edition, root: Path) -> Document:
         if section:  # headings themselves are not blocks: their line is a section start
             heading = any(start == line for start, _ in starts)
             if not heading:
-                kind = "item" if item_depth else "para"
-                doc.blocks.append(Block(kind, section, line, _inline_text(token)))
+                doc.blocks.append(Block("item" if item_depth else "para", section, line, _inline_text(token)))
         for child in token.children or []:
             child_line = line + _line_offset(token, child)
             if child.type == "image":

@@ -175,15 +175,13 @@ class Kit:
     text: PacketText
     text_bytes: bytes
 
-    def words(self, lang: str) -> PacketWords:
-        for key, words in self.text.text.items():
-            if key == lang:
-                return words
-        return self.text.text[ORIGINAL]
-
     def packet_lang(self, lang: str) -> str:
         """The language of the packet's own words: the patient's, or English when missing."""
         return lang if any(key == lang for key in self.text.text) else ORIGINAL
+
+    def words(self, lang: str) -> PacketWords:
+        """The packet's words in ``lang`` (English when the packet has no such language)."""
+        return next(words for key, words in self.text.text.items() if key == self.packet_lang(lang))
 
     def sections(self, slugs: tuple[str, ...]) -> list[str]:
         """Every section any of the procedures asks for, in the recipe's print order."""
