@@ -21,7 +21,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render",),
     ("handouts",),
     ("newsletter", "packets"),
-    ("checks", "preview", "scaffold", "build"),
+    ("checks", "scaffold"),
+    ("build", "preview"),
     ("cli",),
     ("__main__",),
 )
@@ -72,16 +73,16 @@ def module_exists(name: str) -> bool:
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-GRAPH = {
-    name: {i for i in imports(path) if i.startswith("handout_gen") and module_exists(i)}
+GRAPH = {  # a package's __init__ importing its own submodules is no edge to itself
+    name: {i for i in imports(path) if i.startswith("handout_gen") and module_exists(i) and i != name}
     for name, path in MODULES.items()
 }
 
 
 def test_the_graph_sees_the_lazy_imports() -> None:
     """The reader finds imports inside functions (the CLI imports every command's library lazily)."""
-    assert "handout_gen.packets.run" in GRAPH["handout_gen.cli"]
-    assert "handout_gen.newsletter.send" in GRAPH["handout_gen.cli"]
+    assert "handout_gen.packets.run" in GRAPH["handout_gen.cli.packets"]
+    assert "handout_gen.newsletter.send" in GRAPH["handout_gen.cli.email"]
     assert len(MODULES) > 40
 
 
@@ -136,7 +137,7 @@ def test_a_cycle_is_found_when_there_is_one(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_only_the_cli_imports_click() -> None:
     users = sorted(m for m, p in MODULES.items() if any(i.split(".")[0] == "click" for i in imports(p)))
-    assert users == ["handout_gen.cli"]
+    assert users and all(m.startswith("handout_gen.cli.") for m in users), users
 
 
 def test_modules_stay_small() -> None:

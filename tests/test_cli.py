@@ -81,16 +81,26 @@ def test_not_a_project_is_a_clean_error(tmp_path: Path) -> None:
     assert "is not a handout-gen project (no content/practice.yaml)" in err
 
 
-def test_bad_content_lists_every_problem_and_writes_nothing(sample_project: Path) -> None:
-    for slug in ("prp-injection", "radiofrequency-ablation"):
-        path = sample_project / "content" / "procedures" / f"{slug}.md"
-        path.write_text(path.read_text().replace("status: draft", "status: done"))
-    code, out, err = run("--project", str(sample_project), "build")
+@pytest.mark.slow
+def test_a_typo_blocks_only_what_is_made_from_its_file(small_project: Path) -> None:
+    """One procedure's typo is named and blocks its own handouts; everything else is made."""
+    path = small_project / "content" / "procedures" / "prp-injection.md"
+    path.write_text(path.read_text().replace("status: draft", "status: reviewed"))
+    problem = "content/procedures/prp-injection.md:10: status: Input should be 'draft' or 'approved'"
+    code, out, err = run("--project", str(small_project), "build")
     assert code == 1
-    assert err.startswith("Error: 2 problems in the project; nothing was written:")
-    assert "prp-injection.md:" in err and "radiofrequency-ablation.md:" in err
-    assert not (sample_project / "output").exists()
-    assert "Traceback" not in out + err
+    assert err.startswith("Error: 1 problem; the outputs they concern were not built")
+    assert problem in err and "Traceback" not in out + err
+    built = sorted(p.name for p in (small_project / "output" / "handouts").glob("*.pdf"))
+    assert built == sorted(f"radiofrequency-ablation{s}.pdf" for s in ("", ".es", ".es.large", ".large"))
+    assert "newsletters: 1 written" in out  # the issue does not quote the broken procedure
+    code, out, _ = run("--project", str(small_project), "handout", "epidural-steroid-injection")
+    assert code == 0 and out.startswith("wrote ")  # the front desk is not blocked
+    code, _, err = run("--project", str(small_project), "handout", "prp-injection")
+    assert code == 1 and problem in err
+    code, out, err = run("--project", str(small_project), "list")
+    assert code == 1 and "radiofrequency-ablation" in out and "prp-injection" not in out
+    assert "not loaded: prp-injection" in err and problem in err
 
 
 def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp_path: Path) -> None:

@@ -109,7 +109,8 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
     known = "epidural-steroid-injection, interventional-pain-care, joint-injections-nerve-blocks, prp-injection, radiofrequency-ablation, spinal-cord-stimulation"  # noqa: E501
     assert lines[1:] == [
         "  row 3, column first_name: is empty; every packet needs the patient's name",
-        "  row 3, column date: is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, or MM/DD/YYYY)",
+        "  row 3, column date: is not a real date "
+        "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",
         f"  row 4, column procedures: names 1 unknown procedure(s) (known: {known})",
         "  row 4, column location: is not a location id in practice.yaml (known: orchard, riverside)",
         "  row 4, column physician: is not a physician id in practice.yaml (known: lindqvist, okafor)",
@@ -189,10 +190,11 @@ def test_password_required_when_encrypting(tmp_path: Path) -> None:
     ]
 
 
-def test_not_utf8_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:
-    latin = tmp_path / "roster.csv"
-    latin.write_bytes("first_name\nJosé\n".encode("latin-1"))
-    assert check_roster(latin, catalog).problems[0].message == "is not UTF-8 text; save it as 'CSV UTF-8'"
+def test_not_text_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:
+    binary = tmp_path / "roster.csv"
+    binary.write_bytes(b"first_name\n\x81\x8d\x90\n")  # not UTF-8, and undefined in Windows-1252
+    message = check_roster(binary, catalog).problems[0].message
+    assert message == "is not text in UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
     xlsx = tmp_path / "roster.xlsx"
     xlsx.write_bytes(b"PK")
     assert check_roster(xlsx, catalog).problems[0].message == "must be a .csv or .json file"

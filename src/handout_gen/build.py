@@ -1,21 +1,24 @@
-"""``handout-gen build``: every handout and newsletter, validated first, then written.
+"""``handout-gen build``: every handout and newsletter, checked first, then written.
 
 Staged like mkdocs and Pelican: plan what changed (hashes only), validate every output of
-the plan (handout templates render, every newsletter is rendered in memory and passes every
-guard), and only then render PDFs and write files. A problem in any output stops the build
-before the first file is written.
+the plan, and only then render PDFs and write files. The gate is the same as ``check``'s
+(:mod:`handout_gen.checks.gate`): a problem blocks only the outputs made from the file that
+has it, is named with file and line, and is never hidden behind "unchanged"; everything
+else is built, and the caller exits non-zero.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from handout_gen.checks.gate import practice_problems, procedure_problems
 from handout_gen.content.project import Project
-from handout_gen.core.files import BuildReport
-from handout_gen.handouts import Renderer, check_templates, plan_handouts, write_handouts
+from handout_gen.core.errors import Problem
+from handout_gen.core.files import BuildReport, Manifest, write_file
+from handout_gen.handouts import PlannedHandout, Renderer, handout_html, plan_handouts
 from handout_gen.newsletter.render import render_changed, write_rendered
 
 log = logging.getLogger("handout_gen")
@@ -25,22 +28,61 @@ log = logging.getLogger("handout_gen")
 class BuildResult:
     handouts: BuildReport
     newsletters: BuildReport
+    problems: list[Problem] = field(default_factory=list)  # what kept outputs from being built
 
 
 def build(
     project: Project, *, force: bool = False, progress: Callable[[Path], None] | None = None
 ) -> BuildResult:
-    """Build every changed handout and newsletter; ``progress`` hears of each file written."""
-    handouts, unchanged = plan_handouts(project, force=force)
+    """Build every changed handout and newsletter whose inputs have no errors."""
+    problems = practice_problems(project)
+    if problems:  # every output carries the brand: nothing can be built
+        return BuildResult(BuildReport(), BuildReport(), problems)
+    problems = list(project.problems)  # procedures that did not load
+    blocked: set[str] = set()
+    for procedure in project.selected_procedures():
+        found = procedure_problems(project, procedure)
+        if found:
+            blocked.add(procedure.slug)
+            problems += found
+    stale, unchanged = plan_handouts(project, force=force)
+    stale = [item for item in stale if item.procedure.slug not in blocked]
+    unchanged = [path for path in unchanged if path.name.split(".")[0] not in blocked]
     renderer = Renderer(project)
-    check_templates(project, handouts, renderer)
-    issues, issues_unchanged = render_changed(project, force=force)
-    for issue in issues:
+    for item in stale:  # a template error stops the build before the first write
+        handout_html(project, item.procedure, item.variant, renderer.env)
+    changed = render_changed(project, force=force)
+    problems += changed.problems
+    for issue in changed.rendered:
         for warning in issue.warnings:
             log.warning("%s", warning)
-    written = write_handouts(project, handouts, renderer, progress)
-    letters = write_rendered(project, issues)
+    written = _write_handouts(project, stale, renderer, problems, progress)
+    letters = write_rendered(project, changed.rendered)
     if progress:
         for path in letters:
             progress(path)
-    return BuildResult(BuildReport(written, unchanged), BuildReport(letters, issues_unchanged))
+    return BuildResult(BuildReport(written, unchanged), BuildReport(letters, changed.unchanged), problems)
+
+
+def _write_handouts(
+    project: Project,
+    planned: list[PlannedHandout],
+    renderer: Renderer,
+    problems: list[Problem],
+    progress: Callable[[Path], None] | None,
+) -> list[Path]:
+    """Render and write each handout; one WeasyPrint reports trouble with is not written."""
+    manifest = Manifest(project.output_dir, "handouts")
+    written = []
+    for item in planned:
+        data, warnings = renderer.handout_with_warnings(item.procedure, item.variant)
+        if warnings:
+            source = f"content/procedures/{item.procedure.slug}.md"
+            problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
+            continue
+        write_file(item.target, data, root=project.output_dir)
+        manifest.record(item.target.name, item.key)
+        written.append(item.target)
+        if progress:
+            progress(item.target)
+    return written

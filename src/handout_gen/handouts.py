@@ -96,11 +96,17 @@ class Renderer:
         return self.engine.env
 
     def handout(self, procedure: Procedure, variant: Variant) -> bytes:
-        html = handout_html(self.project, procedure, variant, self.env)
-        data, warnings = self.engine.pdf.render(html, self.project.content_dir)
+        """The PDF; WeasyPrint's warnings (a missing image, a refused URL) are logged."""
+        data, warnings = self.handout_with_warnings(procedure, variant)
         for message in warnings:
             log.warning("%s: %s", variant.filename(procedure.slug), message)
-        return bytes(data)
+        return data
+
+    def handout_with_warnings(self, procedure: Procedure, variant: Variant) -> tuple[bytes, list[str]]:
+        """The PDF and WeasyPrint's warnings, for callers that refuse a PDF with any."""
+        html = handout_html(self.project, procedure, variant, self.env)
+        data, warnings = self.engine.pdf.render(html, self.project.content_dir)
+        return bytes(data), warnings
 
 
 def render_handout(project: Project, slug: str, variant: Variant) -> bytes:
@@ -150,12 +156,6 @@ def plan_handouts(project: Project, *, force: bool = False) -> tuple[list[Planne
         else:
             stale.append(PlannedHandout(procedure, variant, target, key))
     return stale, unchanged
-
-
-def check_templates(project: Project, planned: list[PlannedHandout], renderer: Renderer) -> None:
-    """Render the HTML of every planned handout: a template error stops the build before any write."""
-    for item in planned:
-        handout_html(project, item.procedure, item.variant, renderer.env)
 
 
 def write_handouts(

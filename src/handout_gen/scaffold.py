@@ -40,12 +40,23 @@ def check_name(name: str) -> str:
     return name
 
 
+# output/ holds packets with patient data: a practice's git repository must never take it in.
+GITIGNORE = (
+    "# Made by handout-gen init. output/ holds generated files and patient packets (PHI):\n"
+    "# never commit it.\n"
+    "output/\n"
+)
+
+
 def starter_files() -> list[str]:
-    """Project-relative paths of every starter file, in a stable order."""
+    """Project-relative paths of every starter file, in a stable order (``.gitignore`` included)."""
     return sorted(
-        p.relative_to(STARTER_DIR).as_posix()
-        for p in STARTER_DIR.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+        [
+            p.relative_to(STARTER_DIR).as_posix()
+            for p in STARTER_DIR.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+        ]
+        + [".gitignore"]
     )
 
 
@@ -84,7 +95,10 @@ def init_project(directory: Path, *, name: str = DEFAULT_NAME) -> list[Path]:
     if clashes:
         msg = f"{directory} already has {', '.join(clashes)}; nothing was written"
         raise ConfigError(msg)
-    payloads = {rel: _personalise(rel, (STARTER_DIR / rel).read_bytes(), name) for rel in files}
+    payloads = {
+        rel: _personalise(rel, (STARTER_DIR / rel).read_bytes(), name) for rel in files if rel != ".gitignore"
+    }
+    payloads[".gitignore"] = GITIGNORE.encode()
     # Validate the personalised practice.yaml before writing anything.
     source = "content/practice.yaml"
     data, key_lines, problems = parse_yaml(payloads[source].decode("utf-8"), source)

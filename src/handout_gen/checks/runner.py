@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -227,8 +228,15 @@ def procedure_image(procedure: Procedure, content_dir: Path, root: Path) -> list
         "check the path (relative to content/) or add the file")]
 
 
-def run_checks(start: Path, *, today: date | None = None, pdf: bool = True) -> CheckReport:
-    """Run every rule over the project at ``start``; never raises for content problems."""
+def run_checks(
+    start: Path, *, today: date | None = None, pdf: bool = True, progress: Callable[[str], None] | None = None
+) -> CheckReport:
+    """Run every rule over the project at ``start``; never raises for content problems.
+
+    ``progress`` hears what is being checked (a file, a rendered PDF): the PDF rules take
+    seconds, and a person should see that something is happening.
+    """
+    say = progress or (lambda _step: None)
     root = find_project_root(start)
     today = today or date.today()
     report = CheckReport()
@@ -237,16 +245,18 @@ def run_checks(start: Path, *, today: date | None = None, pdf: bool = True) -> C
     try:
         project = load_project(root)
         procedures = project.procedures
+        findings += [from_problem(p) for p in project.problems]
         wanted = [str(lang) for lang in project.recipe.languages]
     except ValidationFailed as exc:
         findings += [from_problem(p) for p in exc.problems]
-        procedures, _ = load_procedures(root / "content", root)  # the files that did load
+        procedures = load_procedures(root / "content", root).procedures  # the files that did load
         wanted = list(LANGUAGES)
     content_dir = root / "content"
     glossary, found = load_glossary(root)
     findings += found
     seen_chars: set[str] = set()
     for procedure in procedures.values():
+        say(relpath(procedure.editions[ORIGINAL].path, root))
         findings += procedure_image(procedure, content_dir, root)
         findings += translation_findings(procedure, wanted, root)
         for edition in procedure.editions.values():
@@ -257,6 +267,7 @@ def run_checks(start: Path, *, today: date | None = None, pdf: bool = True) -> C
             findings += checks_text.numbers(doc)
             findings += checks_text.jargon(doc, glossary.get(edition.lang, {}))
             findings += checks_text.references(doc, content_dir)
+            findings += checks_text.removed(doc)
             findings += checks_pdf.glyphs(checks_text.all_text(doc), doc.source, seen_chars)
             report.checked.append(doc.source)
     findings += slug_references(root, set(procedures))
@@ -268,7 +279,7 @@ def run_checks(start: Path, *, today: date | None = None, pdf: bool = True) -> C
     if project is not None:
         findings += key_points_rendered(project)
         if pdf:
-            findings += pdf_checks(project, seen_chars)
+            findings += pdf_checks(project, seen_chars, say)
     findings += newsletter_checks(root, project)
     report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.message))
     return report
@@ -288,12 +299,13 @@ def key_points_rendered(project: Any) -> list[Finding]:
     return findings
 
 
-def pdf_checks(project: Any, seen_chars: set[str]) -> list[Finding]:
+def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str], None]) -> list[Finding]:
     """Render (or reuse the built) PDF of every planned handout and measure it."""
     findings: list[Finding] = []
     templates = sorted(project.templates_dir.rglob("*.j2")) if project.templates_dir.is_dir() else []
     templates += sorted(BUILTIN_TEMPLATES.rglob("*.j2"))
     for procedure, variant, data in checks_pdf.rendered_handouts(project):
+        progress(f"output/handouts/{variant.filename(procedure.slug)} (print rules)")
         edition = procedure.edition(variant.lang)
         files = [edition.path, project.content_dir / "practice.yaml", *templates]
         findings += checks_pdf.pdf_findings(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from markdown_it import MarkdownIt
 
 from handout_gen.checks.findings import Finding
+from handout_gen.content.markdown import removed_problems
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
 from handout_gen.core import languages
@@ -68,6 +69,8 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     key_lines: dict[tuple[str | int, ...], int] = field(default_factory=dict)
+    body: str = ""
+    body_line: int = 1
 
     def section_line(self, section_id: str) -> int:
         return next((s.line for s in self.edition.sections if s.id == section_id), 1)
@@ -97,7 +100,7 @@ def read_document(edition: Edition, root: Path) -> Document:
     """Parse an edition's file into blocks and references, all with absolute lines."""
     text = edition.path.read_text(encoding="utf-8-sig")
     front, body, body_line = split_front_matter(text)
-    doc = Document(edition, relpath(edition.path, root), edition.lang)
+    doc = Document(edition, relpath(edition.path, root), edition.lang, body=body, body_line=body_line)
     doc.key_lines = yaml_key_lines(front, first_line=2)
     starts = sorted((s.line, s.id) for s in edition.sections)
     item_depth = 0
@@ -414,6 +417,18 @@ def references(doc: Document, content_dir: Path) -> list[Finding]:
                 f"link to '{path}' points at no file",
                 "fix the path (relative to this file) or remove the link"))
     return findings
+
+
+def removed(doc: Document) -> list[Finding]:
+    """Links and images the sanitiser would remove that :func:`references` does not name
+    already (raw HTML, other schemes): nothing may vanish silently from a handout."""
+    named = {ref.target for ref in doc.refs if ref.target.startswith("http:") or ref.kind == "image"}
+    return [
+        Finding(doc.source, p.line, p.rule, "error", p.message,
+                "use an https:// link or a picture inside content/assets/, or remove it")
+        for p in removed_problems(doc.body, doc.source, doc.body_line)
+        if not any(target and target in p.message for target in named)
+    ]
 
 
 def all_text(doc: Document) -> list[tuple[str, int]]:

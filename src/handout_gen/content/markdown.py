@@ -6,7 +6,9 @@ here, once, for every output (handouts, newsletters, web pages).
 
 from __future__ import annotations
 
+import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import nh3
@@ -64,6 +66,36 @@ def render_markdown(text: str) -> str:
         attribute_filter=_filter_attribute,
         link_rel=None,
     )
+
+
+_URL_RE = re.compile(r"<(a|img)\b[^>]*?\b(?:href|src)=\"([^\"]*)\"", re.I)
+
+
+def removed_urls(text: str) -> list[tuple[str, str]]:
+    """``(tag, url)`` of every link and image the sanitiser removes from ``text``.
+
+    Nothing may vanish silently from a patient handout or a newsletter: callers turn each of
+    these into an error that names the line.
+    """
+    before = Counter((tag.lower(), html.unescape(url)) for tag, url in _URL_RE.findall(_md.render(text)))
+    after = Counter((tag.lower(), html.unescape(url)) for tag, url in _URL_RE.findall(render_markdown(text)))
+    return sorted((before - after).elements())
+
+
+def removed_problems(text: str, source: str, first_line: int) -> list[Problem]:
+    """A located problem for each link or image :func:`removed_urls` finds in ``text``."""
+    problems = []
+    lines = text.splitlines()
+    for tag, url in removed_urls(text):
+        offset = next((i for i, line in enumerate(lines) if url and url in line), 0)
+        if tag == "a":
+            message = f"link '{url}' would be removed: links must be https://, mailto: or tel:"
+            rule = "references.link-https"
+        else:
+            message = f"image '{url}' would be removed: images must be files inside content/"
+            rule = "references.image-missing"
+        problems.append(Problem(source, message, first_line + offset, rule=rule))
+    return problems
 
 
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from handout_gen.content.markdown import render_markdown, split_sections
 from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
-from handout_gen.core.errors import Problem, relpath
+from handout_gen.core.errors import InputRefused, Problem, relpath
+from handout_gen.core.files import read_input
 from handout_gen.core.languages import LANGUAGES, ORIGINAL, TRANSLATED
 
 M = TypeVar("M", bound=BaseModel)
@@ -93,7 +94,10 @@ def _read_document(
     path: Path, root: Path, model: type[M]
 ) -> tuple[M | None, list[Section], bytes, list[Problem]]:
     source = relpath(path, root)
-    raw = path.read_bytes()
+    try:
+        raw = read_input(path, folder=path.parent, root=root)
+    except InputRefused as exc:
+        return None, [], b"", [exc.problem]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -110,49 +114,67 @@ def _read_document(
     return meta, sections, raw, problems + section_problems
 
 
-def load_procedures(content_dir: Path, root: Path) -> tuple[dict[str, Procedure], list[Problem]]:
+@dataclass
+class Loaded:
+    """Every procedure that loaded cleanly, and the problems of each one that did not.
+
+    A problem in any file of a procedure (its original or a translation) keeps the whole
+    procedure out, so its outputs are blocked while every other procedure's are made.
+    """
+
+    procedures: dict[str, Procedure] = field(default_factory=dict)
+    broken: dict[str, list[Problem]] = field(default_factory=dict)  # slug -> its problems
+    problems: list[Problem] = field(default_factory=list)  # about the folder itself
+
+
+def load_procedures(content_dir: Path, root: Path) -> Loaded:
     """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems."""
     folder = content_dir / "procedures"
-    problems: list[Problem] = []
-    procedures: dict[str, Procedure] = {}
+    loaded = Loaded()
     if not folder.is_dir():
-        return {}, [Problem(relpath(folder, root), "folder is missing")]
+        loaded.problems.append(Problem(relpath(folder, root), "folder is missing"))
+        return loaded
     files = sorted(folder.glob("*.md"))
-    originals = [p for p in files if "." not in p.stem]
-    translations = [p for p in files if "." in p.stem]
-    sources: dict[str, bytes] = {}
-    for path in originals:
+    procedures, sources = loaded.procedures, {}
+    for path in (p for p in files if "." not in p.stem):
         meta, sections, raw, found = _read_document(path, root, ProcedureMeta)
-        problems += found
-        if meta is None or found:
-            continue
-        if meta.slug != path.stem:
+        if meta is not None and not found and meta.slug != path.stem:
             message = f"slug '{meta.slug}' must match the file name '{path.stem}'"
-            problems.append(Problem(relpath(path, root), message, 2, "slug"))
+            found = [Problem(relpath(path, root), message, 2, "slug")]
+        if meta is None or found:
+            loaded.broken.setdefault(path.stem, []).extend(found)
             continue
         sources[meta.slug] = raw
-        digest = hashlib.sha256(raw).hexdigest()
-        edition = Edition(ORIGINAL, meta, tuple(sections), path, digest)
+        edition = Edition(ORIGINAL, meta, tuple(sections), path, hashlib.sha256(raw).hexdigest())
         procedures[meta.slug] = Procedure(meta, {ORIGINAL: edition})
-    for path in translations:
+    for path in (p for p in files if "." in p.stem):
         slug, _, lang = path.stem.rpartition(".")
-        source = relpath(path, root)
-        if lang not in TRANSLATED:
-            message = f"unknown language '{lang}' (known: {', '.join(TRANSLATED)})"
-            problems.append(Problem(source, message, rule="references.unknown-slug"))
-            continue
-        tmeta, sections, raw, found = _read_document(path, root, TranslationMeta)
-        problems += found
-        if tmeta is None or found:
-            continue
-        if slug not in procedures:
-            if not (folder / f"{slug}.md").is_file():  # an invalid original is reported already
-                message = f"translation of unknown procedure '{slug}' (no {slug}.md)"
-                problems.append(Problem(source, message, rule="references.unknown-slug"))
-            continue
-        if tmeta.lang != lang:
-            problems.append(Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang"))
-            continue
-        digest = hashlib.sha256(sources[slug] + b"\0" + raw).hexdigest()
-        procedures[slug].editions[lang] = Edition(lang, tmeta, tuple(sections), path, digest)
-    return procedures, problems
+        found = _load_translation(path, slug, lang, loaded, sources, root)
+        if found:
+            loaded.broken.setdefault(slug, []).extend(found)
+    for slug in loaded.broken:
+        procedures.pop(slug, None)
+    return loaded
+
+
+def _load_translation(
+    path: Path, slug: str, lang: str, loaded: Loaded, sources: dict[str, bytes], root: Path
+) -> list[Problem]:
+    """Add the ``lang`` edition at ``path`` to its procedure; return its problems instead."""
+    source = relpath(path, root)
+    if lang not in TRANSLATED:
+        message = f"unknown language '{lang}' (known: {', '.join(TRANSLATED)})"
+        return [Problem(source, message, rule="references.unknown-slug")]
+    tmeta, sections, raw, found = _read_document(path, root, TranslationMeta)
+    if tmeta is None or found:
+        return found
+    if slug not in sources:
+        if slug in loaded.broken:  # the original's own problems are reported already
+            return []
+        message = f"translation of unknown procedure '{slug}' (no {slug}.md)"
+        return [Problem(source, message, rule="references.unknown-slug")]
+    if tmeta.lang != lang:
+        return [Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang")]
+    digest = hashlib.sha256(sources[slug] + b"\0" + raw).hexdigest()
+    loaded.procedures[slug].editions[lang] = Edition(lang, tmeta, tuple(sections), path, digest)
+    return []

@@ -7,7 +7,7 @@ rendered, and every problem is reported together (:class:`ValidationFailed`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +18,7 @@ from handout_gen.content.procedures import Procedure, load_procedures
 from handout_gen.content.schema import Practice, Slug, Strict
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
+from handout_gen.core.files import inside
 from handout_gen.core.languages import LANGUAGES, Language
 from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 
@@ -37,12 +38,22 @@ class HandoutRecipe(Strict):
 
 @dataclass
 class Project:
-    """Everything the renderers need, already validated."""
+    """Everything the renderers need, already validated.
+
+    ``procedures`` holds the procedures that loaded cleanly; ``broken`` the problems of each
+    one that did not, so a typo in one file blocks only the outputs made from it.
+    """
 
     root: Path
     practice: Practice
     procedures: dict[str, Procedure]
     recipe: HandoutRecipe
+    broken: dict[str, list[Problem]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of the procedures left out, in file order."""
+        return [p for slug in sorted(self.broken) for p in self.broken[slug]]
 
     @property
     def content_dir(self) -> Path:
@@ -65,7 +76,9 @@ class Project:
         return self.content_dir / self.practice.logo
 
     def procedure(self, slug: str) -> Procedure:
-        """Look up a procedure; an unknown slug names the known ones."""
+        """Look up a procedure; an unknown slug names the known ones, a broken one its problems."""
+        if slug in self.broken:
+            raise ValidationFailed(self.broken[slug], f"content/procedures/{slug}.md")
         try:
             return self.procedures[slug]
         except KeyError:
@@ -73,11 +86,15 @@ class Project:
             msg = f"no procedure '{slug}' in content/procedures/ (known: {known})"
             raise UnknownItemError(msg) from None
 
-    def selected_procedures(self) -> list[Procedure]:
-        """Procedures the handout recipe asks for, in a stable order."""
+    def selected_slugs(self) -> list[str]:
+        """Slugs the handout recipe asks for, in a stable order, broken ones included."""
         if self.recipe.procedures == "all":
-            return [self.procedures[s] for s in sorted(self.procedures)]
-        return [self.procedures[s] for s in self.recipe.procedures]
+            return sorted({*self.procedures, *self.broken})
+        return list(self.recipe.procedures)
+
+    def selected_procedures(self) -> list[Procedure]:
+        """Procedures the handout recipe asks for that loaded cleanly, in a stable order."""
+        return [self.procedures[s] for s in self.selected_slugs() if s in self.procedures]
 
     @cached_property
     def shared_digest(self) -> str:
@@ -139,7 +156,7 @@ def load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
     return practice, problems
 
 
-def _load_recipe(root: Path, procedures: dict[str, Procedure]) -> tuple[HandoutRecipe | None, list[Problem]]:
+def _load_recipe(root: Path, procedures: set[str]) -> tuple[HandoutRecipe | None, list[Problem]]:
     path = root / "handouts" / "handouts.yaml"
     if not path.is_file():
         return HandoutRecipe(), []
@@ -153,15 +170,36 @@ def _load_recipe(root: Path, procedures: dict[str, Procedure]) -> tuple[HandoutR
     return recipe, problems
 
 
+def outside_files(root: Path) -> list[Problem]:
+    """Files in the shared folders (templates, recipes, assets) that resolve outside them.
+
+    Every output may use these folders, so such a file is a problem for the whole project;
+    it is named and never opened or hashed.
+    """
+    problems = []
+    for folder in (root / "templates", root / "handouts", root / "content" / "assets"):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_symlink() and not inside(path, folder):
+                    message = f"resolves outside {relpath(folder, root)}/ (a link to a file elsewhere)"
+                    problems.append(Problem(relpath(path, root), message, rule="references.outside"))
+    return problems
+
+
 def load_project(start: Path) -> Project:
-    """Read and validate the whole project; raise :class:`ValidationFailed` listing every problem."""
+    """Read and validate the project.
+
+    Problems every output depends on (practice.yaml, the handout recipe, the shared folders)
+    raise :class:`ValidationFailed` listing all of them; a procedure with problems is left
+    out and its problems kept in :attr:`Project.broken`.
+    """
     root = find_project_root(start)
     practice, problems = load_practice(root)
-    procedures, found = load_procedures(root / "content", root)
-    problems += found
-    recipe, found = _load_recipe(root, procedures)
+    loaded = load_procedures(root / "content", root)
+    problems += loaded.problems + outside_files(root)
+    recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken})
     problems += found
     errors = [p for p in problems if p.severity == "error"]
     if errors or practice is None or recipe is None:
         raise ValidationFailed(errors or problems, "the project")
-    return Project(root, practice, procedures, recipe)
+    return Project(root, practice, loaded.procedures, recipe, loaded.broken)

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from handout_gen.core.errors import Problem, relpath
+from handout_gen.core.errors import InputRefused, Problem, relpath
+from handout_gen.core.files import read_input
 
 M = TypeVar("M", bound=BaseModel)
 KeyLines = dict[tuple[str | int, ...], int]
@@ -31,8 +32,45 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     raise ValueError(msg)
 
 
-def yaml_key_lines(text: str, first_line: int = 1) -> KeyLines:
-    """Map each key path in a YAML document to its 1-based line, for precise messages."""
+MAX_ALIASES = 32  # a real front matter has none; a "billion laughs" file has millions
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with two guards: a cap on aliases (checked while composing, before any
+    expansion) and impossible dates reported at their line instead of a ValueError."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                msg = f"more than {MAX_ALIASES} aliases (*name); write the values out"
+                raise yaml.composer.ComposerError(None, None, msg, mark)
+        return super().compose_node(parent, index)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            msg = f"'{node.value}' is not a real date (dates are YYYY-MM-DD, e.g. 2026-02-28)"
+            raise yaml.constructor.ConstructorError(None, None, msg, node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+# Usual causes of a YAML syntax error, by the parser's own phrase.
+YAML_HINTS = {
+    "mapping values are not allowed here": "a value that holds ': ' must be in quotes",
+    "could not find expected ':'": "a value that holds ': ' or starts with a quote must be in quotes",
+    "found character '\\t'": "indent with spaces, not tabs",
+}
+
+
+def _key_lines(root: yaml.Node | None, first_line: int) -> KeyLines:
     lines: KeyLines = {}
 
     def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
@@ -46,24 +84,38 @@ def yaml_key_lines(text: str, first_line: int = 1) -> KeyLines:
             for index, item in enumerate(node.value):
                 walk(item, (*path, index))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if root is not None:
         walk(root, ())
     return lines
 
 
+def yaml_key_lines(text: str, first_line: int = 1) -> KeyLines:
+    """Map each key path in a YAML document to its 1-based line, for precise messages."""
+    loader = _Loader(text)
+    try:
+        return _key_lines(loader.get_single_node(), first_line)
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(
     text: str, source: str, first_line: int = 1
 ) -> tuple[Any, KeyLines, list[Problem]]:
-    """Parse YAML safely; a syntax error becomes a Problem with its line."""
+    """Parse YAML safely (one pass); a syntax error becomes a Problem with its line and a hint."""
+    loader = _Loader(text)
     try:
-        data = yaml.safe_load(text)
-        key_lines = yaml_key_lines(text, first_line)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        key_lines = _key_lines(node, first_line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else first_line
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [Problem(source, f"invalid YAML: {reason}", line)]
+        reason = str(getattr(exc, "problem", None) or exc)
+        hint = next((h for phrase, h in YAML_HINTS.items() if phrase in reason), None)
+        message = f"invalid YAML: {reason}" + (f" (hint: {hint})" if hint else "")
+        return None, {}, [Problem(source, message, line)]
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         return None, {}, [Problem(source, "expected a mapping of keys to values", first_line)]
     return data, key_lines, []
@@ -94,6 +146,10 @@ def validate(
                 message = "is required but missing"
             elif error["type"] == "extra_forbidden":
                 message = "is not a known field (check the spelling)"
+            elif error.get("input") is None and error["type"].endswith("_type"):
+                message += " (it is empty: a value that starts with '#' must be in quotes, e.g. \"#1B4965\")"
+            elif error["type"].startswith(("date_", "datetime_")):
+                message += " (dates are YYYY-MM-DD, e.g. 2026-11-02)"
             problems.append(Problem(source, message.removeprefix("Value error, "), line, where))
         return None, problems
 
@@ -104,7 +160,9 @@ def load_model(
     """Read a YAML file and validate it against ``model``: the one way config files load."""
     source = relpath(path, root)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_input(path, folder=path.parent, root=root).decode("utf-8-sig")
+    except InputRefused as exc:
+        return None, {}, [exc.problem]
     except UnicodeDecodeError:
         return None, {}, [Problem(source, "not UTF-8 text")]
     data, key_lines, problems = parse_yaml(text, source)

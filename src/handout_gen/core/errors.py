@@ -45,6 +45,14 @@ class ContentError(HandoutGenError):
     """Raised when content (front matter, Markdown, references) fails validation."""
 
 
+class InputRefused(ContentError):
+    """Raised, before a file is opened, for an input that resolves outside its folder or is too big."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
 class ValidationFailed(ContentError):
     """Raised with every problem found, so all of them are reported at once."""
 

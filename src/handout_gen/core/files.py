@@ -12,7 +12,36 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handout_gen.core.errors import OutputError
+from handout_gen.core.errors import InputRefused, OutputError, Problem, relpath
+
+# Sizes no real practice reaches (a procedure file is about 4 KB), checked before a file is
+# read, so a mistaken or hostile file costs nothing and gets a clear message.
+MAX_TEXT_BYTES = 1_000_000  # one Markdown or YAML file
+MAX_ROSTER_BYTES = 100_000_000  # about 300,000 appointment rows
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Does ``path``, with every symlink followed, lie inside ``folder``?"""
+    target, base = path.resolve(), folder.resolve()
+    return target == base or base in target.parents
+
+
+def read_input(path: Path, *, folder: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """Read a project input, refusing (without opening it) one that resolves outside
+    ``folder`` (a symlink to a file elsewhere) or is larger than ``limit``."""
+    source = relpath(path, root)
+    if not inside(path, folder):
+        where = relpath(folder, root)
+        message = f"resolves outside {where}/ (a link to a file elsewhere); it was not read"
+        raise InputRefused(Problem(source, message, rule="references.outside"))
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            message = f"is {size:,} bytes; files here may be at most {limit:,} bytes"
+            raise InputRefused(Problem(source, message, rule="references.too-large"))
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputRefused(Problem(source, f"cannot be read ({exc.strerror or exc})")) from None
 
 
 def safe_join(base: Path, *parts: str) -> Path:

@@ -16,11 +16,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from handout_gen.content.markdown import split_sections
+from handout_gen.content.markdown import removed_problems, split_sections
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
-from handout_gen.core.errors import Problem, UnknownItemError, ValidationFailed, relpath
+from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
+from handout_gen.core.files import read_input
 from handout_gen.core.languages import ORIGINAL, Language
 from handout_gen.newsletter.phi import patient_keys
 
@@ -90,11 +91,13 @@ def _parse_body(
 ) -> tuple[str, dict[str, tuple[str, str, int]], list[Problem]]:
     """Split the body into the introduction and its ``## Heading {#id}`` sections."""
     intro, found, problems = split_sections(body, source, first_line, "## Winter hours {#hours}")
+    problems += removed_problems("\n".join(intro), source, first_line)  # nothing vanishes silently
     sections: dict[str, tuple[str, str, int]] = {}
     for section in found:
         if section.id in sections:
             problems.append(Problem(source, f"duplicate section id '{section.id}'", section.line))
         sections[section.id] = (section.heading, section.markdown, section.line)
+        problems += removed_problems("\n".join(section.lines), source, section.line + 1)
     return "\n".join(intro).strip(), sections, problems
 
 
@@ -130,7 +133,11 @@ def _block_problems(
     for index, block in enumerate(meta.blocks):
         line = key_lines.get(("blocks", index))
         if isinstance(block, ProcedureBlock):
-            if block.procedure not in project.procedures:
+            if block.procedure in project.broken:
+                message = f"procedure '{block.procedure}' has problems in its file (see 'handout-gen check')"
+                where = f"blocks.{index}.procedure"
+                problems.append(Problem(source, message, line, where, rule="references.broken-procedure"))
+            elif block.procedure not in project.procedures:
                 known = ", ".join(sorted(project.procedures))
                 message = f"unknown procedure '{block.procedure}' (known: {known})"
                 where = f"blocks.{index}.procedure"
@@ -159,7 +166,10 @@ def load_issue(project: Project, issue_id: str) -> Issue:
         raise UnknownItemError(msg)
     path = newsletters_dir(project) / f"{issue_id}.md"
     source = relpath(path, project.root)
-    raw = path.read_bytes()
+    try:
+        raw = read_input(path, folder=newsletters_dir(project), root=project.root)
+    except InputRefused as exc:
+        raise ValidationFailed([exc.problem], source) from None
     try:
         front, body, body_line = split_front_matter(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:

@@ -19,8 +19,9 @@ from markupsafe import Markup
 
 from handout_gen.content.markdown import render_markdown
 from handout_gen.content.project import Project
-from handout_gen.core.errors import Problem, RenderError
-from handout_gen.core.files import BuildReport, Manifest, write_file
+from handout_gen.core.errors import HandoutGenError, InputRefused, Problem, RenderError, ValidationFailed
+from handout_gen.core.files import BuildReport, Manifest, read_input, write_file
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.guards import check_issue, guard_context
 from handout_gen.newsletter.links import LinkPolicy, fragment_links
 from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_values
@@ -191,27 +192,46 @@ def write_issue(project: Project, rendered: RenderedIssue, esp: str | None = Non
 def issue_key(project: Project, issue_id: str) -> str:
     """Hash of every input of one issue: its file, every procedure it may quote, shared files."""
     digest = hashlib.sha256(project.shared_digest.encode())
-    digest.update((project.content_dir / "newsletters" / f"{issue_id}.md").read_bytes())
+    folder = project.content_dir / "newsletters"
+    digest.update(read_input(folder / f"{issue_id}.md", folder=folder, root=project.root))
     for slug in sorted(project.procedures):
-        digest.update(project.procedures[slug].editions["en"].digest.encode())
+        digest.update(project.procedures[slug].edition(ORIGINAL).digest.encode())
     return digest.hexdigest()
 
 
-def render_changed(project: Project, *, force: bool = False) -> tuple[list[RenderedIssue], list[Path]]:
+@dataclass
+class Changed:
+    """What :func:`render_changed` found: issues rendered, unchanged, and blocked by problems."""
+
+    rendered: list[RenderedIssue]
+    unchanged: list[Path]
+    problems: list[Problem]
+
+
+def render_changed(project: Project, *, force: bool = False) -> Changed:
     """Render (in memory, every guard run) each issue whose inputs changed since the last build.
 
-    Returns the rendered issues and the folders of the unchanged ones. Nothing is written.
+    An issue with problems is not rendered and its problems are returned: one broken issue
+    never stops the others. Nothing is written.
     """
     manifest = Manifest(project.output_dir, "newsletters")
     out = project.output_dir / "newsletters"
-    rendered, unchanged = [], []
+    changed = Changed([], [], [])
     for issue_id in list_issues(project):
-        key = issue_key(project, issue_id)
-        if not force and manifest.unchanged(issue_id, key, *(out / issue_id / n for n in OUTPUT_NAMES)):
-            unchanged.append(out / issue_id)
-        else:
-            rendered.append(render_issue(project, issue_id))
-    return rendered, unchanged
+        try:
+            key = issue_key(project, issue_id)
+            if not force and manifest.unchanged(issue_id, key, *(out / issue_id / n for n in OUTPUT_NAMES)):
+                changed.unchanged.append(out / issue_id)
+            else:
+                changed.rendered.append(render_issue(project, issue_id))
+        except InputRefused as exc:
+            changed.problems.append(exc.problem)
+        except ValidationFailed as exc:
+            changed.problems += exc.problems
+        except HandoutGenError as exc:
+            source = f"content/newsletters/{issue_id}.md"
+            changed.problems.append(Problem(source, str(exc), rule=exc.rule))
+    return changed
 
 
 def write_rendered(project: Project, rendered: list[RenderedIssue]) -> list[Path]:
@@ -229,8 +249,10 @@ def build_newsletters(project: Project, *, force: bool = False) -> BuildReport:
 
     An issue whose inputs hash as at the last build is skipped, like an unchanged handout.
     """
-    rendered, unchanged = render_changed(project, force=force)
-    for item in rendered:
+    changed = render_changed(project, force=force)
+    if changed.problems:
+        raise ValidationFailed(changed.problems, "the newsletters")
+    for item in changed.rendered:
         for warning in item.warnings:
             log.warning("%s", warning)
-    return BuildReport(write_rendered(project, rendered), unchanged)
+    return BuildReport(write_rendered(project, changed.rendered), changed.unchanged)

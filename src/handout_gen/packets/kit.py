@@ -21,6 +21,7 @@ from handout_gen.content.schema import Slug, Strict, Text, TextList
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.packets.roster import Catalog
 
 SectionName = Literal[
     "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
@@ -191,6 +192,15 @@ class Kit:
             wanted.update(override.sections if override and override.sections else self.recipe.sections)
         return [s for s in self.recipe.sections if s in wanted]
 
+    def catalog(self, today: date, require_password: bool = False) -> Catalog:
+        """What roster rows may name. A procedure whose packet recipe adds the handout of a
+        procedure with problems in its files cannot be packed: its rows are errors."""
+        broken = self.project.broken
+        blocked = frozenset(
+            slug for slug, item in self.recipe.procedures.items() if any(h in broken for h in item.handouts)
+        )
+        return Catalog.for_project(self.project, today, require_password, blocked)
+
     def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
         out: list[str] = []
         for slug in slugs:
@@ -233,7 +243,7 @@ def load_kit(project: Project) -> Kit:
         if recipe is not None:
             for slug, item in recipe.procedures.items():
                 for name in (slug, *item.handouts):
-                    if name not in project.procedures:
+                    if name not in project.procedures and name not in project.broken:
                         problems.append(
                             Problem(
                                 source,

@@ -48,8 +48,12 @@ TEXT_COLUMNS = (
     "blood_thinner_restart",
 )
 BLOOD_THINNER_COLUMNS = ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart")
-TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp]\.?\s*[Mm]\.?)?$")
+# Times as people and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00.
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp]\.?\s*[Mm]\.?)?$")
+# Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
+ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+DOT_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -127,9 +131,13 @@ class Catalog:
     physicians: frozenset[str]
     today: date
     require_password: bool = False
+    broken: frozenset[str] = frozenset()  # procedures whose files have problems
 
     @classmethod
-    def for_project(cls, project: Any, today: date, require_password: bool = False) -> Catalog:
+    def for_project(
+        cls, project: Any, today: date, require_password: bool = False, blocked: frozenset[str] = frozenset()
+    ) -> Catalog:
+        """What rows of ``project`` may name; ``blocked`` adds procedures whose packets cannot be made."""
         practice = project.practice
         return cls(
             project.procedures,
@@ -137,6 +145,7 @@ class Catalog:
             frozenset(doc.id for doc in practice.physicians),
             today,
             require_password,
+            frozenset(project.broken) | blocked,
         )
 
 
@@ -162,18 +171,19 @@ def _text(value: Any) -> str:
 
 
 def _parse_date(text: str) -> date | None:
+    """A real calendar date in one of the forms of ISO_DATE_RE, US_DATE_RE, DOT_DATE_RE."""
     try:
-        return date.fromisoformat(text) if "-" in text else _us_date(text)
-    except ValueError:
+        if match := ISO_DATE_RE.match(text):
+            year, month, day = (int(g) for g in match.groups())
+        elif match := US_DATE_RE.match(text):
+            month, day, year = (int(g) for g in match.groups())
+        elif match := DOT_DATE_RE.match(text):
+            day, month, year = (int(g) for g in match.groups())
+        else:
+            return None
+        return date(year, month, day)
+    except ValueError:  # 2026-02-30
         return None
-
-
-def _us_date(text: str) -> date | None:
-    match = US_DATE_RE.match(text)
-    if not match:
-        return None
-    month, day, year = (int(g) for g in match.groups())
-    return date(year, month, day)
 
 
 def _parse_time(text: str) -> time | None:
@@ -214,7 +224,11 @@ def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) ->
     slugs = tuple(dict.fromkeys(s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()))
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
-    unknown = [s for s in slugs if s not in catalog.procedures]
+    broken = [s for s in slugs if s in catalog.broken]
+    if broken:
+        bad("procedures", f"names a procedure whose file has problems ({', '.join(broken)}); "
+            "fix it first (see 'handout-gen check')")
+    unknown = [s for s in slugs if s not in catalog.procedures and s not in catalog.broken]
     if unknown:
         known = ", ".join(sorted(catalog.procedures))
         bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
@@ -226,7 +240,7 @@ def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple
     if not cells["date"]:
         bad("date", "is empty")
     elif day is None:
-        bad("date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, or MM/DD/YYYY)")
+        bad("date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)")
     elif day < catalog.today:
         bad("date", "is in the past")
     elif day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):

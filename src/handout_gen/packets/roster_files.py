@@ -1,20 +1,27 @@
-"""Roster files: CSV (UTF-8, with or without BOM) or JSON, streamed into numbered rows of cells.
+"""Roster files as spreadsheets really save them, streamed into numbered rows of cells.
 
-Only the header is checked here (missing, unknown and doubled columns); the cells are
-validated by :mod:`handout_gen.packets.roster`. Rows are numbered as a spreadsheet shows
-them: the header is row 1, the first patient row 2. In a JSON roster (a list of objects, or
-``{"patients": [...]}``) the first object is row 1.
+CSV in UTF-8 (with or without BOM), UTF-16 ("Unicode text", with its BOM) or Windows-1252,
+separated by commas, semicolons (European Excel) or tabs; headers spelt as people write
+them ("First Name", "Appointment Date"); or JSON. Only the header is checked here (missing,
+unknown and doubled columns); the cells are validated by :mod:`handout_gen.packets.roster`.
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
+In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first object is row 1.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from handout_gen.core.errors import Problem
+from handout_gen.core.files import MAX_ROSTER_BYTES
 
 REQUIRED = ("first_name", "last_name", "procedures", "date", "time", "location", "physician")
 OPTIONAL = (
@@ -33,9 +40,81 @@ OPTIONAL = (
 COLUMNS = REQUIRED + OPTIONAL
 
 
+# Other spellings of each column, as spreadsheets and schedulers export them (after
+# lower-casing and turning spaces and punctuation into "_"). Identifiers a packet must not
+# carry (MRN, date of birth) are deliberately absent: they stay unknown columns.
+ALIASES = {
+    "first_name": ("first", "firstname", "given_name", "patient_first_name"),
+    "last_name": ("last", "lastname", "surname", "family_name", "patient_last_name"),
+    "procedures": ("procedure", "procedure_slug", "procedure_slugs"),
+    "date": ("appointment_date", "appt_date", "visit_date", "date_of_visit"),
+    "time": ("appointment_time", "appt_time", "visit_time", "time_of_visit"),
+    "location": ("location_id", "clinic", "site"),
+    "physician": ("physician_id", "doctor", "provider"),
+    "patient_id": ("patient_reference", "reference", "ref"),
+    "language": ("lang", "preferred_language"),
+    "dye_allergy": ("contrast_allergy", "x_ray_dye_allergy", "xray_dye_allergy"),
+    "large_print": ("large",),
+}
+_SPELLINGS = {alias: column for column, aliases in ALIASES.items() for alias in aliases}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def column_name(cell: str) -> str:
+    """``"First Name"`` → ``first_name``: the documented column a header cell means."""
+    name = re.sub(r"[^a-z0-9]+", "_", cell.strip().lower()).strip("_")
+    return _SPELLINGS.get(name, name)
+
+
+@dataclass(frozen=True)
+class RosterFormat:
+    """How a roster file is written, found by :func:`detect_format`."""
+
+    encoding: str  # a Python codec name
+    delimiter: str = ","
+
+    def describe(self) -> str:
+        names = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with BOM)", "utf-16": "UTF-16",
+                 "cp1252": "Windows-1252"}
+        separated = DELIMITERS.get(self.delimiter, self.delimiter)
+        return f"{names.get(self.encoding, self.encoding)}, {separated}-separated"
+
+
+def _encoding(path: Path) -> str:
+    """UTF-16 and UTF-8 by their BOM; else UTF-8 if the whole file decodes; else Windows-1252."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if start.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def detect_format(path: Path) -> RosterFormat:
+    """The encoding, and the delimiter that splits the header into the most known columns."""
+    encoding = _encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        first = handle.readline()
+
+    def known(delimiter: str) -> int:
+        cells = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+        return sum(column_name(cell) in COLUMNS for cell in cells)
+
+    return RosterFormat(encoding, max(DELIMITERS, key=known))
+
+
 def _header_problems(header: list[str]) -> list[Problem]:
     """Missing and unknown columns. Header cells are quoted only if the header looks real."""
-    names = [h.strip().lower() for h in header]
+    names = [column_name(h) for h in header]
     if not any(name in COLUMNS for name in names):
         # Probably no header row at all: row 1 would be a patient, so quote nothing.
         return [
@@ -76,14 +155,18 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pro
     """
     suffix = path.suffix.lower()
     try:
-        if suffix == ".json":
+        if path.stat().st_size > MAX_ROSTER_BYTES:
+            message = f"is larger than {MAX_ROSTER_BYTES:,} bytes; split it by day"
+            yield 0, None, [Problem("roster", message)]
+        elif suffix == ".json":
             yield from _read_json(path)
         elif suffix in (".csv", ".txt"):
             yield from _read_csv(path)
         else:
             yield 0, None, [Problem("roster", "must be a .csv or .json file")]
-    except UnicodeDecodeError:
-        yield 0, None, [Problem("roster", "is not UTF-8 text; save it as 'CSV UTF-8'")]
+    except UnicodeError:
+        message = "is not text in UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
+        yield 0, None, [Problem("roster", message)]
     except _BadCsv as exc:  # number 0: the rest of the file cannot be read reliably
         yield 0, None, [Problem("roster", "a cell is too long or the file is not valid CSV", exc.row)]
     except OSError as exc:
@@ -113,8 +196,9 @@ def _records(reader: Iterator[list[str]], first: int) -> Iterator[tuple[int, lis
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        records = _records(csv.reader(handle), 1)
+    fmt = detect_format(path)
+    with path.open(encoding=fmt.encoding, newline="") as handle:
+        records = _records(csv.reader(handle, delimiter=fmt.delimiter), 1)
         header = next(records, (1, None))[1]
         if header is None:
             yield 0, None, [Problem("roster", "is empty")]
@@ -123,7 +207,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pro
         if problems:
             yield 0, None, problems  # number 0: the whole file is unusable
             return
-        names = [h.strip().lower() for h in header]
+        names = [column_name(h) for h in header]
         for number, cells in records:
             if not any(c.strip() for c in cells):
                 continue  # blank lines at the end of spreadsheet exports
@@ -158,7 +242,7 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
         if not isinstance(item, dict):
             yield number, None, [Problem("roster", "must be an object of column: value", number)]
             continue
-        keys = {str(k).strip().lower(): v for k, v in item.items()}
+        keys = {column_name(str(k)): v for k, v in item.items()}
         problems = [
             Problem("roster", "required column is missing", number, c) for c in REQUIRED if c not in keys
         ]

@@ -35,7 +35,7 @@ from handout_gen.core.files import append_text, ensure_dir, safe_join, write_fil
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, handout_part, page_part, prep_part
-from handout_gen.packets.roster import Catalog, PacketVariant, PatientRow, check_roster, iter_roster
+from handout_gen.packets.roster import PacketVariant, PatientRow, check_roster, iter_roster
 
 log = logging.getLogger("handout_gen")
 
@@ -225,13 +225,13 @@ class _Validated:
     rows: Callable[[], Iterator[PatientRow]]
 
 
-def _validate(project: Project, roster: Path | list[PatientRow], options: RunOptions) -> _Validated:
+def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) -> _Validated:
     """Pass one over the roster: every row checked before anything is created on disk."""
     if isinstance(roster, list):
         rows_list = roster
         return _Validated({r.variant for r in rows_list}, len(rows_list), set(), [], lambda: iter(rows_list))
     path = roster
-    catalog = Catalog.for_project(project, options.today, options.encrypt)
+    catalog = kit.catalog(options.today, options.encrypt)
     summary = check_roster(path, catalog)
     if summary.fatal or (summary.problems and not options.skip_invalid):
         raise RosterError(summary.problems, path.name)
@@ -257,7 +257,7 @@ def run_packets(
 ) -> RunReport:
     """Validate, then write every packet of ``roster`` into a new private run folder."""
     kit = load_kit(project)
-    plan = _validate(project, roster, options)
+    plan = _validate(kit, roster, options)
     # Everything is validated: only now is anything created on disk.
     out_root = options.out_root.resolve()
     run_id, run_dir = _new_run_dir(out_root)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
-from handout_gen.preview.site import WATCHED, PreviewSite, describe
+from handout_gen.preview.site import WATCHED, Items, PreviewSite, broken_text, describe
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -66,6 +66,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, "Not found\n", "text/plain; charset=utf-8")
 
+    def _handout(self, site: PreviewSite, items: Items, name: str, kind: str) -> bool:
+        """Serve a handout page or PDF (or the problems keeping it out); False if there is none."""
+        html_type = "text/html; charset=utf-8"
+        if name in items.broken:
+            problems = site.project.broken[items.broken[name]] if site.project else []
+            self._send(HTTPStatus.OK, site.error_page(broken_text(problems), f"handout:{name}"), html_type)
+            return True
+        if name not in items.handouts:
+            return False
+        try:
+            if kind == "pdf":
+                self._send(HTTPStatus.OK, site.handout_pdf(name), "application/pdf")
+            else:
+                self._send(HTTPStatus.OK, site.handout_page(name), html_type)
+        except HandoutGenError as exc:
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), f"handout:{name}"), html_type)
+        return True
+
     def _route(self, site: PreviewSite, path: str, query: dict[str, list[str]]) -> None:
         html_type = "text/html; charset=utf-8"
         if path == "/_reload":
@@ -95,15 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, site.error_page(error, "*"), html_type)
             return
         match = re.fullmatch(r"/handouts/([^/]+)\.(html|pdf)", path)
-        if match and unquote(match[1]) in items.handouts:
-            name = unquote(match[1])
-            try:
-                if match[2] == "pdf":
-                    self._send(HTTPStatus.OK, site.handout_pdf(name), "application/pdf")
-                else:
-                    self._send(HTTPStatus.OK, site.handout_page(name), html_type)
-            except HandoutGenError as exc:
-                self._send(HTTPStatus.OK, site.error_page(describe(exc), f"handout:{name}"), html_type)
+        if match and self._handout(site, items, unquote(match[1]), match[2]):
             return
         match = re.fullmatch(r"/newsletters/([^/]+)/(|email\.html|email\.txt)", path)
         if match and unquote(match[1]) in items.newsletters:

@@ -33,7 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from handout_gen.content.project import load_project
 from handout_gen.core import languages
 from handout_gen.core.errors import HandoutGenError
-from handout_gen.handouts import Renderer, handout_html, planned_handouts
+from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
 from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
 from handout_gen.packets.packet import sample_packet
@@ -101,6 +101,13 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def broken_text(problems: list[Any]) -> str:
+    """The problems of procedures left out of the preview until they are fixed."""
+    noun = "problem" if len(problems) == 1 else "problems"
+    lines = "\n".join(f"  {p}" for p in problems)
+    return f"{len(problems)} {noun}; these procedures are left out until fixed:\n{lines}"
+
+
 def error_block(message: str) -> str:
     return f'<div class="error" role="alert"><h2>Problem</h2><pre>{html.escape(message)}</pre></div>'
 
@@ -110,6 +117,7 @@ class Items:
     """What the loaded project offers, with the key of the files each item reads."""
 
     handouts: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (slug, Variant)
+    broken: dict[str, str] = field(default_factory=dict)  # handout name -> slug whose files have problems
     newsletters: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -187,6 +195,12 @@ class PreviewSite:
             items.handouts[name] = (procedure.slug, variant)
             edition = procedure.edition(variant.lang)
             items.keys[f"handout:{name}"] = _digest(shared, edition.digest, name)
+        for slug in project.broken:  # their pages show the problems, the rest work as usual
+            for lang in project.recipe.languages:
+                for large in project.recipe.large_print:
+                    name = Variant(lang, large).filename(slug).removesuffix(".pdf")
+                    items.broken[name] = slug
+                    items.keys[f"handout:{name}"] = _digest(*map(str, project.broken[slug]))
         for issue_id in list_issues(project):
             items.newsletters.append(issue_id)
             prefix = f"content/newsletters/{issue_id}"
@@ -302,6 +316,8 @@ class PreviewSite:
                  "Pages reload by themselves when you save a file.</p>"]
         if self.error is not None:
             parts.append(error_block(self.error))
+        if self.project is not None and self.project.broken:
+            parts.append(error_block(broken_text(self.project.problems)))
         if self.project is not None:
             parts.append("<h2>Handouts</h2><ul>")
             for name, (slug, variant) in self.items.handouts.items():

@@ -1,0 +1,137 @@
+"""The command group and what every command shares: logging, errors, the project folder.
+
+Library modules are imported inside each command, so ``--help`` never pays for
+WeasyPrint, pydantic or Markdown. Every HandoutGenError becomes ``Error: …`` and exit 1
+here, in one place; Click's own usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from handout_gen import __version__
+from handout_gen.core.errors import HandoutGenError, Problem
+
+
+class _WarningFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO:
+            return record.getMessage()
+        label = "Warning" if record.levelno == logging.WARNING else record.levelname.title()
+        return f"{label}: {record.getMessage()}"
+
+
+# Exit code of a run that made what it could but skipped some inputs (rows, outputs):
+# distinct from 1 (nothing made, or a failure) so a script can tell the two apart.
+EXIT_PARTIAL = 3
+
+
+class Echo:
+    """How much a command says: ``-q`` only warnings and errors, ``-v`` details too."""
+
+    quiet = False
+    verbose = False
+
+    @classmethod
+    def say(cls, message: str) -> None:
+        if not cls.quiet:
+            click.echo(message)
+
+
+def report(problems: list[Problem], what: str) -> None:
+    """Print problems that kept some outputs from being made (stderr), one per line."""
+    noun = "problem" if len(problems) == 1 else "problems"
+    click.echo(f"Error: {len(problems)} {noun}; {what}:", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def _setup_logging(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_WarningFormatter())
+    logger = logging.getLogger("handout_gen")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+    # WeasyPrint's own messages are collected per document by pdf.py and re-reported
+    # under the file they concern; silence its logger so nothing prints twice.
+    logging.getLogger("weasyprint").propagate = False
+
+
+class HandoutGroup(click.Group):
+    """A group that turns library errors into Click errors (message, exit 1, no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HandoutGenError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("Interrupted; finished files are kept, nothing half-written.", err=True)
+            ctx.exit(130)
+
+
+def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the project folder as its first argument.
+
+    ``--project`` works before the command (``handout-gen --project DIR build``) and after
+    it (``handout-gen build --project DIR``), since people type it both ways.
+    """
+
+    def command(ctx: click.Context, /, *args: Any, command_project: Path | None = None, **kwargs: Any) -> Any:
+        return func(command_project or ctx.obj, *args, **kwargs)
+
+    functools.update_wrapper(command, func)  # keeps the name and the --help text
+    option = click.option(
+        "--project", "command_project", default=None, type=click.Path(file_okay=False, path_type=Path),
+        help="Project folder (same as the global --project).",
+    )
+    return option(click.pass_context(command))
+
+
+@click.group(cls=HandoutGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handout-gen")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project folder (the one holding content/practice.yaml).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print details too (which files were read, encodings).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path, quiet: bool, verbose: bool) -> None:
+    """Turn one content source into patient handouts, newsletters and packets.
+
+    \b
+    Example:
+      handout-gen list
+      handout-gen handout radiofrequency-ablation --lang es --large-print
+      handout-gen --project ../our-practice build
+      handout-gen -q build
+    """
+    Echo.quiet, Echo.verbose = quiet, verbose and not quiet
+    _setup_logging(logging.INFO if verbose and not quiet else logging.WARNING)
+    ctx.obj = project_dir
+
+
+def load(project_dir: Path) -> Any:
+    """Read and validate the project (all problems at once)."""
+    from handout_gen.content.project import load_project
+
+    return load_project(project_dir)
+
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="handout-gen")

@@ -1,0 +1,113 @@
+"""Commands for the newsletter: build an issue, send it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from handout_gen.cli.base import cli, load, pass_root
+
+
+@cli.command()
+@click.argument("issue")
+@click.option("--esp", type=click.Choice(["mailchimp"]),
+              help="Also write a copy with the ESP's merge tags (unsubscribe, archive, address).")
+@pass_root
+def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
+    """Build one newsletter issue into output/newsletters/ISSUE/.
+
+    Writes email.html (inlined), email.txt, email.eml (ready to open in a mail program)
+    and browser.html (the web copy); with --esp, email.<esp>.html/.txt for an email service.
+
+    \b
+    Example:
+      handout-gen newsletter 2026-12
+      handout-gen newsletter 2026-12 --esp mailchimp
+    """
+    from handout_gen.newsletter.render import render_issue, write_issue
+
+    project = load(project_dir)
+    rendered = render_issue(project, issue, esp=esp)
+    for warning in rendered.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    for path in write_issue(project, rendered, esp):
+        click.echo(f"wrote {path.relative_to(project.root)}")
+    click.echo(f"HTML part: {len(rendered.html.encode()):,} bytes (Gmail clips above 102,000)")
+
+
+@cli.command()
+@click.argument("issue")
+@click.option("--to", "to", multiple=True, metavar="ADDRESS",
+              help="Test send to this address (repeatable); no send log is kept.")
+@click.option("--recipients", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV (UTF-8) with an 'email' column and an optional 'first_name' column.")
+@click.option("--smtp-host", envvar="SMTP_HOST", help="SMTP server [env SMTP_HOST].")
+@click.option("--smtp-port", envvar="SMTP_PORT", type=click.IntRange(1, 65535), default=25,
+              show_default=True, help="SMTP port [env SMTP_PORT].")
+@click.option("--starttls/--no-starttls", envvar="SMTP_STARTTLS", default=False,
+              help="Upgrade the connection with STARTTLS (needed before a login) [env SMTP_STARTTLS].")
+@click.option("--smtp-user", envvar="SMTP_USER",
+              help="Login name [env SMTP_USER]; the password is read only from env SMTP_PASSWORD.")
+@click.option("--rate", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="At most this many messages per second (0: no limit).")
+@click.option("--retries", type=click.IntRange(0, 10), default=4, show_default=True,
+              help="Tries again after a temporary SMTP error (4xx, dropped connection).")
+@click.option("--retry-delay", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds before the first retry; doubles each time.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Send log (default: output/newsletters/ISSUE/send-log.jsonl).")
+@click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
+@pass_root
+def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
+         smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
+         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool) -> None:
+    """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
+
+    A list send keeps a log; run the same command again after a stop and it goes on
+    where it left off (nobody gets it twice, nobody is missed). Every row of the list
+    is checked before the first message goes out.
+
+    \b
+    Example:
+      handout-gen send 2026-12 --to me@example.org --smtp-host 127.0.0.1 --smtp-port 1025
+      SMTP_HOST=smtp.example.org SMTP_PORT=587 SMTP_USER=news SMTP_PASSWORD=... \\
+        handout-gen send 2026-12 --recipients list.csv --starttls --rate 5
+    """
+    import os
+
+    from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
+    from handout_gen.newsletter.render import render_issue
+    from handout_gen.newsletter.send import SmtpSettings, send_issue
+
+    if bool(to) == bool(recipients):
+        raise click.UsageError("give either --to ADDRESS (a test send) or --recipients CSV")
+    for address in to:
+        if not valid_address(address):
+            raise click.BadParameter(f"'{address}' is not a valid email address", param_hint="--to")
+    if not smtp_host and not dry_run:
+        raise click.UsageError("no SMTP server: give --smtp-host or set SMTP_HOST")
+    project = load(project_dir)
+    rendered = render_issue(project, issue)  # every guard runs before the list is even read
+    people = ([Recipient(0, a) for a in to] if to else load_recipients(recipients))  # type: ignore[arg-type]
+    settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
+                            os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
+    with click.progressbar(length=len(people), label="Sending" if not dry_run else "Preparing",
+                           file=sys.stderr) as bar:
+        report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
+                            dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
+                            progress=lambda _r: bar.update(1), rendered=rendered)
+    if dry_run:
+        click.echo(
+            f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
+        )
+        return
+    click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
+    if report.log_path is not None:
+        click.echo(f"send log: {report.log_path}")
+    if report.failed:
+        for row, code, reply in report.failed:
+            where = f"row {row}" if row else "test address"
+            click.echo(f"  {where}: refused by the server ({code} {reply})", err=True)
+        raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")

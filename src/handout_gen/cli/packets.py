@@ -1,0 +1,185 @@
+"""Commands for per-patient packets: a roster's worth, or one patient's."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
+
+
+def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
+                skip_invalid: bool, today: Any) -> Any:
+    """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
+    import datetime as dt
+
+    from handout_gen.core.errors import roster_location
+    from handout_gen.packets.run import RunOptions, run_packets
+
+    options = RunOptions(
+        out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
+        skip_invalid=skip_invalid, today=today or dt.date.today(),
+    )
+    bar: dict[str, Any] = {}
+
+    def on_total(total: int) -> None:
+        bar["bar"] = click.progressbar(length=total, label="packets", file=sys.stderr, show_pos=True)
+        bar["bar"].__enter__()
+
+    try:
+        report = run_packets(
+            project, roster, options, progress=lambda n: bar["bar"].update(n), on_total=on_total
+        )
+    finally:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+    for problem in report.problems:
+        click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
+    skipped = f", {len(report.skipped_rows)} row(s) skipped" if report.skipped_rows else ""
+    click.echo(f"wrote {report.written} packet(s){skipped} to {report.run_dir}")
+    Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
+    return report
+
+
+def _describe_roster(roster: Path) -> None:
+    """Say how a spreadsheet export was read when it is not plain UTF-8 with commas (stderr;
+    always with -v). It names the encoding and the delimiter, never a cell."""
+    from handout_gen.packets.roster_files import RosterFormat, detect_format
+
+    if roster.suffix.lower() not in (".csv", ".txt") or Echo.quiet:
+        return
+    found = detect_format(roster)
+    if Echo.verbose or found not in (RosterFormat("utf-8"), RosterFormat("utf-8-sig")):
+        click.echo(f"reading {roster.name}: {found.describe()}", err=True)
+
+
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD") from None
+
+
+@cli.command()
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the run folder (default: output/packets/). Each run gets <run-id>/.")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes to use; 0 = every core.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Make packets for the good rows and list the bad ones (default: write nothing).")
+@click.option("--encrypt", is_flag=True,
+              help="AES-256 password-protect each PDF with the roster's 'password' column.")
+@click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
+@click.option("--today", callback=_iso_date, hidden=True,
+              help="Date that 'in the past' is measured from (the demo's sample roster uses it).")
+@pass_root
+def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
+            encrypt: bool, check_only: bool, today: Any) -> None:
+    """Make a private information packet for every patient of a roster (CSV or JSON).
+
+    Every row is checked first; if any row is bad, all problems are listed (row and
+    column) and nothing is written. Packets go to output/packets/<run-id>/ as
+    packet_<random id>.pdf (readable only by you) with index.csv (packet id -> roster
+    row) and audit.jsonl. Patient names never appear on the screen or in file names.
+
+    A roster can be a spreadsheet export as it comes: comma, semicolon or tab separated;
+    UTF-8, UTF-16 or Windows-1252; headers such as "First Name" or "Appointment Date".
+    With --skip-invalid the exit code is 3 when rows were skipped.
+
+    \b
+    Example:
+      handout-gen packets tomorrow.csv
+      handout-gen packets tomorrow.csv -o /secure/share/packets --encrypt
+      handout-gen packets content/rosters/sample-roster.csv --skip-invalid
+      handout-gen packets tomorrow.csv --check
+    """
+    import datetime as dt
+
+    from handout_gen.core.errors import RosterError
+    from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.roster import check_roster
+
+    project = load(project_dir)
+    _describe_roster(roster)
+    if check_only:
+        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt)
+        summary = check_roster(roster, catalog)
+        if summary.problems:
+            raise RosterError(summary.problems, roster.name)
+        click.echo(f"{roster.name}: {summary.valid} row(s), all good; nothing was written")
+        return
+    report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today)
+    if report.skipped_rows:
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.option("--first-name", required=True, help="Patient's first name.")
+@click.option("--last-name", required=True, help="Patient's last name.")
+@click.option("--procedure", "procedures", multiple=True, required=True,
+              help="Procedure slug (repeat for several).")
+@click.option("--date", "day", required=True, help="Appointment date, YYYY-MM-DD.")
+@click.option("--time", "clock", required=True, help="Appointment time, e.g. 13:30 or 1:30 PM.")
+@click.option("--location", required=True, help="Location id from practice.yaml.")
+@click.option("--physician", required=True, help="Physician id from practice.yaml.")
+@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--patient-id", default="", help="Opaque reference printed on the cover letter.")
+@click.option("--sedation", is_flag=True, help="The patient will have sedation.")
+@click.option("--blood-thinner", is_flag=True,
+              help="The patient takes a blood thinner (needs --blood-thinner-name, --stop and --restart).")
+@click.option("--blood-thinner-name", default="",
+              help="The blood thinner's name, as the clinician writes it.")
+@click.option("--stop", "stop", default="", help="The clinician's instruction for when to stop it.")
+@click.option("--restart", "restart", default="", help="The clinician's instruction for when to restart it.")
+@click.option("--diabetes", is_flag=True, help="The patient has diabetes.")
+@click.option("--dye-allergy", is_flag=True, help="The patient is allergic to X-ray dye.")
+@click.option("--large-print", is_flag=True, help="18 pt large print.")
+@click.option("--encrypt", is_flag=True, help="Ask for a password and AES-256 protect the PDF.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the run folder (default: output/packets/).")
+@click.option("--today", callback=_iso_date, hidden=True)
+@pass_root
+def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **fields: Any) -> None:
+    """Make one patient's packet from options (no roster file needed).
+
+    The password for --encrypt is asked for (hidden), never taken from the command line.
+
+    \b
+    Example:
+      handout-gen packet --first-name Ana --last-name Reyes \\
+        --procedure epidural-steroid-injection --date 2026-12-09 --time 9:30 \\
+        --location orchard --physician okafor --sedation --diabetes
+    """
+    import datetime as dt
+
+    from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.roster import rows_from
+
+    project = load(project_dir)
+    item = {
+        "first_name": fields["first_name"], "last_name": fields["last_name"],
+        "procedures": ";".join(fields["procedures"]), "date": fields["day"], "time": fields["clock"],
+        "location": fields["location"], "physician": fields["physician"], "language": fields["lang"],
+        "patient_id": fields["patient_id"], "sedation": fields["sedation"],
+        "blood_thinner": fields["blood_thinner"], "blood_thinner_name": fields["blood_thinner_name"],
+        "blood_thinner_stop": fields["stop"], "blood_thinner_restart": fields["restart"],
+        "diabetes": fields["diabetes"], "dye_allergy": fields["dye_allergy"],
+        "large_print": fields["large_print"],
+    }
+    if encrypt:
+        item["password"] = click.prompt(
+            "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
+        )
+    catalog = load_kit(project).catalog(today or dt.date.today(), require_password=encrypt)
+    rows = rows_from([item], catalog)
+    report = _packet_run(project, rows, output, 1, encrypt, False, today)
+    for path in sorted(report.run_dir.glob("packet_*.pdf")):
+        click.echo(f"packet: {path}")
