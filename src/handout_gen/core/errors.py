@@ -7,6 +7,7 @@ quote patient data: they name the row and column only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -95,10 +96,14 @@ class PreviewError(HandoutGenError):
 
 def relpath(path: Path, root: Path) -> str:
     """Show ``path`` relative to the project root when possible (shorter, no home dirs)."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    # The path as written first: a symlink is named by its own name, not by its target's.
+    written = (Path(os.path.abspath(path)), Path(os.path.abspath(root)))
+    for candidate, base in (written, (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 class RosterError(HandoutGenError):

@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from handout_gen.content.project import load_project
 from handout_gen.core import languages
 from handout_gen.core.errors import HandoutGenError
+from handout_gen.core.files import inside
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
 from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
@@ -151,6 +152,9 @@ class PreviewSite:
             for path in sorted(base.rglob("*")):
                 name = path.name
                 if not path.is_file() or name.startswith((".", "#")) or name.endswith("~"):
+                    continue
+                if not inside(path, base):  # a link to a file elsewhere: named by the loader, never read
+                    files[path.relative_to(self.root).as_posix()] = "outside"
                     continue
                 try:
                     files[path.relative_to(self.root).as_posix()] = _digest(path.read_bytes())

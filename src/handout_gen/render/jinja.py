@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from markupsafe import Markup
 
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
+from handout_gen.core.files import inside
 from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 
 # Atkinson Hyperlegible lacks U+202F (Babel puts it in "8:30 AM") and a few symbols; map
@@ -96,12 +98,30 @@ def tel_href(phone: str) -> str:
     return "tel:" + re.sub(r"[^0-9+]", "", phone)
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that refuses, before opening it, a template that resolves outside its
+    folder (a symlink to a file elsewhere): templates are read only from inside the project."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        path = self.folder.joinpath(*jinja2.loaders.split_template_path(template))
+        if path.is_file() and not inside(path, self.folder):
+            msg = f"template '{template}' resolves outside {self.folder.name}/ (a link to a file elsewhere)"
+            raise TemplateError(msg)
+        return super().get_source(environment, template)
+
+
 def make_env(project_templates: Path | None = None) -> jinja2.Environment:
     """Build the environment. Called once per run; renderers share it."""
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     search: list[jinja2.BaseLoader] = []
     if project_templates is not None and project_templates.is_dir():
-        search.append(jinja2.FileSystemLoader(str(project_templates)))
+        search.append(ConfinedLoader(project_templates))
     search += [builtin, jinja2.PrefixLoader({"default": builtin}, delimiter=":")]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(search),
@@ -130,6 +150,8 @@ def render(env: jinja2.Environment, name: str, **context: Any) -> str:
     """Render template ``name``; Jinja errors become a TemplateError naming the template."""
     try:
         return env.get_template(name).render(**context)
+    except TemplateError:
+        raise
     except jinja2.TemplateNotFound as exc:
         msg = f"template '{exc.name}' not found in templates/ or the built-in templates"
         raise TemplateError(msg) from exc

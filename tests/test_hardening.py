@@ -1,0 +1,344 @@
+"""Nothing broken gets out (issue 13): hostile and mistaken inputs, named, refused, never a traceback.
+
+Each test reproduces a failure a new user or a hostile file caused, and asserts the exit
+code, the message (file and line, or row and column), that nothing was written and that
+no traceback was printed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handout_gen.cli import cli
+from handout_gen.content.project import load_project
+from handout_gen.packets.roster import Catalog, iter_roster
+from handout_gen.packets.roster_files import detect_format
+from tests.conftest import SRC_DIR
+from tests.fictional import write_csv
+from tests.test_roster import GOOD, TODAY
+
+
+def hg(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command, as a person runs it (a new process: tracebacks would show on stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
+    command = [sys.executable, "-m", "handout_gen", "--project", str(project), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+# --- YAML and file-size limits ------------------------------------------------------------
+
+
+def test_an_impossible_date_is_named_with_its_line_not_a_traceback(sample_project: Path) -> None:
+    prp = sample_project / "content/procedures/prp-injection.md"
+    edit(prp, "last_reviewed: 2026", "last_reviewed: 2026-02-30 #")
+    result = hg(sample_project, "list")
+    line = line_of(prp, "2026-02-30")
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"content/procedures/prp-injection.md:{line}: invalid YAML: '2026-02-30' is not a real date "
+        "(dates are YYYY-MM-DD, e.g. 2026-02-28)"
+    ) in result.stderr
+    assert "radiofrequency-ablation" in result.stdout  # the others are listed as usual
+    assert "Traceback" not in result.stderr
+
+
+def test_a_yaml_alias_bomb_is_refused_in_under_two_seconds(sample_project: Path) -> None:
+    practice = sample_project / "content/practice.yaml"
+    bomb = "lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 10)
+    )
+    practice.write_text(practice.read_text() + bomb)
+    start = time.perf_counter()
+    result = hg(sample_project, "build")
+    assert time.perf_counter() - start < 2 + 1.5  # the limit, plus starting Python in a process
+    assert result.returncode == 1
+    assert "content/practice.yaml:" in result.stderr and "more than 32 aliases" in result.stderr
+    assert "Traceback" not in result.stderr and not (sample_project / "output").exists()
+
+
+def test_a_20_mb_markdown_file_is_refused_quickly_and_blocks_only_itself(sample_project: Path) -> None:
+    huge = sample_project / "content/procedures/prp-injection.md"
+    huge.write_text(huge.read_text() + "Words of text. " * 1_400_000)  # about 21 MB
+    start = time.perf_counter()
+    project = load_project(sample_project)
+    assert time.perf_counter() - start < 2
+    (problem,) = project.broken["prp-injection"]
+    assert str(problem).startswith("content/procedures/prp-injection.md: is 21,")
+    assert str(problem).endswith("bytes; files here may be at most 1,000,000 bytes")
+    assert "radiofrequency-ablation" in project.procedures
+
+
+def test_an_unquoted_colour_gets_a_hint(sample_project: Path) -> None:
+    practice = sample_project / "content/practice.yaml"
+    edit(practice, 'primary: "#1B4965"', "primary: #1B4965")
+    result = hg(sample_project, "list")
+    assert result.returncode == 1
+    assert "colors.primary: Input should be a valid string (it is empty: a value that starts with '#' " \
+        "must be in quotes" in result.stderr
+
+
+# --- inside the project means resolved inside ------------------------------------------------
+
+
+@contextmanager
+def opens_of(path: Path) -> Iterator[list[int]]:
+    """Record every open of ``path`` (Linux inotify IN_OPEN) while the block runs."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    assert fd >= 0
+    in_open = 0x20
+    assert libc.inotify_add_watch(fd, str(path).encode(), in_open) >= 0
+    events: list[int] = []
+    try:
+        yield events
+    finally:
+        try:
+            while data := os.read(fd, 4096):
+                events.append(len(data))
+        except BlockingIOError:
+            pass
+        os.close(fd)
+
+
+def test_opens_of_sees_an_open(tmp_path: Path) -> None:
+    """The watcher itself works: reading the file is seen."""
+    target = tmp_path / "watched.txt"
+    target.write_text("x")
+    with opens_of(target) as events:
+        target.read_text()
+    assert events
+
+
+def test_a_symlinked_procedure_outside_the_project_is_refused_and_never_opened(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.md"
+    secret.parent.mkdir()
+    source = (sample_project / "content/procedures/prp-injection.md").read_text()
+    secret.write_text(
+        source.replace("slug: prp-injection", "slug: leak").replace("title: ", "title: ZZSECRET ")
+    )
+    (sample_project / "content/procedures/leak.md").symlink_to(secret)
+    with opens_of(secret) as events:
+        build = hg(sample_project, "build")
+        check = hg(sample_project, "check", "--no-pdf")
+    assert not events, "the target outside the project was opened"
+    message = "content/procedures/leak.md: resolves outside content/procedures/ (a link to a file elsewhere)"
+    assert build.returncode == 1 and message in build.stderr
+    assert check.returncode == 1
+    assert "content/procedures/leak.md: error [references.outside] resolves outside content/procedures/" \
+        in check.stdout
+    assert "handouts: 24 written" in build.stdout  # every other procedure was built
+    made = b"".join(p.read_bytes() for p in (sample_project / "output").rglob("*") if p.is_file())
+    assert b"ZZSECRET" not in made and "Traceback" not in build.stderr + check.stderr
+
+
+def test_symlinked_templates_and_assets_outside_are_refused(sample_project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.css"
+    outside.write_text("body { color: red }")
+    (sample_project / "content/assets/brand.css").symlink_to(outside)
+    with opens_of(outside) as events:
+        result = hg(sample_project, "build")
+    assert not events
+    assert result.returncode == 1
+    assert "content/assets/brand.css: resolves outside content/assets/" in result.stderr
+    (sample_project / "content/assets/brand.css").unlink()
+    (sample_project / "templates/handout.html.j2").symlink_to(outside)
+    result = hg(sample_project, "handout", "prp-injection")
+    assert result.returncode == 1
+    assert "templates/handout.html.j2: resolves outside templates/" in result.stderr
+
+
+def test_the_template_loader_refuses_a_link_out_of_templates(tmp_path: Path) -> None:
+    """Defence in depth: even a template linked after the project was loaded is never read."""
+    from handout_gen.core.errors import TemplateError
+    from handout_gen.render.jinja import make_env, render
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    outside = tmp_path / "outside.j2"
+    outside.write_text("SECRET")
+    (folder / "page.j2").symlink_to(outside)
+    with opens_of(outside) as events, pytest.raises(TemplateError, match="resolves outside templates/"):
+        render(make_env(folder), "page.j2")
+    assert not events
+
+
+# --- build gates on the same rules as check ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_missing_image_stops_its_handouts_every_time(small_project: Path) -> None:
+    prp = small_project / "content/procedures/prp-injection.md"
+    image = '\n![A knee](assets/knee.png "Knee")\n'
+    edit(prp, "## Who it may help {#who}\n", "## Who it may help {#who}\n" + image)
+    line = line_of(prp, "assets/knee.png")
+    for _ in range(2):  # a blocked output is never reported as "unchanged" on the next build
+        result = hg(small_project, "build")
+        assert result.returncode == 1
+        where = f"content/procedures/prp-injection.md:{line}"
+        assert f"{where}: image 'assets/knee.png' not found" in result.stderr
+        assert not list((small_project / "output/handouts").glob("prp-injection*.pdf"))
+        assert re.search(r"^handouts: [04] written, [04] unchanged$", result.stdout, re.M), result.stdout
+    assert len(list((small_project / "output/handouts").glob("radiofrequency-ablation*.pdf"))) == 4
+
+
+def test_an_http_link_in_a_newsletter_is_an_error_not_a_gap(sample_project: Path) -> None:
+    issue = sample_project / "content/newsletters/2026-12.md"
+    heading = "## Holiday hours {#holiday-hours}\n"
+    edit(issue, heading, heading + "\nSee [new page](http://example.org/new).\n")
+    line = line_of(issue, "http://example.org/new")
+    expected = (
+        f"content/newsletters/2026-12.md:{line}: link 'http://example.org/new' would be removed: "
+        "links must be https://, mailto: or tel:"
+    )
+    result = hg(sample_project, "newsletter", "2026-12")
+    assert result.returncode == 1 and expected in result.stderr
+    assert not (sample_project / "output/newsletters").exists()
+    check = hg(sample_project, "check", "--no-pdf")
+    assert check.returncode == 1
+    assert f"content/newsletters/2026-12.md:{line}: error [references.link-https]" in check.stdout
+
+
+def test_raw_html_and_other_schemes_in_a_handout_are_errors(sample_project: Path) -> None:
+    prp = sample_project / "content/procedures/prp-injection.md"
+    heading = "## Who it may help {#who}\n"
+    edit(prp, heading, heading + '\n<a href="javascript:alert(1)">tap</a>\n')
+    line = line_of(prp, "javascript:")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
+    where = f"content/procedures/prp-injection.md:{line}"
+    found = f"{where}: error [references.link-https] link 'javascript:alert(1)' would be removed"
+    assert found in result.output
+
+
+def test_low_contrast_brand_colours_stop_every_output(sample_project: Path) -> None:
+    practice = sample_project / "content/practice.yaml"
+    edit(practice, 'text: "#1A1A1A"', 'text: "#AAAAAA"')
+    line = line_of(practice, "#AAAAAA")
+    result = hg(sample_project, "build")
+    assert result.returncode == 1
+    assert f"content/practice.yaml:{line}: colors.text #AAAAAA on colors.background" in result.stderr
+    assert not list((sample_project / "output").rglob("*.pdf"))
+
+
+# --- rosters as spreadsheets save them --------------------------------------------------------
+
+SPREADSHEET_HEADER = {
+    "patient_id": "Patient ID", "first_name": "First Name", "last_name": "Last Name", "language": "Language",
+    "procedures": "Procedure", "date": "Appointment Date", "time": "Appointment Time", "location": "Clinic",
+    "physician": "Doctor", "sedation": "Sedation", "blood_thinner": "Blood Thinner",
+    "blood_thinner_stop": "Blood Thinner Stop", "blood_thinner_restart": "Blood Thinner Restart",
+    "diabetes": "Diabetes", "dye_allergy": "Dye Allergy", "large_print": "Large Print",
+}
+PATIENTS = [
+    {**GOOD, "first_name": "José", "last_name": "Muñoz-Ñúñez"},
+    {**GOOD, "first_name": "Zoë", "last_name": "Brontë", "time": "1:45 PM", "date": "12/10/2026"},
+]
+
+
+def export(path: Path, delimiter: str, encoding: str, excel: bool) -> Path:
+    """Write PATIENTS as a spreadsheet would: its header words, its date and time formats."""
+    lines = [delimiter.join(SPREADSHEET_HEADER[c] for c in GOOD)]
+    for patient in PATIENTS:
+        cells = dict(patient)
+        if excel:
+            cells["time"] = {"09:30": "9:30:00 AM", "1:45 PM": "1:45:00 PM"}[cells["time"]]
+            cells["date"] = {"2026-12-09": "2026-12-09 00:00:00", "12/10/2026": "10.12.2026"}[cells["date"]]
+        lines.append(delimiter.join(cells[c] for c in GOOD))
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "encoding", "described"),
+    [
+        (";", "cp1252", "Windows-1252, semicolon-separated"),
+        ("\t", "utf-16", "UTF-16, tab-separated"),
+        (",", "utf-8-sig", "UTF-8 (with BOM), comma-separated"),
+        ("\t", "cp1252", "Windows-1252, tab-separated"),
+    ],
+)
+def test_spreadsheet_exports_give_the_same_rows_as_utf8_commas(
+    tmp_path: Path, delimiter: str, encoding: str, described: str
+) -> None:
+    catalog = Catalog.for_project(load_project(_fixture_root()), TODAY)
+    plain = tmp_path / "plain.csv"
+    write_csv(plain, PATIENTS)
+    exported = export(tmp_path / "export.csv", delimiter, encoding, excel=True)
+    assert detect_format(exported).describe() == described
+
+    def rows(path: Path) -> list[tuple[object, ...]]:
+        found = list(iter_roster(path, catalog))
+        assert all(row is not None for _, row, _ in found), [p for _, _, ps in found for p in ps]
+        return [tuple(vars(row).values()) for _, row, _ in found]
+
+    assert rows(exported) == rows(plain)
+
+
+def _fixture_root() -> Path:
+    from tests.conftest import FIXTURE
+
+    return FIXTURE
+
+
+def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    roster = export(tmp_path / "tomorrow.csv", ";", "cp1252", excel=True)
+    result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "tomorrow.csv: 2 row(s), all good; nothing was written\n"
+    assert "reading tomorrow.csv: Windows-1252, semicolon-separated" in result.stderr
+    assert not (sample_project / "output").exists()
+    assert "José" not in result.stdout + result.stderr and "Muñoz" not in result.stdout + result.stderr
+
+
+# --- small things users expect ---------------------------------------------------------------
+
+
+def test_a_missing_edition_prints_english_under_the_english_name(sample_project: Path) -> None:
+    (sample_project / "content/procedures/prp-injection.es.md").unlink()
+    result = hg(sample_project, "handout", "prp-injection", "--lang", "es")
+    assert result.returncode == 0
+    assert "Warning: prp-injection has no 'es' edition" in result.stderr
+    assert result.stdout.strip().endswith("output/handouts/prp-injection.pdf")
+    assert not (sample_project / "output/handouts/prp-injection.es.pdf").exists()
+
+
+def test_quiet_build_prints_only_problems(sample_project: Path) -> None:
+    result = hg(sample_project, "-q", "build")
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_packet_prints_the_file_it_wrote(sample_project: Path) -> None:
+    result = hg(
+        sample_project, "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient",
+        "--procedure", "prp-injection", "--date", "2026-12-09", "--time", "9:30",
+        "--location", "orchard", "--physician", "okafor", "--today", TODAY.isoformat(),
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("packet: ")]
+    path = Path(line.removeprefix("packet: "))
+    assert path.is_file() and re.fullmatch(r"packet_[0-9a-f]{16}\.pdf", path.name)
+    assert "Zzyzx" not in result.stdout + result.stderr
