@@ -342,3 +342,17 @@ def test_packet_prints_the_file_it_wrote(sample_project: Path) -> None:
     path = Path(line.removeprefix("packet: "))
     assert path.is_file() and re.fullmatch(r"packet_[0-9a-f]{16}\.pdf", path.name)
     assert "Zzyzx" not in result.stdout + result.stderr
+
+
+def test_the_preview_names_file_and_line_of_an_impossible_date(sample_project: Path) -> None:
+    from handout_gen.preview.site import PreviewSite
+
+    prp = sample_project / "content/procedures/prp-injection.md"
+    edit(prp, "last_reviewed: 2026", "last_reviewed: 2026-02-30 #")
+    site = PreviewSite(sample_project)
+    site.refresh()
+    line = line_of(prp, "2026-02-30")
+    page = site.index_page()
+    where = f"content/procedures/prp-injection.md:{line}"
+    assert f"{where}: invalid YAML: &#x27;2026-02-30&#x27; is not a real date" in page
+    assert "radiofrequency-ablation" in page and "ValueError" not in page  # the rest is previewed as usual
