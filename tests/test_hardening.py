@@ -170,6 +170,20 @@ def test_symlinked_templates_and_assets_outside_are_refused(sample_project: Path
     assert "templates/handout.html.j2: resolves outside templates/" in result.stderr
 
 
+def test_a_symlinked_newsletter_outside_is_refused_and_never_opened(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "issue.md"
+    outside.write_text((sample_project / "content/newsletters/2026-12.md").read_text())
+    (sample_project / "content/newsletters/2027-01.md").symlink_to(outside)
+    with opens_of(outside) as events:
+        result = hg(sample_project, "-q", "build")
+    assert not events
+    assert result.returncode == 1
+    assert "content/newsletters/2027-01.md: resolves outside content/newsletters/" in result.stderr
+    assert (sample_project / "output/newsletters/2026-12/email.html").is_file()  # the good issue is built
+
+
 def test_the_template_loader_refuses_a_link_out_of_templates(tmp_path: Path) -> None:
     """Defence in depth: even a template linked after the project was loaded is never read."""
     from handout_gen.core.errors import TemplateError

@@ -178,7 +178,7 @@ def test_bad_rows_named_before_anything_is_sent(
     result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port))
     assert result.exit_code == 1
     assert result.stderr.endswith(
-        "Error: 3 problems in list.csv; nothing was written:\n"
+        "Error: 3 problems in list.csv; nothing was sent:\n"
         "  row 3, column email: is not a valid email address\n"
         "  row 5, column email: duplicate of row 2\n"
         "  row 6, column email: is empty\n"
@@ -191,7 +191,7 @@ def test_patient_columns_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RosterError) as info:
         load_recipients(path)
     assert str(info.value) == (
-        "1 problem in list.csv; nothing was written:\n  row 1: column 'Diagnosis' is not "
+        "1 problem in list.csv; nothing was sent:\n  row 1: column 'Diagnosis' is not "
         "allowed: a recipient list holds only email and first_name (never patient data)"
     )
     assert "stenosis" not in str(info.value)

@@ -113,11 +113,11 @@ class RosterError(HandoutGenError):
     general terms ("is in the past"), but never repeats what the cell contains.
     """
 
-    def __init__(self, problems: list[Problem], source: str) -> None:
+    def __init__(self, problems: list[Problem], source: str, outcome: str = "nothing was written") -> None:
         self.problems = problems
         lines = "\n".join(f"  {roster_location(p)}: {p.message}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} {noun} in {source}; nothing was written:\n{lines}")
+        super().__init__(f"{len(problems)} {noun} in {source}; {outcome}:\n{lines}")
 
 
 def roster_location(problem: Problem) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from handout_gen.core.errors import Problem, RosterError, SendError
 
+NOTHING_SENT = "nothing was sent"  # a list is checked whole before the first message goes out
+
 ADDRESS_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -46,13 +48,15 @@ def load_recipients(path: Path) -> list[Recipient]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise RosterError([Problem(name, "not UTF-8 text; save the list as CSV UTF-8")], name) from None
+        problem = Problem(name, "not UTF-8 text; save the list as CSV UTF-8")
+        raise RosterError([problem], name, NOTHING_SENT) from None
     except OSError as exc:
         raise SendError(f"cannot read {path}: {exc.strerror}") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
-        raise RosterError([Problem(name, "the file is empty; it needs a header row with 'email'")], name)
+        problem = Problem(name, "the file is empty; it needs a header row with 'email'")
+        raise RosterError([problem], name, NOTHING_SENT)
     columns = [re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_") for col in header]
     problems: list[Problem] = []
     email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
@@ -70,7 +74,7 @@ def load_recipients(path: Path) -> list[Recipient]:
                 )
             )
     if problems:
-        raise RosterError(problems, name)
+        raise RosterError(problems, name, NOTHING_SENT)
     assert email_col is not None
     recipients: list[Recipient] = []
     seen: dict[str, int] = {}
@@ -92,7 +96,7 @@ def load_recipients(path: Path) -> list[Recipient]:
         first = clean_name(row[name_col]) if name_col is not None and name_col < len(row) else None
         recipients.append(Recipient(row_number, address, first))
     if problems:
-        raise RosterError(problems, name)
+        raise RosterError(problems, name, NOTHING_SENT)
     if not recipients:
-        raise RosterError([Problem(name, "has no recipients")], name)
+        raise RosterError([Problem(name, "has no recipients")], name, NOTHING_SENT)
     return recipients
