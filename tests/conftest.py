@@ -19,13 +19,22 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "practice"
 SRC_DIR = REPO / "src"
 
 
+TEST_SECRET = "fictional-test-secret-for-unsubscribe-links-0123456789"
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep tests off the developer's HOME and away from real SMTP settings."""
+    """Keep tests off the developer's HOME and away from real SMTP and secret settings.
+
+    Every test gets the same fictional unsubscribe secret (sends need one); tests of a
+    missing or bad secret remove or replace it.
+    """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD"):
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD",
+                 "HANDOUT_GEN_SECRET_FILE", "HANDOUT_GEN_SUPPRESSIONS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HANDOUT_GEN_SECRET", TEST_SECRET)
 
 
 class _Fail(logging.Handler):

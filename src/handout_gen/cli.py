@@ -218,15 +218,22 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Send log (default: output/newsletters/ISSUE/send-log.jsonl).")
 @click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
+@click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="HANDOUT_GEN_SUPPRESSIONS",
+              help="The unsubscribe app's suppression list; readers on it are skipped "
+                   "(default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
-         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool) -> None:
+         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool,
+         suppressions: Path | None) -> None:
     """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
 
     A list send keeps a log; run the same command again after a stop and it goes on
     where it left off (nobody gets it twice, nobody is missed). Every row of the list
-    is checked before the first message goes out.
+    is checked before the first message goes out, and readers who unsubscribed are
+    skipped. Unsubscribe links are signed with the practice secret
+    (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
 
     \b
     Example:
@@ -239,6 +246,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
     from handout_gen.newsletter.render import render_issue
     from handout_gen.newsletter.send import SmtpSettings, send_issue
+    from handout_gen.newsletter.unsubscribe import SuppressionList
 
     if bool(to) == bool(recipients):
         raise click.UsageError("give either --to ADDRESS (a test send) or --recipients CSV")
@@ -256,13 +264,22 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                            file=sys.stderr) as bar:
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
-                            progress=lambda _r: bar.update(1), rendered=rendered)
+                            progress=lambda _r: bar.update(1), rendered=rendered,
+                            suppressions=SuppressionList(suppressions) if suppressions else None)
     if dry_run:
         click.echo(
             f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
         )
+    else:
+        click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
+    if report.suppression_path is not None:
+        click.echo(f"unsubscribed, not sent: {report.suppressed} "
+                   f"(suppression list: {report.suppression_path})")
+    if report.suppression_foreign:
+        click.echo(f"Warning: {report.suppression_foreign} line(s) of the suppression list were made with "
+                   "another secret and match nobody; give send the unsubscribe app's secret", err=True)
+    if dry_run:
         return
-    click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
     if report.log_path is not None:
         click.echo(f"send log: {report.log_path}")
     if report.failed:
@@ -272,6 +289,27 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
 
 
+
+
+@cli.command("new-secret")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_root
+def new_secret(project_dir: Path, path: Path) -> None:
+    """Make the practice secret that signs and checks unsubscribe links.
+
+    Writes a new random key to PATH (readable only by you) and never overwrites one:
+    a new key breaks every link already sent. Give 'send' and the unsubscribe app the
+    same key: HANDOUT_GEN_SECRET_FILE=PATH. Keep it out of output/ and out of git.
+
+    \b
+    Example:
+      handout-gen new-secret ~/.config/handout-gen/secret.key
+      export HANDOUT_GEN_SECRET_FILE=~/.config/handout-gen/secret.key
+    """
+    from handout_gen.newsletter.unsubscribe import make_secret
+
+    written = make_secret(path, project_output=project_dir / "output")
+    click.echo(f"wrote {written}; set HANDOUT_GEN_SECRET_FILE={written} for send and the unsubscribe app")
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
