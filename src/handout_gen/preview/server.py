@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
-from handout_gen.preview.site import WATCHED, PreviewSite, describe
+from handout_gen.preview.site import LOGO_ROUTE, WATCHED, PreviewSite, describe
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -118,6 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(HTTPStatus.OK, site.newsletter_page(issue_id), html_type)
             except HandoutGenError as exc:
                 self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), html_type)
+            return
+        if path == LOGO_ROUTE:
+            self._send(HTTPStatus.OK, site.logo(), "image/png")
             return
         if path == "/packets/sample.pdf":
             try:

@@ -38,6 +38,7 @@ from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
 from handout_gen.packets.packet import sample_packet
 from handout_gen.render.fetcher import RefusedURL, allowed_roots, resolve_local
+from handout_gen.render.logo import logo_png, web_logo
 
 POLL_MS = 500
 WATCHED = ("content", "templates", "handouts")
@@ -49,6 +50,7 @@ SERVABLE_SUFFIXES = {
 SERVABLE_PROJECT_DIRS = ("content", "templates")
 FILE_URL_RE = re.compile(r"file://[^\"'\s)<>]+")
 MARKER = "data-handout-gen-preview"
+LOGO_ROUTE = "/_logo.png"  # the screen logo rendered from the SVG (render/logo.py)
 
 RELOAD_SCRIPT = (
     "<script " + MARKER + ">(function(){var item=%(item)s,since=%(since)d;"
@@ -193,6 +195,7 @@ class PreviewSite:
             own = [f"{p}={h}" for p, h in files.items() if p.startswith(prefix)]
             items.keys[f"newsletter:{issue_id}"] = _digest(shared, procedures, *own)
         items.keys["packet:sample"] = _digest(shared, procedures)
+        items.keys["logo"] = shared
         return items
 
     def should_reload(self, item: str, since: int) -> bool:
@@ -235,10 +238,13 @@ class PreviewSite:
         """
         practice = self.project.practice
         content = self.project.content_dir.resolve()
+        logo = web_logo(self.project)
         for base in (practice.email.base_url, practice.website):
             prefix = base.rstrip("/") + "/"
             if url.startswith(prefix):
                 rel = unquote(urlsplit(url).path.removeprefix(urlsplit(prefix).path))
+                if rel == logo.src and logo.rendered:  # made from the SVG: no file to show
+                    return LOGO_ROUTE
                 try:
                     local = resolve_local((content / rel).as_uri(), (content,))
                 except (RefusedURL, ValueError):
@@ -292,6 +298,11 @@ class PreviewSite:
             f'<pre class="text">{html.escape(str(rendered.text))}</pre>'
         )
         return page(f"Newsletter {issue_id} - preview", body, f"newsletter:{issue_id}", self.generation)
+
+    def logo(self) -> bytes:
+        """The screen logo; rendered from the SVG once per change of the shared files."""
+        data: bytes = self._cached("logo", "png", lambda: logo_png(self.project))
+        return data
 
     def packet_pdf(self) -> bytes:
         data: bytes = self._cached("packet:sample", "pdf", lambda: sample_packet(self.project))
