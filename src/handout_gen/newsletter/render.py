@@ -66,7 +66,7 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
                     "kind": "procedure",
                     "title": edition.title,
                     "summary": edition.summary,
-                    "url": links.campaign_url(procedure.meta.url),
+                    "url": links.campaign_url(procedure.url(lang)),
                     "image": img,
                 }
             )
