@@ -26,6 +26,12 @@ class BuildResult:
     handouts: BuildReport
     newsletters: BuildReport
 
+    def summary(self) -> list[str]:
+        """What ``handout-gen build`` prints after the files it wrote."""
+        issues = len({p.parent for p in self.newsletters.written})
+        return [f"handouts: {len(self.handouts.written)} written, {len(self.handouts.skipped)} unchanged",
+                f"newsletters: {issues} written, {len(self.newsletters.skipped)} unchanged"]
+
 
 def build(
     project: Project, *, force: bool = False, progress: Callable[[Path], None] | None = None

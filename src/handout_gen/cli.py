@@ -8,7 +8,6 @@ here, in one place; Click's own usage errors exit 2.
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,24 +17,7 @@ import click
 
 from handout_gen import __version__
 from handout_gen.core.errors import HandoutGenError
-
-
-class _WarningFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        label = "Warning" if record.levelno == logging.WARNING else record.levelname.title()
-        return f"{label}: {record.getMessage()}"
-
-
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_WarningFormatter())
-    logger = logging.getLogger("handout_gen")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.WARNING)
-    logger.propagate = False
-    # WeasyPrint's own messages are collected per document by pdf.py and re-reported
-    # under the file they concern; silence its logger so nothing prints twice.
-    logging.getLogger("weasyprint").propagate = False
+from handout_gen.core.logs import setup_cli_logging
 
 
 class HandoutGroup(click.Group):
@@ -71,14 +53,8 @@ def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(cls=HandoutGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handout-gen")
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Project folder (the one holding content/practice.yaml).",
-)
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="Project folder (the one holding content/practice.yaml).")
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path) -> None:
     """Turn one content source into patient handouts, newsletters and packets.
@@ -89,7 +65,7 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
       handout-gen handout radiofrequency-ablation --lang es --large-print
       handout-gen --project ../our-practice build
     """
-    _setup_logging()
+    setup_cli_logging()
     ctx.obj = project_dir
 
 
@@ -160,13 +136,32 @@ def build(project_dir: Path, force: bool) -> None:
     from handout_gen.build import build as build_project
 
     project = load(project_dir)
-    result = build_project(
-        project, force=force, progress=lambda p: click.echo(f"wrote {p.relative_to(project.root)}")
-    )
-    handouts, letters = result.handouts, result.newsletters
-    click.echo(f"handouts: {len(handouts.written)} written, {len(handouts.skipped)} unchanged")
-    issues = len({p.parent for p in letters.written})
-    click.echo(f"newsletters: {issues} written, {len(letters.skipped)} unchanged")
+    def echo(path: Path) -> None:
+        click.echo(f"wrote {path.relative_to(project.root)}")
+
+    for line in build_project(project, force=force, progress=echo).summary():
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rewrite every page even when nothing changed.")
+@pass_root
+def site(project_dir: Path, force: bool) -> None:
+    """Build the web pages every printed URL points at into output/site/.
+
+    Procedures in each language (with their PDFs), clinics, the newsletter archive and
+    feed, the home page, sitemap.xml. Unchanged pages are skipped; upload as it is.
+
+    \b
+    Example:
+      handout-gen site
+      handout-gen --project ../our-practice site --force
+    """
+    from handout_gen.site.build import build_site
+
+    project = load(project_dir)
+    for line in build_site(project, force=force).summary(project.root):
+        click.echo(line)
 
 
 @cli.command()
@@ -220,8 +215,7 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               envvar="HANDOUT_GEN_SUPPRESSIONS",
-              help="The unsubscribe app's suppression list; readers on it are skipped "
-                   "(default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
+              help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
@@ -231,9 +225,8 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
 
     A list send keeps a log; run the same command again after a stop and it goes on
     where it left off (nobody gets it twice, nobody is missed). Every row of the list
-    is checked before the first message goes out, and readers who unsubscribed are
-    skipped. Unsubscribe links are signed with the practice secret
-    (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
+    is checked first; readers who unsubscribed are skipped. Links are signed with the
+    practice secret (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
 
     \b
     Example:
@@ -266,29 +259,12 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered,
                             suppressions=SuppressionList(suppressions) if suppressions else None)
-    if dry_run:
-        click.echo(
-            f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
-        )
-    else:
-        click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
-    if report.suppression_path is not None:
-        click.echo(f"unsubscribed, not sent: {report.suppressed} "
-                   f"(suppression list: {report.suppression_path})")
-    if report.suppression_foreign:
-        click.echo(f"Warning: {report.suppression_foreign} line(s) of the suppression list were made with "
-                   "another secret and match nobody; give send the unsubscribe app's secret", err=True)
-    if dry_run:
-        return
-    if report.log_path is not None:
-        click.echo(f"send log: {report.log_path}")
-    if report.failed:
-        for row, code, reply in report.failed:
-            where = f"row {row}" if row else "test address"
-            click.echo(f"  {where}: refused by the server ({code} {reply})", err=True)
+    for line in report.summary(dry_run):
+        click.echo(line)
+    for line in report.problems():
+        click.echo(line, err=True)
+    if report.failed and not dry_run:
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
-
-
 
 
 @cli.command("new-secret")
@@ -297,9 +273,8 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
 def new_secret(project_dir: Path, path: Path) -> None:
     """Make the practice secret that signs and checks unsubscribe links.
 
-    Writes a new random key to PATH (readable only by you) and never overwrites one:
-    a new key breaks every link already sent. Give 'send' and the unsubscribe app the
-    same key: HANDOUT_GEN_SECRET_FILE=PATH. Keep it out of output/ and out of git.
+    Writes a random key to PATH (0600; never overwritten: a new key breaks the links
+    already sent). Give send and the unsubscribe app HANDOUT_GEN_SECRET_FILE=PATH.
 
     \b
     Example:
@@ -322,7 +297,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
 
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
-        skip_invalid=skip_invalid, today=today or dt.date.today(),
+        skip_invalid=skip_invalid, today=today.date() if today else dt.date.today(),
     )
     bar: dict[str, Any] = {}
 
@@ -344,15 +319,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     click.echo("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
 
 
-def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    import datetime as dt
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use YYYY-MM-DD") from None
+ISO_DATE = click.DateTime(["%Y-%m-%d"])  # --today: a date (its time part, always 00:00, is dropped)
 
 
 @cli.command()
@@ -365,7 +332,7 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Make packets for the good rows and list the bad ones (default: write nothing).")
 @click.option("--encrypt", is_flag=True,
               help="AES-256 password-protect each PDF with the roster's 'password' column.")
-@click.option("--today", callback=_iso_date, hidden=True,
+@click.option("--today", type=ISO_DATE, hidden=True,
               help="Date that 'in the past' is measured from (the demo's sample roster uses it).")
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
@@ -391,26 +358,28 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 @click.option("--last-name", required=True, help="Patient's last name.")
 @click.option("--procedure", "procedures", multiple=True, required=True,
               help="Procedure slug (repeat for several).")
-@click.option("--date", "day", required=True, help="Appointment date, YYYY-MM-DD.")
-@click.option("--time", "clock", required=True, help="Appointment time, e.g. 13:30 or 1:30 PM.")
+@click.option("--date", required=True, help="Appointment date, YYYY-MM-DD.")
+@click.option("--time", required=True, help="Appointment time, e.g. 13:30 or 1:30 PM.")
 @click.option("--location", required=True, help="Location id from practice.yaml.")
 @click.option("--physician", required=True, help="Physician id from practice.yaml.")
-@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--lang", "language", type=click.Choice(["en", "es"]), default="en", show_default=True)
 @click.option("--patient-id", default="", help="Opaque reference printed on the cover letter.")
 @click.option("--sedation", is_flag=True, help="The patient will have sedation.")
 @click.option("--blood-thinner", is_flag=True,
               help="The patient takes a blood thinner (needs --blood-thinner-name, --stop and --restart).")
 @click.option("--blood-thinner-name", default="",
               help="The blood thinner's name, as the clinician writes it.")
-@click.option("--stop", "stop", default="", help="The clinician's instruction for when to stop it.")
-@click.option("--restart", "restart", default="", help="The clinician's instruction for when to restart it.")
+@click.option("--stop", "blood_thinner_stop", default="",
+              help="The clinician's instruction for when to stop it.")
+@click.option("--restart", "blood_thinner_restart", default="",
+              help="The clinician's instruction for when to restart it.")
 @click.option("--diabetes", is_flag=True, help="The patient has diabetes.")
 @click.option("--dye-allergy", is_flag=True, help="The patient is allergic to X-ray dye.")
 @click.option("--large-print", is_flag=True, help="18 pt large print.")
 @click.option("--encrypt", is_flag=True, help="Ask for a password and AES-256 protect the PDF.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run folder (default: output/packets/).")
-@click.option("--today", callback=_iso_date, hidden=True)
+@click.option("--today", type=ISO_DATE, hidden=True)
 @pass_root
 def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **fields: Any) -> None:
     """Make one patient's packet from options (no roster file needed).
@@ -428,25 +397,15 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
     from handout_gen.packets.roster import Catalog, rows_from
 
     project = load(project_dir)
-    item = {
-        "first_name": fields["first_name"], "last_name": fields["last_name"],
-        "procedures": ";".join(fields["procedures"]), "date": fields["day"], "time": fields["clock"],
-        "location": fields["location"], "physician": fields["physician"], "language": fields["lang"],
-        "patient_id": fields["patient_id"], "sedation": fields["sedation"],
-        "blood_thinner": fields["blood_thinner"], "blood_thinner_name": fields["blood_thinner_name"],
-        "blood_thinner_stop": fields["stop"], "blood_thinner_restart": fields["restart"],
-        "diabetes": fields["diabetes"], "dye_allergy": fields["dye_allergy"],
-        "large_print": fields["large_print"],
-    }
+    item = {**fields, "procedures": ";".join(fields["procedures"])}  # options are named like roster columns
     if encrypt:
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
-    catalog = Catalog.for_project(project, today or dt.date.today(), require_password=encrypt)
+    day = today.date() if today else dt.date.today()
+    catalog = Catalog.for_project(project, day, require_password=encrypt)
     rows = rows_from([item], catalog)
     _packet_run(project, rows, output, 1, encrypt, False, today)
-
-
 
 
 @cli.command()
@@ -474,7 +433,6 @@ def check(project_dir: Path, strict: bool, output_format: str, no_pdf: bool) -> 
     click.echo(report.to_json(strict) if output_format == "json" else report.to_text(), nl=False)
     if report.failed(strict):
         sys.exit(1)
-
 
 
 @cli.command()

@@ -91,6 +91,14 @@ class Manifest:
 
     def record(self, name: str, key: str) -> None:
         self.keys[name] = key
+        self._save()
+
+    def forget(self, name: str) -> None:
+        """Drop ``name`` (its output was removed)."""
+        if self.keys.pop(name, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
         write_file(self.path, json.dumps(self.keys, indent=1, sort_keys=True), root=self.root)
 
 

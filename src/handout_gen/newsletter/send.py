@@ -118,6 +118,31 @@ class SendReport:
     suppressed: int = 0  # unsubscribed readers, not sent
     suppression_foreign: int = 0  # suppression lines made with another secret (they match nobody)
     suppression_path: Path | None = None
+
+    def summary(self, dry_run: bool) -> list[str]:
+        """What ``handout-gen send`` prints (counts and paths only, never an address)."""
+        if dry_run:
+            prepared, skipped = self.prepared, self.skipped
+            lines = [f"dry run: {prepared} message(s) prepared, {skipped} already sent; nothing sent"]
+        else:
+            lines = [f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"]
+        if self.suppression_path is not None:
+            where = f"(suppression list: {self.suppression_path})"
+            lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")
+        if self.log_path is not None and not dry_run:
+            lines.append(f"send log: {self.log_path}")
+        return lines
+
+    def problems(self) -> list[str]:
+        """Warnings and refusals, for stderr."""
+        lines = []
+        if self.suppression_foreign:
+            lines.append(f"Warning: {self.suppression_foreign} line(s) of the suppression list were made "
+                         "with another secret and match nobody; give send the unsubscribe app's secret")
+        for row, code, reply in self.failed:
+            where = f"row {row}" if row else "test address"
+            lines.append(f"  {where}: refused by the server ({code} {reply})")
+        return lines
     failed: list[tuple[int, int, str]] = field(default_factory=list)  # (row, code, reply)
     prepared: int = 0
     log_path: Path | None = None

@@ -63,19 +63,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, site.error_page(describe(exc), "*"),
                        "text/html; charset=utf-8")
 
+    def _reload(self, site: PreviewSite, query: dict[str, list[str]]) -> None:
+        """Has the page's item changed since the generation it shows? (polled by preview pages)"""
+        item = query.get("item", ["index"])[0]
+        try:
+            since = int(query.get("since", ["0"])[0])
+        except ValueError:
+            since = 0
+        body = json.dumps({"reload": site.should_reload(item, since), "generation": site.generation})
+        self._send(HTTPStatus.OK, body, "application/json")
+
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, "Not found\n", "text/plain; charset=utf-8")
 
     def _route(self, site: PreviewSite, path: str, query: dict[str, list[str]]) -> None:
         html_type = "text/html; charset=utf-8"
         if path == "/_reload":
-            item = query.get("item", ["index"])[0]
-            try:
-                since = int(query.get("since", ["0"])[0])
-            except ValueError:
-                since = 0
-            body = json.dumps({"reload": site.should_reload(item, since), "generation": site.generation})
-            self._send(HTTPStatus.OK, body, "application/json")
+            self._reload(site, query)
             return
         if path == "/":
             self._send(HTTPStatus.OK, site.index_page(), html_type)
