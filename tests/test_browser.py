@@ -110,8 +110,8 @@ def test_newsletter_fits_the_width_and_every_image_loads(
         )
         assert images, "the newsletter has no images"
         assert [src for src, natural in images if not natural] == []
-        # project pictures, and the header logo the preview renders from the SVG
-        assert all(src.startswith("/_file/0/content/") or src == "/_logo.png" for src, _ in images)
+        # project pictures, and the header logo as the site publishes it (rendered from the SVG)
+        assert all(src.startswith("/_file/0/content/") or src == "/site/assets/logo.png" for src, _ in images)
 
 
 def test_newsletter_has_no_serious_accessibility_violation(page: Page, preview: PreviewServer) -> None:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
-from handout_gen.preview.site import LOGO_ROUTE, WATCHED, PreviewSite, describe
+from handout_gen.preview.site import SITE_ROUTE, WATCHED, PreviewSite, describe
+from handout_gen.site.urls import file_for, normalise
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,6 +74,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps({"reload": site.should_reload(item, since), "generation": site.generation})
         self._send(HTTPStatus.OK, body, "application/json")
 
+    def _site(self, site: PreviewSite, path: str) -> None:
+        """The web pages under /site/ (never output/site/: they are made on request)."""
+        rel = normalise(unquote(path.removeprefix(SITE_ROUTE)))
+        try:
+            found = site.site_file(file_for(rel)) if rel is not None else None
+        except HandoutGenError as exc:
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), "site"), "text/html; charset=utf-8")
+            return
+        if found is None:
+            self._not_found()
+        else:
+            self._send(HTTPStatus.OK, found[0], found[1])
+
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, "Not found\n", "text/plain; charset=utf-8")
 
@@ -123,8 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             except HandoutGenError as exc:
                 self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), html_type)
             return
-        if path == LOGO_ROUTE:
-            self._send(HTTPStatus.OK, site.logo(), "image/png")
+        if path.startswith(SITE_ROUTE):
+            self._site(site, path)
             return
         if path == "/packets/sample.pdf":
             try:
