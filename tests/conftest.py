@@ -11,6 +11,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,6 +109,24 @@ def small_project(tmp_path: Path) -> Path:
     limited = text.replace("procedures: all", f"procedures: [{', '.join(SMALL_RECIPE)}]")
     recipe.write_text(limited, encoding="utf-8")
     return root
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the browser tests (test_browser.py, test_site_browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
