@@ -191,7 +191,8 @@ def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_p
     site = small_project / "output" / "site"
     assert sorted(p.relative_to(site).as_posix() for p in edited.site.written) == [
         "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf", "index.html",
-        "procedures/prp-injection/es/index.html", "procedures/prp-injection/index.html", "sitemap.xml"]
+        "procedures/index.html", "procedures/prp-injection/es/index.html",
+        "procedures/prp-injection/index.html", "sitemap.xml"]
 
 
 def test_a_deleted_procedure_loses_its_pages(small_project: Path) -> None:

@@ -71,6 +71,7 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
     issue_files = _digest(*((folder / f"{p.key}.md").read_bytes() for p in plan.of_kind("issue")))
     depends = {
         "home": _digest(shared, procedures, issue_files), "sitemap": _digest(shared, procedures, issue_files),
+        "procedures": _digest(shared, procedures),
         "archive": _digest(shared, issue_files), "feed": _digest(shared, issue_files),
     }
     outputs = []

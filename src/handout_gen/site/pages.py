@@ -60,8 +60,8 @@ class SitePages:
     def site_context(self, page: Page | None, lang: str, inline_css: str = "") -> dict[str, Any]:
         """What the frame of every page needs: links of the header, logo, stylesheet, feed."""
         gettext = translations(lang).gettext
-        nav = [(gettext("Home"), "home"), (gettext("Our clinics"), "locations"),
-               (gettext("Newsletter"), "archive")]
+        nav = [(gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
+               (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
         logo = self.plan.logo
         return {
             "home": self.urls.link(""),
@@ -130,8 +130,9 @@ class SitePages:
     def render(self, page: Page) -> bytes:
         """The bytes of ``page`` (HTML, or XML/text for the feed, sitemap and robots.txt)."""
         makers: dict[str, Callable[[Page], bytes]] = {
-            "home": self.home, "procedure": self.procedure, "locations": self.locations,
-            "location": self.location, "archive": self.archive, "issue": self.issue,
+            "home": self.home, "procedures": self.procedures, "procedure": self.procedure,
+            "locations": self.locations, "location": self.location, "archive": self.archive,
+            "issue": self.issue,
             "unsubscribe": self.unsubscribe, "preferences": self.unsubscribe,
             "feed": lambda _p: schema.atom(self.plan, self.issues),
             "sitemap": lambda _p: schema.sitemap(self.plan, self.lastmod()),
@@ -158,14 +159,24 @@ class SitePages:
             found[page.path] = self.project.procedure(page.key).edition(page.lang).meta.last_reviewed
         return found
 
-    def home(self, page: Page) -> bytes:
-        practice = self.project.practice
-        procedures = [
+    def procedure_links(self) -> list[dict[str, Any]]:
+        """Every procedure, the overview first, then by title."""
+        return [
             {"href": self.urls.link(self.plan.find("procedure", p.slug).path), "title": p.meta.title,
              "summary": p.meta.summary, "editions": self.edition_links(p, ORIGINAL)}
             for p in sorted(self.project.procedures.values(),
                             key=lambda p: (p.meta.kind != "overview", p.meta.title))
         ]
+
+    def procedures(self, page: Page) -> bytes:
+        gettext = translations(page.lang).gettext
+        titles = ", ".join(p.meta.title for p in self.project.procedures.values())
+        info = self.page_info(page, gettext("Treatments"), titles)
+        return self.html("site_procedures.html.j2", page, info, procedures=self.procedure_links())
+
+    def home(self, page: Page) -> bytes:
+        practice = self.project.practice
+        procedures = self.procedure_links()
         info = self.page_info(page, practice.name, translations(page.lang).gettext(
             "Plain-language information about our treatments, our clinics and how to reach us."),
             jsonld=schema.graph(schema.website(self.plan), schema.clinic(self.plan)))

@@ -30,7 +30,7 @@ from handout_gen.render.logo import WebLogo, web_logo
 from handout_gen.site.urls import SiteUrls, file_for
 
 PageKind = Literal[
-    "home", "procedure", "locations", "location", "archive", "issue", "feed",
+    "home", "procedures", "procedure", "locations", "location", "archive", "issue", "feed",
     "unsubscribe", "preferences", "sitemap", "robots",
 ]
 Target = Literal["page", "file", "external", "missing"]
@@ -161,6 +161,7 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
     urls = SiteUrls.for_practice(practice, base)
     plan = SitePlan(project, urls, web_logo(project))
     plan.add(Page("", "home"), practice.website)
+    plan.add(Page("procedures/", "procedures"))
     _procedure_pages(plan, project)
     plan.add(Page("locations/", "locations"))
     for location in practice.locations:

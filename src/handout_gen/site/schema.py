@@ -148,7 +148,7 @@ def sitemap(plan: SitePlan, lastmod: dict[str, date]) -> bytes:
     ET.register_namespace("", SITEMAP_NS)
     ET.register_namespace("xhtml", XHTML_NS)
     root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-    indexable = ("home", "procedure", "locations", "location", "archive", "issue")
+    indexable = ("home", "procedures", "procedure", "locations", "location", "archive", "issue")
     for page in sorted((p for p in plan.pages.values() if p.kind in indexable), key=lambda p: p.path):
         url = ET.SubElement(root, f"{{{SITEMAP_NS}}}url")
         ET.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = plan.urls.absolute(page.path)
