@@ -36,7 +36,7 @@ from handout_gen.content.project import find_project_root, load_project
 from handout_gen.core.errors import ConfigError, HandoutGenError
 from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, Via, load_secret
 from handout_gen.site.pages import SitePages
-from handout_gen.site.plan import Page, plan_site
+from handout_gen.site.plan import Page, PageKind, plan_site
 from handout_gen.site.urls import normalise
 
 PROJECT_ENV = "HANDOUT_GEN_PROJECT"
@@ -63,9 +63,11 @@ class UnsubscribeApp:
         self.pages = SitePages(plan_site(project))
         email = project.practice.email
         self.routes: dict[str, Page] = {}
-        for kind, url in (("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url)):
+        routes: tuple[tuple[PageKind, str], ...] = (
+            ("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url))
+        for kind, url in routes:
             path = normalise(urlsplit(url).path) or ""
-            self.routes[path] = Page(path, kind)  # type: ignore[arg-type]
+            self.routes[path] = Page(path, kind)
         self.action = urlsplit(email.unsubscribe_url).path
         fonts = self.pages.urls.link("assets/fonts/")
         self.css = self.pages.stylesheet(fonts=fonts)

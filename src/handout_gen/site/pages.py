@@ -25,7 +25,7 @@ from handout_gen.newsletter.model import load_issue
 from handout_gen.newsletter.render import render_issue
 from handout_gen.render.jinja import make_env, render, safe_html, translations
 from handout_gen.site import schema
-from handout_gen.site.plan import STYLESHEET, Page, SitePlan
+from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary
 from handout_gen.site.urls import normalise
 
@@ -60,8 +60,9 @@ class SitePages:
     def site_context(self, page: Page | None, lang: str, inline_css: str = "") -> dict[str, Any]:
         """What the frame of every page needs: links of the header, logo, stylesheet, feed."""
         gettext = translations(lang).gettext
-        nav = [(gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
-               (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
+        nav: list[tuple[str, PageKind]] = [
+            (gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
+            (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
         logo = self.plan.logo
         return {
             "home": self.urls.link(""),
@@ -73,7 +74,7 @@ class SitePages:
             "logo_height": logo.height,
             "feed": self.urls.link(self.plan.of_kind("feed")[0].path),
             "nav": [
-                {"label": label, "href": self.urls.link(self.plan.of_kind(kind)[0].path),  # type: ignore[arg-type]
+                {"label": label, "href": self.urls.link(self.plan.of_kind(kind)[0].path),
                  "current": page is not None and page.kind == kind}
                 for label, kind in nav
             ],
