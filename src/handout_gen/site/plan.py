@@ -116,8 +116,8 @@ def _procedure_pages(plan: SitePlan, project: Project) -> None:
             url = procedure.url(lang)
             path = plan.urls.own_path(url)
             if path is None:  # printed address elsewhere: the page still exists on the site
-                path = plan.urls.own_path(edition_url(f"{website}/procedures/{slug}", lang))
-            path = path or f"procedures/{slug}/"
+                default = plan.urls.own_path(edition_url(f"{website}/procedures/{slug}", lang))
+                path = default if default is not None else f"procedures/{slug}/"
             source = relpath(procedure.editions[lang].path, project.root)
             plan.add(Page(path, "procedure", lang, slug, source), url)
 
