@@ -55,6 +55,7 @@ demo: setup
 	@# --- newsletter and packet demo steps (issues 3 and 4) ---
 	$(HG) packets content/rosters/sample-roster.csv -o output/packets --today 2026-11-24  # fixed date: the fictional sample roster never goes stale
 	$(HG) newsletter 2026-12 --esp mailchimp
+	$(HG) site  # output/site/: the page behind every printed URL (handout PDFs already built)
 	@echo "Done: see output/"
 
 test: setup-test $(CANIEMAIL)
@@ -76,7 +77,7 @@ lint: setup-test
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf output/handouts output/newsletters output/packets output/.handout-gen
+	rm -rf output/handouts output/newsletters output/packets output/site output/.handout-gen
 
 # --- preview / readme images (issue 6) ---
 .PHONY: readme-images

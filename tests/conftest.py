@@ -11,6 +11,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,22 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "practice"
 SRC_DIR = REPO / "src"
 
 
+TEST_SECRET = "fictional-test-secret-for-unsubscribe-links-0123456789"
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep tests off the developer's HOME and away from real SMTP settings."""
+    """Keep tests off the developer's HOME and away from real SMTP and secret settings.
+
+    Every test gets the same fictional unsubscribe secret (sends need one); tests of a
+    missing or bad secret remove or replace it.
+    """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD"):
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD",
+                 "HANDOUT_GEN_SECRET_FILE", "HANDOUT_GEN_SUPPRESSIONS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HANDOUT_GEN_SECRET", TEST_SECRET)
 
 
 class _Fail(logging.Handler):
@@ -99,6 +109,24 @@ def small_project(tmp_path: Path) -> Path:
     limited = text.replace("procedures: all", f"procedures: [{', '.join(SMALL_RECIPE)}]")
     recipe.write_text(limited, encoding="utf-8")
     return root
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the browser tests (test_browser.py, test_site_browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -29,3 +29,19 @@ def pdfinfo(path: Path) -> dict[str, str]:
         key, _, value = line.partition(":")
         info[key.strip()] = value.strip()
     return info
+
+
+def pdf_links(data: bytes) -> list[str]:
+    """Every /URI link annotation of a PDF, in page order (what a reader's tap opens)."""
+    import io
+
+    import pikepdf
+
+    links = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            for annot in page.obj.get("/Annots", []):
+                action = annot.get("/A")
+                if action is not None and action.get("/S") == "/URI":
+                    links.append(str(action.URI))
+    return links

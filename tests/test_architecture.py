@@ -21,6 +21,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render",),
     ("handouts",),
     ("newsletter", "packets"),
+    # The site sits below checks and preview, not beside them: `check` resolves every printed
+    # URL against the site's plan and the preview serves its pages, and neither may import
+    # sideways. It imports newsletter (web copies, tokens) but never packets.
+    ("site",),
     ("checks", "scaffold"),
     ("build", "preview"),
     ("cli",),

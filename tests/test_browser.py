@@ -1,6 +1,7 @@
 """The preview and the outputs as a person sees them: headless Debian Chromium via Playwright.
 
-One browser and one preview server per module (starting Chromium costs about a second).
+One browser per worker (the ``browser`` fixture in conftest.py: starting Chromium costs about a
+second) and one preview server.
 The server runs in-process on a free 127.0.0.1 port over a private copy of the sample
 project. Nothing is downloaded: Playwright drives /usr/bin/chromium through
 ``executable_path``; axe-core comes bundled with axe-playwright-python.
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from handout_gen.content.project import load_project
 from handout_gen.newsletter.model import list_issues
@@ -23,21 +24,6 @@ from handout_gen.preview import PreviewServer
 from .conftest import copy_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium: not for the edit-test loop
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-@pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
 
 @pytest.fixture(scope="session")  # once per xdist worker: tests of several modules interleave
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreviewServer]:
@@ -110,7 +96,8 @@ def test_newsletter_fits_the_width_and_every_image_loads(
         )
         assert images, "the newsletter has no images"
         assert [src for src, natural in images if not natural] == []
-        assert all(src.startswith("/_file/0/content/") for src, _ in images)
+        # project pictures, and the header logo as the site publishes it (rendered from the SVG)
+        assert all(src.startswith("/_file/0/content/") or src == "/site/assets/logo.png" for src, _ in images)
 
 
 def test_newsletter_has_no_serious_accessibility_violation(page: Page, preview: PreviewServer) -> None:

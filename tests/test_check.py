@@ -350,3 +350,40 @@ def test_newsletter_guards_report_missing_images(sample_project: Path) -> None:
     findings = [f for f in check(sample_project).errors if f.file == name]
     assert [(f.line, f.rule, f.message) for f in findings] == [
         (6, "references.image-missing", "hero: image 'assets/images/nope.png' not found inside content/")]
+
+
+def test_a_printed_link_to_a_missing_page_of_the_site_is_an_error(sample_project: Path) -> None:
+    name = "content/newsletters/2026-12.md"
+    edit(sample_project, name, "[our locations page](/locations)", "[our opening hours](/hours)")
+    (finding,) = only(check(sample_project), "site.missing-page")
+    assert (finding.file, finding.severity) == (name, "error")
+    assert finding.message == (
+        "https://www.example.org/hours?utm_source=newsletter&utm_medium=email&utm_campaign=2026-12 "
+        "(a link in the newsletter) is on your website, but the site has no page there")
+    assert finding.fix.startswith("link to a page the site makes")
+
+
+def test_a_link_to_another_site_warns_until_it_is_listed(sample_project: Path) -> None:
+    edit(sample_project, ESI, ESI_WHAT, "See [the spine society](https://www.exmaple.org/spine). " + ESI_WHAT)
+    edit(sample_project, "content/practice.yaml", "    map_url: https://www.example.org/locations/riverside",
+         "    map_url: https://maps.example.com/riverside")
+    findings = only(check(sample_project), "site.external-link")
+    assert [(f.file, f.severity, f.message) for f in findings] == [
+        ("content/practice.yaml", "warning", "https://maps.example.com/riverside (the map link of riverside "
+         "(cover letters)) is not on your website (https://www.example.org) and not in external_links in "
+         "content/practice.yaml"),
+        (ESI, "warning", "https://www.exmaple.org/spine (a link in the handout) is not on your website "
+         "(https://www.example.org) and not in external_links in content/practice.yaml"),
+    ]
+    edit(sample_project, "content/practice.yaml", "physicians:\n",
+         "external_links: [https://maps.example.com/, https://www.exmaple.org/spine]\nphysicians:\n")
+    assert only(check(sample_project), "site.external-link") == []
+
+
+def test_two_pages_at_one_address_are_an_error(sample_project: Path) -> None:
+    edit(sample_project, "content/practice.yaml", "archive_url: https://www.example.org/newsletters",
+         "archive_url: https://www.example.org/locations")
+    (finding,) = only(check(sample_project), "site.duplicate-page")
+    assert (finding.file, finding.severity) == ("content/practice.yaml", "error")
+    assert finding.message == ("https://www.example.org/locations is also the address of the locations page "
+                               "made from content/practice.yaml")

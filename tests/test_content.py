@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from handout_gen.content.markdown import render_markdown
+from handout_gen.content.procedures import edition_url
 from handout_gen.content.project import load_project
 from handout_gen.content.yamlfile import split_front_matter
 from handout_gen.core.errors import ConfigError, UnknownItemError, ValidationFailed
@@ -165,3 +166,17 @@ def test_safe_markdown_survives_sanitising() -> None:
     assert "<strong>Bold</strong>" in html
     assert '<a href="https://www.example.org">our site</a>' in html
     assert "<li>one</li>" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "lang", "expected"),
+    [
+        ("https://www.example.org/procedures/rfa", "en", "https://www.example.org/procedures/rfa"),
+        ("https://www.example.org/procedures/rfa", "es", "https://www.example.org/procedures/rfa/es/"),
+        ("https://www.example.org/procedures/rfa/", "es", "https://www.example.org/procedures/rfa/es/"),
+        ("https://www.example.org/p/rfa.html", "es", "https://www.example.org/p/rfa.es.html"),
+        ("https://www.example.org/p/rfa?x=1#top", "es", "https://www.example.org/p/rfa/es/"),
+    ],
+)
+def test_edition_url_sits_beside_the_original(url: str, lang: str, expected: str) -> None:
+    assert edition_url(url, lang) == expected

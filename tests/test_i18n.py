@@ -16,7 +16,7 @@ from handout_gen.handouts import Variant, render_handout
 from handout_gen.render.jinja import make_env
 from tests.conftest import FIXTURE
 
-from .pdfutil import pdf_text
+from .pdfutil import pdf_links, pdf_text
 
 PO = PACKAGE_DIR / "locale/es/LC_MESSAGES/messages.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
@@ -68,3 +68,18 @@ def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> 
     assert "Puntos clave" in text and "Cuándo llamarnos" in text
     assert "Revisado el 2 de noviembre de 2026 por:" in text
     assert "Llámenos: 555-0100" in text
+
+
+def test_each_edition_prints_and_links_its_own_web_page(sample_project: Path) -> None:
+    """The QR code and the printed address lead a Spanish reader to the Spanish page."""
+    (sample_project / "content" / "procedures" / "prp-injection.es.md").unlink()
+    project = load_project(sample_project)
+    base = "https://www.example.org/procedures/"
+    for slug, lang, url in (
+        ("radiofrequency-ablation", "en", f"{base}radiofrequency-ablation"),
+        ("radiofrequency-ablation", "es", f"{base}radiofrequency-ablation/es/"),
+        ("prp-injection", "es", f"{base}prp-injection"),  # no Spanish edition: the English page
+    ):
+        data = render_handout(project, slug, Variant(lang))
+        assert set(pdf_links(data)) == {url}  # one link (a wrapped address is two annotations)
+        assert url.removeprefix("https://") in pdf_text(data).replace("- ", "-")

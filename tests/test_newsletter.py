@@ -114,8 +114,10 @@ def test_html_structure_and_inlining(rendered) -> None:  # type: ignore[no-untyp
     assert "You are getting this email because you asked for news" in text
     assert "https://www.example.org/email/unsubscribe" in links
     assert "https://www.example.org/email/preferences" in links
-    # images: absolute https, alt, pixel width and height
-    img = tree.find(".//img")
+    # images: absolute https, alt, pixel width and height (the header logo, then the hero)
+    logo, img = list(tree.iter("img"))[:2]
+    assert logo.get("src") == "https://www.example.org/assets/logo.png"
+    assert (logo.get("alt"), logo.get("width"), logo.get("height")) == ("", "48", "48")
     assert img.get("src") == "https://www.example.org/assets/images/newsletter-2026-12-hero.png"
     assert (img.get("alt"), img.get("width"), img.get("height")) == ("", "600", "200")
     assert len(html.encode()) < 90_000
@@ -353,3 +355,24 @@ def test_build_builds_every_newsletter(sample_project: Path) -> None:
     changed = build_newsletters(load_project(sample_project))
     assert len(changed.written) == 8
     assert "Nerve Heat Treatment" in (sample_project / "output/newsletters/2026-12/email.html").read_text()
+
+
+NOTE = "This newsletter is general information, not medical advice: ask your care team about your own care."
+
+
+def test_ends_with_the_general_information_note_in_both_parts(rendered) -> None:  # type: ignore[no-untyped-def]
+    tree = lxml_html.document_fromstring(rendered.html)
+    paragraphs = [" ".join(p.text_content().split()) for p in tree.iter("p")]
+    footer_start = next(i for i, p in enumerate(paragraphs) if p.startswith("You are getting this email"))
+    assert paragraphs[footer_start - 1] == NOTE  # the last line before the footer
+    assert NOTE in " ".join(rendered.text.split())
+
+
+def test_spanish_issue_has_the_spanish_note(sample_project: Path) -> None:
+    path = issue_file(sample_project)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("date: 2026-12-01\n", "date: 2026-12-01\nlang: es\n"), encoding="utf-8")
+    spanish = render_issue(load_project(sample_project), ISSUE)
+    note = "Este boletín es información general, no un consejo médico: pregunte a su equipo de salud"
+    assert note in " ".join(lxml_html.document_fromstring(spanish.html).text_content().split())
+    assert note in " ".join(spanish.text.split())

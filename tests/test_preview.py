@@ -280,3 +280,38 @@ def test_preview_of_a_new_project(tmp_path: Path) -> None:
         assert b"Riverbend Pain Clinic" in get(srv, "/newsletters/2027-01/email.txt")[2]
     finally:
         srv.stop()
+
+
+def test_the_site_is_served_under_site_with_its_links_there(
+    server: PreviewServer, sample_project: Path
+) -> None:
+    status, ctype, body = get(server, "/site/")
+    assert (status, ctype) == (200, "text/html; charset=utf-8")
+    home = body.decode()
+    assert MARKER in home  # the preview's reload script, as on every preview page
+    assert 'href="/site/procedures/radiofrequency-ablation/"' in home
+    assert 'href="/site/assets/site.css"' in home and '<a class="brand" href="/site/">' in home
+    assert '<link rel="canonical" href="https://www.example.org/">' in home  # addresses stay the real ones
+    status, _, body = get(server, "/site/procedures/radiofrequency-ablation/es")  # no slash, as printed
+    assert status == 200 and '<html lang="es">' in body.decode()
+    for path, kind, start in (
+        ("/site/assets/site.css", "text/css; charset=utf-8", b"@font-face"),
+        ("/site/assets/logo.png", "image/png", b"\x89PNG"),
+        ("/site/assets/fonts/AtkinsonHyperlegible-Bold.woff2", "font/woff2", b"wOF2"),
+        ("/site/assets/images/newsletter-2026-12-hero.png", "image/png", b"\x89PNG"),
+        ("/site/handouts/prp-injection.es.pdf", "application/pdf", b"%PDF"),
+        ("/site/sitemap.xml", "application/xml", b"<?xml"),
+    ):
+        status, ctype, body = get(server, path)
+        assert (status, ctype, body[:len(start)]) == (200, kind, start), path
+    issue = get(server, "/site/newsletters/2026-12/")[2].decode()
+    assert 'src="/site/assets/images/newsletter-2026-12-hero.png"' in issue
+    assert get(server, "/site/nope/")[0] == 404
+    assert get(server, "/site/../content/practice.yaml")[0] == 404
+    since = server.site.generation
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    text = path.read_text()
+    path.write_text(text.replace("title: Platelet-Rich Plasma (PRP) Injection", "title: PRP, edited"))
+    server.site.refresh()
+    assert server.site.should_reload("site", since)
+    assert "PRP, edited" in get(server, "/site/procedures/prp-injection/")[2].decode()

@@ -3,7 +3,8 @@
 Every other test runs on the frozen fixture practice, so a practice that renames itself,
 adds a procedure or edits a sentence changes only what this file expects. It checks what
 must hold for any content a practice ships: it loads, builds, passes ``check`` without
-errors, makes the sample packets, and (house rule for the bundled sample) stays fictional.
+errors, makes the sample packets and its web pages, and (house rule for the bundled sample)
+stays fictional.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from handout_gen.content.project import load_project
 from handout_gen.handouts import planned_handouts
 from handout_gen.newsletter.model import list_issues
 from handout_gen.packets.run import RunOptions, run_packets
+from handout_gen.site.build import build_site
 from tests.conftest import REPO, copy_sample
 
 SAMPLE_ROSTER = Path("content/rosters/sample-roster.csv")
@@ -37,8 +39,10 @@ def test_sample_project_builds_checks_and_makes_its_packets(tmp_path: Path) -> N
     assert {p.parent.name for p in result.newsletters.written} == set(list_issues(project))
     # Text rules only: the print rules measure templates more than content (tests/test_check_pdf.py
     # runs them on the fixture), and pdfplumber over every PDF would double this test's time.
-    report = run_checks(root, pdf=False)
+    report = run_checks(root, pdf=False)  # includes the site.* rules: every printed URL has a page
     assert not report.errors, report.to_text()
+    site = build_site(project)  # the handouts are built: only the pages are made
+    assert site.handouts.written == [] and site.site.written and site.removed == []
     with (root / SAMPLE_ROSTER).open(encoding="utf-8-sig") as handle:
         rows = sum(1 for _ in csv.DictReader(handle))
     options = RunOptions(out_root=tmp_path / "packets", workers=1, today=ROSTER_TODAY)

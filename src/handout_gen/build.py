@@ -30,6 +30,12 @@ class BuildResult:
     newsletters: BuildReport
     problems: list[Problem] = field(default_factory=list)  # what kept outputs from being built
 
+    def summary(self) -> list[str]:
+        """What ``handout-gen build`` prints after the files it wrote."""
+        issues = len({p.parent for p in self.newsletters.written})
+        return [f"handouts: {len(self.handouts.written)} written, {len(self.handouts.skipped)} unchanged",
+                f"newsletters: {issues} written, {len(self.newsletters.skipped)} unchanged"]
+
 
 def build(
     project: Project, *, force: bool = False, progress: Callable[[Path], None] | None = None

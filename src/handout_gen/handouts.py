@@ -66,7 +66,8 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
         sections=[
             {"id": s.id, "heading": s.heading, "html": safe_html(s.html)} for s in edition.sections
         ],
-        qr_uri=qr_data_uri(procedure.meta.url, project.practice.colors.text),
+        page_url=procedure.url(edition.lang),  # the edition's own page (Spanish for a Spanish handout)
+        qr_uri=qr_data_uri(procedure.url(edition.lang), project.practice.colors.text),
         footer_left=translate("Call us: %(phone)s") % {"phone": project.practice.phone},
         footer_center=(
             translate("%(version)s, last reviewed %(date)s")

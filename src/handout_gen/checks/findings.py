@@ -46,6 +46,10 @@ RULE_FIXES = {
     "newsletter.https": "use absolute https:// URLs for links and images",
     "newsletter.footer": "keep the footer of the built-in template",
     "newsletter.client-support": "use what every main email client supports (tables, inline CSS)",
+    "site.missing-page": "link to a page the site makes (see output/site/ after 'handout-gen site')",
+    "site.duplicate-page": "give each page its own address in practice.yaml or the procedure's url",
+    "site.external-link": "check the address; if it is right, add it (or its start) to external_links "
+                          "in content/practice.yaml",
 }
 
 

@@ -43,7 +43,8 @@ def contrast_ratio(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-# (foreground, background, what, minimum): how base.css.j2 uses practice.yaml's colours.
+# (foreground, background, what, minimum): how base.css.j2 (print) and site.css.j2 (web pages;
+# buttons are background on primary, the same pair) use practice.yaml's colours.
 COLOUR_PAIRS = (
     ("text", "background", "body text on the page", TEXT_CONTRAST),
     ("text", "tint", "text in the key-points box", TEXT_CONTRAST),

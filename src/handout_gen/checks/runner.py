@@ -32,6 +32,7 @@ from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
 from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
+from handout_gen.site.printed import url_problems
 
 log = logging.getLogger("handout_gen")
 
@@ -276,11 +277,14 @@ def run_checks(
         practice_yaml = content_dir / "practice.yaml"
         _, key_lines, _ = parse_yaml(practice_yaml.read_text(encoding="utf-8-sig"), "practice.yaml")
         findings += checks_pdf.contrast(practice.colors, relpath(practice_yaml, root), key_lines)
+    newsletters: dict[str, str] = {}
     if project is not None:
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)
-    findings += newsletter_checks(root, project)
+    findings += newsletter_checks(root, project, newsletters)
+    if project is not None:
+        findings += [from_problem(p) for p in url_problems(project, newsletters)]
     report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.message))
     return report
 
@@ -318,12 +322,13 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
 NEWSLETTER_SCHEMA = "newsletter.schema"  # a newsletter problem without a more specific rule
 
 
-def newsletter_checks(root: Path, project: Project | None) -> list[Finding]:
+def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, str]) -> list[Finding]:
     """Newsletter rules (size, alt, https, footer, no patient data) come from the newsletter guards.
 
     ``render_issue`` runs every guard the newsletter build runs (patient-data guard on the
     front matter and the template context, then size, alt, https and footer on the
     inlined HTML) without writing anything; this turns what they report into findings.
+    Each issue that renders leaves its HTML in ``rendered`` (the site rules read its links).
     """
     folder = root / "content" / "newsletters"
     if project is None or not folder.is_dir():
@@ -332,7 +337,7 @@ def newsletter_checks(root: Path, project: Project | None) -> list[Finding]:
     for issue_id in list_issues(project):
         source = relpath(folder / f"{issue_id}.md", root)
         try:
-            rendered = render_issue(project, issue_id)
+            issue = render_issue(project, issue_id)
         except ValidationFailed as exc:
             findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in exc.problems]
             continue
@@ -340,5 +345,6 @@ def newsletter_checks(root: Path, project: Project | None) -> list[Finding]:
             rule = NEWSLETTER_SCHEMA if exc.rule == HandoutGenError.rule else exc.rule
             findings.append(Finding(source, None, rule, "error", str(exc), fix_for(rule)))
             continue
-        findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in rendered.warnings]
+        findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in issue.warnings]
+        rendered[issue_id] = issue.html
     return findings

@@ -86,10 +86,8 @@ def build(project_dir: Path, force: bool) -> None:
     result = build_project(
         project, force=force, progress=lambda p: Echo.say(f"wrote {p.relative_to(project.root)}")
     )
-    handouts, letters = result.handouts, result.newsletters
-    Echo.say(f"handouts: {len(handouts.written)} written, {len(handouts.skipped)} unchanged")
-    issues = len({p.parent for p in letters.written})
-    Echo.say(f"newsletters: {issues} written, {len(letters.skipped)} unchanged")
+    for line in result.summary():
+        Echo.say(line)
     if result.problems:
         report(result.problems, "the outputs they concern were not built (run 'handout-gen check')")
         sys.exit(1)

@@ -59,15 +59,20 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Send log (default: output/newsletters/ISSUE/send-log.jsonl).")
 @click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
+@click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="HANDOUT_GEN_SUPPRESSIONS",
+              help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
-         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool) -> None:
+         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool,
+         suppressions: Path | None) -> None:
     """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
 
     A list send keeps a log; run the same command again after a stop and it goes on
     where it left off (nobody gets it twice, nobody is missed). Every row of the list
-    is checked before the first message goes out.
+    is checked first; readers who unsubscribed are skipped. Links are signed with the
+    practice secret (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
 
     \b
     Example:
@@ -80,6 +85,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
     from handout_gen.newsletter.render import render_issue
     from handout_gen.newsletter.send import SmtpSettings, send_issue
+    from handout_gen.newsletter.unsubscribe import SuppressionList
 
     if bool(to) == bool(recipients):
         raise click.UsageError("give either --to ADDRESS (a test send) or --recipients CSV")
@@ -97,17 +103,31 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                            file=sys.stderr) as bar:
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
-                            progress=lambda _r: bar.update(1), rendered=rendered)
-    if dry_run:
-        click.echo(
-            f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
-        )
-        return
-    click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
-    if report.log_path is not None:
-        click.echo(f"send log: {report.log_path}")
-    if report.failed:
-        for row, code, reply in report.failed:
-            where = f"row {row}" if row else "test address"
-            click.echo(f"  {where}: refused by the server ({code} {reply})", err=True)
+                            progress=lambda _r: bar.update(1), rendered=rendered,
+                            suppressions=SuppressionList(suppressions) if suppressions else None)
+    for line in report.summary(dry_run):
+        click.echo(line)
+    for line in report.problems():
+        click.echo(line, err=True)
+    if report.failed and not dry_run:
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
+
+
+@cli.command("new-secret")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_root
+def new_secret(project_dir: Path, path: Path) -> None:
+    """Make the practice secret that signs and checks unsubscribe links.
+
+    Writes a random key to PATH (0600; never overwritten: a new key breaks the links
+    already sent). Give send and the unsubscribe app HANDOUT_GEN_SECRET_FILE=PATH.
+
+    \b
+    Example:
+      handout-gen new-secret ~/.config/handout-gen/secret.key
+      export HANDOUT_GEN_SECRET_FILE=~/.config/handout-gen/secret.key
+    """
+    from handout_gen.newsletter.unsubscribe import make_secret
+
+    written = make_secret(path, project_output=project_dir / "output")
+    click.echo(f"wrote {written}; set HANDOUT_GEN_SECRET_FILE={written} for send and the unsubscribe app")

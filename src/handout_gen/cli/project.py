@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from handout_gen.cli.base import cli, pass_root
+from handout_gen.cli.base import Echo, cli, load, pass_root
 
 
 @cli.command()
@@ -61,3 +61,24 @@ def init(directory: Path, name: str) -> None:
     click.echo(f"created {len(written)} files in {directory}")
     click.echo(f"next: edit {directory / 'content' / 'practice.yaml'}, then run "
                f"'handout-gen --project {directory} preview'")
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rewrite every page even when nothing changed.")
+@pass_root
+def site(project_dir: Path, force: bool) -> None:
+    """Build the web pages every printed URL points at into output/site/.
+
+    Procedures in each language (with their PDFs), clinics, the newsletter archive and
+    feed, the home page, sitemap.xml. Unchanged pages are skipped; upload as it is.
+
+    \b
+    Example:
+      handout-gen site
+      handout-gen --project ../our-practice site --force
+    """
+    from handout_gen.site.build import build_site
+
+    project = load(project_dir)
+    for line in build_site(project, force=force).summary(project.root):
+        Echo.say(line)

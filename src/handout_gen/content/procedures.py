@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
@@ -88,6 +89,26 @@ class Procedure:
     def edition(self, lang: str) -> Edition:
         """The edition in ``lang``, or the English original when there is no translation."""
         return self.editions.get(lang, self.editions[ORIGINAL])
+
+    def url(self, lang: str) -> str:
+        """The web page of the edition a reader of ``lang`` gets (the original's when untranslated)."""
+        return edition_url(self.meta.url, self.edition(lang).lang)
+
+
+def edition_url(url: str, lang: str) -> str:
+    """Where a procedure's page in ``lang`` lives: the original's ``url`` for the original,
+    ``<url>/<lang>/`` for a translation (``<name>.<lang>.<ext>`` when ``url`` names a file).
+
+    The one rule for it: the handout prints it, the newsletter links it, the site puts the page
+    there. Beside the original, so each edition is found from the other without a site map.
+    """
+    if lang == ORIGINAL:
+        return url
+    parts = urlsplit(url)
+    folder, _, name = parts.path.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    path = f"{folder}/{stem}.{lang}.{suffix}" if dot and stem else parts.path.rstrip("/") + f"/{lang}/"
+    return urlunsplit(parts._replace(path=path, query="", fragment=""))
 
 
 def _read_document(

@@ -117,6 +117,9 @@ class Practice(Strict):
     email: EmailSettings
     locations: Annotated[list[Location], Field(min_length=1)]
     physicians: Annotated[list[Physician], Field(min_length=1)]
+    # Addresses on other sites that handouts, packets or newsletters may print (URL prefixes);
+    # `check` warns about any other link off the practice's website (a typo in a host, say).
+    external_links: list[HttpsUrl] = Field(default_factory=list)
 
     def location(self, location_id: str) -> Location | None:
         return next((loc for loc in self.locations if loc.id == location_id), None)

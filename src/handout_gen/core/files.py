@@ -120,6 +120,14 @@ class Manifest:
 
     def record(self, name: str, key: str) -> None:
         self.keys[name] = key
+        self._save()
+
+    def forget(self, name: str) -> None:
+        """Drop ``name`` (its output was removed)."""
+        if self.keys.pop(name, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
         write_file(self.path, json.dumps(self.keys, indent=1, sort_keys=True), root=self.root)
 
 
@@ -132,7 +140,7 @@ class BuildReport:
 
 
 class AppendLog:
-    """An append-only log file (0600): each :meth:`append` is one write() and an fsync.
+    """An append-only log file (0600 unless ``mode`` says): each :meth:`append` is one write() and an fsync.
 
     :func:`write_file` replaces whole files; a journal that grows a line at a time (the
     packet index and audit log, the newsletter send log) needs O_APPEND instead. One write
@@ -140,9 +148,13 @@ class AppendLog:
     readers skip.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, mode: int = 0o600) -> None:
         self.path = path
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+        except OSError as exc:
+            msg = f"cannot open {path} for appending: {exc.strerror or exc}"
+            raise OutputError(msg) from exc
 
     def append(self, text: str) -> None:
         if self._fd is None:

@@ -24,11 +24,12 @@ class LanguageInfo:
     name: str  # in English, for messages to content keepers
     locale: str  # Babel locale for dates, times and plurals
     readability: Readability  # the formula ``check`` scores this language's text with
+    native: str  # the language's name in itself, for links to an edition ("Español")
 
 
 REGISTRY: dict[str, LanguageInfo] = {
-    "en": LanguageInfo("en", "English", "en_US", "flesch-kincaid"),
-    "es": LanguageInfo("es", "Spanish", "es_US", "inflesz"),
+    "en": LanguageInfo("en", "English", "en_US", "flesch-kincaid", "English"),
+    "es": LanguageInfo("es", "Spanish", "es_US", "inflesz", "Español"),
 }
 LANGUAGES: tuple[str, ...] = get_args(Language)
 TRANSLATED: tuple[str, ...] = get_args(Translated)
@@ -49,3 +50,9 @@ def readability(code: str) -> Readability:
 def locale(code: str) -> str:
     """The Babel locale of ``code`` (the original's for an unknown code)."""
     return REGISTRY.get(code, REGISTRY[ORIGINAL]).locale
+
+
+def native(code: str) -> str:
+    """"Español" for "es": how a link to an edition names its language."""
+    info = REGISTRY.get(code)
+    return info.native if info else code

@@ -26,6 +26,7 @@ WARN_HTML_BYTES = 90_000  # leave room for transfer-encoding overhead
 
 CONTEXT_KEYS = {
     "lang",
+    "logo",
     "practice",
     "colors",
     "issue",

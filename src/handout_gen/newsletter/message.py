@@ -55,8 +55,13 @@ def greeting(lang: str, first_name: str | None) -> str:
     return named.format(name=first_name) if first_name else plain
 
 
+def issue_url(project: Project, issue_id: str) -> str:
+    """The issue's web copy: ``<archive_url>/<issue>/`` (the "view in browser" link; the site's page)."""
+    return project.practice.email.archive_url.rstrip("/") + f"/{issue_id}/"
+
+
 def archive_url(project: Project, issue: Issue) -> str:
-    return project.practice.email.archive_url.rstrip("/") + f"/{issue.id}/"
+    return issue_url(project, issue.id)
 
 
 def generic_values(project: Project, issue: Issue) -> Values:

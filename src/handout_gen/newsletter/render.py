@@ -28,6 +28,7 @@ from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_
 from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues, load_issue
 from handout_gen.newsletter.tokens import TOKENS, token
 from handout_gen.render.jinja import make_env, render, safe_html
+from handout_gen.render.logo import web_logo
 
 log = logging.getLogger("handout_gen")
 
@@ -66,7 +67,7 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
                     "kind": "procedure",
                     "title": edition.title,
                     "summary": edition.summary,
-                    "url": links.campaign_url(procedure.meta.url),
+                    "url": links.campaign_url(procedure.url(lang)),
                     "image": img,
                 }
             )
@@ -75,9 +76,12 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
             html, text = fragment_links(render_markdown(markdown), links)
             blocks.append({"kind": "section", "title": heading, "html": safe_html(html), "text": text})
     practice = project.practice
+    logo = web_logo(project)
     return {
         "lang": lang,
         "practice": practice,
+        # Decorative next to the practice's name (alt=""), so screen readers do not say it twice.
+        "logo": {"url": links.absolute(logo.src), "width": logo.width, "height": logo.height, "alt": ""},
         "colors": practice.colors,
         "issue": {
             "id": issue.id,

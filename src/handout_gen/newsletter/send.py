@@ -1,16 +1,18 @@
 """SMTP sending: resumable through a send log, rate-limited, retried, and silent about addresses.
 
 Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped at any
-moment and started again reaches each recipient once. The log holds row numbers and HMAC
-tokens, never addresses: the unsubscribe token is HMAC(key, issue, address), so only someone
-holding both the list and the key (first log line) can map a token back to an address.
+moment and started again reaches each recipient once. The log holds row numbers and reader
+ids, never addresses: a reader id is HMAC(log key, issue, address), so only someone holding
+both the list and the log's key (its first line) can map an id back to a row.
+
+Unsubscribe links carry a token made with the practice secret
+(:mod:`handout_gen.newsletter.unsubscribe`), not with the log's key: the web app that checks
+them has the secret but never the list or the log. A list send skips every reader on the
+suppression list the app keeps.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -27,8 +29,10 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
 from handout_gen.core.files import AppendLog, ensure_dir, safe_join
 from handout_gen.newsletter.message import MessageTemplate, reader_values
+from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.recipients import Recipient
 from handout_gen.newsletter.render import RenderedIssue, render_issue
+from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, load_secret, mac
 
 
 class SendLog:
@@ -82,11 +86,6 @@ class SendLog:
             self._log = None
 
 
-def _mac(key: bytes, *parts: str) -> str:
-    digest = hmac.new(key, "\n".join(parts).encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
-
-
 # --- SMTP ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -116,9 +115,37 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 class SendReport:
     sent: int = 0
     skipped: int = 0  # already in the send log (a resumed send)
+    suppressed: int = 0  # unsubscribed readers, not sent
+    suppression_foreign: int = 0  # suppression lines made with another secret (they match nobody)
+    suppression_path: Path | None = None
     failed: list[tuple[int, int, str]] = field(default_factory=list)  # (row, code, reply)
     prepared: int = 0
     log_path: Path | None = None
+
+    def summary(self, dry_run: bool) -> list[str]:
+        """What ``handout-gen send`` prints (counts and paths only, never an address)."""
+        if dry_run:
+            prepared, skipped = self.prepared, self.skipped
+            lines = [f"dry run: {prepared} message(s) prepared, {skipped} already sent; nothing sent"]
+        else:
+            lines = [f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"]
+        if self.suppression_path is not None:
+            where = f"(suppression list: {self.suppression_path})"
+            lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")
+        if self.log_path is not None and not dry_run:
+            lines.append(f"send log: {self.log_path}")
+        return lines
+
+    def problems(self) -> list[str]:
+        """Warnings and refusals, for stderr."""
+        lines = []
+        if self.suppression_foreign:
+            lines.append(f"Warning: {self.suppression_foreign} line(s) of the suppression list were made "
+                         "with another secret and match nobody; give send the unsubscribe app's secret")
+        for row, code, reply in self.failed:
+            where = f"row {row}" if row else "test address"
+            lines.append(f"  {where}: refused by the server ({code} {reply})")
+        return lines
 
 
 class _Transient(Exception):
@@ -239,6 +266,65 @@ def _deliver(
             return
 
 
+@dataclass
+class _Run:
+    """One send in progress: what each recipient needs, and where each outcome is recorded."""
+
+    project: Project
+    issue: Issue
+    template: MessageTemplate
+    tokens: UnsubscribeTokens
+    suppressed: frozenset[str]
+    log: SendLog
+    report: SendReport
+    connection: _Connection | None
+    pacer: _Pacer
+    retries: int
+    backoff: float
+    test: bool
+
+    def one(self, recipient: Recipient) -> None:
+        address = recipient.address.lower()
+        # The log's reader id keeps the label "unsubscribe" it had when it was also the link's
+        # token, so a send log written before the practice secret existed still resumes.
+        reader = mac(self.log.key, "unsubscribe", self.issue.id, address)
+        if reader in self.log.sent:
+            self.report.skipped += 1
+            return
+        if self.tokens.reader(address) in self.suppressed:
+            self.report.suppressed += 1
+            return
+        issue = self.issue.id
+        token = self.tokens.token(issue, address)
+        values = reader_values(self.project, self.issue, recipient.first_name, token)
+        # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
+        message_id = f"<{issue}.{mac(self.log.key, 'message-id', issue, address)}@{self.template.domain}>"
+        data = self.template.message(
+            values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
+            list_unsubscribe=values.unsub_url,
+        )
+        self.report.prepared += 1
+        if self.connection is None:  # a dry run
+            return
+        sender = self.project.practice.email.sender_address
+        try:
+            _deliver(self.connection, sender, recipient.address, data, self.pacer, self.retries, self.backoff)
+        except _Permanent as exc:
+            entry = {"event": "failed", "row": recipient.row, "token": reader, "code": exc.code}
+            self.log.record({**entry, "reply": exc.reply})
+            self.report.failed.append((recipient.row, exc.code, exc.reply))
+        except _GaveUp as exc:
+            msg = f"the SMTP server kept failing ({exc}); {self.report.sent} sent this run."
+            if not self.test:
+                msg += " Run the same command again to resume: sent recipients are skipped"
+            raise SendError(msg) from None
+        else:
+            entry = {"event": "sent", "row": recipient.row, "token": reader}
+            self.log.record({**entry, "message_id": message_id})
+            self.log.sent[reader] = recipient.row
+            self.report.sent += 1
+
+
 def send_issue(
     project: Project,
     issue_id: str,
@@ -253,55 +339,39 @@ def send_issue(
     backoff: float = 2.0,
     progress: Callable[[Recipient], None] | None = None,
     rendered: RenderedIssue | None = None,
+    tokens: UnsubscribeTokens | None = None,
+    suppressions: SuppressionList | None = None,
 ) -> SendReport:
     """Send one issue to ``recipients``; resumable through the send log (not for ``test`` sends).
 
     Personalisation is string substitution on the once-inlined issue. Transient failures
     (4xx, dropped connections) are retried with exponential backoff; if they persist the send
     stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end.
+
+    ``tokens`` default to the practice secret from the environment (:func:`load_secret`); a
+    list send skips the readers on ``suppressions`` (default: the project's suppression list).
+    A test send goes to the addresses typed, whatever the list says.
     """
+    tokens = tokens or UnsubscribeTokens(load_secret())
     rendered = rendered or render_issue(project, issue_id)
-    issue = rendered.issue
-    template = MessageTemplate.build(project, issue, rendered.template_html, rendered.template_text)
-    sender = project.practice.email.sender_address
-    log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
-    report = SendReport(log_path=None if test else log.path)
+    template = MessageTemplate.build(project, rendered.issue, rendered.template_html, rendered.template_text)
+    report = SendReport()
+    suppressed: frozenset[str] = frozenset()
+    if not test:
+        suppressions = suppressions or SuppressionList.for_project(project.root)
+        found = suppressions.suppressed(tokens)
+        suppressed, report.suppression_foreign = found.readers, found.foreign
+        report.suppression_path = suppressions.path
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
-    connection = _Connection(settings) if settings is not None else None
-    pacer = _Pacer(rate)
+    log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
+    report.log_path = None if test else log.path
+    connection = _Connection(settings) if settings is not None and not dry_run else None
+    run = _Run(project, rendered.issue, template, tokens, suppressed, log, report, connection,
+               _Pacer(rate), retries, backoff, test)
     try:
         for recipient in recipients:
-            unsub = _mac(log.key, "unsubscribe", issue_id, recipient.address.lower())
-            if unsub in log.sent:
-                report.skipped += 1
-            else:
-                values = reader_values(project, issue, recipient.first_name, unsub)
-                # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
-                mid = _mac(log.key, "message-id", issue_id, recipient.address.lower())
-                message_id = f"<{issue_id}.{mid}@{template.domain}>"
-                data = template.message(
-                    values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
-                    list_unsubscribe=values.unsub_url,
-                )
-                report.prepared += 1
-                if not dry_run and connection is not None:
-                    try:
-                        _deliver(connection, sender, recipient.address, data, pacer, retries, backoff)
-                    except _Permanent as exc:
-                        entry = {"event": "failed", "row": recipient.row, "token": unsub, "code": exc.code}
-                        log.record({**entry, "reply": exc.reply})
-                        report.failed.append((recipient.row, exc.code, exc.reply))
-                    except _GaveUp as exc:
-                        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
-                        if not test:
-                            msg += " Run the same command again to resume: sent recipients are skipped"
-                        raise SendError(msg) from None
-                    else:
-                        entry = {"event": "sent", "row": recipient.row, "token": unsub}
-                        log.record({**entry, "message_id": message_id})
-                        log.sent[unsub] = recipient.row
-                        report.sent += 1
+            run.one(recipient)
             if progress:
                 progress(recipient)
     finally:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
-from handout_gen.preview.site import WATCHED, Items, PreviewSite, broken_text, describe
+from handout_gen.preview.site import SITE_ROUTE, WATCHED, Items, PreviewSite, broken_text, describe
+from handout_gen.site.urls import file_for, normalise
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -63,6 +64,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, site.error_page(describe(exc), "*"),
                        "text/html; charset=utf-8")
 
+    def _reload(self, site: PreviewSite, query: dict[str, list[str]]) -> None:
+        """Has the page's item changed since the generation it shows? (polled by preview pages)"""
+        item = query.get("item", ["index"])[0]
+        try:
+            since = int(query.get("since", ["0"])[0])
+        except ValueError:
+            since = 0
+        body = json.dumps({"reload": site.should_reload(item, since), "generation": site.generation})
+        self._send(HTTPStatus.OK, body, "application/json")
+
+    def _site(self, site: PreviewSite, path: str) -> None:
+        """The web pages under /site/ (never output/site/: they are made on request)."""
+        rel = normalise(unquote(path.removeprefix(SITE_ROUTE)))
+        try:
+            found = site.site_file(file_for(rel)) if rel is not None else None
+        except HandoutGenError as exc:
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), "site"), "text/html; charset=utf-8")
+            return
+        if found is None:
+            self._not_found()
+        else:
+            self._send(HTTPStatus.OK, found[0], found[1])
+
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, "Not found\n", "text/plain; charset=utf-8")
 
@@ -87,13 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, site: PreviewSite, path: str, query: dict[str, list[str]]) -> None:
         html_type = "text/html; charset=utf-8"
         if path == "/_reload":
-            item = query.get("item", ["index"])[0]
-            try:
-                since = int(query.get("since", ["0"])[0])
-            except ValueError:
-                since = 0
-            body = json.dumps({"reload": site.should_reload(item, since), "generation": site.generation})
-            self._send(HTTPStatus.OK, body, "application/json")
+            self._reload(site, query)
             return
         if path == "/":
             self._send(HTTPStatus.OK, site.index_page(), html_type)
@@ -128,6 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(HTTPStatus.OK, site.newsletter_page(issue_id), html_type)
             except HandoutGenError as exc:
                 self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), html_type)
+            return
+        if path.startswith(SITE_ROUTE):
+            self._site(site, path)
             return
         if path == "/packets/sample.pdf":
             try:

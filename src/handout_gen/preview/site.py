@@ -22,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import mimetypes
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -39,6 +41,11 @@ from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
 from handout_gen.packets.packet import sample_packet
 from handout_gen.render.fetcher import RefusedURL, allowed_roots, resolve_local
+from handout_gen.render.logo import logo_png, web_logo
+from handout_gen.site.build import woff2
+from handout_gen.site.pages import SitePages
+from handout_gen.site.plan import FONT_FACES, STYLESHEET, font_path, plan_site
+from handout_gen.site.urls import file_for
 
 POLL_MS = 500
 WATCHED = ("content", "templates", "handouts")
@@ -50,6 +57,9 @@ SERVABLE_SUFFIXES = {
 SERVABLE_PROJECT_DIRS = ("content", "templates")
 FILE_URL_RE = re.compile(r"file://[^\"'\s)<>]+")
 MARKER = "data-handout-gen-preview"
+SITE_ROUTE = "/site/"  # the web pages, as `handout-gen site` makes them, with links under this base
+FILE_TYPES = {".woff2": "font/woff2", ".xml": "application/xml", ".txt": "text/plain; charset=utf-8",
+              ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 RELOAD_SCRIPT = (
     "<script " + MARKER + ">(function(){var item=%(item)s,since=%(since)d;"
@@ -141,6 +151,7 @@ class PreviewSite:
         self._render_lock = threading.Lock()  # WeasyPrint and premailer: one render at a time
         self.changed = threading.Condition(self._lock)
         self.renders = 0  # how many items were rendered (tests check that unchanged ones are not)
+        self._site: tuple[Any, SitePages] | None = None
 
     # --- watching -----------------------------------------------------------------------
     def _snapshot(self) -> dict[str, str]:
@@ -211,6 +222,9 @@ class PreviewSite:
             own = [f"{p}={h}" for p, h in files.items() if p.startswith(prefix)]
             items.keys[f"newsletter:{issue_id}"] = _digest(shared, procedures, *own)
         items.keys["packet:sample"] = _digest(shared, procedures)
+        items.keys["logo"] = shared
+        newsletters = _digest(*(f"{p}={h}" for p, h in files.items() if p.startswith("content/newsletters/")))
+        items.keys["site"] = _digest(shared, procedures, newsletters)
         return items
 
     def should_reload(self, item: str, since: int) -> bool:
@@ -253,10 +267,13 @@ class PreviewSite:
         """
         practice = self.project.practice
         content = self.project.content_dir.resolve()
+        logo = web_logo(self.project)
         for base in (practice.email.base_url, practice.website):
             prefix = base.rstrip("/") + "/"
             if url.startswith(prefix):
                 rel = unquote(urlsplit(url).path.removeprefix(urlsplit(prefix).path))
+                if rel == logo.src and logo.rendered:  # made from the SVG: the site's copy
+                    return SITE_ROUTE + logo.src
                 try:
                     local = resolve_local((content / rel).as_uri(), (content,))
                 except (RefusedURL, ValueError):
@@ -311,6 +328,47 @@ class PreviewSite:
         )
         return page(f"Newsletter {issue_id} - preview", body, f"newsletter:{issue_id}", self.generation)
 
+    def site_pages(self) -> SitePages:
+        """The site's page renderer for the project of this generation, links under /site/."""
+        with self._lock:
+            if self._site is None or self._site[0] is not self.project:
+                self._site = (self.project, SitePages(plan_site(self.project, base=SITE_ROUTE)))
+            return self._site[1]
+
+    def site_file(self, path: str) -> tuple[bytes, str] | None:
+        """A file of the site (``path`` relative to its root) as ``handout-gen site`` writes it,
+        made on request; pages get the reload script, PDFs come from the preview's own renders."""
+        pages = self.site_pages()
+        plan = pages.plan
+        page = next((p for p in plan.pages.values() if file_for(p.path) == path), None)
+        download = plan.downloads.get(path)
+        suffix = Path(path).suffix
+        kind = FILE_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        if page is not None:
+            data: bytes = self._cached("site", path, lambda: pages.render(page))
+            if kind.startswith("text/html"):
+                data = inject_reload(data.decode(), "site", self.generation).encode()
+            return data, kind
+        if download is not None:
+            name = download.variant.filename(download.procedure.slug).removesuffix(".pdf")
+            return self.handout_pdf(name), "application/pdf"
+        if path == plan.logo.src:
+            return self.logo(), "image/png"  # cached on its own (one render lock: no nesting)
+        makers: dict[str, Callable[[], bytes]] = {
+            STYLESHEET: lambda: pages.stylesheet().encode(),
+            **{font_path(face): partial(woff2, face) for face in FONT_FACES},
+            **{name: file.read_bytes for name, file in plan.images.items()},
+        }
+        if path in makers:
+            made: bytes = self._cached("site", path, makers[path])
+            return made, kind
+        return None
+
+    def logo(self) -> bytes:
+        """The screen logo; rendered from the SVG once per change of the shared files."""
+        data: bytes = self._cached("logo", "png", lambda: logo_png(self.project))
+        return data
+
     def packet_pdf(self) -> bytes:
         data: bytes = self._cached("packet:sample", "pdf", lambda: sample_packet(self.project))
         return data
@@ -340,6 +398,9 @@ class PreviewSite:
                 parts.append("<li>No newsletters in content/newsletters/.</li>")
             parts.append('</ul><h2>Packets</h2><ul><li><a href="/packets/sample.pdf">'
                          "Sample packet for a fictional patient (PDF)</a></li></ul>")
+            parts.append(f'<h2>Web pages</h2><ul><li><a href="{SITE_ROUTE}">The site</a>, as '
+                         "<code>handout-gen site</code> makes it (every page a handout, packet or "
+                         "newsletter links to)</li></ul>")
         return page("handout-gen preview", "".join(parts), "index", self.generation)
 
     def error_page(self, message: str, item: str) -> str:

@@ -1,0 +1,294 @@
+"""The web pages: one context per kind of page, rendered through the one Jinja environment.
+
+Site templates (``site_*.html.j2``, ``site.css.j2``) follow the same search order as every other
+template: a project's ``templates/`` first, ``default:`` for the built-in. Text comes from the
+content files through the same sanitised HTML the handouts use; only its links change here
+(pictures and ``.md`` links point at site addresses, root-relative links get the preview's base).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from lxml import html as lxml_html  # type: ignore[import-untyped]
+from markupsafe import Markup
+
+from handout_gen.content.procedures import Procedure
+from handout_gen.core import languages
+from handout_gen.core.languages import ORIGINAL
+from handout_gen.newsletter.model import load_issue
+from handout_gen.newsletter.render import render_issue
+from handout_gen.render.jinja import make_env, render, safe_html, translations
+from handout_gen.site import schema
+from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
+from handout_gen.site.schema import IssueSummary
+from handout_gen.site.urls import normalise
+
+TEMPLATES = {
+    "home": "site_home.html.j2", "procedure": "site_procedure.html.j2", "locations": "site_locations.html.j2",
+    "location": "site_location.html.j2", "archive": "site_archive.html.j2",
+    "unsubscribe": "site_unsubscribe.html.j2", "preferences": "site_unsubscribe.html.j2",
+}
+OSM_SEARCH = "https://www.openstreetmap.org/search?query="
+LINKED_RE = re.compile(r"<(a|img)\b")
+
+
+class SitePages:
+    """Renders the pages of one :class:`SitePlan` (build, preview and the unsubscribe app share it).
+
+    ``sizes`` gives the size in bytes of each handout PDF the procedure pages link to (the
+    build knows them; the preview leaves them out).
+    """
+
+    def __init__(self, plan: SitePlan, env: jinja2.Environment | None = None,
+                 sizes: Mapping[str, int] | None = None) -> None:
+        self.plan = plan
+        self.project = plan.project
+        self.urls = plan.urls
+        self.env = env or make_env(self.project.templates_dir)
+        self.sizes = sizes or {}
+
+    # --- shared -----------------------------------------------------------------------------
+    def stylesheet(self, fonts: str = "fonts/") -> str:
+        return render(self.env, "site.css.j2", colors=self.project.practice.colors, fonts=fonts)
+
+    def site_context(self, page: Page | None, lang: str, inline_css: str = "") -> dict[str, Any]:
+        """What the frame of every page needs: links of the header, logo, stylesheet, feed."""
+        gettext = translations(lang).gettext
+        nav: list[tuple[str, PageKind]] = [
+            (gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
+            (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
+        logo = self.plan.logo
+        return {
+            "home": self.urls.link(""),
+            "css": self.urls.link(STYLESHEET),
+            "inline_css": Markup(inline_css),  # noqa: S704 - our own stylesheet, rendered from site.css.j2
+            "logo": self.urls.link(logo.src),
+            "logo_url": self.urls.absolute(logo.src),
+            "logo_width": logo.width,
+            "logo_height": logo.height,
+            "feed": self.urls.link(self.plan.of_kind("feed")[0].path),
+            "nav": [
+                {"label": label, "href": self.urls.link(self.plan.of_kind(kind)[0].path),
+                 "current": page is not None and page.kind == kind}
+                for label, kind in nav
+            ],
+        }
+
+    def page_info(self, page: Page, title: str, description: str, **extra: Any) -> dict[str, Any]:
+        canonical = self.urls.absolute(page.path)
+        alternates = [{"hreflang": h, "url": u} for h, u in schema.alternates(self.plan, page)]
+        others = [languages.locale(a["hreflang"]) for a in alternates
+                  if a["hreflang"] not in ("x-default", page.lang)]
+        info = {
+            "title": title, "description": description, "canonical": canonical, "alternates": alternates,
+            "og_type": "website", "og_locale": languages.locale(page.lang), "og_alternates": others,
+            "noindex": False, "draft": False, "jsonld": None,
+        }
+        info.update(extra)
+        return info
+
+    def html(self, template: str, page: Page, info: dict[str, Any], **context: Any) -> bytes:
+        practice = self.project.practice
+        text = render(self.env, template, lang=page.lang, practice=practice, colors=practice.colors,
+                      page=info, site=self.site_context(page, page.lang), **context)
+        return text.encode("utf-8")
+
+    def edition_links(self, procedure: Procedure, current: str) -> list[dict[str, str]]:
+        return [
+            {"lang": lang, "label": languages.native(lang),
+             "href": self.urls.link(self.plan.find("procedure", procedure.slug, lang).path)}
+            for lang in procedure.languages if lang != current
+        ]
+
+    def fragment(self, html: str) -> Markup:
+        """Sanitised content HTML with its pictures and links pointed at site addresses."""
+        if not LINKED_RE.search(html):
+            return safe_html(html)
+        root = lxml_html.fragment_fromstring(html, create_parent="div")
+        for img in root.iter("img"):
+            path = normalise(img.get("src", ""))
+            if path is not None:
+                img.set("src", self.urls.link(path))
+        for a in root.iter("a"):
+            href = a.get("href", "")
+            if href.startswith("/") and not href.startswith("//"):
+                a.set("href", self.urls.base.rstrip("/") + href)
+            elif href.endswith(".md") and "/" not in href:  # a link to another procedure's file
+                slug, _, lang = href.removesuffix(".md").partition(".")
+                if slug in self.project.procedures:
+                    target = self.plan.find("procedure", slug, lang or ORIGINAL)
+                    a.set("href", self.urls.link(target.path))
+        inner = (root.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
+        return safe_html(inner)
+
+    # --- pages ------------------------------------------------------------------------------
+    def render(self, page: Page) -> bytes:
+        """The bytes of ``page`` (HTML, or XML/text for the feed, sitemap and robots.txt)."""
+        makers: dict[str, Callable[[Page], bytes]] = {
+            "home": self.home, "procedures": self.procedures, "procedure": self.procedure,
+            "locations": self.locations, "location": self.location, "archive": self.archive,
+            "issue": self.issue,
+            "unsubscribe": self.unsubscribe, "preferences": self.unsubscribe,
+            "feed": lambda _p: schema.atom(self.plan, self.issues),
+            "sitemap": lambda _p: schema.sitemap(self.plan, self.lastmod()),
+            "robots": lambda _p: schema.robots(self.plan),
+        }
+        return makers[page.kind](page)
+
+    @cached_property
+    def issues(self) -> list[IssueSummary]:
+        """Newsletter issues, newest first."""
+        found = []
+        for page in self.plan.of_kind("issue"):
+            meta = load_issue(self.project, page.key).meta
+            found.append(IssueSummary(page.key, meta.subject, meta.preheader, meta.date, meta.lang, page))
+        return sorted(found, key=lambda i: (i.date, i.id), reverse=True)
+
+    def issue_links(self) -> list[dict[str, Any]]:
+        return [{"href": self.urls.link(i.page.path), "subject": i.subject, "preheader": i.preheader,
+                 "date": i.date} for i in self.issues]
+
+    def lastmod(self) -> dict[str, Any]:
+        found: dict[str, Any] = {i.page.path: i.date for i in self.issues}
+        for page in self.plan.of_kind("procedure"):
+            found[page.path] = self.project.procedure(page.key).edition(page.lang).meta.last_reviewed
+        return found
+
+    def procedure_links(self) -> list[dict[str, Any]]:
+        """Every procedure, the overview first, then by title."""
+        return [
+            {"href": self.urls.link(self.plan.find("procedure", p.slug).path), "title": p.meta.title,
+             "summary": p.meta.summary, "editions": self.edition_links(p, ORIGINAL)}
+            for p in sorted(self.project.procedures.values(),
+                            key=lambda p: (p.meta.kind != "overview", p.meta.title))
+        ]
+
+    def procedures(self, page: Page) -> bytes:
+        gettext = translations(page.lang).gettext
+        titles = ", ".join(p.meta.title for p in self.project.procedures.values())
+        info = self.page_info(page, gettext("Treatments"), titles)
+        return self.html("site_procedures.html.j2", page, info, procedures=self.procedure_links())
+
+    def home(self, page: Page) -> bytes:
+        practice = self.project.practice
+        procedures = self.procedure_links()
+        info = self.page_info(page, practice.name, translations(page.lang).gettext(
+            "Plain-language information about our treatments, our clinics and how to reach us."),
+            jsonld=schema.graph(schema.website(self.plan), schema.clinic(self.plan)))
+        archive = self.urls.link(self.plan.of_kind("archive")[0].path)
+        return self.html("site_home.html.j2", page, info, procedures=procedures,
+                         locations=self.location_links(), issues=self.issue_links(), archive=archive)
+
+    def procedure(self, page: Page) -> bytes:
+        procedure = self.project.procedure(page.key)
+        edition = procedure.edition(page.lang)
+        meta, gettext = edition.meta, translations(page.lang).gettext
+        labels = {False: gettext("Handout"), True: gettext("Large-print handout")}
+        downloads = [
+            {"href": self.urls.link(path), "label": labels[d.variant.large_print],
+             "size": _size(self.sizes.get(path))}
+            for path, d in sorted(self.plan.downloads.items(), key=lambda item: item[1].variant.large_print)
+            if d.procedure.slug == procedure.slug and d.variant.lang == page.lang
+        ]
+        image = procedure.meta.image
+        picture = None if image is None else {
+            "src": self.urls.link(normalise(image.src) or ""), "width": image.width, "height": image.height,
+            "alt": getattr(meta, "image_alt", None) or image.alt,
+            "caption": getattr(meta, "image_caption", None) or image.caption,
+        }
+        sections = [{"id": s.id, "heading": s.heading, "html": self.fragment(s.html)}
+                    for s in edition.sections]
+        info = self.page_info(page, meta.title, meta.summary, og_type="article",
+                              draft=meta.status == "draft",
+                              jsonld=schema.procedure_page(self.plan, page, procedure))
+        return self.html("site_procedure.html.j2", page, info, meta=meta, sections=sections,
+                         downloads=downloads, image=picture,
+                         editions=self.edition_links(procedure, page.lang))
+
+    def location_links(self) -> list[dict[str, Any]]:
+        return [{"location": loc, "href": self.urls.link(self.plan.find("location", loc.id).path)}
+                for loc in self.project.practice.locations]
+
+    def locations(self, page: Page) -> bytes:
+        gettext = translations(page.lang).gettext
+        names = ", ".join(loc.name for loc in self.project.practice.locations)
+        info = self.page_info(page, gettext("Our clinics"), names,
+                              jsonld=schema.graph(schema.clinic(self.plan)))
+        return self.html("site_locations.html.j2", page, info, locations=self.location_links())
+
+    def location(self, page: Page) -> bytes:
+        location = self.project.practice.location(page.key)
+        assert location is not None
+        own = self.urls.own_path(location.map_url) is not None
+        map_href = OSM_SEARCH + quote(location.one_line()) if own else location.map_url
+        info = self.page_info(page, location.name, f"{location.one_line()}. {location.hours}.",
+                              jsonld=schema.graph(schema.location_node(self.plan, location.id)))
+        return self.html("site_location.html.j2", page, info, location=location, map_href=map_href,
+                         all_locations=self.urls.link(self.plan.of_kind("locations")[0].path))
+
+    def archive(self, page: Page) -> bytes:
+        gettext = translations(page.lang).gettext
+        info = self.page_info(page, gettext("Newsletter"),
+                              gettext("Every issue of our email newsletter, newest first."))
+        return self.html("site_archive.html.j2", page, info, issues=self.issue_links(),
+                         feed=self.urls.link(self.plan.of_kind("feed")[0].path))
+
+    def unsubscribe(self, page: Page, state: str = "fallback", form: dict[str, str] | None = None,
+                    inline_css: str = "") -> bytes:
+        """The static fallback page (the app renders the same template with other states)."""
+        gettext = translations(page.lang).gettext
+        info = self.page_info(page, gettext("Stop getting our emails"), gettext(
+            "Use the unsubscribe link at the end of any of our emails."), noindex=True)
+        practice = self.project.practice
+        site = self.site_context(page, page.lang, inline_css)
+        return render(self.env, TEMPLATES[page.kind], lang=page.lang, practice=practice,
+                      colors=practice.colors, page=info, site=site, state=state, form=form).encode("utf-8")
+
+    def issue(self, page: Page) -> bytes:
+        """An issue's page: the email's browser copy, as the newsletter build makes it, with what a
+        web page needs added around it.
+
+        The email is not re-laid out in the site's frame: its layout is inline CSS for mail
+        programs, and its dark-mode rules would restyle a surrounding page. The page gets a
+        description, canonical address, Open Graph and JSON-LD in ``<head>``, a header with the
+        way back, and a ``<main>`` landmark around the email; pictures on the practice's own site
+        load from this site (root-relative), so the page works wherever the site is served.
+        """
+        issue = next(i for i in self.issues if i.id == page.key)
+        here = Page(page.path, page.kind, issue.lang, page.key, page.source)
+        info = self.page_info(here, issue.subject, issue.preheader, og_type="article",
+                              jsonld=schema.issue_article(self.plan, issue))
+        practice = self.project.practice
+        context = {"lang": issue.lang, "practice": practice, "colors": practice.colors, "page": info,
+                   "site": self.site_context(here, issue.lang),
+                   "archive": self.urls.link(self.plan.of_kind("archive")[0].path)}
+        tree = lxml_html.document_fromstring(render_issue(self.project, page.key).browser_html)
+        head, body = tree.find("head"), tree.find("body")
+        for element in lxml_html.fragments_fromstring(
+                render(self.env, "site_issue.html.j2", part="head", **context)):
+            head.append(element)
+        for img in tree.iter("img"):
+            path = self.urls.own_path(img.get("src", ""))
+            if path is not None:
+                img.set("src", self.urls.link(path))
+        article = body.find('.//div[@role="article"]')
+        main = lxml_html.Element("main", id="main")
+        article.addprevious(main)
+        main.append(article)
+        (header,) = lxml_html.fragments_fromstring(
+            render(self.env, "site_issue.html.j2", part="header", **context))
+        main.addprevious(header)
+        data: bytes = lxml_html.tostring(tree, doctype="<!DOCTYPE html>", encoding="utf-8")
+        return data + b"\n"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    return f"{max(1, round(size / 1024))} KB"

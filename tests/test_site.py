@@ -1,0 +1,286 @@
+"""The static site (handout-gen site): a page at every printed address, metadata, incremental builds."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from lxml import html as lxml_html
+
+from handout_gen.cli import cli
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import ValidationFailed
+from handout_gen.site.build import SiteReport, build_site
+from handout_gen.site.plan import SitePlan, plan_site
+from handout_gen.site.urls import SiteUrls, file_for, normalise
+from tests.conftest import copy_sample
+
+pytestmark = pytest.mark.slow  # builds every handout once per module
+
+SITE_ROOT = "https://www.example.org/"
+Built = tuple[Path, SitePlan, SiteReport]
+RFA = "procedures/radiofrequency-ablation/"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The fixture practice's site, built once for the read-only tests of this module."""
+    root = copy_sample(tmp_path_factory.mktemp("site") / "project")
+    project = load_project(root)
+    report = build_site(project)
+    return root / "output" / "site", plan_site(project), report
+
+
+def page(site: Path, path: str) -> Any:
+    return lxml_html.document_fromstring((site / file_for(path)).read_bytes())
+
+
+def json_ld(tree: Any) -> list[dict[str, Any]]:
+    scripts = tree.xpath('//script[@type="application/ld+json"]')
+    assert len(scripts) == 1
+    data = json.loads(scripts[0].text)
+    assert data["@context"] == "https://schema.org"
+    return list(data["@graph"])
+
+
+def test_every_planned_file_is_written_and_nothing_else(built: Built) -> None:
+    site, plan, report = built
+    on_disk = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert on_disk == plan.files()
+    assert {"index.html", f"{RFA}index.html", f"{RFA}es/index.html", "locations/index.html",
+            "locations/orchard/index.html", "newsletters/index.html", "newsletters/2026-12/index.html",
+            "newsletters/feed.xml", "email/unsubscribe/index.html", "sitemap.xml", "robots.txt",
+            "assets/site.css", "assets/logo.png", "assets/fonts/AtkinsonHyperlegible-Regular.woff2",
+            "assets/images/newsletter-2026-12-hero.png", "handouts/radiofrequency-ablation.es.large.pdf",
+            } <= on_disk
+    assert len(report.site.written) == len(on_disk) and report.site.skipped == []
+    name, size = report.largest_page
+    assert name.endswith(".html") and 0 < size < 40_000  # small pages: no framework
+
+
+def test_procedure_page_says_what_the_handout_says(built: Built) -> None:
+    site, plan, _ = built
+    meta = plan.project.procedure("radiofrequency-ablation").meta
+    tree = page(site, RFA)
+    assert tree.get("lang") == "en"
+    assert tree.findtext(".//title") == "Radiofrequency Ablation - Maple Hollow Spine & Pain Center"
+    main = tree.find(".//main")
+    text = " ".join(main.text_content().split())
+    assert [h.text_content() for h in main.iter("h1")] == ["Radiofrequency Ablation"]
+    assert [h.text_content() for h in main.iter("h2")] == [
+        "Key points", "What it is", "Who it may help", "Before your visit", "The day of your visit",
+        "After your visit", "When to call us", "Handouts to print"]
+    for item in [*meta.key_points, *meta.aftercare, *meta.call_us_if, *meta.go_to_er_if]:
+        assert " ".join(item.split()) in text
+    assert "Draft: our clinical team has not finished reviewing this page." in text
+    assert "Version RFA-2026.1. Last reviewed November 2, 2026 by: Interventional pain physician." in text
+    pdfs = {a.get("href") for a in main.iter("a") if a.get("href", "").endswith(".pdf")}
+    assert pdfs == {"/handouts/radiofrequency-ablation.pdf", "/handouts/radiofrequency-ablation.large.pdf"}
+    assert re.search(r"Large-print handout \(PDF, \d+ KB\)", text)
+
+
+def test_editions_point_at_each_other_and_name_their_language(built: Built) -> None:
+    site, _, _ = built
+    expected = {"en": f"{SITE_ROOT}{RFA}", "es": f"{SITE_ROOT}{RFA}es/", "x-default": f"{SITE_ROOT}{RFA}"}
+    for path, lang in ((RFA, "en"), (f"{RFA}es/", "es")):
+        tree = page(site, path)
+        assert tree.get("lang") == lang
+        links = {e.get("hreflang"): e.get("href") for e in tree.xpath('//link[@rel="alternate"][@hreflang]')}
+        assert links == expected
+        assert tree.xpath('//link[@rel="canonical"]/@href') == [expected[lang]]
+        assert tree.xpath('//meta[@property="og:url"]/@content') == [expected[lang]]
+        other = "es" if lang == "en" else "en"
+        (switch,) = tree.xpath(f'//nav[@class="editions"]/a[@hreflang="{other}"]')
+        assert switch.get("lang") == other
+        assert switch.get("href") == "/" + (f"{RFA}es/" if other == "es" else RFA)
+    spanish = " ".join(page(site, f"{RFA}es/").find(".//main").text_content().split())
+    assert "Puntos clave" in spanish and "Cuándo llamarnos" in spanish and "Hojas para imprimir" in spanish
+
+
+def test_json_ld_names_the_procedure_and_the_clinic(built: Built) -> None:
+    site, _, _ = built
+    web_page, clinic, website = json_ld(page(site, f"{RFA}es/"))
+    assert web_page["@type"] == "MedicalWebPage" and web_page["inLanguage"] == "es"
+    assert web_page["about"]["@type"] == "MedicalProcedure"
+    assert web_page["about"]["name"] == "Ablación por radiofrecuencia"
+    assert web_page["lastReviewed"] == "2026-11-02" and web_page["creativeWorkStatus"] == "Draft"
+    assert web_page["reviewedBy"]["jobTitle"]
+    assert clinic["@type"] == "MedicalClinic" and clinic["name"] == "Maple Hollow Spine & Pain Center"
+    assert [d["name"] for d in clinic["department"]] == ["Orchard Way Clinic", "Riverside Procedure Suite"]
+    assert [e["name"] for e in clinic["employee"]] == ["Dr. Adaeze Okafor", "Dr. Soren Lindqvist"]
+    assert website["@type"] == "WebSite"
+    overview = json_ld(page(site, "procedures/interventional-pain-care/"))[0]
+    assert overview["about"]["@type"] == "MedicalTherapy"
+
+
+def test_every_page_is_plain_html_with_headings_in_order(built: Built) -> None:
+    """No script but JSON-LD, one h1, no skipped heading level, every own link resolves."""
+    site, plan, _ = built
+    files = plan.files()
+    for path in (p for p in plan.pages if file_for(p).endswith(".html")):
+        tree = page(site, path)
+        assert tree.get("lang") in ("en", "es"), path
+        assert all(s.get("type") == "application/ld+json" for s in tree.iter("script")), path
+        levels = [int(h.tag[1]) for h in tree.iter("h1", "h2", "h3", "h4", "h5", "h6")]
+        assert levels.count(1) == 1 and levels[0] == 1, path
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), (path, levels)
+        assert tree.find(".//main") is not None, path
+        for element in tree.xpath("//*[@href or @src]"):
+            target = element.get("href") or element.get("src")
+            if target.startswith("/"):
+                assert file_for(normalise(target.split("?")[0]) or "") in files, (path, target)
+
+
+def test_location_pages_archive_and_issue(built: Built) -> None:
+    site, _, _ = built
+    orchard = " ".join(page(site, "locations/orchard/").find(".//main").text_content().split())
+    for fact in ("Orchard Way Clinic", "400 Orchard Way, Suite 210", "555-0101",
+                 "Monday to Friday, 7:30 AM to 4:30 PM", "arrive 30 minutes before"):
+        assert fact in orchard
+    map_link = page(site, "locations/orchard/").xpath('//a[@class="button"]/@href')[0]
+    assert map_link.startswith("https://www.openstreetmap.org/search?query=400%20Orchard%20Way")
+    archive = page(site, "newsletters/")
+    assert archive.xpath("//main//a/@href")[0] == "/newsletters/2026-12/"
+    issue = page(site, "newsletters/2026-12/")
+    assert issue.get("lang") == "en" and issue.find(".//main/div[@role='article']") is not None
+    assert issue.xpath('//link[@rel="canonical"]/@href') == [f"{SITE_ROOT}newsletters/2026-12/"]
+    assert json_ld(issue)[0]["@type"] == "Article"
+    assert issue.xpath("//img/@src")[:2] == ["/assets/logo.png", "/assets/images/newsletter-2026-12-hero.png"]
+
+
+def test_sitemap_feed_and_robots(built: Built) -> None:
+    site, plan, _ = built
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml",
+          "a": "http://www.w3.org/2005/Atom"}
+    sitemap = ET.parse(site / "sitemap.xml").getroot()  # noqa: S314 - the build's own output
+    locs = [e.text for e in sitemap.findall("s:url/s:loc", ns)]
+    assert f"{SITE_ROOT}{RFA}es/" in locs and f"{SITE_ROOT}email/unsubscribe/" not in locs
+    assert len(locs) == len([p for p in plan.pages.values() if p.kind not in
+                             ("feed", "sitemap", "robots", "unsubscribe", "preferences")])
+    urls = sitemap.findall("s:url", ns)
+    rfa = next(u for u in urls if u.findtext("s:loc", namespaces=ns) == SITE_ROOT + RFA)
+    assert {x.get("hreflang") for x in rfa.findall("x:link", ns)} == {"en", "es", "x-default"}
+    feed = ET.parse(site / "newsletters" / "feed.xml").getroot()  # noqa: S314 - the build's own output
+    (entry,) = feed.findall("a:entry", ns)
+    assert entry.findtext("a:title", namespaces=ns).startswith("December news")
+    assert entry.findtext("a:updated", namespaces=ns) == "2026-12-01T00:00:00Z"
+    robots = (site / "robots.txt").read_text()
+    assert "Disallow: /email/unsubscribe/" in robots and f"Sitemap: {SITE_ROOT}sitemap.xml" in robots
+
+
+def test_stylesheet_has_fonts_focus_and_print_styles(built: Built) -> None:
+    css = (built[0] / "assets" / "site.css").read_text()
+    assert 'url("fonts/AtkinsonHyperlegible-Regular.woff2") format("woff2")' in css
+    assert ":focus-visible { outline: 3px solid #1B4965" in css
+    assert "@media print" in css
+    assert (built[0] / "assets" / "fonts" / "AtkinsonHyperlegible-Bold.woff2").read_bytes()[:4] == b"wOF2"
+
+
+def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_project: Path) -> None:
+    build_site(load_project(small_project))
+    again = build_site(load_project(small_project))
+    assert again.site.written == [] and again.handouts.written == [] and again.removed == []
+    spanish = small_project / "content" / "procedures" / "prp-injection.es.md"
+    spanish.write_text(spanish.read_text().replace("title: Inyección", "title: La inyección"))
+    edited = build_site(load_project(small_project))
+    site = small_project / "output" / "site"
+    assert sorted(p.relative_to(site).as_posix() for p in edited.site.written) == [
+        "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf", "index.html",
+        "procedures/index.html", "procedures/prp-injection/es/index.html",
+        "procedures/prp-injection/index.html", "sitemap.xml"]
+
+
+def test_a_deleted_procedure_loses_its_pages(small_project: Path) -> None:
+    build_site(load_project(small_project))
+    site = small_project / "output" / "site"
+    assert (site / "procedures" / "spinal-cord-stimulation" / "es" / "index.html").is_file()
+    for name in ("spinal-cord-stimulation.md", "spinal-cord-stimulation.es.md"):
+        (small_project / "content" / "procedures" / name).unlink()
+    packets = small_project / "handouts" / "packets.yaml"
+    recipe = "  spinal-cord-stimulation:\n    handouts: [interventional-pain-care]\n"
+    packets.write_text(packets.read_text().replace(recipe, ""))
+    report = build_site(load_project(small_project))
+    assert not (site / "procedures" / "spinal-cord-stimulation").exists()
+    assert len(report.removed) == 2
+
+
+def test_cli_site(small_project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(small_project), "site"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "handouts: 8 written, 0 unchanged"
+    assert re.fullmatch(r"site: \d+ written, 0 unchanged in output/site/", lines[1])
+    assert re.fullmatch(r"largest page: \S+\.html \([\d,]+ bytes\)", lines[2])
+
+
+def test_two_pages_at_one_address_stop_the_build(small_project: Path) -> None:
+    practice = small_project / "content" / "practice.yaml"
+    practice.write_text(practice.read_text().replace(
+        "https://www.example.org/locations/riverside", "https://www.example.org/procedures/prp-injection"))
+    with pytest.raises(ValidationFailed) as info:
+        build_site(load_project(small_project))
+    assert str(info.value) == (
+        "1 problem in the site; nothing was written:\n  content/practice.yaml: "
+        "https://www.example.org/procedures/prp-injection is also the address of the procedure page "
+        "made from content/procedures/prp-injection.md")
+    assert not (small_project / "output" / "site").exists()
+
+
+def test_a_map_link_elsewhere_keeps_a_clinic_page(small_project: Path) -> None:
+    practice = small_project / "content" / "practice.yaml"
+    practice.write_text(practice.read_text().replace(
+        "https://www.example.org/locations/riverside", "https://maps.example.com/?q=18+Mill+Race+Road"))
+    plan = plan_site(load_project(small_project))
+    riverside = plan.find("location", "riverside")
+    assert riverside.path == "locations/riverside/"
+    assert plan.target("https://maps.example.com/?q=18+Mill+Race+Road") == "external"
+    html = plan_pages_render(plan, riverside)
+    assert 'href="https://maps.example.com/?q=18+Mill+Race+Road"' in html
+
+
+def plan_pages_render(plan: SitePlan, target: Any) -> str:
+    from handout_gen.site.pages import SitePages
+
+    return SitePages(plan).render(target).decode()
+
+
+def test_content_pictures_and_links_point_at_the_site(small_project: Path) -> None:
+    procedure = small_project / "content" / "procedures" / "prp-injection.md"
+    (small_project / "content" / "assets" / "images" / "prp-steps.png").write_bytes(
+        (small_project / "content" / "assets" / "images" / "newsletter-2026-12-hero.png").read_bytes())
+    procedure.write_text(procedure.read_text().replace(
+        "## Who it may help {#who}\n",
+        "## Who it may help {#who}\n\n![The three steps](assets/images/prp-steps.png \"Three steps\")\n\n"
+        "See also [radiofrequency ablation](radiofrequency-ablation.md) and [our clinics](/locations).\n"))
+    plan = plan_site(load_project(small_project))
+    assert plan.images["assets/images/prp-steps.png"].name == "prp-steps.png"
+    html = plan_pages_render(plan, plan.find("procedure", "prp-injection"))
+    assert '<img src="/assets/images/prp-steps.png" alt="The three steps"' in html
+    assert '<a href="/procedures/radiofrequency-ablation/">radiofrequency ablation</a>' in html
+    assert '<a href="/locations">our clinics</a>' in html
+    preview = plan_site(load_project(small_project), base="/site/")
+    in_preview = plan_pages_render(preview, preview.find("procedure", "prp-injection"))
+    assert '<a href="/site/locations">' in in_preview
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://www.example.org", ""),
+        ("https://www.example.org/procedures/rfa", "procedures/rfa/"),
+        ("https://www.example.org/procedures/rfa/?utm_source=newsletter#top", "procedures/rfa/"),
+        ("https://WWW.EXAMPLE.ORG/sitemap.xml", "sitemap.xml"),
+        ("https://www.example.org/a/../../etc/passwd", None),
+        ("http://www.example.org/procedures/rfa", None),
+        ("https://www.example.org:8443/", None),
+        ("https://example.org/", None),
+        ("mailto:frontdesk@example.org", None),
+    ],
+)
+def test_own_addresses_map_to_site_paths(url: str, path: str | None) -> None:
+    assert SiteUrls(SITE_ROOT, "/").own_path(url) == path

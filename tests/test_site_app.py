@@ -1,0 +1,205 @@
+"""The unsubscribe app (site/app.py) over real HTTP on 127.0.0.1, with a real SMTP server for sends."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from lxml import html as lxml_html
+
+from handout_gen.cli import cli
+from handout_gen.core.errors import ConfigError
+from handout_gen.newsletter.unsubscribe import UnsubscribeTokens
+from handout_gen.site.app import UnsubscribeApp, create_app
+from tests.conftest import TEST_SECRET
+from tests.test_send import Handler, free_port, write_csv
+
+TOKENS = UnsubscribeTokens(TEST_SECRET.encode())
+UNSUBSCRIBE = "/email/unsubscribe"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - wsgiref's name
+        return
+
+
+@pytest.fixture
+def app_server(sample_project: Path) -> Iterator[tuple[WSGIServer, Path]]:
+    """The app as a practice runs it: configured from the environment, served on 127.0.0.1."""
+    app = create_app({"HANDOUT_GEN_PROJECT": str(sample_project), "HANDOUT_GEN_SECRET": TEST_SECRET})
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server, sample_project / "private" / "unsubscribed.jsonl"
+    server.shutdown()
+    server.server_close()
+
+
+def request(server: WSGIServer, method: str, target: str, body: bytes | None = None,
+            content_type: str = "application/x-www-form-urlencoded") -> tuple[int, dict[str, str], str]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+    headers = {"Content-Type": content_type} if body is not None else {}
+    conn.request(method, target, body=body, headers=headers)
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+
+
+def main_text(html: str) -> str:
+    return " ".join(lxml_html.document_fromstring(html).find(".//main").text_content().split())
+
+
+def lines(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_the_link_shows_a_button_and_changes_nothing(app_server: tuple[WSGIServer, Path]) -> None:
+    server, suppressions = app_server
+    token = TOKENS.token("2026-12", "ana@example.org")
+    for _ in range(2):  # a mail scanner opening the link twice unsubscribes nobody
+        status, headers, html = request(server, "GET", f"{UNSUBSCRIBE}?t={token}")
+        assert status == 200
+    assert not suppressions.exists()
+    assert "Stop getting our newsletter?" in main_text(html)
+    form = lxml_html.document_fromstring(html).find(".//form")
+    assert (form.get("method"), form.get("action")) == ("post", UNSUBSCRIBE)
+    assert form.xpath('.//input[@name="t"]/@value') == [token]
+    assert headers["cache-control"] == "no-store" and headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert "<script" not in html.replace('<script type="application/ld+json">', "")
+
+
+def test_one_click_post_unsubscribes_at_once_without_a_redirect(app_server: tuple[WSGIServer, Path]) -> None:
+    server, suppressions = app_server
+    token = TOKENS.token("2026-12", "ben@example.org")
+    status, headers, html = request(server, "POST", f"{UNSUBSCRIBE}?t={token}", b"List-Unsubscribe=One-Click")
+    assert status == 200 and "location" not in headers
+    assert "You are unsubscribed" in main_text(html)
+    assert [(e["token"], e["via"]) for e in lines(suppressions)] == [(token, "one-click")]
+    assert "ben" not in suppressions.read_text()
+    # again, from the page's form this time: still one line (the reader is already on the list)
+    status, _, html = request(server, "POST", UNSUBSCRIBE, f"t={quote(token)}".encode())
+    assert status == 200 and "You are unsubscribed" in main_text(html)
+    assert len(lines(suppressions)) == 1
+
+
+def test_preferences_page_offers_the_same_button(app_server: tuple[WSGIServer, Path]) -> None:
+    server, _ = app_server
+    token = TOKENS.token("2026-12", "carla@example.org")
+    status, _, html = request(server, "GET", f"/email/preferences?t={token}")
+    assert status == 200 and "Your email settings" in main_text(html)
+    assert lxml_html.document_fromstring(html).find(".//form").get("action") == UNSUBSCRIBE
+    status, headers, _ = request(server, "POST", f"/email/preferences?t={token}", b"t=x")
+    assert status == 405 and headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "2026-12.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA",  # made up
+        UnsubscribeTokens(b"another-secret-of-thirty-two-chars!").token("2026-12", "ana@example.org"),
+        TOKENS.token("2026-12", "ana@example.org")[:-1],  # cut short by a mail program
+    ],
+)
+def test_a_bad_token_is_refused_with_other_ways_to_unsubscribe(
+    app_server: tuple[WSGIServer, Path], token: str
+) -> None:
+    server, suppressions = app_server
+    for method, body in (("GET", None), ("POST", b"List-Unsubscribe=One-Click")):
+        status, _, html = request(server, method, f"{UNSUBSCRIBE}?t={quote(token)}", body)
+        assert status == 400
+        assert "This link does not work" in main_text(html) and "555-0100" in main_text(html)
+    assert not suppressions.exists()
+
+
+def test_no_token_other_paths_methods_and_sizes(app_server: tuple[WSGIServer, Path]) -> None:
+    server, _ = app_server
+    status, _, html = request(server, "GET", UNSUBSCRIBE + "/")
+    assert status == 200 and "Stop getting our emails" in main_text(html)
+    assert request(server, "GET", "/email/unsubscribe/../../etc/passwd")[0] == 404
+    assert request(server, "GET", "/procedures/")[0] == 404
+    status, headers, _ = request(server, "PUT", UNSUBSCRIBE, b"x")
+    assert status == 405 and headers["allow"] == "GET, HEAD, POST"
+    assert request(server, "POST", UNSUBSCRIBE, b"t=" + b"x" * 5000)[0] == 413
+    status, headers, body = request(server, "HEAD", UNSUBSCRIBE)
+    assert status == 200 and body == "" and int(headers["content-length"]) > 0
+
+
+def test_the_app_needs_its_project_and_the_secret(sample_project: Path) -> None:
+    with pytest.raises(ConfigError, match="^set HANDOUT_GEN_PROJECT to the project folder"):
+        create_app({"HANDOUT_GEN_SECRET": TEST_SECRET})
+    with pytest.raises(ConfigError, match="^no unsubscribe secret"):
+        create_app({"HANDOUT_GEN_PROJECT": str(sample_project)})
+    app = create_app({"HANDOUT_GEN_PROJECT": str(sample_project), "HANDOUT_GEN_SECRET": TEST_SECRET,
+                      "HANDOUT_GEN_SUPPRESSIONS": str(sample_project / "elsewhere.jsonl")})
+    assert isinstance(app, UnsubscribeApp) and app.suppressions.path == sample_project / "elsewhere.jsonl"
+
+
+def test_send_unsubscribe_by_one_click_send_again(sample_project: Path, tmp_path: Path,
+                                                  app_server: tuple[WSGIServer, Path]) -> None:
+    """The whole loop, over 127.0.0.1: a list send, one reader's mail program POSTs the
+    List-Unsubscribe URL, the next issue reaches everybody else and not that reader."""
+    server, suppressions = app_server
+    issues = sample_project / "content" / "newsletters"
+    december = (issues / "2026-12.md").read_text()
+    january = december.replace("December news", "January news").replace("2026-12-01", "2027-01-04")
+    (issues / "2027-01.md").write_text(january)
+    readers = ["ana@example.org", "ben@example.org", "carla@example.org"]
+    rows = "".join(f"{a},{a[:3]}\n" for a in readers)
+    roster = write_csv(tmp_path / "list.csv", "email,first_name\n" + rows)
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        def send(issue: str) -> str:
+            result = CliRunner().invoke(cli, [
+                "--project", str(sample_project), "send", issue, "--recipients", str(roster),
+                "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--rate", "0"])
+            assert result.exit_code == 0, result.output
+            return result.stdout
+
+        assert "unsubscribed, not sent: 0" in send("2026-12")
+        first = {msg["To"]: msg for _, msg in handler.received}
+        assert sorted(first) == readers
+        header = first["ben@example.org"]["List-Unsubscribe"].strip("<>")
+        assert first["ben@example.org"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        url = urlsplit(header)
+        assert (url.scheme, url.netloc, url.path) == ("https", "www.example.org", UNSUBSCRIBE)
+        # Ben's mail program: POST the header's URL (here the app on 127.0.0.1) with the one-click body
+        status, headers, _ = request(server, "POST", f"{url.path}?{url.query}", b"List-Unsubscribe=One-Click")
+        assert status == 200 and "location" not in headers
+        handler.received.clear()
+        stdout = send("2027-01")
+        assert stdout.startswith("sent 2, already sent earlier 0, failed 0\n")
+        assert f"unsubscribed, not sent: 1 (suppression list: {suppressions})" in stdout
+        assert sorted(msg["To"] for _, msg in handler.received) == ["ana@example.org", "carla@example.org"]
+        assert all(msg["Subject"].startswith("January news") for _, msg in handler.received)
+    finally:
+        controller.stop()
+    assert "ben" not in suppressions.read_text()
+
+
+def test_servers_that_import_a_callable_get_one_built_on_first_request(
+    sample_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``handout_gen.site.app:application`` (mod_wsgi, uWSGI) reads the same environment."""
+    from wsgiref.util import setup_testing_defaults
+
+    from handout_gen.site.app import _LazyApp
+
+    monkeypatch.setenv("HANDOUT_GEN_PROJECT", str(sample_project))
+    environ: dict[str, object] = {"PATH_INFO": UNSUBSCRIBE}
+    setup_testing_defaults(environ)
+    statuses: list[str] = []
+    body = b"".join(_LazyApp()(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["200 OK"] and b"Stop getting our emails" in body

@@ -1,0 +1,175 @@
+"""The built site and the unsubscribe pages in headless Chromium: axe-core, widths, fonts, JSON-LD.
+
+The site is built once (``build_site`` on a copy of the fixture practice) and served from
+``output/site/`` by the standard library's HTTP server on 127.0.0.1, as any static host would;
+the unsubscribe app runs under wsgiref. Every page is checked at 1280 and 375 px with every
+axe-core rule that runs by default (WCAG 2.1 A/AA and best practices), not only the serious ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from handout_gen.content.project import load_project
+from handout_gen.newsletter.unsubscribe import UnsubscribeTokens
+from handout_gen.site.app import create_app
+from handout_gen.site.build import build_site
+from handout_gen.site.plan import plan_site
+from handout_gen.site.urls import file_for
+from tests.conftest import TEST_SECRET, copy_sample
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+WIDTHS = (1280, 375)
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        return
+
+
+class _QuietWsgi(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's name
+        return
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], Path]]:
+    """(base URL, every HTML page's path, project) of the built site, served from output/site/."""
+    root = copy_sample(tmp_path_factory.mktemp("site-browser") / "project")
+    project = load_project(root)
+    build_site(project)
+    pages = sorted(p for p in plan_site(project).pages if file_for(p).endswith(".html"))
+    handler = functools.partial(_Quiet, directory=str(root / "output" / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", pages, root
+    server.shutdown()
+    server.server_close()
+
+
+def open_page(browser: Browser, base: str, width: int, *, javascript: bool = True) -> tuple[Page, list[str]]:
+    """A tab that may load only from ``base`` (anything else is recorded and refused)."""
+    context = browser.new_context(base_url=base, viewport={"width": width, "height": 900},
+                                  java_script_enabled=javascript)
+    outside: list[str] = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith((base, "data:", "about:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    return context.new_page(), outside
+
+
+def violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_passes_axe_and_fits_the_width(
+    browser: Browser, site: tuple[str, list[str], Path], width: int
+) -> None:
+    base, paths, _ = site
+    assert len(paths) > 15
+    tab, outside = open_page(browser, base, width)
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        tab.goto(path, wait_until="load")
+        problems = violations(tab)
+        scroll = tab.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        if scroll[0] > scroll[1]:
+            problems.append(f"scrolls sideways: {scroll}")
+        if not tab.evaluate("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"):
+            problems.append("an image did not load")
+        if problems:
+            found[path] = problems
+    tab.context.close()
+    assert found == {}
+    assert outside == []
+
+
+def test_fonts_focus_and_json_ld_in_the_browser(browser: Browser, site: tuple[str, list[str], Path]) -> None:
+    base, _, _ = site
+    tab, outside = open_page(browser, base, 1280)
+    tab.goto("procedures/radiofrequency-ablation/es/", wait_until="load")
+    tab.evaluate("() => document.fonts.ready")
+    assert tab.evaluate("() => document.fonts.check('16px \"Atkinson Hyperlegible\"')")
+    family = tab.evaluate("() => getComputedStyle(document.body).fontFamily")
+    assert family.startswith('"Atkinson Hyperlegible"')
+    data = json.loads(tab.locator('script[type="application/ld+json"]').text_content() or "")
+    web_page = data["@graph"][0]
+    assert web_page["about"]["@type"] == "MedicalProcedure"
+    assert web_page["about"]["name"] == tab.locator("h1").inner_text() == "Ablación por radiofrecuencia"
+    tab.keyboard.press("Tab")  # the skip link comes first and shows when focused
+    skip = tab.locator("a.skip")
+    assert skip.evaluate("e => e === document.activeElement")
+    assert skip.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+    assert skip.bounding_box()["y"] >= 0  # type: ignore[index]
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    tab.context.close()
+    assert outside == []
+
+
+def test_pages_read_without_javascript(browser: Browser, site: tuple[str, list[str], Path]) -> None:
+    base, _, _ = site
+    tab, _ = open_page(browser, base, 375, javascript=False)
+    tab.goto("procedures/prp-injection/", wait_until="load")
+    assert "Key points" in tab.locator("main").inner_text()
+    assert tab.locator("text=When to call us").is_visible()
+    tab.context.close()
+
+
+def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[str], Path]) -> None:
+    _, _, root = site
+    app = create_app({"HANDOUT_GEN_PROJECT": str(root), "HANDOUT_GEN_SECRET": TEST_SECRET})
+    server = make_server("127.0.0.1", 0, app, handler_class=_QuietWsgi)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    token = UnsubscribeTokens(TEST_SECRET.encode()).token("2026-12", "ana@example.org")
+    try:
+        for width in WIDTHS:
+            tab, _ = open_page(browser, base, width)
+            for path in (f"email/unsubscribe?t={token}", f"email/preferences?t={token}",
+                         "email/unsubscribe?t=broken", "email/unsubscribe"):
+                tab.goto(path, wait_until="load")
+                assert violations(tab) == [], path
+            tab.goto(f"email/unsubscribe?t={token}", wait_until="load")
+            tab.get_by_role("button", name="Unsubscribe").click()
+            tab.wait_for_load_state("load")
+            assert tab.locator("h1").inner_text() == "You are unsubscribed"
+            assert violations(tab) == []
+            tab.context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_axe_check_can_fail(browser: Browser, site: tuple[str, list[str], Path]) -> None:
+    """The same check finds an image without alt text and a skipped heading level."""
+    base, _, _ = site
+    tab, _ = open_page(browser, base, 1280)
+    tab.goto("robots.txt")
+    tab.set_content('<html lang="en"><head><title>x</title></head><body><main><h1>A</h1><h3>B</h3>'
+                    '<img src="/assets/logo.png"></main></body></html>')
+    found = " ".join(violations(tab))
+    assert "image-alt" in found and "heading-order" in found
+    tab.context.close()
