@@ -17,7 +17,7 @@ import pytest
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.packet import PacketMaker
-from handout_gen.packets.roster import Catalog, PatientRow, rows_from
+from handout_gen.packets.roster import PatientRow, rows_from
 
 from .conftest import copy_sample
 from .pdfutil import pdf_text
@@ -40,7 +40,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> PacketMaker:
 
 
 def make_rows(worker: PacketMaker, *specs: dict[str, str]) -> list[PatientRow]:
-    catalog = Catalog.for_project(worker.kit.project, TODAY)
+    catalog = worker.kit.catalog(TODAY)
     return rows_from([{**BASE, **spec} for spec in specs], catalog)
 
 

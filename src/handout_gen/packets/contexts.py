@@ -1,7 +1,8 @@
 """Template contexts of the packet's own pages: prep, closing pages, cover letter, one patient.
 
-Only :func:`patient_context` holds patient data; the others are shared by many packets and
-keyed by what they print (:mod:`handout_gen.packets.parts`).
+Only :func:`patient_context` holds patient data (and every instruction that depends on the
+appointment's time); the others are shared by many packets and keyed by what they print
+(:mod:`handout_gen.packets.parts`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,24 @@ from typing import Any
 from handout_gen.packets.kit import Kit, PacketWords
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
+from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.context import base_context, qr_png_uri
+
+# The sentence of each timed instruction, and of the "Call us today" box of a late rule.
+TIMED_WORDS: dict[RuleName, str] = {
+    "fasting_fatty_food": "fast_fatty_food",
+    "fasting_light_meal": "fast_light_meal",
+    "fasting_clear_liquids": "fast_clear_liquids",
+    "anti_inflammatories": "anti_inflammatories_last_dose",
+    "anti_inflammatories_restart": "anti_inflammatories_restart",
+    "dye_allergy": "dye_allergy_call",
+}
+LATE_WORDS: dict[RuleName, str] = {
+    "fasting": "late_fasting",
+    "anti_inflammatories": "late_anti_inflammatories",
+    "dye_allergy": "late_dye_allergy",
+    "blood_thinner": "late_blood_thinner",
+}
 
 
 def prep_context(
@@ -74,8 +92,20 @@ def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
 
 
 
-def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict[str, Any]:
-    """What the letter template knows about one patient ("p")."""
+def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
+    """One timed instruction for the letter: its sentence and moment, or why to call today."""
+    key = LATE_WORDS[item.rule] if item.late else TIMED_WORDS[item.rule]
+    return {"late": item.late, "text": getattr(words, key), "at": item.at}
+
+
+def patient_context(
+    kit: Kit, row: PatientRow, lang: str, today: date, qr_cache: dict[str, str]
+) -> dict[str, Any]:
+    """What the letter template knows about one patient ("p"), its words being in ``lang``.
+
+    ``times`` are the timed instructions, earliest first (the template formats their moments
+    in the letter's language); a rule ``today`` is too late for is a "Call us today" line.
+    """
     project = kit.project
     practice = project.practice
     location = practice.location(row.location)
@@ -83,12 +113,19 @@ def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict
     assert location is not None and physician is not None  # validated with the roster
     if location.id not in qr_cache:
         qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    preps = [project.procedures[slug].meta.prep for slug in row.procedures]
+    visit = row.visit(location.arrive_minutes_early, preps)
+    timed = schedule(visit, kit.text.rules, today)
+    words = kit.words(lang)
     blood_thinner = None
     if row.blood_thinner:  # the clinician's words, verbatim; never a default
         blood_thinner = {
             "name": row.blood_thinner_name,
             "stop": row.blood_thinner_stop,
             "restart": row.blood_thinner_restart,
+            "last_dose": row.blood_thinner_last_dose,
+            "late": any(item.late for item in timed if item.rule == "blood_thinner"),
+            "late_text": words.late_blood_thinner,
         }
     return {
         "name": f"{row.first_name} {row.last_name}",
@@ -101,8 +138,8 @@ def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict
         "physician": physician,
         "map_qr": qr_cache[location.id],
         "blood_thinner": blood_thinner,
+        "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
     }
-
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
