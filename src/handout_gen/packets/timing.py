@@ -42,7 +42,7 @@ RuleName = Literal[
     "dye_allergy",
     "blood_thinner",
 ]
-LATE_HINT = "; call the patient, or use --allow-late to print \"Call us today\" in its place"
+LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 
 
 class FastingRules(Strict):
