@@ -38,15 +38,14 @@ SEDATED = {  # 7:15 at orchard, 30 minutes early: arrives 6:45 AM on Tuesday, De
     "sedation": "yes",
 }
 FASTING_EN = (
-    "Stop eating fatty or fried food and meat after 10:45 PM on Monday, December 7.",
-    "Stop eating all food and drinking milk after 12:45 AM on Tuesday, December 8.",
-    "Stop drinking clear liquids after 4:45 AM on Tuesday, December 8.",
+    "After 10:45 PM on Monday, December 7: Do not eat fatty or fried food or meat.",
+    "After 12:45 AM on Tuesday, December 8: Do not eat any food or drink milk.",
+    "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water.",
 )
 FASTING_ES = (
-    "Deje de comer comida grasosa, frita o carne después de las 10:45 p.m. del lunes, 7 de diciembre.",
-    "Deje de comer todo tipo de comida y de tomar leche después de las 12:45 a.m. del martes, "
-    "8 de diciembre.",
-    "Deje de tomar líquidos claros después de las 4:45 a.m. del martes, 8 de diciembre.",
+    "Después de las 10:45 p.m. del lunes, 7 de diciembre: No coma comida grasosa, frita ni carne.",
+    "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche.",
+    "Después de las 4:45 a.m. del martes, 8 de diciembre: No coma ni beba nada, ni siquiera agua.",
 )
 MONTHS = ("November", "December", "January")
 WEEKDAY_DATE = re.compile(
@@ -187,14 +186,14 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
         "or naproxen, in time. We will tell you what to do." in prp
     )
     assert "Take your last dose of anti-inflammatory" not in prp
-    assert "You may take ibuprofen or naproxen again starting Wednesday, December 23." in prp  # still true
+    assert "Starting Wednesday, December 23: You may take ibuprofen or naproxen again." in prp  # still true
     assert f"{call_today} The day to stop your blood thinner has passed." in thinner
     assert "Take your last dose on Friday" not in thinner and "Your last dose" not in thinner
     assert "Start again on Tuesday, December 15, if there is no bleeding." in thinner  # verbatim
     assert f"{call_today} You told us you are allergic to X-ray dye. We need to plan a safe way" in dye
-    assert "Call us at 555-0100 by" not in dye
+    assert "By Monday" not in dye and "By Friday" not in dye
     assert f"{call_today} Your visit is too soon for our usual rules on eating and drinking." in sedation
-    assert "Stop eating" not in sedation
+    assert "Do not eat fatty" not in sedation and "After 5:30 AM" not in sedation
     assert call_today not in fine
     for row, text in texts.items():
         assert past_days(text, today) == [], row
@@ -346,15 +345,15 @@ def test_rules_are_validated_with_their_lines(tmp_path: Path) -> None:
     # a timed sentence must print its computed day: a translation that drops it is refused
     words.write_text(
         original.replace(
-            "fast_fatty_food: Stop eating fatty or fried food and meat after %(time)s on %(day)s.",
-            "fast_fatty_food: Stop eating fatty or fried food and meat after %(time)s.",
+            'after_time: "After %(time)s on %(day)s:"',
+            'after_time: "After %(time)s:"',
         ),
         encoding="utf-8",
     )
     with pytest.raises(ValidationFailed) as info:
         load_kit(load_project(project))
     assert [str(p) for p in info.value.problems] == [
-        f"content/packet.yaml:{line('fast_fatty_food:')}: text.en.fast_fatty_food: must use the "
+        f"content/packet.yaml:{line('after_time:')}: text.en.after_time: must use the "
         "placeholder %(day)s: the packet prints the computed day there"
     ]
 
@@ -426,7 +425,7 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
         pages = [" ".join((p.extract_text() or "").split()) for p in document.pages]
     assert len(pages) >= 2
     (times,) = [text for text in pages if "Dates and times to remember" in text]
-    assert "Call us at 555-0100 by Friday, December 4." in times  # the dye call, first in time
+    assert "By Friday, December 4: Call us at 555-0100." in times  # the dye call, first in time
     for line in FASTING_EN:
         assert line in times
     (last,) = [text for text in pages if "Your care team at" in text]

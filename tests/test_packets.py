@@ -180,19 +180,19 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
 
 def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     sedated = text_of(batch, "Zzyzx")  # arrives 9:00 AM on Wednesday, December 9
-    assert "Stop eating fatty or fried food and meat after 1:00 AM on Wednesday, December 9." in sedated
+    assert "After 1:00 AM on Wednesday, December 9: Do not eat fatty or fried food or meat." in sedated
     assert "The letter at the front of this packet tells you when to stop eating and drinking." in sedated
     assert "hours before" not in sedated  # no time the patient has to work out
     assert "An adult must come with you and drive you home." in sedated
     assert "Your blood thinner" not in sedated
     assert "This procedure uses a steroid medicine" not in sedated  # no diabetes flag
     plain = text_of(batch, "Winifred")  # PRP, no sedation: 7 days without anti-inflammatories
-    assert "Stop eating" not in plain
+    assert "Do not eat fatty" not in plain
     assert (
-        "Take your last dose of anti-inflammatory pain medicine, such as ibuprofen or naproxen, on "
-        "Tuesday, December 1. Then take none until after your procedure." in plain
+        "On Tuesday, December 1: Take your last dose of anti-inflammatory pain medicine, such as "
+        "ibuprofen or naproxen. Then take none until after your procedure." in plain
     )
-    assert "You may take ibuprofen or naproxen again starting Wednesday, December 23." in plain
+    assert "Starting Wednesday, December 23: You may take ibuprofen or naproxen again." in plain
     thinner = text_of(batch, "Theodora")
     assert "Do not stop any blood thinner unless your care team" in thinner
     assert STOP in thinner and RESTART in thinner and "Zapixaban (sample)" in thinner
@@ -202,7 +202,7 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     dye = text_of(batch, "Yusuf")
     assert "You told us you are allergic to X-ray dye." in dye
     # 3 days before Wednesday, December 9 is a Sunday: the call-by day moves to the Friday
-    assert "Call us at 555-0100 by Friday, December 4." in dye
+    assert "By Friday, December 4: Call us at 555-0100. You told us you are allergic" in dye
     assert "Tell us if you ever had a reaction to X-ray dye." in text_of(batch, "Zzyzx")
     both = text_of(batch, "Ruth")  # two procedures: both handouts, overview added once
     assert "Spinal Cord Stimulation" in both and "Interventional Pain Care" in both
@@ -628,7 +628,7 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
     assert str(info.value).splitlines() == [
         "2 problems in the packet setup; nothing was written:",
         "  content/packet.yaml:33: text.en.dear: unknown placeholder 'nam' (allowed: name)",
-        "  content/packet.yaml:142: text.es.footer_call: has a '%' that is not a placeholder; "
+        "  content/packet.yaml:147: text.es.footer_call: has a '%' that is not a placeholder; "
         "write %% for a percent sign (placeholders: phone)",
     ]
     roster = tmp_path / "roster.csv"

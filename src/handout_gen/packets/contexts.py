@@ -16,14 +16,16 @@ from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.context import base_context, qr_png_uri
 
-# The sentence of each timed instruction, and of the "Call us today" box of a late rule.
-TIMED_WORDS: dict[RuleName, str] = {
-    "fasting_fatty_food": "fast_fatty_food",
-    "fasting_light_meal": "fast_light_meal",
-    "fasting_clear_liquids": "fast_clear_liquids",
-    "anti_inflammatories": "anti_inflammatories_last_dose",
-    "anti_inflammatories_restart": "anti_inflammatories_restart",
-    "dye_allergy": "dye_allergy_call",
+# Each timed instruction: its "when" line (the only words that change with the appointment)
+# and what to do (the same for every patient, so laid out once per run); a late rule has
+# the reason for its "Call us today" box instead.
+TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
+    "fasting_fatty_food": ("after_time", "fast_fatty_food"),
+    "fasting_light_meal": ("after_time", "fast_light_meal"),
+    "fasting_clear_liquids": ("after_time", "fast_clear_liquids"),
+    "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
+    "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
+    "dye_allergy": ("by_day", "dye_allergy_call"),
 }
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
@@ -93,9 +95,12 @@ def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
 
 
 def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
-    """One timed instruction for the letter: its sentence and moment, or why to call today."""
-    key = LATE_WORDS[item.rule] if item.late else TIMED_WORDS[item.rule]
-    return {"late": item.late, "text": getattr(words, key), "at": item.at}
+    """One timed instruction for the letter: when (a pattern for ``at``) and what to do, or
+    why to call today."""
+    if item.late:
+        return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
+    when, text = TIMED_WORDS[item.rule]
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": item.at}
 
 
 def patient_context(

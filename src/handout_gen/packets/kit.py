@@ -64,6 +64,10 @@ class PacketWords(Strict):
     map_caption: Text
     sign_off: Text
     times_heading: Text
+    after_time: Text
+    on_day: Text
+    by_day: Text
+    from_day: Text
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
@@ -128,12 +132,11 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "dear": {"name": "Alex Sample"},
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
-    "fast_fatty_food": _WHEN,
-    "fast_light_meal": _WHEN,
-    "fast_clear_liquids": _WHEN,
-    "anti_inflammatories_last_dose": _DAY,
-    "anti_inflammatories_restart": _DAY,
-    "dye_allergy_call": {**_PHONE, **_DAY},
+    "after_time": _WHEN,
+    "on_day": _DAY,
+    "by_day": _DAY,
+    "from_day": _DAY,
+    "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
     "sedation_times": _HEADING,
     "anti_inflammatories": _HEADING,
@@ -142,15 +145,14 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
 }
-# Placeholders a sentence must use: a timed instruction without its computed time or day
-# would leave the patient to work it out (or print nothing to act on).
+# Placeholders a sentence must use: a "when" line without its computed time or day would
+# leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "fast_fatty_food": ("time", "day"),
-    "fast_light_meal": ("time", "day"),
-    "fast_clear_liquids": ("time", "day"),
-    "anti_inflammatories_last_dose": ("day",),
-    "anti_inflammatories_restart": ("day",),
-    "dye_allergy_call": ("day", "phone"),
+    "after_time": ("time", "day"),
+    "on_day": ("day",),
+    "by_day": ("day",),
+    "from_day": ("day",),
+    "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
 }
 _NAMED_RE = re.compile(r"%\(([^)]*)\)")

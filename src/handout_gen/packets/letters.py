@@ -129,7 +129,7 @@ class LetterPress:
 
         template = self.kit.recipe.template
         letters: list[tuple[Variant, list[str], list[bool]]] = []
-        new: dict[Variant, dict[str, str]] = {}
+        new: dict[str, tuple[Variant, str]] = {}
         for row, lang in rows:
             variant = (lang, row.large_print)
             p = patient_context(self.kit, row, lang, self.today, self._qr)
@@ -139,26 +139,26 @@ class LetterPress:
                 keys.append(_key(variant, block))
                 glue.append(glued)
                 if keys[-1] not in self._blocks:
-                    new.setdefault(variant, {})[keys[-1]] = block
+                    new[keys[-1]] = (variant, block)
             letters.append((variant, keys, glue))
         # Blocks two letters use (a date, a place) are laid out apart from the single-use ones
         # (greetings): a document's font subset holds the glyphs of all its text, and only
-        # documents without patients' own blocks are kept for the rest of the run.
+        # documents without patients' own blocks are kept for the rest of the run. Every
+        # language and print size shares the two documents (each costs ~15 ms to set up).
         users = Counter(key for _, keys, _ in letters for key in set(keys))
         warnings: list[str] = []
-        for variant, blocks in new.items():
-            shared = {k: h for k, h in blocks.items() if users[k] > 1 or k in self._wanted}
-            single = {k: h for k, h in blocks.items() if k not in shared}
-            if shared:
-                pieces, _ = self._lay_out(variant, shared, warnings)
-                for key, found in pieces.items():
-                    self._blocks[key] = [p.copied_to(self._store) for p in found]
-                self._stored.update(pieces)
-                self._wanted.difference_update(pieces)
-            if single:
-                pieces, pdf = self._lay_out(variant, single, warnings)
-                self._blocks.update(pieces)
-                self._recent.append(([pdf], list(pieces)))
+        shared = {k: block for k, block in new.items() if users[k] > 1 or k in self._wanted}
+        single = {k: block for k, block in new.items() if k not in shared}
+        if shared:
+            pieces, _ = self._lay_out(shared, warnings)
+            for key, found in pieces.items():
+                self._blocks[key] = [p.copied_to(self._store) for p in found]
+            self._stored.update(pieces)
+            self._wanted.difference_update(pieces)
+        if single:
+            pieces, pdf = self._lay_out(single, warnings)
+            self._blocks.update(pieces)
+            self._recent.append(([pdf], list(pieces)))
         out = pikepdf.new()
         starts = []
         for variant, keys, glue in letters:
@@ -186,9 +186,11 @@ class LetterPress:
         return self._stationery[variant]
 
     def _lay_out(
-        self, variant: Variant, blocks: dict[str, str], warnings: list[str]
+        self, blocks: dict[str, tuple[Variant, str]], warnings: list[str]
     ) -> tuple[dict[str, list[Piece]], Any]:
-        """Lay out ``blocks`` (key → HTML) in one document, then draw each on a page of its own.
+        """Lay out ``blocks`` (key → language and print size, HTML) in one document, then draw
+        each on a page of its own. A block carries its language and print size itself
+        (``lang`` and the print-size class on its element), so one document holds them all.
 
         Blocks are laid out one after another, as many to a page as fit, which spares the
         cost WeasyPrint has for every page (about 3 ms even for one line). Each block is
@@ -199,8 +201,11 @@ class LetterPress:
         import pikepdf
 
         ids = {f"hg-block-{i}": key for i, key in enumerate(blocks)}
-        items = [(name, Markup(blocks[key])) for name, key in ids.items()]  # noqa: S704 - autoescaped
-        context = self._context(variant)
+        items = [
+            (name, Markup(blocks[key][1]), *blocks[key][0])  # noqa: S704 - autoescaped
+            for name, key in ids.items()
+        ]
+        context = self._context(next(iter(blocks.values()))[0])
         html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
         with weasyprint_warnings() as found:
             document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)

@@ -21,7 +21,7 @@ from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
@@ -93,9 +93,11 @@ def _weekday_pattern(locale: str) -> str:
 
 def weekday_date(value: date, lang: str) -> str:
     """"Monday, December 7" / "lunes, 7 de diciembre": a day a patient must act on. Without
-    the year: such a day is at most weeks from the appointment letter that prints it."""
+    the year: such a day is at most weeks from the appointment letter that prints it. The
+    date never breaks over two lines ("December" / "7"); only after the weekday's comma."""
     locale = languages.locale(lang)
-    return plain(format_date(value, _weekday_pattern(locale), locale=locale))
+    text = plain(format_date(value, _weekday_pattern(locale), locale=locale))
+    return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
 
 
 def clock_time(value: time | datetime, lang: str) -> str:
@@ -107,13 +109,6 @@ def clock_time(value: time | datetime, lang: str) -> str:
 def day(context: jinja2.runtime.Context, value: date) -> str:
     """The ``weekday_date`` filter: weekday, month and day in the page's language."""
     return weekday_date(value, context.get("lang", languages.ORIGINAL))
-
-
-def fill(text: str, **values: str) -> Markup:
-    """Fill a sentence from the content (``%(time)s``...) with values printed in bold, so the
-    computed time and day stand out; the sentence and the values are escaped."""
-    bold = {name: Markup("<b>%s</b>") % value for name, value in values.items()}
-    return escape(text) % bold
 
 
 @jinja2.pass_context
@@ -180,7 +175,6 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         short_date=short_date,
         clock=clock,
         weekday_date=day,
-        fill=fill,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,
