@@ -57,8 +57,8 @@ def _describe_roster(roster: Path) -> None:
 
 
 ALLOW_LATE_HELP = (
-    "Make packets that are printed too late for a rule (e.g. a 7-day medicine stop two days "
-    "before the visit) with a 'Call us today' box in place of that rule."
+    "Make packets that are printed too late for a rule (a medicine to stop days before the "
+    "visit, printed the day before) with a 'Call us today' box in place of that rule."
 )
 
 
@@ -86,7 +86,7 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--today", callback=_iso_date, hidden=True,
-              help="Date that 'in the past' is measured from (the demo's sample roster uses it).")
+              help="The print date: what 'in the past' and 'too late' are measured from (the demo uses it).")
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
             encrypt: bool, check_only: bool, allow_late: bool, today: Any) -> None:
@@ -99,7 +99,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 
     Fasting, medicine stops and call-by days print as clock times and dates computed
     from each appointment (the rules are in content/packet.yaml). A row printed too late
-    to follow one of them (a 7-day stop two days before the visit) is a bad row, unless
+    to follow one of them (a medicine to stop days before the visit) is a bad row, unless
     --allow-late: its packet then says "Call us today" in place of that rule.
 
     A roster can be a spreadsheet export as it comes: comma, semicolon or tab separated;

@@ -44,9 +44,9 @@ from handout_gen.packets.roster import PatientRow
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
-BLOCK_MARK = "<!--block-->"  # autoescaped patient data can never contain it
-GLUED_MARK = "<!--block keep-with-previous-->"  # a block that stays on its predecessor's page
-_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
+# "<!--block-->" starts a block, "<!--block keep-with-previous-->" one that stays on the page of
+# the block before it. Autoescaped patient data can never contain either.
+BLOCK_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 PX = 0.75  # PDF points per CSS pixel
@@ -80,7 +80,7 @@ class Stationery:
 def split_blocks(html: str) -> list[tuple[str, bool]]:
     """A rendered letter → its blocks (empty ones dropped), each with whether it must stay
     on the page of the block before it."""
-    parts = _MARK_RE.split(html)  # text, mark, text, mark, ...: a mark's group is its glue
+    parts = BLOCK_MARK_RE.split(html)  # text, mark, text, mark, ...: a mark's group is its glue
     found = [(parts[0], False)] + [
         (parts[i + 1], parts[i] is not None) for i in range(1, len(parts) - 1, 2)
     ]
