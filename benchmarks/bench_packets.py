@@ -31,7 +31,7 @@ def run() -> None:
     from handout_gen.content.project import load_project
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.packet import PacketMaker
-    from handout_gen.packets.roster import Catalog, rows_from
+    from handout_gen.packets.roster import rows_from
     from handout_gen.packets.run import RunOptions, run_packets
 
     today = date.today()
@@ -41,7 +41,7 @@ def run() -> None:
             if (REPO / name).is_dir():
                 shutil.copytree(REPO / name, root / name)
         project = load_project(root)
-        catalog = Catalog.for_project(project, today)
+        catalog = load_kit(project).catalog(today)
         rows = fictional_roster(COUNT, catalog)
         roster = Path(tmp) / "roster.csv"
         write_csv(roster, rows)

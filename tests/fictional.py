@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from handout_gen.packets.roster import Catalog
+from handout_gen.packets.timing import WEEKDAYS
 
 FIRST = (
     "Ana",
@@ -48,17 +49,23 @@ def fictional_roster(
 ) -> list[dict[str, str]]:
     """Invented patients with varied flags (benchmarks, tests, demos); every name unique.
 
+    Appointments are far enough ahead of ``catalog.today`` for every timed rule of the
+    packet (``rules:`` in content/packet.yaml), so no row is refused as too late.
     ``slugs`` limits the procedures drawn from (fewer static parts to render); default: all.
     """
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not security
     choices = sorted(slugs or catalog.procedures)
+    rules = catalog.rules
+    # The longest lead time: the day before an anti-inflammatory hold, or a call-by day
+    # moved back over days without phones (at most a week).
+    lead = max(rules.anti_inflammatories.days_without + 1, rules.dye_allergy.call_days_before + len(WEEKDAYS))
     rows = []
     for index in range(count):
         slug = rng.choice(choices)
         prep = catalog.procedures[slug].meta.prep
         thinner = rng.random() < 0.2
-        day = catalog.today + timedelta(days=1 + index % 20)
-        last_dose = max(catalog.today, day - timedelta(days=3))
+        day = catalog.today + timedelta(days=lead + index % 20)
+        last_dose = day - timedelta(days=3)
         rows.append(
             {
                 "patient_id": f"T-{index:05d}",
@@ -83,6 +90,7 @@ def fictional_roster(
                     if thinner
                     else ""
                 ),
+                "blood_thinner_last_dose": last_dose.isoformat() if thinner else "",
                 "diabetes": "yes" if rng.random() < 0.25 else "no",
                 "dye_allergy": "yes" if rng.random() < 0.1 else "no",
                 "large_print": "yes" if rng.random() < 0.15 else "no",

@@ -22,7 +22,8 @@ from click.testing import CliRunner
 
 from handout_gen.cli import cli
 from handout_gen.content.project import load_project
-from handout_gen.packets.roster import Catalog, iter_roster
+from handout_gen.packets.kit import load_kit
+from handout_gen.packets.roster import iter_roster
 from handout_gen.packets.roster_files import detect_format
 from tests.conftest import SRC_DIR
 from tests.fictional import write_csv
@@ -165,6 +166,7 @@ def test_symlinked_templates_and_assets_outside_are_refused(sample_project: Path
     assert result.returncode == 1
     assert "content/assets/brand.css: resolves outside content/assets/" in result.stderr
     (sample_project / "content/assets/brand.css").unlink()
+    (sample_project / "templates").mkdir(exist_ok=True)  # git keeps no empty folder: a clone has none
     (sample_project / "templates/handout.html.j2").symlink_to(outside)
     result = hg(sample_project, "handout", "prp-injection")
     assert result.returncode == 1
@@ -298,7 +300,7 @@ def export(path: Path, delimiter: str, encoding: str, excel: bool) -> Path:
 def test_spreadsheet_exports_give_the_same_rows_as_utf8_commas(
     tmp_path: Path, delimiter: str, encoding: str, described: str
 ) -> None:
-    catalog = Catalog.for_project(load_project(_fixture_root()), TODAY)
+    catalog = load_kit(load_project(_fixture_root())).catalog(TODAY)
     plain = tmp_path / "plain.csv"
     write_csv(plain, PATIENTS)
     exported = export(tmp_path / "export.csv", delimiter, encoding, excel=True)

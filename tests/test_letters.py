@@ -17,7 +17,7 @@ import pytest
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.packet import PacketMaker
-from handout_gen.packets.roster import Catalog, PatientRow, rows_from
+from handout_gen.packets.roster import PatientRow, rows_from
 
 from .conftest import copy_sample
 from .pdfutil import pdf_text
@@ -40,7 +40,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> PacketMaker:
 
 
 def make_rows(worker: PacketMaker, *specs: dict[str, str]) -> list[PatientRow]:
-    catalog = Catalog.for_project(worker.kit.project, TODAY)
+    catalog = worker.kit.catalog(TODAY)
     return rows_from([{**BASE, **spec} for spec in specs], catalog)
 
 
@@ -265,6 +265,29 @@ def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
                 i for i in range(len(chars)) if "".join(c["text"] for c in chars[i : i + len(name)]) == name
             )
             assert round(chars[greeting]["size"]) == size, name
+
+
+def test_a_batch_of_every_language_and_print_size_is_laid_out_in_two_documents(tmp_path: Path) -> None:
+    """Blocks carry their own language and print size: one document for the blocks letters
+    share, one for the rest, whatever the mix (each document costs ~15 ms to set up)."""
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    mix = [
+        {"language": lang, "large_print": large, "last_name": f"Mix{lang}{large}{n}"}
+        for lang in ("es", "en")
+        for large in ("yes", "no")
+        for n in range(2)
+    ]
+    rows = make_rows(worker, *({"first_name": "Zed", **spec} for spec in mix))
+    before = worker.press.documents
+    data, starts = letters(worker, rows)
+    assert worker.press.documents - before == 2
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for row, first in zip(rows, starts, strict=True):
+            page = pdf.pages[first]
+            text = " ".join((page.extract_text() or "").split())
+            assert ("Estimado/a Zed" in text) is (row.language == "es"), row.last_name
+            name = next(w for w in page.extract_words(extra_attrs=["size"]) if w["text"].startswith("Mix"))
+            assert round(name["size"]) == (18 if row.large_print else 14), row.last_name
 
 
 def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -> None:

@@ -44,6 +44,7 @@ BASE = {
     "blood_thinner_name": "",
     "blood_thinner_stop": "",
     "blood_thinner_restart": "",
+    "blood_thinner_last_dose": "",
     "diabetes": "no",
     "dye_allergy": "no",
     "large_print": "no",
@@ -66,6 +67,7 @@ PATIENTS = [
         "blood_thinner_name": "Zapixaban (sample)",
         "blood_thinner_stop": STOP,
         "blood_thinner_restart": RESTART,
+        "blood_thinner_last_dose": "2026-12-04",
         "procedures": "radiofrequency-ablation",
         "time": "13:15",
         "location": "riverside",
@@ -177,21 +179,30 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
 
 
 def test_sections_follow_flags(batch: dict[str, Any]) -> None:
-    sedated = text_of(batch, "Zzyzx")
-    assert "Do not eat fatty or fried food for 8 hours before your arrival time." in sedated
+    sedated = text_of(batch, "Zzyzx")  # arrives 9:00 AM on Wednesday, December 9
+    assert "After 1:00 AM on Wednesday, December 9: Do not eat fatty or fried food or meat." in sedated
+    assert "The letter at the front of this packet tells you when to stop eating and drinking." in sedated
+    assert "hours before" not in sedated  # no time the patient has to work out
     assert "An adult must come with you and drive you home." in sedated
     assert "Your blood thinner" not in sedated
     assert "This procedure uses a steroid medicine" not in sedated  # no diabetes flag
-    plain = text_of(batch, "Winifred")  # PRP, no sedation
-    assert "Do not eat fatty or fried food" not in plain
-    assert "inflammatory pain medicines such as ibuprofen" in plain
+    plain = text_of(batch, "Winifred")  # PRP, no sedation: 7 days without anti-inflammatories
+    assert "Do not eat fatty" not in plain
+    assert (
+        "On Tuesday, December 1: Take your last dose of anti-inflammatory pain medicine, such as "
+        "ibuprofen or naproxen. Then take none until after your procedure." in plain
+    )
+    assert "Starting Wednesday, December 23: You may take ibuprofen or naproxen again." in plain
     thinner = text_of(batch, "Theodora")
     assert "Do not stop any blood thinner unless your care team" in thinner
     assert STOP in thinner and RESTART in thinner and "Zapixaban (sample)" in thinner
+    assert f"When to stop {STOP} Your last dose Friday, December 4 When to start again" in thinner
     diabetic = text_of(batch, "Marguerite")
     assert "This procedure uses a steroid medicine. It can raise your blood sugar" in diabetic
     dye = text_of(batch, "Yusuf")
     assert "You told us you are allergic to X-ray dye." in dye
+    # 3 days before Wednesday, December 9 is a Sunday: the call-by day moves to the Friday
+    assert "By Friday, December 4: Call us at 555-0100. You told us you are allergic" in dye
     assert "Tell us if you ever had a reaction to X-ray dye." in text_of(batch, "Zzyzx")
     both = text_of(batch, "Ruth")  # two procedures: both handouts, overview added once
     assert "Spinal Cord Stimulation" in both and "Interventional Pain Care" in both
@@ -203,7 +214,7 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
         )
         assert "Call 911 or go to the nearest emergency room" in text or "Llame al 911" in text
         assert (
-            "Packet version PKT-2026.1, printed November 24, 2026." in text or "Versión del paquete" in text
+            "Packet version PKT-2026.2, printed November 24, 2026." in text or "Versión del paquete" in text
         )
 
 
@@ -283,7 +294,7 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
         assert set(record) == {"time", "user", "event", "run", "packet", "versions", "sha256", "encrypted"}
         data = (run_dir / f"packet_{record['packet']}.pdf").read_bytes()
         assert hashlib.sha256(data).hexdigest() == record["sha256"]
-        assert record["versions"]["packet"] == "PKT-2026.1"
+        assert record["versions"]["packet"] == "PKT-2026.2"
 
 
 def test_large_print_cover(batch: dict[str, Any]) -> None:
@@ -463,11 +474,11 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
     import time as clock
     from datetime import date
 
-    from handout_gen.packets.roster import Catalog
+    from handout_gen.packets.kit import load_kit
     from tests.fictional import fictional_roster
 
     project = copy_sample(tmp_path / "project")
-    catalog = Catalog.for_project(load_project(project), date.fromisoformat(TODAY))
+    catalog = load_kit(load_project(project)).catalog(date.fromisoformat(TODAY))
     # Two procedures: fewer cached parts to render before the first packet, same kill and rerun.
     rows = fictional_roster(120, catalog, slugs=("prp-injection", "radiofrequency-ablation"))
     rows[17].update(first_name="Zzyzx", last_name="Testpatient")
@@ -616,8 +627,8 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
         load_kit(load_project(project))
     assert str(info.value).splitlines() == [
         "2 problems in the packet setup; nothing was written:",
-        "  content/packet.yaml:16: text.en.dear: unknown placeholder 'nam' (allowed: name)",
-        "  content/packet.yaml:99: text.es.footer_call: has a '%' that is not a placeholder; "
+        "  content/packet.yaml:33: text.en.dear: unknown placeholder 'nam' (allowed: name)",
+        "  content/packet.yaml:147: text.es.footer_call: has a '%' that is not a placeholder; "
         "write %% for a percent sign (placeholders: phone)",
     ]
     roster = tmp_path / "roster.csv"

@@ -10,6 +10,7 @@ import pytest
 
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError
+from handout_gen.packets.kit import load_kit
 from handout_gen.packets.roster import Catalog, check_roster, iter_roster, rows_from
 from tests.conftest import FIXTURE
 from tests.fictional import write_csv
@@ -37,7 +38,7 @@ GOOD = {
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.for_project(load_project(FIXTURE), TODAY)
+    return load_kit(load_project(FIXTURE)).catalog(TODAY)
 
 
 def rows_of(path: Path, catalog: Catalog) -> list:
@@ -180,8 +181,7 @@ def test_json_unknown_key_refused(tmp_path: Path, catalog: Catalog) -> None:
 
 
 def test_password_required_when_encrypting(tmp_path: Path) -> None:
-    project = load_project(FIXTURE)
-    catalog = Catalog.for_project(project, TODAY, require_password=True)
+    catalog = load_kit(load_project(FIXTURE)).catalog(TODAY, require_password=True)
     with pytest.raises(RosterError) as info:
         rows_from([GOOD, {**GOOD, "password": "short"}, {**GOOD, "password": "long enough"}], catalog)
     assert [str(p) for p in info.value.problems] == [
@@ -258,6 +258,7 @@ def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Ca
         assert row.blood_thinner_name == "Zapixaban (fictional)"
         assert item["blood_thinner_stop"].startswith("Take your last dose on the morning of ")
         assert "days before" not in item["blood_thinner_stop"]
-        last = max(TODAY, row.date - timedelta(days=3))  # dated from the appointment
+        last = row.date - timedelta(days=3)  # dated from the appointment
         expected = f"Take your last dose on the morning of {last:%A, %B} {last.day}."
         assert item["blood_thinner_stop"] == expected
+        assert row.blood_thinner_last_dose == last >= TODAY  # the dated column agrees with the words

@@ -12,7 +12,7 @@ from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
-                skip_invalid: bool, today: Any) -> Any:
+                skip_invalid: bool, today: Any, allow_late: bool) -> Any:
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
@@ -21,7 +21,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
 
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
-        skip_invalid=skip_invalid, today=today or dt.date.today(),
+        skip_invalid=skip_invalid, today=today or dt.date.today(), allow_late=allow_late,
     )
     bar: dict[str, Any] = {}
 
@@ -56,6 +56,12 @@ def _describe_roster(roster: Path) -> None:
         click.echo(f"reading {roster.name}: {found.describe()}", err=True)
 
 
+ALLOW_LATE_HELP = (
+    "Make packets that are printed too late for a rule (a medicine to stop days before the "
+    "visit, printed the day before) with a 'Call us today' box in place of that rule."
+)
+
+
 def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     import datetime as dt
 
@@ -78,17 +84,23 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--encrypt", is_flag=True,
               help="AES-256 password-protect each PDF with the roster's 'password' column.")
 @click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
+@click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--today", callback=_iso_date, hidden=True,
-              help="Date that 'in the past' is measured from (the demo's sample roster uses it).")
+              help="The print date: what 'in the past' and 'too late' are measured from (the demo uses it).")
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
-            encrypt: bool, check_only: bool, today: Any) -> None:
+            encrypt: bool, check_only: bool, allow_late: bool, today: Any) -> None:
     """Make a private information packet for every patient of a roster (CSV or JSON).
 
     Every row is checked first; if any row is bad, all problems are listed (row and
     column) and nothing is written. Packets go to output/packets/<run-id>/ as
     packet_<random id>.pdf (readable only by you) with index.csv (packet id -> roster
     row) and audit.jsonl. Patient names never appear on the screen or in file names.
+
+    Fasting, medicine stops and call-by days print as clock times and dates computed
+    from each appointment (the rules are in content/packet.yaml). A row printed too late
+    to follow one of them (a medicine to stop days before the visit) is a bad row, unless
+    --allow-late: its packet then says "Call us today" in place of that rule.
 
     A roster can be a spreadsheet export as it comes: comma, semicolon or tab separated;
     UTF-8, UTF-16 or Windows-1252; headers such as "First Name" or "Appointment Date".
@@ -100,6 +112,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
       handout-gen packets tomorrow.csv -o /secure/share/packets --encrypt
       handout-gen packets content/rosters/sample-roster.csv --skip-invalid
       handout-gen packets tomorrow.csv --check
+      handout-gen packets tomorrow.csv --allow-late
     """
     import datetime as dt
 
@@ -110,13 +123,13 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     project = load(project_dir)
     _describe_roster(roster)
     if check_only:
-        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt)
+        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late)
         summary = check_roster(roster, catalog)
         if summary.problems:
             raise RosterError(summary.problems, roster.name)
         click.echo(f"{roster.name}: {summary.valid} row(s), all good; nothing was written")
         return
-    report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today)
+    report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late)
     if report.skipped_rows:
         sys.exit(EXIT_PARTIAL)
 
@@ -139,15 +152,19 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
               help="The blood thinner's name, as the clinician writes it.")
 @click.option("--stop", "stop", default="", help="The clinician's instruction for when to stop it.")
 @click.option("--restart", "restart", default="", help="The clinician's instruction for when to restart it.")
+@click.option("--last-dose", "last_dose", default="",
+              help="Day of the last dose of the blood thinner, YYYY-MM-DD (printed with its weekday).")
 @click.option("--diabetes", is_flag=True, help="The patient has diabetes.")
 @click.option("--dye-allergy", is_flag=True, help="The patient is allergic to X-ray dye.")
 @click.option("--large-print", is_flag=True, help="18 pt large print.")
 @click.option("--encrypt", is_flag=True, help="Ask for a password and AES-256 protect the PDF.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run folder (default: output/packets/).")
+@click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--today", callback=_iso_date, hidden=True)
 @pass_root
-def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **fields: Any) -> None:
+def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bool, today: Any,
+           **fields: Any) -> None:
     """Make one patient's packet from options (no roster file needed).
 
     The password for --encrypt is asked for (hidden), never taken from the command line.
@@ -157,6 +174,9 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
       handout-gen packet --first-name Ana --last-name Reyes \\
         --procedure epidural-steroid-injection --date 2026-12-09 --time 9:30 \\
         --location orchard --physician okafor --sedation --diabetes
+      handout-gen packet ... --blood-thinner --blood-thinner-name "Apixaban" \\
+        --stop "Take your last dose on the morning of December 6." --last-dose 2026-12-06 \\
+        --restart "Start again the morning after your procedure."
     """
     import datetime as dt
 
@@ -171,6 +191,7 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
         "patient_id": fields["patient_id"], "sedation": fields["sedation"],
         "blood_thinner": fields["blood_thinner"], "blood_thinner_name": fields["blood_thinner_name"],
         "blood_thinner_stop": fields["stop"], "blood_thinner_restart": fields["restart"],
+        "blood_thinner_last_dose": fields["last_dose"],
         "diabetes": fields["diabetes"], "dye_allergy": fields["dye_allergy"],
         "large_print": fields["large_print"],
     }
@@ -178,8 +199,8 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
-    catalog = load_kit(project).catalog(today or dt.date.today(), require_password=encrypt)
+    catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late)
     rows = rows_from([item], catalog)
-    report = _packet_run(project, rows, output, 1, encrypt, False, today)
+    report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late)
     for path in sorted(report.run_dir.glob("packet_*.pdf")):
         click.echo(f"packet: {path}")

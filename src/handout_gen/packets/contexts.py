@@ -1,7 +1,8 @@
 """Template contexts of the packet's own pages: prep, closing pages, cover letter, one patient.
 
-Only :func:`patient_context` holds patient data; the others are shared by many packets and
-keyed by what they print (:mod:`handout_gen.packets.parts`).
+Only :func:`patient_context` holds patient data (and every instruction that depends on the
+appointment's time); the others are shared by many packets and keyed by what they print
+(:mod:`handout_gen.packets.parts`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,26 @@ from typing import Any
 from handout_gen.packets.kit import Kit, PacketWords
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
+from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.context import base_context, qr_png_uri
+
+# Each timed instruction: its "when" line (the only words that change with the appointment)
+# and what to do (the same for every patient, so laid out once per run); a late rule has
+# the reason for its "Call us today" box instead.
+TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
+    "fasting_fatty_food": ("after_time", "fast_fatty_food"),
+    "fasting_light_meal": ("after_time", "fast_light_meal"),
+    "fasting_clear_liquids": ("after_time", "fast_clear_liquids"),
+    "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
+    "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
+    "dye_allergy": ("by_day", "dye_allergy_call"),
+}
+LATE_WORDS: dict[RuleName, str] = {
+    "fasting": "late_fasting",
+    "anti_inflammatories": "late_anti_inflammatories",
+    "dye_allergy": "late_dye_allergy",
+    "blood_thinner": "late_blood_thinner",
+}
 
 
 def prep_context(
@@ -74,8 +94,23 @@ def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
 
 
 
-def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict[str, Any]:
-    """What the letter template knows about one patient ("p")."""
+def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
+    """One timed instruction for the letter: when (a pattern for ``at``) and what to do, or
+    why to call today."""
+    if item.late:
+        return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
+    when, text = TIMED_WORDS[item.rule]
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": item.at}
+
+
+def patient_context(
+    kit: Kit, row: PatientRow, lang: str, today: date, qr_cache: dict[str, str]
+) -> dict[str, Any]:
+    """What the letter template knows about one patient ("p"), its words being in ``lang``.
+
+    ``times`` are the timed instructions, earliest first (the template formats their moments
+    in the letter's language); a rule ``today`` is too late for is a "Call us today" line.
+    """
     project = kit.project
     practice = project.practice
     location = practice.location(row.location)
@@ -83,12 +118,19 @@ def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict
     assert location is not None and physician is not None  # validated with the roster
     if location.id not in qr_cache:
         qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    preps = [project.procedures[slug].meta.prep for slug in row.procedures]
+    visit = row.visit(location.arrive_minutes_early, preps)
+    timed = schedule(visit, kit.text.rules, today)
+    words = kit.words(lang)
     blood_thinner = None
     if row.blood_thinner:  # the clinician's words, verbatim; never a default
         blood_thinner = {
             "name": row.blood_thinner_name,
             "stop": row.blood_thinner_stop,
             "restart": row.blood_thinner_restart,
+            "last_dose": row.blood_thinner_last_dose,
+            "late": any(item.late for item in timed if item.rule == "blood_thinner"),
+            "late_text": words.late_blood_thinner,
         }
     return {
         "name": f"{row.first_name} {row.last_name}",
@@ -101,8 +143,8 @@ def patient_context(kit: Kit, row: PatientRow, qr_cache: dict[str, str]) -> dict
         "physician": physician,
         "map_qr": qr_cache[location.id],
         "blood_thinner": blood_thinner,
+        "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
     }
-
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:

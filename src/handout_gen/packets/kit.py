@@ -1,8 +1,9 @@
-"""The packet kit: the words (``content/packet.yaml``) and the recipe (``handouts/packets.yaml``).
+"""The packet kit: the words and rules (``content/packet.yaml``) and the recipe (``handouts/packets.yaml``).
 
 Everything a packet needs that is not patient data, loaded and validated once per run. The
-words are versioned clinical content (reviewed like a procedure); the recipe says which
-sections each procedure's packet holds.
+words and the numbers of the timed rules (:mod:`~handout_gen.packets.timing`) are versioned
+clinical content (reviewed like a procedure); the recipe says which sections each
+procedure's packet holds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Language
 from handout_gen.packets.roster import Catalog
+from handout_gen.packets.timing import Rules
 
 SectionName = Literal[
     "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
@@ -61,11 +63,27 @@ class PacketWords(Strict):
     reference_label: Text
     map_caption: Text
     sign_off: Text
+    times_heading: Text
+    after_time: Text
+    on_day: Text
+    by_day: Text
+    from_day: Text
+    fast_fatty_food: Text
+    fast_light_meal: Text
+    fast_clear_liquids: Text
+    anti_inflammatories_last_dose: Text
+    anti_inflammatories_restart: Text
+    dye_allergy_call: Text
+    call_today: Text
+    late_fasting: Text
+    late_anti_inflammatories: Text
+    late_dye_allergy: Text
+    late_blood_thinner: Text
     prep_heading: Text
     prep_intro: Text
     prep_always: TextList
     sedation_heading: Text
-    sedation_rules: TextList
+    sedation_times: Text
     glp1_note: Text
     driver_sedation: Text
     driver_required: Text
@@ -74,6 +92,7 @@ class PacketWords(Strict):
     blood_thinner_name_label: Text
     blood_thinner_stop_label: Text
     blood_thinner_restart_label: Text
+    blood_thinner_last_dose_label: Text
     blood_thinner_call: Text
     diabetes_steroid: Text
     diabetes_fasting: Text
@@ -104,25 +123,52 @@ class PacketWords(Strict):
 # The words that are %-formatted, and the placeholders each may use (with a dummy value of
 # the type the real one has). A typo such as %(nam)s must be a located problem at load
 # time, not a KeyError in the middle of a run.
+_PHONE = {"phone": "555-0100"}
+_DAY = {"day": "Monday, December 7"}
+_WHEN = {"time": "10:45 PM", **_DAY}
+_HEADING = {"heading": "Dates and times to remember"}
 PLACEHOLDERS: dict[str, dict[str, Any]] = {
-    "footer_call": {"phone": "555-0100"},
+    "footer_call": _PHONE,
     "dear": {"name": "Alex Sample"},
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
-    "call_intro": {"phone": "555-0100"},
-    "after_hours": {"phone": "555-0100"},
+    "after_time": _WHEN,
+    "on_day": _DAY,
+    "by_day": _DAY,
+    "from_day": _DAY,
+    "dye_allergy_call": _PHONE,
+    "call_today": _PHONE,
+    "sedation_times": _HEADING,
+    "anti_inflammatories": _HEADING,
+    "dye_allergy": _HEADING,
+    "call_intro": _PHONE,
+    "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
+}
+# Placeholders a sentence must use: a "when" line without its computed time or day would
+# leave the patient to work it out, a "call us" without the number is no instruction.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "after_time": ("time", "day"),
+    "on_day": ("day",),
+    "by_day": ("day",),
+    "from_day": ("day",),
+    "dye_allergy_call": ("phone",),
+    "call_today": ("phone",),
 }
 _NAMED_RE = re.compile(r"%\(([^)]*)\)")
 _UNNAMED_RE = re.compile(r"%(?!\()")
 
 
-def placeholder_problem(text: str, allowed: dict[str, Any]) -> str | None:
+def placeholder_problem(text: str, allowed: dict[str, Any], required: tuple[str, ...] = ()) -> str | None:
     """Why ``text % allowed`` would fail or misprint, or None when it formats cleanly."""
     names = ", ".join(allowed)
-    for name in _NAMED_RE.findall(text):
+    found = _NAMED_RE.findall(text)
+    for name in found:
         if name not in allowed:
             return f"unknown placeholder '{name}' (allowed: {names})"
+    for name in required:
+        if name not in found:
+            return f"must use the placeholder %({name})s: the packet prints the computed {name} there"
     if _UNNAMED_RE.search(text.replace("%%", "")):
         return f"has a '%' that is not a placeholder; write %% for a percent sign (placeholders: {names})"
     try:
@@ -140,6 +186,7 @@ class PacketText(Strict):
     status: Literal["draft", "approved"]
     reviewer_role: Text
     last_reviewed: date
+    rules: Rules
     text: dict[Language, PacketWords]
 
     @model_validator(mode="after")
@@ -192,14 +239,30 @@ class Kit:
             wanted.update(override.sections if override and override.sections else self.recipe.sections)
         return [s for s in self.recipe.sections if s in wanted]
 
-    def catalog(self, today: date, require_password: bool = False) -> Catalog:
-        """What roster rows may name. A procedure whose packet recipe adds the handout of a
-        procedure with problems in its files cannot be packed: its rows are errors."""
-        broken = self.project.broken
+    def catalog(self, today: date, require_password: bool = False, allow_late: bool = False) -> Catalog:
+        """What roster rows may name, and the rules they are checked against on ``today``.
+
+        A procedure whose packet recipe adds the handout of a procedure with problems in its
+        files cannot be packed: its rows are errors. ``allow_late`` lets rows through that
+        the print date is too late for (their packets print "Call us today").
+        """
+        project, practice = self.project, self.project.practice
         blocked = frozenset(
-            slug for slug, item in self.recipe.procedures.items() if any(h in broken for h in item.handouts)
+            slug
+            for slug, item in self.recipe.procedures.items()
+            if any(h in project.broken for h in item.handouts)
         )
-        return Catalog.for_project(self.project, today, require_password, blocked)
+        return Catalog(
+            procedures=project.procedures,
+            locations=frozenset(loc.id for loc in practice.locations),
+            physicians=frozenset(doc.id for doc in practice.physicians),
+            today=today,
+            rules=self.text.rules,
+            arrive_minutes={loc.id: loc.arrive_minutes_early for loc in practice.locations},
+            require_password=require_password,
+            broken=frozenset(project.broken) | blocked,
+            allow_late=allow_late,
+        )
 
     def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
         out: list[str] = []
@@ -230,7 +293,7 @@ def load_kit(project: Project) -> Kit:
     if text is not None:
         for lang, words in text.text.items():
             for key, allowed in PLACEHOLDERS.items():
-                why = placeholder_problem(getattr(words, key), allowed)
+                why = placeholder_problem(getattr(words, key), allowed, REQUIRED.get(key, ()))
                 if why:
                     line = lines.get(("text", lang, key))
                     problems.append(Problem(source, why, line, f"text.{lang}.{key}"))

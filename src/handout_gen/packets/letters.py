@@ -12,9 +12,12 @@ page, and each is then drawn on a PDF page of its own (see :meth:`LetterPress._l
 
 Stacking follows the page: a block that does not fit below the previous one starts a new
 page; a block taller than a page was already broken by WeasyPrint, and each of its pieces
-gets a page. Blocks live in memory only, never on disk. Blocks that two letters use are laid
-out in documents of their own and kept for the run; single-use blocks (a greeting) are laid
-out together per chunk and dropped a few chunks later. A WeasyPrint document embeds one font
+gets a page. A block marked ``<!--block keep-with-previous-->`` stays on the page of the
+block before it (a heading never ends a page without what it introduces).
+
+Blocks live in memory only, never on disk. Blocks that two letters use are laid out in
+documents of their own and kept for the run; single-use blocks (a greeting) are laid out
+together per chunk and dropped a few chunks later. A WeasyPrint document embeds one font
 subset for all its text, so a packet carries the glyphs (not the words) of the other names
 in its chunk, as any batch layout does; kept documents never hold patients' own blocks, so
 those glyphs do not travel to later chunks.
@@ -24,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup
@@ -39,7 +44,9 @@ from handout_gen.packets.roster import PatientRow
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
-BLOCK_MARK = "<!--block-->"  # autoescaped patient data can never contain it
+# "<!--block-->" starts a block, "<!--block keep-with-previous-->" one that stays on the page of
+# the block before it. Autoescaped patient data can never contain either.
+BLOCK_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 PX = 0.75  # PDF points per CSS pixel
@@ -70,24 +77,36 @@ class Stationery:
     bottom: float
 
 
-def split_blocks(html: str) -> list[str]:
-    """A rendered letter → its blocks (empty ones dropped)."""
-    return [block.strip() for block in html.split(BLOCK_MARK) if block.strip()]
+def split_blocks(html: str) -> list[tuple[str, bool]]:
+    """A rendered letter → its blocks (empty ones dropped), each with whether it must stay
+    on the page of the block before it."""
+    parts = BLOCK_MARK_RE.split(html)  # text, mark, text, mark, ...: a mark's group is its glue
+    found = [(parts[0], False)] + [
+        (parts[i + 1], parts[i] is not None) for i in range(1, len(parts) - 1, 2)
+    ]
+    return [(block.strip(), glued) for block, glued in found if block.strip()]
 
 
 class LetterPress:
     """Per-process letter composer: lays out unseen blocks, keeps shared ones, stacks pages."""
 
     def __init__(
-        self, kit: Kit, env: Any, renderer: Any, stationery: Callable[[str, bool], tuple[Any, dict[str, Any]]]
+        self,
+        kit: Kit,
+        env: Any,
+        renderer: Any,
+        stationery: Callable[[str, bool], tuple[Any, dict[str, Any]]],
+        today: date,
     ) -> None:
         self.kit = kit
+        self.today = today  # the print date: timed instructions are checked against it
         self.env = env
         self.renderer = renderer  # PdfRenderer
         self.stationery = stationery  # (lang, large) → the cached page part: (pikepdf.Pdf, anchors)
         self._qr: dict[str, str] = {}
         self._contexts: dict[Variant, dict[str, Any]] = {}
         self.laid_out = 0  # blocks laid out so far (tests and benchmarks show the reuse)
+        self.documents = 0  # WeasyPrint documents they were laid out in (~15 ms each to set up)
         self._start_store()
 
     def _start_store(self) -> None:
@@ -110,41 +129,42 @@ class LetterPress:
         import pikepdf
 
         template = self.kit.recipe.template
-        letters: list[tuple[Variant, list[str]]] = []
-        new: dict[Variant, dict[str, str]] = {}
+        letters: list[tuple[Variant, list[str], list[bool]]] = []
+        new: dict[str, tuple[Variant, str]] = {}
         for row, lang in rows:
             variant = (lang, row.large_print)
-            p = patient_context(self.kit, row, self._qr)
+            p = patient_context(self.kit, row, lang, self.today, self._qr)
             html = render(self.env, template, **self._context(variant), mode="letter", p=p)
-            keys = []
-            for block in split_blocks(html):
+            keys, glue = [], []
+            for block, glued in split_blocks(html):
                 keys.append(_key(variant, block))
+                glue.append(glued)
                 if keys[-1] not in self._blocks:
-                    new.setdefault(variant, {})[keys[-1]] = block
-            letters.append((variant, keys))
+                    new[keys[-1]] = (variant, block)
+            letters.append((variant, keys, glue))
         # Blocks two letters use (a date, a place) are laid out apart from the single-use ones
         # (greetings): a document's font subset holds the glyphs of all its text, and only
-        # documents without patients' own blocks are kept for the rest of the run.
-        users = Counter(key for _, keys in letters for key in set(keys))
+        # documents without patients' own blocks are kept for the rest of the run. Every
+        # language and print size shares the two documents (each costs ~15 ms to set up).
+        users = Counter(key for _, keys, _ in letters for key in set(keys))
         warnings: list[str] = []
-        for variant, blocks in new.items():
-            shared = {k: h for k, h in blocks.items() if users[k] > 1 or k in self._wanted}
-            single = {k: h for k, h in blocks.items() if k not in shared}
-            if shared:
-                pieces, _ = self._lay_out(variant, shared, warnings)
-                for key, found in pieces.items():
-                    self._blocks[key] = [p.copied_to(self._store) for p in found]
-                self._stored.update(pieces)
-                self._wanted.difference_update(pieces)
-            if single:
-                pieces, pdf = self._lay_out(variant, single, warnings)
-                self._blocks.update(pieces)
-                self._recent.append(([pdf], list(pieces)))
+        shared = {k: block for k, block in new.items() if users[k] > 1 or k in self._wanted}
+        single = {k: block for k, block in new.items() if k not in shared}
+        if shared:
+            pieces, _ = self._lay_out(shared, warnings)
+            for key, found in pieces.items():
+                self._blocks[key] = [p.copied_to(self._store) for p in found]
+            self._stored.update(pieces)
+            self._wanted.difference_update(pieces)
+        if single:
+            pieces, pdf = self._lay_out(single, warnings)
+            self._blocks.update(pieces)
+            self._recent.append(([pdf], list(pieces)))
         out = pikepdf.new()
         starts = []
-        for variant, keys in letters:
+        for variant, keys, glue in letters:
             starts.append(len(out.pages))
-            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys])
+            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys], glue)
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
             self._retire()
@@ -167,9 +187,11 @@ class LetterPress:
         return self._stationery[variant]
 
     def _lay_out(
-        self, variant: Variant, blocks: dict[str, str], warnings: list[str]
+        self, blocks: dict[str, tuple[Variant, str]], warnings: list[str]
     ) -> tuple[dict[str, list[Piece]], Any]:
-        """Lay out ``blocks`` (key → HTML) in one document, then draw each on a page of its own.
+        """Lay out ``blocks`` (key → language and print size, HTML) in one document, then draw
+        each on a page of its own. A block carries its language and print size itself
+        (``lang`` and the print-size class on its element), so one document holds them all.
 
         Blocks are laid out one after another, as many to a page as fit, which spares the
         cost WeasyPrint has for every page (about 3 ms even for one line). Each block is
@@ -180,8 +202,11 @@ class LetterPress:
         import pikepdf
 
         ids = {f"hg-block-{i}": key for i, key in enumerate(blocks)}
-        items = [(name, Markup(blocks[key])) for name, key in ids.items()]  # noqa: S704 - autoescaped
-        context = self._context(variant)
+        items = [
+            (name, Markup(blocks[key][1]), *blocks[key][0])  # noqa: S704 - autoescaped
+            for name, key in ids.items()
+        ]
+        context = self._context(next(iter(blocks.values()))[0])
         html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
         with weasyprint_warnings() as found:
             document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)
@@ -190,6 +215,7 @@ class LetterPress:
             pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
         prepare_part(pdf)
         self.laid_out += len(blocks)
+        self.documents += 1
         warnings += found
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
         for (name, top, bottom, _), page in zip(bands, pdf.pages, strict=True):
@@ -257,17 +283,35 @@ def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]
     return found
 
 
-def _compose(out: Any, page: Stationery, blocks: list[list[Piece]]) -> None:
+def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: float) -> float:
+    """Height of block ``index`` and the blocks glued after it, which must share its page.
+
+    When the whole chain is taller than a page (``room``), as much of it as one page holds:
+    a heading still goes with its first lines. 0 for a block WeasyPrint broke over pages.
+    """
+    if len(blocks[index]) > 1:
+        return 0.0
+    height = blocks[index][0].height
+    for pieces, glued in zip(blocks[index + 1 :], glue[index + 1 :], strict=True):
+        if not glued or len(pieces) > 1 or height + pieces[0].height > room:
+            break
+        height += pieces[0].height
+    return height
+
+
+def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
     A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
-    a page, so each of its pieces starts a page here too.
+    a page, so each of its pieces starts a page here too. A block glued to the previous one
+    (``glue``) moves to the next page with it when the two do not fit together.
     """
     sheet: _Sheet | None = None
     cursor = page.top
-    for pieces in blocks:
+    for index, pieces in enumerate(blocks):
+        need = 0.0 if glue[index] else _kept_height(blocks, glue, index, page.bottom - page.top)
         for piece in pieces:
-            full = len(pieces) > 1 or cursor + piece.height > page.bottom
+            full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if sheet is None or (full and cursor > page.top):
                 if sheet is not None:
                     sheet.finish()

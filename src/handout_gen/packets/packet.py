@@ -63,7 +63,7 @@ class PacketMaker:
         def stationery(lang: str, large: bool) -> tuple[Any, dict[str, Any]]:
             return self.part(page_part(self.kit, lang, large))
 
-        return LetterPress(self.kit, self.engine.env, self.engine.pdf, stationery)
+        return LetterPress(self.kit, self.engine.env, self.engine.pdf, stationery, self.today)
 
     def ensure(self, part: Static) -> None:
         """Render a static part into the disk cache unless it is there already."""

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from handout_gen.content.schema import Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.languages import LANGUAGES, ORIGINAL
 from handout_gen.packets.roster_files import COLUMNS, read_rows
+from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -35,6 +37,7 @@ MAX_NAME = 80
 MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
+Day = date  # the type, where PatientRow's field ``date`` hides its name
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Printed as running text: a line break or a bidi override/isolate could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
@@ -47,7 +50,13 @@ TEXT_COLUMNS = (
     "blood_thinner_stop",
     "blood_thinner_restart",
 )
-BLOOD_THINNER_COLUMNS = ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart")
+BLOOD_THINNER_COLUMNS = (
+    "blood_thinner_name",
+    "blood_thinner_stop",
+    "blood_thinner_restart",
+    "blood_thinner_last_dose",
+)
+DATE_FORMS = "use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY"
 # Times as people and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00.
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp]\.?\s*[Mm]\.?)?$")
 # Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
@@ -99,6 +108,7 @@ class PatientRow:
     blood_thinner_name: str = ""
     blood_thinner_stop: str = ""
     blood_thinner_restart: str = ""
+    blood_thinner_last_dose: Day | None = None  # a date the clinician set; printed with its weekday
     diabetes: bool = False
     dye_allergy: bool = False
     large_print: bool = False
@@ -113,6 +123,11 @@ class PatientRow:
     def appointment(self) -> datetime:
         return datetime.combine(self.date, self.time)
 
+    def visit(self, arrive_minutes: int, preps: Sequence[Prep]) -> Visit:
+        """What this row's timed instructions are computed from (see :mod:`.timing`)."""
+        needs = Needs.of(preps, self.sedation, self.dye_allergy)
+        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose)
+
     @property
     def prep_flags(self) -> PrepFlags:
         return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner)
@@ -124,29 +139,20 @@ class PatientRow:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What a row may refer to, and the rules that depend on the run (today, encryption)."""
+    """What a row may refer to, and the rules that depend on the run (today, encryption, lateness).
+
+    Made by :meth:`handout_gen.packets.kit.Kit.catalog`, which knows the packet's timed rules.
+    """
 
     procedures: Mapping[str, Any]  # slug → Procedure (needs .meta.prep)
     locations: frozenset[str]
     physicians: frozenset[str]
     today: date
+    rules: Rules
+    arrive_minutes: Mapping[str, int]  # location id → minutes to arrive early
     require_password: bool = False
     broken: frozenset[str] = frozenset()  # procedures whose files have problems
-
-    @classmethod
-    def for_project(
-        cls, project: Any, today: date, require_password: bool = False, blocked: frozenset[str] = frozenset()
-    ) -> Catalog:
-        """What rows of ``project`` may name; ``blocked`` adds procedures whose packets cannot be made."""
-        practice = project.practice
-        return cls(
-            project.procedures,
-            frozenset(loc.id for loc in practice.locations),
-            frozenset(doc.id for doc in practice.physicians),
-            today,
-            require_password,
-            frozenset(project.broken) | blocked,
-        )
+    allow_late: bool = False  # a rule the print date makes impossible prints "Call us today"
 
 
 def _flag(value: Any) -> bool | None:
@@ -240,7 +246,7 @@ def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple
     if not cells["date"]:
         bad("date", "is empty")
     elif day is None:
-        bad("date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)")
+        bad("date", f"is not a real date ({DATE_FORMS})")
     elif day < catalog.today:
         bad("date", "is in the past")
     elif day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
@@ -249,6 +255,31 @@ def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple
     if clock is None:
         bad("time", "is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)")
     return day, clock
+
+
+def _check_last_dose(cells: dict[str, str], day: date | None, bad: Complain) -> date | None:
+    """The optional last-dose date of the blood thinner: a real date before the visit."""
+    text = cells["blood_thinner_last_dose"]
+    if not text:
+        return None
+    last = _parse_date(text)
+    if last is None:
+        bad("blood_thinner_last_dose", f"is not a real date ({DATE_FORMS})")
+    elif day is not None and last >= day:
+        bad("blood_thinner_last_dose", "is not before the visit date; the last dose comes before the visit")
+    return last
+
+
+def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
+    """Each timed rule against the print date: a rule the patient can no longer follow is a
+    problem of its row, unless the run allows late packets (they print "Call us today")."""
+    if catalog.allow_late:
+        return
+    preps = [catalog.procedures[s].meta.prep for s in row.procedures]
+    visit = row.visit(catalog.arrive_minutes[row.location], preps)
+    for item in schedule(visit, catalog.rules, catalog.today):
+        if item.late:
+            bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
 
 def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
@@ -307,6 +338,7 @@ def validate_row(
     _check_ids(cells, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
     flags = _check_flags(data, cells, preps, bad)
+    last_dose = _check_last_dose(cells, day, bad)
     if catalog.require_password:
         if not cells["password"]:
             bad("password", "is empty; --encrypt needs a password for every packet")
@@ -314,7 +346,7 @@ def validate_row(
             bad("password", f"is shorter than {MIN_PASSWORD} characters")
     if problems or day is None or clock is None:
         return None, problems
-    return PatientRow(
+    patient = PatientRow(
         row=row,
         first_name=cells["first_name"],
         last_name=cells["last_name"],
@@ -328,9 +360,12 @@ def validate_row(
         blood_thinner_name=cells["blood_thinner_name"],
         blood_thinner_stop=cells["blood_thinner_stop"],
         blood_thinner_restart=cells["blood_thinner_restart"],
+        blood_thinner_last_dose=last_dose,
         password=cells["password"],
         **flags,
-    ), []
+    )
+    _check_lead_time(patient, catalog, bad)
+    return (None, problems) if problems else (patient, [])
 
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:

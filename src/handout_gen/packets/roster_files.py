@@ -32,6 +32,7 @@ OPTIONAL = (
     "blood_thinner_name",
     "blood_thinner_stop",
     "blood_thinner_restart",
+    "blood_thinner_last_dose",
     "diabetes",
     "dye_allergy",
     "large_print",
@@ -53,6 +54,7 @@ ALIASES = {
     "physician": ("physician_id", "doctor", "provider"),
     "patient_id": ("patient_reference", "reference", "ref"),
     "language": ("lang", "preferred_language"),
+    "blood_thinner_last_dose": ("last_dose", "last_dose_date", "blood_thinner_last_dose_date"),
     "dye_allergy": ("contrast_allergy", "x_ray_dye_allergy", "xray_dye_allergy"),
     "large_print": ("large",),
 }

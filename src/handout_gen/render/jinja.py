@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -75,11 +76,45 @@ def short_date(context: jinja2.runtime.Context, value: date) -> str:
     return plain(format_date(value, "long", locale=locale))
 
 
+@cache
+def _weekday_pattern(locale: str) -> str:
+    """The locale's "weekday, month day" pattern, with the names written out in full.
+
+    CLDR has the pattern only with abbreviated names ("E, MMM d"; skeleton MMMEd) and
+    expects the caller to widen its fields; Babel does not, so it is done here, outside the
+    pattern's quoted literals ("E, d 'de' MMM" → "EEEE, d 'de' MMMM").
+    """
+    pattern = str(Locale.parse(locale).datetime_skeletons["MMMEd"])
+    parts = pattern.split("'")
+    for index in range(0, len(parts), 2):
+        parts[index] = re.sub("M{3,}", "MMMM", re.sub("E+", "EEEE", parts[index]))
+    return "'".join(parts)
+
+
+def weekday_date(value: date, lang: str) -> str:
+    """"Monday, December 7" / "lunes, 7 de diciembre": a day a patient must act on. Without
+    the year: such a day is at most weeks from the appointment letter that prints it. The
+    date never breaks over two lines ("December" / "7"); only after the weekday's comma."""
+    locale = languages.locale(lang)
+    text = plain(format_date(value, _weekday_pattern(locale), locale=locale))
+    return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
+
+
+def clock_time(value: time | datetime, lang: str) -> str:
+    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
+    return plain(format_time(value, "short", locale=languages.locale(lang)))
+
+
+@jinja2.pass_context
+def day(context: jinja2.runtime.Context, value: date) -> str:
+    """The ``weekday_date`` filter: weekday, month and day in the page's language."""
+    return weekday_date(value, context.get("lang", languages.ORIGINAL))
+
+
 @jinja2.pass_context
 def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
-    """"8:30 AM" / "8:30 a. m." with a font-safe no-break space."""
-    locale = languages.locale(context.get("lang", languages.ORIGINAL))
-    return plain(format_time(value, "short", locale=locale))
+    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
+    return clock_time(value, context.get("lang", languages.ORIGINAL))
 
 
 def css_string(value: object) -> str:
@@ -139,6 +174,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         long_date=long_date,
         short_date=short_date,
         clock=clock,
+        weekday_date=day,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,

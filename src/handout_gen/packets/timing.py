@@ -1,0 +1,205 @@
+"""Instructions that depend on time: the rules clinicians set, as clock times and dates.
+
+The numbers (hours of fasting before arrival, days without anti-inflammatory medicine, how
+long before the visit a patient allergic to X-ray dye must call) are clinical content: they
+live in ``content/packet.yaml`` under ``rules:`` (:class:`Rules`), never in Python. This
+module turns them into moments for one appointment (:func:`schedule`), so a patient reads
+"after 10:45 PM on Monday, December 7" and never has to count back from an arrival time, and
+it says which of them the print date has made impossible (:func:`late_problem`).
+
+"Late" has the granularity of the print date (``--today``; a run knows no time of day): a
+moment on an earlier day is late, as is every fasting time when the visit is on the print
+date itself (the packet cannot reach the patient before they must stop eating). A late rule
+is a row error unless ``--allow-late``, which prints "Call us today" in its place: a date in
+the past is never printed as an instruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field, model_validator
+
+from handout_gen.content.schema import Prep, Strict
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)  # in date.weekday() order
+Hours = Annotated[int, Field(ge=1, le=24)]
+Days = Annotated[int, Field(ge=1, le=90)]
+
+# What a timed line instructs. A late rule prints one "Call us today" box under the name of
+# the whole rule ("fasting"); the lines it replaces are named by their step.
+RuleName = Literal[
+    "fasting",
+    "fasting_fatty_food",
+    "fasting_light_meal",
+    "fasting_clear_liquids",
+    "anti_inflammatories",
+    "anti_inflammatories_restart",
+    "dye_allergy",
+    "blood_thinner",
+]
+LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
+
+
+class FastingRules(Strict):
+    """Sedation: how many hours before the *arrival* time the patient stops each kind of food."""
+
+    fatty_food_hours: Hours
+    light_meal_hours: Hours
+    clear_liquids_hours: Hours
+
+    @model_validator(mode="after")
+    def _in_order(self) -> FastingRules:
+        if not self.fatty_food_hours >= self.light_meal_hours >= self.clear_liquids_hours:
+            msg = "must count down: fatty_food_hours >= light_meal_hours >= clear_liquids_hours"
+            raise ValueError(msg)
+        return self
+
+
+class AntiInflammatoryRules(Strict):
+    """Procedures with ``prep.avoid_anti_inflammatories``: days with no dose before the visit."""
+
+    days_without: Days
+    restart_days_after: Days | None = None  # none: the packet prints no restart day
+
+
+class DyeAllergyRules(Strict):
+    """A patient allergic to X-ray dye, for a procedure that may use it, calls us by this day."""
+
+    call_days_before: Days
+
+
+class Rules(Strict):
+    """``rules:`` of ``content/packet.yaml``: every number a time-dependent instruction uses."""
+
+    fasting: FastingRules
+    anti_inflammatories: AntiInflammatoryRules
+    dye_allergy: DyeAllergyRules
+    # Days someone answers the phone: a call-by day that falls on another day moves earlier.
+    phone_days: Annotated[list[Weekday], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which timed rules apply to one appointment, from its procedures and the patient's flags."""
+
+    fasting: bool = False
+    anti_inflammatories: bool = False
+    dye_call: bool = False
+
+    @classmethod
+    def of(cls, preps: Sequence[Prep], sedation: bool, dye_allergy: bool) -> Needs:
+        return cls(
+            fasting=sedation and any(p.sedation_offered for p in preps),
+            anti_inflammatories=any(p.avoid_anti_inflammatories for p in preps),
+            dye_call=dye_allergy and any(p.contrast_dye for p in preps),
+        )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the moments are computed from: no name, nothing but times and the rules that apply."""
+
+    appointment: datetime
+    arrive_minutes: int
+    needs: Needs
+    blood_thinner_last_dose: date | None = None
+
+    @property
+    def arrival(self) -> datetime:
+        return self.appointment - timedelta(minutes=self.arrive_minutes)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One instruction's moment (a day's rule: midnight of that day), and whether it is late."""
+
+    rule: RuleName
+    at: datetime
+    late: bool = False
+
+
+def _day(value: date) -> datetime:
+    return datetime.combine(value, time())
+
+
+def call_by(visit_day: date, rules: Rules) -> date:
+    """The day a patient allergic to X-ray dye must call by: N days before, on a phone day."""
+    day = visit_day - timedelta(days=rules.dye_allergy.call_days_before)
+    for _ in range(len(WEEKDAYS)):
+        if WEEKDAYS[day.weekday()] in rules.phone_days:
+            break
+        day -= timedelta(days=1)
+    return day
+
+
+def _fasting(visit: Visit, rules: Rules, today: date) -> list[Timed]:
+    hours = rules.fasting
+    steps: list[tuple[RuleName, int]] = [
+        ("fasting_fatty_food", hours.fatty_food_hours),
+        ("fasting_light_meal", hours.light_meal_hours),
+        ("fasting_clear_liquids", hours.clear_liquids_hours),
+    ]
+    moments = [Timed(rule, visit.arrival - timedelta(hours=h)) for rule, h in steps]
+    if moments[0].at.date() < today or visit.appointment.date() <= today:
+        return [Timed("fasting", moments[0].at, late=True)]
+    return moments
+
+
+def schedule(visit: Visit, rules: Rules, today: date) -> list[Timed]:
+    """Every timed instruction of one visit, earliest first, each marked late or not."""
+    day = visit.appointment.date()
+    found: list[Timed] = []
+    if visit.needs.fasting:
+        found += _fasting(visit, rules, today)
+    if visit.needs.anti_inflammatories:
+        hold = rules.anti_inflammatories
+        last = day - timedelta(days=hold.days_without + 1)
+        found.append(Timed("anti_inflammatories", _day(last), late=last < today))
+        if hold.restart_days_after:
+            restart = day + timedelta(days=hold.restart_days_after)
+            found.append(Timed("anti_inflammatories_restart", _day(restart)))
+    if visit.needs.dye_call:
+        due = call_by(day, rules)
+        found.append(Timed("dye_allergy", _day(due), late=due < today))
+    if visit.blood_thinner_last_dose is not None:
+        last = visit.blood_thinner_last_dose
+        found.append(Timed("blood_thinner", _day(last), late=last < today))
+    return sorted(found, key=lambda item: item.at)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:
+    """(column, message) for a late rule: which rule, why, and what to do; never a cell value."""
+    left = (visit.appointment.date() - today).days
+    if item.rule == "fasting":
+        hours = _plural(rules.fasting.fatty_food_hours, "hour")
+        start = f"the eating and drinking rules start {hours} before arrival"
+        when = ", before the print date" if left > 0 else " and the visit is on the print date"
+        why = start + when
+        return "date", why + LATE_HINT
+    if item.rule == "anti_inflammatories":
+        need = rules.anti_inflammatories.days_without
+        full = max(left - 1, 0)  # whole days between the print date and the visit
+        remain = "no day is" if full == 0 else f"only {_plural(full, 'day')} {'is' if full == 1 else 'are'}"
+        return "date", (
+            f"the anti-inflammatory hold needs {_plural(need, 'day')} without the medicine before the "
+            f"visit and {remain} left{LATE_HINT}"
+        )
+    if item.rule == "dye_allergy":
+        days = _plural(rules.dye_allergy.call_days_before, "day")
+        return "date", (
+            f"the X-ray dye allergy call is due {days} before the visit (or the last phone day before), "
+            f"and that day is before the print date{LATE_HINT}"
+        )
+    return "blood_thinner_last_dose", (
+        "is before the print date, so the stop plan can no longer be followed (ask the clinician "
+        f"for a new one){LATE_HINT}"
+    )

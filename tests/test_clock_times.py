@@ -1,0 +1,442 @@
+"""Instructions that depend on time: clock times and days on the real packets, lead-time checks.
+
+The end-to-end tests run the real CLI on the fixture practice and read the PDFs back with
+poppler (``pdf_text``); the rules themselves (``content/packet.yaml`` ``rules:``) are tested
+on the library, where an exact datetime can be asserted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RosterError, ValidationFailed
+from handout_gen.packets.kit import Kit, load_kit
+from handout_gen.packets.letters import split_blocks
+from handout_gen.packets.parts import prep_part
+from handout_gen.packets.roster import rows_from
+from handout_gen.packets.timing import Needs, Visit, call_by, schedule
+from tests.fictional import write_csv
+
+from .conftest import FIXTURE, copy_sample
+from .pdfutil import pdf_text
+from .test_packets import BASE, read_index, run_cli
+
+TODAY = date(2026, 11, 24)
+HINT = 'call the patient, or use --allow-late to print "Call us today" in its place'
+SEDATED = {  # 7:15 at orchard, 30 minutes early: arrives 6:45 AM on Tuesday, December 8
+    **BASE,
+    "first_name": "Zzyzx",
+    "last_name": "Testpatient",
+    "date": "2026-12-08",
+    "time": "07:15",
+    "sedation": "yes",
+}
+FASTING_EN = (
+    "After 10:45 PM on Monday, December 7: Do not eat fatty or fried food or meat.",
+    "After 12:45 AM on Tuesday, December 8: Do not eat any food or drink milk.",
+    "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water.",
+)
+FASTING_ES = (
+    "Después de las 10:45 p.m. del lunes, 7 de diciembre: No coma comida grasosa, frita ni carne.",
+    "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche.",
+    "Después de las 4:45 a.m. del martes, 8 de diciembre: No coma ni beba nada, ni siquiera agua.",
+)
+MONTHS = ("November", "December", "January")
+WEEKDAY_DATE = re.compile(
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (" + "|".join(MONTHS) + r") (\d{1,2})\b"
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the fixture practice for the module: its part cache is shared by the runs."""
+    return copy_sample(tmp_path_factory.mktemp("clock") / "project")
+
+
+@pytest.fixture(scope="module")
+def kit() -> Kit:
+    return load_kit(load_project(FIXTURE))
+
+
+def packets_of(project: Path, rows: list[dict[str, str]], out: Path, *args: str) -> dict[int, str]:
+    """Run ``handout-gen packets`` on ``rows``; the text of each packet by roster row."""
+    roster = out.parent / f"{out.name}.csv"
+    write_csv(roster, rows)
+    run_cli(project, "packets", roster, "-o", out, *args)
+    (run_dir,) = out.iterdir()
+    index = read_index(run_dir)
+    return {row: pdf_text((run_dir / f"packet_{pid}.pdf").read_bytes()) for pid, row in index.items()}
+
+
+def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish(
+    project: Path, tmp_path: Path
+) -> None:
+    texts = packets_of(
+        project, [SEDATED, {**SEDATED, "language": "es"}], tmp_path / "out", "--today", TODAY.isoformat()
+    )
+    english, spanish = texts[2], texts[3]
+    assert "Please arrive by: 6:45 AM" in english and "Por favor llegue a las: 6:45 a.m." in spanish
+    for line in FASTING_EN:
+        assert line in english
+    for line in FASTING_ES:
+        assert line in spanish
+    # in order, under the letter's heading; the checklist points at it instead of counting hours
+    at = [english.index(line) for line in FASTING_EN]
+    assert english.index("Dates and times to remember") < at[0] < at[1] < at[2]
+    assert "hours before" not in english and "horas antes" not in spanish
+    assert 'Look under "Dates and times to remember".' in english
+    assert 'Busque "Fechas y horas importantes".' in spanish
+
+
+LATE = [
+    # row 2: PRP two days out, but its anti-inflammatory hold needs 7 days
+    {**BASE, "first_name": "Ana", "last_name": "Prp", "procedures": "prp-injection", "date": "2026-12-09"},
+    # row 3: a blood thinner whose last dose was three days ago
+    {
+        **BASE,
+        "first_name": "Ben",
+        "last_name": "Thinner",
+        "procedures": "radiofrequency-ablation",
+        "date": "2026-12-14",
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zapixaban (sample)",
+        "blood_thinner_stop": "Take your last dose on Friday, December 4, in the evening.",
+        "blood_thinner_restart": "Start again on Tuesday, December 15, if there is no bleeding.",
+        "blood_thinner_last_dose": "2026-12-04",
+    },
+    # row 4: allergic to X-ray dye, printed the evening before a procedure that uses it
+    {
+        **BASE,
+        "first_name": "Cleo",
+        "last_name": "Dye",
+        "procedures": "joint-injections-nerve-blocks",
+        "date": "2026-12-08",
+        "dye_allergy": "yes",
+    },
+    # row 5: sedation on the print date itself
+    {
+        **BASE,
+        "first_name": "Dov",
+        "last_name": "Sedation",
+        "date": "2026-12-07",
+        "time": "14:00",
+        "sedation": "yes",
+    },
+    # row 6: nothing late
+    {**BASE, "first_name": "Eve", "last_name": "Fine", "date": "2026-12-09"},
+]
+LATE_TODAY = "2026-12-07"  # a Monday
+LATE_PROBLEMS = [
+    "Error: 4 problems in late.csv; nothing was written:",
+    "  row 2, column date: the anti-inflammatory hold needs 7 days without the medicine before the visit "
+    f"and only 1 day is left; {HINT}",
+    "  row 3, column blood_thinner_last_dose: is before the print date, so the stop plan can no longer "
+    f"be followed (ask the clinician for a new one); {HINT}",
+    "  row 4, column date: the X-ray dye allergy call is due 3 days before the visit (or the last phone "
+    f"day before), and that day is before the print date; {HINT}",
+    "  row 5, column date: the eating and drinking rules start 8 hours before arrival and the visit is on "
+    f"the print date; {HINT}",
+]
+
+
+def test_late_rows_are_refused_by_row_column_and_rule(project: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "late.csv"
+    write_csv(roster, LATE)
+    out = tmp_path / "out"
+    refused = run_cli(project, "packets", roster, "-o", out, "--today", LATE_TODAY, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == LATE_PROBLEMS
+    assert not out.exists()  # nothing written
+    for name in ("Ana", "Prp", "Thinner", "December"):  # no cell value is repeated
+        assert name not in refused.stderr
+    checked = run_cli(project, "packets", roster, "--check", "--today", LATE_TODAY, check=False)
+    assert checked.returncode == 1 and checked.stderr.splitlines() == LATE_PROBLEMS
+    skipped = run_cli(
+        project, "packets", roster, "-o", out, "--today", LATE_TODAY, "--skip-invalid", check=False
+    )
+    assert skipped.returncode == 3
+    assert skipped.stdout.startswith("wrote 1 packet(s), 4 row(s) skipped to ")
+
+
+def past_days(text: str, today: date) -> list[str]:
+    """Every "Weekday, Month D" in ``text`` that falls before ``today`` (around a new year too)."""
+    found = []
+    for match in WEEKDAY_DATE.finditer(text):
+        month = MONTHS.index(match[1])
+        day = date(today.year + (month == 2), 11 + month if month < 2 else 1, int(match[2]))
+        if day < today:
+            found.append(match[0])
+    return found
+
+
+def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_path: Path) -> None:
+    today = date.fromisoformat(LATE_TODAY)
+    texts = packets_of(project, LATE, tmp_path / "out", "--today", LATE_TODAY, "--allow-late")
+    assert sorted(texts) == [2, 3, 4, 5, 6]
+    call_today = "Call us today at 555-0100"
+    prp, thinner, dye, sedation, fine = (texts[n] for n in range(2, 7))
+    assert (
+        f"{call_today} Your visit is too soon to stop anti-inflammatory pain medicine, such as ibuprofen "
+        "or naproxen, in time. We will tell you what to do." in prp
+    )
+    assert "Take your last dose of anti-inflammatory" not in prp
+    assert "Starting Wednesday, December 23: You may take ibuprofen or naproxen again." in prp  # still true
+    assert f"{call_today} The day to stop your blood thinner has passed." in thinner
+    assert "Take your last dose on Friday" not in thinner and "Your last dose" not in thinner
+    assert "Start again on Tuesday, December 15, if there is no bleeding." in thinner  # verbatim
+    assert f"{call_today} You told us you are allergic to X-ray dye. We need to plan a safe way" in dye
+    assert "By Monday" not in dye and "By Friday" not in dye
+    assert f"{call_today} Your visit is too soon for our usual rules on eating and drinking." in sedation
+    assert "Do not eat fatty" not in sedation and "After 5:30 AM" not in sedation
+    assert call_today not in fine
+    for row, text in texts.items():
+        assert past_days(text, today) == [], row
+
+
+def test_one_packet_command_with_a_past_last_dose(project: Path, tmp_path: Path) -> None:
+    args = [
+        "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient", "--procedure",
+        "radiofrequency-ablation", "--date", "2026-12-02", "--time", "8:15 AM", "--location", "orchard",
+        "--physician", "lindqvist", "--blood-thinner", "--blood-thinner-name", "Zapixaban (sample)",
+        "--stop", "Take your last dose on the morning of Saturday, November 28.",
+        "--restart", "Start again the morning after your procedure.", "--last-dose", "2026-11-28",
+        "-o", str(tmp_path / "out"),
+    ]  # fmt: skip
+    made = run_cli(project, *args, "--today", TODAY.isoformat())
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    text = pdf_text(path.read_bytes())
+    assert "When to stop Take your last dose on the morning of Saturday, November 28." in text
+    assert "Your last dose Saturday, November 28 When to start again" in text
+    assert "Zzyzx" not in made.stdout + made.stderr
+    late = run_cli(project, *args, "--today", "2026-11-30", check=False)
+    assert late.returncode == 1
+    assert "row 1, column blood_thinner_last_dose: is before the print date" in late.stderr
+    allowed = run_cli(project, *args, "--today", "2026-11-30", "--allow-late")
+    assert "Zzyzx" not in allowed.stdout + allowed.stderr
+
+
+# --- the rules, on the library --------------------------------------------------------------
+
+
+def visit(kit: Kit, when: datetime, **needs: bool) -> Visit:
+    return Visit(when, 30, Needs(**needs))
+
+
+def test_fasting_counts_back_from_the_arrival(kit: Kit) -> None:
+    moments = schedule(visit(kit, datetime(2026, 12, 8, 7, 15), fasting=True), kit.text.rules, TODAY)
+    assert [(m.rule, m.at, m.late) for m in moments] == [
+        ("fasting_fatty_food", datetime(2026, 12, 7, 22, 45), False),
+        ("fasting_light_meal", datetime(2026, 12, 8, 0, 45), False),
+        ("fasting_clear_liquids", datetime(2026, 12, 8, 4, 45), False),
+    ]
+    # printed the evening before: the first time is on the print date, which is still in time
+    assert not any(m.late for m in schedule(visit(kit, datetime(2026, 12, 8, 7, 15), fasting=True),
+                                            kit.text.rules, date(2026, 12, 7)))  # fmt: skip
+    (late,) = schedule(
+        visit(kit, datetime(2026, 12, 8, 7, 15), fasting=True), kit.text.rules, date(2026, 12, 8)
+    )
+    assert (late.rule, late.late) == ("fasting", True)  # one "Call us today" for the whole rule
+
+
+@pytest.mark.parametrize(("ahead", "late"), [(8, False), (7, True), (2, True), (0, True)])
+def test_anti_inflammatory_hold_boundary(kit: Kit, ahead: int, late: bool) -> None:
+    """7 days without the medicine: the last dose is 8 days before, and may be on the print date."""
+    day = TODAY + timedelta(days=ahead)
+    moments = schedule(visit(kit, datetime(day.year, day.month, day.day, 9), anti_inflammatories=True),
+                       kit.text.rules, TODAY)  # fmt: skip
+    hold, restart = moments
+    assert hold.at.date() == day - timedelta(days=8) and hold.late is late
+    assert (restart.rule, restart.at.date(), restart.late) == (
+        "anti_inflammatories_restart",
+        day + timedelta(days=14),
+        False,
+    )
+    catalog = kit.catalog(TODAY)
+    row = {
+        **BASE,
+        "first_name": "A",
+        "last_name": "B",
+        "procedures": "prp-injection",
+        "date": day.isoformat(),
+    }
+    if late:
+        with pytest.raises(RosterError) as info:
+            rows_from([row], catalog)
+        (problem,) = info.value.problems
+        assert (problem.line, problem.field) == (1, "date")
+        assert problem.message.startswith("the anti-inflammatory hold needs 7 days without the medicine")
+    else:
+        assert rows_from([row], catalog)
+    assert rows_from([row], kit.catalog(TODAY, allow_late=True))  # --allow-late lets it through
+
+
+@pytest.mark.parametrize(
+    ("visit_day", "call_day"),
+    [
+        (date(2026, 12, 9), date(2026, 12, 4)),  # Wednesday: 3 days before is a Sunday → Friday
+        (date(2026, 12, 8), date(2026, 12, 4)),  # Tuesday: a Saturday → Friday
+        (date(2026, 12, 7), date(2026, 12, 4)),  # Monday: Friday itself
+        (date(2026, 12, 11), date(2026, 12, 8)),  # Friday: Tuesday
+    ],
+)
+def test_call_by_day_falls_on_a_phone_day(kit: Kit, visit_day: date, call_day: date) -> None:
+    assert call_by(visit_day, kit.text.rules) == call_day
+
+
+def test_last_dose_column_is_a_real_date_before_the_visit_and_needs_the_flag(kit: Kit) -> None:
+    catalog = kit.catalog(TODAY)
+    thinner = {
+        **BASE,
+        "first_name": "A",
+        "last_name": "B",
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zapixaban",
+        "blood_thinner_stop": "As we told you.",
+        "blood_thinner_restart": "As we told you.",
+    }
+    rows = [
+        {**thinner, "blood_thinner_last_dose": "2026-13-01"},
+        {**thinner, "blood_thinner_last_dose": BASE["date"]},
+        {**BASE, "first_name": "A", "last_name": "B", "blood_thinner_last_dose": "2026-12-01"},
+        {**thinner, "blood_thinner_last_dose": "12/1/2026"},
+    ]
+    with pytest.raises(RosterError) as info:
+        rows_from(rows, catalog)
+    assert [str(p) for p in info.value.problems] == [
+        "roster:1: blood_thinner_last_dose: is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, "
+        "MM/DD/YYYY or DD.MM.YYYY)",
+        "roster:2: blood_thinner_last_dose: is not before the visit date; the last dose comes before "
+        "the visit",
+        "roster:3: blood_thinner_last_dose: is filled in, but blood_thinner is not yes; check which is right",
+    ]
+    (row,) = rows_from(rows[3:], catalog)
+    assert row.blood_thinner_last_dose == date(2026, 12, 1)
+
+
+def test_rules_are_validated_with_their_lines(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    original = words.read_text(encoding="utf-8")
+    lines = original.splitlines()
+
+    def line(needle: str) -> int:
+        return next(i for i, text in enumerate(lines, 1) if text.strip().startswith(needle))
+
+    text = original.replace("light_meal_hours: 6", "light_meal_hours: 9")
+    text = text.replace("call_days_before: 3", "call_days_before: three")
+    text = text.replace("phone_days: [monday,", "phone_days: [someday,")
+    words.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(project))
+    assert [str(p).split(": ", 2)[:2] for p in info.value.problems] == [
+        [f"content/packet.yaml:{line('fasting:')}", "rules.fasting"],
+        [f"content/packet.yaml:{line('call_days_before:')}", "rules.dye_allergy.call_days_before"],
+        [f"content/packet.yaml:{line('phone_days:')}", "rules.phone_days.0"],
+    ]
+    assert info.value.problems[0].message.endswith(
+        "must count down: fatty_food_hours >= light_meal_hours >= clear_liquids_hours"
+    )
+    # a timed sentence must print its computed day: a translation that drops it is refused
+    words.write_text(
+        original.replace(
+            'after_time: "After %(time)s on %(day)s:"',
+            'after_time: "After %(time)s:"',
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(project))
+    assert [str(p) for p in info.value.problems] == [
+        f"content/packet.yaml:{line('after_time:')}: text.en.after_time: must use the "
+        "placeholder %(day)s: the packet prints the computed day there"
+    ]
+
+
+# --- where the time-dependent text lives: caching stays effective -----------------------------
+
+
+def test_prep_pages_do_not_depend_on_the_appointment(kit: Kit) -> None:
+    """The checklist points at the letter; two appointments with the same flags share it."""
+    catalog = kit.catalog(TODAY)
+    one, two = rows_from(
+        [
+            {**SEDATED, "procedures": "prp-injection", "sedation": "no", "dye_allergy": "yes"},
+            {**SEDATED, "procedures": "prp-injection", "sedation": "no", "dye_allergy": "yes",
+             "date": "2026-12-21", "time": "15:30"},
+        ],
+        catalog,
+    )  # fmt: skip
+    parts = [prep_part(kit, r.procedures, "en", False, r.prep_flags) for r in (one, two)]
+    assert parts[0] is not None and parts[1] is not None and parts[0].key == parts[1].key
+
+
+def test_timed_blocks_are_shared_by_patients_with_the_same_time(tmp_path: Path) -> None:
+    from handout_gen.packets.packet import PacketMaker
+
+    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    worker = PacketMaker(kit, TODAY)
+    catalog = kit.catalog(TODAY)
+    batch = [{**SEDATED, "first_name": f"Ida{i}"} for i in range(4)]
+    first = rows_from(batch, catalog)
+    worker.press.letters([(row, "en") for row in first])
+    again = rows_from([{**row, "first_name": f"Jo{i}"} for i, row in enumerate(batch)], catalog)
+    before = worker.press.laid_out
+    worker.press.letters([(row, "en") for row in again])
+    assert worker.press.laid_out - before == len(again)  # greetings only: the times were laid out
+    later = rows_from([{**SEDATED, "first_name": "Kim", "time": "07:30"}], catalog)
+    before = worker.press.laid_out
+    pdf, _, _ = worker.press.letters([(row, "en") for row in later])
+    assert worker.press.laid_out - before == 1 + 1 + 3  # greeting, the time, three fasting lines
+
+
+def test_block_marks_carry_keep_with_previous() -> None:
+    html = (
+        "<h1>A</h1><!--block--><h2>B</h2><!--block keep-with-previous--><p>C</p>"
+        "<!--block--> <!--block--><p>D</p>"
+    )
+    assert split_blocks(html) == [
+        ("<h1>A</h1>", False),
+        ("<h2>B</h2>", False),
+        ("<p>C</p>", True),
+        ("<p>D</p>", False),
+    ]
+
+
+def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
+    """Large print: the times section moves whole to a page; the sign-off is never alone."""
+    import io
+
+    import pdfplumber
+
+    from handout_gen.packets.packet import PacketMaker
+
+    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    rows = rows_from([{**SEDATED, "large_print": "yes", "dye_allergy": "yes"}], kit.catalog(TODAY))
+    pdf, starts, _ = PacketMaker(kit, TODAY).press.letters([(rows[0], "en")])
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    with pdfplumber.open(io.BytesIO(buffer.getvalue())) as document:
+        pages = [" ".join((p.extract_text() or "").split()) for p in document.pages]
+    assert len(pages) >= 2
+    (times,) = [text for text in pages if "Dates and times to remember" in text]
+    assert "By Friday, December 4: Call us at 555-0100." in times  # the dye call, first in time
+    for line in FASTING_EN:
+        assert line in times
+    (last,) = [text for text in pages if "Your care team at" in text]
+    body = last.split("DRAFT: awaiting clinical review", 1)[1]
+    assert not body.strip().startswith("Your care team at")  # something of the letter precedes it
+
+
+def test_fictional_rows_are_in_time_for_every_rule(kit: Any) -> None:
+    from tests.fictional import fictional_roster
+
+    catalog = kit.catalog(TODAY)
+    rows = rows_from(fictional_roster(200, catalog), catalog)  # raises on any late row
+    assert any(r.sedation for r in rows) and any(r.dye_allergy for r in rows)
+    assert any("prp-injection" in r.procedures for r in rows)
