@@ -218,15 +218,20 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Send log (default: output/newsletters/ISSUE/send-log.jsonl).")
 @click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
+@click.option("--retry-refused", is_flag=True,
+              help="Also try again the rows the server refused for good (5xx) on an earlier run.")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
-         smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
-         rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool) -> None:
+         smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None, rate: float,
+         retries: int, retry_delay: float, log_path: Path | None, dry_run: bool, retry_refused: bool) -> None:
     """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
 
     A list send keeps a log; run the same command again after a stop and it goes on
-    where it left off (nobody gets it twice, nobody is missed). Every row of the list
-    is checked before the first message goes out.
+    where it left off, skipping rows already sent (and rows refused for good, unless
+    --retry-refused). Ctrl-C lets the message in flight finish and be logged first.
+    One case can repeat a message: a kill or crash while the server is answering
+    (delivered, not yet logged); the repeat has the same Message-ID. Every row of the
+    list is checked before the first message goes out.
 
     \b
     Example:
@@ -256,22 +261,15 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                            file=sys.stderr) as bar:
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
-                            progress=lambda _r: bar.update(1), rendered=rendered)
-    if dry_run:
-        click.echo(
-            f"dry run: {report.prepared} message(s) prepared, {report.skipped} already sent; nothing sent"
-        )
-        return
-    click.echo(f"sent {report.sent}, already sent earlier {report.skipped}, failed {len(report.failed)}")
-    if report.log_path is not None:
-        click.echo(f"send log: {report.log_path}")
+                            progress=lambda _r: bar.update(1), rendered=rendered,
+                            retry_refused=retry_refused)
+    for line in report.summary(dry_run):
+        click.echo(line)
+    for refusal in report.failed:
+        where = f"row {refusal.row}" if refusal.row else "test address"
+        click.echo(f"  {where}: refused by the server ({refusal.codes})", err=True)
     if report.failed:
-        for row, code, reply in report.failed:
-            where = f"row {row}" if row else "test address"
-            click.echo(f"  {where}: refused by the server ({code} {reply})", err=True)
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
-
-
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
@@ -409,8 +407,6 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, today: Any, **
     _packet_run(project, rows, output, 1, encrypt, False, today)
 
 
-
-
 @cli.command()
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too, not only on errors.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
@@ -436,7 +432,6 @@ def check(project_dir: Path, strict: bool, output_format: str, no_pdf: bool) -> 
     click.echo(report.to_json(strict) if output_format == "json" else report.to_text(), nl=False)
     if report.failed(strict):
         sys.exit(1)
-
 
 
 @cli.command()

@@ -1,9 +1,14 @@
 """SMTP sending: resumable through a send log, rate-limited, retried, and silent about addresses.
 
-Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped at any
-moment and started again reaches each recipient once. The log holds row numbers and HMAC
-tokens, never addresses: the unsubscribe token is HMAC(key, issue, address), so only someone
-holding both the list and the key (first log line) can map a token back to an address.
+Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped and
+started again skips whoever it reached. Ctrl-C is held while a message is with the server, so
+the message in flight is answered and logged before the send stops; only a hard stop (a kill,
+a crash, a power cut) while the server is answering can leave a delivered message unlogged,
+and that one message goes again on resume, with the same Message-ID. The log holds row
+numbers and HMAC tokens, never addresses: the unsubscribe token is HMAC(key, issue, address),
+so only someone holding both the list and the key (first log line) can map a token back to an
+address. Nothing the server says is shown or logged but its reply codes (``550 5.1.1``):
+a reply's text may quote the address.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import SendError
+from handout_gen.core.errors import OutputError, SendError
 from handout_gen.core.files import AppendLog, ensure_dir, safe_join
+from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.newsletter.message import MessageTemplate, reader_values
+from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.recipients import Recipient
 from handout_gen.newsletter.render import RenderedIssue, render_issue
 
@@ -41,6 +49,7 @@ class SendLog:
         self.path = path
         self.key = key
         self.sent = sent  # token -> row
+        self.refused: set[str] = set()  # tokens the server refused permanently on an earlier run
         self._log = log
 
     @classmethod
@@ -48,6 +57,7 @@ class SendLog:
         path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
         key: bytes | None = None
         sent: dict[str, int] = {}
+        refused: set[str] = set()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -62,12 +72,16 @@ class SendLog:
                     key = bytes.fromhex(entry["key"])
                 elif entry.get("event") == "sent":
                     sent[entry["token"]] = entry["row"]
+                elif entry.get("event") == "failed":
+                    refused.add(entry["token"])
         if not create:
-            return cls(path, key or secrets.token_bytes(32), sent, None)
-        ensure_dir(path.parent)
-        log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
-        if key is None:
-            log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+            log = cls(path, key or secrets.token_bytes(32), sent, None)
+        else:
+            ensure_dir(path.parent)
+            log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
+            if key is None:
+                log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+        log.refused = refused - sent.keys()
         return log
 
     def record(self, entry: dict[str, object]) -> None:
@@ -112,17 +126,77 @@ class SmtpSettings:
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+class Refusal(NamedTuple):
+    """A permanent (5xx) refusal: the row and the server's codes, never its words."""
+
+    row: int
+    code: int
+    status: str = ""  # the enhanced status code (RFC 3463), e.g. "5.1.1", when the reply has one
+
+    @property
+    def codes(self) -> str:
+        return f"{self.code} {self.status}".strip()
+
+
 @dataclass
 class SendReport:
     sent: int = 0
     skipped: int = 0  # already in the send log (a resumed send)
-    failed: list[tuple[int, int, str]] = field(default_factory=list)  # (row, code, reply)
+    failed: list[Refusal] = field(default_factory=list)  # refused permanently in this run
+    refused_earlier: list[int] = field(default_factory=list)  # rows refused on an earlier run, not tried
     prepared: int = 0
     log_path: Path | None = None
 
+    def summary(self, dry_run: bool) -> list[str]:
+        """What the terminal shows after a send: counts and row numbers only."""
+        lines = [
+            f"dry run: {self.prepared} message(s) prepared, {self.skipped} already sent; nothing sent"
+            if dry_run
+            else f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"
+        ]
+        if self.refused_earlier:
+            rows = ", ".join(map(str, self.refused_earlier))
+            lines.append(f"refused earlier, not tried again (add --retry-refused to try): row(s) {rows}")
+        if self.log_path is not None and not dry_run:
+            lines.append(f"send log: {self.log_path}")
+        return lines
+
+
+ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})(?!\S)")
+
+
+def reply_codes(code: int, reply: bytes | str) -> tuple[int, str]:
+    """The reply code and enhanced status code of an SMTP reply; its text is dropped.
+
+    A reply's text is the server's free prose and often quotes the address it refuses
+    (``550 5.1.1 <o'brien/x%y@example.org>: no such user``); no pattern can be trusted to
+    find every address in it, so none of it is kept.
+    """
+    text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
+    status = ENHANCED_STATUS.match(text)
+    return code, status[1] if status else ""
+
+
+def _problem(exc: BaseException) -> str:
+    """A dropped connection or timeout, named by its type and errno text (never by its message)."""
+    name = type(exc).__name__
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return f"{name}: {strerror}" if strerror else name
+
 
 class _Transient(Exception):
-    pass
+    """A temporary failure (4xx, dropped connection); ``reason`` holds codes or a type name only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Permanent(Exception):
+    def __init__(self, code: int, status: str) -> None:
+        super().__init__(code, status)
+        self.code = code
+        self.status = status
 
 
 class _Connection:
@@ -146,22 +220,24 @@ class _Connection:
             self._raise_for(code, reply)
         except smtplib.SMTPSenderRefused as exc:
             if exc.smtp_code >= 500:
+                code, status = reply_codes(exc.smtp_code, exc.smtp_error)
                 raise SendError(
-                    f"the server refused the sender {sender} ({exc.smtp_code}); nothing more was sent"
+                    f"the server refused the sender address of content/practice.yaml "
+                    f"({code} {status}".strip() + "); nothing more was sent"
                 ) from None
             self._raise_for(exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPResponseException as exc:
             self._raise_for(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:  # dropped connection, timeout, refused
             self.close()
-            raise _Transient(str(exc) or type(exc).__name__) from None
+            raise _Transient(_problem(exc)) from None
 
     def _raise_for(self, code: int, reply: bytes | str) -> None:
-        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        code, status = reply_codes(code, reply)
         if code >= 500:
-            raise _Permanent(code, text)
+            raise _Permanent(code, status)
         self.close()
-        raise _Transient(f"{code} {text}")
+        raise _Transient(f"{code} {status}".strip())
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -172,8 +248,8 @@ class _Connection:
             try:
                 smtp.login(s.user, s.password or "")
             except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
-                smtp.close()
-                msg = f"the SMTP server refused the login for '{s.user}' ({type(exc).__name__})"
+                smtp.close()  # the login name is often an address: it is not repeated here
+                msg = f"the SMTP server refused the login of SMTP_USER ({type(exc).__name__})"
                 raise SendError(msg) from None
         return smtp
 
@@ -184,13 +260,6 @@ class _Connection:
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
-
-
-class _Permanent(Exception):
-    def __init__(self, code: int, reply: str) -> None:
-        super().__init__(code, reply)
-        self.code = code
-        self.reply = re.sub(r"[\w.+-]+@[\w.-]+", "<address>", reply)[:200]
 
 
 def _send_log(
@@ -220,23 +289,41 @@ class _Pacer:
         self.next_slot = time.monotonic() + self.interval
 
 
-def _deliver(
-    connection: _Connection, sender: str, to: str, data: bytes, pacer: _Pacer, retries: int, backoff: float
-) -> None:
-    """Send one message, retrying temporary failures with exponential backoff.
+@dataclass
+class _Delivery:
+    """How one send delivers: the connection, the pace and the retries."""
 
-    Raises _Permanent for a 5xx refusal and _GaveUp when temporary failures outlast the retries.
-    """
-    for attempt in range(retries + 1):
-        pacer.wait()
-        try:
-            connection.send(sender, to, data)
-        except _Transient as exc:
-            if attempt == retries:
-                raise _GaveUp(str(exc)) from None
-            time.sleep(backoff * 2**attempt)
-        else:
-            return
+    connection: _Connection
+    sender: str
+    pacer: _Pacer
+    retries: int
+    backoff: float
+
+    def deliver(self, to: str, data: bytes, answered: Callable[[_Permanent | None], None]) -> None:
+        """Send one message, retrying temporary failures with exponential backoff.
+
+        Ctrl-C is held from the moment the message goes to the server until ``answered``
+        has logged the server's answer (accepted, or refused for good: ``_Permanent``), and
+        raised right after; so an interrupted send never forgets a message it delivered.
+        The pauses between tries are not held. Raises _GaveUp when temporary failures
+        outlast the retries.
+        """
+        for attempt in range(self.retries + 1):
+            self.pacer.wait()
+            with HeldInterrupt():
+                try:
+                    self.connection.send(self.sender, to, data)
+                except _Transient as exc:
+                    reason = exc.reason
+                except _Permanent as exc:
+                    answered(exc)
+                    return
+                else:
+                    answered(None)
+                    return
+            if attempt == self.retries:
+                raise _GaveUp(reason)
+            time.sleep(self.backoff * 2**attempt)
 
 
 def send_issue(
@@ -253,59 +340,88 @@ def send_issue(
     backoff: float = 2.0,
     progress: Callable[[Recipient], None] | None = None,
     rendered: RenderedIssue | None = None,
+    retry_refused: bool = False,
 ) -> SendReport:
     """Send one issue to ``recipients``; resumable through the send log (not for ``test`` sends).
 
     Personalisation is string substitution on the once-inlined issue. Transient failures
     (4xx, dropped connections) are retried with exponential backoff; if they persist the send
-    stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end.
+    stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end;
+    a resumed send does not try them again unless ``retry_refused``.
     """
     rendered = rendered or render_issue(project, issue_id)
-    issue = rendered.issue
-    template = MessageTemplate.build(project, issue, rendered.template_html, rendered.template_text)
-    sender = project.practice.email.sender_address
+    template = MessageTemplate.build(project, rendered.issue, rendered.template_html, rendered.template_text)
     log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
     report = SendReport(log_path=None if test else log.path)
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
-    connection = _Connection(settings) if settings is not None else None
-    pacer = _Pacer(rate)
+    delivery = None
+    if settings is not None and not dry_run:
+        sender = project.practice.email.sender_address
+        delivery = _Delivery(_Connection(settings), sender, _Pacer(rate), retries, backoff)
     try:
         for recipient in recipients:
             unsub = _mac(log.key, "unsubscribe", issue_id, recipient.address.lower())
             if unsub in log.sent:
                 report.skipped += 1
+            elif unsub in log.refused and not retry_refused:
+                report.refused_earlier.append(recipient.row)
             else:
-                values = reader_values(project, issue, recipient.first_name, unsub)
-                # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
-                mid = _mac(log.key, "message-id", issue_id, recipient.address.lower())
-                message_id = f"<{issue_id}.{mid}@{template.domain}>"
-                data = template.message(
-                    values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
-                    list_unsubscribe=values.unsub_url,
-                )
+                message = _message(project, template, log.key, recipient, unsub, rendered.issue)
                 report.prepared += 1
-                if not dry_run and connection is not None:
-                    try:
-                        _deliver(connection, sender, recipient.address, data, pacer, retries, backoff)
-                    except _Permanent as exc:
-                        entry = {"event": "failed", "row": recipient.row, "token": unsub, "code": exc.code}
-                        log.record({**entry, "reply": exc.reply})
-                        report.failed.append((recipient.row, exc.code, exc.reply))
-                    except _GaveUp as exc:
-                        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
-                        if not test:
-                            msg += " Run the same command again to resume: sent recipients are skipped"
-                        raise SendError(msg) from None
-                    else:
-                        entry = {"event": "sent", "row": recipient.row, "token": unsub}
-                        log.record({**entry, "message_id": message_id})
-                        log.sent[unsub] = recipient.row
-                        report.sent += 1
+                if delivery is not None:
+                    _send_one(delivery, recipient, unsub, message, log, report, test)
             if progress:
                 progress(recipient)
     finally:
-        if connection is not None:
-            connection.close()
+        if delivery is not None:
+            delivery.connection.close()
         log.close()
     return report
+
+
+def _message(
+    project: Project, template: MessageTemplate, key: bytes, recipient: Recipient, unsub: str, issue: Issue
+) -> tuple[bytes, str]:
+    """One reader's message and its Message-ID (the same on a resumed send: receivers can drop
+    a duplicate)."""
+    values = reader_values(project, issue, recipient.first_name, unsub)
+    mid = _mac(key, "message-id", issue.id, recipient.address.lower())
+    message_id = f"<{issue.id}.{mid}@{template.domain}>"
+    data = template.message(
+        values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
+        list_unsubscribe=values.unsub_url,
+    )
+    return data, message_id
+
+
+def _send_one(
+    delivery: _Delivery, recipient: Recipient, unsub: str, message: tuple[bytes, str], log: SendLog,
+    report: SendReport, test: bool,
+) -> None:
+    data, message_id = message
+
+    def answered(refused: _Permanent | None) -> None:
+        entry: dict[str, object] = {"row": recipient.row, "token": unsub}
+        if refused is not None:
+            report.failed.append(Refusal(recipient.row, refused.code, refused.status))
+            entry.update(event="failed", code=refused.code, status=refused.status)
+        else:
+            report.sent += 1
+            entry.update(event="sent", message_id=message_id)
+            log.sent[unsub] = recipient.row
+        try:
+            log.record(entry)
+        except OutputError as exc:
+            what = "was refused" if refused else "was sent"
+            msg = (f"{exc}. The message to row {recipient.row} {what} but could not be logged: "
+                   "a resumed send tries it again")
+            raise SendError(msg) from None
+
+    try:
+        delivery.deliver(recipient.address, data, answered)
+    except _GaveUp as exc:
+        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
+        if not test:
+            msg += " Run the same command again to resume: sent recipients are skipped"
+        raise SendError(msg) from None
