@@ -333,8 +333,8 @@ def test_every_response_carries_the_content_security_policy(
     answers["content error"] = get_headers("/handouts/prp-injection.html")
     statuses = {what: status for what, (status, _) in answers.items()}
     assert statuses == {**statuses, "/no/such/page": 404, "/_file/0/content/practice.yaml": 404,
-                        "wrong host": 403, "POST": 501, "bad request": 431, "file": 200, "file as a page": 403,
-                        "content error": 200, "/handouts/prp-injection.pdf": 200}
+                        "wrong host": 403, "POST": 501, "bad request": 431, "file": 200,
+                        "file as a page": 403, "content error": 200, "/handouts/prp-injection.pdf": 200}
     for what, (_, headers) in answers.items():
         expected = f"sandbox; {POLICY}" if what == "file" else POLICY
         assert headers.get("content-security-policy") == expected, what

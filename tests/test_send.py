@@ -232,7 +232,7 @@ def test_transient_errors_retried_then_resume_without_duplicates(
     handler.temporary_after = 2  # the server starts answering 421 after two messages
     with pytest.raises(
         SendError,
-        match=r"^the SMTP server kept failing \(421 4\.3\.2\); 2 sent this run\. "
+        match=r"^the SMTP server kept failing on row 4 \(421 4\.3\.2\); 2 sent this run\. "
         "Run the same command again to resume: sent recipients are skipped$",
     ):
         send_issue(project, ISSUE, people, settings, rate=0, retries=2, backoff=0.01)
@@ -316,7 +316,7 @@ ODD = "o'brien/sales%desk@example.org"  # every character here is allowed in an 
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
-        (f"450 4.2.1 <{ODD}>: mailbox busy, try later", "kept failing (450 4.2.1)"),
+        (f"450 4.2.1 <{ODD}>: mailbox busy, try later", "kept failing on row 3 (450 4.2.1)"),
         (f"550 5.1.1 <{ODD}>... User unknown ('{ODD}')", "row 3: refused by the server (550 5.1.1)"),
         (f"553 mailbox name {ODD} not allowed", "row 3: refused by the server (553)"),
     ],

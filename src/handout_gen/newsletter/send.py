@@ -421,7 +421,8 @@ def _send_one(
     try:
         delivery.deliver(recipient.address, data, answered)
     except _GaveUp as exc:
-        msg = f"the SMTP server kept failing ({exc}); {report.sent} sent this run."
+        where = f"row {recipient.row}" if recipient.row else "the test address"
+        msg = f"the SMTP server kept failing on {where} ({exc}); {report.sent} sent this run."
         if not test:
             msg += " Run the same command again to resume: sent recipients are skipped"
         raise SendError(msg) from None
