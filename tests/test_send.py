@@ -48,6 +48,13 @@ class Handler:
     stalled: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     attempts: int = 0
+    refuse_sender: str | None = None  # answer MAIL FROM with this
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -338,6 +345,21 @@ def test_server_replies_are_reduced_to_codes(
         for piece in ("o'brien", "brien", "sales", "desk", "%", "mailbox", "unknown", "allowed"):
             assert piece not in where, (piece, where)
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_sender_is_named_by_its_codes(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    handler.refuse_sender = "553 5.7.1 <news@example.org>: sender address rejected"
+    csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\n")
+    result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: the server refused the sender address of content/practice.yaml (553 5.7.1); "
+        "nothing more was sent\n"
+    )
+    assert "@" not in result.output
 
 
 def test_refused_rows_are_not_tried_again_unless_asked(

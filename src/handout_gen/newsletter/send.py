@@ -135,7 +135,7 @@ class Refusal(NamedTuple):
 
     @property
     def codes(self) -> str:
-        return f"{self.code} {self.status}".strip()
+        return codes(self.code, self.status)
 
 
 @dataclass
@@ -165,16 +165,21 @@ class SendReport:
 ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})(?!\S)")
 
 
-def reply_codes(code: int, reply: bytes | str) -> tuple[int, str]:
-    """The reply code and enhanced status code of an SMTP reply; its text is dropped.
+def enhanced_status(reply: bytes | str) -> str:
+    """The enhanced status code an SMTP reply starts with (``5.1.1``), or ""; the rest is dropped.
 
     A reply's text is the server's free prose and often quotes the address it refuses
     (``550 5.1.1 <o'brien/x%y@example.org>: no such user``); no pattern can be trusted to
     find every address in it, so none of it is kept.
     """
     text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
-    status = ENHANCED_STATUS.match(text)
-    return code, status[1] if status else ""
+    found = ENHANCED_STATUS.match(text)
+    return found[1] if found else ""
+
+
+def codes(code: int, status: str) -> str:
+    """``550 5.1.1``, or ``550`` when the reply had no enhanced status code."""
+    return f"{code} {status}".strip()
 
 
 def _problem(exc: BaseException) -> str:
@@ -220,10 +225,10 @@ class _Connection:
             self._raise_for(code, reply)
         except smtplib.SMTPSenderRefused as exc:
             if exc.smtp_code >= 500:
-                code, status = reply_codes(exc.smtp_code, exc.smtp_error)
+                refused = codes(exc.smtp_code, enhanced_status(exc.smtp_error))
                 raise SendError(
-                    f"the server refused the sender address of content/practice.yaml "
-                    f"({code} {status}".strip() + "); nothing more was sent"
+                    f"the server refused the sender address of content/practice.yaml ({refused}); "
+                    "nothing more was sent"
                 ) from None
             self._raise_for(exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPResponseException as exc:
@@ -233,11 +238,11 @@ class _Connection:
             raise _Transient(_problem(exc)) from None
 
     def _raise_for(self, code: int, reply: bytes | str) -> None:
-        code, status = reply_codes(code, reply)
+        status = enhanced_status(reply)
         if code >= 500:
             raise _Permanent(code, status)
         self.close()
-        raise _Transient(f"{code} {status}".strip())
+        raise _Transient(codes(code, status))
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
