@@ -657,6 +657,46 @@ def test_a_full_disk_is_a_clean_error(tmp_path: Path, small_disk: Any, fills: st
         assert (run_dir / "index.csv").read_text() == "packet_id,row\n"
 
 
+@pytest.mark.slow
+def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk: Any) -> None:
+    """The library call (no CLI): chunks of two over two workers, the disk fills after a few.
+    A clean OutputError, the workers gone, and only listed packets left. While they work,
+    the workers hold none of the run's files open: not the lock, not the journals."""
+    import multiprocessing
+    from datetime import date
+
+    from handout_gen.core.errors import OutputError
+    from handout_gen.packets.run import RunOptions, run_packets
+
+    project, roster, _ = fictional_run(tmp_path, 10, slugs=("prp-injection",))
+    disk = small_disk(500)  # about six packets
+    options = RunOptions(out_root=disk, workers=2, today=date.fromisoformat(TODAY), chunk_size=2)
+    done: list[int] = []
+    held_by_workers: set[str] = set()
+
+    def progress(count: int) -> None:
+        done.append(count)
+        for child in multiprocessing.active_children():
+            for fd in Path(f"/proc/{child.pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held_by_workers.add(os.readlink(fd))
+
+    with pytest.raises(OutputError) as info:
+        run_packets(load_project(project), roster, options, progress=progress)
+    assert multiprocessing.active_children() == []
+    (run_dir,) = [d for d in disk.iterdir() if d.is_dir()]
+    index = assert_consistent(run_dir)
+    assert sum(done) == len(index) and 0 < len(index) < 10
+    assert held_by_workers and not {f for f in held_by_workers if f.startswith(str(run_dir))}
+    assert "No space left on device" in str(info.value) or "short write" in str(info.value)
+    assert str(info.value).endswith(
+        f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
+        "unfinished ones were removed. Free some space and run the roster again"
+    )
+    audit = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] in ("packet", "run-stopped")  # a stop line, if the disk had room for it
+
+
 def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:
     """CJK and Arabic names are text in the PDF. (Atkinson Hyperlegible has neither script;
     Arabic falls back to DejaVu Sans; CJK needs a CJK font such as fonts-noto-cjk installed,
