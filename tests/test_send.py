@@ -438,3 +438,13 @@ def test_send_usage_errors_exit_2(sample_project: Path, args: list[str], message
 def test_password_only_from_environment(sample_project: Path) -> None:
     result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", "--help"])
     assert "--smtp-password" not in result.output and "SMTP_PASSWORD" in result.output
+
+
+def test_help_states_what_a_resumed_send_repeats_and_skips(sample_project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", "--help"])
+    text = " ".join(result.output.split())
+    assert "nobody gets it twice" not in text
+    assert "Ctrl-C lets the message in flight finish and be logged first" in text
+    assert ("One case can repeat a message: a kill or crash while the server is answering "
+            "(delivered, not yet logged)") in text
+    assert "--retry-refused Also try again the rows the server refused for good (5xx)" in text

@@ -45,7 +45,8 @@ class HeldInterrupt:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            previous = signal.SIG_DFL if self._previous is None else self._previous  # None: set from C
+            signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]
             self._installed = False
         if self.requested and self._previous is not signal.SIG_IGN and not isinstance(exc, KeyboardInterrupt):
             self.requested = False
