@@ -8,8 +8,10 @@ Only ``tests/test_sample_content.py`` reads the real sample content.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,29 @@ def copy_sample(dest: Path, source: Path = FIXTURE) -> Path:
 def sample_project(tmp_path: Path) -> Path:
     """A private copy of the fixture practice that a test may change freely."""
     return copy_sample(tmp_path / "project")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """``small_disk(kib)`` mounts a tmpfs of that size in ``tmp_path``: a real disk that fills up.
+
+    Needs root (CI runs as root); each mount is lazily unmounted when the test ends.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounts: list[Path] = []
+
+    def mount(kib: int) -> Path:
+        target = tmp_path / f"disk{len(mounts)}"
+        target.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(target)],
+                       check=True)
+        mounts.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounts):
+        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 SMALL_RECIPE = ("prp-injection", "radiofrequency-ablation")

@@ -10,6 +10,9 @@ project. Nothing is downloaded: Playwright drives /usr/bin/chromium through
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,3 +174,125 @@ def test_served_pages_only_read_project_files(preview: PreviewServer) -> None:
     for path in urls:
         index, _, rel = path.removeprefix("/_file/").partition("/")
         assert preview.site.project_file(int(index), rel) is not None, path
+
+
+class Listener:
+    """A TCP listener on another loopback port that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.requests: list[str] = []  # the request line of each connection that sent one
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1  # counted on connect: even one that never sends a request
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2)
+            try:
+                self.requests.append(conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1"))
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def hostile_references(url: str) -> tuple[str, str]:
+    """An SVG and a handout-template override that reach for ``url`` in many ways.
+
+    Nothing here navigates: Chromium connects (without sending a request) to the host of a
+    frame or a form submission before the policy blocks it, as it does for a clicked link.
+    Content cannot hold a frame or form (the Markdown sanitiser removes them), only the
+    practice's own templates can; an SVG can, which is why project files are never served
+    as documents (and this SVG has a frame).
+    """
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'width="200" height="200">'
+        f'<style>@import url("{url}/svg-import.css"); rect{{fill:url("{url}/svg-fill.svg#p")}}</style>'
+        f'<image href="{url}/svg-image.png" width="20" height="20"/>'
+        f'<image xlink:href="{url}/svg-xlink.png" width="20" height="20"/>'
+        f'<use href="{url}/svg-use.svg#x"/>'
+        f'<script>fetch("{url}/svg-script")</script>'
+        '<foreignObject width="100" height="100"><iframe xmlns="http://www.w3.org/1999/xhtml" '
+        f'src="{url}/svg-frame"></iframe></foreignObject>'
+        '<rect width="20" height="20"/></svg>'
+    )
+    template = (
+        '{% extends "default:handout.html.j2" %}'
+        f'{{% block extra_css %}}@import url("{url}/page-import.css");'
+        f'body{{background-image:url("{url}/page-background.png")}}'
+        f'@font-face{{font-family:Far;src:url("{url}/page-font.woff2")}}h1{{font-family:Far,serif}}'
+        "{% endblock %}"
+        '{% block title %}{{ super() }}'
+        f'<img src="{url}/page-img.png" alt=""><link rel="stylesheet" href="{url}/page-link.css">'
+        f'<script src="{url}/page-script.js"></script>'
+        f'<script>window.injected = true; fetch("{url}/page-inline-script")</script>'
+        f'<object data="{url}/page-object"></object>'
+        f'<video src="{url}/page-video.mp4"></video><audio src="{url}/page-audio.mp3" autoplay></audio>'
+        "{% endblock %}"
+    )
+    return svg, template
+
+
+def test_the_preview_reaches_nothing_outside_itself(browser: Browser, tmp_path: Any) -> None:
+    """Content-Security-Policy, proven in Chromium: an SVG opened directly and a handout page
+    whose template reaches for another loopback port make no connection there, while the
+    preview's own script, pictures, fonts and frames still work; the same references in a
+    page without the policy do connect (so the listener would see a leak)."""
+    listener = Listener()
+    project = copy_sample(tmp_path / "project")
+    url = f"http://127.0.0.1:{listener.port}"
+    svg, template = hostile_references(url)
+    (project / "content" / "assets" / "hostile.svg").write_text(svg)
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates" / "handout.html.j2").write_text(template)
+    server = PreviewServer(project, port=0).start()
+    context = browser.new_context(base_url=server.url)  # no request interception: the real thing
+    try:
+        tab = context.new_page()
+        with tab.expect_request("**/_reload?*"):  # the reload script still runs (allowed by hash)
+            tab.goto("/handouts/prp-injection.html", wait_until="load")
+        assert tab.evaluate("() => window.injected") is None  # no other script did
+        assert tab.evaluate("() => Array.from(document.images).filter(i => i.src.startsWith('data:')"
+                            " || i.src.includes('/_file/')).every(i => i.naturalWidth > 0)")
+        other = context.new_page()
+        opened = other.goto("/_file/0/content/assets/hostile.svg", wait_until="load")
+        assert opened is not None and opened.status == 403  # embedded by pages only, never shown
+        other.goto(f"/newsletters/{server.site.items.newsletters[0]}/", wait_until="load")
+        frame = other.frames[1]  # the email at 600 px, in its sandboxed frame: its own images load
+        assert frame.evaluate("() => Array.from(document.images).every(i => i.naturalWidth > 0)")
+        other.wait_for_timeout(1000)
+        assert (listener.connections, listener.requests) == (0, [])
+        # The control, in a context of its own: the same references in a page without the policy.
+        control = browser.new_context().new_page()
+        control.set_content(f'<img src="{url}/control.png" alt="">{svg}')
+        expect_soon(lambda: len(listener.requests) >= 3, "the control page should reach the listener")
+        control.context.close()
+    finally:
+        context.close()
+        server.stop()
+        listener.close()
+
+
+def expect_soon(condition: Any, message: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)

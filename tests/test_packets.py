@@ -6,6 +6,7 @@ subprocess, so stdout/stderr are exactly what a user sees) and every test inspec
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import io
@@ -14,6 +15,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -467,11 +469,14 @@ def test_sample_packet_for_the_preview() -> None:
     assert "Dear Alex Sample," in pdf_text(data)
 
 
-@pytest.mark.slow
-def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
-    """Kill a 120-row run part-way (SIGKILL, workers too), check what is left, rerun."""
-    import signal
-    import time as clock
+TWO_SLUGS = ("prp-injection", "radiofrequency-ablation")
+
+
+def fictional_run(
+    tmp_path: Path, count: int, slugs: tuple[str, ...] = TWO_SLUGS
+) -> tuple[Path, Path, list[dict[str, str]]]:
+    """A project copy and a roster of ``count`` invented patients (two procedures: few static
+    parts to render before the first packet)."""
     from datetime import date
 
     from handout_gen.packets.kit import load_kit
@@ -479,51 +484,116 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
 
     project = copy_sample(tmp_path / "project")
     catalog = load_kit(load_project(project)).catalog(date.fromisoformat(TODAY))
-    # Two procedures: fewer cached parts to render before the first packet, same kill and rerun.
-    rows = fictional_roster(120, catalog, slugs=("prp-injection", "radiofrequency-ablation"))
-    rows[17].update(first_name="Zzyzx", last_name="Testpatient")
+    rows = fictional_roster(count, catalog, slugs=slugs)
     roster = tmp_path / "tomorrow.csv"
     write_csv(roster, rows)
+    return project, roster, rows
+
+
+def packets_args(roster: Path, out: Path, workers: int = 2) -> list[str]:
+    return ["packets", str(roster), "-o", str(out), "--today", TODAY, "--workers", str(workers)]
+
+
+def packets_command(project: Path, roster: Path, out: Path) -> list[str]:
+    """``handout-gen packets`` of ``roster`` as a real process of its own (for signals)."""
+    return [sys.executable, "-m", "handout_gen", "--project", str(project), *packets_args(roster, out)]
+
+
+def live_group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` still alive (zombies waiting to be reaped are dead)."""
+    alive = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            alive.append(int(stat_file.parent.name))
+    return alive
+
+
+@pytest.fixture
+def process_group() -> Iterator[list[int]]:
+    """Process groups a test started: whatever of them is left is killed at the end (a test
+    that fails because workers outlived their run must not leave them running)."""
+    import signal
+
+    groups: list[int] = []
+    yield groups
+    for pgid in groups:
+        for pid in live_group(pgid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def wait_for(condition: Any, timeout: float = 120) -> None:
+    import time as clock
+
+    deadline = clock.monotonic() + timeout
+    while not condition():
+        assert clock.monotonic() < deadline, "timed out"
+        clock.sleep(0.02)
+
+
+def assert_consistent(run_dir: Path) -> dict[str, int]:
+    """Every packet on disk is listed in the index and has one audit line, and the other way
+    round; nothing half-written or locked is left. Returns the index."""
+    index = read_index(run_dir)
+    on_disk = {p.name[len("packet_") : -len(".pdf")] for p in run_dir.glob("packet_*.pdf")}
+    audit = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
+    audited = [r["packet"] for r in audit if r["event"] == "packet"]
+    assert on_disk == set(index) == set(audited) and len(audited) == len(index)
+    assert not list(run_dir.glob(".tmp-*")) and not (run_dir / ".lock").exists()
+    for packet_id in index:
+        assert len(pikepdf.open(run_dir / f"packet_{packet_id}.pdf").pages) > 3  # whole packets
+    return index
+
+
+@pytest.mark.slow
+def test_120_rows_and_a_killed_run(tmp_path: Path, process_group: list[int]) -> None:
+    """SIGKILL the parent of a 120-row run part-way: its workers die with it at once (they
+    would otherwise finish their chunks unlisted, holding the run lock); the rerun removes
+    the unlisted packets, says how many, and makes a complete set."""
+    import signal
+    import time as clock
+
+    project, roster, rows = fictional_run(tmp_path, 120)
+    rows[17].update(first_name="Zzyzx", last_name="Testpatient")
+    write_csv(roster, rows)
     out = tmp_path / "out"
-    args = [
-        sys.executable,
-        "-m",
-        "handout_gen",
-        "--project",
-        str(project),
-        "packets",
-        str(roster),
-        "-o",
-        str(out),
-        "--today",
-        TODAY,
-        "--workers",
-        "2",
-    ]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = clock.monotonic() + 120
-    while clock.monotonic() < deadline and not list(out.glob("*/packet_*.pdf")):
-        clock.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.communicate()
+    # No pipes: a worker outliving its parent would hold them open and hang the test.
+    process = subprocess.Popen(packets_command(project, roster, out), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process_group.append(process.pid)
+    wait_for(lambda: list(out.glob("*/packet_*.pdf")) or process.poll() is not None)
+    os.kill(process.pid, signal.SIGKILL)  # the parent only, as `kill -9 PID` does
+    killed_at = clock.monotonic()
+    process.wait()
+    while live_group(process.pid) and clock.monotonic() - killed_at < 1:
+        clock.sleep(0.02)
+    assert live_group(process.pid) == [], "worker processes outlived the killed run"
     (killed,) = out.iterdir()
     done = list(killed.glob("packet_*.pdf"))
     assert 0 < len(done) < 120
+    clock.sleep(0.3)
+    assert len(list(killed.glob("packet_*.pdf"))) == len(done)  # nobody writes there any more
     for path in done:  # every file present is a whole packet
         assert len(pikepdf.open(path).pages) > 3
     index = read_index(killed)
     assert all((killed / f"packet_{pid}.pdf").is_file() for pid in index)
+    orphans = len(done) - len(index)
 
-    rerun = run_cli(project, "packets", roster, "-o", out, "--today", TODAY, "--workers", "2")
-    assert f"run {killed.name} did not finish" in rerun.stderr
+    rerun = run_cli(project, *packets_args(roster, out))
+    assert (
+        f"Warning: run {killed.name} did not finish; removed {orphans} packet(s) it had not listed in "
+        "index.csv." in rerun.stderr
+    )
     assert not list(out.rglob(".tmp-*")) and not list(out.rglob(".lock"))
+    assert_consistent(killed)  # the killed run keeps exactly what it listed: no unlisted PHI file
     (new,) = [d for d in out.iterdir() if d != killed]
+    index = assert_consistent(new)
     packets = sorted(new.glob("packet_*.pdf"))
-    assert len(packets) == 120
-    index = read_index(new)
-    # the killed run keeps exactly the packets its index lists: no unlisted PHI file stays
-    kept = {p.name[7:-4] for p in killed.glob("packet_*.pdf")}
-    assert kept == set(read_index(killed))
+    assert len(packets) == 120 and sorted(index.values()) == list(range(2, 122))
     for path in packets:
         text = pdf_text(path.read_bytes())
         own = rows[index[path.name[7:-4]] - 2]
@@ -536,6 +606,111 @@ def test_120_rows_and_a_killed_run(tmp_path: Path) -> None:
     for name in ("Zzyzx", "Testpatient"):
         assert name not in rerun.stdout + rerun.stderr
         assert not any(name in p.name for p in out.rglob("*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_late_in_a_run_stops_cleanly(tmp_path: Path, process_group: list[int]) -> None:
+    """Ctrl-C at a terminal reaches the whole process group, workers included, late in a run
+    (some workers idle, waiting for work): no traceback from any process, exit 130, and the
+    run folder holds only listed packets."""
+    import signal
+
+    # 250 rows over two workers: chunks of 100, 100 and 50; one worker is idle, waiting for
+    # work, while the other makes the last chunk (where Ctrl-C used to print a traceback).
+    project, roster, _ = fictional_run(tmp_path, 250)
+    out = tmp_path / "out"
+    with (tmp_path / "stdout").open("w") as out_file, (tmp_path / "stderr").open("w") as err_file:
+        process = subprocess.Popen(packets_command(project, roster, out), stdout=out_file,
+                                   stderr=err_file, start_new_session=True)
+    process_group.append(process.pid)
+    wait_for(lambda: len(list(out.glob("*/packet_*.pdf"))) >= 215 or process.poll() is not None)
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(60)
+    stdout, stderr = (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.endswith("Interrupted; finished files are kept, nothing half-written.\n")
+    assert stdout == ""
+    assert live_group(process.pid) == []
+    (run_dir,) = out.iterdir()
+    index = assert_consistent(run_dir)
+    assert len(index) < 250
+    audit = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1] == {**audit[-1], "event": "run-stopped", "reason": "interrupted", "packets": len(index)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fills", ["while writing packets", "while listing a chunk"])
+def test_a_full_disk_is_a_clean_error(tmp_path: Path, small_disk: Any, fills: str) -> None:
+    """The output folder is a small real disk (tmpfs) that fills up during the run: a plain
+    error (exit 1, no traceback), and the index and the audit log still agree with the files.
+
+    "while listing a chunk": the disk is sized so every packet of the (single) chunk fits but
+    the chunk's audit lines do not; the index lines, already written, are taken back."""
+    if fills == "while writing packets":
+        project, roster, _ = fictional_run(tmp_path, 6)
+        disk, workers = small_disk(400), 2  # room for about five packets; two chunks of three
+    else:
+        project, roster, _ = fictional_run(tmp_path, 14, slugs=("prp-injection",))
+        measured = run_cli(project, *packets_args(roster, tmp_path / "measure", 1))
+        (run_dir,) = (tmp_path / "measure").iterdir()
+        pages = sum(-(-p.stat().st_size // 4096) for p in run_dir.glob("packet_*.pdf"))
+        assert "Traceback" not in measured.stderr
+        # marker, index and audit take a page each before the chunk is listed
+        disk, workers = small_disk((pages + 3) * 4), 1
+    result = run_cli(project, *packets_args(roster, disk, workers), check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "No space left on device" in result.stderr or "short write" in result.stderr
+    (run_dir,) = [d for d in disk.iterdir() if d.is_dir()]
+    index = assert_consistent(run_dir)
+    assert (
+        f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
+        "unfinished ones were removed. Free some space and run the roster again\n" in result.stderr
+    )
+    if fills == "while listing a chunk":
+        assert "audit.jsonl" in result.stderr and index == {}
+        assert (run_dir / "index.csv").read_text() == "packet_id,row\n"
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk: Any) -> None:
+    """The library call (no CLI): chunks of two over two workers, the disk fills after a few.
+    A clean OutputError, the workers gone, and only listed packets left. While they work,
+    the workers hold none of the run's files open: not the lock, not the journals."""
+    import multiprocessing
+    from datetime import date
+
+    from handout_gen.core.errors import OutputError
+    from handout_gen.packets.run import RunOptions, run_packets
+
+    project, roster, _ = fictional_run(tmp_path, 10, slugs=("prp-injection",))
+    disk = small_disk(500)  # about six packets
+    options = RunOptions(out_root=disk, workers=2, today=date.fromisoformat(TODAY), chunk_size=2)
+    done: list[int] = []
+    held_by_workers: set[str] = set()
+
+    def progress(count: int) -> None:
+        done.append(count)
+        for child in multiprocessing.active_children():
+            for fd in Path(f"/proc/{child.pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held_by_workers.add(os.readlink(fd))
+
+    with pytest.raises(OutputError) as info:
+        run_packets(load_project(project), roster, options, progress=progress)
+    assert multiprocessing.active_children() == []
+    (run_dir,) = [d for d in disk.iterdir() if d.is_dir()]
+    index = assert_consistent(run_dir)
+    assert sum(done) == len(index) and 0 < len(index) < 10
+    assert held_by_workers and not {f for f in held_by_workers if f.startswith(str(run_dir))}
+    assert "No space left on device" in str(info.value) or "short write" in str(info.value)
+    assert str(info.value).endswith(
+        f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
+        "unfinished ones were removed. Free some space and run the roster again"
+    )
+    audit = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] in ("packet", "run-stopped")  # a stop line, if the disk had room for it
 
 
 def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:

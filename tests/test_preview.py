@@ -315,3 +315,62 @@ def test_the_site_is_served_under_site_with_its_links_there(
     server.site.refresh()
     assert server.site.should_reload("site", since)
     assert "PRP, edited" in get(server, "/site/procedures/prp-injection/")[2].decode()
+
+
+def raw(server: PreviewServer, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send ``request`` as it is (malformed ones included); the status and headers of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        assert name.lower() not in headers, f"{name} sent twice"
+        headers[name.lower()] = value.strip()
+    return int(lines[0].split()[1]), headers
+
+
+def test_every_response_carries_the_content_security_policy(
+    server: PreviewServer, sample_project: Path
+) -> None:
+    """Pages, files, PDFs, JSON, errors (the preview's and http.server's own): one policy each."""
+    from handout_gen.preview.site import CONTENT_SECURITY_POLICY as POLICY
+
+    issue = server.site.items.newsletters[0]
+    host = f"Host: 127.0.0.1:{server.port}\r\n"
+
+    def get_headers(path: str, method: str = "GET", extra: str = host) -> tuple[int, dict[str, str]]:
+        return raw(server, f"{method} {path} HTTP/1.1\r\n{extra}Connection: close\r\n\r\n".encode())
+
+    answers = {
+        path: get_headers(path)
+        for path in ("/", "/handouts/prp-injection.html", "/handouts/prp-injection.pdf",
+                     f"/newsletters/{issue}/", f"/newsletters/{issue}/email.html",
+                     f"/newsletters/{issue}/email.txt", "/_reload?item=index&since=0", "/no/such/page",
+                     "/_file/0/content/practice.yaml")
+    }
+    answers["wrong host"] = get_headers("/", extra="Host: attacker.example\r\n")
+    answers["POST"] = get_headers("/", method="POST")
+    many = "".join(f"X-{i}: 1\r\n" for i in range(120))  # http.server refuses over 100 headers
+    answers["bad request"] = get_headers("/", extra=host + many)
+    answers["file"] = get_headers("/_file/0/content/assets/logo.svg")
+    answers["file as a page"] = get_headers("/_file/0/content/assets/logo.svg",
+                                            extra=host + "Sec-Fetch-Dest: document\r\n")
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    path.write_text(path.read_text().replace("kind: procedure\n", "kind: procedure\nnot_a_field: 1\n"))
+    server.site.refresh()
+    answers["content error"] = get_headers("/handouts/prp-injection.html")
+    statuses = {what: status for what, (status, _) in answers.items()}
+    assert statuses == {**statuses, "/no/such/page": 404, "/_file/0/content/practice.yaml": 404,
+                        "wrong host": 403, "POST": 501, "bad request": 431, "file": 200,
+                        "file as a page": 403, "content error": 200, "/handouts/prp-injection.pdf": 200}
+    for what, (_, headers) in answers.items():
+        expected = f"sandbox; {POLICY}" if what == "file" else POLICY
+        assert headers.get("content-security-policy") == expected, what
+    assert "default-src 'none'" in POLICY and "unsafe-inline" not in POLICY.split("style-src")[0]

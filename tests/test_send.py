@@ -44,9 +44,17 @@ class Handler:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
     temporary_after: int | None = None  # answer 421 once this many were accepted
     stall_at: int | None = None  # hold the n-th message (1-based) until released
+    accept_after_stall: bool = False  # then accept it (the default refuses it: the client was killed)
     stalled: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     attempts: int = 0
+    refuse_sender: str | None = None  # answer MAIL FROM with this
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -64,7 +72,8 @@ class Handler:
             self.stalled.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
-            return "451 4.3.0 client went away"  # never accepted: the client was killed
+            if not self.accept_after_stall:
+                return "451 4.3.0 client went away"  # never accepted: the client was killed
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append((list(envelope.rcpt_tos), msg))
         return "250 OK"
@@ -215,7 +224,7 @@ def test_permanent_failure_recorded_and_reported(
     result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port), "--rate", "0")
     assert result.exit_code == 1
     assert [r for r, _ in handler.received] == [["a@example.org"], ["c@example.org"]]
-    assert "  row 3: refused by the server (550 5.1.1 <<address>>: user unknown)\n" in result.stderr
+    assert "  row 3: refused by the server (550 5.1.1)\n" in result.stderr
     assert result.stderr.endswith("Error: 1 message(s) were refused permanently (see above)\n")
     assert "gone@example.org" not in result.output
 
@@ -232,7 +241,7 @@ def test_transient_errors_retried_then_resume_without_duplicates(
     handler.temporary_after = 2  # the server starts answering 421 after two messages
     with pytest.raises(
         SendError,
-        match=r"^the SMTP server kept failing \(421 4\.3\.2 try again later\); 2 sent this run\. "
+        match=r"^the SMTP server kept failing on row 4 \(421 4\.3\.2\); 2 sent this run\. "
         "Run the same command again to resume: sent recipients are skipped$",
     ):
         send_issue(project, ISSUE, people, settings, rate=0, retries=2, backoff=0.01)
@@ -254,23 +263,7 @@ def test_killed_send_resumes_with_no_duplicate_and_no_miss(
         tmp_path / "list.csv", "email,first_name\n" + "".join(f"{a},R{i}\n" for i, a in enumerate(addresses))
     )
     handler.stall_at = 4  # hold the 4th message mid-DATA, then kill the sender with SIGKILL
-    cmd = [
-        sys.executable,
-        "-m",
-        "handout_gen",
-        "--project",
-        str(sample_project),
-        "send",
-        ISSUE,
-        "--recipients",
-        str(csv_path),
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(port),
-        "--rate",
-        "0",
-    ]
+    cmd = send_command(sample_project, csv_path, port)
     env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert handler.stalled.wait(60), proc.communicate()
@@ -285,6 +278,121 @@ def test_killed_send_resumes_with_no_duplicate_and_no_miss(
     assert resumed.stdout.startswith("sent 3, already sent earlier 3, failed 0\n")
     got = [r[0] for r, _ in handler.received]
     assert sorted(got) == sorted(addresses) and len(got) == len(set(got)) == 6
+
+
+def send_command(project: Path, csv_path: Path, port: int, *more: str) -> list[str]:
+    """``handout-gen send`` of a list as a real process (for signals)."""
+    return [
+        sys.executable, "-m", "handout_gen", "--project", str(project), "send", ISSUE,
+        "--recipients", str(csv_path), *local_smtp(port), "--rate", "0", *more,
+    ]
+
+
+def test_ctrl_c_while_the_server_holds_its_reply_logs_the_message_in_flight(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    """SIGINT while the server holds its answer to DATA: the message is answered, logged and
+    never sent again; the send stops cleanly right after it (exit 130, no traceback)."""
+    handler, port = smtp
+    addresses = [f"r{i}@example.org" for i in range(6)]
+    csv_path = write_csv(tmp_path / "list.csv", "email\n" + "".join(f"{a}\n" for a in addresses))
+    handler.stall_at, handler.accept_after_stall = 3, True
+    cmd = send_command(sample_project, csv_path, port)
+    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert handler.stalled.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # the sender is blocked reading the reply: the signal is taken now, and held
+    handler.release.set()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.endswith("Interrupted; finished files are kept, nothing half-written.\n")
+    assert [r[0] for r, _ in handler.received] == addresses[:3]
+    log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [(e["event"], e.get("row")) for e in entries] == [
+        ("start", None), ("sent", 2), ("sent", 3), ("sent", 4)]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("sent 3, already sent earlier 3, failed 0\n")
+    assert [r[0] for r, _ in handler.received] == addresses  # each once, in order
+
+
+ODD = "o'brien/sales%desk@example.org"  # every character here is allowed in an address
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        (f"450 4.2.1 <{ODD}>: mailbox busy, try later", "kept failing on row 3 (450 4.2.1)"),
+        (f"550 5.1.1 <{ODD}>... User unknown ('{ODD}')", "row 3: refused by the server (550 5.1.1)"),
+        (f"553 mailbox name {ODD} not allowed", "row 3: refused by the server (553)"),
+    ],
+    ids=["temporary", "permanent", "no-enhanced-code"],
+)
+def test_server_replies_are_reduced_to_codes(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path, reply: str, shown: str
+) -> None:
+    """A refusal quoting the address (with ' / %) leaves it nowhere: terminal or send log."""
+    handler, port = smtp
+    handler.refuse[ODD] = reply
+    csv_path = write_csv(tmp_path / "list.csv", f"email\na@example.org\n{ODD}\nc@example.org\n")
+    result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port), "--rate", "0",
+                      "--retries", "1", "--retry-delay", "0")
+    assert result.exit_code == 1
+    assert shown in result.stderr
+    log = (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").read_text()
+    for where in (result.stdout, result.stderr, log):
+        for piece in ("o'brien", "brien", "sales", "desk", "%", "mailbox", "unknown", "allowed"):
+            assert piece not in where, (piece, where)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_refused_sender_is_named_by_its_codes(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    handler.refuse_sender = "553 5.7.1 <news@example.org>: sender address rejected"
+    csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\n")
+    result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: the server refused the sender address of content/practice.yaml (553 5.7.1); "
+        "nothing more was sent\n"
+    )
+    assert "@" not in result.output
+
+
+def test_refused_rows_are_not_tried_again_unless_asked(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp
+    handler.refuse["gone@example.org"] = "550 5.1.1 no such user"
+    csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\ngone@example.org\nc@example.org\n")
+    args = ("--recipients", str(csv_path), *local_smtp(port), "--rate", "0")
+    first = send_cli(sample_project, *args)
+    assert first.exit_code == 1 and "row 3: refused by the server (550 5.1.1)" in first.stderr
+    log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
+    failed = [json.loads(x) for x in log.read_text().splitlines()][2]
+    assert {k: failed[k] for k in ("event", "row", "code", "status")} == {
+        "event": "failed", "row": 3, "code": 550, "status": "5.1.1"}
+    assert handler.attempts == 2  # the refused message never reached DATA
+    again = send_cli(sample_project, *args)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith(
+        "sent 0, already sent earlier 2, failed 0\n"
+        "refused earlier, not tried again (add --retry-refused to try): row(s) 3\n"
+    )
+    dry = send_cli(sample_project, *args, "--dry-run")
+    assert dry.stdout.startswith("dry run: 0 message(s) prepared, 2 already sent; nothing sent\n")
+    handler.refuse.clear()  # the mailbox exists again
+    retried = send_cli(sample_project, *args, "--retry-refused")
+    assert retried.exit_code == 0, retried.output
+    assert retried.stdout.startswith("sent 1, already sent earlier 2, failed 0\n")
+    assert sorted(r[0] for r, _ in handler.received) == ["a@example.org", "c@example.org", "gone@example.org"]
+    last = send_cli(sample_project, *args, "--retry-refused")
+    assert last.stdout.startswith("sent 0, already sent earlier 3, failed 0\n") and len(handler.received) == 3
 
 
 def test_dry_run_sends_and_writes_nothing(sample_project: Path, tmp_path: Path) -> None:
@@ -334,3 +442,13 @@ def test_send_usage_errors_exit_2(sample_project: Path, args: list[str], message
 def test_password_only_from_environment(sample_project: Path) -> None:
     result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", "--help"])
     assert "--smtp-password" not in result.output and "SMTP_PASSWORD" in result.output
+
+
+def test_help_states_what_a_resumed_send_repeats_and_skips(sample_project: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", "--help"])
+    text = " ".join(result.output.split())
+    assert "nobody gets it twice" not in text
+    assert "Ctrl-C lets the message in flight finish and be logged first" in text
+    assert ("One case can repeat a message: a kill or crash while the server is answering "
+            "(delivered, not yet logged)") in text
+    assert "--retry-refused Also try again the rows the server refused for good (5xx)" in text

@@ -62,16 +62,21 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               envvar="HANDOUT_GEN_SUPPRESSIONS",
               help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
+@click.option("--retry-refused", is_flag=True,
+              help="Also try again the rows the server refused for good (5xx) on an earlier run.")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
          rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool,
-         suppressions: Path | None) -> None:
+         suppressions: Path | None, retry_refused: bool) -> None:
     """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
 
     A list send keeps a log; run the same command again after a stop and it goes on
-    where it left off (nobody gets it twice, nobody is missed). Every row of the list
-    is checked first; readers who unsubscribed are skipped. Links are signed with the
+    where it left off, skipping rows already sent (and rows refused for good, unless
+    --retry-refused). Ctrl-C lets the message in flight finish and be logged first.
+    One case can repeat a message: a kill or crash while the server is answering
+    (delivered, not yet logged); the repeat has the same Message-ID. Every row of the
+    list is checked first; readers who unsubscribed are skipped. Links are signed with the
     practice secret (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
 
     \b
@@ -104,7 +109,8 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered,
-                            suppressions=SuppressionList(suppressions) if suppressions else None)
+                            suppressions=SuppressionList(suppressions) if suppressions else None,
+                            retry_refused=retry_refused)
     for line in report.summary(dry_run):
         click.echo(line)
     for line in report.problems():

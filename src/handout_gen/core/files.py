@@ -6,6 +6,7 @@ file behind or clobbers a good one, and no path built from data can escape ``out
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -140,28 +141,78 @@ class BuildReport:
 
 
 class AppendLog:
-    """An append-only log file (0600 unless ``mode`` says): each :meth:`append` is one write() and an fsync.
+    """An append-only journal of whole lines (0600 unless ``mode`` says): every append is all
+    there, fsynced, or not there.
 
     :func:`write_file` replaces whole files; a journal that grows a line at a time (the
-    packet index and audit log, the newsletter send log) needs O_APPEND instead. One write
-    call per append means a kill leaves whole lines, or at most one torn last line that
-    readers skip.
+    packet index and audit log, the newsletter send log) needs O_APPEND instead. Each append
+    is one write() of whole lines, checked and fsynced; a short write, a full disk or a
+    failed fsync truncates the file back to its length before the append and raises
+    :class:`OutputError`, so a reader never meets half a record. A line torn by a kill
+    (SIGKILL can cut a write short) or a power cut is dropped when the log is next opened,
+    so the next append never glues a record onto a fragment.
+
+    One writer per file: the rollback truncates to the length *this* writer saw.
     """
 
     def __init__(self, path: Path, *, mode: int = 0o600) -> None:
         self.path = path
         try:
-            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+            self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, mode)
         except OSError as exc:
-            msg = f"cannot open {path} for appending: {exc.strerror or exc}"
-            raise OutputError(msg) from exc
+            raise OutputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+        try:
+            self._drop_torn_tail()
+        except OSError as exc:
+            self.close()
+            raise OutputError(f"cannot repair {path}: {exc.strerror or exc}") from exc
 
-    def append(self, text: str) -> None:
+    def fileno(self) -> int:
         if self._fd is None:
             msg = f"{self.path} is closed"
             raise OutputError(msg)
-        os.write(self._fd, text.encode("utf-8"))
-        os.fsync(self._fd)
+        return self._fd
+
+    def _drop_torn_tail(self) -> None:
+        """Cut a last line that has no newline (a record that was never finished)."""
+        fd = self.fileno()
+        end = size = os.fstat(fd).st_size
+        while end > 0:
+            start = max(0, end - 4096)
+            found = os.pread(fd, end - start, start).rfind(b"\n")
+            if found >= 0:
+                end = start + found + 1
+                break
+            end = start
+        if end != size:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+
+    def append(self, text: str) -> None:
+        """Append whole lines (``text`` ends with a newline), fsynced; or nothing at all."""
+        append_together((self, text))
+
+    def _write(self, data: bytes) -> None:
+        fd = self.fileno()
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                short = f"short write ({written} of {len(data)} bytes; is the disk full?)"
+                raise OSError(errno.ENOSPC, short)
+            os.fsync(fd)
+        except OSError as exc:
+            msg = f"cannot append to {self.path}: {exc.strerror or exc}; it was left as it was"
+            raise OutputError(msg) from exc
+
+    def _length(self) -> int:
+        return os.fstat(self.fileno()).st_size
+
+    def _roll_back(self, length: int) -> None:
+        try:
+            os.ftruncate(self.fileno(), length)  # frees space, so it works on a full disk too
+            os.fsync(self.fileno())
+        except OSError:  # pragma: no cover - nothing more to do; the next open drops a torn tail
+            pass
 
     def close(self) -> None:
         if self._fd is not None:
@@ -175,7 +226,28 @@ class AppendLog:
         self.close()
 
 
+def append_together(*entries: tuple[AppendLog, str]) -> None:
+    """Append each text to its log: all of them written and fsynced, or none of them.
+
+    For records that must agree across files (a packet chunk goes into the index *and* the
+    audit log): if a later append fails, or anything interrupts, the earlier ones are
+    truncated back too, and the error propagates.
+    """
+    done: list[tuple[AppendLog, int]] = []
+    try:
+        for log, text in entries:
+            if not text.endswith("\n"):
+                msg = f"{log.path}: an append must be whole lines"
+                raise ValueError(msg)
+            done.append((log, log._length()))
+            log._write(text.encode("utf-8"))
+    except BaseException:
+        for log, length in reversed(done):
+            log._roll_back(length)
+        raise
+
+
 def append_text(path: Path, text: str) -> None:
-    """Append ``text`` (whole lines) to ``path`` in one write, fsynced; see :class:`AppendLog`."""
+    """Append ``text`` (whole lines) to ``path``, fsynced, or nothing; see :class:`AppendLog`."""
     with AppendLog(path) as log:
         log.append(text)

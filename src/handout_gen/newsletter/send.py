@@ -1,14 +1,17 @@
 """SMTP sending: resumable through a send log, rate-limited, retried, and silent about addresses.
 
-Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped at any
-moment and started again reaches each recipient once. The log holds row numbers and reader
-ids, never addresses: a reader id is HMAC(log key, issue, address), so only someone holding
-both the list and the log's key (its first line) can map an id back to a row.
-
-Unsubscribe links carry a token made with the practice secret
-(:mod:`handout_gen.newsletter.unsubscribe`), not with the log's key: the web app that checks
-them has the secret but never the list or the log. A list send skips every reader on the
-suppression list the app keeps.
+Sending keeps a JSONL send log, fsynced after each accepted message, so a send stopped and
+started again skips whoever it reached. Ctrl-C is held while a message is with the server, so
+the message in flight is answered and logged before the send stops; only a hard stop (a kill,
+a crash, a power cut) while the server is answering can leave a delivered message unlogged,
+and that one message goes again on resume, with the same Message-ID. The log holds row
+numbers and HMAC tokens, never addresses: the unsubscribe token is HMAC(key, issue, address),
+so only someone holding both the list and the key (first log line) can map a token back to an
+address. Unsubscribe links carry a different token, made with the practice secret
+(:mod:`handout_gen.newsletter.unsubscribe`): the web app that checks them has the secret but
+never the list or the log. A list send skips every reader on the app's suppression list.
+Nothing the server says is shown or logged but its reply codes (``550 5.1.1``):
+a reply's text may quote the address.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import SendError
+from handout_gen.core.errors import OutputError, SendError
 from handout_gen.core.files import AppendLog, ensure_dir, safe_join
+from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.newsletter.message import MessageTemplate, reader_values
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.recipients import Recipient
@@ -45,6 +50,7 @@ class SendLog:
         self.path = path
         self.key = key
         self.sent = sent  # token -> row
+        self.refused: set[str] = set()  # tokens the server refused permanently on an earlier run
         self._log = log
 
     @classmethod
@@ -52,6 +58,7 @@ class SendLog:
         path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
         key: bytes | None = None
         sent: dict[str, int] = {}
+        refused: set[str] = set()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -66,12 +73,16 @@ class SendLog:
                     key = bytes.fromhex(entry["key"])
                 elif entry.get("event") == "sent":
                     sent[entry["token"]] = entry["row"]
+                elif entry.get("event") == "failed":
+                    refused.add(entry["token"])
         if not create:
-            return cls(path, key or secrets.token_bytes(32), sent, None)
-        ensure_dir(path.parent)
-        log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
-        if key is None:
-            log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+            log = cls(path, key or secrets.token_bytes(32), sent, None)
+        else:
+            ensure_dir(path.parent)
+            log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
+            if key is None:
+                log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+        log.refused = refused - sent.keys()
         return log
 
     def record(self, entry: dict[str, object]) -> None:
@@ -111,6 +122,18 @@ class SmtpSettings:
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+class Refusal(NamedTuple):
+    """A permanent (5xx) refusal: the row and the server's codes, never its words."""
+
+    row: int
+    code: int
+    status: str = ""  # the enhanced status code (RFC 3463), e.g. "5.1.1", when the reply has one
+
+    @property
+    def codes(self) -> str:
+        return codes(self.code, self.status)
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -118,17 +141,21 @@ class SendReport:
     suppressed: int = 0  # unsubscribed readers, not sent
     suppression_foreign: int = 0  # suppression lines made with another secret (they match nobody)
     suppression_path: Path | None = None
-    failed: list[tuple[int, int, str]] = field(default_factory=list)  # (row, code, reply)
+    failed: list[Refusal] = field(default_factory=list)  # refused permanently in this run
+    refused_earlier: list[int] = field(default_factory=list)  # rows refused on an earlier run, not tried
     prepared: int = 0
     log_path: Path | None = None
 
     def summary(self, dry_run: bool) -> list[str]:
-        """What ``handout-gen send`` prints (counts and paths only, never an address)."""
-        if dry_run:
-            prepared, skipped = self.prepared, self.skipped
-            lines = [f"dry run: {prepared} message(s) prepared, {skipped} already sent; nothing sent"]
-        else:
-            lines = [f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"]
+        """What the terminal shows after a send: counts and row numbers only."""
+        lines = [
+            f"dry run: {self.prepared} message(s) prepared, {self.skipped} already sent; nothing sent"
+            if dry_run
+            else f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"
+        ]
+        if self.refused_earlier:
+            rows = ", ".join(map(str, self.refused_earlier))
+            lines.append(f"refused earlier, not tried again (add --retry-refused to try): row(s) {rows}")
         if self.suppression_path is not None:
             where = f"(suppression list: {self.suppression_path})"
             lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")
@@ -137,19 +164,57 @@ class SendReport:
         return lines
 
     def problems(self) -> list[str]:
-        """Warnings and refusals, for stderr."""
+        """Warnings and refusals, for stderr: row numbers and reply codes only."""
         lines = []
         if self.suppression_foreign:
             lines.append(f"Warning: {self.suppression_foreign} line(s) of the suppression list were made "
                          "with another secret and match nobody; give send the unsubscribe app's secret")
-        for row, code, reply in self.failed:
-            where = f"row {row}" if row else "test address"
-            lines.append(f"  {where}: refused by the server ({code} {reply})")
+        for refusal in self.failed:
+            where = f"row {refusal.row}" if refusal.row else "test address"
+            lines.append(f"  {where}: refused by the server ({refusal.codes})")
         return lines
 
 
+ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})(?!\S)")
+
+
+def enhanced_status(reply: bytes | str) -> str:
+    """The enhanced status code an SMTP reply starts with (``5.1.1``), or ""; the rest is dropped.
+
+    A reply's text is the server's free prose and often quotes the address it refuses
+    (``550 5.1.1 <o'brien/x%y@example.org>: no such user``); no pattern can be trusted to
+    find every address in it, so none of it is kept.
+    """
+    text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
+    found = ENHANCED_STATUS.match(text)
+    return found[1] if found else ""
+
+
+def codes(code: int, status: str) -> str:
+    """``550 5.1.1``, or ``550`` when the reply had no enhanced status code."""
+    return f"{code} {status}".strip()
+
+
+def _problem(exc: BaseException) -> str:
+    """A dropped connection or timeout, named by its type and errno text (never by its message)."""
+    name = type(exc).__name__
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return f"{name}: {strerror}" if strerror else name
+
+
 class _Transient(Exception):
-    pass
+    """A temporary failure (4xx, dropped connection); ``reason`` holds codes or a type name only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Permanent(Exception):
+    def __init__(self, code: int, status: str) -> None:
+        super().__init__(code, status)
+        self.code = code
+        self.status = status
 
 
 class _Connection:
@@ -173,22 +238,24 @@ class _Connection:
             self._raise_for(code, reply)
         except smtplib.SMTPSenderRefused as exc:
             if exc.smtp_code >= 500:
+                refused = codes(exc.smtp_code, enhanced_status(exc.smtp_error))
                 raise SendError(
-                    f"the server refused the sender {sender} ({exc.smtp_code}); nothing more was sent"
+                    f"the server refused the sender address of content/practice.yaml ({refused}); "
+                    "nothing more was sent"
                 ) from None
             self._raise_for(exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPResponseException as exc:
             self._raise_for(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:  # dropped connection, timeout, refused
             self.close()
-            raise _Transient(str(exc) or type(exc).__name__) from None
+            raise _Transient(_problem(exc)) from None
 
     def _raise_for(self, code: int, reply: bytes | str) -> None:
-        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        status = enhanced_status(reply)
         if code >= 500:
-            raise _Permanent(code, text)
+            raise _Permanent(code, status)
         self.close()
-        raise _Transient(f"{code} {text}")
+        raise _Transient(codes(code, status))
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -199,8 +266,8 @@ class _Connection:
             try:
                 smtp.login(s.user, s.password or "")
             except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
-                smtp.close()
-                msg = f"the SMTP server refused the login for '{s.user}' ({type(exc).__name__})"
+                smtp.close()  # the login name is often an address: it is not repeated here
+                msg = f"the SMTP server refused the login of SMTP_USER ({type(exc).__name__})"
                 raise SendError(msg) from None
         return smtp
 
@@ -211,13 +278,6 @@ class _Connection:
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
-
-
-class _Permanent(Exception):
-    def __init__(self, code: int, reply: str) -> None:
-        super().__init__(code, reply)
-        self.code = code
-        self.reply = re.sub(r"[\w.+-]+@[\w.-]+", "<address>", reply)[:200]
 
 
 def _send_log(
@@ -247,82 +307,41 @@ class _Pacer:
         self.next_slot = time.monotonic() + self.interval
 
 
-def _deliver(
-    connection: _Connection, sender: str, to: str, data: bytes, pacer: _Pacer, retries: int, backoff: float
-) -> None:
-    """Send one message, retrying temporary failures with exponential backoff.
-
-    Raises _Permanent for a 5xx refusal and _GaveUp when temporary failures outlast the retries.
-    """
-    for attempt in range(retries + 1):
-        pacer.wait()
-        try:
-            connection.send(sender, to, data)
-        except _Transient as exc:
-            if attempt == retries:
-                raise _GaveUp(str(exc)) from None
-            time.sleep(backoff * 2**attempt)
-        else:
-            return
-
-
 @dataclass
-class _Run:
-    """One send in progress: what each recipient needs, and where each outcome is recorded."""
+class _Delivery:
+    """How one send delivers: the connection, the pace and the retries."""
 
-    project: Project
-    issue: Issue
-    template: MessageTemplate
-    tokens: UnsubscribeTokens
-    suppressed: frozenset[str]
-    log: SendLog
-    report: SendReport
-    connection: _Connection | None
+    connection: _Connection
+    sender: str
     pacer: _Pacer
     retries: int
     backoff: float
-    test: bool
 
-    def one(self, recipient: Recipient) -> None:
-        address = recipient.address.lower()
-        # The log's reader id keeps the label "unsubscribe" it had when it was also the link's
-        # token, so a send log written before the practice secret existed still resumes.
-        reader = mac(self.log.key, "unsubscribe", self.issue.id, address)
-        if reader in self.log.sent:
-            self.report.skipped += 1
-            return
-        if self.tokens.reader(address) in self.suppressed:
-            self.report.suppressed += 1
-            return
-        issue = self.issue.id
-        token = self.tokens.token(issue, address)
-        values = reader_values(self.project, self.issue, recipient.first_name, token)
-        # Same reader, same Message-ID on a resumed send: receivers can drop a duplicate.
-        message_id = f"<{issue}.{mac(self.log.key, 'message-id', issue, address)}@{self.template.domain}>"
-        data = self.template.message(
-            values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
-            list_unsubscribe=values.unsub_url,
-        )
-        self.report.prepared += 1
-        if self.connection is None:  # a dry run
-            return
-        sender = self.project.practice.email.sender_address
-        try:
-            _deliver(self.connection, sender, recipient.address, data, self.pacer, self.retries, self.backoff)
-        except _Permanent as exc:
-            entry = {"event": "failed", "row": recipient.row, "token": reader, "code": exc.code}
-            self.log.record({**entry, "reply": exc.reply})
-            self.report.failed.append((recipient.row, exc.code, exc.reply))
-        except _GaveUp as exc:
-            msg = f"the SMTP server kept failing ({exc}); {self.report.sent} sent this run."
-            if not self.test:
-                msg += " Run the same command again to resume: sent recipients are skipped"
-            raise SendError(msg) from None
-        else:
-            entry = {"event": "sent", "row": recipient.row, "token": reader}
-            self.log.record({**entry, "message_id": message_id})
-            self.log.sent[reader] = recipient.row
-            self.report.sent += 1
+    def deliver(self, to: str, data: bytes, answered: Callable[[_Permanent | None], None]) -> None:
+        """Send one message, retrying temporary failures with exponential backoff.
+
+        Ctrl-C is held from the moment the message goes to the server until ``answered``
+        has logged the server's answer (accepted, or refused for good: ``_Permanent``), and
+        raised right after; so an interrupted send never forgets a message it delivered.
+        The pauses between tries are not held. Raises _GaveUp when temporary failures
+        outlast the retries.
+        """
+        for attempt in range(self.retries + 1):
+            self.pacer.wait()
+            with HeldInterrupt():
+                try:
+                    self.connection.send(self.sender, to, data)
+                except _Transient as exc:
+                    reason = exc.reason
+                except _Permanent as exc:
+                    answered(exc)
+                    return
+                else:
+                    answered(None)
+                    return
+            if attempt == self.retries:
+                raise _GaveUp(reason)
+            time.sleep(self.backoff * 2**attempt)
 
 
 def send_issue(
@@ -339,6 +358,7 @@ def send_issue(
     backoff: float = 2.0,
     progress: Callable[[Recipient], None] | None = None,
     rendered: RenderedIssue | None = None,
+    retry_refused: bool = False,
     tokens: UnsubscribeTokens | None = None,
     suppressions: SuppressionList | None = None,
 ) -> SendReport:
@@ -346,7 +366,8 @@ def send_issue(
 
     Personalisation is string substitution on the once-inlined issue. Transient failures
     (4xx, dropped connections) are retried with exponential backoff; if they persist the send
-    stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end.
+    stops (run it again to resume). Permanent (5xx) refusals are logged and reported at the end;
+    a resumed send does not try them again unless ``retry_refused``.
 
     ``tokens`` default to the practice secret from the environment (:func:`load_secret`); a
     list send skips the readers on ``suppressions`` (default: the project's suppression list).
@@ -366,16 +387,80 @@ def send_issue(
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
     log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
     report.log_path = None if test else log.path
-    connection = _Connection(settings) if settings is not None and not dry_run else None
-    run = _Run(project, rendered.issue, template, tokens, suppressed, log, report, connection,
-               _Pacer(rate), retries, backoff, test)
+    delivery = None
+    if settings is not None and not dry_run:
+        sender = project.practice.email.sender_address
+        delivery = _Delivery(_Connection(settings), sender, _Pacer(rate), retries, backoff)
     try:
         for recipient in recipients:
-            run.one(recipient)
+            address = recipient.address.lower()
+            # The log's reader id keeps the label "unsubscribe" it had when it was also the link's
+            # token, so a send log written before the practice secret existed still resumes.
+            unsub = mac(log.key, "unsubscribe", issue_id, address)
+            if unsub in log.sent:
+                report.skipped += 1
+            elif tokens.reader(address) in suppressed:
+                report.suppressed += 1
+            elif unsub in log.refused and not retry_refused:
+                report.refused_earlier.append(recipient.row)
+            else:
+                link = tokens.token(issue_id, address)
+                message = _message(project, template, log.key, recipient, link, rendered.issue)
+                report.prepared += 1
+                if delivery is not None:
+                    _send_one(delivery, recipient, unsub, message, log, report, test)
             if progress:
                 progress(recipient)
     finally:
-        if connection is not None:
-            connection.close()
+        if delivery is not None:
+            delivery.connection.close()
         log.close()
     return report
+
+
+def _message(
+    project: Project, template: MessageTemplate, key: bytes, recipient: Recipient, link: str, issue: Issue
+) -> tuple[bytes, str]:
+    """One reader's message (``link``: the unsubscribe token) and its Message-ID (the same on a
+    resumed send: receivers can drop a duplicate)."""
+    values = reader_values(project, issue, recipient.first_name, link)
+    mid = mac(key, "message-id", issue.id, recipient.address.lower())
+    message_id = f"<{issue.id}.{mid}@{template.domain}>"
+    data = template.message(
+        values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
+        list_unsubscribe=values.unsub_url,
+    )
+    return data, message_id
+
+
+def _send_one(
+    delivery: _Delivery, recipient: Recipient, unsub: str, message: tuple[bytes, str], log: SendLog,
+    report: SendReport, test: bool,
+) -> None:
+    data, message_id = message
+
+    def answered(refused: _Permanent | None) -> None:
+        entry: dict[str, object] = {"row": recipient.row, "token": unsub}
+        if refused is not None:
+            report.failed.append(Refusal(recipient.row, refused.code, refused.status))
+            entry.update(event="failed", code=refused.code, status=refused.status)
+        else:
+            report.sent += 1
+            entry.update(event="sent", message_id=message_id)
+            log.sent[unsub] = recipient.row
+        try:
+            log.record(entry)
+        except OutputError as exc:
+            what = "was refused" if refused else "was sent"
+            msg = (f"{exc}. The message to row {recipient.row} {what} but could not be logged: "
+                   "a resumed send tries it again")
+            raise SendError(msg) from None
+
+    try:
+        delivery.deliver(recipient.address, data, answered)
+    except _GaveUp as exc:
+        where = f"row {recipient.row}" if recipient.row else "the test address"
+        msg = f"the SMTP server kept failing on {where} ({exc}); {report.sent} sent this run."
+        if not test:
+            msg += " Run the same command again to resume: sent recipients are skipped"
+        raise SendError(msg) from None

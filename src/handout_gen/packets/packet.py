@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import cached_property
@@ -95,7 +96,14 @@ class PacketMaker:
     def make(
         self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
     ) -> list[MadePacket]:
-        """Packets of ``rows``: their cover letters composed together, then assembly.
+        """Packets of ``rows`` (see :meth:`packets`)."""
+        return list(self.packets(rows, encrypt, reveal_errors=reveal_errors))
+
+    def packets(
+        self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
+    ) -> Iterator[MadePacket]:
+        """Packets of ``rows``: their cover letters composed together, then each assembled in
+        turn (one at a time, so a run that is stopping can stop between two packets).
 
         A template or layout error in the cover batch may quote patient data (Jinja names
         the missing key, WeasyPrint the text it choked on), so only its type is reported;
@@ -117,10 +125,8 @@ class PacketMaker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         ends = [*starts[1:], len(batch.pages)]
-        return [
-            self._assemble(row, lang, Part(batch, first, stop, []), encrypt)
-            for (row, lang), first, stop in zip(langs, starts, ends, strict=True)
-        ]
+        for (row, lang), first, stop in zip(langs, starts, ends, strict=True):
+            yield self._assemble(row, lang, Part(batch, first, stop, []), encrypt)
 
     def _assemble(self, row: PatientRow, lang: str, letter: Part, encrypt: bool) -> MadePacket:
         """One packet: its letter pages, then prep pages, handouts and closing pages."""

@@ -8,40 +8,39 @@ its own PdfRenderer); the roster is streamed so only a few chunks are ever in me
 Safety (patient-education.md §5): packets are ``packet_<random>.pdf`` (0600, folder 0700),
 written atomically; ``index.csv`` maps packet ids to roster row numbers only; ``audit.jsonl``
 has one line per packet (time, user, packet id, content versions, sha256) and no patient
-data. A run holds a lock on its folder; a later run removes temp files a killed run left.
+data. The run folder, its lock and journals, and the tidying after a stop or a kill are
+:mod:`~handout_gen.packets.folder`'s; the worker processes (which die with the run and
+ignore Ctrl-C) are :mod:`~handout_gen.packets.pool`'s.
 """
 
 from __future__ import annotations
 
-import fcntl
-import getpass
 import hashlib
-import json
 import logging
-import multiprocessing
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from handout_gen import __version__
 from handout_gen.content.project import Project
-from handout_gen.core.errors import Problem, RosterError
-from handout_gen.core.files import append_text, ensure_dir, safe_join, write_file
+from handout_gen.core.errors import OutputError, Problem, RosterError
+from handout_gen.core.files import write_file
+from handout_gen.core.interrupts import HeldInterrupt
+from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, handout_part, page_part, prep_part
+from handout_gen.packets.pool import WorkerPool, result, stopping
 from handout_gen.packets.roster import PacketVariant, PatientRow, check_roster, iter_roster
 
 log = logging.getLogger("handout_gen")
 
 CACHE = ".handout-gen/packet-parts"
 MAX_CHUNK = 100
-MARKER = ".handout-gen-run"  # only folders holding this are ever cleaned by a later run
 
 
 @dataclass
@@ -83,15 +82,30 @@ def _ensure_task(part: Static) -> str:
 
 def _chunk_task(rows: list[PatientRow]) -> list[dict[str, Any]]:
     state = _WORKER
-    return write_packets(state["worker"], rows, state["run_dir"], state["out_root"], state["encrypt"])
+    return write_packets(
+        state["worker"], rows, state["run_dir"], state["out_root"], state["encrypt"], stop=stopping
+    )
 
 
 def write_packets(
-    worker: PacketMaker, rows: list[PatientRow], run_dir: Path, out_root: Path, encrypt: bool
+    worker: PacketMaker,
+    rows: list[PatientRow],
+    run_dir: Path,
+    out_root: Path,
+    encrypt: bool,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[dict[str, Any]]:
-    """Render and write the packets of one chunk; return their audit records (no PHI)."""
-    records = []
-    for made in worker.make(rows, encrypt):
+    """Render and write the packets of one chunk; return their audit records (no PHI).
+
+    ``stop`` is asked before each packet: a run that is stopping writes no more (what this
+    chunk wrote so far is never listed, and the run removes it).
+    """
+    records: list[dict[str, Any]] = []
+    if stop():
+        return records
+    for made in worker.packets(rows, encrypt):
+        if stop():
+            break
         row, data = made.row, made.data
         packet_id = secrets.token_hex(8)
         write_file(run_dir / f"packet_{packet_id}.pdf", data, root=out_root, private=True)
@@ -108,69 +122,6 @@ def write_packets(
 
 
 # --- the run -------------------------------------------------------------------------------
-
-
-@dataclass
-class Cleaned:
-    """What clean_interrupted removed (counts only: file names say nothing, contents are PHI)."""
-
-    temp_files: int = 0
-    orphan_packets: int = 0
-
-
-def _indexed(run_dir: Path) -> set[str]:
-    try:
-        lines = (run_dir / "index.csv").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return set()
-    return {line.split(",", 1)[0] for line in lines[1:] if line}
-
-
-def _remove_unfinished(run_dir: Path, cleaned: Cleaned) -> None:
-    """Temp files, and packets the index does not list (their chunk was never recorded)."""
-    for stray in run_dir.glob(".tmp-*"):
-        stray.unlink(missing_ok=True)
-        cleaned.temp_files += 1
-    listed = _indexed(run_dir)
-    for packet in run_dir.glob("packet_*.pdf"):
-        if packet.name[len("packet_") : -len(".pdf")] not in listed:
-            packet.unlink(missing_ok=True)
-            cleaned.orphan_packets += 1
-
-
-def clean_interrupted(out_root: Path) -> Cleaned:
-    """Tidy run folders that killed runs left in ``out_root``; count what was removed.
-
-    Only subfolders holding the run marker are touched (``-o`` may be a shared folder with
-    other people's files). A run folder whose ``.lock`` exists but is not held was killed:
-    its temp files and the packets its index does not list (the parent indexes a chunk
-    only when it is complete) are removed, so no unlisted patient file stays behind.
-    """
-    cleaned = Cleaned()
-    if not out_root.is_dir():
-        return cleaned
-    for run_dir in sorted(p for p in out_root.iterdir() if p.is_dir() and not p.is_symlink()):
-        lock = run_dir / ".lock"
-        if not (run_dir / MARKER).is_file() or not lock.is_file():
-            continue  # not ours, or a run that finished
-        fd = os.open(lock, os.O_RDWR)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # another run is writing here right now
-            before = cleaned.orphan_packets
-            _remove_unfinished(run_dir, cleaned)
-            log.warning(
-                "run %s did not finish; removed %d packet(s) it had not listed in index.csv. "
-                "Its listed packets are complete; rerun for a full set",
-                run_dir.name,
-                cleaned.orphan_packets - before,
-            )
-            lock.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
-    return cleaned
 
 
 def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Static]:
@@ -200,19 +151,6 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
             if extra is not None:
                 parts[extra.key] = extra
     return list(parts.values())
-
-
-def _new_run_dir(out_root: Path) -> tuple[str, Path]:
-    """Tidy what killed runs left in ``out_root``, then make this run's private folder."""
-    cleaned = clean_interrupted(out_root)
-    if cleaned.temp_files:
-        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", cleaned.temp_files)
-    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-    run_dir = safe_join(out_root, run_id)
-    ensure_dir(out_root)  # normal mode; an existing (maybe shared) folder is never chmod-ed
-    run_dir.mkdir(mode=0o700)  # new, so ensure_dir(private=True) chmods only our own folder
-    ensure_dir(run_dir, private=True)
-    return run_id, run_dir
 
 
 @dataclass
@@ -256,110 +194,109 @@ def run_packets(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> RunReport:
-    """Validate, then write every packet of ``roster`` into a new private run folder."""
+    """Validate, then write every packet of ``roster`` into a new private run folder.
+
+    However the run ends short of a kill (done, an error, a full disk, Ctrl-C), the folder
+    then holds only complete packets, each listed in the index and the audit log.
+    """
     kit = load_kit(project)
     plan = _validate(kit, roster, options)
-    # Everything is validated: only now is anything created on disk.
+    # Everything is validated: only now is anything created on disk. From here on a Ctrl-C
+    # is held and taken between two packets, where stopping leaves a consistent folder.
     out_root = options.out_root.resolve()
-    run_id, run_dir = _new_run_dir(out_root)
-    report = RunReport(run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems)
-    # Lock first, then the marker: a concurrent clean never sees an unlocked marked folder.
-    lock_fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    fcntl.flock(lock_fd, fcntl.LOCK_EX)
-    finished = False
-    try:
-        append_text(run_dir / MARKER, f"handout-gen {__version__} packet run {run_id}\n")
-        append_text(run_dir / "index.csv", "packet_id,row\n")
-        start = {"event": "run-start", "run": run_id, "rows": plan.total, "skipped_rows": len(plan.bad_rows)}
-        _audit(run_dir, start)
-        if on_total and plan.total:
-            on_total(plan.total)
-        cache_dir = project.output_dir / CACHE
-        statics = _plan(kit, plan.variants, options.today)
-        workers = options.workers or os.cpu_count() or 1
-        chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
-        if workers == 1 or plan.total <= chunk:
-            worker = PacketMaker(kit, options.today, cache_dir)
-            for part in statics:
-                worker.ensure(part)
-            for rows_chunk in _chunks(plan.rows(), chunk):
-                _record(
-                    run_dir,
-                    run_id,
-                    write_packets(worker, rows_chunk, run_dir, out_root, options.encrypt),
-                    report,
-                    progress,
+    with HeldInterrupt() as held:
+        run_id, run_dir = new_run_dir(out_root)
+        report = RunReport(run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems)
+        folder = RunFolder(run_dir, run_id)
+        try:
+            folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows)})
+            if on_total and plan.total:
+                on_total(plan.total)
+            _make(kit, plan, options, _Target(out_root, folder, held), report, progress)
+            folder.audit({"event": "run-complete", "packets": report.written})
+        except BaseException as exc:
+            folder.close(exc)
+            if isinstance(exc, OutputError):  # e.g. the disk is full: what is left, how to go on
+                msg = (
+                    f"{exc}\nThe run stopped: the {folder.packets} packet(s) listed in "
+                    f"{run_dir / 'index.csv'} are complete; unfinished ones were removed. "
+                    "Free some space and run the roster again"
                 )
-        else:
-            _pool_run(
-                kit,
-                statics,
-                plan.rows(),
-                chunk,
-                workers,
-                options,
-                cache_dir,
-                run_dir,
-                out_root,
-                run_id,
-                report,
-                progress,
-            )
-        _audit(run_dir, {"event": "run-complete", "run": run_id, "packets": report.written})
-        finished = True
-    finally:
-        if not finished:  # an error stopped the run: leave no unlisted packet behind
-            _remove_unfinished(run_dir, Cleaned())
-        (run_dir / ".lock").unlink(missing_ok=True)
-        os.close(lock_fd)
+                raise OutputError(msg) from None
+            raise
+        folder.close()
     return report
 
 
-def _pool_run(
+@dataclass
+class _Target:
+    """Where a run writes, and its held Ctrl-C (asked between packets)."""
+
+    out_root: Path
+    folder: RunFolder
+    held: HeldInterrupt
+
+    def stopping(self) -> bool:
+        return self.held.requested
+
+
+def _make(
     kit: Kit,
-    statics: list[Static],
-    rows: Iterator[PatientRow],
-    chunk: int,
-    workers: int,
+    plan: _Validated,
     options: RunOptions,
-    cache_dir: Path,
-    run_dir: Path,
-    out_root: Path,
-    run_id: str,
+    target: _Target,
     report: RunReport,
     progress: Callable[[int], None] | None,
 ) -> None:
+    """Every packet of the plan: in this process for a small run, else over a worker pool."""
+    cache_dir = kit.project.output_dir / CACHE
+    statics = _plan(kit, plan.variants, options.today)
+    workers = options.workers or os.cpu_count() or 1
+    chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
+    folder, held = target.folder, target.held
+
+    def record(records: list[dict[str, Any]]) -> None:
+        held.check()  # a chunk cut short by Ctrl-C is never listed
+        folder.record(records)
+        report.written = folder.packets
+        if progress and records:
+            progress(len(records))
+
+    if workers == 1 or plan.total <= chunk:
+        worker = PacketMaker(kit, options.today, cache_dir)
+        for part in statics:
+            held.check()
+            worker.ensure(part)
+        for rows_chunk in _chunks(plan.rows(), chunk):
+            record(write_packets(worker, rows_chunk, folder.run_dir, target.out_root, options.encrypt,
+                                 stop=target.stopping))
+        return
     _PARENT.update(
-        kit=kit,
-        today=options.today,
-        cache_dir=cache_dir,
-        run_dir=run_dir,
-        out_root=out_root,
-        encrypt=options.encrypt,
+        kit=kit, today=options.today, cache_dir=cache_dir, run_dir=folder.run_dir,
+        out_root=target.out_root, encrypt=options.encrypt,
     )
     import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
 
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-        try:
-            list(pool.map(_ensure_task, statics))  # every static part rendered once, in parallel
+    try:
+        with WorkerPool(workers, _init_worker, folder.inherited()) as pool:
+            pool.wait_all((pool.submit(_ensure_task, part) for part in statics), held)
             pending: set[Future[list[dict[str, Any]]]] = set()
-            for rows_chunk in _chunks(rows, chunk):
+            for rows_chunk in _chunks(plan.rows(), chunk):
+                held.check()
                 if len(pending) >= workers * 2:  # bounded: memory stays flat in roster size
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, pending = pool.wait(pending, held)
                     for future in finished:
-                        _record(run_dir, run_id, future.result(), report, progress)
+                        record(result(future))
                 pending.add(pool.submit(_chunk_task, rows_chunk))
-            for future in pending:
-                _record(run_dir, run_id, future.result(), report, progress)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            _PARENT.clear()
+            while pending:
+                finished, pending = pool.wait(pending, held)
+                for future in finished:
+                    record(result(future))
+    finally:
+        _PARENT.clear()
 
 
-def _chunks(rows: Iterator[PatientRow], size: int) -> Iterator[list[PatientRow]]:
+def _chunks(rows: Iterable[PatientRow], size: int) -> Iterator[list[PatientRow]]:
     batch: list[PatientRow] = []
     for row in rows:
         batch.append(row)
@@ -368,51 +305,3 @@ def _chunks(rows: Iterator[PatientRow], size: int) -> Iterator[list[PatientRow]]
             batch = []
     if batch:
         yield batch
-
-
-def _audit(run_dir: Path, record: dict[str, Any]) -> None:
-    line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "user": _user(), **record}
-    append_text(run_dir / "audit.jsonl", json.dumps(line, sort_keys=True) + "\n")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
-def _record(
-    run_dir: Path,
-    run_id: str,
-    records: list[dict[str, Any]],
-    report: RunReport,
-    progress: Callable[[int], None] | None,
-) -> None:
-    """Index and audit lines for a finished chunk, each file in one append."""
-    if not records:
-        return
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    user = _user()
-    append_text(run_dir / "index.csv", "".join(f"{r['packet']},{r['row']}\n" for r in records))
-    audit = "".join(
-        json.dumps(
-            {
-                "time": now,
-                "user": user,
-                "event": "packet",
-                "run": run_id,
-                "packet": r["packet"],
-                "versions": r["versions"],
-                "sha256": r["sha256"],
-                "encrypted": r["encrypted"],
-            },
-            sort_keys=True,
-        )
-        + "\n"
-        for r in records
-    )
-    append_text(run_dir / "audit.jsonl", audit)
-    report.written += len(records)
-    if progress:
-        progress(len(records))

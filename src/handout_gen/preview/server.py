@@ -20,16 +20,34 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
-from handout_gen.preview.site import SITE_ROUTE, WATCHED, Items, PreviewSite, broken_text, describe
+from handout_gen.preview.site import (
+    CONTENT_SECURITY_POLICY,
+    SITE_ROUTE,
+    WATCHED,
+    Items,
+    PreviewSite,
+    broken_text,
+    describe,
+)
 from handout_gen.site.urls import file_for, normalise
+
+# Fetch Metadata (``Sec-Fetch-Dest``) values of a request that would show a file as a document.
+DOCUMENT_DESTINATIONS = frozenset({"document", "iframe", "frame", "embed", "object", "fencedframe"})
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewHTTPServer
     protocol_version = "HTTP/1.1"
+    sandboxed = False  # this response is a project file (an SVG may be opened on its own)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
         return
+
+    def end_headers(self) -> None:
+        """Every response, http.server's own errors included, carries the preview's policy."""
+        policy = CONTENT_SECURITY_POLICY
+        self.send_header("Content-Security-Policy", f"sandbox; {policy}" if self.sandboxed else policy)
+        super().end_headers()
 
     def _send(self, status: int, body: bytes | str, ctype: str, extra: dict[str, str] | None = None) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -48,6 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self.sandboxed = False
         site = self.server.site
         host = self.headers.get("Host", "")
         if host not in self.server.allowed_hosts:
@@ -108,6 +127,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, site.error_page(describe(exc), f"handout:{name}"), html_type)
         return True
 
+    def _project_file(self, site: PreviewSite, where: str) -> None:
+        """A picture, font or style a preview page embeds (``/_file/<root>/<path>``)."""
+        index, _, rel = where.partition("/")
+        file = site.project_file(int(index), rel) if index.isdigit() else None
+        if file is None:
+            self._not_found()
+            return
+        if self.headers.get("Sec-Fetch-Dest", "") in DOCUMENT_DESTINATIONS:
+            # Files are for preview pages to embed; opened as a page of its own an SVG is a
+            # document that could reach out (a frame in it makes Chromium connect to its host
+            # even though the policy blocks the load).
+            self._send(HTTPStatus.FORBIDDEN, "Project files are served to preview pages only\n",
+                       "text/plain; charset=utf-8")
+            return
+        ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        self.sandboxed = True  # no script would run in it even on its own: it is not a preview page
+        self._send(HTTPStatus.OK, file.read_bytes(), ctype)
+
     def _route(self, site: PreviewSite, path: str, query: dict[str, list[str]]) -> None:
         html_type = "text/html; charset=utf-8"
         if path == "/_reload":
@@ -117,13 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, site.index_page(), html_type)
             return
         if path.startswith("/_file/"):
-            index, _, rel = path.removeprefix("/_file/").partition("/")
-            file = site.project_file(int(index), rel) if index.isdigit() else None
-            if file is None:
-                self._not_found()
-                return
-            ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            self._send(HTTPStatus.OK, file.read_bytes(), ctype, {"Content-Security-Policy": "sandbox"})
+            self._project_file(site, path.removeprefix("/_file/"))
             return
         with site.changed:  # the project of this generation, not one half-replaced
             error, items = site.error, site.items

@@ -19,9 +19,9 @@ nothing here changes what ``build`` writes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
-import json
 import mimetypes
 import re
 import threading
@@ -61,13 +61,34 @@ SITE_ROUTE = "/site/"  # the web pages, as `handout-gen site` makes them, with l
 FILE_TYPES = {".woff2": "font/woff2", ".xml": "application/xml", ".txt": "text/plain; charset=utf-8",
               ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
-RELOAD_SCRIPT = (
-    "<script " + MARKER + ">(function(){var item=%(item)s,since=%(since)d;"
+# The reload script is the same text on every page (what it polls for comes from its data-
+# attributes), so the Content-Security-Policy can allow exactly it, by hash, and no other script.
+RELOAD_JS = (
+    "(function(){var s=document.currentScript,item=s.dataset.item,since=+s.dataset.since;"
     "function poll(){fetch('/_reload?item='+encodeURIComponent(item)+'&since='+since,{cache:'no-store'})"
     ".then(function(r){return r.json()}).then(function(d){if(d.reload){location.reload()}"
-    "else{since=d.generation;setTimeout(poll,%(ms)d)}}).catch(function(){setTimeout(poll,2000)})}"
-    "setTimeout(poll,%(ms)d)})();</script>"
-)
+    "else{since=d.generation;setTimeout(poll,POLL_MS)}}).catch(function(){setTimeout(poll,2000)})}"
+    "setTimeout(poll,POLL_MS)})();"
+).replace("POLL_MS", str(POLL_MS))
+RELOAD_SCRIPT = f'<script {MARKER} data-item="%(item)s" data-since="%(since)d">{RELOAD_JS}</script>'
+RELOAD_HASH = "sha256-" + base64.b64encode(hashlib.sha256(RELOAD_JS.encode()).digest()).decode()
+
+# Every preview response carries this policy: nothing outside the preview is loaded, framed,
+# fetched or posted to, whatever a page, an SVG or a template holds; the only script is the
+# reload script. Inline styles stay allowed (the email is all style attributes); they cannot
+# load anything the img-src and font-src lines do not allow. data: is for the inline QR codes.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'",
+    f"script-src '{RELOAD_HASH}'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "frame-src 'self'",
+    "frame-ancestors 'self'",
+    "base-uri 'self'",
+    "form-action 'none'",
+))
 
 PAGE_CSS = (
     "body{font-family:system-ui,sans-serif;color:#1a1a1a;background:#fff;margin:24px auto;"
@@ -89,7 +110,7 @@ def _digest(*parts: str | bytes) -> str:
 
 def inject_reload(page: str, item: str, since: int) -> str:
     """Add the reload script before ``</body>`` (preview pages only, never built outputs)."""
-    script = RELOAD_SCRIPT % {"item": json.dumps(item).replace("</", "<\\/"), "since": since, "ms": POLL_MS}
+    script = RELOAD_SCRIPT % {"item": html.escape(item, quote=True), "since": since}
     index = page.lower().rfind("</body>")
     return page + script if index < 0 else page[:index] + script + page[index:]
 
