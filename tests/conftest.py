@@ -161,7 +161,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Fixtures that run a whole packet batch: every test that uses one is slow.
+SLOW_FIXTURES = {"batch"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow tests first: with ``-n 2`` the quick ones then fill the other core instead
-    of one long test finishing alone at the end (longest-first scheduling)."""
+    """Mark tests on a whole-batch fixture slow, then run the slow tests first: with ``-n 2``
+    the quick ones then fill the other core instead of one long test finishing alone at the
+    end (longest-first scheduling)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -145,6 +145,7 @@ LATE_PROBLEMS = [
 ]
 
 
+@pytest.mark.slow
 def test_late_rows_are_refused_by_row_column_and_rule(project: Path, tmp_path: Path) -> None:
     roster = tmp_path / "late.csv"
     write_csv(roster, LATE)
@@ -175,6 +176,7 @@ def past_days(text: str, today: date) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_path: Path) -> None:
     today = date.fromisoformat(LATE_TODAY)
     texts = packets_of(project, LATE, tmp_path / "out", "--today", LATE_TODAY, "--allow-late")
@@ -199,6 +201,7 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
         assert past_days(text, today) == [], row
 
 
+@pytest.mark.slow
 def test_one_packet_command_with_a_past_last_dose(project: Path, tmp_path: Path) -> None:
     args = [
         "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient", "--procedure",

@@ -222,6 +222,7 @@ def test_a_missing_image_stops_its_handouts_every_time(small_project: Path) -> N
     assert len(list((small_project / "output/handouts").glob("radiofrequency-ablation*.pdf"))) == 4
 
 
+@pytest.mark.slow
 def test_an_http_link_in_a_newsletter_is_an_error_not_a_gap(sample_project: Path) -> None:
     issue = sample_project / "content/newsletters/2026-12.md"
     heading = "## Holiday hours {#holiday-hours}\n"
@@ -350,6 +351,7 @@ def test_quiet_build_prints_only_problems(small_project: Path) -> None:
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
 
 
+@pytest.mark.slow
 def test_packet_prints_the_file_it_wrote(sample_project: Path) -> None:
     result = hg(
         sample_project, "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient",

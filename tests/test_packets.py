@@ -310,6 +310,7 @@ def test_large_print_cover(batch: dict[str, Any]) -> None:
     assert body >= 18
 
 
+@pytest.mark.slow
 def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     roster = tmp_path / "roster.csv"
@@ -370,6 +371,7 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
     assert "Warning: the roster has passwords but --encrypt was not given" in plain.stderr
 
 
+@pytest.mark.slow
 def test_single_packet_command(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     result = run_cli(
@@ -434,6 +436,7 @@ def test_single_packet_command(tmp_path: Path) -> None:
     assert "row 1, column blood_thinner_stop: is empty" in missing.stderr
 
 
+@pytest.mark.slow
 def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     (project / "content/procedures/prp-injection.es.md").unlink()
@@ -713,6 +716,7 @@ def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk
     assert audit[-1]["event"] in ("packet", "run-stopped")  # a stop line, if the disk had room for it
 
 
+@pytest.mark.slow
 def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:
     """CJK and Arabic names are text in the PDF. (Atkinson Hyperlegible has neither script;
     Arabic falls back to DejaVu Sans; CJK needs a CJK font such as fonts-noto-cjk installed,
@@ -815,6 +819,7 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     (project / "templates").mkdir(exist_ok=True)
@@ -836,6 +841,7 @@ def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> Non
     assert not list((tmp_path / "out").glob("*/packet_*.pdf"))  # a failed run leaves no packet
 
 
+@pytest.mark.slow
 def test_output_into_a_shared_folder(tmp_path: Path) -> None:
     """-o into an existing folder: its mode and other people's files are left alone; only
     marked run folders whose lock nobody holds are cleaned, down to their indexed packets."""
