@@ -7,6 +7,7 @@ file behind or clobbers a good one, and no path built from data can escape ``out
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +20,15 @@ from handout_gen.core.errors import InputRefused, OutputError, Problem, relpath
 # read, so a mistaken or hostile file costs nothing and gets a clear message.
 MAX_TEXT_BYTES = 1_000_000  # one Markdown or YAML file
 MAX_ROSTER_BYTES = 100_000_000  # about 300,000 appointment rows
+
+
+def digest_of(*parts: str | bytes) -> str:
+    """One sha256 over ``parts``, each ended by a NUL so ("ab", "c") and ("a", "bc") differ."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def inside(path: Path, folder: Path) -> bool:

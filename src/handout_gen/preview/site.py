@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote, urlsplit
 from handout_gen.content.project import load_project
 from handout_gen.core import languages
 from handout_gen.core.errors import HandoutGenError
-from handout_gen.core.files import inside
+from handout_gen.core.files import digest_of, inside
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
 from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
@@ -98,14 +98,6 @@ PAGE_CSS = (
     ".frames{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}"
     "pre.text{white-space:pre-wrap;border:1px solid #555;padding:12px;max-width:72ch}figure{margin:0}"
 )
-
-
-def _digest(*parts: str | bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode() if isinstance(part, str) else part)
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def inject_reload(page: str, item: str, since: int) -> str:
@@ -189,7 +181,7 @@ class PreviewSite:
                     files[path.relative_to(self.root).as_posix()] = "outside"
                     continue
                 try:
-                    files[path.relative_to(self.root).as_posix()] = _digest(path.read_bytes())
+                    files[path.relative_to(self.root).as_posix()] = digest_of(path.read_bytes())
                 except OSError:  # deleted between listing and reading; the next event catches up
                     continue
         return files
@@ -222,30 +214,31 @@ class PreviewSite:
             return changed
 
     def _items(self, project: Any, files: dict[str, str]) -> Items:
-        shared = _digest(*(f"{p}={h}" for p, h in files.items()
+        shared = digest_of(*(f"{p}={h}" for p, h in files.items()
                            if not p.startswith(("content/procedures/", "content/newsletters/"))))
-        procedures = _digest(*(f"{p}={h}" for p, h in files.items() if p.startswith("content/procedures/")))
+        procedures = digest_of(*(f"{p}={h}" for p, h in files.items() if p.startswith("content/procedures/")))
         items = Items()
         for procedure, variant in planned_handouts(project):
             name = variant.filename(procedure.slug).removesuffix(".pdf")
             items.handouts[name] = (procedure.slug, variant)
             edition = procedure.edition(variant.lang)
-            items.keys[f"handout:{name}"] = _digest(shared, edition.digest, name)
+            items.keys[f"handout:{name}"] = digest_of(shared, edition.digest, name)
         for slug in project.broken:  # their pages show the problems, the rest work as usual
             for lang in project.recipe.languages:
                 for large in project.recipe.large_print:
                     name = Variant(lang, large).filename(slug).removesuffix(".pdf")
                     items.broken[name] = slug
-                    items.keys[f"handout:{name}"] = _digest(*map(str, project.broken[slug]))
+                    items.keys[f"handout:{name}"] = digest_of(*map(str, project.broken[slug]))
         for issue_id in list_issues(project):
             items.newsletters.append(issue_id)
             prefix = f"content/newsletters/{issue_id}"
             own = [f"{p}={h}" for p, h in files.items() if p.startswith(prefix)]
-            items.keys[f"newsletter:{issue_id}"] = _digest(shared, procedures, *own)
-        items.keys["packet:sample"] = _digest(shared, procedures)
+            items.keys[f"newsletter:{issue_id}"] = digest_of(shared, procedures, *own)
+        items.keys["packet:sample"] = digest_of(shared, procedures)
         items.keys["logo"] = shared
-        newsletters = _digest(*(f"{p}={h}" for p, h in files.items() if p.startswith("content/newsletters/")))
-        items.keys["site"] = _digest(shared, procedures, newsletters)
+        issues = (f"{p}={h}" for p, h in files.items() if p.startswith("content/newsletters/"))
+        newsletters = digest_of(*issues)
+        items.keys["site"] = digest_of(shared, procedures, newsletters)
         return items
 
     def should_reload(self, item: str, since: int) -> bool:

@@ -13,7 +13,6 @@ unchanged ones) and copied, so ``output/site/`` can be uploaded as it is.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import ValidationFailed
-from handout_gen.core.files import BuildReport, Manifest, safe_join, write_file
+from handout_gen.core.files import BuildReport, Manifest, digest_of, safe_join, write_file
 from handout_gen.handouts import build_handouts, handout_key
 from handout_gen.newsletter.render import issue_key
 from handout_gen.render.logo import logo_png
@@ -31,14 +30,6 @@ from handout_gen.site.plan import FONT_FACES, STYLESHEET, Download, SitePlan, fo
 from handout_gen.site.urls import file_for
 
 SITE_DIR = "site"
-
-
-def _digest(*parts: str | bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode() if isinstance(part, str) else part)
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def woff2(face: str) -> bytes:
@@ -66,32 +57,33 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
     project = plan.project
     shared = project.shared_digest
     editions = [e for slug in sorted(project.procedures) for e in project.procedures[slug].editions.values()]
-    procedures = _digest(*(e.digest for e in editions))
+    procedures = digest_of(*(e.digest for e in editions))
     folder = project.content_dir / "newsletters"
-    issue_files = _digest(*((folder / f"{p.key}.md").read_bytes() for p in plan.of_kind("issue")))
+    issue_files = digest_of(*((folder / f"{p.key}.md").read_bytes() for p in plan.of_kind("issue")))
     depends = {
-        "home": _digest(shared, procedures, issue_files), "sitemap": _digest(shared, procedures, issue_files),
-        "procedures": _digest(shared, procedures),
-        "archive": _digest(shared, issue_files), "feed": _digest(shared, issue_files),
+        "home": digest_of(shared, procedures, issue_files),
+        "sitemap": digest_of(shared, procedures, issue_files),
+        "procedures": digest_of(shared, procedures),
+        "archive": digest_of(shared, issue_files), "feed": digest_of(shared, issue_files),
     }
     outputs = []
     for page in plan.pages.values():
         if page.kind == "procedure":
             procedure = project.procedure(page.key)
-            key = _digest(shared, *(e.digest for e in procedure.editions.values()),
+            key = digest_of(shared, *(e.digest for e in procedure.editions.values()),
                           *(handout_key(project, d.procedure, d.variant) for d in plan.downloads.values()
                             if d.procedure.slug == page.key))
         elif page.kind == "issue":
             key = issue_key(project, page.key)
         else:
             key = depends.get(page.kind, shared)
-        outputs.append(Output(file_for(page.path), _digest(key, page.path), partial(pages.render, page)))
-    outputs.append(Output(STYLESHEET, _digest(shared, "css"), lambda: pages.stylesheet().encode()))
+        outputs.append(Output(file_for(page.path), digest_of(key, page.path), partial(pages.render, page)))
+    outputs.append(Output(STYLESHEET, digest_of(shared, "css"), lambda: pages.stylesheet().encode()))
     for face in FONT_FACES:
-        outputs.append(Output(font_path(face), _digest(font_file(face).read_bytes()), partial(woff2, face)))
-    outputs.append(Output(plan.logo.src, _digest(shared, "logo"), partial(logo_png, project)))
+        outputs.append(Output(font_path(face), digest_of(font_file(face).read_bytes()), partial(woff2, face)))
+    outputs.append(Output(plan.logo.src, digest_of(shared, "logo"), partial(logo_png, project)))
     for path, file in plan.images.items():
-        outputs.append(Output(path, _digest(file.read_bytes()), file.read_bytes))
+        outputs.append(Output(path, digest_of(file.read_bytes()), file.read_bytes))
     for path, download in plan.downloads.items():
         key = handout_key(project, download.procedure, download.variant)
         outputs.append(Output(path, key, partial(pdf, download)))
