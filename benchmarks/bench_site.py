@@ -8,22 +8,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-HG = str(Path(sys.executable).with_name("handout-gen"))
-
-
-def _best(times: int, func: object) -> float:
-    best = float("inf")
-    for _ in range(times):
-        started = time.perf_counter()
-        func()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - started)
-    return best
+from benchmarks.bench_handouts import HG, REPO, _best  # one timing helper for every benchmark
 
 
 def run() -> None:

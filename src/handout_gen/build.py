@@ -17,8 +17,8 @@ from pathlib import Path
 from handout_gen.checks.gate import practice_problems, procedure_problems
 from handout_gen.content.project import Project
 from handout_gen.core.errors import Problem
-from handout_gen.core.files import BuildReport, Manifest, write_file
-from handout_gen.handouts import PlannedHandout, Renderer, handout_html, plan_handouts
+from handout_gen.core.files import BuildReport
+from handout_gen.handouts import Renderer, handout_html, plan_handouts, write_handouts
 from handout_gen.newsletter.render import render_changed, write_rendered
 
 log = logging.getLogger("handout_gen")
@@ -62,33 +62,9 @@ def build(
     for issue in changed.rendered:
         for warning in issue.warnings:
             log.warning("%s", warning)
-    written = _write_handouts(project, stale, renderer, problems, progress)
+    written = write_handouts(project, stale, renderer, progress, problems)
     letters = write_rendered(project, changed.rendered)
     if progress:
         for path in letters:
             progress(path)
     return BuildResult(BuildReport(written, unchanged), BuildReport(letters, changed.unchanged), problems)
-
-
-def _write_handouts(
-    project: Project,
-    planned: list[PlannedHandout],
-    renderer: Renderer,
-    problems: list[Problem],
-    progress: Callable[[Path], None] | None,
-) -> list[Path]:
-    """Render and write each handout; one WeasyPrint reports trouble with is not written."""
-    manifest = Manifest(project.output_dir, "handouts")
-    written = []
-    for item in planned:
-        data, warnings = renderer.handout_with_warnings(item.procedure, item.variant)
-        if warnings:
-            source = f"content/procedures/{item.procedure.slug}.md"
-            problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
-            continue
-        write_file(item.target, data, root=project.output_dir)
-        manifest.record(item.target.name, item.key)
-        written.append(item.target)
-        if progress:
-            progress(item.target)
-    return written

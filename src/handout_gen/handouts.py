@@ -18,6 +18,7 @@ import jinja2
 
 from handout_gen.content.procedures import Edition, Procedure
 from handout_gen.content.project import Project
+from handout_gen.core.errors import Problem
 from handout_gen.core.files import BuildReport, Manifest, write_file
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.render.context import base_context, qr_data_uri
@@ -164,12 +165,24 @@ def write_handouts(
     planned: list[PlannedHandout],
     renderer: Renderer,
     progress: Callable[[Path], None] | None = None,
+    problems: list[Problem] | None = None,
 ) -> list[Path]:
-    """Render and write each planned handout, recording it in the manifest as it lands."""
+    """Render and write each planned handout, recording it in the manifest as it lands.
+
+    With ``problems`` (the gated ``build``), a handout WeasyPrint warns about is not written
+    and each warning is added there; without, the warnings are logged.
+    """
     manifest = Manifest(project.output_dir, "handouts")
     written = []
     for item in planned:
-        write_file(item.target, renderer.handout(item.procedure, item.variant), root=project.output_dir)
+        data, warnings = renderer.handout_with_warnings(item.procedure, item.variant)
+        if warnings and problems is not None:
+            source = f"content/procedures/{item.procedure.slug}.md"
+            problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
+            continue
+        for message in warnings:
+            log.warning("%s: %s", item.target.name, message)
+        write_file(item.target, data, root=project.output_dir)
         manifest.record(item.target.name, item.key)
         written.append(item.target)
         if progress:
