@@ -7,11 +7,15 @@ Only ``tests/test_sample_content.py`` reads the real sample content.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +38,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD",
-                 "HANDOUT_GEN_SECRET_FILE", "HANDOUT_GEN_SUPPRESSIONS"):
+    for name in (
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "HANDOUT_GEN_SMTP_PASSWORD",
+        "HANDOUT_GEN_SECRET_FILE",
+        "HANDOUT_GEN_SUPPRESSIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HANDOUT_GEN_SECRET", TEST_SECRET)
 
@@ -110,8 +121,9 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     def mount(kib: int) -> Path:
         target = tmp_path / f"disk{len(mounts)}"
         target.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(target)],
-                       check=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(target)], check=True
+        )
         mounts.append(target)
         return target
 
@@ -121,6 +133,73 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
 
 
 SMALL_RECIPE = ("prp-injection", "radiofrequency-ablation")
+WARM_TODAY = "2026-11-24"  # the print date of the warm part cache (tests that print on it find it warm)
+
+
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str) -> Path:
+    """A folder every xdist worker of this test run shares (the run's own under ``-n 0``)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base if worker_id == "master" else base.parent) / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def warm_practice(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The fixture practice after ``build`` and a 120-row ``packets`` run: every handout built
+    and the packet-part cache warm, made once per test run (the first worker to ask makes it
+    under a lock, the xdist-documented pattern). Cache keys do not depend on the project's
+    folder, so a copy (:func:`copy_warm`) starts warm: for tests whose point is what comes
+    after the first render. The first render itself is tested here, by test_sample_content
+    and by the tests on ``sample_project``."""
+    from handout_gen.content.project import load_project
+    from handout_gen.packets.kit import load_kit
+    from tests.fictional import fictional_roster, write_csv
+
+    shared = shared_tmp(tmp_path_factory, worker_id, "warm")
+    root = shared / "project"
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / ".done").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_sample(root)
+            catalog = load_kit(load_project(root)).catalog(date.fromisoformat(WARM_TODAY))
+            rosters = [root / "content/rosters/sample-roster.csv"]
+            for name, slugs in (("all", ()), ("two", SMALL_RECIPE)):  # the rosters the tests draw
+                rosters.append(shared / f"{name}.csv")
+                write_csv(rosters[-1], fictional_roster(120, catalog, slugs=slugs))
+            command = [sys.executable, "-m", "handout_gen", "--project", str(root)]
+            subprocess.run([*command, "-q", "build"], check=True, timeout=600)
+            for roster in rosters:
+                subprocess.run(
+                    [*command, "packets", str(roster), "-o", str(shared / "packets"), "--today", WARM_TODAY],
+                    check=True,
+                    timeout=600,
+                    capture_output=True,
+                )
+            shutil.rmtree(shared / "packets")  # only the cache is kept, never a packet
+            (shared / ".done").touch()
+    return root
+
+
+def copy_warm(dest: Path, warm: Path) -> Path:
+    """A private copy of the warm practice (content, recipes, templates and output)."""
+    shutil.copytree(warm, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def warm_project(tmp_path: Path, warm_practice: Path) -> Path:
+    """A private copy of the fixture practice with its handouts built and its part cache warm."""
+    return copy_warm(tmp_path / "project", warm_practice)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def interruptible() -> None:
+    """Ctrl-C raises in tests and their child processes even when pytest itself was started
+    where SIGINT is ignored (a background job of a script): the Ctrl-C tests need it."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
@@ -138,8 +217,13 @@ def small_project(tmp_path: Path) -> Path:
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -156,7 +240,8 @@ def browser() -> Iterator[Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-golden", action="store_true",
+        "--update-golden",
+        action="store_true",
         help="rewrite tests/golden/ from what the code makes now (then review the diff)",
     )
 

@@ -23,7 +23,7 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.packets.timing import Needs, Visit, call_by, schedule
 from tests.fictional import write_csv
 
-from .conftest import FIXTURE, copy_sample
+from .conftest import FIXTURE, copy_sample, copy_warm
 from .pdfutil import pdf_text
 from .test_packets import BASE, read_index, run_cli
 
@@ -54,9 +54,9 @@ WEEKDAY_DATE = re.compile(
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One copy of the fixture practice for the module: its part cache is shared by the runs."""
-    return copy_sample(tmp_path_factory.mktemp("clock") / "project")
+def project(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> Path:
+    """One warm copy of the fixture practice for the module: its part cache is shared by the runs."""
+    return copy_warm(tmp_path_factory.mktemp("clock") / "project", warm_practice)
 
 
 @pytest.fixture(scope="module")

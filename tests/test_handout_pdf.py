@@ -134,3 +134,9 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(small_project: Path) ->
         "prp-injection.es.large.pdf", "prp-injection.es.pdf", "prp-injection.large.pdf", "prp-injection.pdf",
     ]
     assert "New " in pdf_text((sample_project / "output/handouts/prp-injection.pdf").read_bytes())
+
+
+def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
+    """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
+    report = build_handouts(load_project(warm_project))
+    assert report.written == [] and len(report.skipped) == 24

@@ -26,7 +26,7 @@ from pypdf import PdfReader
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
-from .conftest import FIXTURE, copy_sample
+from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
 from .pdfutil import pdf_text
 
 TODAY = "2026-11-24"
@@ -311,8 +311,8 @@ def test_large_print_cover(batch: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
-    project = copy_sample(tmp_path / "project")
+def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
+    project = warm_project
     roster = tmp_path / "roster.csv"
     write_csv(
         roster,
@@ -344,8 +344,8 @@ def test_bad_roster_writes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
-    project = copy_sample(tmp_path / "project")
+def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_project: Path) -> None:
+    project = warm_project
     roster = tmp_path / "roster.csv"
     secret = "correct horse 42"  # noqa: S105
     write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood", "password": secret}])
@@ -372,8 +372,8 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_single_packet_command(tmp_path: Path) -> None:
-    project = copy_sample(tmp_path / "project")
+def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
+    project = warm_project
     result = run_cli(
         project,
         "packet",
@@ -437,8 +437,8 @@ def test_single_packet_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> None:
-    project = copy_sample(tmp_path / "project")
+def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, warm_project: Path) -> None:
+    project = warm_project
     (project / "content/procedures/prp-injection.es.md").unlink()
     roster = tmp_path / "roster.csv"
     write_csv(
@@ -472,11 +472,10 @@ def test_sample_packet_for_the_preview() -> None:
     assert "Dear Alex Sample," in pdf_text(data)
 
 
-TWO_SLUGS = ("prp-injection", "radiofrequency-ablation")
 
 
 def fictional_run(
-    tmp_path: Path, count: int, slugs: tuple[str, ...] = TWO_SLUGS
+    tmp_path: Path, warm: Path, count: int, slugs: tuple[str, ...] = SMALL_RECIPE
 ) -> tuple[Path, Path, list[dict[str, str]]]:
     """A project copy and a roster of ``count`` invented patients (two procedures: few static
     parts to render before the first packet)."""
@@ -485,7 +484,7 @@ def fictional_run(
     from handout_gen.packets.kit import load_kit
     from tests.fictional import fictional_roster
 
-    project = copy_sample(tmp_path / "project")
+    project = copy_warm(tmp_path / "project", warm)
     catalog = load_kit(load_project(project)).catalog(date.fromisoformat(TODAY))
     rows = fictional_roster(count, catalog, slugs=slugs)
     roster = tmp_path / "tomorrow.csv"
@@ -553,14 +552,14 @@ def assert_consistent(run_dir: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_120_rows_and_a_killed_run(tmp_path: Path, process_group: list[int]) -> None:
+def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_group: list[int]) -> None:
     """SIGKILL the parent of a 120-row run part-way: its workers die with it at once (they
     would otherwise finish their chunks unlisted, holding the run lock); the rerun removes
     the unlisted packets, says how many, and makes a complete set."""
     import signal
     import time as clock
 
-    project, roster, rows = fictional_run(tmp_path, 120)
+    project, roster, rows = fictional_run(tmp_path, warm_practice, 120)
     rows[17].update(first_name="Zzyzx", last_name="Testpatient")
     write_csv(roster, rows)
     out = tmp_path / "out"
@@ -612,7 +611,9 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, process_group: list[int]) -> 
 
 
 @pytest.mark.slow
-def test_ctrl_c_late_in_a_run_stops_cleanly(tmp_path: Path, process_group: list[int]) -> None:
+def test_ctrl_c_late_in_a_run_stops_cleanly(
+    tmp_path: Path, warm_practice: Path, process_group: list[int]
+) -> None:
     """Ctrl-C at a terminal reaches the whole process group, workers included, late in a run
     (some workers idle, waiting for work): no traceback from any process, exit 130, and the
     run folder holds only listed packets."""
@@ -620,7 +621,7 @@ def test_ctrl_c_late_in_a_run_stops_cleanly(tmp_path: Path, process_group: list[
 
     # 250 rows over two workers: chunks of 100, 100 and 50; one worker is idle, waiting for
     # work, while the other makes the last chunk (where Ctrl-C used to print a traceback).
-    project, roster, _ = fictional_run(tmp_path, 250)
+    project, roster, _ = fictional_run(tmp_path, warm_practice, 250)
     out = tmp_path / "out"
     with (tmp_path / "stdout").open("w") as out_file, (tmp_path / "stderr").open("w") as err_file:
         process = subprocess.Popen(packets_command(project, roster, out), stdout=out_file,
@@ -644,17 +645,19 @@ def test_ctrl_c_late_in_a_run_stops_cleanly(tmp_path: Path, process_group: list[
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fills", ["while writing packets", "while listing a chunk"])
-def test_a_full_disk_is_a_clean_error(tmp_path: Path, small_disk: Any, fills: str) -> None:
+def test_a_full_disk_is_a_clean_error(
+    tmp_path: Path, warm_practice: Path, small_disk: Any, fills: str
+) -> None:
     """The output folder is a small real disk (tmpfs) that fills up during the run: a plain
     error (exit 1, no traceback), and the index and the audit log still agree with the files.
 
     "while listing a chunk": the disk is sized so every packet of the (single) chunk fits but
     the chunk's audit lines do not; the index lines, already written, are taken back."""
     if fills == "while writing packets":
-        project, roster, _ = fictional_run(tmp_path, 6)
+        project, roster, _ = fictional_run(tmp_path, warm_practice, 6)
         disk, workers = small_disk(400), 2  # room for about five packets; two chunks of three
     else:
-        project, roster, _ = fictional_run(tmp_path, 14, slugs=("prp-injection",))
+        project, roster, _ = fictional_run(tmp_path, warm_practice, 14, slugs=("prp-injection",))
         measured = run_cli(project, *packets_args(roster, tmp_path / "measure", 1))
         (run_dir,) = (tmp_path / "measure").iterdir()
         pages = sum(-(-p.stat().st_size // 4096) for p in run_dir.glob("packet_*.pdf"))
@@ -677,7 +680,9 @@ def test_a_full_disk_is_a_clean_error(tmp_path: Path, small_disk: Any, fills: st
 
 
 @pytest.mark.slow
-def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk: Any) -> None:
+def test_a_full_disk_stops_the_worker_pool_in_process(
+    tmp_path: Path, warm_practice: Path, small_disk: Any
+) -> None:
     """The library call (no CLI): chunks of two over two workers, the disk fills after a few.
     A clean OutputError, the workers gone, and only listed packets left. While they work,
     the workers hold none of the run's files open: not the lock, not the journals."""
@@ -687,7 +692,7 @@ def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk
     from handout_gen.core.errors import OutputError
     from handout_gen.packets.run import RunOptions, run_packets
 
-    project, roster, _ = fictional_run(tmp_path, 10, slugs=("prp-injection",))
+    project, roster, _ = fictional_run(tmp_path, warm_practice, 10, slugs=("prp-injection",))
     disk = small_disk(500)  # about six packets
     options = RunOptions(out_root=disk, workers=2, today=date.fromisoformat(TODAY), chunk_size=2)
     done: list[int] = []
@@ -717,13 +722,13 @@ def test_a_full_disk_stops_the_worker_pool_in_process(tmp_path: Path, small_disk
 
 
 @pytest.mark.slow
-def test_non_latin_names_reach_the_text_layer(tmp_path: Path) -> None:
+def test_non_latin_names_reach_the_text_layer(tmp_path: Path, warm_project: Path) -> None:
     """CJK and Arabic names are text in the PDF. (Atkinson Hyperlegible has neither script;
     Arabic falls back to DejaVu Sans; CJK needs a CJK font such as fonts-noto-cjk installed,
     or it prints as empty boxes, which WeasyPrint reports as a warning without the name.)"""
     from .pdfutil import tool
 
-    project = copy_sample(tmp_path / "project")
+    project = warm_project
     result = run_cli(
         project,
         "packet",
@@ -842,12 +847,12 @@ def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_output_into_a_shared_folder(tmp_path: Path) -> None:
+def test_output_into_a_shared_folder(tmp_path: Path, warm_project: Path) -> None:
     """-o into an existing folder: its mode and other people's files are left alone; only
     marked run folders whose lock nobody holds are cleaned, down to their indexed packets."""
     import fcntl
 
-    project = copy_sample(tmp_path / "project")
+    project = warm_project
     shared = tmp_path / "shared"
     (shared / "sub1").mkdir(parents=True)
     shared.chmod(0o755)

@@ -28,7 +28,7 @@ from handout_gen.packets.run import RunOptions, run_packets
 from handout_gen.render.context import qr_data_uri
 from handout_gen.site.build import build_site
 from handout_gen.site.urls import SiteUrls, file_for
-from tests.conftest import copy_sample
+from tests.conftest import copy_warm
 
 from .pdfutil import pdf_links, pdf_text
 
@@ -64,8 +64,8 @@ def decode_qr(matrix: list[list[bool]], candidates: set[str]) -> str | None:
     return None
 
 
-def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path) -> None:
-    root = copy_sample(tmp_path / "demo")
+def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path, warm_practice: Path) -> None:
+    root = copy_warm(tmp_path / "demo", warm_practice)
     project = load_project(root)
     build(project)
     options = RunOptions(out_root=root / "output" / "packets", workers=1, today=date(2026, 11, 24))

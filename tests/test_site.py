@@ -18,7 +18,7 @@ from handout_gen.core.errors import ValidationFailed
 from handout_gen.site.build import SiteReport, build_site
 from handout_gen.site.plan import SitePlan, plan_site
 from handout_gen.site.urls import SiteUrls, file_for, normalise
-from tests.conftest import copy_sample
+from tests.conftest import copy_warm
 
 pytestmark = pytest.mark.slow  # builds every handout once per module
 
@@ -28,9 +28,10 @@ RFA = "procedures/radiofrequency-ablation/"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The fixture practice's site, built once for the read-only tests of this module."""
-    root = copy_sample(tmp_path_factory.mktemp("site") / "project")
+def built(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> Built:
+    """The fixture practice's site, built once for the read-only tests of this module (on a
+    copy whose handouts are built: the site's own pages are the point here)."""
+    root = copy_warm(tmp_path_factory.mktemp("site") / "project", warm_practice)
     project = load_project(root)
     report = build_site(project)
     return root / "output" / "site", plan_site(project), report

@@ -112,8 +112,8 @@ class Project:
                 files += sorted(p for p in folder.rglob("*") if p.is_file())
         if LOCALE_DIR.is_dir():
             files += sorted(LOCALE_DIR.rglob("*.po"))
-        for path in files:
-            digest.update(path.as_posix().encode() + b"\0")
+        for path in files:  # named relative to where it lives: a moved or copied project keeps its keys
+            digest.update(_label(path, self.root).encode() + b"\0")
             if path.is_file():
                 digest.update(path.read_bytes())
         return digest.hexdigest()
@@ -203,3 +203,11 @@ def load_project(start: Path) -> Project:
     if errors or practice is None or recipe is None:
         raise ValidationFailed(errors or problems, "the project")
     return Project(root, practice, loaded.procedures, recipe, loaded.broken)
+
+
+def _label(path: Path, root: Path) -> str:
+    """A file's name in the digest: relative to the project, or to the package for built-ins."""
+    for base, prefix in ((root, ""), (BUILTIN_TEMPLATES, "builtin:"), (LOCALE_DIR, "locale:")):
+        if path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return path.as_posix()
