@@ -259,3 +259,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def untraced_layout() -> Iterator[None]:
+    """Under coverage, lay out and write PDFs with the tracer off.
+
+    WeasyPrint is library code that coverage does not measure, yet its tracer is called for
+    every Python call inside it: about a third of the suite's time. The project's own code
+    that WeasyPrint calls back (the URL fetcher) is covered by its own tests.
+    """
+    import weasyprint
+    from weasyprint.document import Document
+
+    if sys.gettrace() is None:
+        yield
+        return
+    originals = [
+        (weasyprint.HTML, "render", weasyprint.HTML.render),
+        (Document, "write_pdf", Document.write_pdf),
+    ]
+
+    def untraced(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            tracer = sys.gettrace()
+            sys.settrace(None)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                sys.settrace(tracer)
+
+        return call
+
+    for owner, name, function in originals:
+        setattr(owner, name, untraced(function))
+    yield
+    for owner, name, function in originals:
+        setattr(owner, name, function)
