@@ -144,42 +144,73 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: s
     return folder
 
 
-@pytest.fixture(scope="session")
-def warm_practice(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """The fixture practice after ``build`` and a 120-row ``packets`` run: every handout built
-    and the packet-part cache warm, made once per test run (the first worker to ask makes it
-    under a lock, the xdist-documented pattern). Cache keys do not depend on the project's
-    folder, so a copy (:func:`copy_warm`) starts warm: for tests whose point is what comes
-    after the first render. The first render itself is tested here, by test_sample_content
-    and by the tests on ``sample_project``."""
+def _make_warm(shared: Path) -> None:
+    """Build the warm practice in ``shared/project`` (the caller holds ``shared/.lock``)."""
     from handout_gen.content.project import load_project
     from handout_gen.packets.kit import load_kit
     from tests.fictional import fictional_roster, write_csv
 
-    shared = shared_tmp(tmp_path_factory, worker_id, "warm")
     root = shared / "project"
+    shutil.rmtree(root, ignore_errors=True)
+    copy_sample(root)
+    catalog = load_kit(load_project(root)).catalog(date.fromisoformat(WARM_TODAY))
+    rosters = [root / "content/rosters/sample-roster.csv"]
+    for name, slugs in (("all", ()), ("two", SMALL_RECIPE)):  # the rosters the tests draw
+        rosters.append(shared / f"{name}.csv")
+        write_csv(rosters[-1], fictional_roster(120, catalog, slugs=slugs))
+    command = [sys.executable, "-m", "handout_gen", "--project", str(root)]
+    subprocess.run([*command, "-q", "build"], check=True, timeout=600, capture_output=True)
+    for roster in rosters:
+        subprocess.run(
+            [*command, "packets", str(roster), "-o", str(shared / "packets"), "--today", WARM_TODAY],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    shutil.rmtree(shared / "packets")  # only the cache is kept, never a packet
+    (shared / ".done").touch()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the controller (idle while workers run tests) makes the warm practice in
+    a thread from the start, so no worker waits for it while it could run other tests."""
+    import threading
+
+    config = session.config
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession"):
+        return  # a worker, or no xdist: the fixture makes it when first asked
+    shared = config._tmp_path_factory.getbasetemp() / "warm"  # type: ignore[attr-defined]
+    shared.mkdir(exist_ok=True)
+    lock = (shared / ".lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # taken now, before any worker can ask
+
+    def make() -> None:
+        try:
+            _make_warm(shared)
+        except Exception as exc:  # the workers' fixture reports it
+            (shared / ".failed").write_text(f"{type(exc).__name__}: {exc}")
+        finally:
+            lock.close()
+
+    threading.Thread(target=make, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def warm_practice(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The fixture practice after ``build`` and 120-row ``packets`` runs: every handout built
+    and the packet-part cache warm, made once per test run (by the xdist controller, or by
+    the first test to ask). Cache keys do not depend on the project's folder, so a copy
+    (:func:`copy_warm`) starts warm: for tests whose point is what comes after the first
+    render. The first render itself is tested by test_sample_content and the tests on
+    ``sample_project``."""
+    shared = shared_tmp(tmp_path_factory, worker_id, "warm")
     with (shared / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if (shared / ".failed").is_file():
+            pytest.fail(f"the warm practice could not be made: {(shared / '.failed').read_text()}")
         if not (shared / ".done").is_file():
-            shutil.rmtree(root, ignore_errors=True)
-            copy_sample(root)
-            catalog = load_kit(load_project(root)).catalog(date.fromisoformat(WARM_TODAY))
-            rosters = [root / "content/rosters/sample-roster.csv"]
-            for name, slugs in (("all", ()), ("two", SMALL_RECIPE)):  # the rosters the tests draw
-                rosters.append(shared / f"{name}.csv")
-                write_csv(rosters[-1], fictional_roster(120, catalog, slugs=slugs))
-            command = [sys.executable, "-m", "handout_gen", "--project", str(root)]
-            subprocess.run([*command, "-q", "build"], check=True, timeout=600)
-            for roster in rosters:
-                subprocess.run(
-                    [*command, "packets", str(roster), "-o", str(shared / "packets"), "--today", WARM_TODAY],
-                    check=True,
-                    timeout=600,
-                    capture_output=True,
-                )
-            shutil.rmtree(shared / "packets")  # only the cache is kept, never a packet
-            (shared / ".done").touch()
-    return root
+            _make_warm(shared)
+    return shared / "project"
 
 
 def copy_warm(dest: Path, warm: Path) -> Path:
