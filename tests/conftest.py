@@ -225,6 +225,13 @@ def warm_project(tmp_path: Path, warm_practice: Path) -> Path:
     return copy_warm(tmp_path / "project", warm_practice)
 
 
+@pytest.fixture
+def small_warm_project(tmp_path: Path, warm_practice: Path) -> Path:
+    """:func:`small_project` with its 8 handouts built (the recipe's choice of procedures is
+    not part of a handout's key: the other handouts stay on disk until the next build)."""
+    return limit_recipe(copy_warm(tmp_path / "project", warm_practice))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def interruptible() -> None:
     """Ctrl-C raises in tests and their child processes even when pytest itself was started
@@ -233,17 +240,21 @@ def interruptible() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-@pytest.fixture
-def small_project(tmp_path: Path) -> Path:
-    """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
-    whose point is the build, not every procedure (the sample content test builds them all)."""
-    root = copy_sample(tmp_path / "project")
+def limit_recipe(root: Path) -> Path:
+    """Ask the handout recipe of the project at ``root`` for :data:`SMALL_RECIPE` only."""
     recipe = root / "handouts" / "handouts.yaml"
     text = recipe.read_text(encoding="utf-8")
     assert "procedures: all" in text
     limited = text.replace("procedures: all", f"procedures: [{', '.join(SMALL_RECIPE)}]")
     recipe.write_text(limited, encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
+    whose point is the build, not every procedure (the sample content test builds them all)."""
+    return limit_recipe(copy_sample(tmp_path / "project"))
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser

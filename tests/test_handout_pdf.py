@@ -140,3 +140,20 @@ def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
     """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
     report = build_handouts(load_project(warm_project))
     assert report.written == [] and len(report.skipped) == 24
+
+
+def test_adding_a_procedure_to_the_recipe_builds_only_its_handouts(small_warm_project: Path) -> None:
+    """Which procedures, languages and sizes the recipe asks for is not part of a handout's key."""
+    recipe = small_warm_project / "handouts/handouts.yaml"
+    first = build_handouts(load_project(small_warm_project))
+    assert first.written == [] and len(first.skipped) == 8
+    added_slug = "procedures: [epidural-steroid-injection, "
+    recipe.write_text(recipe.read_text().replace("procedures: [", added_slug))
+    for pdf in (small_warm_project / "output/handouts").glob("epidural-steroid-injection*.pdf"):
+        pdf.unlink()
+    added = build_handouts(load_project(small_warm_project))
+    assert sorted(p.name for p in added.written) == [
+        "epidural-steroid-injection.es.large.pdf", "epidural-steroid-injection.es.pdf",
+        "epidural-steroid-injection.large.pdf", "epidural-steroid-injection.pdf",
+    ]
+    assert len(added.skipped) == 8

@@ -72,6 +72,15 @@ class Project:
         return self.root / "output"
 
     @property
+    def recipe_path(self) -> Path:
+        return self.handouts_dir / "handouts.yaml"
+
+    @cached_property
+    def recipe_digest(self) -> str:
+        """Hash of the handout recipe: which handouts exist (the site's lists depend on it)."""
+        return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
+
+    @property
     def logo_path(self) -> Path:
         return self.content_dir / self.practice.logo
 
@@ -100,16 +109,18 @@ class Project:
     def shared_digest(self) -> str:
         """Hash of everything every output depends on besides its own content file.
 
-        practice.yaml, the logo and images, every template (project and built-in), the recipes
-        and the package version: a change to any of them rebuilds everything.
+        practice.yaml, the logo and images, every template (project and built-in), the packet
+        recipe, the handout template named in the handout recipe (not its choice of procedures,
+        languages and sizes: adding a procedure to it builds only that one) and the package
+        version: a change to any of them rebuilds everything.
         """
         from handout_gen import __version__
 
-        digest = hashlib.sha256(__version__.encode())
+        digest = hashlib.sha256(f"{__version__}\0{self.recipe.template}".encode())
         files = [self.content_dir / "practice.yaml", self.logo_path]
         for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets"):
             if folder.is_dir():
-                files += sorted(p for p in folder.rglob("*") if p.is_file())
+                files += sorted(p for p in folder.rglob("*") if p.is_file() and p != self.recipe_path)
         if LOCALE_DIR.is_dir():
             files += sorted(LOCALE_DIR.rglob("*.po"))
         for path in files:  # named relative to where it lives: a moved or copied project keeps its keys
