@@ -101,7 +101,8 @@ def shown_glyphs(data: bytes) -> list[tuple[str, int, int]]:
                     if isinstance(item, pikepdf.String):
                         raw = bytes(item)
                         for i in range(0, len(raw), 2):
-                            found.append((str(font.get("/BaseFont")), int.from_bytes(raw[i : i + 2]), counts[key]))
+                            gid = int.from_bytes(raw[i : i + 2])
+                            found.append((str(font.get("/BaseFont")), gid, counts[key]))
             elif op == "Do":
                 xobject = xobjects[operands[0]]
                 if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:

@@ -55,7 +55,7 @@ def test_sample_has_no_errors_and_every_draft_warns(sample_project: Path) -> Non
     report = check(sample_project)
     assert report.errors == []
     drafts = only(report, "governance.draft")
-    assert len(drafts) == 12  # six procedures, two languages, all awaiting clinical review
+    assert len(drafts) == 14  # six procedures in en and es, one in zh and ar: all awaiting review
     assert drafts[0].fix == "after clinical review set 'status: approved'"
     assert not report.failed() and report.failed(strict=True)
 
@@ -65,7 +65,7 @@ def test_cli_exit_codes_and_json(sample_project: Path) -> None:
     base = ["--project", str(sample_project), "check", "--no-pdf"]
     result = runner.invoke(cli, base)
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("0 errors, 12 warnings.\n")
+    assert result.output.endswith("0 errors, 16 warnings.\n")  # 14 drafts, 2 "no readability formula"
     assert runner.invoke(cli, [*base, "--strict"]).exit_code == 1
     result = runner.invoke(cli, [*base, "--format", "json"])
     data = json.loads(result.output)

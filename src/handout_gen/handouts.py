@@ -26,7 +26,7 @@ from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.render.context import base_context, qr_data_uri
 from handout_gen.render.engine import Engine
-from handout_gen.render.jinja import medium_date, render, safe_html, translations
+from handout_gen.render.jinja import ltr_text, medium_date, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
 
@@ -65,6 +65,7 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
     context = base_context(project, edition.lang, variant.large_print)
     translate = translations(edition.lang, project.catalog_dir).gettext
     locale = project.languages.locale(edition.lang)
+    phone = ltr_text(project.practice.phone, context["dir"])
     context.update(
         procedure=procedure.meta,
         meta=meta,
@@ -73,7 +74,7 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
         ],
         page_url=procedure.url(edition.lang),  # the edition's own page (Spanish for a Spanish handout)
         qr_uri=qr_data_uri(procedure.url(edition.lang), project.practice.colors.text),
-        footer_left=translate("Call us: %(phone)s") % {"phone": project.practice.phone},
+        footer_left=translate("Call us: %(phone)s") % {"phone": phone},
         footer_center=(
             translate("%(version)s, last reviewed %(date)s")
             % {"version": meta.version, "date": medium_date(meta.last_reviewed, locale)}
@@ -83,11 +84,20 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
 
 
 def handout_html(
-    project: Project, procedure: Procedure, variant: Variant, env: jinja2.Environment | None = None
+    project: Project,
+    procedure: Procedure,
+    variant: Variant,
+    env: jinja2.Environment | None = None,
+    *,
+    language_help: bool = True,
 ) -> str:
-    """The HTML WeasyPrint lays out (also what ``preview`` shows)."""
+    """The HTML WeasyPrint lays out (also what ``preview`` shows). ``language_help=False``
+    leaves out the language-help notice (a packet prints it once, on its contacts page)."""
     env = env or Engine(project.root, project.templates_dir).env
-    return render(env, project.recipe.template, **handout_context(project, procedure, variant))
+    context = handout_context(project, procedure, variant)
+    if not language_help:
+        context["language_help"] = []
+    return render(env, project.recipe.template, **context)
 
 
 class Renderer:

@@ -29,6 +29,8 @@ INFLESZ_TARGET, INFLESZ_MIN = 65.0, 55.0  # Spanish Szigriszt-Pazos: warn below 
 # guidance: about 15-20 words a sentence). Scripts written without spaces (Chinese, Japanese,
 # Thai) are measured in characters a sentence.
 SENTENCE_WORDS_MAX, WORD_LETTERS_MAX, SENTENCE_CHARS_MAX = 20.0, 7.0, 40.0
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han.
+UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；؟۔।])\s*")
 MIN_SCORED_WORDS = 10  # formulas are noise on a line or two; shorter units are not scored
 PARAGRAPH_WORDS, SECTION_WORDS = 60, 250
@@ -209,7 +211,7 @@ def sentence_lengths(text: str) -> tuple[float, float, bool]:
     sentences = [s for s in SENTENCE_END_RE.split(text) if s.strip()]
     words = re.findall(r"\w+", text)
     letters = sum(len(w) for w in words)
-    spaced = len(words) * 4 >= len(text.replace(" ", "")) / 4  # CJK/Thai: a few long "words"
+    spaced = len(UNSPACED_RE.findall(text)) * 2 < letters
     if not sentences:
         return 0.0, 0.0, spaced
     if not spaced:

@@ -104,8 +104,11 @@ def load_languages(content_dir: Path, root: Path) -> tuple[LanguageSetup, list[P
             problems.append(Problem(source, message, lines.get((*where, "lang")), ".".join(map(str, where))))
         elif missing := chain(languages.font_chain(line.lang)).missing(line.text):
             message = missing_message(missing, languages.font_chain(line.lang))
-            problems.append(Problem(source, message, lines.get((*where, "text")), ".".join(map(str, where)),
-                                    rule="pdf.glyphs"))
+            problems.append(
+                Problem(
+                    source, message, lines.get((*where, "text")), ".".join(map(str, where)), rule="pdf.glyphs"
+                )
+            )
     return LanguageSetup(languages, data.language_help), problems
 
 

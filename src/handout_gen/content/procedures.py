@@ -186,6 +186,11 @@ def load_procedures(content_dir: Path, root: Path, languages: Languages | None =
             loaded.broken.setdefault(slug, []).extend(found)
     for slug in loaded.broken:
         procedures.pop(slug, None)
+    order = {code: index for index, code in enumerate(languages.codes)}
+    for procedure in procedures.values():  # editions in the order the project lists its languages
+        ordered = sorted(procedure.editions.items(), key=lambda item: order.get(item[0], len(order)))
+        procedure.editions.clear()
+        procedure.editions.update(ordered)
     return loaded
 
 

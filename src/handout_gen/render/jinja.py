@@ -149,11 +149,16 @@ def isolate(value: object) -> str:
     return f"{FSI}{value}{PDI}"
 
 
-@jinja2.pass_context
-def ltr(context: jinja2.runtime.Context, value: object) -> str:
+def ltr_text(value: object, direction: str) -> str:
     """Text that always reads left to right (phone numbers, codes, web addresses): LRI … PDI
     on a right-to-left page, where "555-0100" would otherwise print as "0100-555"."""
-    return f"{LRI}{value}{PDI}" if context.get("dir") == "rtl" else str(value)
+    return f"{LRI}{value}{PDI}" if direction == "rtl" else str(value)
+
+
+@jinja2.pass_context
+def ltr(context: jinja2.runtime.Context, value: object) -> str:
+    """The ``ltr`` filter: :func:`ltr_text` in the page's direction."""
+    return ltr_text(value, str(context.get("dir", "ltr")))
 
 
 def css_string(value: object) -> str:

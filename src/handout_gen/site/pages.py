@@ -95,7 +95,9 @@ class SitePages:
 
     def html(self, template: str, page: Page, info: dict[str, Any], **context: Any) -> bytes:
         practice = self.project.practice
-        text = render(self.env, template, lang=page.lang, practice=practice, colors=practice.colors,
+        text = render(self.env, template, lang=page.lang, dir=self.project.languages.direction(page.lang),
+                      locale=self.project.languages.locale(page.lang),
+                      practice=practice, colors=practice.colors,
                       page=info, site=self.site_context(page, page.lang), **context)
         return text.encode("utf-8")
 
