@@ -317,3 +317,17 @@ def test_vietnamese_is_added_to_an_init_project_by_files_alone(tmp_path: Path) -
     assert "Tiêm điểm kích hoạt" in text  # the Vietnamese handout inside the packet
     assert "tháng 12" in text  # Babel's Vietnamese date on the letter
     assert missing_glyphs(made.data) == []
+
+
+def test_the_glyph_rule_covers_newsletters(sample_project: Path) -> None:
+    from handout_gen.checks.runner import run_checks
+
+    issue = sample_project / "content/newsletters/2026-12.md"
+    text = issue.read_text(encoding="utf-8")
+    issue.write_text(text.replace("## Holiday hours", "## Holiday hours \U000f0000", 1), encoding="utf-8")
+    report = run_checks(sample_project, today=TODAY, pdf=False)
+    (finding,) = [f for f in report.findings if f.rule == "pdf.glyphs"]
+    line = issue.read_text(encoding="utf-8").splitlines().index(
+        next(x for x in issue.read_text(encoding="utf-8").splitlines() if "\U000f0000" in x)) + 1
+    assert (finding.file, finding.line, finding.severity) == ("content/newsletters/2026-12.md", line, "error")
+    assert "(U+F0000) is in no font of the chain" in finding.message

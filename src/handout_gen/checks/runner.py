@@ -341,6 +341,11 @@ def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, s
     findings = []
     for issue_id in list_issues(project):
         source = relpath(folder / f"{issue_id}.md", root)
+        lines = (folder / f"{issue_id}.md").read_text(encoding="utf-8-sig").splitlines()
+        lang = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("lang:")), ORIGINAL)
+        seen: set[str] = set()  # the same rule as handouts: no character without a font of the chain
+        findings += checks_pdf.glyphs(
+            [(line, n) for n, line in enumerate(lines, 1)], source, seen, project.languages.font_chain(lang))
         try:
             issue = render_issue(project, issue_id)
         except ValidationFailed as exc:
