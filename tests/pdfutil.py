@@ -45,3 +45,75 @@ def pdf_links(data: bytes) -> list[str]:
                 if action is not None and action.get("/S") == "/URI":
                     links.append(str(action.URI))
     return links
+
+
+def _font_glyph_count(font: object) -> int:
+    """Glyphs in the font program a PDF font embeds (its subset), read with fontTools."""
+    import io
+
+    from fontTools.cffLib import CFFFontSet
+    from fontTools.ttLib import TTFont
+
+    descendant = font.DescendantFonts[0] if "/DescendantFonts" in font else font  # type: ignore[attr-defined]
+    descriptor = descendant.FontDescriptor
+    for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+        if key in descriptor:
+            data = descriptor[key].read_bytes()
+            subtype = str(descriptor[key].get("/Subtype", ""))
+            if key == "/FontFile3" and subtype in ("/CIDFontType0C", "/Type1C"):
+                cff = CFFFontSet()
+                cff.decompile(io.BytesIO(data), None)
+                return len(cff[cff.fontNames[0]].charset)
+            return int(TTFont(io.BytesIO(data)).getGlyphOrder().__len__())
+    raise AssertionError("font without an embedded program")
+
+
+def shown_glyphs(data: bytes) -> list[tuple[str, int, int]]:
+    """Every glyph id a PDF shows, as (font name, glyph id, glyphs in that font's subset).
+
+    Reads each page's content stream and, recursively, every Form XObject it draws (packet
+    letters are stacked forms). WeasyPrint writes Identity-H CID fonts, so each shown string
+    is a run of 2-byte glyph ids; a glyph the font lacked comes out as id 0 or as an id past
+    the subset's glyph count.
+    """
+    import io
+
+    import pikepdf
+
+    found: list[tuple[str, int, int]] = []
+    counts: dict[int, int] = {}
+
+    def walk(stream: object, resources: object, seen: set[tuple[int, int]]) -> None:
+        fonts = resources.get("/Font", {}) if resources is not None else {}  # type: ignore[attr-defined]
+        xobjects = resources.get("/XObject", {}) if resources is not None else {}  # type: ignore[attr-defined]
+        font = None
+        for operands, operator in pikepdf.parse_content_stream(stream):
+            op = str(operator)
+            if op == "Tf":
+                font = fonts[operands[0]]
+            elif op in ("Tj", "'", '"', "TJ"):
+                strings = operands[0] if op == "TJ" else operands[-1:]
+                assert font is not None
+                key = font.objgen
+                if key not in counts:
+                    counts[key] = _font_glyph_count(font)
+                for item in strings:
+                    if isinstance(item, pikepdf.String):
+                        raw = bytes(item)
+                        for i in range(0, len(raw), 2):
+                            gid = int.from_bytes(raw[i : i + 2])
+                            found.append((str(font.get("/BaseFont")), gid, counts[key]))
+            elif op == "Do":
+                xobject = xobjects[operands[0]]
+                if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:
+                    walk(xobject, xobject.get("/Resources", resources), {*seen, xobject.objgen})
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            walk(page.obj, page.obj.get("/Resources"), set())
+    return found
+
+
+def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
+    """The shown glyphs that draw nothing: id 0 (.notdef) or past the embedded subset."""
+    return [(font, gid, count) for font, gid, count in shown_glyphs(data) if gid == 0 or gid >= count]

@@ -36,6 +36,8 @@ RULE_FIXES = {
     "schema": "correct the value as the message says; see GUIDE.md for the content format",
     "references.unknown-slug": "use a slug of a file in content/procedures/ (run 'handout-gen list')",
     "references.image-missing": "check the path (relative to content/) or add the file",
+    "references.unknown-language": "declare the language in content/languages.yaml (or rename the file)",
+    "pdf.glyphs": "use a character the font chain draws, or add a font for it to content/languages.yaml",
     "references.outside": "copy the file into the project instead of linking to it",
     "references.too-large": "split the file; no handout, newsletter or recipe needs one this large",
     "references.broken-procedure": "fix the procedure's own file first (its problems are listed too)",

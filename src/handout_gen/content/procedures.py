@@ -14,12 +14,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
+from handout_gen.content.languages import unknown_language
 from handout_gen.content.markdown import render_markdown, split_sections
 from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, relpath
 from handout_gen.core.files import read_input
-from handout_gen.core.languages import LANGUAGES, ORIGINAL, TRANSLATED
+from handout_gen.core.languages import ORIGINAL, Languages
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,7 +85,7 @@ class Procedure:
 
     @property
     def languages(self) -> list[str]:
-        return [lang for lang in LANGUAGES if lang in self.editions]
+        return list(self.editions)  # the original first, then each translation in file order
 
     def edition(self, lang: str) -> Edition:
         """The edition in ``lang``, or the English original when there is no translation."""
@@ -148,8 +149,13 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)  # about the folder itself
 
 
-def load_procedures(content_dir: Path, root: Path) -> Loaded:
-    """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems."""
+def load_procedures(content_dir: Path, root: Path, languages: Languages | None = None) -> Loaded:
+    """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems.
+
+    An edition in a language the project does not declare is left out with a warning that
+    names the file: it never keeps the procedure's other editions (or anything else) out.
+    """
+    languages = languages or Languages()
     folder = content_dir / "procedures"
     loaded = Loaded()
     if not folder.is_dir():
@@ -170,11 +176,21 @@ def load_procedures(content_dir: Path, root: Path) -> Loaded:
         procedures[meta.slug] = Procedure(meta, {ORIGINAL: edition})
     for path in (p for p in files if "." in p.stem):
         slug, _, lang = path.stem.rpartition(".")
+        if lang not in languages.translated:
+            message = f"{unknown_language(lang, languages)}; this edition is left out"
+            source, rule = relpath(path, root), "references.unknown-language"
+            loaded.problems.append(Problem(source, message, 1, severity="warning", rule=rule))
+            continue
         found = _load_translation(path, slug, lang, loaded, sources, root)
         if found:
             loaded.broken.setdefault(slug, []).extend(found)
     for slug in loaded.broken:
         procedures.pop(slug, None)
+    order = {code: index for index, code in enumerate(languages.codes)}
+    for procedure in procedures.values():  # editions in the order the project lists its languages
+        ordered = sorted(procedure.editions.items(), key=lambda item: order.get(item[0], len(order)))
+        procedure.editions.clear()
+        procedure.editions.update(ordered)
     return loaded
 
 
@@ -183,9 +199,6 @@ def _load_translation(
 ) -> list[Problem]:
     """Add the ``lang`` edition at ``path`` to its procedure; return its problems instead."""
     source = relpath(path, root)
-    if lang not in TRANSLATED:
-        message = f"unknown language '{lang}' (known: {', '.join(TRANSLATED)})"
-        return [Problem(source, message, rule="references.unknown-slug")]
     tmeta, sections, raw, found = _read_document(path, root, TranslationMeta)
     if tmeta is None or found:
         return found

@@ -14,17 +14,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from handout_gen.content.languages import (
+    LANGUAGES_FILE,
+    LanguageHelp,
+    LanguageSetup,
+    load_languages,
+    unknown_language,
+)
 from handout_gen.content.procedures import Procedure, load_procedures
 from handout_gen.content.schema import Practice, Slug, Strict
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import inside
-from handout_gen.core.languages import LANGUAGES, Language
+from handout_gen.core.languages import Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 
-
-def _all_languages() -> list[Language]:
-    return list(LANGUAGES)  # type: ignore[arg-type]  # LANGUAGES is get_args(Language)
+CATALOG_DIR = "locale"  # content/locale/<lang>.po: a project's page-furniture words
 
 
 class HandoutRecipe(Strict):
@@ -32,7 +37,7 @@ class HandoutRecipe(Strict):
 
     template: str = "handout.html.j2"
     procedures: Literal["all"] | Annotated[list[Slug], Field(min_length=1)] = "all"
-    languages: list[Language] = Field(default_factory=_all_languages)
+    languages: list[str] | None = None  # default: every language the project declares
     large_print: list[bool] = Field(default_factory=lambda: [False, True])
 
 
@@ -49,6 +54,25 @@ class Project:
     procedures: dict[str, Procedure]
     recipe: HandoutRecipe
     broken: dict[str, list[Problem]] = field(default_factory=dict)
+    setup: LanguageSetup = field(default_factory=LanguageSetup)
+    warnings: list[Problem] = field(default_factory=list)  # e.g. an edition in an undeclared language
+
+    @property
+    def languages(self) -> Languages:
+        return self.setup.languages
+
+    @property
+    def language_help(self) -> LanguageHelp:
+        return self.setup.help
+
+    @property
+    def handout_languages(self) -> list[str]:
+        """The languages ``build`` makes handouts in (the recipe's list, else every one)."""
+        return list(self.recipe.languages) if self.recipe.languages else list(self.languages.codes)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.content_dir / CATALOG_DIR
 
     @property
     def problems(self) -> list[Problem]:
@@ -117,8 +141,9 @@ class Project:
         from handout_gen import __version__
 
         digest = hashlib.sha256(f"{__version__}\0{self.recipe.template}".encode())
-        files = [self.content_dir / "practice.yaml", self.logo_path]
-        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets"):
+        files = [self.content_dir / "practice.yaml", self.content_dir / LANGUAGES_FILE, self.logo_path]
+        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets",
+                       self.catalog_dir):
             if folder.is_dir():
                 files += sorted(p for p in folder.rglob("*") if p.is_file() and p != self.recipe_path)
         if LOCALE_DIR.is_dir():
@@ -167,12 +192,19 @@ def load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
     return practice, problems
 
 
-def _load_recipe(root: Path, procedures: set[str]) -> tuple[HandoutRecipe | None, list[Problem]]:
+def _load_recipe(
+    root: Path, procedures: set[str], languages: Languages
+) -> tuple[HandoutRecipe | None, list[Problem]]:
     path = root / "handouts" / "handouts.yaml"
     if not path.is_file():
         return HandoutRecipe(), []
     source = relpath(path, root)
-    recipe, _, problems = load_model(path, HandoutRecipe, root)
+    recipe, lines, problems = load_model(path, HandoutRecipe, root)
+    for index, code in enumerate(recipe.languages or [] if recipe else []):
+        if code not in languages:
+            where = lines.get(("languages", index)) or lines.get(("languages",))
+            problems.append(Problem(source, unknown_language(code, languages), where, "languages",
+                                    rule="references.unknown-language"))
     if recipe is not None and recipe.procedures != "all":
         for slug in recipe.procedures:
             if slug not in procedures:
@@ -206,14 +238,18 @@ def load_project(start: Path) -> Project:
     """
     root = find_project_root(start)
     practice, problems = load_practice(root)
-    loaded = load_procedures(root / "content", root)
+    setup, found = load_languages(root / "content", root)
+    problems += found
+    loaded = load_procedures(root / "content", root, setup.languages)
     problems += loaded.problems + outside_files(root)
-    recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken})
+    recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken}, setup.languages)
     problems += found
     errors = [p for p in problems if p.severity == "error"]
     if errors or practice is None or recipe is None:
         raise ValidationFailed(errors or problems, "the project")
-    return Project(root, practice, loaded.procedures, recipe, loaded.broken)
+    project = Project(root, practice, loaded.procedures, recipe, loaded.broken, setup)
+    project.warnings = [p for p in problems if p.severity == "warning"]
+    return project
 
 
 def _label(path: Path, root: Path) -> str:

@@ -13,8 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from handout_gen.core.languages import Translated
-
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -179,7 +177,7 @@ class ProcedureMeta(EditionMeta):
 class TranslationMeta(EditionMeta):
     """Front matter of ``<slug>.<lang>.md``: text only; slug, url and prep come from the original."""
 
-    lang: Translated
+    lang: Text  # must match the file name's <lang>, a language the project declares
     translation_of_version: Text
     image_alt: str | None = None
     image_caption: str | None = None

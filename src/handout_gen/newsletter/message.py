@@ -20,15 +20,14 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
-from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
-
-GREETINGS = {"en": ("Hello {name},", "Hello,"), "es": ("Hola, {name}:", "Hola:")}
+from handout_gen.render.jinja import translations
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,11 @@ def _with_param(url: str, key: str, value: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{key}={quote(value, safe='')}"
 
 
-def greeting(lang: str, first_name: str | None) -> str:
-    """ "Hello Ana," or "Hello," — the only personal field a newsletter may use."""
-    named, plain = GREETINGS.get(lang, GREETINGS[ORIGINAL])
-    return named.format(name=first_name) if first_name else plain
+def greeting(lang: str, first_name: str | None, catalogs: Path | None = None) -> str:
+    """ "Hello Ana," or "Hello," — the only personal field a newsletter may use; the words
+    come from the language's page-furniture catalog ("Hola, Ana:")."""
+    gettext = translations(lang, catalogs).gettext
+    return gettext("Hello %(name)s,") % {"name": first_name} if first_name else gettext("Hello,")
 
 
 def issue_url(project: Project, issue_id: str) -> str:
@@ -68,7 +68,7 @@ def generic_values(project: Project, issue: Issue) -> Values:
     """The copy written to output/ and used for the browser version: no reader, no token."""
     email = project.practice.email
     return Values(
-        greeting(issue.meta.lang, None),
+        greeting(issue.meta.lang, None, project.catalog_dir),
         email.unsubscribe_url,
         email.preferences_url,
         archive_url(project, issue),
@@ -79,7 +79,7 @@ def generic_values(project: Project, issue: Issue) -> Values:
 def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_token: str) -> Values:
     email = project.practice.email
     return Values(
-        greeting(issue.meta.lang, first_name),
+        greeting(issue.meta.lang, first_name, project.catalog_dir),
         _with_param(email.unsubscribe_url, "t", unsub_token),
         _with_param(email.preferences_url, "t", unsub_token),
         archive_url(project, issue),

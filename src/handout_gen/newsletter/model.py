@@ -22,7 +22,7 @@ from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import read_input
-from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.phi import patient_keys
 
 ISSUE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -57,7 +57,7 @@ class NewsletterMeta(Strict):
     subject: Annotated[str, Field(min_length=1, max_length=120)]
     preheader: Annotated[str, Field(min_length=1, max_length=150)]
     date: date
-    lang: Language = ORIGINAL
+    lang: str = ORIGINAL
     hero: NewsletterImage | None = None
     blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]
 

@@ -15,6 +15,7 @@ from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.context import base_context, qr_png_uri
+from handout_gen.render.jinja import ltr_text
 
 # Each timed instruction: its "when" line (the only words that change with the appointment)
 # and what to do (the same for every patient, so laid out once per run); a late rule has
@@ -46,7 +47,7 @@ def prep_context(
     words = kit.words(lang)
     plan = build_prep(slugs, flags, kit.project, words)
     context = base_context(kit.project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context.update(
         t=words,
         sections=sections,
@@ -70,7 +71,7 @@ def back_context(
     words = kit.words(lang)
     metas = [project.procedures[s].edition(lang).meta for s in slugs]
     context = base_context(project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context.update(
         t=words,
         sections=sections,
@@ -84,10 +85,10 @@ def back_context(
     return context
 
 
-def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
+def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     practice = kit.project.practice
     return {
-        "footer_left": words.footer_call % {"phone": practice.phone},
+        "footer_left": words.footer_call % {"phone": ltr_text(practice.phone, direction)},
         "footer_center": kit.text.version,
         "draft": kit.text.status == "draft",
     }
@@ -151,6 +152,6 @@ def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
     """What every cover-letter render of one language and print size shares."""
     words = kit.words(lang)
     context = base_context(kit.project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context["t"] = words
     return context

@@ -9,6 +9,7 @@ procedure's packet holds.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -17,13 +18,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from handout_gen.content.languages import unknown_language
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
-from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
+
+log = logging.getLogger("handout_gen")
 
 SectionName = Literal[
     "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
@@ -187,7 +192,7 @@ class PacketText(Strict):
     reviewer_role: Text
     last_reviewed: date
     rules: Rules
-    text: dict[Language, PacketWords]
+    text: dict[str, PacketWords]  # language code → its words (codes the project declares)
 
     @model_validator(mode="after")
     def _english_required(self) -> PacketText:
@@ -262,6 +267,8 @@ class Kit:
             require_password=require_password,
             broken=frozenset(project.broken) | blocked,
             allow_late=allow_late,
+            languages=project.languages,
+            packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 
     def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
@@ -279,6 +286,32 @@ class Kit:
         return hashlib.sha256(self.project.shared_digest.encode() + self.text_bytes).hexdigest()
 
 
+def _known_languages(text: PacketText, project: Project, source: str, lines: dict[Any, int]) -> PacketText:
+    """Leave out (with a warning naming file and line) words in a language the project does
+    not declare: the other languages' packets are still made."""
+    unknown = [lang for lang in text.text if lang not in project.languages]
+    for lang in unknown:
+        message = f"text.{lang}: {unknown_language(lang, project.languages)}; these words are left out"
+        log.warning("%s", Problem(source, message, lines.get(("text", lang)), severity="warning"))
+    if not unknown:
+        return text
+    return text.model_copy(update={"text": {k: v for k, v in text.text.items() if k not in unknown}})
+
+
+def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict[Any, int]) -> list[Problem]:
+    """Words with a character no font of their language's chain draws (file:line, code point)."""
+    problems = []
+    for lang, words in text.text.items():
+        families = project.languages.font_chain(lang)
+        fonts = chain(families)
+        for key, value in words.model_dump().items():
+            missing = fonts.missing("".join(value) if isinstance(value, list) else value)
+            if missing:
+                message = f"text.{lang}.{key} {missing_message(missing, families)}"
+                problems.append(Problem(source, message, lines.get(("text", lang, key)), rule="pdf.glyphs"))
+    return problems
+
+
 def load_kit(project: Project) -> Kit:
     """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
     problems: list[Problem] = []
@@ -291,6 +324,8 @@ def load_kit(project: Project) -> Kit:
     text, lines, found = load_model(text_path, PacketText, project.root)
     problems += found
     if text is not None:
+        text = _known_languages(text, project, source, lines)
+        problems += _glyph_problems(text, project, source, lines)
         for lang, words in text.text.items():
             for key, allowed in PLACEHOLDERS.items():
                 why = placeholder_problem(getattr(words, key), allowed, REQUIRED.get(key, ()))

@@ -122,7 +122,7 @@ def part_html(kit: Kit, spec: HandoutSpec | PrepSpec | BackSpec | PageSpec, engi
         return render(env, kit.recipe.template, **cover_context(kit, spec.lang, spec.large), mode="page")
     if isinstance(spec, HandoutSpec):
         variant = Variant(spec.lang, spec.large)
-        return handout_html(project, project.procedures[spec.slug], variant, env)
+        return handout_html(project, project.procedures[spec.slug], variant, env, language_help=False)
     if isinstance(spec, PrepSpec):
         context = prep_context(kit, spec.slugs, spec.lang, spec.large, spec.flags, spec.sections)
         return render(env, kit.recipe.prep_template, **context)

@@ -19,14 +19,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from handout_gen.content.schema import Prep
 from handout_gen.core.errors import Problem, RosterError
-from handout_gen.core.languages import LANGUAGES, ORIGINAL
+from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.packets.roster_files import COLUMNS, read_rows
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
@@ -153,6 +154,10 @@ class Catalog:
     require_password: bool = False
     broken: frozenset[str] = frozenset()  # procedures whose files have problems
     allow_late: bool = False  # a rule the print date makes impossible prints "Call us today"
+    languages: Languages = Languages()  # the project's; a row's language must be one of them
+    # The language each row language's packet words print in (English when the packet has
+    # none in it): its font chain must draw every character of the cells a packet prints.
+    packet_langs: Mapping[str, str] = field(default_factory=dict)
 
 
 def _flag(value: Any) -> bool | None:
@@ -224,6 +229,17 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
     for column in BLOOD_THINNER_COLUMNS:
         if len(cells[column]) > MAX_INSTRUCTION:
             bad(column, f"is longer than {MAX_INSTRUCTION} characters")
+
+
+def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Complain) -> None:
+    """Every character a packet prints from the row is drawn by a font of its language's chain:
+    never an empty box. The message names code points, never the cell's text."""
+    families = catalog.languages.font_chain(lang)
+    fonts = chain(families)
+    for column in TEXT_COLUMNS:
+        missing = fonts.missing(cells[column]) if cells[column] else []
+        if missing:
+            bad(column, missing_message(missing, families))
 
 
 def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[str, ...]:
@@ -331,8 +347,10 @@ def validate_row(
     cells = {key: _text(data.get(key)) for key in COLUMNS}
     _check_text(cells, bad)
     language = cells["language"].lower() or ORIGINAL
-    if language not in LANGUAGES:
-        bad("language", f"must be one of {', '.join(LANGUAGES)}")
+    if language not in catalog.languages:
+        bad("language", f"must be one of {', '.join(catalog.languages.codes)} (content/languages.yaml)")
+    else:
+        _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs = _check_procedures(cells, catalog, bad)
     day, clock = _check_when(cells, catalog, bad)
     _check_ids(cells, catalog, bad)

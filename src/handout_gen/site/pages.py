@@ -19,7 +19,6 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 from markupsafe import Markup
 
 from handout_gen.content.procedures import Procedure
-from handout_gen.core import languages
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.model import load_issue
 from handout_gen.newsletter.render import render_issue
@@ -83,11 +82,12 @@ class SitePages:
     def page_info(self, page: Page, title: str, description: str, **extra: Any) -> dict[str, Any]:
         canonical = self.urls.absolute(page.path)
         alternates = [{"hreflang": h, "url": u} for h, u in schema.alternates(self.plan, page)]
-        others = [languages.locale(a["hreflang"]) for a in alternates
+        others = [self.project.languages.locale(a["hreflang"]) for a in alternates
                   if a["hreflang"] not in ("x-default", page.lang)]
         info = {
             "title": title, "description": description, "canonical": canonical, "alternates": alternates,
-            "og_type": "website", "og_locale": languages.locale(page.lang), "og_alternates": others,
+            "og_type": "website", "og_locale": self.project.languages.locale(page.lang),
+            "og_alternates": others,
             "noindex": False, "draft": False, "jsonld": None,
         }
         info.update(extra)
@@ -95,13 +95,15 @@ class SitePages:
 
     def html(self, template: str, page: Page, info: dict[str, Any], **context: Any) -> bytes:
         practice = self.project.practice
-        text = render(self.env, template, lang=page.lang, practice=practice, colors=practice.colors,
+        text = render(self.env, template, lang=page.lang, dir=self.project.languages.direction(page.lang),
+                      locale=self.project.languages.locale(page.lang),
+                      practice=practice, colors=practice.colors,
                       page=info, site=self.site_context(page, page.lang), **context)
         return text.encode("utf-8")
 
     def edition_links(self, procedure: Procedure, current: str) -> list[dict[str, str]]:
         return [
-            {"lang": lang, "label": languages.native(lang),
+            {"lang": lang, "label": self.project.languages.native(lang),
              "href": self.urls.link(self.plan.find("procedure", procedure.slug, lang).path)}
             for lang in procedure.languages if lang != current
         ]
