@@ -30,7 +30,7 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         "Maple Hollow Spine & Pain Center",
         "What it is", "Who it may help", "Before your visit", "The day of your visit",
         "After your visit", "When to call us", "Key points",
-        "Call us: 555-0100", "Page 1 of", "RFA-2026.1, last reviewed Nov 2, 2026",
+        "Call us: 555-0100", "Page 1 of", "RFA-2026.2, last reviewed Nov 2, 2026",
         "DRAFT: awaiting clinical review",
     ):
         assert phrase in text, phrase

@@ -98,7 +98,7 @@ def _inline_text(token: Any) -> str:
 
 def read_document(edition: Edition, root: Path) -> Document:
     """Parse an edition's file into blocks and references, all with absolute lines."""
-    text = edition.path.read_text(encoding="utf-8-sig")
+    text = edition.text or edition.path.read_text(encoding="utf-8-sig")  # practice values filled in
     front, body, body_line = split_front_matter(text)
     doc = Document(edition, relpath(edition.path, root), edition.lang, body=body, body_line=body_line)
     doc.key_lines = yaml_key_lines(front, first_line=2)

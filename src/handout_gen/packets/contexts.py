@@ -26,6 +26,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
+    "after_sedation": ("until_time", "after_sedation_rules"),
 }
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
@@ -116,10 +117,11 @@ def patient_context(
     location = practice.location(row.location)
     physician = practice.physician(row.physician)
     assert location is not None and physician is not None  # validated with the roster
-    if location.id not in qr_cache:
-        qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    map_url = project.location_url(location, row.language)  # the clinic's page in their language
+    if map_url not in qr_cache:
+        qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
-    visit = row.visit(location.arrive_minutes_early, preps)
+    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today)
     words = kit.words(lang)
     blood_thinner = None
@@ -141,7 +143,8 @@ def patient_context(
         "arrive_minutes": location.arrive_minutes_early,
         "location": location,
         "physician": physician,
-        "map_qr": qr_cache[location.id],
+        "map_qr": qr_cache[map_url],
+        "map_url": map_url,
         "blood_thinner": blood_thinner,
         "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
     }

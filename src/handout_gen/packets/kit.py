@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
+from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Language
@@ -68,12 +69,14 @@ class PacketWords(Strict):
     on_day: Text
     by_day: Text
     from_day: Text
+    until_time: Text
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
     anti_inflammatories_last_dose: Text
     anti_inflammatories_restart: Text
     dye_allergy_call: Text
+    after_sedation_rules: Text
     call_today: Text
     late_fasting: Text
     late_anti_inflammatories: Text
@@ -84,6 +87,7 @@ class PacketWords(Strict):
     prep_always: TextList
     sedation_heading: Text
     sedation_times: Text
+    after_sedation: Text
     glp1_note: Text
     driver_sedation: Text
     driver_required: Text
@@ -136,9 +140,11 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
+    "until_time": _WHEN,
     "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
     "sedation_times": _HEADING,
+    "after_sedation": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
     "call_intro": _PHONE,
@@ -152,6 +158,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "on_day": ("day",),
     "by_day": ("day",),
     "from_day": ("day",),
+    "until_time": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
 }
@@ -279,6 +286,25 @@ class Kit:
         return hashlib.sha256(self.project.shared_digest.encode() + self.text_bytes).hexdigest()
 
 
+def _overview_problems(
+    project: Project, slug: str, item: ProcedurePacket, source: str, lines: dict[tuple[str | int, ...], int]
+) -> list[Problem]:
+    """An overview (``kind: overview``, a first consultation) added to a procedure's packet
+    would tell a patient on procedure day that no shot is given at the first visit."""
+    found = []
+    for name in item.handouts:
+        procedure = project.procedures.get(name)
+        if procedure is not None and procedure.meta.kind == "overview" and name != slug:
+            found.append(Problem(
+                source,
+                f"'{name}' is a first-consultation overview; a procedure-day packet must not add it "
+                "(a roster row may name it as a procedure of its own)",
+                lines.get(("procedures", slug, "handouts")),
+                f"procedures.{slug}.handouts",
+            ))
+    return found
+
+
 def load_kit(project: Project) -> Kit:
     """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
     problems: list[Problem] = []
@@ -288,7 +314,10 @@ def load_kit(project: Project) -> Kit:
         raise ConfigError(msg)
     raw = text_path.read_bytes()
     source = relpath(text_path, project.root)
-    text, lines, found = load_model(text_path, PacketText, project.root)
+    values = practice_values(project.practice)
+    text, lines, found = load_model(
+        text_path, PacketText, project.root, lambda raw, where: substitute(raw, values, where)
+    )
     problems += found
     if text is not None:
         for lang, words in text.text.items():
@@ -316,6 +345,7 @@ def load_kit(project: Project) -> Kit:
                                 rule="references.unknown-slug",
                             )
                         )
+                problems += _overview_problems(project, slug, item, source, lines)
                 if item.sections and "cover" not in item.sections:
                     problems.append(
                         Problem(
