@@ -61,7 +61,10 @@ def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project:
     assert "{{" not in text and "thresholds" not in text
     words = load_kit(project).words("es")
     assert "fiebre de 100.9 °F o más" in words.prep_always[0]
-    assert "Si pasa de 300 en 2 mediciones seguidas, llámenos en menos de 2 horas." in words.diabetes_steroid
+    assert (
+        "Si pasa de 300 mg/dL en 2 mediciones seguidas, llámenos en menos de 2 horas."
+        in words.diabetes_steroid
+    )
 
 
 def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> None:
@@ -256,9 +259,11 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     texts = packets_of(sample_project, [trial, implant], tmp_path / "out", "--today", "2026-11-24")
     spanish, english = texts[2], texts[3]
     assert "Hola, Inés Prueba:" in spanish and "Estimado" not in spanish
+    # 12:00 AM on Thursday is the end of Wednesday: said so, never "midnight on Thursday"
     assert (
-        "Después de las 12:00 a.m. (medianoche) del jueves, 3 de diciembre: No coma comida grasosa" in spanish
+        "Después de la medianoche, al final del miércoles, 2 de diciembre: No coma comida grasosa" in spanish
     )
+    assert "jueves, 3 de diciembre: No coma comida grasosa" not in spanish
     assert "Hasta las 10:45 a.m. del viernes, 4 de diciembre: No maneje, no tome alcohol" in spanish
     assert "Su anticoagulante o antiagregante plaquetario" in spanish
     assert "(Lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
@@ -274,3 +279,16 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert 'These are called "MRI conditional."' in english
     assert "If you have any of these, call us within 2 hours at 555-0100:" in english
     assert "sudden, severe back pain with a fever or new weakness" in english
+
+
+def test_a_rule_that_starts_at_midnight_names_the_day_that_ends() -> None:
+    from handout_gen.packets.contexts import patient_context
+    from handout_gen.render.jinja import weekday_date
+
+    kit = load_kit(load_project(FIXTURE))
+    row = {**PATIENT, "date": "2026-12-03", "time": "08:45", "location": "riverside", "sedation": "yes"}
+    (patient,) = rows_from([row], kit.catalog(date(2026, 11, 24)))  # arrives 8:00 AM on Thursday
+    first = patient_context(kit, patient, "en", date(2026, 11, 24), {})["times"][0]
+    when = first["when"] % {"day": weekday_date(first["at"], "en")}
+    assert when == "After midnight at the end of Wednesday, December\u00a02:"
+    assert first["text"] == kit.words("en").fast_fatty_food

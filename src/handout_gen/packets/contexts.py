@@ -7,7 +7,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from handout_gen.packets.kit import Kit, PacketWords
@@ -101,7 +101,11 @@ def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
-    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": item.at}
+    at = item.at
+    if when == "after_time" and at.time() == time(0):
+        # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
+        when, at = "after_midnight", at - timedelta(days=1)
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at}
 
 
 def patient_context(

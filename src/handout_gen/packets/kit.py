@@ -66,6 +66,7 @@ class PacketWords(Strict):
     sign_off: Text
     times_heading: Text
     after_time: Text
+    after_midnight: Text
     on_day: Text
     by_day: Text
     from_day: Text
@@ -137,6 +138,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
     "after_time": _WHEN,
+    "after_midnight": _DAY,
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
@@ -155,6 +157,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
 # leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "after_time": ("time", "day"),
+    "after_midnight": ("day",),
     "on_day": ("day",),
     "by_day": ("day",),
     "from_day": ("day",),
