@@ -30,7 +30,7 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         "Maple Hollow Spine & Pain Center",
         "What it is", "Who it may help", "Before your visit", "The day of your visit",
         "After your visit", "When to call us", "Key points",
-        "Call us: 555-0100", "Page 1 of", "RFA-2026.1, last reviewed Nov 2, 2026",
+        "Call us: 555-0100", "Page 1 of", "RFA-2026.2, last reviewed Nov 2, 2026",
         "DRAFT: awaiting clinical review",
     ):
         assert phrase in text, phrase
@@ -142,7 +142,8 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(small_project: Path) ->
 def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
     """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
     report = build_handouts(load_project(warm_project))
-    assert report.written == [] and len(report.skipped) == 24
+    built = list((warm_project / "output/handouts").glob("*.pdf"))
+    assert report.written == [] and len(report.skipped) == len(built) > 20
 
 
 def test_adding_a_procedure_to_the_recipe_builds_only_its_handouts(small_warm_project: Path) -> None:

@@ -55,7 +55,7 @@ STOP = "Take your last dose of Zapixaban on Friday, December 4 in the evening."
 RESTART = "Start again on Thursday, December 10, if there is no bleeding."
 PATIENTS = [
     {"first_name": "Zzyzx", "last_name": "Testpatient", "sedation": "yes", "patient_id": "CANARY-1"},
-    {"first_name": "Winifred", "last_name": "O'Callaghan", "procedures": "prp-injection"},
+    {"first_name": "Winifred", "last_name": "O'Callaghan", "procedures": "prp-injection:peripheral"},
     {"first_name": "José-Ñandú", "last_name": "Pérez Ünal", "language": "es", "sedation": "yes"},
     {
         "first_name": "<script>alert(1)</script>",
@@ -90,10 +90,10 @@ PATIENTS = [
     },
 ]
 CALL_EN = (
-    "If you take a medicine that thins your blood, call us before your visit. Do not stop it "
+    "If you take a medicine that thins your blood, call us today. Do not stop it "
     "unless we and the doctor who prescribes it tell you to."
 )
-CALL_ES = "Si toma una medicina que hace la sangre más líquida (anticoagulante), llámenos antes de su visita."
+CALL_ES = "Si toma un anticoagulante o un antiagregante plaquetario (como clopidogrel), llámenos hoy."
 
 
 def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -175,7 +175,7 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
     assert "Riverside Procedure Suite, 18 Mill Race Road" in text
     assert "Dr. Adaeze Okafor, MD" in text
     spanish = text_of(batch, "José-Ñandú")
-    assert "Estimado/a José-Ñandú Pérez Ünal:" in spanish
+    assert "Hola, José-Ñandú Pérez Ünal:" in spanish
     assert "miércoles, 9 de diciembre de 2026" in spanish
     assert "Por favor llegue a las: 9:00 a.m." in spanish
 
@@ -185,7 +185,9 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     assert "After 1:00 AM on Wednesday, December 9: Do not eat fatty or fried food or meat." in sedated
     assert "The letter at the front of this packet tells you when to stop eating and drinking." in sedated
     assert "hours before" not in sedated  # no time the patient has to work out
-    assert "An adult must come with you and drive you home." in sedated
+    assert "An adult must come with you, drive you home, and stay with you." in sedated
+    # the end of the after-sedation rules, as a clock time (appointment 9:30 AM + 2 + 24 hours)
+    assert "Until 11:30 AM on Thursday, December 10: No driving, alcohol, or signing important" in sedated
     assert "Your blood thinner" not in sedated
     assert "This procedure uses a steroid medicine" not in sedated  # no diabetes flag
     plain = text_of(batch, "Winifred")  # PRP, no sedation: 7 days without anti-inflammatories
@@ -204,19 +206,23 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     dye = text_of(batch, "Yusuf")
     assert "You told us you are allergic to X-ray dye." in dye
     # 3 days before Wednesday, December 9 is a Sunday: the call-by day moves to the Friday
-    assert "By Friday, December 4: Call us at 555-0100. You told us you are allergic" in dye
+    assert "By Friday, December 4: Call us at 555-0100 about your X-ray dye allergy" in dye
     assert "Tell us if you ever had a reaction to X-ray dye." in text_of(batch, "Zzyzx")
-    both = text_of(batch, "Ruth")  # two procedures: both handouts, overview added once
-    assert "Spinal Cord Stimulation" in both and "Interventional Pain Care" in both
+    both = text_of(batch, "Ruth")  # a row naming two procedures gets both handouts
+    assert "Spinal Cord Stimulator Trial" in both and "Interventional Pain Care" in both
+    # a procedure-day packet never gets the first-consultation overview ("no shot at the first visit")
+    trial = text_of(batch, "Graciela")
+    assert "Prueba del estimulador de la médula espinal" in trial
+    assert "Tratamiento intervencionista del dolor" not in trial and "ninguna inyección" not in trial
     for text in batch["texts"].values():
         assert (
             "Instructions from your care team for you override the general handout." in text
-            or "Las instrucciones que su equipo de atención le da a usted valen más que el folleto general."
-            in text
+            # (a page may break inside the Spanish sentence: its start is enough here)
+            or "Las instrucciones que su equipo de atención le da a usted valen más" in text
         )
         assert "Call 911 or go to the nearest emergency room" in text or "Llame al 911" in text
         assert (
-            "Packet version PKT-2026.2, printed November 24, 2026." in text or "Versión del paquete" in text
+            "Packet version PKT-2026.3, printed November 24, 2026." in text or "Versión del paquete" in text
         )
 
 
@@ -296,7 +302,7 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
         assert set(record) == {"time", "user", "event", "run", "packet", "versions", "sha256", "encrypted"}
         data = (run_dir / f"packet_{record['packet']}.pdf").read_bytes()
         assert hashlib.sha256(data).hexdigest() == record["sha256"]
-        assert record["versions"]["packet"] == "PKT-2026.2"
+        assert record["versions"]["packet"] == "PKT-2026.3"
 
 
 def test_large_print_cover(batch: dict[str, Any]) -> None:
@@ -408,7 +414,7 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert "Zzyzx" not in result.stdout + result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
-    assert "Estimado/a Zzyzx Testpatient:" in text and STOP in text
+    assert "Hola, Zzyzx Testpatient:" in text and STOP in text
     missing = run_cli(
         project,
         "packet",
@@ -460,7 +466,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
     assert "Zzyzx" not in result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
-    assert "Estimado/a Zzyzx Testpatient:" in text and "Platelet-Rich Plasma" in text
+    assert "Hola, Zzyzx Testpatient:" in text and "Platelet-Rich Plasma" in text
 
 
 def test_sample_packet_for_the_preview() -> None:
@@ -601,7 +607,7 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
         own = rows[index[path.name[7:-4]] - 2]
         assert (
             f"Dear {own['first_name']} {own['last_name']}," in text
-            or f"Estimado/a {own['first_name']} {own['last_name']}:" in text
+            or f"Hola, {own['first_name']} {own['last_name']}:" in text
         )
         assert sum(r["last_name"] in text for r in rows) == 1
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -761,7 +767,7 @@ def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: 
     assert CALL_EN in text_of(batch, "Zzyzx")  # epidural: intermediate bleeding risk, no flag
     assert CALL_EN in text_of(batch, "Ruth")  # spinal cord stimulation: high
     assert CALL_ES in text_of(batch, "José-Ñandú")
-    assert CALL_EN not in text_of(batch, "Winifred")  # PRP: low bleeding risk
+    assert CALL_EN not in text_of(batch, "Winifred")  # PRP into a tendon or joint: low bleeding risk
     thinner = text_of(batch, "Theodora")  # flagged: the clinician's own words instead
     assert CALL_EN not in thinner and STOP in thinner
 
@@ -778,7 +784,12 @@ def test_build_prep_blood_thinner_call_both_ways() -> None:
     flagged = build_prep(esi, PrepFlags(blood_thinner=True), kit.project, words).items
     assert words.blood_thinner_call not in flagged
     assert not any("stop" in item.lower() and "blood" in item.lower() for item in flagged)
-    assert words.blood_thinner_call not in build_prep(prp, PrepFlags(), kit.project, words).items
+    # PRP is low risk into a tendon or joint and intermediate into a disc (ASRA 2018): a row
+    # naming the site gets that site's risk, a row naming none the highest
+    peripheral, disc = PrepFlags(sites=("peripheral",)), PrepFlags(sites=("disc",))
+    assert words.blood_thinner_call not in build_prep(prp, peripheral, kit.project, words).items
+    assert words.blood_thinner_call in build_prep(prp, disc, kit.project, words).items
+    assert words.blood_thinner_call in build_prep(prp, PrepFlags(), kit.project, words).items
 
 
 def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> None:
@@ -791,9 +802,7 @@ def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> 
             header = page.crop((0, 0, page.width, 90))
             text = " ".join((header.extract_text() or "").split())
             assert "Maple Hollow Spine & Pain Center" in text, page.page_number
-            assert "BORRADOR:" in text, page.page_number  # handout pages word it their own way
-            if page.page_number in (1, len(pdf.pages)):  # cover letter, closing page
-                assert "BORRADOR: pendiente de revisión clínica" in text
+            assert "BORRADOR: falta la revisión clínica" in text, page.page_number  # one banner text
             assert all(c["x0"] >= 0 and c["x1"] <= page.width - 18 for c in header.chars), page.page_number
 
 
@@ -809,10 +818,13 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
     words.write_text(text)
     with pytest.raises(ValidationFailed) as info:
         load_kit(load_project(project))
+    lines = text.splitlines()
+    dear = next(n for n, line in enumerate(lines, 1) if "%(nam)s" in line)
+    footer = next(n for n, line in enumerate(lines, 1) if "100% %(phone)s" in line)
     assert str(info.value).splitlines() == [
         "2 problems in the packet setup; nothing was written:",
-        "  content/packet.yaml:33: text.en.dear: unknown placeholder 'nam' (allowed: name)",
-        "  content/packet.yaml:147: text.es.footer_call: has a '%' that is not a placeholder; "
+        f"  content/packet.yaml:{dear}: text.en.dear: unknown placeholder 'nam' (allowed: name)",
+        f"  content/packet.yaml:{footer}: text.es.footer_call: has a '%' that is not a placeholder; "
         "write %% for a percent sign (placeholders: phone)",
     ]
     roster = tmp_path / "roster.csv"

@@ -79,7 +79,7 @@ def test_procedure_page_says_what_the_handout_says(built: Built) -> None:
     for item in [*meta.key_points, *meta.aftercare, *meta.call_us_if, *meta.go_to_er_if]:
         assert " ".join(item.split()) in text
     assert "Draft: our clinical team has not finished reviewing this page." in text
-    assert "Version RFA-2026.1. Last reviewed November 2, 2026 by: Interventional pain physician." in text
+    assert "Version RFA-2026.2. Last reviewed November 2, 2026 by: Interventional pain physician." in text
     pdfs = {a.get("href") for a in main.iter("a") if a.get("href", "").endswith(".pdf")}
     assert pdfs == {"/handouts/radiofrequency-ablation.pdf", "/handouts/radiofrequency-ablation.large.pdf"}
     assert re.search(r"Large-print handout \(PDF, \d+ KB\)", text)
@@ -225,10 +225,12 @@ def test_two_pages_at_one_address_stop_the_build(small_project: Path) -> None:
         "https://www.example.org/locations/riverside", "https://www.example.org/procedures/prp-injection"))
     with pytest.raises(ValidationFailed) as info:
         build_site(load_project(small_project))
-    assert str(info.value) == (
-        "1 problem in the site; nothing was written:\n  content/practice.yaml: "
+    assert str(info.value) == (  # the clinic's Spanish page sits beside it, as the procedure's does
+        "2 problems in the site; nothing was written:\n  content/practice.yaml: "
         "https://www.example.org/procedures/prp-injection is also the address of the procedure page "
-        "made from content/procedures/prp-injection.md")
+        "made from content/procedures/prp-injection.md\n  content/practice.yaml: "
+        "https://www.example.org/procedures/prp-injection/es/ is also the address of the procedure page "
+        "made from content/procedures/prp-injection.es.md")
     assert not (small_project / "output" / "site").exists()
 
 

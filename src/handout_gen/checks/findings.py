@@ -48,6 +48,12 @@ RULE_FIXES = {
     "newsletter.https": "use absolute https:// URLs for links and images",
     "newsletter.footer": "keep the footer of the built-in template",
     "newsletter.client-support": "use what every main email client supports (tables, inline CSS)",
+    "references.unknown-value": "use a name from 'thresholds:' in content/practice.yaml, written as "
+                                "{{ thresholds.<name> }} (or add the value there)",
+    "instructions.relative-time": "point to the packet letter's dates and times, or add the rule to "
+                                  "'rules:' in content/packet.yaml so packets print it as a clock time",
+    "instructions.call-deadline": "say by when to call: 'today', 'right away', 'before your visit', or "
+                                  "'within {{ thresholds.call_within_hours }} hours' (content/practice.yaml)",
     "site.missing-page": "link to a page the site makes (see output/site/ after 'handout-gen site')",
     "site.duplicate-page": "give each page its own address in practice.yaml or the procedure's url",
     "site.external-link": "check the address; if it is right, add it (or its start) to external_links "

@@ -21,10 +21,12 @@ from typing import Any
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import text as checks_text
 from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.content.languages import load_languages
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
+from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
 from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
@@ -246,15 +248,19 @@ def run_checks(
     report = CheckReport()
     findings = report.findings
     project = None
+    values: dict[str, str] | None
     try:
         project = load_project(root)
         procedures, langs = project.procedures, project.languages
         findings += [from_problem(p) for p in project.problems + project.warnings]
         wanted = project.handout_languages
+        values = practice_values(project.practice)
     except ValidationFailed as exc:
         findings += [from_problem(p) for p in exc.problems]
+        practice, _ = load_practice(root)  # its problems are in exc.problems already
+        values = practice_values(practice) if practice is not None else None
         langs = load_languages(root / "content", root)[0].languages
-        procedures = load_procedures(root / "content", root, langs).procedures  # the files that did load
+        procedures = load_procedures(root / "content", root, langs, values).procedures  # what did load
         wanted = list(langs.codes)
     content_dir = root / "content"
     glossary, found = load_glossary(root, langs)
@@ -273,10 +279,12 @@ def run_checks(
             findings += checks_text.jargon(doc, glossary.get(edition.lang, {}))
             findings += checks_text.references(doc, content_dir)
             findings += checks_text.removed(doc)
+            findings += edition_instructions(doc)
             findings += checks_pdf.glyphs(
                 checks_text.all_text(doc), doc.source, seen_chars, langs.font_chain(edition.lang))
             report.checked.append(doc.source)
     findings += slug_references(root, set(procedures))
+    findings += packet_instructions(root, values)
     practice = project.practice if project else load_practice(root)[0]
     if practice is not None:
         practice_yaml = content_dir / "practice.yaml"

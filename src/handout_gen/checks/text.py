@@ -106,7 +106,7 @@ def _inline_text(token: Any) -> str:
 
 def read_document(edition: Edition, root: Path, languages: Languages | None = None) -> Document:
     """Parse an edition's file into blocks and references, all with absolute lines."""
-    text = edition.path.read_text(encoding="utf-8-sig")
+    text = edition.text or edition.path.read_text(encoding="utf-8-sig")  # practice values filled in
     front, body, body_line = split_front_matter(text)
     rule = (languages or Languages()).readability(edition.lang)
     doc = Document(edition, relpath(edition.path, root), edition.lang, rule, body=body, body_line=body_line)

@@ -21,12 +21,13 @@ from handout_gen.content.languages import (
     load_languages,
     unknown_language,
 )
-from handout_gen.content.procedures import Procedure, load_procedures
-from handout_gen.content.schema import Practice, Slug, Strict
+from handout_gen.content.procedures import Procedure, edition_url, load_procedures
+from handout_gen.content.schema import Location, Practice, Slug, Strict
+from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import inside
-from handout_gen.core.languages import Languages
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 
 CATALOG_DIR = "locale"  # content/locale/<lang>.po: a project's page-furniture words
@@ -107,6 +108,21 @@ class Project:
     @property
     def logo_path(self) -> Path:
         return self.content_dir / self.practice.logo
+
+    @cached_property
+    def web_languages(self) -> tuple[str, ...]:
+        """Languages the site has pages in: the original and every language of an edition."""
+        found = {lang for procedure in self.procedures.values() for lang in procedure.languages}
+        return tuple(lang for lang in self.languages.codes if lang == ORIGINAL or lang in found)
+
+    def location_url(self, location: Location, lang: str) -> str:
+        """The page a reader of ``lang`` opens for a clinic (its map link and QR code): the
+        site's page in ``lang`` (next to the original, as for procedures) when the site makes
+        one, else ``map_url`` itself (an address off the site is printed as it is)."""
+        on_site = location.map_url.startswith(self.practice.website.rstrip("/") + "/")
+        if lang == ORIGINAL or lang not in self.web_languages or not on_site:
+            return location.map_url
+        return edition_url(location.map_url, lang)
 
     def procedure(self, slug: str) -> Procedure:
         """Look up a procedure; an unknown slug names the known ones, a broken one its problems."""
@@ -240,7 +256,8 @@ def load_project(start: Path) -> Project:
     practice, problems = load_practice(root)
     setup, found = load_languages(root / "content", root)
     problems += found
-    loaded = load_procedures(root / "content", root, setup.languages)
+    values = practice_values(practice) if practice is not None else None
+    loaded = load_procedures(root / "content", root, setup.languages, values)
     problems += loaded.problems + outside_files(root)
     recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken}, setup.languages)
     problems += found

@@ -7,7 +7,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from handout_gen.packets.kit import Kit, PacketWords
@@ -27,6 +27,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
+    "after_sedation": ("until_time", "after_sedation_rules"),
 }
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
@@ -101,7 +102,11 @@ def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
-    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": item.at}
+    at = item.at
+    if when == "after_time" and at.time() == time(0):
+        # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
+        when, at = "after_midnight", at - timedelta(days=1)
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at}
 
 
 def patient_context(
@@ -117,10 +122,11 @@ def patient_context(
     location = practice.location(row.location)
     physician = practice.physician(row.physician)
     assert location is not None and physician is not None  # validated with the roster
-    if location.id not in qr_cache:
-        qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    map_url = project.location_url(location, row.language)  # the clinic's page in their language
+    if map_url not in qr_cache:
+        qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
-    visit = row.visit(location.arrive_minutes_early, preps)
+    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today)
     words = kit.words(lang)
     blood_thinner = None
@@ -142,7 +148,8 @@ def patient_context(
         "arrive_minutes": location.arrive_minutes_early,
         "location": location,
         "physician": physician,
-        "map_qr": qr_cache[location.id],
+        "map_qr": qr_cache[map_url],
+        "map_url": map_url,
         "blood_thinner": blood_thinner,
         "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
     }

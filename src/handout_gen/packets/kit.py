@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from handout_gen.content.languages import unknown_language
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
+from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.fonts import chain, missing_message
@@ -70,15 +71,18 @@ class PacketWords(Strict):
     sign_off: Text
     times_heading: Text
     after_time: Text
+    after_midnight: Text
     on_day: Text
     by_day: Text
     from_day: Text
+    until_time: Text
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
     anti_inflammatories_last_dose: Text
     anti_inflammatories_restart: Text
     dye_allergy_call: Text
+    after_sedation_rules: Text
     call_today: Text
     late_fasting: Text
     late_anti_inflammatories: Text
@@ -89,6 +93,7 @@ class PacketWords(Strict):
     prep_always: TextList
     sedation_heading: Text
     sedation_times: Text
+    after_sedation: Text
     glp1_note: Text
     driver_sedation: Text
     driver_required: Text
@@ -138,12 +143,15 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
     "after_time": _WHEN,
+    "after_midnight": _DAY,
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
+    "until_time": _WHEN,
     "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
     "sedation_times": _HEADING,
+    "after_sedation": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
     "call_intro": _PHONE,
@@ -154,9 +162,11 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
 # leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "after_time": ("time", "day"),
+    "after_midnight": ("day",),
     "on_day": ("day",),
     "by_day": ("day",),
     "from_day": ("day",),
+    "until_time": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
 }
@@ -312,6 +322,25 @@ def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict
     return problems
 
 
+def _overview_problems(
+    project: Project, slug: str, item: ProcedurePacket, source: str, lines: dict[tuple[str | int, ...], int]
+) -> list[Problem]:
+    """An overview (``kind: overview``, a first consultation) added to a procedure's packet
+    would tell a patient on procedure day that no shot is given at the first visit."""
+    found = []
+    for name in item.handouts:
+        procedure = project.procedures.get(name)
+        if procedure is not None and procedure.meta.kind == "overview" and name != slug:
+            found.append(Problem(
+                source,
+                f"'{name}' is a first-consultation overview; a procedure-day packet must not add it "
+                "(a roster row may name it as a procedure of its own)",
+                lines.get(("procedures", slug, "handouts")),
+                f"procedures.{slug}.handouts",
+            ))
+    return found
+
+
 def load_kit(project: Project) -> Kit:
     """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
     problems: list[Problem] = []
@@ -321,7 +350,10 @@ def load_kit(project: Project) -> Kit:
         raise ConfigError(msg)
     raw = text_path.read_bytes()
     source = relpath(text_path, project.root)
-    text, lines, found = load_model(text_path, PacketText, project.root)
+    values = practice_values(project.practice)
+    text, lines, found = load_model(
+        text_path, PacketText, project.root, lambda raw, where: substitute(raw, values, where)
+    )
     problems += found
     if text is not None:
         text = _known_languages(text, project, source, lines)
@@ -351,6 +383,7 @@ def load_kit(project: Project) -> Kit:
                                 rule="references.unknown-slug",
                             )
                         )
+                problems += _overview_problems(project, slug, item, source, lines)
                 if item.sections and "cover" not in item.sections:
                     problems.append(
                         Problem(

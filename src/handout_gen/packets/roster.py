@@ -74,6 +74,9 @@ class PrepFlags:
     diabetes: bool = False
     dye_allergy: bool = False
     blood_thinner: bool = False
+    # Site of each procedure ("cervical"; "" when the roster names none); the prep checklist
+    # takes each procedure's bleeding risk at that site, or its highest.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class PatientRow:
     time: time
     location: str
     physician: str
+    sites: tuple[str, ...] = ()  # per procedure, "" for none (the roster's "slug:site")
     patient_id: str = ""
     language: str = ORIGINAL
     sedation: bool = False
@@ -124,14 +128,15 @@ class PatientRow:
     def appointment(self) -> datetime:
         return datetime.combine(self.date, self.time)
 
-    def visit(self, arrive_minutes: int, preps: Sequence[Prep]) -> Visit:
-        """What this row's timed instructions are computed from (see :mod:`.timing`)."""
+    def visit(self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0) -> Visit:
+        """What this row's timed instructions are computed from (see :mod:`.timing`);
+        ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
         needs = Needs.of(preps, self.sedation, self.dye_allergy)
-        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose)
+        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose, rest_hours)
 
     @property
     def prep_flags(self) -> PrepFlags:
-        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner)
+        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner, self.sites)
 
     @property
     def variant(self) -> PacketVariant:
@@ -242,8 +247,15 @@ def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Compl
             bad(column, missing_message(missing, families))
 
 
-def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[str, ...]:
-    slugs = tuple(dict.fromkeys(s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()))
+def _check_procedures(
+    cells: dict[str, str], catalog: Catalog, bad: Complain
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The row's procedure slugs and, for each, the site it names ("slug:site") or ""."""
+    items = [s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()]
+    named: dict[str, str] = {}
+    for slug, _, site in (item.partition(":") for item in items):
+        named.setdefault(slug.strip(), site.strip())
+    slugs, sites = tuple(named), tuple(named.values())
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
     broken = [s for s in slugs if s in catalog.broken]
@@ -254,7 +266,14 @@ def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) ->
     if unknown:
         known = ", ".join(sorted(catalog.procedures))
         bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
-    return slugs
+    for slug, site in zip(slugs, sites, strict=True):
+        if site and slug in catalog.procedures:
+            known_sites = catalog.procedures[slug].meta.prep.sites
+            if site not in known_sites:
+                have = f"its sites: {', '.join(known_sites)}" if known_sites else "it has one bleeding risk"
+                message = f"names a site {slug} does not have ({have}); write slug:site or the slug alone"
+                bad("procedures", message)
+    return slugs, sites
 
 
 def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[date | None, time | None]:
@@ -351,7 +370,7 @@ def validate_row(
         bad("language", f"must be one of {', '.join(catalog.languages.codes)} (content/languages.yaml)")
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
-    slugs = _check_procedures(cells, catalog, bad)
+    slugs, sites = _check_procedures(cells, catalog, bad)
     day, clock = _check_when(cells, catalog, bad)
     _check_ids(cells, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
@@ -369,6 +388,7 @@ def validate_row(
         first_name=cells["first_name"],
         last_name=cells["last_name"],
         procedures=slugs,
+        sites=sites,
         date=day,
         time=clock,
         location=cells["location"],

@@ -137,6 +137,7 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
         if eff != lang and ("packet", lang) not in warned:
             warned.add(("packet", lang))
             log.warning("content/packet.yaml has no '%s' text; those packets use English", lang)
+        _warn_no_site(kit, slugs, flags.sites, warned)
         if "handouts" in kit.sections(slugs):
             for slug in kit.handout_slugs(slugs):
                 if lang not in kit.project.procedures[slug].editions and (slug, lang) not in warned:
@@ -151,6 +152,23 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
             if extra is not None:
                 parts[extra.key] = extra
     return list(parts.values())
+
+
+def _warn_no_site(
+    kit: Kit, slugs: tuple[str, ...], sites: tuple[str, ...], warned: set[tuple[str, str]]
+) -> None:
+    """Say once per procedure when rows name no site of a procedure whose bleeding risk
+    depends on it: their packets take its highest risk (the safe side), which may ask a
+    patient to call about a blood thinner the site would not need."""
+    for slug, site in zip(slugs, sites or ("",) * len(slugs), strict=True):
+        prep = kit.project.procedures[slug].meta.prep
+        levels = set(prep.bleeding_risk.values()) if isinstance(prep.bleeding_risk, dict) else set()
+        if len(levels) > 1 and not site and (slug, "site") not in warned:
+            warned.add((slug, "site"))
+            log.warning(
+                "%s: rows that name no site (write %s:<site>, sites: %s) use its highest bleeding risk (%s)",
+                slug, slug, ", ".join(prep.sites), prep.risk_at(),
+            )
 
 
 @dataclass

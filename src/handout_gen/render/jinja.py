@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
+from handout_gen.content.schema import WEEKDAYS, OpeningHours
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
@@ -127,14 +128,54 @@ def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a B
 
 
 def clock_time(value: time | datetime, lang: str) -> str:
-    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return plain(format_time(value, "short", locale=languages.locale(lang)))
+    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space.
+
+    Twelve o'clock says which it is ("12:00 AM (midnight)", "12:00 a.m. (medianoche)"):
+    readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A language
+    whose catalog lacks the word prints the time alone, never an English word.
+    """
+    text = plain(format_time(value, "short", locale=languages.locale(lang)))
+    if value.minute or value.second or value.hour not in (0, 12):
+        return text
+    catalog = translations(lang)
+    word = catalog.gettext("midnight") if value.hour == 0 else catalog.gettext("noon")
+    if lang != languages.ORIGINAL and word in ("midnight", "noon"):
+        return text
+    return f"{text} ({word})"
+
+
+def opening_hours(hours: str | Sequence[OpeningHours], lang: str) -> str:
+    """A location's hours in ``lang``: "Monday to Friday, 7:30 AM to 4:30 PM" / "Lunes a
+    viernes, 7:30 a.m. a 4:30 p.m."; weekday names and times from Babel, "to" from the
+    catalog. Hours given as one line of text are printed as they are."""
+    if isinstance(hours, str):
+        return hours
+    locale = languages.locale(lang)
+    names = Locale.parse(locale).days["format"]["wide"]
+    span = translations(lang).gettext("%(first)s to %(last)s")
+    parts = []
+    for group in hours:
+        days = sorted(WEEKDAYS.index(d) for d in group.days)
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            when = span % {"first": names[days[0]], "last": names[days[-1]]}
+        else:
+            when = ", ".join(str(names[d]) for d in days)
+        opens, closes = (clock_time(t, lang) for t in group.times())
+        parts.append(f"{when}, " + span % {"first": opens, "last": closes})
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 @jinja2.pass_context
 def day(context: jinja2.runtime.Context, value: date) -> str:
     """The ``weekday_date`` filter: weekday, month and day in the page's language."""
     return weekday_date(value, _locale(context))
+
+
+@jinja2.pass_context
+def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) -> str:
+    """The ``hours`` filter: a location's opening hours in the page's language."""
+    return opening_hours(value, context.get("lang", languages.ORIGINAL))
 
 
 @jinja2.pass_context
@@ -218,6 +259,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         long_date=long_date,
         short_date=short_date,
         clock=clock,
+        hours=hours,
         weekday_date=day,
         tel_href=tel_href,
         plain=plain,

@@ -22,7 +22,7 @@ from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.model import load_issue
 from handout_gen.newsletter.render import render_issue
-from handout_gen.render.jinja import make_env, render, safe_html, translations
+from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
 from handout_gen.site import schema
 from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary
@@ -229,7 +229,8 @@ class SitePages:
         assert location is not None
         own = self.urls.own_path(location.map_url) is not None
         map_href = OSM_SEARCH + quote(location.one_line()) if own else location.map_url
-        info = self.page_info(page, location.name, f"{location.one_line()}. {location.hours}.",
+        hours = opening_hours(location.hours, page.lang)
+        info = self.page_info(page, location.name, f"{location.one_line()}. {hours}.",
                               jsonld=schema.graph(schema.location_node(self.plan, location.id)))
         return self.html("site_location.html.j2", page, info, location=location, map_href=map_href,
                          all_locations=self.urls.link(self.plan.of_kind("locations")[0].path))

@@ -167,6 +167,11 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
     for location in practice.locations:
         path = urls.own_path(location.map_url) or f"locations/{location.id}/"
         plan.add(Page(path, "location", key=location.id), location.map_url)
+        for lang in project.web_languages:  # the page a packet in that language prints
+            url = project.location_url(location, lang)
+            translated = urls.own_path(url) if url != location.map_url else None
+            if translated is not None:
+                plan.add(Page(translated, "location", lang, location.id), url)
     archive = urls.own_path(email.archive_url) or "newsletters/"
     archive = archive if archive.endswith("/") else archive + "/"  # an issue folder goes below it
     plan.add(Page(archive, "archive"), email.archive_url)
