@@ -16,25 +16,30 @@ from handout_gen.cli.base import cli, load, pass_root
               help="Also write a copy with the ESP's merge tags (unsubscribe, archive, address).")
 @pass_root
 def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
-    """Build one newsletter issue into output/newsletters/ISSUE/.
+    """Build one newsletter issue, in every language it has, into output/newsletters/ISSUE/.
 
     Writes email.html (inlined), email.txt, email.eml (ready to open in a mail program)
     and browser.html (the web copy); with --esp, email.<esp>.html/.txt for an email service.
+    A language edition (content/newsletters/ISSUE.<lang>.md) gets the same files with its
+    language before the extension: email.es.html, email.es.txt, email.es.eml, browser.es.html.
 
     \b
     Example:
       handout-gen newsletter 2026-12
       handout-gen newsletter 2026-12 --esp mailchimp
     """
-    from handout_gen.newsletter.render import render_issue, write_issue
+    from handout_gen.newsletter.render import render_editions, write_editions
 
     project = load(project_dir)
-    rendered = render_issue(project, issue, esp=esp)
+    rendered = render_editions(project, issue, esp=esp)
     for warning in rendered.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    for path in write_issue(project, rendered, esp):
+    for path in write_editions(project, rendered, esp):
         click.echo(f"wrote {path.relative_to(project.root)}")
-    click.echo(f"HTML part: {len(rendered.html.encode()):,} bytes (Gmail clips above 102,000)")
+    for edition in rendered.all:
+        size = len(edition.html.encode())
+        lang = "" if edition is rendered.original else f" ({edition.issue.lang})"
+        click.echo(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
 
 
 @cli.command()
