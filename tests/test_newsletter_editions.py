@@ -213,3 +213,18 @@ def test_broken_edition_blocks_only_itself_in_build(sample_project: Path) -> Non
     assert [str(p) for p in result.problems][-1].startswith(f"content/newsletters/{ISSUE}.es.md:")
     names = sorted(p.name for p in write_rendered(project, result.rendered))
     assert names == ["browser.html", "email.eml", "email.html", "email.txt"]  # English only
+
+
+def test_check_reads_the_spanish_edition(sample_project: Path) -> None:
+    path = edition_file(sample_project, "es")
+    hard = ("La administración farmacológica concomitante de anticoagulantes orales requiere "
+            "una valoración interdisciplinaria individualizada, considerando comorbilidades "
+            "cardiovasculares preexistentes y características farmacocinéticas específicas.")
+    text = path.read_text(encoding="utf-8").replace("El invierno puede", hard + " El invierno puede")
+    path.write_text(text.replace("clínica en", "clínica en ☃︎ \U0010fffd"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
+    out = result.output
+    body = text.splitlines().index("---", 1) + 2
+    assert re.search(rf"content/newsletters/{ISSUE}\.es\.md:{body}: warning \[readability\.inflesz\] "
+                     r"the introduction scores \d+ on the Szigriszt-Pazos \(INFLESZ\) scale", out), out
+    assert re.search(rf"content/newsletters/{ISSUE}\.es\.md:\d+: error \[.*glyph.*\].*U\+10FFFD", out), out
