@@ -276,16 +276,19 @@ def write_editions(project: Project, rendered: RenderedEditions, esp: str | None
     return [path for item in rendered.all for path in write_issue(project, item, esp)]
 
 
-def issue_key(project: Project, issue_id: str) -> str:
-    """Hash of every input of one issue: its file and editions, every procedure it may quote, shared files."""
+def issue_key(project: Project, issue_id: str, lang: str | None = None) -> str:
+    """Hash of every input of one issue (``lang``: of that edition only): its file(s), every
+    procedure edition it may quote, shared files."""
     digest = hashlib.sha256(project.shared_digest.encode())
     folder = project.content_dir / "newsletters"
     digest.update(read_input(folder / f"{issue_id}.md", folder=folder, root=project.root))
-    for lang, path in edition_files(project, issue_id).items():
-        digest.update(f"\0{lang}\0".encode() + read_input(path, folder=folder, root=project.root))
-    for slug in sorted(project.procedures):
-        for edition in project.procedures[slug].editions.values():
-            digest.update(edition.digest.encode())
+    files = edition_files(project, issue_id)
+    langs = [ORIGINAL, *files] if lang is None else [lang]
+    for code in langs:
+        if code in files:
+            digest.update(f"\0{code}\0".encode() + read_input(files[code], folder=folder, root=project.root))
+        for slug in sorted(project.procedures):
+            digest.update(project.procedures[slug].edition(code).digest.encode())
     return digest.hexdigest()
 
 
