@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -179,7 +179,7 @@ class IssueFile:
     path: Path
     source: str
     raw: bytes
-    data: object
+    data: Any  # the parsed front matter (validated by the caller's model)
     key_lines: KeyLines
     body: str
     body_line: int

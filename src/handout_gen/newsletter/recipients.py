@@ -57,6 +57,32 @@ def language_of(value: str, languages: Languages) -> str | None:
     return base if base in languages and "-" in cell else None
 
 
+def _row_language(row: list[str], column: int | None, languages: Languages) -> str | None:
+    """A row's language: English without the column or with an empty cell; None if unknown."""
+    if column is None or column >= len(row):
+        return ORIGINAL
+    return language_of(row[column], languages)
+
+
+def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]:
+    """The email, first-name and language columns; any other column stops the list."""
+    columns = [re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_") for col in header]
+    problems: list[Problem] = []
+    email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
+    name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
+    lang_col = next((i for i, c in enumerate(columns) if c in LANGUAGE_COLUMNS), None)
+    if email_col is None:
+        problems.append(Problem(name, "needs an 'email' column", 1))
+    for index, col in enumerate(columns):
+        if col not in EMAIL_COLUMNS | NAME_COLUMNS | LANGUAGE_COLUMNS and col:
+            message = (f"column '{header[index].strip()}' is not allowed: a recipient "
+                       "list holds only email, first_name and language (never patient data)")
+            problems.append(Problem(name, message, 1))
+    if problems or email_col is None:
+        raise RosterError(problems, name, NOTHING_SENT)
+    return email_col, name_col, lang_col
+
+
 def load_recipients(path: Path, languages: Languages | None = None) -> list[Recipient]:
     """Read a UTF-8 CSV (BOM or not) with ``email`` and optional ``first_name`` and ``language``;
     every bad row (invalid or duplicate address, unknown language, unknown column) is reported,
@@ -76,26 +102,8 @@ def load_recipients(path: Path, languages: Languages | None = None) -> list[Reci
     if not header:
         problem = Problem(name, "the file is empty; it needs a header row with 'email'")
         raise RosterError([problem], name, NOTHING_SENT)
-    columns = [re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_") for col in header]
+    email_col, name_col, lang_col = _columns(header, name)
     problems: list[Problem] = []
-    email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
-    name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
-    lang_col = next((i for i, c in enumerate(columns) if c in LANGUAGE_COLUMNS), None)
-    if email_col is None:
-        problems.append(Problem(name, "needs an 'email' column", 1))
-    for index, col in enumerate(columns):
-        if col not in EMAIL_COLUMNS | NAME_COLUMNS | LANGUAGE_COLUMNS and col:
-            problems.append(
-                Problem(
-                    name,
-                    f"column '{header[index].strip()}' is not allowed: a recipient "
-                    "list holds only email, first_name and language (never patient data)",
-                    1,
-                )
-            )
-    if problems:
-        raise RosterError(problems, name, NOTHING_SENT)
-    assert email_col is not None
     recipients: list[Recipient] = []
     seen: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=2):
@@ -114,13 +122,12 @@ def load_recipients(path: Path, languages: Languages | None = None) -> list[Reci
             continue
         seen[key] = row_number
         first = clean_name(row[name_col]) if name_col is not None and name_col < len(row) else None
-        in_range = lang_col is not None and lang_col < len(row)
-        lang = language_of(row[lang_col], languages) if in_range and lang_col is not None else ORIGINAL
+        lang = _row_language(row, lang_col, languages)
         if lang is None:
             assert lang_col is not None
             known = ", ".join(languages.codes)
-            problems.append(Problem(name, f"is not a language of this project (known: {known})", row_number,
-                                    header[lang_col].strip()))
+            message = f"is not a language of this project (known: {known})"
+            problems.append(Problem(name, message, row_number, header[lang_col].strip()))
             continue
         recipients.append(Recipient(row_number, address, first, lang))
     if problems:
