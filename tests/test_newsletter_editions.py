@@ -83,7 +83,7 @@ def test_spanish_edition_is_built_inlined_with_a_text_part(sample_project: Path)
     assert "font-size:28px" in h1.get("style", "").replace(" ", "")  # premailer inlined the class
     media = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}")
     assert all(not media.sub("", s.text or "").strip() for s in tree.iter("style"))  # only @media is left
-    assert "<p style=\"margin:0 0 16px 0\">Hola:</p>" in html
+    assert '<p style="margin:0 0 16px 0">Hola:</p>' in html
     hrefs = [a.get("href", "") for a in tree.iter("a")]
     spanish_page = "https://www.example.org/procedures/radiofrequency-ablation/es/?utm_"
     assert any(h.startswith(spanish_page) for h in hrefs)
@@ -180,7 +180,7 @@ def test_test_send_of_the_spanish_edition(sample_project: Path, smtp: tuple[Hand
     handler, port = smtp
     result = send_cli(sample_project, "--to", "me@example.org", "--lang", "es", *local_smtp(port))
     assert result.exit_code == 0, result.output
-    (_, msg), = handler.received
+    ((_, msg),) = handler.received
     assert msg["Subject"] == SPANISH_SUBJECT and "Hola:" in parts(msg)[1]
 
 
@@ -190,8 +190,10 @@ def test_unknown_language_edition_warns_and_never_blocks_english(sample_project:
     code, out, err = build(sample_project)
     assert code == 0, err
     line = source.splitlines().index("lang: es") + 1
-    assert (f"Warning: content/newsletters/{ISSUE}.vi.md:{line}: unknown language 'vi' "
-            "(known: en, es, zh, ar); declare it in content/languages.yaml; this edition is left out") in err
+    assert (
+        f"Warning: content/newsletters/{ISSUE}.vi.md:{line}: unknown language 'vi' "
+        "(known: en, es, zh, ar); declare it in content/languages.yaml; this edition is left out"
+    ) in err
     folder = sample_project / "output" / "newsletters" / ISSUE
     assert (folder / "email.html").is_file() and (folder / "email.es.html").is_file()
     assert not list(folder.glob("*.vi.*"))
@@ -217,14 +219,19 @@ def test_broken_edition_blocks_only_itself_in_build(sample_project: Path) -> Non
 
 def test_check_reads_the_spanish_edition(sample_project: Path) -> None:
     path = edition_file(sample_project, "es")
-    hard = ("La administración farmacológica concomitante de anticoagulantes orales requiere "
-            "una valoración interdisciplinaria individualizada, considerando comorbilidades "
-            "cardiovasculares preexistentes y características farmacocinéticas específicas.")
+    hard = (
+        "La administración farmacológica concomitante de anticoagulantes orales requiere "
+        "una valoración interdisciplinaria individualizada, considerando comorbilidades "
+        "cardiovasculares preexistentes y características farmacocinéticas específicas."
+    )
     text = path.read_text(encoding="utf-8").replace("El invierno puede", hard + " El invierno puede")
     path.write_text(text.replace("clínica en", "clínica en ☃︎ \U0010fffd"), encoding="utf-8")
     result = CliRunner().invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
     out = result.output
     body = text.splitlines().index("---", 1) + 2
-    assert re.search(rf"content/newsletters/{ISSUE}\.es\.md:{body}: warning \[readability\.inflesz\] "
-                     r"the introduction scores \d+ on the Szigriszt-Pazos \(INFLESZ\) scale", out), out
+    assert re.search(
+        rf"content/newsletters/{ISSUE}\.es\.md:{body}: warning \[readability\.inflesz\] "
+        r"the introduction scores \d+ on the Szigriszt-Pazos \(INFLESZ\) scale",
+        out,
+    ), out
     assert re.search(rf"content/newsletters/{ISSUE}\.es\.md:\d+: error \[.*glyph.*\].*U\+10FFFD", out), out
