@@ -20,20 +20,19 @@ from typing import Any
 
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import text as checks_text
-from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.checks.findings import Finding, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
+from handout_gen.checks.newsletters import newsletter_checks
 from handout_gen.content.languages import load_languages
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
-from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
+from handout_gen.core.errors import ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
-from handout_gen.newsletter.model import list_issues
-from handout_gen.newsletter.render import render_issue
 from handout_gen.site.printed import url_problems
 
 log = logging.getLogger("handout_gen")
@@ -329,40 +328,4 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
             data, large_print=variant.large_print, output_name=variant.filename(procedure.slug),
             source=relpath(edition.path, project.root), char_files=files, root=project.root,
             seen_chars=seen_chars, families=project.languages.font_chain(edition.lang))
-    return findings
-
-
-NEWSLETTER_SCHEMA = "newsletter.schema"  # a newsletter problem without a more specific rule
-
-
-def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, str]) -> list[Finding]:
-    """Newsletter rules (size, alt, https, footer, no patient data) come from the newsletter guards.
-
-    ``render_issue`` runs every guard the newsletter build runs (patient-data guard on the
-    front matter and the template context, then size, alt, https and footer on the
-    inlined HTML) without writing anything; this turns what they report into findings.
-    Each issue that renders leaves its HTML in ``rendered`` (the site rules read its links).
-    """
-    folder = root / "content" / "newsletters"
-    if project is None or not folder.is_dir():
-        return []
-    findings = []
-    for issue_id in list_issues(project):
-        source = relpath(folder / f"{issue_id}.md", root)
-        lines = (folder / f"{issue_id}.md").read_text(encoding="utf-8-sig").splitlines()
-        lang = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("lang:")), ORIGINAL)
-        seen: set[str] = set()  # the same rule as handouts: no character without a font of the chain
-        findings += checks_pdf.glyphs(
-            [(line, n) for n, line in enumerate(lines, 1)], source, seen, project.languages.font_chain(lang))
-        try:
-            issue = render_issue(project, issue_id)
-        except ValidationFailed as exc:
-            findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in exc.problems]
-            continue
-        except HandoutGenError as exc:
-            rule = NEWSLETTER_SCHEMA if exc.rule == HandoutGenError.rule else exc.rule
-            findings.append(Finding(source, None, rule, "error", str(exc), fix_for(rule)))
-            continue
-        findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in issue.warnings]
-        rendered[issue_id] = issue.html
     return findings

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
 from handout_gen.render.jinja import translations
@@ -55,13 +56,15 @@ def greeting(lang: str, first_name: str | None, catalogs: Path | None = None) ->
     return gettext("Hello %(name)s,") % {"name": first_name} if first_name else gettext("Hello,")
 
 
-def issue_url(project: Project, issue_id: str) -> str:
-    """The issue's web copy: ``<archive_url>/<issue>/`` (the "view in browser" link; the site's page)."""
-    return project.practice.email.archive_url.rstrip("/") + f"/{issue_id}/"
+def issue_url(project: Project, issue_id: str, lang: str = ORIGINAL) -> str:
+    """The issue's web copy: ``<archive_url>/<issue>/`` (the "view in browser" link; the site's page),
+    ``<archive_url>/<issue>/<lang>/`` for a language edition (as a procedure's ``<url>/<lang>/``)."""
+    own = "" if lang == ORIGINAL else f"{lang}/"
+    return project.practice.email.archive_url.rstrip("/") + f"/{issue_id}/{own}"
 
 
 def archive_url(project: Project, issue: Issue) -> str:
-    return issue_url(project, issue.id)
+    return issue_url(project, issue.id, issue.lang)
 
 
 def generic_values(project: Project, issue: Issue) -> Values:
@@ -87,13 +90,15 @@ def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_
     )
 
 
-def esp_values(esp: str) -> Values:
-    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address."""
+def esp_values(esp: str, lang: str = ORIGINAL, catalogs: Path | None = None) -> Values:
+    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address.
+    The greeting's words are the edition's language ("Hola, *|FNAME|*:")."""
     if esp != "mailchimp":
         msg = f"unknown ESP '{esp}' (known: mailchimp)"
         raise SendError(msg)
+    named, plain = greeting(lang, "*|FNAME|*", catalogs), greeting(lang, None, catalogs)
     return Values(
-        "*|IF:FNAME|*Hello *|FNAME|*,*|ELSE:|*Hello,*|END:IF|*",
+        f"*|IF:FNAME|*{named}*|ELSE:|*{plain}*|END:IF|*",
         "*|UNSUB|*",
         "*|UPDATE_PROFILE|*",
         "*|ARCHIVE|*",
@@ -134,6 +139,7 @@ class MessageTemplate:
         head["From"] = Address(display_name=email.sender_name, addr_spec=email.sender_address)
         if email.reply_to:
             head["Reply-To"] = Address(addr_spec=email.reply_to)
+        head["Content-Language"] = issue.lang  # RFC 3282: the edition's language, as <html lang>
         head["MIME-Version"] = "1.0"
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         digest = hashlib.sha256(html.encode() + b"\0" + text.encode()).hexdigest()

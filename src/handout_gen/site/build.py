@@ -74,7 +74,7 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
                           *(handout_key(project, d.procedure, d.variant) for d in plan.downloads.values()
                             if d.procedure.slug == page.key))
         elif page.kind == "issue":
-            key = issue_key(project, page.key)
+            key = issue_key(project, page.key, page.lang)
         else:
             key = depends.get(page.kind, shared)
         outputs.append(Output(file_for(page.path), digest_of(key, page.path), partial(pages.render, page)))

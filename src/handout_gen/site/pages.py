@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.newsletter.model import load_issue
+from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.render import render_issue
 from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
 from handout_gen.site import schema
@@ -146,9 +146,15 @@ class SitePages:
     @cached_property
     def issues(self) -> list[IssueSummary]:
         """Newsletter issues, newest first."""
+        return [i for i in self.editions if i.page.lang == ORIGINAL]
+
+    @cached_property
+    def editions(self) -> list[IssueSummary]:
+        """Every issue page, each language edition included, newest first."""
         found = []
         for page in self.plan.of_kind("issue"):
-            meta = load_issue(self.project, page.key).meta
+            editions = load_editions(self.project, page.key)
+            meta = (editions.edition(page.lang) or editions.original).meta
             found.append(IssueSummary(page.key, meta.subject, meta.preheader, meta.date, meta.lang, page))
         return sorted(found, key=lambda i: (i.date, i.id), reverse=True)
 
@@ -263,7 +269,7 @@ class SitePages:
         way back, and a ``<main>`` landmark around the email; pictures on the practice's own site
         load from this site (root-relative), so the page works wherever the site is served.
         """
-        issue = next(i for i in self.issues if i.id == page.key)
+        issue = next(i for i in self.editions if i.page == page)
         here = Page(page.path, page.kind, issue.lang, page.key, page.source)
         info = self.page_info(here, issue.subject, issue.preheader, og_type="article",
                               jsonld=schema.issue_article(self.plan, issue))
@@ -271,7 +277,8 @@ class SitePages:
         context = {"lang": issue.lang, "practice": practice, "colors": practice.colors, "page": info,
                    "site": self.site_context(here, issue.lang),
                    "archive": self.urls.link(self.plan.of_kind("archive")[0].path)}
-        tree = lxml_html.document_fromstring(render_issue(self.project, page.key).browser_html)
+        browser = render_issue(self.project, page.key, lang=page.lang).browser_html
+        tree = lxml_html.document_fromstring(browser)
         head, body = tree.find("head"), tree.find("body")
         for element in lxml_html.fragments_fromstring(
                 render(self.env, "site_issue.html.j2", part="head", **context)):

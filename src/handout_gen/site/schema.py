@@ -166,9 +166,9 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def alternates(plan: SitePlan, page: Page) -> list[tuple[str, str]]:
-    """hreflang alternates of a procedure or location page: every language of it (itself
-    included) and x-default."""
-    if page.kind not in ("procedure", "location"):
+    """hreflang alternates of a procedure, location or newsletter issue page: every language of
+    it (itself included) and x-default."""
+    if page.kind not in ("procedure", "location", "issue"):
         return []
     pages = sorted((p for p in plan.of_kind(page.kind) if p.key == page.key),
                    key=lambda p: plan.project.languages.codes.index(p.lang))
