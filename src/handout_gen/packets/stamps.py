@@ -1,0 +1,168 @@
+"""Page numbers and the packet reference, stamped on every page of a packet at assembly.
+
+Parts are cached across patients, so they cannot know their page numbers in a packet nor the
+packet's id: their footer leaves a blank slot (``page_footer.html.j2``) and assembly stamps
+"Page 3 of 11 · Packet 8338e3e0b4ee148e · Dec 1, 2026" there, counted over the whole packet.
+
+Laying out those lines with WeasyPrint for each packet would cost more than the rest of the
+packet. Instead each language and print size has a *glyph kit*, a cached static part in which
+every piece a stamp can hold is laid out once, one piece to a page, in the footer's font,
+size and colour: the words of ``page_of`` and ``packet_ref`` around their placeholders, the
+digits, the id's hex letters and the letters of the language's month names. A stamp is those
+pieces drawn side by side as Form XObjects (the words keep their own shaping and kerning; only
+the values are set letter by letter), inside ``/Artifact BMC … EMC``: page furniture, which a
+screen reader skips. Values are placed left to right (no right-to-left language has packet
+words yet).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from handout_gen.core.errors import RenderError
+from handout_gen.render.jinja import medium_date
+
+PX = 0.75  # PDF points per CSS pixel
+SEPARATOR = " · "  # between the page number and the reference when both fit on one line
+HEX = "0123456789abcdef"
+Slot = tuple[float, float, float, float]  # left, top, right, bottom in CSS px from the page's top left
+_PLACEHOLDER_RE = re.compile(r"%\((\w+)\)s")
+
+
+def pieces(pattern: str, values: dict[str, str]) -> list[str]:
+    """``pattern`` as stamp pieces: its words whole, each value letter by letter."""
+    out: list[str] = []
+    for index, part in enumerate(_PLACEHOLDER_RE.split(pattern.replace("%%", "%"))):
+        if index % 2 == 0:
+            out += [part] if part else []
+        else:
+            out += list(values[part])
+    return out
+
+
+def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
+    """Every piece a stamp of this language can need: the words, the separator, then single
+    letters (digits, hex, those of every month's date in ``lang``)."""
+    blank = dict.fromkeys(("page", "pages", "id", "date"), "")
+    words = [piece for pattern in (page_of, packet_ref) for piece in pieces(pattern, blank)]
+    months = [medium_date(date(2026, month, 28), lang) for month in range(1, 13)]
+    letters = set(HEX) | {ch for text in months for ch in text}
+    return tuple(dict.fromkeys([*words, SEPARATOR, *sorted(letters)]))
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One laid-out piece: a Form XObject whose origin is the piece's top left (pt)."""
+
+    form: Any
+    width: float
+    height: float
+
+
+class GlyphKit:
+    """The pieces of one language and print size, as Form XObjects in the kit part's PDF."""
+
+    def __init__(self, pdf: Any, boxes: dict[str, list[float]]) -> None:
+        """``boxes``: piece → [page index, left, top, right, bottom] (CSS px), from the part."""
+        import pikepdf
+
+        self.glyphs: dict[str, Glyph] = {}
+        for piece, (index, left, top, right, bottom) in boxes.items():
+            page = pdf.pages[int(index)]
+            height = float(page.mediabox[3])
+            form = page.as_form_xobject()
+            form.BBox = pikepdf.Array([left * PX, height - bottom * PX, right * PX, height - top * PX])
+            form.Matrix = pikepdf.Array([1, 0, 0, 1, -left * PX, -(height - top * PX)])
+            self.glyphs[piece] = Glyph(form, (right - left) * PX, (bottom - top) * PX)
+
+    def glyph(self, piece: str) -> Glyph:
+        found = self.glyphs.get(piece)
+        if found is None:
+            msg = f"the packet's page stamp has no glyph for {piece!r} (its glyph kit is out of date)"
+            raise RenderError(msg)
+        return found
+
+    def width(self, run: list[str]) -> float:
+        return sum(self.glyph(p).width for p in run)
+
+
+@dataclass
+class _Drawing:
+    """The glyph forms one packet uses, copied into it once, by resource name."""
+
+    out: Any
+    kit: GlyphKit
+    names: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def name(self, piece: str) -> str:
+        if piece not in self.names:
+            self.names[piece] = f"/HgG{len(self.names)}"
+            self.resources[self.names[piece]] = self.out.copy_foreign(self.kit.glyph(piece).form)
+        return self.names[piece]
+
+    def ops(self, run: list[str], x: float, y: float) -> list[bytes]:
+        """Draw ``run`` with its top left at (x, y), in PDF points."""
+        ops = []
+        for piece in run:
+            ops.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm {self.name(piece)} Do Q\n".encode())
+            x += self.kit.glyph(piece).width
+        return ops
+
+
+@dataclass(frozen=True)
+class PacketStamp:
+    """What one packet's pages are stamped with: its page numbering and its reference."""
+
+    kit: GlyphKit
+    page_of: str  # "Page %(page)s of %(pages)s", in the packet's language
+    reference: list[str]  # the reference's pieces ("Packet ", "8", "3", ...)
+
+    @classmethod
+    def make(
+        cls, kit: GlyphKit, page_of: str, packet_ref: str, packet_id: str, day: date, lang: str
+    ) -> PacketStamp:
+        return cls(kit, page_of, pieces(packet_ref, {"id": packet_id, "date": medium_date(day, lang)}))
+
+    def apply(self, out: Any, slots: list[Slot | None]) -> None:
+        """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i)."""
+        if None in slots:
+            msg = "a packet part has no page-number slot in its footer"
+            raise RenderError(msg)
+        drawing = _Drawing(out, self.kit)
+        total = str(len(out.pages))
+        sep_width = self.kit.width([SEPARATOR])
+        ref_width = self.kit.width(self.reference)
+        for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
+            assert slot is not None
+            left, top, right, _ = slot
+            number = pieces(self.page_of, {"page": str(index + 1), "pages": total})
+            x, y = left * PX, float(page.mediabox[3]) - top * PX
+            if self.kit.width(number) + sep_width + ref_width <= (right - left) * PX:
+                lines = [[*number, SEPARATOR, *self.reference]]
+            else:  # large print: the page number on one line, the reference under it
+                lines = [number, self.reference]
+            ops = [b"Q\n/Artifact BMC\n"]
+            for line in lines:
+                ops += drawing.ops(line, x, y)
+                y -= self.kit.glyph(line[0]).height
+            ops.append(b"EMC\n")
+            page.contents_add(out.make_stream(b"q\n"), prepend=True)  # the page's own state is closed first
+            page.contents_add(out.make_stream(b"".join(ops)))
+            _add_xobjects(page, drawing.resources)
+
+
+def _add_xobjects(page: Any, forms: dict[str, Any]) -> None:
+    import pikepdf
+
+    resources = page.obj.get("/Resources")
+    if resources is None:
+        resources = page.obj.Resources = pikepdf.Dictionary()
+    xobjects = resources.get("/XObject")
+    if xobjects is None:
+        xobjects = resources.XObject = pikepdf.Dictionary()
+    for name, form in forms.items():
+        xobjects[name] = form
