@@ -25,7 +25,7 @@ from handout_gen.core.errors import HandoutGenError, RenderError
 from handout_gen.core.files import write_file
 from handout_gen.packets.assemble import Part, assemble, outline_titles, prepare_part
 from handout_gen.packets.kit import BACK, FRONT, Kit, load_kit
-from handout_gen.packets.letters import LetterPress
+from handout_gen.packets.letters import LetterPress, Piece, cut_piece
 from handout_gen.packets.parts import (
     HandoutSpec,
     Static,
@@ -41,6 +41,7 @@ from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
+PREP_GAP = 16  # CSS px between the letter's last line and the prep pages drawn on below it
 
 
 @dataclass
@@ -64,6 +65,7 @@ class PacketMaker:
         self.engine = Engine(kit.project.root, kit.project.templates_dir)
         self._parts: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._glyphs: dict[tuple[str, bool], GlyphKit] = {}
+        self._tails: dict[str, tuple[list[Piece], dict[str, int]]] = {}
 
     @cached_property
     def press(self) -> LetterPress:
@@ -116,8 +118,9 @@ class PacketMaker:
         ``reveal_errors`` keeps the full error for the preview's fictional patient.
         """
         langs = [(row, self.kit.packet_lang(row.language)) for row in rows]
+        tails = [self._prep(row, lang) for row, lang in langs]
         try:
-            batch, starts, warnings = self.press.letters(langs)
+            batch, starts, warnings = self.press.letters(langs, [pieces for pieces, _ in tails])
         except Exception as exc:
             if reveal_errors:
                 raise
@@ -131,8 +134,26 @@ class PacketMaker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         ends = [*starts[1:], len(batch.pages)]
-        for (row, lang), first, stop in zip(langs, starts, ends, strict=True):
-            yield self._assemble(row, lang, Part(batch, first, stop, []), encrypt)
+        for (row, lang), (pieces, marks), first, stop in zip(langs, tails, starts, ends, strict=True):
+            titles = outline_titles(self.kit.words(lang))
+            # The prep pages are the letter's last pages (the first may be shared with it).
+            bookmarks = [(titles[s], stop - len(pieces) + marks[s]) for s in FRONT if s in marks]
+            yield self._assemble(row, lang, Part(batch, first, stop, bookmarks), encrypt)
+
+    def _prep(self, row: PatientRow, lang: str) -> tuple[list[Piece], dict[str, int]]:
+        """The prep pages of ``row``'s packet, cut to their text for the letter press, and the
+        page each of their sections starts on (none when the packet has no prep sections)."""
+        static = prep_part(self.kit, row.procedures, lang, row.large_print, row.prep_flags)
+        if static is None:
+            return [], {}
+        if static.key not in self._tails:
+            pdf, anchors = self.part(static)
+            pieces = [
+                cut_piece(page, top - PREP_GAP, bottom)
+                for page, (top, bottom) in zip(pdf.pages, anchors["bands"], strict=True)
+            ]
+            self._tails[static.key] = pieces, {s: anchors[s] for s in FRONT if s in anchors}
+        return self._tails[static.key]
 
     def glyphs(self, lang: str, large: bool) -> GlyphKit:
         """The pieces page stamps of this language and print size are drawn from."""
@@ -152,18 +173,10 @@ class PacketMaker:
         kit, project, large = self.kit, self.kit.project, row.large_print
         words = kit.words(lang)
         titles = outline_titles(words)
-        letter.bookmarks.append((titles["cover"], letter.start))
+        letter.bookmarks.insert(0, (titles["cover"], letter.start))
         letter.slot = _slot(self.part(page_part(kit, lang, large))[1], kit.recipe.template)
         parts = [letter]
         versions: dict[str, Any] = {"packet": kit.text.version, "tool": __version__, "handouts": {}}
-        prep = prep_part(kit, row.procedures, lang, large, row.prep_flags)
-        if prep is not None:
-            anchors = self.part(prep)[1]
-            parts.append(
-                self._static(
-                    prep, [(titles[s], anchors[s]) for s in FRONT if s in anchors], kit.recipe.prep_template
-                )
-            )
         sections = kit.sections(row.procedures)
         if "handouts" in sections:
             for slug in kit.handout_slugs(row.procedures):

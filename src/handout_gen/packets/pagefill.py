@@ -21,11 +21,16 @@ ROUNDS = 3
 _CONTAINERS = {"html", "body", "main", "section", "article"}
 
 
+def band(page: Any) -> tuple[float, float]:
+    """The top of a laid-out WeasyPrint page's body and the bottom of its content (CSS px)."""
+    top, _ = _body(page)
+    return top, max((b for _, b, _ in _blocks(_flow(page))), default=top)
+
+
 def fill(page: Any) -> float:
     """How much of a laid-out WeasyPrint page's body its content covers (0 to 1)."""
-    top, height = _body(page)
-    bottom = max((b for _, b, _ in _blocks(_flow(page))), default=top)
-    return max(0.0, (bottom - top) / height)
+    top, bottom = band(page)
+    return max(0.0, (bottom - top) / _body(page)[1])
 
 
 def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:

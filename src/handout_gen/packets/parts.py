@@ -15,7 +15,7 @@ from typing import Any, Literal
 from handout_gen.handouts import PacketPlace, Variant, handout_html, handout_key
 from handout_gen.packets.contexts import back_context, cover_context, prep_context
 from handout_gen.packets.kit import BACK, FRONT, Kit
-from handout_gen.packets.pagefill import balanced
+from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.stamps import glyph_alphabet
@@ -101,7 +101,10 @@ def handout_part(kit: Kit, slug: str, lang: str, large: bool, packet_sections: l
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: PrepFlags) -> Static | None:
-    """Prep checklist, what to bring, day of: no name on them, so cached by what they say."""
+    """Prep checklist, what to bring, day of: no name on them, so cached by what they say.
+
+    Laid out without header and footer: the letter press draws them on from the letter's
+    last page (a short "What to bring" shares it), the way it stacks the letter's blocks."""
     sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
     if not sections:
         return None
@@ -109,7 +112,7 @@ def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: P
     # checklist (a dye allergy matters only for procedures that use X-ray dye...).
     plan = build_prep(slugs, flags, kit.project, kit.words(lang))
     says = (lang, large, sections, plan.sedation, plan.sedation_rules, plan.items, plan.driver)
-    key = hashlib.sha256(f"{kit.digest}\0prep\0{says!r}".encode()).hexdigest()
+    key = hashlib.sha256(f"{kit.digest}\0prep-tail\0{says!r}".encode()).hexdigest()
     return Static("prep", key, PrepSpec(slugs, lang, large, flags, sections))
 
 
@@ -156,7 +159,7 @@ def part_html(kit: Kit, spec: Spec, engine: Engine) -> str:
         return handout_html(project, project.procedures[spec.slug], variant, env, spec.place)
     if isinstance(spec, PrepSpec):
         context = prep_context(kit, spec.slugs, spec.lang, spec.large, spec.flags, spec.sections)
-        return render(env, kit.recipe.prep_template, **context)
+        return render(env, kit.recipe.prep_template, **context, bare_pages=True)
     context = back_context(
         kit, spec.slugs, spec.lang, spec.large, spec.location, spec.today, spec.sections, spec.calls
     )
@@ -187,6 +190,8 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
         anchors["stamp-slot"] = list(first["stamp-slot"])
     if part.kind == "page":
         _, anchors["body-top"], _, anchors["body-bottom"] = first["body-area"]
+    if part.kind == "prep":  # where each page's text is, for the letter press to cut it out
+        anchors["bands"] = [list(band(page)) for page in document.pages]
     if isinstance(part.spec, GlyphSpec):
         anchors["glyphs"] = {
             glyph: [index, *document.pages[index].anchors[f"glyph-{index}"]]
