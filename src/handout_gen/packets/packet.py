@@ -41,7 +41,6 @@ from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
-PREP_GAP = 16  # CSS px between the letter's last line and the prep pages drawn on below it
 
 
 @dataclass
@@ -149,7 +148,7 @@ class PacketMaker:
         if static.key not in self._tails:
             pdf, anchors = self.part(static)
             pieces = [
-                cut_piece(page, top - PREP_GAP, bottom)
+                cut_piece(page, top, bottom)
                 for page, (top, bottom) in zip(pdf.pages, anchors["bands"], strict=True)
             ]
             self._tails[static.key] = pieces, {s: anchors[s] for s in FRONT if s in anchors}

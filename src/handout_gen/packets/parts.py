@@ -182,9 +182,10 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
         data = engine.pdf.write(document, tagged=False)
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
-    anchors: dict[str, Any] = {
-        name: index for index, page in enumerate(document.pages) for name in page.anchors
-    }
+    anchors: dict[str, Any] = {}
+    for index, page in enumerate(document.pages):
+        for name in page.anchors:  # a section that runs over pages starts on the first
+            anchors.setdefault(name, index)
     first = document.pages[0].anchors
     if "stamp-slot" in first:  # the same on every page: the footer's text is
         anchors["stamp-slot"] = list(first["stamp-slot"])
