@@ -806,8 +806,8 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
         load_kit(load_project(project))
     assert str(info.value).splitlines() == [
         "2 problems in the packet setup; nothing was written:",
-        "  content/packet.yaml:33: text.en.dear: unknown placeholder 'nam' (allowed: name)",
-        "  content/packet.yaml:147: text.es.footer_call: has a '%' that is not a placeholder; "
+        "  content/packet.yaml:35: text.en.dear: unknown placeholder 'nam' (allowed: name)",
+        "  content/packet.yaml:149: text.es.footer_call: has a '%' that is not a placeholder; "
         "write %% for a percent sign (placeholders: phone)",
     ]
     roster = tmp_path / "roster.csv"

@@ -18,6 +18,7 @@ words yet).
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -91,24 +92,28 @@ class GlyphKit:
 
 @dataclass
 class _Drawing:
-    """The glyph forms one packet uses, copied into it once, by resource name."""
+    """Every glyph form of the kit, copied into one packet, by resource name.
+
+    All of them, named by their place in the kit, and every number written at a fixed width:
+    a packet's size then does not depend on which letters its random id happens to hold.
+    """
 
     out: Any
     kit: GlyphKit
     names: dict[str, str] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
 
-    def name(self, piece: str) -> str:
-        if piece not in self.names:
-            self.names[piece] = f"/HgG{len(self.names)}"
-            self.resources[self.names[piece]] = self.out.copy_foreign(self.kit.glyph(piece).form)
-        return self.names[piece]
+    def __post_init__(self) -> None:
+        for index, (piece, glyph) in enumerate(self.kit.glyphs.items()):
+            self.names[piece] = f"/HgG{index:03d}"
+            self.resources[self.names[piece]] = self.out.copy_foreign(glyph.form)
 
     def ops(self, run: list[str], x: float, y: float) -> list[bytes]:
         """Draw ``run`` with its top left at (x, y), in PDF points."""
         ops = []
         for piece in run:
-            ops.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm {self.name(piece)} Do Q\n".encode())
+            self.kit.glyph(piece)  # a piece the kit lacks is an error, named
+            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm {self.names[piece]} Do Q\n".encode())
             x += self.kit.glyph(piece).width
         return ops
 
@@ -128,31 +133,47 @@ class PacketStamp:
         return cls(kit, page_of, pieces(packet_ref, {"id": packet_id, "date": medium_date(day, lang)}))
 
     def apply(self, out: Any, slots: list[Slot | None]) -> None:
-        """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i)."""
+        """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i).
+
+        The reference (the only thing that differs between two packets of the same pages) is
+        one Form XObject, written at fixed widths and stored without compression (deflate's
+        stored blocks, which the save leaves as they are), that every page draws. So a
+        packet's size does not depend on its random id.
+        """
+        import pikepdf
+
         if None in slots:
             msg = "a packet part has no page-number slot in its footer"
             raise RenderError(msg)
         drawing = _Drawing(out, self.kit)
+        height = self.kit.glyph(self.reference[0]).height
+        ref_width = self.kit.width(self.reference)
+        reference = out.make_stream(
+            zlib.compress(b"".join(drawing.ops(self.reference, 0, 0)), level=0),
+            Filter=pikepdf.Name.FlateDecode,
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=pikepdf.Array([0, -height, ref_width, 0]),
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(drawing.resources)),
+        )
         total = str(len(out.pages))
         sep_width = self.kit.width([SEPARATOR])
-        ref_width = self.kit.width(self.reference)
         for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
             assert slot is not None
             left, top, right, _ = slot
             number = pieces(self.page_of, {"page": str(index + 1), "pages": total})
             x, y = left * PX, float(page.mediabox[3]) - top * PX
+            ops = [b"Q\n/Artifact BMC\n", *drawing.ops(number, x, y)]
             if self.kit.width(number) + sep_width + ref_width <= (right - left) * PX:
-                lines = [[*number, SEPARATOR, *self.reference]]
+                x += self.kit.width(number)
+                ops += drawing.ops([SEPARATOR], x, y)
+                x += sep_width
             else:  # large print: the page number on one line, the reference under it
-                lines = [number, self.reference]
-            ops = [b"Q\n/Artifact BMC\n"]
-            for line in lines:
-                ops += drawing.ops(line, x, y)
-                y -= self.kit.glyph(line[0]).height
-            ops.append(b"EMC\n")
+                x, y = left * PX, y - height
+            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode())
             page.contents_add(out.make_stream(b"q\n"), prepend=True)  # the page's own state is closed first
             page.contents_add(out.make_stream(b"".join(ops)))
-            _add_xobjects(page, drawing.resources)
+            _add_xobjects(page, {**drawing.resources, "/HgRef": reference})
 
 
 def _add_xobjects(page: Any, forms: dict[str, Any]) -> None:
