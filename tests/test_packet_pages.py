@@ -98,9 +98,11 @@ def test_stamps_are_page_furniture_for_screen_readers(demo: list[dict[str, Any]]
             ops = pikepdf.parse_content_stream(page)
             start, end = [i for i, (_, op) in enumerate(ops) if op in marked][-2:]
             assert ops[start].operands == [pikepdf.Name.Artifact]
-            drawn = {str(operands[0]) for operands, op in ops[start:end] if op == draw}
-            assert "/HgRef" in drawn and all(name.startswith("/Hg") for name in drawn)  # the stamp's glyphs
+            (stamp,) = [str(operands[0]) for operands, op in ops[start:end] if op == draw]
             assert not any(op == draw and str(o[0]).startswith("/Hg") for o, op in ops[:start])
+            form = page.obj.Resources.XObject[stamp]  # the page number, then the reference
+            inner = {str(o[0]) for o, op in pikepdf.parse_content_stream(form) if op == draw}
+            assert "/HgRef" in inner and all(name.startswith("/HgG") for name in inner - {"/HgRef"})
 
 
 def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, Any]]) -> None:

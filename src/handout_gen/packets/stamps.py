@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -58,6 +58,7 @@ def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
 class Glyph:
     """One laid-out piece: a Form XObject whose origin is the piece's top left (pt)."""
 
+    name: str  # its resource name in every packet ("/HgG007": fixed by its place in the kit)
     form: Any
     width: float
     height: float
@@ -70,14 +71,16 @@ class GlyphKit:
         """``boxes``: piece → [page index, left, top, right, bottom] (CSS px), from the part."""
         import pikepdf
 
+        self.pdf = pdf
         self.glyphs: dict[str, Glyph] = {}
-        for piece, (index, left, top, right, bottom) in boxes.items():
+        self._sets: dict[frozenset[str], Any] = {}
+        for number, (piece, (index, left, top, right, bottom)) in enumerate(boxes.items()):
             page = pdf.pages[int(index)]
             height = float(page.mediabox[3])
             form = page.as_form_xobject()
             form.BBox = pikepdf.Array([left * PX, height - bottom * PX, right * PX, height - top * PX])
             form.Matrix = pikepdf.Array([1, 0, 0, 1, -left * PX, -(height - top * PX)])
-            self.glyphs[piece] = Glyph(form, (right - left) * PX, (bottom - top) * PX)
+            self.glyphs[piece] = Glyph(f"/HgG{number:03d}", form, (right - left) * PX, (bottom - top) * PX)
 
     def glyph(self, piece: str) -> Glyph:
         found = self.glyphs.get(piece)
@@ -89,32 +92,24 @@ class GlyphKit:
     def width(self, run: list[str]) -> float:
         return sum(self.glyph(p).width for p in run)
 
+    def xobjects(self, pieces: frozenset[str]) -> Any:
+        """One resource dictionary (in the kit's PDF) of the forms of ``pieces``: a packet
+        copies it with one call."""
+        import pikepdf
 
-@dataclass
-class _Drawing:
-    """Every glyph form of the kit, copied into one packet, by resource name.
-
-    All of them, named by their place in the kit, and every number written at a fixed width:
-    a packet's size then does not depend on which letters its random id happens to hold.
-    """
-
-    out: Any
-    kit: GlyphKit
-    names: dict[str, str] = field(default_factory=dict)
-    resources: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for index, (piece, glyph) in enumerate(self.kit.glyphs.items()):
-            self.names[piece] = f"/HgG{index:03d}"
-            self.resources[self.names[piece]] = self.out.copy_foreign(glyph.form)
+        if pieces not in self._sets:
+            forms = {self.glyph(p).name: self.glyph(p).form for p in sorted(pieces)}
+            self._sets[pieces] = self.pdf.make_indirect(pikepdf.Dictionary(forms))
+        return self._sets[pieces]
 
     def ops(self, run: list[str], x: float, y: float) -> list[bytes]:
-        """Draw ``run`` with its top left at (x, y), in PDF points."""
+        """Draw ``run`` with its top left at (x, y), in PDF points, each number at a fixed
+        width (so the stream's length does not depend on where the pieces fall)."""
         ops = []
         for piece in run:
-            self.kit.glyph(piece)  # a piece the kit lacks is an error, named
-            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm {self.names[piece]} Do Q\n".encode())
-            x += self.kit.glyph(piece).width
+            glyph = self.glyph(piece)
+            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm {glyph.name} Do Q\n".encode())
+            x += glyph.width
         return ops
 
 
@@ -136,47 +131,50 @@ class PacketStamp:
         """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i).
 
         The reference (the only thing that differs between two packets of the same pages) is
-        one Form XObject, written at fixed widths and stored without compression (deflate's
-        stored blocks, which the save leaves as they are), that every page draws. So a
-        packet's size does not depend on its random id.
+        one form that every page draws, written at fixed widths and stored without
+        compression (deflate's stored blocks, which the save leaves as they are); the glyphs
+        copied in are those of the words, every hex digit and the date. So a packet's size
+        does not depend on its random id.
         """
         import pikepdf
 
         if None in slots:
             msg = "a packet part has no page-number slot in its footer"
             raise RenderError(msg)
-        drawing = _Drawing(out, self.kit)
-        height = self.kit.glyph(self.reference[0]).height
-        ref_width = self.kit.width(self.reference)
-        reference = out.make_stream(
-            zlib.compress(b"".join(drawing.ops(self.reference, 0, 0)), level=0),
+        kit = self.kit
+        used = frozenset([*pieces(self.page_of, {"page": "", "pages": ""}), SEPARATOR, *HEX, *self.reference])
+        glyphs = out.copy_foreign(kit.xobjects(used))
+        height, ref_width = kit.glyph(self.reference[0]).height, kit.width(self.reference)
+        forms = {**glyphs}
+        forms["/HgRef"] = out.make_stream(
+            zlib.compress(b"".join(kit.ops(self.reference, 0, 0)), level=0),
             Filter=pikepdf.Name.FlateDecode,
             Type=pikepdf.Name.XObject,
             Subtype=pikepdf.Name.Form,
             BBox=pikepdf.Array([0, -height, ref_width, 0]),
-            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(drawing.resources)),
+            Resources=pikepdf.Dictionary(XObject=glyphs),
         )
-        total = str(len(out.pages))
-        sep_width = self.kit.width([SEPARATOR])
+        save = out.make_stream(b"q\n")  # the page's own graphics state is closed before the stamp
+        total, sep_width = str(len(out.pages)), kit.width([SEPARATOR])
+        done: set[tuple[int, int]] = set()  # resource dictionaries given the forms (parts share one)
         for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
             assert slot is not None
             left, top, right, _ = slot
             number = pieces(self.page_of, {"page": str(index + 1), "pages": total})
             x, y = left * PX, float(page.mediabox[3]) - top * PX
-            ops = [b"Q\n/Artifact BMC\n", *drawing.ops(number, x, y)]
-            if self.kit.width(number) + sep_width + ref_width <= (right - left) * PX:
-                x += self.kit.width(number)
-                ops += drawing.ops([SEPARATOR], x, y)
-                x += sep_width
+            ops = [b"Q\n/Artifact BMC\n", *kit.ops(number, x, y)]
+            if kit.width(number) + sep_width + ref_width <= (right - left) * PX:
+                ops += kit.ops([SEPARATOR], x + kit.width(number), y)
+                x += kit.width(number) + sep_width
             else:  # large print: the page number on one line, the reference under it
-                x, y = left * PX, y - height
+                y -= height
             ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode())
-            page.contents_add(out.make_stream(b"q\n"), prepend=True)  # the page's own state is closed first
+            page.contents_add(save, prepend=True)
             page.contents_add(out.make_stream(b"".join(ops)))
-            _add_xobjects(page, {**drawing.resources, "/HgRef": reference})
+            _add_xobjects(page, forms, done)
 
 
-def _add_xobjects(page: Any, forms: dict[str, Any]) -> None:
+def _add_xobjects(page: Any, forms: dict[str, Any], done: set[tuple[int, int]]) -> None:
     import pikepdf
 
     resources = page.obj.get("/Resources")
@@ -185,5 +183,10 @@ def _add_xobjects(page: Any, forms: dict[str, Any]) -> None:
     xobjects = resources.get("/XObject")
     if xobjects is None:
         xobjects = resources.XObject = pikepdf.Dictionary()
+    if xobjects.is_indirect or resources.is_indirect:
+        key = xobjects.objgen if xobjects.is_indirect else resources.objgen
+        if key in done:
+            return
+        done.add(key)
     for name, form in forms.items():
         xobjects[name] = form
