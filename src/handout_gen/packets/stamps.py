@@ -21,6 +21,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from handout_gen.core.errors import RenderError
@@ -44,6 +45,7 @@ def pieces(pattern: str, values: dict[str, str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=64)  # asked for every packet variant of a run
 def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
     """Every piece a stamp of this language can need: the words, the separator, then single
     letters (digits, hex, those of every month's date in ``lang``)."""
@@ -56,31 +58,47 @@ def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Glyph:
-    """One laid-out piece: a Form XObject whose origin is the piece's top left (pt)."""
+    """One laid-out piece: its drawing operators, moved so that its top left is the origin."""
 
-    name: str  # its resource name in every packet ("/HgG007": fixed by its place in the kit)
-    form: Any
-    width: float
+    ops: bytes  # "q <shift> cm ... Q": the piece's own text operators, resources renamed /Hg…
+    width: float  # pt
     height: float
 
 
 class GlyphKit:
-    """The pieces of one language and print size, as Form XObjects in the kit part's PDF."""
+    """The pieces of one language and print size, taken from the kit part's pages.
+
+    Each piece's operators are kept (with the resources they name renamed ``/HgF0``,
+    ``/HgE0``…, so they can join any page's own), not a Form XObject each: a stamp is then a
+    few lines of operators and one shared font, which keeps packets small and fast to write.
+    """
 
     def __init__(self, pdf: Any, boxes: dict[str, list[float]]) -> None:
         """``boxes``: piece → [page index, left, top, right, bottom] (CSS px), from the part."""
         import pikepdf
 
-        self.pdf = pdf
         self.glyphs: dict[str, Glyph] = {}
-        self._sets: dict[frozenset[str], Any] = {}
-        for number, (piece, (index, left, top, right, bottom)) in enumerate(boxes.items()):
+        renamed: dict[str, str] = {}
+        resources: dict[str, dict[str, Any]] = {}
+        for piece, (index, left, top, right, bottom) in boxes.items():
             page = pdf.pages[int(index)]
+            for category in ("/Font", "/ExtGState", "/ColorSpace"):
+                for name, value in page.obj.Resources.get(category, {}).items():
+                    if name not in renamed:
+                        renamed[name] = f"/Hg{category[1]}{len(renamed)}"
+                        resources.setdefault(category, {})[renamed[name]] = value
+            ops = [  # (WeasyPrint draws text with no inline images)
+                ([_renamed(o, renamed) for o in item.operands], item.operator)
+                for item in pikepdf.parse_content_stream(page)
+                if isinstance(item, pikepdf.ContentStreamInstruction)
+            ]
             height = float(page.mediabox[3])
-            form = page.as_form_xobject()
-            form.BBox = pikepdf.Array([left * PX, height - bottom * PX, right * PX, height - top * PX])
-            form.Matrix = pikepdf.Array([1, 0, 0, 1, -left * PX, -(height - top * PX)])
-            self.glyphs[piece] = Glyph(f"/HgG{number:03d}", form, (right - left) * PX, (bottom - top) * PX)
+            shift = f"q 1 0 0 1 {-left * PX:.3f} {-(height - top * PX):.3f} cm\n".encode()
+            body = shift + pikepdf.unparse_content_stream(ops) + b"\nQ\n"
+            self.glyphs[piece] = Glyph(body, (right - left) * PX, (bottom - top) * PX)
+        self.resources = pdf.make_indirect(
+            pikepdf.Dictionary({k: pikepdf.Dictionary(v) for k, v in resources.items()})
+        )
 
     def glyph(self, piece: str) -> Glyph:
         found = self.glyphs.get(piece)
@@ -92,23 +110,13 @@ class GlyphKit:
     def width(self, run: list[str]) -> float:
         return sum(self.glyph(p).width for p in run)
 
-    def xobjects(self, pieces: frozenset[str]) -> Any:
-        """One resource dictionary (in the kit's PDF) of the forms of ``pieces``: a packet
-        copies it with one call."""
-        import pikepdf
-
-        if pieces not in self._sets:
-            forms = {self.glyph(p).name: self.glyph(p).form for p in sorted(pieces)}
-            self._sets[pieces] = self.pdf.make_indirect(pikepdf.Dictionary(forms))
-        return self._sets[pieces]
-
     def ops(self, run: list[str], x: float, y: float) -> list[bytes]:
-        """Draw ``run`` with its top left at (x, y), in PDF points, each number at a fixed
-        width (so the stream's length does not depend on where the pieces fall)."""
+        """Draw ``run`` with its top left at (x, y), in PDF points, each shift written at a
+        fixed width (so the stream's length does not depend on where the pieces fall)."""
         ops = []
         for piece in run:
             glyph = self.glyph(piece)
-            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm {glyph.name} Do Q\n".encode())
+            ops += [f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm\n".encode(), glyph.ops, b"Q\n"]
             x += glyph.width
         return ops
 
@@ -131,10 +139,9 @@ class PacketStamp:
         """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i).
 
         The reference (the only thing that differs between two packets of the same pages) is
-        one form that every page draws, written at fixed widths and stored without
-        compression (deflate's stored blocks, which the save leaves as they are); the glyphs
-        copied in are those of the words, every hex digit and the date. So a packet's size
-        does not depend on its random id.
+        one form that every page draws, its shifts written at fixed widths and stored
+        without compression (deflate's stored blocks, which the save leaves as they are): a
+        packet's size does not depend on its random id.
         """
         import pikepdf
 
@@ -142,21 +149,21 @@ class PacketStamp:
             msg = "a packet part has no page-number slot in its footer"
             raise RenderError(msg)
         kit = self.kit
-        used = frozenset([*pieces(self.page_of, {"page": "", "pages": ""}), SEPARATOR, *HEX, *self.reference])
-        glyphs = out.copy_foreign(kit.xobjects(used))
+        shared = out.copy_foreign(kit.resources)  # the kit's font, in this packet once
         height, ref_width = kit.glyph(self.reference[0]).height, kit.width(self.reference)
-        forms = {**glyphs}
-        forms["/HgRef"] = out.make_stream(
+        reference = out.make_stream(
             zlib.compress(b"".join(kit.ops(self.reference, 0, 0)), level=0),
             Filter=pikepdf.Name.FlateDecode,
             Type=pikepdf.Name.XObject,
             Subtype=pikepdf.Name.Form,
             BBox=pikepdf.Array([0, -height, ref_width, 0]),
-            Resources=pikepdf.Dictionary(XObject=glyphs),
+            Resources=shared,
         )
+        wanted = {str(k): dict(v.items()) for k, v in shared.items()}
+        wanted.setdefault("/XObject", {})["/HgRef"] = reference
         save = out.make_stream(b"q\n")  # the page's own graphics state is closed before the stamp
         total, sep_width = str(len(out.pages)), kit.width([SEPARATOR])
-        done: set[tuple[int, int]] = set()  # resource dictionaries given the forms (parts share one)
+        done: set[tuple[int, int]] = set()  # resource dictionaries already given them (parts share one)
         for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
             assert slot is not None
             left, top, right, _ = slot
@@ -171,22 +178,29 @@ class PacketStamp:
             ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode())
             page.contents_add(save, prepend=True)
             page.contents_add(out.make_stream(b"".join(ops)))
-            _add_xobjects(page, forms, done)
+            _add_resources(page, wanted, done)
 
 
-def _add_xobjects(page: Any, forms: dict[str, Any], done: set[tuple[int, int]]) -> None:
+def _renamed(operand: Any, names: dict[str, str]) -> Any:
+    import pikepdf
+
+    return pikepdf.Name(names[str(operand)]) if str(operand) in names else operand
+
+
+def _add_resources(page: Any, wanted: dict[str, dict[str, Any]], done: set[tuple[int, int]]) -> None:
+    """Add the stamp's resources (named /Hg…: never a page's own names) to a page's."""
     import pikepdf
 
     resources = page.obj.get("/Resources")
     if resources is None:
         resources = page.obj.Resources = pikepdf.Dictionary()
-    xobjects = resources.get("/XObject")
-    if xobjects is None:
-        xobjects = resources.XObject = pikepdf.Dictionary()
-    if xobjects.is_indirect or resources.is_indirect:
-        key = xobjects.objgen if xobjects.is_indirect else resources.objgen
-        if key in done:
+    if resources.is_indirect:
+        if resources.objgen in done:
             return
-        done.add(key)
-    for name, form in forms.items():
-        xobjects[name] = form
+        done.add(resources.objgen)
+    for category, entries in wanted.items():
+        found = resources.get(category)
+        if found is None:
+            found = resources[category] = pikepdf.Dictionary()
+        for name, value in entries.items():
+            found[name] = value
