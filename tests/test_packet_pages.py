@@ -92,17 +92,20 @@ def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) ->
 
 
 def test_stamps_are_page_furniture_for_screen_readers(demo: list[dict[str, Any]]) -> None:
-    marked, draw = (pikepdf.Operator("BMC"), pikepdf.Operator("EMC")), pikepdf.Operator("Do")
+    """The stamp is drawn last on each page, inside /Artifact BMC ... EMC, and nothing of it
+    outside: its text (fonts named /HgF…) and the packet reference's form (/HgRef)."""
+    marked = (pikepdf.Operator("BMC"), pikepdf.Operator("EMC"))
+    draw, font = pikepdf.Operator("Do"), pikepdf.Operator("Tf")
     with pikepdf.open(io.BytesIO(demo[0]["data"])) as pdf:
         for page in pdf.pages:
             ops = pikepdf.parse_content_stream(page)
             start, end = [i for i, (_, op) in enumerate(ops) if op in marked][-2:]
-            assert ops[start].operands == [pikepdf.Name.Artifact]
-            (stamp,) = [str(operands[0]) for operands, op in ops[start:end] if op == draw]
-            assert not any(op == draw and str(o[0]).startswith("/Hg") for o, op in ops[:start])
-            form = page.obj.Resources.XObject[stamp]  # the page number, then the reference
-            inner = {str(o[0]) for o, op in pikepdf.parse_content_stream(form) if op == draw}
-            assert "/HgRef" in inner and all(name.startswith("/HgG") for name in inner - {"/HgRef"})
+            assert ops[start].operands == [pikepdf.Name.Artifact] and end == len(ops) - 1
+            inside, before = ops[start:end], ops[:start]
+            assert [str(o[0]) for o, op in inside if op == draw] == ["/HgRef"]
+            fonts = {str(o[0]) for o, op in inside if op == font}
+            assert fonts and all(name.startswith("/HgF") for name in fonts)
+            assert not any(str(o[0]).startswith("/Hg") for o, op in before if op in (draw, font))
 
 
 def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, Any]]) -> None:
