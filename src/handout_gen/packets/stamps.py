@@ -9,10 +9,10 @@ packet. Instead each language and print size has a *glyph kit*, a cached static 
 every piece a stamp can hold is laid out once, one piece to a page, in the footer's font,
 size and colour: the words of ``page_of`` and ``packet_ref`` around their placeholders, the
 digits, the id's hex letters and the letters of the language's month names. A stamp is those
-pieces drawn side by side as Form XObjects (the words keep their own shaping and kerning; only
+pieces' text operators drawn side by side (the words keep their own shaping and kerning; only
 the values are set letter by letter), inside ``/Artifact BMC … EMC``: page furniture, which a
-screen reader skips. Values are placed left to right (no right-to-left language has packet
-words yet).
+screen reader skips. Pieces are placed left to right: a right-to-left language would need
+them placed from the right, and its values laid out whole (Arabic letters join).
 """
 
 from __future__ import annotations
