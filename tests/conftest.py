@@ -289,7 +289,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # Fixtures that run a whole packet batch: every test that uses one is slow.
-SLOW_FIXTURES = {"batch"}
+SLOW_FIXTURES = {"batch", "demo"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects

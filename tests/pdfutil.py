@@ -117,3 +117,33 @@ def shown_glyphs(data: bytes) -> list[tuple[str, int, int]]:
 def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
     """The shown glyphs that draw nothing: id 0 (.notdef) or past the embedded subset."""
     return [(font, gid, count) for font, gid, count in shown_glyphs(data) if gid == 0 or gid >= count]
+
+
+def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
+    """Per page, as pdfplumber reads it: the body text's vertical extent as a share of the body
+    height ("fill"), the smallest character size anywhere on the page, and the footer's text.
+
+    The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
+    above and below them is the header and footer.
+    """
+    import io
+
+    import pdfplumber
+
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+
+    bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
+    pages = []
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            chars = [c for c in page.chars if c["text"].strip()]
+            body_bottom = page.height - bottom_margin
+            body = [c for c in chars if c["top"] >= TOP_MARGIN_PT - 1 and c["bottom"] <= body_bottom + 1]
+            extent = max((c["bottom"] for c in body), default=0) - min((c["top"] for c in body), default=0)
+            footer = page.crop((0, body_bottom, page.width, page.height)).extract_text()
+            pages.append({
+                "fill": extent / (body_bottom - TOP_MARGIN_PT),
+                "smallest": min(float(c["size"]) for c in chars),
+                "footer": " ".join(footer.split()),
+            })
+    return pages

@@ -13,7 +13,7 @@ TODAY = date(2026, 12, 1)
 OVERRIDE = """{% extends "default:handout.html.j2" %}
 {% block extra_css %}
 .disclaimer { font-size: 10pt; }
-@page { @bottom-left { font-size: 9pt; } }
+.page-footer { font-size: 9pt; }
 {% endblock %}
 {% block disclaimer %}{{ super() }}<p>Go <b style="font-family:'DejaVu Sans'">→</b> call.</p>{% endblock %}
 """

@@ -36,9 +36,9 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         assert phrase in text, phrase
     # The web address is printed under the QR code (it may wrap at a hyphen in large print).
     assert "www.example.org/procedures/radiofrequency-" in text
-    # The sections come in the fixed order the guide asks for.
-    headings = ("What it is", "Who it may help", "Before your visit", "The day of your visit",
-                "After your visit", "When to call us", "Key points")
+    # The sections come in the fixed order the guide asks for, the key points on page 1.
+    headings = ("Key points", "What it is", "Who it may help", "Before your visit", "The day of your visit",
+                "After your visit", "When to call us")
     order = [text.index(h) for h in headings]
     assert order == sorted(order)
 

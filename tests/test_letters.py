@@ -97,8 +97,8 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Please arrive by: 9:00 AM",
         "Where: Orchard Way Clinic",
         "Your doctor: Dr. Adaeze Okafor, MD",
+        "https://www.example.org/locations/orchard",  # the map code sits with the address
         "Your care team at Maple Hollow",
-        "https://www.example.org/locations/orchard",
     ]
     positions = [text.find(phrase) for phrase in order]
     assert -1 not in positions, [p for p, at in zip(order, positions, strict=True) if at < 0]

@@ -26,7 +26,7 @@ from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.render.context import base_context, qr_data_uri
 from handout_gen.render.engine import Engine
-from handout_gen.render.jinja import ltr_text, medium_date, render, safe_html, translations
+from handout_gen.render.jinja import ltr_text, medium_date, nowrap, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
 
@@ -58,8 +58,10 @@ def edition_for(procedure: Procedure, lang: str) -> Edition:
     return procedure.edition(lang)
 
 
-def handout_context(project: Project, procedure: Procedure, variant: Variant) -> dict[str, Any]:
-    """The full context of one handout template."""
+def handout_context(
+    project: Project, procedure: Procedure, variant: Variant, packet: PacketPlace | None = None
+) -> dict[str, Any]:
+    """The full context of one handout template (``packet``: as a part of a packet)."""
     edition = edition_for(procedure, variant.lang)
     meta = edition.meta
     context = base_context(project, edition.lang, variant.large_print)
@@ -77,10 +79,20 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
         footer_left=translate("Call us: %(phone)s") % {"phone": phone},
         footer_center=(
             translate("%(version)s, last reviewed %(date)s")
-            % {"version": meta.version, "date": medium_date(meta.last_reviewed, locale)}
+            % {"version": meta.version, "date": nowrap(medium_date(meta.last_reviewed, locale))}
         ),
+        stamp_slot=packet is not None,
+        call_section=packet is None or not packet.has_call_section,
     )
     return context
+
+
+@dataclass(frozen=True)
+class PacketPlace:
+    """How a handout sits in a packet: the packet numbers its pages (the handout leaves the
+    slot blank), and a packet with its own "call us" section holds the one emergency list."""
+
+    has_call_section: bool
 
 
 def handout_html(
@@ -88,14 +100,13 @@ def handout_html(
     procedure: Procedure,
     variant: Variant,
     env: jinja2.Environment | None = None,
-    *,
-    language_help: bool = True,
+    packet: PacketPlace | None = None,
 ) -> str:
-    """The HTML WeasyPrint lays out (also what ``preview`` shows). ``language_help=False``
-    leaves out the language-help notice (a packet prints it once, on its contacts page)."""
+    """The HTML WeasyPrint lays out (also what ``preview`` shows). Inside a ``packet`` the
+    language-help notice is left out: the packet prints it once, on its contacts page."""
     env = env or Engine(project.root, project.templates_dir).env
-    context = handout_context(project, procedure, variant)
-    if not language_help:
+    context = handout_context(project, procedure, variant, packet)
+    if packet is not None:
         context["language_help"] = []
     return render(env, project.recipe.template, **context)
 

@@ -21,11 +21,11 @@ from handout_gen.core.paths import FONT_DIR
 from handout_gen.handouts import Renderer, handout_key, planned_handouts
 
 BODY_MIN_PT, LARGE_BODY_MIN_PT = 12.0, 18.0
-FURNITURE_MIN_PT = 12.0
+FURNITURE_MIN_PT = 12.0  # large print: LARGE_BODY_MIN_PT, like everything on its pages
 TEXT_CONTRAST, BRAND_CONTRAST = 7.0, 4.5
-# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom): text between them is
-# body text; text inside them is the header and footer ("page furniture").
-TOP_MARGIN_PT, BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72
+# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom, 1.55in in large print):
+# text between them is body text; text inside them is the header and footer ("page furniture").
+TOP_MARGIN_PT, BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72, 1.55 * 72
 FONT_FAMILY = "AtkinsonHyperlegible"
 FACES = ("Regular", "Bold", "Italic", "BoldItalic")
 
@@ -144,6 +144,8 @@ def pdf_findings(
     import pdfplumber
 
     body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
+    furniture_min = LARGE_BODY_MIN_PT if large_print else FURNITURE_MIN_PT
+    bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
     smallest: dict[str, tuple[float, str, int]] = {}
     findings: list[Finding] = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -152,7 +154,7 @@ def pdf_findings(
                 text, size = char["text"], round(float(char["size"]), 2)
                 if not text.strip():
                     continue
-                bottom_edge = page.height - BOTTOM_MARGIN_PT + 1
+                bottom_edge = page.height - bottom_margin + 1
                 in_body = char["top"] >= TOP_MARGIN_PT - 1 and char["bottom"] <= bottom_edge
                 area = "body" if in_body else "furniture"
                 if area not in smallest or size < smallest[area][0]:
@@ -179,12 +181,12 @@ def pdf_findings(
             f"{output_name} page {page_no}: body text as small as {size:g} pt (e.g. '{text}'); "
             f"{kind}body text must be at least {body_min:g} pt",
             "remove font-size overrides that shrink text in templates/ (body uses --body-size)"))
-    if "furniture" in smallest and smallest["furniture"][0] < FURNITURE_MIN_PT:
+    if "furniture" in smallest and smallest["furniture"][0] < furniture_min:
         size, text, page_no = smallest["furniture"]
         findings.append(Finding(
             source, None, "pdf.furniture-size", "error",
             f"{output_name} page {page_no}: header/footer text as small as {size:g} pt "
-            f"(e.g. '{text}'); it must be at least {FURNITURE_MIN_PT:g} pt",
+            f"(e.g. '{text}'); it must be at least {furniture_min:g} pt",
             "raise --furniture-size in the template CSS"))
     return findings
 

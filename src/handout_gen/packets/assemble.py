@@ -15,6 +15,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
+from handout_gen.packets.stamps import PacketStamp, Slot
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -39,18 +40,32 @@ class Part:
     start: int
     stop: int
     bookmarks: list[tuple[str, int]]  # (title, page index within the source)
+    slot: Slot | None = None  # where its footer leaves room for the page stamp
 
 
-def assemble(parts: list[Part], *, title: str, lang: str, author: str, password: str = "") -> bytes:
-    """Stitch parts into one packet with bookmarks, generic metadata and optional AES-256."""
+def assemble(
+    parts: list[Part],
+    *,
+    title: str,
+    lang: str,
+    author: str,
+    password: str = "",
+    stamp: PacketStamp | None = None,
+) -> bytes:
+    """Stitch parts into one packet with bookmarks, generic metadata and optional AES-256;
+    ``stamp`` numbers its pages and prints its reference in each part's footer slot."""
     import pikepdf
 
     out = pikepdf.new()
     outline_items: list[tuple[str, int]] = []
+    slots: list[Slot | None] = []
     for part in parts:
         offset = len(out.pages) - part.start
         out.pages.extend(part.pdf.pages[part.start : part.stop])
         outline_items += [(name, index + offset) for name, index in part.bookmarks]
+        slots += [part.slot] * (part.stop - part.start)
+    if stamp is not None:
+        stamp.apply(out, slots)
     with out.open_outline() as outline:
         for name, index in outline_items:
             outline.root.append(pikepdf.OutlineItem(name, index))

@@ -67,18 +67,22 @@ def back_context(
     location: str,
     today: str,
     sections: tuple[str, ...],
+    calls: tuple[str, ...],
 ) -> dict[str, Any]:
+    """Closing pages; ``calls``: the procedures whose "call us" and emergency lists are merged
+    into the packet's one list (duplicates printed once)."""
     project = kit.project
     words = kit.words(lang)
     metas = [project.procedures[s].edition(lang).meta for s in slugs]
+    call_metas = [project.procedures[s].edition(lang).meta for s in calls]
     context = base_context(project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
     context.update(
         t=words,
         sections=sections,
         aftercare=[{"title": m.title, "items": m.aftercare} for m in metas],
-        call_us_if=list(dict.fromkeys(i for m in metas for i in m.call_us_if)),
-        go_to_er_if=list(dict.fromkeys(i for m in metas for i in m.go_to_er_if)),
+        call_us_if=list(dict.fromkeys(i for m in call_metas for i in m.call_us_if)),
+        go_to_er_if=list(dict.fromkeys(i for m in call_metas for i in m.go_to_er_if)),
         location=project.practice.location(location),
         printed=date.fromisoformat(today),
         packet=kit.text,
@@ -93,7 +97,6 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
         "footer_center": kit.text.version,
         "draft": kit.text.status == "draft",
     }
-
 
 
 def _line(item: Timed, words: PacketWords) -> dict[str, Any]:

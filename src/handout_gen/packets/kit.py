@@ -55,6 +55,8 @@ class PacketWords(Strict):
     packet_title: Text
     draft: Text
     footer_call: Text
+    page_of: Text
+    packet_ref: Text
     letter_heading: Text
     dear: Text
     letter_intro: Text
@@ -139,6 +141,8 @@ _WHEN = {"time": "10:45 PM", **_DAY}
 _HEADING = {"heading": "Dates and times to remember"}
 PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "footer_call": _PHONE,
+    "page_of": {"page": 3, "pages": 11},
+    "packet_ref": {"id": "8338e3e0b4ee148e", "date": "Dec 1, 2026"},
     "dear": {"name": "Alex Sample"},
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
@@ -161,6 +165,8 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
 # Placeholders a sentence must use: a "when" line without its computed time or day would
 # leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
+    "page_of": ("page", "pages"),
+    "packet_ref": ("id", "date"),
     "after_time": ("time", "day"),
     "after_midnight": ("day",),
     "on_day": ("day",),

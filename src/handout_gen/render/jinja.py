@@ -213,6 +213,11 @@ def medium_date(value: date, lang: str) -> str:
     return plain(format_date(value, "medium", locale=languages.locale(lang)))
 
 
+def nowrap(text: str) -> str:
+    """Spaces made non-breaking: a date or a phone label never splits over two lines."""
+    return text.replace(" ", "\u00a0")
+
+
 def tel_href(phone: str) -> str:
     """``555-0100`` → ``tel:5550100`` for tappable links."""
     return "tel:" + re.sub(r"[^0-9+]", "", phone)
