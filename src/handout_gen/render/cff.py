@@ -198,15 +198,20 @@ def _font_dicts(data: bytes, pos: int) -> tuple[list[list[tuple[int, list[int | 
     return dicts, privates
 
 
-def _fd_array(font_dicts: list[list[tuple[int, list[int | None], bytes]]], privates: list[bytes], at: int) -> bytes:
+def _fd_array(
+    font_dicts: list[list[tuple[int, list[int | None], bytes]]], privates: list[bytes], at: int
+) -> bytes:
     """The FDArray INDEX at offset ``at``, its Private DICTs following it in order."""
 
     def encode(offsets: list[int]) -> bytes:
         items = []
         for entries, private, offset in zip(font_dicts, privates, offsets, strict=True):
-            items.append(b"".join(
-                _encode(op, _int(len(private)) + _int(offset) if op == PRIVATE else raw) for op, _, raw in entries
-            ))
+            items.append(
+                b"".join(
+                    _encode(op, _int(len(private)) + _int(offset) if op == PRIVATE else raw)
+                    for op, _, raw in entries
+                )
+            )
         return _make_index(items)
 
     size = len(encode([0] * len(privates)))

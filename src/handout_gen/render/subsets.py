@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import zlib
 from collections import OrderedDict
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handout_gen.render.cff import subset_cid_cff
+
+log = logging.getLogger("handout_gen")
 
 # A font is worth re-subsetting when its highest shown glyph id is this many times the number
 # of glyphs it shows, and at least MIN_SPAN: a Latin subset (a few hundred ids) is left alone.
@@ -81,7 +84,8 @@ def shrink_fonts(pdf: Any) -> int:
         try:
             data, mapping = _subset(program)
             unicode_maps = [_read_to_unicode(font) for font in program.fonts]
-        except Exception:  # noqa: BLE001 - a program fontTools cannot read stays as it is
+        except Exception as exc:  # noqa: BLE001 - a program it cannot read stays as it is
+            log.debug("font subset left as it is (%s)", type(exc).__name__)
             continue
         _install(pdf, program, data, mapping, unicode_maps)
         maps.update({font.objgen: mapping for font in program.fonts})
@@ -196,11 +200,14 @@ def _read_content(pdf: Any, programs: dict[tuple[int, int], _Program]) -> list[_
     return holders
 
 
-def _collect(instructions: list[Any], fonts: dict[str, Any], targets: dict[tuple[int, int], _Program]) -> bool:
+def _collect(
+    instructions: list[Any], fonts: dict[str, Any], targets: dict[tuple[int, int], _Program]
+) -> bool:
     """Add the glyph ids shown with candidate fonts to their programs; True if any was shown."""
     import pikepdf
 
-    shows, font, saved = False, None, []
+    shows, font = False, None
+    saved: list[Any] = []  # the font at each q, restored by its Q
     for instruction in instructions:
         operands, op = instruction.operands, str(instruction.operator)
         if op == "q":
@@ -299,7 +306,9 @@ def _read_to_unicode(font: Any) -> dict[int, bytes]:
     return {int(cid, 16): text for block in _BFCHAR.findall(data) for cid, text in _PAIR.findall(block)}
 
 
-def _install(pdf: Any, program: _Program, data: bytes, mapping: dict[int, int], unicode_maps: list[dict[int, bytes]]) -> None:
+def _install(
+    pdf: Any, program: _Program, data: bytes, mapping: dict[int, int], unicode_maps: list[dict[int, bytes]]
+) -> None:
     """Put the new program in place and renumber every font that shows it."""
     import pikepdf
 
@@ -318,7 +327,9 @@ def _install(pdf: Any, program: _Program, data: bytes, mapping: dict[int, int], 
         cid.W = _write_widths({mapping[old]: w for old, w in widths.items() if old in mapping})
         if to_unicode:
             kept = {mapping[old]: text for old, text in to_unicode.items() if old in mapping}
-            font.ToUnicode = pdf.make_stream(zlib.compress(_to_unicode_cmap(kept)), Filter=pikepdf.Name.FlateDecode)
+            font.ToUnicode = pdf.make_stream(
+                zlib.compress(_to_unicode_cmap(kept)), Filter=pikepdf.Name.FlateDecode
+            )
         if "/CIDSet" in descriptor:
             descriptor.CIDSet = pdf.make_stream(_cid_set(set(mapping.values())))
         name = str(font.get("/BaseFont", ""))
@@ -341,10 +352,15 @@ def _write_widths(widths: dict[int, float]) -> Any:
 
 def _to_unicode_cmap(entries: dict[int, bytes]) -> bytes:
     lines = [
-        b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
+        b"/CIDInit /ProcSet findresource begin",
+        b"12 dict begin",
+        b"begincmap",
         b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-        b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
-        b"1 begincodespacerange", b"<0000> <ffff>", b"endcodespacerange",
+        b"/CMapName /Adobe-Identity-UCS def",
+        b"/CMapType 2 def",
+        b"1 begincodespacerange",
+        b"<0000> <ffff>",
+        b"endcodespacerange",
     ]
     items = sorted(entries.items())
     for start in range(0, len(items), 100):
@@ -371,9 +387,12 @@ def _rewrite(pdf: Any, holder: _Holder, maps: dict[tuple[int, int], dict[int, in
         if not isinstance(item, pikepdf.String):
             return item
         raw = bytes(item)
-        return pikepdf.String(b"".join(mapping[int.from_bytes(raw[i : i + 2])].to_bytes(2) for i in range(0, len(raw), 2)))
+        return pikepdf.String(
+            b"".join(mapping[int.from_bytes(raw[i : i + 2])].to_bytes(2) for i in range(0, len(raw), 2))
+        )
 
-    out, font, saved, changed = [], None, [], False
+    out, font, changed = [], None, False
+    saved: list[Any] = []
     for instruction in holder.instructions:
         operands, op = instruction.operands, str(instruction.operator)
         if op == "q":
