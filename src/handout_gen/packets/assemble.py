@@ -16,6 +16,7 @@ from typing import Any
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
 from handout_gen.packets.stamps import PacketStamp, Slot
+from handout_gen.render.subsets import shrink_fonts
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -127,9 +128,11 @@ def prepare_part(pdf: Any) -> None:
     is not there. Font subsets are renamed after their own bytes: WeasyPrint names a subset
     after the font, not the glyphs in it, and a packet merges subsets from several
     documents; printers that match fonts by name could otherwise pick the wrong one.
+    CJK and Arabic subsets are first cut down to the glyphs shown (see :mod:`~handout_gen.render.subsets`).
     """
     import pikepdf
 
+    shrink_fonts(pdf)
     for page in pdf.pages:
         _drop_internal_links(page)
     for font in pdf.objects:

@@ -22,6 +22,7 @@ from handout_gen.packets.stamps import glyph_alphabet
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
+from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")
 
@@ -179,7 +180,7 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
 
     with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
         document = lay_out(html) if part.kind in ("page", "glyphs") else balanced(html, lay_out)
-        data = engine.pdf.write(document, tagged=False)
+        data = shrink_pdf_bytes(engine.pdf.write(document, tagged=False))  # cached small
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {}
