@@ -49,7 +49,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> list[
     for packet_id, number in sorted(index.items(), key=lambda item: item[1]):
         data = (report.run_dir / f"packet_{packet_id}.pdf").read_bytes()
         row = rows[number]
-        packets.append({"id": packet_id, "row": row, "data": data, "large": row["large_print"] == "yes"})
+        large = row["large_print"] == "yes"
+        with pdfplumber.open(io.BytesIO(data)) as pdf:  # read once here: pdfplumber is the slow part
+            texts = [page.extract_text() or "" for page in pdf.pages]
+            sizes = {round(c["size"]) for page in pdf.pages for c in page.chars if c["text"].strip()}
+        packets.append({"id": packet_id, "row": row, "data": data, "large": large, "texts": texts,
+                        "sizes": sizes, "pages": page_layout(data, large_print=large)})
     assert len(packets) == len(rows) > 5 and {p["row"]["language"] for p in packets} >= {"en", "es"}
     assert {p["large"] for p in packets} == {True, False}
     return packets
@@ -59,7 +64,7 @@ def test_every_page_is_numbered_over_the_packet_and_carries_its_reference(demo: 
     for packet in demo:
         lang, row = packet["row"]["language"], packet["row"]
         visit = medium_date(date.fromisoformat(row["date"]), lang)
-        pages = page_layout(packet["data"], large_print=packet["large"])
+        pages = packet["pages"]
         assert len(pages) == len(pikepdf.open(io.BytesIO(packet["data"])).pages)
         for number, page in enumerate(pages, 1):
             found = STAMP[lang].search(str(page["footer"]))
@@ -74,7 +79,7 @@ def test_every_page_is_numbered_over_the_packet_and_carries_its_reference(demo: 
 
 def test_no_page_but_the_last_is_less_than_a_fifth_full(demo: list[dict[str, Any]]) -> None:
     for packet in demo:
-        pages = page_layout(packet["data"], large_print=packet["large"])
+        pages = packet["pages"]
         fills = [round(float(p["fill"]), 2) for p in pages[:-1]]
         assert min(fills) >= 0.2, (packet["row"]["patient_id"], fills)
 
@@ -82,12 +87,9 @@ def test_no_page_but_the_last_is_less_than_a_fifth_full(demo: list[dict[str, Any
 def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) -> None:
     largest = {}
     for packet in demo:
-        pages = page_layout(packet["data"], large_print=packet["large"])
-        smallest = round(min(float(p["smallest"]) for p in pages), 1)
+        smallest = round(min(float(p["smallest"]) for p in packet["pages"]), 1)
         assert smallest >= (18 if packet["large"] else 12), packet["row"]["patient_id"]
-        with pdfplumber.open(io.BytesIO(packet["data"])) as pdf:
-            sizes = {round(c["size"]) for page in pdf.pages for c in page.chars if c["text"].strip()}
-        largest[packet["large"]] = max(largest.get(packet["large"], 0), max(sizes))
+        largest[packet["large"]] = max(largest.get(packet["large"], 0), max(packet["sizes"]))
     assert largest[True] > largest[False]  # large print's headings are larger, not only its body
 
 
@@ -112,8 +114,7 @@ def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, A
     for packet in demo:
         lang = packet["row"]["language"]
         assert pdf_text(packet["data"]).count(ER_HEADING[lang]) == 1, packet["row"]["patient_id"]
-        with pdfplumber.open(io.BytesIO(packet["data"])) as pdf:
-            texts = [page.extract_text() or "" for page in pdf.pages]
+        texts = packet["texts"]
         label = "Main number" if lang == "en" else "Número principal"
         (page,) = [t for t in texts if label in t]
         assert re.search(re.escape(label) + r"\s+555-0100", page)  # the label and its number together
