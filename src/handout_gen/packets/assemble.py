@@ -15,6 +15,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
+from handout_gen.packets.structure import Tree, tag_packet
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -39,6 +40,7 @@ class Part:
     start: int
     stop: int
     bookmarks: list[tuple[str, int]]  # (title, page index within the source)
+    tree: Tree | None = None  # its structure (structure.py); None: untagged
 
 
 def assemble(parts: list[Part], *, title: str, lang: str, author: str, password: str = "") -> bytes:
@@ -54,6 +56,7 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
     with out.open_outline() as outline:
         for name, index in outline_items:
             outline.root.append(pikepdf.OutlineItem(name, index))
+    tag_packet(out, [(p.tree, p.stop - p.start, p.bookmarks[0][0] if p.bookmarks else "") for p in parts], lang)
     out.Root.Lang = pikepdf.String(lang)
     out.Root.PageMode = pikepdf.Name.UseOutlines
     out.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)

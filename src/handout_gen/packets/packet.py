@@ -35,9 +35,11 @@ from handout_gen.packets.parts import (
     render_static,
 )
 from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.structure import Tree, part_tree
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
+CACHE_FORMAT = "tagged"  # in the cached parts' names: parts cached before they were tagged are not used
 
 
 @dataclass
@@ -58,6 +60,7 @@ class PacketMaker:
         self.cache_dir = cache_dir
         self.engine = Engine(kit.project.root, kit.project.templates_dir)
         self._parts: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._trees: dict[str, Tree | None] = {}  # each opened part's structure template
 
     @cached_property
     def press(self) -> LetterPress:
@@ -68,8 +71,13 @@ class PacketMaker:
 
     def ensure(self, part: Static) -> None:
         """Render a static part into the disk cache unless it is there already."""
-        if self.cache_dir is None or not (self.cache_dir / f"{part.key}.pdf").is_file():
+        if self.cache_dir is None or not self._cached(part, ".pdf").is_file():
             self.part(part)
+
+    def _cached(self, part: Static, suffix: str) -> Path:
+        """A part's file in the disk cache (named for the part and the cache's format)."""
+        assert self.cache_dir is not None
+        return self.cache_dir / f"{part.key}-{CACHE_FORMAT}{suffix}"
 
     def part(self, part: Static) -> tuple[Any, dict[str, Any]]:
         """A static part as an open pikepdf.Pdf: from memory, the disk cache, or rendered."""
@@ -79,19 +87,25 @@ class PacketMaker:
             return self._parts[part.key]
         data: bytes | None = None
         if self.cache_dir is not None:
-            pdf_path, json_path = self.cache_dir / f"{part.key}.pdf", self.cache_dir / f"{part.key}.json"
+            pdf_path, json_path = self._cached(part, ".pdf"), self._cached(part, ".json")
             if pdf_path.is_file() and json_path.is_file():
                 data, anchors = pdf_path.read_bytes(), json.loads(json_path.read_text())
         if data is None:
             data, anchors = render_static(self.kit, part, self.engine)
             if self.cache_dir is not None:
                 root = self.kit.project.output_dir
-                write_file(self.cache_dir / f"{part.key}.json", json.dumps(anchors), root=root)
-                write_file(self.cache_dir / f"{part.key}.pdf", data, root=root)
+                write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
+                write_file(self._cached(part, ".pdf"), data, root=root)
         pdf = pikepdf.open(io.BytesIO(data))
         prepare_part(pdf)
         self._parts[part.key] = (pdf, anchors)
+        self._trees[part.key] = part_tree(pdf)
         return self._parts[part.key]
+
+    def tagged(self, part: Static, bookmarks: list[tuple[str, int]]) -> Part:
+        """All the pages of a static part, with its bookmarks and structure tree."""
+        pdf, _ = self.part(part)
+        return Part(pdf, 0, len(pdf.pages), bookmarks, self._trees[part.key])
 
     def make(
         self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
@@ -138,22 +152,19 @@ class PacketMaker:
         versions: dict[str, Any] = {"packet": self.kit.text.version, "tool": __version__, "handouts": {}}
         prep = prep_part(self.kit, row.procedures, lang, large, row.prep_flags)
         if prep is not None:
-            pdf, anchors = self.part(prep)
-            marks = [(titles[s], anchors[s]) for s in FRONT if s in anchors]
-            parts.append(Part(pdf, 0, len(pdf.pages), marks))
+            _, anchors = self.part(prep)
+            parts.append(self.tagged(prep, [(titles[s], anchors[s]) for s in FRONT if s in anchors]))
         if "handouts" in self.kit.sections(row.procedures):
             for slug in self.kit.handout_slugs(row.procedures):
                 static = handout_part(self.kit, slug, row.language, large)
                 assert isinstance(static.spec, HandoutSpec)
-                pdf, _ = self.part(static)
                 meta = project.procedures[slug].edition(static.spec.lang).meta
                 versions["handouts"][slug] = meta.version
-                parts.append(Part(pdf, 0, len(pdf.pages), [(meta.title, 0)]))
+                parts.append(self.tagged(static, [(meta.title, 0)]))
         back = back_part(self.kit, row.procedures, lang, large, row.location, self.today)
         if back is not None:
-            pdf, anchors = self.part(back)
-            marks = [(titles[s], anchors[s]) for s in BACK if s in anchors]
-            parts.append(Part(pdf, 0, len(pdf.pages), marks))
+            _, anchors = self.part(back)
+            parts.append(self.tagged(back, [(titles[s], anchors[s]) for s in BACK if s in anchors]))
         data = assemble(
             parts,
             title=words.packet_title,

@@ -17,6 +17,7 @@ from handout_gen.packets.contexts import back_context, cover_context, prep_conte
 from handout_gen.packets.kit import BACK, FRONT, Kit
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
+from handout_gen.packets.structure import artifact_orphans
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
@@ -134,11 +135,10 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
     """Render a part → PDF bytes and its anchors: the page each section starts on, and for
     a "page" part the top and bottom of its body area (CSS px, "body-top", "body-bottom")."""
     html = part_html(kit, part.spec, engine)
-    # Untagged: assembly keeps pages, not structure trees, so tags would be dead weight (and
-    # they cost time). Screen-reader users get the tagged handouts themselves (README).
+    # Tagged: assembly merges the parts' structure trees into the packet's (structure.py).
     with weasyprint_warnings() as warnings:
-        document = engine.pdf.document(html, kit.project.content_dir, tagged=False)
-        data = engine.pdf.write(document, tagged=False)
+        document = engine.pdf.document(html, kit.project.content_dir)
+        data = artifact_orphans(engine.pdf.write(document))
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {
