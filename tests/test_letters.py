@@ -46,7 +46,7 @@ def make_rows(worker: PacketMaker, *specs: dict[str, str]) -> list[PatientRow]:
 
 def letters(worker: PacketMaker, rows: list[PatientRow]) -> tuple[bytes, list[int]]:
     """The composed letters of ``rows`` as PDF bytes, and each letter's first page."""
-    pdf, starts, warnings = worker.press.letters([(row, row.language) for row in rows])
+    pdf, starts, warnings, _ = worker.press.letters([(row, row.language) for row in rows])
     assert warnings == []
     buffer = io.BytesIO()
     pdf.save(buffer)
@@ -174,7 +174,7 @@ def _form_text(form: pikepdf.Object) -> str:
 
 @pytest.mark.parametrize("css", ["", ".greeting { opacity: 0.99; }"])
 def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: str) -> None:
-    """Every Form XObject in every packet, drawn or not, holds only its own patient's name.
+    """Every page and Form XObject in every packet, drawn or not, holds only its own patient's name.
 
     The opacity rule makes WeasyPrint draw each greeting as a transparency group, an object
     in the resource list its document shares among all pages.
@@ -208,7 +208,7 @@ def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: st
     for made in packets:
         row, data = made.row, made.data
         pdf = pikepdf.open(io.BytesIO(data))
-        seen = " ".join(_form_text(form) for form in _forms(pdf))
+        seen = " ".join([pdf_text(data), *(_form_text(form) for form in _forms(pdf))])
         assert f"{row.first_name} {row.last_name}" in seen
         for first, last in names:
             if first != row.first_name:

@@ -27,7 +27,7 @@ from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
 from .conftest import FIXTURE, copy_sample
-from .pdfutil import pdf_text
+from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
 
 TODAY = "2026-11-24"
 CANARY = ("Zzyzx", "Testpatient")
@@ -273,6 +273,61 @@ def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
     ]
 
 
+def packet_path(batch: dict[str, Any], first_name: str) -> Path:
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == first_name)
+    packet_id = next(k for k, v in batch["index"].items() if v == number)
+    return Path(batch["run_dir"]) / f"packet_{packet_id}.pdf"
+
+
+def test_a_whole_packet_reads_in_order_from_its_structure_tree(batch: dict[str, Any]) -> None:
+    """poppler reads the tree: the letter (greeting, date, place, the blood-thinner box, the
+    map link), then prep, the handout's headings, its emergency list, and the closing pages."""
+    data = packet_path(batch, "Theodora").read_bytes()
+    tree = " ".join(" ".join(struct_texts(data)).split())
+    assert in_order(tree, [
+        "Your appointment", "Dear Theodora Blackwood,", "Date: Wednesday, December 9, 2026",
+        "Appointment time: 1:15 PM", "Where: Riverside", "Your blood thinner", "Zapixaban (sample)",
+        "Your care team at Maple Hollow", "https://www.example.org/locations/riverside",
+        "Getting ready: your checklist", "What to bring", "On the day",
+        "Radiofrequency Ablation", "What it is", "Who it may help", "Before your visit",
+        "The day of your visit", "After your visit", "When to call us",
+        "Call 911 or go to the nearest emergency room if you have:", "Key points",
+        "After your procedure", "When to call us", "Contacts", "Please read",
+    ]) == [], tree
+    # the page furniture (header, footer) is an artifact, not read as content
+    assert "DRAFT: awaiting clinical review" not in tree and "Call us: 555-0100" not in tree
+
+
+def test_every_packet_is_one_tagged_pdfua_document_of_its_own(batch: dict[str, Any]) -> None:
+    """Tagged, qpdf-clean, PDF/UA items clean; its tree names its own patient and no other,
+    and every element, marked-content and object reference is on a page of this packet."""
+    from handout_gen.checks.tagged import pdfua_problems
+
+    rows = batch["rows"]
+    for path in sorted(Path(batch["run_dir"]).glob("packet_*.pdf")):
+        data = path.read_bytes()
+        assert pdfinfo(path)["Tagged"] == "yes"
+        assert "No syntax or stream encoding errors found" in tool("qpdf", "--check", path)
+        assert pdfua_problems(data) == [], path.name
+        own = rows[batch["index"][path.name[7:-4]] - 2]
+        tree = " ".join(struct_texts(data))
+        names = [r["last_name"].split()[0] for r in rows]  # the Latin part: "Haddad مريم" → "Haddad"
+        assert [name for name in names if name in tree] == [own["last_name"].split()[0]]
+        pdf = pikepdf.open(path)
+        pages = {page.objgen for page in pdf.pages}
+        refs = [node.Pg for node in _tree_nodes(pdf.Root.StructTreeRoot) if "/Pg" in node]
+        assert refs and all(page.objgen in pages for page in refs)
+        assert len({s.objgen for s in pdf.Root.StructTreeRoot.K.K}) == len(pdf.Root.StructTreeRoot.K.K)
+
+
+def _tree_nodes(node: Any) -> Iterator[Any]:
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if isinstance(kid, pikepdf.Dictionary):
+            yield kid
+            yield from _tree_nodes(kid)
+
+
 def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     run_dir: Path = batch["run_dir"]
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
@@ -459,8 +514,15 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path) -> 
     )
     assert "Zzyzx" not in result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
-    text = pdf_text(path.read_bytes())
+    data = path.read_bytes()
+    text = pdf_text(data)
     assert "Estimado/a Zzyzx Testpatient:" in text and "Platelet-Rich Plasma" in text
+    # the tree says which part is in which language: the letter Spanish, the handout English
+    pdf = pikepdf.open(io.BytesIO(data))
+    sections = {str(s.T): str(s.Lang) for s in pdf.Root.StructTreeRoot.K.K}
+    assert str(pdf.Root.Lang) == "es" and sections["Su cita"] == "es"
+    assert sections["Platelet-Rich Plasma (PRP) Injection"] == "en"
+    assert "Platelet-Rich Plasma" in " ".join(struct_texts(data))
 
 
 def test_sample_packet_for_the_preview() -> None:

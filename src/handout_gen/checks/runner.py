@@ -3,7 +3,8 @@
 Rules fall in families (the rule id's prefix): ``schema``/``references`` (what the loader
 reports plus images, links and slugs), ``readability``, ``pemat`` (the PEMAT-P items a
 program can check), ``governance`` (review dates, drafts), ``translation``, ``pdf``
-(contrast, type size, font coverage of the real render) and ``newsletter``. Every finding
+(contrast, type size, font coverage of the real render), ``pdfua`` (the machine-checkable
+PDF/UA items of a sample packet) and ``newsletter``. Every finding
 carries file, line, rule id, severity, message and a fix hint. Text rules live in
 checks/text.py, print rules in checks/pdf.py; this module runs them and reports.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.checks import pdf as checks_pdf
+from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
 from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
@@ -282,6 +284,7 @@ def run_checks(
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)
+            findings += packet_checks(project, say)
     findings += newsletter_checks(root, project, newsletters)
     if project is not None:
         findings += [from_problem(p) for p in url_problems(project, newsletters)]
@@ -317,6 +320,21 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
             source=relpath(edition.path, project.root), char_files=files, root=project.root,
             seen_chars=seen_chars)
     return findings
+
+
+def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Finding]:
+    """PDF/UA rules (checks/tagged.py) over a packet for a fictional patient, made in memory."""
+    from handout_gen.packets.packet import sample_packet
+
+    recipe = relpath(project.root / "handouts" / "packets.yaml", project.root)
+    progress("a sample packet (PDF/UA rules)")
+    try:
+        data = sample_packet(project)
+    except HandoutGenError as exc:
+        return [Finding(recipe, None, "pdfua.packet", "error", f"a sample packet could not be made: {exc}",
+                        fix_for("pdfua.packet"))]
+    return [Finding(recipe, None, rule, "error", f"the sample packet: {message}", fix_for(rule))
+            for rule, message in checks_tagged.pdfua_problems(data)]
 
 
 NEWSLETTER_SCHEMA = "newsletter.schema"  # a newsletter problem without a more specific rule

@@ -1,4 +1,4 @@
-"""Packet assembly with pikepdf: pages of the parts, one bookmark per section, generic metadata.
+"""Packet assembly with pikepdf: pages of the parts, their structure and bookmarks, generic metadata.
 
 A few milliseconds a packet. Parts are made safe to merge first (:func:`prepare_part`), and
 an optional password encrypts with AES-256 (never RC4).
@@ -15,7 +15,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
-from handout_gen.packets.structure import Tree, tag_packet
+from handout_gen.packets.structure import Section, Tree, tag_packet
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -48,15 +48,12 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
     import pikepdf
 
     out = pikepdf.new()
-    outline_items: list[tuple[str, int]] = []
+    sections: list[Section] = []
     for part in parts:
         offset = len(out.pages) - part.start
         out.pages.extend(part.pdf.pages[part.start : part.stop])
-        outline_items += [(name, index + offset) for name, index in part.bookmarks]
-    with out.open_outline() as outline:
-        for name, index in outline_items:
-            outline.root.append(pikepdf.OutlineItem(name, index))
-    tag_packet(out, [(p.tree, p.stop - p.start, p.bookmarks[0][0] if p.bookmarks else "") for p in parts], lang)
+        sections.append((part.tree, part.stop - part.start, [(n, i + offset) for n, i in part.bookmarks]))
+    tag_packet(out, sections, lang)  # the structure tree and the outline (structure.py)
     out.Root.Lang = pikepdf.String(lang)
     out.Root.PageMode = pikepdf.Name.UseOutlines
     out.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)

@@ -38,9 +38,11 @@ from markupsafe import Markup
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.assemble import prepare_part
+from handout_gen.packets.blocktags import LetterTags, Marked, marked_pages
 from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.structure import Tree
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
@@ -55,15 +57,14 @@ Variant = tuple[str, bool]  # language of the packet's words, large print
 
 @dataclass(frozen=True)
 class Piece:
-    """One page's worth of a laid-out block: a Form XObject cut to the block's band."""
+    """One page's worth of a laid-out block: its tagged content, cut to the block's band."""
 
-    form: Any  # pikepdf.Object, a Form XObject
+    marked: Marked  # content, resources, structure and links (blocktags.py)
     top: float  # CSS px from the top of its layout page
     height: float  # CSS px
-    links: tuple[tuple[tuple[float, float, float, float], str], ...]  # (rect in pt, URI)
 
     def copied_to(self, pdf: Any) -> Piece:
-        return Piece(pdf.copy_foreign(self.form), self.top, self.height, self.links)
+        return Piece(self.marked.copied_to(pdf), self.top, self.height)
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,12 @@ class LetterPress:
         self._uses: Counter[str] = Counter()  # letters that used each block of a recent document
         self._wanted: set[str] = set()  # single-use blocks used again: shared when next laid out
 
-    def letters(self, rows: list[tuple[PatientRow, str]]) -> tuple[Any, list[int], list[str]]:
+    def letters(self, rows: list[tuple[PatientRow, str]]) -> tuple[Any, list[int], list[str], list[Tree]]:
         """Compose the letters of ``rows``: (patient, language of the packet's words).
 
         Returns a pikepdf.Pdf with every letter, the index of each letter's first page in it,
-        and WeasyPrint's warnings (the caller must not print them: they may quote a name).
+        WeasyPrint's warnings (the caller must not print them: they may quote a name), and
+        each letter's structure tree (it reaches that letter's pages only).
         """
         import pikepdf
 
@@ -161,14 +163,17 @@ class LetterPress:
             self._blocks.update(pieces)
             self._recent.append(([pdf], list(pieces)))
         out = pikepdf.new()
-        starts = []
+        starts, trees = [], []
+        copied: dict[int, Any] = {}  # resources copied into ``out``
         for variant, keys, glue in letters:
             starts.append(len(out.pages))
-            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys], glue)
+            tags = LetterTags(out, variant[0], copied)
+            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys], glue, tags)
+            trees.append(tags.tree())
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
             self._retire()
-        return out, starts, warnings
+        return out, starts, warnings, trees
 
     def _context(self, variant: Variant) -> dict[str, Any]:
         if variant not in self._contexts:
@@ -209,24 +214,21 @@ class LetterPress:
         context = self._context(next(iter(blocks.values()))[0])
         html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
         with weasyprint_warnings() as found:
-            document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)
+            document = self.renderer.document(html, self.kit.project.content_dir)
             bands = [band for page in document.pages for band in _split(page, ids)]
             alone = document.copy([page for *_, page in bands])
-            pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
+            pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone)))
         prepare_part(pdf)
         self.laid_out += len(blocks)
         self.documents += 1
         warnings += found
+        # Each page is cut to the block's band (pt, from the bottom), where it was laid out.
+        cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
+                for (_, top, bottom, _), p in zip(bands, pdf.pages, strict=True)]
+        marked = marked_pages(pdf, self.documents, [blocks[ids[name]][1] for name, *_ in bands], cuts)
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
-        for (name, top, bottom, _), page in zip(bands, pdf.pages, strict=True):
-            page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
-            width, height = float(page.mediabox[2]), float(page.mediabox[3])
-            # Cut the page to the block's band (pt, from the bottom), where it was laid out.
-            low, high = height - bottom * PX, height - top * PX
-            form = page.as_form_xobject()
-            form.BBox = pikepdf.Array([0, low, width, high])
-            links = tuple((rect, uri) for rect, uri in _uri_links(page) if rect[1] < high and rect[3] > low)
-            pieces[ids[name]].append(Piece(form, top, bottom - top, links))
+        for (name, top, bottom, _), block in zip(bands, marked, strict=True):
+            pieces[ids[name]].append(Piece(block, top, bottom - top))
         return pieces, pdf
 
     def _retire(self) -> None:
@@ -272,17 +274,6 @@ def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]
     return bands
 
 
-def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]:
-    """The web links of a laid-out page (links to other pages are never carried over)."""
-    found = []
-    for annot in page.obj.get("/Annots", []):
-        action = annot.get("/A")
-        if action is not None and action.get("/S") == "/URI":
-            x1, y1, x2, y2 = (float(v) for v in annot.Rect)  # any two opposite corners
-            found.append(((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), str(action.URI)))
-    return found
-
-
 def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: float) -> float:
     """Height of block ``index`` and the blocks glued after it, which must share its page.
 
@@ -299,7 +290,7 @@ def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: 
     return height
 
 
-def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> None:
+def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool], tags: LetterTags) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
     A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
@@ -315,7 +306,7 @@ def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[b
             if sheet is None or (full and cursor > page.top):
                 if sheet is not None:
                     sheet.finish()
-                sheet, cursor = _Sheet(out, page), page.top
+                sheet, cursor = _Sheet(out, page, tags), page.top
             sheet.place(piece, (piece.top - cursor) * PX)
             cursor += piece.height
     if sheet is not None:
@@ -323,37 +314,17 @@ def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[b
 
 
 class _Sheet:
-    """One composed page: the furniture form, then each placed block form, then links."""
+    """One composed page: the stationery, then each placed block with its tags and links."""
 
-    def __init__(self, out: Any, page: Stationery) -> None:
+    def __init__(self, out: Any, page: Stationery, tags: LetterTags) -> None:
         self.out = out
         self.page = page
-        self.ops = [b"q /Pg Do Q\n"]
-        self.xobjects: dict[str, Any] = {"/Pg": out.copy_foreign(page.form)}
-        self.annots: list[Any] = []
+        self.tags = tags
+        self.placed: list[tuple[Marked, float]] = []
 
     def place(self, piece: Piece, shift: float) -> None:
-        import pikepdf
-
-        name = f"/B{len(self.xobjects)}"
-        self.xobjects[name] = self.out.copy_foreign(piece.form)
-        self.ops.append(f"q 1 0 0 1 0 {shift:.3f} cm {name} Do Q\n".encode())
-        for (x1, y1, x2, y2), uri in piece.links:
-            self.annots.append(
-                pikepdf.Dictionary(
-                    Type=pikepdf.Name.Annot,
-                    Subtype=pikepdf.Name.Link,
-                    Rect=pikepdf.Array([x1, y1 + shift, x2, y2 + shift]),
-                    BS=pikepdf.Dictionary(W=0),
-                    A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
-                )
-            )
+        self.placed.append((piece.marked, shift))
 
     def finish(self) -> None:
-        import pikepdf
-
         page = self.out.add_blank_page(page_size=(self.page.width, self.page.height))
-        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(self.xobjects))
-        page.obj.Contents = self.out.make_stream(b"".join(self.ops))
-        if self.annots:
-            page.obj.Annots = pikepdf.Array([self.out.make_indirect(a) for a in self.annots])
+        self.tags.page(page.obj, self.out.copy_foreign(self.page.form), self.placed)

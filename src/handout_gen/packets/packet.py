@@ -125,7 +125,7 @@ class PacketMaker:
         """
         langs = [(row, self.kit.packet_lang(row.language)) for row in rows]
         try:
-            batch, starts, warnings = self.press.letters(langs)
+            batch, starts, warnings, trees = self.press.letters(langs)
         except Exception as exc:
             if reveal_errors:
                 raise
@@ -139,8 +139,8 @@ class PacketMaker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         ends = [*starts[1:], len(batch.pages)]
-        for (row, lang), first, stop in zip(langs, starts, ends, strict=True):
-            yield self._assemble(row, lang, Part(batch, first, stop, []), encrypt)
+        for (row, lang), first, stop, tree in zip(langs, starts, ends, trees, strict=True):
+            yield self._assemble(row, lang, Part(batch, first, stop, [], tree), encrypt)
 
     def _assemble(self, row: PatientRow, lang: str, letter: Part, encrypt: bool) -> MadePacket:
         """One packet: its letter pages, then prep pages, handouts and closing pages."""

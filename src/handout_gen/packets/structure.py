@@ -34,6 +34,7 @@ Node = tuple[str, dict[str, Any], list[Any], int]
 FOLDED = ("/Span", "/NonStruct")  # wrappers with no meaning of their own (when they carry nothing else)
 BARE = frozenset(("/Type", "/S", "/P", "/Pg", "/K"))
 ROLE_MAP = {"/Aside": "/Sect"}  # the letter's boxes (PDF 2.0's Aside) for PDF 1.7 readers
+PX = 0.75  # PDF points per CSS pixel
 MARKED_RE = re.compile(rb"/([A-Za-z0-9_.]+)\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
 
 
@@ -49,6 +50,8 @@ class Tree:
     role_map: tuple[tuple[str, Any], ...] = ()
     class_map: tuple[tuple[str, Any], ...] = ()
 
+
+Section = tuple[Tree | None, int, list[tuple[str, int]]]  # (tree, pages, bookmarks (title, packet page))
 
 # --- reading a part's tree ------------------------------------------------------------
 
@@ -75,6 +78,7 @@ def read_nodes(pdf: Any) -> list[Node]:
         return []
     pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
     links = [page_links(page.obj) for page in pdf.pages]
+    heights = [float(page.mediabox[3]) for page in pdf.pages]
 
     def adopt(node: Any, parent: Node | None, page: int) -> list[Any]:
         if isinstance(node, int):
@@ -98,11 +102,28 @@ def read_nodes(pdf: Any) -> list[Node]:
         ):
             return [k for kid in _kids(node) for k in adopt(kid, parent, page)]
         attrs = {key: node[key] for key in node.keys() if key not in BARE}
+        if "/A" in attrs:
+            attrs["/A"] = _layout(attrs["/A"], heights[page])
         made: Node = (role, attrs, [], page)
         made[2].extend(k for kid in _kids(node) for k in adopt(kid, made, page))
         return [made] if made[2] or "/Alt" in attrs or "/ActualText" in attrs else []
 
     return [k for kid in _kids(root) for k in adopt(kid, None, 0) if isinstance(k, tuple)]
+
+
+def _layout(attributes: Any, height: float) -> Any:
+    """Layout attributes with the /BBox in PDF points from the bottom of the page.
+
+    WeasyPrint writes a figure's box in CSS pixels from the top of the page.
+    """
+    import pikepdf
+
+    if not isinstance(attributes, pikepdf.Dictionary) or "/BBox" not in attributes:
+        return attributes
+    x1, y1, x2, y2 = (float(v) * PX for v in attributes.BBox)
+    fixed = pikepdf.Dictionary(attributes)
+    fixed.BBox = pikepdf.Array([round(v, 3) for v in (x1, height - y2, x2, height - y1)])
+    return fixed
 
 
 def page_links(page: Any) -> list[Any]:
@@ -170,12 +191,14 @@ class Builder:
         self._elem = pikepdf.Name.StructElem
 
     def build(self, node: Node, parent: Any, *, offset: int = 0, links: list[Any] | None = None,
-              shift: float = 0.0) -> Any:
+              shift: float = 0.0, at: int | None = None) -> Any:
         """One element and its subtree. MCIDs are moved by ``offset`` and links are the
-        annotations ``links`` (or the page's own); a layout box moves up by ``shift`` pt."""
+        annotations ``links`` (or the page's own); a layout box moves up by ``shift`` pt;
+        ``at`` puts it on that page instead of the node's."""
         import pikepdf
 
         role, attrs, kids, page_index = node
+        page_index = page_index if at is None else at
         page = self.pages[page_index]
         elem = self.pdf.make_indirect(
             pikepdf.Dictionary(Type=self._elem, S=self._name(role), P=parent, Pg=page)
@@ -193,7 +216,7 @@ class Builder:
                 made.append(pikepdf.Dictionary(Type=pikepdf.Name.OBJR, Obj=annot, Pg=page))
                 self.owners.append((annot, elem))
             else:
-                made.append(self.build(kid, elem, offset=offset, links=links, shift=shift))
+                made.append(self.build(kid, elem, offset=offset, links=links, shift=shift, at=at))
         elem.K = pikepdf.Array(made)
         return elem
 
@@ -258,12 +281,14 @@ def part_tree(pdf: Any) -> Tree | None:
 # --- merging, per packet --------------------------------------------------------------
 
 
-def tag_packet(out: Any, parts: list[tuple[Tree | None, int, str]], lang: str) -> None:
-    """Give the packet ``out`` (pages already copied, in part order) one structure tree.
+def tag_packet(out: Any, parts: list[Section], lang: str) -> None:
+    """Give the packet ``out`` (pages already copied, in part order) its structure and outline.
 
-    ``parts`` are (tree, page count, section title) in page order: a Document with one
-    ``Sect`` per part holding the part's tree, the parent tree numbered by offsets, and
-    the outline's items pointing at their sections (``/SE``).
+    ``parts`` are (tree, page count, bookmarks as (title, packet page)) in page order: a
+    Document with one ``Sect`` per part holding the part's tree (titled by its first
+    bookmark), the parent tree numbered by offsets, and one outline item per bookmark
+    pointing at its page and its section (``/SE``). The outline is written here, as plain
+    dictionaries, because pikepdf's outline editor costs half a millisecond a packet.
     """
     import pikepdf
 
@@ -273,38 +298,19 @@ def tag_packet(out: Any, parts: list[tuple[Tree | None, int, str]], lang: str) -
     pages = [page.obj for page in out.pages]
     nums: list[Any] = []
     sections: list[Any] = []
-    owner_of: dict[tuple[int, int], Any] = {}  # page → its section (for the outline)
-    role_map: dict[str, Any] = dict(ROLE_MAP)
-    class_map: dict[str, Any] = {}
+    marks: list[tuple[str, int, Any]] = []  # (title, page, section)
+    maps: tuple[dict[str, Any], dict[str, Any]] = (dict(ROLE_MAP), {})
     first = 0
-    empty = None
-    for tree, count, title in parts:
+    for tree, count, bookmarks in parts:
         here = pages[first : first + count]
         first += count
-        if tree is None:  # an untagged part: its pages are still numbered (check reports it)
-            empty = empty if empty is not None else out.make_indirect(pikepdf.Array())
-            for page in here:
-                page.StructParents = len(nums) // 2
-                nums += [page.StructParents, empty]
-            continue
-        sect, arrays, owners = out.copy_foreign(tree.bundle)
-        sect.P = document
-        sect.T = pikepdf.String(title)
-        sections.append(sect)
-        for page, array in zip(here, arrays, strict=True):
-            key = len(nums) // 2
-            page.StructParents = key
-            page.Tabs = pikepdf.Name.S
-            nums += [key, array]
-            owner_of[page.objgen] = sect
-        for i in range(0, len(owners), 2):
-            key = len(nums) // 2
-            owners[i].StructParent = key
-            nums += [key, owners[i + 1]]
-        for key, value in tree.role_map:
-            role_map.setdefault(key, value)
-        for key, value in tree.class_map:
-            class_map.setdefault(key, out.copy_foreign(value) if value.is_indirect else value)
+        sect = None if tree is None else _copy_part(out, tree, here, nums, maps)
+        if sect is not None:
+            sect.P = document
+            if bookmarks:
+                sect.T = pikepdf.String(bookmarks[0][0])
+            sections.append(sect)
+        marks += [(title, page, sect) for title, page in bookmarks]
     document.K = pikepdf.Array(sections)
     root = out.make_indirect(
         pikepdf.Dictionary(
@@ -312,23 +318,55 @@ def tag_packet(out: Any, parts: list[tuple[Tree | None, int, str]], lang: str) -
             K=document,
             ParentTree=out.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(nums))),
             ParentTreeNextKey=len(nums) // 2,
-            RoleMap=pikepdf.Dictionary({k: pikepdf.Name(str(v)) for k, v in role_map.items()}),
+            RoleMap=pikepdf.Dictionary({k: pikepdf.Name(str(v)) for k, v in maps[0].items()}),
         )
     )
-    if class_map:
-        root.ClassMap = pikepdf.Dictionary(class_map)
+    if maps[1]:
+        root.ClassMap = pikepdf.Dictionary(maps[1])
     document.P = root
     out.Root.StructTreeRoot = root
     out.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
-    _outline_sections(out, owner_of)
+    if marks:
+        _outline(out, pages, marks)
 
 
-def _outline_sections(out: Any, owner_of: dict[tuple[int, int], Any]) -> None:
-    """Point each outline item at the section its page belongs to (``/SE``)."""
-    outlines = out.Root.get("/Outlines")
-    item = outlines.get("/First") if outlines is not None else None
-    while item is not None:
-        dest = item.get("/Dest")
-        if dest is not None and len(dest) and dest[0].objgen in owner_of:
-            item.SE = owner_of[dest[0].objgen]
-        item = item.get("/Next")
+def _copy_part(
+    out: Any, tree: Tree, pages: list[Any], nums: list[Any], maps: tuple[dict[str, Any], dict[str, Any]]
+) -> Any:
+    """Copy one part's template after its pages; number its pages and links from ``nums``."""
+    import pikepdf
+
+    sect, arrays, owners = out.copy_foreign(tree.bundle)
+    for page, array in zip(pages, arrays, strict=True):
+        key = len(nums) // 2
+        page.StructParents = key
+        page.Tabs = pikepdf.Name.S
+        nums += [key, array]
+    for i in range(0, len(owners), 2):
+        key = len(nums) // 2
+        owners[i].StructParent = key
+        nums += [key, owners[i + 1]]
+    for key, value in tree.role_map:
+        maps[0].setdefault(key, value)
+    for key, value in tree.class_map:
+        maps[1].setdefault(key, out.copy_foreign(value) if value.is_indirect else value)
+    return sect
+
+
+def _outline(out: Any, pages: list[Any], marks: list[tuple[str, int, Any]]) -> None:
+    """A flat outline: one item per bookmark, each to its page (fit) and section."""
+    import pikepdf
+
+    outlines = out.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Outlines, Count=len(marks)))
+    items = []
+    for title, page, sect in marks:
+        item = pikepdf.Dictionary(
+            Title=pikepdf.String(title), Parent=outlines, Dest=pikepdf.Array([pages[page], pikepdf.Name.Fit])
+        )
+        if sect is not None:
+            item.SE = sect
+        items.append(out.make_indirect(item))
+    for before, after in zip(items, items[1:]):
+        before.Next, after.Prev = after, before
+    outlines.First, outlines.Last = items[0], items[-1]
+    out.Root.Outlines = outlines
