@@ -187,36 +187,45 @@ class Builder:
         self.pages = pages  # page objects by the nodes' page index
         self.parents: list[dict[int, Any]] = [{} for _ in pages]  # per page: MCID → element
         self.owners: list[tuple[Any, Any]] = []  # (annotation, Link element)
-        self._name = pikepdf.Name
-        self._elem = pikepdf.Name.StructElem
+        self._names: dict[str, Any] = {}
 
     def build(self, node: Node, parent: Any, *, offset: int = 0, links: list[Any] | None = None,
               shift: float = 0.0, at: int | None = None) -> Any:
         """One element and its subtree. MCIDs are moved by ``offset`` and links are the
         annotations ``links`` (or the page's own); a layout box moves up by ``shift`` pt;
-        ``at`` puts it on that page instead of the node's."""
+        ``at`` puts it on that page instead of the node's.
+
+        Elements are kept small (a packet has hundreds): no optional /Type, and a /Pg only
+        on elements with content of their own (a list or a section has none).
+        """
         import pikepdf
 
         role, attrs, kids, page_index = node
         page_index = page_index if at is None else at
         page = self.pages[page_index]
-        elem = self.pdf.make_indirect(
-            pikepdf.Dictionary(Type=self._elem, S=self._name(role), P=parent, Pg=page)
-        )
+        name = self._names.get(role)
+        if name is None:
+            name = self._names[role] = pikepdf.Name(role)
+        elem = self.pdf.make_indirect(pikepdf.Dictionary(S=name, P=parent))
         for key, value in attrs.items():
             elem[key] = _moved(value, shift) if key == "/A" and shift else value
         made: list[Any] = []
         owned = self.parents[page_index]
+        content = False
         for kid in kids:
             if isinstance(kid, int):
                 made.append(kid + offset)
                 owned[kid + offset] = elem
+                content = True
             elif isinstance(kid, str):
                 annot = (links if links is not None else page_links(page))[int(kid)]
-                made.append(pikepdf.Dictionary(Type=pikepdf.Name.OBJR, Obj=annot, Pg=page))
+                made.append(pikepdf.Dictionary(Type=pikepdf.Name.OBJR, Obj=annot))
                 self.owners.append((annot, elem))
+                content = True
             else:
                 made.append(self.build(kid, elem, offset=offset, links=links, shift=shift, at=at))
+        if content:
+            elem.Pg = page
         elem.K = pikepdf.Array(made)
         return elem
 
@@ -227,7 +236,7 @@ class Builder:
         arrays = []
         for owned in self.parents:
             count = max(owned, default=-1) + 1
-            arrays.append(self.pdf.make_indirect(pikepdf.Array([owned.get(i) for i in range(count)])))
+            arrays.append(pikepdf.Array([owned.get(i) for i in range(count)]))
         owners = [obj for pair in self.owners for obj in pair]
         return self.pdf.make_indirect(pikepdf.Array([section, pikepdf.Array(arrays), pikepdf.Array(owners)]))
 
@@ -269,6 +278,8 @@ def part_tree(pdf: Any) -> Tree | None:
         return None
     nodes = read_nodes(pdf)
     builder = Builder(pdf, [page.obj for page in pdf.pages])
+    for page in builder.pages:
+        page.Tabs = pikepdf.Name.S  # links in structure order; the packet's copies keep it
     sect = section(pdf, str(pdf.Root.get("/Lang", "")))
     sect.K = pikepdf.Array([builder.build(node, sect) for node in nodes])
     maps = [
@@ -340,7 +351,6 @@ def _copy_part(
     for page, array in zip(pages, arrays, strict=True):
         key = len(nums) // 2
         page.StructParents = key
-        page.Tabs = pikepdf.Name.S
         nums += [key, array]
     for i in range(0, len(owners), 2):
         key = len(nums) // 2

@@ -39,11 +39,40 @@ def weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+def _remember_page_references() -> None:
+    """Make pydyf's ``PDF.page_references`` remember its answer while no page is added.
+
+    WeasyPrint's tagging asks for it once per structure element, and pydyf builds the tuple
+    of every page reference each time: tagging a document of many small pages (the letter
+    blocks, one a page) took time in pages × elements. pydyf only ever appends to the page
+    list (``add_page``), so its length tells whether the tuple is still right.
+    """
+    import pydyf
+
+    if getattr(pydyf.PDF, "_hg_remembers", False) or not isinstance(
+        getattr(pydyf.PDF, "page_references", None), property
+    ):
+        return
+
+    def page_references(self: Any) -> tuple[bytes, ...]:
+        kids = self.pages["Kids"]
+        known = self.__dict__.get("_hg_page_references")
+        if known is None or known[0] != len(kids):
+            known = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+            self.__dict__["_hg_page_references"] = known
+        return known[1]
+
+    pydyf.PDF.page_references = property(page_references)
+    pydyf.PDF._hg_remembers = True
+
+
 class PdfRenderer:
     """Renders HTML to PDF for one project; reuse it to share fonts and image caches."""
 
     def __init__(self, project_root: Path) -> None:
         from weasyprint.text.fonts import FontConfiguration
+
+        _remember_page_references()
 
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
