@@ -660,13 +660,19 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, process_group: list[int]) -> 
     packets = sorted(new.glob("packet_*.pdf"))
     assert len(packets) == 120 and sorted(index.values()) == list(range(2, 122))
     for path in packets:
-        text = pdf_text(path.read_bytes())
+        data = path.read_bytes()
+        text = pdf_text(data)
         own = rows[index[path.name[7:-4]] - 2]
         assert (
             f"Dear {own['first_name']} {own['last_name']}," in text
             or f"Estimado/a {own['first_name']} {own['last_name']}:" in text
         )
         assert sum(r["last_name"] in text for r in rows) == 1
+        # one tagged tree, with this patient's name in it and no other's
+        assert pdfinfo(path)["Tagged"] == "yes"
+        tree = " ".join(struct_texts(data))
+        assert f"{own['first_name']} {own['last_name']}" in tree
+        assert sum(f"{r['first_name']} {r['last_name']}" in tree for r in rows) == 1
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     for name in ("Zzyzx", "Testpatient"):
         assert name not in rerun.stdout + rerun.stderr

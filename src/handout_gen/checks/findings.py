@@ -46,7 +46,8 @@ RULE_FIXES = {
     "newsletter.https": "use absolute https:// URLs for links and images",
     "newsletter.footer": "keep the footer of the built-in template",
     "newsletter.client-support": "use what every main email client supports (tables, inline CSS)",
-    "pdfua.packet": "fix the packet templates or content/packet.yaml (run 'handout-gen preview' to see the error)",
+    "pdfua.packet": "fix the packet templates or content/packet.yaml "
+                    "(run 'handout-gen preview' to see the error)",
     "pdfua.tagged": "keep packets made by handout-gen as they are: do not post-process them with tools "
                     "that drop the structure tree",
     "pdfua.lang": "give every language in content/packet.yaml and each handout edition its 'lang'",

@@ -24,24 +24,32 @@ def pdfua_problems(data: bytes) -> list[tuple[str, str]]:
     root = pdf.Root
     found: list[tuple[str, str]] = []
     tree = root.get("/StructTreeRoot")
-    if tree is None or not bool(root.get("/MarkInfo", {}).get("/Marked", False)):
-        return [("pdfua.tagged", "the PDF is not tagged (no structure tree, or /MarkInfo /Marked is not true)")]
+    mark_info: Any = root.get("/MarkInfo")
+    if tree is None or mark_info is None or not bool(mark_info.get("/Marked", False)):
+        return [
+            ("pdfua.tagged", "the PDF is not tagged (no structure tree, or /MarkInfo /Marked is not true)")
+        ]
     if not str(root.get("/Lang", "")).strip():
         found.append(("pdfua.lang", "the document has no language (/Lang)"))
-    prefs = root.get("/ViewerPreferences", {})
+    prefs: Any = root.get("/ViewerPreferences", {})
     title = str(pdf.docinfo.get("/Title", "")) if pdf.trailer.get("/Info") is not None else ""
     if not title.strip() or not bool(prefs.get("/DisplayDocTitle", False)):
         found.append(("pdfua.title", "the document has no title, or viewers are not told to show it"))
     elements = list(_elements(tree))
     in_tree = {e.objgen for e in elements}
     for element in elements:
-        if element.get("/S") == "/Figure" and not str(element.get("/Alt", element.get("/ActualText", ""))).strip():
+        if (
+            element.get("/S") == "/Figure"
+            and not str(element.get("/Alt", element.get("/ActualText", ""))).strip()
+        ):
             found.append(("pdfua.alt", "a figure has no alternate text (/Alt)"))
         if "/Lang" in element and not str(element.Lang).strip():
             found.append(("pdfua.lang", f"a {element.S} element has an empty /Lang"))
     parents = _parent_tree(tree)
     for number, page in enumerate(pdf.pages, start=1):
-        found += [(rule, f"page {number}: {message}") for rule, message in _page_problems(page, parents, in_tree)]
+        found += [
+            (rule, f"page {number}: {message}") for rule, message in _page_problems(page, parents, in_tree)
+        ]
     return sorted(set(found))
 
 
@@ -49,8 +57,12 @@ def _elements(node: Any) -> Iterator[Any]:
     import pikepdf
 
     kids = node.get("/K")
-    for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type", "/StructElem") == "/StructElem" and "/S" in kid:
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if (
+            isinstance(kid, pikepdf.Dictionary)
+            and kid.get("/Type", "/StructElem") == "/StructElem"
+            and "/S" in kid
+        ):
             yield kid
             yield from _elements(kid)
 
@@ -72,7 +84,9 @@ def _parent_tree(tree: Any) -> dict[int, Any]:
     return found
 
 
-def _page_problems(page: Any, parents: dict[int, Any], in_tree: set[tuple[int, int]]) -> list[tuple[str, str]]:
+def _page_problems(
+    page: Any, parents: dict[int, Any], in_tree: set[tuple[int, int]]
+) -> list[tuple[str, str]]:
     import pikepdf
 
     found = []
@@ -83,7 +97,9 @@ def _page_problems(page: Any, parents: dict[int, Any], in_tree: set[tuple[int, i
         owners = pikepdf.Array()
     annots = page.obj.get("/Annots", [])
     if len(annots) and page.obj.get("/Tabs") != "/S":
-        found.append(("pdfua.annotations", "a page with links does not set the tab order to the structure (/Tabs /S)"))
+        found.append(
+            ("pdfua.annotations", "a page with links does not set the tab order to the structure (/Tabs /S)")
+        )
     for annot in annots:
         if annot.get("/Subtype") == "/Link":
             owner = parents.get(int(annot.get("/StructParent", -1)))
@@ -91,7 +107,7 @@ def _page_problems(page: Any, parents: dict[int, Any], in_tree: set[tuple[int, i
                 found.append(("pdfua.annotations", "a link is not in the structure tree"))
             if not str(annot.get("/Contents", "")).strip():
                 found.append(("pdfua.annotations", "a link has no description (/Contents)"))
-    unmarked, mcids = _content(page.obj.get("/Contents"), page.obj.get("/Resources", {}), False)
+    unmarked, mcids = _content(page.obj, page.obj.get("/Resources", {}), False)
     if unmarked:
         found.append(("pdfua.untagged", f"{unmarked} drawing operation(s) are neither tagged nor artifacts"))
     for mcid in sorted(mcids):
@@ -102,11 +118,11 @@ def _page_problems(page: Any, parents: dict[int, Any], in_tree: set[tuple[int, i
 
 
 def _content(contents: Any, resources: Any, marked: bool, depth: int = 0) -> tuple[int, set[int]]:
-    """(painting operations outside marked content, MCIDs) of a content stream and the forms
-    it draws; forms drawn inside marked content count as marked."""
+    """(painting operations outside marked content, MCIDs) of a page's content (or a form's)
+    and the forms it draws; forms drawn inside marked content count as marked."""
     import pikepdf
 
-    if contents is None or depth > 8:
+    if "/Contents" not in contents and not isinstance(contents, pikepdf.Stream) or depth > 8:
         return 0, set()
     stack: list[bool] = []  # is each open marked-content sequence tagged or an artifact?
     unmarked, mcids = 0, set()

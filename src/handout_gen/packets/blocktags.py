@@ -26,7 +26,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from handout_gen.packets.structure import Builder, Node, Tree, artifact_content, page_links, read_nodes, section
+from handout_gen.packets.structure import (
+    Builder,
+    Node,
+    Tree,
+    artifact_content,
+    page_links,
+    read_nodes,
+    section,
+)
 
 MCID_RE = re.compile(rb"/MCID\s+(\d+)")
 NAME_CHARS = rb"[^\s/\[\]<>(){}%]"
@@ -76,9 +84,18 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
     for page in pdf.pages:
         page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
         for category in page.obj.get("/Resources", {}).values():
-            names.update(str(name)[1:].encode() for name in category.keys())
-    pattern = re.compile(rb"/(" + b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                         + rb")(?!" + NAME_CHARS + rb")") if names else None
+            names.update(str(name)[1:].encode() for name in category)
+    pattern = (
+        re.compile(
+            rb"/("
+            + b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            + rb")(?!"
+            + NAME_CHARS
+            + rb")"
+        )
+        if names
+        else None
+    )
     made = []
     for index, (page, block, (low, high)) in enumerate(zip(pdf.pages, blocks, bands, strict=True)):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
@@ -87,28 +104,36 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
         tops = [_detached(node) for node in _unwrap(found[index], block)]
         keep = {mcid for node in tops for mcid in _mcids(node)}
         parts = MCID_RE.split(artifact_content(content, keep))
-        resources = pikepdf.Dictionary({
-            str(cat): pikepdf.Dictionary({prefix.decode() + str(n)[1:]: obj for n, obj in d.items()})
-            for cat, d in page.obj.get("/Resources", {}).items()
-            if isinstance(d, pikepdf.Dictionary)
-        })
-        made.append(Marked(
-            pdf.make_indirect(resources),
-            tuple(parts[0::2]),
-            tuple(int(m) for m in parts[1::2]),
-            max(keep, default=-1) + 1,
-            tuple(tops),
-            _links(page.obj, block),
-            (low, high, float(page.mediabox[2])),
-        ))
+        resources = pikepdf.Dictionary(
+            {
+                str(cat): pikepdf.Dictionary({prefix.decode() + str(n)[1:]: obj for n, obj in d.items()})
+                for cat, d in page.obj.get("/Resources", {}).items()
+                if isinstance(d, pikepdf.Dictionary)
+            }
+        )
+        made.append(
+            Marked(
+                pdf.make_indirect(resources),
+                tuple(parts[0::2]),
+                tuple(int(m) for m in parts[1::2]),
+                max(keep, default=-1) + 1,
+                tuple(tops),
+                _links(page.obj, block),
+                (low, high, float(page.mediabox[2])),
+            )
+        )
     return made
 
 
 def _detached(node: Node) -> Node:
     """A node whose attributes belong to no PDF (the layout's PDF is closed after a while)."""
     role, attrs, kids, page = node
-    return (role, {k: _plain(v) for k, v in attrs.items()},
-            [_detached(k) if isinstance(k, tuple) else k for k in kids], page)
+    return (
+        role,
+        {k: _plain(v) for k, v in attrs.items()},
+        [_detached(k) if isinstance(k, tuple) else k for k in kids],
+        page,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -189,15 +214,24 @@ class LetterTags:
                 resources.setdefault(category, {}).update(entries)
             links = []
             for (x1, y1, x2, y2), uri, label in marked.links:
-                links.append(self.out.make_indirect(pikepdf.Dictionary(
-                    Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link,
-                    Rect=pikepdf.Array([x1, y1 + shift, x2, y2 + shift]), BS=pikepdf.Dictionary(W=0),
-                    A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
-                    Contents=pikepdf.String(label), F=4,
-                )))
+                links.append(
+                    self.out.make_indirect(
+                        pikepdf.Dictionary(
+                            Type=pikepdf.Name.Annot,
+                            Subtype=pikepdf.Name.Link,
+                            Rect=pikepdf.Array([x1, y1 + shift, x2, y2 + shift]),
+                            BS=pikepdf.Dictionary(W=0),
+                            A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
+                            Contents=pikepdf.String(label),
+                            F=4,
+                        )
+                    )
+                )
             annots += links
             for node in marked.nodes:
-                self.kids.append(builder.build(node, self.section, offset=offset, links=links, shift=shift, at=at))
+                self.kids.append(
+                    builder.build(node, self.section, offset=offset, links=links, shift=shift, at=at)
+                )
             offset += marked.count
         page.Resources = pikepdf.Dictionary({c: pikepdf.Dictionary(e) for c, e in resources.items()})
         page.Contents = self.out.make_stream(b"".join(ops))

@@ -290,7 +290,9 @@ def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: 
     return height
 
 
-def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool], tags: LetterTags) -> None:
+def _compose(
+    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool], tags: LetterTags
+) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
     A block WeasyPrint broke over pages (more than one piece) was laid out from the top of

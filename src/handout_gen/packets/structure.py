@@ -101,7 +101,7 @@ def read_nodes(pdf: Any) -> list[Node]:
             role in FOLDED and parent is not None and parent[3] == page and BARE.issuperset(node.keys())
         ):
             return [k for kid in _kids(node) for k in adopt(kid, parent, page)]
-        attrs = {key: node[key] for key in node.keys() if key not in BARE}
+        attrs: dict[str, Any] = {key: node[key] for key in node.keys() if key not in BARE}  # noqa: SIM118
         if "/A" in attrs:
             attrs["/A"] = _layout(attrs["/A"], heights[page])
         made: Node = (role, attrs, [], page)
@@ -121,7 +121,7 @@ def _layout(attributes: Any, height: float) -> Any:
     if not isinstance(attributes, pikepdf.Dictionary) or "/BBox" not in attributes:
         return attributes
     x1, y1, x2, y2 = (float(v) * PX for v in attributes.BBox)
-    fixed = pikepdf.Dictionary(attributes)
+    fixed = pikepdf.Dictionary(dict(attributes.items()))
     fixed.BBox = pikepdf.Array([round(v, 3) for v in (x1, height - y2, x2, height - y1)])
     return fixed
 
@@ -158,8 +158,8 @@ def artifact_orphans(data: bytes) -> bytes:
     pdf = pikepdf.open(io.BytesIO(data))
     nodes = read_nodes(pdf)
     reached: dict[int, set[int]] = {}
-    for page, mcid in marked_ids(nodes):
-        reached.setdefault(page, set()).add(mcid)
+    for at, mcid in marked_ids(nodes):
+        reached.setdefault(at, set()).add(mcid)
     changed = False
     for index, page in enumerate(pdf.pages):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
@@ -181,7 +181,6 @@ class Builder:
     """Makes structure elements from template nodes in one PDF, and records who owns what."""
 
     def __init__(self, pdf: Any, pages: list[Any]) -> None:
-        import pikepdf
 
         self.pdf = pdf
         self.pages = pages  # page objects by the nodes' page index
@@ -189,8 +188,16 @@ class Builder:
         self.owners: list[tuple[Any, Any]] = []  # (annotation, Link element)
         self._names: dict[str, Any] = {}
 
-    def build(self, node: Node, parent: Any, *, offset: int = 0, links: list[Any] | None = None,
-              shift: float = 0.0, at: int | None = None) -> Any:
+    def build(
+        self,
+        node: Node,
+        parent: Any,
+        *,
+        offset: int = 0,
+        links: list[Any] | None = None,
+        shift: float = 0.0,
+        at: int | None = None,
+    ) -> Any:
         """One element and its subtree. MCIDs are moved by ``offset`` and links are the
         annotations ``links`` (or the page's own); a layout box moves up by ``shift`` pt;
         ``at`` puts it on that page instead of the node's.
@@ -248,7 +255,7 @@ def _moved(attributes: Any, shift: float) -> Any:
     if not isinstance(attributes, pikepdf.Dictionary) or "/BBox" not in attributes:
         return attributes
     x1, y1, x2, y2 = (float(v) for v in attributes.BBox)
-    moved = pikepdf.Dictionary(attributes)
+    moved = pikepdf.Dictionary(dict(attributes.items()))
     moved.BBox = pikepdf.Array([x1, y1 + shift, x2, y2 + shift])
     return moved
 
@@ -259,7 +266,9 @@ def section(pdf: Any, lang: str, kids: list[Any] | None = None) -> Any:
 
     return pdf.make_indirect(
         pikepdf.Dictionary(
-            Type=pikepdf.Name.StructElem, S=pikepdf.Name.Sect, Lang=pikepdf.String(lang),
+            Type=pikepdf.Name.StructElem,
+            S=pikepdf.Name.Sect,
+            Lang=pikepdf.String(lang),
             K=pikepdf.Array(kids or []),
         )
     )
@@ -283,7 +292,9 @@ def part_tree(pdf: Any) -> Tree | None:
     sect = section(pdf, str(pdf.Root.get("/Lang", "")))
     sect.K = pikepdf.Array([builder.build(node, sect) for node in nodes])
     maps = [
-        tuple((str(k), v) for k, v in root[name].items()) if isinstance(root.get(name), pikepdf.Dictionary) else ()
+        tuple((str(k), v) for k, v in root[name].items())
+        if isinstance(root.get(name), pikepdf.Dictionary)
+        else ()
         for name in ("/RoleMap", "/ClassMap")
     ]
     return Tree(builder.bundle(sect), maps[0], maps[1])
@@ -345,7 +356,6 @@ def _copy_part(
     out: Any, tree: Tree, pages: list[Any], nums: list[Any], maps: tuple[dict[str, Any], dict[str, Any]]
 ) -> Any:
     """Copy one part's template after its pages; number its pages and links from ``nums``."""
-    import pikepdf
 
     sect, arrays, owners = out.copy_foreign(tree.bundle)
     for page, array in zip(pages, arrays, strict=True):
@@ -356,10 +366,10 @@ def _copy_part(
         key = len(nums) // 2
         owners[i].StructParent = key
         nums += [key, owners[i + 1]]
-    for key, value in tree.role_map:
-        maps[0].setdefault(key, value)
-    for key, value in tree.class_map:
-        maps[1].setdefault(key, out.copy_foreign(value) if value.is_indirect else value)
+    for role, value in tree.role_map:
+        maps[0].setdefault(role, value)
+    for name, value in tree.class_map:
+        maps[1].setdefault(name, out.copy_foreign(value) if value.is_indirect else value)
     return sect
 
 
@@ -376,7 +386,7 @@ def _outline(out: Any, pages: list[Any], marks: list[tuple[str, int, Any]]) -> N
         if sect is not None:
             item.SE = sect
         items.append(out.make_indirect(item))
-    for before, after in zip(items, items[1:]):
+    for before, after in zip(items, items[1:], strict=False):
         before.Next, after.Prev = after, before
     outlines.First, outlines.Last = items[0], items[-1]
     out.Root.Outlines = outlines

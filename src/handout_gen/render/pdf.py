@@ -47,7 +47,7 @@ def _remember_page_references() -> None:
     blocks, one a page) took time in pages × elements. pydyf only ever appends to the page
     list (``add_page``), so its length tells whether the tuple is still right.
     """
-    import pydyf
+    import pydyf  # type: ignore[import-untyped]
 
     if getattr(pydyf.PDF, "_hg_remembers", False) or not isinstance(
         getattr(pydyf.PDF, "page_references", None), property
@@ -60,7 +60,8 @@ def _remember_page_references() -> None:
         if known is None or known[0] != len(kids):
             known = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
             self.__dict__["_hg_page_references"] = known
-        return known[1]
+        references: tuple[bytes, ...] = known[1]
+        return references
 
     pydyf.PDF.page_references = property(page_references)
     pydyf.PDF._hg_remembers = True
