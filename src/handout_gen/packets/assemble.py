@@ -11,11 +11,13 @@ import io
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
 from handout_gen.packets.structure import Section, Tree, tag_packet
+
+FLATE_LEVEL: Literal[3] = 3
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -68,6 +70,10 @@ def assemble(parts: list[Part], *, title: str, lang: str, author: str, password:
     out.Root.Metadata = out.make_stream(
         _xmp(title, author, lang), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML
     )
+    # zlib level 3, not 6, for what qpdf compresses itself (the object streams, which hold the
+    # structure tree, and the letter pages): 0.35 ms a packet faster, files about 5 % larger.
+    # qpdf has one process-wide setting; what pikepdf writes here is packets and cached parts.
+    pikepdf.settings.set_flate_compression_level(FLATE_LEVEL)
     buffer = io.BytesIO()
     encryption: Any = False
     if password:
