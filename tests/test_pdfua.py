@@ -105,3 +105,22 @@ def test_check_reports_a_letter_image_without_alt(tmp_path: Path, weasyprint_log
     assert (finding.file, finding.rule, finding.severity) == ("handouts/packets.yaml", "pdfua.alt", "error")
     assert finding.message == "the sample packet: a figure has no alternate text (/Alt)"
     assert any("no required alt" in message for message in weasyprint_log)
+
+
+def test_tagged_content_inside_a_form_is_found(packet: bytes) -> None:
+    """An MCID inside a form (as WeasyPrint writes an element with opacity) is one no reader
+    finds: the rule says so."""
+
+    def form_with_a_mark(pdf: pikepdf.Pdf) -> None:
+        page = pdf.pages[0]
+        form = pdf.make_stream(
+            b"/P <</MCID 0>> BDC 0 0 5 5 re f EMC",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, 5, 5],
+        )
+        page.obj.Resources.XObject.Fm9 = form
+        page.contents_add(pdf.make_stream(b"/Artifact BMC /Fm9 Do EMC"), prepend=False)
+
+    found = pdfua_problems(_broken(packet, form_with_a_mark))
+    assert found == [("pdfua.untagged", "page 1: a form it draws has tagged content of its own (MCIDs)")]

@@ -110,7 +110,9 @@ def _page_problems(
     unmarked, mcids = _content(page.obj, page.obj.get("/Resources", {}), False)
     if unmarked:
         found.append(("pdfua.untagged", f"{unmarked} drawing operation(s) are neither tagged nor artifacts"))
-    for mcid in sorted(mcids):
+    if any(mcid < 0 for mcid in mcids):
+        found.append(("pdfua.untagged", "a form it draws has tagged content of its own (MCIDs)"))
+    for mcid in sorted(m for m in mcids if m >= 0):
         owner = owners[mcid] if mcid < len(owners) else None
         if owner is None or not isinstance(owner, pikepdf.Dictionary) or owner.objgen not in in_tree:
             found.append(("pdfua.untagged", f"marked content {mcid} belongs to no element of the tree"))
@@ -141,11 +143,13 @@ def _content(contents: Any, resources: Any, marked: bool, depth: int = 0) -> tup
             stack.append(item.operands[0] == "/Artifact" or mcid is not None)
         elif op == "EMC" and stack:
             stack.pop()
-        elif op in PAINTING and not (marked or any(stack)):
+        elif op in PAINTING:
             xobject = resources.get("/XObject", {}).get(item.operands[0]) if op == "Do" else None
             if xobject is not None and xobject.get("/Subtype") == "/Form":
-                inner, _ = _content(xobject, xobject.get("/Resources", resources), False, depth + 1)
+                inside = marked or any(stack)
+                inner, found = _content(xobject, xobject.get("/Resources", resources), inside, depth + 1)
                 unmarked += inner
-            else:
+                mcids.update(-1 - mcid for mcid in found)  # a form's own MCIDs: no reader finds them
+            elif not (marked or any(stack)):
                 unmarked += 1
     return unmarked, mcids

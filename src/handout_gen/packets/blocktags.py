@@ -31,6 +31,7 @@ from handout_gen.packets.structure import (
     Node,
     Tree,
     artifact_content,
+    hoist_form_marks,
     page_links,
     read_nodes,
     section,
@@ -99,9 +100,11 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
     made = []
     for index, (page, block, (low, high)) in enumerate(zip(pdf.pages, blocks, bands, strict=True)):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
+        content = hoist_form_marks(page.obj, content)
+        present = {int(m) for m in MCID_RE.findall(content)}
         if pattern is not None:
             content = pattern.sub(lambda m: prefix + m[1], content)
-        tops = [_detached(node) for node in _unwrap(found[index], block)]
+        tops = [_detached(node, present) for node in _unwrap(found[index], block)]
         keep = {mcid for node in tops for mcid in _mcids(node)}
         parts = MCID_RE.split(artifact_content(content, keep))
         resources = pikepdf.Dictionary(
@@ -125,13 +128,18 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
     return made
 
 
-def _detached(node: Node) -> Node:
-    """A node whose attributes belong to no PDF (the layout's PDF is closed after a while)."""
+def _detached(node: Node, present: set[int]) -> Node:
+    """A node whose attributes belong to no PDF (the layout's PDF is closed after a while),
+    without the MCIDs its page's content does not have (see ``hoist_form_marks``)."""
     role, attrs, kids, page = node
     return (
         role,
         {k: _plain(v) for k, v in attrs.items()},
-        [_detached(k) if isinstance(k, tuple) else k for k in kids],
+        [
+            _detached(k, present) if isinstance(k, tuple) else k
+            for k in kids
+            if not isinstance(k, int) or k in present
+        ],
         page,
     )
 

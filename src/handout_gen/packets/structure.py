@@ -146,6 +146,35 @@ def artifact_content(content: bytes, keep: set[int]) -> bytes:
     return MARKED_RE.sub(lambda m: m[0] if int(m[2]) in keep else b"/Artifact BMC", content)
 
 
+DO_RE = re.compile(rb"(/[^\s/\[\]<>(){}%]+)\s+Do\b")
+
+
+def hoist_form_marks(page: Any, content: bytes) -> bytes:
+    """Move tagged content out of the forms a page draws: ``content`` with each such form's
+    ``Do`` inside the form's first marked-content sequence, and the form's own marks plain.
+
+    WeasyPrint draws an element with opacity (or a transform) as a transparency group, a
+    form, and writes the element's MCID inside it, where readers look for it in vain (an
+    MCID is one of its page's, or of a form named by an /Stm reference). Moved onto the
+    page, the form's whole content belongs to its first element (its other MCIDs are gone).
+    """
+    xobjects = page.get("/Resources", {}).get("/XObject", {})
+    moved: dict[bytes, bytes] = {}
+    for name in list(xobjects.keys()):
+        form = xobjects[name]
+        if form.get("/Subtype") != "/Form":
+            continue
+        data = form.read_bytes()
+        first = MARKED_RE.search(data)
+        if first is None:
+            continue
+        form.write(MARKED_RE.sub(lambda m: b"/" + m[1] + b" BMC", data))
+        moved[name.encode()] = b"/%s <</MCID %s>> BDC %s Do EMC" % (first[1], first[2], name.encode())
+    if not moved:
+        return content
+    return DO_RE.sub(lambda m: moved.get(m[1], m[0]), content)
+
+
 def artifact_orphans(data: bytes) -> bytes:
     """A tagged PDF (WeasyPrint's) with every orphan marked-content sequence an artifact.
 
@@ -163,7 +192,7 @@ def artifact_orphans(data: bytes) -> bytes:
     changed = False
     for index, page in enumerate(pdf.pages):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
-        fixed = artifact_content(content, reached.get(index, set()))
+        fixed = artifact_content(hoist_form_marks(page.obj, content), reached.get(index, set()))
         if fixed != content:
             page.obj.Contents = pdf.make_stream(fixed)
             changed = True
