@@ -5,8 +5,8 @@ patient's whole letter (30-40 ms) would be most of the cost of a packet. Yet mos
 is the same for many patients: the heading, the date and time of a day's appointments, the
 location, the physician. So the letter template marks blocks (``<!--block-->``), each
 *distinct* block is laid out once, on a page of its own in one WeasyPrint document per
-chunk of patients, and pikepdf composes every letter by stacking its blocks, as Form
-XObjects, on a page that holds only the header and footer. Per patient, only the blocks
+chunk of patients, and pikepdf composes every letter by stacking its blocks, with their
+tags, on a page that holds only the header and footer (blocktags.py). Per patient, only the blocks
 with patient data in them (the greeting, the blood-thinner box) are laid out, many to a
 page, and each is then drawn on a PDF page of its own (see :meth:`LetterPress._lay_out`).
 
