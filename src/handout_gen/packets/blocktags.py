@@ -21,8 +21,9 @@ The stationery (header, footer) is drawn as a form inside ``/Artifact``: page fu
 from __future__ import annotations
 
 import html
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +42,7 @@ MCID_RE = re.compile(rb"/MCID\s+(\d+)")
 NAME_CHARS = rb"[^\s/\[\]<>(){}%]"
 ROLE_RE = re.compile(r'^\s*<\w+\b[^>]*?\srole="([a-z]+)"')  # the ARIA role of a block's first element
 LABEL_RE = re.compile(r'<a\b[^>]*?\shref="([^"]*)"[^>]*?\saria-label="([^"]*)"')
+_HOLDERS = itertools.count()  # resource dictionaries of letter blocks, numbered in this process
 ROLES = {"note": "/Aside", "complementary": "/Aside"}  # ARIA role → structure type
 
 
@@ -48,6 +50,7 @@ ROLES = {"note": "/Aside", "complementary": "/Aside"}  # ARIA role → structure
 class Marked:
     """A laid-out block's page as a template: content, resources, structure and links."""
 
+    holder: int  # names ``resources`` in this process (blocks of a document may share them)
     resources: Any  # indirect pikepdf.Dictionary: category → {renamed resource: object}
     segments: tuple[bytes, ...]  # the content, split at its MCIDs
     mcids: tuple[int, ...]  # the MCID between each two segments
@@ -74,49 +77,24 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
     ``bands`` each page's (low, high) in pt. ``serial`` names the layout document: resource
     names get it as a prefix.
     """
-    import pikepdf
-
     nodes = read_nodes(pdf)
     found: list[list[Node]] = [[] for _ in pdf.pages]
     for node in nodes:
         found[node[3]].append(node)
     prefix = b"/h%d_" % serial
-    names: set[bytes] = set()
-    for page in pdf.pages:
-        page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
-        for category in page.obj.get("/Resources", {}).values():
-            names.update(str(name)[1:].encode() for name in category)
-    pattern = (
-        re.compile(
-            rb"/("
-            + b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-            + rb")(?!"
-            + NAME_CHARS
-            + rb")"
-        )
-        if names
-        else None
-    )
+    rename = _renamer(pdf, prefix)
     made = []
+    holders: dict[tuple[Any, ...], tuple[int, Any]] = {}
     for index, (page, block, (low, high)) in enumerate(zip(pdf.pages, blocks, bands, strict=True)):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
         content = hoist_form_marks(page.obj, content)
         present = {int(m) for m in MCID_RE.findall(content)}
-        if pattern is not None:
-            content = pattern.sub(lambda m: prefix + m[1], content)
         tops = [_detached(node, present) for node in _unwrap(found[index], block)]
         keep = {mcid for node in tops for mcid in _mcids(node)}
-        parts = MCID_RE.split(artifact_content(content, keep))
-        resources = pikepdf.Dictionary(
-            {
-                str(cat): pikepdf.Dictionary({prefix.decode() + str(n)[1:]: obj for n, obj in d.items()})
-                for cat, d in page.obj.get("/Resources", {}).items()
-                if isinstance(d, pikepdf.Dictionary)
-            }
-        )
+        parts = MCID_RE.split(artifact_content(rename(content), keep))
         made.append(
             Marked(
-                pdf.make_indirect(resources),
+                *_holder(pdf, page.obj, prefix.decode(), holders),
                 tuple(parts[0::2]),
                 tuple(int(m) for m in parts[1::2]),
                 max(keep, default=-1) + 1,
@@ -126,6 +104,44 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
             )
         )
     return made
+
+
+def _renamer(pdf: Any, prefix: bytes) -> Callable[[bytes], bytes]:
+    """Prunes each page's resources to what it uses, and returns what renames them in content."""
+    names: set[bytes] = set()
+    for page in pdf.pages:
+        page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
+        for category in page.obj.get("/Resources", {}).values():
+            names.update(str(name)[1:].encode() for name in category)
+    if not names:
+        return lambda content: content
+    alternatives = b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rb"/(" + alternatives + rb")(?!" + NAME_CHARS + rb")")
+    return lambda content: pattern.sub(lambda m: prefix + m[1], content)
+
+
+def _holder(
+    pdf: Any, page: Any, prefix: str, holders: dict[tuple[Any, ...], tuple[int, Any]]
+) -> tuple[int, Any]:
+    """The page's resources, renamed, as (number, indirect dictionary). Blocks of a document
+    that use the same resources (most greetings: one font, one graphics state) share one, so
+    a letter page merges few of them."""
+    import pikepdf
+
+    used = [
+        (str(cat), prefix + str(name)[1:], obj)
+        for cat, d in page.get("/Resources", {}).items()
+        if isinstance(d, pikepdf.Dictionary)
+        for name, obj in d.items()
+    ]
+    same = tuple((c, n, o.objgen if o.is_indirect else o.unparse()) for c, n, o in used)
+    if same not in holders:
+        grouped: dict[str, dict[str, Any]] = {}
+        for category, name, obj in used:
+            grouped.setdefault(category, {})[name] = obj
+        resources = pikepdf.Dictionary({c: pikepdf.Dictionary(e) for c, e in grouped.items()})
+        holders[same] = (next(_HOLDERS), pdf.make_indirect(resources))
+    return holders[same]
 
 
 def _detached(node: Node, present: set[int]) -> Node:
@@ -248,11 +264,10 @@ class LetterTags:
             page.Annots = pikepdf.Array(annots)
 
     def _resources(self, marked: Marked) -> dict[str, dict[str, Any]]:
-        key = id(marked.resources)
-        if key not in self._copied:
+        if marked.holder not in self._copied:
             holder = self.out.copy_foreign(marked.resources)
-            self._copied[key] = {str(c): dict(d.items()) for c, d in holder.items()}
-        return self._copied[key]
+            self._copied[marked.holder] = {str(c): dict(d.items()) for c, d in holder.items()}
+        return self._copied[marked.holder]
 
     def tree(self) -> Any:
         """The letter's structure: a Tree bundle for :func:`~handout_gen.packets.structure.tag_packet`."""

@@ -231,8 +231,8 @@ class Builder:
         annotations ``links`` (or the page's own); a layout box moves up by ``shift`` pt;
         ``at`` puts it on that page instead of the node's.
 
-        Elements are kept small (a packet has hundreds): no optional /Type, and a /Pg only
-        on elements with content of their own (a list or a section has none).
+        Elements are kept small (a packet has hundreds): no optional /Type, a /Pg only on
+        elements with content of their own (a list or a section has none), a lone kid bare.
         """
         import pikepdf
 
@@ -262,7 +262,7 @@ class Builder:
                 made.append(self.build(kid, elem, offset=offset, links=links, shift=shift, at=at))
         if content:
             elem.Pg = page
-        elem.K = pikepdf.Array(made)
+        elem.K = made[0] if len(made) == 1 else pikepdf.Array(made)  # one kid needs no array
         return elem
 
     def bundle(self, section: Any) -> Any:
