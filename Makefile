@@ -12,9 +12,12 @@ COVERAGE_MIN ?= 85
 PYTEST      := $(PY) -m pytest -n 2 --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 # Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
 CANIEMAIL   := tests/caniemail/node_modules/.installed
-# WeasyPrint needs Pango/HarfBuzz; qpdf and poppler-utils check PDFs; chromium runs the
+# WeasyPrint needs Pango/HarfBuzz; the Noto fonts draw every script after Atkinson Hyperlegible
+# (the font chain, core/languages.py; fontconfig's fc-list finds them for the glyph check);
+# qpdf and poppler-utils check PDFs; chromium runs the
 # browser tests (Playwright drives Debian's build; it never downloads one).
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+                fontconfig fonts-noto-core fonts-noto-cjk
 DEB_TEST_PACKAGES := qpdf poppler-utils chromium
 
 .PHONY: demo test test-fast golden bench setup setup-test system-deps lint clean

@@ -7,11 +7,15 @@ Only ``tests/test_sample_content.py`` reads the real sample content.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +38,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "HANDOUT_GEN_SMTP_PASSWORD",
-                 "HANDOUT_GEN_SECRET_FILE", "HANDOUT_GEN_SUPPRESSIONS"):
+    for name in (
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "HANDOUT_GEN_SMTP_PASSWORD",
+        "HANDOUT_GEN_SECRET_FILE",
+        "HANDOUT_GEN_SUPPRESSIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HANDOUT_GEN_SECRET", TEST_SECRET)
 
@@ -110,8 +121,9 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     def mount(kib: int) -> Path:
         target = tmp_path / f"disk{len(mounts)}"
         target.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(target)],
-                       check=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(target)], check=True
+        )
         mounts.append(target)
         return target
 
@@ -121,13 +133,115 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
 
 
 SMALL_RECIPE = ("prp-injection", "radiofrequency-ablation")
+WARM_TODAY = "2026-11-24"  # the print date of the warm part cache (tests that print on it find it warm)
+
+
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str) -> Path:
+    """A folder every xdist worker of this test run shares (the run's own under ``-n 0``)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base if worker_id == "master" else base.parent) / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _make_warm(shared: Path) -> None:
+    """Build the warm practice in ``shared/project`` (the caller holds ``shared/.lock``)."""
+    from handout_gen.content.project import load_project
+    from handout_gen.packets.kit import load_kit
+    from tests.fictional import fictional_roster, write_csv
+
+    root = shared / "project"
+    shutil.rmtree(root, ignore_errors=True)
+    copy_sample(root)
+    catalog = load_kit(load_project(root)).catalog(date.fromisoformat(WARM_TODAY))
+    rosters = [root / "content/rosters/sample-roster.csv"]
+    for name, slugs in (("all", ()), ("two", SMALL_RECIPE)):  # the rosters the tests draw
+        rosters.append(shared / f"{name}.csv")
+        write_csv(rosters[-1], fictional_roster(120, catalog, slugs=slugs))
+    command = [sys.executable, "-m", "handout_gen", "--project", str(root)]
+    subprocess.run([*command, "-q", "build"], check=True, timeout=600, capture_output=True)
+    for roster in rosters:
+        subprocess.run(
+            [*command, "packets", str(roster), "-o", str(shared / "packets"), "--today", WARM_TODAY],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    shutil.rmtree(shared / "packets")  # only the cache is kept, never a packet
+    (shared / ".done").touch()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the controller (idle while workers run tests) makes the warm practice in
+    a thread from the start, so no worker waits for it while it could run other tests."""
+    import threading
+
+    config = session.config
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession"):
+        return  # a worker, or no xdist: the fixture makes it when first asked
+    shared = config._tmp_path_factory.getbasetemp() / "warm"  # type: ignore[attr-defined]
+    shared.mkdir(exist_ok=True)
+    lock = (shared / ".lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # taken now, before any worker can ask
+
+    def make() -> None:
+        try:
+            _make_warm(shared)
+        except Exception as exc:  # the workers' fixture reports it
+            (shared / ".failed").write_text(f"{type(exc).__name__}: {exc}")
+        finally:
+            lock.close()
+
+    threading.Thread(target=make, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def warm_practice(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The fixture practice after ``build`` and 120-row ``packets`` runs: every handout built
+    and the packet-part cache warm, made once per test run (by the xdist controller, or by
+    the first test to ask). Cache keys do not depend on the project's folder, so a copy
+    (:func:`copy_warm`) starts warm: for tests whose point is what comes after the first
+    render. The first render itself is tested by test_sample_content and the tests on
+    ``sample_project``."""
+    shared = shared_tmp(tmp_path_factory, worker_id, "warm")
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (shared / ".failed").is_file():
+            pytest.fail(f"the warm practice could not be made: {(shared / '.failed').read_text()}")
+        if not (shared / ".done").is_file():
+            _make_warm(shared)
+    return shared / "project"
+
+
+def copy_warm(dest: Path, warm: Path) -> Path:
+    """A private copy of the warm practice (content, recipes, templates and output)."""
+    shutil.copytree(warm, dest, symlinks=True)
+    return dest
 
 
 @pytest.fixture
-def small_project(tmp_path: Path) -> Path:
-    """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
-    whose point is the build, not every procedure (the sample content test builds them all)."""
-    root = copy_sample(tmp_path / "project")
+def warm_project(tmp_path: Path, warm_practice: Path) -> Path:
+    """A private copy of the fixture practice with its handouts built and its part cache warm."""
+    return copy_warm(tmp_path / "project", warm_practice)
+
+
+@pytest.fixture
+def small_warm_project(tmp_path: Path, warm_practice: Path) -> Path:
+    """:func:`small_project` with its 8 handouts built (the recipe's choice of procedures is
+    not part of a handout's key: the other handouts stay on disk until the next build)."""
+    return limit_recipe(copy_warm(tmp_path / "project", warm_practice))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def interruptible() -> None:
+    """Ctrl-C raises in tests and their child processes even when pytest itself was started
+    where SIGINT is ignored (a background job of a script): the Ctrl-C tests need it."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def limit_recipe(root: Path) -> Path:
+    """Ask the handout recipe of the project at ``root`` for :data:`SMALL_RECIPE` only."""
     recipe = root / "handouts" / "handouts.yaml"
     text = recipe.read_text(encoding="utf-8")
     assert "procedures: all" in text
@@ -136,10 +250,22 @@ def small_project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
+    whose point is the build, not every procedure (the sample content test builds them all)."""
+    return limit_recipe(copy_sample(tmp_path / "project"))
+
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -156,13 +282,14 @@ def browser() -> Iterator[Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-golden", action="store_true",
+        "--update-golden",
+        action="store_true",
         help="rewrite tests/golden/ from what the code makes now (then review the diff)",
     )
 
 
 # Fixtures that run a whole packet batch: every test that uses one is slow.
-SLOW_FIXTURES = {"batch"}
+SLOW_FIXTURES = {"batch", "demo"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
@@ -174,3 +301,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def untraced_layout() -> Iterator[None]:
+    """Under coverage, lay out and write PDFs with the tracer off.
+
+    WeasyPrint is library code that coverage does not measure, yet its tracer is called for
+    every Python call inside it: about a third of the suite's time. The project's own code
+    that WeasyPrint calls back (the URL fetcher) is covered by its own tests.
+    """
+    import weasyprint
+    from weasyprint.document import Document
+
+    if sys.gettrace() is None:
+        yield
+        return
+    originals = [
+        (weasyprint.HTML, "render", weasyprint.HTML.render),
+        (Document, "write_pdf", Document.write_pdf),
+    ]
+
+    def untraced(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            tracer = sys.gettrace()
+            sys.settrace(None)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                sys.settrace(tracer)
+
+        return call
+
+    for owner, name, function in originals:
+        setattr(owner, name, untraced(function))
+    yield
+    for owner, name, function in originals:
+        setattr(owner, name, function)

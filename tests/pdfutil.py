@@ -77,3 +77,105 @@ def in_order(text: str, phrases: list[str]) -> list[str]:
         else:
             at = found + len(phrase)
     return wrong
+
+
+def _font_glyph_count(font: object) -> int:
+    """Glyphs in the font program a PDF font embeds (its subset), read with fontTools."""
+    import io
+
+    from fontTools.cffLib import CFFFontSet
+    from fontTools.ttLib import TTFont
+
+    descendant = font.DescendantFonts[0] if "/DescendantFonts" in font else font  # type: ignore[attr-defined]
+    descriptor = descendant.FontDescriptor
+    for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+        if key in descriptor:
+            data = descriptor[key].read_bytes()
+            subtype = str(descriptor[key].get("/Subtype", ""))
+            if key == "/FontFile3" and subtype in ("/CIDFontType0C", "/Type1C"):
+                cff = CFFFontSet()
+                cff.decompile(io.BytesIO(data), None)
+                return len(cff[cff.fontNames[0]].charset)
+            return int(TTFont(io.BytesIO(data)).getGlyphOrder().__len__())
+    raise AssertionError("font without an embedded program")
+
+
+def shown_glyphs(data: bytes) -> list[tuple[str, int, int]]:
+    """Every glyph id a PDF shows, as (font name, glyph id, glyphs in that font's subset).
+
+    Reads each page's content stream and, recursively, every Form XObject it draws (packet
+    letters are stacked forms). WeasyPrint writes Identity-H CID fonts, so each shown string
+    is a run of 2-byte glyph ids; a glyph the font lacked comes out as id 0 or as an id past
+    the subset's glyph count.
+    """
+    import io
+
+    import pikepdf
+
+    found: list[tuple[str, int, int]] = []
+    counts: dict[int, int] = {}
+
+    def walk(stream: object, resources: object, seen: set[tuple[int, int]]) -> None:
+        fonts = resources.get("/Font", {}) if resources is not None else {}  # type: ignore[attr-defined]
+        xobjects = resources.get("/XObject", {}) if resources is not None else {}  # type: ignore[attr-defined]
+        font = None
+        for operands, operator in pikepdf.parse_content_stream(stream):
+            op = str(operator)
+            if op == "Tf":
+                font = fonts[operands[0]]
+            elif op in ("Tj", "'", '"', "TJ"):
+                strings = operands[0] if op == "TJ" else operands[-1:]
+                assert font is not None
+                key = font.objgen
+                if key not in counts:
+                    counts[key] = _font_glyph_count(font)
+                for item in strings:
+                    if isinstance(item, pikepdf.String):
+                        raw = bytes(item)
+                        for i in range(0, len(raw), 2):
+                            gid = int.from_bytes(raw[i : i + 2])
+                            found.append((str(font.get("/BaseFont")), gid, counts[key]))
+            elif op == "Do":
+                xobject = xobjects[operands[0]]
+                if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:
+                    walk(xobject, xobject.get("/Resources", resources), {*seen, xobject.objgen})
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            walk(page.obj, page.obj.get("/Resources"), set())
+    return found
+
+
+def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
+    """The shown glyphs that draw nothing: id 0 (.notdef) or past the embedded subset."""
+    return [(font, gid, count) for font, gid, count in shown_glyphs(data) if gid == 0 or gid >= count]
+
+
+def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
+    """Per page, as pdfplumber reads it: the body text's vertical extent as a share of the body
+    height ("fill"), the smallest character size anywhere on the page, and the footer's text.
+
+    The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
+    above and below them is the header and footer.
+    """
+    import io
+
+    import pdfplumber
+
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+
+    bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
+    pages = []
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            chars = [c for c in page.chars if c["text"].strip()]
+            body_bottom = page.height - bottom_margin
+            body = [c for c in chars if c["top"] >= TOP_MARGIN_PT - 1 and c["bottom"] <= body_bottom + 1]
+            extent = max((c["bottom"] for c in body), default=0) - min((c["top"] for c in body), default=0)
+            footer = page.crop((0, body_bottom, page.width, page.height)).extract_text()
+            pages.append({
+                "fill": extent / (body_bottom - TOP_MARGIN_PT),
+                "smallest": min(float(c["size"]) for c in chars),
+                "footer": " ".join(footer.split()),
+            })
+    return pages

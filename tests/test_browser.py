@@ -79,7 +79,7 @@ def test_index_links_every_handout_and_newsletter(page: Page, preview: PreviewSe
         assert {f"/handouts/{name}.html", f"/handouts/{name}.pdf"} <= hrefs
     for issue_id in newsletter_ids(preview):
         assert f"/newsletters/{issue_id}/" in hrefs
-    assert len(preview.site.items.handouts) == 6 * 2 * 2  # fixture recipe: 6 procedures, 2 languages, 2 sizes
+    assert len(preview.site.items.handouts) == 7 * 2 * 2  # fixture recipe: 7 procedures, 2 languages, 2 sizes
 
 
 @pytest.mark.parametrize("width", [600, 375])

@@ -23,7 +23,7 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.packets.timing import Needs, Visit, call_by, schedule
 from tests.fictional import write_csv
 
-from .conftest import FIXTURE, copy_sample
+from .conftest import FIXTURE, copy_sample, copy_warm
 from .pdfutil import pdf_text
 from .test_packets import BASE, read_index, run_cli
 
@@ -54,9 +54,9 @@ WEEKDAY_DATE = re.compile(
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One copy of the fixture practice for the module: its part cache is shared by the runs."""
-    return copy_sample(tmp_path_factory.mktemp("clock") / "project")
+def project(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> Path:
+    """One warm copy of the fixture practice for the module: its part cache is shared by the runs."""
+    return copy_warm(tmp_path_factory.mktemp("clock") / "project", warm_practice)
 
 
 @pytest.fixture(scope="module")
@@ -395,7 +395,8 @@ def test_timed_blocks_are_shared_by_patients_with_the_same_time(tmp_path: Path) 
     later = rows_from([{**SEDATED, "first_name": "Kim", "time": "07:30"}], catalog)
     before = worker.press.laid_out
     pdf, _, _, _ = worker.press.letters([(row, "en") for row in later])
-    assert worker.press.laid_out - before == 1 + 1 + 3  # greeting, the time, three fasting lines
+    # greeting, the time, three fasting lines and the end of the after-sedation rules
+    assert worker.press.laid_out - before == 1 + 1 + 4
 
 
 def test_block_marks_carry_keep_with_previous() -> None:
@@ -428,7 +429,7 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
         pages = [" ".join((p.extract_text() or "").split()) for p in document.pages]
     assert len(pages) >= 2
     (times,) = [text for text in pages if "Dates and times to remember" in text]
-    assert "By Friday, December 4: Call us at 555-0100." in times  # the dye call, first in time
+    assert "By Friday, December 4: Call us at 555-0100 about your X-ray dye allergy" in times  # first in time
     for line in FASTING_EN:
         assert line in times
     (last,) = [text for text in pages if "Your care team at" in text]

@@ -14,8 +14,8 @@ from handout_gen.core.errors import ConfigError, UnknownItemError, ValidationFai
 from tests.conftest import FIXTURE
 
 SLUGS = {
-    "interventional-pain-care", "spinal-cord-stimulation", "radiofrequency-ablation",
-    "epidural-steroid-injection", "prp-injection", "joint-injections-nerve-blocks",
+    "interventional-pain-care", "spinal-cord-stimulation", "spinal-cord-stimulation-implant",
+    "radiofrequency-ablation", "epidural-steroid-injection", "prp-injection", "joint-injections-nerve-blocks",
 }
 
 
@@ -23,7 +23,10 @@ def test_sample_project_loads_with_every_procedure_in_both_languages() -> None:
     project = load_project(FIXTURE)
     assert set(project.procedures) == SLUGS
     for procedure in project.procedures.values():
-        assert procedure.languages == ["en", "es"]
+        # zh and ar (content/languages.yaml) have one sample edition each; languages are
+        # listed in the order the project declares them
+        more = ["zh", "ar"] if procedure.slug == "epidural-steroid-injection" else []
+        assert procedure.languages == ["en", "es", *more]
         for edition in procedure.editions.values():
             assert [s.id for s in edition.sections] == ["what", "who", "before", "day-of", "after"]
             assert edition.meta.status == "draft"  # medical text stays draft until a clinician signs
@@ -49,7 +52,8 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     rfa = _break(sample_project, "radiofrequency-ablation", "status: draft", "status: finished")
     _break(sample_project, "radiofrequency-ablation", "review_interval_months:", "review_intervall_months:")
     esi = _break(
-        sample_project, "epidural-steroid-injection", "bleeding_risk: intermediate", "bleeding_risk: medium"
+        sample_project, "epidural-steroid-injection", "cervical-interlaminar: intermediate",
+        "cervical-interlaminar: medium",
     )
     project = load_project(sample_project)  # the other procedures still load
     assert sorted(project.broken) == ["epidural-steroid-injection", "radiofrequency-ablation"]
@@ -57,7 +61,7 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     message = "\n".join(str(p) for p in project.problems)
     status_line = _line_of(rfa, "status: finished")
     typo_line = _line_of(rfa, "review_intervall_months")
-    risk_line = _line_of(esi, "bleeding_risk: medium")
+    risk_line = _line_of(esi, "bleeding_risk:")  # the site's level is named in the message
     assert (
         f"content/procedures/radiofrequency-ablation.md:{status_line}: status: "
         "Input should be 'draft' or 'approved'" in message
@@ -68,7 +72,7 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     )
     assert (
         f"content/procedures/epidural-steroid-injection.md:{risk_line}: prep.bleeding_risk: "
-        "Input should be 'low', 'intermediate' or 'high'" in message
+        "site 'cervical-interlaminar': Input should be 'low', 'intermediate' or 'high'" in message
     )
     assert len(project.problems) == 3
     with pytest.raises(ValidationFailed, match="radiofrequency-ablation.md:.*status"):

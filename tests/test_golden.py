@@ -1,4 +1,5 @@
-"""Golden files: the fixture practice's newsletter, HTML and text part, exactly as we send them.
+"""Golden files: the fixture practice's newsletter, HTML and text part of each language edition,
+exactly as we send them.
 
 A change to a template, the inliner or the link rules shows up here as a readable diff.
 Regenerate with ``make golden`` (``pytest tests/test_golden.py --update-golden``) and review
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from handout_gen.content.project import load_project
-from handout_gen.newsletter.render import RenderedIssue, render_issue
+from handout_gen.newsletter.render import RenderedEditions, render_editions
 from tests.conftest import FIXTURE
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -28,17 +29,25 @@ def normalise(text: str, part: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> RenderedIssue:
-    return render_issue(load_project(FIXTURE), ISSUE)
+def rendered() -> RenderedEditions:
+    return render_editions(load_project(FIXTURE), ISSUE)
 
 
 @pytest.mark.parametrize(
-    ("name", "part"), [(f"newsletter-{ISSUE}.txt", "text"), (f"newsletter-{ISSUE}.html", "html")]
+    ("name", "part", "lang"),
+    [
+        (f"newsletter-{ISSUE}.txt", "text", "en"),
+        (f"newsletter-{ISSUE}.html", "html", "en"),
+        (f"newsletter-{ISSUE}.es.txt", "text", "es"),
+        (f"newsletter-{ISSUE}.es.html", "html", "es"),
+    ],
 )
 def test_newsletter_matches_its_golden_file(
-    rendered: RenderedIssue, request: pytest.FixtureRequest, name: str, part: str
+    rendered: RenderedEditions, request: pytest.FixtureRequest, name: str, part: str, lang: str
 ) -> None:
-    actual = normalise(getattr(rendered, part), part)
+    edition = rendered.edition(lang)
+    assert edition is not None, f"the fixture issue has no '{lang}' edition"
+    actual = normalise(getattr(edition, part), part)
     path = GOLDEN / name
     if request.config.getoption("--update-golden"):
         path.parent.mkdir(exist_ok=True)

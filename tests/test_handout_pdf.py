@@ -30,15 +30,15 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         "Maple Hollow Spine & Pain Center",
         "What it is", "Who it may help", "Before your visit", "The day of your visit",
         "After your visit", "When to call us", "Key points",
-        "Call us: 555-0100", "Page 1 of", "RFA-2026.1, last reviewed Nov 2, 2026",
+        "Call us: 555-0100", "Page 1 of", "RFA-2026.2, last reviewed Nov 2, 2026",
         "DRAFT: awaiting clinical review",
     ):
         assert phrase in text, phrase
     # The web address is printed under the QR code (it may wrap at a hyphen in large print).
     assert "www.example.org/procedures/radiofrequency-" in text
-    # The sections come in the fixed order the guide asks for.
-    headings = ("What it is", "Who it may help", "Before your visit", "The day of your visit",
-                "After your visit", "When to call us", "Key points")
+    # The sections come in the fixed order the guide asks for, the key points on page 1.
+    headings = ("Key points", "What it is", "Who it may help", "Before your visit", "The day of your visit",
+                "After your visit", "When to call us")
     order = [text.index(h) for h in headings]
     assert order == sorted(order)
 
@@ -57,12 +57,15 @@ def test_letter_size_tagged_titled_and_valid(rfa_pdf: Path) -> None:
     assert "<dc:title>" in metadata
 
 
-def test_every_font_is_embedded_atkinson_hyperlegible(rfa_pdf: Path) -> None:
+def test_every_font_is_embedded_and_of_the_chain(rfa_pdf: Path) -> None:
     rows = tool("pdffonts", rfa_pdf).splitlines()[2:]
     assert rows, "no fonts listed"
-    for row in rows:
-        name, *_rest = row.split()
-        assert "Atkinson-Hyperlegible" in name, row
+    names = [row.split()[0].split("+")[-1] for row in rows]
+    assert "Atkinson-Hyperlegible" in names and "Atkinson-Hyperlegible-Bold" in names  # the text
+    for name, row in zip(names, rows, strict=True):
+        # Atkinson Hyperlegible, or a Noto family of the chain for the language-help lines
+        # in Chinese and Arabic; never a system fallback such as DejaVu
+        assert name.startswith(("Atkinson-Hyperlegible", "Noto-Sans-CJK-SC", "Noto-Naskh-Arabic")), row
         assert row.split()[-5] == "yes", f"not embedded: {row}"  # the 'emb' column
 
 
@@ -134,3 +137,27 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(small_project: Path) ->
         "prp-injection.es.large.pdf", "prp-injection.es.pdf", "prp-injection.large.pdf", "prp-injection.pdf",
     ]
     assert "New " in pdf_text((sample_project / "output/handouts/prp-injection.pdf").read_bytes())
+
+
+def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
+    """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
+    report = build_handouts(load_project(warm_project))
+    built = list((warm_project / "output/handouts").glob("*.pdf"))
+    assert report.written == [] and len(report.skipped) == len(built) > 20
+
+
+def test_adding_a_procedure_to_the_recipe_builds_only_its_handouts(small_warm_project: Path) -> None:
+    """Which procedures, languages and sizes the recipe asks for is not part of a handout's key."""
+    recipe = small_warm_project / "handouts/handouts.yaml"
+    first = build_handouts(load_project(small_warm_project))
+    assert first.written == [] and len(first.skipped) == 8
+    added_slug = "procedures: [epidural-steroid-injection, "
+    recipe.write_text(recipe.read_text().replace("procedures: [", added_slug))
+    for pdf in (small_warm_project / "output/handouts").glob("epidural-steroid-injection*.pdf"):
+        pdf.unlink()
+    added = build_handouts(load_project(small_warm_project))
+    assert sorted(p.name for p in added.written) == [
+        "epidural-steroid-injection.es.large.pdf", "epidural-steroid-injection.es.pdf",
+        "epidural-steroid-injection.large.pdf", "epidural-steroid-injection.pdf",
+    ]
+    assert len(added.skipped) == 8

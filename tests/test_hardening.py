@@ -133,8 +133,11 @@ def test_opens_of_sees_an_open(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_symlinked_procedure_outside_the_project_is_refused_and_never_opened(
-    small_project: Path, tmp_path: Path
+    small_warm_project: Path, tmp_path: Path
 ) -> None:
+    small_project = small_warm_project
+    for built in (small_project / "output/handouts").glob("prp-injection*.pdf"):
+        built.unlink()  # to be made again: the build goes on past the refused file
     secret = tmp_path / "elsewhere" / "secret.md"
     secret.parent.mkdir()
     source = (small_project / "content/procedures/prp-injection.md").read_text()
@@ -151,7 +154,7 @@ def test_a_symlinked_procedure_outside_the_project_is_refused_and_never_opened(
     assert check.returncode == 1
     assert "content/procedures/leak.md: error [references.outside] resolves outside content/procedures/" \
         in check.stdout
-    assert "handouts: 8 written" in build.stdout  # every other procedure was built
+    assert "handouts: 4 written, 4 unchanged" in build.stdout  # every other procedure was built
     made = b"".join(p.read_bytes() for p in (small_project / "output").rglob("*") if p.is_file())
     assert b"ZZSECRET" not in made and "Traceback" not in build.stderr + check.stderr
 
@@ -175,8 +178,9 @@ def test_symlinked_templates_and_assets_outside_are_refused(sample_project: Path
 
 @pytest.mark.slow
 def test_a_symlinked_newsletter_outside_is_refused_and_never_opened(
-    small_project: Path, tmp_path: Path
+    small_warm_project: Path, tmp_path: Path
 ) -> None:
+    small_project = small_warm_project
     outside = tmp_path / "issue.md"
     outside.write_text((small_project / "content/newsletters/2026-12.md").read_text())
     (small_project / "content/newsletters/2027-01.md").symlink_to(outside)
@@ -346,8 +350,10 @@ def test_a_missing_edition_prints_english_under_the_english_name(sample_project:
 
 
 @pytest.mark.slow
-def test_quiet_build_prints_only_problems(small_project: Path) -> None:
-    result = hg(small_project, "-q", "build")
+def test_quiet_build_prints_only_problems(small_warm_project: Path) -> None:
+    prp = small_warm_project / "content/procedures/prp-injection.md"
+    edit(prp, "title: ", "title: New ")  # something to write
+    result = hg(small_warm_project, "-q", "build")
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
 
 

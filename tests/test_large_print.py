@@ -10,8 +10,6 @@ from click.testing import CliRunner
 
 from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
 from handout_gen.cli import cli
-from handout_gen.content.project import load_project
-from handout_gen.handouts import build_handouts
 from tests.conftest import SMALL_RECIPE
 
 
@@ -33,18 +31,17 @@ def body_sizes(path: Path) -> tuple[set[float], set[float]]:
 
 @pytest.mark.slow
 @pytest.mark.no_cover
-def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(small_project: Path) -> None:
-    project = load_project(small_project)
-    build_handouts(project)
-    out = small_project / "output/handouts"
+def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(warm_project: Path) -> None:
+    """On the handouts ``build`` wrote (the warm practice), for two procedures."""
+    out = warm_project / "output/handouts"
     expected = {f"{s}{suffix}.pdf" for s in SMALL_RECIPE for suffix in ("", ".es", ".large", ".es.large")}
-    assert {p.name for p in out.glob("*.pdf")} == expected
-    for path in sorted(out.glob("*.pdf")):
+    assert expected <= {p.name for p in out.glob("*.pdf")}
+    for path in sorted(out / name for name in expected):
         sizes, bold = body_sizes(path)
         if path.name.endswith(".large.pdf"):
             assert min(sizes) >= 18, path.name
-            assert max(sizes) <= 22, path.name  # h1 22, h2 21, h3 20 pt
-            assert {22.0, 21.0} <= bold, path.name
+            assert max(sizes) <= 28, path.name  # h1 28, h2 24, h3 20 pt: larger than standard print's
+            assert {28.0, 24.0} <= bold, path.name
         else:
             assert min(sizes) >= 12, path.name
 

@@ -308,7 +308,7 @@ def test_content_errors_are_all_reported_with_lines(sample_project: Path) -> Non
     )
     assert messages[1:] == [
         "content/newsletters/2026-12.md:14: blocks.2.section: no section '## … {#holiday-hours}' in the body",
-        "content/newsletters/2026-12.md:23: section 'hours' is not listed in blocks (add '- section: hours')",
+        "content/newsletters/2026-12.md:24: section 'hours' is not listed in blocks (add '- section: hours')",
     ]
 
 
@@ -320,8 +320,14 @@ def test_cli_newsletter_writes_the_files(sample_project: Path) -> None:
     assert result.exit_code == 0, result.output
     out = sample_project / "output" / "newsletters" / ISSUE
     assert sorted(p.name for p in out.iterdir()) == [
+        "browser.es.html",
         "browser.html",
         "email.eml",
+        "email.es.eml",
+        "email.es.html",
+        "email.es.mailchimp.html",
+        "email.es.mailchimp.txt",
+        "email.es.txt",
         "email.html",
         "email.mailchimp.html",
         "email.mailchimp.txt",
@@ -346,14 +352,15 @@ def test_build_builds_every_newsletter(sample_project: Path) -> None:
     paths = build_newsletters(load_project(sample_project)).written
     names = sorted(p.relative_to(sample_project / "output").as_posix() for p in paths)
     assert "newsletters/2027-01/email.eml" in names and "newsletters/2026-12/email.html" in names
-    assert len(names) == 8
+    # 2026-12 in English and Spanish (four files each), 2027-01 in English only
+    assert len(names) == 12 and "newsletters/2026-12/email.es.eml" in names
     # A second build finds nothing changed; editing a featured procedure rebuilds both issues.
     again = build_newsletters(load_project(sample_project))
     assert again.written == [] and len(again.skipped) == 2
     rfa = sample_project / "content" / "procedures" / "radiofrequency-ablation.md"
     rfa.write_text(rfa.read_text().replace("title: Radiofrequency Ablation", "title: Nerve Heat Treatment"))
     changed = build_newsletters(load_project(sample_project))
-    assert len(changed.written) == 8
+    assert len(changed.written) == 12  # both issues again, 2026-12 in both its languages
     assert "Nerve Heat Treatment" in (sample_project / "output/newsletters/2026-12/email.html").read_text()
 
 

@@ -59,7 +59,7 @@ def test_index_links_every_handout_and_newsletter(server: PreviewServer, sample_
     assert status == 200 and ctype == "text/html; charset=utf-8"
     hrefs = set(re.findall(r'href="([^"]+)"', body.decode()))
     expected = expected_links(sample_project)
-    assert len([h for h in expected if h.startswith("/handouts/")]) == 6 * 2 * 2 * 2
+    assert len([h for h in expected if h.startswith("/handouts/")]) == 7 * 2 * 2 * 2
     assert expected <= hrefs
     assert "/packets/sample.pdf" in hrefs
 

@@ -28,7 +28,7 @@ from handout_gen.packets.run import RunOptions, run_packets
 from handout_gen.render.context import qr_data_uri
 from handout_gen.site.build import build_site
 from handout_gen.site.urls import SiteUrls, file_for
-from tests.conftest import copy_sample
+from tests.conftest import copy_warm
 
 from .pdfutil import pdf_links, pdf_text
 
@@ -64,8 +64,8 @@ def decode_qr(matrix: list[list[bool]], candidates: set[str]) -> str | None:
     return None
 
 
-def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path) -> None:
-    root = copy_sample(tmp_path / "demo")
+def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path, warm_practice: Path) -> None:
+    root = copy_warm(tmp_path / "demo", warm_practice)
     project = load_project(root)
     build(project)
     options = RunOptions(out_root=root / "output" / "packets", workers=1, today=date(2026, 11, 24))
@@ -83,7 +83,7 @@ def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path) -> Non
         data = pdf.read_bytes()
         found(pdf_links(data), pdf.name)
         found(printed_text_urls(pdf_text(data)), pdf.name)
-    qr_codes = 0
+    qr_codes, maps_seen = 0, set()
     for pdf in sorted((output / "packets").glob("*/packet_*.pdf")):
         data = pdf.read_bytes()
         found(pdf_links(data), "a packet")
@@ -93,11 +93,19 @@ def test_every_printed_url_resolves_to_a_file_of_the_site(tmp_path: Path) -> Non
                 for image in page.get_images().values():
                     matrix = qr_matrix(pikepdf.PdfImage(image).as_pil_image())
                     if matrix is not None:
-                        decoded = decode_qr(matrix, {loc.map_url for loc in project.practice.locations})
+                        maps = {  # the clinic's page in the reader's language
+                            project.location_url(loc, lang)
+                            for loc in project.practice.locations
+                            for lang in project.web_languages
+                        }
+                        decoded = decode_qr(matrix, maps)
                         assert decoded is not None, f"a QR code in {pdf.name} encodes no map link"
                         found([decoded], "a packet's QR code")
+                        maps_seen.add(decoded)
                         qr_codes += 1
-    assert qr_codes == 6  # one map QR code on each sample packet's cover letter
+    assert qr_codes == 7  # one map QR code on each sample packet's cover letter
+    # the Spanish sample packets (Orchard Way, Riverside) open the clinic's Spanish page
+    assert {f"https://www.example.org/locations/{loc}/es/" for loc in ("orchard", "riverside")} <= maps_seen
     for procedure, variant in planned_handouts(project):  # the handouts' QR codes, in their HTML
         page = handout_html(project, procedure, variant)
         url = procedure.url(variant.lang)

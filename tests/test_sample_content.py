@@ -41,6 +41,8 @@ def test_sample_project_builds_checks_and_makes_its_packets(tmp_path: Path) -> N
     # runs them on the fixture), and pdfplumber over every PDF would double this test's time.
     report = run_checks(root, pdf=False)  # includes the site.* rules: every printed URL has a page
     assert not report.errors, report.to_text()
+    # every instruction can be acted on: no time left to work out, no "call us" without a deadline
+    assert not [f for f in report.findings if f.rule.startswith("instructions.")], report.to_text()
     site = build_site(project)  # the handouts are built: only the pages are made
     assert site.handouts.written == [] and site.site.written and site.removed == []
     with (root / SAMPLE_ROSTER).open(encoding="utf-8-sig") as handle:
@@ -69,3 +71,41 @@ def test_sample_medical_text_is_marked_draft() -> None:
     for procedure in project.procedures.values():
         for edition in procedure.editions.values():
             assert edition.meta.status == "draft", edition.path.name
+
+
+def test_sample_bleeding_risk_follows_the_guideline_per_site() -> None:
+    """ASRA/ESRA/AAPM/INS/NANS/WIP, 2nd edition (2018): the sample's classification, and each
+    file that sets a risk says which edition it follows."""
+    project = load_project(REPO)
+    prep = {slug: procedure.meta.prep for slug, procedure in project.procedures.items()}
+    assert prep["radiofrequency-ablation"].risk_at("cervical") == "intermediate"  # the neck
+    assert prep["radiofrequency-ablation"].risk_at("lumbar") == "low"  # moved to low in 2018
+    assert prep["radiofrequency-ablation"].risk_at() == "intermediate"  # no site: the higher
+    esi = prep["epidural-steroid-injection"]
+    assert {esi.risk_at(site) for site in esi.sites} == {"intermediate"}
+    assert set(esi.sites) >= {"cervical-transforaminal", "lumbar-interlaminar"}
+    scs = (prep["spinal-cord-stimulation"], prep["spinal-cord-stimulation-implant"])
+    assert [p.risk_at() for p in scs] == ["high", "high"]
+    assert prep["joint-injections-nerve-blocks"].risk_at() == "low"
+    assert prep["prp-injection"].risk_at("disc") == "intermediate"
+    for procedure in project.procedures.values():
+        for edition in procedure.editions.values():
+            text = edition.path.read_text(encoding="utf-8")
+            assert "ASRA/ESRA/AAPM/INS/NANS/WIP" in text and "2018" in text, edition.path.name
+            assert "SECOND edition" in text or "SEGUNDA edición" in text, edition.path.name
+    assert "SECOND edition" in (REPO / "content" / "packet.yaml").read_text(encoding="utf-8")
+
+
+def test_sample_stimulator_trial_and_implant_are_separate() -> None:
+    """Each with its own length, follow-up visit and MRI warning; no overview in their packets."""
+    project = load_project(REPO)
+    trial = project.procedures["spinal-cord-stimulation"].editions["en"]
+    implant = project.procedures["spinal-cord-stimulation-implant"].editions["en"]
+    trial_text = " ".join([*trial.meta.key_points, *(s.markdown for s in trial.sections)])
+    implant_text = " ".join([*implant.meta.key_points, *(s.markdown for s in implant.sections)])
+    assert "5 to 7 days" in trial_text and "wire removal visit" in trial_text and "MRI" in trial_text
+    assert "wound check" in implant_text and "MRI conditional" in implant_text
+    assert "10 to 14 days" in implant_text and "6 weeks" in implant_text
+    assert set(project.procedures["spinal-cord-stimulation-implant"].editions) == {"en", "es"}
+    recipe = (REPO / "handouts" / "packets.yaml").read_text(encoding="utf-8")
+    assert "handouts: [interventional-pain-care]" not in recipe

@@ -203,7 +203,7 @@ def test_patient_columns_are_refused(tmp_path: Path) -> None:
         load_recipients(path)
     assert str(info.value) == (
         "1 problem in list.csv; nothing was sent:\n  row 1: column 'Diagnosis' is not "
-        "allowed: a recipient list holds only email and first_name (never patient data)"
+        "allowed: a recipient list holds only email, first_name and language (never patient data)"
     )
     assert "stenosis" not in str(info.value)
 

@@ -18,7 +18,7 @@ from handout_gen.core.errors import ValidationFailed
 from handout_gen.site.build import SiteReport, build_site
 from handout_gen.site.plan import SitePlan, plan_site
 from handout_gen.site.urls import SiteUrls, file_for, normalise
-from tests.conftest import copy_sample
+from tests.conftest import copy_warm
 
 pytestmark = pytest.mark.slow  # builds every handout once per module
 
@@ -28,9 +28,10 @@ RFA = "procedures/radiofrequency-ablation/"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The fixture practice's site, built once for the read-only tests of this module."""
-    root = copy_sample(tmp_path_factory.mktemp("site") / "project")
+def built(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> Built:
+    """The fixture practice's site, built once for the read-only tests of this module (on a
+    copy whose handouts are built: the site's own pages are the point here)."""
+    root = copy_warm(tmp_path_factory.mktemp("site") / "project", warm_practice)
     project = load_project(root)
     report = build_site(project)
     return root / "output" / "site", plan_site(project), report
@@ -78,7 +79,7 @@ def test_procedure_page_says_what_the_handout_says(built: Built) -> None:
     for item in [*meta.key_points, *meta.aftercare, *meta.call_us_if, *meta.go_to_er_if]:
         assert " ".join(item.split()) in text
     assert "Draft: our clinical team has not finished reviewing this page." in text
-    assert "Version RFA-2026.1. Last reviewed November 2, 2026 by: Interventional pain physician." in text
+    assert "Version RFA-2026.2. Last reviewed November 2, 2026 by: Interventional pain physician." in text
     pdfs = {a.get("href") for a in main.iter("a") if a.get("href", "").endswith(".pdf")}
     assert pdfs == {"/handouts/radiofrequency-ablation.pdf", "/handouts/radiofrequency-ablation.large.pdf"}
     assert re.search(r"Large-print handout \(PDF, \d+ KB\)", text)
@@ -124,7 +125,7 @@ def test_every_page_is_plain_html_with_headings_in_order(built: Built) -> None:
     files = plan.files()
     for path in (p for p in plan.pages if file_for(p).endswith(".html")):
         tree = page(site, path)
-        assert tree.get("lang") in ("en", "es"), path
+        assert tree.get("lang") in ("en", "es", "zh", "ar"), path
         assert all(s.get("type") == "application/ld+json" for s in tree.iter("script")), path
         levels = [int(h.tag[1]) for h in tree.iter("h1", "h2", "h3", "h4", "h5", "h6")]
         assert levels.count(1) == 1 and levels[0] == 1, path
@@ -191,6 +192,7 @@ def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_p
     site = small_project / "output" / "site"
     assert sorted(p.relative_to(site).as_posix() for p in edited.site.written) == [
         "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf", "index.html",
+        "newsletters/2026-12/es/index.html",  # the Spanish issue may quote any Spanish edition
         "procedures/index.html", "procedures/prp-injection/es/index.html",
         "procedures/prp-injection/index.html", "sitemap.xml"]
 
@@ -224,10 +226,12 @@ def test_two_pages_at_one_address_stop_the_build(small_project: Path) -> None:
         "https://www.example.org/locations/riverside", "https://www.example.org/procedures/prp-injection"))
     with pytest.raises(ValidationFailed) as info:
         build_site(load_project(small_project))
-    assert str(info.value) == (
-        "1 problem in the site; nothing was written:\n  content/practice.yaml: "
+    assert str(info.value) == (  # the clinic's Spanish page sits beside it, as the procedure's does
+        "2 problems in the site; nothing was written:\n  content/practice.yaml: "
         "https://www.example.org/procedures/prp-injection is also the address of the procedure page "
-        "made from content/procedures/prp-injection.md")
+        "made from content/procedures/prp-injection.md\n  content/practice.yaml: "
+        "https://www.example.org/procedures/prp-injection/es/ is also the address of the procedure page "
+        "made from content/procedures/prp-injection.es.md")
     assert not (small_project / "output" / "site").exists()
 
 

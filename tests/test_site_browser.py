@@ -27,7 +27,7 @@ from handout_gen.site.app import create_app
 from handout_gen.site.build import build_site
 from handout_gen.site.plan import plan_site
 from handout_gen.site.urls import file_for
-from tests.conftest import TEST_SECRET, copy_sample
+from tests.conftest import TEST_SECRET, copy_warm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WIDTHS = (1280, 375)
@@ -44,9 +44,11 @@ class _QuietWsgi(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], Path]]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, warm_practice: Path
+) -> Iterator[tuple[str, list[str], Path]]:
     """(base URL, every HTML page's path, project) of the built site, served from output/site/."""
-    root = copy_sample(tmp_path_factory.mktemp("site-browser") / "project")
+    root = copy_warm(tmp_path_factory.mktemp("site-browser") / "project", warm_practice)
     project = load_project(root)
     build_site(project)
     pages = sorted(p for p in plan_site(project).pages if file_for(p).endswith(".html"))

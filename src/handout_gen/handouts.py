@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,13 @@ import jinja2
 
 from handout_gen.content.procedures import Edition, Procedure
 from handout_gen.content.project import Project
-from handout_gen.core.errors import Problem
+from handout_gen.core.errors import Problem, ValidationFailed, relpath
 from handout_gen.core.files import BuildReport, Manifest, write_file
+from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.render.context import base_context, qr_data_uri
 from handout_gen.render.engine import Engine
-from handout_gen.render.jinja import medium_date, render, safe_html, translations
+from handout_gen.render.jinja import ltr_text, medium_date, nowrap, render, safe_html, translations
 
 log = logging.getLogger("handout_gen")
 
@@ -55,12 +58,16 @@ def edition_for(procedure: Procedure, lang: str) -> Edition:
     return procedure.edition(lang)
 
 
-def handout_context(project: Project, procedure: Procedure, variant: Variant) -> dict[str, Any]:
-    """The full context of one handout template."""
+def handout_context(
+    project: Project, procedure: Procedure, variant: Variant, packet: PacketPlace | None = None
+) -> dict[str, Any]:
+    """The full context of one handout template (``packet``: as a part of a packet)."""
     edition = edition_for(procedure, variant.lang)
     meta = edition.meta
     context = base_context(project, edition.lang, variant.large_print)
-    translate = translations(edition.lang).gettext
+    translate = translations(edition.lang, project.catalog_dir).gettext
+    locale = project.languages.locale(edition.lang)
+    phone = ltr_text(project.practice.phone, context["dir"])
     context.update(
         procedure=procedure.meta,
         meta=meta,
@@ -69,21 +76,39 @@ def handout_context(project: Project, procedure: Procedure, variant: Variant) ->
         ],
         page_url=procedure.url(edition.lang),  # the edition's own page (Spanish for a Spanish handout)
         qr_uri=qr_data_uri(procedure.url(edition.lang), project.practice.colors.text),
-        footer_left=translate("Call us: %(phone)s") % {"phone": project.practice.phone},
+        footer_left=translate("Call us: %(phone)s") % {"phone": phone},
         footer_center=(
             translate("%(version)s, last reviewed %(date)s")
-            % {"version": meta.version, "date": medium_date(meta.last_reviewed, edition.lang)}
+            % {"version": meta.version, "date": nowrap(medium_date(meta.last_reviewed, locale))}
         ),
+        stamp_slot=packet is not None,
+        call_section=packet is None or not packet.has_call_section,
     )
     return context
 
 
+@dataclass(frozen=True)
+class PacketPlace:
+    """How a handout sits in a packet: the packet numbers its pages (the handout leaves the
+    slot blank), and a packet with its own "call us" section holds the one emergency list."""
+
+    has_call_section: bool
+
+
 def handout_html(
-    project: Project, procedure: Procedure, variant: Variant, env: jinja2.Environment | None = None
+    project: Project,
+    procedure: Procedure,
+    variant: Variant,
+    env: jinja2.Environment | None = None,
+    packet: PacketPlace | None = None,
 ) -> str:
-    """The HTML WeasyPrint lays out (also what ``preview`` shows)."""
+    """The HTML WeasyPrint lays out (also what ``preview`` shows). Inside a ``packet`` the
+    language-help notice is left out: the packet prints it once, on its contacts page."""
     env = env or Engine(project.root, project.templates_dir).env
-    return render(env, project.recipe.template, **handout_context(project, procedure, variant))
+    context = handout_context(project, procedure, variant, packet)
+    if packet is not None:
+        context["language_help"] = []
+    return render(env, project.recipe.template, **context)
 
 
 class Renderer:
@@ -105,10 +130,36 @@ class Renderer:
         return data
 
     def handout_with_warnings(self, procedure: Procedure, variant: Variant) -> tuple[bytes, list[str]]:
-        """The PDF and WeasyPrint's warnings, for callers that refuse a PDF with any."""
+        """The PDF and WeasyPrint's warnings, for callers that refuse a PDF with any.
+
+        A character of the page no font of its chain can draw stops it first (it would
+        print as an empty box): :class:`ValidationFailed` names file, line and code point.
+        """
         html = handout_html(self.project, procedure, variant, self.env)
+        problems = unprintable(self.project, procedure.edition(variant.lang), html)
+        if problems:
+            raise ValidationFailed(problems, variant.filename(procedure.slug))
         data, warnings = self.engine.pdf.render(html, self.project.content_dir)
         return bytes(data), warnings
+
+
+_TAG_RE = re.compile(r"<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>", re.S)
+
+
+def unprintable(project: Project, edition: Edition, html: str) -> list[Problem]:
+    """Characters of a page's text that no font of its language's chain draws, each named
+    by the line of the edition that holds it (or the edition, when a template brought it)."""
+    families = project.languages.font_chain(edition.lang)
+    missing = chain(families).missing(unescape(_TAG_RE.sub(" ", html)))
+    if not missing:
+        return []
+    lines = edition.path.read_text(encoding="utf-8-sig").splitlines()
+    source = relpath(edition.path, project.root)
+    return [
+        Problem(source, f"the page {missing_message([char], families)}",
+                next((n for n, line in enumerate(lines, 1) if char in line), None), rule="pdf.glyphs")
+        for char in missing
+    ]
 
 
 def render_handout(project: Project, slug: str, variant: Variant) -> bytes:
@@ -120,7 +171,7 @@ def planned_handouts(project: Project) -> list[tuple[Procedure, Variant]]:
     """Every (procedure, variant) the recipe asks for, languages only where they exist."""
     plan = []
     for procedure in project.selected_procedures():
-        for lang in project.recipe.languages:
+        for lang in project.handout_languages:
             if lang not in procedure.editions:
                 continue
             for large in project.recipe.large_print:

@@ -36,6 +36,8 @@ RULE_FIXES = {
     "schema": "correct the value as the message says; see GUIDE.md for the content format",
     "references.unknown-slug": "use a slug of a file in content/procedures/ (run 'handout-gen list')",
     "references.image-missing": "check the path (relative to content/) or add the file",
+    "references.unknown-language": "declare the language in content/languages.yaml (or rename the file)",
+    "pdf.glyphs": "use a character the font chain draws, or add a font for it to content/languages.yaml",
     "references.outside": "copy the file into the project instead of linking to it",
     "references.too-large": "split the file; no handout, newsletter or recipe needs one this large",
     "references.broken-procedure": "fix the procedure's own file first (its problems are listed too)",
@@ -57,6 +59,12 @@ RULE_FIXES = {
     "pdfua.annotations": "give every link in the packet templates a description (aria-label)",
     "pdfua.untagged": "keep template content inside its elements; put page furniture in the header "
                       "and footer (they are artifacts)",
+    "references.unknown-value": "use a name from 'thresholds:' in content/practice.yaml, written as "
+                                "{{ thresholds.<name> }} (or add the value there)",
+    "instructions.relative-time": "point to the packet letter's dates and times, or add the rule to "
+                                  "'rules:' in content/packet.yaml so packets print it as a clock time",
+    "instructions.call-deadline": "say by when to call: 'today', 'right away', 'before your visit', or "
+                                  "'within {{ thresholds.call_within_hours }} hours' (content/practice.yaml)",
     "site.missing-page": "link to a page the site makes (see output/site/ after 'handout-gen site')",
     "site.duplicate-page": "give each page its own address in practice.yaml or the procedure's url",
     "site.external-link": "check the address; if it is right, add it (or its start) to external_links "

@@ -33,8 +33,9 @@ def procedure_problems(project: Project, procedure: Procedure) -> list[Problem]:
     """Errors in the files of one procedure (every edition): images, links, glyphs."""
     findings = procedure_image(procedure, project.content_dir, project.root)
     for edition in procedure.editions.values():
-        doc = checks_text.read_document(edition, project.root)
+        doc = checks_text.read_document(edition, project.root, project.languages)
         findings += checks_text.references(doc, project.content_dir)
         findings += checks_text.removed(doc)
-        findings += checks_pdf.glyphs(checks_text.all_text(doc), doc.source, set())
+        findings += checks_pdf.glyphs(
+            checks_text.all_text(doc), doc.source, set(), project.languages.font_chain(edition.lang))
     return [as_problem(f) for f in findings if f.severity == "error"]

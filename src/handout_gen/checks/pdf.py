@@ -15,15 +15,17 @@ from typing import Any
 from handout_gen.checks.findings import Finding
 from handout_gen.core.errors import Severity, relpath
 from handout_gen.core.files import Manifest
+from handout_gen.core.fonts import chain, invisible
+from handout_gen.core.languages import BUNDLED_FONT, DEFAULT_FONTS
 from handout_gen.core.paths import FONT_DIR
 from handout_gen.handouts import Renderer, handout_key, planned_handouts
 
 BODY_MIN_PT, LARGE_BODY_MIN_PT = 12.0, 18.0
-FURNITURE_MIN_PT = 12.0
+FURNITURE_MIN_PT = 12.0  # large print: LARGE_BODY_MIN_PT, like everything on its pages
 TEXT_CONTRAST, BRAND_CONTRAST = 7.0, 4.5
-# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom): text between them is
-# body text; text inside them is the header and footer ("page furniture").
-TOP_MARGIN_PT, BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72
+# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom, 1.55in in large print):
+# text between them is body text; text inside them is the header and footer ("page furniture").
+TOP_MARGIN_PT, BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72, 1.55 * 72
 FONT_FAMILY = "AtkinsonHyperlegible"
 FACES = ("Regular", "Bold", "Italic", "BoldItalic")
 
@@ -80,26 +82,29 @@ def font_cmap(face: str) -> frozenset[int]:
     return frozenset(font.getBestCmap())
 
 
-def covered_by_all_faces(char: str) -> bool:
-    return char.isspace() or all(ord(char) in font_cmap(face) for face in ("Regular", "Bold"))
-
-
-def glyphs(texts: Iterable[tuple[str, int]], source: str, seen: set[str]) -> list[Finding]:
-    """Characters of the content that the embedded font cannot draw (before rendering)."""
+def glyphs(
+    texts: Iterable[tuple[str, int]], source: str, seen: set[str], families: tuple[str, ...] = DEFAULT_FONTS
+) -> list[Finding]:
+    """Characters of the content that no font of the chain ``families`` can draw (before
+    rendering): each would print as an empty box. Reported once per character and chain."""
+    fonts = chain(families)
     findings = []
     for text, line in texts:
-        for char in text:
-            if char in seen or covered_by_all_faces(char):
+        for char in fonts.missing(text):
+            key = f"{char}\0{families}"
+            if key in seen:
                 continue
-            seen.add(char)
-            findings.append(_glyph_finding(char, source, line, "is not in the embedded font"))
+            seen.add(key)
+            findings.append(_glyph_finding(
+                char, source, line, f"is in no font of the chain ({', '.join(fonts.installed())})"))
     return findings
 
 
 def _glyph_finding(char: str, source: str, line: int | None, what: str) -> Finding:
     return Finding(
         source, line, "pdf.glyphs", "error", f"character '{char}' (U+{ord(char):04X}) {what}",
-        "use a plain character instead (e.g. '-' for an arrow, a word for a symbol)")
+        "use a plain character instead (e.g. '-' for an arrow, a word for a symbol), or add a "
+        "font family that has it to content/languages.yaml")
 
 
 def locate_char(char: str, files: Iterable[Path], root: Path) -> tuple[str, int | None]:
@@ -125,14 +130,22 @@ def _face(fontname: str) -> str | None:
     return suffix if suffix in FACES else "Regular"
 
 
+def _in_chain(fontname: str, families: tuple[str, ...]) -> bool:
+    """'ABCDEF+Noto-Sans-CJK-SC-Bold' is a face of a family of the chain."""
+    name = fontname.split("+", 1)[-1].replace("-", "").replace(" ", "").lower()
+    return any(name.startswith(f.replace(" ", "").lower()) for f in families)
+
+
 def pdf_findings(
     data: bytes, *, large_print: bool, output_name: str, source: str,
-    char_files: list[Path], root: Path, seen_chars: set[str],
+    char_files: list[Path], root: Path, seen_chars: set[str], families: tuple[str, ...] = DEFAULT_FONTS,
 ) -> list[Finding]:
     """Body size, footer size and font coverage of one rendered handout."""
     import pdfplumber
 
     body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
+    furniture_min = LARGE_BODY_MIN_PT if large_print else FURNITURE_MIN_PT
+    bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
     smallest: dict[str, tuple[float, str, int]] = {}
     findings: list[Finding] = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -141,23 +154,25 @@ def pdf_findings(
                 text, size = char["text"], round(float(char["size"]), 2)
                 if not text.strip():
                     continue
-                bottom_edge = page.height - BOTTOM_MARGIN_PT + 1
+                bottom_edge = page.height - bottom_margin + 1
                 in_body = char["top"] >= TOP_MARGIN_PT - 1 and char["bottom"] <= bottom_edge
                 area = "body" if in_body else "furniture"
                 if area not in smallest or size < smallest[area][0]:
                     smallest[area] = (size, text, number)
                 face = _face(char["fontname"])
+                ours = face is not None or _in_chain(char["fontname"], families)
                 for ch in text:
-                    if ch.isspace() or ch in seen_chars:
+                    if invisible(ch) or ch in seen_chars:
                         continue
-                    if face is None or ord(ch) not in font_cmap(face):
+                    if not ours or (face is not None and ord(ch) not in font_cmap(face)
+                                    and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
                         seen_chars.add(ch)
                         file, line = locate_char(ch, char_files, root)
-                        drawn = "a fallback font" if face is None else f"the {face} face"
+                        drawn = "a font outside the chain" if not ours else f"the {face} face"
                         findings.append(_glyph_finding(
                             ch, file or output_name, line,
                             f"is drawn with {drawn} in {output_name} (page {number}); "
-                            "Atkinson Hyperlegible has no glyph for it"))
+                            "no font of the chain has a glyph for it"))
     if "body" in smallest and smallest["body"][0] < body_min:
         size, text, page_no = smallest["body"]
         kind = "large-print " if large_print else ""
@@ -166,12 +181,12 @@ def pdf_findings(
             f"{output_name} page {page_no}: body text as small as {size:g} pt (e.g. '{text}'); "
             f"{kind}body text must be at least {body_min:g} pt",
             "remove font-size overrides that shrink text in templates/ (body uses --body-size)"))
-    if "furniture" in smallest and smallest["furniture"][0] < FURNITURE_MIN_PT:
+    if "furniture" in smallest and smallest["furniture"][0] < furniture_min:
         size, text, page_no = smallest["furniture"]
         findings.append(Finding(
             source, None, "pdf.furniture-size", "error",
             f"{output_name} page {page_no}: header/footer text as small as {size:g} pt "
-            f"(e.g. '{text}'); it must be at least {FURNITURE_MIN_PT:g} pt",
+            f"(e.g. '{text}'); it must be at least {furniture_min:g} pt",
             "raise --furniture-size in the template CSS"))
     return findings
 

@@ -23,17 +23,18 @@ from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
 from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.checks.instructions import edition_instructions, packet_instructions
+from handout_gen.checks.newsletters import newsletter_checks
+from handout_gen.content.languages import load_languages
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
+from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
-from handout_gen.core import languages
 from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
-from handout_gen.core.languages import LANGUAGES, ORIGINAL
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
-from handout_gen.newsletter.model import list_issues
-from handout_gen.newsletter.render import render_issue
 from handout_gen.site.printed import url_problems
 
 log = logging.getLogger("handout_gen")
@@ -115,7 +116,7 @@ def governance(edition: Edition, source: str, key_lines: dict[Any, int], today: 
     return findings
 
 
-def load_glossary(root: Path) -> tuple[dict[str, dict[str, str]], list[Finding]]:
+def load_glossary(root: Path, languages: Languages) -> tuple[dict[str, dict[str, str]], list[Finding]]:
     """content/glossary.yaml: ``{lang: {term: plain definition}}``; missing file = no jargon."""
     path = root / "content" / "glossary.yaml"
     if not path.is_file():
@@ -127,12 +128,13 @@ def load_glossary(root: Path) -> tuple[dict[str, dict[str, str]], list[Finding]]
     glossary: dict[str, dict[str, str]] = {}
     findings = []
     for lang, terms in data.items():
-        ok = lang in LANGUAGES and isinstance(terms, dict) and all(
+        ok = lang in languages and isinstance(terms, dict) and all(
             isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in terms.items())
         if not ok:
             findings.append(Finding(
                 source, key_lines.get((str(lang),)), "schema", "error",
-                f"'{lang}' must be a language ({', '.join(LANGUAGES)}) mapping each term to its definition",
+                f"'{lang}' must be a language ({', '.join(languages.codes)}) mapping each term "
+                "to its definition",
                 "write entries as '  term: plain definition' under 'en:' or 'es:'"))
             continue
         glossary[lang] = terms
@@ -180,7 +182,9 @@ def slug_references(root: Path, slugs: set[str]) -> list[Finding]:
     return findings
 
 
-def translation_findings(procedure: Procedure, wanted: list[str], root: Path) -> list[Finding]:
+def translation_findings(
+    procedure: Procedure, wanted: list[str], root: Path, languages: Languages
+) -> list[Finding]:
     original = procedure.editions[ORIGINAL]
     source = relpath(original.path, root)
     findings = []
@@ -188,7 +192,7 @@ def translation_findings(procedure: Procedure, wanted: list[str], root: Path) ->
         if lang == ORIGINAL:
             continue
         edition = procedure.editions.get(lang)
-        name = languages.name(lang)
+        name = languages.name(lang)  # the project's name for it
         if edition is None:
             findings.append(Finding(
                 source, 1, "translation.missing", "warning",
@@ -245,25 +249,30 @@ def run_checks(
     report = CheckReport()
     findings = report.findings
     project = None
+    values: dict[str, str] | None
     try:
         project = load_project(root)
-        procedures = project.procedures
-        findings += [from_problem(p) for p in project.problems]
-        wanted = [str(lang) for lang in project.recipe.languages]
+        procedures, langs = project.procedures, project.languages
+        findings += [from_problem(p) for p in project.problems + project.warnings]
+        wanted = project.handout_languages
+        values = practice_values(project.practice)
     except ValidationFailed as exc:
         findings += [from_problem(p) for p in exc.problems]
-        procedures = load_procedures(root / "content", root).procedures  # the files that did load
-        wanted = list(LANGUAGES)
+        practice, _ = load_practice(root)  # its problems are in exc.problems already
+        values = practice_values(practice) if practice is not None else None
+        langs = load_languages(root / "content", root)[0].languages
+        procedures = load_procedures(root / "content", root, langs, values).procedures  # what did load
+        wanted = list(langs.codes)
     content_dir = root / "content"
-    glossary, found = load_glossary(root)
+    glossary, found = load_glossary(root, langs)
     findings += found
     seen_chars: set[str] = set()
     for procedure in procedures.values():
         say(relpath(procedure.editions[ORIGINAL].path, root))
         findings += procedure_image(procedure, content_dir, root)
-        findings += translation_findings(procedure, wanted, root)
+        findings += translation_findings(procedure, wanted, root, langs)
         for edition in procedure.editions.values():
-            doc = checks_text.read_document(edition, root)
+            doc = checks_text.read_document(edition, root, langs)
             findings += governance(edition, doc.source, doc.key_lines, today)
             findings += checks_text.readability(doc)
             findings += checks_text.pemat(doc)
@@ -271,9 +280,12 @@ def run_checks(
             findings += checks_text.jargon(doc, glossary.get(edition.lang, {}))
             findings += checks_text.references(doc, content_dir)
             findings += checks_text.removed(doc)
-            findings += checks_pdf.glyphs(checks_text.all_text(doc), doc.source, seen_chars)
+            findings += edition_instructions(doc)
+            findings += checks_pdf.glyphs(
+                checks_text.all_text(doc), doc.source, seen_chars, langs.font_chain(edition.lang))
             report.checked.append(doc.source)
     findings += slug_references(root, set(procedures))
+    findings += packet_instructions(root, values)
     practice = project.practice if project else load_practice(root)[0]
     if practice is not None:
         practice_yaml = content_dir / "practice.yaml"
@@ -318,7 +330,7 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
         findings += checks_pdf.pdf_findings(
             data, large_print=variant.large_print, output_name=variant.filename(procedure.slug),
             source=relpath(edition.path, project.root), char_files=files, root=project.root,
-            seen_chars=seen_chars)
+            seen_chars=seen_chars, families=project.languages.font_chain(edition.lang))
     return findings
 
 
@@ -335,34 +347,3 @@ def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Fin
                         fix_for("pdfua.packet"))]
     return [Finding(recipe, None, rule, "error", f"the sample packet: {message}", fix_for(rule))
             for rule, message in checks_tagged.pdfua_problems(data)]
-
-
-NEWSLETTER_SCHEMA = "newsletter.schema"  # a newsletter problem without a more specific rule
-
-
-def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, str]) -> list[Finding]:
-    """Newsletter rules (size, alt, https, footer, no patient data) come from the newsletter guards.
-
-    ``render_issue`` runs every guard the newsletter build runs (patient-data guard on the
-    front matter and the template context, then size, alt, https and footer on the
-    inlined HTML) without writing anything; this turns what they report into findings.
-    Each issue that renders leaves its HTML in ``rendered`` (the site rules read its links).
-    """
-    folder = root / "content" / "newsletters"
-    if project is None or not folder.is_dir():
-        return []
-    findings = []
-    for issue_id in list_issues(project):
-        source = relpath(folder / f"{issue_id}.md", root)
-        try:
-            issue = render_issue(project, issue_id)
-        except ValidationFailed as exc:
-            findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in exc.problems]
-            continue
-        except HandoutGenError as exc:
-            rule = NEWSLETTER_SCHEMA if exc.rule == HandoutGenError.rule else exc.rule
-            findings.append(Finding(source, None, rule, "error", str(exc), fix_for(rule)))
-            continue
-        findings += [from_problem(p, default_rule=NEWSLETTER_SCHEMA) for p in issue.warnings]
-        rendered[issue_id] = issue.html
-    return findings

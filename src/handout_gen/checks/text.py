@@ -19,12 +19,19 @@ from handout_gen.checks.findings import Finding
 from handout_gen.content.markdown import removed_problems
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
-from handout_gen.core import languages
 from handout_gen.core.errors import Severity, relpath
+from handout_gen.core.languages import DEFAULTS, Languages, Readability
 
 # Targets (reference/patient-education.md §0, §1.3).
 FK_TARGET, FK_MAX = 6.0, 8.0  # English Flesch-Kincaid grade: warn above 6, error above 8
 INFLESZ_TARGET, INFLESZ_MIN = 65.0, 55.0  # Spanish Szigriszt-Pazos: warn below 65, error below 55
+# A language with no formula: short sentences and short words, measured (plain-language
+# guidance: about 15-20 words a sentence). Scripts written without spaces (Chinese, Japanese,
+# Thai) are measured in characters a sentence.
+SENTENCE_WORDS_MAX, WORD_LETTERS_MAX, SENTENCE_CHARS_MAX = 20.0, 7.0, 40.0
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han.
+UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；؟۔।])\s*")
 MIN_SCORED_WORDS = 10  # formulas are noise on a line or two; shorter units are not scored
 PARAGRAPH_WORDS, SECTION_WORDS = 60, 250
 
@@ -66,6 +73,7 @@ class Document:
     edition: Edition
     source: str
     lang: str
+    rule: Readability = "flesch-kincaid"  # the project's readability rule for ``lang``
     blocks: list[Block] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     key_lines: dict[tuple[str | int, ...], int] = field(default_factory=dict)
@@ -96,11 +104,12 @@ def _inline_text(token: Any) -> str:
     return " ".join("".join(parts).split())
 
 
-def read_document(edition: Edition, root: Path) -> Document:
+def read_document(edition: Edition, root: Path, languages: Languages | None = None) -> Document:
     """Parse an edition's file into blocks and references, all with absolute lines."""
-    text = edition.path.read_text(encoding="utf-8-sig")
+    text = edition.text or edition.path.read_text(encoding="utf-8-sig")  # practice values filled in
     front, body, body_line = split_front_matter(text)
-    doc = Document(edition, relpath(edition.path, root), edition.lang, body=body, body_line=body_line)
+    rule = (languages or Languages()).readability(edition.lang)
+    doc = Document(edition, relpath(edition.path, root), edition.lang, rule, body=body, body_line=body_line)
     doc.key_lines = yaml_key_lines(front, first_line=2)
     starts = sorted((s.line, s.id) for s in edition.sections)
     item_depth = 0
@@ -165,7 +174,7 @@ def as_sentence(text: str) -> str:
     return text if text[-1] in ".!?…" else text + "."
 
 
-def score(text: str, lang: str) -> tuple[float, int]:
+def score(text: str, lang: str, rule: Readability | None = None) -> tuple[float, int]:
     """(score, words): FK grade for English, Szigriszt-Pazos (INFLESZ) for Spanish.
 
     ``textstat.set_lang`` is module-global, so it is set on every call, under a lock, and
@@ -177,7 +186,7 @@ def score(text: str, lang: str) -> tuple[float, int]:
         try:
             textstat.set_lang(lang)
             words = int(textstat.lexicon_count(text))
-            if languages.readability(lang) == "inflesz":
+            if (rule or DEFAULTS[lang].readability) == "inflesz":
                 return float(textstat.szigriszt_pazos(text)), words
             return float(textstat.flesch_kincaid_grade(text)), words
         finally:
@@ -196,13 +205,50 @@ def _units(doc: Document) -> Iterator[tuple[str, int, str]]:
         yield name, doc.key_lines.get((name,), 1), " ".join(items)
 
 
+def sentence_lengths(text: str) -> tuple[float, float, bool]:
+    """(average sentence length, average word length, spaced): in words and letters for a
+    script written with spaces, in characters a sentence for one without (word length 0)."""
+    sentences = [s for s in SENTENCE_END_RE.split(text) if s.strip()]
+    words = re.findall(r"\w+", text)
+    letters = sum(len(w) for w in words)
+    spaced = len(UNSPACED_RE.findall(text)) * 2 < letters
+    if not sentences:
+        return 0.0, 0.0, spaced
+    if not spaced:
+        return len(re.sub(r"\s", "", text)) / len(sentences), 0.0, False
+    return len(words) / len(sentences), letters / max(len(words), 1), True
+
+
+def _by_length(doc: Document) -> list[Finding]:
+    """The rule for a language without a readability formula; ``check`` says which it used."""
+    findings = [Finding(
+        doc.source, 1, "readability.no-formula", "warning",
+        f"'{doc.lang}' has no readability formula; checked for short sentences and short words "
+        f"instead (at most {SENTENCE_WORDS_MAX:.0f} words or {SENTENCE_CHARS_MAX:.0f} characters "
+        f"a sentence, {WORD_LETTERS_MAX:.0f} letters a word on average)",
+        "have a qualified medical translator review the reading level")]
+    for label, line, text in _units(doc):
+        sentence, word, spaced = sentence_lengths(normalise_for_scoring(text))
+        limit = SENTENCE_WORDS_MAX if spaced else SENTENCE_CHARS_MAX
+        if sentence > limit or word > WORD_LETTERS_MAX:
+            unit = "words" if spaced else "characters"
+            findings.append(Finding(
+                doc.source, line, "readability.length", "warning",
+                f"{label} has {sentence:.0f} {unit} a sentence"
+                + (f" and {word:.1f} letters a word" if spaced else "") + " on average",
+                "split long sentences and swap long words for short everyday ones"))
+    return findings
+
+
 def readability(doc: Document) -> list[Finding]:
+    if doc.rule == "sentence-length":
+        return _by_length(doc)
     findings = []
     for label, line, text in _units(doc):
-        value, words = score(normalise_for_scoring(text), doc.lang)
+        value, words = score(normalise_for_scoring(text), doc.lang, doc.rule)
         if words < MIN_SCORED_WORDS:
             continue
-        if languages.readability(doc.lang) == "inflesz":
+        if doc.rule == "inflesz":
             if value >= INFLESZ_TARGET:
                 continue
             severity: Severity = "error" if value < INFLESZ_MIN else "warning"
@@ -273,6 +319,7 @@ def is_action(text: str, lang: str) -> bool:
 def pemat(doc: Document) -> list[Finding]:
     findings: list[Finding] = []
     lang = doc.lang
+    worded = lang in THIRD_PERSON  # the word lists below exist for English and Spanish only
     for block in doc.blocks:
         words = _words(block.text)
         if words > PARAGRAPH_WORDS:
@@ -289,7 +336,7 @@ def pemat(doc: Document) -> list[Finding]:
                 "cut it down or move details to another handout"))
     texts = [(b.text, b.line) for b in doc.blocks] + [
         item for name in FRONT_LISTS for item in doc.front_items(name)]
-    for text, line in texts:
+    for text, line in texts if worded else []:
         match = THIRD_PERSON[lang].search(text)
         if match:
             reader = "you" if lang == "en" else "usted"
@@ -297,12 +344,12 @@ def pemat(doc: Document) -> list[Finding]:
                 doc.source, line, "pemat.address-reader", "warning",
                 f"talks about '{match.group(0)}' instead of to the reader",
                 f"address the reader directly as '{reader}'"))
-    if not any(SECOND_PERSON[lang].search(t) for t, _ in texts):
+    if worded and not any(SECOND_PERSON[lang].search(t) for t, _ in texts):
         findings.append(Finding(
             doc.source, doc.section_line("what"), "pemat.address-reader", "warning",
             "the text never speaks to the reader directly",
             "write to the reader: 'you' in English, 'usted' in Spanish"))
-    for sid in ACTION_SECTIONS:
+    for sid in ACTION_SECTIONS if worded else ():
         items = [b.text for b in doc.blocks if b.section == sid and b.kind == "item"]
         if sid == "after":
             items += [t for t, _ in doc.front_items("aftercare")]

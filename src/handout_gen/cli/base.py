@@ -125,10 +125,13 @@ def cli(ctx: click.Context, project_dir: Path, quiet: bool, verbose: bool) -> No
 
 
 def load(project_dir: Path) -> Any:
-    """Read and validate the project (all problems at once)."""
+    """Read and validate the project (all problems at once); warn about files left out."""
     from handout_gen.content.project import load_project
 
-    return load_project(project_dir)
+    project = load_project(project_dir)
+    for problem in project.warnings:
+        logging.getLogger("handout_gen").warning("%s", problem)
+    return project
 
 
 

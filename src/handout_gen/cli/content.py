@@ -26,7 +26,7 @@ def list_command(project_dir: Path) -> None:
     for procedure in project.selected_procedures():
         original = procedure.edition("en").meta
         click.echo(
-            f"{procedure.slug:32} {','.join(procedure.languages):6} {original.version:14} "
+            f"{procedure.slug:32} {','.join(procedure.languages):9} {original.version:14} "
             f"{original.status:9} reviewed {original.last_reviewed.isoformat()}"
         )
     if project.broken:
@@ -38,8 +38,9 @@ def list_command(project_dir: Path) -> None:
 @click.argument("slug")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the PDF (default: output/handouts/<file>).")
-@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
-              help="Language; without that edition the English handout is made, under its English name.")
+@click.option("--lang", default="en", show_default=True,
+              help="Language code (see content/languages.yaml); without that edition the English "
+                   "handout is made, under its English name.")
 @click.option("--large-print", is_flag=True, help="18 pt body text, single column.")
 @pass_root
 def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_print: bool) -> None:
@@ -52,10 +53,13 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
       handout-gen handout epidural-steroid-injection
       handout-gen handout prp-injection --lang es --large-print -o ~/Desktop/prp.pdf
     """
+    from handout_gen.content.languages import unknown_language
     from handout_gen.core.files import write_file
     from handout_gen.handouts import Variant, edition_for, render_handout
 
     project = load(project_dir)
+    if lang not in project.languages:
+        raise click.BadParameter(unknown_language(lang, project.languages), param_hint="'--lang'")
     edition = edition_for(project.procedure(slug), lang)  # warns when it falls back to English
     variant = Variant(edition.lang, large_print)
     data = render_handout(project, slug, variant)

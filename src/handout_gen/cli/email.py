@@ -16,25 +16,30 @@ from handout_gen.cli.base import cli, load, pass_root
               help="Also write a copy with the ESP's merge tags (unsubscribe, archive, address).")
 @pass_root
 def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
-    """Build one newsletter issue into output/newsletters/ISSUE/.
+    """Build one newsletter issue, in every language it has, into output/newsletters/ISSUE/.
 
     Writes email.html (inlined), email.txt, email.eml (ready to open in a mail program)
     and browser.html (the web copy); with --esp, email.<esp>.html/.txt for an email service.
+    A language edition (content/newsletters/ISSUE.<lang>.md) gets the same files with its
+    language before the extension: email.es.html, email.es.txt, email.es.eml, browser.es.html.
 
     \b
     Example:
       handout-gen newsletter 2026-12
       handout-gen newsletter 2026-12 --esp mailchimp
     """
-    from handout_gen.newsletter.render import render_issue, write_issue
+    from handout_gen.newsletter.render import render_editions, write_editions
 
     project = load(project_dir)
-    rendered = render_issue(project, issue, esp=esp)
+    rendered = render_editions(project, issue, esp=esp)
     for warning in rendered.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    for path in write_issue(project, rendered, esp):
+    for path in write_editions(project, rendered, esp):
         click.echo(f"wrote {path.relative_to(project.root)}")
-    click.echo(f"HTML part: {len(rendered.html.encode()):,} bytes (Gmail clips above 102,000)")
+    for edition in rendered.all:
+        size = len(edition.html.encode())
+        lang = "" if edition is rendered.original else f" ({edition.issue.lang})"
+        click.echo(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
 
 
 @cli.command()
@@ -42,7 +47,9 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--to", "to", multiple=True, metavar="ADDRESS",
               help="Test send to this address (repeatable); no send log is kept.")
 @click.option("--recipients", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="CSV (UTF-8) with an 'email' column and an optional 'first_name' column.")
+              help="CSV (UTF-8) with an 'email' column and optional 'first_name' and 'language' columns.")
+@click.option("--lang", "lang", metavar="CODE", default=None,
+              help="Test send (--to) of this language's edition, e.g. es (a list says it per row).")
 @click.option("--smtp-host", envvar="SMTP_HOST", help="SMTP server [env SMTP_HOST].")
 @click.option("--smtp-port", envvar="SMTP_PORT", type=click.IntRange(1, 65535), default=25,
               show_default=True, help="SMTP port [env SMTP_PORT].")
@@ -65,7 +72,7 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--retry-refused", is_flag=True,
               help="Also try again the rows the server refused for good (5xx) on an earlier run.")
 @pass_root
-def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None,
+def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None, lang: str | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
          rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool,
          suppressions: Path | None, retry_refused: bool) -> None:
@@ -78,17 +85,21 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     (delivered, not yet logged); the repeat has the same Message-ID. Every row of the
     list is checked first; readers who unsubscribed are skipped. Links are signed with the
     practice secret (env HANDOUT_GEN_SECRET_FILE; see 'handout-gen new-secret').
+    Each reader gets the edition in the language of their row (the list's 'language'
+    column: es, Spanish, español…; empty means English); a language the issue has no
+    edition in gets the English one, and the summary says so.
 
     \b
     Example:
       handout-gen send 2026-12 --to me@example.org --smtp-host 127.0.0.1 --smtp-port 1025
+      handout-gen send 2026-12 --to me@example.org --lang es --smtp-host 127.0.0.1
       SMTP_HOST=smtp.example.org SMTP_PORT=587 SMTP_USER=news SMTP_PASSWORD=... \\
         handout-gen send 2026-12 --recipients list.csv --starttls --rate 5
     """
     import os
 
-    from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
-    from handout_gen.newsletter.render import render_issue
+    from handout_gen.newsletter.recipients import Recipient, language_of, load_recipients, valid_address
+    from handout_gen.newsletter.render import render_editions
     from handout_gen.newsletter.send import SmtpSettings, send_issue
     from handout_gen.newsletter.unsubscribe import SuppressionList
 
@@ -99,9 +110,16 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
             raise click.BadParameter(f"'{address}' is not a valid email address", param_hint="--to")
     if not smtp_host and not dry_run:
         raise click.UsageError("no SMTP server: give --smtp-host or set SMTP_HOST")
+    if lang is not None and not to:
+        raise click.UsageError("--lang is for a test send (--to); a list gives each row's language")
     project = load(project_dir)
-    rendered = render_issue(project, issue)  # every guard runs before the list is even read
-    people = ([Recipient(0, a) for a in to] if to else load_recipients(recipients))  # type: ignore[arg-type]
+    rendered = render_editions(project, issue)  # every guard, every edition, before the list is read
+    code = language_of(lang or "", project.languages)
+    if code is None:
+        raise click.BadParameter(f"'{lang}' is not a language of this project "
+                                 f"(known: {', '.join(project.languages.codes)})", param_hint="--lang")
+    people = ([Recipient(0, a, None, code) for a in to] if to
+              else load_recipients(recipients, project.languages))  # type: ignore[arg-type]
     settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
                             os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
     with click.progressbar(length=len(people), label="Sending" if not dry_run else "Preparing",

@@ -143,7 +143,8 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 @click.option("--time", "clock", required=True, help="Appointment time, e.g. 13:30 or 1:30 PM.")
 @click.option("--location", required=True, help="Location id from practice.yaml.")
 @click.option("--physician", required=True, help="Physician id from practice.yaml.")
-@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--lang", default="en", show_default=True,
+              help="Language code of the packet (see content/languages.yaml).")
 @click.option("--patient-id", default="", help="Opaque reference printed on the cover letter.")
 @click.option("--sedation", is_flag=True, help="The patient will have sedation.")
 @click.option("--blood-thinner", is_flag=True,

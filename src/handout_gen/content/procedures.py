@@ -14,12 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
+from handout_gen.content.languages import unknown_language
 from handout_gen.content.markdown import render_markdown, split_sections
 from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
+from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, relpath
 from handout_gen.core.files import read_input
-from handout_gen.core.languages import LANGUAGES, ORIGINAL, TRANSLATED
+from handout_gen.core.languages import ORIGINAL, Languages
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,6 +68,7 @@ class Edition:
     sections: tuple[Section, ...]
     path: Path
     digest: str  # hash of every source byte this edition's output depends on
+    text: str = ""  # the source with practice values filled in (what ``check`` reads again)
 
     def section(self, section_id: str) -> Section:
         return next(s for s in self.sections if s.id == section_id)
@@ -84,7 +87,7 @@ class Procedure:
 
     @property
     def languages(self) -> list[str]:
-        return [lang for lang in LANGUAGES if lang in self.editions]
+        return list(self.editions)  # the original first, then each translation in file order
 
     def edition(self, lang: str) -> Edition:
         """The edition in ``lang``, or the English original when there is no translation."""
@@ -111,28 +114,44 @@ def edition_url(url: str, lang: str) -> str:
     return urlunsplit(parts._replace(path=path, query="", fragment=""))
 
 
+@dataclass
+class _Read:
+    """One file as read: its bytes, its text with practice values filled in, what it holds."""
+
+    raw: bytes = b""
+    text: str = ""
+    sections: list[Section] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
 def _read_document(
-    path: Path, root: Path, model: type[M]
-) -> tuple[M | None, list[Section], bytes, list[Problem]]:
+    path: Path, root: Path, model: type[M], values: dict[str, str] | None
+) -> tuple[M | None, _Read]:
     source = relpath(path, root)
+    read = _Read()
     try:
-        raw = read_input(path, folder=path.parent, root=root)
+        read.raw = read_input(path, folder=path.parent, root=root)
     except InputRefused as exc:
-        return None, [], b"", [exc.problem]
+        read.problems = [exc.problem]
+        return None, read
     try:
-        text = raw.decode("utf-8-sig")
+        read.text, read.problems = substitute(read.raw.decode("utf-8-sig"), values, source)
     except UnicodeDecodeError as exc:
-        return None, [], raw, [Problem(source, f"not UTF-8 text ({exc.reason})")]
+        read.problems = [Problem(source, f"not UTF-8 text ({exc.reason})")]
+        return None, read
     try:
-        front, body, body_line = split_front_matter(text)
+        front, body, body_line = split_front_matter(read.text)
     except ValueError as exc:
-        return None, [], raw, [Problem(source, str(exc), 1)]
+        read.problems = [Problem(source, str(exc), 1)]
+        return None, read
     data, key_lines, problems = parse_yaml(front, source, first_line=2)
     if data is None:
-        return None, [], raw, problems
+        read.problems += problems
+        return None, read
     meta, problems = validate(model, data, source, key_lines)
-    sections, section_problems = parse_sections(body, source, body_line)
-    return meta, sections, raw, problems + section_problems
+    read.sections, section_problems = parse_sections(body, source, body_line)
+    read.problems += problems + section_problems
+    return meta, read
 
 
 @dataclass
@@ -148,8 +167,16 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)  # about the folder itself
 
 
-def load_procedures(content_dir: Path, root: Path) -> Loaded:
-    """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems."""
+def load_procedures(
+    content_dir: Path, root: Path, languages: Languages | None = None, values: dict[str, str] | None = None
+) -> Loaded:
+    """Read every ``procedures/<slug>.md`` and ``<slug>.<lang>.md``; collect all problems.
+
+    An edition in a language the project does not declare is left out with a warning that
+    names the file: it never keeps the procedure's other editions (or anything else) out.
+    ``values`` are the practice values content may name (:mod:`~handout_gen.content.values`).
+    """
+    languages = languages or Languages()
     folder = content_dir / "procedures"
     loaded = Loaded()
     if not folder.is_dir():
@@ -158,7 +185,8 @@ def load_procedures(content_dir: Path, root: Path) -> Loaded:
     files = sorted(folder.glob("*.md"))
     procedures, sources = loaded.procedures, {}
     for path in (p for p in files if "." not in p.stem):
-        meta, sections, raw, found = _read_document(path, root, ProcedureMeta)
+        meta, read = _read_document(path, root, ProcedureMeta, values)
+        found, raw = read.problems, read.raw
         if meta is not None and not found and meta.slug != path.stem:
             message = f"slug '{meta.slug}' must match the file name '{path.stem}'"
             found = [Problem(relpath(path, root), message, 2, "slug")]
@@ -166,29 +194,43 @@ def load_procedures(content_dir: Path, root: Path) -> Loaded:
             loaded.broken.setdefault(path.stem, []).extend(found)
             continue
         sources[meta.slug] = raw
-        edition = Edition(ORIGINAL, meta, tuple(sections), path, hashlib.sha256(raw).hexdigest())
+        digest = hashlib.sha256(raw).hexdigest()
+        edition = Edition(ORIGINAL, meta, tuple(read.sections), path, digest, read.text)
         procedures[meta.slug] = Procedure(meta, {ORIGINAL: edition})
     for path in (p for p in files if "." in p.stem):
         slug, _, lang = path.stem.rpartition(".")
-        found = _load_translation(path, slug, lang, loaded, sources, root)
+        if lang not in languages.translated:
+            message = f"{unknown_language(lang, languages)}; this edition is left out"
+            source, rule = relpath(path, root), "references.unknown-language"
+            loaded.problems.append(Problem(source, message, 1, severity="warning", rule=rule))
+            continue
+        found = _load_translation(path, slug, lang, loaded, sources, root, values)
         if found:
             loaded.broken.setdefault(slug, []).extend(found)
     for slug in loaded.broken:
         procedures.pop(slug, None)
+    order = {code: index for index, code in enumerate(languages.codes)}
+    for procedure in procedures.values():  # editions in the order the project lists its languages
+        ordered = sorted(procedure.editions.items(), key=lambda item: order.get(item[0], len(order)))
+        procedure.editions.clear()
+        procedure.editions.update(ordered)
     return loaded
 
 
-def _load_translation(
-    path: Path, slug: str, lang: str, loaded: Loaded, sources: dict[str, bytes], root: Path
+def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
+    path: Path,
+    slug: str,
+    lang: str,
+    loaded: Loaded,
+    sources: dict[str, bytes],
+    root: Path,
+    values: dict[str, str] | None,
 ) -> list[Problem]:
     """Add the ``lang`` edition at ``path`` to its procedure; return its problems instead."""
     source = relpath(path, root)
-    if lang not in TRANSLATED:
-        message = f"unknown language '{lang}' (known: {', '.join(TRANSLATED)})"
-        return [Problem(source, message, rule="references.unknown-slug")]
-    tmeta, sections, raw, found = _read_document(path, root, TranslationMeta)
-    if tmeta is None or found:
-        return found
+    tmeta, read = _read_document(path, root, TranslationMeta, values)
+    if tmeta is None or read.problems:
+        return read.problems
     if slug not in sources:
         if slug in loaded.broken:  # the original's own problems are reported already
             return []
@@ -196,6 +238,7 @@ def _load_translation(
         return [Problem(source, message, rule="references.unknown-slug")]
     if tmeta.lang != lang:
         return [Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang")]
-    digest = hashlib.sha256(sources[slug] + b"\0" + raw).hexdigest()
-    loaded.procedures[slug].editions[lang] = Edition(lang, tmeta, tuple(sections), path, digest)
+    digest = hashlib.sha256(sources[slug] + b"\0" + read.raw).hexdigest()
+    edition = Edition(lang, tmeta, tuple(read.sections), path, digest, read.text)
+    loaded.procedures[slug].editions[lang] = edition
     return []

@@ -14,17 +14,23 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from handout_gen.content.procedures import Procedure, load_procedures
-from handout_gen.content.schema import Practice, Slug, Strict
+from handout_gen.content.languages import (
+    LANGUAGES_FILE,
+    LanguageHelp,
+    LanguageSetup,
+    load_languages,
+    unknown_language,
+)
+from handout_gen.content.procedures import Procedure, edition_url, load_procedures
+from handout_gen.content.schema import Location, Practice, Slug, Strict
+from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import inside
-from handout_gen.core.languages import LANGUAGES, Language
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 
-
-def _all_languages() -> list[Language]:
-    return list(LANGUAGES)  # type: ignore[arg-type]  # LANGUAGES is get_args(Language)
+CATALOG_DIR = "locale"  # content/locale/<lang>.po: a project's page-furniture words
 
 
 class HandoutRecipe(Strict):
@@ -32,7 +38,7 @@ class HandoutRecipe(Strict):
 
     template: str = "handout.html.j2"
     procedures: Literal["all"] | Annotated[list[Slug], Field(min_length=1)] = "all"
-    languages: list[Language] = Field(default_factory=_all_languages)
+    languages: list[str] | None = None  # default: every language the project declares
     large_print: list[bool] = Field(default_factory=lambda: [False, True])
 
 
@@ -49,6 +55,25 @@ class Project:
     procedures: dict[str, Procedure]
     recipe: HandoutRecipe
     broken: dict[str, list[Problem]] = field(default_factory=dict)
+    setup: LanguageSetup = field(default_factory=LanguageSetup)
+    warnings: list[Problem] = field(default_factory=list)  # e.g. an edition in an undeclared language
+
+    @property
+    def languages(self) -> Languages:
+        return self.setup.languages
+
+    @property
+    def language_help(self) -> LanguageHelp:
+        return self.setup.help
+
+    @property
+    def handout_languages(self) -> list[str]:
+        """The languages ``build`` makes handouts in (the recipe's list, else every one)."""
+        return list(self.recipe.languages) if self.recipe.languages else list(self.languages.codes)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.content_dir / CATALOG_DIR
 
     @property
     def problems(self) -> list[Problem]:
@@ -72,8 +97,32 @@ class Project:
         return self.root / "output"
 
     @property
+    def recipe_path(self) -> Path:
+        return self.handouts_dir / "handouts.yaml"
+
+    @cached_property
+    def recipe_digest(self) -> str:
+        """Hash of the handout recipe: which handouts exist (the site's lists depend on it)."""
+        return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
+
+    @property
     def logo_path(self) -> Path:
         return self.content_dir / self.practice.logo
+
+    @cached_property
+    def web_languages(self) -> tuple[str, ...]:
+        """Languages the site has pages in: the original and every language of an edition."""
+        found = {lang for procedure in self.procedures.values() for lang in procedure.languages}
+        return tuple(lang for lang in self.languages.codes if lang == ORIGINAL or lang in found)
+
+    def location_url(self, location: Location, lang: str) -> str:
+        """The page a reader of ``lang`` opens for a clinic (its map link and QR code): the
+        site's page in ``lang`` (next to the original, as for procedures) when the site makes
+        one, else ``map_url`` itself (an address off the site is printed as it is)."""
+        on_site = location.map_url.startswith(self.practice.website.rstrip("/") + "/")
+        if lang == ORIGINAL or lang not in self.web_languages or not on_site:
+            return location.map_url
+        return edition_url(location.map_url, lang)
 
     def procedure(self, slug: str) -> Procedure:
         """Look up a procedure; an unknown slug names the known ones, a broken one its problems."""
@@ -100,20 +149,23 @@ class Project:
     def shared_digest(self) -> str:
         """Hash of everything every output depends on besides its own content file.
 
-        practice.yaml, the logo and images, every template (project and built-in), the recipes
-        and the package version: a change to any of them rebuilds everything.
+        practice.yaml, the logo and images, every template (project and built-in), the packet
+        recipe, the handout template named in the handout recipe (not its choice of procedures,
+        languages and sizes: adding a procedure to it builds only that one) and the package
+        version: a change to any of them rebuilds everything.
         """
         from handout_gen import __version__
 
-        digest = hashlib.sha256(__version__.encode())
-        files = [self.content_dir / "practice.yaml", self.logo_path]
-        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets"):
+        digest = hashlib.sha256(f"{__version__}\0{self.recipe.template}".encode())
+        files = [self.content_dir / "practice.yaml", self.content_dir / LANGUAGES_FILE, self.logo_path]
+        for folder in (self.templates_dir, BUILTIN_TEMPLATES, self.handouts_dir, self.content_dir / "assets",
+                       self.catalog_dir):
             if folder.is_dir():
-                files += sorted(p for p in folder.rglob("*") if p.is_file())
+                files += sorted(p for p in folder.rglob("*") if p.is_file() and p != self.recipe_path)
         if LOCALE_DIR.is_dir():
             files += sorted(LOCALE_DIR.rglob("*.po"))
-        for path in files:
-            digest.update(path.as_posix().encode() + b"\0")
+        for path in files:  # named relative to where it lives: a moved or copied project keeps its keys
+            digest.update(_label(path, self.root).encode() + b"\0")
             if path.is_file():
                 digest.update(path.read_bytes())
         return digest.hexdigest()
@@ -156,12 +208,19 @@ def load_practice(root: Path) -> tuple[Practice | None, list[Problem]]:
     return practice, problems
 
 
-def _load_recipe(root: Path, procedures: set[str]) -> tuple[HandoutRecipe | None, list[Problem]]:
+def _load_recipe(
+    root: Path, procedures: set[str], languages: Languages
+) -> tuple[HandoutRecipe | None, list[Problem]]:
     path = root / "handouts" / "handouts.yaml"
     if not path.is_file():
         return HandoutRecipe(), []
     source = relpath(path, root)
-    recipe, _, problems = load_model(path, HandoutRecipe, root)
+    recipe, lines, problems = load_model(path, HandoutRecipe, root)
+    for index, code in enumerate(recipe.languages or [] if recipe else []):
+        if code not in languages:
+            where = lines.get(("languages", index)) or lines.get(("languages",))
+            problems.append(Problem(source, unknown_language(code, languages), where, "languages",
+                                    rule="references.unknown-language"))
     if recipe is not None and recipe.procedures != "all":
         for slug in recipe.procedures:
             if slug not in procedures:
@@ -195,11 +254,24 @@ def load_project(start: Path) -> Project:
     """
     root = find_project_root(start)
     practice, problems = load_practice(root)
-    loaded = load_procedures(root / "content", root)
+    setup, found = load_languages(root / "content", root)
+    problems += found
+    values = practice_values(practice) if practice is not None else None
+    loaded = load_procedures(root / "content", root, setup.languages, values)
     problems += loaded.problems + outside_files(root)
-    recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken})
+    recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken}, setup.languages)
     problems += found
     errors = [p for p in problems if p.severity == "error"]
     if errors or practice is None or recipe is None:
         raise ValidationFailed(errors or problems, "the project")
-    return Project(root, practice, loaded.procedures, recipe, loaded.broken)
+    project = Project(root, practice, loaded.procedures, recipe, loaded.broken, setup)
+    project.warnings = [p for p in problems if p.severity == "warning"]
+    return project
+
+
+def _label(path: Path, root: Path) -> str:
+    """A file's name in the digest: relative to the project, or to the package for built-ins."""
+    for base, prefix in ((root, ""), (BUILTIN_TEMPLATES, "builtin:"), (LOCALE_DIR, "locale:")):
+        if path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return path.as_posix()

@@ -8,12 +8,10 @@ instruction is worse than a failed build.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated, Literal
+from datetime import date, time
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-from handout_gen.core.languages import Translated
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -40,7 +38,18 @@ def _hex(value: str) -> str:
     return value.upper()
 
 
+def _clock(value: str) -> str:
+    # A string on purpose: unquoted 07:30 is a number in YAML 1.1 (450), never a time.
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        msg = "must be a quoted 24-hour time such as \"07:30\" or \"16:30\""
+        raise ValueError(msg)
+    return value
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
+Clock = Annotated[str, AfterValidator(_clock)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)  # in date.weekday() order
 HttpsUrl = Annotated[str, AfterValidator(_https)]
 HexColor = Annotated[str, AfterValidator(_hex)]
 Text = Annotated[str, Field(min_length=1)]
@@ -80,6 +89,17 @@ class EmailSettings(Strict):
     permission_reminder: Text
 
 
+class OpeningHours(Strict):
+    """Days a clinic keeps the same hours; printed in each reader's language (Babel)."""
+
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    opens: Clock
+    closes: Clock
+
+    def times(self) -> tuple[time, time]:
+        return time.fromisoformat(self.opens), time.fromisoformat(self.closes)
+
+
 class Location(Strict):
     id: Slug
     name: Text
@@ -88,12 +108,29 @@ class Location(Strict):
     state: Text
     zip: Text
     phone: Text
-    hours: Text
+    # Opening hours as data (printed in the reader's language), or one line of text that
+    # every language prints as it is.
+    hours: Text | Annotated[list[OpeningHours], Field(min_length=1)]
     map_url: HttpsUrl
     arrive_minutes_early: int = Field(default=30, ge=0, le=240)
 
     def one_line(self) -> str:
         return f"{self.street}, {self.city}, {self.state} {self.zip}"
+
+
+class Thresholds(Strict):
+    """``thresholds:`` of practice.yaml: the numbers behind "call us if" and "call us within".
+
+    The practice's clinicians set them; content prints them as ``{{ thresholds.<name> }}``
+    (:mod:`handout_gen.content.values`), so a handout and a packet never disagree on a number.
+    """
+
+    call_within_hours: Annotated[int, Field(ge=1, le=72)]  # "call us within N hours"
+    fever_f: Annotated[float, Field(ge=99, le=104)]  # a temperature at or above this, in °F
+    blood_sugar_mg_dl: Annotated[int, Field(ge=150, le=600)]  # after a steroid, with diabetes
+    blood_sugar_checks: Annotated[int, Field(ge=1, le=10)]  # ...this many checks in a row
+    numbness_hours: Annotated[int, Field(ge=1, le=72)]  # numbness or weakness lasting longer
+    after_sedation_hours: Annotated[int, Field(ge=1, le=72)]  # no driving, alcohol, decisions
 
 
 class Physician(Strict):
@@ -117,6 +154,7 @@ class Practice(Strict):
     email: EmailSettings
     locations: Annotated[list[Location], Field(min_length=1)]
     physicians: Annotated[list[Physician], Field(min_length=1)]
+    thresholds: Thresholds
     # Addresses on other sites that handouts, packets or newsletters may print (URL prefixes);
     # `check` warns about any other link off the practice's website (a typo in a host, say).
     external_links: list[HttpsUrl] = Field(default_factory=list)
@@ -138,6 +176,34 @@ class Image(Strict):
     height: int = Field(default=300, gt=0)
 
 
+RiskLevel = Literal["low", "intermediate", "high"]
+RISK_ORDER: tuple[RiskLevel, ...] = ("low", "intermediate", "high")
+_LEVELS = "'low', 'intermediate' or 'high'"
+
+
+def _bleeding_risk(value: Any) -> Any:
+    """One message per mistake (a union would report one for each of its branches)."""
+    if isinstance(value, dict):
+        if not value:
+            msg = "list at least one site and its level, e.g. cervical: intermediate"
+            raise ValueError(msg)
+        for site, level in value.items():
+            if not isinstance(site, str) or not SLUG_RE.match(site):
+                msg = f"site '{site}' must be lower-case words joined by hyphens, e.g. 'lumbar'"
+                raise ValueError(msg)
+            if not isinstance(level, str) or level not in RISK_ORDER:
+                msg = f"site '{site}': Input should be {_LEVELS}"
+                raise ValueError(msg)
+        return value
+    if not isinstance(value, str) or value not in RISK_ORDER:
+        msg = f"Input should be {_LEVELS}, or one of them per site (site: level)"
+        raise ValueError(msg)
+    return value
+
+
+BleedingRisk = Annotated[RiskLevel | dict[str, RiskLevel], BeforeValidator(_bleeding_risk)]
+
+
 class Prep(Strict):
     """Which preparation rules apply to a procedure; packets build the prep checklist from it."""
 
@@ -145,8 +211,24 @@ class Prep(Strict):
     driver_required: bool
     contrast_dye: bool
     steroid: bool
-    bleeding_risk: Literal["low", "intermediate", "high"]
+    # One level, or one per site where the procedure is done at sites of different risk
+    # (``{cervical: intermediate, ...}``); a roster row may name the site ("slug:site").
+    bleeding_risk: BleedingRisk
     avoid_anti_inflammatories: bool = False
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The sites with a bleeding risk of their own (none for a single level)."""
+        return tuple(self.bleeding_risk) if isinstance(self.bleeding_risk, dict) else ()
+
+    def risk_at(self, site: str = "") -> RiskLevel:
+        """The bleeding risk at ``site``; with no site (or a single level), the highest."""
+        levels = self.bleeding_risk
+        if isinstance(levels, str):
+            return levels
+        if site in levels:
+            return levels[site]
+        return max(levels.values(), key=RISK_ORDER.index)
 
 
 class EditionMeta(Strict):
@@ -179,7 +261,7 @@ class ProcedureMeta(EditionMeta):
 class TranslationMeta(EditionMeta):
     """Front matter of ``<slug>.<lang>.md``: text only; slug, url and prep come from the original."""
 
-    lang: Translated
+    lang: Text  # must match the file name's <lang>, a language the project declares
     translation_of_version: Text
     image_alt: str | None = None
     image_caption: str | None = None

@@ -6,6 +6,7 @@ without reading a traceback; nothing here raises for bad input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,10 +155,16 @@ def validate(
         return None, problems
 
 
+Fill = Callable[[str, str], tuple[str, list[Problem]]]  # (text, source) -> (filled text, problems)
+
+
 def load_model(
-    path: Path, model: type[M], root: Path
+    path: Path, model: type[M], root: Path, fill: Fill | None = None
 ) -> tuple[M | None, KeyLines, list[Problem]]:
-    """Read a YAML file and validate it against ``model``: the one way config files load."""
+    """Read a YAML file and validate it against ``model``: the one way config files load.
+
+    ``fill(text, source)`` may fill values into the text first (practice values in packet.yaml).
+    """
     source = relpath(path, root)
     try:
         text = read_input(path, folder=path.parent, root=root).decode("utf-8-sig")
@@ -165,8 +172,12 @@ def load_model(
         return None, {}, [exc.problem]
     except UnicodeDecodeError:
         return None, {}, [Problem(source, "not UTF-8 text")]
+    filled: list[Problem] = []
+    if fill is not None:
+        text, filled = fill(text, source)
     data, key_lines, problems = parse_yaml(text, source)
+    problems = filled + problems
     if data is None:
         return None, key_lines, problems
     value, problems = validate(model, data, source, key_lines)
-    return value, key_lines, problems
+    return value, key_lines, filled + problems

@@ -1,58 +1,114 @@
-"""The one language registry: which languages the tool knows, their names and Babel locales.
+"""Languages are data: what a language is, the two built in, and a project's table of them.
 
-Every module that needs a language list, a language's name or its locale asks here, so a
-language is added in one place. English is the original every edition translates and the
-fallback for anything missing in another language.
+A practice adds a language with files (``content/languages.yaml``, editions, packet words,
+a page-furniture catalog), never with code: :class:`Languages` is the table every module
+asks for a language's name, Babel locale, text direction, readability rule and fonts.
+English and Spanish are built in (:data:`DEFAULTS`), so a project without a languages file
+works as before. English is the original every edition translates and the fallback for
+anything missing in another language.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
 
-Language = Literal["en", "es"]
-Translated = Literal["es"]  # languages an edition can be translated into (all but the original)
-ORIGINAL: Language = "en"
+ORIGINAL = "en"
 
+Direction = Literal["ltr", "rtl"]
+# flesch-kincaid (English) and inflesz (Spanish) are formulas; sentence-length is the rule for
+# a language without one: short sentences and short words, measured, not scored.
+Readability = Literal["flesch-kincaid", "inflesz", "sentence-length"]
 
-Readability = Literal["flesch-kincaid", "inflesz"]
+# The font chain every printed page uses, first choice first: Atkinson Hyperlegible (bundled,
+# drawn for low-vision readers) for Latin, then Noto families for every other script. A
+# language may put its own script's families in front (``fonts:``); the rest follow.
+BUNDLED_FONT = "Atkinson Hyperlegible"
+DEFAULT_FONTS: tuple[str, ...] = (
+    BUNDLED_FONT,
+    "Noto Sans",  # Latin extended (Vietnamese), Cyrillic, Greek
+    "Noto Naskh Arabic",
+    "Noto Sans Hebrew",
+    "Noto Sans Devanagari",
+    "Noto Sans Thai",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+)
 
 
 @dataclass(frozen=True)
 class LanguageInfo:
     code: str
     name: str  # in English, for messages to content keepers
+    native: str  # the language's name in its own script ("Español", "中文")
     locale: str  # Babel locale for dates, times and plurals
-    readability: Readability  # the formula ``check`` scores this language's text with
-    native: str  # the language's name in itself, for links to an edition ("Español")
+    direction: Direction = "ltr"
+    readability: Readability = "sentence-length"
+    fonts: tuple[str, ...] = ()  # families tried before the chain (its own script's first)
 
 
-REGISTRY: dict[str, LanguageInfo] = {
-    "en": LanguageInfo("en", "English", "en_US", "flesch-kincaid", "English"),
-    "es": LanguageInfo("es", "Spanish", "es_US", "inflesz", "Español"),
+DEFAULTS: dict[str, LanguageInfo] = {
+    "en": LanguageInfo("en", "English", "English", "en_US", "ltr", "flesch-kincaid"),
+    "es": LanguageInfo("es", "Spanish", "Español", "es_US", "ltr", "inflesz"),
 }
-LANGUAGES: tuple[str, ...] = get_args(Language)
-TRANSLATED: tuple[str, ...] = get_args(Translated)
-assert set(LANGUAGES) == set(REGISTRY) and ORIGINAL not in TRANSLATED
 
 
-def name(code: str) -> str:
-    """"Spanish" for "es"; an unknown code is shown as it is."""
-    info = REGISTRY.get(code)
-    return info.name if info else code
+@dataclass(frozen=True)
+class Languages:
+    """A project's languages: the built-in ones plus those its languages file declares."""
 
+    table: dict[str, LanguageInfo] = field(default_factory=lambda: dict(DEFAULTS))
+    fonts: tuple[str, ...] = DEFAULT_FONTS
 
-def readability(code: str) -> Readability:
-    """The readability formula for ``code`` (the original's for an unknown code)."""
-    return REGISTRY.get(code, REGISTRY[ORIGINAL]).readability
+    def __contains__(self, code: object) -> bool:
+        return code in self.table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every language, the original first, then in the order they were declared."""
+        return tuple(self.table)
+
+    @property
+    def translated(self) -> tuple[str, ...]:
+        """Languages an edition can be translated into (all but the original)."""
+        return tuple(code for code in self.table if code != ORIGINAL)
+
+    def info(self, code: str) -> LanguageInfo:
+        """The entry of ``code``; an unknown code gets a plain left-to-right entry of its own."""
+        return self.table.get(code) or LanguageInfo(code, code, code, locale(code))
+
+    def name(self, code: str) -> str:
+        return self.info(code).name
+
+    def native(self, code: str) -> str:
+        return self.info(code).native
+
+    def locale(self, code: str) -> str:
+        return self.info(code).locale
+
+    def direction(self, code: str) -> Direction:
+        return self.info(code).direction
+
+    def readability(self, code: str) -> Readability:
+        return self.info(code).readability
+
+    def font_chain(self, code: str) -> tuple[str, ...]:
+        """The families a page in ``code`` is set in, first choice first, each once."""
+        return tuple(dict.fromkeys((*self.info(code).fonts, *self.fonts)))
 
 
 def locale(code: str) -> str:
-    """The Babel locale of ``code`` (the original's for an unknown code)."""
-    return REGISTRY.get(code, REGISTRY[ORIGINAL]).locale
+    """The Babel locale of a built-in language, else the code itself (Babel reads "vi", "zh")."""
+    info = DEFAULTS.get(code)
+    return info.locale if info else code.replace("-", "_")
 
 
-def native(code: str) -> str:
-    """"Español" for "es": how a link to an edition names its language."""
-    info = REGISTRY.get(code)
-    return info.native if info else code
+def name(code: str) -> str:
+    """"Spanish" for "es"; any other code is shown as it is."""
+    info = DEFAULTS.get(code)
+    return info.name if info else code

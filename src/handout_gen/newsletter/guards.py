@@ -26,6 +26,8 @@ WARN_HTML_BYTES = 90_000  # leave room for transfer-encoding overhead
 
 CONTEXT_KEYS = {
     "lang",
+    "direction",
+    "permission_reminder",
     "logo",
     "practice",
     "colors",

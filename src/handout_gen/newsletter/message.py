@@ -20,6 +20,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from handout_gen.content.project import Project
@@ -27,8 +28,7 @@ from handout_gen.core.errors import SendError
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
-
-GREETINGS = {"en": ("Hello {name},", "Hello,"), "es": ("Hola, {name}:", "Hola:")}
+from handout_gen.render.jinja import translations
 
 
 @dataclass(frozen=True)
@@ -49,26 +49,29 @@ def _with_param(url: str, key: str, value: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{key}={quote(value, safe='')}"
 
 
-def greeting(lang: str, first_name: str | None) -> str:
-    """ "Hello Ana," or "Hello," — the only personal field a newsletter may use."""
-    named, plain = GREETINGS.get(lang, GREETINGS[ORIGINAL])
-    return named.format(name=first_name) if first_name else plain
+def greeting(lang: str, first_name: str | None, catalogs: Path | None = None) -> str:
+    """ "Hello Ana," or "Hello," — the only personal field a newsletter may use; the words
+    come from the language's page-furniture catalog ("Hola, Ana:")."""
+    gettext = translations(lang, catalogs).gettext
+    return gettext("Hello %(name)s,") % {"name": first_name} if first_name else gettext("Hello,")
 
 
-def issue_url(project: Project, issue_id: str) -> str:
-    """The issue's web copy: ``<archive_url>/<issue>/`` (the "view in browser" link; the site's page)."""
-    return project.practice.email.archive_url.rstrip("/") + f"/{issue_id}/"
+def issue_url(project: Project, issue_id: str, lang: str = ORIGINAL) -> str:
+    """The issue's web copy: ``<archive_url>/<issue>/`` (the "view in browser" link; the site's page),
+    ``<archive_url>/<issue>/<lang>/`` for a language edition (as a procedure's ``<url>/<lang>/``)."""
+    own = "" if lang == ORIGINAL else f"{lang}/"
+    return project.practice.email.archive_url.rstrip("/") + f"/{issue_id}/{own}"
 
 
 def archive_url(project: Project, issue: Issue) -> str:
-    return issue_url(project, issue.id)
+    return issue_url(project, issue.id, issue.lang)
 
 
 def generic_values(project: Project, issue: Issue) -> Values:
     """The copy written to output/ and used for the browser version: no reader, no token."""
     email = project.practice.email
     return Values(
-        greeting(issue.meta.lang, None),
+        greeting(issue.meta.lang, None, project.catalog_dir),
         email.unsubscribe_url,
         email.preferences_url,
         archive_url(project, issue),
@@ -79,7 +82,7 @@ def generic_values(project: Project, issue: Issue) -> Values:
 def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_token: str) -> Values:
     email = project.practice.email
     return Values(
-        greeting(issue.meta.lang, first_name),
+        greeting(issue.meta.lang, first_name, project.catalog_dir),
         _with_param(email.unsubscribe_url, "t", unsub_token),
         _with_param(email.preferences_url, "t", unsub_token),
         archive_url(project, issue),
@@ -87,13 +90,15 @@ def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_
     )
 
 
-def esp_values(esp: str) -> Values:
-    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address."""
+def esp_values(esp: str, lang: str = ORIGINAL, catalogs: Path | None = None) -> Values:
+    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address.
+    The greeting's words are the edition's language ("Hola, *|FNAME|*:")."""
     if esp != "mailchimp":
         msg = f"unknown ESP '{esp}' (known: mailchimp)"
         raise SendError(msg)
+    named, plain = greeting(lang, "*|FNAME|*", catalogs), greeting(lang, None, catalogs)
     return Values(
-        "*|IF:FNAME|*Hello *|FNAME|*,*|ELSE:|*Hello,*|END:IF|*",
+        f"*|IF:FNAME|*{named}*|ELSE:|*{plain}*|END:IF|*",
         "*|UNSUB|*",
         "*|UPDATE_PROFILE|*",
         "*|ARCHIVE|*",
@@ -134,6 +139,7 @@ class MessageTemplate:
         head["From"] = Address(display_name=email.sender_name, addr_spec=email.sender_address)
         if email.reply_to:
             head["Reply-To"] = Address(addr_spec=email.reply_to)
+        head["Content-Language"] = issue.lang  # RFC 3282: the edition's language, as <html lang>
         head["MIME-Version"] = "1.0"
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         digest = hashlib.sha256(html.encode() + b"\0" + text.encode()).hexdigest()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -22,10 +22,11 @@ from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import read_input
-from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.phi import patient_keys
 
 ISSUE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+NO_INTRO = "the body needs an introduction before the first block"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")  # no SVG/WebP/data: in email (email.md §2)
 
 
@@ -57,7 +58,8 @@ class NewsletterMeta(Strict):
     subject: Annotated[str, Field(min_length=1, max_length=120)]
     preheader: Annotated[str, Field(min_length=1, max_length=150)]
     date: date
-    lang: Language = ORIGINAL
+    lang: str = ORIGINAL
+    version: Text | None = None  # what a language edition's translation_of_version names
     hero: NewsletterImage | None = None
     blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]
 
@@ -72,6 +74,12 @@ class Issue:
     sections: dict[str, tuple[str, str]]  # id -> (heading, markdown)
     path: Path
     digest: str
+    status: str | None = None  # a language edition's review status ("draft" until a translator signs)
+    permission_reminder: str | None = None  # an edition's own wording of the footer's reminder
+
+    @property
+    def lang(self) -> str:
+        return self.meta.lang
 
 
 def newsletters_dir(project: Project) -> Path:
@@ -86,7 +94,7 @@ def list_issues(project: Project) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.md") if ISSUE_RE.match(p.stem))
 
 
-def _parse_body(
+def parse_body(
     body: str, source: str, first_line: int
 ) -> tuple[str, dict[str, tuple[str, str, int]], list[Problem]]:
     """Split the body into the introduction and its ``## Heading {#id}`` sections."""
@@ -158,13 +166,27 @@ def _block_problems(
     return problems
 
 
-def load_issue(project: Project, issue_id: str) -> Issue:
-    """Read and validate one issue; every problem is reported at once (file:line: field)."""
-    if not ISSUE_RE.match(issue_id) or not (newsletters_dir(project) / f"{issue_id}.md").is_file():
-        known = ", ".join(list_issues(project)) or "none"
-        msg = f"no newsletter '{issue_id}' in content/newsletters/ (known: {known})"
-        raise UnknownItemError(msg)
-    path = newsletters_dir(project) / f"{issue_id}.md"
+def issue_path(project: Project, issue_id: str, lang: str = ORIGINAL) -> Path:
+    """``content/newsletters/<issue>.md``, or ``<issue>.<lang>.md`` for a language edition."""
+    suffix = "" if lang == ORIGINAL else f".{lang}"
+    return newsletters_dir(project) / f"{issue_id}{suffix}.md"
+
+
+@dataclass(frozen=True)
+class IssueFile:
+    """One newsletter file as read: its bytes, front matter (with key lines) and body."""
+
+    path: Path
+    source: str
+    raw: bytes
+    data: Any  # the parsed front matter (validated by the caller's model)
+    key_lines: KeyLines
+    body: str
+    body_line: int
+
+
+def read_issue_file(project: Project, path: Path) -> IssueFile:
+    """Read a newsletter file and its front matter; refuse patient data before anything else."""
     source = relpath(path, project.root)
     try:
         raw = read_input(path, folder=newsletters_dir(project), root=project.root)
@@ -192,14 +214,26 @@ def load_issue(project: Project, issue_id: str) -> Issue:
             ],
             source,
         )
-    meta, problems = validate(NewsletterMeta, data, source, key_lines)
-    intro, sections, found = _parse_body(body, source, body_line)
+    return IssueFile(path, source, raw, data, key_lines, body, body_line)
+
+
+def load_issue(project: Project, issue_id: str) -> Issue:
+    """Read and validate one issue; every problem is reported at once (file:line: field)."""
+    if not ISSUE_RE.match(issue_id) or not issue_path(project, issue_id).is_file():
+        known = ", ".join(list_issues(project)) or "none"
+        msg = f"no newsletter '{issue_id}' in content/newsletters/ (known: {known})"
+        raise UnknownItemError(msg)
+    read = read_issue_file(project, issue_path(project, issue_id))
+    source, key_lines = read.source, read.key_lines
+    meta, problems = validate(NewsletterMeta, read.data, source, key_lines)
+    intro, sections, found = parse_body(read.body, source, read.body_line)
     problems += found
     if meta is not None:
         problems += _block_problems(project, meta, sections, source, key_lines)
     if not intro:
-        problems.append(Problem(source, "the body needs an introduction before the first block", body_line))
+        problems.append(Problem(source, NO_INTRO, read.body_line))
     if problems or meta is None:
         raise ValidationFailed(problems, source)
-    digest = hashlib.sha256(raw).hexdigest()
-    return Issue(issue_id, meta, intro, {k: (t, m) for k, (t, m, _) in sections.items()}, path, digest)
+    digest = hashlib.sha256(read.raw).hexdigest()
+    sections_md = {k: (t, m) for k, (t, m, _) in sections.items()}
+    return Issue(issue_id, meta, intro, sections_md, read.path, digest)

@@ -1,4 +1,4 @@
-"""Recipient lists: a UTF-8 CSV with ``email`` and an optional ``first_name``, checked row by row.
+"""Recipient lists: a UTF-8 CSV with ``email``, optional ``first_name`` and ``language``, checked row by row.
 
 The list is patient-adjacent, so messages name rows and columns only, never the values.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handout_gen.core.errors import Problem, RosterError, SendError
+from handout_gen.core.languages import ORIGINAL, Languages
 
 NOTHING_SENT = "nothing was sent"  # a list is checked whole before the first message goes out
 
@@ -21,6 +22,7 @@ ADDRESS_RE = re.compile(
 )
 EMAIL_COLUMNS = {"email", "email_address", "e_mail"}
 NAME_COLUMNS = {"first_name", "firstname", "first"}
+LANGUAGE_COLUMNS = {"language", "lang", "preferred_language", "language_code", "idioma"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Recipient:
     row: int  # spreadsheet row: the header is row 1
     address: str
     first_name: str | None = None
+    lang: str = ORIGINAL  # the edition this reader gets (English when the issue has none in it)
 
 
 def clean_name(value: str) -> str | None:
@@ -40,10 +43,52 @@ def valid_address(value: str) -> bool:
     return len(value) <= 254 and bool(ADDRESS_RE.match(value)) and ".." not in value.split("@")[0]
 
 
-def load_recipients(path: Path) -> list[Recipient]:
-    """Read a UTF-8 CSV (BOM or not) with ``email`` and optional ``first_name``; every bad row
-    (invalid or duplicate address, unknown column) is reported, by row, before anything is sent.
-    Messages name rows and columns only, never the values (the list is patient-adjacent)."""
+def language_of(value: str, languages: Languages) -> str | None:
+    """The language code a list cell means: a code ("es", "ES", "es-MX" → es), or the
+    language's name in English or its own ("Spanish", "español"); "" is English; None: unknown."""
+    cell = value.strip().casefold().replace("_", "-")
+    if not cell:
+        return ORIGINAL
+    for code in languages.codes:
+        names = {code.casefold(), languages.name(code).casefold(), languages.native(code).casefold()}
+        if cell in names:
+            return code
+    base = cell.split("-")[0]
+    return base if base in languages and "-" in cell else None
+
+
+def _row_language(row: list[str], column: int | None, languages: Languages) -> str | None:
+    """A row's language: English without the column or with an empty cell; None if unknown."""
+    if column is None or column >= len(row):
+        return ORIGINAL
+    return language_of(row[column], languages)
+
+
+def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]:
+    """The email, first-name and language columns; any other column stops the list."""
+    columns = [re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_") for col in header]
+    problems: list[Problem] = []
+    email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
+    name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
+    lang_col = next((i for i, c in enumerate(columns) if c in LANGUAGE_COLUMNS), None)
+    if email_col is None:
+        problems.append(Problem(name, "needs an 'email' column", 1))
+    for index, col in enumerate(columns):
+        if col not in EMAIL_COLUMNS | NAME_COLUMNS | LANGUAGE_COLUMNS and col:
+            message = (f"column '{header[index].strip()}' is not allowed: a recipient "
+                       "list holds only email, first_name and language (never patient data)")
+            problems.append(Problem(name, message, 1))
+    if problems or email_col is None:
+        raise RosterError(problems, name, NOTHING_SENT)
+    return email_col, name_col, lang_col
+
+
+def load_recipients(path: Path, languages: Languages | None = None) -> list[Recipient]:
+    """Read a UTF-8 CSV (BOM or not) with ``email`` and optional ``first_name`` and ``language``;
+    every bad row (invalid or duplicate address, unknown language, unknown column) is reported,
+    by row and column, before anything is sent. Messages name rows and columns only, never the
+    values (the list is patient-adjacent)."""
+    languages = languages or Languages()
     name = path.name
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -57,25 +102,8 @@ def load_recipients(path: Path) -> list[Recipient]:
     if not header:
         problem = Problem(name, "the file is empty; it needs a header row with 'email'")
         raise RosterError([problem], name, NOTHING_SENT)
-    columns = [re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_") for col in header]
+    email_col, name_col, lang_col = _columns(header, name)
     problems: list[Problem] = []
-    email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
-    name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
-    if email_col is None:
-        problems.append(Problem(name, "needs an 'email' column", 1))
-    for index, col in enumerate(columns):
-        if col not in EMAIL_COLUMNS | NAME_COLUMNS and col:
-            problems.append(
-                Problem(
-                    name,
-                    f"column '{header[index].strip()}' is not allowed: a recipient "
-                    "list holds only email and first_name (never patient data)",
-                    1,
-                )
-            )
-    if problems:
-        raise RosterError(problems, name, NOTHING_SENT)
-    assert email_col is not None
     recipients: list[Recipient] = []
     seen: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=2):
@@ -94,7 +122,14 @@ def load_recipients(path: Path) -> list[Recipient]:
             continue
         seen[key] = row_number
         first = clean_name(row[name_col]) if name_col is not None and name_col < len(row) else None
-        recipients.append(Recipient(row_number, address, first))
+        lang = _row_language(row, lang_col, languages)
+        if lang is None:
+            assert lang_col is not None
+            known = ", ".join(languages.codes)
+            message = f"is not a language of this project (known: {known})"
+            problems.append(Problem(name, message, row_number, header[lang_col].strip()))
+            continue
+        recipients.append(Recipient(row_number, address, first, lang))
     if problems:
         raise RosterError(problems, name, NOTHING_SENT)
     if not recipients:

@@ -19,13 +19,21 @@ from markupsafe import Markup
 
 from handout_gen.content.markdown import render_markdown
 from handout_gen.content.project import Project
-from handout_gen.core.errors import HandoutGenError, InputRefused, Problem, RenderError, ValidationFailed
+from handout_gen.core.errors import (
+    HandoutGenError,
+    InputRefused,
+    Problem,
+    RenderError,
+    UnknownItemError,
+    ValidationFailed,
+)
 from handout_gen.core.files import BuildReport, Manifest, read_input, write_file
 from handout_gen.core.languages import ORIGINAL
+from handout_gen.newsletter.editions import edition_files, load_editions
 from handout_gen.newsletter.guards import check_issue, guard_context
 from handout_gen.newsletter.links import LinkPolicy, fragment_links
 from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_values
-from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues, load_issue
+from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues
 from handout_gen.newsletter.tokens import TOKENS, token
 from handout_gen.render.jinja import make_env, render, safe_html
 from handout_gen.render.logo import web_logo
@@ -79,6 +87,8 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
     logo = web_logo(project)
     return {
         "lang": lang,
+        "direction": project.languages.direction(lang),
+        "permission_reminder": issue.permission_reminder or practice.email.permission_reminder,
         "practice": practice,
         # Decorative next to the practice's name (alt=""), so screen readers do not say it twice.
         "logo": {"url": links.absolute(logo.src), "width": logo.width, "height": logo.height, "alt": ""},
@@ -141,9 +151,10 @@ class RenderedIssue:
     warnings: tuple[Problem, ...] = ()
 
 
-def render_issue(project: Project, issue_id: str, *, esp: str | None = None) -> RenderedIssue:
-    """Load, render, inline once, check every guard; raise before anything is written."""
-    issue = load_issue(project, issue_id)
+def render_edition(
+    project: Project, issue: Issue, *, esp: str | None = None, warnings: tuple[Problem, ...] = ()
+) -> RenderedIssue:
+    """Render one language edition, inline once, check every guard; raise before anything is written."""
     context = newsletter_context(project, issue)
     guard_context(context)
     env = make_env(project.templates_dir)
@@ -156,10 +167,10 @@ def render_issue(project: Project, issue_id: str, *, esp: str | None = None) -> 
     generic = generic_values(project, issue)
     html = template.fill_html(generic)
     final_text = template.fill_text(generic)
-    warnings = check_issue(project, html, final_text, issue)
+    warnings = (*warnings, *check_issue(project, html, final_text, issue))
     esp_html = esp_text = None
     if esp is not None:
-        values = esp_values(esp)
+        values = esp_values(esp, issue.lang, project.catalog_dir)
         esp_html = template.fill_html(values)
         esp_text = template.fill_text(values)
     browser = MessageTemplate.substitute(browser, generic, html=True)
@@ -177,37 +188,122 @@ def render_issue(project: Project, issue_id: str, *, esp: str | None = None) -> 
     )
 
 
+@dataclass(frozen=True)
+class RenderedEditions:
+    """An issue rendered in every language it has: the English original first."""
+
+    original: RenderedIssue
+    translations: dict[str, RenderedIssue]
+    problems: tuple[Problem, ...] = ()  # editions left out for their problems (strict=False)
+
+    @property
+    def id(self) -> str:
+        return self.original.issue.id
+
+    @property
+    def all(self) -> list[RenderedIssue]:
+        return [self.original, *self.translations.values()]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [w for item in self.all for w in item.warnings]
+
+    def edition(self, lang: str) -> RenderedIssue | None:
+        """The edition in ``lang``; None when the issue has none (its readers get English)."""
+        return self.original if lang == ORIGINAL else self.translations.get(lang)
+
+
+def render_editions(
+    project: Project, issue_id: str, *, esp: str | None = None, strict: bool = True
+) -> RenderedEditions:
+    """Render the issue and each of its language editions (every guard on each).
+
+    ``strict``: an edition with problems stops everything (``newsletter``, ``send``: nothing is
+    written or sent while a reader's edition is broken); otherwise it is left out and its
+    problems returned (``build``: a problem blocks only the outputs made from it).
+    """
+    editions = load_editions(project, issue_id)
+    if strict and editions.problems:
+        raise ValidationFailed(list(editions.problems), f"newsletter {issue_id}")
+    original = render_edition(project, editions.original, esp=esp, warnings=editions.warnings)
+    translations = {
+        lang: render_edition(project, issue, esp=esp) for lang, issue in editions.translations.items()
+    }
+    return RenderedEditions(original, translations, editions.problems)
+
+
+def render_issue(
+    project: Project, issue_id: str, *, esp: str | None = None, lang: str = ORIGINAL
+) -> RenderedIssue:
+    """One edition of an issue (the English one by default), every edition's file read and checked."""
+    editions = load_editions(project, issue_id)
+    issue = editions.edition(lang)
+    if issue is None:
+        known = ", ".join(editions.langs)
+        msg = f"newsletter '{issue_id}' has no '{lang}' edition (it has: {known})"
+        raise UnknownItemError(msg)
+    warnings = editions.warnings if lang == ORIGINAL else ()
+    return render_edition(project, issue, esp=esp, warnings=warnings)
+
+
 # --- writing ------------------------------------------------------------------------------
 OUTPUT_NAMES = ("email.html", "email.txt", "email.eml", "browser.html")
 
 
+def output_names(lang: str) -> tuple[str, ...]:
+    """File names of one edition: ``email.html`` … for English, ``email.es.html`` … for Spanish
+    (the language before the extension, as in ``<slug>.es.md``)."""
+    if lang == ORIGINAL:
+        return OUTPUT_NAMES
+    return tuple(f"{stem}.{lang}.{ext}" for stem, _, ext in (n.partition(".") for n in OUTPUT_NAMES))
+
+
 def write_issue(project: Project, rendered: RenderedIssue, esp: str | None = None) -> list[Path]:
-    """Write output/newsletters/<issue>/{email.html,email.txt,email.eml,browser.html}[+ ESP copy]."""
+    """Write one edition into output/newsletters/<issue>/ (names from :func:`output_names`) [+ ESP copy]."""
     out = project.output_dir / "newsletters" / rendered.issue.id
-    files: dict[str, str | bytes] = dict(
-        zip(OUTPUT_NAMES, (rendered.html, rendered.text, rendered.eml, rendered.browser_html), strict=True)
-    )
+    lang = rendered.issue.lang
+    data = (rendered.html, rendered.text, rendered.eml, rendered.browser_html)
+    files: dict[str, str | bytes] = dict(zip(output_names(lang), data, strict=True))
     if esp is not None and rendered.esp_html is not None and rendered.esp_text is not None:
-        files[f"email.{esp}.html"] = rendered.esp_html
-        files[f"email.{esp}.txt"] = rendered.esp_text
+        infix = "" if lang == ORIGINAL else f".{lang}"
+        files[f"email{infix}.{esp}.html"] = rendered.esp_html
+        files[f"email{infix}.{esp}.txt"] = rendered.esp_text
     return [write_file(out / name, data, root=project.output_dir) for name, data in files.items()]
 
 
-def issue_key(project: Project, issue_id: str) -> str:
-    """Hash of every input of one issue: its file, every procedure it may quote, shared files."""
+def write_editions(project: Project, rendered: RenderedEditions, esp: str | None = None) -> list[Path]:
+    """Write every edition of an issue."""
+    return [path for item in rendered.all for path in write_issue(project, item, esp)]
+
+
+def issue_key(project: Project, issue_id: str, lang: str | None = None) -> str:
+    """Hash of every input of one issue (``lang``: of that edition only): its file(s), every
+    procedure edition it may quote, shared files."""
     digest = hashlib.sha256(project.shared_digest.encode())
     folder = project.content_dir / "newsletters"
     digest.update(read_input(folder / f"{issue_id}.md", folder=folder, root=project.root))
-    for slug in sorted(project.procedures):
-        digest.update(project.procedures[slug].edition(ORIGINAL).digest.encode())
+    files = edition_files(project, issue_id)
+    langs = [ORIGINAL, *files] if lang is None else [lang]
+    for code in langs:
+        if code in files:
+            digest.update(f"\0{code}\0".encode() + read_input(files[code], folder=folder, root=project.root))
+        for slug in sorted(project.procedures):
+            digest.update(project.procedures[slug].edition(code).digest.encode())
     return digest.hexdigest()
+
+
+def _outputs(project: Project, issue_id: str) -> list[Path]:
+    out = project.output_dir / "newsletters" / issue_id
+    found = edition_files(project, issue_id)
+    langs = [ORIGINAL, *(lang for lang in found if lang in project.languages.translated)]
+    return [out / name for lang in langs for name in output_names(lang)]
 
 
 @dataclass
 class Changed:
     """What :func:`render_changed` found: issues rendered, unchanged, and blocked by problems."""
 
-    rendered: list[RenderedIssue]
+    rendered: list[RenderedEditions]
     unchanged: list[Path]
     problems: list[Problem]
 
@@ -224,10 +320,12 @@ def render_changed(project: Project, *, force: bool = False) -> Changed:
     for issue_id in list_issues(project):
         try:
             key = issue_key(project, issue_id)
-            if not force and manifest.unchanged(issue_id, key, *(out / issue_id / n for n in OUTPUT_NAMES)):
+            if not force and manifest.unchanged(issue_id, key, *_outputs(project, issue_id)):
                 changed.unchanged.append(out / issue_id)
             else:
-                changed.rendered.append(render_issue(project, issue_id))
+                rendered = render_editions(project, issue_id, strict=False)
+                changed.problems += rendered.problems
+                changed.rendered.append(rendered)
         except InputRefused as exc:
             changed.problems.append(exc.problem)
         except ValidationFailed as exc:
@@ -238,13 +336,13 @@ def render_changed(project: Project, *, force: bool = False) -> Changed:
     return changed
 
 
-def write_rendered(project: Project, rendered: list[RenderedIssue]) -> list[Path]:
+def write_rendered(project: Project, rendered: list[RenderedEditions]) -> list[Path]:
     """Write issues :func:`render_changed` made and record them in the build manifest."""
     manifest = Manifest(project.output_dir, "newsletters")
     written: list[Path] = []
     for item in rendered:
-        written += write_issue(project, item)
-        manifest.record(item.issue.id, issue_key(project, item.issue.id))
+        written += write_editions(project, item)
+        manifest.record(item.id, issue_key(project, item.id))
     return written
 
 

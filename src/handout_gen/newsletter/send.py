@@ -33,10 +33,11 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import OutputError, SendError
 from handout_gen.core.files import AppendLog, ensure_dir, safe_join
 from handout_gen.core.interrupts import HeldInterrupt
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.message import MessageTemplate, reader_values
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.recipients import Recipient
-from handout_gen.newsletter.render import RenderedIssue, render_issue
+from handout_gen.newsletter.render import RenderedEditions, RenderedIssue, render_editions
 from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, load_secret, mac
 
 
@@ -145,6 +146,8 @@ class SendReport:
     refused_earlier: list[int] = field(default_factory=list)  # rows refused on an earlier run, not tried
     prepared: int = 0
     log_path: Path | None = None
+    by_language: dict[str, int] = field(default_factory=dict)  # edition -> messages prepared
+    fallback: dict[str, int] = field(default_factory=dict)  # "Spanish (es)" -> readers given English
 
     def summary(self, dry_run: bool) -> list[str]:
         """What the terminal shows after a send: counts and row numbers only."""
@@ -153,6 +156,10 @@ class SendReport:
             if dry_run
             else f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"
         ]
+        if set(self.by_language) - {ORIGINAL} or self.fallback:
+            lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in self.by_language.items()))
+        for language, count in self.fallback.items():
+            lines.append(f"no {language} edition of this issue: {count} reader(s) got the English one")
         if self.refused_earlier:
             rows = ", ".join(map(str, self.refused_earlier))
             lines.append(f"refused earlier, not tried again (add --retry-refused to try): row(s) {rows}")
@@ -357,7 +364,7 @@ def send_issue(
     retries: int = 4,
     backoff: float = 2.0,
     progress: Callable[[Recipient], None] | None = None,
-    rendered: RenderedIssue | None = None,
+    rendered: RenderedEditions | None = None,
     retry_refused: bool = False,
     tokens: UnsubscribeTokens | None = None,
     suppressions: SuppressionList | None = None,
@@ -371,11 +378,16 @@ def send_issue(
 
     ``tokens`` default to the practice secret from the environment (:func:`load_secret`); a
     list send skips the readers on ``suppressions`` (default: the project's suppression list).
-    A test send goes to the addresses typed, whatever the list says.
+    A test send goes to the addresses typed, whatever the list says. Each reader gets the
+    edition in their ``lang``, or the English one when the issue has none in it (the summary
+    says so once per language, with a count, never with a row or address).
     """
     tokens = tokens or UnsubscribeTokens(load_secret())
-    rendered = rendered or render_issue(project, issue_id)
-    template = MessageTemplate.build(project, rendered.issue, rendered.template_html, rendered.template_text)
+    rendered = rendered or render_editions(project, issue_id)
+    templates = {
+        item.issue.lang: MessageTemplate.build(project, item.issue, item.template_html, item.template_text)
+        for item in rendered.all
+    }
     report = SendReport()
     suppressed: frozenset[str] = frozenset()
     if not test:
@@ -404,8 +416,10 @@ def send_issue(
             elif unsub in log.refused and not retry_refused:
                 report.refused_earlier.append(recipient.row)
             else:
+                edition = _edition(project, rendered, recipient.lang, report)
                 link = tokens.token(issue_id, address)
-                message = _message(project, template, log.key, recipient, link, rendered.issue)
+                template = templates[edition.issue.lang]
+                message = _message(project, template, log.key, recipient, link, edition.issue)
                 report.prepared += 1
                 if delivery is not None:
                     _send_one(delivery, recipient, unsub, message, log, report, test)
@@ -418,9 +432,20 @@ def send_issue(
     return report
 
 
+def _edition(project: Project, rendered: RenderedEditions, lang: str, report: SendReport) -> RenderedIssue:
+    """The edition a reader of ``lang`` gets (English when there is none), counted in ``report``."""
+    edition = rendered.edition(lang)
+    if edition is None:
+        language = f"{project.languages.name(lang)} ({lang})"
+        report.fallback[language] = report.fallback.get(language, 0) + 1
+        edition = rendered.original
+    report.by_language[edition.issue.lang] = report.by_language.get(edition.issue.lang, 0) + 1
+    return edition
+
+
 def _message(
     project: Project, template: MessageTemplate, key: bytes, recipient: Recipient, link: str, issue: Issue
-) -> tuple[bytes, str]:
+) -> tuple[bytes, str, str]:
     """One reader's message (``link``: the unsubscribe token) and its Message-ID (the same on a
     resumed send: receivers can drop a duplicate)."""
     values = reader_values(project, issue, recipient.first_name, link)
@@ -430,17 +455,17 @@ def _message(
         values, to=recipient.address, message_id=message_id, date=datetime.now(UTC),
         list_unsubscribe=values.unsub_url,
     )
-    return data, message_id
+    return data, message_id, issue.lang
 
 
 def _send_one(
-    delivery: _Delivery, recipient: Recipient, unsub: str, message: tuple[bytes, str], log: SendLog,
+    delivery: _Delivery, recipient: Recipient, unsub: str, message: tuple[bytes, str, str], log: SendLog,
     report: SendReport, test: bool,
 ) -> None:
-    data, message_id = message
+    data, message_id, _lang = message
 
     def answered(refused: _Permanent | None) -> None:
-        entry: dict[str, object] = {"row": recipient.row, "token": unsub}
+        entry: dict[str, object] = {"row": recipient.row, "token": unsub, "lang": message[2]}
         if refused is not None:
             report.failed.append(Refusal(recipient.row, refused.code, refused.status))
             entry.update(event="failed", code=refused.code, status=refused.status)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
+from handout_gen.packets.stamps import PacketStamp, Slot
 from handout_gen.packets.structure import Section, Tree, tag_packet
 
 FLATE_LEVEL: Literal[3] = 3
@@ -42,19 +43,34 @@ class Part:
     start: int
     stop: int
     bookmarks: list[tuple[str, int]]  # (title, page index within the source)
+    slot: Slot | None = None  # where its footer leaves room for the page stamp
     tree: Tree | None = None  # its structure (structure.py); None: untagged
 
 
-def assemble(parts: list[Part], *, title: str, lang: str, author: str, password: str = "") -> bytes:
-    """Stitch parts into one packet with bookmarks, generic metadata and optional AES-256."""
+def assemble(
+    parts: list[Part],
+    *,
+    title: str,
+    lang: str,
+    author: str,
+    password: str = "",
+    stamp: PacketStamp | None = None,
+) -> bytes:
+    """Stitch parts into one packet with its structure tree, bookmarks, generic metadata and
+    optional AES-256; ``stamp`` numbers its pages and prints its reference in each part's
+    footer slot, as an artifact."""
     import pikepdf
 
     out = pikepdf.new()
     sections: list[Section] = []
+    slots: list[Slot | None] = []
     for part in parts:
         offset = len(out.pages) - part.start
         out.pages.extend(part.pdf.pages[part.start : part.stop])
         sections.append((part.tree, part.stop - part.start, [(n, i + offset) for n, i in part.bookmarks]))
+        slots += [part.slot] * (part.stop - part.start)
+    if stamp is not None:  # an artifact: drawn before the tree is made, outside it
+        stamp.apply(out, slots)
     tag_packet(out, sections, lang)  # the structure tree and the outline (structure.py)
     out.Root.Lang = pikepdf.String(lang)
     out.Root.PageMode = pikepdf.Name.UseOutlines

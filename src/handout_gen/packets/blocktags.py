@@ -70,18 +70,19 @@ class Marked:
         return replace(self, resources=pdf.copy_foreign(self.resources))
 
 
-def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[float, float]]) -> list[Marked]:
+def marked_pages(pdf: Any, name: str, blocks: list[str], bands: list[tuple[float, float]]) -> list[Marked]:
     """The :class:`Marked` template of each page of a tagged layout of blocks.
 
-    ``blocks`` is each page's block HTML (for its ARIA role and link descriptions),
-    ``bands`` each page's (low, high) in pt. ``serial`` names the layout document: resource
-    names get it as a prefix.
+    ``blocks`` is each page's block HTML (for its ARIA role and link descriptions; "" for
+    none), ``bands`` each page's (low, high) in pt. ``name`` names the layout document:
+    resource names get it as a prefix. An element with content on several pages (a list
+    that runs over a page break) becomes one element per page, each with that page's part.
     """
     nodes = read_nodes(pdf)
-    found: list[list[Node]] = [[] for _ in pdf.pages]
-    for node in nodes:
-        found[node[3]].append(node)
-    prefix = b"/h%d_" % serial
+    found = [
+        [n for node in nodes if (n := _on_page(node, index)) is not None] for index in range(len(pdf.pages))
+    ]
+    prefix = b"/%s_" % name.encode()
     rename = _renamer(pdf, prefix)
     made = []
     holders: dict[tuple[Any, ...], tuple[int, Any]] = {}
@@ -104,6 +105,22 @@ def marked_pages(pdf: Any, serial: int, blocks: list[str], bands: list[tuple[flo
             )
         )
     return made
+
+
+def _on_page(node: Node, index: int) -> Node | None:
+    """The part of ``node``'s subtree with content on page ``index`` (None if there is none)."""
+    role, attrs, kids, page = node
+    kept: list[Any] = []
+    for kid in kids:
+        if isinstance(kid, tuple):
+            part = _on_page(kid, index)
+            if part is not None:
+                kept.append(part)
+        elif page == index:
+            kept.append(kid)
+    if kept or (page == index and ("/Alt" in attrs or "/ActualText" in attrs)):
+        return (role, attrs, kept, index)
+    return None
 
 
 def _renamer(pdf: Any, prefix: bytes) -> Callable[[bytes], bytes]:

@@ -7,7 +7,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from handout_gen.packets.kit import Kit, PacketWords
@@ -15,6 +15,7 @@ from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.context import base_context, qr_png_uri
+from handout_gen.render.jinja import ltr_text
 
 # Each timed instruction: its "when" line (the only words that change with the appointment)
 # and what to do (the same for every patient, so laid out once per run); a late rule has
@@ -26,6 +27,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
+    "after_sedation": ("until_time", "after_sedation_rules"),
 }
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
@@ -46,7 +48,7 @@ def prep_context(
     words = kit.words(lang)
     plan = build_prep(slugs, flags, kit.project, words)
     context = base_context(kit.project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context.update(
         t=words,
         sections=sections,
@@ -65,18 +67,22 @@ def back_context(
     location: str,
     today: str,
     sections: tuple[str, ...],
+    calls: tuple[str, ...],
 ) -> dict[str, Any]:
+    """Closing pages; ``calls``: the procedures whose "call us" and emergency lists are merged
+    into the packet's one list (duplicates printed once)."""
     project = kit.project
     words = kit.words(lang)
     metas = [project.procedures[s].edition(lang).meta for s in slugs]
+    call_metas = [project.procedures[s].edition(lang).meta for s in calls]
     context = base_context(project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context.update(
         t=words,
         sections=sections,
         aftercare=[{"title": m.title, "items": m.aftercare} for m in metas],
-        call_us_if=list(dict.fromkeys(i for m in metas for i in m.call_us_if)),
-        go_to_er_if=list(dict.fromkeys(i for m in metas for i in m.go_to_er_if)),
+        call_us_if=list(dict.fromkeys(i for m in call_metas for i in m.call_us_if)),
+        go_to_er_if=list(dict.fromkeys(i for m in call_metas for i in m.go_to_er_if)),
         location=project.practice.location(location),
         printed=date.fromisoformat(today),
         packet=kit.text,
@@ -84,14 +90,13 @@ def back_context(
     return context
 
 
-def _furniture(kit: Kit, words: PacketWords) -> dict[str, Any]:
+def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     practice = kit.project.practice
     return {
-        "footer_left": words.footer_call % {"phone": practice.phone},
+        "footer_left": words.footer_call % {"phone": ltr_text(practice.phone, direction)},
         "footer_center": kit.text.version,
         "draft": kit.text.status == "draft",
     }
-
 
 
 def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
@@ -100,7 +105,11 @@ def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
-    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": item.at}
+    at = item.at
+    if when == "after_time" and at.time() == time(0):
+        # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
+        when, at = "after_midnight", at - timedelta(days=1)
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at}
 
 
 def patient_context(
@@ -116,10 +125,11 @@ def patient_context(
     location = practice.location(row.location)
     physician = practice.physician(row.physician)
     assert location is not None and physician is not None  # validated with the roster
-    if location.id not in qr_cache:
-        qr_cache[location.id] = qr_png_uri(location.map_url, practice.colors.text)
+    map_url = project.location_url(location, row.language)  # the clinic's page in their language
+    if map_url not in qr_cache:
+        qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
-    visit = row.visit(location.arrive_minutes_early, preps)
+    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today)
     words = kit.words(lang)
     blood_thinner = None
@@ -141,7 +151,8 @@ def patient_context(
         "arrive_minutes": location.arrive_minutes_early,
         "location": location,
         "physician": physician,
-        "map_qr": qr_cache[location.id],
+        "map_qr": qr_cache[map_url],
+        "map_url": map_url,
         "blood_thinner": blood_thinner,
         "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
     }
@@ -151,6 +162,6 @@ def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
     """What every cover-letter render of one language and print size shares."""
     words = kit.words(lang)
     context = base_context(kit.project, lang, large)
-    context.update(_furniture(kit, words))
+    context.update(_furniture(kit, words, context["dir"]))
     context["t"] = words
     return context

@@ -9,6 +9,7 @@ procedure's packet holds.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -17,13 +18,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from handout_gen.content.languages import unknown_language
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
+from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
-from handout_gen.core.languages import ORIGINAL, Language
+from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
+
+log = logging.getLogger("handout_gen")
 
 SectionName = Literal[
     "cover", "prep", "bring", "day-of", "handouts", "aftercare", "call", "contacts", "disclaimer"
@@ -49,6 +55,8 @@ class PacketWords(Strict):
     packet_title: Text
     draft: Text
     footer_call: Text
+    page_of: Text
+    packet_ref: Text
     letter_heading: Text
     dear: Text
     letter_intro: Text
@@ -65,15 +73,18 @@ class PacketWords(Strict):
     sign_off: Text
     times_heading: Text
     after_time: Text
+    after_midnight: Text
     on_day: Text
     by_day: Text
     from_day: Text
+    until_time: Text
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
     anti_inflammatories_last_dose: Text
     anti_inflammatories_restart: Text
     dye_allergy_call: Text
+    after_sedation_rules: Text
     call_today: Text
     late_fasting: Text
     late_anti_inflammatories: Text
@@ -84,6 +95,7 @@ class PacketWords(Strict):
     prep_always: TextList
     sedation_heading: Text
     sedation_times: Text
+    after_sedation: Text
     glp1_note: Text
     driver_sedation: Text
     driver_required: Text
@@ -129,16 +141,21 @@ _WHEN = {"time": "10:45 PM", **_DAY}
 _HEADING = {"heading": "Dates and times to remember"}
 PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "footer_call": _PHONE,
+    "page_of": {"page": 3, "pages": 11},
+    "packet_ref": {"id": "8338e3e0b4ee148e", "date": "Dec 1, 2026"},
     "dear": {"name": "Alex Sample"},
     "arrive_note": {"minutes": 30},
     "sign_off": {"practice": "Practice"},
     "after_time": _WHEN,
+    "after_midnight": _DAY,
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
+    "until_time": _WHEN,
     "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
     "sedation_times": _HEADING,
+    "after_sedation": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
     "call_intro": _PHONE,
@@ -148,10 +165,14 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
 # Placeholders a sentence must use: a "when" line without its computed time or day would
 # leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
+    "page_of": ("page", "pages"),
+    "packet_ref": ("id", "date"),
     "after_time": ("time", "day"),
+    "after_midnight": ("day",),
     "on_day": ("day",),
     "by_day": ("day",),
     "from_day": ("day",),
+    "until_time": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
 }
@@ -187,7 +208,7 @@ class PacketText(Strict):
     reviewer_role: Text
     last_reviewed: date
     rules: Rules
-    text: dict[Language, PacketWords]
+    text: dict[str, PacketWords]  # language code → its words (codes the project declares)
 
     @model_validator(mode="after")
     def _english_required(self) -> PacketText:
@@ -262,6 +283,8 @@ class Kit:
             require_password=require_password,
             broken=frozenset(project.broken) | blocked,
             allow_late=allow_late,
+            languages=project.languages,
+            packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 
     def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
@@ -279,6 +302,51 @@ class Kit:
         return hashlib.sha256(self.project.shared_digest.encode() + self.text_bytes).hexdigest()
 
 
+def _known_languages(text: PacketText, project: Project, source: str, lines: dict[Any, int]) -> PacketText:
+    """Leave out (with a warning naming file and line) words in a language the project does
+    not declare: the other languages' packets are still made."""
+    unknown = [lang for lang in text.text if lang not in project.languages]
+    for lang in unknown:
+        message = f"text.{lang}: {unknown_language(lang, project.languages)}; these words are left out"
+        log.warning("%s", Problem(source, message, lines.get(("text", lang)), severity="warning"))
+    if not unknown:
+        return text
+    return text.model_copy(update={"text": {k: v for k, v in text.text.items() if k not in unknown}})
+
+
+def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict[Any, int]) -> list[Problem]:
+    """Words with a character no font of their language's chain draws (file:line, code point)."""
+    problems = []
+    for lang, words in text.text.items():
+        families = project.languages.font_chain(lang)
+        fonts = chain(families)
+        for key, value in words.model_dump().items():
+            missing = fonts.missing("".join(value) if isinstance(value, list) else value)
+            if missing:
+                message = f"text.{lang}.{key} {missing_message(missing, families)}"
+                problems.append(Problem(source, message, lines.get(("text", lang, key)), rule="pdf.glyphs"))
+    return problems
+
+
+def _overview_problems(
+    project: Project, slug: str, item: ProcedurePacket, source: str, lines: dict[tuple[str | int, ...], int]
+) -> list[Problem]:
+    """An overview (``kind: overview``, a first consultation) added to a procedure's packet
+    would tell a patient on procedure day that no shot is given at the first visit."""
+    found = []
+    for name in item.handouts:
+        procedure = project.procedures.get(name)
+        if procedure is not None and procedure.meta.kind == "overview" and name != slug:
+            found.append(Problem(
+                source,
+                f"'{name}' is a first-consultation overview; a procedure-day packet must not add it "
+                "(a roster row may name it as a procedure of its own)",
+                lines.get(("procedures", slug, "handouts")),
+                f"procedures.{slug}.handouts",
+            ))
+    return found
+
+
 def load_kit(project: Project) -> Kit:
     """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
     problems: list[Problem] = []
@@ -288,9 +356,14 @@ def load_kit(project: Project) -> Kit:
         raise ConfigError(msg)
     raw = text_path.read_bytes()
     source = relpath(text_path, project.root)
-    text, lines, found = load_model(text_path, PacketText, project.root)
+    values = practice_values(project.practice)
+    text, lines, found = load_model(
+        text_path, PacketText, project.root, lambda raw, where: substitute(raw, values, where)
+    )
     problems += found
     if text is not None:
+        text = _known_languages(text, project, source, lines)
+        problems += _glyph_problems(text, project, source, lines)
         for lang, words in text.text.items():
             for key, allowed in PLACEHOLDERS.items():
                 why = placeholder_problem(getattr(words, key), allowed, REQUIRED.get(key, ()))
@@ -316,6 +389,7 @@ def load_kit(project: Project) -> Kit:
                                 rule="references.unknown-slug",
                             )
                         )
+                problems += _overview_problems(project, slug, item, source, lines)
                 if item.sections and "cover" not in item.sections:
                     problems.append(
                         Problem(

@@ -41,6 +41,7 @@ from handout_gen.packets.assemble import prepare_part
 from handout_gen.packets.blocktags import LetterTags, Marked, marked_pages
 from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
+from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
 from handout_gen.packets.roster import PatientRow
 from handout_gen.packets.structure import Tree
 from handout_gen.render.jinja import render
@@ -121,12 +122,16 @@ class LetterPress:
         self._uses: Counter[str] = Counter()  # letters that used each block of a recent document
         self._wanted: set[str] = set()  # single-use blocks used again: shared when next laid out
 
-    def letters(self, rows: list[tuple[PatientRow, str]]) -> tuple[Any, list[int], list[str], list[Tree]]:
-        """Compose the letters of ``rows``: (patient, language of the packet's words).
+    def letters(
+        self, rows: list[tuple[PatientRow, str]], tails: list[list[Piece]] | None = None
+    ) -> tuple[Any, list[int], list[str], list[Tree]]:
+        """Compose the letters of ``rows``: (patient, language of the packet's words), each
+        followed by its ``tails`` (tagged pages laid out elsewhere, such as the prep
+        checklist, that flow on from the letter's last page, their structure with them).
 
         Returns a pikepdf.Pdf with every letter, the index of each letter's first page in it,
         WeasyPrint's warnings (the caller must not print them: they may quote a name), and
-        each letter's structure tree (it reaches that letter's pages only).
+        each letter's structure tree, its tail's included (it reaches that letter's pages only).
         """
         import pikepdf
 
@@ -165,10 +170,11 @@ class LetterPress:
         out = pikepdf.new()
         starts, trees = [], []
         copied: dict[int, Any] = {}  # resources copied into ``out``
-        for variant, keys, glue in letters:
+        for (variant, keys, glue), tail in zip(letters, tails or [[]] * len(letters), strict=True):
             starts.append(len(out.pages))
             tags = LetterTags(out, variant[0], copied)
-            _compose(out, self._stationery_for(variant), [self._blocks[key] for key in keys], glue, tags)
+            blocks = [self._blocks[key] for key in keys] + ([tail] if tail else [])
+            _compose(out, self._stationery_for(variant), blocks, glue + [False] * bool(tail), tags)
             trees.append(tags.tree())
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
@@ -225,7 +231,7 @@ class LetterPress:
         # Each page is cut to the block's band (pt, from the bottom), where it was laid out.
         cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
                 for (_, top, bottom, _), p in zip(bands, pdf.pages, strict=True)]
-        marked = marked_pages(pdf, self.documents, [blocks[ids[name]][1] for name, *_ in bands], cuts)
+        marked = marked_pages(pdf, f"h{self.documents}", [blocks[ids[name]][1] for name, *_ in bands], cuts)
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
         for (name, top, bottom, _), block in zip(bands, marked, strict=True):
             pieces[ids[name]].append(Piece(block, top, bottom - top))
@@ -240,6 +246,16 @@ class LetterPress:
             del self._blocks[key]
         if len(self._stored) > KEEP_LIMIT:
             self._start_store()
+
+
+def cut_pieces(pdf: Any, name: str, bands: list[list[float]]) -> list[Piece]:
+    """The pages of a tagged part laid out elsewhere (the prep checklist), each cut to its
+    band (CSS px from the top) with its content and structure, to be stacked like blocks.
+    ``name`` names the part's resources apart from the blocks' on a letter page."""
+    cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
+            for p, (top, bottom) in zip(pdf.pages, bands, strict=True)]
+    marked = marked_pages(pdf, name, [""] * len(cuts), cuts)
+    return [Piece(m, top, bottom - top) for m, (top, bottom) in zip(marked, bands, strict=True)]
 
 
 def _key(variant: Variant, block: str) -> str:
@@ -299,20 +315,53 @@ def _compose(
     a page, so each of its pieces starts a page here too. A block glued to the previous one
     (``glue``) moves to the next page with it when the two do not fit together.
     """
-    sheet: _Sheet | None = None
+    for placed in _balanced(_paginate(page, blocks, glue), page, glue):
+        sheet, cursor = _Sheet(out, page, tags), page.top
+        for piece, _ in placed:
+            sheet.place(piece, (piece.top - cursor) * PX)
+            cursor += piece.height
+        sheet.finish()
+
+
+def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> list[list[tuple[Piece, int]]]:
+    """The pieces of each page, in order, with the index of the block each belongs to."""
+    pages: list[list[tuple[Piece, int]]] = []
     cursor = page.top
     for index, pieces in enumerate(blocks):
         need = 0.0 if glue[index] else _kept_height(blocks, glue, index, page.bottom - page.top)
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
-            if sheet is None or (full and cursor > page.top):
-                if sheet is not None:
-                    sheet.finish()
-                sheet, cursor = _Sheet(out, page, tags), page.top
-            sheet.place(piece, (piece.top - cursor) * PX)
+            if not pages or (full and cursor > page.top):
+                pages.append([])
+                cursor = page.top
+            pages[-1].append((piece, index))
             cursor += piece.height
-    if sheet is not None:
-        sheet.finish()
+    return pages
+
+
+def _balanced(
+    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[bool]
+) -> list[list[tuple[Piece, int]]]:
+    """Move the last blocks of the page before a nearly empty last page onto it (the fewest
+    that fill it to :data:`TARGET_FILL`, never splitting glued blocks or leaving the page
+    before nearly empty), so no letter page but the packet's last holds only a line or two.
+    Block heights count their margins, so the target is above the fifth a page must hold."""
+    room = page.bottom - page.top
+    if len(pages) < 2 or sum(p.height for p, _ in pages[-1]) >= TARGET_FILL * room:
+        return pages
+    before, last = pages[-2], pages[-1]
+    last_height = sum(p.height for p, _ in last)
+    for cut in range(len(before) - 1, 0, -1):
+        index = before[cut][1]
+        if glue[index] or before[cut - 1][1] == index:
+            continue  # inside a glued chain or a broken block: not a place to break
+        moved = sum(p.height for p, _ in before[cut:])
+        kept = sum(p.height for p, _ in before[:cut])
+        if moved + last_height > room or kept < MIN_FILL * room:
+            return pages
+        if moved + last_height >= TARGET_FILL * room:
+            return [*pages[:-2], before[:cut], before[cut:] + last]
+    return pages
 
 
 class _Sheet:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -24,31 +25,35 @@ from handout_gen.core.errors import HandoutGenError, RenderError
 from handout_gen.core.files import write_file
 from handout_gen.packets.assemble import Part, assemble, outline_titles, prepare_part
 from handout_gen.packets.kit import BACK, FRONT, Kit, load_kit
-from handout_gen.packets.letters import LetterPress
+from handout_gen.packets.letters import LetterPress, Piece, cut_pieces
 from handout_gen.packets.parts import (
     HandoutSpec,
     Static,
     back_part,
+    glyph_part,
     handout_part,
     page_part,
     prep_part,
     render_static,
 )
 from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.packets.structure import Tree, part_tree
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
-CACHE_FORMAT = "tagged"  # in the cached parts' names: parts cached before they were tagged are not used
+CACHE_FORMAT = "tagged-2"  # in the cached parts' names: parts cached in another form are not used
 
 
 @dataclass
 class MadePacket:
-    """One finished packet: its row, its PDF bytes and the versions it was made from (no PHI)."""
+    """One finished packet: its row, its PDF bytes, its random id (printed on its pages and
+    in its file name) and the versions it was made from (no PHI)."""
 
     row: PatientRow
     data: bytes
     versions: dict[str, Any] = field(default_factory=dict)
+    packet_id: str = ""
 
 
 class PacketMaker:
@@ -61,6 +66,8 @@ class PacketMaker:
         self.engine = Engine(kit.project.root, kit.project.templates_dir)
         self._parts: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._trees: dict[str, Tree | None] = {}  # each opened part's structure template
+        self._glyphs: dict[tuple[str, bool], GlyphKit] = {}
+        self._tails: dict[str, tuple[list[Piece], dict[str, int]]] = {}
 
     @cached_property
     def press(self) -> LetterPress:
@@ -102,11 +109,6 @@ class PacketMaker:
         self._trees[part.key] = part_tree(pdf)
         return self._parts[part.key]
 
-    def tagged(self, part: Static, bookmarks: list[tuple[str, int]]) -> Part:
-        """All the pages of a static part, with its bookmarks and structure tree."""
-        pdf, _ = self.part(part)
-        return Part(pdf, 0, len(pdf.pages), bookmarks, self._trees[part.key])
-
     def make(
         self, rows: list[PatientRow], encrypt: bool = False, *, reveal_errors: bool = False
     ) -> list[MadePacket]:
@@ -124,8 +126,9 @@ class PacketMaker:
         ``reveal_errors`` keeps the full error for the preview's fictional patient.
         """
         langs = [(row, self.kit.packet_lang(row.language)) for row in rows]
+        tails = [self._prep(row, lang) for row, lang in langs]
         try:
-            batch, starts, warnings, trees = self.press.letters(langs)
+            batch, starts, warnings, trees = self.press.letters(langs, [pieces for pieces, _ in tails])
         except Exception as exc:
             if reveal_errors:
                 raise
@@ -139,41 +142,90 @@ class PacketMaker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         ends = [*starts[1:], len(batch.pages)]
-        for (row, lang), first, stop, tree in zip(langs, starts, ends, trees, strict=True):
-            yield self._assemble(row, lang, Part(batch, first, stop, [], tree), encrypt)
+        made = zip(langs, tails, starts, ends, trees, strict=True)
+        for (row, lang), (pieces, marks), first, stop, tree in made:
+            titles = outline_titles(self.kit.words(lang))
+            # The prep pages are the letter's last pages (the first may be shared with it).
+            bookmarks = [(titles[s], stop - len(pieces) + marks[s]) for s in FRONT if s in marks]
+            yield self._assemble(row, lang, Part(batch, first, stop, bookmarks, tree=tree), encrypt)
+
+    def _prep(self, row: PatientRow, lang: str) -> tuple[list[Piece], dict[str, int]]:
+        """The prep pages of ``row``'s packet, cut to their text for the letter press, and the
+        page each of their sections starts on (none when the packet has no prep sections)."""
+        static = prep_part(self.kit, row.procedures, lang, row.large_print, row.prep_flags)
+        if static is None:
+            return [], {}
+        if static.key not in self._tails:
+            pdf, anchors = self.part(static)
+            pieces = cut_pieces(pdf, f"p{len(self._tails)}", anchors["bands"])  # with their tags
+            self._tails[static.key] = pieces, {s: anchors[s] for s in FRONT if s in anchors}
+        return self._tails[static.key]
+
+    def glyphs(self, lang: str, large: bool) -> GlyphKit:
+        """The pieces page stamps of this language and print size are drawn from."""
+        if (lang, large) not in self._glyphs:
+            pdf, anchors = self.part(glyph_part(self.kit, lang, large))
+            self._glyphs[lang, large] = GlyphKit(pdf, anchors["glyphs"])
+        return self._glyphs[lang, large]
+
+    def _static(self, static: Static, marks: list[tuple[str, int]], template: str) -> Part:
+        """All pages of a static part, with the footer slot its pages are stamped in and its
+        structure tree."""
+        pdf, anchors = self.part(static)
+        return Part(pdf, 0, len(pdf.pages), marks, _slot(anchors, template), tree=self._trees[static.key])
 
     def _assemble(self, row: PatientRow, lang: str, letter: Part, encrypt: bool) -> MadePacket:
-        """One packet: its letter pages, then prep pages, handouts and closing pages."""
-        project, large = self.kit.project, row.large_print
-        words = self.kit.words(lang)
+        """One packet: its letter pages, then prep pages, handouts and closing pages, every
+        page stamped with the packet's page numbers and reference."""
+        kit, project, large = self.kit, self.kit.project, row.large_print
+        words = kit.words(lang)
         titles = outline_titles(words)
-        letter.bookmarks.append((titles["cover"], letter.start))
+        letter.bookmarks.insert(0, (titles["cover"], letter.start))
+        letter.slot = _slot(self.part(page_part(kit, lang, large))[1], kit.recipe.template)
         parts = [letter]
-        versions: dict[str, Any] = {"packet": self.kit.text.version, "tool": __version__, "handouts": {}}
-        prep = prep_part(self.kit, row.procedures, lang, large, row.prep_flags)
-        if prep is not None:
-            _, anchors = self.part(prep)
-            parts.append(self.tagged(prep, [(titles[s], anchors[s]) for s in FRONT if s in anchors]))
-        if "handouts" in self.kit.sections(row.procedures):
-            for slug in self.kit.handout_slugs(row.procedures):
-                static = handout_part(self.kit, slug, row.language, large)
+        versions: dict[str, Any] = {"packet": kit.text.version, "tool": __version__, "handouts": {}}
+        sections = kit.sections(row.procedures)
+        if "handouts" in sections:
+            for slug in kit.handout_slugs(row.procedures):
+                static = handout_part(kit, slug, row.language, large, sections)
                 assert isinstance(static.spec, HandoutSpec)
                 meta = project.procedures[slug].edition(static.spec.lang).meta
                 versions["handouts"][slug] = meta.version
-                parts.append(self.tagged(static, [(meta.title, 0)]))
-        back = back_part(self.kit, row.procedures, lang, large, row.location, self.today)
+                parts.append(self._static(static, [(meta.title, 0)], project.recipe.template))
+        back = back_part(kit, row.procedures, lang, large, row.location, self.today)
         if back is not None:
-            _, anchors = self.part(back)
-            parts.append(self.tagged(back, [(titles[s], anchors[s]) for s in BACK if s in anchors]))
+            anchors = self.part(back)[1]
+            parts.append(
+                self._static(
+                    back, [(titles[s], anchors[s]) for s in BACK if s in anchors], kit.recipe.back_template
+                )
+            )
+        packet_id = secrets.token_hex(8)
+        stamp = PacketStamp.make(
+            self.glyphs(lang, large), words.page_of, words.packet_ref, packet_id, row.date, lang
+        )
         data = assemble(
             parts,
             title=words.packet_title,
             lang=lang,
             author=project.practice.name,
             password=row.password if encrypt else "",
+            stamp=stamp,
         )
         versions["pages"] = sum(p.stop - p.start for p in parts)
-        return MadePacket(row, data, versions)
+        return MadePacket(row, data, versions, packet_id)
+
+
+def _slot(anchors: dict[str, Any], template: str) -> Slot:
+    """The footer slot page stamps go in; a template without one cannot make packet pages."""
+    if "stamp-slot" not in anchors:
+        msg = (
+            f"{template} has no page-number slot in its footer: packet pages need one for "
+            'their page numbers (include "page_footer.html.j2" with stamp_slot set)'
+        )
+        raise RenderError(msg)
+    left, top, right, bottom = anchors["stamp-slot"]
+    return (left, top, right, bottom)
 
 
 def sample_row(project: Project, today: date | None = None) -> PatientRow:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from handout_gen.handouts import Variant, handout_html, handout_key
+from handout_gen.handouts import PacketPlace, Variant, handout_html, handout_key
 from handout_gen.packets.contexts import back_context, cover_context, prep_context
 from handout_gen.packets.kit import BACK, FRONT, Kit
+from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
+from handout_gen.packets.stamps import glyph_alphabet
 from handout_gen.packets.structure import artifact_orphans
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
@@ -32,6 +34,7 @@ class HandoutSpec:
     slug: str
     lang: str  # the edition used: the patient's language, or English when there is none
     large: bool
+    place: PacketPlace
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class BackSpec:
     location: str
     today: str  # ISO date printed on the pages
     sections: tuple[str, ...]
+    calls: tuple[str, ...]  # procedures whose "call us" and emergency lists are merged
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,17 @@ class PageSpec:
     large: bool
 
 
-PartKind = Literal["handout", "prep", "back", "page"]
+@dataclass(frozen=True)
+class GlyphSpec:
+    """The pieces page stamps are drawn from (see :mod:`handout_gen.packets.stamps`)."""
+
+    lang: str
+    large: bool
+    glyphs: tuple[str, ...]
+
+
+PartKind = Literal["handout", "prep", "back", "page", "glyphs"]
+Spec = HandoutSpec | PrepSpec | BackSpec | PageSpec | GlyphSpec
 
 
 @dataclass(frozen=True)
@@ -74,18 +88,24 @@ class Static:
 
     kind: PartKind
     key: str
-    spec: HandoutSpec | PrepSpec | BackSpec | PageSpec
+    spec: Spec
 
 
-def handout_part(kit: Kit, slug: str, lang: str, large: bool) -> Static:
+def handout_part(kit: Kit, slug: str, lang: str, large: bool, packet_sections: list[str]) -> Static:
+    """A handout as packets print it: no page numbers of its own and, in a packet with its own
+    "call us" pages, no second emergency list."""
     procedure = kit.project.procedures[slug]
     variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
-    key = handout_key(kit.project, procedure, variant)
-    return Static("handout", key, HandoutSpec(slug, variant.lang, large))
+    place = PacketPlace(has_call_section="call" in packet_sections)
+    key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
+    return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: PrepFlags) -> Static | None:
-    """Prep checklist, what to bring, day of: no name on them, so cached by what they say."""
+    """Prep checklist, what to bring, day of: no name on them, so cached by what they say.
+
+    Laid out without header and footer: the letter press draws them on from the letter's
+    last page (a short "What to bring" shares it), the way it stacks the letter's blocks."""
     sections = tuple(s for s in kit.sections(slugs) if s in FRONT[1:])
     if not sections:
         return None
@@ -93,19 +113,22 @@ def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: P
     # checklist (a dye allergy matters only for procedures that use X-ray dye...).
     plan = build_prep(slugs, flags, kit.project, kit.words(lang))
     says = (lang, large, sections, plan.sedation, plan.sedation_rules, plan.items, plan.driver)
-    key = hashlib.sha256(f"{kit.digest}\0prep\0{says!r}".encode()).hexdigest()
+    key = hashlib.sha256(f"{kit.digest}\0prep-tail\0{says!r}".encode()).hexdigest()
     return Static("prep", key, PrepSpec(slugs, lang, large, flags, sections))
 
 
 def back_part(
     kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, location: str, today: date
 ) -> Static | None:
+    """Closing pages. Their "call us" section is the packet's one emergency list, drawn from
+    every procedure the packet holds a handout of (the handouts leave theirs out)."""
     sections = tuple(s for s in kit.sections(slugs) if s in BACK)
     if not sections:
         return None
-    editions = "".join(kit.project.procedures[s].edition(lang).digest for s in slugs)
-    spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections)
-    says = (slugs, lang, large, location, spec.today, sections)  # the cache key's historic form
+    calls = tuple(kit.handout_slugs(slugs)) if "handouts" in kit.sections(slugs) else slugs
+    editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
+    spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls)
+    says = (slugs, lang, large, location, spec.today, sections, calls)
     key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()
     return Static("back", key, spec)
 
@@ -116,34 +139,68 @@ def page_part(kit: Kit, lang: str, large: bool) -> Static:
     return Static("page", key, PageSpec(lang, large))
 
 
-def part_html(kit: Kit, spec: HandoutSpec | PrepSpec | BackSpec | PageSpec, engine: Engine) -> str:
+def glyph_part(kit: Kit, lang: str, large: bool) -> Static:
+    """The glyph kit page stamps are drawn from, in the packet's language and print size."""
+    words = kit.words(lang)
+    glyphs = glyph_alphabet(words.page_of, words.packet_ref, lang)
+    key = hashlib.sha256(f"{kit.digest}\0glyphs\0{lang}\0{large}\0{glyphs!r}".encode()).hexdigest()
+    return Static("glyphs", key, GlyphSpec(lang, large, glyphs))
+
+
+def part_html(kit: Kit, spec: Spec, engine: Engine) -> str:
     """The HTML of one static part."""
     project, env = kit.project, engine.env
     if isinstance(spec, PageSpec):
         return render(env, kit.recipe.template, **cover_context(kit, spec.lang, spec.large), mode="page")
+    if isinstance(spec, GlyphSpec):
+        context = cover_context(kit, spec.lang, spec.large)
+        return render(env, "packet_glyphs.html.j2", **context, glyphs=spec.glyphs)
     if isinstance(spec, HandoutSpec):
         variant = Variant(spec.lang, spec.large)
-        return handout_html(project, project.procedures[spec.slug], variant, env)
+        return handout_html(project, project.procedures[spec.slug], variant, env, spec.place)
     if isinstance(spec, PrepSpec):
         context = prep_context(kit, spec.slugs, spec.lang, spec.large, spec.flags, spec.sections)
-        return render(env, kit.recipe.prep_template, **context)
-    context = back_context(kit, spec.slugs, spec.lang, spec.large, spec.location, spec.today, spec.sections)
+        return render(env, kit.recipe.prep_template, **context, bare_pages=True)
+    context = back_context(
+        kit, spec.slugs, spec.lang, spec.large, spec.location, spec.today, spec.sections, spec.calls
+    )
     return render(env, kit.recipe.back_template, **context)
 
 
 def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[str, Any]]:
-    """Render a part → PDF bytes and its anchors: the page each section starts on, and for
-    a "page" part the top and bottom of its body area (CSS px, "body-top", "body-bottom")."""
+    """Render a part → PDF bytes and its anchors: the page each section starts on, the footer's
+    stamp slot (CSS px: left, top, right, bottom), for a "page" part the top and bottom of
+    its body area ("body-top", "body-bottom"), for a glyph kit each piece's page and box."""
     html = part_html(kit, part.spec, engine)
-    # Tagged: assembly merges the parts' structure trees into the packet's (structure.py).
-    with weasyprint_warnings() as warnings:
-        document = engine.pdf.document(html, kit.project.content_dir)
-        data = artifact_orphans(engine.pdf.write(document))
+
+    # Tagged: assembly merges the parts' structure trees into the packet's (structure.py),
+    # and the letter press carries the prep part's tags onto the letter pages (letters.py).
+    # Letter stationery and stamp glyphs are only ever drawn as artifacts: no tags.
+    tagged = part.kind not in ("page", "glyphs")
+
+    def lay_out(html: str) -> Any:
+        return engine.pdf.document(html, kit.project.content_dir, tagged=tagged)
+
+    with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
+        document = balanced(html, lay_out) if tagged else lay_out(html)
+        data = engine.pdf.write(document, tagged=tagged)
+        data = artifact_orphans(data) if tagged else data
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
-    anchors: dict[str, Any] = {
-        name: index for index, page in enumerate(document.pages) for name in page.anchors
-    }
+    anchors: dict[str, Any] = {}
+    for index, page in enumerate(document.pages):
+        for name in page.anchors:  # a section that runs over pages starts on the first
+            anchors.setdefault(name, index)
+    first = document.pages[0].anchors
+    if "stamp-slot" in first:  # the same on every page: the footer's text is
+        anchors["stamp-slot"] = list(first["stamp-slot"])
     if part.kind == "page":
-        _, anchors["body-top"], _, anchors["body-bottom"] = document.pages[0].anchors["body-area"]
+        _, anchors["body-top"], _, anchors["body-bottom"] = first["body-area"]
+    if part.kind == "prep":  # where each page's text is, for the letter press to cut it out
+        anchors["bands"] = [list(band(page)) for page in document.pages]
+    if isinstance(part.spec, GlyphSpec):
+        anchors["glyphs"] = {
+            glyph: [index, *document.pages[index].anchors[f"glyph-{index}"]]
+            for index, glyph in enumerate(part.spec.glyphs)
+        }
     return bytes(data), anchors

@@ -34,8 +34,9 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     patient, printed verbatim on the personal cover page (see
     :func:`handout_gen.packets.contexts.patient_context`).
     A patient NOT flagged as taking one, having a procedure with intermediate or high
-    bleeding risk, gets only "call us if you take a blood thinner": the roster may simply
-    not know, and a stop or restart default would be unsafe.
+    bleeding risk (at the site the roster names, or the procedure's highest when it names
+    none), gets only "call us if you take a blood thinner": the roster may simply not know,
+    and a stop or restart default would be unsafe.
     """
     preps = [project.procedures[s].meta.prep for s in slugs]
     needs = Needs.of(preps, flags.sedation, flags.dye_allergy)
@@ -43,7 +44,7 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     plan = PrepPlan()
     plan.sedation = needs.fasting
     if plan.sedation:
-        plan.sedation_rules = [words.sedation_times % letter, words.glp1_note]
+        plan.sedation_rules = [words.sedation_times % letter, words.after_sedation % letter, words.glp1_note]
         plan.items.append(words.driver_sedation)
         plan.driver = True
     elif any(p.driver_required for p in preps):
@@ -59,7 +60,9 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
         plan.items.append(words.dye_question)
     if needs.anti_inflammatories:
         plan.items.append(words.anti_inflammatories % letter)
-    if not flags.blood_thinner and any(p.bleeding_risk in ("intermediate", "high") for p in preps):
+    sites = flags.sites or ("",) * len(slugs)
+    risky = any(p.risk_at(site) != "low" for p, site in zip(preps, sites, strict=True))
+    if not flags.blood_thinner and risky:
         plan.items.append(words.blood_thinner_call)
     plan.items += words.prep_always
     return plan

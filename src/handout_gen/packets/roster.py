@@ -19,14 +19,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from handout_gen.content.schema import Prep
 from handout_gen.core.errors import Problem, RosterError
-from handout_gen.core.languages import LANGUAGES, ORIGINAL
+from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.packets.roster_files import COLUMNS, read_rows
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
@@ -73,6 +74,9 @@ class PrepFlags:
     diabetes: bool = False
     dye_allergy: bool = False
     blood_thinner: bool = False
+    # Site of each procedure ("cervical"; "" when the roster names none); the prep checklist
+    # takes each procedure's bleeding risk at that site, or its highest.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class PatientRow:
     time: time
     location: str
     physician: str
+    sites: tuple[str, ...] = ()  # per procedure, "" for none (the roster's "slug:site")
     patient_id: str = ""
     language: str = ORIGINAL
     sedation: bool = False
@@ -123,14 +128,15 @@ class PatientRow:
     def appointment(self) -> datetime:
         return datetime.combine(self.date, self.time)
 
-    def visit(self, arrive_minutes: int, preps: Sequence[Prep]) -> Visit:
-        """What this row's timed instructions are computed from (see :mod:`.timing`)."""
+    def visit(self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0) -> Visit:
+        """What this row's timed instructions are computed from (see :mod:`.timing`);
+        ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
         needs = Needs.of(preps, self.sedation, self.dye_allergy)
-        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose)
+        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose, rest_hours)
 
     @property
     def prep_flags(self) -> PrepFlags:
-        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner)
+        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner, self.sites)
 
     @property
     def variant(self) -> PacketVariant:
@@ -153,6 +159,10 @@ class Catalog:
     require_password: bool = False
     broken: frozenset[str] = frozenset()  # procedures whose files have problems
     allow_late: bool = False  # a rule the print date makes impossible prints "Call us today"
+    languages: Languages = Languages()  # the project's; a row's language must be one of them
+    # The language each row language's packet words print in (English when the packet has
+    # none in it): its font chain must draw every character of the cells a packet prints.
+    packet_langs: Mapping[str, str] = field(default_factory=dict)
 
 
 def _flag(value: Any) -> bool | None:
@@ -226,8 +236,26 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
             bad(column, f"is longer than {MAX_INSTRUCTION} characters")
 
 
-def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[str, ...]:
-    slugs = tuple(dict.fromkeys(s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()))
+def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Complain) -> None:
+    """Every character a packet prints from the row is drawn by a font of its language's chain:
+    never an empty box. The message names code points, never the cell's text."""
+    families = catalog.languages.font_chain(lang)
+    fonts = chain(families)
+    for column in TEXT_COLUMNS:
+        missing = fonts.missing(cells[column]) if cells[column] else []
+        if missing:
+            bad(column, missing_message(missing, families))
+
+
+def _check_procedures(
+    cells: dict[str, str], catalog: Catalog, bad: Complain
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The row's procedure slugs and, for each, the site it names ("slug:site") or ""."""
+    items = [s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()]
+    named: dict[str, str] = {}
+    for slug, _, site in (item.partition(":") for item in items):
+        named.setdefault(slug.strip(), site.strip())
+    slugs, sites = tuple(named), tuple(named.values())
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
     broken = [s for s in slugs if s in catalog.broken]
@@ -238,7 +266,14 @@ def _check_procedures(cells: dict[str, str], catalog: Catalog, bad: Complain) ->
     if unknown:
         known = ", ".join(sorted(catalog.procedures))
         bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
-    return slugs
+    for slug, site in zip(slugs, sites, strict=True):
+        if site and slug in catalog.procedures:
+            known_sites = catalog.procedures[slug].meta.prep.sites
+            if site not in known_sites:
+                have = f"its sites: {', '.join(known_sites)}" if known_sites else "it has one bleeding risk"
+                message = f"names a site {slug} does not have ({have}); write slug:site or the slug alone"
+                bad("procedures", message)
+    return slugs, sites
 
 
 def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[date | None, time | None]:
@@ -331,9 +366,11 @@ def validate_row(
     cells = {key: _text(data.get(key)) for key in COLUMNS}
     _check_text(cells, bad)
     language = cells["language"].lower() or ORIGINAL
-    if language not in LANGUAGES:
-        bad("language", f"must be one of {', '.join(LANGUAGES)}")
-    slugs = _check_procedures(cells, catalog, bad)
+    if language not in catalog.languages:
+        bad("language", f"must be one of {', '.join(catalog.languages.codes)} (content/languages.yaml)")
+    else:
+        _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
+    slugs, sites = _check_procedures(cells, catalog, bad)
     day, clock = _check_when(cells, catalog, bad)
     _check_ids(cells, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
@@ -351,6 +388,7 @@ def validate_row(
         first_name=cells["first_name"],
         last_name=cells["last_name"],
         procedures=slugs,
+        sites=sites,
         date=day,
         time=clock,
         location=cells["location"],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
-from handout_gen.packets.parts import Static, back_part, handout_part, page_part, prep_part
+from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
 from handout_gen.packets.pool import WorkerPool, result, stopping
 from handout_gen.packets.roster import PacketVariant, PatientRow, check_roster, iter_roster
 
@@ -106,8 +105,7 @@ def write_packets(
     for made in worker.packets(rows, encrypt):
         if stop():
             break
-        row, data = made.row, made.data
-        packet_id = secrets.token_hex(8)
+        row, data, packet_id = made.row, made.data, made.packet_id
         write_file(run_dir / f"packet_{packet_id}.pdf", data, root=out_root, private=True)
         records.append(
             {
@@ -132,17 +130,18 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
         slugs, lang, large = variant.procedures, variant.language, variant.large_print
         location, flags = variant.location, variant.flags
         eff = kit.packet_lang(lang)
-        page = page_part(kit, eff, large)
-        parts[page.key] = page
+        for furniture in (page_part(kit, eff, large), glyph_part(kit, eff, large)):
+            parts[furniture.key] = furniture
         if eff != lang and ("packet", lang) not in warned:
             warned.add(("packet", lang))
             log.warning("content/packet.yaml has no '%s' text; those packets use English", lang)
+        _warn_no_site(kit, slugs, flags.sites, warned)
         if "handouts" in kit.sections(slugs):
             for slug in kit.handout_slugs(slugs):
                 if lang not in kit.project.procedures[slug].editions and (slug, lang) not in warned:
                     warned.add((slug, lang))
                     log.warning("%s has no '%s' edition; those packets use the English handout", slug, lang)
-                part = handout_part(kit, slug, lang, large)
+                part = handout_part(kit, slug, lang, large, kit.sections(slugs))
                 parts[part.key] = part
         for extra in (
             back_part(kit, slugs, eff, large, location, today),
@@ -151,6 +150,23 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
             if extra is not None:
                 parts[extra.key] = extra
     return list(parts.values())
+
+
+def _warn_no_site(
+    kit: Kit, slugs: tuple[str, ...], sites: tuple[str, ...], warned: set[tuple[str, str]]
+) -> None:
+    """Say once per procedure when rows name no site of a procedure whose bleeding risk
+    depends on it: their packets take its highest risk (the safe side), which may ask a
+    patient to call about a blood thinner the site would not need."""
+    for slug, site in zip(slugs, sites or ("",) * len(slugs), strict=True):
+        prep = kit.project.procedures[slug].meta.prep
+        levels = set(prep.bleeding_risk.values()) if isinstance(prep.bleeding_risk, dict) else set()
+        if len(levels) > 1 and not site and (slug, "site") not in warned:
+            warned.add((slug, "site"))
+            log.warning(
+                "%s: rows that name no site (write %s:<site>, sites: %s) use its highest bleeding risk (%s)",
+                slug, slug, ", ".join(prep.sites), prep.risk_at(),
+            )
 
 
 @dataclass
@@ -268,12 +284,19 @@ def _make(
             held.check()
             worker.ensure(part)
         for rows_chunk in _chunks(plan.rows(), chunk):
-            record(write_packets(worker, rows_chunk, folder.run_dir, target.out_root, options.encrypt,
-                                 stop=target.stopping))
+            record(
+                write_packets(
+                    worker, rows_chunk, folder.run_dir, target.out_root, options.encrypt, stop=target.stopping
+                )
+            )
         return
     _PARENT.update(
-        kit=kit, today=options.today, cache_dir=cache_dir, run_dir=folder.run_dir,
-        out_root=target.out_root, encrypt=options.encrypt,
+        kit=kit,
+        today=options.today,
+        cache_dir=cache_dir,
+        run_dir=folder.run_dir,
+        out_root=target.out_root,
+        encrypt=options.encrypt,
     )
     import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
 

@@ -19,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from handout_gen.content.schema import Prep, Strict
+from handout_gen.content.schema import WEEKDAYS, Prep, Strict, Weekday
 
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-WEEKDAYS: tuple[str, ...] = get_args(Weekday)  # in date.weekday() order
 Hours = Annotated[int, Field(ge=1, le=24)]
 Days = Annotated[int, Field(ge=1, le=90)]
 
@@ -41,6 +39,7 @@ RuleName = Literal[
     "anti_inflammatories_restart",
     "dye_allergy",
     "blood_thinner",
+    "after_sedation",
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 
@@ -73,10 +72,19 @@ class DyeAllergyRules(Strict):
     call_days_before: Days
 
 
+class AfterSedationRules(Strict):
+    """Sedation: the no-driving, no-alcohol, no-decisions time ends ``after_sedation_hours``
+    (practice.yaml ``thresholds:``, which the handouts print too) after the patient goes home,
+    counted as this many hours after the appointment time."""
+
+    visit_hours: Annotated[int, Field(ge=0, le=12)]
+
+
 class Rules(Strict):
     """``rules:`` of ``content/packet.yaml``: every number a time-dependent instruction uses."""
 
     fasting: FastingRules
+    after_sedation: AfterSedationRules
     anti_inflammatories: AntiInflammatoryRules
     dye_allergy: DyeAllergyRules
     # Days someone answers the phone: a call-by day that falls on another day moves earlier.
@@ -108,6 +116,7 @@ class Visit:
     arrive_minutes: int
     needs: Needs
     blood_thinner_last_dose: date | None = None
+    rest_hours: int = 0  # after sedation: no driving, alcohol or decisions (0: not printed)
 
     @property
     def arrival(self) -> datetime:
@@ -156,6 +165,9 @@ def schedule(visit: Visit, rules: Rules, today: date) -> list[Timed]:
     found: list[Timed] = []
     if visit.needs.fasting:
         found += _fasting(visit, rules, today)
+        if visit.rest_hours:  # never late: it is after the visit
+            hours = rules.after_sedation.visit_hours + visit.rest_hours
+            found.append(Timed("after_sedation", visit.appointment + timedelta(hours=hours)))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)

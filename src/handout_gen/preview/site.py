@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from handout_gen.content.project import load_project
-from handout_gen.core import languages
 from handout_gen.core.errors import HandoutGenError
 from handout_gen.core.files import digest_of, inside
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
@@ -224,7 +223,7 @@ class PreviewSite:
             edition = procedure.edition(variant.lang)
             items.keys[f"handout:{name}"] = digest_of(shared, edition.digest, name)
         for slug in project.broken:  # their pages show the problems, the rest work as usual
-            for lang in project.recipe.languages:
+            for lang in project.handout_languages:
                 for large in project.recipe.large_print:
                     name = Variant(lang, large).filename(slug).removesuffix(".pdf")
                     items.broken[name] = slug
@@ -398,7 +397,7 @@ class PreviewSite:
             parts.append("<h2>Handouts</h2><ul>")
             for name, (slug, variant) in self.items.handouts.items():
                 title = self.project.procedure(slug).edition(variant.lang).meta.title
-                label = languages.name(variant.lang)
+                label = self.project.languages.name(variant.lang)
                 label += ", large print" if variant.large_print else ""
                 parts.append(f'<li>{html.escape(title)} ({label}): '
                              f'<a href="/handouts/{quote(name)}.html">page</a>'

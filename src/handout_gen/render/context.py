@@ -7,6 +7,7 @@ from typing import Any
 import segno
 
 from handout_gen.content.project import Project
+from handout_gen.core.fonts import chain
 from handout_gen.core.paths import FONT_DIR
 
 
@@ -27,14 +28,34 @@ def qr_png_uri(url: str, color: str) -> str:
     return str(segno.make(url, error="m").png_data_uri(scale=6, border=2, dark=color))
 
 
+def language_help(project: Project) -> list[dict[str, str]]:
+    """The lines of the language-help notice, each with its language and direction (none
+    when the practice turned it off)."""
+    notice, languages = project.language_help, project.languages
+    if not notice.show:
+        return []
+    return [
+        {"lang": line.lang, "dir": languages.direction(line.lang), "text": line.text,
+         "font_family": chain(languages.font_chain(line.lang)).css()}
+        for line in notice.lines
+    ]
+
+
 def base_context(project: Project, lang: str, large_print: bool) -> dict[str, Any]:
-    """What every printable template gets: practice, brand colours, fonts, logo, language."""
-    practice = project.practice
+    """What every printable template gets: practice, brand colours, fonts, logo, language
+    (its Babel locale, text direction and font chain), and the language-help notice."""
+    practice, languages = project.practice, project.languages
     return {
         "practice": practice,
         "colors": practice.colors,
         "fonts": font_uris(),
+        "font_family": chain(languages.font_chain(lang)).css(),
         "logo_uri": project.logo_path.resolve().as_uri(),
         "lang": lang,
+        "locale": languages.locale(lang),
+        "dir": languages.direction(lang),
+        "directions": {code: languages.direction(code) for code in languages.codes},
+        "catalog_dir": str(project.catalog_dir),
+        "language_help": language_help(project),
         "large_print": large_print,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
+from handout_gen.content.schema import WEEKDAYS, OpeningHours
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
@@ -33,18 +34,45 @@ from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
 GLYPH_FALLBACKS = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2192": "-", "\u2713": "*"})
 
 
-@cache
-def translations(lang: str) -> NullTranslations:
-    """Message catalog for ``lang``, compiled in memory from the shipped ``.po`` file."""
-    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == languages.ORIGINAL or not po_path.is_file():
-        return NullTranslations()
+# Unicode isolates: WeasyPrint has no CSS unicode-bidi, but Pango (FriBidi) honours these, so
+# a right-to-left name in a left-to-right letter (or a phone number in Arabic text) keeps its
+# own order and leaves the digits and punctuation around it in place.
+FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
+
+
+def _compile(po_path: Path, lang: str) -> Translations:
     with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
+        catalog = read_po(handle, locale=languages.locale(lang))
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+@cache
+def translations(lang: str, project_catalogs: Path | None = None) -> NullTranslations:
+    """The page-furniture words of ``lang``: the project's ``content/locale/<lang>.po`` first,
+    then the catalog shipped with the tool; English (the msgids) for anything in neither."""
+    if lang == languages.ORIGINAL:
+        return NullTranslations()
+    found: NullTranslations = NullTranslations()
+    for po_path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po",
+                    project_catalogs / f"{lang}.po" if project_catalogs else None):
+        if po_path is not None and po_path.is_file():
+            own = _compile(po_path, lang)
+            own.add_fallback(found)
+            found = own
+    return found
+
+
+def _catalogs(context: jinja2.runtime.Context) -> Path | None:
+    folder = context.get("catalog_dir")
+    return Path(folder) if folder else None
+
+
+def _locale(context: jinja2.runtime.Context) -> str:
+    """The page's Babel locale (from the project's languages), else the language code's own."""
+    return str(context.get("locale") or languages.locale(context.get("lang", languages.ORIGINAL)))
 
 
 def plain(text: str) -> str:
@@ -54,26 +82,25 @@ def plain(text: str) -> str:
 
 @jinja2.pass_context
 def _gettext(context: jinja2.runtime.Context, message: str) -> str:
-    return translations(context.get("lang", languages.ORIGINAL)).gettext(message)
+    return translations(context.get("lang", languages.ORIGINAL), _catalogs(context)).gettext(message)
 
 
 @jinja2.pass_context
 def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
-    return translations(context.get("lang", languages.ORIGINAL)).ngettext(singular, plural, n)
+    lang = context.get("lang", languages.ORIGINAL)
+    return translations(lang, _catalogs(context)).ngettext(singular, plural, n)
 
 
 @jinja2.pass_context
 def long_date(context: jinja2.runtime.Context, value: date) -> str:
     """"Tuesday, December 1, 2026" / "martes, 1 de diciembre de 2026"."""
-    locale = languages.locale(context.get("lang", languages.ORIGINAL))
-    return plain(format_date(value, "full", locale=locale))
+    return plain(format_date(value, "full", locale=_locale(context)))
 
 
 @jinja2.pass_context
 def short_date(context: jinja2.runtime.Context, value: date) -> str:
     """"December 1, 2026" / "1 de diciembre de 2026"."""
-    locale = languages.locale(context.get("lang", languages.ORIGINAL))
-    return plain(format_date(value, "long", locale=locale))
+    return plain(format_date(value, "long", locale=_locale(context)))
 
 
 @cache
@@ -91,7 +118,7 @@ def _weekday_pattern(locale: str) -> str:
     return "'".join(parts)
 
 
-def weekday_date(value: date, lang: str) -> str:
+def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a Babel locale
     """"Monday, December 7" / "lunes, 7 de diciembre": a day a patient must act on. Without
     the year: such a day is at most weeks from the appointment letter that prints it. The
     date never breaks over two lines ("December" / "7"); only after the weekday's comma."""
@@ -101,20 +128,78 @@ def weekday_date(value: date, lang: str) -> str:
 
 
 def clock_time(value: time | datetime, lang: str) -> str:
-    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return plain(format_time(value, "short", locale=languages.locale(lang)))
+    """"8:30 AM" / "8:30 a.m." with a font-safe no-break space.
+
+    Twelve o'clock says which it is ("12:00 AM (midnight)", "12:00 a.m. (medianoche)"):
+    readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A language
+    whose catalog lacks the word prints the time alone, never an English word.
+    """
+    text = plain(format_time(value, "short", locale=languages.locale(lang)))
+    if value.minute or value.second or value.hour not in (0, 12):
+        return text
+    catalog = translations(lang)
+    word = catalog.gettext("midnight") if value.hour == 0 else catalog.gettext("noon")
+    if lang != languages.ORIGINAL and word in ("midnight", "noon"):
+        return text
+    return f"{text} ({word})"
+
+
+def opening_hours(hours: str | Sequence[OpeningHours], lang: str) -> str:
+    """A location's hours in ``lang``: "Monday to Friday, 7:30 AM to 4:30 PM" / "Lunes a
+    viernes, 7:30 a.m. a 4:30 p.m."; weekday names and times from Babel, "to" from the
+    catalog. Hours given as one line of text are printed as they are."""
+    if isinstance(hours, str):
+        return hours
+    locale = languages.locale(lang)
+    names = Locale.parse(locale).days["format"]["wide"]
+    span = translations(lang).gettext("%(first)s to %(last)s")
+    parts = []
+    for group in hours:
+        days = sorted(WEEKDAYS.index(d) for d in group.days)
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            when = span % {"first": names[days[0]], "last": names[days[-1]]}
+        else:
+            when = ", ".join(str(names[d]) for d in days)
+        opens, closes = (clock_time(t, lang) for t in group.times())
+        parts.append(f"{when}, " + span % {"first": opens, "last": closes})
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 @jinja2.pass_context
 def day(context: jinja2.runtime.Context, value: date) -> str:
     """The ``weekday_date`` filter: weekday, month and day in the page's language."""
-    return weekday_date(value, context.get("lang", languages.ORIGINAL))
+    return weekday_date(value, _locale(context))
+
+
+@jinja2.pass_context
+def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) -> str:
+    """The ``hours`` filter: a location's opening hours in the page's language."""
+    return opening_hours(value, context.get("lang", languages.ORIGINAL))
 
 
 @jinja2.pass_context
 def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return clock_time(value, context.get("lang", languages.ORIGINAL))
+    return clock_time(value, _locale(context))
+
+
+def isolate(value: object) -> str:
+    """Text set apart from the direction around it (a name in a letter): FSI … PDI.
+    Plain text: autoescape still escapes ``value`` where it is printed."""
+    return f"{FSI}{value}{PDI}"
+
+
+def ltr_text(value: object, direction: str) -> str:
+    """Text that always reads left to right (phone numbers, codes, web addresses): LRI … PDI
+    on a right-to-left page, where "555-0100" would otherwise print as "0100-555"."""
+    return f"{LRI}{value}{PDI}" if direction == "rtl" else str(value)
+
+
+@jinja2.pass_context
+def ltr(context: jinja2.runtime.Context, value: object) -> str:
+    """The ``ltr`` filter: :func:`ltr_text` in the page's direction."""
+    return ltr_text(value, str(context.get("dir", "ltr")))
 
 
 def css_string(value: object) -> str:
@@ -126,6 +211,11 @@ def css_string(value: object) -> str:
 def medium_date(value: date, lang: str) -> str:
     """"Nov 2, 2026" / "2 nov 2026": short enough for a footer, no reader arithmetic."""
     return plain(format_date(value, "medium", locale=languages.locale(lang)))
+
+
+def nowrap(text: str) -> str:
+    """Spaces made non-breaking: a date or a phone label never splits over two lines."""
+    return text.replace(" ", "\u00a0")
 
 
 def tel_href(phone: str) -> str:
@@ -174,11 +264,16 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         long_date=long_date,
         short_date=short_date,
         clock=clock,
+        hours=hours,
         weekday_date=day,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,
+        isolate=isolate,
+        ltr=ltr,
     )
+    if project_templates is not None:  # content/locale/<lang>.po beside the project's templates/
+        env.globals["catalog_dir"] = str(project_templates.parent / "content" / "locale")
     return env
 
 

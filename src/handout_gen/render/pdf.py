@@ -7,6 +7,8 @@ commands that render PDFs pay for it.
 from __future__ import annotations
 
 import logging
+import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,22 @@ from handout_gen.core.errors import RenderError
 from handout_gen.render.fetcher import make_weasyprint_fetcher
 
 log = logging.getLogger("handout_gen")
+SUBSET_MEMO = 128  # font subsets remembered per process (each a few to a few hundred KB)
+
+# Text between tags (never inside a tag, a <style> or a <script>), and in it a number with
+# hyphens or plus signs ("555-0100"). In right-to-left text the Unicode bidi algorithm splits
+# such a number at the hyphen and prints its parts in reverse order ("0100-555"); isolated
+# as left-to-right (LRI … PDI) it prints as written.
+_TEXT_RE = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>)", re.S)
+_NUMBER_RE = re.compile(r"[+]?\d+(?:[-\u2010\u2011\u2013+]\d+)+")
+
+
+def isolate_numbers(html: str) -> str:
+    """Wrap hyphenated numbers of the text of ``html`` in LRI … PDI (see above)."""
+    parts = _TEXT_RE.split(html)
+    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
+        parts[index] = _NUMBER_RE.sub(lambda m: f"\u2066{m.group(0)}\u2069", parts[index])
+    return "".join(parts)
 
 
 class _Collect(logging.Handler):
@@ -67,6 +85,40 @@ def _remember_page_references() -> None:
     pydyf.PDF._hg_remembers = True
 
 
+def _share_font_subsets() -> None:
+    """Subset each font for a given set of glyphs once per process, not once per document.
+
+    WeasyPrint subsets every embedded font with HarfBuzz for every document it writes. For a
+    CJK font that is tens of milliseconds even for a few glyphs (the face has 65,000), and the
+    language-help notice puts the same Chinese line in every handout and packet. The subset
+    depends only on the face and the glyphs kept, so it is remembered (WeasyPrint is pinned;
+    without the expected method nothing is changed).
+    """
+    from weasyprint.pdf import fonts
+
+    original = getattr(fonts.Font, "subset", None)
+    if original is None or getattr(original, "_shared", False):
+        return
+    memo: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    def subset(font: Any, to_unicode: Any, hinting: Any) -> None:
+        if not to_unicode:
+            return
+        key = (font.hash, font.index, font.glyph_count, frozenset(to_unicode), bool(hinting),
+               frozenset(font.missing))
+        if key in memo:
+            memo.move_to_end(key)
+            font.file_content = memo[key]
+            return
+        original(font, to_unicode, hinting)
+        memo[key] = font.file_content
+        while len(memo) > SUBSET_MEMO:
+            memo.popitem(last=False)
+
+    subset._shared = True  # type: ignore[attr-defined]
+    fonts.Font.subset = subset
+
+
 class PdfRenderer:
     """Renders HTML to PDF for one project; reuse it to share fonts and image caches."""
 
@@ -74,7 +126,7 @@ class PdfRenderer:
         from weasyprint.text.fonts import FontConfiguration
 
         _remember_page_references()
-
+        _share_font_subsets()
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
         self.fonts = FontConfiguration()
@@ -83,12 +135,14 @@ class PdfRenderer:
     def document(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
         """Lay out ``html`` (relative URLs resolve against ``base_dir``) into pages.
 
-        ``tagged=False`` skips the PDF/UA structure for pages that are only cut up and
-        re-assembled (packet parts and letter blocks), where the structure tree would be dropped anyway;
-        it halves the time to write them.
+        ``tagged=False`` skips the PDF/UA structure for pages that are only ever drawn as
+        artifacts or pictures (the letter stationery, the stamp glyph kit, the logo), where a
+        structure tree would be dead weight; it halves the time to write them.
         """
         from weasyprint import HTML
 
+        if 'dir="rtl"' in html:
+            html = isolate_numbers(html)
         variant = "pdf/ua-1" if tagged else None
         try:
             return HTML(

@@ -55,7 +55,7 @@ class Output:
 def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], bytes]) -> list[Output]:
     """Every output of ``plan`` with its key (hashing only: nothing is rendered here)."""
     project = plan.project
-    shared = project.shared_digest
+    shared = digest_of(project.shared_digest, project.recipe_digest)
     editions = [e for slug in sorted(project.procedures) for e in project.procedures[slug].editions.values()]
     procedures = digest_of(*(e.digest for e in editions))
     folder = project.content_dir / "newsletters"
@@ -74,7 +74,7 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
                           *(handout_key(project, d.procedure, d.variant) for d in plan.downloads.values()
                             if d.procedure.slug == page.key))
         elif page.kind == "issue":
-            key = issue_key(project, page.key)
+            key = issue_key(project, page.key, page.lang)
         else:
             key = depends.get(page.kind, shared)
         outputs.append(Output(file_for(page.path), digest_of(key, page.path), partial(pages.render, page)))

@@ -19,11 +19,10 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 from markupsafe import Markup
 
 from handout_gen.content.procedures import Procedure
-from handout_gen.core import languages
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.newsletter.model import load_issue
+from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.render import render_issue
-from handout_gen.render.jinja import make_env, render, safe_html, translations
+from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
 from handout_gen.site import schema
 from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary
@@ -83,11 +82,12 @@ class SitePages:
     def page_info(self, page: Page, title: str, description: str, **extra: Any) -> dict[str, Any]:
         canonical = self.urls.absolute(page.path)
         alternates = [{"hreflang": h, "url": u} for h, u in schema.alternates(self.plan, page)]
-        others = [languages.locale(a["hreflang"]) for a in alternates
+        others = [self.project.languages.locale(a["hreflang"]) for a in alternates
                   if a["hreflang"] not in ("x-default", page.lang)]
         info = {
             "title": title, "description": description, "canonical": canonical, "alternates": alternates,
-            "og_type": "website", "og_locale": languages.locale(page.lang), "og_alternates": others,
+            "og_type": "website", "og_locale": self.project.languages.locale(page.lang),
+            "og_alternates": others,
             "noindex": False, "draft": False, "jsonld": None,
         }
         info.update(extra)
@@ -95,13 +95,15 @@ class SitePages:
 
     def html(self, template: str, page: Page, info: dict[str, Any], **context: Any) -> bytes:
         practice = self.project.practice
-        text = render(self.env, template, lang=page.lang, practice=practice, colors=practice.colors,
+        text = render(self.env, template, lang=page.lang, dir=self.project.languages.direction(page.lang),
+                      locale=self.project.languages.locale(page.lang),
+                      practice=practice, colors=practice.colors,
                       page=info, site=self.site_context(page, page.lang), **context)
         return text.encode("utf-8")
 
     def edition_links(self, procedure: Procedure, current: str) -> list[dict[str, str]]:
         return [
-            {"lang": lang, "label": languages.native(lang),
+            {"lang": lang, "label": self.project.languages.native(lang),
              "href": self.urls.link(self.plan.find("procedure", procedure.slug, lang).path)}
             for lang in procedure.languages if lang != current
         ]
@@ -144,9 +146,15 @@ class SitePages:
     @cached_property
     def issues(self) -> list[IssueSummary]:
         """Newsletter issues, newest first."""
+        return [i for i in self.editions if i.page.lang == ORIGINAL]
+
+    @cached_property
+    def editions(self) -> list[IssueSummary]:
+        """Every issue page, each language edition included, newest first."""
         found = []
         for page in self.plan.of_kind("issue"):
-            meta = load_issue(self.project, page.key).meta
+            editions = load_editions(self.project, page.key)
+            meta = (editions.edition(page.lang) or editions.original).meta
             found.append(IssueSummary(page.key, meta.subject, meta.preheader, meta.date, meta.lang, page))
         return sorted(found, key=lambda i: (i.date, i.id), reverse=True)
 
@@ -227,7 +235,8 @@ class SitePages:
         assert location is not None
         own = self.urls.own_path(location.map_url) is not None
         map_href = OSM_SEARCH + quote(location.one_line()) if own else location.map_url
-        info = self.page_info(page, location.name, f"{location.one_line()}. {location.hours}.",
+        hours = opening_hours(location.hours, page.lang)
+        info = self.page_info(page, location.name, f"{location.one_line()}. {hours}.",
                               jsonld=schema.graph(schema.location_node(self.plan, location.id)))
         return self.html("site_location.html.j2", page, info, location=location, map_href=map_href,
                          all_locations=self.urls.link(self.plan.of_kind("locations")[0].path))
@@ -260,7 +269,7 @@ class SitePages:
         way back, and a ``<main>`` landmark around the email; pictures on the practice's own site
         load from this site (root-relative), so the page works wherever the site is served.
         """
-        issue = next(i for i in self.issues if i.id == page.key)
+        issue = next(i for i in self.editions if i.page == page)
         here = Page(page.path, page.kind, issue.lang, page.key, page.source)
         info = self.page_info(here, issue.subject, issue.preheader, og_type="article",
                               jsonld=schema.issue_article(self.plan, issue))
@@ -268,7 +277,8 @@ class SitePages:
         context = {"lang": issue.lang, "practice": practice, "colors": practice.colors, "page": info,
                    "site": self.site_context(here, issue.lang),
                    "archive": self.urls.link(self.plan.of_kind("archive")[0].path)}
-        tree = lxml_html.document_fromstring(render_issue(self.project, page.key).browser_html)
+        browser = render_issue(self.project, page.key, lang=page.lang).browser_html
+        tree = lxml_html.document_fromstring(browser)
         head, body = tree.find("head"), tree.find("body")
         for element in lxml_html.fragments_fromstring(
                 render(self.env, "site_issue.html.j2", part="head", **context)):

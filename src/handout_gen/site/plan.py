@@ -24,6 +24,7 @@ from handout_gen.core.errors import HandoutGenError, Problem, relpath
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.core.paths import FONT_DIR
 from handout_gen.handouts import Variant, planned_handouts
+from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.message import issue_url
 from handout_gen.newsletter.model import list_issues, load_issue
 from handout_gen.render.logo import WebLogo, web_logo
@@ -155,6 +156,14 @@ def _images(plan: SitePlan, project: Project) -> None:
             plan.images.setdefault(path, file)
 
 
+def _issue_languages(project: Project, issue_id: str) -> list[str]:
+    """The languages an issue has a sound edition in (the others are reported by the build)."""
+    try:
+        return list(load_editions(project, issue_id).translations)
+    except HandoutGenError:
+        return []
+
+
 def plan_site(project: Project, base: str | None = None) -> SitePlan:
     """Every page and file of the site; duplicate addresses are problems, not exceptions."""
     practice, email = project.practice, project.practice.email
@@ -167,6 +176,11 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
     for location in practice.locations:
         path = urls.own_path(location.map_url) or f"locations/{location.id}/"
         plan.add(Page(path, "location", key=location.id), location.map_url)
+        for lang in project.web_languages:  # the page a packet in that language prints
+            url = project.location_url(location, lang)
+            translated = urls.own_path(url) if url != location.map_url else None
+            if translated is not None:
+                plan.add(Page(translated, "location", lang, location.id), url)
     archive = urls.own_path(email.archive_url) or "newsletters/"
     archive = archive if archive.endswith("/") else archive + "/"  # an issue folder goes below it
     plan.add(Page(archive, "archive"), email.archive_url)
@@ -174,6 +188,10 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
         path = urls.own_path(issue_url(project, issue_id)) or f"{archive}{issue_id}/"
         source = f"content/newsletters/{issue_id}.md"
         plan.add(Page(path, "issue", key=issue_id, source=source), issue_url(project, issue_id))
+        for lang in _issue_languages(project, issue_id):  # each edition's "view in browser" page
+            url = issue_url(project, issue_id, lang)
+            source = f"content/newsletters/{issue_id}.{lang}.md"
+            plan.add(Page(urls.own_path(url) or f"{path}{lang}/", "issue", lang, issue_id, source), url)
     plan.add(Page(f"{archive}feed.xml", "feed"))
     app_pages: tuple[tuple[PageKind, str], ...] = (
         ("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url))

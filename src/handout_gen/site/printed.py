@@ -37,8 +37,8 @@ def printed_urls(project: Project, newsletters: Mapping[str, str]) -> list[Print
     """Every URL the outputs print; ``newsletters`` maps issue ids to their rendered HTML."""
     practice = "content/practice.yaml"
     found = [Printed(project.practice.website, practice, "the packets' contacts page")]
-    found += [Printed(loc.map_url, practice, f"the map link of {loc.id} (cover letters)")
-              for loc in project.practice.locations]
+    found += [Printed(project.location_url(loc, lang), practice, f"the map link of {loc.id} (cover letters)")
+              for loc in project.practice.locations for lang in project.web_languages]
     for procedure in project.procedures.values():
         for lang, edition in procedure.editions.items():
             source = relpath(edition.path, project.root)

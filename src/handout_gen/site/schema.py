@@ -166,14 +166,15 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def alternates(plan: SitePlan, page: Page) -> list[tuple[str, str]]:
-    """hreflang alternates of a procedure page: every edition (itself included) and x-default."""
-    if page.kind != "procedure":
+    """hreflang alternates of a procedure, location or newsletter issue page: every language of
+    it (itself included) and x-default."""
+    if page.kind not in ("procedure", "location", "issue"):
         return []
-    procedure = plan.project.procedure(page.key)
-    if len(procedure.languages) < 2:
+    pages = sorted((p for p in plan.of_kind(page.kind) if p.key == page.key),
+                   key=lambda p: plan.project.languages.codes.index(p.lang))
+    if len(pages) < 2:  # noqa: PLR2004 - an alternate needs a second language
         return []
-    found = [(lang, plan.urls.absolute(plan.find("procedure", page.key, lang).path))
-             for lang in procedure.languages]
+    found = [(p.lang, plan.urls.absolute(p.path)) for p in pages]
     return [*found, ("x-default", found[0][1])]
 
 

@@ -1,0 +1,55 @@
+"""Practice values in content: ``{{ thresholds.fever_f }}`` in a procedure or packet.yaml.
+
+A "call us if" needs a threshold and a "call us" a deadline, and both are the practice's
+decision, set once in ``content/practice.yaml`` (``thresholds:``). Content names them instead
+of copying the number, so a handout, its translation and the packet never disagree.
+
+This is not a template language: only ``{{ group.name }}`` of a known value is replaced, in the
+source text before it is parsed (values are plain numbers, so YAML and Markdown see a number
+and every line number stays the same). Any other ``{{ ... }}`` is a located problem: a patient
+must never read template braces.
+"""
+
+from __future__ import annotations
+
+import re
+
+from handout_gen.content.schema import Practice
+from handout_gen.core.errors import Problem
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+UNKNOWN_VALUE = "references.unknown-value"
+
+
+def practice_values(practice: Practice) -> dict[str, str]:
+    """Every name content may use, with the text it becomes (``100.4``, ``300``)."""
+    values: dict[str, str] = {}
+    for name, value in practice.thresholds.model_dump().items():
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        values[f"thresholds.{name}"] = text
+    return values
+
+
+def substitute(
+    text: str, values: dict[str, str] | None, source: str, first_line: int = 1
+) -> tuple[str, list[Problem]]:
+    """``text`` with each ``{{ name }}`` replaced; an unknown name is a problem at its line.
+
+    ``values`` None means practice.yaml did not load (its own problems are reported): the text
+    is returned as it is, with no second report for every placeholder.
+    """
+    if values is None or "{{" not in text:
+        return text, []
+    problems: list[Problem] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return values[name]
+        line = first_line + text.count("\n", 0, match.start())
+        known = ", ".join(sorted(values))
+        message = f"unknown value '{{{{ {name} }}}}' (known: {known})"
+        problems.append(Problem(source, message, line, rule=UNKNOWN_VALUE))
+        return match.group(0)
+
+    return PLACEHOLDER_RE.sub(replace, text), problems

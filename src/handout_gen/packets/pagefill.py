@@ -1,0 +1,124 @@
+"""No nearly empty pages inside a packet: a part whose last page would hold a line or two
+moves a little more onto it.
+
+CSS keeps headings and labels with what they introduce and short things whole, but it cannot
+say "the last page holds at least a fifth of a page": two list items left over from a checklist
+would still sit alone on a page in the middle of a packet. So a static part is laid out, its
+last page measured, and when it is less than :data:`MIN_FILL` full, laid out again with a page
+break before the latest block of the page before it that moves enough (and is a good place to
+break: not inside a box or a list item, not right after a heading or a label). Parts are
+cached, so this costs nothing once a part is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+MIN_FILL = 0.2  # of the page's body height: less than this is a wasted page
+TARGET_FILL = 0.3  # what a moved break aims for, so a later small change does not undo it
+ROUNDS = 3
+_CONTAINERS = {"html", "body", "main", "section", "article"}
+
+
+def band(page: Any) -> tuple[float, float]:
+    """The top of a laid-out WeasyPrint page's body and the bottom of its content (CSS px)."""
+    top, _ = _body(page)
+    return top, max((b for _, b, _ in _blocks(_flow(page))), default=top)
+
+
+def fill(page: Any) -> float:
+    """How much of a laid-out WeasyPrint page's body its content covers (0 to 1)."""
+    top, bottom = band(page)
+    return max(0.0, (bottom - top) / _body(page)[1])
+
+
+def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
+    """``lay_out(html)`` (a WeasyPrint document), with breaks moved until the last page is
+    at least :data:`MIN_FILL` full (or no break could do it)."""
+    document = lay_out(html)
+    rules: list[str] = []
+    for _ in range(ROUNDS):
+        pages = document.pages
+        if len(pages) < 2 or fill(pages[-1]) >= MIN_FILL:
+            break
+        selector = _break_point(pages[-2], fill(pages[-1]))
+        if selector is None:
+            break
+        rules.append(f"{selector} {{ break-before: page !important; }}")
+        document = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
+    return document
+
+
+def _body(page: Any) -> tuple[float, float]:
+    box = page._page_box  # noqa: SLF001 - the laid-out boxes; WeasyPrint is pinned
+    return box.content_box_y(), box.height
+
+
+def _flow(page: Any) -> Any:
+    box = page._page_box  # noqa: SLF001
+    return next(child for child in box.children if child.element_tag == "html")
+
+
+def _blocks(root: Any) -> Iterator[tuple[Any, float, Any]]:
+    """(box, bottom of its border box, the outermost unbreakable box around it) for every
+    block or line of the flow, in document order."""
+    from weasyprint.formatting_structure import boxes
+
+    def walk(box: Any, keep: Any) -> Iterator[tuple[Any, float, Any]]:
+        for child in getattr(box, "children", []):
+            if isinstance(child, boxes.LineBox):
+                yield child, child.position_y + child.height, keep
+            elif isinstance(child, boxes.BlockLevelBox) and child.element is not None:
+                whole = keep or (child if child.style["break_inside"] in ("avoid", "avoid-page") else None)
+                yield child, child.border_box_y() + child.border_height(), whole
+                yield from walk(child, whole)
+
+    yield from walk(root, None)
+
+
+def _break_point(page: Any, last_fill: float) -> str | None:
+    """A selector for the block to break before on ``page`` (the last page's predecessor)."""
+    from weasyprint.formatting_structure import boxes
+
+    top, height = _body(page)
+    root = _flow(page)
+    bottom = max((b for _, b, _ in _blocks(root)), default=top)
+    parents = {child: parent for parent in root.element.iter() for child in parent}
+    placed: dict[Any, Any] = {}  # element → its box on this page
+    best = None
+    for box, _, keep in _blocks(root):
+        if isinstance(box, boxes.LineBox) or keep not in (None, box) or box.element in placed:
+            continue  # a line, or inside something that does not break: that was the candidate
+        placed[box.element] = box
+        siblings = [c for c in parents.get(box.element, ()) if isinstance(c.tag, str)]
+        index = siblings.index(box.element) if box.element in siblings else 0
+        before = placed.get(siblings[index - 1]) if index > 0 else None
+        if before is None or box.element_tag in _CONTAINERS:
+            continue  # a first child breaks with its parent; nothing before it on this page
+        glued = any(
+            str(v).startswith("avoid") for v in (before.style["break_after"], box.style["break_before"])
+        )
+        start = box.position_y
+        if (
+            not glued
+            and start - top >= MIN_FILL * height
+            and (bottom - start) / height + last_fill >= TARGET_FILL
+        ):
+            best = box  # the latest good place wins: the least moved
+    return None if best is None else _selector(parents, root.element, best.element)
+
+
+def _selector(parents: dict[Any, Any], root: Any, element: Any) -> str:
+    """A CSS selector for exactly ``element``: its path of :nth-child() steps from the root."""
+    steps = []
+    while element is not root:
+        parent = parents[element]
+        siblings = [c for c in parent if isinstance(c.tag, str)]
+        steps.append(f"{_tag(element)}:nth-child({siblings.index(element) + 1})")
+        element = parent
+    return " > ".join(["html", *reversed(steps)])
+
+
+def _tag(element: Any) -> str:
+    return str(element.tag).rpartition("}")[2]

@@ -1,0 +1,206 @@
+"""Page numbers and the packet reference, stamped on every page of a packet at assembly.
+
+Parts are cached across patients, so they cannot know their page numbers in a packet nor the
+packet's id: their footer leaves a blank slot (``page_footer.html.j2``) and assembly stamps
+"Page 3 of 11 · Packet 8338e3e0b4ee148e · Dec 1, 2026" there, counted over the whole packet.
+
+Laying out those lines with WeasyPrint for each packet would cost more than the rest of the
+packet. Instead each language and print size has a *glyph kit*, a cached static part in which
+every piece a stamp can hold is laid out once, one piece to a page, in the footer's font,
+size and colour: the words of ``page_of`` and ``packet_ref`` around their placeholders, the
+digits, the id's hex letters and the letters of the language's month names. A stamp is those
+pieces' text operators drawn side by side (the words keep their own shaping and kerning; only
+the values are set letter by letter), inside ``/Artifact BMC … EMC``: page furniture, which a
+screen reader skips. Pieces are placed left to right: a right-to-left language would need
+them placed from the right, and its values laid out whole (Arabic letters join).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from handout_gen.core.errors import RenderError
+from handout_gen.render.jinja import medium_date
+
+PX = 0.75  # PDF points per CSS pixel
+SEPARATOR = " · "  # between the page number and the reference when both fit on one line
+HEX = "0123456789abcdef"
+Slot = tuple[float, float, float, float]  # left, top, right, bottom in CSS px from the page's top left
+_PLACEHOLDER_RE = re.compile(r"%\((\w+)\)s")
+
+
+def pieces(pattern: str, values: dict[str, str]) -> list[str]:
+    """``pattern`` as stamp pieces: its words whole, each value letter by letter."""
+    out: list[str] = []
+    for index, part in enumerate(_PLACEHOLDER_RE.split(pattern.replace("%%", "%"))):
+        if index % 2 == 0:
+            out += [part] if part else []
+        else:
+            out += list(values[part])
+    return out
+
+
+@lru_cache(maxsize=64)  # asked for every packet variant of a run
+def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
+    """Every piece a stamp of this language can need: the words, the separator, then single
+    letters (digits, hex, those of every month's date in ``lang``)."""
+    blank = dict.fromkeys(("page", "pages", "id", "date"), "")
+    words = [piece for pattern in (page_of, packet_ref) for piece in pieces(pattern, blank)]
+    months = [medium_date(date(2026, month, 28), lang) for month in range(1, 13)]
+    letters = set(HEX) | {ch for text in months for ch in text}
+    return tuple(dict.fromkeys([*words, SEPARATOR, *sorted(letters)]))
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One laid-out piece: its drawing operators, moved so that its top left is the origin."""
+
+    ops: bytes  # "q <shift> cm ... Q": the piece's own text operators, resources renamed /Hg…
+    width: float  # pt
+    height: float
+
+
+class GlyphKit:
+    """The pieces of one language and print size, taken from the kit part's pages.
+
+    Each piece's operators are kept (with the resources they name renamed ``/HgF0``,
+    ``/HgE0``…, so they can join any page's own), not a Form XObject each: a stamp is then a
+    few lines of operators and one shared font, which keeps packets small and fast to write.
+    """
+
+    def __init__(self, pdf: Any, boxes: dict[str, list[float]]) -> None:
+        """``boxes``: piece → [page index, left, top, right, bottom] (CSS px), from the part."""
+        import pikepdf
+
+        self.glyphs: dict[str, Glyph] = {}
+        renamed: dict[str, str] = {}
+        resources: dict[str, dict[str, Any]] = {}
+        for piece, (index, left, top, right, bottom) in boxes.items():
+            page = pdf.pages[int(index)]
+            for category in ("/Font", "/ExtGState", "/ColorSpace"):
+                for name, value in page.obj.Resources.get(category, {}).items():
+                    if name not in renamed:
+                        renamed[name] = f"/Hg{category[1]}{len(renamed)}"
+                        resources.setdefault(category, {})[renamed[name]] = value
+            ops = [  # (WeasyPrint draws text with no inline images)
+                ([_renamed(o, renamed) for o in item.operands], item.operator)
+                for item in pikepdf.parse_content_stream(page)
+                if isinstance(item, pikepdf.ContentStreamInstruction)
+            ]
+            height = float(page.mediabox[3])
+            shift = f"q 1 0 0 1 {-left * PX:.3f} {-(height - top * PX):.3f} cm\n".encode()
+            body = shift + pikepdf.unparse_content_stream(ops) + b"\nQ\n"
+            self.glyphs[piece] = Glyph(body, (right - left) * PX, (bottom - top) * PX)
+        self.resources = pdf.make_indirect(
+            pikepdf.Dictionary({k: pikepdf.Dictionary(v) for k, v in resources.items()})
+        )
+
+    def glyph(self, piece: str) -> Glyph:
+        found = self.glyphs.get(piece)
+        if found is None:
+            msg = f"the packet's page stamp has no glyph for {piece!r} (its glyph kit is out of date)"
+            raise RenderError(msg)
+        return found
+
+    def width(self, run: list[str]) -> float:
+        return sum(self.glyph(p).width for p in run)
+
+    def ops(self, run: list[str], x: float, y: float) -> list[bytes]:
+        """Draw ``run`` with its top left at (x, y), in PDF points, each shift written at a
+        fixed width (so the stream's length does not depend on where the pieces fall)."""
+        ops = []
+        for piece in run:
+            glyph = self.glyph(piece)
+            ops += [f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm\n".encode(), glyph.ops, b"Q\n"]
+            x += glyph.width
+        return ops
+
+
+@dataclass(frozen=True)
+class PacketStamp:
+    """What one packet's pages are stamped with: its page numbering and its reference."""
+
+    kit: GlyphKit
+    page_of: str  # "Page %(page)s of %(pages)s", in the packet's language
+    reference: list[str]  # the reference's pieces ("Packet ", "8", "3", ...)
+
+    @classmethod
+    def make(
+        cls, kit: GlyphKit, page_of: str, packet_ref: str, packet_id: str, day: date, lang: str
+    ) -> PacketStamp:
+        return cls(kit, page_of, pieces(packet_ref, {"id": packet_id, "date": medium_date(day, lang)}))
+
+    def apply(self, out: Any, slots: list[Slot | None]) -> None:
+        """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i).
+
+        The reference (the only thing that differs between two packets of the same pages) is
+        one form that every page draws, its shifts written at fixed widths and stored
+        without compression (deflate's stored blocks, which the save leaves as they are): a
+        packet's size does not depend on its random id.
+        """
+        import pikepdf
+
+        if None in slots:
+            msg = "a packet part has no page-number slot in its footer"
+            raise RenderError(msg)
+        kit = self.kit
+        shared = out.copy_foreign(kit.resources)  # the kit's font, in this packet once
+        height, ref_width = kit.glyph(self.reference[0]).height, kit.width(self.reference)
+        reference = out.make_stream(
+            zlib.compress(b"".join(kit.ops(self.reference, 0, 0)), level=0),
+            Filter=pikepdf.Name.FlateDecode,
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=pikepdf.Array([0, -height, ref_width, 0]),
+            Resources=shared,
+        )
+        wanted = {str(k): dict(v.items()) for k, v in shared.items()}
+        wanted.setdefault("/XObject", {})["/HgRef"] = reference
+        save = out.make_stream(b"q\n")  # the page's own graphics state is closed before the stamp
+        total, sep_width = str(len(out.pages)), kit.width([SEPARATOR])
+        done: set[tuple[int, int]] = set()  # resource dictionaries already given them (parts share one)
+        for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
+            assert slot is not None
+            left, top, right, _ = slot
+            number = pieces(self.page_of, {"page": str(index + 1), "pages": total})
+            x, y = left * PX, float(page.mediabox[3]) - top * PX
+            ops = [b"Q\n/Artifact BMC\n", *kit.ops(number, x, y)]
+            if kit.width(number) + sep_width + ref_width <= (right - left) * PX:
+                ops += kit.ops([SEPARATOR], x + kit.width(number), y)
+                x += kit.width(number) + sep_width
+            else:  # large print: the page number on one line, the reference under it
+                y -= height
+            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode())
+            page.contents_add(save, prepend=True)
+            page.contents_add(out.make_stream(b"".join(ops)))
+            _add_resources(page, wanted, done)
+
+
+def _renamed(operand: Any, names: dict[str, str]) -> Any:
+    import pikepdf
+
+    return pikepdf.Name(names[str(operand)]) if str(operand) in names else operand
+
+
+def _add_resources(page: Any, wanted: dict[str, dict[str, Any]], done: set[tuple[int, int]]) -> None:
+    """Add the stamp's resources (named /Hg…: never a page's own names) to a page's."""
+    import pikepdf
+
+    resources = page.obj.get("/Resources")
+    if resources is None:
+        resources = page.obj.Resources = pikepdf.Dictionary()
+    if resources.is_indirect:
+        if resources.objgen in done:
+            return
+        done.add(resources.objgen)
+    for category, entries in wanted.items():
+        found = resources.get(category)
+        if found is None:
+            found = resources[category] = pikepdf.Dictionary()
+        for name, value in entries.items():
+            found[name] = value

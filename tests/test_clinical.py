@@ -1,0 +1,296 @@
+"""Sound clinical content (issue 11, item 6): values a practice sets, bleeding risk per site,
+after-sedation rules, the check rules for relative times and "call us" deadlines, Spanish words.
+
+Everything runs on the fixture practice (a copy of the sample); the end-to-end test reads the
+real packets back with poppler.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from handout_gen.checks.findings import RULE_FIXES
+from handout_gen.checks.runner import run_checks
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RosterError, ValidationFailed
+from handout_gen.handouts import Variant, render_handout
+from handout_gen.packets.kit import load_kit
+from handout_gen.packets.prep import build_prep
+from handout_gen.packets.roster import rows_from
+from handout_gen.packets.run import _plan
+from handout_gen.render.jinja import clock_time, opening_hours, translations
+from handout_gen.site.plan import plan_site
+
+from .conftest import FIXTURE
+from .pdfutil import pdf_text
+from .test_clock_times import packets_of
+from .test_packets import BASE
+
+ESI = "content/procedures/epidural-steroid-injection.md"
+ESI_ES = "content/procedures/epidural-steroid-injection.es.md"
+PACKET = "content/packet.yaml"
+INSTRUCTION_RULES = ("instructions.relative-time", "instructions.call-deadline")
+PATIENT = {**BASE, "first_name": "Alex", "last_name": "Sample"}
+
+
+def edit(project: Path, name: str, old: str, new: str) -> int:
+    """Replace ``old`` once in a project file; return the line the new text starts on."""
+    path = project / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {name}"
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    return text[: text.index(new)].count("\n") + 1
+
+
+# --- values the practice sets, named in content ----------------------------------------------
+
+
+def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project: Path) -> None:
+    practice = sample_project / "content/practice.yaml"
+    practice.write_text(practice.read_text().replace("fever_f: 100.4", "fever_f: 100.9"))
+    project = load_project(sample_project)
+    text = pdf_text(render_handout(project, "radiofrequency-ablation", Variant("en")))
+    assert "You have a fever of 100.9 °F or higher, or chills." in text
+    assert "If you have any of these, call us within 2 hours at 555-0100:" in text
+    assert "still numb or weak 12 hours after the treatment" in text
+    assert "{{" not in text and "thresholds" not in text
+    words = load_kit(project).words("es")
+    assert "fiebre de 100.9 °F o más" in words.prep_always[0]
+    assert (
+        "Si pasa de 300 mg/dL en 2 mediciones seguidas, llámenos en menos de 2 horas."
+        in words.diabetes_steroid
+    )
+
+
+def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> None:
+    esi_line = edit(sample_project, ESI, "{{ thresholds.fever_f }}", "{{ thresholds.fevr_f }}")
+    project = load_project(sample_project)  # the other procedures still load
+    (problem,) = project.broken["epidural-steroid-injection"]
+    assert (problem.source, problem.line, problem.rule) == (ESI, esi_line, "references.unknown-value")
+    assert problem.message.startswith("unknown value '{{ thresholds.fevr_f }}' (known: thresholds.")
+    packet_line = edit(
+        sample_project,
+        PACKET,
+        "{{ thresholds.call_within_hours }} hours at",
+        "{{ thresholds.call_within }} hours at",
+    )
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(sample_project))
+    assert f"{PACKET}:{packet_line}: unknown value '{{{{ thresholds.call_within }}}}'" in str(info.value)
+    findings = [
+        f for f in run_checks(sample_project, pdf=False).findings if f.rule == "references.unknown-value"
+    ]
+    assert [(f.file, f.line, f.severity) for f in findings] == [(ESI, esi_line, "error")]
+    assert findings[0].fix == RULE_FIXES["references.unknown-value"]
+
+
+# --- check: relative times and "call us" without a deadline ----------------------------------
+
+
+def test_instruction_rules_are_quiet_on_the_sample(sample_project: Path) -> None:
+    report = run_checks(sample_project, pdf=False)
+    assert [f for f in report.findings if f.rule in INSTRUCTION_RULES] == []
+
+
+def test_a_relative_time_and_a_call_without_deadline_are_flagged(sample_project: Path) -> None:
+    before = edit(
+        sample_project,
+        ESI,
+        "- Bring a list of all your medicines.\n",
+        "- Do not eat for 8 hours before your visit.\n",
+    )
+    call = edit(
+        sample_project,
+        ESI,
+        "- If you take a blood thinner, call us today.",
+        "- If you take a blood thinner, call us.",
+    )
+    spanish = edit(sample_project, ESI_ES, "llámenos hoy. No lo deje", "llámenos. No lo deje")
+    edit(
+        sample_project,
+        PACKET,
+        "Please read it now, and again the day before.",
+        "Please read it now, and again the day before your visit.",
+    )
+    packet = edit(sample_project, PACKET, "letter_intro:", "letter_intro:")  # a folded value: its key's line
+    edit(sample_project, PACKET, "Call us by the day in", "Call us on the day in")
+    dye = edit(sample_project, PACKET, "    dye_allergy: >-", "    dye_allergy: >-")
+    found = sorted(
+        (f.file, f.line, f.rule)
+        for f in run_checks(sample_project, pdf=False).findings
+        if f.rule in INSTRUCTION_RULES
+    )
+    assert found == sorted(
+        [
+            (ESI, before, "instructions.relative-time"),
+            (ESI, call, "instructions.call-deadline"),
+            (ESI_ES, spanish, "instructions.call-deadline"),
+            (PACKET, packet, "instructions.relative-time"),
+            (PACKET, dye, "instructions.call-deadline"),
+        ]
+    )
+    for rule in INSTRUCTION_RULES:
+        assert rule in RULE_FIXES
+
+
+# --- bleeding risk per procedure and site ----------------------------------------------------
+
+
+def test_the_roster_site_chooses_the_bleeding_risk(caplog: pytest.LogCaptureFixture) -> None:
+    kit = load_kit(load_project(FIXTURE))
+    catalog, words = kit.catalog(date(2026, 11, 24)), kit.words("en")
+
+    def asks_to_call(procedures: str) -> bool:
+        (row,) = rows_from([{**PATIENT, "procedures": procedures}], catalog)
+        return (
+            words.blood_thinner_call in build_prep(row.procedures, row.prep_flags, kit.project, words).items
+        )
+
+    assert asks_to_call("radiofrequency-ablation:cervical")  # the neck: intermediate (ASRA 2018)
+    assert not asks_to_call("radiofrequency-ablation:lumbar")  # low back: low
+    assert asks_to_call("radiofrequency-ablation")  # no site: the higher risk
+    assert asks_to_call("spinal-cord-stimulation-implant")  # high, one level
+    with pytest.raises(RosterError) as info:
+        rows_from([{**PATIENT, "procedures": "radiofrequency-ablation:thoracic"}], catalog)
+    assert str(info.value).splitlines()[1] == (
+        "  row 1, column procedures: names a site radiofrequency-ablation does not have "
+        "(its sites: cervical, lumbar); write slug:site or the slug alone"
+    )
+    rows = rows_from(
+        [
+            {**PATIENT, "procedures": "radiofrequency-ablation"},
+            {**PATIENT, "procedures": "joint-injections-nerve-blocks"},
+        ],
+        catalog,
+    )
+    with caplog.at_level(logging.WARNING, logger="handout_gen"):
+        _plan(kit, {row.variant for row in rows}, date(2026, 11, 24))
+    said = [r.getMessage() for r in caplog.records if "bleeding risk" in r.getMessage()]
+    assert said == [  # said once, and only where the sites differ
+        "radiofrequency-ablation: rows that name no site (write radiofrequency-ablation:<site>, "
+        "sites: cervical, lumbar) use its highest bleeding risk (intermediate)"
+    ]
+
+
+def test_the_overview_is_kept_out_of_procedure_day_packets(sample_project: Path) -> None:
+    assert load_kit(load_project(sample_project)).handout_slugs(("spinal-cord-stimulation",)) == [
+        "spinal-cord-stimulation"
+    ]
+    line = edit(
+        sample_project,
+        "handouts/packets.yaml",
+        "procedures:\n",
+        "procedures:\n  spinal-cord-stimulation:\n    handouts: [interventional-pain-care]\n",
+    )
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(sample_project))
+    assert (
+        f"handouts/packets.yaml:{line + 2}: procedures.spinal-cord-stimulation.handouts: "
+        "'interventional-pain-care' is a first-consultation overview"
+    ) in str(info.value)
+
+
+# --- Spanish: hours, twelve o'clock, one banner ------------------------------------------------
+
+
+def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
+    project = load_project(FIXTURE)
+    orchard, riverside = project.practice.locations
+    assert opening_hours(orchard.hours, "en") == "Monday to Friday, 7:30\u00a0AM to 4:30\u00a0PM"
+    assert opening_hours(riverside.hours, "es") == "Lunes a jueves, 6:30\u00a0a.m. a 3:00\u00a0p.m."
+    assert opening_hours("Every day, 9 to 5", "es") == "Every day, 9 to 5"  # free text stays as written
+    assert clock_time(time(0, 0), "es") == "12:00\u00a0a.m. (medianoche)"
+    assert clock_time(time(12, 0), "es") == "12:00\u00a0p.m. (mediodía)"
+    assert clock_time(time(0, 0), "en") == "12:00\u00a0AM (midnight)"
+    assert clock_time(time(0, 30), "es") == "12:30\u00a0a.m."
+
+
+def test_the_spanish_clinic_page_exists_where_spanish_packets_point() -> None:
+    project = load_project(FIXTURE)
+    orchard = project.practice.locations[0]
+    url = project.location_url(orchard, "es")
+    assert url == "https://www.example.org/locations/orchard/es/"
+    plan = plan_site(project)
+    page = plan.find("location", "orchard", "es")
+    assert page.path == "locations/orchard/es/" and plan.target(url) == "page"
+    assert project.location_url(orchard, "en") == orchard.map_url
+
+
+def test_one_draft_banner_per_language() -> None:
+    project = load_project(FIXTURE)
+    kit = load_kit(project)
+    for lang in kit.text.text:  # the packet's banner is the handouts' (the project's catalog first)
+        banner = translations(lang, project.catalog_dir).gettext("DRAFT: awaiting clinical review")
+        assert kit.words(lang).draft == banner, lang
+
+
+@pytest.mark.slow
+def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    trial = {  # arrives 8:00 AM at Riverside: the fatty-food stop is midnight
+        **BASE,
+        "first_name": "Inés",
+        "last_name": "Prueba",
+        "language": "es",
+        "procedures": "spinal-cord-stimulation",
+        "date": "2026-12-03",
+        "time": "08:45",
+        "location": "riverside",
+        "sedation": "yes",
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Clopidogrel (muestra)",
+        "blood_thinner_stop": "Deje de tomarlo el jueves 26 de noviembre.",
+        "blood_thinner_restart": "Su médico le dirá cuándo volver a tomarlo.",
+    }
+    implant = {
+        **BASE,
+        "first_name": "Hal",
+        "last_name": "Implant",
+        "procedures": "spinal-cord-stimulation-implant",
+        "date": "2026-12-03",
+        "time": "09:00",
+        "location": "riverside",
+        "sedation": "yes",
+    }
+    texts = packets_of(sample_project, [trial, implant], tmp_path / "out", "--today", "2026-11-24")
+    spanish, english = texts[2], texts[3]
+    assert "Hola, Inés Prueba:" in spanish and "Estimado" not in spanish
+    # 12:00 AM on Thursday is the end of Wednesday: said so, never "midnight on Thursday"
+    assert (
+        "Después de la medianoche, al final del miércoles, 2 de diciembre: No coma comida grasosa" in spanish
+    )
+    assert "jueves, 3 de diciembre: No coma comida grasosa" not in spanish
+    assert "Hasta las 10:45 a.m. del viernes, 4 de diciembre: No maneje, no tome alcohol" in spanish
+    assert "Su anticoagulante o antiagregante plaquetario" in spanish
+    assert "(Lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
+    assert "https://www.example.org/locations/riverside/es/" in spanish
+    assert "Prueba del estimulador de la médula espinal" in spanish and "5 a 7 días" in spanish
+    assert "No se haga una resonancia" in spanish
+    assert "Tratamiento intervencionista del dolor" not in spanish  # no first-visit overview
+    assert "BORRADOR: pendiente" not in spanish
+    assert (
+        "Until 11:00 AM on Friday, December 4: No driving, alcohol, or signing important papers." in english
+    )
+    assert "Come to your wound check about 10 to 14 days after surgery." in english
+    assert 'These are called "MRI conditional."' in english
+    assert "If you have any of these, call us within 2 hours at 555-0100:" in english
+    assert "sudden, severe back pain with a fever or new weakness" in english
+
+
+def test_a_rule_that_starts_at_midnight_names_the_day_that_ends() -> None:
+    from handout_gen.packets.contexts import patient_context
+    from handout_gen.render.jinja import weekday_date
+
+    kit = load_kit(load_project(FIXTURE))
+    row = {**PATIENT, "date": "2026-12-03", "time": "08:45", "location": "riverside", "sedation": "yes"}
+    (patient,) = rows_from([row], kit.catalog(date(2026, 11, 24)))  # arrives 8:00 AM on Thursday
+    first = patient_context(kit, patient, "en", date(2026, 11, 24), {})["times"][0]
+    when = first["when"] % {"day": weekday_date(first["at"], "en")}
+    assert when == "After midnight at the end of Wednesday, December\u00a02:"
+    assert first["text"] == kit.words("en").fast_fatty_food

@@ -1,0 +1,333 @@
+"""Every patient's language and script: languages as data, a real glyph for every name,
+right to left, the language-help notice (issue 12)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pdfplumber
+import pytest
+import yaml
+
+from handout_gen.content.project import load_project
+from handout_gen.core.errors import RosterError, ValidationFailed
+from handout_gen.handouts import Variant, render_handout
+from handout_gen.packets.kit import load_kit
+from handout_gen.packets.packet import PacketMaker
+from handout_gen.packets.roster import rows_from
+from handout_gen.scaffold import init_project
+from tests.conftest import FIXTURE, copy_sample
+
+from .pdfutil import missing_glyphs, pdf_text, shown_glyphs
+
+TODAY = date(2026, 11, 24)
+ESI = "epidural-steroid-injection"
+# (first name, last name) in Chinese, Japanese, Korean, Arabic, Hebrew, Devanagari, Thai,
+# Cyrillic, Greek and Vietnamese: all fictional.
+NAMES = [
+    ("小明", "王"),
+    ("陽子", "山田"),
+    ("지민", "김"),
+    ("سلمى", "الحداد"),
+    ("נועה", "לוי"),
+    ("अनीता", "शर्मा"),
+    ("สมชาย", "ใจดี"),
+    ("Ирина", "Соколова"),
+    ("Νίκος", "Παπαδάκης"),
+    ("Thị Hương", "Nguyễn"),
+]
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def row(first: str, last: str, lang: str = "en", **extra: str) -> dict[str, str]:
+    return {
+        "first_name": first,
+        "last_name": last,
+        "procedures": ESI,
+        "date": "2026-12-09",
+        "time": "9:30",
+        "location": "orchard",
+        "physician": "okafor",
+        "language": lang,
+        "patient_id": "MH-0042",
+        **extra,
+    }
+
+
+def letters(name: str) -> str:
+    """The letters of a name (no marks, no spaces): what survives any text extraction."""
+    return "".join(c for c in name if unicodedata.category(c).startswith("L"))
+
+
+def in_order(needle: str, text: str) -> bool:
+    it = iter(text)
+    return all(c in it for c in needle)
+
+
+def test_names_in_ten_scripts_are_drawn_with_real_glyphs() -> None:
+    project = load_project(FIXTURE)
+    kit = load_kit(project)
+    rows = rows_from([row(first, last) for first, last in NAMES], kit.catalog(TODAY))
+    made = PacketMaker(kit, TODAY).make(rows)
+    for (first, last), packet in zip(NAMES, made, strict=True):
+        shown = shown_glyphs(packet.data)
+        fonts = {font for font, _, _ in shown}
+        assert any("Atkinson" in f for f in fonts)
+        # Letters are stacked Form XObjects: shown_glyphs walks into them, so the name's
+        # glyphs are among those read; none is .notdef or past its embedded subset.
+        assert missing_glyphs(packet.data) == [], (first, last)
+        text = BIDI_MARKS.sub("", pdf_text(packet.data)).replace(" ", "")
+        for part in (first, last):
+            assert in_order(letters(part), text), part
+    # The scripts were drawn by the chain's Noto families, not by a system fallback.
+    every = {font.split("+")[-1] for packet in made for font, _, _ in shown_glyphs(packet.data)}
+    for family in (
+        "Noto-Sans-CJK-SC",
+        "Noto-Naskh-Arabic",
+        "Noto-Sans-Hebrew",
+        "Noto-Sans-Devanagari",
+        "Noto-Sans-Thai",
+    ):
+        assert any(f.startswith(family) for f in every), family
+    assert not any(f.startswith("DejaVu") for f in every)
+
+
+def test_a_character_no_font_draws_is_refused_by_row_and_column() -> None:
+    kit = load_kit(load_project(FIXTURE))
+    with pytest.raises(RosterError) as caught:
+        rows_from(
+            [row("Ana", "Reyes"), row("Ana", "Rey\ue000es"), row("\U000e0100x", "Li")], kit.catalog(TODAY)
+        )
+    problems = [(p.line, p.field, p.message.split(" that ")[0]) for p in caught.value.problems]
+    assert problems == [
+        (2, "last_name", "has character U+E000"),
+        (3, "first_name", "has character U+E0100"),
+    ]
+    message = caught.value.problems[0].message
+    assert (
+        "no font in the chain draws (Atkinson Hyperlegible, Noto Sans, " in message and "Rey" not in message
+    )
+
+
+@pytest.mark.slow
+def test_a_roster_with_an_unprintable_name_writes_nothing(tmp_path: Path) -> None:
+    from .test_packets import run_cli
+
+    project = copy_sample(tmp_path / "project")
+    roster = tmp_path / "roster.csv"
+    with roster.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row("", "")))
+        writer.writeheader()
+        writer.writerows([row("小明", "王"), row("Ana", "\U0010ffff")])
+    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", "2026-11-24", check=False)
+    assert result.returncode == 1
+    assert "row 3, column last_name: has character U+10FFFF that no font in the chain" in result.stderr
+    assert "nothing was written" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_arabic_handout_reads_right_to_left() -> None:
+    project = load_project(FIXTURE)
+    data = render_handout(project, ESI, Variant("ar"))
+    assert missing_glyphs(data) == []
+    with pdfplumber.open(__import__("io").BytesIO(data)) as pdf:
+        assert pdf.metadata.get("Title", "").startswith("حقنة الستيرويد")
+        page = pdf.pages[0]
+        right_margin = page.width - 1.4 * 72
+        title = [c for c in page.chars if round(c["size"]) == 24]
+        # Right-aligned: the title ends at the right margin and starts well inside the page.
+        assert abs(max(c["x1"] for c in title) - right_margin) < 2
+        assert min(c["x0"] for c in title) > 1.4 * 72 + 72
+        # Its first word (حقنة) is drawn right of its last (الجافية): the line runs right to left.
+        words = page.extract_words(extra_attrs=["size"])
+        line = [w for w in words if round(w["size"]) == 24]
+        first = next(w for w in line if letters(w["text"]) in {"حقنة", "ةنقح"})
+        last = next(w for w in line if letters(w["text"]) in {"الجافية", "ةيفاجلا"})
+        assert first["x0"] > last["x1"]
+        # Mirrored furniture: page numbers at the left, the call-us line at the right, and
+        # the phone number keeps its digits in order ("555-0100", not "0100-555").
+        footer = [c for c in page.chars if c["top"] > page.height - 72]
+        digits = "".join(
+            c["text"] for c in sorted(footer, key=lambda c: c["x0"]) if c["text"] in "0123456789-"
+        )
+        assert "555-0100" in digits and "0100-555" not in digits
+        call = [c for c in footer if c["text"] == "5"]
+        assert min(c["x0"] for c in call) > page.width / 2
+    assert pdf_text(data).count("555-0100") >= 1
+    with __import__("pikepdf").open(__import__("io").BytesIO(data)) as pdf:
+        assert str(pdf.Root.Lang) == "ar"
+
+
+def test_the_chinese_handout_uses_its_own_catalog_and_cjk_font() -> None:
+    project = load_project(FIXTURE)
+    data = render_handout(project, ESI, Variant("zh"))
+    text = pdf_text(data)
+    assert "硬膜外类固醇注射" in text and "要点" in text and "草稿：等待临床审核" in text
+    assert "2026年11月2日" in text.replace(" ", "")  # Babel's zh_Hans_CN date
+    fonts = {f.split("+")[-1] for f, _, _ in shown_glyphs(data)}
+    assert "Noto-Sans-CJK-SC" in fonts and missing_glyphs(data) == []
+
+
+def test_the_language_help_notice_prints_in_each_script_and_turns_off(sample_project: Path) -> None:
+    text = pdf_text(render_handout(load_project(sample_project), "prp-injection", Variant("en")))
+    assert "Free help in your language" in text and "免费语言协助" in text
+    path = sample_project / "content/languages.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  show: true", "  show: false"), encoding="utf-8"
+    )
+    text = pdf_text(render_handout(load_project(sample_project), "prp-injection", Variant("en")))
+    assert "Free help in your language" not in text and "免费语言协助" not in text
+
+
+def test_an_edition_in_an_undeclared_language_is_named_and_left_out(sample_project: Path) -> None:
+    folder = sample_project / "content/procedures"
+    (folder / "prp-injection.xx.md").write_text((folder / "prp-injection.es.md").read_text(encoding="utf-8"))
+    project = load_project(sample_project)  # loads: nothing else is held up
+    (warning,) = project.warnings
+    assert (warning.source, warning.line, warning.severity) == (
+        "content/procedures/prp-injection.xx.md",
+        1,
+        "warning",
+    )
+    assert warning.message.startswith("unknown language 'xx' (known: en, es, zh, ar)")
+    assert project.procedures["prp-injection"].languages == ["en", "es"]
+
+
+def test_a_bad_languages_file_is_named_by_line(sample_project: Path) -> None:
+    path = sample_project / "content/languages.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "    - lang: fr\n      text: Aide gratuite \ue000.\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert [(p.line, p.field, p.message) for p in caught.value.problems] == [
+        (lines - 1, "language_help.lines.4", "unknown language 'fr' (known: en, es, zh, ar)")
+    ]
+    text = text.replace("    direction: rtl", "    direction: sideways").replace(
+        "locale: ar", "locale: qq_ZZ"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_project(sample_project)
+    found = {(p.line, p.field) for p in caught.value.problems}
+    lines_of = text.splitlines()
+    assert found == {
+        (lines_of.index("    locale: qq_ZZ") + 1, "languages.ar.locale"),
+        (lines_of.index("    direction: sideways") + 1, "languages.ar.direction"),
+    }
+
+
+def test_chinese_gets_the_length_rule_and_check_says_so() -> None:
+    from handout_gen.checks.runner import run_checks
+
+    report = run_checks(FIXTURE, today=TODAY, pdf=False)
+    said = [f for f in report.findings if f.rule == "readability.no-formula"]
+    assert {f.file for f in said} == {f"content/procedures/{ESI}.zh.md", f"content/procedures/{ESI}.ar.md"}
+    assert "no readability formula; checked for short sentences and short words" in said[0].message
+    assert not [f for f in report.errors if f.rule in ("pdf.glyphs", "schema", "references.unknown-language")]
+
+
+VI_EDITION = """---
+title: Tiêm điểm kích hoạt
+lang: vi
+summary: Mũi tiêm đưa thuốc vào một điểm cơ bị co cứng và đau. Việc này nhanh và bạn về nhà ngay.
+version: TPI-2026.1-vi
+translation_of_version: TPI-2026.1
+status: draft
+reviewer_role: Người dịch y khoa có trình độ
+last_reviewed: 2026-11-01
+key_points:
+  - Mũi tiêm đi vào điểm cơ co cứng gây đau.
+aftercare:
+  - Chườm đá lên chỗ tiêm mỗi lần 20 phút nếu thấy đau.
+call_us_if:
+  - Chỗ tiêm bị đỏ, nóng hoặc sưng.
+go_to_er_if:
+  - Bạn khó thở hoặc đau ngực.
+---
+## Đây là gì {#what}
+
+Bác sĩ tiêm thuốc vào điểm cơ bị co cứng.
+
+## Ai có thể được giúp {#who}
+
+Người bị đau do cơ co cứng.
+
+## Trước khi đến khám {#before}
+
+- Mang theo danh sách thuốc của bạn.
+
+## Ngày đến khám {#day-of}
+
+- Mặc quần áo rộng rãi.
+
+## Sau khi khám {#after}
+
+- Nghỉ ngơi và giãn cơ nhẹ nhàng.
+"""
+
+
+@pytest.mark.slow
+def test_vietnamese_is_added_to_an_init_project_by_files_alone(tmp_path: Path) -> None:
+    root = tmp_path / "clinic"
+    init_project(root, name="Riverbend Pain Clinic")
+    content = root / "content"
+    with (content / "languages.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "languages:\n  vi:\n    name: Vietnamese\n    native: Tiếng Việt\n    fonts: [Noto Sans]\n"
+        )
+    (content / "procedures/trigger-point-injection.vi.md").write_text(VI_EDITION, encoding="utf-8")
+    packet = yaml.safe_load((content / "packet.yaml").read_text(encoding="utf-8"))
+    packet["text"]["vi"] = {
+        **packet["text"]["en"],
+        "letter_heading": "Lịch hẹn của bạn",
+        "dear": "Kính gửi %(name)s,",
+        "packet_title": "Hồ sơ thủ thuật của bạn",
+    }
+    (content / "packet.yaml").write_text(yaml.safe_dump(packet, allow_unicode=True), encoding="utf-8")
+    (content / "locale").mkdir()
+    (content / "locale/vi.po").write_text('msgid "Key points"\nmsgstr "Những điểm chính"\n', encoding="utf-8")
+
+    project = load_project(root)
+    assert project.languages.name("vi") == "Vietnamese" and "vi" in project.handout_languages
+    handout = render_handout(project, "trigger-point-injection", Variant("vi"))
+    text = pdf_text(handout)
+    assert "Tiêm điểm kích hoạt" in text and "Những điểm chính" in text
+    assert missing_glyphs(handout) == []
+    kit = load_kit(project)
+    rows = rows_from(
+        [
+            {
+                **row("Thị Hương", "Nguyễn", "vi"),
+                "procedures": "trigger-point-injection",
+                "location": project.practice.locations[0].id,
+                "physician": project.practice.physicians[0].id,
+            }
+        ],
+        kit.catalog(TODAY),
+    )
+    (made,) = PacketMaker(kit, TODAY).make(rows)
+    text = pdf_text(made.data)
+    assert "Lịch hẹn của bạn" in text and "Kính gửi Thị Hương Nguyễn," in text.replace("\u2068", "").replace(
+        "\u2069", ""
+    )
+    assert "Tiêm điểm kích hoạt" in text  # the Vietnamese handout inside the packet
+    assert "tháng 12" in text  # Babel's Vietnamese date on the letter
+    assert missing_glyphs(made.data) == []
+
+
+def test_the_glyph_rule_covers_newsletters(sample_project: Path) -> None:
+    from handout_gen.checks.runner import run_checks
+
+    issue = sample_project / "content/newsletters/2026-12.md"
+    text = issue.read_text(encoding="utf-8")
+    issue.write_text(text.replace("## Holiday hours", "## Holiday hours \U000f0000", 1), encoding="utf-8")
+    report = run_checks(sample_project, today=TODAY, pdf=False)
+    (finding,) = [f for f in report.findings if f.rule == "pdf.glyphs"]
+    line = issue.read_text(encoding="utf-8").splitlines().index(
+        next(x for x in issue.read_text(encoding="utf-8").splitlines() if "\U000f0000" in x)) + 1
+    assert (finding.file, finding.line, finding.severity) == ("content/newsletters/2026-12.md", line, "error")
+    assert "(U+F0000) is in no font of the chain" in finding.message

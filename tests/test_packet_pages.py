@@ -1,0 +1,144 @@
+"""Packet pages that collate and read whole (issue 11, items 3-5), measured on the real PDFs.
+
+The demo packet run (``make demo``'s roster, on the fixture practice) is made once; pdfplumber
+reads every page back: the stamped "Page X of Y" and packet reference, how full each page is,
+the smallest type on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pikepdf
+import pytest
+
+from handout_gen.content.project import load_project
+from handout_gen.packets.run import RunOptions, run_packets
+from handout_gen.render.jinja import medium_date
+
+from .conftest import copy_sample, copy_warm
+from .pdfutil import page_layout, pdf_text
+
+TODAY = date(2026, 11, 24)
+ROSTER = "content/rosters/sample-roster.csv"
+STAMP = {
+    "en": re.compile(r"Page (\d+) of (\d+) (?:· )?Packet ([0-9a-f]{16}) · (.+)$"),
+    "es": re.compile(r"Página (\d+) de (\d+) (?:· )?Paquete ([0-9a-f]{16}) · (.+)$"),
+}
+ER_HEADING = {"en": "Call 911 or go to the nearest emergency room", "es": "Llame al 911 o vaya a la sala"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> list[dict[str, Any]]:
+    """Every packet of the demo roster: its roster row, id and PDF bytes."""
+    root = copy_warm(tmp_path_factory.mktemp("pages") / "project", warm_practice)
+    project = load_project(root)
+    options = RunOptions(out_root=root / "output/packets", workers=1, today=TODAY)
+    report = run_packets(project, root / ROSTER, options)
+    with (root / ROSTER).open(encoding="utf-8") as handle:
+        rows = {number: row for number, row in enumerate(csv.DictReader(handle), 2)}
+    with (report.run_dir / "index.csv").open() as handle:
+        index = {line["packet_id"]: int(line["row"]) for line in csv.DictReader(handle)}
+    packets = []
+    for packet_id, number in sorted(index.items(), key=lambda item: item[1]):
+        data = (report.run_dir / f"packet_{packet_id}.pdf").read_bytes()
+        row = rows[number]
+        packets.append({"id": packet_id, "row": row, "data": data, "large": row["large_print"] == "yes"})
+    assert len(packets) == len(rows) > 5 and {p["row"]["language"] for p in packets} >= {"en", "es"}
+    assert {p["large"] for p in packets} == {True, False}
+    return packets
+
+
+def test_every_page_is_numbered_over_the_packet_and_carries_its_reference(demo: list[dict[str, Any]]) -> None:
+    for packet in demo:
+        lang, row = packet["row"]["language"], packet["row"]
+        visit = medium_date(date.fromisoformat(row["date"]), lang)
+        pages = page_layout(packet["data"], large_print=packet["large"])
+        assert len(pages) == len(pikepdf.open(io.BytesIO(packet["data"])).pages)
+        for number, page in enumerate(pages, 1):
+            found = STAMP[lang].search(str(page["footer"]))
+            assert found, (row["patient_id"], number, page["footer"])
+            assert found.groups() == (str(number), str(len(pages)), packet["id"], visit)
+        # handouts inside follow the packet's numbering: no "Page 1 of 4" of their own
+        text = pdf_text(packet["data"])
+        numbers = re.findall(r"(?:Page|Página) (\d+) (?:of|de) (\d+)", text)
+        assert numbers == [(str(n), str(len(pages))) for n in range(1, len(pages) + 1)]
+        assert row["first_name"] not in " ".join(str(p["footer"]) for p in pages)
+
+
+def test_no_page_but_the_last_is_less_than_a_fifth_full(demo: list[dict[str, Any]]) -> None:
+    for packet in demo:
+        pages = page_layout(packet["data"], large_print=packet["large"])
+        fills = [round(float(p["fill"]), 2) for p in pages[:-1]]
+        assert min(fills) >= 0.2, (packet["row"]["patient_id"], fills)
+
+
+def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) -> None:
+    largest = {}
+    for packet in demo:
+        pages = page_layout(packet["data"], large_print=packet["large"])
+        smallest = round(min(float(p["smallest"]) for p in pages), 1)
+        assert smallest >= (18 if packet["large"] else 12), packet["row"]["patient_id"]
+        with pdfplumber.open(io.BytesIO(packet["data"])) as pdf:
+            sizes = {round(c["size"]) for page in pdf.pages for c in page.chars if c["text"].strip()}
+        largest[packet["large"]] = max(largest.get(packet["large"], 0), max(sizes))
+    assert largest[True] > largest[False]  # large print's headings are larger, not only its body
+
+
+def test_stamps_are_page_furniture_for_screen_readers(demo: list[dict[str, Any]]) -> None:
+    """The stamp is drawn last on each page, inside /Artifact BMC ... EMC, and nothing of it
+    outside: its text (fonts named /HgF…) and the packet reference's form (/HgRef)."""
+    marked = (pikepdf.Operator("BMC"), pikepdf.Operator("EMC"))
+    draw, font = pikepdf.Operator("Do"), pikepdf.Operator("Tf")
+    with pikepdf.open(io.BytesIO(demo[0]["data"])) as pdf:
+        for page in pdf.pages:
+            ops = pikepdf.parse_content_stream(page)
+            start, end = [i for i, (_, op) in enumerate(ops) if op in marked][-2:]
+            assert ops[start].operands == [pikepdf.Name.Artifact] and end == len(ops) - 1
+            inside, before = ops[start:end], ops[:start]
+            assert [str(o[0]) for o, op in inside if op == draw] == ["/HgRef"]
+            fonts = {str(o[0]) for o, op in inside if op == font}
+            assert fonts and all(name.startswith("/HgF") for name in fonts)
+            assert not any(str(o[0]).startswith("/Hg") for o, op in before if op in (draw, font))
+
+
+def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, Any]]) -> None:
+    for packet in demo:
+        lang = packet["row"]["language"]
+        assert pdf_text(packet["data"]).count(ER_HEADING[lang]) == 1, packet["row"]["patient_id"]
+        with pdfplumber.open(io.BytesIO(packet["data"])) as pdf:
+            texts = [page.extract_text() or "" for page in pdf.pages]
+        label = "Main number" if lang == "en" else "Número principal"
+        (page,) = [t for t in texts if label in t]
+        assert re.search(re.escape(label) + r"\s+555-0100", page)  # the label and its number together
+
+
+def test_outline_keeps_one_bookmark_per_section(demo: list[dict[str, Any]]) -> None:
+    packet = next(p for p in demo if p["row"]["language"] == "en" and not p["large"])
+    data = io.BytesIO(packet["data"])
+    with pikepdf.open(data) as pdf, pdfplumber.open(io.BytesIO(packet["data"])) as plumb:
+        pages = {page.objgen: number for number, page in enumerate(pdf.pages)}
+        with pdf.open_outline() as outline:
+            marks = [(item.title, pages[item.destination[0].objgen]) for item in outline.root]
+        titles = [title for title, _ in marks]
+        assert len(titles) == len(set(titles)) and titles[0] == "Your appointment"
+        assert [page for _, page in marks] == sorted(page for _, page in marks)
+        for title, page in marks:  # each bookmark opens the page its section starts on
+            assert title in (plumb.pages[page].extract_text() or ""), title
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_key_points_are_on_page_one_of_each_handout(tmp_path: Path, large: bool) -> None:
+    from handout_gen.handouts import Variant, render_handout
+
+    project = load_project(copy_sample(tmp_path / "project"))
+    for slug in ("epidural-steroid-injection", "spinal-cord-stimulation"):
+        data = render_handout(project, slug, Variant("en", large))
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            assert "Key points" in (pdf.pages[0].extract_text() or ""), slug
