@@ -47,6 +47,38 @@ def pdf_links(data: bytes) -> list[str]:
     return links
 
 
+def struct_texts(data: bytes) -> list[str]:
+    """The text of a tagged PDF's structure tree, element by element in tree order, as
+    poppler's ``pdfinfo -struct-text`` reads it (an independent reader of the tree)."""
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        command = ["pdfinfo", "-enc", "UTF-8", "-struct-text", handle.name]
+        # section titles (/T) come out in the PDF's own encoding: only the text lines are read
+        out = subprocess.run(command, capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    texts = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith('"') and line.endswith('"') and len(line) > 1:
+            texts.append(json.loads(line) if '\\' in line else line[1:-1])
+    return texts
+
+
+def in_order(text: str, phrases: list[str]) -> list[str]:
+    """The phrases missing from ``text`` or out of order ([] when all are there, in order)."""
+    at, wrong = 0, []
+    for phrase in phrases:
+        found = text.find(phrase, at)
+        if found < 0:
+            wrong.append(phrase)
+        else:
+            at = found + len(phrase)
+    return wrong
+
+
 def _font_glyph_count(font: object) -> int:
     """Glyphs in the font program a PDF font embeds (its subset), read with fontTools."""
     import io

@@ -394,7 +394,7 @@ def test_timed_blocks_are_shared_by_patients_with_the_same_time(tmp_path: Path) 
     assert worker.press.laid_out - before == len(again)  # greetings only: the times were laid out
     later = rows_from([{**SEDATED, "first_name": "Kim", "time": "07:30"}], catalog)
     before = worker.press.laid_out
-    pdf, _, _ = worker.press.letters([(row, "en") for row in later])
+    pdf, _, _, _ = worker.press.letters([(row, "en") for row in later])
     # greeting, the time, three fasting lines and the end of the after-sedation rules
     assert worker.press.laid_out - before == 1 + 1 + 4
 
@@ -422,7 +422,7 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
 
     kit = load_kit(load_project(copy_sample(tmp_path / "project")))
     rows = rows_from([{**SEDATED, "large_print": "yes", "dye_allergy": "yes"}], kit.catalog(TODAY))
-    pdf, starts, _ = PacketMaker(kit, TODAY).press.letters([(rows[0], "en")])
+    pdf, starts, _, _ = PacketMaker(kit, TODAY).press.letters([(rows[0], "en")])
     buffer = io.BytesIO()
     pdf.save(buffer)
     with pdfplumber.open(io.BytesIO(buffer.getvalue())) as document:

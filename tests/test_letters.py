@@ -14,13 +14,14 @@ import pdfplumber
 import pikepdf
 import pytest
 
+from handout_gen.checks.tagged import pdfua_problems
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.roster import PatientRow, rows_from
 
 from .conftest import copy_sample
-from .pdfutil import pdf_text
+from .pdfutil import pdf_text, struct_texts
 
 TODAY = date(2026, 11, 24)
 BASE = {
@@ -46,7 +47,7 @@ def make_rows(worker: PacketMaker, *specs: dict[str, str]) -> list[PatientRow]:
 
 def letters(worker: PacketMaker, rows: list[PatientRow]) -> tuple[bytes, list[int]]:
     """The composed letters of ``rows`` as PDF bytes, and each letter's first page."""
-    pdf, starts, warnings = worker.press.letters([(row, row.language) for row in rows])
+    pdf, starts, warnings, _ = worker.press.letters([(row, row.language) for row in rows])
     assert warnings == []
     buffer = io.BytesIO()
     pdf.save(buffer)
@@ -143,6 +144,11 @@ def test_long_instructions_flow_onto_more_pages_and_nothing_overlaps(worker: Pac
     # nothing lost, nothing out of order (page footers and headers come in between)
     tokens = [t for t in text.split() if t.startswith(("paso", "reinicio"))]
     assert tokens == [*stop.split(), *restart.split()]
+    # and so in the packet's structure tree, the box (an Aside) over its pages
+    (made,) = worker.make([row])
+    tree = " ".join(struct_texts(made.data)).split()
+    assert [t for t in tree if t.startswith(("paso", "reinicio"))] == tokens
+    assert pdfua_problems(made.data) == []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         assert len(pdf.pages) >= 3
         for page in pdf.pages:
@@ -174,7 +180,7 @@ def _form_text(form: pikepdf.Object) -> str:
 
 @pytest.mark.parametrize("css", ["", ".greeting { opacity: 0.99; }"])
 def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: str) -> None:
-    """Every Form XObject in every packet, drawn or not, holds only its own patient's name.
+    """Every page and Form XObject in every packet, drawn or not, holds only its own patient's name.
 
     The opacity rule makes WeasyPrint draw each greeting as a transparency group, an object
     in the resource list its document shares among all pages.
@@ -208,12 +214,15 @@ def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: st
     for made in packets:
         row, data = made.row, made.data
         pdf = pikepdf.open(io.BytesIO(data))
-        seen = " ".join(_form_text(form) for form in _forms(pdf))
+        seen = " ".join([pdf_text(data), *(_form_text(form) for form in _forms(pdf))])
         assert f"{row.first_name} {row.last_name}" in seen
+        tree = " ".join(struct_texts(data))  # the structure tree reads the same letter
+        assert f"Dear {row.first_name} {row.last_name}," in tree and pdfua_problems(data) == []
         for first, last in names:
             if first != row.first_name:
                 assert first not in seen and last not in seen and f"ID-{first.upper()}" not in seen
                 assert f"Stop note for {first}" not in pdf_text(data)
+                assert first not in tree and last not in tree and f"Stop note for {first}" not in tree
 
 
 def test_map_link_stays_clickable(worker: PacketMaker) -> None:

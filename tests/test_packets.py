@@ -12,6 +12,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
-from .pdfutil import pdf_text
+from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
 
 TODAY = "2026-11-24"
 CANARY = ("Zzyzx", "Testpatient")
@@ -279,6 +280,65 @@ def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
     ]
 
 
+def packet_path(batch: dict[str, Any], first_name: str) -> Path:
+    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == first_name)
+    packet_id = next(k for k, v in batch["index"].items() if v == number)
+    return Path(batch["run_dir"]) / f"packet_{packet_id}.pdf"
+
+
+def test_a_whole_packet_reads_in_order_from_its_structure_tree(batch: dict[str, Any]) -> None:
+    """poppler reads the tree: the letter (greeting, date, place and its map link, the
+    blood-thinner box), then the prep checklist drawn on from the letter's pages, the
+    handout's headings, and the closing pages with the packet's one emergency list."""
+    data = packet_path(batch, "Theodora").read_bytes()
+    tree = " ".join(" ".join(struct_texts(data)).split())
+    assert in_order(tree, [
+        "Your appointment", "Dear Theodora Blackwood,", "Date: Wednesday, December 9, 2026",
+        "Appointment time: 1:15 PM", "Where: Riverside", "https://www.example.org/locations/riverside",
+        "Your blood thinner", "Zapixaban (sample)", "Your care team at Maple Hollow",
+        "Getting ready: your checklist", "Tick each box when it is done.", "What to bring",
+        "Your photo ID and insurance card.", "On the day", "Check in at the front desk",
+        "Radiofrequency Ablation", "Key points", "What it is", "Who it may help", "Before your visit",
+        "The day of your visit", "After your visit", "After your procedure", "When to call us",
+        "Call 911 or go to the nearest emergency room if you have:", "Contacts", "Please read",
+    ]) == [], tree
+    # the page stamp ("Page 1 of 9 · Packet ...") is an artifact: in the text, not in the tree
+    stamp = re.compile(r"Page \d+ of \d+|Packet [0-9a-f]{16}")
+    assert stamp.search(pdf_text(data)) and not stamp.search(tree)
+    # the page furniture (header, footer) is an artifact, not read as content
+    assert "DRAFT: awaiting clinical review" not in tree and "Call us: 555-0100" not in tree
+
+
+def test_every_packet_is_one_tagged_pdfua_document_of_its_own(batch: dict[str, Any]) -> None:
+    """Tagged, qpdf-clean, PDF/UA items clean; its tree names its own patient and no other,
+    and every element, marked-content and object reference is on a page of this packet."""
+    from handout_gen.checks.tagged import pdfua_problems
+
+    rows = batch["rows"]
+    for path in sorted(Path(batch["run_dir"]).glob("packet_*.pdf")):
+        data = path.read_bytes()
+        assert pdfinfo(path)["Tagged"] == "yes"
+        assert "No syntax or stream encoding errors found" in tool("qpdf", "--check", path)
+        assert pdfua_problems(data) == [], path.name
+        own = rows[batch["index"][path.name[7:-4]] - 2]
+        tree = " ".join(struct_texts(data))
+        names = [r["last_name"].split()[0] for r in rows]  # the Latin part: "Haddad مريم" → "Haddad"
+        assert [name for name in names if name in tree] == [own["last_name"].split()[0]]
+        pdf = pikepdf.open(path)
+        pages = {page.objgen for page in pdf.pages}
+        refs = [node.Pg for node in _tree_nodes(pdf.Root.StructTreeRoot) if "/Pg" in node]
+        assert refs and all(page.objgen in pages for page in refs)
+        assert len({s.objgen for s in pdf.Root.StructTreeRoot.K.K}) == len(pdf.Root.StructTreeRoot.K.K)
+
+
+def _tree_nodes(node: Any) -> Iterator[Any]:
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if isinstance(kid, pikepdf.Dictionary):
+            yield kid
+            yield from _tree_nodes(kid)
+
+
 def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     run_dir: Path = batch["run_dir"]
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
@@ -465,8 +525,15 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
     )
     assert "Zzyzx" not in result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
-    text = pdf_text(path.read_bytes())
+    data = path.read_bytes()
+    text = pdf_text(data)
     assert "Hola, Zzyzx Testpatient:" in text and "Platelet-Rich Plasma" in text
+    # the tree says which part is in which language: the letter Spanish, the handout English
+    pdf = pikepdf.open(io.BytesIO(data))
+    sections = {str(s.T): str(s.Lang) for s in pdf.Root.StructTreeRoot.K.K}
+    assert str(pdf.Root.Lang) == "es" and sections["Su cita"] == "es"
+    assert sections["Platelet-Rich Plasma (PRP) Injection"] == "en"
+    assert "Platelet-Rich Plasma" in " ".join(struct_texts(data))
 
 
 def test_sample_packet_for_the_preview() -> None:
@@ -603,13 +670,19 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
     packets = sorted(new.glob("packet_*.pdf"))
     assert len(packets) == 120 and sorted(index.values()) == list(range(2, 122))
     for path in packets:
-        text = pdf_text(path.read_bytes())
+        data = path.read_bytes()
+        text = pdf_text(data)
         own = rows[index[path.name[7:-4]] - 2]
         assert (
             f"Dear {own['first_name']} {own['last_name']}," in text
             or f"Hola, {own['first_name']} {own['last_name']}:" in text
         )
         assert sum(r["last_name"] in text for r in rows) == 1
+        # one tagged tree, with this patient's name in it and no other's
+        assert pdfinfo(path)["Tagged"] == "yes"
+        tree = " ".join(struct_texts(data))
+        assert f"{own['first_name']} {own['last_name']}" in tree
+        assert sum(f"{r['first_name']} {r['last_name']}" in tree for r in rows) == 1
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     for name in ("Zzyzx", "Testpatient"):
         assert name not in rerun.stdout + rerun.stderr

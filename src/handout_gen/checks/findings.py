@@ -48,6 +48,17 @@ RULE_FIXES = {
     "newsletter.https": "use absolute https:// URLs for links and images",
     "newsletter.footer": "keep the footer of the built-in template",
     "newsletter.client-support": "use what every main email client supports (tables, inline CSS)",
+    "pdfua.packet": "fix the packet templates or content/packet.yaml "
+                    "(run 'handout-gen preview' to see the error)",
+    "pdfua.tagged": "keep packets made by handout-gen as they are: do not post-process them with tools "
+                    "that drop the structure tree",
+    "pdfua.lang": "give every language in content/packet.yaml and each handout edition its 'lang'",
+    "pdfua.title": "keep packet_title in content/packet.yaml",
+    "pdfua.alt": "give every <img> in the packet and handout templates an alt text",
+    "pdfua.parent-tree": "make packets with handout-gen's assembly (it numbers every page and link)",
+    "pdfua.annotations": "give every link in the packet templates a description (aria-label)",
+    "pdfua.untagged": "keep template content inside its elements; put page furniture in the header "
+                      "and footer (they are artifacts)",
     "references.unknown-value": "use a name from 'thresholds:' in content/practice.yaml, written as "
                                 "{{ thresholds.<name> }} (or add the value there)",
     "instructions.relative-time": "point to the packet letter's dates and times, or add the rule to "

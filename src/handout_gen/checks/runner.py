@@ -3,7 +3,8 @@
 Rules fall in families (the rule id's prefix): ``schema``/``references`` (what the loader
 reports plus images, links and slugs), ``readability``, ``pemat`` (the PEMAT-P items a
 program can check), ``governance`` (review dates, drafts), ``translation``, ``pdf``
-(contrast, type size, font coverage of the real render) and ``newsletter``. Every finding
+(contrast, type size, font coverage of the real render), ``pdfua`` (the machine-checkable
+PDF/UA items of a sample packet) and ``newsletter``. Every finding
 carries file, line, rule id, severity, message and a fix hint. Text rules live in
 checks/text.py, print rules in checks/pdf.py; this module runs them and reports.
 """
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.checks import pdf as checks_pdf
+from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
-from handout_gen.checks.findings import Finding, from_problem
+from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.checks.newsletters import newsletter_checks
 from handout_gen.content.languages import load_languages
@@ -29,7 +31,7 @@ from handout_gen.content.project import Project, find_project_root, load_practic
 from handout_gen.content.schema import SLUG_RE
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
-from handout_gen.core.errors import ValidationFailed, relpath
+from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
@@ -294,6 +296,7 @@ def run_checks(
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)
+            findings += packet_checks(project, say)
     findings += newsletter_checks(root, project, newsletters)
     if project is not None:
         findings += [from_problem(p) for p in url_problems(project, newsletters)]
@@ -329,3 +332,18 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
             source=relpath(edition.path, project.root), char_files=files, root=project.root,
             seen_chars=seen_chars, families=project.languages.font_chain(edition.lang))
     return findings
+
+
+def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Finding]:
+    """PDF/UA rules (checks/tagged.py) over a packet for a fictional patient, made in memory."""
+    from handout_gen.packets.packet import sample_packet
+
+    recipe = relpath(project.root / "handouts" / "packets.yaml", project.root)
+    progress("a sample packet (PDF/UA rules)")
+    try:
+        data = sample_packet(project)
+    except HandoutGenError as exc:
+        return [Finding(recipe, None, "pdfua.packet", "error", f"a sample packet could not be made: {exc}",
+                        fix_for("pdfua.packet"))]
+    return [Finding(recipe, None, rule, "error", f"the sample packet: {message}", fix_for(rule))
+            for rule, message in checks_tagged.pdfua_problems(data)]

@@ -1,4 +1,4 @@
-"""Packet assembly with pikepdf: pages of the parts, one bookmark per section, generic metadata.
+"""Packet assembly with pikepdf: pages of the parts, their structure and bookmarks, generic metadata.
 
 A few milliseconds a packet. Parts are made safe to merge first (:func:`prepare_part`), and
 an optional password encrypts with AES-256 (never RC4).
@@ -11,12 +11,15 @@ import io
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.kit import PacketWords
 from handout_gen.packets.stamps import PacketStamp, Slot
+from handout_gen.packets.structure import Section, Tree, tag_packet
 from handout_gen.render.subsets import shrink_fonts
+
+FLATE_LEVEL: Literal[3] = 3
 
 
 def outline_titles(words: PacketWords) -> dict[str, str]:
@@ -42,6 +45,7 @@ class Part:
     stop: int
     bookmarks: list[tuple[str, int]]  # (title, page index within the source)
     slot: Slot | None = None  # where its footer leaves room for the page stamp
+    tree: Tree | None = None  # its structure (structure.py); None: untagged
 
 
 def assemble(
@@ -53,23 +57,22 @@ def assemble(
     password: str = "",
     stamp: PacketStamp | None = None,
 ) -> bytes:
-    """Stitch parts into one packet with bookmarks, generic metadata and optional AES-256;
-    ``stamp`` numbers its pages and prints its reference in each part's footer slot."""
+    """Stitch parts into one packet with its structure tree, bookmarks, generic metadata and
+    optional AES-256; ``stamp`` numbers its pages and prints its reference in each part's
+    footer slot, as an artifact."""
     import pikepdf
 
     out = pikepdf.new()
-    outline_items: list[tuple[str, int]] = []
+    sections: list[Section] = []
     slots: list[Slot | None] = []
     for part in parts:
         offset = len(out.pages) - part.start
         out.pages.extend(part.pdf.pages[part.start : part.stop])
-        outline_items += [(name, index + offset) for name, index in part.bookmarks]
+        sections.append((part.tree, part.stop - part.start, [(n, i + offset) for n, i in part.bookmarks]))
         slots += [part.slot] * (part.stop - part.start)
-    if stamp is not None:
+    if stamp is not None:  # an artifact: drawn before the tree is made, outside it
         stamp.apply(out, slots)
-    with out.open_outline() as outline:
-        for name, index in outline_items:
-            outline.root.append(pikepdf.OutlineItem(name, index))
+    tag_packet(out, sections, lang)  # the structure tree and the outline (structure.py)
     out.Root.Lang = pikepdf.String(lang)
     out.Root.PageMode = pikepdf.Name.UseOutlines
     out.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
@@ -84,6 +87,10 @@ def assemble(
     out.Root.Metadata = out.make_stream(
         _xmp(title, author, lang), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML
     )
+    # zlib level 3, not 6, for what qpdf compresses itself (the object streams, which hold the
+    # structure tree, and the letter pages): 0.35 ms a packet faster, files about 5 % larger.
+    # qpdf has one process-wide setting; what pikepdf writes here is packets and cached parts.
+    pikepdf.settings.set_flate_compression_level(FLATE_LEVEL)
     buffer = io.BytesIO()
     encryption: Any = False
     if password:

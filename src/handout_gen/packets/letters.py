@@ -5,8 +5,8 @@ patient's whole letter (30-40 ms) would be most of the cost of a packet. Yet mos
 is the same for many patients: the heading, the date and time of a day's appointments, the
 location, the physician. So the letter template marks blocks (``<!--block-->``), each
 *distinct* block is laid out once, on a page of its own in one WeasyPrint document per
-chunk of patients, and pikepdf composes every letter by stacking its blocks, as Form
-XObjects, on a page that holds only the header and footer. Per patient, only the blocks
+chunk of patients, and pikepdf composes every letter by stacking its blocks, with their
+tags, on a page that holds only the header and footer (blocktags.py). Per patient, only the blocks
 with patient data in them (the greeting, the blood-thinner box) are laid out, many to a
 page, and each is then drawn on a PDF page of its own (see :meth:`LetterPress._lay_out`).
 
@@ -38,10 +38,12 @@ from markupsafe import Markup
 
 from handout_gen.core.errors import RenderError
 from handout_gen.packets.assemble import prepare_part
+from handout_gen.packets.blocktags import LetterTags, Marked, marked_pages
 from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
 from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.structure import Tree
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
@@ -56,15 +58,14 @@ Variant = tuple[str, bool]  # language of the packet's words, large print
 
 @dataclass(frozen=True)
 class Piece:
-    """One page's worth of a laid-out block: a Form XObject cut to the block's band."""
+    """One page's worth of a laid-out block: its tagged content, cut to the block's band."""
 
-    form: Any  # pikepdf.Object, a Form XObject
+    marked: Marked  # content, resources, structure and links (blocktags.py)
     top: float  # CSS px from the top of its layout page
     height: float  # CSS px
-    links: tuple[tuple[tuple[float, float, float, float], str], ...]  # (rect in pt, URI)
 
     def copied_to(self, pdf: Any) -> Piece:
-        return Piece(pdf.copy_foreign(self.form), self.top, self.height, self.links)
+        return Piece(self.marked.copied_to(pdf), self.top, self.height)
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,14 @@ class LetterPress:
 
     def letters(
         self, rows: list[tuple[PatientRow, str]], tails: list[list[Piece]] | None = None
-    ) -> tuple[Any, list[int], list[str]]:
+    ) -> tuple[Any, list[int], list[str], list[Tree]]:
         """Compose the letters of ``rows``: (patient, language of the packet's words), each
-        followed by its ``tails`` (pages laid out elsewhere, such as the prep checklist, that
-        flow on from the letter's last page).
+        followed by its ``tails`` (tagged pages laid out elsewhere, such as the prep
+        checklist, that flow on from the letter's last page, their structure with them).
 
         Returns a pikepdf.Pdf with every letter, the index of each letter's first page in it,
-        and WeasyPrint's warnings (the caller must not print them: they may quote a name).
+        WeasyPrint's warnings (the caller must not print them: they may quote a name), and
+        each letter's structure tree, its tail's included (it reaches that letter's pages only).
         """
         import pikepdf
 
@@ -166,15 +168,18 @@ class LetterPress:
             self._blocks.update(pieces)
             self._recent.append(([pdf], list(pieces)))
         out = pikepdf.new()
-        starts = []
+        starts, trees = [], []
+        copied: dict[int, Any] = {}  # resources copied into ``out``
         for (variant, keys, glue), tail in zip(letters, tails or [[]] * len(letters), strict=True):
             starts.append(len(out.pages))
+            tags = LetterTags(out, variant[0], copied)
             blocks = [self._blocks[key] for key in keys] + ([tail] if tail else [])
-            _compose(out, self._stationery_for(variant), blocks, glue + [False] * bool(tail))
+            _compose(out, self._stationery_for(variant), blocks, glue + [False] * bool(tail), tags)
+            trees.append(tags.tree())
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
             self._retire()
-        return out, starts, warnings
+        return out, starts, warnings, trees
 
     def _context(self, variant: Variant) -> dict[str, Any]:
         if variant not in self._contexts:
@@ -215,18 +220,21 @@ class LetterPress:
         context = self._context(next(iter(blocks.values()))[0])
         html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
         with weasyprint_warnings() as found:
-            document = self.renderer.document(html, self.kit.project.content_dir, tagged=False)
+            document = self.renderer.document(html, self.kit.project.content_dir)
             bands = [band for page in document.pages for band in _split(page, ids)]
             alone = document.copy([page for *_, page in bands])
-            pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone, tagged=False)))
+            pdf = pikepdf.open(io.BytesIO(self.renderer.write(alone)))
         prepare_part(pdf)
         self.laid_out += len(blocks)
         self.documents += 1
         warnings += found
+        # Each page is cut to the block's band (pt, from the bottom), where it was laid out.
+        cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
+                for (_, top, bottom, _), p in zip(bands, pdf.pages, strict=True)]
+        marked = marked_pages(pdf, f"h{self.documents}", [blocks[ids[name]][1] for name, *_ in bands], cuts)
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
-        for (name, top, bottom, _), page in zip(bands, pdf.pages, strict=True):
-            page.remove_unreferenced_resources()  # WeasyPrint shares one resource list per document
-            pieces[ids[name]].append(cut_piece(page, top, bottom))
+        for (name, top, bottom, _), block in zip(bands, marked, strict=True):
+            pieces[ids[name]].append(Piece(block, top, bottom - top))
         return pieces, pdf
 
     def _retire(self) -> None:
@@ -240,16 +248,14 @@ class LetterPress:
             self._start_store()
 
 
-def cut_piece(page: Any, top: float, bottom: float) -> Piece:
-    """A laid-out page cut to the band (CSS px from the top) its block was laid out in."""
-    import pikepdf
-
-    width, height = float(page.mediabox[2]), float(page.mediabox[3])
-    low, high = height - bottom * PX, height - top * PX  # pt, from the bottom
-    form = page.as_form_xobject()
-    form.BBox = pikepdf.Array([0, low, width, high])
-    links = tuple((rect, uri) for rect, uri in _uri_links(page) if rect[1] < high and rect[3] > low)
-    return Piece(form, top, bottom - top, links)
+def cut_pieces(pdf: Any, name: str, bands: list[list[float]]) -> list[Piece]:
+    """The pages of a tagged part laid out elsewhere (the prep checklist), each cut to its
+    band (CSS px from the top) with its content and structure, to be stacked like blocks.
+    ``name`` names the part's resources apart from the blocks' on a letter page."""
+    cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
+            for p, (top, bottom) in zip(pdf.pages, bands, strict=True)]
+    marked = marked_pages(pdf, name, [""] * len(cuts), cuts)
+    return [Piece(m, top, bottom - top) for m, (top, bottom) in zip(marked, bands, strict=True)]
 
 
 def _key(variant: Variant, block: str) -> str:
@@ -284,17 +290,6 @@ def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]
     return bands
 
 
-def _uri_links(page: Any) -> list[tuple[tuple[float, float, float, float], str]]:
-    """The web links of a laid-out page (links to other pages are never carried over)."""
-    found = []
-    for annot in page.obj.get("/Annots", []):
-        action = annot.get("/A")
-        if action is not None and action.get("/S") == "/URI":
-            x1, y1, x2, y2 = (float(v) for v in annot.Rect)  # any two opposite corners
-            found.append(((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), str(action.URI)))
-    return found
-
-
 def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: float) -> float:
     """Height of block ``index`` and the blocks glued after it, which must share its page.
 
@@ -311,7 +306,9 @@ def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: 
     return height
 
 
-def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> None:
+def _compose(
+    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool], tags: LetterTags
+) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
     A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
@@ -319,7 +316,7 @@ def _compose(out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[b
     (``glue``) moves to the next page with it when the two do not fit together.
     """
     for placed in _balanced(_paginate(page, blocks, glue), page, glue):
-        sheet, cursor = _Sheet(out, page), page.top
+        sheet, cursor = _Sheet(out, page, tags), page.top
         for piece, _ in placed:
             sheet.place(piece, (piece.top - cursor) * PX)
             cursor += piece.height
@@ -368,37 +365,17 @@ def _balanced(
 
 
 class _Sheet:
-    """One composed page: the furniture form, then each placed block form, then links."""
+    """One composed page: the stationery, then each placed block with its tags and links."""
 
-    def __init__(self, out: Any, page: Stationery) -> None:
+    def __init__(self, out: Any, page: Stationery, tags: LetterTags) -> None:
         self.out = out
         self.page = page
-        self.ops = [b"q /Pg Do Q\n"]
-        self.xobjects: dict[str, Any] = {"/Pg": out.copy_foreign(page.form)}
-        self.annots: list[Any] = []
+        self.tags = tags
+        self.placed: list[tuple[Marked, float]] = []
 
     def place(self, piece: Piece, shift: float) -> None:
-        import pikepdf
-
-        name = f"/B{len(self.xobjects)}"
-        self.xobjects[name] = self.out.copy_foreign(piece.form)
-        self.ops.append(f"q 1 0 0 1 0 {shift:.3f} cm {name} Do Q\n".encode())
-        for (x1, y1, x2, y2), uri in piece.links:
-            self.annots.append(
-                pikepdf.Dictionary(
-                    Type=pikepdf.Name.Annot,
-                    Subtype=pikepdf.Name.Link,
-                    Rect=pikepdf.Array([x1, y1 + shift, x2, y2 + shift]),
-                    BS=pikepdf.Dictionary(W=0),
-                    A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String(uri)),
-                )
-            )
+        self.placed.append((piece.marked, shift))
 
     def finish(self) -> None:
-        import pikepdf
-
         page = self.out.add_blank_page(page_size=(self.page.width, self.page.height))
-        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(self.xobjects))
-        page.obj.Contents = self.out.make_stream(b"".join(self.ops))
-        if self.annots:
-            page.obj.Annots = pikepdf.Array([self.out.make_indirect(a) for a in self.annots])
+        self.tags.page(page.obj, self.out.copy_foreign(self.page.form), self.placed)

@@ -25,7 +25,7 @@ from handout_gen.core.errors import HandoutGenError, RenderError
 from handout_gen.core.files import write_file
 from handout_gen.packets.assemble import Part, assemble, outline_titles, prepare_part
 from handout_gen.packets.kit import BACK, FRONT, Kit, load_kit
-from handout_gen.packets.letters import LetterPress, Piece, cut_piece
+from handout_gen.packets.letters import LetterPress, Piece, cut_pieces
 from handout_gen.packets.parts import (
     HandoutSpec,
     Static,
@@ -38,9 +38,11 @@ from handout_gen.packets.parts import (
 )
 from handout_gen.packets.roster import PatientRow
 from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
+from handout_gen.packets.structure import Tree, part_tree
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
+CACHE_FORMAT = "tagged-2"  # in the cached parts' names: parts cached in another form are not used
 
 
 @dataclass
@@ -63,6 +65,7 @@ class PacketMaker:
         self.cache_dir = cache_dir
         self.engine = Engine(kit.project.root, kit.project.templates_dir)
         self._parts: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._trees: dict[str, Tree | None] = {}  # each opened part's structure template
         self._glyphs: dict[tuple[str, bool], GlyphKit] = {}
         self._tails: dict[str, tuple[list[Piece], dict[str, int]]] = {}
 
@@ -75,8 +78,13 @@ class PacketMaker:
 
     def ensure(self, part: Static) -> None:
         """Render a static part into the disk cache unless it is there already."""
-        if self.cache_dir is None or not (self.cache_dir / f"{part.key}.pdf").is_file():
+        if self.cache_dir is None or not self._cached(part, ".pdf").is_file():
             self.part(part)
+
+    def _cached(self, part: Static, suffix: str) -> Path:
+        """A part's file in the disk cache (named for the part and the cache's format)."""
+        assert self.cache_dir is not None
+        return self.cache_dir / f"{part.key}-{CACHE_FORMAT}{suffix}"
 
     def part(self, part: Static) -> tuple[Any, dict[str, Any]]:
         """A static part as an open pikepdf.Pdf: from memory, the disk cache, or rendered."""
@@ -86,18 +94,19 @@ class PacketMaker:
             return self._parts[part.key]
         data: bytes | None = None
         if self.cache_dir is not None:
-            pdf_path, json_path = self.cache_dir / f"{part.key}.pdf", self.cache_dir / f"{part.key}.json"
+            pdf_path, json_path = self._cached(part, ".pdf"), self._cached(part, ".json")
             if pdf_path.is_file() and json_path.is_file():
                 data, anchors = pdf_path.read_bytes(), json.loads(json_path.read_text())
         if data is None:
             data, anchors = render_static(self.kit, part, self.engine)
             if self.cache_dir is not None:
                 root = self.kit.project.output_dir
-                write_file(self.cache_dir / f"{part.key}.json", json.dumps(anchors), root=root)
-                write_file(self.cache_dir / f"{part.key}.pdf", data, root=root)
+                write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
+                write_file(self._cached(part, ".pdf"), data, root=root)
         pdf = pikepdf.open(io.BytesIO(data))
         prepare_part(pdf)
         self._parts[part.key] = (pdf, anchors)
+        self._trees[part.key] = part_tree(pdf)
         return self._parts[part.key]
 
     def make(
@@ -119,7 +128,7 @@ class PacketMaker:
         langs = [(row, self.kit.packet_lang(row.language)) for row in rows]
         tails = [self._prep(row, lang) for row, lang in langs]
         try:
-            batch, starts, warnings = self.press.letters(langs, [pieces for pieces, _ in tails])
+            batch, starts, warnings, trees = self.press.letters(langs, [pieces for pieces, _ in tails])
         except Exception as exc:
             if reveal_errors:
                 raise
@@ -133,11 +142,12 @@ class PacketMaker:
         if warnings:  # the text could quote a patient's name: report the count only
             log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
         ends = [*starts[1:], len(batch.pages)]
-        for (row, lang), (pieces, marks), first, stop in zip(langs, tails, starts, ends, strict=True):
+        made = zip(langs, tails, starts, ends, trees, strict=True)
+        for (row, lang), (pieces, marks), first, stop, tree in made:
             titles = outline_titles(self.kit.words(lang))
             # The prep pages are the letter's last pages (the first may be shared with it).
             bookmarks = [(titles[s], stop - len(pieces) + marks[s]) for s in FRONT if s in marks]
-            yield self._assemble(row, lang, Part(batch, first, stop, bookmarks), encrypt)
+            yield self._assemble(row, lang, Part(batch, first, stop, bookmarks, tree=tree), encrypt)
 
     def _prep(self, row: PatientRow, lang: str) -> tuple[list[Piece], dict[str, int]]:
         """The prep pages of ``row``'s packet, cut to their text for the letter press, and the
@@ -147,10 +157,7 @@ class PacketMaker:
             return [], {}
         if static.key not in self._tails:
             pdf, anchors = self.part(static)
-            pieces = [
-                cut_piece(page, top, bottom)
-                for page, (top, bottom) in zip(pdf.pages, anchors["bands"], strict=True)
-            ]
+            pieces = cut_pieces(pdf, f"p{len(self._tails)}", anchors["bands"])  # with their tags
             self._tails[static.key] = pieces, {s: anchors[s] for s in FRONT if s in anchors}
         return self._tails[static.key]
 
@@ -162,9 +169,10 @@ class PacketMaker:
         return self._glyphs[lang, large]
 
     def _static(self, static: Static, marks: list[tuple[str, int]], template: str) -> Part:
-        """All pages of a static part, with the footer slot its pages are stamped in."""
+        """All pages of a static part, with the footer slot its pages are stamped in and its
+        structure tree."""
         pdf, anchors = self.part(static)
-        return Part(pdf, 0, len(pdf.pages), marks, _slot(anchors, template))
+        return Part(pdf, 0, len(pdf.pages), marks, _slot(anchors, template), tree=self._trees[static.key])
 
     def _assemble(self, row: PatientRow, lang: str, letter: Part, encrypt: bool) -> MadePacket:
         """One packet: its letter pages, then prep pages, handouts and closing pages, every

@@ -19,6 +19,7 @@ from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.stamps import glyph_alphabet
+from handout_gen.packets.structure import artifact_orphans
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
@@ -173,14 +174,18 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
     its body area ("body-top", "body-bottom"), for a glyph kit each piece's page and box."""
     html = part_html(kit, part.spec, engine)
 
-    # Untagged: assembly keeps pages, not structure trees, so tags would be dead weight (and
-    # they cost time). Screen-reader users get the tagged handouts themselves (README).
+    # Tagged: assembly merges the parts' structure trees into the packet's (structure.py),
+    # and the letter press carries the prep part's tags onto the letter pages (letters.py).
+    # Letter stationery and stamp glyphs are only ever drawn as artifacts: no tags.
+    tagged = part.kind not in ("page", "glyphs")
+
     def lay_out(html: str) -> Any:
-        return engine.pdf.document(html, kit.project.content_dir, tagged=False)
+        return engine.pdf.document(html, kit.project.content_dir, tagged=tagged)
 
     with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
-        document = lay_out(html) if part.kind in ("page", "glyphs") else balanced(html, lay_out)
-        data = shrink_pdf_bytes(engine.pdf.write(document, tagged=False))  # cached small
+        document = balanced(html, lay_out) if tagged else lay_out(html)
+        data = engine.pdf.write(document, tagged=tagged)
+        data = shrink_pdf_bytes(artifact_orphans(data) if tagged else data)  # cached small
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {}

@@ -57,6 +57,34 @@ def weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+def _remember_page_references() -> None:
+    """Make pydyf's ``PDF.page_references`` remember its answer while no page is added.
+
+    WeasyPrint's tagging asks for it once per structure element, and pydyf builds the tuple
+    of every page reference each time: tagging a document of many small pages (the letter
+    blocks, one a page) took time in pages × elements. pydyf only ever appends to the page
+    list (``add_page``), so its length tells whether the tuple is still right.
+    """
+    import pydyf  # type: ignore[import-untyped]
+
+    if getattr(pydyf.PDF, "_hg_remembers", False) or not isinstance(
+        getattr(pydyf.PDF, "page_references", None), property
+    ):
+        return
+
+    def page_references(self: Any) -> tuple[bytes, ...]:
+        kids = self.pages["Kids"]
+        known = self.__dict__.get("_hg_page_references")
+        if known is None or known[0] != len(kids):
+            known = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+            self.__dict__["_hg_page_references"] = known
+        references: tuple[bytes, ...] = known[1]
+        return references
+
+    pydyf.PDF.page_references = property(page_references)
+    pydyf.PDF._hg_remembers = True
+
+
 def _share_font_subsets() -> None:
     """Subset each font for a given set of glyphs once per process, not once per document.
 
@@ -97,6 +125,7 @@ class PdfRenderer:
     def __init__(self, project_root: Path) -> None:
         from weasyprint.text.fonts import FontConfiguration
 
+        _remember_page_references()
         _share_font_subsets()
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
@@ -106,9 +135,9 @@ class PdfRenderer:
     def document(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
         """Lay out ``html`` (relative URLs resolve against ``base_dir``) into pages.
 
-        ``tagged=False`` skips the PDF/UA structure for pages that are only cut up and
-        re-assembled (packet parts and letter blocks), where the structure tree would be dropped anyway;
-        it halves the time to write them.
+        ``tagged=False`` skips the PDF/UA structure for pages that are only ever drawn as
+        artifacts or pictures (the letter stationery, the stamp glyph kit, the logo), where a
+        structure tree would be dead weight; it halves the time to write them.
         """
         from weasyprint import HTML
 
