@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pytest
@@ -161,3 +162,26 @@ def test_adding_a_procedure_to_the_recipe_builds_only_its_handouts(small_warm_pr
         "epidural-steroid-injection.large.pdf", "epidural-steroid-injection.pdf",
     ]
     assert len(added.skipped) == 8
+
+
+def test_a_no_op_build_gates_only_what_it_would_write(
+    small_warm_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate (glyphs, links, images of a procedure's files) runs for procedures with a
+    handout to write; an up-to-date handout passed it when it was written."""
+    from handout_gen import build as build_module
+
+    gated: list[str] = []
+    real = build_module.procedure_problems
+
+    def counting(project: Any, procedure: Any) -> Any:
+        gated.append(procedure.slug)
+        return real(project, procedure)
+
+    monkeypatch.setattr(build_module, "procedure_problems", counting)
+    assert build_module.build(load_project(small_warm_project)).handouts.written == []
+    assert gated == []
+    prp = small_warm_project / "content/procedures/prp-injection.md"
+    prp.write_text(prp.read_text().replace("title: ", "title: New ", 1))
+    assert len(build_module.build(load_project(small_warm_project)).handouts.written) == 4
+    assert gated == ["prp-injection"]

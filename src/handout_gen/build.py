@@ -45,13 +45,16 @@ def build(
     if problems:  # every output carries the brand: nothing can be built
         return BuildResult(BuildReport(), BuildReport(), problems)
     problems = list(project.problems)  # procedures that did not load
+    stale, unchanged = plan_handouts(project, force=force)
+    # Only procedures with a handout to write are gated: an up-to-date handout passed the gate
+    # when it was written, and every input the gate reads is part of its key.
+    to_write = {item.procedure.slug for item in stale}
     blocked: set[str] = set()
     for procedure in project.selected_procedures():
-        found = procedure_problems(project, procedure)
+        found = procedure_problems(project, procedure) if procedure.slug in to_write else []
         if found:
             blocked.add(procedure.slug)
             problems += found
-    stale, unchanged = plan_handouts(project, force=force)
     stale = [item for item in stale if item.procedure.slug not in blocked]
     unchanged = [path for path in unchanged if path.name.split(".")[0] not in blocked]
     renderer = Renderer(project)
