@@ -179,6 +179,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession"):
         return  # a worker, or no xdist: the fixture makes it when first asked
+    if "not slow" in (config.option.markexpr or ""):
+        return  # the fast lane: only slow tests use it (SLOW_FIXTURES)
     shared = config._tmp_path_factory.getbasetemp() / "warm"  # type: ignore[attr-defined]
     shared.mkdir(exist_ok=True)
     lock = (shared / ".lock").open("w")
@@ -288,8 +290,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Fixtures that run a whole packet batch: every test that uses one is slow.
-SLOW_FIXTURES = {"batch", "demo"}
+# Fixtures that run a whole packet batch or build the warm practice: every test on one is slow.
+SLOW_FIXTURES = {"batch", "demo", "warm_practice"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects

@@ -340,6 +340,7 @@ def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
 # --- small things users expect ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_missing_edition_prints_english_under_the_english_name(sample_project: Path) -> None:
     (sample_project / "content/procedures/prp-injection.es.md").unlink()
     result = hg(sample_project, "handout", "prp-injection", "--lang", "es")

@@ -114,6 +114,7 @@ def test_init_into_the_current_folder(tmp_path: Path, monkeypatch: pytest.Monkey
     assert load_project(tmp_path).practice.name == "Example Spine & Pain Clinic"
 
 
+@pytest.mark.slow
 def test_the_starter_passes_check(tmp_path: Path) -> None:
     """A new practice starts with no errors (contrast, structure); only draft/translation notes."""
     init_project(tmp_path / "p")

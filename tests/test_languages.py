@@ -68,6 +68,7 @@ def in_order(needle: str, text: str) -> bool:
     return all(c in it for c in needle)
 
 
+@pytest.mark.slow
 def test_names_in_ten_scripts_are_drawn_with_real_glyphs() -> None:
     project = load_project(FIXTURE)
     kit = load_kit(project)

@@ -120,6 +120,7 @@ def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return clashes
 
 
+@pytest.mark.slow
 def test_long_instructions_flow_onto_more_pages_and_nothing_overlaps(worker: PacketMaker) -> None:
     """Large print, Spanish, the longest instructions a roster allows: the box is taller
     than a page, so WeasyPrint breaks it and each piece starts a page of its own."""
@@ -178,6 +179,7 @@ def _form_text(form: pikepdf.Object) -> str:
     return pdf_text(buffer.getvalue())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("css", ["", ".greeting { opacity: 0.99; }"])
 def test_no_form_in_a_packet_holds_another_patients_text(tmp_path: Path, css: str) -> None:
     """Every page and Form XObject in every packet, drawn or not, holds only its own patient's name.

@@ -41,6 +41,7 @@ def _broken(data: bytes, change: Callable[[pikepdf.Pdf], None]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_packet_passes_every_rule_and_reads_as_a_letter_first(packet: bytes) -> None:
     assert pdfua_problems(packet) == []
     texts = struct_texts(packet)
@@ -89,6 +90,7 @@ def test_each_rule_fails_when_its_item_is_broken(
     assert {found for found, _ in pdfua_problems(_broken(packet, change))} == set(rule.split())
 
 
+@pytest.mark.slow
 def test_check_reports_a_letter_image_without_alt(tmp_path: Path, weasyprint_log: list[str]) -> None:
     """`check` makes a sample packet: an image the letter template left without alt text is
     an error, named by rule, in the packets recipe."""

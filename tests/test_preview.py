@@ -260,6 +260,7 @@ def test_newsletter_routes_show_the_email_and_its_text_part(server: PreviewServe
     assert b'src="https://www.example.org/' not in email  # images point at the local files
 
 
+@pytest.mark.slow
 def test_sample_packet_route(server: PreviewServer) -> None:
     status, ctype, body = get(server, "/packets/sample.pdf")
     assert status == 200 and ctype == "application/pdf"

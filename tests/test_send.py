@@ -254,6 +254,7 @@ def test_transient_errors_retried_then_resume_without_duplicates(
     assert (again.sent, again.skipped) == (0, 5) and len(handler.received) == 5
 
 
+@pytest.mark.slow
 def test_killed_send_resumes_with_no_duplicate_and_no_miss(
     sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
 ) -> None:
@@ -288,6 +289,7 @@ def send_command(project: Path, csv_path: Path, port: int, *more: str) -> list[s
     ]
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_server_holds_its_reply_logs_the_message_in_flight(
     sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
 ) -> None:

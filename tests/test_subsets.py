@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pdfplumber
 import pikepdf
+import pytest
 from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
@@ -63,6 +64,7 @@ def pages_png(data: bytes, folder: Path) -> list[Image.Image]:
     return [Image.open(path).convert("RGB") for path in sorted(folder.glob("p-*.png"))]
 
 
+@pytest.mark.slow
 def test_a_chinese_handout_shrinks_and_prints_the_same(tmp_path: Path) -> None:
     before = zh_handout()
     after = shrink_pdf_bytes(before)
@@ -133,6 +135,7 @@ def _shown_with(font_name: str) -> set[tuple[int, int]]:
     return {(gid, count) for font, gid, count in shown_glyphs(zh_handout()) if font.endswith(font_name)}
 
 
+@pytest.mark.slow
 def test_packets_carry_compact_subsets_in_parts_and_letters(tmp_path: Path) -> None:
     """The contacts page's language-help notice (a cached part) and a Chinese cover letter
     (stacked Form XObjects of a letter batch) both print from compact subsets."""
