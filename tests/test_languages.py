@@ -332,3 +332,25 @@ def test_the_glyph_rule_covers_newsletters(sample_project: Path) -> None:
         next(x for x in issue.read_text(encoding="utf-8").splitlines() if "\U000f0000" in x)) + 1
     assert (finding.file, finding.line, finding.severity) == ("content/newsletters/2026-12.md", line, "error")
     assert "(U+F0000) is in no font of the chain" in finding.message
+
+
+@pytest.mark.slow
+def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_path: Path) -> None:
+    """Every page of an Arabic packet carries its stamp, set right to left: the page number
+    rightmost, the packet id (a left-to-right run) whole and to its left."""
+    from .test_packets import run_cli
+
+    run_cli(
+        sample_project, "packet", "--first-name", "سارة", "--last-name", "Zzyzx", "--lang", "ar",
+        "--procedure", "epidural-steroid-injection", "--date", "2026-12-09", "--time", "9:30",
+        "--location", "orchard", "--physician", "okafor", "--today", "2026-11-24",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
+    with pdfplumber.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            footer = [w for w in page.extract_words() if w["top"] > page.height - 80]
+            (packet_id,) = [w for w in footer if re.search(r"[0-9a-f]{16}", w["text"])]
+            page_word = [w for w in footer if "ةحفص" in w["text"]]  # صفحة, as pdfplumber reads it
+            assert page_word and page_word[0]["x0"] > packet_id["x0"], number
+            assert f"{number}ةحفص" in page_word[0]["text"] or any(w["text"] == str(number) for w in footer)

@@ -201,8 +201,9 @@ class PacketMaker:
                 )
             )
         packet_id = secrets.token_hex(8)
+        rtl = self.kit.project.languages.direction(lang) == "rtl"
         stamp = PacketStamp.make(
-            self.glyphs(lang, large), words.page_of, words.packet_ref, packet_id, row.date, lang
+            self.glyphs(lang, large), words.page_of, words.packet_ref, packet_id, row.date, lang, rtl
         )
         data = assemble(
             parts,

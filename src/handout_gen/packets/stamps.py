@@ -11,8 +11,10 @@ size and colour: the words of ``page_of`` and ``packet_ref`` around their placeh
 digits, the id's hex letters and the letters of the language's month names. A stamp is those
 pieces' text operators drawn side by side (the words keep their own shaping and kerning; only
 the values are set letter by letter), inside ``/Artifact BMC … EMC``: page furniture, which a
-screen reader skips. Pieces are placed left to right: a right-to-left language would need
-them placed from the right, and its values laid out whole (Arabic letters join).
+screen reader skips. In a right-to-left language (Arabic, Hebrew) the line is set from the
+right: its words and values in reverse order, each run of digits and Latin letters (a page
+number, the packet id) still left to right, as the Unicode bidi algorithm shows these short
+lines. Values there are digits, hex letters and numeric dates, so no joined letters are split.
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ def pieces(pattern: str, values: dict[str, str]) -> list[str]:
         else:
             out += list(values[part])
     return out
+
+
+def visual(run: list[str], rtl: bool) -> list[str]:
+    """``run``'s pieces in the order they are drawn from left to right."""
+    if not rtl:
+        return run
+    units: list[list[str]] = []
+    for piece in run:
+        ltr = len(piece) == 1 and piece.isascii() and piece.isalnum()
+        if ltr and units and _is_ltr_unit(units[-1]):
+            units[-1].append(piece)
+        else:
+            units.append([piece])
+    return [piece for unit in reversed(units) for piece in unit]
+
+
+def _is_ltr_unit(unit: list[str]) -> bool:
+    return all(len(p) == 1 and p.isascii() and p.isalnum() for p in unit)
 
 
 @lru_cache(maxsize=64)  # asked for every packet variant of a run
@@ -127,13 +147,16 @@ class PacketStamp:
 
     kit: GlyphKit
     page_of: str  # "Page %(page)s of %(pages)s", in the packet's language
-    reference: list[str]  # the reference's pieces ("Packet ", "8", "3", ...)
+    reference: list[str]  # the reference's pieces ("Packet ", "8", "3", ...), in drawing order
+    rtl: bool = False  # the line is set from the right (visual)
 
     @classmethod
     def make(
-        cls, kit: GlyphKit, page_of: str, packet_ref: str, packet_id: str, day: date, lang: str
+        cls, kit: GlyphKit, page_of: str, packet_ref: str, packet_id: str, day: date, lang: str,
+        rtl: bool = False,
     ) -> PacketStamp:
-        return cls(kit, page_of, pieces(packet_ref, {"id": packet_id, "date": medium_date(day, lang)}))
+        reference = pieces(packet_ref, {"id": packet_id, "date": medium_date(day, lang)})
+        return cls(kit, page_of, visual(reference, rtl), rtl)
 
     def apply(self, out: Any, slots: list[Slot | None]) -> None:
         """Stamp every page of ``out`` in its footer slot (``slots[i]`` for page i).
@@ -162,23 +185,43 @@ class PacketStamp:
         wanted = {str(k): dict(v.items()) for k, v in shared.items()}
         wanted.setdefault("/XObject", {})["/HgRef"] = reference
         save = out.make_stream(b"q\n")  # the page's own graphics state is closed before the stamp
-        total, sep_width = str(len(out.pages)), kit.width([SEPARATOR])
+        total = str(len(out.pages))
         done: set[tuple[int, int]] = set()  # resource dictionaries already given them (parts share one)
         for index, (page, slot) in enumerate(zip(out.pages, slots, strict=True)):
             assert slot is not None
-            left, top, right, _ = slot
-            number = pieces(self.page_of, {"page": str(index + 1), "pages": total})
-            x, y = left * PX, float(page.mediabox[3]) - top * PX
-            ops = [b"Q\n/Artifact BMC\n", *kit.ops(number, x, y)]
-            if kit.width(number) + sep_width + ref_width <= (right - left) * PX:
-                ops += kit.ops([SEPARATOR], x + kit.width(number), y)
-                x += kit.width(number) + sep_width
-            else:  # large print: the page number on one line, the reference under it
-                y -= height
-            ops.append(f"q 1 0 0 1 {x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode())
+            number = visual(pieces(self.page_of, {"page": str(index + 1), "pages": total}), self.rtl)
+            line = self._line(number, (ref_width, height), slot, float(page.mediabox[3]))
+            ops = [b"Q\n/Artifact BMC\n", *line]
             page.contents_add(save, prepend=True)
             page.contents_add(out.make_stream(b"".join(ops)))
             _add_resources(page, wanted, done)
+
+
+    def _line(
+        self, number: list[str], reference: tuple[float, float], slot: Slot, page_height: float
+    ) -> list[bytes]:
+        """The operators of one page's stamp: the page number, then the reference (after it on
+        the line when both fit, else under it), from the slot's left or, right to left, its right."""
+        kit, (left, top, right, _), (ref_width, height) = self.kit, slot, reference
+        width, sep_width, y = kit.width(number), kit.width([SEPARATOR]), page_height - top * PX
+        one_line = width + sep_width + ref_width <= (right - left) * PX
+        if self.rtl:  # the number rightmost, then the separator and the reference to its left
+            x = right * PX - width
+            ops = kit.ops(number, x, y)
+            if one_line:
+                ops += kit.ops([SEPARATOR], x - sep_width, y)
+                ref_x = x - sep_width - ref_width
+            else:
+                ref_x, y = right * PX - ref_width, y - height
+        else:
+            x = left * PX
+            ops = kit.ops(number, x, y)
+            if one_line:
+                ops += kit.ops([SEPARATOR], x + width, y)
+                ref_x = x + width + sep_width
+            else:  # large print: the page number on one line, the reference under it
+                ref_x, y = x, y - height
+        return [*ops, f"q 1 0 0 1 {ref_x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode()]
 
 
 def _renamed(operand: Any, names: dict[str, str]) -> Any:
