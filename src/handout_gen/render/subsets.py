@@ -25,6 +25,7 @@ import logging
 import re
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,38 +201,47 @@ def _read_content(pdf: Any, programs: dict[tuple[int, int], _Program]) -> list[_
     return holders
 
 
+def _text_shows(instructions: list[Any], fonts: dict[str, Any]) -> Iterator[tuple[int, Any, Any]]:
+    """(index, instruction, font) of every text-showing instruction, the font tracked through
+    Tf, q and Q. A font that is not in ``fonts``, or text shown before any Tf (a form relying
+    on the font of whoever draws it), is unsafe to renumber."""
+    font: Any = None
+    saved: list[Any] = []  # the font at each q, restored by its Q
+    for index, instruction in enumerate(instructions):
+        op = str(instruction.operator)
+        if op == "q":
+            saved.append(font)
+        elif op == "Q" and saved:
+            font = saved.pop()
+        elif op == "Tf":
+            font = fonts.get(str(instruction.operands[0]))
+            if font is None:
+                raise _Unsafe
+        elif op in _TEXT_OPS:
+            if font is None:
+                raise _Unsafe
+            yield index, instruction, font
+
+
 def _collect(
     instructions: list[Any], fonts: dict[str, Any], targets: dict[tuple[int, int], _Program]
 ) -> bool:
     """Add the glyph ids shown with candidate fonts to their programs; True if any was shown."""
     import pikepdf
 
-    shows, font = False, None
-    saved: list[Any] = []  # the font at each q, restored by its Q
-    for instruction in instructions:
-        operands, op = instruction.operands, str(instruction.operator)
-        if op == "q":
-            saved.append(font)
-        elif op == "Q" and saved:
-            font = saved.pop()
-        elif op == "Tf":
-            font = fonts.get(str(operands[0]))
-            if font is None:
-                raise _Unsafe
-        elif op in _TEXT_OPS:
-            if font is None:
-                raise _Unsafe  # a form relying on the font of whoever draws it
-            program = targets.get(font.objgen)
-            if program is None:
-                continue
-            shows = True
-            strings = operands[0] if op == "TJ" else operands[-1:]
-            for item in strings:
-                if isinstance(item, pikepdf.String):
-                    raw = bytes(item)
-                    if len(raw) % 2:
-                        raise _Unsafe
-                    program.shown.update(int.from_bytes(raw[i : i + 2]) for i in range(0, len(raw), 2))
+    shows = False
+    for _, instruction, font in _text_shows(instructions, fonts):
+        program = targets.get(font.objgen)
+        if program is None:
+            continue
+        shows = True
+        operands = instruction.operands
+        for item in operands[0] if str(instruction.operator) == "TJ" else operands[-1:]:
+            if isinstance(item, pikepdf.String):
+                raw = bytes(item)
+                if len(raw) % 2:
+                    raise _Unsafe
+                program.shown.update(int.from_bytes(raw[i : i + 2]) for i in range(0, len(raw), 2))
     return shows
 
 
@@ -391,24 +401,16 @@ def _rewrite(pdf: Any, holder: _Holder, maps: dict[tuple[int, int], dict[int, in
             b"".join(mapping[int.from_bytes(raw[i : i + 2])].to_bytes(2) for i in range(0, len(raw), 2))
         )
 
-    out, font, changed = [], None, False
-    saved: list[Any] = []
-    for instruction in holder.instructions:
-        operands, op = instruction.operands, str(instruction.operator)
-        if op == "q":
-            saved.append(font)
-        elif op == "Q" and saved:
-            font = saved.pop()
-        elif op == "Tf":
-            font = holder.fonts[str(operands[0])]
-        elif op in _TEXT_OPS and font is not None and font.objgen in maps:
-            mapping, changed = maps[font.objgen], True
-            if op == "TJ":
-                operands = [pikepdf.Array([renumber(item, mapping) for item in operands[0]])]
-            else:
-                operands = [*operands[:-1], renumber(operands[-1], mapping)]
-            instruction = pikepdf.ContentStreamInstruction(operands, instruction.operator)
-        out.append(instruction)
+    out, changed = list(holder.instructions), False
+    for index, instruction, font in _text_shows(out, holder.fonts):
+        if font.objgen not in maps:
+            continue
+        mapping, changed, operands = maps[font.objgen], True, instruction.operands
+        if str(instruction.operator) == "TJ":
+            operands = [pikepdf.Array([renumber(item, mapping) for item in operands[0]])]
+        else:
+            operands = [*operands[:-1], renumber(operands[-1], mapping)]
+        out[index] = pikepdf.ContentStreamInstruction(operands, instruction.operator)
     if not changed:
         return
     data = zlib.compress(pikepdf.unparse_content_stream(out), 6)
