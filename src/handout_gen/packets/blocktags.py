@@ -78,10 +78,11 @@ def marked_pages(pdf: Any, name: str, blocks: list[str], bands: list[tuple[float
     resource names get it as a prefix. An element with content on several pages (a list
     that runs over a page break) becomes one element per page, each with that page's part.
     """
-    nodes = read_nodes(pdf)
-    found = [
-        [n for node in nodes if (n := _on_page(node, index)) is not None] for index in range(len(pdf.pages))
-    ]
+    found: list[list[Node]] = [[] for _ in pdf.pages]
+    for node in read_nodes(pdf):
+        for index, part in _by_page(node).items():
+            if 0 <= index < len(found):
+                found[index].append(part)
     prefix = b"/%s_" % name.encode()
     rename = _renamer(pdf, prefix)
     made = []
@@ -107,20 +108,20 @@ def marked_pages(pdf: Any, name: str, blocks: list[str], bands: list[tuple[float
     return made
 
 
-def _on_page(node: Node, index: int) -> Node | None:
-    """The part of ``node``'s subtree with content on page ``index`` (None if there is none)."""
+def _by_page(node: Node) -> dict[int, Node]:
+    """``node``'s subtree split by page: for each page it has content on, the part there
+    (one walk of the tree, however many pages the layout has)."""
     role, attrs, kids, page = node
-    kept: list[Any] = []
+    parts: dict[int, list[Any]] = {}
     for kid in kids:
         if isinstance(kid, tuple):
-            part = _on_page(kid, index)
-            if part is not None:
-                kept.append(part)
-        elif page == index:
-            kept.append(kid)
-    if kept or (page == index and ("/Alt" in attrs or "/ActualText" in attrs)):
-        return (role, attrs, kept, index)
-    return None
+            for index, part in _by_page(kid).items():
+                parts.setdefault(index, []).append(part)
+        elif page is not None:
+            parts.setdefault(page, []).append(kid)
+    if page is not None and page not in parts and ("/Alt" in attrs or "/ActualText" in attrs):
+        parts[page] = []
+    return {index: (role, attrs, kept, index) for index, kept in parts.items()}
 
 
 def _renamer(pdf: Any, prefix: bytes) -> Callable[[bytes], bytes]:

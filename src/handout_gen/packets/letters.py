@@ -30,7 +30,7 @@ import io
 import re
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -53,6 +53,7 @@ BLOCK_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 PX = 0.75  # PDF points per CSS pixel
+TALL_PAGE = 14400.0  # pt (200 in, the most a PDF page may be): blocks are laid out on such pages
 Variant = tuple[str, bool]  # language of the packet's words, large print
 
 
@@ -63,9 +64,10 @@ class Piece:
     marked: Marked  # content, resources, structure and links (blocktags.py)
     top: float  # CSS px from the top of its layout page
     height: float  # CSS px
+    page_height: float  # pt: its layout page's (a letter's content is drawn from the page top)
 
     def copied_to(self, pdf: Any) -> Piece:
-        return Piece(self.marked.copied_to(pdf), self.top, self.height)
+        return replace(self, marked=self.marked.copied_to(pdf))
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,9 @@ class LetterPress:
             self._stored.update(pieces)
             self._wanted.difference_update(pieces)
         if single:
-            pieces, pdf = self._lay_out(single, warnings)
+            pieces, pdfs = self._lay_out(single, warnings)
             self._blocks.update(pieces)
-            self._recent.append(([pdf], list(pieces)))
+            self._recent.append((pdfs, list(pieces)))
         out = pikepdf.new()
         starts, trees = [], []
         copied: dict[int, Any] = {}  # resources copied into ``out``
@@ -199,16 +201,39 @@ class LetterPress:
 
     def _lay_out(
         self, blocks: dict[str, tuple[Variant, str]], warnings: list[str]
+    ) -> tuple[dict[str, list[Piece]], list[Any]]:
+        """Lay out ``blocks`` (key → language and print size, HTML): the pieces of each block
+        and the pikepdf.Pdfs they live in (keep them open while the pieces are in use).
+
+        Blocks are laid out on pages as tall as a PDF page may be, which spares most of the
+        cost WeasyPrint has for every page (about 3 ms even for one line); a block taller
+        than a letter's body is laid out again on letter pages, where WeasyPrint breaks it
+        into pieces a page each.
+        """
+        pieces, pdf = self._lay_out_document(blocks, warnings, tall=True)
+        pdfs = [pdf]
+        long = {key: block for key, block in blocks.items() if pieces[key][0].height > self._room(block[0])}
+        if long:
+            again, pdf = self._lay_out_document(long, warnings, tall=False)
+            pieces.update(again)
+            pdfs.append(pdf)
+        return pieces, pdfs
+
+    def _room(self, variant: Variant) -> float:
+        """The height of a letter page's body (CSS px)."""
+        page = self._stationery_for(variant)
+        return page.bottom - page.top
+
+    def _lay_out_document(
+        self, blocks: dict[str, tuple[Variant, str]], warnings: list[str], *, tall: bool
     ) -> tuple[dict[str, list[Piece]], Any]:
-        """Lay out ``blocks`` (key → language and print size, HTML) in one document, then draw
+        """Lay out ``blocks`` in one document (on ``tall`` pages, or the letter's), then draw
         each on a page of its own. A block carries its language and print size itself
         (``lang`` and the print-size class on its element), so one document holds them all.
 
-        Blocks are laid out one after another, as many to a page as fit, which spares the
-        cost WeasyPrint has for every page (about 3 ms even for one line). Each block is
-        then drawn alone: a copy of its layout page that keeps only that block's boxes, and
-        the PDF page keeps only the resources its drawing uses. Returns the pieces of each
-        block and the pikepdf.Pdf they live in (keep it open while they are in use).
+        Blocks are laid out one after another, as many to a page as fit. Each block is then
+        drawn alone: a copy of its layout page that keeps only that block's boxes, and the
+        PDF page keeps only the resources its drawing uses.
         """
         import pikepdf
 
@@ -217,8 +242,10 @@ class LetterPress:
             (name, Markup(blocks[key][1]), *blocks[key][0])  # noqa: S704 - autoescaped
             for name, key in ids.items()
         ]
-        context = self._context(next(iter(blocks.values()))[0])
-        html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items)
+        variant = next(iter(blocks.values()))[0]
+        page = (self._stationery_for(variant).width, TALL_PAGE) if tall else None
+        context = self._context(variant)
+        html = render(self.env, self.kit.recipe.template, **context, mode="blocks", blocks=items, page=page)
         with weasyprint_warnings() as found:
             document = self.renderer.document(html, self.kit.project.content_dir)
             bands = [band for page in document.pages for band in _split(page, ids)]
@@ -233,8 +260,8 @@ class LetterPress:
                 for (_, top, bottom, _), p in zip(bands, pdf.pages, strict=True)]
         marked = marked_pages(pdf, f"h{self.documents}", [blocks[ids[name]][1] for name, *_ in bands], cuts)
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
-        for (name, top, bottom, _), block in zip(bands, marked, strict=True):
-            pieces[ids[name]].append(Piece(block, top, bottom - top))
+        for (name, top, bottom, _), block, sheet in zip(bands, marked, pdf.pages, strict=True):
+            pieces[ids[name]].append(Piece(block, top, bottom - top, float(sheet.mediabox[3])))
         return pieces, pdf
 
     def _retire(self) -> None:
@@ -255,7 +282,10 @@ def cut_pieces(pdf: Any, name: str, bands: list[list[float]]) -> list[Piece]:
     cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
             for p, (top, bottom) in zip(pdf.pages, bands, strict=True)]
     marked = marked_pages(pdf, name, [""] * len(cuts), cuts)
-    return [Piece(m, top, bottom - top) for m, (top, bottom) in zip(marked, bands, strict=True)]
+    return [
+        Piece(m, top, bottom - top, float(p.mediabox[3]))
+        for m, p, (top, bottom) in zip(marked, pdf.pages, bands, strict=True)
+    ]
 
 
 def _key(variant: Variant, block: str) -> str:
@@ -318,7 +348,8 @@ def _compose(
     for placed in _balanced(_paginate(page, blocks, glue), page, glue):
         sheet, cursor = _Sheet(out, page, tags), page.top
         for piece, _ in placed:
-            sheet.place(piece, (piece.top - cursor) * PX)
+            # Content is drawn from its layout page's top: move it from there to the cursor.
+            sheet.place(piece, (piece.top - cursor) * PX + page.height - piece.page_height)
             cursor += piece.height
         sheet.finish()
 

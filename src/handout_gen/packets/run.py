@@ -40,6 +40,7 @@ log = logging.getLogger("handout_gen")
 
 CACHE = ".handout-gen/packet-parts"
 MAX_CHUNK = 100
+GROUP_WINDOW = 2000  # rows read ahead and grouped by appointment (see _grouped)
 
 
 @dataclass
@@ -283,7 +284,7 @@ def _make(
         for part in statics:
             held.check()
             worker.ensure(part)
-        for rows_chunk in _chunks(plan.rows(), chunk):
+        for rows_chunk in _chunks(_grouped(plan.rows()), chunk):
             record(
                 write_packets(
                     worker, rows_chunk, folder.run_dir, target.out_root, options.encrypt, stop=target.stopping
@@ -304,7 +305,7 @@ def _make(
         with WorkerPool(workers, _init_worker, folder.inherited()) as pool:
             pool.wait_all((pool.submit(_ensure_task, part) for part in statics), held)
             pending: set[Future[list[dict[str, Any]]]] = set()
-            for rows_chunk in _chunks(plan.rows(), chunk):
+            for rows_chunk in _chunks(_grouped(plan.rows()), chunk):
                 held.check()
                 if len(pending) >= workers * 2:  # bounded: memory stays flat in roster size
                     finished, pending = pool.wait(pending, held)
@@ -317,6 +318,29 @@ def _make(
                     record(result(future))
     finally:
         _PARENT.clear()
+
+
+def _grouped(rows: Iterable[PatientRow], window: int = GROUP_WINDOW) -> Iterator[PatientRow]:
+    """``rows`` with each window of them ordered by appointment, language and print size.
+
+    Patients seen at the same time share most of their cover letter's blocks (the date,
+    the time, every "when" line of the prep rules), and a block is laid out once per chunk
+    and process that uses it: grouped, a block mostly lives in one chunk of one worker
+    instead of being laid out again by each (about 12 % of a packet's time on the
+    benchmark roster). The window keeps memory flat however long the roster is; packets
+    are independent and the index names each one's row, so the order is free.
+    """
+    batch: list[PatientRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == window:
+            yield from sorted(batch, key=_sharing)
+            batch = []
+    yield from sorted(batch, key=_sharing)
+
+
+def _sharing(row: PatientRow) -> tuple[Any, ...]:
+    return (row.appointment, row.language, row.large_print, row.location, row.procedures, row.row)
 
 
 def _chunks(rows: Iterable[PatientRow], size: int) -> Iterator[list[PatientRow]]:
