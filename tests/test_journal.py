@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from handout_gen.core.errors import OutputError
-from handout_gen.core.files import AppendLog, append_together
+from handout_gen.core.files import AppendLog, append_together, sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 
 
@@ -94,6 +94,23 @@ def test_failed_fsync_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         log.append("lost\n")
     log.close()
     assert path.read_text() == "kept\n"
+
+
+def test_a_batch_of_unsynced_files_is_made_durable_by_one_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packet runs write a chunk's files without an fsync each, then sync the disk once
+    before the chunk is listed; a failed sync is a clean error (the chunk is not listed)."""
+    fsyncs: list[int] = []
+    monkeypatch.setattr("handout_gen.core.files.os.fsync", fsyncs.append)
+    for name in ("a.pdf", "b.pdf"):
+        write_file(tmp_path / name, b"%PDF", root=tmp_path, private=True, sync=False)
+    assert fsyncs == []
+    assert (tmp_path / "a.pdf").read_bytes() == b"%PDF"
+    assert oct((tmp_path / "b.pdf").stat().st_mode & 0o777) == "0o600"
+    sync_disk(tmp_path)  # the real syncfs(2)
+    with pytest.raises(OutputError, match="cannot write to .*missing"):
+        sync_disk(tmp_path / "missing")
 
 
 def test_a_torn_last_line_is_dropped_when_the_log_is_opened(tmp_path: Path) -> None:

@@ -38,11 +38,11 @@ from handout_gen.packets.parts import (
 )
 from handout_gen.packets.roster import PatientRow
 from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
-from handout_gen.packets.structure import Tree, part_tree
+from handout_gen.packets.structure import Tree, add_part_tree, part_tree
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
-CACHE_FORMAT = "tagged-2"  # in the cached parts' names: parts cached in another form are not used
+CACHE_FORMAT = "tagged-3"  # in the cached parts' names: parts cached in another form are not used
 
 
 @dataclass
@@ -92,19 +92,24 @@ class PacketMaker:
 
         if part.key in self._parts:
             return self._parts[part.key]
-        data: bytes | None = None
+        pdf = None
         if self.cache_dir is not None:
             pdf_path, json_path = self._cached(part, ".pdf"), self._cached(part, ".json")
             if pdf_path.is_file() and json_path.is_file():
-                data, anchors = pdf_path.read_bytes(), json.loads(json_path.read_text())
-        if data is None:
+                pdf = pikepdf.open(io.BytesIO(pdf_path.read_bytes()))
+                anchors = json.loads(json_path.read_text())
+        if pdf is None:
+            # Cached as packets use it: made safe to merge, its structure template built in.
             data, anchors = render_static(self.kit, part, self.engine)
+            pdf = pikepdf.open(io.BytesIO(data))
+            prepare_part(pdf)
+            add_part_tree(pdf)
             if self.cache_dir is not None:
+                buffer = io.BytesIO()
+                pdf.save(buffer, deterministic_id=True)
                 root = self.kit.project.output_dir
                 write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
-                write_file(self._cached(part, ".pdf"), data, root=root)
-        pdf = pikepdf.open(io.BytesIO(data))
-        prepare_part(pdf)
+                write_file(self._cached(part, ".pdf"), buffer.getvalue(), root=root)
         self._parts[part.key] = (pdf, anchors)
         self._trees[part.key] = part_tree(pdf)
         return self._parts[part.key]

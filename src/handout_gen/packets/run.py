@@ -27,7 +27,7 @@ from typing import Any
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import OutputError, Problem, RosterError
-from handout_gen.core.files import write_file
+from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
@@ -107,7 +107,9 @@ def write_packets(
         if stop():
             break
         row, data, packet_id = made.row, made.data, made.packet_id
-        write_file(run_dir / f"packet_{packet_id}.pdf", data, root=out_root, private=True)
+        # Synced once for the chunk, below: a packet counts once the index lists it, and a
+        # run lists a chunk only after this returns (unlisted files are removed).
+        write_file(run_dir / f"packet_{packet_id}.pdf", data, root=out_root, private=True, sync=False)
         records.append(
             {
                 "packet": packet_id,
@@ -117,6 +119,8 @@ def write_packets(
                 "versions": made.versions,
             }
         )
+    if records:
+        sync_disk(run_dir)
     return records
 
 

@@ -35,6 +35,7 @@ FOLDED = ("/Span", "/NonStruct")  # wrappers with no meaning of their own (when 
 BARE = frozenset(("/Type", "/S", "/P", "/Pg", "/K"))
 ROLE_MAP = {"/Aside": "/Sect"}  # the letter's boxes (PDF 2.0's Aside) for PDF 1.7 readers
 PX = 0.75  # PDF points per CSS pixel
+TEMPLATE = "/HandoutGenTemplate"  # a cached part's catalog entry for its structure template
 MARKED_RE = re.compile(rb"/([A-Za-z0-9_.]+)\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
 
 
@@ -303,30 +304,41 @@ def section(pdf: Any, lang: str, kids: list[Any] | None = None) -> Any:
     )
 
 
-def part_tree(pdf: Any) -> Tree | None:
-    """The template of a whole static part (see the module doc); None if it is untagged.
+def add_part_tree(pdf: Any) -> None:
+    """Build the template of a whole static part (see the module doc) into ``pdf`` and note
+    it in the catalog, where :func:`part_tree` finds it; nothing for an untagged part.
 
-    Call once per opened part, after :func:`~handout_gen.packets.assemble.prepare_part`
-    (links it dropped are left out). Adds objects to ``pdf``; the pages stay as they are.
+    Call once per rendered part, after :func:`~handout_gen.packets.assemble.prepare_part`
+    (links it dropped are left out), before the part is cached: opening a cached part then
+    costs no walk of its tree. Packets copy pages and the template, never the catalog.
     """
     import pikepdf
 
-    root = pdf.Root.get("/StructTreeRoot")
-    if root is None:
-        return None
+    if "/StructTreeRoot" not in pdf.Root:
+        return
     nodes = read_nodes(pdf)
     builder = Builder(pdf, [page.obj for page in pdf.pages])
     for page in builder.pages:
         page.Tabs = pikepdf.Name.S  # links in structure order; the packet's copies keep it
     sect = section(pdf, str(pdf.Root.get("/Lang", "")))
     sect.K = pikepdf.Array([builder.build(node, sect) for node in nodes])
+    pdf.Root[TEMPLATE] = builder.bundle(sect)
+
+
+def part_tree(pdf: Any) -> Tree | None:
+    """The template :func:`add_part_tree` built into a part; None if the part is untagged."""
+    import pikepdf
+
+    root, bundle = pdf.Root.get("/StructTreeRoot"), pdf.Root.get(TEMPLATE)
+    if root is None or bundle is None:
+        return None
     maps = [
         tuple((str(k), v) for k, v in root[name].items())
         if isinstance(root.get(name), pikepdf.Dictionary)
         else ()
         for name in ("/RoleMap", "/ClassMap")
     ]
-    return Tree(builder.bundle(sect), maps[0], maps[1])
+    return Tree(bundle, maps[0], maps[1])
 
 
 # --- merging, per packet --------------------------------------------------------------
