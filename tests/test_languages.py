@@ -353,4 +353,8 @@ def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_pa
             (packet_id,) = [w for w in footer if re.search(r"[0-9a-f]{16}", w["text"])]
             page_word = [w for w in footer if "ةحفص" in w["text"]]  # صفحة, as pdfplumber reads it
             assert page_word and page_word[0]["x0"] > packet_id["x0"], number
-            assert f"{number}ةحفص" in page_word[0]["text"] or any(w["text"] == str(number) for w in footer)
+            # the word and the page number are apart: "صفحة 2", never "صفحة2"
+            assert page_word[0]["text"] == "ةحفص" and any(w["text"] == str(number) for w in footer), number
+            mixed = re.compile(r"\d.*[\u0600-\u06ff]|[\u0600-\u06ff].*\d")  # a digit glued to Arabic
+            glued = [w["text"] for w in footer if mixed.search(w["text"])]
+            assert glued == [], number
