@@ -78,6 +78,10 @@ def face_cmap(path: Path, index: int) -> frozenset[int]:
 
     font = TTFont(path, fontNumber=index, lazy=True)
     try:
+        # Placeholder glyph names: the cmap maps code points to names, and the real names of a
+        # CJK face (its CFF charset) take longer to read than the map itself; only the code
+        # points are kept. Halves the time to load a project whose notice prints Chinese.
+        font.setGlyphOrder([f"g{gid}" for gid in range(font["maxp"].numGlyphs)])
         return frozenset(font.getBestCmap() or {})
     finally:
         font.close()
