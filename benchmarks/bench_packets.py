@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from benchmarks import copy_project
+
 COUNT = 1000
 NAIVE_SAMPLE = 5
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _peak_mb(who: int) -> float:
@@ -43,11 +43,7 @@ def run() -> None:
 
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "project"
-        for name in ("content", "handouts", "templates"):
-            if (REPO / name).is_dir():
-                shutil.copytree(REPO / name, root / name)
-        project = load_project(root)
+        project = load_project(copy_project(Path(tmp) / "project"))
         catalog = load_kit(project).catalog(today)
         rows = fictional_roster(COUNT, catalog)
         roster = Path(tmp) / "roster.csv"

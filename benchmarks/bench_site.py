@@ -6,13 +6,13 @@ is printed next to a forced rebuild of the same site, as a ratio.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_handouts import HG, REPO, _best  # one timing helper for every benchmark
+from benchmarks import copy_project
+from benchmarks.bench_handouts import HG, _best  # one timing helper for every benchmark
 
 
 def run() -> None:
@@ -21,10 +21,7 @@ def run() -> None:
     from handout_gen.site.build import build_site
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name in ("content", "handouts", "templates"):
-            if (REPO / name).is_dir():
-                shutil.copytree(REPO / name, root / name)
+        root = copy_project(Path(tmp))
         build_handouts(load_project(root))  # the PDFs exist, as after `make demo`
 
         started = time.perf_counter()
