@@ -39,7 +39,7 @@ from handout_gen.packets.roster import PacketVariant, PatientRow, check_roster, 
 log = logging.getLogger("handout_gen")
 
 CACHE = ".handout-gen/packet-parts"
-MAX_CHUNK = 100
+MAX_CHUNK = 250  # rows a worker takes at a time: two WeasyPrint documents each, so fewer is faster
 GROUP_WINDOW = 2000  # rows read ahead and grouped by appointment (see _grouped)
 
 
