@@ -60,7 +60,7 @@ def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project:
     assert "still numb or weak 12 hours after the treatment" in text
     assert "{{" not in text and "thresholds" not in text
     words = load_kit(project).words("es")
-    assert "fiebre de 100.9 °F o más" in words.prep_always[0]
+    assert "fiebre de 100.9\u00a0°F o más" in words.prep_always[0]
     assert (
         "Si pasa de 300 mg/dL en 2 mediciones seguidas, llámenos en menos de 2 horas."
         in words.diabetes_steroid

@@ -300,7 +300,7 @@ def test_a_whole_packet_reads_in_order_from_its_structure_tree(batch: dict[str, 
         "Your photo ID and insurance card.", "On the day", "Check in at the front desk",
         "Radiofrequency Ablation", "Key points", "What it is", "Who it may help", "Before your visit",
         "The day of your visit", "After your visit", "After your procedure", "When to call us",
-        "Call 911 or go to the nearest emergency room if you have:", "Contacts", "Please read",
+        "Call 911 or go to the nearest emergency room if:", "Contacts", "Please read",
     ]) == [], tree
     # the page stamp ("Page 1 of 9 · Packet ...") is an artifact: in the text, not in the tree
     stamp = re.compile(r"Page \d+ of \d+|Packet [0-9a-f]{16}")
