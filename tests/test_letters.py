@@ -97,7 +97,7 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Appointment time: 9:30 AM",
         "Please arrive by: 9:00 AM",
         "Where: Orchard Way Clinic",
-        "Your doctor: Dr. Adaeze Okafor, MD",
+        "Your doctor: Adaeze Okafor, MD",
         "https://www.example.org/locations/orchard",  # the map code sits with the address
         "Your care team at Maple Hollow",
     ]

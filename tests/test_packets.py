@@ -174,7 +174,7 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
     assert "Appointment time: 1:15 PM" in text
     assert "Please arrive by: 12:30 PM" in text  # riverside: 45 minutes early
     assert "Riverside Procedure Suite, 18 Mill Race Road" in text
-    assert "Dr. Adaeze Okafor, MD" in text
+    assert "Adaeze Okafor, MD" in text and "Dr. " not in text
     spanish = text_of(batch, "José-Ñandú")
     assert "Hola, José-Ñandú Pérez Ünal:" in spanish
     assert "miércoles, 9 de diciembre de 2026" in spanish
