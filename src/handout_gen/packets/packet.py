@@ -38,7 +38,7 @@ from handout_gen.packets.parts import (
 )
 from handout_gen.packets.roster import PatientRow
 from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
-from handout_gen.packets.structure import Tree, add_part_tree, part_tree
+from handout_gen.packets.structure import Tree, add_part_tree, artifact_orphans, part_tree
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
@@ -99,14 +99,16 @@ class PacketMaker:
                 pdf = pikepdf.open(io.BytesIO(pdf_path.read_bytes()))
                 anchors = json.loads(json_path.read_text())
         if pdf is None:
-            # Cached as packets use it: made safe to merge, its structure template built in.
+            # Cached as packets use it: furniture an artifact, fonts compact, safe to merge,
+            # its structure template built in (one save, whatever was changed).
             data, anchors = render_static(self.kit, part, self.engine)
             pdf = pikepdf.open(io.BytesIO(data))
+            artifact_orphans(pdf)
             prepare_part(pdf)
             add_part_tree(pdf)
             if self.cache_dir is not None:
                 buffer = io.BytesIO()
-                pdf.save(buffer, deterministic_id=True)
+                pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
                 root = self.kit.project.output_dir
                 write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
                 write_file(self._cached(part, ".pdf"), buffer.getvalue(), root=root)

@@ -19,11 +19,9 @@ from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.stamps import glyph_alphabet
-from handout_gen.packets.structure import artifact_orphans
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
-from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")
 
@@ -169,9 +167,11 @@ def part_html(kit: Kit, spec: Spec, engine: Engine) -> str:
 
 
 def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[str, Any]]:
-    """Render a part → PDF bytes and its anchors: the page each section starts on, the footer's
-    stamp slot (CSS px: left, top, right, bottom), for a "page" part the top and bottom of
-    its body area ("body-top", "body-bottom"), for a glyph kit each piece's page and box."""
+    """Render a part → PDF bytes, as WeasyPrint wrote them (:meth:`PacketMaker.part
+    <handout_gen.packets.packet.PacketMaker.part>` prepares them to be merged), and its
+    anchors: the page each section starts on, the footer's stamp slot (CSS px: left, top,
+    right, bottom), for a "page" part the top and bottom of its body area ("body-top",
+    "body-bottom"), for a glyph kit each piece's page and box."""
     html = part_html(kit, part.spec, engine)
 
     # Tagged: assembly merges the parts' structure trees into the packet's (structure.py),
@@ -185,7 +185,6 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
     with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
         document = balanced(html, lay_out) if tagged else lay_out(html)
         data = engine.pdf.write(document, tagged=tagged)
-        data = shrink_pdf_bytes(artifact_orphans(data) if tagged else data)  # cached small
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {}

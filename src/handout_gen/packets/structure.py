@@ -22,7 +22,6 @@ leaves them out of the tree) is marked as an artifact before the part is cached
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,32 +175,24 @@ def hoist_form_marks(page: Any, content: bytes) -> bytes:
     return DO_RE.sub(lambda m: moved.get(m[1], m[0]), content)
 
 
-def artifact_orphans(data: bytes) -> bytes:
-    """A tagged PDF (WeasyPrint's) with every orphan marked-content sequence an artifact.
+def artifact_orphans(pdf: Any) -> None:
+    """Mark every orphan marked-content sequence of a tagged PDF (WeasyPrint's) an artifact,
+    in place; an untagged PDF is left as it is.
 
     WeasyPrint tags the content of running elements and margin boxes (headers, footers)
     but leaves their elements out of the tree; PDF/UA wants such furniture marked as an
     artifact. Done once, before a part is cached.
     """
-    import pikepdf
-
-    pdf = pikepdf.open(io.BytesIO(data))
-    nodes = read_nodes(pdf)
+    if "/StructTreeRoot" not in pdf.Root:
+        return
     reached: dict[int, set[int]] = {}
-    for at, mcid in marked_ids(nodes):
+    for at, mcid in marked_ids(read_nodes(pdf)):
         reached.setdefault(at, set()).add(mcid)
-    changed = False
     for index, page in enumerate(pdf.pages):
         content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""
         fixed = artifact_content(hoist_form_marks(page.obj, content), reached.get(index, set()))
         if fixed != content:
             page.obj.Contents = pdf.make_stream(fixed)
-            changed = True
-    if not changed:
-        return data
-    buffer = io.BytesIO()
-    pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return buffer.getvalue()
 
 
 # --- templates ------------------------------------------------------------------------
