@@ -127,14 +127,15 @@ def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a B
     return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
 
 
-def clock_time(value: time | datetime, lang: str) -> str:
+def clock_time(value: time | datetime, lang: str, locale: str | None = None) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space.
 
     Twelve o'clock says which it is ("12:00 AM (midnight)", "12:00 a.m. (medianoche)"):
     readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A language
-    whose catalog lacks the word prints the time alone, never an English word.
+    whose catalog lacks the word prints the time alone, never an English word. ``locale``:
+    the page's Babel locale, when the project sets one for ``lang``.
     """
-    text = plain(format_time(value, "short", locale=languages.locale(lang)))
+    text = plain(format_time(value, "short", locale=locale or languages.locale(lang)))
     if value.minute or value.second or value.hour not in (0, 12):
         return text
     catalog = translations(lang)
@@ -181,7 +182,7 @@ def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) 
 @jinja2.pass_context
 def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return clock_time(value, _locale(context))
+    return clock_time(value, context.get("lang", languages.ORIGINAL), _locale(context))
 
 
 def isolate(value: object) -> str:
