@@ -11,6 +11,7 @@ import logging
 from datetime import date, time
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from handout_gen.checks.findings import RULE_FIXES
@@ -22,7 +23,7 @@ from handout_gen.packets.kit import load_kit
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import rows_from
 from handout_gen.packets.run import _plan
-from handout_gen.render.jinja import clock_time, opening_hours, translations
+from handout_gen.render.jinja import clock, clock_time, opening_hours, translations
 from handout_gen.site.plan import plan_site
 
 from .conftest import FIXTURE
@@ -208,6 +209,12 @@ def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
     assert clock_time(time(12, 0), "es") == "12:00\u00a0p.m. (mediodía)"
     assert clock_time(time(0, 0), "en") == "12:00\u00a0AM (midnight)"
     assert clock_time(time(0, 30), "es") == "12:30\u00a0a.m."
+    # and so through the templates' filter, in the page's language and locale
+    env = jinja2.Environment(autoescape=True)
+    env.filters["clock"] = clock
+    page = env.from_string("{{ at|clock }}")
+    assert page.render(at=time(0, 0), lang="es", locale="es_US") == "12:00\u00a0a.m. (medianoche)"
+    assert page.render(at=time(12, 0), lang="en") == "12:00\u00a0PM (noon)"
 
 
 def test_the_spanish_clinic_page_exists_where_spanish_packets_point() -> None:
