@@ -153,7 +153,7 @@ def unprintable(project: Project, edition: Edition, html: str) -> list[Problem]:
     missing = chain(families).missing(unescape(_TAG_RE.sub(" ", html)))
     if not missing:
         return []
-    lines = edition.path.read_text(encoding="utf-8-sig").splitlines()
+    lines = edition.text.splitlines()  # as loaded (practice values filled in): the same lines
     source = relpath(edition.path, project.root)
     return [
         Problem(source, f"the page {missing_message([char], families)}",

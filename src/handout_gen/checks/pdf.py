@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from handout_gen.checks.findings import Finding
 from handout_gen.core.errors import Severity, relpath
 from handout_gen.core.files import Manifest
-from handout_gen.core.fonts import chain, invisible
+from handout_gen.core.fonts import chain, face_cmap, invisible
 from handout_gen.core.languages import BUNDLED_FONT, DEFAULT_FONTS
 from handout_gen.core.paths import FONT_DIR
 from handout_gen.handouts import Renderer, handout_key, planned_handouts
@@ -72,14 +71,16 @@ def contrast(colors: Any, source: str, key_lines: dict[tuple[str | int, ...], in
 
 # --- font coverage -----------------------------------------------------------------------
 
-@cache
 def font_cmap(face: str) -> frozenset[int]:
     """Code points the embedded Atkinson Hyperlegible ``face`` can draw."""
-    from fontTools.ttLib import TTFont
-
     assert FONT_DIR is not None
-    font = TTFont(FONT_DIR / f"AtkinsonHyperlegible-{face}.ttf", lazy=True)
-    return frozenset(font.getBestCmap())
+    return face_cmap(FONT_DIR / f"AtkinsonHyperlegible-{face}.ttf", 0)
+
+
+def _seen_key(char: str, families: tuple[str, ...]) -> str:
+    """A glyph finding's key: a character is reported once per font chain, whether the
+    content (before rendering) or the PDF found it."""
+    return f"{char}\0{families}"
 
 
 def glyphs(
@@ -91,7 +92,7 @@ def glyphs(
     findings = []
     for text, line in texts:
         for char in fonts.missing(text):
-            key = f"{char}\0{families}"
+            key = _seen_key(char, families)
             if key in seen:
                 continue
             seen.add(key)
@@ -162,11 +163,11 @@ def pdf_findings(
                 face = _face(char["fontname"])
                 ours = face is not None or _in_chain(char["fontname"], families)
                 for ch in text:
-                    if invisible(ch) or ch in seen_chars:
+                    if invisible(ch) or _seen_key(ch, families) in seen_chars:
                         continue
                     if not ours or (face is not None and ord(ch) not in font_cmap(face)
                                     and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
-                        seen_chars.add(ch)
+                        seen_chars.add(_seen_key(ch, families))
                         file, line = locate_char(ch, char_files, root)
                         drawn = "a font outside the chain" if not ours else f"the {face} face"
                         findings.append(_glyph_finding(

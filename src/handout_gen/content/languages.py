@@ -22,6 +22,7 @@ from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import Problem, relpath
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import DEFAULTS, Direction, LanguageInfo, Languages, Readability
+from handout_gen.core.languages import locale as default_locale
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 LANGUAGES_FILE = "languages.yaml"
@@ -74,7 +75,7 @@ class LanguageSetup:
 def _info(code: str, entry: LanguageEntry) -> LanguageInfo:
     builtin = DEFAULTS.get(code)
     readability = entry.readability or (builtin.readability if builtin else "sentence-length")
-    locale = entry.locale or (builtin.locale if builtin else code.replace("-", "_"))
+    locale = entry.locale or default_locale(code)
     fonts = tuple(entry.fonts)
     return LanguageInfo(code, entry.name, entry.native, locale, entry.direction, readability, fonts)
 

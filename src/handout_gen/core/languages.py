@@ -108,7 +108,3 @@ def locale(code: str) -> str:
     return info.locale if info else code.replace("-", "_")
 
 
-def name(code: str) -> str:
-    """"Spanish" for "es"; any other code is shown as it is."""
-    info = DEFAULTS.get(code)
-    return info.name if info else code

@@ -462,10 +462,10 @@ def _send_one(
     delivery: _Delivery, recipient: Recipient, unsub: str, message: tuple[bytes, str, str], log: SendLog,
     report: SendReport, test: bool,
 ) -> None:
-    data, message_id, _lang = message
+    data, message_id, lang = message
 
     def answered(refused: _Permanent | None) -> None:
-        entry: dict[str, object] = {"row": recipient.row, "token": unsub, "lang": message[2]}
+        entry: dict[str, object] = {"row": recipient.row, "token": unsub, "lang": lang}
         if refused is not None:
             report.failed.append(Refusal(recipient.row, refused.code, refused.status))
             entry.update(event="failed", code=refused.code, status=refused.status)

@@ -29,7 +29,7 @@ import hashlib
 import io
 import re
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -43,7 +43,7 @@ from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
 from handout_gen.packets.roster import PatientRow
-from handout_gen.packets.structure import Tree
+from handout_gen.packets.structure import PX, Tree
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
@@ -52,7 +52,6 @@ from handout_gen.render.pdf import weasyprint_warnings
 BLOCK_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
-PX = 0.75  # PDF points per CSS pixel
 TALL_PAGE = 14400.0  # pt (200 in, the most a PDF page may be): blocks are laid out on such pages
 Variant = tuple[str, bool]  # language of the packet's words, large print
 
@@ -255,13 +254,13 @@ class LetterPress:
         self.laid_out += len(blocks)
         self.documents += 1
         warnings += found
-        # Each page is cut to the block's band (pt, from the bottom), where it was laid out.
-        cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
-                for (_, top, bottom, _), p in zip(bands, pdf.pages, strict=True)]
-        marked = marked_pages(pdf, f"h{self.documents}", [blocks[ids[name]][1] for name, *_ in bands], cuts)
+        cut = cut_pieces(
+            pdf, f"h{self.documents}", [(top, bottom) for _, top, bottom, _ in bands],
+            [blocks[ids[name]][1] for name, *_ in bands],
+        )
         pieces: dict[str, list[Piece]] = {key: [] for key in blocks}
-        for (name, top, bottom, _), block, sheet in zip(bands, marked, pdf.pages, strict=True):
-            pieces[ids[name]].append(Piece(block, top, bottom - top, float(sheet.mediabox[3])))
+        for (name, *_), piece in zip(bands, cut, strict=True):
+            pieces[ids[name]].append(piece)
         return pieces, pdf
 
     def _retire(self) -> None:
@@ -275,13 +274,18 @@ class LetterPress:
             self._start_store()
 
 
-def cut_pieces(pdf: Any, name: str, bands: list[list[float]]) -> list[Piece]:
-    """The pages of a tagged part laid out elsewhere (the prep checklist), each cut to its
-    band (CSS px from the top) with its content and structure, to be stacked like blocks.
-    ``name`` names the part's resources apart from the blocks' on a letter page."""
+def cut_pieces(
+    pdf: Any, name: str, bands: Sequence[Sequence[float]], blocks: list[str] | None = None
+) -> list[Piece]:
+    """The pages of a tagged layout (blocks, or a part laid out elsewhere such as the prep
+    checklist), each cut to its band (CSS px from the top) with its content and structure,
+    to be stacked on letter pages. ``name`` names the layout's resources apart from the
+    others' on a letter page; ``blocks`` is each page's block HTML (its role and link
+    descriptions), none for a part."""
+    # Each page is cut to its band (pt, from the bottom), where it was laid out.
     cuts = [(float(p.mediabox[3]) - bottom * PX, float(p.mediabox[3]) - top * PX)
             for p, (top, bottom) in zip(pdf.pages, bands, strict=True)]
-    marked = marked_pages(pdf, name, [""] * len(cuts), cuts)
+    marked = marked_pages(pdf, name, blocks or [""] * len(cuts), cuts)
     return [
         Piece(m, top, bottom - top, float(p.mediabox[3]))
         for m, p, (top, bottom) in zip(marked, pdf.pages, bands, strict=True)

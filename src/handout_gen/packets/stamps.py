@@ -27,9 +27,9 @@ from functools import lru_cache
 from typing import Any
 
 from handout_gen.core.errors import RenderError
+from handout_gen.packets.structure import PX
 from handout_gen.render.jinja import medium_date
 
-PX = 0.75  # PDF points per CSS pixel
 SEPARATOR = " · "  # between the page number and the reference when both fit on one line
 HEX = "0123456789abcdef"
 Slot = tuple[float, float, float, float]  # left, top, right, bottom in CSS px from the page's top left
