@@ -140,6 +140,7 @@ def test_key_points_are_on_page_one_of_each_handout(tmp_path: Path, large: bool)
 
     project = load_project(copy_sample(tmp_path / "project"))
     for slug in ("epidural-steroid-injection", "spinal-cord-stimulation"):
-        data = render_handout(project, slug, Variant("en", large))
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            assert "Key points" in (pdf.pages[0].extract_text() or ""), slug
+        for lang, heading in (("en", "Key points"), ("es", "Puntos clave")):
+            data = render_handout(project, slug, Variant(lang, large))
+            with pdfplumber.open(io.BytesIO(data)) as pdf:
+                assert heading in (pdf.pages[0].extract_text() or ""), (slug, lang)
