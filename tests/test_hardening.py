@@ -10,8 +10,6 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,16 +23,9 @@ from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.roster import iter_roster
 from handout_gen.packets.roster_files import detect_format
-from tests.conftest import SRC_DIR
+from tests.cliutil import hg
 from tests.fictional import write_csv
 from tests.test_roster import GOOD, TODAY
-
-
-def hg(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real command, as a person runs it (a new process: tracebacks would show on stderr)."""
-    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
-    command = [sys.executable, "-m", "handout_gen", "--project", str(project), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -27,6 +27,7 @@ from pypdf import PdfReader
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
+from .cliutil import hg
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
 from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
 
@@ -98,15 +99,8 @@ CALL_ES = "Si toma un anticoagulante o un antiagregante plaquetario (como clopid
 
 
 def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "handout_gen", "--project", str(project), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    """The command in this process (:func:`tests.cliutil.hg`); by default it must succeed."""
+    return hg(project, *args, check=check)
 
 
 def read_index(run_dir: Path) -> dict[str, int]:

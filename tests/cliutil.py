@@ -1,0 +1,40 @@
+"""Running ``handout-gen`` from tests: in this process, or as a real process when that is the point.
+
+A new Python process spends about a second importing WeasyPrint, pikepdf and the fonts before
+it reads a file; the suite ran some fifty of them. :func:`hg` runs the same Click command in
+the test's process instead (Click's runner): the same arguments, exit code, stdout and stderr
+a person would see. An exception that escapes the command fails the test with its traceback,
+as a traceback on a person's terminal would. Tests whose point is the process itself (a
+signal, a kill, the console script, a child's stdout) use :func:`hg_process`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from handout_gen.cli import cli
+
+
+def hg(project: Path, *args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``handout-gen --project PROJECT ARGS`` in this process."""
+    argv = ["--project", str(project), *map(str, args)]
+    result = CliRunner().invoke(cli, argv, prog_name="handout-gen")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # what would have been a traceback on the terminal
+    done = subprocess.CompletedProcess(["handout-gen", *argv], result.exit_code, result.stdout, result.stderr)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def hg_process(project: Path, *args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``handout-gen --project PROJECT ARGS`` as a new process (``python -m handout_gen``)."""
+    command = [sys.executable, "-m", "handout_gen", "--project", str(project), *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
