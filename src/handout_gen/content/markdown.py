@@ -10,6 +10,7 @@ import html
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -56,10 +57,16 @@ _md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": F
 _md.enable("table")
 
 
+# A section is rendered for each print size, its web page and the checks: the same text
+# again within a run (and in `preview`, after every save of another file).
+_raw_html = lru_cache(maxsize=1024)(_md.render)
+
+
+@lru_cache(maxsize=1024)
 def render_markdown(text: str) -> str:
     """Markdown → HTML with raw HTML sanitised (no scripts, frames, remote or file: loads)."""
     return nh3.clean(
-        _md.render(text),
+        _raw_html(text),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"https", "mailto", "tel"},
@@ -77,7 +84,7 @@ def removed_urls(text: str) -> list[tuple[str, str]]:
     Nothing may vanish silently from a patient handout or a newsletter: callers turn each of
     these into an error that names the line.
     """
-    before = Counter((tag.lower(), html.unescape(url)) for tag, url in _URL_RE.findall(_md.render(text)))
+    before = Counter((tag.lower(), html.unescape(url)) for tag, url in _URL_RE.findall(_raw_html(text)))
     after = Counter((tag.lower(), html.unescape(url)) for tag, url in _URL_RE.findall(render_markdown(text)))
     return sorted((before - after).elements())
 

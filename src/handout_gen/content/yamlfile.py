@@ -36,22 +36,20 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
 MAX_ALIASES = 32  # a real front matter has none; a "billion laughs" file has millions
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with two guards: a cap on aliases (checked while composing, before any
-    expansion) and impossible dates reported at their line instead of a ValueError."""
+class _Loader(yaml.CSafeLoader):
+    """libyaml's parser (C) with PyYAML's safe constructor, and two guards: a cap on aliases
+    (counted before anything is composed) and impossible dates reported at their line
+    instead of a ValueError. The C parser reads a project's YAML about ten times faster
+    than PyYAML's own Python one."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.aliases = 0
+        self.text = stream
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                msg = f"more than {MAX_ALIASES} aliases (*name); write the values out"
-                raise yaml.composer.ComposerError(None, None, msg, mark)
-        return super().compose_node(parent, index)
+    def get_single_node(self) -> yaml.Node | None:
+        if "*" in self.text:  # an alias is written *name: without one, nothing to count
+            _count_aliases(self.text)
+        return super().get_single_node()
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
@@ -61,13 +59,28 @@ class _Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, msg, node.start_mark) from None
 
 
+def _count_aliases(stream: str) -> None:
+    """Raise at the first alias past :data:`MAX_ALIASES`, reading parser events only: each
+    alias repeats its value wherever a walk of the nodes meets it, which is how a "billion
+    laughs" file explodes."""
+    aliases = 0
+    for event in yaml.parse(stream, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                msg = f"more than {MAX_ALIASES} aliases (*name); write the values out"
+                mark = event.start_mark  # libyaml's Mark: the same line and column
+                raise yaml.composer.ComposerError(None, None, msg, mark)  # type: ignore[arg-type]
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 # Usual causes of a YAML syntax error, by the parser's own phrase.
 YAML_HINTS = {
-    "mapping values are not allowed here": "a value that holds ': ' must be in quotes",
+    "mapping values are not allowed in this context": "a value that holds ': ' must be in quotes",
     "could not find expected ':'": "a value that holds ': ' or starts with a quote must be in quotes",
-    "found character '\\t'": "indent with spaces, not tabs",
+    "found character that cannot start any token": "indent with spaces, not tabs",
+    "did not find expected key": "keys of one level start in the same column",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import segno
@@ -18,11 +19,15 @@ def font_uris() -> dict[str, str]:
     return {key: (FONT_DIR / f"AtkinsonHyperlegible-{face}.ttf").as_uri() for key, face in names.items()}
 
 
+# segno encodes in pure Python (about 10 ms a code) and a run asks for the same code again:
+# both print sizes of a handout, its web page, every check.
+@lru_cache(maxsize=512)
 def qr_data_uri(url: str, color: str) -> str:
     """A QR code for ``url`` as an SVG data URI (vector, so it prints sharp at any size)."""
     return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark=color))
 
 
+@lru_cache(maxsize=512)
 def qr_png_uri(url: str, color: str) -> str:
     """A QR code as a PNG data URI (for blocks that are laid out once and stacked as images)."""
     return str(segno.make(url, error="m").png_data_uri(scale=6, border=2, dark=color))
