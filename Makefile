@@ -7,9 +7,12 @@ PY          := $(VENV)/bin/python
 HG          := $(VENV)/bin/handout-gen
 STAMP       := $(VENV)/.installed
 TEST_STAMP  := $(VENV)/.installed-test
-# The suite runs on both cores; coverage of the library is reported and gated.
+# The suite runs on both cores, tests handed out one by one in the order conftest.py sorts
+# them (xdist's default hands each core a quarter of the suite at once); coverage of the
+# library is reported and gated.
 COVERAGE_MIN ?= 85
-PYTEST      := $(PY) -m pytest -n 2 --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
+XDIST       := -n 2 --maxschedchunk 1
+PYTEST      := $(PY) -m pytest $(XDIST) --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 # Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
 CANIEMAIL   := tests/caniemail/node_modules/.installed
 # WeasyPrint needs Pango/HarfBuzz; the Noto fonts draw every script after Atkinson Hyperlegible
@@ -66,7 +69,7 @@ test: setup-test $(CANIEMAIL)
 
 # The edit-test loop: everything but the whole-build and many-packet tests, on both cores.
 test-fast: setup-test $(CANIEMAIL)
-	$(PY) -m pytest -n 2 -m "not slow"
+	$(PY) -m pytest $(XDIST) -m "not slow"
 
 # Rewrite the golden files (newsletter HTML and text part) from the fixture practice.
 golden: setup-test

@@ -297,12 +297,19 @@ SLOW_FIXTURES = {"batch", "demo", "warm_practice"}
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests on a whole-batch fixture slow, then run the slow tests first: with ``-n 2``
-    the quick ones then fill the other core instead of one long test finishing alone at the
-    end (longest-first scheduling)."""
+    (and tests handed out one by one, see the Makefile) the quick ones then fill the other
+    core instead of one long test finishing alone at the end (longest-first scheduling).
+    Slow tests that need the warm practice come after those that do not: the controller
+    makes it meanwhile, so no core waits for it."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        slow = item.get_closest_marker("slow") is not None
+        return not slow, "warm_practice" in getattr(item, "fixturenames", ())
+
+    items.sort(key=order)
 
 
 @pytest.fixture(autouse=True, scope="session")

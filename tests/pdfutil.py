@@ -153,7 +153,8 @@ def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
 
 def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
     """Per page, as pdfplumber reads it: the body text's vertical extent as a share of the body
-    height ("fill"), the smallest character size anywhere on the page, and the footer's text.
+    height ("fill"), the smallest character size anywhere on the page and every size on it
+    ("sizes", rounded), the footer's text and the page's text (one read: pdfplumber is slow).
 
     The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
     above and below them is the header and footer.
@@ -176,6 +177,8 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
             pages.append({
                 "fill": extent / (body_bottom - TOP_MARGIN_PT),
                 "smallest": min(float(c["size"]) for c in chars),
+                "sizes": {round(c["size"]) for c in chars},
                 "footer": " ".join(footer.split()),
+                "text": page.extract_text() or "",
             })
     return pages

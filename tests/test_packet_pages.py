@@ -50,11 +50,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory, warm_practice: Path) -> list[
         data = (report.run_dir / f"packet_{packet_id}.pdf").read_bytes()
         row = rows[number]
         large = row["large_print"] == "yes"
-        with pdfplumber.open(io.BytesIO(data)) as pdf:  # read once here: pdfplumber is the slow part
-            texts = [page.extract_text() or "" for page in pdf.pages]
-            sizes = {round(c["size"]) for page in pdf.pages for c in page.chars if c["text"].strip()}
-        packets.append({"id": packet_id, "row": row, "data": data, "large": large, "texts": texts,
-                        "sizes": sizes, "pages": page_layout(data, large_print=large)})
+        pages = page_layout(data, large_print=large)
+        packets.append({"id": packet_id, "row": row, "data": data, "large": large, "pages": pages,
+                        "texts": [str(p["text"]) for p in pages],
+                        "sizes": set().union(*(p["sizes"] for p in pages))})
     assert len(packets) == len(rows) > 5 and {p["row"]["language"] for p in packets} >= {"en", "es"}
     assert {p["large"] for p in packets} == {True, False}
     return packets
