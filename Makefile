@@ -7,11 +7,11 @@ PY          := $(VENV)/bin/python
 HG          := $(VENV)/bin/handout-gen
 STAMP       := $(VENV)/.installed
 TEST_STAMP  := $(VENV)/.installed-test
-# The suite runs on both cores, tests handed out one by one in the order conftest.py sorts
-# them (xdist's default hands each core a quarter of the suite at once); coverage of the
-# library is reported and gated.
+# The suite runs on both cores, a test file at a time (its module fixtures are made once),
+# files handed out in the order conftest.py sorts the tests: slow ones first. Coverage of
+# the library is reported and gated.
 COVERAGE_MIN ?= 85
-XDIST       := -n 2 --maxschedchunk 1
+XDIST       := -n 2 --dist loadfile --no-loadscope-reorder
 PYTEST      := $(PY) -m pytest $(XDIST) --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 # Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
 CANIEMAIL   := tests/caniemail/node_modules/.installed
