@@ -114,30 +114,26 @@ def _structure_alts(reader: PdfReader) -> str:
 
 @pytest.mark.slow
 @pytest.mark.no_cover
-def test_build_skips_unchanged_and_rebuilds_what_changed(small_project: Path) -> None:
-    sample_project = small_project
-    project = load_project(sample_project)
-    first = build_handouts(project)
-    assert len(first.written) == 8 and not first.skipped  # 2 procedures x en/es x standard/large
-    names = sorted(p.name for p in first.written)
-    assert "prp-injection.es.large.pdf" in names and "prp-injection.pdf" in names
-    for pdf in first.written:  # what `make demo` promises for every handout it writes
+def test_build_skips_unchanged_and_rebuilds_what_changed(small_warm_project: Path) -> None:
+    """From a built project (the warm practice: a first build of every handout is the sample
+    content test's): nothing changed, nothing written; one edition edited, its handouts made."""
+    again = build_handouts(load_project(small_warm_project))
+    assert not again.written and len(again.skipped) == 8  # 2 procedures x en/es x standard/large
+    prp = small_warm_project / "content" / "procedures" / "prp-injection.md"
+    prp.write_text(prp.read_text().replace("title: ", "title: New ", 1))
+    changed = build_handouts(load_project(small_warm_project))
+    # The English edition changed; the Spanish one depends on it (prep flags), so both rebuild.
+    assert sorted(p.name for p in changed.written) == [
+        "prp-injection.es.large.pdf", "prp-injection.es.pdf", "prp-injection.large.pdf", "prp-injection.pdf",
+    ]
+    for pdf in changed.written:  # what `make demo` promises for every handout it writes
         assert "No syntax or stream encoding errors" in tool("qpdf", "--check", pdf), pdf
         info = pdfinfo(pdf)
         assert info["Page size"] == "612 x 792 pts (letter)" and info["Tagged"] == "yes", pdf
         assert info["Title"].endswith(" - Maple Hollow Spine & Pain Center"), pdf
         fonts = tool("pdffonts", pdf).splitlines()[2:]
         assert fonts and all(row.split()[-5] == "yes" for row in fonts), pdf
-    again = build_handouts(load_project(sample_project))
-    assert not again.written and len(again.skipped) == 8
-    prp = sample_project / "content" / "procedures" / "prp-injection.md"
-    prp.write_text(prp.read_text().replace("title: ", "title: New ", 1))
-    changed = build_handouts(load_project(sample_project))
-    # The English edition changed; the Spanish one depends on it (prep flags), so both rebuild.
-    assert sorted(p.name for p in changed.written) == [
-        "prp-injection.es.large.pdf", "prp-injection.es.pdf", "prp-injection.large.pdf", "prp-injection.pdf",
-    ]
-    assert "New " in pdf_text((sample_project / "output/handouts/prp-injection.pdf").read_bytes())
+    assert "New " in pdf_text((small_warm_project / "output/handouts/prp-injection.pdf").read_bytes())
 
 
 def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
