@@ -313,6 +313,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def untraced_forks() -> None:
+    """Under coverage, a forked child (a packet worker of an in-process run) runs untraced:
+    coverage keeps only in-process data (pyproject.toml), so tracing it would cost time
+    for nothing."""
+    import threading
+
+    def untrace() -> None:
+        sys.settrace(None)
+        threading.settrace(None)
+
+    if sys.gettrace() is not None:
+        os.register_at_fork(after_in_child=untrace)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def untraced_layout() -> Iterator[None]:
     """Under coverage, lay out and write PDFs with the tracer off.
 
