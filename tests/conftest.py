@@ -329,12 +329,15 @@ def untraced_forks() -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def untraced_layout() -> Iterator[None]:
-    """Under coverage, lay out and write PDFs with the tracer off.
+    """Under coverage, lay out and write PDFs, and read them back with pdfplumber, with the
+    tracer off.
 
-    WeasyPrint is library code that coverage does not measure, yet its tracer is called for
-    every Python call inside it: about a third of the suite's time. The project's own code
-    that WeasyPrint calls back (the URL fetcher) is covered by its own tests.
+    WeasyPrint and pdfminer are library code that coverage does not measure, yet its tracer
+    is called for every Python call inside them: about a third of the suite's time, and 6 s
+    of the demo packets' page measurements. The project's own code that WeasyPrint calls
+    back (the URL fetcher) is covered by its own tests; pdfminer calls none.
     """
+    import pdfplumber.page
     import weasyprint
     from weasyprint.document import Document
 
@@ -344,6 +347,7 @@ def untraced_layout() -> Iterator[None]:
     originals = [
         (weasyprint.HTML, "render", weasyprint.HTML.render),
         (Document, "write_pdf", Document.write_pdf),
+        (pdfplumber.page.Page, "parse_objects", pdfplumber.page.Page.parse_objects),
     ]
 
     def untraced(function: Callable[..., Any]) -> Callable[..., Any]:

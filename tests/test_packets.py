@@ -109,8 +109,9 @@ def read_index(run_dir: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Any]:
-    """One real packet run that many tests read; made once per test run, even with ``-n 2``.
+def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practice: Path) -> dict[str, Any]:
+    """One real packet run that many tests read; made once per test run, even with ``-n 2``,
+    on a copy of the warm practice (most of its handout parts are in the cache already).
 
     Under xdist the first worker to get here makes it in the run's shared temp folder while
     holding a lock; the other waits and reads the same files (the xdist-documented pattern).
@@ -122,7 +123,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str,
     with (tmp / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (tmp / "result.json").is_file():
-            project = copy_sample(tmp / "project")
+            project = copy_warm(tmp / "project", warm_practice)
             roster = tmp / "roster.csv"
             write_csv(roster, rows, bom=True)
             made = run_cli(project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2")
