@@ -5,7 +5,9 @@ it reads a file; the suite ran some fifty of them. :func:`hg` runs the same Clic
 the test's process instead (Click's runner): the same arguments, exit code, stdout and stderr
 a person would see. An exception that escapes the command fails the test with its traceback,
 as a traceback on a person's terminal would. Tests whose point is the process itself (a
-signal, a kill, the console script, a child's stdout) use :func:`hg_process`.
+signal, a kill, the console script) use :func:`hg_process`, and so do packet runs whose
+output is searched for patient data: the worker processes a run forks write to the real
+stderr, which Click's runner does not capture.
 """
 
 from __future__ import annotations

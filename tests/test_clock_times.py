@@ -23,9 +23,10 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.packets.timing import Needs, Visit, call_by, schedule
 from tests.fictional import write_csv
 
+from .cliutil import hg
 from .conftest import FIXTURE, copy_sample, copy_warm
 from .pdfutil import pdf_text
-from .test_packets import BASE, read_index, run_cli
+from .test_packets import BASE, read_index
 
 TODAY = date(2026, 11, 24)
 HINT = 'call the patient, or use --allow-late to print "Call us today" in its place'
@@ -68,7 +69,7 @@ def packets_of(project: Path, rows: list[dict[str, str]], out: Path, *args: str)
     """Run ``handout-gen packets`` on ``rows``; the text of each packet by roster row."""
     roster = out.parent / f"{out.name}.csv"
     write_csv(roster, rows)
-    run_cli(project, "packets", roster, "-o", out, *args)
+    hg(project, "packets", roster, "-o", out, *args, check=True)
     (run_dir,) = out.iterdir()
     index = read_index(run_dir)
     return {row: pdf_text((run_dir / f"packet_{pid}.pdf").read_bytes()) for pid, row in index.items()}
@@ -150,15 +151,15 @@ def test_late_rows_are_refused_by_row_column_and_rule(project: Path, tmp_path: P
     roster = tmp_path / "late.csv"
     write_csv(roster, LATE)
     out = tmp_path / "out"
-    refused = run_cli(project, "packets", roster, "-o", out, "--today", LATE_TODAY, check=False)
+    refused = hg(project, "packets", roster, "-o", out, "--today", LATE_TODAY, check=False)
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == LATE_PROBLEMS
     assert not out.exists()  # nothing written
     for name in ("Ana", "Prp", "Thinner", "December"):  # no cell value is repeated
         assert name not in refused.stderr
-    checked = run_cli(project, "packets", roster, "--check", "--today", LATE_TODAY, check=False)
+    checked = hg(project, "packets", roster, "--check", "--today", LATE_TODAY, check=False)
     assert checked.returncode == 1 and checked.stderr.splitlines() == LATE_PROBLEMS
-    skipped = run_cli(
+    skipped = hg(
         project, "packets", roster, "-o", out, "--today", LATE_TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3
@@ -211,16 +212,16 @@ def test_one_packet_command_with_a_past_last_dose(project: Path, tmp_path: Path)
         "--restart", "Start again the morning after your procedure.", "--last-dose", "2026-11-28",
         "-o", str(tmp_path / "out"),
     ]  # fmt: skip
-    made = run_cli(project, *args, "--today", TODAY.isoformat())
+    made = hg(project, *args, "--today", TODAY.isoformat(), check=True)
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "When to stop Take your last dose on the morning of Saturday, November 28." in text
     assert "Your last dose Saturday, November 28 When to start again" in text
     assert "Zzyzx" not in made.stdout + made.stderr
-    late = run_cli(project, *args, "--today", "2026-11-30", check=False)
+    late = hg(project, *args, "--today", "2026-11-30", check=False)
     assert late.returncode == 1
     assert "row 1, column blood_thinner_last_dose: is before the print date" in late.stderr
-    allowed = run_cli(project, *args, "--today", "2026-11-30", "--allow-late")
+    allowed = hg(project, *args, "--today", "2026-11-30", "--allow-late", check=True)
     assert "Zzyzx" not in allowed.stdout + allowed.stderr
 
 

@@ -116,7 +116,7 @@ def test_a_character_no_font_draws_is_refused_by_row_and_column() -> None:
 
 @pytest.mark.slow
 def test_a_roster_with_an_unprintable_name_writes_nothing(tmp_path: Path) -> None:
-    from .test_packets import run_cli
+    from .cliutil import hg
 
     project = copy_sample(tmp_path / "project")
     roster = tmp_path / "roster.csv"
@@ -124,7 +124,7 @@ def test_a_roster_with_an_unprintable_name_writes_nothing(tmp_path: Path) -> Non
         writer = csv.DictWriter(handle, fieldnames=list(row("", "")))
         writer.writeheader()
         writer.writerows([row("小明", "王"), row("Ana", "\U0010ffff")])
-    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", "2026-11-24", check=False)
+    result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", "2026-11-24", check=False)
     assert result.returncode == 1
     assert "row 3, column last_name: has character U+10FFFF that no font in the chain" in result.stderr
     assert "nothing was written" in result.stderr and not (tmp_path / "out").exists()
@@ -338,13 +338,13 @@ def test_the_glyph_rule_covers_newsletters(sample_project: Path) -> None:
 def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_path: Path) -> None:
     """Every page of an Arabic packet carries its stamp, set right to left: the page number
     rightmost, the packet id (a left-to-right run) whole and to its left."""
-    from .test_packets import run_cli
+    from .cliutil import hg
 
-    run_cli(
+    hg(
         sample_project, "packet", "--first-name", "سارة", "--last-name", "Zzyzx", "--lang", "ar",
         "--procedure", "epidural-steroid-injection", "--date", "2026-12-09", "--time", "9:30",
         "--location", "orchard", "--physician", "okafor", "--today", "2026-11-24",
-        "-o", str(tmp_path / "out"),
+        "-o", str(tmp_path / "out"), check=True,
     )  # fmt: skip
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     with pdfplumber.open(path) as pdf:

@@ -27,7 +27,7 @@ from pypdf import PdfReader
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
-from .cliutil import hg
+from .cliutil import hg_process
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
 from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
 
@@ -99,8 +99,9 @@ CALL_ES = "Si toma un anticoagulante o un antiagregante plaquetario (como clopid
 
 
 def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The command in this process (:func:`tests.cliutil.hg`); by default it must succeed."""
-    return hg(project, *args, check=check)
+    """The command as a real process (its packet workers' output reaches stderr too, where
+    tests look for patient data); by default it must succeed."""
+    return hg_process(project, *args, check=check)
 
 
 def read_index(run_dir: Path) -> dict[str, int]:
