@@ -297,8 +297,8 @@ SLOW_FIXTURES = {"batch", "demo", "warm_practice"}
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests on a whole-batch fixture slow, then run the slow tests first: with ``-n 2``
-    (and tests handed out one by one, see the Makefile) the quick ones then fill the other
-    core instead of one long test finishing alone at the end (longest-first scheduling).
+    (a file at a time, handed out in this order: see the Makefile) the files with quick
+    tests then fill the other core instead of one long test finishing alone at the end.
     Slow tests that need the warm practice come after those that do not: the controller
     makes it meanwhile, so no core waits for it."""
     for item in items:

@@ -17,14 +17,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from handout_gen.content.project import load_project
 from handout_gen.newsletter.model import list_issues
 from handout_gen.preview import PreviewServer
 
+from .browserutil import axe_violations
 from .conftest import copy_sample
+
+SERIOUS = ("serious", "critical")  # axe impacts these tests fail on
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium: not for the edit-test loop
 
@@ -63,15 +65,6 @@ def newsletter_ids(preview: PreviewServer) -> list[str]:
     return ids
 
 
-def serious_violations(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_index_links_every_handout_and_newsletter(page: Page, preview: PreviewServer) -> None:
     page.goto("/")
     hrefs = set(page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))"))
@@ -106,7 +99,7 @@ def test_newsletter_fits_the_width_and_every_image_loads(
 def test_newsletter_has_no_serious_accessibility_violation(page: Page, preview: PreviewServer) -> None:
     for issue_id in newsletter_ids(preview):
         page.goto(f"/newsletters/{issue_id}/email.html", wait_until="load")
-        assert serious_violations(page) == []
+        assert axe_violations(page, SERIOUS) == []
 
 
 @pytest.mark.parametrize("name", ["radiofrequency-ablation", "epidural-steroid-injection.es.large"])
@@ -114,7 +107,7 @@ def test_handout_html_has_no_serious_accessibility_violation(page: Page, name: s
     page.goto(f"/handouts/{name}.html", wait_until="load")
     assert page.evaluate("() => document.fonts.check('16px \"Atkinson Hyperlegible\"')")
     assert page.evaluate("() => Array.from(document.images).every(i => i.naturalWidth > 0)")
-    assert serious_violations(page) == []
+    assert axe_violations(page, SERIOUS) == []
 
 
 def test_newsletter_preview_page_shows_both_widths_and_the_text_part(

@@ -98,12 +98,6 @@ CALL_EN = (
 CALL_ES = "Si toma un anticoagulante o un antiagregante plaquetario (como clopidogrel), llámenos hoy."
 
 
-def run_cli(project: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The command as a real process (its packet workers' output reaches stderr too, where
-    tests look for patient data); by default it must succeed."""
-    return hg_process(project, *args, check=check)
-
-
 def read_index(run_dir: Path) -> dict[str, int]:
     with (run_dir / "index.csv").open() as handle:
         return {row["packet_id"]: int(row["row"]) for row in csv.DictReader(handle)}
@@ -127,7 +121,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practic
             project = copy_warm(tmp / "project", warm_practice)
             roster = tmp / "roster.csv"
             write_csv(roster, rows, bom=True)
-            made = run_cli(project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2")
+            made = hg_process(
+                project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2", check=True
+            )
             saved = {"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr}
             (tmp / "result.json").write_text(json.dumps(saved))
     saved = json.loads((tmp / "result.json").read_text())
@@ -384,7 +380,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
             {**BASE, "first_name": "Ana", "last_name": "Zzyzx", "blood_thinner": "yes"},
         ],
     )
-    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [  # no progress-bar label before a validation error
         "Error: 5 problems in roster.csv; nothing was written:",
@@ -396,7 +392,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     ]
     assert result.stdout == ""
     assert not (tmp_path / "out").exists()
-    skipped = run_cli(
+    skipped = hg_process(
         project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
@@ -411,7 +407,7 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_proj
     roster = tmp_path / "roster.csv"
     secret = "correct horse 42"  # noqa: S105
     write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood", "password": secret}])
-    run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--encrypt")
+    hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--encrypt", check=True)
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(path)
@@ -429,14 +425,14 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_proj
         "\n", " "
     )
     # without --encrypt a roster with passwords warns and writes plain packets
-    plain = run_cli(project, "packets", roster, "-o", tmp_path / "plain", "--today", TODAY)
+    plain = hg_process(project, "packets", roster, "-o", tmp_path / "plain", "--today", TODAY, check=True)
     assert "Warning: the roster has passwords but --encrypt was not given" in plain.stderr
 
 
 @pytest.mark.slow
 def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     project = warm_project
-    result = run_cli(
+    result = hg_process(
         project,
         "packet",
         "--first-name",
@@ -465,13 +461,13 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
         "-o",
         tmp_path / "out",
         "--today",
-        TODAY,
+        TODAY, check=True,
     )
     assert "Zzyzx" not in result.stdout + result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text
-    missing = run_cli(
+    missing = hg_process(
         project,
         "packet",
         "--first-name",
@@ -515,7 +511,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
             }
         ],
     )
-    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY)
+    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=True)
     assert (
         "Warning: prp-injection has no 'es' edition; those packets use the English handout" in result.stderr
     )
@@ -654,7 +650,7 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
     assert all((killed / f"packet_{pid}.pdf").is_file() for pid in index)
     orphans = len(done) - len(index)
 
-    rerun = run_cli(project, *packets_args(roster, out))
+    rerun = hg_process(project, *packets_args(roster, out), check=True)
     assert (
         f"Warning: run {killed.name} did not finish; removed {orphans} packet(s) it had not listed in "
         "index.csv." in rerun.stderr
@@ -694,8 +690,8 @@ def test_ctrl_c_late_in_a_run_stops_cleanly(
     run folder holds only listed packets."""
     import signal
 
-    # 250 rows over two workers: chunks of 100, 100 and 50; one worker is idle, waiting for
-    # work, while the other makes the last chunk (where Ctrl-C used to print a traceback).
+    # 250 rows over two workers: two chunks of 125; the worker that finishes first waits,
+    # idle, while the other makes the last packets (where Ctrl-C used to print a traceback).
     project, roster, _ = fictional_run(tmp_path, warm_practice, 250)
     out = tmp_path / "out"
     with (tmp_path / "stdout").open("w") as out_file, (tmp_path / "stderr").open("w") as err_file:
@@ -733,13 +729,13 @@ def test_a_full_disk_is_a_clean_error(
         disk, workers = small_disk(400), 2  # room for about five packets; two chunks of three
     else:
         project, roster, _ = fictional_run(tmp_path, warm_practice, 14, slugs=("prp-injection",))
-        measured = run_cli(project, *packets_args(roster, tmp_path / "measure", 1))
+        measured = hg_process(project, *packets_args(roster, tmp_path / "measure", 1), check=True)
         (run_dir,) = (tmp_path / "measure").iterdir()
         pages = sum(-(-p.stat().st_size // 4096) for p in run_dir.glob("packet_*.pdf"))
         assert "Traceback" not in measured.stderr
         # marker, index and audit take a page each before the chunk is listed
         disk, workers = small_disk((pages + 3) * 4), 1
-    result = run_cli(project, *packets_args(roster, disk, workers), check=False)
+    result = hg_process(project, *packets_args(roster, disk, workers), check=False)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "No space left on device" in result.stderr or "short write" in result.stderr
@@ -804,7 +800,7 @@ def test_non_latin_names_reach_the_text_layer(tmp_path: Path, warm_project: Path
     from .pdfutil import tool
 
     project = warm_project
-    result = run_cli(
+    result = hg_process(
         project,
         "packet",
         "--first-name",
@@ -824,7 +820,7 @@ def test_non_latin_names_reach_the_text_layer(tmp_path: Path, warm_project: Path
         "-o",
         tmp_path / "out",
         "--today",
-        TODAY,
+        TODAY, check=True,
     )
     assert "李" not in result.stderr and "Haddad" not in result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
@@ -898,7 +894,7 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
     ]
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
-    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == "Error: 2 problems in the packet setup; nothing was written:"
     assert "Traceback" not in result.stderr and "packets" not in result.stderr
@@ -915,7 +911,7 @@ def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> Non
     )
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
-    result = run_cli(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert "Zzyzx" not in result.stderr + result.stdout and "Testpatient" not in result.stderr
     assert "Traceback" not in result.stderr and "packetsError" not in result.stderr
@@ -954,7 +950,7 @@ def test_output_into_a_shared_folder(tmp_path: Path, warm_project: Path) -> None
     write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood"}])
     with (busy / ".lock").open("r+") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # a run still writing there
-        result = run_cli(project, "packets", roster, "-o", shared, "--today", TODAY)
+        result = hg_process(project, "packets", roster, "-o", shared, "--today", TODAY, check=True)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
     assert sorted(p.name for p in (shared / "sub1").iterdir()) == [".lock", ".tmp-notes", "packet_aaaa.pdf"]
     assert sorted(p.name for p in killed.iterdir()) == [".handout-gen-run", "index.csv", "packet_listed.pdf"]

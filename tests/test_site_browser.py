@@ -18,7 +18,6 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from handout_gen.content.project import load_project
@@ -27,6 +26,7 @@ from handout_gen.site.app import create_app
 from handout_gen.site.build import build_site
 from handout_gen.site.plan import plan_site
 from handout_gen.site.urls import file_for
+from tests.browserutil import axe_violations
 from tests.conftest import TEST_SECRET, copy_warm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -79,17 +79,6 @@ def open_page(browser: Browser, base: str, width: int, *, javascript: bool = Tru
     return context.new_page(), outside
 
 
-AXE = Axe()
-
-
-def violations(page: Page) -> list[str]:
-    """Every axe-core violation on the page as it is laid out now (axe is injected once a page)."""
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.evaluate(AXE.axe_script)
-    found = page.evaluate('axe.run({"resultTypes": ["violations"]}).then(results => results.violations)')
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in found]
-
-
 def test_every_page_passes_axe_and_fits_the_width(
     browser: Browser, site: tuple[str, list[str], Path]
 ) -> None:
@@ -103,7 +92,7 @@ def test_every_page_passes_axe_and_fits_the_width(
         tab.goto(path, wait_until="load")
         for width in WIDTHS:
             tab.set_viewport_size({"width": width, "height": 900})
-            problems = violations(tab)
+            problems = axe_violations(tab)
             scroll = tab.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if scroll[1] != width:
                 problems.append(f"the window is {scroll[1]} px wide, not {width}")
@@ -164,12 +153,12 @@ def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[
             for path in (f"email/unsubscribe?t={token}", f"email/preferences?t={token}",
                          "email/unsubscribe?t=broken", "email/unsubscribe"):
                 tab.goto(path, wait_until="load")
-                assert violations(tab) == [], path
+                assert axe_violations(tab) == [], path
             tab.goto(f"email/unsubscribe?t={token}", wait_until="load")
             tab.get_by_role("button", name="Unsubscribe").click()
             tab.wait_for_load_state("load")
             assert tab.locator("h1").inner_text() == "You are unsubscribed"
-            assert violations(tab) == []
+            assert axe_violations(tab) == []
             tab.context.close()
     finally:
         server.shutdown()
@@ -183,6 +172,6 @@ def test_the_axe_check_can_fail(browser: Browser, site: tuple[str, list[str], Pa
     tab.goto("robots.txt")
     tab.set_content('<html lang="en"><head><title>x</title></head><body><main><h1>A</h1><h3>B</h3>'
                     '<img src="/assets/logo.png"></main></body></html>')
-    found = " ".join(violations(tab))
+    found = " ".join(axe_violations(tab))
     assert "image-alt" in found and "heading-order" in found
     tab.context.close()
