@@ -1,7 +1,8 @@
 """Shared fixtures: an isolated environment, a copy of the fixture project, log guards.
 
-Tests run on ``tests/fixtures/practice`` (a frozen copy of the sample practice), never on the
-repository's own ``content/``: a practice that edits its content must not break the suite.
+Tests run on ``tests/fixtures/practice`` (a small copy of the sample practice: the same
+procedures, languages, rules and recipes, with shorter texts), never on the repository's own
+``content/``: a practice that edits its content must not break the suite.
 Only ``tests/test_sample_content.py`` reads the real sample content.
 """
 

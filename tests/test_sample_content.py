@@ -1,6 +1,6 @@
 """The one smoke test of the repository's own sample content (``content/``, ``handouts/``).
 
-Every other test runs on the frozen fixture practice, so a practice that renames itself,
+Every other test runs on the fixture practice (a small copy of it), so a practice that renames itself,
 adds a procedure or edits a sentence changes only what this file expects. It checks what
 must hold for any content a practice ships: it loads, builds, passes ``check`` without
 errors, makes the sample packets and its web pages, and (house rule for the bundled sample)
