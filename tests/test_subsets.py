@@ -17,7 +17,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 
 from handout_gen.content.project import load_project
-from handout_gen.handouts import Variant, render_handout
+from handout_gen.handouts import Renderer, Variant, handout_html, render_handout
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.roster import rows_from
@@ -40,8 +40,13 @@ def has_notice(text: str) -> bool:
 
 @cache
 def zh_handout() -> bytes:
-    """The Chinese handout as WeasyPrint writes it (glyph ids retained)."""
-    return render_handout(load_project(FIXTURE), ESI, Variant("zh"))
+    """The Chinese handout as WeasyPrint writes it (glyph ids retained), before the renderer
+    makes its subsets compact."""
+    project = load_project(FIXTURE)
+    renderer = Renderer(project)
+    html = handout_html(project, project.procedure(ESI), Variant("zh"), renderer.env)
+    pdf = renderer.engine.pdf
+    return pdf.write(pdf.document(html, project.content_dir))
 
 
 def programs(data: bytes) -> dict[str, tuple[int, str]]:
@@ -93,6 +98,18 @@ def test_a_chinese_handout_shrinks_and_prints_the_same(tmp_path: Path) -> None:
     # Drawn the same, pixel for pixel.
     pixels = zip(pages_png(before, tmp_path / "a"), pages_png(after, tmp_path / "b"), strict=True)
     assert all(ImageChops.difference(a, b).getbbox() is None for a, b in pixels)
+
+
+def test_handouts_are_written_with_compact_subsets() -> None:
+    """Every handout prints the language-help lines in Chinese and Arabic: the renderer makes
+    those subsets compact, so an English handout is not mostly empty CJK glyph slots."""
+    project = load_project(FIXTURE)
+    assert render_handout(project, ESI, Variant("zh")) == shrink_pdf_bytes(zh_handout())
+    english = render_handout(project, ESI, Variant("en"))
+    fonts = programs(english)
+    assert fonts["Noto-Sans-CJK-SC"][1] == "/CIDFontType0C" and fonts["Noto-Sans-CJK-SC"][0] < 20_000
+    assert len(english) < 50_000  # 175 KB with WeasyPrint's retained-id subsets
+    assert has_notice(pdf_text(english)) and missing_glyphs(english) == []
 
 
 def test_a_shrunk_file_is_left_as_it_is() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.render.fetcher import make_weasyprint_fetcher
+from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")
 SUBSET_MEMO = 128  # font subsets remembered per process (each a few to a few hundred KB)
@@ -158,7 +159,12 @@ class PdfRenderer:
         return data
 
     def render(self, html: str, base_dir: Path) -> tuple[bytes, list[str]]:
-        """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report."""
+        """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report.
+
+        Oversized font subsets are made compact (:mod:`handout_gen.render.subsets`): the
+        language-help lines every handout prints in Chinese and Arabic would otherwise embed
+        about 140 KB of empty CJK glyph slots, most of an English handout's size.
+        """
         with weasyprint_warnings() as warnings:
             data = self.write(self.document(html, base_dir))
-        return data, list(warnings)
+        return shrink_pdf_bytes(data), list(warnings)

@@ -40,6 +40,7 @@ MIN_SPAN = 1024
 MEMO_SIZE = 64  # re-subset programs remembered per process (a few KB each)
 _MEMO: OrderedDict[tuple[bytes, bool, tuple[int, ...]], tuple[bytes, dict[int, int]]] = OrderedDict()
 _TEXT_OPS = ("Tj", "TJ", "'", '"')
+_TEXT_BYTES = re.compile(rb"Tj|TJ|['\"]")
 _BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
 _PAIR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]*)>")
 
@@ -168,9 +169,11 @@ def _read_content(pdf: Any, programs: dict[tuple[int, int], _Program]) -> list[_
     holders: list[_Holder] = []
     visited: set[tuple[int, int]] = set()
 
-    def visit(owner: Any, resources: Any) -> None:
+    def visit(owner: Any, resources: Any, *, form: bool = True) -> None:
         fonts = {str(k): v for k, v in resources.get("/Font", {}).items()} if resources is not None else {}
         xobjects = resources.get("/XObject", {}) if resources is not None else {}
+        if not _may_show(owner, [name for name, font in fonts.items() if font.objgen in targets], form):
+            return
         instructions = list(pikepdf.parse_content_stream(owner))
         if _collect(instructions, fonts, targets):
             holders.append(_Holder(owner, instructions, fonts))
@@ -189,7 +192,7 @@ def _read_content(pdf: Any, programs: dict[tuple[int, int], _Program]) -> list[_
         if "/Resources" not in page.obj:
             raise _Unsafe  # inherited from the page tree: not handled
         visited.add(page.obj.objgen)
-        visit(page.obj, page.obj.Resources)
+        visit(page.obj, page.obj.Resources, form=False)
         for annotation in page.obj.get("/Annots", []):
             for appearance in annotation.get("/AP", {}).values():
                 forms = [appearance] if isinstance(appearance, pikepdf.Stream) else appearance.values()
@@ -199,6 +202,24 @@ def _read_content(pdf: Any, programs: dict[tuple[int, int], _Program]) -> list[_
                         visit(form, form.get("/Resources"))
     _check_unread(pdf, targets, visited)
     return holders
+
+
+def _may_show(owner: Any, names: list[str], form: bool) -> bool:
+    """Whether a content stream can show a candidate font's glyphs, judged from its bytes:
+    parsing is most of the cost, and most pages of a handout never name the CJK font.
+
+    It can when it names one of them (``names``: their resource names here), draws a form
+    (``Do``), or is a form with a text operator (it may use the font of whoever draws it).
+    A false "yes" (a name inside a string) only costs a parse.
+    """
+    import pikepdf
+
+    contents = owner.get("/Contents") if isinstance(owner, pikepdf.Dictionary) else owner
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    data = b"".join(stream.read_bytes() for stream in streams if isinstance(stream, pikepdf.Stream))
+    if b"Do" in data or any(name.encode() in data for name in names):
+        return True
+    return form and _TEXT_BYTES.search(data) is not None
 
 
 def _text_shows(instructions: list[Any], fonts: dict[str, Any]) -> Iterator[tuple[int, Any, Any]]:
