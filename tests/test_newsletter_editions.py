@@ -120,13 +120,17 @@ def test_mixed_list_gets_each_reader_their_edition(
         assert msg["Subject"] == SPANISH_SUBJECT and msg["Content-Language"] == "es"
         assert lxml_html.document_fromstring(html).get("lang") == "es"
         assert f"Hola, {name}:" in html and f"Hola, {name}:" in text
-        assert "Cancelar la suscripción: https://www.example.org/email/unsubscribe?t=" in text
+        # their unsubscribe and preferences pages are in Spanish too (the site and the app make them)
+        assert "Cancelar la suscripción: https://www.example.org/email/unsubscribe/es/?t=" in text
+        assert msg["List-Unsubscribe"].startswith("<https://www.example.org/email/unsubscribe/es/?t=")
+        assert "https://www.example.org/email/preferences/es/?t=" in text
     for address, name in (("ben@example.org", "Ben"), ("dev@example.org", "Dev")):
         msg = received[address]
         html, text = parts(msg)
         assert msg["Subject"] == ENGLISH_SUBJECT and msg["Content-Language"] == "en"
         assert lxml_html.document_fromstring(html).get("lang") == "en"
         assert f"Hello {name}," in text and "Hola" not in text
+        assert "https://www.example.org/email/unsubscribe?t=" in text and "/es/" not in text
     log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
     entries = [json.loads(line) for line in log.read_text().splitlines()][1:]
     assert [(e["row"], e["lang"]) for e in entries] == [(2, "es"), (3, "en"), (4, "es"), (5, "en")]

@@ -55,7 +55,8 @@ def test_every_planned_file_is_written_and_nothing_else(built: Built) -> None:
     assert on_disk == plan.files()
     assert {"index.html", f"{RFA}index.html", f"{RFA}es/index.html", "locations/index.html",
             "locations/orchard/index.html", "newsletters/index.html", "newsletters/2026-12/index.html",
-            "newsletters/feed.xml", "email/unsubscribe/index.html", "sitemap.xml", "robots.txt",
+            "newsletters/feed.xml", "email/unsubscribe/index.html", "email/unsubscribe/es/index.html",
+            "email/preferences/es/index.html", "sitemap.xml", "robots.txt",
             "assets/site.css", "assets/logo.png", "assets/fonts/AtkinsonHyperlegible-Regular.woff2",
             "assets/images/newsletter-2026-12-hero.png", "handouts/radiofrequency-ablation.es.large.pdf",
             } <= on_disk
@@ -172,6 +173,17 @@ def test_sitemap_feed_and_robots(built: Built) -> None:
     assert entry.findtext("a:updated", namespaces=ns) == "2026-12-01T00:00:00Z"
     robots = (site / "robots.txt").read_text()
     assert "Disallow: /email/unsubscribe/" in robots and f"Sitemap: {SITE_ROOT}sitemap.xml" in robots
+
+
+def test_the_spanish_editions_footer_links_lead_to_spanish_pages(built: Built) -> None:
+    """Where no unsubscribe app runs, a Spanish reader's link still opens a page in Spanish."""
+    site, plan, _ = built
+    for path, kind in (("email/unsubscribe/es/", "unsubscribe"), ("email/preferences/es/", "preferences")):
+        assert (plan.pages[path].kind, plan.pages[path].lang) == (kind, "es")
+        tree = page(site, path)
+        assert tree.get("lang") == "es" and tree.findtext(".//h1") == "Dejar de recibir nuestros correos"
+        assert tree.xpath('//meta[@name="robots"]/@content') == ["noindex"]
+    assert "email/unsubscribe/zh/" not in plan.pages  # no newsletter in Chinese: no page either
 
 
 def test_stylesheet_has_fonts_focus_and_print_styles(built: Built) -> None:

@@ -102,6 +102,27 @@ def test_preferences_page_offers_the_same_button(app_server: tuple[WSGIServer, P
     assert status == 405 and headers["allow"] == "GET, HEAD"
 
 
+def test_a_spanish_reader_is_answered_in_spanish(app_server: tuple[WSGIServer, Path]) -> None:
+    """The Spanish edition's footer links to ``<url>/es/``: the page, its button and what
+    follows are in Spanish, and the button posts back to the Spanish page."""
+    server, suppressions = app_server
+    token = TOKENS.token("2026-12", "ana@example.org")
+    status, _, html = request(server, "GET", f"{UNSUBSCRIBE}/es/?t={token}")
+    tree = lxml_html.document_fromstring(html)
+    assert status == 200 and tree.get("lang") == "es"
+    assert "¿Dejar de recibir nuestro boletín?" in main_text(html) and "newsletter" not in main_text(html)
+    form = tree.find(".//form")
+    assert form.get("action") == f"{UNSUBSCRIBE}/es/"
+    assert form.find(".//button").text == "Cancelar la suscripción"
+    status, _, html = request(server, "POST", f"{UNSUBSCRIBE}/es/", f"t={quote(token)}".encode())
+    assert status == 200 and "Se ha dado de baja" in main_text(html)
+    assert [(e["token"], e["via"]) for e in lines(suppressions)] == [(token, "form")]
+    status, _, html = request(server, "GET", f"/email/preferences/es/?t={token}")
+    assert status == 200 and "Sus preferencias de correo" in main_text(html)
+    assert lxml_html.document_fromstring(html).find(".//form").get("action") == f"{UNSUBSCRIBE}/es/"
+    assert request(server, "GET", f"{UNSUBSCRIBE}/zh/?t={token}")[0] == 404  # no Chinese edition
+
+
 @pytest.mark.parametrize(
     "token",
     [

@@ -151,14 +151,17 @@ def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[
         for width in WIDTHS:
             tab, _ = open_page(browser, base, width)
             for path in (f"email/unsubscribe?t={token}", f"email/preferences?t={token}",
-                         "email/unsubscribe?t=broken", "email/unsubscribe"):
+                         "email/unsubscribe?t=broken", "email/unsubscribe",
+                         f"email/preferences/es/?t={token}"):
                 tab.goto(path, wait_until="load")
                 assert axe_violations(tab) == [], path
-            tab.goto(f"email/unsubscribe?t={token}", wait_until="load")
-            tab.get_by_role("button", name="Unsubscribe").click()
-            tab.wait_for_load_state("load")
-            assert tab.locator("h1").inner_text() == "You are unsubscribed"
-            assert axe_violations(tab) == []
+            for lang, button, done in (("", "Unsubscribe", "You are unsubscribed"),
+                                       ("/es/", "Cancelar la suscripción", "Se ha dado de baja")):
+                tab.goto(f"email/unsubscribe{lang}?t={token}", wait_until="load")
+                tab.get_by_role("button", name=button).click()
+                tab.wait_for_load_state("load")
+                assert tab.locator("h1").inner_text() == done
+                assert axe_violations(tab) == []
             tab.context.close()
     finally:
         server.shutdown()

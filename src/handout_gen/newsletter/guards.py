@@ -17,6 +17,7 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import PatientDataError, Problem, ValidationFailed, relpath
+from handout_gen.newsletter.links import reader_page_url
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.phi import patient_keys
 from handout_gen.newsletter.tokens import TOKEN_RE
@@ -140,12 +141,13 @@ def check_issue(project: Project, html: str, text: str, issue: Issue) -> list[Pr
     if address not in html_lib.unescape(tree.text_content()) or address not in text:
         bad("newsletter.footer",
             f"the postal address ({address}) must appear in the HTML and text parts (CAN-SPAM)")
+    unsubscribe = reader_page_url(project, email.unsubscribe_url, issue.lang)
     if (
-        not any(a.get("href", "").startswith(email.unsubscribe_url) for a in tree.iter("a"))
-        or email.unsubscribe_url not in text
+        not any(a.get("href", "").startswith(unsubscribe) for a in tree.iter("a"))
+        or unsubscribe not in text
     ):
         bad("newsletter.footer",
-            f"an unsubscribe link ({email.unsubscribe_url}) must appear in the HTML and text parts")
+            f"an unsubscribe link ({unsubscribe}) must appear in the HTML and text parts")
     for feature in unsupported_features(html):
         bad("newsletter.client-support", f"uses {feature}, which a main email client does not support")
     if problems:

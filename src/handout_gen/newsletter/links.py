@@ -13,8 +13,19 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 
+from handout_gen.content.procedures import edition_url
 from handout_gen.content.project import Project
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.tokens import PREFIX
+
+
+def reader_page_url(project: Project, url: str, lang: str = ORIGINAL) -> str:
+    """Where a reader of ``lang`` unsubscribes or sets preferences (``url``: ``email.unsubscribe_url``
+    or ``email.preferences_url``): the page in ``lang`` beside it (``<url>/<lang>/``, as for a
+    procedure), which the site and the unsubscribe app make, when ``url`` is on the practice's
+    website; an address elsewhere (an email service's, or one with a query) as it is."""
+    on_site = url.startswith(project.practice.website.rstrip("/") + "/") and "?" not in url
+    return edition_url(url, lang) if on_site and lang != ORIGINAL else url
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
 from handout_gen.core.languages import ORIGINAL
+from handout_gen.newsletter.links import reader_page_url
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
 from handout_gen.render.jinja import translations
@@ -72,8 +73,8 @@ def generic_values(project: Project, issue: Issue) -> Values:
     email = project.practice.email
     return Values(
         greeting(issue.meta.lang, None, project.catalog_dir),
-        email.unsubscribe_url,
-        email.preferences_url,
+        reader_page_url(project, email.unsubscribe_url, issue.lang),
+        reader_page_url(project, email.preferences_url, issue.lang),
         archive_url(project, issue),
         project.practice.postal_address.one_line(),
     )
@@ -83,8 +84,8 @@ def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_
     email = project.practice.email
     return Values(
         greeting(issue.meta.lang, first_name, project.catalog_dir),
-        _with_param(email.unsubscribe_url, "t", unsub_token),
-        _with_param(email.preferences_url, "t", unsub_token),
+        _with_param(reader_page_url(project, email.unsubscribe_url, issue.lang), "t", unsub_token),
+        _with_param(reader_page_url(project, email.preferences_url, issue.lang), "t", unsub_token),
         archive_url(project, issue),
         project.practice.postal_address.one_line(),
     )

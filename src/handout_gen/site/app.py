@@ -1,7 +1,8 @@
 """The unsubscribe app: a small WSGI application a practice runs behind its web server.
 
 It answers the two addresses every email carries (``email.unsubscribe_url`` and
-``email.preferences_url`` in practice.yaml) and nothing else:
+``email.preferences_url`` in practice.yaml), each also in the language of every newsletter
+edition (``<url>/es/``: the Spanish edition's footer links there), and nothing else:
 
 - ``GET <unsubscribe>?t=TOKEN`` (the link in the email's footer) shows a page with one button.
   A GET never unsubscribes: mail scanners and link checkers open every link in a message, and
@@ -36,7 +37,7 @@ from handout_gen.content.project import find_project_root, load_project
 from handout_gen.core.errors import ConfigError, HandoutGenError
 from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, Via, load_secret
 from handout_gen.site.pages import SitePages
-from handout_gen.site.plan import Page, PageKind, plan_site
+from handout_gen.site.plan import Page, plan_site, reader_pages
 from handout_gen.site.urls import normalise
 
 PROJECT_ENV = "HANDOUT_GEN_PROJECT"
@@ -60,15 +61,16 @@ class UnsubscribeApp:
         project = load_project(root)
         self.tokens = tokens
         self.suppressions = suppressions
-        self.pages = SitePages(plan_site(project))
-        email = project.practice.email
+        plan = plan_site(project)
+        self.pages = SitePages(plan)
+        languages = plan.languages("issue")
         self.routes: dict[str, Page] = {}
-        routes: tuple[tuple[PageKind, str], ...] = (
-            ("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url))
-        for kind, url in routes:
+        self.actions: dict[str, str] = {}  # language → where its page's button posts
+        for kind, lang, url in reader_pages(project, languages):
             path = normalise(urlsplit(url).path) or ""
-            self.routes[path] = Page(path, kind)
-        self.action = urlsplit(email.unsubscribe_url).path
+            self.routes.setdefault(path, Page(path, kind, lang))  # an address kept as it is: the original's
+            if kind == "unsubscribe":
+                self.actions[lang] = urlsplit(url).path
         fonts = self.pages.urls.link("assets/fonts/")
         self.css = self.pages.stylesheet(fonts=fonts)
 
@@ -98,7 +100,7 @@ class UnsubscribeApp:
         return [b""] if method == "HEAD" else [html]
 
     def _page(self, page: Page, state: str, token: str | None = None) -> bytes:
-        form = {"action": self.action, "token": token} if token else None
+        form = {"action": self.actions[page.lang], "token": token} if token else None
         return self.pages.unsubscribe(page, state, form, inline_css=self.css)
 
     def _show(self, page: Page, token: str | None) -> tuple[HTTPStatus, bytes]:

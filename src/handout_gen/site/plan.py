@@ -25,6 +25,7 @@ from handout_gen.core.languages import ORIGINAL
 from handout_gen.core.paths import FONT_DIR
 from handout_gen.handouts import Variant, planned_handouts
 from handout_gen.newsletter.editions import load_editions
+from handout_gen.newsletter.links import reader_page_url
 from handout_gen.newsletter.message import issue_url
 from handout_gen.newsletter.model import list_issues, load_issue
 from handout_gen.render.logo import WebLogo, web_logo
@@ -92,6 +93,11 @@ class SitePlan:
     def of_kind(self, kind: PageKind) -> list[Page]:
         return [p for p in self.pages.values() if p.kind == kind]
 
+    def languages(self, kind: PageKind) -> list[str]:
+        """The languages pages of ``kind`` are in, the original first."""
+        found = {p.lang for p in self.pages.values() if p.kind == kind}
+        return [ORIGINAL, *sorted(found - {ORIGINAL})]
+
     def assets(self) -> list[str]:
         return [STYLESHEET, *(font_path(face) for face in FONT_FACES), self.logo.src]
 
@@ -107,6 +113,16 @@ class SitePlan:
         if path in self.pages:
             return "page"
         return "file" if file_for(path) in self.files() else "missing"
+
+
+def reader_pages(project: Project, languages: list[str]) -> list[tuple[PageKind, str, str]]:
+    """(kind, language, address) of the unsubscribe and preferences pages: one per language a
+    newsletter edition is in, where its footer links (:func:`reader_page_url`)."""
+    email = project.practice.email
+    addresses: tuple[tuple[PageKind, str], ...] = (
+        ("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url))
+    return [(kind, lang, reader_page_url(project, url, lang)) for kind, url in addresses
+            for lang in languages]
 
 
 def _procedure_pages(plan: SitePlan, project: Project) -> None:
@@ -193,12 +209,10 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
             source = f"content/newsletters/{issue_id}.{lang}.md"
             plan.add(Page(urls.own_path(url) or f"{path}{lang}/", "issue", lang, issue_id, source), url)
     plan.add(Page(f"{archive}feed.xml", "feed"))
-    app_pages: tuple[tuple[PageKind, str], ...] = (
-        ("unsubscribe", email.unsubscribe_url), ("preferences", email.preferences_url))
-    for kind, url in app_pages:
+    for kind, lang, url in reader_pages(project, plan.languages("issue")):
         app_path = urls.own_path(url)
         if app_path is not None:
-            plan.add(Page(app_path if app_path.endswith("/") else app_path + "/", kind), url)
+            plan.add(Page(app_path if app_path.endswith("/") else app_path + "/", kind, lang), url)
     plan.add(Page("sitemap.xml", "sitemap"))
     plan.add(Page("robots.txt", "robots"))
     for procedure, variant in planned_handouts(project):
