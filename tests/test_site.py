@@ -194,14 +194,15 @@ def test_stylesheet_has_fonts_focus_and_print_styles(built: Built) -> None:
     assert (built[0] / "assets" / "fonts" / "AtkinsonHyperlegible-Bold.woff2").read_bytes()[:4] == b"wOF2"
 
 
-def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_project: Path) -> None:
-    build_site(load_project(small_project))
-    again = build_site(load_project(small_project))
+def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_warm_project: Path) -> None:
+    """Starts from built handouts: the first site build makes only its pages."""
+    build_site(load_project(small_warm_project))
+    again = build_site(load_project(small_warm_project))
     assert again.site.written == [] and again.handouts.written == [] and again.removed == []
-    spanish = small_project / "content" / "procedures" / "prp-injection.es.md"
+    spanish = small_warm_project / "content" / "procedures" / "prp-injection.es.md"
     spanish.write_text(spanish.read_text().replace("title: Inyección", "title: La inyección"))
-    edited = build_site(load_project(small_project))
-    site = small_project / "output" / "site"
+    edited = build_site(load_project(small_warm_project))
+    site = small_warm_project / "output" / "site"
     assert sorted(p.relative_to(site).as_posix() for p in edited.site.written) == [
         "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf", "index.html",
         "newsletters/2026-12/es/index.html",  # the Spanish issue may quote any Spanish edition
@@ -209,16 +210,16 @@ def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_p
         "procedures/prp-injection/index.html", "sitemap.xml"]
 
 
-def test_a_deleted_procedure_loses_its_pages(small_project: Path) -> None:
-    build_site(load_project(small_project))
-    site = small_project / "output" / "site"
+def test_a_deleted_procedure_loses_its_pages(small_warm_project: Path) -> None:
+    build_site(load_project(small_warm_project))
+    site = small_warm_project / "output" / "site"
     assert (site / "procedures" / "spinal-cord-stimulation" / "es" / "index.html").is_file()
     for name in ("spinal-cord-stimulation.md", "spinal-cord-stimulation.es.md"):
-        (small_project / "content" / "procedures" / name).unlink()
-    packets = small_project / "handouts" / "packets.yaml"
+        (small_warm_project / "content" / "procedures" / name).unlink()
+    packets = small_warm_project / "handouts" / "packets.yaml"
     recipe = "  spinal-cord-stimulation:\n    handouts: [interventional-pain-care]\n"
     packets.write_text(packets.read_text().replace(recipe, ""))
-    report = build_site(load_project(small_project))
+    report = build_site(load_project(small_warm_project))
     assert not (site / "procedures" / "spinal-cord-stimulation").exists()
     assert len(report.removed) == 2
 
