@@ -50,6 +50,7 @@ def expected_links(project_dir: Path) -> set[str]:
         stem = variant.filename(procedure.slug).removesuffix(".pdf")
         links |= {f"/handouts/{stem}.html", f"/handouts/{stem}.pdf"}
     links |= {f"/newsletters/{issue}/" for issue in list_issues(project)}
+    links |= {f"/newsletters/{issue}/es/" for issue in list_issues(project)}  # the fixture's Spanish edition
     assert len(links) > 2, "the fixture has handouts and a newsletter"
     return links
 
@@ -260,6 +261,23 @@ def test_newsletter_routes_show_the_email_and_its_text_part(server: PreviewServe
     assert b'src="https://www.example.org/' not in email  # images point at the local files
 
 
+def test_each_newsletter_edition_has_its_own_routes(server: PreviewServer) -> None:
+    """The Spanish edition is previewed as its readers get it: its email, its text part."""
+    (issue_id, langs), *_ = server.site.items.newsletters.items()
+    assert langs == ("en", "es")
+    status, _, body = get(server, f"/newsletters/{issue_id}/es/")
+    page_html = body.decode()
+    assert status == 200 and f"<h1>Newsletter {issue_id} (Spanish)</h1>" in page_html
+    assert f'<iframe src="/newsletters/{issue_id}/es/email.html" width="375"' in page_html
+    status, _, text = get(server, f"/newsletters/{issue_id}/es/email.txt")
+    assert status == 200 and text.decode() == str(render_issue(server.site.project, issue_id, lang="es").text)
+    assert "Cancelar la suscripción: https://www.example.org/email/unsubscribe/es/" in text.decode()
+    status, _, email = get(server, f"/newsletters/{issue_id}/es/email.html")
+    assert status == 200 and b'<html lang="es"' in email
+    for path in (f"/newsletters/{issue_id}/en/", f"/newsletters/{issue_id}/zh/email.txt"):
+        assert get(server, path)[0] == 404, path  # the original has no language folder; no Chinese edition
+
+
 @pytest.mark.slow
 def test_sample_packet_route(server: PreviewServer) -> None:
     status, ctype, body = get(server, "/packets/sample.pdf")
@@ -343,7 +361,7 @@ def test_every_response_carries_the_content_security_policy(
     """Pages, files, PDFs, JSON, errors (the preview's and http.server's own): one policy each."""
     from handout_gen.preview.site import CONTENT_SECURITY_POLICY as POLICY
 
-    issue = server.site.items.newsletters[0]
+    issue = next(iter(server.site.items.newsletters))
     host = f"Host: 127.0.0.1:{server.port}\r\n"
 
     def get_headers(path: str, method: str = "GET", extra: str = host) -> tuple[int, dict[str, str]]:

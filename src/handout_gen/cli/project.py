@@ -15,7 +15,7 @@ from handout_gen.cli.base import Echo, cli, load, pass_root
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in your web browser.")
 @pass_root
 def preview(project_dir: Path, port: int, open_browser: bool) -> None:
-    """Serve a live preview of every handout, newsletter and a sample packet.
+    """Serve a live preview of every handout, newsletter edition and a sample packet.
 
     Pages reload by themselves when you save a file in content/, templates/ or
     handouts/. Problems in the content show in the page; the server keeps running.

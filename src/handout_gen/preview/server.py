@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from handout_gen.content.project import find_project_root
 from handout_gen.core.errors import HandoutGenError, PreviewError
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.preview.site import (
     CONTENT_SECURITY_POLICY,
     SITE_ROUTE,
@@ -164,17 +165,18 @@ class _Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/handouts/([^/]+)\.(html|pdf)", path)
         if match and self._handout(site, items, unquote(match[1]), match[2]):
             return
-        match = re.fullmatch(r"/newsletters/([^/]+)/(|email\.html|email\.txt)", path)
-        if match and unquote(match[1]) in items.newsletters:
-            issue_id, what = unquote(match[1]), match[2]
+        match = re.fullmatch(r"/newsletters/([^/]+)/(?:([^/]+)/)?(|email\.html|email\.txt)", path)
+        issue_id, lang = (unquote(match[1]), unquote(match[2] or ORIGINAL)) if match else ("", "")
+        if match and (match[2] is None or lang != ORIGINAL) and lang in items.newsletters.get(issue_id, ()):
+            what = match[3]
             try:
                 if what == "email.html":
-                    self._send(HTTPStatus.OK, site.newsletter_email(issue_id), html_type)
+                    self._send(HTTPStatus.OK, site.newsletter_email(issue_id, lang), html_type)
                 elif what == "email.txt":
-                    text = str(site.newsletter(issue_id).text)
+                    text = str(site.newsletter(issue_id, lang).text)
                     self._send(HTTPStatus.OK, text, "text/plain; charset=utf-8")
                 else:
-                    self._send(HTTPStatus.OK, site.newsletter_page(issue_id), html_type)
+                    self._send(HTTPStatus.OK, site.newsletter_page(issue_id, lang), html_type)
             except HandoutGenError as exc:
                 self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), html_type)
             return

@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote, urlsplit
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import HandoutGenError
 from handout_gen.core.files import digest_of, inside
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
 from handout_gen.newsletter.model import list_issues
 from handout_gen.newsletter.render import render_issue
@@ -135,13 +136,18 @@ def error_block(message: str) -> str:
     return f'<div class="error" role="alert"><h2>Problem</h2><pre>{html.escape(message)}</pre></div>'
 
 
+def newsletter_route(issue_id: str, lang: str = ORIGINAL) -> str:
+    """The preview's folder for one edition: ``/newsletters/<issue>/``, a translation's ``<lang>/`` below."""
+    return f"/newsletters/{quote(issue_id)}/" + ("" if lang == ORIGINAL else f"{quote(lang)}/")
+
+
 @dataclass
 class Items:
     """What the loaded project offers, with the key of the files each item reads."""
 
     handouts: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (slug, Variant)
     broken: dict[str, str] = field(default_factory=dict)  # handout name -> slug whose files have problems
-    newsletters: list[str] = field(default_factory=list)
+    newsletters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # issue -> its editions' languages
     keys: dict[str, str] = field(default_factory=dict)
 
 
@@ -229,8 +235,9 @@ class PreviewSite:
                     items.broken[name] = slug
                     items.keys[f"handout:{name}"] = digest_of(*map(str, project.broken[slug]))
         for issue_id in list_issues(project):
-            items.newsletters.append(issue_id)
             prefix = f"content/newsletters/{issue_id}"
+            items.newsletters[issue_id] = (ORIGINAL, *(
+                lang for lang in project.languages.codes if f"{prefix}.{lang}.md" in files))
             own = [f"{p}={h}" for p, h in files.items() if p.startswith(prefix)]
             items.keys[f"newsletter:{issue_id}"] = digest_of(shared, procedures, *own)
         items.keys["packet:sample"] = digest_of(shared, procedures)
@@ -311,35 +318,42 @@ class PreviewSite:
             self.project.procedure(slug), variant))
         return data
 
-    def newsletter(self, issue_id: str) -> Any:
-        return self._cached(f"newsletter:{issue_id}", "issue", lambda: render_issue(self.project, issue_id))
+    def newsletter(self, issue_id: str, lang: str = ORIGINAL) -> Any:
+        """One edition; an issue's files are one item, so an edit to any edition reloads them all."""
+        return self._cached(f"newsletter:{issue_id}", f"issue:{lang}",
+                            lambda: render_issue(self.project, issue_id, lang=lang))
 
-    def newsletter_email(self, issue_id: str) -> str:
+    def newsletter_email(self, issue_id: str, lang: str = ORIGINAL) -> str:
         """The inlined email with the practice's asset URLs pointed at local files."""
-        rendered = self.newsletter(issue_id)
+        rendered = self.newsletter(issue_id, lang)
         def local(match: re.Match[str]) -> str:
             return f'src="{html.escape(self.asset_url(html.unescape(match[1])))}"'
 
         return re.sub(r'src="(https://[^"]+)"', local, str(rendered.html))
 
-    def newsletter_page(self, issue_id: str) -> str:
-        rendered = self.newsletter(issue_id)
-        src = f"/newsletters/{quote(issue_id)}/email.html"
+    def newsletter_name(self, issue_id: str, lang: str = ORIGINAL) -> str:
+        """"Newsletter 2026-12", with the edition's language after a translation's."""
+        name = f"Newsletter {issue_id}"
+        return name if lang == ORIGINAL else f"{name} ({self.project.languages.name(lang)})"
+
+    def newsletter_page(self, issue_id: str, lang: str = ORIGINAL) -> str:
+        rendered = self.newsletter(issue_id, lang)
+        name, folder = self.newsletter_name(issue_id, lang), newsletter_route(issue_id, lang)
         frames = "".join(
             f'<figure><figcaption>{label} ({width} px)</figcaption>'
-            f'<iframe src="{src}" width="{width}" height="900"'
-            f' title="Newsletter {html.escape(issue_id)} at {width} px"'
+            f'<iframe src="{folder}email.html" width="{width}" height="900"'
+            f' title="{html.escape(name)} at {width} px"'
             f' sandbox="allow-popups allow-popups-to-escape-sandbox"></iframe></figure>'
             for label, width in (("Desktop", 600), ("Phone", 375))
         )
         body = (
-            f'<p><a href="/">All outputs</a></p><h1>Newsletter {html.escape(issue_id)}</h1>'
-            f'<p><a href="{src}">Email HTML</a> · '
-            f'<a href="/newsletters/{quote(issue_id)}/email.txt">Text part</a></p>'
+            f'<p><a href="/">All outputs</a></p><h1>{html.escape(name)}</h1>'
+            f'<p><a href="{folder}email.html">Email HTML</a> · '
+            f'<a href="{folder}email.txt">Text part</a></p>'
             f'<div class="frames">{frames}</div><h2>Text part</h2>'
             f'<pre class="text">{html.escape(str(rendered.text))}</pre>'
         )
-        return page(f"Newsletter {issue_id} - preview", body, f"newsletter:{issue_id}", self.generation)
+        return page(f"{name} - preview", body, f"newsletter:{issue_id}", self.generation)
 
     def site_pages(self) -> SitePages:
         """The site's page renderer for the project of this generation, links under /site/."""
@@ -403,10 +417,11 @@ class PreviewSite:
                              f'<a href="/handouts/{quote(name)}.html">page</a>'
                              f' · <a href="/handouts/{quote(name)}.pdf">PDF</a></li>')
             parts.append("</ul><h2>Newsletters</h2><ul>")
-            for issue_id in self.items.newsletters:
-                q = quote(issue_id)
-                parts.append(f'<li><a href="/newsletters/{q}/">Newsletter {html.escape(issue_id)}</a>'
-                             f' · <a href="/newsletters/{q}/email.txt">text part</a></li>')
+            for issue_id, langs in self.items.newsletters.items():
+                for lang in langs:
+                    folder = newsletter_route(issue_id, lang)
+                    parts.append(f'<li><a href="{folder}">{html.escape(self.newsletter_name(issue_id, lang))}'
+                                 f'</a> · <a href="{folder}email.txt">text part</a></li>')
             if not self.items.newsletters:
                 parts.append("<li>No newsletters in content/newsletters/.</li>")
             parts.append('</ul><h2>Packets</h2><ul><li><a href="/packets/sample.pdf">'
