@@ -330,15 +330,17 @@ def untraced_forks() -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def untraced_layout() -> Iterator[None]:
-    """Under coverage, lay out and write PDFs, and read them back with pdfplumber, with the
-    tracer off.
+    """Under coverage, parse, lay out and write PDFs, inline newsletter CSS and read PDFs back
+    with pdfplumber with the tracer off.
 
-    WeasyPrint and pdfminer are library code that coverage does not measure, yet its tracer
-    is called for every Python call inside them: about a third of the suite's time, and 6 s
-    of the demo packets' page measurements. The project's own code that WeasyPrint calls
-    back (the URL fetcher) is covered by its own tests; pdfminer calls none.
+    WeasyPrint, premailer (cssutils) and pdfminer are library code that coverage does not
+    measure, yet its tracer is called for every Python call inside them: about a third of the
+    suite's time, and 6 s of the demo packets' page measurements. The project's own code that
+    WeasyPrint calls back (the URL fetcher) is covered by its own tests; premailer and
+    pdfminer call none.
     """
     import pdfplumber.page
+    import premailer
     import weasyprint
     from weasyprint.document import Document
 
@@ -346,9 +348,11 @@ def untraced_layout() -> Iterator[None]:
         yield
         return
     originals = [
+        (weasyprint.HTML, "__init__", weasyprint.HTML.__init__),  # parses the HTML (pure Python)
         (weasyprint.HTML, "render", weasyprint.HTML.render),
         (Document, "write_pdf", Document.write_pdf),
         (pdfplumber.page.Page, "parse_objects", pdfplumber.page.Page.parse_objects),
+        (premailer.Premailer, "transform", premailer.Premailer.transform),  # cssutils: pure Python
     ]
 
     def untraced(function: Callable[..., Any]) -> Callable[..., Any]:
