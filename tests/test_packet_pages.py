@@ -109,6 +109,27 @@ def test_stamps_are_page_furniture_for_screen_readers(demo: list[dict[str, Any]]
             assert not any(str(o[0]).startswith("/Hg") for o, op in before if op in (draw, font))
 
 
+def test_a_stamp_glyph_keeps_only_the_saves_that_matter() -> None:
+    """WeasyPrint's ten nested ``q`` around a glyph collapse; a group followed by drawing, or
+    closed before marked content ends, stays (what it restores is needed)."""
+    from handout_gen.packets.stamps import unnested
+
+    pdf = pikepdf.Pdf.new()
+
+    def ops(text: str) -> list[tuple[list[Any], Any]]:
+        stream = pdf.make_stream(text.encode())
+        return [(list(i.operands), i.operator) for i in pikepdf.parse_content_stream(stream)]
+
+    def text(items: list[tuple[list[Any], Any]]) -> str:
+        return " ".join(pikepdf.unparse_content_stream(items).decode().split())
+
+    glyph = "1 0 0 -1 0 792 cm q .75 0 0 .75 0 0 cm q q q /E1 gs BT /F0 9 Tf [<0006>] TJ ET Q Q Q Q"
+    flat = "1 0 0 -1 0 792 cm .75 0 0 .75 0 0 cm /E1 gs BT /F0 9 Tf [ <0006> ] TJ ET"
+    assert text(unnested(ops(glyph))) == text(ops(flat))
+    kept = "q 0 0 1 rg 0 0 5 5 re f Q 0 0 5 5 re f /P << /MCID 0 >> BDC q 1 0 0 1 2 2 cm Q EMC"
+    assert text(unnested(ops(kept))) == text(ops(kept))
+
+
 def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, Any]]) -> None:
     for packet in demo:
         lang = packet["row"]["language"]

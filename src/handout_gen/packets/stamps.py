@@ -80,7 +80,7 @@ def glyph_alphabet(page_of: str, packet_ref: str, lang: str) -> tuple[str, ...]:
 class Glyph:
     """One laid-out piece: its drawing operators, moved so that its top left is the origin."""
 
-    ops: bytes  # "q <shift> cm ... Q": the piece's own text operators, resources renamed /Hg…
+    ops: bytes  # "<shift> cm ...": the piece's own operators, resources renamed /Hg…, drawn inside q … Q
     width: float  # pt
     height: float
 
@@ -113,8 +113,8 @@ class GlyphKit:
                 if isinstance(item, pikepdf.ContentStreamInstruction)
             ]
             height = float(page.mediabox[3])
-            shift = f"q 1 0 0 1 {-left * PX:.3f} {-(height - top * PX):.3f} cm\n".encode()
-            body = shift + pikepdf.unparse_content_stream(ops) + b"\nQ\n"
+            shift = f"1 0 0 1 {-left * PX:.3f} {-(height - top * PX):.3f} cm\n".encode()
+            body = shift + pikepdf.unparse_content_stream(unnested(ops)) + b"\n"
             self.glyphs[piece] = Glyph(body, (right - left) * PX, (bottom - top) * PX)
         self.resources = pdf.make_indirect(
             pikepdf.Dictionary({k: pikepdf.Dictionary(v) for k, v in resources.items()})
@@ -222,6 +222,35 @@ class PacketStamp:
             else:  # large print: the page number on one line, the reference under it
                 ref_x, y = x, y - height
         return [*ops, f"q 1 0 0 1 {ref_x:07.2f} {y:07.2f} cm /HgRef Do Q\nEMC\n".encode()]
+
+
+def unnested(ops: list[tuple[list[Any], Any]]) -> list[tuple[list[Any], Any]]:
+    """``ops`` (drawn inside a ``q … Q``) without the saves and restores that change nothing.
+
+    WeasyPrint wraps each box in ``q … Q``: a glyph's few text operators come nested ten deep,
+    and every reader of the page (poppler once for each marked-content item of a page) walks
+    them again. A ``q … Q`` that its enclosing ``Q`` follows at once is dropped: what it saved
+    is restored by that ``Q`` anyway, and nothing is drawn between the two.
+    """
+    ops = list(ops)
+    while True:
+        stack, drop = [], None
+        for index, (_, operator) in enumerate(ops):
+            name = str(operator)
+            if name == "q":
+                stack.append(index)
+            elif name == "Q" and stack:
+                start = stack.pop()
+                if stack:  # inside another group: its Q must come next
+                    enclosing_closes = index + 1 < len(ops) and str(ops[index + 1][1]) == "Q"
+                else:  # at the top: the caller's Q comes after the last operator
+                    enclosing_closes = index + 1 == len(ops)
+                if enclosing_closes:
+                    drop = (start, index)
+                    break
+        if drop is None:
+            return ops
+        del ops[drop[1]], ops[drop[0]]
 
 
 def _renamed(operand: Any, names: dict[str, str]) -> Any:
