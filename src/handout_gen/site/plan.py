@@ -6,8 +6,9 @@ Each page sits at the path of the URL the other outputs print for it: a procedur
 newsletter archive at ``email.archive_url`` with each issue below it, the home page at
 ``website``. When such a URL is on another host (a map service, an ESP's archive), the page
 still exists, at a default path (``locations/<id>/``, ``newsletters/``). The unsubscribe and
-preferences URLs get a static page that says how to unsubscribe by reply or phone; where the
-unsubscribe app runs, the web server sends those paths to it instead (README).
+preferences URLs get a static page that says how to unsubscribe by reply or phone, one in each
+language a newsletter edition is in; where the unsubscribe app runs, the web server sends those
+paths to it instead (README).
 """
 
 from __future__ import annotations
