@@ -39,7 +39,7 @@ def test_every_template_string_has_a_spanish_translation() -> None:
     with PO.open("rb") as handle:
         catalog = read_po(handle, locale="es")
     msgids = template_msgids()
-    assert {"Key points", "Page", "of", "When to call us"} <= msgids
+    assert {"Key points", "Page %(page)s of %(pages)s", "When to call us"} <= msgids
     for msgid in sorted(msgids):
         message = catalog.get(msgid)
         assert message is not None and message.string, f"no Spanish for {msgid!r}"

@@ -4,12 +4,14 @@ right to left, the language-help notice (issue 12)."""
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from datetime import date
 from pathlib import Path
 
 import pdfplumber
+import pikepdf
 import pytest
 import yaml
 
@@ -168,8 +170,25 @@ def test_the_chinese_handout_uses_its_own_catalog_and_cjk_font() -> None:
     text = pdf_text(data)
     assert "硬膜外类固醇注射" in text and "要点" in text and "草稿：等待临床审核" in text
     assert "2026年11月2日" in text.replace(" ", "")  # Babel's zh_Hans_CN date
+    pages = len(pikepdf.open(io.BytesIO(data)).pages)
+    for page in range(1, pages + 1):  # the translator's whole phrase: "页" after the count too
+        assert f"第 {page} 页，共 {pages} 页" in text
     fonts = {f.split("+")[-1] for f, _, _ in shown_glyphs(data)}
     assert "Noto-Sans-CJK-SC" in fonts and missing_glyphs(data) == []
+
+
+def test_a_catalog_with_only_the_old_footer_words_keeps_its_language(tmp_path: Path) -> None:
+    """A project catalog made before "Page %(page)s of %(pages)s" existed still has its footer
+    in its language: "Page" and "of" joined around the counters, as they always were."""
+    from handout_gen.render.jinja import make_env
+
+    old_words = 'msgid "Page"\nmsgstr "Trang"\n\nmsgid "of"\nmsgstr "trên"\n'
+    (tmp_path / "vi.po").write_text(old_words, encoding="utf-8")
+    footer = make_env().from_string("{% autoescape false %}{{ page_counters() }}{% endautoescape %}")
+    vietnamese = footer.render(lang="vi", catalog_dir=str(tmp_path))
+    assert vietnamese == '"Trang " counter(page) " trên " counter(pages)'
+    assert footer.render(lang="es") == '"Página " counter(page) " de " counter(pages)'
+    assert footer.render(lang="en") == '"Page " counter(page) " of " counter(pages)'
 
 
 def test_the_language_help_notice_prints_in_each_script_and_turns_off(sample_project: Path) -> None:

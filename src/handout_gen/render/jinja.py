@@ -209,6 +209,28 @@ def css_string(value: object) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+_COUNTER_RE = re.compile(r"%\((page|pages)\)s")
+
+
+@jinja2.pass_context
+def page_counters(context: jinja2.runtime.Context) -> str:
+    """The footer's "Page 3 of 11" as a CSS ``content`` value: the page's language's whole
+    phrase, its placeholders replaced by the page counters (``"第 " counter(page) " 页，共 "
+    counter(pages) " 页"``). Word order and the words after the numbers are the translator's.
+
+    A project catalog made before the phrase existed translates only "Page" and "of": those
+    are joined as they were, so its footers do not turn English.
+    """
+    lang = context.get("lang", languages.ORIGINAL)
+    words = translations(lang, _catalogs(context))
+    phrase = words.gettext("Page %(page)s of %(pages)s")
+    if phrase == "Page %(page)s of %(pages)s" and lang != languages.ORIGINAL:
+        phrase = f"{words.gettext('Page')} %(page)s {words.gettext('of')} %(pages)s"
+    parts = _COUNTER_RE.split(phrase)
+    return " ".join(f"counter({part})" if index % 2 else f'"{css_string(part)}"'
+                    for index, part in enumerate(parts) if part)
+
+
 def medium_date(value: date, lang: str) -> str:
     """"Nov 2, 2026" / "2 nov 2026": short enough for a footer, no reader arithmetic."""
     return plain(format_date(value, "medium", locale=languages.locale(lang)))
@@ -281,6 +303,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         bytecode_cache=_COMPILED,
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["page_counters"] = page_counters
     env.filters.update(
         long_date=long_date,
         short_date=short_date,
