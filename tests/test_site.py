@@ -183,6 +183,10 @@ def test_the_spanish_editions_footer_links_lead_to_spanish_pages(built: Built) -
         tree = page(site, path)
         assert tree.get("lang") == "es" and tree.findtext(".//h1") == "Dejar de recibir nuestros correos"
         assert tree.xpath('//meta[@name="robots"]/@content') == ["noindex"]
+        # where no app runs the footer's link lands here: it says what to do, not "use the link"
+        text = " ".join(tree.find(".//main").text_content().split())
+        assert "responda a uno de nuestros correos con la palabra «baja» o llámenos al 555-0100" in text
+        assert "enlace" not in text
     assert "email/unsubscribe/zh/" not in plan.pages  # no newsletter in Chinese: no page either
 
 

@@ -253,7 +253,8 @@ class SitePages:
         """The static fallback page (the app renders the same template with other states)."""
         gettext = translations(page.lang).gettext
         info = self.page_info(page, gettext("Stop getting our emails"), gettext(
-            "Use the unsubscribe link at the end of any of our emails."), noindex=True)
+            "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
+            noindex=True)
         practice = self.project.practice
         site = self.site_context(page, page.lang, inline_css)
         return render(self.env, TEMPLATES[page.kind], lang=page.lang, practice=practice,
