@@ -35,6 +35,8 @@ from handout_gen.site.urls import file_for, normalise
 # Fetch Metadata (``Sec-Fetch-Dest``) values of a request that would show a file as a document.
 DOCUMENT_DESTINATIONS = frozenset({"document", "iframe", "frame", "embed", "object", "fencedframe"})
 
+HTML_TYPE = "text/html; charset=utf-8"
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewHTTPServer
@@ -79,10 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(site, path, query)
         except HandoutGenError as exc:
             item = "*"
-            self._send(HTTPStatus.OK, site.error_page(describe(exc), item), "text/html; charset=utf-8")
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), item), HTML_TYPE)
         except Exception as exc:  # noqa: BLE001 - the server stays up whatever a page does
-            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, site.error_page(describe(exc), "*"),
-                       "text/html; charset=utf-8")
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, site.error_page(describe(exc), "*"), HTML_TYPE)
 
     def _reload(self, site: PreviewSite, query: dict[str, list[str]]) -> None:
         """Has the page's item changed since the generation it shows? (polled by preview pages)"""
@@ -100,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             found = site.site_file(file_for(rel)) if rel is not None else None
         except HandoutGenError as exc:
-            self._send(HTTPStatus.OK, site.error_page(describe(exc), "site"), "text/html; charset=utf-8")
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), "site"), HTML_TYPE)
             return
         if found is None:
             self._not_found()
@@ -112,10 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handout(self, site: PreviewSite, items: Items, name: str, kind: str) -> bool:
         """Serve a handout page or PDF (or the problems keeping it out); False if there is none."""
-        html_type = "text/html; charset=utf-8"
         if name in items.broken:
             problems = site.project.broken[items.broken[name]] if site.project else []
-            self._send(HTTPStatus.OK, site.error_page(broken_text(problems), f"handout:{name}"), html_type)
+            self._send(HTTPStatus.OK, site.error_page(broken_text(problems), f"handout:{name}"), HTML_TYPE)
             return True
         if name not in items.handouts:
             return False
@@ -123,9 +123,28 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "pdf":
                 self._send(HTTPStatus.OK, site.handout_pdf(name), "application/pdf")
             else:
-                self._send(HTTPStatus.OK, site.handout_page(name), html_type)
+                self._send(HTTPStatus.OK, site.handout_page(name), HTML_TYPE)
         except HandoutGenError as exc:
-            self._send(HTTPStatus.OK, site.error_page(describe(exc), f"handout:{name}"), html_type)
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), f"handout:{name}"), HTML_TYPE)
+        return True
+
+    def _newsletter(self, site: PreviewSite, items: Items, issue_id: str, folder: str | None,
+                    what: str) -> bool:
+        """Serve an edition's page, email or text part (``folder``: a translation's language;
+        the original has none); False if there is no such edition."""
+        lang = unquote(folder) if folder else ORIGINAL
+        if (folder and lang == ORIGINAL) or lang not in items.newsletters.get(issue_id, ()):
+            return False
+        try:
+            if what == "email.html":
+                self._send(HTTPStatus.OK, site.newsletter_email(issue_id, lang), HTML_TYPE)
+            elif what == "email.txt":
+                text = str(site.newsletter(issue_id, lang).text)
+                self._send(HTTPStatus.OK, text, "text/plain; charset=utf-8")
+            else:
+                self._send(HTTPStatus.OK, site.newsletter_page(issue_id, lang), HTML_TYPE)
+        except HandoutGenError as exc:
+            self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), HTML_TYPE)
         return True
 
     def _project_file(self, site: PreviewSite, where: str) -> None:
@@ -147,12 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, file.read_bytes(), ctype)
 
     def _route(self, site: PreviewSite, path: str, query: dict[str, list[str]]) -> None:
-        html_type = "text/html; charset=utf-8"
         if path == "/_reload":
             self._reload(site, query)
             return
         if path == "/":
-            self._send(HTTPStatus.OK, site.index_page(), html_type)
+            self._send(HTTPStatus.OK, site.index_page(), HTML_TYPE)
             return
         if path.startswith("/_file/"):
             self._project_file(site, path.removeprefix("/_file/"))
@@ -160,25 +178,13 @@ class _Handler(BaseHTTPRequestHandler):
         with site.changed:  # the project of this generation, not one half-replaced
             error, items = site.error, site.items
         if error is not None:
-            self._send(HTTPStatus.OK, site.error_page(error, "*"), html_type)
+            self._send(HTTPStatus.OK, site.error_page(error, "*"), HTML_TYPE)
             return
         match = re.fullmatch(r"/handouts/([^/]+)\.(html|pdf)", path)
         if match and self._handout(site, items, unquote(match[1]), match[2]):
             return
         match = re.fullmatch(r"/newsletters/([^/]+)/(?:([^/]+)/)?(|email\.html|email\.txt)", path)
-        issue_id, lang = (unquote(match[1]), unquote(match[2] or ORIGINAL)) if match else ("", "")
-        if match and (match[2] is None or lang != ORIGINAL) and lang in items.newsletters.get(issue_id, ()):
-            what = match[3]
-            try:
-                if what == "email.html":
-                    self._send(HTTPStatus.OK, site.newsletter_email(issue_id, lang), html_type)
-                elif what == "email.txt":
-                    text = str(site.newsletter(issue_id, lang).text)
-                    self._send(HTTPStatus.OK, text, "text/plain; charset=utf-8")
-                else:
-                    self._send(HTTPStatus.OK, site.newsletter_page(issue_id, lang), html_type)
-            except HandoutGenError as exc:
-                self._send(HTTPStatus.OK, site.error_page(describe(exc), f"newsletter:{issue_id}"), html_type)
+        if match and self._newsletter(site, items, unquote(match[1]), match[2], match[3]):
             return
         if path.startswith(SITE_ROUTE):
             self._site(site, path)
@@ -187,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 self._send(HTTPStatus.OK, site.packet_pdf(), "application/pdf")
             except HandoutGenError as exc:
-                self._send(HTTPStatus.OK, site.error_page(describe(exc), "packet:sample"), html_type)
+                self._send(HTTPStatus.OK, site.error_page(describe(exc), "packet:sample"), HTML_TYPE)
             return
         self._not_found()
 

@@ -33,11 +33,11 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from handout_gen.content.project import load_project
-from handout_gen.core.errors import HandoutGenError
+from handout_gen.core.errors import HandoutGenError, relpath
 from handout_gen.core.files import digest_of, inside
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
-from handout_gen.newsletter.model import list_issues
+from handout_gen.newsletter.model import issue_path, list_issues
 from handout_gen.newsletter.render import render_issue
 from handout_gen.packets.packet import sample_packet
 from handout_gen.render.fetcher import RefusedURL, allowed_roots, resolve_local
@@ -237,7 +237,8 @@ class PreviewSite:
         for issue_id in list_issues(project):
             prefix = f"content/newsletters/{issue_id}"
             items.newsletters[issue_id] = (ORIGINAL, *(
-                lang for lang in project.languages.codes if f"{prefix}.{lang}.md" in files))
+                lang for lang in project.languages.codes
+                if lang != ORIGINAL and relpath(issue_path(project, issue_id, lang), project.root) in files))
             own = [f"{p}={h}" for p, h in files.items() if p.startswith(prefix)]
             items.keys[f"newsletter:{issue_id}"] = digest_of(shared, procedures, *own)
         items.keys["packet:sample"] = digest_of(shared, procedures)
