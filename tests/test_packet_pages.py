@@ -17,12 +17,13 @@ from typing import Any
 import pdfplumber
 import pikepdf
 import pytest
+import yaml
 
 from handout_gen.content.project import load_project
 from handout_gen.packets.run import RunOptions, run_packets
 from handout_gen.render.jinja import medium_date
 
-from .conftest import copy_sample, copy_warm
+from .conftest import FIXTURE, copy_sample, copy_warm
 from .pdfutil import page_layout, pdf_text
 
 TODAY = date(2026, 11, 24)
@@ -81,6 +82,18 @@ def test_no_page_but_the_last_is_less_than_a_fifth_full(demo: list[dict[str, Any
         pages = packet["pages"]
         fills = [round(float(p["fill"]), 2) for p in pages[:-1]]
         assert min(fills) >= 0.2, (packet["row"]["patient_id"], fills)
+
+
+def test_what_to_bring_sits_whole_under_its_heading(demo: list[dict[str, Any]]) -> None:
+    """The list never starts a page without its heading: the page with "What to bring" holds
+    its last item too (the packet's words, content/packet.yaml)."""
+    words = yaml.safe_load((FIXTURE / "content/packet.yaml").read_text(encoding="utf-8"))["text"]
+    for packet in demo:
+        text = words[packet["row"]["language"]]
+        whole = " ".join(packet["texts"])
+        last = text["bring_driver"] if text["bring_driver"] in whole else text["bring"][-1]
+        (page,) = [t for t in packet["texts"] if text["bring_heading"] in t]
+        assert last in page, (packet["row"]["patient_id"], page)
 
 
 def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) -> None:

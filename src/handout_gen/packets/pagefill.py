@@ -6,8 +6,9 @@ say "the last page holds at least a fifth of a page": two list items left over f
 would still sit alone on a page in the middle of a packet. So a static part is laid out, its
 last page measured, and when it is less than :data:`MIN_FILL` full, laid out again with a page
 break before the latest block of the page before it that moves enough (and is a good place to
-break: not inside a box or a list item, not right after a heading or a label). Parts are
-cached, so this costs nothing once a part is made.
+break: not inside a box or a list item, not right after a heading or a label). The start of a
+section wins over a place inside one: the moved items keep their heading. Parts are cached,
+so this costs nothing once a part is made.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MIN_FILL = 0.2  # of the page's body height: less than this is a wasted page
 TARGET_FILL = 0.3  # what a moved break aims for, so a later small change does not undo it
 ROUNDS = 3
 _CONTAINERS = {"html", "body", "main", "section", "article"}
+_SECTIONS = {"section", "article"}  # a break before one moves its heading with its content
 
 
 def band(page: Any) -> tuple[float, float]:
@@ -86,27 +88,33 @@ def _break_point(page: Any, last_fill: float) -> str | None:
     bottom = max((b for _, b, _ in _blocks(root)), default=top)
     parents = {child: parent for parent in root.element.iter() for child in parent}
     placed: dict[Any, Any] = {}  # element → its box on this page
-    best = None
+    best: dict[bool, Any] = {}  # at a section's start or not → the element to break before
     for box, _, keep in _blocks(root):
         if isinstance(box, boxes.LineBox) or keep not in (None, box) or box.element in placed:
             continue  # a line, or inside something that does not break: that was the candidate
         placed[box.element] = box
-        siblings = [c for c in parents.get(box.element, ()) if isinstance(c.tag, str)]
-        index = siblings.index(box.element) if box.element in siblings else 0
+        element, style = box.element, box.style
+        siblings = [c for c in parents.get(element, ()) if isinstance(c.tag, str)]
+        if siblings and siblings[0] is element and _tag(parents[element]) in _SECTIONS:
+            # a section's heading: break before the section, its heading and list stay together
+            element = parents[element]
+            siblings = [c for c in parents.get(element, ()) if isinstance(c.tag, str)]
+            style = placed[element].style if element in placed else style
+        index = siblings.index(element) if element in siblings else 0
         before = placed.get(siblings[index - 1]) if index > 0 else None
         if before is None or box.element_tag in _CONTAINERS:
             continue  # a first child breaks with its parent; nothing before it on this page
-        glued = any(
-            str(v).startswith("avoid") for v in (before.style["break_after"], box.style["break_before"])
-        )
+        glued = any(str(v).startswith("avoid") for v in (before.style["break_after"], style["break_before"]))
         start = box.position_y
         if (
             not glued
             and start - top >= MIN_FILL * height
             and (bottom - start) / height + last_fill >= TARGET_FILL
         ):
-            best = box  # the latest good place wins: the least moved
-    return None if best is None else _selector(parents, root.element, best.element)
+            best[element is not box.element] = element  # the latest good place wins: the least moved
+    # A whole section moved reads better than its last items alone under no heading.
+    chosen = best.get(True, best.get(False))
+    return None if chosen is None else _selector(parents, root.element, chosen)
 
 
 def _selector(parents: dict[Any, Any], root: Any, element: Any) -> str:
