@@ -42,6 +42,10 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
                 "After your visit", "When to call us")
     order = [text.index(h) for h in headings]
     assert order == sorted(order)
+    # The emergency list reads as one sentence with each item ("…if: You have…").
+    flat = " ".join(text.split())
+    assert "nearest emergency room if: You have new weakness" in flat.replace("• ", "")
+    assert "if you have:" not in flat
 
 
 def test_letter_size_tagged_titled_and_valid(rfa_pdf: Path) -> None:

@@ -191,6 +191,19 @@ def test_a_catalog_with_only_the_old_footer_words_keeps_its_language(tmp_path: P
     assert footer.render(lang="en") == '"Page " counter(page) " of " counter(pages)'
 
 
+def test_a_reworded_heading_keeps_an_old_catalogs_translation(tmp_path: Path) -> None:
+    """The emergency heading ends "…if:" (its items begin "You have…"); a project catalog
+    made when it ended "…if you have:" keeps printing its translation, never English."""
+    from handout_gen.render.jinja import make_env
+
+    old = 'msgid "Call 911 or go to the nearest emergency room if you have:"\nmsgstr "Gọi 911 nếu:"\n'
+    (tmp_path / "vi.po").write_text(old, encoding="utf-8")
+    heading = make_env().from_string('{{ _("Call 911 or go to the nearest emergency room if:") }}')
+    assert heading.render(lang="vi", catalog_dir=str(tmp_path)) == "Gọi 911 nếu:"
+    assert heading.render(lang="es") == "Llame al 911 o vaya a la sala de emergencias más cercana si:"
+    assert heading.render(lang="en") == "Call 911 or go to the nearest emergency room if:"
+
+
 def test_the_language_help_notice_prints_in_each_script_and_turns_off(sample_project: Path) -> None:
     text = pdf_text(render_handout(load_project(sample_project), "prp-injection", Variant("en")))
     assert "Free help in your language" in text and "免费语言协助" in text

@@ -97,8 +97,8 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Appointment time: 9:30 AM",
         "Please arrive by: 9:00 AM",
         "Where: Orchard Way Clinic",
-        "Your doctor: Adaeze Okafor, MD",
         "https://www.example.org/locations/orchard",  # the map code sits with the address
+        "Your doctor: Adaeze Okafor, MD",
         "Your care team at Maple Hollow",
     ]
     positions = [text.find(phrase) for phrase in order]
@@ -319,3 +319,32 @@ def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -
             subsets.setdefault(str(font.BaseFont), set()).add(hashlib.sha256(file).hexdigest())
     assert len(subsets) >= 3  # cover, handout and closing pages: different glyphs
     assert all(len(files) == 1 for files in subsets.values()), subsets
+
+
+def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
+    """Addresses of every length, in standard and large print: where the line breaks inside
+    "Cedar Falls, OH 45000", the state goes down with its ZIP code, never the ZIP alone."""
+    root = copy_sample(tmp_path / "project")
+    practice = root / "content/practice.yaml"
+    text = practice.read_text(encoding="utf-8")
+    clinic = text[text.index("  - id: orchard") : text.index("  - id: riverside")]
+    streets = [f"400 Orchard Way, Building {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[:k]}" for k in range(1, 27)]
+    extra = "".join(
+        clinic.replace("id: orchard", f"id: annex{k}").replace("400 Orchard Way, Suite 210", street)
+        for k, street in enumerate(streets)
+    )
+    practice.write_text(text.replace("  - id: riverside", extra + "  - id: riverside"), encoding="utf-8")
+    worker = PacketMaker(load_kit(load_project(root)), TODAY)
+    rows = make_rows(
+        worker,
+        *(
+            {"first_name": "Ines", "last_name": f"Vale{k}", "location": f"annex{k}", "large_print": large}
+            for k in range(len(streets))
+            for large in ("no", "yes")
+        ),
+    )
+    data, _ = letters(worker, rows)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    assert not [line for line in lines if line.startswith("45000")]
+    assert any(line.startswith("OH 45000") for line in lines)  # the case arose: it wrapped whole

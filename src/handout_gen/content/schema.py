@@ -69,6 +69,8 @@ class Colors(Strict):
 
 
 class PostalAddress(Strict):
+    """A street address (the practice's, and each location's)."""
+
     street: Text
     city: Text
     state: Text
@@ -100,22 +102,15 @@ class OpeningHours(Strict):
         return time.fromisoformat(self.opens), time.fromisoformat(self.closes)
 
 
-class Location(Strict):
+class Location(PostalAddress):
     id: Slug
     name: Text
-    street: Text
-    city: Text
-    state: Text
-    zip: Text
     phone: Text
     # Opening hours as data (printed in the reader's language), or one line of text that
     # every language prints as it is.
     hours: Text | Annotated[list[OpeningHours], Field(min_length=1)]
     map_url: HttpsUrl
     arrive_minutes_early: int = Field(default=30, ge=0, le=240)
-
-    def one_line(self) -> str:
-        return f"{self.street}, {self.city}, {self.state} {self.zip}"
 
 
 class Thresholds(Strict):

@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
-from handout_gen.content.schema import WEEKDAYS, OpeningHours
+from handout_gen.content.schema import WEEKDAYS, OpeningHours, PostalAddress
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
@@ -80,9 +80,24 @@ def plain(text: str) -> str:
     return text.translate(GLYPH_FALLBACKS)
 
 
+# Template messages whose English was reworded: a project catalog made before has only the
+# old msgid, whose translation still fits, so it is used rather than English.
+REWORDED = {
+    # The items under it begin "You have…": "if you have: • You have trouble breathing".
+    "Call 911 or go to the nearest emergency room if:": (
+        "Call 911 or go to the nearest emergency room if you have:"
+    ),
+}
+
+
 @jinja2.pass_context
 def _gettext(context: jinja2.runtime.Context, message: str) -> str:
-    return translations(context.get("lang", languages.ORIGINAL), _catalogs(context)).gettext(message)
+    lang = context.get("lang", languages.ORIGINAL)
+    words = translations(lang, _catalogs(context))
+    text = words.gettext(message)
+    if text == message and message in REWORDED and lang != languages.ORIGINAL:
+        return words.gettext(REWORDED[message])
+    return text
 
 
 @jinja2.pass_context
@@ -241,6 +256,13 @@ def nowrap(text: str) -> str:
     return text.replace(" ", "\u00a0")
 
 
+def address(value: PostalAddress) -> str:
+    """A street address on one line for print and screen, its state and ZIP code held
+    together: a ZIP code never wraps onto a line of its own. (``one_line()`` is the plain
+    form, for search links and the newsletter's address check.)"""
+    return f"{value.street}, {value.city}, {nowrap(f'{value.state} {value.zip}')}"
+
+
 def tel_href(phone: str) -> str:
     """``555-0100`` → ``tel:5550100`` for tappable links."""
     return "tel:" + re.sub(r"[^0-9+]", "", phone)
@@ -315,6 +337,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         css_string=css_string,
         isolate=isolate,
         ltr=ltr,
+        address=address,
     )
     if project_templates is not None:  # content/locale/<lang>.po beside the project's templates/
         env.globals["catalog_dir"] = str(project_templates.parent / "content" / "locale")
