@@ -190,6 +190,50 @@ def test_the_spanish_editions_footer_links_lead_to_spanish_pages(built: Built) -
     assert "email/unsubscribe/zh/" not in plan.pages  # no newsletter in Chinese: no page either
 
 
+def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
+    """Every language the site has pages in gets the pages the menu leads to (home, treatments,
+    clinics, newsletter), below the original's address; a page's menu leads to those in its
+    own language, in its own words, and its lists to the pages in that language where they
+    exist (the rest marked as English for screen readers)."""
+    site, plan, _ = built
+    for lang in ("es", "zh", "ar"):
+        for path, kind in (("", "home"), ("procedures/", "procedures"), ("locations/", "locations"),
+                           ("newsletters/", "archive")):
+            assert (plan.pages[f"{path}{lang}/"].kind, plan.pages[f"{path}{lang}/"].lang) == (kind, lang)
+    menus = {
+        RFA + "es/": ["/es/", "/procedures/es/", "/locations/es/", "/newsletters/es/"],
+        "locations/orchard/zh/": ["/zh/", "/procedures/zh/", "/locations/zh/", "/newsletters/zh/"],
+        "email/unsubscribe/es/": ["/es/", "/procedures/es/", "/locations/es/", "/newsletters/es/"],
+        RFA: ["/", "/procedures/", "/locations/", "/newsletters/"],
+    }
+    for path, links in menus.items():
+        assert page(site, path).xpath("//header//nav//a/@href") == links, path
+    spanish = page(site, "es/")
+    assert spanish.get("lang") == "es"
+    assert spanish.xpath("//header//nav//a/text()")[:2] == ["Inicio", "Tratamientos"]
+    assert spanish.xpath("//nav//a[@aria-current='page']/@href") == ["/es/"]
+    assert f"/{RFA}es/" in spanish.xpath("//main//h3/a/@href")
+    assert spanish.xpath("//main//a[starts-with(@href, '/newsletters/2026-12/')]/@href")[0] == (
+        "/newsletters/2026-12/es/")
+    chinese = page(site, "procedures/zh/")
+    cards = {li.find(".//h2/a").get("href"): li.get("lang") for li in chinese.xpath("//main//li")}
+    assert cards["/procedures/epidural-steroid-injection/zh/"] is None  # in the page's language
+    assert cards[f"/{RFA}"] == "en"  # no Chinese edition: the English page, said to be English
+    assert chinese.findtext(".//h1") == "治疗"
+    assert chinese.xpath("//a[@class='skip']/text()") == ["跳到主要内容"]
+    hreflangs = page(site, "locations/").xpath('//link[@rel="alternate"]/@hreflang')
+    assert set(hreflangs) >= {"en", "es", "zh", "ar", "x-default"}
+
+
+def test_clinic_hours_read_in_the_pages_language(built: Built) -> None:
+    """Hours join their days and times with the project catalog's word for "to"."""
+    site, _, _ = built
+    chinese = " ".join(page(site, "locations/orchard/zh/").find(".//main").text_content().split())
+    assert "星期一至星期五" in chinese and " to " not in chinese
+    arabic = " ".join(page(site, "locations/orchard/ar/").find(".//main").text_content().split())
+    assert " to " not in arabic and "إلى" in arabic
+
+
 def test_stylesheet_has_fonts_focus_and_print_styles(built: Built) -> None:
     css = (built[0] / "assets" / "site.css").read_text()
     assert 'url("fonts/AtkinsonHyperlegible-Regular.woff2") format("woff2")' in css
@@ -208,9 +252,10 @@ def test_no_op_rebuild_writes_nothing_and_an_edit_rewrites_what_shows_it(small_w
     edited = build_site(load_project(small_warm_project))
     site = small_warm_project / "output" / "site"
     assert sorted(p.relative_to(site).as_posix() for p in edited.site.written) == [
-        "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf", "index.html",
+        "es/index.html",  # the Spanish lists of procedures show the title; the others do not
+        "handouts/prp-injection.es.large.pdf", "handouts/prp-injection.es.pdf",
         "newsletters/2026-12/es/index.html",  # the Spanish issue may quote any Spanish edition
-        "procedures/index.html", "procedures/prp-injection/es/index.html",
+        "procedures/es/index.html", "procedures/prp-injection/es/index.html",
         "procedures/prp-injection/index.html", "sitemap.xml"]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
+from handout_gen.checks.catalogs import catalog_findings
 from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.checks.newsletters import newsletter_checks
@@ -293,6 +294,7 @@ def run_checks(
         findings += checks_pdf.contrast(practice.colors, relpath(practice_yaml, root), key_lines)
     newsletters: dict[str, str] = {}
     if project is not None:
+        findings += catalog_findings(project)
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)

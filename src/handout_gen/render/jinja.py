@@ -142,33 +142,37 @@ def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a B
     return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
 
 
-def clock_time(value: time | datetime, lang: str, locale: str | None = None) -> str:
+def clock_time(
+    value: time | datetime, lang: str, locale: str | None = None, catalogs: Path | None = None
+) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space.
 
     Twelve o'clock says which it is ("12:00 AM (midnight)", "12:00 a.m. (medianoche)"):
     readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A language
     whose catalog lacks the word prints the time alone, never an English word. ``locale``:
-    the page's Babel locale, when the project sets one for ``lang``.
+    the page's Babel locale, when the project sets one for ``lang``; ``catalogs``: the
+    project's ``content/locale/`` (its words first, as everywhere).
     """
     text = plain(format_time(value, "short", locale=locale or languages.locale(lang)))
     if value.minute or value.second or value.hour not in (0, 12):
         return text
-    catalog = translations(lang)
+    catalog = translations(lang, catalogs)
     word = catalog.gettext("midnight") if value.hour == 0 else catalog.gettext("noon")
     if lang != languages.ORIGINAL and word in ("midnight", "noon"):
         return text
     return f"{text} ({word})"
 
 
-def opening_hours(hours: str | Sequence[OpeningHours], lang: str) -> str:
+def opening_hours(hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None) -> str:
     """A location's hours in ``lang``: "Monday to Friday, 7:30 AM to 4:30 PM" / "Lunes a
     viernes, 7:30 a.m. a 4:30 p.m."; weekday names and times from Babel, "to" from the
-    catalog. Hours given as one line of text are printed as they are."""
+    catalogs (the project's ``catalogs`` first). Hours given as one line of text are printed
+    as they are."""
     if isinstance(hours, str):
         return hours
     locale = languages.locale(lang)
     names = Locale.parse(locale).days["format"]["wide"]
-    span = translations(lang).gettext("%(first)s to %(last)s")
+    span = translations(lang, catalogs).gettext("%(first)s to %(last)s")
     parts = []
     for group in hours:
         days = sorted(WEEKDAYS.index(d) for d in group.days)
@@ -176,7 +180,7 @@ def opening_hours(hours: str | Sequence[OpeningHours], lang: str) -> str:
             when = span % {"first": names[days[0]], "last": names[days[-1]]}
         else:
             when = ", ".join(str(names[d]) for d in days)
-        opens, closes = (clock_time(t, lang) for t in group.times())
+        opens, closes = (clock_time(t, lang, catalogs=catalogs) for t in group.times())
         parts.append(f"{when}, " + span % {"first": opens, "last": closes})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
@@ -191,13 +195,13 @@ def day(context: jinja2.runtime.Context, value: date) -> str:
 @jinja2.pass_context
 def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) -> str:
     """The ``hours`` filter: a location's opening hours in the page's language."""
-    return opening_hours(value, context.get("lang", languages.ORIGINAL))
+    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context))
 
 
 @jinja2.pass_context
 def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return clock_time(value, context.get("lang", languages.ORIGINAL), _locale(context))
+    return clock_time(value, context.get("lang", languages.ORIGINAL), _locale(context), _catalogs(context))
 
 
 def isolate(value: object) -> str:

@@ -61,11 +61,19 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
     procedures = digest_of(*(e.digest for e in editions))
     folder = project.content_dir / "newsletters"
     issue_files = digest_of(*((folder / f"{p.key}.md").read_bytes() for p in plan.of_kind("issue")))
-    depends = {
-        "home": digest_of(shared, procedures, issue_files),
-        "sitemap": digest_of(shared, procedures, issue_files),
-        "procedures": digest_of(shared, procedures),
-        "archive": digest_of(shared, issue_files), "feed": digest_of(shared, issue_files),
+
+    def listed(lang: str) -> str:
+        """What a list of procedures in ``lang`` shows: each one's edition in ``lang`` (else the
+        original) and the languages it has, so an edit rewrites only the lists that show it."""
+        return digest_of(*(f"{p.edition(lang).digest}/{','.join(p.languages)}"
+                           for p in (project.procedures[slug] for slug in sorted(project.procedures))))
+
+    depends: dict[str, Callable[[str], str]] = {
+        "home": lambda lang: digest_of(shared, listed(lang), issue_files),
+        "procedures": lambda lang: digest_of(shared, listed(lang)),
+        "sitemap": lambda _lang: digest_of(shared, procedures, issue_files),
+        "archive": lambda _lang: digest_of(shared, issue_files),
+        "feed": lambda _lang: digest_of(shared, issue_files),
     }
     outputs = []
     for page in plan.pages.values():
@@ -77,7 +85,7 @@ def site_outputs(plan: SitePlan, pages: SitePages, pdf: Callable[[Download], byt
         elif page.kind == "issue":
             key = issue_key(project, page.key, page.lang)
         else:
-            key = depends.get(page.kind, shared)
+            key = depends[page.kind](page.lang) if page.kind in depends else shared
         outputs.append(Output(file_for(page.path), digest_of(key, page.path), partial(pages.render, page)))
     outputs.append(Output(STYLESHEET, digest_of(shared, "css"), lambda: pages.stylesheet().encode()))
     for face in FONT_FACES:

@@ -56,9 +56,18 @@ class SitePages:
     def stylesheet(self, fonts: str = "fonts/") -> str:
         return render(self.env, "site.css.j2", colors=self.project.practice.colors, fonts=fonts)
 
+    def words(self, lang: str) -> Callable[[str], str]:
+        """``gettext`` of ``lang``: the project's catalog first, as the templates' ``_()``."""
+        return translations(lang, self.project.catalog_dir).gettext
+
+    def link_to(self, kind: PageKind, key: str = "", lang: str = ORIGINAL) -> str:
+        """The link to a page of ``kind`` in ``lang``, or to the original where it has none."""
+        return self.urls.link(self.plan.in_language(kind, key, lang).path)
+
     def site_context(self, page: Page | None, lang: str, inline_css: str = "") -> dict[str, Any]:
-        """What the frame of every page needs: links of the header, logo, stylesheet, feed."""
-        gettext = translations(lang).gettext
+        """What the frame of every page needs: links of the header (to the pages in ``lang``
+        where the site has them), logo, stylesheet, feed."""
+        gettext = self.words(lang)
         nav: list[tuple[str, PageKind]] = [
             (gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
             (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
@@ -73,7 +82,7 @@ class SitePages:
             "logo_height": logo.height,
             "feed": self.urls.link(self.plan.of_kind("feed")[0].path),
             "nav": [
-                {"label": label, "href": self.urls.link(self.plan.of_kind(kind)[0].path),
+                {"label": label, "href": self.link_to(kind, lang=lang),
                  "current": page is not None and page.kind == kind}
                 for label, kind in nav
             ],
@@ -158,9 +167,12 @@ class SitePages:
             found.append(IssueSummary(page.key, meta.subject, meta.preheader, meta.date, meta.lang, page))
         return sorted(found, key=lambda i: (i.date, i.id), reverse=True)
 
-    def issue_links(self) -> list[dict[str, Any]]:
+    def issue_links(self, lang: str = ORIGINAL) -> list[dict[str, Any]]:
+        """Every issue, newest first, each in its ``lang`` edition where it has one."""
+        editions = {(i.id, i.page.lang): i for i in self.editions}
+        shown = [editions.get((i.id, lang), i) for i in self.issues]
         return [{"href": self.urls.link(i.page.path), "subject": i.subject, "preheader": i.preheader,
-                 "date": i.date} for i in self.issues]
+                 "date": i.date, "lang": i.lang} for i in shown]
 
     def lastmod(self) -> dict[str, Any]:
         found: dict[str, Any] = {i.page.path: i.date for i in self.issues}
@@ -168,35 +180,38 @@ class SitePages:
             found[page.path] = self.project.procedure(page.key).edition(page.lang).meta.last_reviewed
         return found
 
-    def procedure_links(self) -> list[dict[str, Any]]:
-        """Every procedure, the overview first, then by title."""
-        return [
-            {"href": self.urls.link(self.plan.find("procedure", p.slug).path), "title": p.meta.title,
-             "summary": p.meta.summary, "editions": self.edition_links(p, ORIGINAL)}
-            for p in sorted(self.project.procedures.values(),
-                            key=lambda p: (p.meta.kind != "overview", p.meta.title))
-        ]
+    def procedure_links(self, lang: str = ORIGINAL) -> list[dict[str, Any]]:
+        """Every procedure, the overview first, then by title: its page in ``lang`` where it
+        has one (its other editions linked beside it)."""
+        links = []
+        for procedure in sorted(self.project.procedures.values(),
+                                key=lambda p: (p.meta.kind != "overview", p.meta.title)):
+            page = self.plan.in_language("procedure", procedure.slug, lang)
+            meta = procedure.edition(page.lang).meta
+            links.append({"href": self.urls.link(page.path), "title": meta.title, "summary": meta.summary,
+                          "lang": page.lang, "editions": self.edition_links(procedure, page.lang)})
+        return links
 
     def procedures(self, page: Page) -> bytes:
-        gettext = translations(page.lang).gettext
-        titles = ", ".join(p.meta.title for p in self.project.procedures.values())
-        info = self.page_info(page, gettext("Treatments"), titles)
-        return self.html("site_procedures.html.j2", page, info, procedures=self.procedure_links())
+        procedures = self.procedure_links(page.lang)
+        info = self.page_info(page, self.words(page.lang)("Treatments"),
+                              ", ".join(item["title"] for item in procedures))
+        return self.html("site_procedures.html.j2", page, info, procedures=procedures)
 
     def home(self, page: Page) -> bytes:
         practice = self.project.practice
-        procedures = self.procedure_links()
-        info = self.page_info(page, practice.name, translations(page.lang).gettext(
+        info = self.page_info(page, practice.name, self.words(page.lang)(
             "Plain-language information about our treatments, our clinics and how to reach us."),
             jsonld=schema.graph(schema.website(self.plan), schema.clinic(self.plan)))
-        archive = self.urls.link(self.plan.of_kind("archive")[0].path)
-        return self.html("site_home.html.j2", page, info, procedures=procedures,
-                         locations=self.location_links(), issues=self.issue_links(), archive=archive)
+        archive = self.link_to("archive", lang=page.lang)
+        return self.html("site_home.html.j2", page, info, procedures=self.procedure_links(page.lang),
+                         locations=self.location_links(page.lang), issues=self.issue_links(page.lang),
+                         archive=archive)
 
     def procedure(self, page: Page) -> bytes:
         procedure = self.project.procedure(page.key)
         edition = procedure.edition(page.lang)
-        meta, gettext = edition.meta, translations(page.lang).gettext
+        meta, gettext = edition.meta, self.words(page.lang)
         labels = {False: gettext("Handout"), True: gettext("Large-print handout")}
         downloads = [
             {"href": self.urls.link(path), "label": labels[d.variant.large_print],
@@ -219,39 +234,39 @@ class SitePages:
                          downloads=downloads, image=picture,
                          editions=self.edition_links(procedure, page.lang))
 
-    def location_links(self) -> list[dict[str, Any]]:
-        return [{"location": loc, "href": self.urls.link(self.plan.find("location", loc.id).path)}
+    def location_links(self, lang: str = ORIGINAL) -> list[dict[str, Any]]:
+        """Every clinic, linked to its page in ``lang`` where the site has one."""
+        return [{"location": loc, "href": self.link_to("location", loc.id, lang)}
                 for loc in self.project.practice.locations]
 
     def locations(self, page: Page) -> bytes:
-        gettext = translations(page.lang).gettext
         names = ", ".join(loc.name for loc in self.project.practice.locations)
-        info = self.page_info(page, gettext("Our clinics"), names,
+        info = self.page_info(page, self.words(page.lang)("Our clinics"), names,
                               jsonld=schema.graph(schema.clinic(self.plan)))
-        return self.html("site_locations.html.j2", page, info, locations=self.location_links())
+        return self.html("site_locations.html.j2", page, info, locations=self.location_links(page.lang))
 
     def location(self, page: Page) -> bytes:
         location = self.project.practice.location(page.key)
         assert location is not None
         own = self.urls.own_path(location.map_url) is not None
         map_href = OSM_SEARCH + quote(location.one_line()) if own else location.map_url
-        hours = opening_hours(location.hours, page.lang)
+        hours = opening_hours(location.hours, page.lang, self.project.catalog_dir)
         info = self.page_info(page, location.name, f"{location.one_line()}. {hours}.",
                               jsonld=schema.graph(schema.location_node(self.plan, location.id)))
         return self.html("site_location.html.j2", page, info, location=location, map_href=map_href,
-                         all_locations=self.urls.link(self.plan.of_kind("locations")[0].path))
+                         all_locations=self.link_to("locations", lang=page.lang))
 
     def archive(self, page: Page) -> bytes:
-        gettext = translations(page.lang).gettext
+        gettext = self.words(page.lang)
         info = self.page_info(page, gettext("Newsletter"),
                               gettext("Every issue of our email newsletter, newest first."))
-        return self.html("site_archive.html.j2", page, info, issues=self.issue_links(),
+        return self.html("site_archive.html.j2", page, info, issues=self.issue_links(page.lang),
                          feed=self.urls.link(self.plan.of_kind("feed")[0].path))
 
     def unsubscribe(self, page: Page, state: str = "fallback", form: dict[str, str] | None = None,
                     inline_css: str = "") -> bytes:
         """The static fallback page (the app renders the same template with other states)."""
-        gettext = translations(page.lang).gettext
+        gettext = self.words(page.lang)
         info = self.page_info(page, gettext("Stop getting our emails"), gettext(
             "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
             noindex=True)
@@ -277,7 +292,7 @@ class SitePages:
         practice = self.project.practice
         context = {"lang": issue.lang, "practice": practice, "colors": practice.colors, "page": info,
                    "site": self.site_context(here, issue.lang),
-                   "archive": self.urls.link(self.plan.of_kind("archive")[0].path)}
+                   "archive": self.link_to("archive", lang=issue.lang)}
         browser = render_issue(self.project, page.key, lang=page.lang).browser_html
         tree = lxml_html.document_fromstring(browser)
         head, body = tree.find("head"), tree.find("body")

@@ -37,6 +37,9 @@ PageKind = Literal[
     "unsubscribe", "preferences", "sitemap", "robots",
 ]
 Target = Literal["page", "file", "external", "missing"]
+# The pages the menu links to: one in each language the site has pages in, below the original's
+# address (``/es/``, ``/procedures/es/``), so a reader who came in one language stays in it.
+HUBS: tuple[PageKind, ...] = ("home", "procedures", "locations", "archive")
 IMG_SRC_RE = re.compile(r'<img\b[^>]*?\bsrc="([^"]+)"')
 RASTER = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 STYLESHEET = "assets/site.css"
@@ -90,6 +93,11 @@ class SitePlan:
 
     def find(self, kind: PageKind, key: str = "", lang: str = ORIGINAL) -> Page:
         return next(p for p in self.pages.values() if (p.kind, p.key, p.lang) == (kind, key, lang))
+
+    def in_language(self, kind: PageKind, key: str = "", lang: str = ORIGINAL) -> Page:
+        """The page of ``kind`` (and ``key``) in ``lang``, or the original where it has none."""
+        found = {p.lang: p for p in self.pages.values() if (p.kind, p.key) == (kind, key)}
+        return found.get(lang) or found[ORIGINAL]
 
     def of_kind(self, kind: PageKind) -> list[Page]:
         return [p for p in self.pages.values() if p.kind == kind]
@@ -201,6 +209,10 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
     archive = urls.own_path(email.archive_url) or "newsletters/"
     archive = archive if archive.endswith("/") else archive + "/"  # an issue folder goes below it
     plan.add(Page(archive, "archive"), email.archive_url)
+    hubs = [p for p in list(plan.pages.values()) if p.kind in HUBS]  # one lost to a clash is reported
+    for lang in (lang for lang in project.web_languages if lang != ORIGINAL):
+        for hub in hubs:
+            plan.add(Page(f"{hub.path}{lang}/", hub.kind, lang, source=hub.source))
     for issue_id in list_issues(project):
         path = urls.own_path(issue_url(project, issue_id)) or f"{archive}{issue_id}/"
         source = f"content/newsletters/{issue_id}.md"

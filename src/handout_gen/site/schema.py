@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from handout_gen.content.procedures import Procedure
 from handout_gen.core import languages
-from handout_gen.site.plan import Page, SitePlan
+from handout_gen.site.plan import HUBS, Page, SitePlan
 
 CONTEXT = "https://schema.org"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -166,9 +166,9 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def alternates(plan: SitePlan, page: Page) -> list[tuple[str, str]]:
-    """hreflang alternates of a procedure, location or newsletter issue page: every language of
-    it (itself included) and x-default."""
-    if page.kind not in ("procedure", "location", "issue"):
+    """hreflang alternates of a page in several languages (a procedure, location or issue, and
+    the pages the menu links to): every language of it (itself included) and x-default."""
+    if page.kind not in ("procedure", "location", "issue", *HUBS):
         return []
     pages = sorted((p for p in plan.of_kind(page.kind) if p.key == page.key),
                    key=lambda p: plan.project.languages.codes.index(p.lang))
@@ -182,7 +182,7 @@ def atom(plan: SitePlan, issues: list[IssueSummary]) -> bytes:
     """The newsletter as an Atom feed, newest first (dates only: an issue has no time of day)."""
     ET.register_namespace("", ATOM_NS)
     practice, urls = plan.project.practice, plan.urls
-    archive, feed = plan.of_kind("archive")[0], plan.of_kind("feed")[0]
+    archive, feed = plan.find("archive"), plan.of_kind("feed")[0]
     root = ET.Element(f"{{{ATOM_NS}}}feed", {"xml:lang": languages.ORIGINAL})
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

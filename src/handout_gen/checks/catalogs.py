@@ -1,0 +1,53 @@
+"""The words around the content (headings, footers, menus, buttons): which phrases a language's
+catalogs leave untranslated. Those print in English on that language's handouts, packets and
+web pages, so ``check`` names them before a reader meets them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from handout_gen.checks.findings import Finding
+from handout_gen.content.project import Project
+from handout_gen.core.errors import relpath
+from handout_gen.core.languages import ORIGINAL
+from handout_gen.core.paths import LOCALE_DIR
+from handout_gen.render.jinja import REWORDED
+
+SHOWN = 5  # phrases quoted in the message; the count says how many more
+
+
+def _msgids(path: Path, translated: bool) -> set[str]:
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+            if m.id and (m.string or not translated)}
+
+
+def catalog_findings(project: Project) -> list[Finding]:
+    """One warning per language whose catalogs (the project's ``content/locale/<lang>.po``,
+    then the tool's) miss a phrase of the built-in templates (``messages.pot``)."""
+    wanted = sorted(_msgids(LOCALE_DIR / "messages.pot", translated=False))
+    findings = []
+    for lang in project.languages.codes:
+        if lang == ORIGINAL:
+            continue
+        own = project.catalog_dir / f"{lang}.po"
+        have: set[str] = set()
+        for path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
+            if path.is_file():
+                have |= _msgids(path, translated=True)
+        missing = [m for m in wanted if m not in have and REWORDED.get(m) not in have]
+        if not missing:
+            continue
+        name, source = project.languages.name(lang), relpath(own, project.root)
+        quoted = ", ".join(repr(m) for m in missing[:SHOWN])
+        more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
+        findings.append(Finding(
+            source, None, "translation.catalog", "warning",
+            f"{len(missing)} phrase(s) of the page furniture have no {name} translation and print in "
+            f"English on {name} handouts, packets and web pages: {quoted}{more}",
+            f"add them to {source} (msgid: the English phrase, msgstr: the {name}); keep the file "
+            "marked draft until a qualified translator reviews it"))
+    return findings
