@@ -40,58 +40,15 @@ def _plain(markdown: str) -> str:
 
 
 def readability(issue: Issue, source: str, lines: list[str], languages: Languages) -> list[Finding]:
-    """The reading-level rule of the edition's language over its introduction and sections."""
-    rule, lang = languages.readability(issue.lang), issue.lang
+    """The reading-level rule of the edition's language over its introduction and sections
+    (warnings only: the hard limits are the handouts')."""
     body = next((n for n, line in enumerate(lines, 1) if n > 1 and line.strip() == "---"), 1) + 1
     units = [("the introduction", body, _plain(issue.intro_md))]
     for sid, (heading, markdown) in issue.sections.items():
         line = next((n for n, text in enumerate(lines, 1) if text.rstrip().endswith(f"{{#{sid}}}")), body)
         units.append((f"section '{heading}'", line, _plain(markdown)))
-    findings = []
-    for label, line, text in units:
-        normal = checks_text.normalise_for_scoring(text)
-        if rule == "sentence-length":
-            sentence, word, spaced = checks_text.sentence_lengths(normal)
-            if sentence > (checks_text.SENTENCE_WORDS_MAX if spaced else checks_text.SENTENCE_CHARS_MAX):
-                findings.append(
-                    Finding(
-                        source,
-                        line,
-                        "readability.length",
-                        "warning",
-                        f"{label} has {sentence:.0f} words or characters a sentence on average",
-                        "split long sentences",
-                    )
-                )
-            continue
-        value, words = checks_text.score(normal, lang, rule)
-        if words < checks_text.MIN_SCORED_WORDS:
-            continue
-        if rule == "inflesz" and value < checks_text.INFLESZ_TARGET:
-            findings.append(
-                Finding(
-                    source,
-                    line,
-                    "readability.inflesz",
-                    "warning",
-                    f"{label} scores {value:.0f} on the Szigriszt-Pazos (INFLESZ) scale; the target is "
-                    f"{checks_text.INFLESZ_TARGET:.0f} or more",
-                    "use shorter sentences and shorter, everyday words",
-                )
-            )
-        elif rule == "flesch-kincaid" and value > checks_text.FK_TARGET:
-            findings.append(
-                Finding(
-                    source,
-                    line,
-                    "readability.grade",
-                    "warning",
-                    f"{label} reads at grade {value:.1f} (Flesch-Kincaid); the target is grade "
-                    f"{checks_text.FK_TARGET:.0f} or lower",
-                    "split long sentences and swap long words for short ones",
-                )
-            )
-    return findings
+    rule = languages.readability(issue.lang)
+    return checks_text.reading_level(source, units, issue.lang, rule, errors=False)
 
 
 def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, str]) -> list[Finding]:

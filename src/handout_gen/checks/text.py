@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +19,7 @@ from handout_gen.checks.findings import Finding
 from handout_gen.content.markdown import removed_problems
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
-from handout_gen.core.errors import Severity, relpath
+from handout_gen.core.errors import relpath
 from handout_gen.core.languages import DEFAULTS, Languages, Readability
 
 # Targets (reference/patient-education.md §0, §1.3).
@@ -219,52 +219,60 @@ def sentence_lengths(text: str) -> tuple[float, float, bool]:
     return len(words) / len(sentences), letters / max(len(words), 1), True
 
 
-def _by_length(doc: Document) -> list[Finding]:
-    """The rule for a language without a readability formula; ``check`` says which it used."""
-    findings = [Finding(
+def _no_formula(doc: Document) -> Finding:
+    """Says which rule stood in for a language without a readability formula."""
+    return Finding(
         doc.source, 1, "readability.no-formula", "warning",
         f"'{doc.lang}' has no readability formula; checked for short sentences and short words "
         f"instead (at most {SENTENCE_WORDS_MAX:.0f} words or {SENTENCE_CHARS_MAX:.0f} characters "
         f"a sentence, {WORD_LETTERS_MAX:.0f} letters a word on average)",
-        "have a qualified medical translator review the reading level")]
-    for label, line, text in _units(doc):
-        sentence, word, spaced = sentence_lengths(normalise_for_scoring(text))
-        limit = SENTENCE_WORDS_MAX if spaced else SENTENCE_CHARS_MAX
-        if sentence > limit or word > WORD_LETTERS_MAX:
-            unit = "words" if spaced else "characters"
+        "have a qualified medical translator review the reading level")
+
+
+def reading_level(
+    source: str, units: Iterable[tuple[str, int, str]], lang: str, rule: Readability, *, errors: bool = True
+) -> list[Finding]:
+    """The reading-level rule of ``lang`` over each (label, line, text) unit of a file: the
+    one rule handouts and newsletters share. With ``errors``, a unit past the hard limit is an
+    error (a handout); without, every finding is a warning (a newsletter)."""
+    findings = []
+    for label, line, text in units:
+        normal = normalise_for_scoring(text)
+        if rule == "sentence-length":
+            sentence, word, spaced = sentence_lengths(normal)
+            if sentence > (SENTENCE_WORDS_MAX if spaced else SENTENCE_CHARS_MAX) or word > WORD_LETTERS_MAX:
+                unit = "words" if spaced else "characters"
+                findings.append(Finding(
+                    source, line, "readability.length", "warning",
+                    f"{label} has {sentence:.0f} {unit} a sentence"
+                    + (f" and {word:.1f} letters a word" if spaced else "") + " on average",
+                    "split long sentences and swap long words for short everyday ones"))
+            continue
+        value, words = score(normal, lang, rule)
+        if words < MIN_SCORED_WORDS:
+            continue
+        if rule == "inflesz" and value < INFLESZ_TARGET:
+            hard = errors and value < INFLESZ_MIN
+            limit = f" (error below {INFLESZ_MIN:.0f})" if errors else ""
             findings.append(Finding(
-                doc.source, line, "readability.length", "warning",
-                f"{label} has {sentence:.0f} {unit} a sentence"
-                + (f" and {word:.1f} letters a word" if spaced else "") + " on average",
+                source, line, "readability.inflesz", "error" if hard else "warning",
+                f"{label} scores {value:.0f} on the Szigriszt-Pazos (INFLESZ) scale; "
+                f"the target is {INFLESZ_TARGET:.0f} or more{limit}",
+                "use shorter sentences and shorter, everyday words"))
+        elif rule == "flesch-kincaid" and value > FK_TARGET:
+            hard = errors and value > FK_MAX
+            limit = f" (error above {FK_MAX:.0f})" if errors else ""
+            findings.append(Finding(
+                source, line, "readability.grade", "error" if hard else "warning",
+                f"{label} reads at grade {value:.1f} (Flesch-Kincaid); the target is "
+                f"grade {FK_TARGET:.0f} or lower{limit}",
                 "split long sentences and swap long words for short everyday ones"))
     return findings
 
 
 def readability(doc: Document) -> list[Finding]:
-    if doc.rule == "sentence-length":
-        return _by_length(doc)
-    findings = []
-    for label, line, text in _units(doc):
-        value, words = score(normalise_for_scoring(text), doc.lang, doc.rule)
-        if words < MIN_SCORED_WORDS:
-            continue
-        if doc.rule == "inflesz":
-            if value >= INFLESZ_TARGET:
-                continue
-            severity: Severity = "error" if value < INFLESZ_MIN else "warning"
-            message = (f"{label} scores {value:.0f} on the Szigriszt-Pazos (INFLESZ) scale; "
-                       f"the target is {INFLESZ_TARGET:.0f} or more (error below {INFLESZ_MIN:.0f})")
-            fix = "use shorter sentences and shorter, everyday words"
-            findings.append(Finding(doc.source, line, "readability.inflesz", severity, message, fix))
-        else:
-            if value <= FK_TARGET:
-                continue
-            severity = "error" if value > FK_MAX else "warning"
-            message = (f"{label} reads at grade {value:.1f} (Flesch-Kincaid); the target is "
-                       f"grade {FK_TARGET:.0f} or lower (error above {FK_MAX:.0f})")
-            fix = "split long sentences and swap long words for short everyday ones"
-            findings.append(Finding(doc.source, line, "readability.grade", severity, message, fix))
-    return findings
+    found = reading_level(doc.source, _units(doc), doc.lang, doc.rule)
+    return [_no_formula(doc), *found] if doc.rule == "sentence-length" else found
 
 
 # --- PEMAT-P items a program can check ---------------------------------------------------
