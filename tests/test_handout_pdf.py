@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
-from tests.conftest import FIXTURE
+from tests.conftest import FIXTURE, copy_sample
 
 from .pdfutil import pdf_text, pdfinfo, tool
 
@@ -31,7 +31,7 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         "Maple Hollow Spine & Pain Center",
         "What it is", "Who it may help", "Before your visit", "The day of your visit",
         "After your visit", "When to call us", "Key points",
-        "Call us: 555-0100", "Page 1 of", "RFA-2026.2, last reviewed Nov 2, 2026",
+        "Call us: 555-0100", "Page 1 of", "RFA-2026.2, draft of Nov 2, 2026",
         "DRAFT: awaiting clinical review",
     ):
         assert phrase in text, phrase
@@ -185,3 +185,17 @@ def test_a_no_op_build_gates_only_what_it_would_write(
     prp.write_text(prp.read_text().replace("title: ", "title: New ", 1))
     assert len(build_module.build(load_project(small_warm_project)).handouts.written) == 4
     assert gated == ["prp-injection"]
+
+
+def test_a_reviewed_handout_says_when_and_by_whom_a_draft_that_it_is_not_yet(tmp_path: Path) -> None:
+    """A draft says it has not been reviewed (footer and version line); once a clinician sets
+    ``status: approved``, the same lines say when it was last reviewed and by whom."""
+    root = copy_sample(tmp_path / "project")
+    draft = " ".join(pdf_text(render_handout(load_project(root), "prp-injection", Variant())).split())
+    assert "A draft of November 2, 2026, not yet reviewed by:" in draft and "last reviewed" not in draft
+    source = root / "content/procedures/prp-injection.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("status: draft", "status: approved"),
+                      encoding="utf-8")
+    approved = " ".join(pdf_text(render_handout(load_project(root), "prp-injection", Variant())).split())
+    assert "PRP-2026.2, last reviewed Nov 2, 2026" in approved
+    assert "Last reviewed November 2, 2026 by:" in approved and "draft" not in approved.lower()

@@ -90,7 +90,7 @@ def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> 
     text = pdf_text(data)
     assert "Página 1 de " in text and "Page 1" not in text
     assert "Puntos clave" in text and "Cuándo llamarnos" in text
-    assert "Revisado el 2 de noviembre de 2026 por:" in text
+    assert "Borrador del 2 de noviembre de 2026, aún sin revisar por:" in text  # status: draft
     assert "Llámenos: 555-0100" in text
 
 

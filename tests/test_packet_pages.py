@@ -153,6 +153,23 @@ def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, A
         assert re.search(re.escape(label) + r"\s+555-0100", page)  # the label and its number together
 
 
+def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None:
+    """A packet with its own aftercare pages holds the one aftercare checklist: the handouts
+    in it leave theirs out (as they leave out the emergency list)."""
+    project = load_project(FIXTURE)
+    checked = 0
+    for packet in demo:
+        text = " ".join(pdf_text(packet["data"]).split())
+        for slug in packet["row"]["procedures"].split(";"):
+            procedure = project.procedures[slug.split(":")[0]]
+            items = procedure.edition(packet["row"]["language"]).meta.aftercare
+            # the list as printed: its items one after another (an item may also be a key point)
+            listed = " ".join(" ".join(item.split()) for item in items)
+            assert text.count(listed) == 1, (packet["row"]["patient_id"], slug)
+            checked += 1
+    assert checked >= len(demo)
+
+
 def test_outline_keeps_one_bookmark_per_section(demo: list[dict[str, Any]]) -> None:
     packet = next(p for p in demo if p["row"]["language"] == "en" and not p["large"])
     data = io.BytesIO(packet["data"])

@@ -80,7 +80,9 @@ def test_procedure_page_says_what_the_handout_says(built: Built) -> None:
     for item in [*meta.key_points, *meta.aftercare, *meta.call_us_if, *meta.go_to_er_if]:
         assert " ".join(item.split()) in text
     assert "Draft: our clinical team has not finished reviewing this page." in text
-    assert "Version RFA-2026.2. Last reviewed November 2, 2026 by: Interventional pain physician." in text
+    reviewed = ("Version RFA-2026.2. A draft of November 2, 2026, not yet reviewed by: "
+                "Interventional pain physician.")
+    assert reviewed in text
     pdfs = {a.get("href") for a in main.iter("a") if a.get("href", "").endswith(".pdf")}
     assert pdfs == {"/handouts/radiofrequency-ablation.pdf", "/handouts/radiofrequency-ablation.large.pdf"}
     assert re.search(r"Large-print handout \(PDF, \d+ KB\)", text)
@@ -223,6 +225,27 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
     assert chinese.xpath("//a[@class='skip']/text()") == ["跳到主要内容"]
     hreflangs = page(site, "locations/").xpath('//link[@rel="alternate"]/@hreflang')
     assert set(hreflangs) >= {"en", "es", "zh", "ar", "x-default"}
+
+
+def test_right_to_left_pages_keep_numbers_and_addresses_left_to_right(built: Built) -> None:
+    """On an Arabic page, phone numbers, temperatures and street addresses are isolated as
+    left-to-right (LRI ... PDI), else the bidi algorithm prints "0100-555" and "Orchard Way
+    ... 400"; English items in its lists read left to right and say they are English; the
+    logo leads to the Arabic home page."""
+    site, _, _ = built
+    lri, pdi = "\u2066", "\u2069"
+    clinic = (site / "locations/orchard/ar/index.html").read_text(encoding="utf-8")
+    assert f"{lri}555-0101{pdi}" in clinic and f"{lri}400 Orchard Way, Suite 210{pdi}" in clinic
+    shown = page(site, "locations/orchard/ar/").find(".//body").text_content()
+    assert shown.count("555-01") == shown.count(f"{lri}555-01")  # every phone number on the page
+    esi = (site / "procedures/epidural-steroid-injection/ar/index.html").read_text(encoding="utf-8")
+    assert f"{lri}100.4\u00a0°F{pdi}" in esi or f"{lri}100.4 °F{pdi}" in esi
+    spanish = (site / "locations/orchard/es/index.html").read_text(encoding="utf-8")
+    assert lri not in spanish  # left-to-right pages are left as they are
+    home = page(site, "ar/")
+    english = [li for li in home.xpath("//main//li[@lang='en']")]
+    assert english and all(li.get("dir") == "ltr" and "(English)" in li.text_content() for li in english)
+    assert home.xpath("//a[@class='brand']/@href") == ["/ar/"]
 
 
 def test_clinic_hours_read_in_the_pages_language(built: Built) -> None:

@@ -178,3 +178,36 @@ def test_the_axe_check_can_fail(browser: Browser, site: tuple[str, list[str], Pa
     found = " ".join(axe_violations(tab))
     assert "image-alt" in found and "heading-order" in found
     tab.context.close()
+
+
+# Where Chromium draws two parts of one text node: x of the first minus x of the second.
+PARTS_ORDER = """([selector, first, second]) => {
+  const node = [...document.querySelectorAll(selector)].map(e => {
+    const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    let n; while ((n = walk.nextNode())) { if (n.data.includes(first) &&
+      n.data.indexOf(second, n.data.indexOf(first)) > 0) return n; }
+    return null; }).find(n => n);
+  const x = part => { const r = document.createRange(); const at = node.data.indexOf(part);
+    r.setStart(node, at); r.setEnd(node, at + part.length); return r.getBoundingClientRect().left; };
+  return x(first) - x(second);
+}"""
+
+
+def test_arabic_pages_draw_numbers_left_to_right(browser: Browser, site: tuple[str, list[str], Path]) -> None:
+    """What Chromium drew on right-to-left pages: "400" left of "Orchard" in an address, "555"
+    left of "0100" in a phone number after Arabic words, "100.4" left of "°F" (each of them
+    was drawn the other way round before the pages isolated them)."""
+    base, _, _ = site
+    tab, outside = open_page(browser, base, 375)
+    reversed_ = []
+    for path, selector, first, second in (
+        ("locations/orchard/ar/", "address", "400", "Orchard"),
+        ("ar/", "main a[href^='tel:']", "555", "0100"),
+        ("procedures/epidural-steroid-injection/ar/", "main li", "100.4", "°F"),
+    ):
+        tab.goto(path, wait_until="load")
+        if tab.evaluate(PARTS_ORDER, [selector, first, second]) > 0:
+            reversed_.append((path, first, second))
+    tab.context.close()
+    assert reversed_ == []
+    assert outside == []

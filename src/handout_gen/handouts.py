@@ -68,6 +68,12 @@ def handout_context(
     translate = translations(edition.lang, project.catalog_dir).gettext
     locale = project.languages.locale(edition.lang)
     phone = ltr_text(project.practice.phone, context["dir"])
+    # A draft has not been reviewed: its footer says it is a draft of that date.
+    reviewed_on = nowrap(medium_date(meta.last_reviewed, locale))
+    if meta.status == "draft":
+        reviewed = translate("%(version)s, draft of %(date)s")
+    else:
+        reviewed = translate("%(version)s, last reviewed %(date)s")
     context.update(
         procedure=procedure.meta,
         meta=meta,
@@ -77,12 +83,10 @@ def handout_context(
         page_url=procedure.url(edition.lang),  # the edition's own page (Spanish for a Spanish handout)
         qr_uri=qr_data_uri(procedure.url(edition.lang), project.practice.colors.text),
         footer_left=translate("Call us: %(phone)s") % {"phone": phone},
-        footer_center=(
-            translate("%(version)s, last reviewed %(date)s")
-            % {"version": meta.version, "date": nowrap(medium_date(meta.last_reviewed, locale))}
-        ),
+        footer_center=reviewed % {"version": meta.version, "date": reviewed_on},
         stamp_slot=packet is not None,
         call_section=packet is None or not packet.has_call_section,
+        aftercare_list=packet is None or not packet.has_aftercare_section,
     )
     return context
 
@@ -90,9 +94,11 @@ def handout_context(
 @dataclass(frozen=True)
 class PacketPlace:
     """How a handout sits in a packet: the packet numbers its pages (the handout leaves the
-    slot blank), and a packet with its own "call us" section holds the one emergency list."""
+    slot blank), and a packet with its own "call us" or "aftercare" section holds the one
+    emergency list or aftercare checklist (the handout leaves its copy out)."""
 
     has_call_section: bool
+    has_aftercare_section: bool = False
 
 
 def handout_html(

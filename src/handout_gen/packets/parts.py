@@ -92,10 +92,11 @@ class Static:
 
 def handout_part(kit: Kit, slug: str, lang: str, large: bool, packet_sections: list[str]) -> Static:
     """A handout as packets print it: no page numbers of its own and, in a packet with its own
-    "call us" pages, no second emergency list."""
+    "call us" or aftercare pages, no second emergency list or aftercare checklist."""
     procedure = kit.project.procedures[slug]
     variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
-    place = PacketPlace(has_call_section="call" in packet_sections)
+    place = PacketPlace(has_call_section="call" in packet_sections,
+                        has_aftercare_section="aftercare" in packet_sections)
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
     return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
 

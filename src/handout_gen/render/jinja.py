@@ -216,6 +216,27 @@ def ltr_text(value: object, direction: str) -> str:
     return f"{LRI}{value}{PDI}" if direction == "rtl" else str(value)
 
 
+# Text between tags (never inside a tag, a <style> or a <script>), and in it a number with
+# hyphens or plus signs ("555-0100") or with its unit ("100.4 °F", "300 mg/dL"). In
+# right-to-left text the Unicode bidi algorithm splits such a number at the hyphen and prints
+# its parts in reverse order ("0100-555", "F° 100.4"); isolated as left-to-right (LRI … PDI)
+# it prints as written. WeasyPrint (through Pango) and browsers both honour the isolates.
+_TEXT_RE = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>)", re.S)
+_NUMBER_RE = re.compile(
+    r"[+]?\d+(?:[-\u2010\u2011\u2013+]\d+)+"  # a phone number, a range
+    r"|\d+(?:\.\d+)?(?:\s|\u00a0)?(?:°(?:\s|\u00a0)?[FC]\b|mg/dL\b)"  # a measurement with its unit
+)
+
+
+def isolate_numbers(html: str) -> str:
+    """Wrap the numbers of the text of ``html`` that must read left to right in LRI … PDI
+    (for a right-to-left page; see above)."""
+    parts = _TEXT_RE.split(html)
+    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
+        parts[index] = _NUMBER_RE.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", parts[index])
+    return "".join(parts)
+
+
 @jinja2.pass_context
 def ltr(context: jinja2.runtime.Context, value: object) -> str:
     """The ``ltr`` filter: :func:`ltr_text` in the page's direction."""
@@ -260,11 +281,14 @@ def nowrap(text: str) -> str:
     return text.replace(" ", "\u00a0")
 
 
-def address(value: PostalAddress) -> str:
+@jinja2.pass_context
+def address(context: jinja2.runtime.Context, value: PostalAddress) -> str:
     """A street address on one line for print and screen, its state and ZIP code held
-    together: a ZIP code never wraps onto a line of its own. (``one_line()`` is the plain
-    form, for search links and the newsletter's address check.)"""
-    return f"{value.street}, {value.city}, {nowrap(f'{value.state} {value.zip}')}"
+    together (a ZIP code never wraps onto a line of its own), and left to right on a
+    right-to-left page ("400 Orchard Way", not "Orchard Way … 400"). ``one_line()`` is the
+    plain form, for search links and the newsletter's address check."""
+    text = f"{value.street}, {value.city}, {nowrap(f'{value.state} {value.zip}')}"
+    return ltr_text(text, str(context.get("dir", "ltr")))
 
 
 def tel_href(phone: str) -> str:

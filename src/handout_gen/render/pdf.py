@@ -7,7 +7,6 @@ commands that render PDFs pay for it.
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,26 +15,11 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.render.fetcher import make_weasyprint_fetcher
+from handout_gen.render.jinja import isolate_numbers
 from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")
 SUBSET_MEMO = 128  # font subsets remembered per process (each a few to a few hundred KB)
-
-# Text between tags (never inside a tag, a <style> or a <script>), and in it a number with
-# hyphens or plus signs ("555-0100"). In right-to-left text the Unicode bidi algorithm splits
-# such a number at the hyphen and prints its parts in reverse order ("0100-555"); isolated
-# as left-to-right (LRI … PDI) it prints as written.
-_TEXT_RE = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>)", re.S)
-_NUMBER_RE = re.compile(r"[+]?\d+(?:[-\u2010\u2011\u2013+]\d+)+")
-
-
-def isolate_numbers(html: str) -> str:
-    """Wrap hyphenated numbers of the text of ``html`` in LRI … PDI (see above)."""
-    parts = _TEXT_RE.split(html)
-    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
-        parts[index] = _NUMBER_RE.sub(lambda m: f"\u2066{m.group(0)}\u2069", parts[index])
-    return "".join(parts)
-
 
 class _Collect(logging.Handler):
     def __init__(self) -> None:

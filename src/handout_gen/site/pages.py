@@ -22,7 +22,7 @@ from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.render import render_issue
-from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
+from handout_gen.render.jinja import isolate_numbers, make_env, opening_hours, render, safe_html, translations
 from handout_gen.site import schema
 from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary
@@ -73,7 +73,7 @@ class SitePages:
             (gettext("Our clinics"), "locations"), (gettext("Newsletter"), "archive")]
         logo = self.plan.logo
         return {
-            "home": self.urls.link(""),
+            "home": self.link_to("home", lang=lang),
             "css": self.urls.link(STYLESHEET),
             "inline_css": Markup(inline_css),  # noqa: S704 - our own stylesheet, rendered from site.css.j2
             "logo": self.urls.link(logo.src),
@@ -102,13 +102,21 @@ class SitePages:
         info.update(extra)
         return info
 
-    def html(self, template: str, page: Page, info: dict[str, Any], **context: Any) -> bytes:
+    def html(self, template: str, page: Page, info: dict[str, Any], inline_css: str = "",
+             **context: Any) -> bytes:
         practice = self.project.practice
-        text = render(self.env, template, lang=page.lang, dir=self.project.languages.direction(page.lang),
+        direction = self.project.languages.direction(page.lang)
+        text = render(self.env, template, lang=page.lang, dir=direction,
                       locale=self.project.languages.locale(page.lang),
                       practice=practice, colors=practice.colors,
-                      page=info, site=self.site_context(page, page.lang), **context)
-        return text.encode("utf-8")
+                      page=info, site=self.site_context(page, page.lang, inline_css), **context)
+        return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
+
+    def language_of(self, lang: str) -> dict[str, str]:
+        """What a list item in ``lang`` needs on a page in another language: its ``lang`` and
+        ``dir`` attributes, and the language's own name (shown as "(English)")."""
+        languages = self.project.languages
+        return {"lang": lang, "dir": languages.direction(lang), "language": languages.native(lang)}
 
     def edition_links(self, procedure: Procedure, current: str) -> list[dict[str, str]]:
         return [
@@ -172,7 +180,7 @@ class SitePages:
         editions = {(i.id, i.page.lang): i for i in self.editions}
         shown = [editions.get((i.id, lang), i) for i in self.issues]
         return [{"href": self.urls.link(i.page.path), "subject": i.subject, "preheader": i.preheader,
-                 "date": i.date, "lang": i.lang} for i in shown]
+                 "date": i.date, **self.language_of(i.lang)} for i in shown]
 
     def lastmod(self) -> dict[str, Any]:
         found: dict[str, Any] = {i.page.path: i.date for i in self.issues}
@@ -189,7 +197,8 @@ class SitePages:
             page = self.plan.in_language("procedure", procedure.slug, lang)
             meta = procedure.edition(page.lang).meta
             links.append({"href": self.urls.link(page.path), "title": meta.title, "summary": meta.summary,
-                          "lang": page.lang, "editions": self.edition_links(procedure, page.lang)})
+                          "editions": self.edition_links(procedure, page.lang),
+                          **self.language_of(page.lang)})
         return links
 
     def procedures(self, page: Page) -> bytes:
@@ -270,10 +279,7 @@ class SitePages:
         info = self.page_info(page, gettext("Stop getting our emails"), gettext(
             "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
             noindex=True)
-        practice = self.project.practice
-        site = self.site_context(page, page.lang, inline_css)
-        return render(self.env, TEMPLATES[page.kind], lang=page.lang, practice=practice,
-                      colors=practice.colors, page=info, site=site, state=state, form=form).encode("utf-8")
+        return self.html(TEMPLATES[page.kind], page, info, inline_css, state=state, form=form)
 
     def issue(self, page: Page) -> bytes:
         """An issue's page: the email's browser copy, as the newsletter build makes it, with what a
