@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from handout_gen.checks.findings import Finding
 from handout_gen.checks.pdf import contrast_ratio
+from handout_gen.checks.readability import normalise_for_scoring, score
 from handout_gen.checks.runner import CheckReport, months_between, run_checks
-from handout_gen.checks.text import is_action, normalise_for_scoring, score
+from handout_gen.checks.text import is_action
 from handout_gen.cli import cli
 
 TODAY = date(2026, 12, 1)

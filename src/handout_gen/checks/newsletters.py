@@ -16,6 +16,7 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import text as checks_text
 from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.checks.readability import reading_level
 from handout_gen.content.markdown import render_markdown
 from handout_gen.content.project import Project
 from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
@@ -48,7 +49,7 @@ def readability(issue: Issue, source: str, lines: list[str], languages: Language
         line = next((n for n, text in enumerate(lines, 1) if text.rstrip().endswith(f"{{#{sid}}}")), body)
         units.append((f"section '{heading}'", line, _plain(markdown)))
     rule = languages.readability(issue.lang)
-    return checks_text.reading_level(source, units, issue.lang, rule, errors=False)
+    return reading_level(source, units, issue.lang, rule, errors=False)
 
 
 def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, str]) -> list[Finding]:

@@ -7,8 +7,7 @@ so each finding points at the line a content keeper has to change. Nothing here 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,23 +15,18 @@ from typing import Any, Literal
 from markdown_it import MarkdownIt
 
 from handout_gen.checks.findings import Finding
+from handout_gen.checks.readability import (
+    SENTENCE_CHARS_MAX,
+    SENTENCE_WORDS_MAX,
+    WORD_LETTERS_MAX,
+    reading_level,
+)
 from handout_gen.content.markdown import removed_problems
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
 from handout_gen.core.errors import relpath
-from handout_gen.core.languages import DEFAULTS, Languages, Readability
+from handout_gen.core.languages import Languages, Readability
 
-# Targets (reference/patient-education.md §0, §1.3).
-FK_TARGET, FK_MAX = 6.0, 8.0  # English Flesch-Kincaid grade: warn above 6, error above 8
-INFLESZ_TARGET, INFLESZ_MIN = 65.0, 55.0  # Spanish Szigriszt-Pazos: warn below 65, error below 55
-# A language with no formula: short sentences and short words, measured (plain-language
-# guidance: about 15-20 words a sentence). Scripts written without spaces (Chinese, Japanese,
-# Thai) are measured in characters a sentence.
-SENTENCE_WORDS_MAX, WORD_LETTERS_MAX, SENTENCE_CHARS_MAX = 20.0, 7.0, 40.0
-# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han.
-UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-SENTENCE_END_RE = re.compile(r"(?<=[.!?;。！？；؟۔।])\s*")
-MIN_SCORED_WORDS = 10  # formulas are noise on a line or two; shorter units are not scored
 PARAGRAPH_WORDS, SECTION_WORDS = 60, 250
 
 # Front matter lists a reader sees; they are scored and scanned like sections.
@@ -42,7 +36,6 @@ CHECKLIST_SECTIONS = ("before", "day-of")
 
 _md = MarkdownIt("commonmark", {"html": True})
 _md.enable("table")
-_textstat_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -149,21 +142,6 @@ def _line_offset(token: Any, child: Any) -> int:
 
 # --- readability -------------------------------------------------------------------------
 
-NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
-DEGREE_RE = re.compile(r"\s?°\s?[FC]\b")
-
-
-def normalise_for_scoring(text: str) -> str:
-    """Make formulas see what a reader sees.
-
-    textstat splits sentences at the dot in "100.4", counts "555-0100" as several words and
-    merges bullets without a full stop into one long sentence (measured in the reference,
-    §1.3), so numbers become one short word and units are dropped.
-    """
-    text = DEGREE_RE.sub("", text)
-    return NUMBER_RE.sub("5", text)
-
-
 def as_sentence(text: str) -> str:
     """A list item as a sentence: give it a terminal period when it has none."""
     text = text.strip()
@@ -172,25 +150,6 @@ def as_sentence(text: str) -> str:
     if text[-1] in ":;,":
         return text[:-1] + "."
     return text if text[-1] in ".!?…" else text + "."
-
-
-def score(text: str, lang: str, rule: Readability | None = None) -> tuple[float, int]:
-    """(score, words): FK grade for English, Szigriszt-Pazos (INFLESZ) for Spanish.
-
-    ``textstat.set_lang`` is module-global, so it is set on every call, under a lock, and
-    put back to English afterwards.
-    """
-    import textstat
-
-    with _textstat_lock:
-        try:
-            textstat.set_lang(lang)
-            words = int(textstat.lexicon_count(text))
-            if (rule or DEFAULTS[lang].readability) == "inflesz":
-                return float(textstat.szigriszt_pazos(text)), words
-            return float(textstat.flesch_kincaid_grade(text)), words
-        finally:
-            textstat.set_lang("en")
 
 
 def _units(doc: Document) -> Iterator[tuple[str, int, str]]:
@@ -205,20 +164,6 @@ def _units(doc: Document) -> Iterator[tuple[str, int, str]]:
         yield name, doc.key_lines.get((name,), 1), " ".join(items)
 
 
-def sentence_lengths(text: str) -> tuple[float, float, bool]:
-    """(average sentence length, average word length, spaced): in words and letters for a
-    script written with spaces, in characters a sentence for one without (word length 0)."""
-    sentences = [s for s in SENTENCE_END_RE.split(text) if s.strip()]
-    words = re.findall(r"\w+", text)
-    letters = sum(len(w) for w in words)
-    spaced = len(UNSPACED_RE.findall(text)) * 2 < letters
-    if not sentences:
-        return 0.0, 0.0, spaced
-    if not spaced:
-        return len(re.sub(r"\s", "", text)) / len(sentences), 0.0, False
-    return len(words) / len(sentences), letters / max(len(words), 1), True
-
-
 def _no_formula(doc: Document) -> Finding:
     """Says which rule stood in for a language without a readability formula."""
     return Finding(
@@ -227,47 +172,6 @@ def _no_formula(doc: Document) -> Finding:
         f"instead (at most {SENTENCE_WORDS_MAX:.0f} words or {SENTENCE_CHARS_MAX:.0f} characters "
         f"a sentence, {WORD_LETTERS_MAX:.0f} letters a word on average)",
         "have a qualified medical translator review the reading level")
-
-
-def reading_level(
-    source: str, units: Iterable[tuple[str, int, str]], lang: str, rule: Readability, *, errors: bool = True
-) -> list[Finding]:
-    """The reading-level rule of ``lang`` over each (label, line, text) unit of a file: the
-    one rule handouts and newsletters share. With ``errors``, a unit past the hard limit is an
-    error (a handout); without, every finding is a warning (a newsletter)."""
-    findings = []
-    for label, line, text in units:
-        normal = normalise_for_scoring(text)
-        if rule == "sentence-length":
-            sentence, word, spaced = sentence_lengths(normal)
-            if sentence > (SENTENCE_WORDS_MAX if spaced else SENTENCE_CHARS_MAX) or word > WORD_LETTERS_MAX:
-                unit = "words" if spaced else "characters"
-                findings.append(Finding(
-                    source, line, "readability.length", "warning",
-                    f"{label} has {sentence:.0f} {unit} a sentence"
-                    + (f" and {word:.1f} letters a word" if spaced else "") + " on average",
-                    "split long sentences and swap long words for short everyday ones"))
-            continue
-        value, words = score(normal, lang, rule)
-        if words < MIN_SCORED_WORDS:
-            continue
-        if rule == "inflesz" and value < INFLESZ_TARGET:
-            hard = errors and value < INFLESZ_MIN
-            limit = f" (error below {INFLESZ_MIN:.0f})" if errors else ""
-            findings.append(Finding(
-                source, line, "readability.inflesz", "error" if hard else "warning",
-                f"{label} scores {value:.0f} on the Szigriszt-Pazos (INFLESZ) scale; "
-                f"the target is {INFLESZ_TARGET:.0f} or more{limit}",
-                "use shorter sentences and shorter, everyday words"))
-        elif rule == "flesch-kincaid" and value > FK_TARGET:
-            hard = errors and value > FK_MAX
-            limit = f" (error above {FK_MAX:.0f})" if errors else ""
-            findings.append(Finding(
-                source, line, "readability.grade", "error" if hard else "warning",
-                f"{label} reads at grade {value:.1f} (Flesch-Kincaid); the target is "
-                f"grade {FK_TARGET:.0f} or lower{limit}",
-                "split long sentences and swap long words for short everyday ones"))
-    return findings
 
 
 def readability(doc: Document) -> list[Finding]:
