@@ -347,3 +347,29 @@ def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
         lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
     assert not [line for line in lines if line.startswith("45000")]
     assert any(line.startswith("OH 45000") for line in lines)  # the case arose: it wrapped whole
+
+
+def test_each_letter_in_a_mixed_batch_reads_in_its_own_direction(tmp_path: Path) -> None:
+    """Arabic and Chinese letters laid out in one batch, whichever comes first: the Arabic
+    heading ends at the right margin, the Chinese one starts at the left, and the Arabic
+    letter's clinic address and map address read left to right (not "..., 210 ... 400")."""
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    headings = {"ar": "موعدك", "zh": "您的预约"}
+    for order in (("ar", "zh"), ("zh", "ar")):
+        specs = [{"language": lang, "large_print": large, "first_name": "Zed",
+                  "last_name": f"Dir{lang}{large}"} for lang in order for large in ("no", "yes")]
+        rows = make_rows(worker, *specs)
+        data, starts = letters(worker, rows)
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for row, first, end in zip(rows, starts, [*starts[1:], len(pdf.pages)], strict=True):
+                page = pdf.pages[first]
+                heading = [c for c in page.chars if c["text"] in headings[row.language] and c["top"] < 120]
+                where = (row.language, row.large_print, order)
+                if row.language == "ar":
+                    assert min(c["x0"] for c in heading) > page.width / 2, where  # flush right
+                    pages = pdf.pages[first:end]
+                    text = " ".join(" ".join((p.extract_text(y_tolerance=9) or "").split()) for p in pages)
+                    assert "Orchard Way Clinic, 400 Orchard Way, Suite 210," in text, where
+                    assert "orchard/ar/" in text and "/https" not in text, where
+                else:
+                    assert min(c["x0"] for c in heading) < page.width / 4, where  # flush left
