@@ -373,3 +373,19 @@ def test_each_letter_in_a_mixed_batch_reads_in_its_own_direction(tmp_path: Path)
                     assert "orchard/ar/" in text and "/https" not in text, where
                 else:
                     assert min(c["x0"] for c in heading) < page.width / 4, where  # flush left
+
+
+def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> None:
+    """languages.yaml says Chinese writes the family name first: "王秀英" (no space between
+    names in Chinese script), "Wang Xiuying" in Latin letters; English keeps given-first."""
+    rows = make_rows(
+        worker,
+        {"language": "zh", "first_name": "秀英", "last_name": "王"},
+        {"language": "zh", "first_name": "Xiuying", "last_name": "Wang"},
+        {"language": "en", "first_name": "Xiuying", "last_name": "Wang"},
+    )
+    data, starts = letters(worker, rows)
+    texts = [" ".join(page.split()) for page in page_texts(data)]
+    assert "王秀英，您好" in texts[starts[0]].replace(" ", "")
+    assert "Wang Xiuying，您好" in texts[starts[1]]
+    assert "Dear Xiuying Wang," in texts[starts[2]]

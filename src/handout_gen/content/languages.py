@@ -21,7 +21,7 @@ from handout_gen.content.schema import Strict, Text
 from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import Problem, relpath
 from handout_gen.core.fonts import chain, missing_message
-from handout_gen.core.languages import DEFAULTS, Direction, LanguageInfo, Languages, Readability
+from handout_gen.core.languages import DEFAULTS, Direction, LanguageInfo, Languages, NameOrder, Readability
 from handout_gen.core.languages import locale as default_locale
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -44,6 +44,7 @@ class LanguageEntry(Strict):
     direction: Direction = "ltr"
     readability: Readability | None = None  # default: the built-in one, else sentence-length
     fonts: list[Text] = Field(default_factory=list)
+    names: NameOrder = "given-first"  # family-first: Chinese, Japanese, Korean
 
 
 class HelpLine(Strict):
@@ -77,7 +78,9 @@ def _info(code: str, entry: LanguageEntry) -> LanguageInfo:
     readability = entry.readability or (builtin.readability if builtin else "sentence-length")
     locale = entry.locale or default_locale(code)
     fonts = tuple(entry.fonts)
-    return LanguageInfo(code, entry.name, entry.native, locale, entry.direction, readability, fonts)
+    return LanguageInfo(
+        code, entry.name, entry.native, locale, entry.direction, readability, fonts, entry.names
+    )
 
 
 def load_languages(content_dir: Path, root: Path) -> tuple[LanguageSetup, list[Problem]]:

@@ -10,6 +10,7 @@ anything missing in another language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,6 +18,10 @@ from typing import Literal
 ORIGINAL = "en"
 
 Direction = Literal["ltr", "rtl"]
+# How a letter writes a patient's name: "given-first" ("Ana Ruiz") or "family-first" (Chinese,
+# Japanese, Korean: "王秀英", "Wang Xiuying").
+NameOrder = Literal["given-first", "family-first"]
+_UNSPACED_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 # flesch-kincaid (English) and inflesz (Spanish) are formulas; sentence-length is the rule for
 # a language without one: short sentences and short words, measured, not scored.
 Readability = Literal["flesch-kincaid", "inflesz", "sentence-length"]
@@ -47,6 +52,7 @@ class LanguageInfo:
     direction: Direction = "ltr"
     readability: Readability = "sentence-length"
     fonts: tuple[str, ...] = ()  # families tried before the chain (its own script's first)
+    names: NameOrder = "given-first"
 
 
 DEFAULTS: dict[str, LanguageInfo] = {
@@ -93,6 +99,14 @@ class Languages:
 
     def direction(self, code: str) -> Direction:
         return self.info(code).direction
+
+    def full_name(self, code: str, given: str, family: str) -> str:
+        """A name as a letter in ``code`` writes it: family name first where the language
+        puts it first, with no space between two names in Chinese, Japanese or Korean script."""
+        if self.info(code).names == "given-first":
+            return f"{given} {family}"
+        both_unspaced = all(_UNSPACED_NAME.fullmatch(part) for part in (family, given))
+        return f"{family}{given}" if both_unspaced else f"{family} {given}"
 
     def readability(self, code: str) -> Readability:
         return self.info(code).readability

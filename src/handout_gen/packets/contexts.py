@@ -143,7 +143,7 @@ def patient_context(
             "late_text": words.late_blood_thinner,
         }
     return {
-        "name": f"{row.first_name} {row.last_name}",
+        "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
         "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
         "appointment": row.appointment,
