@@ -321,6 +321,7 @@ def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -
     assert all(len(files) == 1 for files in subsets.values()), subsets
 
 
+@pytest.mark.slow  # lays out a batch of letters per case: not for the edit-test loop
 def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     """Addresses of 26 lengths in large print (where the line breaks inside "Cedar Falls, OH
     45000" for a third of them): the state goes down with its ZIP code, never the ZIP alone."""
@@ -349,6 +350,7 @@ def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     assert any(line.startswith("OH 45000") for line in lines)  # the case arose: it wrapped whole
 
 
+@pytest.mark.slow  # lays out a batch of letters per case: not for the edit-test loop
 def test_each_letter_in_a_mixed_batch_reads_in_its_own_direction(tmp_path: Path) -> None:
     """Arabic and Chinese letters laid out in one batch, whichever comes first: the Arabic
     heading ends at the right margin, the Chinese one starts at the left, and the Arabic
