@@ -214,6 +214,10 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
     assert spanish.get("lang") == "es"
     assert spanish.xpath("//header//nav//a/text()")[:2] == ["Inicio", "Tratamientos"]
     assert spanish.xpath("//nav//a[@aria-current='page']/@href") == ["/es/"]
+    # a page under a menu item marks it too: the clinic under "Our clinics"
+    clinic = page(site, "locations/orchard/zh/")
+    assert clinic.xpath("//header//nav//a[@aria-current]/@href") == ["/locations/zh/"]
+    assert clinic.xpath("//header//nav//a/@aria-current") == ["true"]
     assert f"/{RFA}es/" in spanish.xpath("//main//h3/a/@href")
     assert spanish.xpath("//main//a[starts-with(@href, '/newsletters/2026-12/')]/@href")[0] == (
         "/newsletters/2026-12/es/")

@@ -82,8 +82,7 @@ class SitePages:
             "logo_height": logo.height,
             "feed": self.urls.link(self.plan.of_kind("feed")[0].path),
             "nav": [
-                {"label": label, "href": self.link_to(kind, lang=lang),
-                 "current": page is not None and page.kind == kind}
+                {"label": label, "href": self.link_to(kind, lang=lang), "current": _current(page, kind)}
                 for label, kind in nav
             ],
         }
@@ -318,6 +317,19 @@ class SitePages:
         main.addprevious(header)
         data: bytes = lxml_html.tostring(tree, doctype="<!DOCTYPE html>", encoding="utf-8")
         return data + b"\n"
+
+
+# The menu item a detail page belongs under: a procedure under "Treatments" and so on.
+SECTION_OF: dict[str, PageKind] = {"procedure": "procedures", "location": "locations", "issue": "archive"}
+
+
+def _current(page: Page | None, kind: PageKind) -> str:
+    """``aria-current`` of a menu item: "page" on that page, "true" on a page under it."""
+    if page is None:
+        return ""
+    if page.kind == kind:
+        return "page"
+    return "true" if SECTION_OF.get(page.kind) == kind else ""
 
 
 def _size(size: int | None) -> str:
