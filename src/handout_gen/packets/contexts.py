@@ -14,8 +14,8 @@ from handout_gen.packets.kit import Kit, PacketWords
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.timing import RuleName, Timed, schedule
+from handout_gen.render.bidi import ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
-from handout_gen.render.jinja import ltr_text
 
 # Each timed instruction: its "when" line (the only words that change with the appointment)
 # and what to do (the same for every patient, so laid out once per run); a late rule has

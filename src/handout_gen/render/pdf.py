@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.core.errors import RenderError
+from handout_gen.render.bidi import isolate_numbers
 from handout_gen.render.fetcher import make_weasyprint_fetcher
-from handout_gen.render.jinja import isolate_numbers
 from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")

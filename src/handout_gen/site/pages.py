@@ -22,7 +22,8 @@ from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.render import render_issue
-from handout_gen.render.jinja import isolate_numbers, make_env, opening_hours, render, safe_html, translations
+from handout_gen.render.bidi import isolate_numbers
+from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
 from handout_gen.site import schema
 from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary

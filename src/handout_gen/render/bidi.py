@@ -1,0 +1,47 @@
+"""Bidirectional text: names, numbers and addresses that keep their own direction.
+
+WeasyPrint has no CSS ``unicode-bidi``, but Pango (FriBidi) honours the Unicode isolates, as
+browsers do: a right-to-left name in a left-to-right letter, or a phone number in Arabic text,
+keeps its own order and leaves the digits and punctuation around it in place. (An isolate does
+not survive a line break in WeasyPrint: text that may wrap, like a web address, is a
+left-to-right block of its own instead; see base.css.j2.)
+"""
+
+from __future__ import annotations
+
+import re
+
+FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
+
+
+def isolate(value: object) -> str:
+    """Text set apart from the direction around it (a name in a letter): FSI … PDI.
+    Plain text: autoescape still escapes ``value`` where it is printed."""
+    return f"{FSI}{value}{PDI}"
+
+
+def ltr_text(value: object, direction: str) -> str:
+    """Text that always reads left to right (phone numbers, codes, web addresses): LRI … PDI
+    on a right-to-left page, where "555-0100" would otherwise print as "0100-555"."""
+    return f"{LRI}{value}{PDI}" if direction == "rtl" else str(value)
+
+
+# Text between tags (never inside a tag, a <style> or a <script>), and in it a number with
+# hyphens or plus signs ("555-0100") or with its unit ("100.4 °F", "300 mg/dL"). In
+# right-to-left text the Unicode bidi algorithm splits such a number at the hyphen and prints
+# its parts in reverse order ("0100-555", "F° 100.4"); isolated as left-to-right (LRI … PDI)
+# it prints as written. WeasyPrint (through Pango) and browsers both honour the isolates.
+_TEXT_RE = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>)", re.S)
+_NUMBER_RE = re.compile(
+    r"[+]?\d+(?:[-\u2010\u2011\u2013+]\d+)+"  # a phone number, a range
+    r"|\d+(?:\.\d+)?(?:\s|\u00a0)?(?:°(?:\s|\u00a0)?[FC]\b|mg/dL\b)"  # a measurement with its unit
+)
+
+
+def isolate_numbers(html: str) -> str:
+    """Wrap the numbers of the text of ``html`` that must read left to right in LRI … PDI
+    (for a right-to-left page; see above)."""
+    parts = _TEXT_RE.split(html)
+    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
+        parts[index] = _NUMBER_RE.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", parts[index])
+    return "".join(parts)
