@@ -211,8 +211,11 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
     plan.add(Page(archive, "archive"), email.archive_url)
     hubs = [p for p in list(plan.pages.values()) if p.kind in HUBS]  # one lost to a clash is reported
     for lang in (lang for lang in project.web_languages if lang != ORIGINAL):
-        for hub in hubs:
-            plan.add(Page(f"{hub.path}{lang}/", hub.kind, lang, source=hub.source))
+        for hub in hubs:  # beside the original, by the rule every edition's address follows
+            url = edition_url(urls.absolute(hub.path), lang)
+            own = urls.own_path(url)
+            assert own is not None  # the original's address is on this site, so is this one
+            plan.add(Page(own, hub.kind, lang, source=hub.source), url)
     for issue_id in list_issues(project):
         path = urls.own_path(issue_url(project, issue_id)) or f"{archive}{issue_id}/"
         source = f"content/newsletters/{issue_id}.md"
