@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -297,18 +298,29 @@ SLOW_FIXTURES = {"batch", "demo", "warm_practice"}
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests on a whole-batch fixture slow, then run the slow tests first: with ``-n 2``
-    (a file at a time, handed out in this order: see the Makefile) the files with quick
-    tests then fill the other core instead of one long test finishing alone at the end.
-    Slow tests that need the warm practice come after those that do not: the controller
-    makes it meanwhile, so no core waits for it."""
+    """Mark tests on a whole-batch fixture slow, then run the files with slow tests first:
+    with ``-n 2`` (a file at a time, handed out in this order: see the Makefile) the files
+    with quick tests then fill the other core instead of one long test finishing alone at
+    the end. Files with a test on the warm practice come after those without: the
+    controller makes it meanwhile, so no core waits for it."""
+    slow_tests: Counter[str] = Counter()
+    warm_files: set[str] = set()
     for item in items:
+        file = item.nodeid.partition("::")[0]
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow") is not None:
+            slow_tests[file] += 1
+        if "warm_practice" in getattr(item, "fixturenames", ()):
+            warm_files.add(file)
 
-    def order(item: pytest.Item) -> tuple[bool, bool]:
+    # By file, as xdist hands them out: a file with one test on the warm practice runs
+    # whole on one worker, so it would wait there for the warm practice from its first
+    # test. Within each group, the files with the most slow tests (the longest) go first.
+    def order(item: pytest.Item) -> tuple[bool, bool, int, str, bool]:
+        file = item.nodeid.partition("::")[0]
         slow = item.get_closest_marker("slow") is not None
-        return not slow, "warm_practice" in getattr(item, "fixturenames", ())
+        return not slow_tests[file], file in warm_files, -slow_tests[file], file, not slow
 
     items.sort(key=order)
 
