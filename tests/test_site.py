@@ -99,7 +99,7 @@ def test_editions_point_at_each_other_and_name_their_language(built: Built) -> N
         assert tree.xpath('//link[@rel="canonical"]/@href') == [expected[lang]]
         assert tree.xpath('//meta[@property="og:url"]/@content') == [expected[lang]]
         other = "es" if lang == "en" else "en"
-        (switch,) = tree.xpath(f'//nav[@class="editions"]/a[@hreflang="{other}"]')
+        (switch,) = tree.xpath(f'//nav[@class="editions"]/p/a[@hreflang="{other}"]')
         assert switch.get("lang") == other
         assert switch.get("href") == "/" + (f"{RFA}es/" if other == "es" else RFA)
     spanish = " ".join(page(site, f"{RFA}es/").find(".//main").text_content().split())
@@ -226,6 +226,10 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
     assert cards["/procedures/epidural-steroid-injection/zh/"] is None  # in the page's language
     assert cards[f"/{RFA}"] == "en"  # no Chinese edition: the English page, said to be English
     assert chinese.findtext(".//h1") == "治疗"
+    # a card's links to its other languages say what they are, in the page's language
+    (esi,) = [li for li in chinese.xpath("//main//li") if "epidural" in li.find(".//h2/a").get("href")]
+    (also,) = esi.xpath(".//p[@class='also-in']")
+    assert also.text.strip() == "其他语言：" and also.xpath("a/@hreflang") == ["en", "es", "ar"]
     assert chinese.xpath("//a[@class='skip']/text()") == ["跳到主要内容"]
     hreflangs = page(site, "locations/").xpath('//link[@rel="alternate"]/@hreflang')
     assert set(hreflangs) >= {"en", "es", "zh", "ar", "x-default"}
