@@ -12,9 +12,14 @@ def pdf_text(data: bytes) -> str:
     poppler's ``pdftotext`` (C, an independent reader of what WeasyPrint and pikepdf wrote) is
     about ten times faster than a pure-Python extractor on a 20-page packet.
     """
+    return " ".join(" ".join(pdf_lines(data)).split())
+
+
+def pdf_lines(data: bytes) -> list[str]:
+    """The lines of a PDF's text as poppler breaks them, stripped (for where a line starts)."""
     command = ["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"]  # -raw: content order, no dehyphenation
     result = subprocess.run(command, input=data, capture_output=True, check=True)
-    return " ".join(result.stdout.decode("utf-8").split())
+    return [line.strip() for line in result.stdout.decode("utf-8").splitlines()]
 
 
 def tool(*args: str | Path) -> str:

@@ -14,7 +14,7 @@ from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import pdf_text, pdfinfo, tool
+from .pdfutil import pdf_lines, pdf_text, pdfinfo, tool
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +199,23 @@ def test_a_reviewed_handout_says_when_and_by_whom_a_draft_that_it_is_not_yet(tmp
     approved = " ".join(pdf_text(render_handout(load_project(root), "prp-injection", Variant())).split())
     assert "PRP-2026.2, last reviewed Nov 2, 2026" in approved
     assert "Last reviewed November 2, 2026 by:" in approved and "draft" not in approved.lower()
+
+
+def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Path) -> None:
+    """"call us at | 555-0100": the number keeps the word before it on its line (and page),
+    also when it is printed in an element of its own, at every width a line can break."""
+    from handout_gen.render.pdf import PdfRenderer
+
+    sentence = "If you have questions, call us at {phone} before your next visit."
+    paragraphs = "".join(
+        f'<p style="width: {width}em">{sentence.format(phone=phone)}</p>'
+        for width in range(8, 26)
+        for phone in ("555-0100", "<b>555-0100</b>")
+    )
+    html = f'<html lang="en"><head><title>t</title></head><body>{paragraphs}</body></html>'
+    lines = pdf_lines(PdfRenderer(tmp_path).render(html, tmp_path)[0])
+    assert sum("555-0100" in line for line in lines) == 36
+    assert not [line for line in lines if line.startswith("555-0100")]
+    # the widths do reach the break: at some, "at 555-0100" starts a line of its own
+    assert [line for line in lines if line.startswith("at 555-0100")]
+

@@ -45,3 +45,24 @@ def isolate_numbers(html: str) -> str:
     for index in range(0, len(parts), 2):  # even items are text, odd ones tags
         parts[index] = _NUMBER_RE.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", parts[index])
     return "".join(parts)
+
+
+# A phone number ("555-0100", "+1 555-0100" is two words) at the end of a sentence's line
+# would otherwise start the next line, or the next page, apart from "call us at".
+_PHONE_RE = re.compile(r"[+]?(?:\d+[-\u2010\u2011])+\d{3,}")
+_BEFORE_PHONE_RE = re.compile(rf"(?<=\S) (?={LRI}?{_PHONE_RE.pattern})")
+
+
+def keep_phone_numbers_with_words(html: str) -> str:
+    """Join each phone number of the text of ``html`` to the word before it with a no-break
+    space, so a line (or a page) never starts with the number its sentence leads up to. A
+    number printed in an element of its own (``at <b>555-0100</b>``) is joined too."""
+    parts = _TEXT_RE.split(html)
+    texts = range(0, len(parts), 2)  # even items are text, odd ones tags
+    for index in texts:
+        parts[index] = _BEFORE_PHONE_RE.sub("\u00a0", parts[index])
+        if parts[index].endswith(" ") and len(parts[index].rstrip()) and index + 2 < len(parts):
+            following = next((parts[i] for i in range(index + 2, len(parts), 2) if parts[i]), "")
+            if _BEFORE_PHONE_RE.match("x " + following, 1):
+                parts[index] = parts[index][:-1] + "\u00a0"
+    return "".join(parts)

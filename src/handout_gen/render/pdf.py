@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.core.errors import RenderError
-from handout_gen.render.bidi import isolate_numbers
+from handout_gen.render.bidi import isolate_numbers, keep_phone_numbers_with_words
 from handout_gen.render.fetcher import make_weasyprint_fetcher
 from handout_gen.render.subsets import shrink_pdf_bytes
 
@@ -126,6 +126,7 @@ class PdfRenderer:
         """
         from weasyprint import HTML
 
+        html = keep_phone_numbers_with_words(html)
         if 'dir="rtl"' in html:
             html = isolate_numbers(html)
         variant = "pdf/ua-1" if tagged else None
