@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from handout_gen.packets.roster import Catalog
@@ -64,7 +64,8 @@ def fictional_roster(
         slug = rng.choice(choices)
         prep = catalog.procedures[slug].meta.prep
         thinner = rng.random() < 0.2
-        day = catalog.today + timedelta(days=lead + index % 20)
+        location = sorted(catalog.locations)[index % len(catalog.locations)]
+        day, clock = _open_slot(catalog, location, catalog.today + timedelta(days=lead + index % 20), index)
         last_dose = day - timedelta(days=3)
         rows.append(
             {
@@ -74,8 +75,8 @@ def fictional_roster(
                 "language": "es" if rng.random() < 0.3 else "en",
                 "procedures": slug,
                 "date": day.isoformat(),
-                "time": f"{7 + index % 8:02d}:{(index * 15) % 60:02d}",
-                "location": sorted(catalog.locations)[index % len(catalog.locations)],
+                "time": clock,
+                "location": location,
                 "physician": sorted(catalog.physicians)[index % len(catalog.physicians)],
                 "sedation": "yes" if prep.sedation_offered and rng.random() < 0.5 else "no",
                 "blood_thinner": "yes" if thinner else "no",
@@ -97,6 +98,21 @@ def fictional_roster(
             }
         )
     return rows
+
+
+def _open_slot(catalog: Catalog, location: str, day: date, index: int) -> tuple[date, str]:
+    """The first day from ``day`` the clinic is open, and one of its appointment times
+    (quarter hours from opening plus the time to arrive early, to an hour before closing)."""
+    hours = catalog.hours.get(location)
+    if not hours:
+        return day, f"{9 + index % 6:02d}:{(index * 15) % 60:02d}"
+    while not [h for h in hours if WEEKDAYS[day.weekday()] in h.days]:
+        day += timedelta(days=1)
+    opens, closes = next(h for h in hours if WEEKDAYS[day.weekday()] in h.days).times()
+    first = opens.hour * 60 + opens.minute + catalog.arrive_minutes[location]
+    last = closes.hour * 60 + closes.minute - 60
+    minutes = first + (index * 15) % max(15, last - first)
+    return day, f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], bom: bool = False) -> None:

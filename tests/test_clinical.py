@@ -202,7 +202,7 @@ def test_the_overview_is_kept_out_of_procedure_day_packets(sample_project: Path)
 def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
     project = load_project(FIXTURE)
     orchard, riverside = project.practice.locations
-    assert opening_hours(orchard.hours, "en") == "Monday to Friday, 7:30\u00a0AM to 4:30\u00a0PM"
+    assert opening_hours(orchard.hours, "en") == "Monday to Friday, 6:30\u00a0AM to 4:30\u00a0PM"
     assert opening_hours(riverside.hours, "es") == "Lunes a jueves, 6:30\u00a0a.m. a 3:00\u00a0p.m."
     assert opening_hours("Every day, 9 to 5", "es") == "Every day, 9 to 5"  # free text stays as written
     assert clock_time(time(0, 0), "es") == "12:00\u00a0a.m. (medianoche)"

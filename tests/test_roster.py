@@ -262,3 +262,51 @@ def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Ca
         expected = f"Take your last dose on the morning of {last:%A, %B} {last.day}."
         assert item["blood_thinner_stop"] == expected
         assert row.blood_thinner_last_dose == last >= TODAY  # the dated column agrees with the words
+
+
+def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
+    """"1:30" is 1:30 AM (a 1:30 PM visit typed without PM), and a Saturday at a clinic open
+    Monday to Friday: each would print a believable packet, fasting times and all. The row and
+    column are named with the clinic's hours, never the row's date or time; --allow-closed
+    (the clinic's own extra session) lets them through. A visit at opening time whose arrival
+    is before it is refused; one whose arrival is at opening time is not."""
+    orchard = load_project(FIXTURE).practice.locations[0]
+    assert (orchard.id, orchard.arrive_minutes_early, orchard.hours[0].opens) == ("orchard", 30, "06:30")
+    rows = [
+        {**GOOD, "time": "1:30"},
+        {**GOOD, "date": "2026-12-12"},  # a Saturday
+        {**GOOD, "time": "06:45"},  # arrives 6:15, before 6:30
+        {**GOOD, "time": "16:30"},  # closing time
+        {**GOOD, "time": "07:00"},  # arrives 6:30, as the door opens
+        {**GOOD, "time": "1:30 PM"},
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    found = [(p.line, p.field) for p in summary.problems]
+    assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time")]
+    assert summary.problems[0].message == (
+        "puts the arrival outside the hours of clinic 'orchard' that day (06:30 to 16:30); a time "
+        "without AM or PM is read as 24-hour (1:30 is 1:30 AM); check the row, or use --allow-closed "
+        "if the clinic is open then"
+    )
+    assert summary.problems[1].message.startswith(
+        "is a day clinic 'orchard' is closed (open on Monday, Tuesday, Wednesday, Thursday, Friday")
+    assert not any("2026" in p.message or "1:30 PM" in p.message for p in summary.problems)
+    allowed = load_kit(load_project(FIXTURE)).catalog(TODAY, allow_closed=True)
+    assert check_roster(path, allowed).problems == []
+
+
+def test_packets_refuses_a_closed_clinic_unless_allowed(tmp_path: Path) -> None:
+    from tests.cliutil import hg
+
+    from .conftest import copy_sample
+
+    project = copy_sample(tmp_path / "project")
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "date": "2026-12-13"}])  # a Sunday
+    refused = hg(project, "packets", path, "--today", "2026-11-24", "--check")
+    assert refused.returncode != 0
+    assert "row 2, column date: is a day clinic 'orchard' is closed" in refused.stderr
+    allowed = hg(project, "packets", path, "--today", "2026-11-24", "--check", "--allow-closed", check=True)
+    assert "1 row(s), all good" in allowed.stdout

@@ -144,7 +144,7 @@ def test_location_pages_archive_and_issue(built: Built) -> None:
     site, _, _ = built
     orchard = " ".join(page(site, "locations/orchard/").find(".//main").text_content().split())
     for fact in ("Orchard Way Clinic", "400 Orchard Way, Suite 210", "555-0101",
-                 "Monday to Friday, 7:30 AM to 4:30 PM", "arrive 30 minutes before"):
+                 "Monday to Friday, 6:30 AM to 4:30 PM", "arrive 30 minutes before"):
         assert fact in orchard
     map_link = page(site, "locations/orchard/").xpath('//a[@class="button"]/@href')[0]
     assert map_link.startswith("https://www.openstreetmap.org/search?query=400%20Orchard%20Way")

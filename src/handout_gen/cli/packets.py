@@ -12,7 +12,7 @@ from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
-                skip_invalid: bool, today: Any, allow_late: bool) -> Any:
+                skip_invalid: bool, today: Any, allow_late: bool, allow_closed: bool) -> Any:
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
@@ -22,6 +22,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
         skip_invalid=skip_invalid, today=today or dt.date.today(), allow_late=allow_late,
+        allow_closed=allow_closed,
     )
     bar: dict[str, Any] = {}
 
@@ -60,6 +61,10 @@ ALLOW_LATE_HELP = (
     "Make packets that are printed too late for a rule (a medicine to stop days before the "
     "visit, printed the day before) with a 'Call us today' box in place of that rule."
 )
+ALLOW_CLOSED_HELP = (
+    "Make packets for appointments outside the clinic's opening hours in practice.yaml "
+    "(an extra session); without it such a row is bad: usually a typo, or a time with no AM/PM."
+)
 
 
 def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -85,11 +90,12 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="AES-256 password-protect each PDF with the roster's 'password' column.")
 @click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
+@click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
 @click.option("--today", callback=_iso_date, hidden=True,
               help="The print date: what 'in the past' and 'too late' are measured from (the demo uses it).")
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
-            encrypt: bool, check_only: bool, allow_late: bool, today: Any) -> None:
+            encrypt: bool, check_only: bool, allow_late: bool, allow_closed: bool, today: Any) -> None:
     """Make a private information packet for every patient of a roster (CSV or JSON).
 
     Every row is checked first; if any row is bad, all problems are listed (row and
@@ -100,7 +106,9 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     Fasting, medicine stops and call-by days print as clock times and dates computed
     from each appointment (the rules are in content/packet.yaml). A row printed too late
     to follow one of them (a medicine to stop days before the visit) is a bad row, unless
-    --allow-late: its packet then says "Call us today" in place of that rule.
+    --allow-late: its packet then says "Call us today" in place of that rule. An arrival
+    outside the clinic's opening hours (practice.yaml) is a bad row too, unless
+    --allow-closed: "1:30" is read as 1:30 AM, so write 13:30 or 1:30 PM.
 
     A roster can be a spreadsheet export as it comes: comma, semicolon or tab separated;
     UTF-8, UTF-16 or Windows-1252; headers such as "First Name" or "Appointment Date".
@@ -123,13 +131,14 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     project = load(project_dir)
     _describe_roster(roster)
     if check_only:
-        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late)
+        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
         summary = check_roster(roster, catalog)
         if summary.problems:
             raise RosterError(summary.problems, roster.name)
         click.echo(f"{roster.name}: {summary.valid} row(s), all good; nothing was written")
         return
-    report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late)
+    report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late,
+                         allow_closed)
     if report.skipped_rows:
         sys.exit(EXIT_PARTIAL)
 
@@ -162,10 +171,11 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run folder (default: output/packets/).")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
+@click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
 @click.option("--today", callback=_iso_date, hidden=True)
 @pass_root
-def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bool, today: Any,
-           **fields: Any) -> None:
+def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bool, allow_closed: bool,
+           today: Any, **fields: Any) -> None:
     """Make one patient's packet from options (no roster file needed).
 
     The password for --encrypt is asked for (hidden), never taken from the command line.
@@ -200,8 +210,8 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
-    catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late)
+    catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
     rows = rows_from([item], catalog)
-    report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late)
+    report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late, allow_closed)
     for path in sorted(report.run_dir.glob("packet_*.pdf")):
         click.echo(f"packet: {path}")

@@ -260,12 +260,14 @@ class Kit:
             wanted.update(override.sections if override and override.sections else self.recipe.sections)
         return [s for s in self.recipe.sections if s in wanted]
 
-    def catalog(self, today: date, require_password: bool = False, allow_late: bool = False) -> Catalog:
+    def catalog(self, today: date, require_password: bool = False, allow_late: bool = False,
+                allow_closed: bool = False) -> Catalog:
         """What roster rows may name, and the rules they are checked against on ``today``.
 
         A procedure whose packet recipe adds the handout of a procedure with problems in its
         files cannot be packed: its rows are errors. ``allow_late`` lets rows through that
-        the print date is too late for (their packets print "Call us today").
+        the print date is too late for (their packets print "Call us today"); ``allow_closed``
+        rows whose arrival is outside the clinic's opening hours.
         """
         project, practice = self.project, self.project.practice
         blocked = frozenset(
@@ -283,6 +285,8 @@ class Kit:
             require_password=require_password,
             broken=frozenset(project.broken) | blocked,
             allow_late=allow_late,
+            hours={loc.id: loc.hours for loc in practice.locations if not isinstance(loc.hours, str)},
+            allow_closed=allow_closed,
             languages=project.languages,
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )

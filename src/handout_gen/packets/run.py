@@ -54,6 +54,7 @@ class RunOptions:
     today: date = field(default_factory=date.today)
     chunk_size: int = 0  # 0 = automatic
     allow_late: bool = False  # rules the print date is too late for print "Call us today"
+    allow_closed: bool = False  # rows outside the clinic's opening hours are not bad rows
 
 
 @dataclass
@@ -191,7 +192,7 @@ def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) ->
         rows_list = roster
         return _Validated({r.variant for r in rows_list}, len(rows_list), set(), [], lambda: iter(rows_list))
     path = roster
-    catalog = kit.catalog(options.today, options.encrypt, options.allow_late)
+    catalog = kit.catalog(options.today, options.encrypt, options.allow_late, options.allow_closed)
     summary = check_roster(path, catalog)
     if summary.fatal or (summary.problems and not options.skip_invalid):
         raise RosterError(summary.problems, path.name)
