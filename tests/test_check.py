@@ -112,6 +112,7 @@ def test_missing_version_is_a_governance_error(sample_project: Path) -> None:
     (finding,) = only(report, "governance.missing")
     assert (finding.file, finding.severity, finding.message) == (
         ESI, "error", "version: is required but missing")
+    assert finding.fix.startswith("add 'version:' to the front matter")
 
 
 def test_university_paragraph_fails(sample_project: Path) -> None:
@@ -329,7 +330,10 @@ def test_schema_errors_are_reported_and_other_files_still_checked(sample_project
     edit(sample_project, ESI, "status: draft", "status: maybe")
     edit(sample_project, "content/procedures/prp-injection.md", "last_reviewed: 2026", "last_reviewed: 2021")
     report = check(sample_project)
-    assert any(f.file == ESI and f.rule == "governance.missing" and f.line == 10 for f in report.errors)
+    # the field is there with a wrong value: fix the value, not "add 'status:'"
+    (status,) = [f for f in report.errors if f.file == ESI and f.message.startswith("status:")]
+    assert (status.rule, status.line) == ("schema", 10)
+    assert status.fix.startswith("correct the value as the message says; the README's 'The content'")
     assert any(f.rule == "governance.review-age" and "prp-injection.md" in f.file for f in report.errors)
 
 

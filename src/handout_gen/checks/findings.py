@@ -33,7 +33,7 @@ _GOVERNANCE_FIELDS = {"version", "reviewer_role", "last_reviewed", "status"}
 # How to fix a finding of each rule that loaders and guards report (rule ids travel on the
 # Problem; nothing here reads the message text).
 RULE_FIXES = {
-    "schema": "correct the value as the message says; see GUIDE.md for the content format",
+    "schema": "correct the value as the message says; the README's 'The content' describes each field",
     "references.unknown-slug": "use a slug of a file in content/procedures/ (run 'handout-gen list')",
     "references.image-missing": "check the path (relative to content/) or add the file",
     "references.unknown-language": "declare the language in content/languages.yaml (or rename the file)",
@@ -79,13 +79,14 @@ def fix_for(rule: str) -> str:
 def from_problem(problem: Problem, *, default_rule: str = "schema") -> Finding:
     """Turn a loader or guard Problem into a finding; its rule comes with the problem.
 
-    ``default_rule`` names problems the loader left generic ("schema"), e.g. as
-    "newsletter.schema" for a newsletter file.
+    ``default_rule`` names problems the loader left generic ("schema", or "schema.missing"
+    for a field that is not there), e.g. as "newsletter.schema" for a newsletter file. A
+    governance field with a wrong value keeps the generic rule: its fix is the value's.
     """
     field_name = (problem.field or "").split(".")[0]
-    rule = default_rule if problem.rule == "schema" else problem.rule
+    rule = default_rule if problem.rule in ("schema", "schema.missing") else problem.rule
     fix = fix_for(rule)
-    if problem.rule == "schema" and field_name in _GOVERNANCE_FIELDS:
+    if problem.rule == "schema.missing" and field_name in _GOVERNANCE_FIELDS:
         rule = "governance.missing"
         fix = f"add '{field_name}:' to the front matter (see the other procedures for the format)"
     message = f"{problem.field}: {problem.message}" if problem.field else problem.message

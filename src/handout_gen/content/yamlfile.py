@@ -155,16 +155,16 @@ def validate(
                 default_line,
             )
             where = ".".join(str(part) for part in loc) or None
-            message = error["msg"]
+            message, rule = error["msg"], "schema"
             if error["type"] == "missing":
-                message = "is required but missing"
+                message, rule = "is required but missing", "schema.missing"
             elif error["type"] == "extra_forbidden":
                 message = "is not a known field (check the spelling)"
             elif error.get("input") is None and error["type"].endswith("_type"):
                 message += " (it is empty: a value that starts with '#' must be in quotes, e.g. \"#1B4965\")"
             elif error["type"].startswith(("date_", "datetime_")):
                 message += " (dates are YYYY-MM-DD, e.g. 2026-11-02)"
-            problems.append(Problem(source, message.removeprefix("Value error, "), line, where))
+            problems.append(Problem(source, message.removeprefix("Value error, "), line, where, rule=rule))
         return None, problems
 
 
