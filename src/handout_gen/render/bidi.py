@@ -55,14 +55,21 @@ _BEFORE_PHONE_RE = re.compile(rf"(?<=\S) (?={LRI}?{_PHONE_RE.pattern})")
 
 def keep_phone_numbers_with_words(html: str) -> str:
     """Join each phone number of the text of ``html`` to the word before it with a no-break
-    space, so a line (or a page) never starts with the number its sentence leads up to. A
-    number printed in an element of its own (``at <b>555-0100</b>``) is joined too."""
-    parts = _TEXT_RE.split(html)
-    texts = range(0, len(parts), 2)  # even items are text, odd ones tags
-    for index in texts:
-        parts[index] = _BEFORE_PHONE_RE.sub("\u00a0", parts[index])
-        if parts[index].endswith(" ") and len(parts[index].rstrip()) and index + 2 < len(parts):
-            following = next((parts[i] for i in range(index + 2, len(parts), 2) if parts[i]), "")
-            if _BEFORE_PHONE_RE.match("x " + following, 1):
-                parts[index] = parts[index][:-1] + "\u00a0"
+    space, so a line (or a page) never starts with the number its sentence leads up to. Tags
+    between them do not count: ``<b>Call</b> 555-0102`` is joined too."""
+    parts = _TEXT_RE.split(html)  # even items are text, odd ones tags
+    text = "".join(parts[0::2])
+    spaces = {m.start() for m in _BEFORE_PHONE_RE.finditer(text)}
+    if not spaces:
+        return html
+    offset = 0
+    for index in range(0, len(parts), 2):
+        part = parts[index]
+        mine = [at - offset for at in spaces if offset <= at < offset + len(part)]
+        if mine:
+            chars = list(part)
+            for at in mine:
+                chars[at] = "\u00a0"
+            parts[index] = "".join(chars)
+        offset += len(part)
     return "".join(parts)
