@@ -78,8 +78,16 @@ def packets_of(project: Path, rows: list[dict[str, str]], out: Path, *args: str)
 def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish(
     project: Path, tmp_path: Path
 ) -> None:
+    thinner = {  # its last-dose day is a "when" line too, the first of the list
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zapixaban (sample)",
+        "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+        "blood_thinner_restart": "Start again the morning after your procedure.",
+        "blood_thinner_last_dose": "2026-12-05",
+    }
     texts = packets_of(
-        project, [SEDATED, {**SEDATED, "language": "es"}], tmp_path / "out", "--today", TODAY.isoformat()
+        project, [{**SEDATED, **thinner}, {**SEDATED, **thinner, "language": "es"}], tmp_path / "out",
+        "--today", TODAY.isoformat(),
     )
     english, spanish = texts[2], texts[3]
     assert "Please arrive by: 6:45 AM" in english and "Por favor llegue a las: 6:45 a.m." in spanish
@@ -89,7 +97,10 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
         assert line in spanish
     # in order, under the letter's heading; the checklist points at it instead of counting hours
     at = [english.index(line) for line in FASTING_EN]
-    assert english.index("Dates and times to remember") < at[0] < at[1] < at[2]
+    last_dose = english.index(
+        'On Saturday, December 5: Take your last dose. Your care team\'s plan is under "Your blood thinner".')
+    assert english.index("Dates and times to remember") < last_dose < at[0] < at[1] < at[2]
+    assert "El sábado, 5 de diciembre: Tome su última dosis. El plan de su equipo de atención" in spanish
     assert "hours before" not in english and "horas antes" not in spanish
     assert 'Look under "Dates and times to remember".' in english
     assert 'Busque "Fechas y horas importantes".' in spanish

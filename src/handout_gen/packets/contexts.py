@@ -28,6 +28,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
     "after_sedation": ("until_time", "after_sedation_rules"),
+    "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
 }
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
@@ -109,7 +110,10 @@ def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
     if when == "after_time" and at.time() == time(0):
         # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
         when, at = "after_midnight", at - timedelta(days=1)
-    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at}
+    says: str = getattr(words, text)
+    if item.rule == "blood_thinner":  # the day only: the clinician's own words are in the box
+        says = says % {"heading": words.blood_thinner_heading}
+    return {"late": False, "when": getattr(words, when), "text": says, "at": at}
 
 
 def patient_context(
@@ -154,7 +158,8 @@ def patient_context(
         "map_qr": qr_cache[map_url],
         "map_url": map_url,
         "blood_thinner": blood_thinner,
-        "times": [_line(item, words) for item in timed if item.rule != "blood_thinner"],
+        # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
+        "times": [_line(item, words) for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
 
 

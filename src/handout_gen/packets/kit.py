@@ -105,6 +105,7 @@ class PacketWords(Strict):
     blood_thinner_stop_label: Text
     blood_thinner_restart_label: Text
     blood_thinner_last_dose_label: Text
+    blood_thinner_last_dose_day: Text
     blood_thinner_call: Text
     diabetes_steroid: Text
     diabetes_fasting: Text
@@ -158,6 +159,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "after_sedation": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
+    "blood_thinner_last_dose_day": _HEADING,
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
