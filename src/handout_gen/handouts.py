@@ -69,6 +69,7 @@ def handout_context(
     translate = translations(edition.lang, project.catalog_dir).gettext
     locale = project.languages.locale(edition.lang)
     phone = ltr_text(project.practice.phone, context["dir"])
+    covered = packet.covered if packet else ()
     # A draft has not been reviewed: its footer says it is a draft of that date.
     reviewed_on = nowrap(medium_date(meta.last_reviewed, locale))
     if meta.status == "draft":
@@ -79,7 +80,8 @@ def handout_context(
         procedure=procedure.meta,
         meta=meta,
         sections=[
-            {"id": s.id, "heading": s.heading, "html": safe_html(s.html)} for s in edition.sections
+            {"id": s.id, "heading": s.heading, "html": safe_html(s.html_in_packet(covered))}
+            for s in edition.sections
         ],
         page_url=procedure.url(edition.lang),  # the edition's own page (Spanish for a Spanish handout)
         qr_uri=qr_data_uri(procedure.url(edition.lang), project.practice.colors.text),
@@ -95,11 +97,15 @@ def handout_context(
 @dataclass(frozen=True)
 class PacketPlace:
     """How a handout sits in a packet: the packet numbers its pages (the handout leaves the
-    slot blank), and a packet with its own "call us" or "aftercare" section holds the one
-    emergency list or aftercare checklist (the handout leaves its copy out)."""
+    slot blank), a packet with its own "call us" or "aftercare" section holds the one
+    emergency list or aftercare checklist (the handout leaves its copy out), and a general
+    line the packet says for its patient ("call us about your blood thinner") gives way."""
 
     has_call_section: bool
     has_aftercare_section: bool = False
+    # Topics the packet says for its patient (the letter's days, the clinician's plan): the
+    # handout leaves out its general lines marked "{packet: <topic>}" (sorted: part of a key).
+    covered: tuple[str, ...] = ()
 
 
 def handout_html(

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel
 
 from handout_gen.content.languages import unknown_language
-from handout_gen.content.markdown import render_markdown, split_sections
+from handout_gen.content.markdown import (
+    PACKET_TOPICS,
+    for_packet,
+    packet_marks,
+    render_markdown,
+    split_sections,
+)
 from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
 from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
@@ -38,6 +44,10 @@ class Section:
     html: str
     line: int
 
+    def html_in_packet(self, covered: tuple[str, ...]) -> str:
+        """The HTML a packet prints: without the list items marked with a ``covered`` topic."""
+        return render_markdown(for_packet(self.markdown, covered)) if covered else self.html
+
 
 
 
@@ -53,8 +63,18 @@ def parse_sections(body: str, source: str, first_line: int) -> tuple[list[Sectio
             f"sections must be {', '.join(SECTION_IDS)} in that order; found {', '.join(ids) or 'none'}",
             found[0].line if found else first_line,
         ))
+    for item in found:
+        for offset, topic, bullet in packet_marks("\n".join(item.lines)):
+            if topic not in PACKET_TOPICS:
+                known = ", ".join(PACKET_TOPICS)
+                message = f"'{{packet: {topic}}}' names no packet topic (one of: {known})"
+                problems.append(Problem(source, message, item.line + 1 + offset))
+            elif not bullet:
+                message = f"'{{packet: {topic}}}' must end the line of a '- ' list item"
+                problems.append(Problem(source, message, item.line + 1 + offset))
     sections = [
-        Section(s.id, s.heading, s.markdown, render_markdown("\n".join(s.lines)), s.line) for s in found
+        Section(s.id, s.heading, s.markdown, render_markdown(for_packet("\n".join(s.lines))), s.line)
+        for s in found
     ]
     return sections, problems
 

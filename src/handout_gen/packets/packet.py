@@ -194,7 +194,7 @@ class PacketMaker:
         sections = kit.sections(row.procedures)
         if "handouts" in sections:
             for slug in kit.handout_slugs(row.procedures):
-                static = handout_part(kit, slug, row.language, large, sections)
+                static = handout_part(kit, slug, row.language, large, row.procedures, row.prep_flags)
                 assert isinstance(static.spec, HandoutSpec)
                 meta = project.procedures[slug].edition(static.spec.lang).meta
                 versions["handouts"][slug] = meta.version

@@ -19,6 +19,7 @@ from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.stamps import glyph_alphabet
+from handout_gen.packets.timing import Needs
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
@@ -90,15 +91,36 @@ class Static:
     spec: Spec
 
 
-def handout_part(kit: Kit, slug: str, lang: str, large: bool, packet_sections: list[str]) -> Static:
-    """A handout as packets print it: no page numbers of its own and, in a packet with its own
-    "call us" or aftercare pages, no second emergency list or aftercare checklist."""
+def handout_part(
+    kit: Kit, slug: str, lang: str, large: bool, slugs: tuple[str, ...], flags: PrepFlags
+) -> Static:
+    """A handout as a packet for ``slugs`` and a patient with ``flags`` prints it: no page
+    numbers of its own; in a packet with its own "call us" or aftercare pages, no second
+    emergency list or aftercare checklist; no general line the letter says for this patient."""
     procedure = kit.project.procedures[slug]
     variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
+    packet_sections = kit.sections(slugs)
     place = PacketPlace(has_call_section="call" in packet_sections,
-                        has_aftercare_section="aftercare" in packet_sections)
+                        has_aftercare_section="aftercare" in packet_sections,
+                        covered=covered_topics(kit, slugs, flags))
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
     return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
+
+
+def covered_topics(kit: Kit, slugs: tuple[str, ...], flags: PrepFlags) -> tuple[str, ...]:
+    """The packet topics (:data:`~handout_gen.content.markdown.PACKET_TOPICS`) the cover letter
+    says for this patient: the clinician's blood-thinner plan, the eating and drinking times,
+    the dye-allergy call-by day, the last day of anti-inflammatory medicine."""
+    if "cover" not in kit.sections(slugs):
+        return ()
+    needs = Needs.of([kit.project.procedures[s].meta.prep for s in slugs], flags.sedation, flags.dye_allergy)
+    topics = {
+        "blood-thinner": flags.blood_thinner,
+        "sedation": needs.fasting,
+        "dye-allergy": needs.dye_call,
+        "anti-inflammatories": needs.anti_inflammatories,
+    }
+    return tuple(sorted(topic for topic, said in topics.items() if said))
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: PrepFlags) -> Static | None:

@@ -147,7 +147,7 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
                 if lang not in kit.project.procedures[slug].editions and (slug, lang) not in warned:
                     warned.add((slug, lang))
                     log.warning("%s has no '%s' edition; those packets use the English handout", slug, lang)
-                part = handout_part(kit, slug, lang, large, kit.sections(slugs))
+                part = handout_part(kit, slug, lang, large, slugs, flags)
                 parts[part.key] = part
         for extra in (
             back_part(kit, slugs, eff, large, location, today),
