@@ -283,10 +283,12 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "BORRADOR: pendiente" not in spanish
     # the handouts' general lines give way where the letter speaks for this patient: her
     # blood-thinner plan and his and her eating times; his handout keeps the blood-thinner
-    # line (no plan for one in his letter), and no "{packet: ...}" mark is ever printed
+    # line (no plan for one in his letter), and no "{packet:...}" mark is ever printed
     assert "Si toma un anticoagulante o un antiagregante plaquetario, llámenos hoy" not in spanish
     assert "Si le darán sedación" not in spanish and "If you will get sedation" not in english
     assert "If you take a blood thinner, call us today." in english
+    # the letter's exact end of the no-driving time stands alone: no "for 24 hours" beside it
+    assert "If you had sedation" not in english and "Si le dieron sedación" not in spanish
     assert "{packet" not in spanish + english
     assert (
         "Until 11:00 AM on Friday, December 4: No driving, alcohol, or signing important papers." in english

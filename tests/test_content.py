@@ -187,34 +187,46 @@ def test_edition_url_sits_beside_the_original(url: str, lang: str, expected: str
 
 
 def test_packet_marks_print_nowhere_and_a_packet_drops_the_items_it_covers(sample_project: Path) -> None:
-    """"{packet: blood-thinner}" ends a general line a packet says in its own words for a
+    """"{packet:blood-thinner}" ends a general line a packet says in its own words for a
     patient with a plan: every other output prints the line without the mark; a packet
     that covers the topic leaves the item (and its continuation lines) out; an unknown
     topic is a problem at its line."""
-    from handout_gen.content.markdown import for_packet
+    from handout_gen.content.packet_marks import for_packet
 
     project = load_project(FIXTURE)
     before = project.procedures["radiofrequency-ablation"].edition("en").section("before")
-    assert "{packet: blood-thinner}" in before.markdown and "{packet" not in before.html
+    assert "{packet:blood-thinner}" in before.markdown and "{packet" not in before.html
     assert "If you take a blood thinner, call us today." in before.html
     in_packet = before.html_in_packet(("blood-thinner",))
     assert "blood thinner" not in in_packet and "Bring a list of all your medicines." in in_packet
     assert before.html_in_packet(("dye-allergy",)) == render_markdown(for_packet(before.markdown))
-    markdown = "- One {packet: sedation}\n  more of one\n- Two\n* Three {packet: sedation}"
+    markdown = "- One {packet:sedation}\n  more of one\n- Two\n* Three {packet:sedation}"
     assert for_packet(markdown, ("sedation",)) == "- Two"
     assert for_packet(markdown) == "- One\n  more of one\n- Two\n* Three"
-    path = _break(sample_project, "prp-injection", "{packet: blood-thinner}", "{packet: blood-thiner}")
-    line = _line_of(path, "{packet: blood-thiner}")
+    path = _break(sample_project, "prp-injection", "{packet:blood-thinner}", "{packet:blood-thiner}")
+    line = _line_of(path, "{packet:blood-thiner}")
     assert (
-        f"content/procedures/prp-injection.md:{line}: '{{packet: blood-thiner}}' names no packet topic "
+        f"content/procedures/prp-injection.md:{line}: '{{packet:blood-thiner}}' names no packet topic "
         "(one of: blood-thinner, sedation, dye-allergy, anti-inflammatories)"
     ) in [str(p) for p in load_project(sample_project).problems]
     # a numbered item would leave a gap in the numbers: marks end bullet items only
     path.write_text(path.read_text(encoding="utf-8").replace(
-        "- Bring a list of all your medicines.", "1. Bring a list of all your medicines. {packet: sedation}"),
+        "- Bring a list of all your medicines.", "1. Bring a list of all your medicines. {packet:sedation}"),
         encoding="utf-8")
     line = _line_of(path, "1. Bring a list")
     assert (
-        f"content/procedures/prp-injection.md:{line}: '{{packet: sedation}}' must end the line of a '- ' "
+        f"content/procedures/prp-injection.md:{line}: '{{packet:sedation}}' must end the line of a '- ' "
         "list item"
     ) in [str(p) for p in load_project(sample_project).problems]
+    # a front-matter aftercare item carries its mark the same way, checked the same way
+    meta = project.procedures["radiofrequency-ablation"].edition("en").meta
+    assert meta.aftercare[0] == "Have an adult drive you home, and do not drive for the rest of the day."
+    assert not any("{packet" in item for item in meta.aftercare)
+    assert len(meta.aftercare_in_packet(("sedation",))) == len(meta.aftercare) - 2
+    rfa = _break(sample_project, "radiofrequency-ablation", "day. {packet:sedation}", "day. {packet:sedate}")
+    problems = [str(p) for p in load_project(sample_project).problems]
+    assert (
+        f"content/procedures/radiofrequency-ablation.md:{_line_of(rfa, '{packet:sedate}')}: aftercare.0: "
+        "'{packet:sedate}' names no packet topic (one of: blood-thinner, sedation, dye-allergy, "
+        "anti-inflammatories)"
+    ) in problems

@@ -715,27 +715,13 @@ def test_ctrl_c_late_in_a_run_stops_cleanly(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fills", ["while writing packets", "while listing a chunk"])
-def test_a_full_disk_is_a_clean_error(
-    tmp_path: Path, warm_practice: Path, small_disk: Any, fills: str
-) -> None:
-    """The output folder is a small real disk (tmpfs) that fills up during the run: a plain
-    error (exit 1, no traceback), and the index and the audit log still agree with the files.
-
-    "while listing a chunk": the disk is sized so every packet of the (single) chunk fits but
-    the chunk's audit lines do not; the index lines, already written, are taken back."""
-    if fills == "while writing packets":
-        project, roster, _ = fictional_run(tmp_path, warm_practice, 6)
-        disk, workers = small_disk(400), 2  # room for about five packets; two chunks of three
-    else:
-        project, roster, _ = fictional_run(tmp_path, warm_practice, 14, slugs=("prp-injection",))
-        measured = hg_process(project, *packets_args(roster, tmp_path / "measure", 1), check=True)
-        (run_dir,) = (tmp_path / "measure").iterdir()
-        pages = sum(-(-p.stat().st_size // 4096) for p in run_dir.glob("packet_*.pdf"))
-        assert "Traceback" not in measured.stderr
-        # marker, index and audit take a page each before the chunk is listed
-        disk, workers = small_disk((pages + 3) * 4), 1
-    result = hg_process(project, *packets_args(roster, disk, workers), check=False)
+def test_a_full_disk_is_a_clean_error(tmp_path: Path, warm_practice: Path, small_disk: Any) -> None:
+    """The output folder is a small real disk (tmpfs) that fills up while packets are
+    written: a plain error (exit 1, no traceback), and the index and the audit log still
+    agree with the files."""
+    project, roster, _ = fictional_run(tmp_path, warm_practice, 6)
+    disk = small_disk(400)  # room for about five packets; two chunks of three over two workers
+    result = hg_process(project, *packets_args(roster, disk, 2), check=False)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "No space left on device" in result.stderr or "short write" in result.stderr
@@ -745,9 +731,43 @@ def test_a_full_disk_is_a_clean_error(
         f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
         "unfinished ones were removed. Free some space and run the roster again\n" in result.stderr
     )
-    if fills == "while listing a chunk":
-        assert "audit.jsonl" in result.stderr and index == {}
-        assert (run_dir / "index.csv").read_text() == "packet_id,row\n"
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_as_a_chunk_is_listed_lists_it_nowhere(
+    tmp_path: Path, warm_practice: Path, small_disk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills just as a chunk is listed (a ballast file takes every free byte then):
+    its index lines still fit in the index's first page, its audit lines need a new page of
+    the audit log and do not fit. The index lines are taken back, the chunk's packets
+    removed: a clean OutputError, and index and audit log agree with the files. (Sizing a
+    disk from a measured run instead left this to how many bytes random packet ids take.)"""
+    from datetime import date
+
+    from handout_gen.core.errors import OutputError
+    from handout_gen.packets.folder import RunFolder
+    from handout_gen.packets.run import RunOptions, run_packets
+
+    project, roster, _ = fictional_run(tmp_path, warm_practice, 14, slugs=("prp-injection",))
+    disk = small_disk(4096)  # room for every packet of the one chunk
+    record = RunFolder.record
+
+    def fill_then_record(folder: RunFolder, records: list[dict[str, Any]]) -> None:
+        space = os.statvfs(disk)
+        with (disk / "ballast").open("wb") as ballast, contextlib.suppress(OSError):
+            ballast.write(b"\0" * (space.f_bavail * space.f_frsize))
+        record(folder, records)
+
+    monkeypatch.setattr(RunFolder, "record", fill_then_record)
+    options = RunOptions(out_root=disk, workers=1, today=date.fromisoformat(TODAY))
+    with pytest.raises(OutputError) as info:
+        run_packets(load_project(project), roster, options)
+    said = str(info.value)
+    assert "cannot append to" in said and "audit.jsonl" in said
+    assert "No space left on device" in said or "short write" in said
+    (run_dir,) = [d for d in disk.iterdir() if d.is_dir()]
+    assert assert_consistent(run_dir) == {}
+    assert (run_dir / "index.csv").read_text() == "packet_id,row\n"
 
 
 @pytest.mark.slow

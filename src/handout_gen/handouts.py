@@ -104,7 +104,7 @@ class PacketPlace:
     has_call_section: bool
     has_aftercare_section: bool = False
     # Topics the packet says for its patient (the letter's days, the clinician's plan): the
-    # handout leaves out its general lines marked "{packet: <topic>}" (sorted: part of a key).
+    # handout leaves out its general lines marked "{packet:<topic>}" (sorted: part of a key).
     covered: tuple[str, ...] = ()
 
 

@@ -21,7 +21,8 @@ from handout_gen.checks.readability import (
     WORD_LETTERS_MAX,
     reading_level,
 )
-from handout_gen.content.markdown import PACKET_MARK_RE, removed_problems
+from handout_gen.content.markdown import removed_problems
+from handout_gen.content.packet_marks import PACKET_MARK_RE
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
 from handout_gen.core.errors import relpath

@@ -75,39 +75,6 @@ def render_markdown(text: str) -> str:
     )
 
 
-# A list item a packet says for its patient in its own words ends with "{packet: <topic>}":
-# such a packet leaves the handout's general line out (its letter gives this patient's day,
-# or the clinician's plan), everything else prints the line without the mark.
-PACKET_TOPICS = ("blood-thinner", "sedation", "dye-allergy", "anti-inflammatories")
-PACKET_MARK_RE = re.compile(r"\s*\{packet:\s*([^}]*?)\s*\}\s*$")
-BULLET_RE = re.compile(r"^\s*[-*+]\s")  # a mark ends a bullet item: a numbered list would skip a number
-_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
-
-
-def packet_marks(markdown: str) -> list[tuple[int, str, bool]]:
-    """(line offset, topic, whether it ends a bullet item's line) of every packet mark."""
-    return [
-        (n, m[1], bool(BULLET_RE.match(line)))
-        for n, line in enumerate(markdown.splitlines())
-        if (m := PACKET_MARK_RE.search(line))
-    ]
-
-
-def for_packet(markdown: str, covered: tuple[str, ...] = ()) -> str:
-    """``markdown`` without its packet marks, and without the list items (with their
-    continuation lines) marked with a topic in ``covered``."""
-    lines: list[str] = []
-    dropping = False
-    for line in markdown.splitlines():
-        if dropping and line.strip() and not _ITEM_RE.match(line) and line[:1].isspace():
-            continue  # the rest of a dropped item
-        mark = PACKET_MARK_RE.search(line)
-        dropping = bool(mark and mark[1] in covered and BULLET_RE.match(line))
-        if not dropping:
-            lines.append(PACKET_MARK_RE.sub("", line) if mark else line)
-    return "\n".join(lines)
-
-
 _URL_RE = re.compile(r"<(a|img)\b[^>]*?\b(?:href|src)=\"([^\"]*)\"", re.I)
 
 

@@ -15,13 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel
 
 from handout_gen.content.languages import unknown_language
-from handout_gen.content.markdown import (
-    PACKET_TOPICS,
-    for_packet,
-    packet_marks,
-    render_markdown,
-    split_sections,
-)
+from handout_gen.content.markdown import render_markdown, split_sections
+from handout_gen.content.packet_marks import for_packet, packet_marks, unknown_topic
 from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
 from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
@@ -65,13 +60,10 @@ def parse_sections(body: str, source: str, first_line: int) -> tuple[list[Sectio
         ))
     for item in found:
         for offset, topic, bullet in packet_marks("\n".join(item.lines)):
-            if topic not in PACKET_TOPICS:
-                known = ", ".join(PACKET_TOPICS)
-                message = f"'{{packet: {topic}}}' names no packet topic (one of: {known})"
-                problems.append(Problem(source, message, item.line + 1 + offset))
-            elif not bullet:
-                message = f"'{{packet: {topic}}}' must end the line of a '- ' list item"
-                problems.append(Problem(source, message, item.line + 1 + offset))
+            wrong = unknown_topic(topic) or (None if bullet else
+                                             f"'{{packet:{topic}}}' must end the line of a '- ' list item")
+            if wrong:
+                problems.append(Problem(source, wrong, item.line + 1 + offset))
     sections = [
         Section(s.id, s.heading, s.markdown, render_markdown(for_packet("\n".join(s.lines))), s.line)
         for s in found

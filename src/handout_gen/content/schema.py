@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from handout_gen.content.packet_marks import unknown_topic, unmarked
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -54,6 +56,17 @@ HttpsUrl = Annotated[str, AfterValidator(_https)]
 HexColor = Annotated[str, AfterValidator(_hex)]
 Text = Annotated[str, Field(min_length=1)]
 TextList = Annotated[list[Text], Field(min_length=1)]
+
+
+def _known_mark(item: str) -> str:
+    """A front-matter list item whose packet mark, if it has one, names a known topic."""
+    topic = unmarked(item)[1]
+    if topic and (wrong := unknown_topic(topic)):
+        raise ValueError(wrong)
+    return item
+
+
+MarkedText = Annotated[str, Field(min_length=1), AfterValidator(_known_mark)]
 
 
 class Strict(BaseModel):
@@ -237,9 +250,20 @@ class EditionMeta(Strict):
     last_reviewed: date
     review_interval_months: int = Field(default=24, ge=1, le=60)
     key_points: TextList
-    aftercare: TextList
+    # As written, a "{packet:<topic>}" mark and all (content.packet_marks); read .aftercare
+    aftercare_marked: Annotated[list[MarkedText], Field(min_length=1, alias="aftercare")]
     call_us_if: TextList
     go_to_er_if: TextList
+
+    @property
+    def aftercare(self) -> list[str]:
+        """What to do afterwards, as every output but a packet covering a mark prints it."""
+        return self.aftercare_in_packet(())
+
+    def aftercare_in_packet(self, covered: tuple[str, ...]) -> list[str]:
+        """The aftercare a packet prints: without the items marked with a ``covered`` topic."""
+        items = (unmarked(item) for item in self.aftercare_marked)
+        return [text for text, topic in items if not (topic and topic in covered)]
 
 
 class ProcedureMeta(EditionMeta):

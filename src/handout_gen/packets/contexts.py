@@ -69,9 +69,11 @@ def back_context(
     today: str,
     sections: tuple[str, ...],
     calls: tuple[str, ...],
+    covered: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Closing pages; ``calls``: the procedures whose "call us" and emergency lists are merged
-    into the packet's one list (duplicates printed once)."""
+    into the packet's one list (duplicates printed once); ``covered``: the packet topics
+    whose marked aftercare items the letter says for this patient (left out)."""
     project = kit.project
     words = kit.words(lang)
     metas = [project.procedures[s].edition(lang).meta for s in slugs]
@@ -81,7 +83,9 @@ def back_context(
     context.update(
         t=words,
         sections=sections,
-        aftercare=[{"title": m.title, "items": m.aftercare} for m in metas],
+        aftercare=[  # a procedure whose every item the letter says has nothing left here
+            {"title": m.title, "items": items} for m in metas if (items := m.aftercare_in_packet(covered))
+        ],
         call_us_if=list(dict.fromkeys(i for m in call_metas for i in m.call_us_if)),
         go_to_er_if=list(dict.fromkeys(i for m in call_metas for i in m.go_to_er_if)),
         location=project.practice.location(location),

@@ -199,7 +199,7 @@ class PacketMaker:
                 meta = project.procedures[slug].edition(static.spec.lang).meta
                 versions["handouts"][slug] = meta.version
                 parts.append(self._static(static, [(meta.title, 0)], project.recipe.template))
-        back = back_part(kit, row.procedures, lang, large, row.location, self.today)
+        back = back_part(kit, row.procedures, lang, large, row.location, self.today, row.prep_flags)
         if back is not None:
             anchors = self.part(back)[1]
             parts.append(

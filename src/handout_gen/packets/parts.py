@@ -59,6 +59,7 @@ class BackSpec:
     today: str  # ISO date printed on the pages
     sections: tuple[str, ...]
     calls: tuple[str, ...]  # procedures whose "call us" and emergency lists are merged
+    covered: tuple[str, ...] = ()  # packet topics the letter says (aftercare marked so gives way)
 
 
 @dataclass(frozen=True)
@@ -140,17 +141,19 @@ def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: P
 
 
 def back_part(
-    kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, location: str, today: date
+    kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, location: str, today: date, flags: PrepFlags
 ) -> Static | None:
     """Closing pages. Their "call us" section is the packet's one emergency list, drawn from
-    every procedure the packet holds a handout of (the handouts leave theirs out)."""
+    every procedure the packet holds a handout of (the handouts leave theirs out); their
+    aftercare leaves out what the letter says for a patient with these ``flags``."""
     sections = tuple(s for s in kit.sections(slugs) if s in BACK)
     if not sections:
         return None
     calls = tuple(kit.handout_slugs(slugs)) if "handouts" in kit.sections(slugs) else slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
-    spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls)
-    says = (slugs, lang, large, location, spec.today, sections, calls)
+    covered = covered_topics(kit, slugs, flags)
+    spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
+    says = (slugs, lang, large, location, spec.today, sections, calls, covered)
     key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()
     return Static("back", key, spec)
 
@@ -184,7 +187,8 @@ def part_html(kit: Kit, spec: Spec, engine: Engine) -> str:
         context = prep_context(kit, spec.slugs, spec.lang, spec.large, spec.flags, spec.sections)
         return render(env, kit.recipe.prep_template, **context, bare_pages=True)
     context = back_context(
-        kit, spec.slugs, spec.lang, spec.large, spec.location, spec.today, spec.sections, spec.calls
+        kit, spec.slugs, spec.lang, spec.large, spec.location, spec.today, spec.sections, spec.calls,
+        spec.covered,
     )
     return render(env, kit.recipe.back_template, **context)
 

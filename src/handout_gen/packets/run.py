@@ -150,7 +150,7 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
                 part = handout_part(kit, slug, lang, large, slugs, flags)
                 parts[part.key] = part
         for extra in (
-            back_part(kit, slugs, eff, large, location, today),
+            back_part(kit, slugs, eff, large, location, today, flags),
             prep_part(kit, slugs, eff, large, flags),
         ):
             if extra is not None:
