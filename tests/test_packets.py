@@ -490,8 +490,8 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
         check=False,
     )
     assert missing.returncode == 1
-    assert "row 1, column blood_thinner_name: is empty; name the blood thinner" in missing.stderr
-    assert "row 1, column blood_thinner_stop: is empty" in missing.stderr
+    assert "--blood-thinner-name: is empty; name the blood thinner" in missing.stderr
+    assert "--stop: is empty" in missing.stderr
 
 
 @pytest.mark.slow

@@ -143,6 +143,27 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
         sys.exit(EXIT_PARTIAL)
 
 
+# The roster column each option of `packet` fills: (its parameter, the option a message names).
+OPTION_COLUMNS = {
+    "first_name": ("first_name", "--first-name"), "last_name": ("last_name", "--last-name"),
+    "procedures": ("procedures", "--procedure"), "date": ("day", "--date"), "time": ("clock", "--time"),
+    "location": ("location", "--location"), "physician": ("physician", "--physician"),
+    "language": ("lang", "--lang"), "patient_id": ("patient_id", "--patient-id"),
+    "sedation": ("sedation", "--sedation"), "blood_thinner": ("blood_thinner", "--blood-thinner"),
+    "blood_thinner_name": ("blood_thinner_name", "--blood-thinner-name"),
+    "blood_thinner_stop": ("stop", "--stop"), "blood_thinner_restart": ("restart", "--restart"),
+    "blood_thinner_last_dose": ("last_dose", "--last-dose"), "diabetes": ("diabetes", "--diabetes"),
+    "dye_allergy": ("dye_allergy", "--dye-allergy"), "large_print": ("large_print", "--large-print"),
+}
+
+
+def _option_of(problem: Any) -> str:
+    """``--date`` for a problem of the date column (``--encrypt`` for the password)."""
+    if problem.field == "password":
+        return "--encrypt password"
+    return OPTION_COLUMNS[problem.field][1] if problem.field in OPTION_COLUMNS else str(problem.field)
+
+
 @cli.command()
 @click.option("--first-name", required=True, help="Patient's first name.")
 @click.option("--last-name", required=True, help="Patient's last name.")
@@ -191,27 +212,22 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
     """
     import datetime as dt
 
+    from handout_gen.core.errors import RosterError
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.roster import rows_from
 
     project = load(project_dir)
-    item = {
-        "first_name": fields["first_name"], "last_name": fields["last_name"],
-        "procedures": ";".join(fields["procedures"]), "date": fields["day"], "time": fields["clock"],
-        "location": fields["location"], "physician": fields["physician"], "language": fields["lang"],
-        "patient_id": fields["patient_id"], "sedation": fields["sedation"],
-        "blood_thinner": fields["blood_thinner"], "blood_thinner_name": fields["blood_thinner_name"],
-        "blood_thinner_stop": fields["stop"], "blood_thinner_restart": fields["restart"],
-        "blood_thinner_last_dose": fields["last_dose"],
-        "diabetes": fields["diabetes"], "dye_allergy": fields["dye_allergy"],
-        "large_print": fields["large_print"],
-    }
+    item = {column: fields[name] for column, (name, _) in OPTION_COLUMNS.items()}
+    item["procedures"] = ";".join(fields["procedures"])
     if encrypt:
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
     catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
-    rows = rows_from([item], catalog)
+    try:
+        rows = rows_from([item], catalog)
+    except RosterError as exc:  # named by the options given, not by a roster's row and column
+        raise RosterError(exc.problems, "the patient details", locate=_option_of) from None
     report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late, allow_closed)
     for path in sorted(report.run_dir.glob("packet_*.pdf")):
         click.echo(f"packet: {path}")

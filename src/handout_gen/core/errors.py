@@ -8,6 +8,7 @@ quote patient data: they name the row and column only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -113,9 +114,15 @@ class RosterError(HandoutGenError):
     general terms ("is in the past"), but never repeats what the cell contains.
     """
 
-    def __init__(self, problems: list[Problem], source: str, outcome: str = "nothing was written") -> None:
+    def __init__(
+        self,
+        problems: list[Problem],
+        source: str,
+        outcome: str = "nothing was written",
+        locate: Callable[[Problem], str] | None = None,  # default: "row 3, column date"
+    ) -> None:
         self.problems = problems
-        lines = "\n".join(f"  {roster_location(p)}: {p.message}" for p in problems)
+        lines = "\n".join(f"  {(locate or roster_location)(p)}: {p.message}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"{len(problems)} {noun} in {source}; {outcome}:\n{lines}")
 
