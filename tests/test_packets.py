@@ -396,8 +396,17 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
         project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
-    assert skipped.stdout.startswith("wrote 1 packet(s), 2 row(s) skipped to ")
+    assert skipped.stdout.startswith("wrote 1 packet(s) to ")
+    assert "2 row(s) skipped: call those patients (listed in skipped.csv)" in skipped.stdout
     assert "Skipped row 3, column last_name: is empty" in skipped.stderr
+    # the desk's list of rows to call: row, column and why, in the run folder, private
+    (listed,) = (tmp_path / "out").glob("*/skipped.csv")
+    assert stat.S_IMODE(listed.stat().st_mode) == 0o600
+    rows = list(csv.reader(listed.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == ["row", "column", "problem"] and [r[:2] for r in rows[1:]] == [
+        ["3", "last_name"], ["3", "location"], ["4", "blood_thinner_name"], ["4", "blood_thinner_stop"],
+        ["4", "blood_thinner_restart"]]
+    assert "Zzyzx" not in listed.read_text(encoding="utf-8")
     assert "Zzyzx" not in skipped.stderr + skipped.stdout
 
 

@@ -39,8 +39,9 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
             bar["bar"].__exit__(None, None, None)
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
-    skipped = f", {len(report.skipped_rows)} row(s) skipped" if report.skipped_rows else ""
-    click.echo(f"wrote {report.written} packet(s){skipped} to {report.run_dir}")
+    click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
+    if report.skipped_rows:
+        click.echo(f"{len(report.skipped_rows)} row(s) skipped: call those patients (listed in skipped.csv)")
     Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
     return report
 

@@ -15,7 +15,9 @@ ignore Ctrl-C) are :mod:`~handout_gen.packets.pool`'s.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -229,6 +231,8 @@ def run_packets(
     with HeldInterrupt() as held:
         run_id, run_dir = new_run_dir(out_root)
         report = RunReport(run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems)
+        if plan.problems:  # the rows to call about, for the desk (row and column, never a cell)
+            write_file(run_dir / SKIPPED, skipped_csv(plan.problems), root=out_root, private=True)
         folder = RunFolder(run_dir, run_id)
         try:
             folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows)})
@@ -248,6 +252,19 @@ def run_packets(
             raise
         folder.close()
     return report
+
+
+SKIPPED = "skipped.csv"
+
+
+def skipped_csv(problems: list[Problem]) -> str:
+    """``row,column,problem`` for each problem of the rows ``--skip-invalid`` left out: the
+    messages never repeat a cell, so the file holds no patient data."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "column", "problem"])
+    writer.writerows([p.line or "", p.field or "", p.message] for p in problems)
+    return out.getvalue()
 
 
 @dataclass
