@@ -27,7 +27,7 @@ from pypdf import PdfReader
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
 
-from .cliutil import hg_process
+from .cliutil import hg, hg_process
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
 from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
 
@@ -433,9 +433,12 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_proj
     assert "Dear Ana Lockwood," in " ".join((p.extract_text() or "") for p in reader.pages[:1]).replace(
         "\n", " "
     )
-    # without --encrypt a roster with passwords warns and writes plain packets
-    plain = hg_process(project, "packets", roster, "-o", tmp_path / "plain", "--today", TODAY, check=True)
-    assert "Warning: the roster has passwords but --encrypt was not given" in plain.stderr
+    # without --encrypt a roster with passwords is refused (never plain packets unasked), also by --check
+    for extra in ((), ("--check",), ("--skip-invalid",)):
+        plain = hg(project, "packets", roster, "-o", tmp_path / "plain", "--today", TODAY, *extra)
+        assert plain.returncode == 1 and not (tmp_path / "plain").exists()
+        assert "file, column password: has passwords, but --encrypt was not given" in plain.stderr
+        assert secret not in plain.stderr + plain.stdout
 
 
 @pytest.mark.slow

@@ -471,6 +471,13 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
         summary.variants.add(row.variant)
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
+    if summary.has_passwords and not catalog.require_password:
+        # Passwords say the practice means these packets to be locked: never write them plain unasked.
+        summary.problems.insert(0, Problem(
+            "roster", "has passwords, but --encrypt was not given: add --encrypt to lock each packet "
+            "with its row's password, or remove the column to make plain packets", field="password",
+        ))
+        summary.fatal = True
     return summary
 
 

@@ -198,8 +198,6 @@ def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) ->
     summary = check_roster(path, catalog)
     if summary.fatal or (summary.problems and not options.skip_invalid):
         raise RosterError(summary.problems, path.name)
-    if summary.has_passwords and not options.encrypt:
-        log.warning("the roster has passwords but --encrypt was not given; packets are NOT encrypted")
 
     def rows() -> Iterator[PatientRow]:  # pass two streams the file again: memory stays flat
         for number, row, found in iter_roster(path, catalog):
