@@ -106,6 +106,21 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
     assert positions == sorted(positions), text
 
 
+def test_a_first_visit_is_a_visit_not_a_procedure(worker: PacketMaker) -> None:
+    """The overview (kind: overview, a first talk and exam, most often no shot) is "Your
+    visit"; anything with a procedure in it stays "Your procedure"."""
+    first, both = make_rows(
+        worker,
+        {"first_name": "Fern", "last_name": "Firstvisit", "procedures": "interventional-pain-care"},
+        {"first_name": "Gus", "last_name": "Both", "procedures": "interventional-pain-care;prp-injection"},
+    )
+    data, starts = letters(worker, [first, both])
+    texts = page_texts(data)
+    first_text, both_text = " ".join(texts[: starts[1]]), " ".join(texts[starts[1]:])
+    assert "Your visit: Interventional Pain Care" in first_text and "Your procedure" not in first_text
+    assert "Your procedure: Interventional Pain Care, Platelet-Rich Plasma (PRP) Injection" in both_text
+
+
 def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:
     clashes = []
     for i, a in enumerate(words):

@@ -154,6 +154,8 @@ def patient_context(
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
         "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
+        # an overview only (a first talk and exam): "Your visit", not "Your procedure"
+        "first_visit": all(project.procedures[s].meta.kind == "overview" for s in row.procedures),
         "appointment": row.appointment,
         "arrival": row.appointment - timedelta(minutes=location.arrive_minutes_early),
         "arrive_minutes": location.arrive_minutes_early,

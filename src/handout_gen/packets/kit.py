@@ -61,6 +61,7 @@ class PacketWords(Strict):
     dear: Text
     letter_intro: Text
     procedure_label: Text
+    visit_label: Text
     date_label: Text
     time_label: Text
     arrive_label: Text
