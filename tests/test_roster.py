@@ -310,3 +310,16 @@ def test_packets_refuses_a_closed_clinic_unless_allowed(tmp_path: Path) -> None:
     assert "row 2, column date: is a day clinic 'orchard' is closed" in refused.stderr
     allowed = hg(project, "packets", path, "--today", "2026-11-24", "--check", "--allow-closed", check=True)
     assert "1 row(s), all good" in allowed.stdout
+
+
+def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog: Catalog) -> None:
+    """A code in any case, a regional code of a language kept, or the language's name in
+    English or its own: the same rule as the newsletter's reader lists (Languages.code_of)."""
+    cells = ["ES", "es-MX", "Spanish", "español", "", "EN"]
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "language": cell, "first_name": f"Ana{n}"} for n, cell in enumerate(cells)]
+              + [{**GOOD, "language": "Klingon"}])
+    assert [row.language for row in rows_of(path, catalog)] == ["es", "es", "es", "es", "en", "en"]
+    (problem,) = check_roster(path, catalog).problems
+    assert (problem.line, problem.field) == (8, "language")
+    assert problem.message.startswith("must be one of en, es, ") and "Klingon" not in problem.message

@@ -58,9 +58,10 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
     from handout_gen.handouts import Variant, edition_for, render_handout
 
     project = load(project_dir)
-    if lang not in project.languages:
+    code = project.languages.code_of(lang)  # "ES", "es-MX" and "Spanish" are es, as in a roster
+    if code is None:
         raise click.BadParameter(unknown_language(lang, project.languages), param_hint="'--lang'")
-    edition = edition_for(project.procedure(slug), lang)  # warns when it falls back to English
+    edition = edition_for(project.procedure(slug), code)  # warns when it falls back to English
     variant = Variant(edition.lang, large_print)
     data = render_handout(project, slug, variant)
     target = output or project.output_dir / "handouts" / variant.filename(slug)

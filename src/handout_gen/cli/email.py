@@ -98,7 +98,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     """
     import os
 
-    from handout_gen.newsletter.recipients import Recipient, language_of, load_recipients, valid_address
+    from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
     from handout_gen.newsletter.render import render_editions
     from handout_gen.newsletter.send import SmtpSettings, send_issue
     from handout_gen.newsletter.unsubscribe import SuppressionList
@@ -114,7 +114,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         raise click.UsageError("--lang is for a test send (--to); a list gives each row's language")
     project = load(project_dir)
     rendered = render_editions(project, issue)  # every guard, every edition, before the list is read
-    code = language_of(lang or "", project.languages)
+    code = project.languages.code_of(lang or "")
     if code is None:
         raise click.BadParameter(f"'{lang}' is not a language of this project "
                                  f"(known: {', '.join(project.languages.codes)})", param_hint="--lang")

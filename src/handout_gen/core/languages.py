@@ -84,6 +84,20 @@ class Languages:
         """Languages an edition can be translated into (all but the original)."""
         return tuple(code for code in self.table if code != ORIGINAL)
 
+    def code_of(self, value: str) -> str | None:
+        """The language code a roster cell, list cell or option means: a code in any case
+        ("es", "ES"), a regional one of a language kept ("es-MX", "es_MX" → es), or the
+        language's name in English or its own ("Spanish", "español"); "" is the original.
+        None: no language of this project."""
+        cell = value.strip().casefold().replace("_", "-")
+        if not cell:
+            return ORIGINAL
+        for code in self.codes:
+            if cell in {code.casefold(), self.name(code).casefold(), self.native(code).casefold()}:
+                return code
+        base = cell.split("-")[0]
+        return base if base in self and "-" in cell else None
+
     def info(self, code: str) -> LanguageInfo:
         """The entry of ``code``; an unknown code gets a plain left-to-right entry of its own."""
         return self.table.get(code) or LanguageInfo(code, code, code, locale(code))

@@ -43,25 +43,11 @@ def valid_address(value: str) -> bool:
     return len(value) <= 254 and bool(ADDRESS_RE.match(value)) and ".." not in value.split("@")[0]
 
 
-def language_of(value: str, languages: Languages) -> str | None:
-    """The language code a list cell means: a code ("es", "ES", "es-MX" → es), or the
-    language's name in English or its own ("Spanish", "español"); "" is English; None: unknown."""
-    cell = value.strip().casefold().replace("_", "-")
-    if not cell:
-        return ORIGINAL
-    for code in languages.codes:
-        names = {code.casefold(), languages.name(code).casefold(), languages.native(code).casefold()}
-        if cell in names:
-            return code
-    base = cell.split("-")[0]
-    return base if base in languages and "-" in cell else None
-
-
 def _row_language(row: list[str], column: int | None, languages: Languages) -> str | None:
     """A row's language: English without the column or with an empty cell; None if unknown."""
     if column is None or column >= len(row):
         return ORIGINAL
-    return language_of(row[column], languages)
+    return languages.code_of(row[column])
 
 
 def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]:

@@ -392,9 +392,10 @@ def validate_row(
 
     cells = {key: _text(data.get(key)) for key in COLUMNS}
     _check_text(cells, bad)
-    language = cells["language"].lower() or ORIGINAL
-    if language not in catalog.languages:
-        bad("language", f"must be one of {', '.join(catalog.languages.codes)} (content/languages.yaml)")
+    language = catalog.languages.code_of(cells["language"]) or ""
+    if not language:
+        bad("language", f"must be one of {', '.join(catalog.languages.codes)} or their names "
+            "(content/languages.yaml)")
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)
