@@ -310,6 +310,28 @@ def test_spreadsheet_exports_give_the_same_rows_as_utf8_commas(
     assert rows(exported) == rows(plain)
 
 
+def test_a_slash_date_that_may_be_day_first_is_refused(tmp_path: Path) -> None:
+    """MM/DD/YYYY is read month first: a first number over 12 is a day (a non-US export),
+    and in a semicolon-separated file (a European spreadsheet's) 05/01/2027 could be either.
+    Both are named by row and column, with the fix; a US comma file keeps 05/01/2027."""
+    catalog = load_kit(load_project(_fixture_root())).catalog(TODAY)
+    rows = [{**GOOD, "date": "01/05/2027"}, {**GOOD, "date": "14/12/2026"}, {**GOOD, "date": "01/01/2027"},
+            {**GOOD, "date": "2027-01-05"}]
+
+    def problems(delimiter: str) -> list[tuple[int | None, str | None, str]]:
+        path = tmp_path / "roster.csv"
+        lines = [delimiter.join(GOOD)] + [delimiter.join(row[c] for c in GOOD) for row in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return [(p.line, p.field, p.message) for _, _, found in iter_roster(path, catalog) for p in found]
+
+    swapped = ("is not a real date: slash dates are read month first (MM/DD/YYYY) and its first number "
+               "is over 12; day and month swapped? Write it as YYYY-MM-DD")
+    assert problems(",") == [(3, "date", swapped)]
+    assert problems(";") == [(2, "date", "could be day/month or month/day: this file is semicolon-separated, "
+                              "as a European spreadsheet saves it, where slash dates are day first; write "
+                              "it as YYYY-MM-DD"), (3, "date", swapped)]
+
+
 def _fixture_root() -> Path:
     from tests.conftest import FIXTURE
 

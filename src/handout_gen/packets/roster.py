@@ -28,7 +28,15 @@ from handout_gen.content.schema import WEEKDAYS, OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL, Languages
-from handout_gen.packets.roster_files import COLUMNS, read_rows
+from handout_gen.packets.roster_files import (
+    COLUMNS,
+    DATE_FORMS,
+    detect_format,
+    parse_date,
+    parse_time,
+    read_rows,
+    slash_date_problem,
+)
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
@@ -57,13 +65,6 @@ BLOOD_THINNER_COLUMNS = (
     "blood_thinner_restart",
     "blood_thinner_last_dose",
 )
-DATE_FORMS = "use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY"
-# Times as people and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00.
-TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp]\.?\s*[Mm]\.?)?$")
-# Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
-ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
-US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-DOT_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -189,36 +190,6 @@ def _text(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _parse_date(text: str) -> date | None:
-    """A real calendar date in one of the forms of ISO_DATE_RE, US_DATE_RE, DOT_DATE_RE."""
-    try:
-        if match := ISO_DATE_RE.match(text):
-            year, month, day = (int(g) for g in match.groups())
-        elif match := US_DATE_RE.match(text):
-            month, day, year = (int(g) for g in match.groups())
-        elif match := DOT_DATE_RE.match(text):
-            day, month, year = (int(g) for g in match.groups())
-        else:
-            return None
-        return date(year, month, day)
-    except ValueError:  # 2026-02-30
-        return None
-
-
-def _parse_time(text: str) -> time | None:
-    match = TIME_RE.match(text)
-    if not match:
-        return None
-    hour, minute, meridiem = int(match[1]), int(match[2]), match[3]
-    if meridiem:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if meridiem.lower().startswith("p") else 0)
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)
-
-
 Complain = Callable[[str, str], None]  # (column, message)
 ALLOW_CLOSED_HINT = "; check the row, or use --allow-closed if the clinic is open then"
 
@@ -280,28 +251,38 @@ def _check_procedures(
     return slugs, sites
 
 
-def _check_when(cells: dict[str, str], catalog: Catalog, bad: Complain) -> tuple[date | None, time | None]:
-    day = _parse_date(cells["date"])
+def _check_when(
+    cells: dict[str, str], catalog: Catalog, bad: Complain, day_first_file: bool
+) -> tuple[date | None, time | None]:
+    day = parse_date(cells["date"])
     if not cells["date"]:
         bad("date", "is empty")
+    elif slash := slash_date_problem(cells["date"], day_first_file):
+        bad("date", slash)
+        day = None
     elif day is None:
         bad("date", f"is not a real date ({DATE_FORMS})")
     elif day < catalog.today:
         bad("date", "is in the past")
     elif day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
         bad("date", "is more than two years ahead; check the year")
-    clock = _parse_time(cells["time"])
+    clock = parse_time(cells["time"])
     if clock is None:
         bad("time", "is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)")
     return day, clock
 
 
-def _check_last_dose(cells: dict[str, str], day: date | None, bad: Complain) -> date | None:
+def _check_last_dose(
+    cells: dict[str, str], day: date | None, bad: Complain, day_first_file: bool
+) -> date | None:
     """The optional last-dose date of the blood thinner: a real date before the visit."""
     text = cells["blood_thinner_last_dose"]
     if not text:
         return None
-    last = _parse_date(text)
+    last = parse_date(text)
+    if slash := slash_date_problem(text, day_first_file):
+        bad("blood_thinner_last_dose", slash)
+        return None
     if last is None:
         bad("blood_thinner_last_dose", f"is not a real date ({DATE_FORMS})")
     elif day is not None and last >= day:
@@ -382,9 +363,10 @@ def _check_flags(
 
 
 def validate_row(
-    row: int, data: Mapping[str, Any], catalog: Catalog
+    row: int, data: Mapping[str, Any], catalog: Catalog, day_first_file: bool = False
 ) -> tuple[PatientRow | None, list[Problem]]:
-    """Check one row; return the typed row or every problem in it (row + column, no values)."""
+    """Check one row; return the typed row or every problem in it (row + column, no values).
+    ``day_first_file``: the row comes from a semicolon-separated file (see slash_date_problem)."""
     problems: list[Problem] = []
 
     def bad(column: str, message: str) -> None:
@@ -399,11 +381,11 @@ def validate_row(
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)
-    day, clock = _check_when(cells, catalog, bad)
+    day, clock = _check_when(cells, catalog, bad, day_first_file)
     _check_ids(cells, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
     flags = _check_flags(data, cells, preps, bad)
-    last_dose = _check_last_dose(cells, day, bad)
+    last_dose = _check_last_dose(cells, day, bad, day_first_file)
     if catalog.require_password:
         if not cells["password"]:
             bad("password", "is empty; --encrypt needs a password for every packet")
@@ -437,11 +419,19 @@ def validate_row(
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
     """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
+    day_first = path.suffix.lower() in (".csv", ".txt") and _semicolons(path)
     for number, cells, problems in read_rows(path):
         if cells is None:
             yield number, None, problems
             continue
-        yield number, *validate_row(number, cells, catalog)
+        yield number, *validate_row(number, cells, catalog, day_first)
+
+
+def _semicolons(path: Path) -> bool:
+    try:
+        return detect_format(path).delimiter == ";"
+    except (OSError, UnicodeError):
+        return False  # read_rows names the problem
 
 
 @dataclass

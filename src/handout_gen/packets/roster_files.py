@@ -3,7 +3,8 @@
 CSV in UTF-8 (with or without BOM), UTF-16 ("Unicode text", with its BOM) or Windows-1252,
 separated by commas, semicolons (European Excel) or tabs; headers spelt as people write
 them ("First Name", "Appointment Date"); or JSON. Only the header is checked here (missing,
-unknown and doubled columns); the cells are validated by :mod:`handout_gen.packets.roster`.
+unknown and doubled columns); the cells are validated by :mod:`handout_gen.packets.roster`,
+which reads dates and times in the forms spreadsheets write them (the end of this module).
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
 In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first object is row 1.
 """
@@ -17,6 +18,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +256,61 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
             if k not in COLUMNS
         ]
         yield number, (None if problems else keys), problems
+
+
+# --- cells as spreadsheets write them ----------------------------------------------------
+
+DATE_FORMS = "use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY"
+# Times as people and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00.
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp]\.?\s*[Mm]\.?)?$")
+# Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
+ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+DOT_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+def slash_date_problem(text: str, day_first_file: bool) -> str | None:
+    """Why a MM/DD/YYYY date may be read wrong: its first number is over 12 (a day first,
+    as outside the US), or, in a semicolon-separated file (a European spreadsheet's), both
+    numbers could be the month. A message, never the value."""
+    match = US_DATE_RE.match(text)
+    if not match:
+        return None
+    first, second = int(match[1]), int(match[2])
+    if first > 12 >= second:
+        return ("is not a real date: slash dates are read month first (MM/DD/YYYY) and its first "
+                "number is over 12; day and month swapped? Write it as YYYY-MM-DD")
+    if day_first_file and first <= 12 and second <= 12 and first != second:
+        return ("could be day/month or month/day: this file is semicolon-separated, as a European "
+                "spreadsheet saves it, where slash dates are day first; write it as YYYY-MM-DD")
+    return None
+
+
+def parse_date(text: str) -> date | None:
+    """A real calendar date in one of the forms of ISO_DATE_RE, US_DATE_RE, DOT_DATE_RE."""
+    try:
+        if match := ISO_DATE_RE.match(text):
+            year, month, day = (int(g) for g in match.groups())
+        elif match := US_DATE_RE.match(text):
+            month, day, year = (int(g) for g in match.groups())
+        elif match := DOT_DATE_RE.match(text):
+            day, month, year = (int(g) for g in match.groups())
+        else:
+            return None
+        return date(year, month, day)
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def parse_time(text: str) -> time | None:
+    match = TIME_RE.match(text)
+    if not match:
+        return None
+    hour, minute, meridiem = int(match[1]), int(match[2]), match[3]
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem.lower().startswith("p") else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
