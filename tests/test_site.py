@@ -230,6 +230,10 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
     (esi,) = [li for li in chinese.xpath("//main//li") if "epidural" in li.find(".//h2/a").get("href")]
     (also,) = esi.xpath(".//p[@class='also-in']")
     assert also.text.strip() == "其他语言：" and also.xpath("a/@hreflang") == ["en", "es", "ar"]
+    # on an English card of the Chinese page the label is Chinese, and marked so
+    found = [li for li in chinese.xpath("//main//li[@lang='en']") if RFA in li.find(".//h2/a").get("href")]
+    (english,) = found
+    assert english.xpath(".//p[@class='also-in']/@lang") == ["zh"]
     assert chinese.xpath("//a[@class='skip']/text()") == ["跳到主要内容"]
     hreflangs = page(site, "locations/").xpath('//link[@rel="alternate"]/@hreflang')
     assert set(hreflangs) >= {"en", "es", "zh", "ar", "x-default"}
