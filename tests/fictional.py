@@ -101,8 +101,8 @@ def fictional_roster(
 
 
 def _open_slot(catalog: Catalog, location: str, day: date, index: int) -> tuple[date, str]:
-    """The first day from ``day`` the clinic is open, and one of its appointment times
-    (quarter hours from opening plus the time to arrive early, to an hour before closing)."""
+    """The first day from ``day`` the clinic is open, and one of its eight appointment times
+    (on the hour from opening plus the time to arrive early, to an hour before closing)."""
     hours = catalog.hours.get(location)
     if not hours:
         return day, f"{9 + index % 6:02d}:{(index * 15) % 60:02d}"
@@ -111,7 +111,7 @@ def _open_slot(catalog: Catalog, location: str, day: date, index: int) -> tuple[
     opens, closes = next(h for h in hours if WEEKDAYS[day.weekday()] in h.days).times()
     first = opens.hour * 60 + opens.minute + catalog.arrive_minutes[location]
     last = closes.hour * 60 + closes.minute - 60
-    minutes = first + (index * 15) % max(15, last - first)
+    minutes = first + (60 * (index % 8)) % max(60, last - first + 1)
     return day, f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 

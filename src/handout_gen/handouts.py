@@ -90,6 +90,7 @@ def handout_context(
         stamp_slot=packet is not None,
         call_section=packet is None or not packet.has_call_section,
         aftercare_list=packet is None or not packet.has_aftercare_section,
+        aftercare=meta.aftercare_in_packet(covered),
     )
     return context
 

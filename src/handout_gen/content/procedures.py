@@ -85,6 +85,12 @@ class Edition:
     def section(self, section_id: str) -> Section:
         return next(s for s in self.sections if s.id == section_id)
 
+    def packet_topics(self, *, aftercare: bool = True) -> frozenset[str]:
+        """The packet topics its text is marked with (a packet covering others prints the
+        same handout): of its sections, and of its aftercare list unless ``aftercare=False``."""
+        marked = {topic for s in self.sections for _, topic, _ in packet_marks(s.markdown)}
+        return frozenset(marked | (self.meta.aftercare_topics if aftercare else set()))
+
 
 @dataclass(frozen=True)
 class Procedure:

@@ -260,6 +260,11 @@ class EditionMeta(Strict):
         """What to do afterwards, as every output but a packet covering a mark prints it."""
         return self.aftercare_in_packet(())
 
+    @property
+    def aftercare_topics(self) -> frozenset[str]:
+        """The packet topics its aftercare items are marked with."""
+        return frozenset(topic for item in self.aftercare_marked if (topic := unmarked(item)[1]))
+
     def aftercare_in_packet(self, covered: tuple[str, ...]) -> list[str]:
         """The aftercare a packet prints: without the items marked with a ``covered`` topic."""
         items = (unmarked(item) for item in self.aftercare_marked)

@@ -101,9 +101,12 @@ def handout_part(
     procedure = kit.project.procedures[slug]
     variant = Variant(procedure.edition(lang).lang, large)  # missing edition → English
     packet_sections = kit.sections(slugs)
+    aftercare_pages = "aftercare" in packet_sections
+    # Keyed by what it prints: only the covered topics this edition marks change the handout.
+    marked = procedure.edition(lang).packet_topics(aftercare=not aftercare_pages)
     place = PacketPlace(has_call_section="call" in packet_sections,
-                        has_aftercare_section="aftercare" in packet_sections,
-                        covered=covered_topics(kit, slugs, flags))
+                        has_aftercare_section=aftercare_pages,
+                        covered=tuple(t for t in covered_topics(kit, slugs, flags) if t in marked))
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
     return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
 
@@ -151,7 +154,8 @@ def back_part(
         return None
     calls = tuple(kit.handout_slugs(slugs)) if "handouts" in kit.sections(slugs) else slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
-    covered = covered_topics(kit, slugs, flags)
+    marked = {t for s in slugs for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics}
+    covered = tuple(t for t in covered_topics(kit, slugs, flags) if t in marked)  # what changes its pages
     spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
     says = (slugs, lang, large, location, spec.today, sections, calls, covered)
     key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()

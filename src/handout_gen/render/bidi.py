@@ -48,28 +48,17 @@ def isolate_numbers(html: str) -> str:
 
 
 # A phone number ("555-0100", "+1 555-0100" is two words) at the end of a sentence's line
-# would otherwise start the next line, or the next page, apart from "call us at".
-_PHONE_RE = re.compile(r"[+]?(?:\d+[-\u2010\u2011])+\d{3,}")
-_BEFORE_PHONE_RE = re.compile(rf"(?<=\S) (?={LRI}?{_PHONE_RE.pattern})")
+# would otherwise start the next line, or the next page, apart from "call us at". One pass
+# over the whole document (letters lay out a document per batch of blocks): the space after
+# a word, before tags if any, then the number. No stylesheet or attribute holds a space
+# before such a number; in an attribute the no-break space would be harmless.
+_PHONE = r"[+]?(?:\d+[-\u2010\u2011])+\d{3,}"
+_TAGS = r"(?:<[^<>]*>)*"
+_BEFORE_PHONE_RE = re.compile(rf"(?<=[^\s>])({_TAGS}) (?={_TAGS}{LRI}?{_PHONE})")
 
 
 def keep_phone_numbers_with_words(html: str) -> str:
     """Join each phone number of the text of ``html`` to the word before it with a no-break
     space, so a line (or a page) never starts with the number its sentence leads up to. Tags
-    between them do not count: ``<b>Call</b> 555-0102`` is joined too."""
-    parts = _TEXT_RE.split(html)  # even items are text, odd ones tags
-    text = "".join(parts[0::2])
-    spaces = {m.start() for m in _BEFORE_PHONE_RE.finditer(text)}
-    if not spaces:
-        return html
-    offset = 0
-    for index in range(0, len(parts), 2):
-        part = parts[index]
-        mine = [at - offset for at in spaces if offset <= at < offset + len(part)]
-        if mine:
-            chars = list(part)
-            for at in mine:
-                chars[at] = "\u00a0"
-            parts[index] = "".join(chars)
-        offset += len(part)
-    return "".join(parts)
+    around the space do not count: ``<b>Call</b> 555-0102`` is joined too."""
+    return _BEFORE_PHONE_RE.sub("\\1\u00a0", html)
