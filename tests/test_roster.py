@@ -188,6 +188,16 @@ def test_password_required_when_encrypting(tmp_path: Path) -> None:
         "roster:1: password: is empty; --encrypt needs a password for every packet",
         "roster:2: password: is shorter than 8 characters",
     ]
+    # a roster with no password at all is one problem of the file, not one per row
+    path = tmp_path / "roster.csv"
+    write_csv(path, [GOOD, {**GOOD, "first_name": "Ana"}, {**GOOD, "first_name": "Bo", "date": "bad"}])
+    summary = check_roster(path, catalog)
+    assert [(p.line, p.field, p.message) for p in summary.problems] == [
+        (None, "password",
+         "has no passwords: --encrypt needs a 'password' column with one for every patient"),
+        (4, "date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)"),
+    ]
+    assert summary.fatal
 
 
 def test_not_text_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:

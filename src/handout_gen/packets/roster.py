@@ -191,6 +191,7 @@ def _text(value: Any) -> str:
 
 
 Complain = Callable[[str, str], None]  # (column, message)
+UNLOCKED_RULE = "roster.no-password"  # a row's empty password cell under --encrypt
 ALLOW_CLOSED_HINT = "; check the row, or use --allow-closed if the clinic is open then"
 
 
@@ -388,7 +389,8 @@ def validate_row(
     last_dose = _check_last_dose(cells, day, bad, day_first_file)
     if catalog.require_password:
         if not cells["password"]:
-            bad("password", "is empty; --encrypt needs a password for every packet")
+            message = "is empty; --encrypt needs a password for every packet"
+            problems.append(Problem("roster", message, row, "password", rule=UNLOCKED_RULE))
         elif len(cells["password"]) < MIN_PASSWORD:
             bad("password", f"is shorter than {MIN_PASSWORD} characters")
     if problems or day is None or clock is None:
@@ -462,6 +464,14 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
         summary.variants.add(row.variant)
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
+    empty = [p for p in summary.problems if p.rule == UNLOCKED_RULE]
+    if empty and len(empty) == len(summary.bad_rows) + summary.valid:  # no row has one: one line, not N
+        summary.problems = [p for p in summary.problems if p.rule != UNLOCKED_RULE]
+        summary.problems.insert(0, Problem(
+            "roster", "has no passwords: --encrypt needs a 'password' column with one for every patient",
+            field="password",
+        ))
+        summary.fatal = True
     if summary.has_passwords and not catalog.require_password:
         # Passwords say the practice means these packets to be locked: never write them plain unasked.
         summary.problems.insert(0, Problem(
