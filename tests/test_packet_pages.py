@@ -157,6 +157,7 @@ def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None
     """A packet with its own aftercare pages holds the one aftercare checklist: the handouts
     in it leave theirs out (as they leave out the emergency list). Items the letter says for
     this patient (marked {packet:sedation}: the letter's end of the no-driving time) give way."""
+    from handout_gen.content.packet_marks import PACKET_TOPICS
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.parts import covered_topics
     from handout_gen.packets.roster import rows_from
@@ -167,7 +168,7 @@ def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None
     for packet in demo:
         text = " ".join(pdf_text(packet["data"]).split())
         (row,) = rows_from([packet["row"]], kit.catalog(TODAY))
-        covered = covered_topics(kit, row.procedures, row.prep_flags)
+        covered = covered_topics(kit, row.procedures, row.prep_flags, PACKET_TOPICS)
         for slug in packet["row"]["procedures"].split(";"):
             procedure = project.procedures[slug.split(":")[0]]
             meta = procedure.edition(packet["row"]["language"]).meta

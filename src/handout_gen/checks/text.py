@@ -22,7 +22,7 @@ from handout_gen.checks.readability import (
     reading_level,
 )
 from handout_gen.content.markdown import removed_problems
-from handout_gen.content.packet_marks import PACKET_MARK_RE
+from handout_gen.content.packet_marks import unmarked
 from handout_gen.content.procedures import Edition
 from handout_gen.content.yamlfile import split_front_matter, yaml_key_lines
 from handout_gen.core.errors import relpath
@@ -119,7 +119,7 @@ def read_document(edition: Edition, root: Path, languages: Languages | None = No
         if section:  # headings themselves are not blocks: their line is a section start
             heading = any(start == line for start, _ in starts)
             if not heading:
-                said = PACKET_MARK_RE.sub("", _inline_text(token))  # a packet mark is not text
+                said = unmarked(_inline_text(token))[0]  # a packet mark is not text
                 doc.blocks.append(Block("item" if item_depth else "para", section, line, said))
         for child in token.children or []:
             child_line = line + _line_offset(token, child)

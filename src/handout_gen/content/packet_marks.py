@@ -20,7 +20,7 @@ _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 def unmarked(item: str) -> tuple[str, str]:
     """(the item without its mark, the mark's topic or "")."""
     mark = PACKET_MARK_RE.search(item)
-    return (PACKET_MARK_RE.sub("", item), mark[1]) if mark else (item, "")
+    return (item[: mark.start()], mark[1]) if mark else (item, "")
 
 
 def unknown_topic(topic: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -85,11 +86,15 @@ class Edition:
     def section(self, section_id: str) -> Section:
         return next(s for s in self.sections if s.id == section_id)
 
+    @cached_property
+    def section_topics(self) -> frozenset[str]:
+        """The packet topics its sections are marked with (asked for every packet made)."""
+        return frozenset(topic for s in self.sections for _, topic, _ in packet_marks(s.markdown))
+
     def packet_topics(self, *, aftercare: bool = True) -> frozenset[str]:
         """The packet topics its text is marked with (a packet covering others prints the
         same handout): of its sections, and of its aftercare list unless ``aftercare=False``."""
-        marked = {topic for s in self.sections for _, topic, _ in packet_marks(s.markdown)}
-        return frozenset(marked | (self.meta.aftercare_topics if aftercare else set()))
+        return self.section_topics | (self.meta.aftercare_topics if aftercare else frozenset())
 
 
 @dataclass(frozen=True)

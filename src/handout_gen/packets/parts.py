@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -106,15 +107,18 @@ def handout_part(
     marked = procedure.edition(lang).packet_topics(aftercare=not aftercare_pages)
     place = PacketPlace(has_call_section="call" in packet_sections,
                         has_aftercare_section=aftercare_pages,
-                        covered=tuple(t for t in covered_topics(kit, slugs, flags) if t in marked))
+                        covered=covered_topics(kit, slugs, flags, marked))
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
     return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
 
 
-def covered_topics(kit: Kit, slugs: tuple[str, ...], flags: PrepFlags) -> tuple[str, ...]:
-    """The packet topics (:data:`~handout_gen.content.markdown.PACKET_TOPICS`) the cover letter
-    says for this patient: the clinician's blood-thinner plan, the eating and drinking times,
-    the dye-allergy call-by day, the last day of anti-inflammatory medicine."""
+def covered_topics(
+    kit: Kit, slugs: tuple[str, ...], flags: PrepFlags, marked: Collection[str]
+) -> tuple[str, ...]:
+    """The packet topics (:data:`~handout_gen.content.packet_marks.PACKET_TOPICS`) the cover
+    letter says for this patient (the clinician's blood-thinner plan, the eating and drinking
+    times, the dye-allergy call-by day, the last day of anti-inflammatory medicine), of those
+    a part's text is ``marked`` with: only they change what the part prints (and its key)."""
     if "cover" not in kit.sections(slugs):
         return ()
     needs = Needs.of([kit.project.procedures[s].meta.prep for s in slugs], flags.sedation, flags.dye_allergy)
@@ -124,7 +128,7 @@ def covered_topics(kit: Kit, slugs: tuple[str, ...], flags: PrepFlags) -> tuple[
         "dye-allergy": needs.dye_call,
         "anti-inflammatories": needs.anti_inflammatories,
     }
-    return tuple(sorted(topic for topic, said in topics.items() if said))
+    return tuple(sorted(topic for topic, said in topics.items() if said and topic in marked))
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: PrepFlags) -> Static | None:
@@ -155,7 +159,7 @@ def back_part(
     calls = tuple(kit.handout_slugs(slugs)) if "handouts" in kit.sections(slugs) else slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
     marked = {t for s in slugs for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics}
-    covered = tuple(t for t in covered_topics(kit, slugs, flags) if t in marked)  # what changes its pages
+    covered = covered_topics(kit, slugs, flags, marked)
     spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
     says = (slugs, lang, large, location, spec.today, sections, calls, covered)
     key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()

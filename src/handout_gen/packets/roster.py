@@ -31,6 +31,7 @@ from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
+    RosterFormat,
     detect_format,
     parse_date,
     parse_time,
@@ -421,19 +422,23 @@ def validate_row(
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
     """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
-    day_first = path.suffix.lower() in (".csv", ".txt") and _semicolons(path)
-    for number, cells, problems in read_rows(path):
+    fmt = _csv_format(path)
+    day_first = fmt is not None and fmt.delimiter == ";"  # a European spreadsheet's export
+    for number, cells, problems in read_rows(path, fmt):
         if cells is None:
             yield number, None, problems
             continue
         yield number, *validate_row(number, cells, catalog, day_first)
 
 
-def _semicolons(path: Path) -> bool:
+def _csv_format(path: Path) -> RosterFormat | None:
+    """A CSV roster's format, found once a pass (None: not CSV, or read_rows names the fault)."""
+    if path.suffix.lower() not in (".csv", ".txt"):
+        return None
     try:
-        return detect_format(path).delimiter == ";"
+        return detect_format(path)
     except (OSError, UnicodeError):
-        return False  # read_rows names the problem
+        return None
 
 
 @dataclass

@@ -151,11 +151,14 @@ def _header_problems(header: list[str]) -> list[Problem]:
     return problems
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
+def read_rows(
+    path: Path, fmt: RosterFormat | None = None
+) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
     """Stream ``(row number, cells, problems)``; header problems come first with row 1.
 
     Streaming keeps memory flat for CSV however long the roster is; JSON is parsed whole
-    (JSON rosters are small exports; a CSV is the format for big days).
+    (JSON rosters are small exports; a CSV is the format for big days). ``fmt``: a CSV's
+    format when the caller has found it already (finding it decodes the whole file).
     """
     suffix = path.suffix.lower()
     try:
@@ -165,7 +168,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pro
         elif suffix == ".json":
             yield from _read_json(path)
         elif suffix in (".csv", ".txt"):
-            yield from _read_csv(path)
+            yield from _read_csv(path, fmt or detect_format(path))
         else:
             yield 0, None, [Problem("roster", "must be a .csv or .json file")]
     except UnicodeError:
@@ -199,8 +202,7 @@ def _records(reader: Iterator[list[str]], first: int) -> Iterator[tuple[int, lis
         number += 1
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
-    fmt = detect_format(path)
+def _read_csv(path: Path, fmt: RosterFormat) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
     with path.open(encoding=fmt.encoding, newline="") as handle:
         records = _records(csv.reader(handle, delimiter=fmt.delimiter), 1)
         header = next(records, (1, None))[1]

@@ -1,4 +1,5 @@
-"""Bidirectional text: names, numbers and addresses that keep their own direction.
+"""Numbers and names in running text: bidirectional text that keeps its own direction, and
+phone numbers that keep their place on the line.
 
 WeasyPrint has no CSS ``unicode-bidi``, but Pango (FriBidi) honours the Unicode isolates, as
 browsers do: a right-to-left name in a left-to-right letter, or a phone number in Arabic text,
