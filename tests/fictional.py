@@ -103,10 +103,12 @@ def fictional_roster(
 def _open_slot(catalog: Catalog, location: str, day: date, index: int) -> tuple[date, str]:
     """The first day from ``day`` the clinic is open, and one of its eight appointment times
     (on the hour from opening plus the time to arrive early, to an hour before closing)."""
+    while day in catalog.closed:
+        day += timedelta(days=1)
     hours = catalog.hours.get(location)
     if not hours:
         return day, f"{9 + index % 6:02d}:{(index * 15) % 60:02d}"
-    while not [h for h in hours if WEEKDAYS[day.weekday()] in h.days]:
+    while day in catalog.closed or not [h for h in hours if WEEKDAYS[day.weekday()] in h.days]:
         day += timedelta(days=1)
     opens, closes = next(h for h in hours if WEEKDAYS[day.weekday()] in h.days).times()
     first = opens.hour * 60 + opens.minute + catalog.arrive_minutes[location]

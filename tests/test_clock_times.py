@@ -7,6 +7,7 @@ on the library, where an exact datetime can be asserted.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -262,9 +263,10 @@ def test_fasting_counts_back_from_the_arrival(kit: Kit) -> None:
     assert (late.rule, late.late) == ("fasting", True)  # one "Call us today" for the whole rule
 
 
-@pytest.mark.parametrize(("ahead", "late"), [(8, False), (7, True), (2, True), (0, True)])
+@pytest.mark.parametrize(("ahead", "late"), [(8, False), (7, True), (6, True), (0, True)])
 def test_anti_inflammatory_hold_boundary(kit: Kit, ahead: int, late: bool) -> None:
-    """7 days without the medicine: the last dose is 8 days before, and may be on the print date."""
+    """7 days without the medicine: the last dose is 8 days before, and may be on the print date.
+    (Not 2 or 3 days ahead: those are closed dates of the fixture practice.)"""
     day = TODAY + timedelta(days=ahead)
     moments = schedule(visit(kit, datetime(day.year, day.month, day.day, 9), anti_inflammatories=True),
                        kit.text.rules, TODAY)  # fmt: skip
@@ -305,6 +307,26 @@ def test_anti_inflammatory_hold_boundary(kit: Kit, ahead: int, late: bool) -> No
 )
 def test_call_by_day_falls_on_a_phone_day(kit: Kit, visit_day: date, call_day: date) -> None:
     assert call_by(visit_day, kit.text.rules) == call_day
+
+
+def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
+    """A Monday visit: 3 days before is Friday, November 27, a closed date after the closed
+    Thanksgiving: the patient is told to call by Wednesday, and the letter prints that day."""
+    from handout_gen.packets.packet import PacketMaker
+
+    closed = kit.project.practice.closed_dates
+    assert closed[:2] == [date(2026, 11, 26), date(2026, 11, 27)]  # the fixture's practice.yaml
+    assert call_by(date(2026, 11, 30), kit.text.rules) == date(2026, 11, 27)
+    assert call_by(date(2026, 11, 30), kit.text.rules, closed) == date(2026, 11, 25)
+    row = {**SEDATED, "date": "2026-11-30", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
+           "procedures": "joint-injections-nerve-blocks"}
+    (patient,) = rows_from([row], kit.catalog(date(2026, 11, 20)))
+    data, _ = PacketMaker(kit, date(2026, 11, 20)).press.letters([(patient, "en")])[:2]
+    buffer = io.BytesIO()
+    data.save(buffer)
+    text = pdf_text(buffer.getvalue())
+    assert "By Wednesday, November 25: Call us at 555-0100 about your X-ray dye allergy" in text
+    assert "November 27" not in text and "November 26" not in text
 
 
 def test_last_dose_column_is_a_real_date_before_the_visit_and_needs_the_flag(kit: Kit) -> None:

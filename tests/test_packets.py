@@ -254,9 +254,7 @@ def test_canary_appears_nowhere_but_its_packet(batch: dict[str, Any]) -> None:
 
 
 def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
-    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Zzyzx")
-    packet_id = next(k for k, v in batch["index"].items() if v == number)
-    pdf = pikepdf.open(batch["run_dir"] / f"packet_{packet_id}.pdf")
+    pdf = pikepdf.open(packet_path(batch, "Zzyzx"))
     with pdf.open_outline() as outline:
         titles = [item.title for item in outline.root]
     assert titles == [
@@ -274,8 +272,7 @@ def test_bookmarks_per_section(batch: dict[str, Any]) -> None:
 
 def packet_path(batch: dict[str, Any], first_name: str) -> Path:
     number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == first_name)
-    packet_id = next(k for k, v in batch["index"].items() if v == number)
-    return Path(batch["run_dir"]) / f"packet_{packet_id}.pdf"
+    return Path(batch["run_dir"]) / f"packet_{index_of(batch['index'], number)}.pdf"
 
 
 def test_a_whole_packet_reads_in_order_from_its_structure_tree(batch: dict[str, Any]) -> None:
@@ -360,9 +357,7 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
 def test_large_print_cover(batch: dict[str, Any]) -> None:
     import pdfplumber
 
-    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Marguerite")
-    packet_id = next(k for k, v in batch["index"].items() if v == number)
-    with pdfplumber.open(batch["run_dir"] / f"packet_{packet_id}.pdf") as pdf:
+    with pdfplumber.open(packet_path(batch, "Marguerite")) as pdf:
         sizes = [round(c["size"]) for c in pdf.pages[0].chars if c["text"].strip()]
     body = max(set(sizes), key=sizes.count)
     assert body >= 18
@@ -614,6 +609,11 @@ def wait_for(condition: Any, timeout: float = 120) -> None:
         clock.sleep(0.02)
 
 
+def index_of(index: dict[str, int], row: int) -> str:
+    """The packet id of roster row ``row`` (as index.csv numbers it: the header is row 1)."""
+    return next(packet_id for packet_id, number in index.items() if number == row)
+
+
 def assert_consistent(run_dir: Path) -> dict[str, int]:
     """Every packet on disk is listed in the index and has one audit line, and the other way
     round; nothing half-written or locked is left. Returns the index."""
@@ -673,6 +673,11 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
     index = assert_consistent(new)
     packets = sorted(new.glob("packet_*.pdf"))
     assert len(packets) == 120 and sorted(index.values()) == list(range(2, 122))
+    # The tree is read back for a sample: poppler takes about 0.2 s a packet to read it (it
+    # parses a page again for every marked-content id), and every packet's text is checked.
+    # Each packet's own tree is checked on a whole batch in
+    # test_every_packet_is_one_tagged_pdfua_document_of_its_own.
+    sample = {index_of(index, 2), index_of(index, 19), index_of(index, 121)}  # first, Zzyzx, last
     for path in packets:
         data = path.read_bytes()
         text = pdf_text(data)
@@ -682,12 +687,12 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
             or f"Hola, {own['first_name']} {own['last_name']}:" in text
         )
         assert sum(r["last_name"] in text for r in rows) == 1
-        # one tagged tree, with this patient's name in it and no other's
         assert pdfinfo(path)["Tagged"] == "yes"
-        tree = " ".join(struct_texts(data))
-        assert f"{own['first_name']} {own['last_name']}" in tree
-        assert sum(f"{r['first_name']} {r['last_name']}" in tree for r in rows) == 1
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        if path.name[7:-4] in sample:  # one tagged tree, with this patient's name and no other's
+            tree = " ".join(struct_texts(data))
+            assert f"{own['first_name']} {own['last_name']}" in tree
+            assert sum(f"{r['first_name']} {r['last_name']}" in tree for r in rows) == 1
     for name in ("Zzyzx", "Testpatient"):
         assert name not in rerun.stdout + rerun.stderr
         assert not any(name in p.name for p in out.rglob("*"))
@@ -892,9 +897,7 @@ def test_build_prep_blood_thinner_call_both_ways() -> None:
 def test_spanish_large_print_header_stays_on_the_page(batch: dict[str, Any]) -> None:
     import pdfplumber
 
-    number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == "Graciela")
-    packet_id = next(k for k, v in batch["index"].items() if v == number)
-    with pdfplumber.open(batch["run_dir"] / f"packet_{packet_id}.pdf") as pdf:
+    with pdfplumber.open(packet_path(batch, "Graciela")) as pdf:
         for page in pdf.pages:
             header = page.crop((0, 0, page.width, 90))
             text = " ".join((header.extract_text() or "").split())

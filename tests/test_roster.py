@@ -275,8 +275,8 @@ def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Ca
 
 
 def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
-    """"1:30" is 1:30 AM (a 1:30 PM visit typed without PM), and a Saturday at a clinic open
-    Monday to Friday: each would print a believable packet, fasting times and all. The row and
+    """"1:30" is 1:30 AM (a 1:30 PM visit typed without PM), a Saturday at a clinic open
+    Monday to Friday, and a holiday: each would print a believable packet, fasting times and all. The row and
     column are named with the clinic's hours, never the row's date or time; --allow-closed
     (the clinic's own extra session) lets them through. A visit at opening time whose arrival
     is before it is refused; one whose arrival is at opening time is not."""
@@ -289,12 +289,17 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
         {**GOOD, "time": "16:30"},  # closing time
         {**GOOD, "time": "07:00"},  # arrives 6:30, as the door opens
         {**GOOD, "time": "1:30 PM"},
+        {**GOOD, "date": "2026-12-25"},  # a Friday the practice is closed (closed_dates)
     ]
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     summary = check_roster(path, catalog)
     found = [(p.line, p.field) for p in summary.problems]
-    assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time")]
+    assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time"), (8, "date")]
+    assert summary.problems[-1].message == (
+        "is one of the practice's closed_dates in practice.yaml; check the row, or use --allow-closed "
+        "if the clinic is open then"
+    )
     assert summary.problems[0].message == (
         "puts the arrival outside the hours of clinic 'orchard' that day (06:30 to 16:30); a time "
         "without AM or PM is read as 24-hour (1:30 is 1:30 AM); check the row, or use --allow-closed "

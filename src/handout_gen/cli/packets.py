@@ -63,8 +63,9 @@ ALLOW_LATE_HELP = (
     "visit, printed the day before) with a 'Call us today' box in place of that rule."
 )
 ALLOW_CLOSED_HELP = (
-    "Make packets for appointments outside the clinic's opening hours in practice.yaml "
-    "(an extra session); without it such a row is bad: usually a typo, or a time with no AM/PM."
+    "Make packets for appointments outside the clinic's opening hours or on a closed_dates day in "
+    "practice.yaml (an extra session); without it such a row is bad: usually a typo, or a time "
+    "with no AM/PM."
 )
 
 

@@ -163,6 +163,9 @@ class Practice(Strict):
     locations: Annotated[list[Location], Field(min_length=1)]
     physicians: Annotated[list[Physician], Field(min_length=1)]
     thresholds: Thresholds
+    # Days the whole practice is closed (holidays): no visit is booked on one, and no one
+    # answers the phone, so a call-by day that falls on one moves earlier.
+    closed_dates: list[date] = Field(default_factory=list)
     # Addresses on other sites that handouts, packets or newsletters may print (URL prefixes);
     # `check` warns about any other link off the practice's website (a typo in a host, say).
     external_links: list[HttpsUrl] = Field(default_factory=list)

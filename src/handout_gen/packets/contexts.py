@@ -138,7 +138,7 @@ def patient_context(
         qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
     visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
-    timed = schedule(visit, kit.text.rules, today)
+    timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     words = kit.words(lang)
     blood_thinner = None
     if row.blood_thinner:  # the clinician's words, verbatim; never a default

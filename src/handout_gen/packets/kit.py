@@ -270,7 +270,7 @@ class Kit:
         A procedure whose packet recipe adds the handout of a procedure with problems in its
         files cannot be packed: its rows are errors. ``allow_late`` lets rows through that
         the print date is too late for (their packets print "Call us today"); ``allow_closed``
-        rows whose arrival is outside the clinic's opening hours.
+        rows whose arrival is outside the clinic's opening hours or on a closed date.
         """
         project, practice = self.project, self.project.practice
         blocked = frozenset(
@@ -289,6 +289,7 @@ class Kit:
             broken=frozenset(project.broken) | blocked,
             allow_late=allow_late,
             hours={loc.id: loc.hours for loc in practice.locations if not isinstance(loc.hours, str)},
+            closed=frozenset(practice.closed_dates),
             allow_closed=allow_closed,
             languages=project.languages,
             packet_langs={code: self.packet_lang(code) for code in project.languages},

@@ -24,10 +24,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from handout_gen.content.schema import WEEKDAYS, OpeningHours, Prep
+from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL, Languages
+from handout_gen.packets.opening import closed_problem
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
@@ -163,7 +164,8 @@ class Catalog:
     allow_late: bool = False  # a rule the print date makes impossible prints "Call us today"
     # location id → its opening hours as data (none when practice.yaml gives them as text)
     hours: Mapping[str, Sequence[OpeningHours]] = field(default_factory=dict)
-    allow_closed: bool = False  # an arrival outside those hours is the clinic's own exception
+    closed: frozenset[Day] = frozenset()  # practice.yaml closed_dates: no visits, no phones
+    allow_closed: bool = False  # a visit when closed (hours or date) is the clinic's own exception
     languages: Languages = Languages()  # the project's; a row's language must be one of them
     # The language each row language's packet words print in (English when the packet has
     # none in it): its font chain must draw every character of the cells a packet prints.
@@ -193,7 +195,6 @@ def _text(value: Any) -> str:
 
 Complain = Callable[[str, str], None]  # (column, message)
 UNLOCKED_RULE = "roster.no-password"  # a row's empty password cell under --encrypt
-ALLOW_CLOSED_HINT = "; check the row, or use --allow-closed if the clinic is open then"
 
 
 def _check_text(cells: dict[str, str], bad: Complain) -> None:
@@ -299,32 +300,20 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
         return
     preps = [catalog.procedures[s].meta.prep for s in row.procedures]
     visit = row.visit(catalog.arrive_minutes[row.location], preps)
-    for item in schedule(visit, catalog.rules, catalog.today):
+    for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
         if item.late:
             bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
 
 def _check_open(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
-    """The arrival and the appointment fall within the clinic's opening hours. A date typed
-    wrong, or a time without AM or PM ("1:30" is 1:30 AM), would otherwise print a believable
-    packet, fasting times and all, for a clinic that is closed then. The messages name the
-    clinic's hours, never the row's date or time."""
+    """The visit falls when its clinic is open (:mod:`handout_gen.packets.opening`)."""
+    if catalog.allow_closed:
+        return
     hours = catalog.hours.get(row.location)
-    if not hours or catalog.allow_closed:
-        return
-    weekday = WEEKDAYS[row.date.weekday()]
-    spans = [h.times() for h in hours if weekday in h.days]
-    if not spans:
-        open_days = ", ".join(dict.fromkeys(d.title() for h in hours for d in h.days))
-        bad("date", f"is a day clinic '{row.location}' is closed (open on {open_days} in practice.yaml)"
-            + ALLOW_CLOSED_HINT)
-        return
-    arrival = row.appointment - timedelta(minutes=catalog.arrive_minutes[row.location])
-    if not any(arrival.date() == row.date and opens <= arrival.time() and row.time < closes
-               for opens, closes in spans):
-        shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
-        bad("time", f"puts the arrival outside the hours of clinic '{row.location}' that day ({shown}); "
-            "a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)" + ALLOW_CLOSED_HINT)
+    found = closed_problem(row.location, row.appointment, catalog.arrive_minutes[row.location], hours,
+                           catalog.closed)
+    if found:
+        bad(*found)
 
 
 def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:

@@ -16,7 +16,7 @@ the past is never printed as an instruction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -136,11 +136,12 @@ def _day(value: date) -> datetime:
     return datetime.combine(value, time())
 
 
-def call_by(visit_day: date, rules: Rules) -> date:
-    """The day a patient allergic to X-ray dye must call by: N days before, on a phone day."""
+def call_by(visit_day: date, rules: Rules, closed: Collection[date] = ()) -> date:
+    """The day a patient allergic to X-ray dye must call by: N days before, on a phone day
+    that is not one of the practice's ``closed`` dates (practice.yaml ``closed_dates``)."""
     day = visit_day - timedelta(days=rules.dye_allergy.call_days_before)
-    for _ in range(len(WEEKDAYS)):
-        if WEEKDAYS[day.weekday()] in rules.phone_days:
+    for _ in range(len(WEEKDAYS) + len(closed)):
+        if WEEKDAYS[day.weekday()] in rules.phone_days and day not in closed:
             break
         day -= timedelta(days=1)
     return day
@@ -159,8 +160,9 @@ def _fasting(visit: Visit, rules: Rules, today: date) -> list[Timed]:
     return moments
 
 
-def schedule(visit: Visit, rules: Rules, today: date) -> list[Timed]:
-    """Every timed instruction of one visit, earliest first, each marked late or not."""
+def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] = ()) -> list[Timed]:
+    """Every timed instruction of one visit, earliest first, each marked late or not;
+    ``closed``: the practice's closed dates (a call-by day never falls on one)."""
     day = visit.appointment.date()
     found: list[Timed] = []
     if visit.needs.fasting:
@@ -176,7 +178,7 @@ def schedule(visit: Visit, rules: Rules, today: date) -> list[Timed]:
             restart = day + timedelta(days=hold.restart_days_after)
             found.append(Timed("anti_inflammatories_restart", _day(restart)))
     if visit.needs.dye_call:
-        due = call_by(day, rules)
+        due = call_by(day, rules, closed)
         found.append(Timed("dye_allergy", _day(due), late=due < today))
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
