@@ -338,3 +338,29 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     (problem,) = check_roster(path, catalog).problems
     assert (problem.line, problem.field) == (8, "language")
     assert problem.message.startswith("must be one of en, es, ") and "Klingon" not in problem.message
+
+
+def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalog: Catalog) -> None:
+    """The same patient at the same date and time again (a paste, a double export) would print
+    two packets and two letters for one visit. Another time that day, or another patient at that
+    time (another id or another name), is fine; ids and names match in any case. No cell is
+    repeated."""
+    rows = [
+        GOOD,
+        {**GOOD, "time": "13:30"},  # a second visit that day
+        {**GOOD, "patient_id": "MH-2"},  # another patient at the same time
+        {**GOOD, "patient_id": "mh-1", "procedures": "prp-injection", "sedation": "no"},  # row 2 again
+        {**GOOD, "patient_id": "", "time": "11:00"},
+        {**GOOD, "patient_id": "", "time": "11:00", "first_name": "ZZYZX"},  # row 6 again
+        {**GOOD, "patient_id": "", "time": "11:00", "first_name": "Ana"},  # another patient
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    assert [(p.line, p.field, p.message) for p in summary.problems] == [
+        (5, "patient_id", "repeats row 2: the same patient at the same date and time (two procedures at one "
+                          "visit go in one procedures cell)"),
+        (7, "patient_id", "repeats row 6: the same patient at the same date and time (two procedures at one "
+                          "visit go in one procedures cell)"),
+    ]
+    assert (summary.valid, summary.bad_rows) == (5, {5, 7})

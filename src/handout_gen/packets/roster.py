@@ -16,6 +16,7 @@ In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first objec
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,8 +33,7 @@ from handout_gen.packets.opening import closed_problem
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
-    RosterFormat,
-    detect_format,
+    csv_format,
     parse_date,
     parse_time,
     read_rows,
@@ -411,23 +411,26 @@ def validate_row(
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
     """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
-    fmt = _csv_format(path)
+    fmt = csv_format(path)
     day_first = fmt is not None and fmt.delimiter == ";"  # a European spreadsheet's export
+    seen: dict[bytes, int] = {}  # a digest of who and when → its first row (no name kept)
     for number, cells, problems in read_rows(path, fmt):
         if cells is None:
             yield number, None, problems
             continue
-        yield number, *validate_row(number, cells, catalog, day_first)
+        row, problems = validate_row(number, cells, catalog, day_first)
+        if row is not None:
+            first = seen.setdefault(_visit_digest(row), number)
+            if first != number:  # pasted twice: two packets, two letters for one visit
+                row, problems = None, [Problem("roster", f"repeats row {first}: the same patient at the same "
+                                               "date and time (two procedures at one visit go in one "
+                                               "procedures cell)", number, "patient_id")]
+        yield number, row, problems
 
 
-def _csv_format(path: Path) -> RosterFormat | None:
-    """A CSV roster's format, found once a pass (None: not CSV, or read_rows names the fault)."""
-    if path.suffix.lower() not in (".csv", ".txt"):
-        return None
-    try:
-        return detect_format(path)
-    except (OSError, UnicodeError):
-        return None
+def _visit_digest(row: PatientRow) -> bytes:
+    who = f"{row.patient_id}\0{row.first_name}\0{row.last_name}".casefold()
+    return hashlib.blake2b(f"{who}\0{row.appointment:%Y-%m-%dT%H:%M}".encode(), digest_size=16).digest()
 
 
 @dataclass

@@ -316,3 +316,13 @@ def parse_time(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+def csv_format(path: Path) -> RosterFormat | None:
+    """A CSV roster's format, found once a pass (None: not CSV, or read_rows names the fault)."""
+    if path.suffix.lower() not in (".csv", ".txt"):
+        return None
+    try:
+        return detect_format(path)
+    except (OSError, UnicodeError):
+        return None
