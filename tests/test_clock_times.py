@@ -41,13 +41,15 @@ SEDATED = {  # 7:15 at orchard, 30 minutes early: arrives 6:45 AM on Tuesday, De
 }
 FASTING_EN = (
     "After 10:45 PM on Monday, December 7: Do not eat fatty or fried food or meat.",
-    "After 12:45 AM on Tuesday, December 8: Do not eat any food or drink milk.",
-    "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water.",
+    "After 12:45 AM, in the night from Monday to Tuesday, December 8: Do not eat any food or drink milk.",
+    "After 4:45 AM, in the night from Monday to Tuesday, December 8: Do not eat or drink anything, not "
+    "even water.",
 )
 FASTING_ES = (
     "Después de las 10:45 p.m. del lunes, 7 de diciembre: No coma comida grasosa, frita ni carne.",
-    "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche.",
-    "Después de las 4:45 a.m. del martes, 8 de diciembre: No coma ni beba nada, ni siquiera agua.",
+    "Después de las 12:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma nada ni tome leche.",
+    "Después de las 4:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma ni beba nada, ni "
+    "siquiera agua.",
 )
 MONTHS = ("November", "December", "January")
 WEEKDAY_DATE = re.compile(
@@ -87,7 +89,8 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
         "blood_thinner_last_dose": "2026-12-05",
     }
     texts = packets_of(
-        project, [{**SEDATED, **thinner}, {**SEDATED, **thinner, "language": "es"}], tmp_path / "out",
+        project, [{**SEDATED, **thinner}, {**SEDATED, **thinner, "language": "es", "first_name": "Zoila"}],
+        tmp_path / "out",
         "--today", TODAY.isoformat(),
     )
     english, spanish = texts[2], texts[3]
@@ -481,3 +484,29 @@ def test_fictional_rows_are_in_time_for_every_rule(kit: Any) -> None:
     rows = rows_from(fictional_roster(200, catalog), catalog)  # raises on any late row
     assert any(r.sedation for r in rows) and any(r.dye_allergy for r in rows)
     assert any("prp-injection" in r.procedures for r in rows)
+
+
+def test_a_time_in_the_night_names_its_night_up_to_night_ends(tmp_path: Path) -> None:
+    """"12:45 AM on Tuesday" is read as lunchtime or as Tuesday night: a fasting time after
+    midnight and before ``night_ends`` (packet.yaml, a clinician's edit) names the night it is
+    in. A time after it reads as any other; a language with no ``after_night`` words keeps
+    ``after_time`` (packet.yaml files written before it)."""
+    from handout_gen.packets.packet import PacketMaker
+
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    assert '  night_ends: "06:00"\n' in text
+    text = text.replace('  night_ends: "06:00"\n', '  night_ends: "02:00"\n')
+    text = text.replace('    after_night: "Después de las', '    # after_night: "', 1)  # Spanish: none
+    words.write_text(text, encoding="utf-8")
+    kit = load_kit(load_project(project))
+    (english, spanish) = rows_from([SEDATED, {**SEDATED, "language": "es"}], kit.catalog(TODAY))
+    pdf, _, _, _ = PacketMaker(kit, TODAY).press.letters([(english, "en"), (spanish, "es")])
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    letters = pdf_text(buffer.getvalue())
+    assert FASTING_EN[1] in letters  # 12:45 AM: before 2:00
+    assert "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water." in letters
+    assert FASTING_ES[0] in letters
+    assert "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche." in letters

@@ -104,9 +104,9 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     }
 
 
-def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
-    """One timed instruction for the letter: when (a pattern for ``at``) and what to do, or
-    why to call today."""
+def _line(item: Timed, words: PacketWords, night_ends: time) -> dict[str, Any]:
+    """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
+    before it) and what to do, or why to call today."""
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
@@ -114,10 +114,13 @@ def _line(item: Timed, words: PacketWords) -> dict[str, Any]:
     if when == "after_time" and at.time() == time(0):
         # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
         when, at = "after_midnight", at - timedelta(days=1)
+    elif when == "after_time" and at.time() < night_ends and words.after_night:
+        when = "after_night"  # "in the night from Monday to Tuesday": no 12:45 AM read as noon
     says: str = getattr(words, text)
     if item.rule == "blood_thinner":  # the day only: the clinician's own words are in the box
         says = says % {"heading": words.blood_thinner_heading}
-    return {"late": False, "when": getattr(words, when), "text": says, "at": at}
+    eve = at - timedelta(days=1)
+    return {"late": False, "when": getattr(words, when), "text": says, "at": at, "eve": eve}
 
 
 def patient_context(
@@ -165,7 +168,8 @@ def patient_context(
         "map_url": map_url,
         "blood_thinner": blood_thinner,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words) for item in timed if not (item.rule == "blood_thinner" and item.late)],
+        "times": [_line(item, words, time.fromisoformat(kit.text.rules.night_ends)) for item in timed
+                  if not (item.rule == "blood_thinner" and item.late)],
     }
 
 

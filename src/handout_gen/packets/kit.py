@@ -75,6 +75,7 @@ class PacketWords(Strict):
     times_heading: Text
     after_time: Text
     after_midnight: Text
+    after_night: Text | None = None  # none: after_time (packet.yaml files written before it)
     on_day: Text
     by_day: Text
     from_day: Text
@@ -150,6 +151,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "sign_off": {"practice": "Practice"},
     "after_time": _WHEN,
     "after_midnight": _DAY,
+    "after_night": {"time": "12:45 AM", "eve": "Sunday", **_DAY},
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
@@ -172,6 +174,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "packet_ref": ("id", "date"),
     "after_time": ("time", "day"),
     "after_midnight": ("day",),
+    "after_night": ("time", "day"),
     "on_day": ("day",),
     "by_day": ("day",),
     "from_day": ("day",),
@@ -328,7 +331,7 @@ def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict
     for lang, words in text.text.items():
         families = project.languages.font_chain(lang)
         fonts = chain(families)
-        for key, value in words.model_dump().items():
+        for key, value in words.model_dump(exclude_none=True).items():
             missing = fonts.missing("".join(value) if isinstance(value, list) else value)
             if missing:
                 message = f"text.{lang}.{key} {missing_message(missing, families)}"
@@ -374,7 +377,8 @@ def load_kit(project: Project) -> Kit:
         problems += _glyph_problems(text, project, source, lines)
         for lang, words in text.text.items():
             for key, allowed in PLACEHOLDERS.items():
-                why = placeholder_problem(getattr(words, key), allowed, REQUIRED.get(key, ()))
+                said = getattr(words, key)
+                why = said is not None and placeholder_problem(said, allowed, REQUIRED.get(key, ()))
                 if why:
                     line = lines.get(("text", lang, key))
                     problems.append(Problem(source, why, line, f"text.{lang}.{key}"))

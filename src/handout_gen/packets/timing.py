@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from handout_gen.content.schema import WEEKDAYS, Prep, Strict, Weekday
+from handout_gen.content.schema import WEEKDAYS, Clock, Prep, Strict, Weekday
 
 Hours = Annotated[int, Field(ge=1, le=24)]
 Days = Annotated[int, Field(ge=1, le=90)]
@@ -89,6 +89,10 @@ class Rules(Strict):
     dye_allergy: DyeAllergyRules
     # Days someone answers the phone: a call-by day that falls on another day moves earlier.
     phone_days: Annotated[list[Weekday], Field(min_length=1)]
+    # A time after midnight and before this names the night it falls in ("in the night from
+    # Wednesday to Thursday"): "12:45 AM on Thursday" is read as Thursday lunchtime or night.
+    # The default is for packet.yaml files written before it existed.
+    night_ends: Clock = "06:00"
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,12 @@ def day(context: jinja2.runtime.Context, value: date) -> str:
 
 
 @jinja2.pass_context
+def weekday(context: jinja2.runtime.Context, value: date) -> str:
+    """The ``weekday`` filter: the weekday's name alone ("Monday", "lunes") in the page's language."""
+    return plain(format_date(value, "EEEE", locale=languages.locale(_locale(context))))
+
+
+@jinja2.pass_context
 def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) -> str:
     """The ``hours`` filter: a location's opening hours in the page's language."""
     return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context))
@@ -322,6 +328,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         clock=clock,
         hours=hours,
         weekday_date=day,
+        weekday=weekday,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,
