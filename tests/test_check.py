@@ -395,3 +395,26 @@ def test_two_pages_at_one_address_are_an_error(sample_project: Path) -> None:
     assert (finding.file, finding.severity) == ("content/practice.yaml", "error")
     assert finding.message == ("https://www.example.org/locations is also the address of the locations page "
                                "made from content/practice.yaml")
+
+
+def test_packet_words_are_checked_at_their_line_without_rendering(sample_project: Path) -> None:
+    """content/packet.yaml is read as packets read it, even without PDFs: a misspelt
+    placeholder or key, each at its own line (they were once one line about a sample packet
+    that could not be made, and only when PDFs were rendered)."""
+
+    def errors() -> list[tuple[int | None, str]]:
+        report = check(sample_project)
+        return [(f.line, f.message) for f in report.findings
+                if f.file == "content/packet.yaml" and f.severity == "error"]
+
+    edit(sample_project, "content/packet.yaml", "%(name)s", "%(nam)s")
+    assert errors() == [(line_of(sample_project, "content/packet.yaml", "%(nam)s"),
+                         "text.en.dear: unknown placeholder 'nam' (allowed: name)")]
+    edit(sample_project, "content/packet.yaml", "%(nam)s", "%(name)s")
+    edit(sample_project, "content/packet.yaml", "    after_sedation_rules:", "    after_sedation_rule:")
+    assert errors() == [
+        (line_of(sample_project, "content/packet.yaml", "  en:"),
+         "text.en.after_sedation_rules: is required but missing"),
+        (line_of(sample_project, "content/packet.yaml", "after_sedation_rule:"),
+         "text.en.after_sedation_rule: is not a known field (check the spelling)"),
+    ]

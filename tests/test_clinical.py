@@ -8,6 +8,7 @@ real packets back with poppler.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, time
 from pathlib import Path
 
@@ -21,12 +22,12 @@ from handout_gen.core.errors import RosterError, ValidationFailed
 from handout_gen.handouts import Variant, render_handout
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.prep import build_prep
-from handout_gen.packets.roster import rows_from
+from handout_gen.packets.roster import PrepFlags, rows_from
 from handout_gen.packets.run import _plan
 from handout_gen.render.jinja import clock, clock_time, opening_hours, translations
 from handout_gen.site.plan import plan_site
 
-from .conftest import FIXTURE
+from .conftest import FIXTURE, copy_sample
 from .pdfutil import pdf_text
 from .test_clock_times import packets_of
 from .test_packets import BASE
@@ -86,8 +87,10 @@ def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> Non
     findings = [
         f for f in run_checks(sample_project, pdf=False).findings if f.rule == "references.unknown-value"
     ]
-    assert [(f.file, f.line, f.severity) for f in findings] == [(ESI, esi_line, "error")]
-    assert findings[0].fix == RULE_FIXES["references.unknown-value"]
+    # check reads packet.yaml as packets do, without rendering one
+    assert [(f.file, f.line, f.severity) for f in findings] == [(PACKET, packet_line, "error"),
+                                                                (ESI, esi_line, "error")]
+    assert {f.fix for f in findings} == {RULE_FIXES["references.unknown-value"]}
 
 
 # --- check: relative times and "call us" without a deadline ----------------------------------
@@ -268,12 +271,20 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     texts = packets_of(sample_project, [trial, implant], tmp_path / "out", "--today", "2026-11-24")
     spanish, english = texts[2], texts[3]
     assert "Hola, Inés Prueba:" in spanish and "Estimado" not in spanish
-    # 12:00 AM on Thursday is the end of Wednesday: said so, never "midnight on Thursday"
+    # 12:00 AM on Thursday is in the night from Wednesday: said so, as the night's other times
     assert (
-        "Después de la medianoche, al final del miércoles, 2 de diciembre: No coma comida grasosa" in spanish
+        "Después de las 12:00 a.m. (medianoche), en la noche del miércoles al jueves, 3 de diciembre: "
+        "No coma comida grasosa" in spanish
     )
-    assert "jueves, 3 de diciembre: No coma comida grasosa" not in spanish
-    assert "Hasta las 10:45 a.m. del viernes, 4 de diciembre: No maneje, no tome alcohol" in spanish
+    assert "Después de las 2:00 a.m., en la noche del miércoles al jueves, 3 de diciembre:" in spanish
+    # the stimulator's own no-driving rule outlasts sedation's: the letter never names a time
+    # to drive again, nor the checklist
+    assert (
+        "Hasta las 10:45 a.m. del viernes, 4 de diciembre: No tome alcohol ni firme papeles importantes. "
+        "Un adulto se queda con usted. Tampoco maneje después de esta hora: su folleto le dice hasta cuándo."
+    ) in spanish
+    assert "No maneje por más tiempo: su folleto le dice hasta cuándo." in spanish
+    assert "No maneje, no tome alcohol" not in spanish and "no maneje, no tome alcohol" not in spanish
     assert "Su anticoagulante o antiagregante plaquetario" in spanish
     assert "(Lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
     assert "https://www.example.org/locations/riverside/es/" in spanish
@@ -291,22 +302,73 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "If you had sedation" not in english and "Si le dieron sedación" not in spanish
     assert "{packet" not in spanish + english
     assert (
-        "Until 11:00 AM on Friday, December 4: No driving, alcohol, or signing important papers." in english
-    )
+        "Until 11:00 AM on Friday, December 4: No alcohol or signing important papers. An adult stays with "
+        "you. Do not drive after this time either: your handout says until when."
+    ) in english
+    assert "No driving, alcohol" not in english and "do not drive, drink alcohol" not in english
     assert "Come to your wound check about 10 to 14 days after surgery." in english
     assert 'These are called "MRI conditional."' in english
     assert "If you have any of these, call us within 2 hours at 555-0100:" in english
     assert "sudden, severe back pain with a fever or new weakness" in english
 
 
-def test_a_rule_that_starts_at_midnight_names_the_day_that_ends() -> None:
+def test_a_rule_that_starts_at_midnight_reads_as_the_nights_other_times(tmp_path: Path) -> None:
+    """12:00 AM is in the night before the visit day, as 2:00 AM is; a packet.yaml without the
+    night's words says "after midnight at the end of" the day before, never Thursday's midnight."""
     from handout_gen.packets.contexts import patient_context
     from handout_gen.render.jinja import weekday_date
 
-    kit = load_kit(load_project(FIXTURE))
     row = {**PATIENT, "date": "2026-12-03", "time": "08:45", "location": "riverside", "sedation": "yes"}
-    (patient,) = rows_from([row], kit.catalog(date(2026, 11, 24)))  # arrives 8:00 AM on Thursday
-    first = patient_context(kit, patient, "en", date(2026, 11, 24), {})["times"][0]
-    when = first["when"] % {"day": weekday_date(first["at"], "en")}
-    assert when == "After midnight at the end of Wednesday, December\u00a02:"
-    assert first["text"] == kit.words("en").fast_fatty_food
+
+    def first_when(project: Path) -> str:
+        kit = load_kit(load_project(project))
+        (patient,) = rows_from([row], kit.catalog(date(2026, 11, 24)))  # arrives 8:00 AM on Thursday
+        first = patient_context(kit, patient, "en", date(2026, 11, 24), {})["times"][0]
+        shown = {"day": weekday_date(first["at"], "en"), "eve": "Wednesday", "time": "12:00 AM"}
+        assert first["text"] == kit.words("en").fast_fatty_food
+        return str(first["when"] % shown)
+
+    assert first_when(FIXTURE) == "After 12:00 AM, in the night from Wednesday to Thursday, December\u00a03:"
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    words.write_text(text.replace("    after_night:", "    # after_night:"), encoding="utf-8")
+    assert first_when(project) == "After midnight at the end of Wednesday, December\u00a02:"
+
+def test_a_procedure_that_limits_driving_needs_the_words_that_leave_driving_to_it(tmp_path: Path) -> None:
+    """Sedation's words name a time after which the patient may drive; a stimulator's handout
+    forbids driving while it is on. A packet.yaml without the words that leave driving to the
+    handout is refused for such a procedure, named by file, key and the procedure."""
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    assert text.count("    after_sedation_driving_limited:") == 4
+    key = "after_sedation_driving_limited"
+    words.write_text(re.sub(rf"    {key}: >-\n(      .*\n)+", "", text, count=1), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(project))
+    (problem,) = info.value.problems
+    assert (problem.source, problem.field) == ("content/packet.yaml", f"text.en.{key}")
+    assert problem.message == "is needed: procedure 'spinal-cord-stimulation' has prep.driving_limited"
+    fixture = load_kit(load_project(FIXTURE))
+    plan = build_prep(("spinal-cord-stimulation",), PrepFlags(sedation=True), fixture.project,
+                      fixture.words("en"))
+    assert plan.sedation_rules[1].endswith("Do not drive for longer: your handout says until when.")
+
+
+def test_a_sedated_combination_drops_the_handouts_eat_before_you_come() -> None:
+    """PRP alone is done awake ("eat a light meal before you come"); with an epidural under
+    sedation in one visit the letter's fasting times hold, and the PRP pages say nothing else."""
+    from handout_gen.packets.parts import handout_part, part_html
+    from handout_gen.render.engine import Engine
+
+    kit = load_kit(load_project(FIXTURE))
+    engine = Engine(kit.project.root, kit.project.templates_dir)
+    eat = {"en": "Eat a light meal and drink water before you come.", "es": "Coma algo ligero y tome agua"}
+    for lang, line in eat.items():
+        alone = handout_part(kit, "prp-injection", lang, False, ("prp-injection",), PrepFlags())
+        both = ("epidural-steroid-injection", "prp-injection")
+        sedated = handout_part(kit, "prp-injection", lang, False, both, PrepFlags(sedation=True))
+        assert line in part_html(kit, alone.spec, engine)
+        html = part_html(kit, sedated.spec, engine)
+        assert line not in html and "{packet" not in html

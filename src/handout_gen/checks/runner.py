@@ -32,7 +32,7 @@ from handout_gen.content.project import Project, find_project_root, load_practic
 from handout_gen.content.schema import SLUG_RE
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
-from handout_gen.core.errors import HandoutGenError, ValidationFailed, relpath
+from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
@@ -294,7 +294,7 @@ def run_checks(
         findings += checks_pdf.contrast(practice.colors, relpath(practice_yaml, root), key_lines)
     newsletters: dict[str, str] = {}
     if project is not None:
-        findings += catalog_findings(project)
+        findings += catalog_findings(project) + packet_setup_findings(project)
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)
@@ -336,6 +336,20 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
     return findings
 
 
+def packet_setup_findings(project: Project) -> list[Finding]:
+    """content/packet.yaml and handouts/packets.yaml as packets read them, each problem at its
+    own line (an unknown slug in a recipe is slug_references' finding)."""
+    from handout_gen.packets.kit import load_kit
+
+    try:
+        load_kit(project)
+    except ValidationFailed as exc:
+        return [from_problem(p) for p in exc.problems if p.rule != "references.unknown-slug"]
+    except ConfigError as exc:
+        return [Finding("content/packet.yaml", None, "schema", "error", str(exc), fix_for("schema"))]
+    return []
+
+
 def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Finding]:
     """PDF/UA rules (checks/tagged.py) over a packet for a fictional patient, made in memory."""
     from handout_gen.packets.packet import sample_packet
@@ -344,6 +358,8 @@ def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Fin
     progress("a sample packet (PDF/UA rules)")
     try:
         data = sample_packet(project)
+    except ValidationFailed:  # content/packet.yaml or the recipe: packet_setup_findings has them
+        return []
     except HandoutGenError as exc:
         return [Finding(recipe, None, "pdfua.packet", "error", f"a sample packet could not be made: {exc}",
                         fix_for("pdfua.packet"))]

@@ -226,6 +226,9 @@ class Prep(Strict):
     # (``{cervical: intermediate, ...}``); a roster row may name the site ("slug:site").
     bleeding_risk: BleedingRisk
     avoid_anti_inflammatories: bool = False
+    # The handout forbids driving for longer than sedation does (e.g. while a stimulator is
+    # on): the letter's end of the sedation rules then leaves driving to the handout.
+    driving_limited: bool = False
 
     @property
     def sites(self) -> tuple[str, ...]:

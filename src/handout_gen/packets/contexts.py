@@ -28,6 +28,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
     "after_sedation": ("until_time", "after_sedation_rules"),
+    "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
 }
 LATE_WORDS: dict[RuleName, str] = {
@@ -111,11 +112,13 @@ def _line(item: Timed, words: PacketWords, night_ends: time) -> dict[str, Any]:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
     at = item.at
-    if when == "after_time" and at.time() == time(0):
-        # "12:00 AM on Tuesday" reads as Tuesday night to many: midnight is the end of the day before
+    if when == "after_time" and at.time() < night_ends and words.after_night:
+        # "in the night from Monday to Tuesday": 12:45 AM is not read as noon, nor 12:00 AM on
+        # Tuesday as Tuesday night; the night's times all read alike
+        when = "after_night"
+    elif when == "after_time" and at.time() == time(0):
+        # without those words: midnight is the end of the day before
         when, at = "after_midnight", at - timedelta(days=1)
-    elif when == "after_time" and at.time() < night_ends and words.after_night:
-        when = "after_night"  # "in the night from Monday to Tuesday": no 12:45 AM read as noon
     says: str = getattr(words, text)
     if item.rule == "blood_thinner":  # the day only: the clinician's own words are in the box
         says = says % {"heading": words.blood_thinner_heading}

@@ -87,6 +87,9 @@ class PacketWords(Strict):
     anti_inflammatories_restart: Text
     dye_allergy_call: Text
     after_sedation_rules: Text
+    # A procedure with prep.driving_limited: the same, driving left to the handout's longer
+    # rule (none: packet.yaml written before it; load_kit asks for it when a procedure has it).
+    after_sedation_rules_driving_limited: Text | None = None
     call_today: Text
     late_fasting: Text
     late_anti_inflammatories: Text
@@ -98,6 +101,7 @@ class PacketWords(Strict):
     sedation_heading: Text
     sedation_times: Text
     after_sedation: Text
+    after_sedation_driving_limited: Text | None = None  # the checklist's, as above
     glp1_note: Text
     driver_sedation: Text
     driver_required: Text
@@ -160,6 +164,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "call_today": _PHONE,
     "sedation_times": _HEADING,
     "after_sedation": _HEADING,
+    "after_sedation_driving_limited": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
     "blood_thinner_last_dose_day": _HEADING,
@@ -325,6 +330,26 @@ def _known_languages(text: PacketText, project: Project, source: str, lines: dic
     return text.model_copy(update={"text": {k: v for k, v in text.text.items() if k not in unknown}})
 
 
+DRIVING_LIMITED_WORDS = ("after_sedation_rules_driving_limited", "after_sedation_driving_limited")
+
+
+def _driving_words_problems(
+    text: PacketText, project: Project, source: str, lines: dict[Any, int]
+) -> list[Problem]:
+    """A procedure whose own no-driving rule outlasts sedation's needs the words that leave
+    driving to its handout: the plain ones would tell its patients when they may drive."""
+    limited = sorted(slug for slug, p in project.procedures.items() if p.meta.prep.driving_limited)
+    if not limited:
+        return []
+    return [
+        Problem(source, f"is needed: procedure '{limited[0]}' has prep.driving_limited",
+                lines.get(("text", lang)), f"text.{lang}.{key}")
+        for lang, words in text.text.items()
+        for key in DRIVING_LIMITED_WORDS
+        if getattr(words, key) is None
+    ]
+
+
 def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict[Any, int]) -> list[Problem]:
     """Words with a character no font of their language's chain draws (file:line, code point)."""
     problems = []
@@ -382,6 +407,7 @@ def load_kit(project: Project) -> Kit:
                 if why:
                     line = lines.get(("text", lang, key))
                     problems.append(Problem(source, why, line, f"text.{lang}.{key}"))
+        problems += _driving_words_problems(text, project, source, lines)
     recipe: PacketRecipe | None = PacketRecipe()
     recipe_path = project.handouts_dir / "packets.yaml"
     if recipe_path.is_file():

@@ -44,7 +44,9 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     plan = PrepPlan()
     plan.sedation = needs.fasting
     if plan.sedation:
-        plan.sedation_rules = [words.sedation_times % letter, words.after_sedation % letter, words.glp1_note]
+        limited = words.after_sedation_driving_limited  # load_kit makes sure it is there when needed
+        after = limited if needs.driving_limited and limited else words.after_sedation
+        plan.sedation_rules = [words.sedation_times % letter, after % letter, words.glp1_note]
         plan.items.append(words.driver_sedation)
         plan.driver = True
     elif any(p.driver_required for p in preps):

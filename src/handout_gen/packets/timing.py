@@ -40,6 +40,7 @@ RuleName = Literal[
     "dye_allergy",
     "blood_thinner",
     "after_sedation",
+    "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 
@@ -102,6 +103,7 @@ class Needs:
     fasting: bool = False
     anti_inflammatories: bool = False
     dye_call: bool = False
+    driving_limited: bool = False  # a procedure's own no-driving rule outlasts sedation's
 
     @classmethod
     def of(cls, preps: Sequence[Prep], sedation: bool, dye_allergy: bool) -> Needs:
@@ -109,6 +111,7 @@ class Needs:
             fasting=sedation and any(p.sedation_offered for p in preps),
             anti_inflammatories=any(p.avoid_anti_inflammatories for p in preps),
             dye_call=dye_allergy and any(p.contrast_dye for p in preps),
+            driving_limited=any(p.driving_limited for p in preps),
         )
 
 
@@ -173,7 +176,9 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
         found += _fasting(visit, rules, today)
         if visit.rest_hours:  # never late: it is after the visit
             hours = rules.after_sedation.visit_hours + visit.rest_hours
-            found.append(Timed("after_sedation", visit.appointment + timedelta(hours=hours)))
+            limited = visit.needs.driving_limited
+            rule: RuleName = "after_sedation_driving_limited" if limited else "after_sedation"
+            found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)
