@@ -102,9 +102,10 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
     # in order, under the letter's heading; the checklist points at it instead of counting hours
     at = [english.index(line) for line in FASTING_EN]
     last_dose = english.index(
-        'On Saturday, December 5: Take your last dose. Your care team\'s plan is under "Your blood thinner".')
+        "On Saturday, December 5: Last day of your blood thinner. Take your last dose at the time your care "
+        'team\'s plan under "Your blood thinner" says.')
     assert english.index("Dates and times to remember") < last_dose < at[0] < at[1] < at[2]
-    assert "El sábado, 5 de diciembre: Tome su última dosis. El plan de su equipo de atención" in spanish
+    assert "El sábado, 5 de diciembre: Último día de su anticoagulante. Tome la última dosis a la hora" in spanish
     assert "hours before" not in english and "horas antes" not in spanish
     assert 'Look under "Dates and times to remember".' in english
     assert 'Busque "Fechas y horas importantes".' in spanish

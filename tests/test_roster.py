@@ -364,3 +364,27 @@ def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalo
                           "visit go in one procedures cell)"),
     ]
     assert (summary.valid, summary.bad_rows) == (5, {5, 7})
+
+
+def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
+    """The letter prints the clinician's stop words and the dated last-dose column side by
+    side: when the words name a day and the column another, the patient gets two last doses.
+    Words naming no day, or naming the column's day, are fine; the cells are never quoted."""
+    thinner = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
+               "blood_thinner_restart": "The morning after."}
+    rows = [
+        {**thinner, "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+         "blood_thinner_last_dose": "2026-12-05"},
+        {**thinner, "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+         "blood_thinner_last_dose": "2026-12-06", "time": "10:30"},
+        {**thinner, "blood_thinner_stop": "Deje de tomarlo el sábado 5 de diciembre.",
+         "blood_thinner_last_dose": "2026-12-04", "time": "11:30"},
+        {**thinner, "blood_thinner_stop": "Take your last dose 4 days before.",
+         "blood_thinner_last_dose": "2026-12-04", "time": "12:30"},
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    message = "is not a day the blood_thinner_stop words name; the letter prints both, so make them agree"
+    assert [(p.line, p.field, p.message) for p in summary.problems] == [
+        (3, "blood_thinner_last_dose", message), (4, "blood_thinner_last_dose", message)]

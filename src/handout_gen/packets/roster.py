@@ -39,6 +39,7 @@ from handout_gen.packets.roster_files import (
     read_rows,
     slash_date_problem,
 )
+from handout_gen.packets.stated_dates import named_days
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
@@ -377,6 +378,10 @@ def validate_row(
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
     flags = _check_flags(data, cells, preps, bad)
     last_dose = _check_last_dose(cells, day, bad, day_first_file)
+    named = named_days(cells["blood_thinner_stop"], tuple(map(catalog.languages.locale, catalog.languages)))
+    if last_dose is not None and named and (last_dose.month, last_dose.day) not in named:
+        bad("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the letter "
+            "prints both, so make them agree")
     if catalog.require_password:
         if not cells["password"]:
             message = "is empty; --encrypt needs a password for every packet"

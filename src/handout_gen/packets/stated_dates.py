@@ -1,0 +1,46 @@
+"""The days a clinician's own words name ("on the morning of Saturday, November 28"), so a
+dated roster column can be compared with the sentence the letter prints beside it.
+
+Only unmistakable forms count: a month's name (in any language the practice keeps, full or
+short) next to a day number, "11月28日", or an ISO date. Slash dates and relative days
+("3 days before") are left alone: a sentence that names no day is never a mismatch.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from babel import Locale
+
+_CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
+
+
+@functools.lru_cache(maxsize=8)
+def _month_names(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """One pattern for "28 November", "November 28", "28 de noviembre" in ``locales``."""
+    names: dict[str, int] = {}
+    for locale in locales:
+        months = Locale.parse(locale).months
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in months[context][width].items():
+                    names[name.casefold().rstrip(".")] = number
+    words = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    day = r"(\d{1,2})"
+    pattern = re.compile(rf"(?:\b{day}(?:\s+de)?\s+)?\b({words})\b\.?(?:\s+{day}\b)?", re.IGNORECASE)
+    return pattern, names
+
+
+def named_days(text: str, locales: tuple[str, ...]) -> set[tuple[int, int]]:
+    """Every (month, day) ``text`` names, read with the month names of ``locales``."""
+    pattern, names = _month_names(locales)
+    found = set()
+    for before, month, after in pattern.findall(text):
+        day = before or after
+        if day and 1 <= int(day) <= 31:
+            found.add((names[month.casefold()], int(day)))
+    for month, day in _CJK_DAY.findall(text) + _ISO_DAY.findall(text):
+        found.add((int(month), int(day)))
+    return found
