@@ -43,13 +43,13 @@ FASTING_EN = (
     "After 10:45 PM on Monday, December 7: Do not eat fatty or fried food or meat.",
     "After 12:45 AM, in the night from Monday to Tuesday, December 8: Do not eat any food or drink milk.",
     "After 4:45 AM, in the night from Monday to Tuesday, December 8: Do not eat or drink anything, not "
-    "even water.",
+    "even water, except a small sip of water to take your morning medicines.",
 )
 FASTING_ES = (
     "Después de las 10:45 p.m. del lunes, 7 de diciembre: No coma comida grasosa, frita ni carne.",
     "Después de las 12:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma nada ni tome leche.",
     "Después de las 4:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma ni beba nada, ni "
-    "siquiera agua.",
+    "siquiera agua, salvo un sorbo de agua para tomar sus medicinas de la mañana.",
 )
 MONTHS = ("November", "December", "January")
 WEEKDAY_DATE = re.compile(
@@ -508,6 +508,6 @@ def test_a_time_in_the_night_names_its_night_up_to_night_ends(tmp_path: Path) ->
     pdf.save(buffer)
     letters = pdf_text(buffer.getvalue())
     assert FASTING_EN[1] in letters  # 12:45 AM: before 2:00
-    assert "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water." in letters
+    assert "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water, except" in letters
     assert FASTING_ES[0] in letters
     assert "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche." in letters

@@ -313,7 +313,8 @@ def test_spreadsheet_exports_give_the_same_rows_as_utf8_commas(
 def test_a_slash_date_that_may_be_day_first_is_refused(tmp_path: Path) -> None:
     """MM/DD/YYYY is read month first: a first number over 12 is a day (a non-US export),
     and in a semicolon-separated file (a European spreadsheet's) 05/01/2027 could be either.
-    Both are named by row and column, with the fix; a US comma file keeps 05/01/2027."""
+    Both are named by row and column, with the fix; a US comma file keeps 05/01/2027. A year
+    of two digits is named too."""
     catalog = load_kit(load_project(_fixture_root())).catalog(TODAY)
     rows = [{**GOOD, "date": "01/05/2027"}, {**GOOD, "date": "14/12/2026"}, {**GOOD, "date": "02/02/2027"},
             {**GOOD, "date": "2027-01-05", "time": "10:30"}]  # row 2 at another time
@@ -327,9 +328,14 @@ def test_a_slash_date_that_may_be_day_first_is_refused(tmp_path: Path) -> None:
     swapped = ("is not a real date: slash dates are read month first (MM/DD/YYYY) and its first number "
                "is over 12; day and month swapped? Write it as YYYY-MM-DD")
     assert problems(",") == [(3, "date", swapped)]
-    assert problems(";") == [(2, "date", "could be day/month or month/day: this file is semicolon-separated, "
-                              "as a European spreadsheet saves it, where slash dates are day first; write "
-                              "it as YYYY-MM-DD"), (3, "date", swapped)]
+    # in a semicolon file every slash date that reads two ways is told the same thing
+    european = ("is a slash date in a semicolon-separated file (as a European spreadsheet saves it), where "
+                "slash dates are day first, but rosters read them month first (MM/DD/YYYY); write it as "
+                "YYYY-MM-DD")
+    assert problems(";") == [(2, "date", european), (3, "date", european)]
+    rows[0]["date"] = "12/2/26"  # a two-digit year is named as such, not "not a real date"
+    assert problems(",") == [(2, "date", "has a two-digit year; write the year in full, e.g. 2026-12-09 or "
+                              "12/09/2026"), (3, "date", swapped)]
 
 
 def _fixture_root() -> Path:

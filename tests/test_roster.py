@@ -276,7 +276,8 @@ def test_fictional_roster_has_named_dated_blood_thinner_instructions(catalog: Ca
 
 def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
     """"1:30" is 1:30 AM (a 1:30 PM visit typed without PM), a Saturday at a clinic open
-    Monday to Friday, and a holiday: each would print a believable packet, fasting times and all. The row and
+    Monday to Friday, and a holiday: each would print a believable packet, fasting times and all.
+    A row with two of them is told both. The row and
     column are named with the clinic's hours, never the row's date or time; --allow-closed
     (the clinic's own extra session) lets them through. A visit at opening time whose arrival
     is before it is refused; one whose arrival is at opening time is not."""
@@ -290,21 +291,24 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
         {**GOOD, "time": "07:00"},  # arrives 6:30, as the door opens
         {**GOOD, "time": "1:30 PM"},
         {**GOOD, "date": "2026-12-25"},  # a Friday the practice is closed (closed_dates)
+        {**GOOD, "date": "2026-11-26", "time": "1:30", "first_name": "Ana"},  # both at once
+        {**GOOD, "time": "12:30 AM"},  # said AM: no hint about 24-hour times
     ]
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     summary = check_roster(path, catalog)
     found = [(p.line, p.field) for p in summary.problems]
-    assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time"), (8, "date")]
-    assert summary.problems[-1].message == (
-        "is one of the practice's closed_dates in practice.yaml; check the row, or use --allow-closed "
-        "if the clinic is open then"
-    )
-    assert summary.problems[0].message == (
-        "puts the arrival outside the hours of clinic 'orchard' that day (06:30 to 16:30); a time "
-        "without AM or PM is read as 24-hour (1:30 is 1:30 AM); check the row, or use --allow-closed "
-        "if the clinic is open then"
-    )
+    assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time"), (8, "date"), (9, "date"),
+                     (9, "time"), (10, "time")]
+    closed = ("is one of the practice's closed_dates in practice.yaml; check the row, or use --allow-closed "
+              "if the clinic is open then")
+    assert summary.problems[4].message == summary.problems[5].message == closed
+    outside = ("puts the arrival (30 minutes before the appointment: arrive_minutes_early) outside the hours "
+               "of clinic 'orchard' that day (06:30 to 16:30)")
+    hint = "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
+    allow = "; check the row, or use --allow-closed if the clinic is open then"
+    assert summary.problems[0].message == summary.problems[6].message == outside + hint + allow
+    assert summary.problems[-1].message == outside + allow
     assert summary.problems[1].message.startswith(
         "is a day clinic 'orchard' is closed (open on Monday, Tuesday, Wednesday, Thursday, Friday")
     assert not any("2026" in p.message or "1:30 PM" in p.message for p in summary.problems)

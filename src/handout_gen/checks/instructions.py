@@ -62,7 +62,7 @@ DEADLINE_RE = {
     ),
     "es": re.compile(
         r"\b(?:hoy|esta\s+noche|enseguida|de\s+inmediato|ahora|el\s+mismo\s+d[íi]a|en\s+menos\s+de|"
-        r"dentro\s+de|a\s+m[áa]s\s+tardar|lo\s+antes\s+posible|cuanto\s+antes|antes\s+de\s+(?:su|la|el|que))",
+        r"dentro\s+de|a\s+m[áa]s\s+tardar|lo\s+antes\s+posible|cuanto\s+antes|antes\s+del\b|antes\s+de\s+(?:su|la|el|que))",
         re.I,
     ),
 }

@@ -13,7 +13,8 @@ page, and each is then drawn on a PDF page of its own (see :meth:`LetterPress._l
 Stacking follows the page: a block that does not fit below the previous one starts a new
 page; a block taller than a page was already broken by WeasyPrint, and each of its pieces
 gets a page. A block marked ``<!--block keep-with-previous-->`` stays on the page of the
-block before it (a heading never ends a page without what it introduces).
+block before it (a heading never ends a page without what it introduces); such a chain moves
+whole to a new page, unless that would leave the page before it nearly empty.
 
 Blocks live in memory only, never on disk. Blocks that two letters use are laid out in
 documents of their own and kept for the run; single-use blocks (a greeting) are laid out
@@ -361,14 +362,24 @@ def _compose(
 def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> list[list[tuple[Piece, int]]]:
     """The pieces of each page, in order, with the index of the block each belongs to."""
     pages: list[list[tuple[Piece, int]]] = []
-    cursor = page.top
+    cursor, room = page.top, page.bottom - page.top
     for index, pieces in enumerate(blocks):
-        need = 0.0 if glue[index] else _kept_height(blocks, glue, index, page.bottom - page.top)
+        need = 0.0 if glue[index] else _kept_height(blocks, glue, index, room)
+        if need and cursor + need > page.bottom and cursor - page.top < TARGET_FILL * room:
+            # Moved whole, the chain would leave this page nearly empty: it starts here instead,
+            # its first block (a heading) with the block after it.
+            after = blocks[index + 1] if index + 1 < len(blocks) and glue[index + 1] else []
+            need = pieces[0].height + (after[0].height if len(after) == 1 else 0.0)
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):
-                pages.append([])
-                cursor = page.top
+                # A chain too tall for a page breaks, but its last block (the sign-off) never
+                # starts a page alone: the block before it comes along.
+                last = glue[index] and len(pieces) == 1 and (index + 1 == len(blocks) or not glue[index + 1])
+                come = (bool(pages) and last and len(pages[-1]) > 1 and pages[-1][-1][1] == index - 1
+                        and len(blocks[index - 1]) == 1)
+                pages.append([pages[-1].pop()] if come else [])
+                cursor = page.top + sum(p.height for p, _ in pages[-1])
             pages[-1].append((piece, index))
             cursor += piece.height
     return pages

@@ -16,32 +16,37 @@ from handout_gen.content.schema import WEEKDAYS, OpeningHours
 ALLOW_CLOSED_HINT = "; check the row, or use --allow-closed if the clinic is open then"
 
 
-def closed_problem(
+def closed_problems(
     location: str,
     appointment: datetime,
     arrive_minutes: int,
     hours: Sequence[OpeningHours] | None,
     closed: Collection[date],
-) -> tuple[str, str] | None:
-    """(column, message) when the arrival or the appointment falls when the clinic is closed;
-    ``hours`` None: the clinic's hours are one line of text, so only ``closed`` is checked."""
+    said_am_pm: bool = False,
+) -> list[tuple[str, str]]:
+    """(column, message) for each way the visit falls when its clinic is closed: on a closed
+    date, on a day the clinic does not open, an arrival outside that day's hours. ``hours``
+    None: the clinic's hours are one line of text, so only ``closed`` is checked.
+    ``said_am_pm``: the time cell said AM or PM (no hint about 24-hour times then)."""
     day = appointment.date()
+    found = []
     if day in closed:
-        return "date", "is one of the practice's closed_dates in practice.yaml" + ALLOW_CLOSED_HINT
+        found.append(("date", "is one of the practice's closed_dates in practice.yaml" + ALLOW_CLOSED_HINT))
     if not hours:
-        return None
+        return found
     weekday = WEEKDAYS[day.weekday()]
     spans = [h.times() for h in hours if weekday in h.days]
     if not spans:
         open_days = ", ".join(dict.fromkeys(d.title() for h in hours for d in h.days))
         why = f"is a day clinic '{location}' is closed (open on {open_days} in practice.yaml)"
-        return "date", why + ALLOW_CLOSED_HINT
+        return [*found, ("date", why + ALLOW_CLOSED_HINT)]
     arrival = appointment - timedelta(minutes=arrive_minutes)
     if any(arrival.date() == day and opens <= arrival.time() and appointment.time() < closes
            for opens, closes in spans):
-        return None
+        return found
     shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
-    return "time", (
-        f"puts the arrival outside the hours of clinic '{location}' that day ({shown}); "
-        "a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)" + ALLOW_CLOSED_HINT
-    )
+    why = (f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early) "
+           f"outside the hours of clinic '{location}' that day ({shown})")
+    if not said_am_pm:
+        why += "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
+    return [*found, ("time", why + ALLOW_CLOSED_HINT)]

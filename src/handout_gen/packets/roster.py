@@ -29,7 +29,7 @@ from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL, Languages
-from handout_gen.packets.opening import closed_problem
+from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
@@ -50,6 +50,7 @@ MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
 Day = date  # the type, where PatientRow's field ``date`` hides its name
+AM_PM_RE = re.compile(r"[ap]\.?\s*m\b", re.IGNORECASE)  # "1:30 PM", "1:30 p.m."
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Printed as running text: a line break or a bidi override/isolate could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
@@ -306,15 +307,17 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
             bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
 
-def _check_open(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
+def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, catalog: Catalog,
+                bad: Complain) -> None:
     """The visit falls when its clinic is open (:mod:`handout_gen.packets.opening`)."""
-    if catalog.allow_closed:
+    location = cells["location"]
+    if catalog.allow_closed or day is None or clock is None or location not in catalog.locations:
         return
-    hours = catalog.hours.get(row.location)
-    found = closed_problem(row.location, row.appointment, catalog.arrive_minutes[row.location], hours,
-                           catalog.closed)
-    if found:
-        bad(*found)
+    said_am_pm = bool(AM_PM_RE.search(cells["time"]))
+    for column, message in closed_problems(location, datetime.combine(day, clock),
+                                           catalog.arrive_minutes[location], catalog.hours.get(location),
+                                           catalog.closed, said_am_pm):
+        bad(column, message)
 
 
 def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
@@ -375,6 +378,7 @@ def validate_row(
     slugs, sites = _check_procedures(cells, catalog, bad)
     day, clock = _check_when(cells, catalog, bad, day_first_file)
     _check_ids(cells, catalog, bad)
+    _check_open(cells, day, clock, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
     flags = _check_flags(data, cells, preps, bad)
     last_dose = _check_last_dose(cells, day, bad, day_first_file)
@@ -409,7 +413,6 @@ def validate_row(
         password=cells["password"],
         **flags,
     )
-    _check_open(patient, catalog, bad)
     _check_lead_time(patient, catalog, bad)
     return (None, problems) if problems else (patient, [])
 

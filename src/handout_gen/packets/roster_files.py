@@ -271,20 +271,27 @@ US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 DOT_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
+SHORT_YEAR_RE = re.compile(r"^\d{1,2}[/.]\d{1,2}[/.]\d{2}$")
+
+
 def slash_date_problem(text: str, day_first_file: bool) -> str | None:
     """Why a MM/DD/YYYY date may be read wrong: its first number is over 12 (a day first,
-    as outside the US), or, in a semicolon-separated file (a European spreadsheet's), both
-    numbers could be the month. A message, never the value."""
+    as outside the US), or it comes from a semicolon-separated file (a European spreadsheet's,
+    where slash dates are day first) and is not the same both ways; or why a date with a
+    two-digit year is not read at all. A message, never the value."""
+    if SHORT_YEAR_RE.match(text):
+        return "has a two-digit year; write the year in full, e.g. 2026-12-09 or 12/09/2026"
     match = US_DATE_RE.match(text)
-    if not match:
+    if not match or match[1] == match[2]:
         return None
     first, second = int(match[1]), int(match[2])
+    if day_first_file:
+        return ("is a slash date in a semicolon-separated file (as a European spreadsheet saves it), "
+                "where slash dates are day first, but rosters read them month first (MM/DD/YYYY); "
+                "write it as YYYY-MM-DD")
     if first > 12 >= second:
         return ("is not a real date: slash dates are read month first (MM/DD/YYYY) and its first "
                 "number is over 12; day and month swapped? Write it as YYYY-MM-DD")
-    if day_first_file and first <= 12 and second <= 12 and first != second:
-        return ("could be day/month or month/day: this file is semicolon-separated, as a European "
-                "spreadsheet saves it, where slash dates are day first; write it as YYYY-MM-DD")
     return None
 
 
