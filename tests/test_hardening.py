@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from handout_gen.cli import cli
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
-from handout_gen.packets.roster import iter_roster
+from handout_gen.packets.roster_check import iter_roster
 from handout_gen.packets.roster_files import detect_format
 from tests.cliutil import hg
 from tests.fictional import write_csv

@@ -11,7 +11,8 @@ import pytest
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError
 from handout_gen.packets.kit import load_kit
-from handout_gen.packets.roster import Catalog, check_roster, iter_roster, rows_from
+from handout_gen.packets.roster import Catalog, rows_from
+from handout_gen.packets.roster_check import check_roster, iter_roster
 from tests.conftest import FIXTURE
 from tests.fictional import write_csv
 

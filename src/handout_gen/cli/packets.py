@@ -128,7 +128,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 
     from handout_gen.core.errors import RosterError
     from handout_gen.packets.kit import load_kit
-    from handout_gen.packets.roster import check_roster
+    from handout_gen.packets.roster_check import check_roster
 
     project = load(project_dir)
     _describe_roster(roster)

@@ -5,7 +5,8 @@ A roster holds protected health information, so three rules shape this module:
 * **Minimum necessary.** Only the columns a packet needs are accepted; any other column
   (date of birth, MRN, diagnosis…) is refused, so it never travels further.
 * **Validate everything first.** Every bad cell is reported (row and column) before a single
-  packet is written; :func:`check_roster` streams the file and keeps only the problems.
+  packet is written; :mod:`handout_gen.packets.roster_check` streams the file and keeps only
+  the problems.
 * **Never repeat a cell.** Messages say which cell is wrong and why in general terms, never
   what it contains; :class:`PatientRow` hides its fields from ``repr`` so a traceback or a
   log line cannot print a name either.
@@ -16,13 +17,11 @@ In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first objec
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from handout_gen.content.schema import OpeningHours, Prep
@@ -33,10 +32,8 @@ from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
-    csv_format,
     parse_date,
     parse_time,
-    read_rows,
     slash_date_problem,
 )
 from handout_gen.packets.stated_dates import named_days
@@ -415,76 +412,6 @@ def validate_row(
     )
     _check_lead_time(patient, catalog, bad)
     return (None, problems) if problems else (patient, [])
-
-
-def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
-    """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
-    fmt = csv_format(path)
-    day_first = fmt is not None and fmt.delimiter == ";"  # a European spreadsheet's export
-    seen: dict[bytes, int] = {}  # a digest of who and when → its first row (no name kept)
-    for number, cells, problems in read_rows(path, fmt):
-        if cells is None:
-            yield number, None, problems
-            continue
-        row, problems = validate_row(number, cells, catalog, day_first)
-        if row is not None:
-            first = seen.setdefault(_visit_digest(row), number)
-            if first != number:  # pasted twice: two packets, two letters for one visit
-                row, problems = None, [Problem("roster", f"repeats row {first}: the same patient at the same "
-                                               "date and time (two procedures at one visit go in one "
-                                               "procedures cell)", number, "patient_id")]
-        yield number, row, problems
-
-
-def _visit_digest(row: PatientRow) -> bytes:
-    who = f"{row.patient_id}\0{row.first_name}\0{row.last_name}".casefold()
-    return hashlib.blake2b(f"{who}\0{row.appointment:%Y-%m-%dT%H:%M}".encode(), digest_size=16).digest()
-
-
-@dataclass
-class RosterSummary:
-    """What the validation pass learned without keeping any patient data."""
-
-    valid: int
-    problems: list[Problem]  # every problem, file-level first
-    fatal: bool  # the file itself is unusable: --skip-invalid cannot help
-    bad_rows: set[int]
-    variants: set[PacketVariant]  # no names
-    has_passwords: bool
-
-
-def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
-    """Pass one: validate every row, keep counts, problems and the static parts needed."""
-    summary = RosterSummary(0, [], False, set(), set(), False)
-    for number, row, problems in iter_roster(path, catalog):
-        if row is None:
-            summary.problems += problems
-            if number == 0:
-                summary.fatal = True
-            else:
-                summary.bad_rows.add(number)
-            continue
-        summary.valid += 1
-        summary.has_passwords |= bool(row.password)
-        summary.variants.add(row.variant)
-    if not summary.valid and not summary.problems:
-        summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
-    empty = [p for p in summary.problems if p.rule == UNLOCKED_RULE]
-    if empty and len(empty) == len(summary.bad_rows) + summary.valid:  # no row has one: one line, not N
-        summary.problems = [p for p in summary.problems if p.rule != UNLOCKED_RULE]
-        summary.problems.insert(0, Problem(
-            "roster", "has no passwords: --encrypt needs a 'password' column with one for every patient",
-            field="password",
-        ))
-        summary.fatal = True
-    if summary.has_passwords and not catalog.require_password:
-        # Passwords say the practice means these packets to be locked: never write them plain unasked.
-        summary.problems.insert(0, Problem(
-            "roster", "has passwords, but --encrypt was not given: add --encrypt to lock each packet "
-            "with its row's password, or remove the column to make plain packets", field="password",
-        ))
-        summary.fatal = True
-    return summary
 
 
 def rows_from(items: Iterable[Mapping[str, Any]], catalog: Catalog) -> list[PatientRow]:
