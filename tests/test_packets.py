@@ -383,7 +383,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     assert result.stderr.splitlines() == [  # no progress-bar label before a validation error
         "Error: 5 problems in roster.csv; nothing was written:",
         "  row 3, column last_name: is empty; every packet needs the patient's name",
-        "  row 3, column location: is not a location id in practice.yaml (known: orchard, riverside)",
+        "  row 3, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
         "  row 4, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 4, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 4, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501

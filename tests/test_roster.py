@@ -114,8 +114,9 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 3, column date: is not a real date "
         "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",
         f"  row 4, column procedures: names 1 unknown procedure(s) (known: {known})",
-        "  row 4, column location: is not a location id in practice.yaml (known: orchard, riverside)",
-        "  row 4, column physician: is not a physician id in practice.yaml (known: lindqvist, okafor)",
+        "  row 4, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
+        "  row 4, column physician: is not a physician id or name in practice.yaml (known: lindqvist, "
+        "okafor)",
         "  row 5, column date: is in the past",
         "  row 5, column time: is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)",
         "  row 6, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
@@ -393,3 +394,24 @@ def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, 
     message = "is not a day the blood_thinner_stop words name; the letter prints both, so make them agree"
     assert [(p.line, p.field, p.message) for p in summary.problems] == [
         (3, "blood_thinner_last_dose", message), (4, "blood_thinner_last_dose", message)]
+
+
+def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """A scheduling system's export says "Orchard Way Clinic" and "Dr. Okafor", not the ids of
+    practice.yaml: any case, a title, credentials after a comma or the family name alone find
+    the same clinic and physician, and the packet uses the id. Anything else is still a bad row."""
+    spellings = [("Orchard", "OKAFOR"), ("Orchard Way Clinic", "Dr. Okafor"),
+                 ("orchard way clinic", "Adaeze Okafor, MD"), ("Riverside Procedure Suite", "dr lindqvist")]
+    rows = [{**GOOD, "location": where, "physician": who, "time": f"{10 + n}:00"}
+            for n, (where, who) in enumerate(spellings)]
+    made = rows_from(rows, catalog)
+    assert [(r.location, r.physician) for r in made] == [
+        ("orchard", "okafor"), ("orchard", "okafor"), ("orchard", "okafor"), ("riverside", "lindqvist")]
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "location": "Orchard Clinic", "physician": "Dr. Adaeze"}])
+    assert [(p.field, p.message) for p in check_roster(path, catalog).problems] == [
+        ("location", "is not a location id or name in practice.yaml (known: orchard, riverside)"),
+        ("physician", "is not a physician id or name in practice.yaml (known: lindqvist, okafor)"),
+    ]

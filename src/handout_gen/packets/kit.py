@@ -26,7 +26,7 @@ from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.packets.roster import Catalog
+from handout_gen.packets.roster import Catalog, name_key
 from handout_gen.packets.timing import Rules
 
 log = logging.getLogger("handout_gen")
@@ -300,6 +300,11 @@ class Kit:
             closed=frozenset(practice.closed_dates),
             allow_closed=allow_closed,
             languages=project.languages,
+            location_keys=_keys([(name, loc.id) for loc in practice.locations
+                                 for name in (loc.id, loc.name)]),
+            # a family name alone ("Dr. Okafor") too, when no other physician has it
+            physician_keys=_keys([(name, doc.id) for doc in practice.physicians
+                                  for name in (doc.id, doc.name, doc.name.split()[-1])]),
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 
@@ -381,6 +386,15 @@ def _overview_problems(
                 f"procedures.{slug}.handouts",
             ))
     return found
+
+
+def _keys(names: list[tuple[str, str]]) -> dict[str, str]:
+    """name_key(name) → id, for :class:`Catalog`; a key two ids share (a family name two
+    physicians have) is left out, so it is never guessed."""
+    found: dict[str, set[str]] = {}
+    for name, ident in names:
+        found.setdefault(name_key(name), set()).add(ident)
+    return {key: ids.pop() for key, ids in found.items() if len(ids) == 1 and key}
 
 
 def load_kit(project: Project) -> Kit:

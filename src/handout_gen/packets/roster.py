@@ -166,6 +166,10 @@ class Catalog:
     closed: frozenset[Day] = frozenset()  # practice.yaml closed_dates: no visits, no phones
     allow_closed: bool = False  # a visit when closed (hours or date) is the clinic's own exception
     languages: Languages = Languages()  # the project's; a row's language must be one of them
+    # name_key() of each clinic's and physician's id and name ("Orchard Way Clinic", "Dr.
+    # Okafor") → its id: a scheduling system's export names them, practice.yaml has ids
+    location_keys: Mapping[str, str] = field(default_factory=dict)
+    physician_keys: Mapping[str, str] = field(default_factory=dict)
     # The language each row language's packet words print in (English when the packet has
     # none in it): its font chain must draw every character of the cells a packet prints.
     packet_langs: Mapping[str, str] = field(default_factory=dict)
@@ -317,12 +321,27 @@ def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, cata
         bad(column, message)
 
 
+TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
+
+
+def name_key(text: str) -> str:
+    """How a clinic or physician is looked up: any case, no title, no credentials after a
+    comma ("Dr. Adaeze Okafor, MD" → "adaeze okafor")."""
+    words = text.split(",")[0].casefold().replace(".", " ").split()
+    return " ".join(word for word in words if word not in TITLES)
+
+
 def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
-    for column, known in (("location", catalog.locations), ("physician", catalog.physicians)):
+    """The clinic and the physician, by id or by name; the cell becomes the id."""
+    for column, known, keys in (("location", catalog.locations, catalog.location_keys),
+                                ("physician", catalog.physicians, catalog.physician_keys)):
+        found = cells[column] if cells[column] in known else keys.get(name_key(cells[column]))
         if not cells[column]:
             bad(column, "is empty")
-        elif cells[column] not in known:
-            bad(column, f"is not a {column} id in practice.yaml (known: {', '.join(sorted(known))})")
+        elif found is None:
+            bad(column, f"is not a {column} id or name in practice.yaml (known: {', '.join(sorted(known))})")
+        else:
+            cells[column] = found
 
 
 def _check_flags(
