@@ -376,17 +376,19 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
             {**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"},
             {**BASE, "first_name": "Zzyzx", "last_name": "", "location": "moon"},
             {**BASE, "first_name": "Ana", "last_name": "Zzyzx", "blood_thinner": "yes"},
+            {**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"},  # row 2 pasted again
         ],
     )
     result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [  # no progress-bar label before a validation error
-        "Error: 5 problems in roster.csv; nothing was written:",
+        "Error: 6 problems in roster.csv; nothing was written:",
         "  row 3, column last_name: is empty; every packet needs the patient's name",
         "  row 3, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
         "  row 4, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 4, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 4, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
+        "  row 5, column patient_id: repeats row 2: the same patient at the same date and time (two procedures at one visit go in one procedures cell)",  # noqa: E501
     ]
     assert result.stdout == ""
     assert not (tmp_path / "out").exists()
@@ -395,7 +397,9 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     )
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
     assert skipped.stdout.startswith("wrote 1 packet(s) to ")
-    assert "2 row(s) skipped: call those patients (listed in skipped.csv)" in skipped.stdout
+    # the row pasted twice needs no call: its patient's packet is made from the first
+    assert ("3 row(s) skipped (listed in skipped.csv): call 2 patient(s); 1 repeated an earlier row (its "
+            "packet is made)") in skipped.stdout
     assert "Skipped row 3, column last_name: is empty" in skipped.stderr
     # the desk's list of rows to call: row, column and why, in the run folder, private
     (listed,) = (tmp_path / "out").glob("*/skipped.csv")
@@ -403,7 +407,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     rows = list(csv.reader(listed.read_text(encoding="utf-8").splitlines()))
     assert rows[0] == ["row", "column", "problem"] and [r[:2] for r in rows[1:]] == [
         ["3", "last_name"], ["3", "location"], ["4", "blood_thinner_name"], ["4", "blood_thinner_stop"],
-        ["4", "blood_thinner_restart"]]
+        ["4", "blood_thinner_restart"], ["5", "patient_id"]]
     assert "Zzyzx" not in listed.read_text(encoding="utf-8")
     assert "Zzyzx" not in skipped.stderr + skipped.stdout
 

@@ -124,7 +124,7 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 7, column sedation: must be yes or no (or leave it empty for no)",
         "  row 7, column large_print: must be yes or no (or leave it empty for no)",
-        "  row 8, column sedation: is yes, but none of the row's procedures offers sedation",
+        "  row 8, column sedation: is yes, but none of the procedures offers sedation",
         "  row 8, column blood_thinner_stop: is filled in, but blood_thinner is not yes; check which is right",  # noqa: E501
     ]  # the good row 2 is not mentioned at all
     assert "Zzyzx" not in message and "zzyzx" not in message and "Testpatient" not in message
@@ -302,13 +302,13 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
     found = [(p.line, p.field) for p in summary.problems]
     assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time"), (8, "date"), (9, "date"),
                      (9, "time"), (10, "time")]
-    closed = ("is one of the practice's closed_dates in practice.yaml; check the row, or use --allow-closed "
+    closed = ("is one of the practice's closed_dates in practice.yaml; check it, or use --allow-closed "
               "if the clinic is open then")
     assert summary.problems[4].message == summary.problems[5].message == closed
     outside = ("puts the arrival (30 minutes before the appointment: arrive_minutes_early) outside the hours "
                "of clinic 'orchard' that day (06:30 to 16:30)")
     hint = "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
-    allow = "; check the row, or use --allow-closed if the clinic is open then"
+    allow = "; check it, or use --allow-closed if the clinic is open then"
     assert summary.problems[0].message == summary.problems[6].message == outside + hint + allow
     assert summary.problems[-1].message == outside + allow
     assert summary.problems[1].message.startswith(

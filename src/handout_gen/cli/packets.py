@@ -17,6 +17,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     import datetime as dt
 
     from handout_gen.core.errors import roster_location
+    from handout_gen.packets.roster_check import REPEATED_RULE
     from handout_gen.packets.run import RunOptions, run_packets
 
     options = RunOptions(
@@ -41,8 +42,15 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
     click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
     if report.skipped_rows:
-        click.echo(f"{len(report.skipped_rows)} row(s) skipped: call those patients (listed in skipped.csv)")
-    Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
+        repeated = {p.line for p in report.problems if p.rule == REPEATED_RULE}
+        call = len(set(report.skipped_rows) - repeated)
+        again = f"; {len(repeated)} repeated an earlier row (its packet is made)" if repeated else ""
+        click.echo(f"{len(report.skipped_rows)} row(s) skipped (listed in skipped.csv): "
+                   f"call {call} patient(s){again}")
+    if isinstance(roster, Path):
+        Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
+    else:
+        Echo.say("audit.jsonl logs the packet.")
     return report
 
 

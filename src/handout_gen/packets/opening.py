@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from handout_gen.content.schema import WEEKDAYS, OpeningHours
 
-ALLOW_CLOSED_HINT = "; check the row, or use --allow-closed if the clinic is open then"
+ALLOW_CLOSED_HINT = "; check it, or use --allow-closed if the clinic is open then"
 
 
 def closed_problems(

@@ -16,6 +16,8 @@ from handout_gen.core.errors import Problem
 from handout_gen.packets.roster import UNLOCKED_RULE, Catalog, PacketVariant, PatientRow, validate_row
 from handout_gen.packets.roster_files import csv_format, read_rows
 
+REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first
+
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
     """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
@@ -32,7 +34,7 @@ def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow 
             if first != number:  # pasted twice: two packets, two letters for one visit
                 row, problems = None, [Problem("roster", f"repeats row {first}: the same patient at the same "
                                                "date and time (two procedures at one visit go in one "
-                                               "procedures cell)", number, "patient_id")]
+                                               "procedures cell)", number, "patient_id", rule=REPEATED_RULE)]
         yield number, row, problems
 
 
