@@ -58,7 +58,7 @@ def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project:
     project = load_project(sample_project)
     text = pdf_text(render_handout(project, "radiofrequency-ablation", Variant("en")))
     assert "You have a fever of 100.9 °F or higher, or chills." in text
-    assert "If you have any of these, call us within 2 hours at 555-0100:" in text
+    assert "If you have any of these, call us at 555-0100 within 2 hours of noticing it:" in text
     assert "still numb or weak 12 hours after the treatment" in text
     assert "{{" not in text and "thresholds" not in text
     words = load_kit(project).words("es")
@@ -78,8 +78,8 @@ def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> Non
     packet_line = edit(
         sample_project,
         PACKET,
-        "{{ thresholds.call_within_hours }} hours at",
-        "{{ thresholds.call_within }} hours at",
+        "{{ thresholds.call_within_hours }} hours of",
+        "{{ thresholds.call_within }} hours of",
     )
     with pytest.raises(ValidationFailed) as info:
         load_kit(load_project(sample_project))
@@ -308,7 +308,7 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "No driving, alcohol" not in english and "do not drive, drink alcohol" not in english
     assert "Come to your wound check about 10 to 14 days after surgery." in english
     assert 'These are called "MRI conditional."' in english
-    assert "If you have any of these, call us within 2 hours at 555-0100:" in english
+    assert "If you have any of these, call us at 555-0100 within 2 hours of noticing it:" in english
     assert "sudden, severe back pain with a fever or new weakness" in english
 
 
