@@ -35,8 +35,9 @@ def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
         "DRAFT: awaiting clinical review",
     ):
         assert phrase in text, phrase
-    # The web address is printed under the QR code (it may wrap at a hyphen in large print).
-    assert "www.example.org/procedures/radiofrequency-" in text
+    # The web address is printed under the QR code; it wraps after a slash, never at a hyphen
+    # ("radiofrequency-" / "ablation" reads as one hyphenated word).
+    assert "www.example.org/procedures/ radiofrequency-ablation" in text
     # The sections come in the fixed order the guide asks for, the key points on page 1.
     headings = ("Key points", "What it is", "Who it may help", "Before your visit", "The day of your visit",
                 "After your visit", "When to call us")

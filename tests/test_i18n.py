@@ -109,4 +109,4 @@ def test_each_edition_prints_and_links_its_own_web_page(sample_project: Path) ->
     ):
         data = render_handout(project, slug, Variant(lang))
         assert set(pdf_links(data)) == {url}  # one link (a wrapped address is two annotations)
-        assert url.removeprefix("https://") in pdf_text(data).replace("- ", "-")
+        assert url.removeprefix("https://") in pdf_text(data).replace("/ ", "/")  # wrapped after a slash

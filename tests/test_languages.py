@@ -160,11 +160,11 @@ def test_the_arabic_handout_reads_right_to_left() -> None:
         call = [c for c in footer if c["text"] == "5"]
         assert min(c["x0"] for c in call) > page.width / 2
         # The web address under the QR code wraps as written: a left-to-right block of its
-        # own (an isolate alone printed its second line as "/injection/ar").
+        # own (an isolate alone printed its second line as "/injection/ar"), after a slash.
         lines = [line["text"] for p in pdf.pages for line in p.extract_text_lines()]
         url = [text for text in lines if "org/procedures/" in text]
         rest = [text for text in lines if "injection/ar" in text]
-        assert url[0].endswith("org/procedures/epidural-steroid-") and rest == ["injection/ar/"], (url, rest)
+        assert url[0].endswith("org/procedures/") and rest == ["epidural-steroid-injection/ar/"], (url, rest)
     assert pdf_text(data).count("555-0100") >= 1
     with __import__("pikepdf").open(__import__("io").BytesIO(data)) as pdf:
         assert str(pdf.Root.Lang) == "ar"

@@ -211,6 +211,18 @@ def ltr(context: jinja2.runtime.Context, value: object) -> str:
     return ltr_text(value, str(context.get("dir", "ltr")))
 
 
+WORD_JOINER = "\u2060"
+
+
+@jinja2.pass_context
+def web_address(context: jinja2.runtime.Context, url: str) -> str:
+    """The ``web_address`` filter: a printed address that breaks after a slash, never at a
+    hyphen: "spinal-" / "cord-stimulation" reads as a hyphenated word, and the reader types
+    the address without it. A word joiner after each hyphen forbids the break; it draws
+    nothing and is not in the text a reader copies (HarfBuzz drops it)."""
+    return ltr_text(url.replace("-", "-" + WORD_JOINER), str(context.get("dir", "ltr")))
+
+
 def css_string(value: object) -> str:
     """Escape text for use inside a double-quoted CSS string (``content: "…"``)."""
     text = plain(str(value))
@@ -334,6 +346,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         css_string=css_string,
         isolate=isolate,
         ltr=ltr,
+        web_address=web_address,
         address=address,
     )
     if project_templates is not None:  # content/locale/<lang>.po beside the project's templates/
