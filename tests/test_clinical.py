@@ -207,6 +207,8 @@ def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
     orchard, riverside = project.practice.locations
     assert opening_hours(orchard.hours, "en") == "Monday to Friday, 6:30\u00a0AM to 4:30\u00a0PM"
     assert opening_hours(riverside.hours, "es") == "Lunes a jueves, 6:30\u00a0a.m. a 3:00\u00a0p.m."
+    # inside a sentence, a Spanish weekday is written in lower case
+    assert opening_hours(riverside.hours, "es", capital=False).startswith("lunes a jueves, 6:30")
     assert opening_hours("Every day, 9 to 5", "es") == "Every day, 9 to 5"  # free text stays as written
     assert clock_time(time(0, 0), "es") == "12:00\u00a0a.m. (medianoche)"
     assert clock_time(time(12, 0), "es") == "12:00\u00a0p.m. (mediodía)"
@@ -286,7 +288,7 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "No maneje por más tiempo: su folleto le dice hasta cuándo." in spanish
     assert "No maneje, no tome alcohol" not in spanish and "no maneje, no tome alcohol" not in spanish
     assert "Su anticoagulante o antiagregante plaquetario" in spanish
-    assert "(Lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
+    assert "(lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
     assert "https://www.example.org/locations/riverside/es/" in spanish
     assert "Prueba del estimulador de la médula espinal" in spanish and "5 a 7 días" in spanish
     assert "No se haga una resonancia" in spanish

@@ -158,11 +158,13 @@ def clock_time(
     return f"{text} ({word})"
 
 
-def opening_hours(hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None) -> str:
+def opening_hours(
+    hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None, capital: bool = True
+) -> str:
     """A location's hours in ``lang``: "Monday to Friday, 7:30 AM to 4:30 PM" / "Lunes a
     viernes, 7:30 a.m. a 4:30 p.m."; weekday names and times from Babel, "to" from the
     catalogs (the project's ``catalogs`` first). Hours given as one line of text are printed
-    as they are."""
+    as they are. ``capital``: they start a line (not "(lunes a jueves…)" after a number)."""
     if isinstance(hours, str):
         return hours
     locale = languages.locale(lang)
@@ -178,7 +180,7 @@ def opening_hours(hours: str | Sequence[OpeningHours], lang: str, catalogs: Path
         opens, closes = (clock_time(t, lang, catalogs=catalogs) for t in group.times())
         parts.append(f"{when}, " + span % {"first": opens, "last": closes})
     text = "; ".join(parts)
-    return text[:1].upper() + text[1:]
+    return text[:1].upper() + text[1:] if capital else text
 
 
 @jinja2.pass_context
@@ -194,9 +196,10 @@ def weekday(context: jinja2.runtime.Context, value: date) -> str:
 
 
 @jinja2.pass_context
-def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours]) -> str:
-    """The ``hours`` filter: a location's opening hours in the page's language."""
-    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context))
+def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours], capital: bool = True) -> str:
+    """The ``hours`` filter: a location's opening hours in the page's language;
+    ``hours(capital=false)`` inside a sentence or after a label."""
+    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context), capital)
 
 
 @jinja2.pass_context
