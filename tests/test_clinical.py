@@ -374,3 +374,22 @@ def test_a_sedated_combination_drops_the_handouts_eat_before_you_come() -> None:
         assert line in part_html(kit, alone.spec, engine)
         html = part_html(kit, sedated.spec, engine)
         assert line not in html and "{packet" not in html
+
+
+def test_the_days_to_check_blood_sugar_are_one_practice_value(sample_project: Path) -> None:
+    """"For 3 days", "for a few days" and "for 2 to 3 days" once stood side by side in one
+    packet: every such sentence prints thresholds.blood_sugar_check_days. A practice.yaml
+    without it (written before it existed) still loads; content that names it is then an
+    error at its line."""
+    practice = sample_project / "content/practice.yaml"
+    text = practice.read_text(encoding="utf-8")
+    four = text.replace("blood_sugar_check_days: 3", "blood_sugar_check_days: 4")
+    practice.write_text(four, encoding="utf-8")
+    project = load_project(sample_project)
+    joints = project.procedures["joint-injections-nerve-blocks"].edition("es")
+    assert "mídase el azúcar en la sangre más seguido por 4 días." in joints.text
+    assert "4 days" in load_kit(project).words("en").diabetes_steroid
+    practice.write_text("\n".join(line for line in text.splitlines() if "blood_sugar_check_days" not in line),
+                        encoding="utf-8")
+    broken = load_project(sample_project).broken
+    assert {p.rule for p in broken["joint-injections-nerve-blocks"]} == {"references.unknown-value"}

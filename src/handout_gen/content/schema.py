@@ -139,6 +139,9 @@ class Thresholds(Strict):
     blood_sugar_checks: Annotated[int, Field(ge=1, le=10)]  # ...this many checks in a row
     numbness_hours: Annotated[int, Field(ge=1, le=72)]  # numbness or weakness lasting longer
     after_sedation_hours: Annotated[int, Field(ge=1, le=72)]  # no driving, alcohol, decisions
+    # with diabetes, after a steroid: check blood sugar more often for this many days (none:
+    # content that names it is an error at its line, as any unknown value is)
+    blood_sugar_check_days: Annotated[int, Field(ge=1, le=14)] | None = None
 
 
 class Physician(Strict):

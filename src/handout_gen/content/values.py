@@ -24,7 +24,7 @@ UNKNOWN_VALUE = "references.unknown-value"
 def practice_values(practice: Practice) -> dict[str, str]:
     """Every name content may use, with the text it becomes (``100.4``, ``300``)."""
     values: dict[str, str] = {}
-    for name, value in practice.thresholds.model_dump().items():
+    for name, value in practice.thresholds.model_dump(exclude_none=True).items():
         text = f"{value:g}" if isinstance(value, float) else str(value)
         values[f"thresholds.{name}"] = text
     return values
