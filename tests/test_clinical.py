@@ -287,7 +287,7 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     ) in spanish
     assert "No maneje por más tiempo: su folleto le dice hasta cuándo." in spanish
     assert "No maneje, no tome alcohol" not in spanish and "no maneje, no tome alcohol" not in spanish
-    assert "Su anticoagulante o antiagregante plaquetario" in spanish
+    assert "Su medicina para diluir la sangre" in spanish and "antiagregante" not in spanish
     assert "(lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
     assert "https://www.example.org/locations/riverside/es/" in spanish
     assert "Prueba del estimulador de la médula espinal" in spanish and "5 a 7 días" in spanish
@@ -297,7 +297,7 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     # the handouts' general lines give way where the letter speaks for this patient: her
     # blood-thinner plan and his and her eating times; his handout keeps the blood-thinner
     # line (no plan for one in his letter), and no "{packet:...}" mark is ever printed
-    assert "Si toma un anticoagulante o un antiagregante plaquetario, llámenos hoy" not in spanish
+    assert "Si toma un anticoagulante (medicina para diluir la sangre), llámenos hoy" not in spanish
     assert "Si le darán sedación" not in spanish and "If you will get sedation" not in english
     assert "If you take a blood thinner, call us today." in english
     # the letter's exact end of the no-driving time stands alone: no "for 24 hours" beside it

@@ -95,7 +95,7 @@ CALL_EN = (
     "If you take a medicine that thins your blood, call us today. Do not stop it "
     "unless we and the doctor who prescribes it tell you to."
 )
-CALL_ES = "Si toma un anticoagulante o un antiagregante plaquetario (como clopidogrel), llámenos hoy."
+CALL_ES = "Si toma un anticoagulante (medicina para diluir la sangre, como clopidogrel), llámenos hoy."
 
 
 def read_index(run_dir: Path) -> dict[str, int]:
