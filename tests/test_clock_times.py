@@ -446,11 +446,13 @@ def test_block_marks_carry_keep_with_previous() -> None:
         "<!--block--> <!--block--><p>D</p>"
     )
     assert split_blocks(html) == [
-        ("<h1>A</h1>", False),
-        ("<h2>B</h2>", False),
-        ("<p>C</p>", True),
-        ("<p>D</p>", False),
+        ("<h1>A</h1>", ""),
+        ("<h2>B</h2>", ""),
+        ("<p>C</p>", "keep-with-previous"),
+        ("<p>D</p>", ""),
     ]
+    part = split_blocks("<p>E</p><!--block part-of-previous--><p>F</p>")
+    assert part == [("<p>E</p>", ""), ("<p>F</p>", "part-of-previous")]
 
 
 def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:

@@ -48,9 +48,12 @@ from handout_gen.packets.structure import PX, Tree
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings
 
-# "<!--block-->" starts a block, "<!--block keep-with-previous-->" one that stays on the page of
-# the block before it. Autoescaped patient data can never contain either.
-BLOCK_MARK_RE = re.compile(r"<!--block( keep-with-previous)?-->")
+# "<!--block-->" starts a block; "<!--block keep-with-previous-->" one that stays on the page of
+# the block before it when the two fit on one; "<!--block part-of-previous-->" one that never
+# leaves it (a "when" line's instruction: two blocks, so the instruction, the same for every
+# patient, is laid out once). Autoescaped patient data can never contain a mark.
+BLOCK_MARK_RE = re.compile(r"<!--block(?: (keep-with-previous|part-of-previous))?-->")
+KEEP, PART = "keep-with-previous", "part-of-previous"
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 TALL_PAGE = 14400.0  # pt (200 in, the most a PDF page may be): blocks are laid out on such pages
@@ -81,13 +84,11 @@ class Stationery:
     bottom: float
 
 
-def split_blocks(html: str) -> list[tuple[str, bool]]:
-    """A rendered letter → its blocks (empty ones dropped), each with whether it must stay
-    on the page of the block before it."""
+def split_blocks(html: str) -> list[tuple[str, str]]:
+    """A rendered letter → its blocks (empty ones dropped), each with how it holds to the
+    block before it: "" (not at all), :data:`KEEP` or :data:`PART`."""
     parts = BLOCK_MARK_RE.split(html)  # text, mark, text, mark, ...: a mark's group is its glue
-    found = [(parts[0], False)] + [
-        (parts[i + 1], parts[i] is not None) for i in range(1, len(parts) - 1, 2)
-    ]
+    found = [(parts[0], "")] + [(parts[i + 1], parts[i] or "") for i in range(1, len(parts) - 1, 2)]
     return [(block.strip(), glued) for block, glued in found if block.strip()]
 
 
@@ -138,7 +139,7 @@ class LetterPress:
         import pikepdf
 
         template = self.kit.recipe.template
-        letters: list[tuple[Variant, list[str], list[bool]]] = []
+        letters: list[tuple[Variant, list[str], list[str]]] = []
         new: dict[str, tuple[Variant, str]] = {}
         for row, lang in rows:
             variant = (lang, row.large_print)
@@ -176,7 +177,7 @@ class LetterPress:
             starts.append(len(out.pages))
             tags = LetterTags(out, variant[0], copied)
             blocks = [self._blocks[key] for key in keys] + ([tail] if tail else [])
-            _compose(out, self._stationery_for(variant), blocks, glue + [False] * bool(tail), tags)
+            _compose(out, self._stationery_for(variant), blocks, glue + [""] * bool(tail), tags)
             trees.append(tags.tree())
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
@@ -325,7 +326,7 @@ def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]
     return bands
 
 
-def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: float) -> float:
+def _kept_height(blocks: list[list[Piece]], glue: list[str], index: int, room: float) -> float:
     """Height of block ``index`` and the blocks glued after it, which must share its page.
 
     When the whole chain is taller than a page (``room``), as much of it as one page holds:
@@ -341,8 +342,21 @@ def _kept_height(blocks: list[list[Piece]], glue: list[bool], index: int, room: 
     return height
 
 
+def _with_parts(blocks: list[list[Piece]], glue: list[str], index: int) -> float:
+    """Height of block ``index`` with the blocks that are part of it (:data:`PART`), which
+    never go to another page; 0 for a block WeasyPrint broke over pages."""
+    if len(blocks[index]) > 1:
+        return 0.0
+    height = blocks[index][0].height
+    for pieces, glued in zip(blocks[index + 1 :], glue[index + 1 :], strict=True):
+        if glued != PART or len(pieces) > 1:
+            break
+        height += pieces[0].height
+    return height
+
+
 def _compose(
-    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[bool], tags: LetterTags
+    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[str], tags: LetterTags
 ) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
@@ -359,34 +373,52 @@ def _compose(
         sheet.finish()
 
 
-def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[bool]) -> list[list[tuple[Piece, int]]]:
+def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[str]) -> list[list[tuple[Piece, int]]]:
     """The pieces of each page, in order, with the index of the block each belongs to."""
     pages: list[list[tuple[Piece, int]]] = []
     cursor, room = page.top, page.bottom - page.top
     for index, pieces in enumerate(blocks):
         need = 0.0 if glue[index] else _kept_height(blocks, glue, index, room)
+        need = max(need, _with_parts(blocks, glue, index))
         if need and cursor + need > page.bottom and cursor - page.top < TARGET_FILL * room:
             # Moved whole, the chain would leave this page nearly empty: it starts here instead,
             # its first block (a heading) with the block after it.
-            after = blocks[index + 1] if index + 1 < len(blocks) and glue[index + 1] else []
-            need = pieces[0].height + (after[0].height if len(after) == 1 else 0.0)
+            after = index + 1 < len(blocks) and glue[index + 1] == KEEP
+            need = _with_parts(blocks, glue, index) + (_with_parts(blocks, glue, index + 1) if after else 0.0)
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):
-                # A chain too tall for a page breaks, but its last block (the sign-off) never
-                # starts a page alone: the block before it comes along.
-                last = glue[index] and len(pieces) == 1 and (index + 1 == len(blocks) or not glue[index + 1])
-                come = (bool(pages) and last and len(pages[-1]) > 1 and pages[-1][-1][1] == index - 1
-                        and len(blocks[index - 1]) == 1)
-                pages.append([pages[-1].pop()] if come else [])
+                pages.append(_carried(pages, blocks, glue, index))
                 cursor = page.top + sum(p.height for p, _ in pages[-1])
             pages[-1].append((piece, index))
             cursor += piece.height
     return pages
 
 
+def _carried(
+    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int
+) -> list[tuple[Piece, int]]:
+    """What comes along to a new page that block ``index`` starts: a chain too tall for a page
+    breaks, but its last block (the sign-off, the last "when" line with its instruction) never
+    starts a page alone; the block before it, with what is part of it, comes along."""
+    after = index + 1
+    while after < len(blocks) and glue[after] == PART:
+        after += 1
+    if not pages or not glue[index] or len(blocks[index]) > 1 or (after < len(blocks) and glue[after]):
+        return []
+    start = index - 1
+    while start > 0 and glue[start] == PART:
+        start -= 1
+    unit = [placed for placed in pages[-1] if placed[1] >= start]
+    whole = len(unit) == index - start and all(len(blocks[i]) == 1 for i in range(start, index))
+    if not whole or len(unit) == len(pages[-1]):
+        return []
+    del pages[-1][-len(unit):]
+    return unit
+
+
 def _balanced(
-    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[bool]
+    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[str]
 ) -> list[list[tuple[Piece, int]]]:
     """Move the last blocks of the page before a nearly empty last page onto it (the fewest
     that fill it to :data:`TARGET_FILL`, never splitting glued blocks or leaving the page
