@@ -119,11 +119,8 @@ def _line(item: Timed, words: PacketWords, night_ends: time) -> dict[str, Any]:
     elif when == "after_time" and at.time() == time(0):
         # without those words: midnight is the end of the day before
         when, at = "after_midnight", at - timedelta(days=1)
-    says: str = getattr(words, text)
-    if item.rule == "blood_thinner":  # the day only: the clinician's own words are in the box
-        says = says % {"heading": words.blood_thinner_heading}
     eve = at - timedelta(days=1)
-    return {"late": False, "when": getattr(words, when), "text": says, "at": at, "eve": eve}
+    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at, "eve": eve}
 
 
 def patient_context(
@@ -171,7 +168,7 @@ def patient_context(
         "map_url": map_url,
         "blood_thinner": blood_thinner,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, time.fromisoformat(kit.text.rules.night_ends)) for item in timed
+        "times": [_line(item, words, kit.text.rules.night_end) for item in timed
                   if not (item.rule == "blood_thinner" and item.late)],
     }
 

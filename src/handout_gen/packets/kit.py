@@ -300,11 +300,12 @@ class Kit:
             closed=frozenset(practice.closed_dates),
             allow_closed=allow_closed,
             languages=project.languages,
+            locales=tuple(map(project.languages.locale, project.languages)),
             location_keys=_keys([(name, loc.id) for loc in practice.locations
                                  for name in (loc.id, loc.name)]),
             # a family name alone ("Dr. Okafor") too, when no other physician has it
             physician_keys=_keys([(name, doc.id) for doc in practice.physicians
-                                  for name in (doc.id, doc.name, doc.name.split()[-1])]),
+                                  for name in (doc.id, doc.name, name_key(doc.name).split()[-1])]),
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 

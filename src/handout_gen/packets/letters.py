@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -326,8 +327,12 @@ def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]
     return bands
 
 
-def _kept_height(blocks: list[list[Piece]], glue: list[str], index: int, room: float) -> float:
-    """Height of block ``index`` and the blocks glued after it, which must share its page.
+def _kept_height(
+    blocks: list[list[Piece]], glue: list[str], index: int, room: float = math.inf,
+    kinds: tuple[str, ...] = (KEEP, PART),
+) -> float:
+    """Height of block ``index`` and the blocks held to it after it (``kinds``: the chain,
+    or only what is part of it), which must share its page.
 
     When the whole chain is taller than a page (``room``), as much of it as one page holds:
     a heading still goes with its first lines. 0 for a block WeasyPrint broke over pages.
@@ -336,20 +341,7 @@ def _kept_height(blocks: list[list[Piece]], glue: list[str], index: int, room: f
         return 0.0
     height = blocks[index][0].height
     for pieces, glued in zip(blocks[index + 1 :], glue[index + 1 :], strict=True):
-        if not glued or len(pieces) > 1 or height + pieces[0].height > room:
-            break
-        height += pieces[0].height
-    return height
-
-
-def _with_parts(blocks: list[list[Piece]], glue: list[str], index: int) -> float:
-    """Height of block ``index`` with the blocks that are part of it (:data:`PART`), which
-    never go to another page; 0 for a block WeasyPrint broke over pages."""
-    if len(blocks[index]) > 1:
-        return 0.0
-    height = blocks[index][0].height
-    for pieces, glued in zip(blocks[index + 1 :], glue[index + 1 :], strict=True):
-        if glued != PART or len(pieces) > 1:
+        if glued not in kinds or len(pieces) > 1 or height + pieces[0].height > room:
             break
         height += pieces[0].height
     return height
@@ -378,13 +370,13 @@ def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[str]) -> l
     pages: list[list[tuple[Piece, int]]] = []
     cursor, room = page.top, page.bottom - page.top
     for index, pieces in enumerate(blocks):
-        need = 0.0 if glue[index] else _kept_height(blocks, glue, index, room)
-        need = max(need, _with_parts(blocks, glue, index))
+        whole = _kept_height(blocks, glue, index, kinds=(PART,))  # it and what is part of it
+        need = max(whole, 0.0 if glue[index] else _kept_height(blocks, glue, index, room))
         if need and cursor + need > page.bottom and cursor - page.top < TARGET_FILL * room:
             # Moved whole, the chain would leave this page nearly empty: it starts here instead,
             # its first block (a heading) with the block after it.
             after = index + 1 < len(blocks) and glue[index + 1] == KEEP
-            need = _with_parts(blocks, glue, index) + (_with_parts(blocks, glue, index + 1) if after else 0.0)
+            need = whole + (_kept_height(blocks, glue, index + 1, kinds=(PART,)) if after else 0.0)
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):

@@ -32,6 +32,7 @@ from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
     COLUMNS,
     DATE_FORMS,
+    TIME_RE,
     parse_date,
     parse_time,
     slash_date_problem,
@@ -47,7 +48,6 @@ MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
 Day = date  # the type, where PatientRow's field ``date`` hides its name
-AM_PM_RE = re.compile(r"[ap]\.?\s*m\b", re.IGNORECASE)  # "1:30 PM", "1:30 p.m."
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Printed as running text: a line break or a bidi override/isolate could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
@@ -166,6 +166,7 @@ class Catalog:
     closed: frozenset[Day] = frozenset()  # practice.yaml closed_dates: no visits, no phones
     allow_closed: bool = False  # a visit when closed (hours or date) is the clinic's own exception
     languages: Languages = Languages()  # the project's; a row's language must be one of them
+    locales: tuple[str, ...] = ("en",)  # their Babel locales: month names in a clinician's words
     # name_key() of each clinic's and physician's id and name ("Orchard Way Clinic", "Dr.
     # Okafor") → its id: a scheduling system's export names them, practice.yaml has ids
     location_keys: Mapping[str, str] = field(default_factory=dict)
@@ -257,20 +258,27 @@ def _check_procedures(
     return slugs, sites
 
 
+def _date_cell(cells: dict[str, str], column: str, bad: Complain, day_first_file: bool) -> date | None:
+    """A filled date cell as a real date, or None after saying why it cannot be read."""
+    text = cells[column]
+    if slash := slash_date_problem(text, day_first_file):
+        bad(column, slash)
+        return None
+    day = parse_date(text)
+    if day is None:
+        bad(column, f"is not a real date ({DATE_FORMS})")
+    return day
+
+
 def _check_when(
     cells: dict[str, str], catalog: Catalog, bad: Complain, day_first_file: bool
 ) -> tuple[date | None, time | None]:
-    day = parse_date(cells["date"])
+    day = _date_cell(cells, "date", bad, day_first_file) if cells["date"] else None
     if not cells["date"]:
         bad("date", "is empty")
-    elif slash := slash_date_problem(cells["date"], day_first_file):
-        bad("date", slash)
-        day = None
-    elif day is None:
-        bad("date", f"is not a real date ({DATE_FORMS})")
-    elif day < catalog.today:
+    elif day is not None and day < catalog.today:
         bad("date", "is in the past")
-    elif day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
+    elif day is not None and day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
         bad("date", "is more than two years ahead; check the year")
     clock = parse_time(cells["time"])
     if clock is None:
@@ -279,20 +287,21 @@ def _check_when(
 
 
 def _check_last_dose(
-    cells: dict[str, str], day: date | None, bad: Complain, day_first_file: bool
+    cells: dict[str, str], day: date | None, catalog: Catalog, bad: Complain, day_first_file: bool
 ) -> date | None:
-    """The optional last-dose date of the blood thinner: a real date before the visit."""
-    text = cells["blood_thinner_last_dose"]
-    if not text:
+    """The optional last-dose date of the blood thinner: a real date before the visit, and
+    the day the clinician's stop words name, when they name one (the letter prints both)."""
+    if not cells["blood_thinner_last_dose"]:
         return None
-    last = parse_date(text)
-    if slash := slash_date_problem(text, day_first_file):
-        bad("blood_thinner_last_dose", slash)
-        return None
+    last = _date_cell(cells, "blood_thinner_last_dose", bad, day_first_file)
     if last is None:
-        bad("blood_thinner_last_dose", f"is not a real date ({DATE_FORMS})")
-    elif day is not None and last >= day:
+        return None
+    if day is not None and last >= day:
         bad("blood_thinner_last_dose", "is not before the visit date; the last dose comes before the visit")
+    named = named_days(cells["blood_thinner_stop"], catalog.locales) if cells["blood_thinner_stop"] else set()
+    if named and (last.month, last.day) not in named:
+        bad("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the letter "
+            "prints both, so make them agree")
     return last
 
 
@@ -314,7 +323,7 @@ def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, cata
     location = cells["location"]
     if catalog.allow_closed or day is None or clock is None or location not in catalog.locations:
         return
-    said_am_pm = bool(AM_PM_RE.search(cells["time"]))
+    said_am_pm = bool((match := TIME_RE.match(cells["time"])) and match[3])  # "1:30 PM", "1:30 p.m."
     for column, message in closed_problems(location, datetime.combine(day, clock),
                                            catalog.arrive_minutes[location], catalog.hours.get(location),
                                            catalog.closed, said_am_pm):
@@ -397,11 +406,7 @@ def validate_row(
     _check_open(cells, day, clock, catalog, bad)
     preps = [catalog.procedures[s].meta.prep for s in slugs if s in catalog.procedures]
     flags = _check_flags(data, cells, preps, bad)
-    last_dose = _check_last_dose(cells, day, bad, day_first_file)
-    named = named_days(cells["blood_thinner_stop"], tuple(map(catalog.languages.locale, catalog.languages)))
-    if last_dose is not None and named and (last_dose.month, last_dose.day) not in named:
-        bad("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the letter "
-            "prints both, so make them agree")
+    last_dose = _check_last_dose(cells, day, catalog, bad, day_first_file)
     if catalog.require_password:
         if not cells["password"]:
             message = "is empty; --encrypt needs a password for every packet"

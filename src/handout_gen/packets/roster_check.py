@@ -52,12 +52,12 @@ class RosterSummary:
     fatal: bool  # the file itself is unusable: --skip-invalid cannot help
     bad_rows: set[int]
     variants: set[PacketVariant]  # no names
-    has_passwords: bool
 
 
 def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
     """Pass one: validate every row, keep counts, problems and the static parts needed."""
-    summary = RosterSummary(0, [], False, set(), set(), False)
+    summary = RosterSummary(0, [], False, set(), set())
+    has_passwords = False
     for number, row, problems in iter_roster(path, catalog):
         if row is None:
             summary.problems += problems
@@ -67,7 +67,7 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
                 summary.bad_rows.add(number)
             continue
         summary.valid += 1
-        summary.has_passwords |= bool(row.password)
+        has_passwords |= bool(row.password)
         summary.variants.add(row.variant)
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
@@ -79,7 +79,7 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
             field="password",
         ))
         summary.fatal = True
-    if summary.has_passwords and not catalog.require_password:
+    if has_passwords and not catalog.require_password:
         # Passwords say the practice means these packets to be locked: never write them plain unasked.
         summary.problems.insert(0, Problem(
             "roster", "has passwords, but --encrypt was not given: add --encrypt to lock each packet "

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import re
 
-from babel import Locale
-
 _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 
@@ -20,6 +18,8 @@ _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 @functools.lru_cache(maxsize=8)
 def _month_names(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
     """One pattern for "28 November", "November 28", "28 de noviembre" in ``locales``."""
+    from babel import Locale  # only when a stop sentence is read: roster checks stay light
+
     names: dict[str, int] = {}
     for locale in locales:
         months = Locale.parse(locale).months

@@ -95,6 +95,10 @@ class Rules(Strict):
     # The default is for packet.yaml files written before it existed.
     night_ends: Clock = "06:00"
 
+    @property
+    def night_end(self) -> time:
+        return time.fromisoformat(self.night_ends)
+
 
 @dataclass(frozen=True)
 class Needs:

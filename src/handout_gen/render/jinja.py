@@ -192,7 +192,7 @@ def day(context: jinja2.runtime.Context, value: date) -> str:
 @jinja2.pass_context
 def weekday(context: jinja2.runtime.Context, value: date) -> str:
     """The ``weekday`` filter: the weekday's name alone ("Monday", "lunes") in the page's language."""
-    return plain(format_date(value, "EEEE", locale=languages.locale(_locale(context))))
+    return plain(format_date(value, "EEEE", locale=_locale(context)))
 
 
 @jinja2.pass_context
