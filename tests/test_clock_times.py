@@ -94,7 +94,7 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
         "--today", TODAY.isoformat(),
     )
     english, spanish = texts[2], texts[3]
-    assert "Please arrive by: 6:45 AM" in english and "Por favor llegue a las: 6:45 a.m." in spanish
+    assert "Please arrive by: 6:45 AM" in english and "Por favor llegue a esta hora: 6:45 a.m." in spanish
     for line in FASTING_EN:
         assert line in english
     for line in FASTING_ES:
@@ -513,3 +513,39 @@ def test_a_time_in_the_night_names_its_night_up_to_night_ends(tmp_path: Path) ->
     assert "After 4:45 AM on Tuesday, December 8: Do not eat or drink anything, not even water," in letters
     assert FASTING_ES[0] in letters
     assert "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche." in letters
+
+
+def test_spanish_says_la_1_and_las_2(kit: Kit) -> None:
+    """Spanish says "la 1:00" and "las 2:00": a "when" line picks its ``_one`` words when the
+    hour the clock prints is of the plural category "one" (CLDR), in the letter as printed.
+    English has no such words and keeps its own; the arrival label needs no article."""
+    from handout_gen.packets.packet import PacketMaker
+
+    at_one = {**SEDATED, "language": "es", "time": "07:30"}  # arrives 7:00: fasting 11 PM, 1 AM, 5 AM
+    home_at_one = {**SEDATED, "language": "es", "time": "11:15", "first_name": "Ana"}  # home 1:15 PM
+    rows = rows_from([at_one, home_at_one, {**at_one, "language": "en"}], kit.catalog(TODAY))
+    pdf, _, _, _ = PacketMaker(kit, TODAY).press.letters([(row, row.language) for row in rows])
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    letters = pdf_text(buffer.getvalue())
+    assert "Después de la 1:00 a.m., en la noche del lunes al martes, 8 de diciembre:" in letters
+    assert "Después de las 11:00 p.m. del lunes, 7 de diciembre:" in letters
+    assert "Después de las 5:00 a.m., en la noche del lunes al martes" in letters
+    assert "Hasta la 1:15 p.m. del miércoles, 9 de diciembre:" in letters
+    assert "Hasta las 9:30 a.m. del miércoles, 9 de diciembre:" in letters
+    assert "las 1:" not in letters and "After 1:00 AM, in the night from Monday to Tuesday" in letters
+    assert "Por favor llegue a esta hora: 7:00 a.m." in letters
+
+
+@pytest.mark.parametrize(
+    ("clock", "locale", "category"),
+    [("13:30", "es_US", "one"), ("01:05", "es_US", "one"), ("14:00", "es_US", "other"),
+     ("00:30", "es_US", "other"), ("13:30", "es", "other"), ("01:30", "es", "one"), ("13:30", "zh", "other"),
+     ("13:30", "ar", "one")],
+)
+def test_the_hour_category_is_the_printed_hours(clock: str, locale: str, category: str) -> None:
+    """A 12-hour clock (es_US, the letters' Spanish) prints 1 for 13:30, a 24-hour one (es) 13;
+    12:30 AM is "12"."""
+    from handout_gen.render.jinja import hour_category
+
+    assert hour_category(datetime.fromisoformat(f"2026-12-08T{clock}"), locale) == category

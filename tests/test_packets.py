@@ -170,7 +170,7 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
     spanish = text_of(batch, "José-Ñandú")
     assert "Hola, José-Ñandú Pérez Ünal:" in spanish
     assert "miércoles, 9 de diciembre de 2026" in spanish
-    assert "Por favor llegue a las: 9:00 a.m." in spanish
+    assert "Por favor llegue a esta hora: 9:00 a.m." in spanish
 
 
 def test_sections_follow_flags(batch: dict[str, Any]) -> None:

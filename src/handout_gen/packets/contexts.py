@@ -16,6 +16,7 @@ from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.bidi import ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
+from handout_gen.render.jinja import hour_category
 
 # Each timed instruction: its "when" line (the only words that change with the appointment)
 # and what to do (the same for every patient, so laid out once per run); a late rule has
@@ -105,9 +106,10 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     }
 
 
-def _line(item: Timed, words: PacketWords, night_ends: time) -> dict[str, Any]:
+def _line(item: Timed, words: PacketWords, night_ends: time, locale: str) -> dict[str, Any]:
     """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
-    before it) and what to do, or why to call today."""
+    before it; the words' "one" form when the printed hour asks for it) and what to do, or
+    why to call today."""
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
@@ -119,8 +121,11 @@ def _line(item: Timed, words: PacketWords, night_ends: time) -> dict[str, Any]:
     elif when == "after_time" and at.time() == time(0):
         # without those words: midnight is the end of the day before
         when, at = "after_midnight", at - timedelta(days=1)
+    pattern = getattr(words, when)
+    if hasattr(words, f"{when}_one") and hour_category(at, locale) == "one":
+        pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
-    return {"late": False, "when": getattr(words, when), "text": getattr(words, text), "at": at, "eve": eve}
+    return {"late": False, "when": pattern, "text": getattr(words, text), "at": at, "eve": eve}
 
 
 def patient_context(
@@ -168,8 +173,8 @@ def patient_context(
         "map_url": map_url,
         "blood_thinner": blood_thinner,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, kit.text.rules.night_end) for item in timed
-                  if not (item.rule == "blood_thinner" and item.late)],
+        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang))
+                  for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
 
 

@@ -80,6 +80,11 @@ class PacketWords(Strict):
     by_day: Text
     from_day: Text
     until_time: Text
+    # The same lines when the clock shows an hour of the plural category "one" (CLDR): the
+    # Spanish "la 1:00", not "las 1:00". Optional: a language without them needs none.
+    after_time_one: Text | None = None
+    after_night_one: Text | None = None
+    until_time_one: Text | None = None
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
@@ -160,6 +165,9 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "by_day": _DAY,
     "from_day": _DAY,
     "until_time": _WHEN,
+    "after_time_one": _WHEN,
+    "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
+    "until_time_one": _WHEN,
     "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
     "sedation_times": _HEADING,
@@ -184,6 +192,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "by_day": ("day",),
     "from_day": ("day",),
     "until_time": ("time", "day"),
+    "after_time_one": ("time", "day"),
+    "after_night_one": ("time", "day"),
+    "until_time_one": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
 }

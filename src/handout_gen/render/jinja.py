@@ -158,6 +158,13 @@ def clock_time(
     return f"{text} ({word})"
 
 
+def hour_category(value: time | datetime, locale: str) -> str:
+    """The CLDR plural category of the hour as the clock prints it ("one" for 1:30 PM in
+    Spanish): words that agree with it ("la 1:30", "las 2:30") pick their form by it."""
+    hour = re.search(r"\d+", format_time(value, "short", locale=locale))
+    return str(Locale.parse(locale).plural_form(int(hour.group()))) if hour else "other"
+
+
 def opening_hours(
     hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None, capital: bool = True
 ) -> str:
