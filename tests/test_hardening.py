@@ -317,7 +317,7 @@ def test_a_slash_date_that_may_be_day_first_is_refused(tmp_path: Path) -> None:
     of two digits is named too."""
     catalog = load_kit(load_project(_fixture_root())).catalog(TODAY)
     rows = [{**GOOD, "date": "01/05/2027"}, {**GOOD, "date": "14/12/2026"}, {**GOOD, "date": "02/02/2027"},
-            {**GOOD, "date": "2027-01-05", "time": "10:30"}]  # row 2 at another time
+            {**GOOD, "date": "2027-01-05", "time": "10:30", "patient_id": "MH-2"}]  # row 2's day
 
     def problems(delimiter: str) -> list[tuple[int | None, str | None, str]]:
         path = tmp_path / "roster.csv"

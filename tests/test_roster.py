@@ -297,7 +297,7 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
         {**GOOD, "time": "12:30 AM"},  # said AM: no hint about 24-hour times
     ]
     path = tmp_path / "roster.csv"
-    write_csv(path, rows)
+    write_csv(path, [{**row, "patient_id": f"MH-{n}"} for n, row in enumerate(rows)])  # one visit each
     summary = check_roster(path, catalog)
     found = [(p.line, p.field) for p in summary.problems]
     assert found == [(2, "time"), (3, "date"), (4, "time"), (5, "time"), (8, "date"), (9, "date"),
@@ -348,12 +348,12 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
 
 def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalog: Catalog) -> None:
     """The same patient at the same date and time again (a paste, a double export) would print
-    two packets and two letters for one visit. Another time that day, or another patient at that
-    time (another id or another name), is fine; ids and names match in any case. No cell is
+    two packets and two letters for one visit. Another day, or another patient at that time
+    (another id or another name), is fine; ids and names match in any case. No cell is
     repeated."""
     rows = [
         GOOD,
-        {**GOOD, "time": "13:30"},  # a second visit that day
+        {**GOOD, "date": "2026-12-10", "time": "13:30"},  # a visit the next day
         {**GOOD, "patient_id": "MH-2"},  # another patient at the same time
         {**GOOD, "patient_id": "mh-1", "procedures": "prp-injection", "sedation": "no"},  # row 2 again
         {**GOOD, "patient_id": "", "time": "11:00"},
@@ -370,6 +370,27 @@ def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalo
                           "visit go in one procedures cell)"),
     ]
     assert (summary.valid, summary.bad_rows) == (5, {5, 7})
+
+
+def test_a_second_visit_of_a_patient_that_day_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
+    """Two rows of one patient on one day at two times would make two letters, each counting
+    its fasting and medicine times from its own visit: the patient holds two schedules for one
+    day. The later row is bad (rule roster.same-day), naming the first; --skip-invalid counts
+    it among the patients to call. Another patient that day is fine; no cell is repeated."""
+    rows = [
+        GOOD,
+        {**GOOD, "patient_id": "MH-2", "time": "13:30"},  # another patient that day
+        {**GOOD, "patient_id": "mh-1", "time": "1:30 PM", "procedures": "prp-injection", "sedation": "no"},
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
+        (4, "date", "roster.same-day", "the same patient has another visit on this day (row 2): two packets "
+         "would give two different times to stop eating, drinking and medicines; put both procedures in "
+         "one row's procedures cell"),
+    ]
+    assert (summary.valid, summary.bad_rows) == (2, {4})
 
 
 def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
@@ -389,7 +410,7 @@ def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, 
          "blood_thinner_last_dose": "2026-12-04", "time": "12:30"},
     ]
     path = tmp_path / "roster.csv"
-    write_csv(path, rows)
+    write_csv(path, [{**row, "patient_id": f"MH-{n}"} for n, row in enumerate(rows)])
     summary = check_roster(path, catalog)
     message = "is not a day the blood_thinner_stop words name; the letter prints both, so make them agree"
     assert [(p.line, p.field, p.message) for p in summary.problems] == [

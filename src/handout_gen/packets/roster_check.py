@@ -1,5 +1,6 @@
 """Whole-roster passes over a file: every row validated as it streams by, rows that repeat
-an earlier one, and the summary pass one keeps (counts and problems, never patient data).
+an earlier one or book its patient a second time that day, and the summary pass one keeps
+(counts and problems, never patient data).
 
 Rows themselves are checked in :mod:`handout_gen.packets.roster`; this module adds what only
 the whole file shows.
@@ -17,6 +18,7 @@ from handout_gen.packets.roster import UNLOCKED_RULE, Catalog, PacketVariant, Pa
 from handout_gen.packets.roster_files import csv_format, read_rows
 
 REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first
+SAME_DAY_RULE = "roster.same-day"  # a second visit that day: two letters, two sets of fasting times
 
 
 def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
@@ -24,23 +26,32 @@ def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow 
     fmt = csv_format(path)
     day_first = fmt is not None and fmt.delimiter == ";"  # a European spreadsheet's export
     seen: dict[bytes, int] = {}  # a digest of who and when → its first row (no name kept)
+    days: dict[bytes, int] = {}  # a digest of who and which day → its first row
     for number, cells, problems in read_rows(path, fmt):
         if cells is None:
             yield number, None, problems
             continue
         row, problems = validate_row(number, cells, catalog, day_first)
         if row is not None:
-            first = seen.setdefault(_visit_digest(row), number)
+            first = seen.setdefault(_digest(row, f"{row.appointment:%Y-%m-%dT%H:%M}"), number)
+            first_that_day = days.setdefault(_digest(row, f"{row.appointment:%Y-%m-%d}"), number)
             if first != number:  # pasted twice: two packets, two letters for one visit
                 row, problems = None, [Problem("roster", f"repeats row {first}: the same patient at the same "
                                                "date and time (two procedures at one visit go in one "
                                                "procedures cell)", number, "patient_id", rule=REPEATED_RULE)]
+            elif first_that_day != number:
+                # Each letter counts its fasting and medicine times from its own visit: the
+                # patient would hold two schedules for one day, and follow the later one.
+                row, problems = None, [Problem(
+                    "roster", f"the same patient has another visit on this day (row {first_that_day}): two "
+                    "packets would give two different times to stop eating, drinking and medicines; put "
+                    "both procedures in one row's procedures cell", number, "date", rule=SAME_DAY_RULE)]
         yield number, row, problems
 
 
-def _visit_digest(row: PatientRow) -> bytes:
+def _digest(row: PatientRow, when: str) -> bytes:
     who = f"{row.patient_id}\0{row.first_name}\0{row.last_name}".casefold()
-    return hashlib.blake2b(f"{who}\0{row.appointment:%Y-%m-%dT%H:%M}".encode(), digest_size=16).digest()
+    return hashlib.blake2b(f"{who}\0{when}".encode(), digest_size=16).digest()
 
 
 @dataclass
