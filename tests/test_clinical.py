@@ -173,11 +173,11 @@ def test_the_roster_site_chooses_the_bleeding_risk(caplog: pytest.LogCaptureFixt
         catalog,
     )
     with caplog.at_level(logging.WARNING, logger="handout_gen"):
-        _plan(kit, {row.variant for row in rows}, date(2026, 11, 24))
+        _plan(kit, {row.variant: [row.row] for row in rows}, date(2026, 11, 24))
     said = [r.getMessage() for r in caplog.records if "bleeding risk" in r.getMessage()]
-    assert said == [  # said once, and only where the sites differ
+    assert said == [  # said once, and only where the sites differ, naming the rows
         "radiofrequency-ablation: rows that name no site (write radiofrequency-ablation:<site>, "
-        "sites: cervical, lumbar) use its highest bleeding risk (intermediate)"
+        "sites: cervical, lumbar) use its highest bleeding risk (intermediate) (row 1)"
     ]
 
 

@@ -508,6 +508,17 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert "--stop: is empty" in missing.stderr
 
 
+def test_a_warning_names_its_rows_by_number() -> None:
+    """A fallback warning says which rows it is about (the nurse calls those patients), by
+    number only; a long list is cut short with a count."""
+    from handout_gen.packets.run import _rows_named
+
+    assert _rows_named([]) == ""
+    assert _rows_named([9]) == " (row 9)"
+    assert _rows_named([9, 4, 4]) == " (rows 4 and 9)"
+    assert _rows_named(list(range(2, 22))) == " (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 and 8 more)"
+
+
 @pytest.mark.slow
 def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, warm_project: Path) -> None:
     project = warm_project
@@ -527,7 +538,8 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
     )
     result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=True)
     assert (
-        "Warning: prp-injection has no 'es' edition; those packets use the English handout" in result.stderr
+        "Warning: prp-injection has no 'es' edition; those packets use the English handout (row 2)\n"
+        in result.stderr  # the row, for the nurse to call: never the name
     )
     assert "Zzyzx" not in result.stderr
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")

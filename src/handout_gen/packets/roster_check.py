@@ -62,12 +62,12 @@ class RosterSummary:
     problems: list[Problem]  # every problem, file-level first
     fatal: bool  # the file itself is unusable: --skip-invalid cannot help
     bad_rows: set[int]
-    variants: set[PacketVariant]  # no names
+    variants: dict[PacketVariant, list[int]]  # each variant's row numbers (no names)
 
 
 def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
     """Pass one: validate every row, keep counts, problems and the static parts needed."""
-    summary = RosterSummary(0, [], False, set(), set())
+    summary = RosterSummary(0, [], False, set(), {})
     has_passwords = False
     for number, row, problems in iter_roster(path, catalog):
         if row is None:
@@ -79,7 +79,7 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
             continue
         summary.valid += 1
         has_passwords |= bool(row.password)
-        summary.variants.add(row.variant)
+        summary.variants.setdefault(row.variant, []).append(number)
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
     empty = [p for p in summary.problems if p.rule == UNLOCKED_RULE]

@@ -20,7 +20,7 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
@@ -131,25 +131,28 @@ def write_packets(
 # --- the run -------------------------------------------------------------------------------
 
 
-def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Static]:
-    """Every static part the roster's packets need, so each is rendered once before any packet."""
+def _plan(kit: Kit, variants: Mapping[PacketVariant, list[int]], today: date) -> list[Static]:
+    """Every static part the roster's packets need, so each is rendered once before any packet.
+
+    ``variants``: each with its roster rows (none for rows given as a list), which a warning
+    about their packets names: the nurse calls those patients."""
     parts: dict[str, Static] = {}
-    warned: set[tuple[str, str]] = set()
-    for variant in variants:
+    fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
+    for variant, rows in variants.items():
         slugs, lang, large = variant.procedures, variant.language, variant.large_print
         location, flags = variant.location, variant.flags
         eff = kit.packet_lang(lang)
         for furniture in (page_part(kit, eff, large), glyph_part(kit, eff, large)):
             parts[furniture.key] = furniture
-        if eff != lang and ("packet", lang) not in warned:
-            warned.add(("packet", lang))
-            log.warning("content/packet.yaml has no '%s' text; those packets use English", lang)
-        _warn_no_site(kit, slugs, flags.sites, warned)
+        if eff != lang:
+            message = f"content/packet.yaml has no '{lang}' text; those packets use English"
+            fallbacks.setdefault(message, []).extend(rows)
+        _warn_no_site(kit, slugs, flags.sites, fallbacks, rows)
         if "handouts" in kit.sections(slugs):
             for slug in kit.handout_slugs(slugs):
-                if lang not in kit.project.procedures[slug].editions and (slug, lang) not in warned:
-                    warned.add((slug, lang))
-                    log.warning("%s has no '%s' edition; those packets use the English handout", slug, lang)
+                if lang not in kit.project.procedures[slug].editions:
+                    message = f"{slug} has no '{lang}' edition; those packets use the English handout"
+                    fallbacks.setdefault(message, []).extend(rows)
                 part = handout_part(kit, slug, lang, large, slugs, flags)
                 parts[part.key] = part
         for extra in (
@@ -158,11 +161,26 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
         ):
             if extra is not None:
                 parts[extra.key] = extra
+    for message, rows in fallbacks.items():
+        log.warning("%s%s", message, _rows_named(rows))
     return list(parts.values())
 
 
+def _rows_named(rows: list[int], most: int = 12) -> str:
+    """" (rows 4, 9 and 12)": which rows a warning is about, by number only."""
+    if not rows:
+        return ""
+    rows = sorted(set(rows))
+    shown = [str(n) for n in rows[:most]]
+    if len(rows) > most:
+        return f" (rows {', '.join(shown)} and {len(rows) - most} more)"
+    if len(shown) == 1:
+        return f" (row {shown[0]})"
+    return f" (rows {', '.join(shown[:-1])} and {shown[-1]})"
+
+
 def _warn_no_site(
-    kit: Kit, slugs: tuple[str, ...], sites: tuple[str, ...], warned: set[tuple[str, str]]
+    kit: Kit, slugs: tuple[str, ...], sites: tuple[str, ...], warnings: dict[str, list[int]], rows: list[int]
 ) -> None:
     """Say once per procedure when rows name no site of a procedure whose bleeding risk
     depends on it: their packets take its highest risk (the safe side), which may ask a
@@ -170,19 +188,18 @@ def _warn_no_site(
     for slug, site in zip(slugs, sites or ("",) * len(slugs), strict=True):
         prep = kit.project.procedures[slug].meta.prep
         levels = set(prep.bleeding_risk.values()) if isinstance(prep.bleeding_risk, dict) else set()
-        if len(levels) > 1 and not site and (slug, "site") not in warned:
-            warned.add((slug, "site"))
-            log.warning(
-                "%s: rows that name no site (write %s:<site>, sites: %s) use its highest bleeding risk (%s)",
-                slug, slug, ", ".join(prep.sites), prep.risk_at(),
-            )
+        if len(levels) > 1 and not site:
+            sites_list = ", ".join(prep.sites)
+            message = (f"{slug}: rows that name no site (write {slug}:<site>, sites: {sites_list}) "
+                       f"use its highest bleeding risk ({prep.risk_at()})")
+            warnings.setdefault(message, []).extend(rows)
 
 
 @dataclass
 class _Validated:
     """What the validation pass learned (no patient data) and how to stream the rows again."""
 
-    variants: set[PacketVariant]
+    variants: dict[PacketVariant, list[int]]  # each with its roster rows (none for a list of rows)
     total: int
     bad_rows: set[int]
     problems: list[Problem]
@@ -193,7 +210,8 @@ def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) ->
     """Pass one over the roster: every row checked before anything is created on disk."""
     if isinstance(roster, list):
         rows_list = roster
-        return _Validated({r.variant for r in rows_list}, len(rows_list), set(), [], lambda: iter(rows_list))
+        variants: dict[PacketVariant, list[int]] = {r.variant: [] for r in rows_list}
+        return _Validated(variants, len(rows_list), set(), [], lambda: iter(rows_list))
     path = roster
     catalog = kit.catalog(options.today, options.encrypt, options.allow_late, options.allow_closed)
     summary = check_roster(path, catalog)
