@@ -283,9 +283,10 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     # to drive again, nor the checklist
     assert (
         "Hasta las 10:45 a.m. del viernes, 4 de diciembre: No tome alcohol ni firme papeles importantes. "
-        "Un adulto se queda con usted. Tampoco maneje después de esta hora: su folleto le dice hasta cuándo."
+        "Un adulto debe quedarse con usted. No maneje hasta que su equipo de atención le diga que puede: su "
+        "folleto le explica por qué."
     ) in spanish
-    assert "No maneje por más tiempo: su folleto le dice hasta cuándo." in spanish
+    assert spanish.count("No maneje hasta que su equipo de atención le diga que puede") == 2  # + checklist
     assert "No maneje, no tome alcohol" not in spanish and "no maneje, no tome alcohol" not in spanish
     assert "Su medicina para diluir la sangre" in spanish and "antiagregante" not in spanish
     assert "(lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
@@ -304,8 +305,8 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "If you had sedation" not in english and "Si le dieron sedación" not in spanish
     assert "{packet" not in spanish + english
     assert (
-        "Until 11:00 AM on Friday, December 4: No alcohol or signing important papers. An adult stays with "
-        "you. Do not drive after this time either: your handout says until when."
+        "Until 11:00 AM on Friday, December 4: No alcohol or signing important papers. An adult must stay "
+        "with you. Do not drive until your care team says you may: your handout explains why."
     ) in english
     assert "No driving, alcohol" not in english and "do not drive, drink alcohol" not in english
     assert "Come to your wound check about 10 to 14 days after surgery." in english
@@ -355,7 +356,8 @@ def test_a_procedure_that_limits_driving_needs_the_words_that_leave_driving_to_i
     fixture = load_kit(load_project(FIXTURE))
     plan = build_prep(("spinal-cord-stimulation",), PrepFlags(sedation=True), fixture.project,
                       fixture.words("en"))
-    assert plan.sedation_rules[1].endswith("Do not drive for longer: your handout says until when.")
+    assert plan.sedation_rules[1].endswith(
+        "Do not drive until your care team says you may: your handout explains why.")
 
 
 def test_a_sedated_combination_drops_the_handouts_eat_before_you_come() -> None:
