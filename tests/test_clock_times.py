@@ -300,6 +300,42 @@ def test_anti_inflammatory_hold_boundary(kit: Kit, ahead: int, late: bool) -> No
     assert rows_from([row], kit.catalog(TODAY, allow_late=True))  # --allow-late lets it through
 
 
+def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
+    """``delivery_days`` (packet.yaml rules): a packet printed on Tuesday and posted arrives on
+    Thursday, when "On Tuesday: take your last dose" or "By Wednesday: call us" can no longer
+    be followed. Such a day is late as a day before the print date is, and the row's message
+    says it is counted from the day the packet arrives; by hand (0, the default) it is in time."""
+    import dataclasses
+
+    by_post = kit.text.rules.model_copy(update={"delivery_days": 2})
+    posted = dataclasses.replace(kit, text=kit.text.model_copy(update={"rules": by_post}))
+    assert kit.text.rules.delivery_days == 0
+    closed = kit.project.practice.closed_dates
+    wednesday = datetime(2026, 12, 2, 9)  # last anti-inflammatory dose on the print date; the dye
+    needs = {"anti_inflammatories": True, "dye_call": True}  # call by Nov 25 (Nov 26-27 closed)
+
+    def late(rules_of: Kit, when: datetime, **flags: bool) -> list[tuple[str, date, bool]]:
+        found = schedule(visit(rules_of, when, **flags), rules_of.text.rules, TODAY, closed)
+        return [(m.rule, m.at.date(), m.late) for m in found if m.rule != "anti_inflammatories_restart"]
+
+    assert late(kit, wednesday, **needs) == [
+        ("anti_inflammatories", TODAY, False), ("dye_allergy", date(2026, 11, 25), False)]
+    assert late(posted, wednesday, **needs) == [
+        ("anti_inflammatories", TODAY, True), ("dye_allergy", date(2026, 11, 25), True)]
+    # fasting: a visit the day the packet arrives is late; one the day after is in time
+    assert [m[2] for m in late(posted, datetime(2026, 11, 26, 9), fasting=True)] == [True]
+    assert not any(m[2] for m in late(posted, datetime(2026, 11, 27, 9), fasting=True))
+    row = {**BASE, "first_name": "A", "last_name": "B", "procedures": "prp-injection", "date": "2026-12-02"}
+    assert rows_from([row], kit.catalog(TODAY))
+    with pytest.raises(RosterError) as info:
+        rows_from([row], posted.catalog(TODAY))
+    (problem,) = info.value.problems
+    assert problem.message == (
+        "the anti-inflammatory hold needs 7 days without the medicine before the visit and only 5 days "
+        "are left, counted from the day the packet reaches the patient (2 days after printing: "
+        "delivery_days in packet.yaml); " + HINT)
+
+
 @pytest.mark.parametrize(
     ("visit_day", "call_day"),
     [

@@ -26,7 +26,7 @@ from handout_gen.site.build import build_site
 from tests.conftest import REPO, copy_sample
 
 SAMPLE_ROSTER = Path("content/rosters/sample-roster.csv")
-ROSTER_TODAY = date(2026, 11, 24)  # the date the Makefile's demo uses for the fictional roster
+ROSTER_TODAY = date(2026, 11, 20)  # the date the Makefile's demo uses for the fictional roster
 
 
 @pytest.mark.slow

@@ -94,10 +94,18 @@ class Rules(Strict):
     # Wednesday to Thursday"): "12:45 AM on Thursday" is read as Thursday lunchtime or night.
     # The default is for packet.yaml files written before it existed.
     night_ends: Clock = "06:00"
+    # Days from printing until the patient has the packet (by hand or the portal: 0; by
+    # post: a few): an instruction for a day before then is late, as one before the print
+    # date is. The default is for packet.yaml files written before it existed.
+    delivery_days: Annotated[int, Field(ge=0, le=14)] = 0
 
     @property
     def night_end(self) -> time:
         return time.fromisoformat(self.night_ends)
+
+    def reaches(self, today: date) -> date:
+        """The first day the patient can act on a packet printed ``today``."""
+        return today + timedelta(days=self.delivery_days)
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,8 @@ def _fasting(visit: Visit, rules: Rules, today: date) -> list[Timed]:
         ("fasting_clear_liquids", hours.clear_liquids_hours),
     ]
     moments = [Timed(rule, visit.arrival - timedelta(hours=h)) for rule, h in steps]
-    if moments[0].at.date() < today or visit.appointment.date() <= today:
+    reached = rules.reaches(today)
+    if moments[0].at.date() < reached or visit.appointment.date() <= reached:
         return [Timed("fasting", moments[0].at, late=True)]
     return moments
 
@@ -174,7 +183,7 @@ def _fasting(visit: Visit, rules: Rules, today: date) -> list[Timed]:
 def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] = ()) -> list[Timed]:
     """Every timed instruction of one visit, earliest first, each marked late or not;
     ``closed``: the practice's closed dates (a call-by day never falls on one)."""
-    day = visit.appointment.date()
+    day, reached = visit.appointment.date(), rules.reaches(today)
     found: list[Timed] = []
     if visit.needs.fasting:
         found += _fasting(visit, rules, today)
@@ -186,16 +195,16 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)
-        found.append(Timed("anti_inflammatories", _day(last), late=last < today))
+        found.append(Timed("anti_inflammatories", _day(last), late=last < reached))
         if hold.restart_days_after:
             restart = day + timedelta(days=hold.restart_days_after)
             found.append(Timed("anti_inflammatories_restart", _day(restart)))
     if visit.needs.dye_call:
         due = call_by(day, rules, closed)
-        found.append(Timed("dye_allergy", _day(due), late=due < today))
+        found.append(Timed("dye_allergy", _day(due), late=due < reached))
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
-        found.append(Timed("blood_thinner", _day(last), late=last < today))
+        found.append(Timed("blood_thinner", _day(last), late=last < reached))
     return sorted(found, key=lambda item: item.at)
 
 
@@ -205,28 +214,36 @@ def _plural(count: int, noun: str) -> str:
 
 def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:
     """(column, message) for a late rule: which rule, why, and what to do; never a cell value."""
-    left = (visit.appointment.date() - today).days
+    reached = rules.reaches(today)
+    left = (visit.appointment.date() - reached).days
+    # the first day the patient has the packet: the print date, or delivery_days after it
+    first = ("the print date" if not rules.delivery_days else
+             f"the day the packet reaches the patient ({_plural(rules.delivery_days, 'day')} after "
+             "printing: delivery_days in packet.yaml)")
     if item.rule == "fasting":
         hours = _plural(rules.fasting.fatty_food_hours, "hour")
         start = f"the eating and drinking rules start {hours} before arrival"
-        when = ", before the print date" if left > 0 else " and the visit is on the print date"
-        why = start + when
-        return "date", why + LATE_HINT
+        if left > 0:
+            when = f", before {first}"
+        else:  # a visit before the packet arrives is as late as one on the print date
+            when = f" and the visit is {'before' if left < 0 else 'on'} {first}"
+        return "date", start + when + LATE_HINT
     if item.rule == "anti_inflammatories":
         need = rules.anti_inflammatories.days_without
-        full = max(left - 1, 0)  # whole days between the print date and the visit
+        full = max(left - 1, 0)  # whole days between the patient having the packet and the visit
         remain = "no day is" if full == 0 else f"only {_plural(full, 'day')} {'is' if full == 1 else 'are'}"
+        counted = "" if not rules.delivery_days else f", counted from {first}"
         return "date", (
             f"the anti-inflammatory hold needs {_plural(need, 'day')} without the medicine before the "
-            f"visit and {remain} left{LATE_HINT}"
+            f"visit and {remain} left{counted}{LATE_HINT}"
         )
     if item.rule == "dye_allergy":
         days = _plural(rules.dye_allergy.call_days_before, "day")
         return "date", (
             f"the X-ray dye allergy call is due {days} before the visit (or the last phone day before), "
-            f"and that day is before the print date{LATE_HINT}"
+            f"and that day is before {first}{LATE_HINT}"
         )
     return "blood_thinner_last_dose", (
-        "is before the print date, so the stop plan can no longer be followed (ask the clinician "
+        f"is before {first}, so the stop plan can no longer be followed (ask the clinician "
         f"for a new one){LATE_HINT}"
     )
