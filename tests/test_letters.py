@@ -365,6 +365,26 @@ def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     assert any(line.startswith("OH 45000") for line in lines)  # the case arose: it wrapped whole
 
 
+@pytest.mark.slow  # lays out 21 large-print letters
+def test_a_day_in_the_clinicians_words_never_breaks_from_its_month(worker: PacketMaker) -> None:
+    """The stop plan of 20 lengths in large print (where the line breaks between "December" and
+    "4." for some): the day number goes down with its month ("4 de diciembre" too)."""
+    thinner = {"blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)", "large_print": "yes",
+               "blood_thinner_restart": "Start again on the morning of December 10."}
+    rows = make_rows(worker, *(
+        {**thinner, "first_name": "Ines", "last_name": f"Vale{k}",
+         "blood_thinner_stop": f"{'Please ' * k}take your last dose on the evening of December 4."}
+        for k in range(20)
+    ), {**thinner, "first_name": "Rosa", "last_name": "Vale", "language": "es",
+        "blood_thinner_stop": "Tome la última dosis en la noche del viernes 4 de diciembre, con la cena."})
+    data, _ = letters(worker, rows)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    assert not [line for line in lines if line.endswith(("December", " 4", " 4 de"))]
+    assert not [line for line in lines if line.startswith(("4.", "de diciembre"))]
+    assert any(line.startswith("December 4.") for line in lines)  # the case arose: it wrapped whole
+
+
 @pytest.mark.slow  # lays out a batch of letters per case: not for the edit-test loop
 def test_each_letter_in_a_mixed_batch_reads_in_its_own_direction(tmp_path: Path) -> None:
     """Arabic and Chinese letters laid out in one batch, whichever comes first: the Arabic

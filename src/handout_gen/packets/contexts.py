@@ -13,6 +13,7 @@ from typing import Any
 from handout_gen.packets.kit import Kit, PacketWords
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
+from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.render.bidi import ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
@@ -149,11 +150,12 @@ def patient_context(
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     words = kit.words(lang)
     blood_thinner = None
-    if row.blood_thinner:  # the clinician's words, verbatim; never a default
+    if row.blood_thinner:  # the clinician's words, verbatim (a day they name on one line); never a default
+        locales = tuple(map(project.languages.locale, project.languages))
         blood_thinner = {
             "name": row.blood_thinner_name,
-            "stop": row.blood_thinner_stop,
-            "restart": row.blood_thinner_restart,
+            "stop": unbroken_days(row.blood_thinner_stop, locales),
+            "restart": unbroken_days(row.blood_thinner_restart, locales),
             "last_dose": row.blood_thinner_last_dose,
             "late": any(item.late for item in timed if item.rule == "blood_thinner"),
             "late_text": words.late_blood_thinner,

@@ -1,5 +1,6 @@
 """The days a clinician's own words name ("on the morning of Saturday, November 28"), so a
-dated roster column can be compared with the sentence the letter prints beside it.
+dated roster column can be compared with the sentence the letter prints beside it, and so
+the letter prints each of them on one line.
 
 Only unmistakable forms count: a month's name (in any language the practice keeps, full or
 short) next to a day number, "11月28日", or an ISO date. Slash dates and relative days
@@ -44,3 +45,15 @@ def named_days(text: str, locales: tuple[str, ...]) -> set[tuple[int, int]]:
     for month, day in _CJK_DAY.findall(text) + _ISO_DAY.findall(text):
         found.add((int(month), int(day)))
     return found
+
+
+def unbroken_days(text: str, locales: tuple[str, ...]) -> str:
+    """``text`` with each day it names held on one line ("December\u00a04", "4\u00a0de
+    \u00a0diciembre"): a day number alone at the start of a line is easily missed."""
+    pattern, _ = _month_names(locales)
+
+    def bind(found: re.Match[str]) -> str:
+        day = found.group(1) or found.group(3)  # a month's name alone is left as it is
+        return re.sub(r"\s+", "\u00a0", found.group(0)) if day else found.group(0)
+
+    return pattern.sub(bind, text)
