@@ -178,7 +178,7 @@ class LetterPress:
             starts.append(len(out.pages))
             tags = LetterTags(out, variant[0], copied)
             blocks = [self._blocks[key] for key in keys] + ([tail] if tail else [])
-            _compose(out, self._stationery_for(variant), blocks, glue + [""] * bool(tail), tags)
+            _compose(out, self._stationery_for(variant), blocks, glue + [""] * bool(tail), tags, len(keys))
             trees.append(tags.tree())
         self._uses.update(key for key in users if key not in self._stored)
         while len(self._recent) > RECENT:
@@ -348,15 +348,17 @@ def _kept_height(
 
 
 def _compose(
-    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[str], tags: LetterTags
+    out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[str], tags: LetterTags,
+    letter_blocks: int,
 ) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
     A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
     a page, so each of its pieces starts a page here too. A block glued to the previous one
-    (``glue``) moves to the next page with it when the two do not fit together.
+    (``glue``) moves to the next page with it when the two do not fit together. The blocks
+    after the first ``letter_blocks`` are the letter's tail (the prep checklist).
     """
-    for placed in _balanced(_paginate(page, blocks, glue), page, glue):
+    for placed in _balanced(_paginate(page, blocks, glue), page, glue, letter_blocks):
         sheet, cursor = _Sheet(out, page, tags), page.top
         for piece, _ in placed:
             # Content is drawn from its layout page's top: move it from there to the cursor.
@@ -410,14 +412,20 @@ def _carried(
 
 
 def _balanced(
-    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[str]
+    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[str], letter_blocks: int
 ) -> list[list[tuple[Piece, int]]]:
     """Move the last blocks of the page before a nearly empty last page onto it (the fewest
     that fill it to :data:`TARGET_FILL`, never splitting glued blocks or leaving the page
     before nearly empty), so no letter page but the packet's last holds only a line or two.
-    Block heights count their margins, so the target is above the fifth a page must hold."""
+    Block heights count their margins, so the target is above the fifth a page must hold.
+
+    A last page that starts with the tail (a section with its own heading, "What to bring")
+    is left as it is: filling it would part the letter's sign-off and phone number from the
+    appointment they close."""
     room = page.bottom - page.top
     if len(pages) < 2 or sum(p.height for p, _ in pages[-1]) >= TARGET_FILL * room:
+        return pages
+    if pages[-1][0][1] >= letter_blocks:
         return pages
     before, last = pages[-2], pages[-1]
     last_height = sum(p.height for p, _ in last)
