@@ -118,7 +118,16 @@ def test_a_first_visit_is_a_visit_not_a_procedure(worker: PacketMaker) -> None:
     texts = page_texts(data)
     first_text, both_text = " ".join(texts[: starts[1]]), " ".join(texts[starts[1]:])
     assert "Your visit: Interventional Pain Care" in first_text and "Your procedure" not in first_text
-    assert "Your procedure: Interventional Pain Care, Platelet-Rich Plasma (PRP) Injection" in both_text
+    assert "Your procedure: Interventional Pain Care and Platelet-Rich Plasma (PRP) Injection" in both_text
+
+
+@pytest.mark.parametrize(("locale", "items", "said"), [
+    ("en_US", "AB", "A and B"), ("es_US", "ABC", "A, B y C"), ("zh", "ABC", "A、B和C"), ("ar", "AB", "A وB")])
+def test_a_list_in_a_sentence_is_joined_as_its_language_joins_it(locale: str, items: str, said: str) -> None:
+    """The letter's procedures: never an English comma in a Chinese or Arabic sentence."""
+    from handout_gen.render.jinja import make_env
+
+    assert make_env().from_string("{{ items|and_list }}").render(items=list(items), locale=locale) == said
 
 
 def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from babel import Locale
 from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -216,6 +217,13 @@ def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
 
 
 @jinja2.pass_context
+def and_list(context: jinja2.runtime.Context, values: Sequence[str]) -> str:
+    """The ``and_list`` filter: "A and B", "A, B y C", "A和B", "A وB" in the page's language
+    (CLDR's list patterns): never an English comma in a Chinese or Arabic sentence."""
+    return str(format_list(list(values), locale=_locale(context)))
+
+
+@jinja2.pass_context
 def ltr(context: jinja2.runtime.Context, value: object) -> str:
     """The ``ltr`` filter: :func:`ltr_text` in the page's direction."""
     return ltr_text(value, str(context.get("dir", "ltr")))
@@ -351,6 +359,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         hours=hours,
         weekday_date=day,
         weekday=weekday,
+        and_list=and_list,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,
