@@ -492,7 +492,8 @@ def test_block_marks_carry_keep_with_previous() -> None:
 
 
 def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
-    """Large print: the times section moves whole to a page; the sign-off is never alone."""
+    """Large print: the times section starts on a page with room for it; the sign-off is never
+    alone; the times that go on to the next page do so under "(continued)"."""
     import io
 
     import pdfplumber
@@ -500,17 +501,24 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
     from handout_gen.packets.packet import PacketMaker
 
     kit = load_kit(load_project(copy_sample(tmp_path / "project")))
-    rows = rows_from([{**SEDATED, "large_print": "yes", "dye_allergy": "yes"}], kit.catalog(TODAY))
-    pdf, starts, _, _ = PacketMaker(kit, TODAY).press.letters([(rows[0], "en")])
+    rows = rows_from([{**SEDATED, "large_print": "yes", "dye_allergy": "yes"},
+                      {**SEDATED, "dye_allergy": "yes", "first_name": "Ana"}], kit.catalog(TODAY))
+    pdf, starts, _, _ = PacketMaker(kit, TODAY).press.letters([(rows[0], "en"), (rows[1], "en")])
     buffer = io.BytesIO()
     pdf.save(buffer)
     with pdfplumber.open(io.BytesIO(buffer.getvalue())) as document:
         pages = [" ".join((p.extract_text() or "").split()) for p in document.pages]
+    standard, pages = pages[starts[1]:], pages[: starts[1]]
+    assert "Dates and times to remember" in " ".join(standard) and "(continued)" not in " ".join(standard)
     assert len(pages) >= 2
-    (times,) = [text for text in pages if "Dates and times to remember" in text]
+    times, *rest = [text for text in pages if "Dates and times to remember" in text]
     assert "By Friday, December 4: Call us at 555-0100 about your X-ray dye allergy" in times  # first in time
     for line in FASTING_EN:
         assert line in times
+    assert len(rest) == 1  # the fixture's large-print letter breaks its times over two pages
+    for page in rest:  # the times go on under the heading, marked as continued
+        body = page.split("DRAFT: awaiting clinical review", 1)[1].strip()
+        assert body.startswith("Dates and times to remember (continued) Until 9:15 AM on Wednesday"), body
     (last,) = [text for text in pages if "Your care team at" in text]
     body = last.split("DRAFT: awaiting clinical review", 1)[1]
     assert not body.strip().startswith("Your care team at")  # something of the letter precedes it

@@ -14,7 +14,8 @@ Stacking follows the page: a block that does not fit below the previous one star
 page; a block taller than a page was already broken by WeasyPrint, and each of its pieces
 gets a page. A block marked ``<!--block keep-with-previous-->`` stays on the page of the
 block before it (a heading never ends a page without what it introduces); such a chain moves
-whole to a new page, unless that would leave the page before it nearly empty.
+whole to a new page, unless that would leave the page before it nearly empty. A chain that
+goes on over a page break does so under the heading its template marks as ``continued``.
 
 Blocks live in memory only, never on disk. Blocks that two letters use are laid out in
 documents of their own and kept for the run; single-use blocks (a greeting) are laid out
@@ -52,9 +53,12 @@ from handout_gen.render.pdf import weasyprint_warnings
 # "<!--block-->" starts a block; "<!--block keep-with-previous-->" one that stays on the page of
 # the block before it when the two fit on one; "<!--block part-of-previous-->" one that never
 # leaves it (a "when" line's instruction: two blocks, so the instruction, the same for every
-# patient, is laid out once). Autoescaped patient data can never contain a mark.
-BLOCK_MARK_RE = re.compile(r"<!--block(?: (keep-with-previous|part-of-previous))?-->")
-KEEP, PART = "keep-with-previous", "part-of-previous"
+# patient, is laid out once); "<!--block continued-->" is no part of the flow: the heading a
+# page repeats when the chain of blocks kept with the block before it goes on over a page
+# break ("Dates and times to remember (continued)"). Autoescaped patient data can never
+# contain a mark.
+BLOCK_MARK_RE = re.compile(r"<!--block(?: (keep-with-previous|part-of-previous|continued))?-->")
+KEEP, PART, CONTINUED = "keep-with-previous", "part-of-previous", "continued"
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 TALL_PAGE = 14400.0  # pt (200 in, the most a PDF page may be): blocks are laid out on such pages
@@ -358,7 +362,9 @@ def _compose(
     (``glue``) moves to the next page with it when the two do not fit together. The blocks
     after the first ``letter_blocks`` are the letter's tail (the prep checklist).
     """
-    for placed in _balanced(_paginate(page, blocks, glue), page, glue, letter_blocks):
+    flow, glue, repeats = _repeated_headings(blocks, glue)
+    letter_blocks -= len(blocks) - len(flow)
+    for placed in _balanced(_paginate(page, flow, glue, repeats), page, glue, letter_blocks):
         sheet, cursor = _Sheet(out, page, tags), page.top
         for piece, _ in placed:
             # Content is drawn from its layout page's top: move it from there to the cursor.
@@ -367,8 +373,28 @@ def _compose(
         sheet.finish()
 
 
-def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[str]) -> list[list[tuple[Piece, int]]]:
-    """The pieces of each page, in order, with the index of the block each belongs to."""
+def _repeated_headings(
+    blocks: list[list[Piece]], glue: list[str]
+) -> tuple[list[list[Piece]], list[str], dict[int, Piece]]:
+    """The flow without its "continued" blocks, and each of them by the index (in the flow)
+    of the block it repeats: the head of the chain that may go on over a page break."""
+    flow: list[list[Piece]] = []
+    flow_glue: list[str] = []
+    repeats: dict[int, Piece] = {}
+    for pieces, glued in zip(blocks, glue, strict=True):
+        if glued != CONTINUED:
+            flow.append(pieces)
+            flow_glue.append(glued)
+        elif flow and len(pieces) == 1:
+            repeats[len(flow) - 1] = pieces[0]
+    return flow, flow_glue, repeats
+
+
+def _paginate(
+    page: Stationery, blocks: list[list[Piece]], glue: list[str], repeats: dict[int, Piece]
+) -> list[list[tuple[Piece, int]]]:
+    """The pieces of each page, in order, with the index of the block each belongs to (a
+    repeated heading has its chain head's)."""
     pages: list[list[tuple[Piece, int]]] = []
     cursor, room = page.top, page.bottom - page.top
     for index, pieces in enumerate(blocks):
@@ -382,7 +408,15 @@ def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[str]) -> l
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):
-                pages.append(_carried(pages, blocks, glue, index))
+                carried = _carried(pages, blocks, glue, index, repeats)
+                head = first = carried[0][1] if carried else index
+                while head > 0 and glue[head]:  # back to the head of the chain the page goes on with
+                    head -= 1
+                heading = repeats.get(head) if head < first else None
+                below = sum(p.height for p, _ in carried) + max(piece.height, need)
+                if heading and heading.height + below <= room:
+                    carried.insert(0, (heading, head))  # the chain goes on under its heading
+                pages.append(carried)
                 cursor = page.top + sum(p.height for p, _ in pages[-1])
             pages[-1].append((piece, index))
             cursor += piece.height
@@ -390,11 +424,13 @@ def _paginate(page: Stationery, blocks: list[list[Piece]], glue: list[str]) -> l
 
 
 def _carried(
-    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int
+    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int,
+    repeats: dict[int, Piece],
 ) -> list[tuple[Piece, int]]:
     """What comes along to a new page that block ``index`` starts: a chain too tall for a page
     breaks, but its last block (the sign-off, the last "when" line with its instruction) never
-    starts a page alone; the block before it, with what is part of it, comes along."""
+    starts a page alone; the block before it, with what is part of it, comes along (unless
+    that would leave its page empty, or holding only a repeated heading)."""
     after = index + 1
     while after < len(blocks) and glue[after] == PART:
         after += 1
@@ -405,7 +441,8 @@ def _carried(
         start -= 1
     unit = [placed for placed in pages[-1] if placed[1] >= start]
     whole = len(unit) == index - start and all(len(blocks[i]) == 1 for i in range(start, index))
-    if not whole or len(unit) == len(pages[-1]):
+    repeated = set(map(id, repeats.values()))
+    if not whole or all(id(piece) in repeated for piece, _ in pages[-1][: len(pages[-1]) - len(unit)]):
         return []
     del pages[-1][-len(unit):]
     return unit
@@ -425,8 +462,8 @@ def _balanced(
     room = page.bottom - page.top
     if len(pages) < 2 or sum(p.height for p, _ in pages[-1]) >= TARGET_FILL * room:
         return pages
-    if pages[-1][0][1] >= letter_blocks:
-        return pages
+    if pages[-1][0][1] >= letter_blocks or pages[-1][0][1] < pages[-2][-1][1]:
+        return pages  # the tail, or a chain going on under its repeated heading
     before, last = pages[-2], pages[-1]
     last_height = sum(p.height for p, _ in last)
     for cut in range(len(before) - 1, 0, -1):
