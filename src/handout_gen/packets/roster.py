@@ -26,7 +26,7 @@ from typing import Any
 
 from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
-from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.fonts import chain
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
@@ -220,13 +220,16 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
 
 def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Complain) -> None:
     """Every character a packet prints from the row is drawn by a font of its language's chain:
-    never an empty box. The message names code points, never the cell's text."""
-    families = catalog.languages.font_chain(lang)
-    fonts = chain(families)
+    never an empty box. The message counts the characters: their code points, in order, would
+    spell a name."""
+    fonts = chain(catalog.languages.font_chain(lang))
     for column in TEXT_COLUMNS:
         missing = fonts.missing(cells[column]) if cells[column] else []
         if missing:
-            bad(column, missing_message(missing, families))
+            count = f"{len(missing)} character" + ("s" * (len(missing) > 1))
+            bad(column, f"has {count} that no installed font prints (each would print as an empty box): "
+                "check the cell, write it as the patient writes it in another script, or ask whoever "
+                "keeps the content to add a font for this script (fonts in content/languages.yaml)")
 
 
 def _check_procedures(
