@@ -334,6 +334,18 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
         "the anti-inflammatory hold needs 7 days without the medicine before the visit and only 5 days "
         "are left, counted from the day the packet reaches the patient (2 days after printing: "
         "delivery_days in packet.yaml); " + HINT)
+    # a visit with no timed rule at all: posted, it must still come after the packet arrives
+    plain = {**row, "procedures": "joint-injections-nerve-blocks"}
+    early = [{**plain, "date": "2026-11-25", "first_name": "C"},  # arrives on the 26th: too late
+             {**plain, "date": "2026-11-30", "first_name": "D"}]
+    with pytest.raises(RosterError) as info:
+        rows_from(early, posted.catalog(TODAY))
+    assert [(p.line, p.field) for p in info.value.problems] == [(1, "date")]
+    assert info.value.problems[0].message.startswith(
+        "is not after the day the packet reaches the patient (2 days after printing: delivery_days in "
+        "packet.yaml); hand the packet over instead")
+    assert len(rows_from(early, posted.catalog(TODAY, allow_late=True))) == 2 == len(
+        rows_from(early, kit.catalog(TODAY)))  # handed over (0 days), both are in time
 
 
 @pytest.mark.parametrize(

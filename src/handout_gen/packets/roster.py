@@ -313,6 +313,14 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     problem of its row, unless the run allows late packets (they print "Call us today")."""
     if catalog.allow_late:
         return
+    rules = catalog.rules
+    if rules.delivery_days and row.appointment.date() <= rules.reaches(catalog.today):
+        # Posted, the packet arrives on or after the visit day: nothing in it can be acted on.
+        days = f"{rules.delivery_days} day" + "s" * (rules.delivery_days > 1)
+        bad("date", f"is not after the day the packet reaches the patient ({days} after printing: "
+            "delivery_days in packet.yaml); hand the packet over instead: use --allow-late to make "
+            "it (any timed rule prints \"Call us today\")")
+        return
     preps = [catalog.procedures[s].meta.prep for s in row.procedures]
     visit = row.visit(catalog.arrive_minutes[row.location], preps)
     for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
