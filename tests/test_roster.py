@@ -346,6 +346,9 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     assert problem.message.startswith("must be one of en, es, ") and "Klingon" not in problem.message
 
 
+LATER = {**GOOD, "patient_id": "", "date": "2026-12-11", "time": "11:00"}  # no id, another day
+
+
 def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalog: Catalog) -> None:
     """The same patient at the same date and time again (a paste, a double export) would print
     two packets and two letters for one visit. Another day, or another patient at that time
@@ -356,9 +359,9 @@ def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalo
         {**GOOD, "date": "2026-12-10", "time": "13:30"},  # a visit the next day
         {**GOOD, "patient_id": "MH-2"},  # another patient at the same time
         {**GOOD, "patient_id": "mh-1", "procedures": "prp-injection", "sedation": "no"},  # row 2 again
-        {**GOOD, "patient_id": "", "time": "11:00"},
-        {**GOOD, "patient_id": "", "time": "11:00", "first_name": "ZZYZX"},  # row 6 again
-        {**GOOD, "patient_id": "", "time": "11:00", "first_name": "Ana"},  # another patient
+        LATER,
+        {**LATER, "first_name": "ZZYZX"},  # row 6 again
+        {**LATER, "first_name": "Ana"},  # another patient
     ]
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
@@ -375,22 +378,27 @@ def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalo
 def test_a_second_visit_of_a_patient_that_day_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
     """Two rows of one patient on one day at two times would make two letters, each counting
     its fasting and medicine times from its own visit: the patient holds two schedules for one
-    day. The later row is bad (rule roster.same-day), naming the first; --skip-invalid counts
-    it among the patients to call. Another patient that day is fine; no cell is repeated."""
+    day. Both rows are bad (rule roster.same-day), each naming the other: neither packet is
+    made, --skip-invalid counts both among the patients to call. The same patient is the same
+    name in any case, with or without accents, with the same id or none on one of the rows;
+    another patient that day is fine; no cell is repeated."""
     rows = [
         GOOD,
         {**GOOD, "patient_id": "MH-2", "time": "13:30"},  # another patient that day
         {**GOOD, "patient_id": "mh-1", "time": "1:30 PM", "procedures": "prp-injection", "sedation": "no"},
+        {**GOOD, "patient_id": "MH-7", "first_name": "José", "last_name": "Peña", "date": "2026-12-10"},
+        {**GOOD, "patient_id": "", "first_name": "jose ", "last_name": "PENA", "date": "2026-12-10",
+         "time": "14:00", "sedation": "no"},
     ]
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     summary = check_roster(path, catalog)
+    said = "the same patient has another visit on this day (row {}): two packets would give two different " \
+        "times to stop eating, drinking and medicines; put both procedures in one row's procedures cell"
     assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
-        (4, "date", "roster.same-day", "the same patient has another visit on this day (row 2): two packets "
-         "would give two different times to stop eating, drinking and medicines; put both procedures in "
-         "one row's procedures cell"),
-    ]
-    assert (summary.valid, summary.bad_rows) == (2, {4})
+        (n, "date", "roster.same-day", said.format(other)) for n, other in ((2, 4), (4, 2), (5, 6), (6, 5))]
+    assert (summary.valid, summary.bad_rows) == (1, {2, 4, 5, 6})
+    assert [row.row for row in rows_of(path, catalog) if row.row not in summary.bad_rows] == [3]
 
 
 def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:

@@ -9,6 +9,7 @@ the whole file shows.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,39 +20,70 @@ from handout_gen.packets.roster_files import csv_format, read_rows
 
 REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first
 SAME_DAY_RULE = "roster.same-day"  # a second visit that day: two letters, two sets of fasting times
+SAME_DAY = ("the same patient has another visit on this day (row {other}): two packets would give two "
+            "different times to stop eating, drinking and medicines; put both procedures in one row's "
+            "procedures cell")
 
 
-def iter_roster(path: Path, catalog: Catalog) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
-    """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file."""
+def iter_roster(
+    path: Path, catalog: Catalog, partners: dict[int, Problem] | None = None
+) -> Iterator[tuple[int, PatientRow | None, list[Problem]]]:
+    """Stream ``(number, row, [])`` or ``(number, None, problems)``; number 0 = whole file.
+
+    A second visit of a patient that day is bad, and so is the earlier one, which was streamed
+    before the clash showed: ``partners`` gets its problem, by row number."""
     fmt = csv_format(path)
     day_first = fmt is not None and fmt.delimiter == ";"  # a European spreadsheet's export
-    seen: dict[bytes, int] = {}  # a digest of who and when → its first row (no name kept)
-    days: dict[bytes, int] = {}  # a digest of who and which day → its first row
+    seen = _Seen()
     for number, cells, problems in read_rows(path, fmt):
         if cells is None:
             yield number, None, problems
             continue
         row, problems = validate_row(number, cells, catalog, day_first)
         if row is not None:
-            first = seen.setdefault(_digest(row, f"{row.appointment:%Y-%m-%dT%H:%M}"), number)
-            first_that_day = days.setdefault(_digest(row, f"{row.appointment:%Y-%m-%d}"), number)
-            if first != number:  # pasted twice: two packets, two letters for one visit
-                row, problems = None, [Problem("roster", f"repeats row {first}: the same patient at the same "
-                                               "date and time (two procedures at one visit go in one "
-                                               "procedures cell)", number, "patient_id", rule=REPEATED_RULE)]
-            elif first_that_day != number:
-                # Each letter counts its fasting and medicine times from its own visit: the
-                # patient would hold two schedules for one day, and follow the later one.
-                row, problems = None, [Problem(
-                    "roster", f"the same patient has another visit on this day (row {first_that_day}): two "
-                    "packets would give two different times to stop eating, drinking and medicines; put "
-                    "both procedures in one row's procedures cell", number, "date", rule=SAME_DAY_RULE)]
+            problems = seen.clashes(number, row, partners if partners is not None else {})
+            row = None if problems else row
         yield number, row, problems
 
 
-def _digest(row: PatientRow, when: str) -> bytes:
-    who = f"{row.patient_id}\0{row.first_name}\0{row.last_name}".casefold()
-    return hashlib.blake2b(f"{who}\0{when}".encode(), digest_size=16).digest()
+class _Seen:
+    """Who each row so far is, as digests (no name kept): the same patient is the same name
+    (in any case, with or without accents, however spaced) with the same patient_id, or with
+    none on one of the two rows."""
+
+    def __init__(self) -> None:
+        self.first: dict[bytes, tuple[int, bytes]] = {}  # (name, moment) → first row, its id
+
+    def clashes(self, number: int, row: PatientRow, partners: dict[int, Problem]) -> list[Problem]:
+        name = " ".join(_plain(row.first_name).split() + _plain(row.last_name).split())
+        ident = _digest(row.patient_id.strip().casefold()) if row.patient_id.strip() else b""
+        first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
+        earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
+        if first != number:  # pasted twice: two packets, two letters for one visit
+            return [Problem("roster", f"repeats row {first}: the same patient at the same date and time (two "
+                            "procedures at one visit go in one procedures cell)", number, "patient_id",
+                            rule=REPEATED_RULE)]
+        if earlier != number:
+            # Each letter counts its fasting and medicine times from its own visit: the patient
+            # would hold two schedules for one day, and follow either: neither packet is made.
+            partners.setdefault(earlier, Problem("roster", SAME_DAY.format(other=number), earlier, "date",
+                                                 rule=SAME_DAY_RULE))
+            return [Problem("roster", SAME_DAY.format(other=earlier), number, "date", rule=SAME_DAY_RULE)]
+        return []
+
+    def _first(self, number: int, ident: bytes, name: str, when: str) -> int:
+        """The first row of this patient at ``when`` (``number`` itself if none), recording this one."""
+        found, its_id = self.first.setdefault(_digest(name, when), (number, ident))
+        return found if not ident or not its_id or ident == its_id else number
+
+
+def _plain(text: str) -> str:
+    """A name as typed in any case, with or without accents ("José" is "jose")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).digest()
 
 
 @dataclass
@@ -69,7 +101,8 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
     """Pass one: validate every row, keep counts, problems and the static parts needed."""
     summary = RosterSummary(0, [], False, set(), {})
     has_passwords = False
-    for number, row, problems in iter_roster(path, catalog):
+    partners: dict[int, Problem] = {}
+    for number, row, problems in iter_roster(path, catalog, partners):
         if row is None:
             summary.problems += problems
             if number == 0:
@@ -80,6 +113,15 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
         summary.valid += 1
         has_passwords |= bool(row.password)
         summary.variants.setdefault(row.variant, []).append(number)
+    for number, problem in partners.items():  # an earlier row a later one clashed with
+        if number not in summary.bad_rows:
+            summary.valid -= 1
+            for rows in summary.variants.values():
+                if number in rows:
+                    rows.remove(number)
+        summary.bad_rows.add(number)
+        summary.problems.append(problem)
+    summary.problems.sort(key=lambda p: p.line or 0)
     if not summary.valid and not summary.problems:
         summary.problems, summary.fatal = [Problem("roster", "has no patient rows")], True
     empty = [p for p in summary.problems if p.rule == UNLOCKED_RULE]

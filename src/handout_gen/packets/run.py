@@ -220,10 +220,11 @@ def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) ->
 
     def rows() -> Iterator[PatientRow]:  # pass two streams the file again: memory stays flat
         for number, row, found in iter_roster(path, catalog):
-            if row is not None:
-                yield row
-            elif number not in summary.bad_rows:
+            if number in summary.bad_rows:  # a row, or the earlier row of a clash, pass one refused
+                continue
+            if row is None:
                 raise RosterError(found, f"{path.name} (it changed while packets were being made)")
+            yield row
 
     return _Validated(summary.variants, summary.valid, summary.bad_rows, summary.problems, rows)
 
