@@ -456,7 +456,7 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
         "--procedure",
         "radiofrequency-ablation",
         "--date",
-        "2026-12-02",
+        "2026-12-09",  # after the stop day STOP names
         "--time",
         "8:15 AM",
         "--location",

@@ -425,6 +425,39 @@ def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, 
         (3, "blood_thinner_last_dose", message), (4, "blood_thinner_last_dose", message)]
 
 
+def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """The stop and restart words print verbatim: a weekday that is not its date's, or (with
+    no last-dose column) a stop day on or after the visit or before the print date, would be
+    followed as written. A right weekday and an unnamed day are fine; no cell is quoted."""
+    thinner = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
+               "blood_thinner_restart": "The morning after."}  # the visit: Wednesday, December 9
+    stops = [
+        "Take your last dose on the morning of Sunday, December 6.",  # right
+        "Take your last dose 3 days before.",  # names no day
+        "Take your last dose on the morning of Saturday, November 27.",  # a Friday
+        "Take your last dose on Wednesday, November 18.",  # before the print date
+        "Take your last dose on Saturday, December 12.",  # after the visit
+        "Deje de tomarlo el domingo 6 de diciembre.",  # right, in Spanish
+    ]
+    rows = [{**thinner, "patient_id": f"MH-{n}", "blood_thinner_stop": stop} for n, stop in enumerate(stops)]
+    rows.append({**thinner, "patient_id": "MH-9", "blood_thinner_stop": stops[0],
+                 "blood_thinner_restart": "Start again on Friday, December 10."})  # a Thursday
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    found = [(p.line, p.field, p.message) for p in check_roster(path, catalog).problems]
+    weekday = "names a weekday that is not its date's; check the day with the clinician"
+    assert found == [
+        (4, "blood_thinner_stop", weekday),
+        (5, "blood_thinner_stop", "names a day before the print date, so the stop plan can no longer be "
+         "followed: ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
+         '--allow-late to print "Call us today"'),
+        (6, "blood_thinner_stop", "names a day on or after the visit; the last dose comes before the visit"),
+        (8, "blood_thinner_restart", weekday),
+    ]
+
+
 def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
     tmp_path: Path, catalog: Catalog
 ) -> None:

@@ -17,6 +17,7 @@ In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first objec
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,7 +38,7 @@ from handout_gen.packets.roster_files import (
     parse_time,
     slash_date_problem,
 )
-from handout_gen.packets.stated_dates import named_days
+from handout_gen.packets.stated_dates import named_days, named_weekdays
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
@@ -294,6 +295,8 @@ def _check_last_dose(
 ) -> date | None:
     """The optional last-dose date of the blood thinner: a real date before the visit, and
     the day the clinician's stop words name, when they name one (the letter prints both)."""
+    if day is not None:
+        _check_stated_days(cells, day, catalog, bad)
     if not cells["blood_thinner_last_dose"]:
         return None
     last = _date_cell(cells, "blood_thinner_last_dose", bad, day_first_file)
@@ -306,6 +309,40 @@ def _check_last_dose(
         bad("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the letter "
             "prints both, so make them agree")
     return last
+
+
+def _check_stated_days(cells: dict[str, str], visit: date, catalog: Catalog, bad: Complain) -> None:
+    """The days the clinician's stop and restart words name, printed verbatim: a weekday
+    that is not its date's, a stop day on or after the visit, or one before the patient has
+    the packet (the print date, or delivery_days after it) would be followed as written."""
+    first = catalog.rules.reaches(catalog.today)
+    since = "the print date" if first == catalog.today else "the day the packet reaches the patient"
+    for column in ("blood_thinner_stop", "blood_thinner_restart"):
+        text = cells[column]
+        for weekday, month, number in named_weekdays(text, catalog.locales) if text else ():
+            named = _nearest(visit, month, number)
+            if named is not None and named.weekday() != weekday:
+                bad(column, "names a weekday that is not its date's; check the day with the clinician")
+                break
+    if not cells["blood_thinner_stop"] or cells["blood_thinner_last_dose"]:
+        return  # with the column, _check_last_dose holds the words to its day
+    named_list = [_nearest(visit, m, d) for m, d in named_days(cells["blood_thinner_stop"], catalog.locales)]
+    days = [named for named in named_list if named is not None]
+    if any(named >= visit for named in days):
+        bad("blood_thinner_stop", "names a day on or after the visit; the last dose comes before the visit")
+    elif any(named < first for named in days):
+        bad("blood_thinner_stop", f"names a day before {since}, so the stop plan can no longer be followed: "
+            "ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
+            "--allow-late to print \"Call us today\"")
+
+
+def _nearest(visit: date, month: int, number: int) -> date | None:
+    """The date of that month and day nearest the visit (a stop day may be in the year before)."""
+    found = []
+    for year in (visit.year - 1, visit.year, visit.year + 1):
+        with contextlib.suppress(ValueError):  # November 31, or February 29 of another year
+            found.append(date(year, month, number))
+    return min(found, key=lambda candidate: abs((candidate - visit).days)) if found else None
 
 
 def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:

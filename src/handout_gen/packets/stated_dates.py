@@ -47,6 +47,35 @@ def named_days(text: str, locales: tuple[str, ...]) -> set[tuple[int, int]]:
     return found
 
 
+@functools.lru_cache(maxsize=8)
+def _weekday_dates(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """A weekday's name before a date ("Saturday, November 28", "sábado 28 de noviembre")."""
+    from babel import Locale
+
+    names: dict[str, int] = {}
+    for locale in locales:
+        days = Locale.parse(locale).days
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in days[context][width].items():  # 0 is Monday, as date.weekday()
+                    names[name.casefold().rstrip(".")] = number
+    words = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    dates, _ = _month_names(locales)
+    return re.compile(rf"\b({words})\b\.?,?\s+(?:the\s+)?{dates.pattern}", re.IGNORECASE), names
+
+
+def named_weekdays(text: str, locales: tuple[str, ...]) -> list[tuple[int, int, int]]:
+    """(weekday, month, day) of each date ``text`` names with its weekday (0 is Monday)."""
+    pattern, weekdays = _weekday_dates(locales)
+    _, months = _month_names(locales)
+    found = []
+    for weekday, before, month, after in pattern.findall(text):
+        day = before or after
+        if day and 1 <= int(day) <= 31:
+            found.append((weekdays[weekday.casefold()], months[month.casefold()], int(day)))
+    return found
+
+
 def unbroken_days(text: str, locales: tuple[str, ...]) -> str:
     """``text`` with each day it names held on one line ("December\u00a04", "4\u00a0de
     \u00a0diciembre"): a day number alone at the start of a line is easily missed."""
