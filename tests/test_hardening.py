@@ -344,6 +344,24 @@ def _fixture_root() -> Path:
     return FIXTURE
 
 
+def test_packets_check_says_the_warnings_the_run_would(sample_project: Path, tmp_path: Path) -> None:
+    """A nurse checking the roster learns before the run which patients get an English
+    handout and which rows name no site (their blood-thinner wording is the highest risk's)."""
+    roster = tmp_path / "roster.csv"
+    chinese = {**GOOD, "language": "zh", "procedures": "joint-injections-nerve-blocks", "sedation": "no"}
+    write_csv(roster, [chinese, {**GOOD, "patient_id": "MH-2", "procedures": "radiofrequency-ablation"}])
+    result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "roster.csv: 2 row(s), all good, 2 warning(s) above; nothing was written\n"
+    assert result.stderr.splitlines()[-2:] == [
+        "Warning: joint-injections-nerve-blocks has no 'zh' edition; those packets use the English handout "
+        "(row 2)",
+        "Warning: radiofrequency-ablation: rows that name no site (write radiofrequency-ablation:<site>, "
+        "sites: cervical, lumbar) use its highest bleeding risk (intermediate) (row 3)",
+    ]
+    assert not (sample_project / "output").exists()
+
+
 def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
     sample_project: Path, tmp_path: Path
 ) -> None:

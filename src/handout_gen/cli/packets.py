@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,15 +138,21 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     from handout_gen.core.errors import RosterError
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.roster_check import check_roster
+    from handout_gen.packets.run import fallback_warnings
 
     project = load(project_dir)
     _describe_roster(roster)
     if check_only:
-        catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
+        kit = load_kit(project)
+        catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
         summary = check_roster(roster, catalog)
         if summary.problems:
             raise RosterError(summary.problems, roster.name)
-        click.echo(f"{roster.name}: {summary.valid} row(s), all good; nothing was written")
+        warnings = fallback_warnings(kit, summary.variants)  # the run would say them: say them now
+        for warning in warnings:
+            logging.getLogger("handout_gen").warning("%s", warning)
+        said = f", {len(warnings)} warning(s) above" if warnings else ""
+        click.echo(f"{roster.name}: {summary.valid} row(s), all good{said}; nothing was written")
         return
     report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late,
                          allow_closed)

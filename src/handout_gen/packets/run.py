@@ -131,28 +131,17 @@ def write_packets(
 # --- the run -------------------------------------------------------------------------------
 
 
-def _plan(kit: Kit, variants: Mapping[PacketVariant, list[int]], today: date) -> list[Static]:
-    """Every static part the roster's packets need, so each is rendered once before any packet.
-
-    ``variants``: each with its roster rows (none for rows given as a list), which a warning
-    about their packets names: the nurse calls those patients."""
+def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Static]:
+    """Every static part the roster's packets need, so each is rendered once before any packet."""
     parts: dict[str, Static] = {}
-    fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
-    for variant, rows in variants.items():
+    for variant in variants:
         slugs, lang, large = variant.procedures, variant.language, variant.large_print
         location, flags = variant.location, variant.flags
         eff = kit.packet_lang(lang)
         for furniture in (page_part(kit, eff, large), glyph_part(kit, eff, large)):
             parts[furniture.key] = furniture
-        if eff != lang:
-            message = f"content/packet.yaml has no '{lang}' text; those packets use English"
-            fallbacks.setdefault(message, []).extend(rows)
-        _warn_no_site(kit, slugs, flags.sites, fallbacks, rows)
         if "handouts" in kit.sections(slugs):
             for slug in kit.handout_slugs(slugs):
-                if lang not in kit.project.procedures[slug].editions:
-                    message = f"{slug} has no '{lang}' edition; those packets use the English handout"
-                    fallbacks.setdefault(message, []).extend(rows)
                 part = handout_part(kit, slug, lang, large, slugs, flags)
                 parts[part.key] = part
         for extra in (
@@ -161,9 +150,26 @@ def _plan(kit: Kit, variants: Mapping[PacketVariant, list[int]], today: date) ->
         ):
             if extra is not None:
                 parts[extra.key] = extra
-    for message, rows in fallbacks.items():
-        log.warning("%s%s", message, _rows_named(rows))
     return list(parts.values())
+
+
+def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> list[str]:
+    """What the nurse must know about the roster's packets before they are made, each with
+    the rows it is about (none for rows given as a list): packet words or a handout in
+    English for a patient of another language, a bleeding risk taken at its highest for a
+    procedure whose site the row does not name."""
+    fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
+    for variant, rows in variants.items():
+        slugs, lang = variant.procedures, variant.language
+        if kit.packet_lang(lang) != lang:
+            message = f"content/packet.yaml has no '{lang}' text; those packets use English"
+            fallbacks.setdefault(message, []).extend(rows)
+        _warn_no_site(kit, slugs, variant.flags.sites, fallbacks, rows)
+        for slug in kit.handout_slugs(slugs) if "handouts" in kit.sections(slugs) else ():
+            if lang not in kit.project.procedures[slug].editions:
+                message = f"{slug} has no '{lang}' edition; those packets use the English handout"
+                fallbacks.setdefault(message, []).extend(rows)
+    return [message + _rows_named(rows) for message, rows in fallbacks.items()]
 
 
 def _rows_named(rows: list[int], most: int = 12) -> str:
@@ -307,6 +313,8 @@ def _make(
 ) -> None:
     """Every packet of the plan: in this process for a small run, else over a worker pool."""
     cache_dir = kit.project.output_dir / CACHE
+    for warning in fallback_warnings(kit, plan.variants):
+        log.warning("%s", warning)
     statics = _plan(kit, plan.variants, options.today)
     workers = options.workers or os.cpu_count() or 1
     chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
