@@ -113,7 +113,8 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 3, column first_name: is empty; every packet needs the patient's name",
         "  row 3, column date: is not a real date "
         "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",
-        f"  row 4, column procedures: names 1 unknown procedure(s) (known: {known})",
+        f"  row 4, column procedures: names a procedure that is not known (write its slug or its title; "
+        f"known: {known})",
         "  row 4, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
         "  row 4, column physician: is not a physician id or name in practice.yaml (known: lindqvist, "
         "okafor)",
@@ -456,6 +457,25 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         (6, "blood_thinner_stop", "names a day on or after the visit; the last dose comes before the visit"),
         (8, "blood_thinner_restart", weekday),
     ]
+
+
+def test_a_procedure_is_found_by_its_title_or_its_slug_in_any_case(tmp_path: Path, catalog: Catalog) -> None:
+    """An export writes the procedure's name ("Radiofrequency Ablation", in Spanish too) or its
+    slug in capitals or with spaces: the packet uses the slug. An unknown one is named by its
+    place in the cell, never by its text."""
+    cells = ["Radiofrequency Ablation", "Epidural-Steroid-Injection", "epidural steroid injection",
+             "Ablación por radiofrecuencia:lumbar", "PRP-INJECTION; zzyzx shot"]
+    rows = [{**GOOD, "patient_id": f"MH-{n}", "procedures": cell, "sedation": "no"}
+            for n, cell in enumerate(cells)]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    assert [row.procedures for row in rows_of(path, catalog)] == [
+        ("radiofrequency-ablation",), ("epidural-steroid-injection",), ("epidural-steroid-injection",),
+        ("radiofrequency-ablation",)]
+    (problem,) = check_roster(path, catalog).problems
+    assert (problem.line, problem.field) == (6, "procedures")
+    assert problem.message.startswith("names procedure 2 of 2 that is not known (write its slug or its title")
+    assert "zzyzx" not in problem.message
 
 
 def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(

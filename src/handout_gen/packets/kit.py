@@ -26,7 +26,8 @@ from handout_gen.content.yamlfile import load_model
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.packets.roster import Catalog, name_key
+from handout_gen.packets.lookup import keys, name_key, procedure_key
+from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
 
 log = logging.getLogger("handout_gen")
@@ -313,11 +314,14 @@ class Kit:
             allow_closed=allow_closed,
             languages=project.languages,
             locales=tuple(map(project.languages.locale, project.languages)),
-            location_keys=_keys([(name, loc.id) for loc in practice.locations
-                                 for name in (loc.id, loc.name)]),
+            location_keys=keys([(name, loc.id) for loc in practice.locations
+                                for name in (loc.id, loc.name)]),
             # a family name alone ("Dr. Okafor") too, when no other physician has it
-            physician_keys=_keys([(name, doc.id) for doc in practice.physicians
-                                  for name in (doc.id, doc.name, name_key(doc.name).split()[-1])]),
+            physician_keys=keys([(name, doc.id) for doc in practice.physicians
+                                 for name in (doc.id, doc.name, name_key(doc.name).split()[-1])]),
+            procedure_keys=keys([(name, slug) for slug, procedure in project.procedures.items()
+                                 for name in (slug, *(e.meta.title for e in procedure.editions.values()))],
+                                procedure_key),
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 
@@ -401,13 +405,6 @@ def _overview_problems(
     return found
 
 
-def _keys(names: list[tuple[str, str]]) -> dict[str, str]:
-    """name_key(name) → id, for :class:`Catalog`; a key two ids share (a family name two
-    physicians have) is left out, so it is never guessed."""
-    found: dict[str, set[str]] = {}
-    for name, ident in names:
-        found.setdefault(name_key(name), set()).add(ident)
-    return {key: ids.pop() for key, ids in found.items() if len(ids) == 1 and key}
 
 
 def load_kit(project: Project) -> Kit:

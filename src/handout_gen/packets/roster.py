@@ -29,6 +29,7 @@ from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
 from handout_gen.core.languages import ORIGINAL, Languages
+from handout_gen.packets.lookup import name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
     COLUMNS,
@@ -172,6 +173,7 @@ class Catalog:
     # Okafor") → its id: a scheduling system's export names them, practice.yaml has ids
     location_keys: Mapping[str, str] = field(default_factory=dict)
     physician_keys: Mapping[str, str] = field(default_factory=dict)
+    procedure_keys: Mapping[str, str] = field(default_factory=dict)  # procedure_key() of slugs, titles
     # The language each row language's packet words print in (English when the packet has
     # none in it): its font chain must draw every character of the cells a packet prints.
     packet_langs: Mapping[str, str] = field(default_factory=dict)
@@ -240,7 +242,9 @@ def _check_procedures(
     items = [s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()]
     named: dict[str, str] = {}
     for slug, _, site in (item.partition(":") for item in items):
-        named.setdefault(slug.strip(), site.strip())
+        slug = slug.strip()  # a title or a slug in another case, as an export writes it: the slug
+        slug = slug if slug in catalog.procedures else catalog.procedure_keys.get(procedure_key(slug), slug)
+        named.setdefault(slug, site.strip())
     slugs, sites = tuple(named), tuple(named.values())
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
@@ -248,10 +252,11 @@ def _check_procedures(
     if broken:
         bad("procedures", f"names a procedure whose file has problems ({', '.join(broken)}); "
             "fix it first (see 'handout-gen check')")
-    unknown = [s for s in slugs if s not in catalog.procedures and s not in catalog.broken]
-    if unknown:
-        known = ", ".join(sorted(catalog.procedures))
-        bad("procedures", f"names {len(unknown)} unknown procedure(s) (known: {known})")
+    unknown = [str(n) for n, s in enumerate(slugs, 1) if s not in {*catalog.procedures, *catalog.broken}]
+    if unknown:  # by position in the cell, never its text
+        which = f"procedure {' and '.join(unknown)} of {len(slugs)}" if len(slugs) > 1 else "a procedure"
+        bad("procedures", f"names {which} that is not known (write its slug or its title; known: "
+            f"{', '.join(sorted(catalog.procedures))})")
     for slug, site in zip(slugs, sites, strict=True):
         if site and slug in catalog.procedures:
             known_sites = catalog.procedures[slug].meta.prep.sites
@@ -376,16 +381,6 @@ def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, cata
                                            catalog.arrive_minutes[location], catalog.hours.get(location),
                                            catalog.closed, said_am_pm):
         bad(column, message)
-
-
-TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
-
-
-def name_key(text: str) -> str:
-    """How a clinic or physician is looked up: any case, no title, no credentials after a
-    comma ("Dr. Adaeze Okafor, MD" → "adaeze okafor")."""
-    words = text.split(",")[0].casefold().replace(".", " ").split()
-    return " ".join(word for word in words if word not in TITLES)
 
 
 def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
