@@ -336,15 +336,18 @@ def test_packets_refuses_a_closed_clinic_unless_allowed(tmp_path: Path) -> None:
 
 def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog: Catalog) -> None:
     """A code in any case, a regional code of a language kept, or the language's name in
-    English or its own: the same rule as the newsletter's reader lists (Languages.code_of)."""
-    cells = ["ES", "es-MX", "Spanish", "español", "", "EN"]
+    English or its own, with or without accents or its "(Simplified)": the same rule as the
+    newsletter's reader lists (Languages.code_of). A regional code read in another script
+    (zh-TW: Traditional characters) is never taken for the plain code's packets."""
+    cells = ["ES", "es-MX", "Spanish", "español", "", "EN", "Espanol", "Chinese", "简体中文"]
     path = tmp_path / "roster.csv"
     write_csv(path, [{**GOOD, "language": cell, "first_name": f"Ana{n}"} for n, cell in enumerate(cells)]
-              + [{**GOOD, "language": "Klingon"}])
-    assert [row.language for row in rows_of(path, catalog)] == ["es", "es", "es", "es", "en", "en"]
-    (problem,) = check_roster(path, catalog).problems
-    assert (problem.line, problem.field) == (8, "language")
-    assert problem.message.startswith("must be one of en, es, ") and "Klingon" not in problem.message
+              + [{**GOOD, "language": "Klingon"}, {**GOOD, "language": "zh-TW", "first_name": "Li"}])
+    assert [row.language for row in rows_of(path, catalog)] == ["es"] * 4 + ["en"] * 2 + ["es", "zh", "zh"]
+    klingon, traditional = check_roster(path, catalog).problems
+    assert (klingon.line, klingon.field, traditional.line) == (11, "language", 12)
+    assert klingon.message.startswith("must be one of en, es, ") and "Klingon" not in klingon.message
+    assert traditional.message.startswith("is written in another script than its language's packets; must be")
 
 
 LATER = {**GOOD, "patient_id": "", "date": "2026-12-11", "time": "11:00"}  # no id, another day

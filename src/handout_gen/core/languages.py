@@ -11,6 +11,7 @@ anything missing in another language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -41,6 +42,16 @@ DEFAULT_FONTS: tuple[str, ...] = (
     "Noto Sans CJK JP",
     "Noto Sans CJK KR",
 )
+
+
+# Regional codes whose readers use another script than the language's plain code prints:
+# never mapped to it (a project that keeps such a variant declares it under its own code).
+OTHER_SCRIPT = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant", "sr-latn"})
+
+
+def _bare(text: str) -> str:
+    """Text compared as a person types it: any case, with or without accents ("espanol")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True)
@@ -89,13 +100,16 @@ class Languages:
         ("es", "ES"), a regional one of a language kept ("es-MX", "es_MX" → es), or the
         language's name in English or its own ("Spanish", "español"); "" is the original.
         None: no language of this project."""
-        cell = value.strip().casefold().replace("_", "-")
+        cell = _bare(value.strip().replace("_", "-"))
         if not cell:
             return ORIGINAL
-        for code in self.codes:
-            if cell in {code.casefold(), self.name(code).casefold(), self.native(code).casefold()}:
+        for code in self.codes:  # a name with or without its accents or its "(Simplified)"
+            names = {_bare(code), _bare(self.name(code)), _bare(self.native(code))}
+            if cell in names | {name.split(" (")[0] for name in names}:
                 return code
         base = cell.split("-")[0]
+        if cell in OTHER_SCRIPT:  # zh-TW reads Traditional characters: a Simplified packet is wrong
+            return None
         return base if base in self and "-" in cell else None
 
     def info(self, code: str) -> LanguageInfo:

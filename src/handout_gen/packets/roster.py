@@ -28,7 +28,7 @@ from typing import Any
 from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
-from handout_gen.core.languages import ORIGINAL, Languages
+from handout_gen.core.languages import ORIGINAL, OTHER_SCRIPT, Languages
 from handout_gen.packets.lookup import name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
@@ -439,8 +439,9 @@ def validate_row(
     _check_text(cells, bad)
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
-        bad("language", f"must be one of {', '.join(catalog.languages.codes)} or their names "
-            "(content/languages.yaml)")
+        other = cells["language"].strip().casefold().replace("_", "-") in OTHER_SCRIPT  # zh-TW: Traditional
+        bad("language", ("is written in another script than its language's packets; " if other else "")
+            + f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages.yaml)")
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)
