@@ -173,8 +173,8 @@ def test_the_roster_site_chooses_the_bleeding_risk() -> None:
     )
     said = [w for w in fallback_warnings(kit, {row.variant: [row.row] for row in rows}) if "bleeding" in w]
     assert said == [  # said once, and only where the sites differ, naming the rows
-        "radiofrequency-ablation: rows that name no site (write radiofrequency-ablation:<site>, "
-        "sites: cervical, lumbar) use its highest bleeding risk (intermediate) (row 1)"
+        "radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, "
+        "sites: cervical, lumbar) takes its highest bleeding risk (intermediate) (row 1)"
     ]
 
 

@@ -356,8 +356,8 @@ def test_packets_check_says_the_warnings_the_run_would(sample_project: Path, tmp
     assert result.stderr.splitlines()[-2:] == [
         "Warning: joint-injections-nerve-blocks has no 'zh' edition; those packets use the English handout "
         "(row 2)",
-        "Warning: radiofrequency-ablation: rows that name no site (write radiofrequency-ablation:<site>, "
-        "sites: cervical, lumbar) use its highest bleeding risk (intermediate) (row 3)",
+        "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, "
+        "sites: cervical, lumbar) takes its highest bleeding risk (intermediate) (row 3)",
     ]
     assert not (sample_project / "output").exists()
 

@@ -478,6 +478,9 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
         TODAY, check=True,
     )
     assert "Zzyzx" not in result.stdout + result.stderr
+    assert result.stderr == (  # off a terminal no progress bar, not even its label; no "rows"
+        "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, sites: "
+        "cervical, lumbar) takes its highest bleeding risk (intermediate)\n")
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text

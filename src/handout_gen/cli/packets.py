@@ -29,12 +29,14 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     bar: dict[str, Any] = {}
 
     def on_total(total: int) -> None:
-        bar["bar"] = click.progressbar(length=total, label="packets", file=sys.stderr, show_pos=True)
-        bar["bar"].__enter__()
+        if sys.stderr.isatty():  # off a terminal, Click would print its label as a stray line
+            bar["bar"] = click.progressbar(length=total, label="packets", file=sys.stderr, show_pos=True)
+            bar["bar"].__enter__()
 
     try:
         report = run_packets(
-            project, roster, options, progress=lambda n: bar["bar"].update(n), on_total=on_total
+            project, roster, options, progress=lambda n: bar["bar"].update(n) if "bar" in bar else None,
+            on_total=on_total,
         )
     finally:
         if "bar" in bar:

@@ -196,8 +196,8 @@ def _warn_no_site(
         levels = set(prep.bleeding_risk.values()) if isinstance(prep.bleeding_risk, dict) else set()
         if len(levels) > 1 and not site:
             sites_list = ", ".join(prep.sites)
-            message = (f"{slug}: rows that name no site (write {slug}:<site>, sites: {sites_list}) "
-                       f"use its highest bleeding risk ({prep.risk_at()})")
+            message = (f"{slug} without a site (write {slug}:<site>, sites: {sites_list}) takes its "
+                       f"highest bleeding risk ({prep.risk_at()})")
             warnings.setdefault(message, []).extend(rows)
 
 
