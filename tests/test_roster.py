@@ -149,7 +149,13 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
         ),
         (
             ["first_name", "last_name", "procedures", "date", "time", "location"],
-            ["row 1, column physician: required column is missing"],
+            ["row 1, column physician: required column is missing; name the column that holds it "
+             "'physician'"],
+        ),
+        (  # a scheduler's export: its names are read; an empty unnamed column is named by its letter
+            ["Patient First Name", "Patient Last Name", "Procedure Name", "Date of Service", "Start Time",
+             "Facility", "Provider Name", ""],
+            ["row 1, column H (no name): is not a column a packet needs; remove it"],
         ),
     ],
 )
@@ -161,6 +167,7 @@ def test_header_problems(tmp_path: Path, catalog: Catalog, header: list[str], ex
     message = str(RosterError(summary.problems, "roster.csv"))
     for text in expected:
         assert f"  {text}" in message
+    assert len(summary.problems) == len(expected), message
 
 
 def test_roster_without_header_quotes_nothing(tmp_path: Path, catalog: Catalog) -> None:

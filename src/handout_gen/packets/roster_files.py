@@ -49,11 +49,13 @@ COLUMNS = REQUIRED + OPTIONAL
 ALIASES = {
     "first_name": ("first", "firstname", "given_name", "patient_first_name"),
     "last_name": ("last", "lastname", "surname", "family_name", "patient_last_name"),
-    "procedures": ("procedure", "procedure_slug", "procedure_slugs"),
-    "date": ("appointment_date", "appt_date", "visit_date", "date_of_visit"),
-    "time": ("appointment_time", "appt_time", "visit_time", "time_of_visit"),
-    "location": ("location_id", "clinic", "site"),
-    "physician": ("physician_id", "doctor", "provider"),
+    "procedures": ("procedure", "procedure_slug", "procedure_slugs", "procedure_name", "procedure_names"),
+    "date": ("appointment_date", "appt_date", "visit_date", "date_of_visit", "date_of_service",
+             "service_date"),
+    "time": ("appointment_time", "appt_time", "visit_time", "time_of_visit", "start_time", "appt_start_time"),
+    "location": ("location_id", "clinic", "site", "facility", "facility_name", "location_name",
+                 "clinic_name"),
+    "physician": ("physician_id", "doctor", "provider", "provider_name", "physician_name", "doctor_name"),
     "patient_id": ("patient_reference", "reference", "ref"),
     "language": ("lang", "preferred_language"),
     "blood_thinner_last_dose": ("last_dose", "last_dose_date", "blood_thinner_last_dose_date"),
@@ -116,6 +118,15 @@ def detect_format(path: Path) -> RosterFormat:
     return RosterFormat(encoding, max(DELIMITERS, key=known))
 
 
+def _letter(index: int) -> str:
+    """A column's letter as the spreadsheet shows it: 1 → A, 27 → AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def _header_problems(header: list[str]) -> list[Problem]:
     """Missing and unknown columns. Header cells are quoted only if the header looks real."""
     names = [column_name(h) for h in header]
@@ -127,13 +138,13 @@ def _header_problems(header: list[str]) -> list[Problem]:
             )
         ]
     problems = [
-        Problem("roster", "required column is missing", 1, column)
+        Problem("roster", f"required column is missing; name the column that holds it '{column}'", 1, column)
         for column in REQUIRED
         if column not in names
     ]
     for index, name in enumerate(names, start=1):
         if name not in COLUMNS:
-            shown = name[:40] if name else f"#{index} (no name)"
+            shown = name[:40] if name else f"{_letter(index)} (no name)"
             problems.append(
                 Problem(
                     "roster",
