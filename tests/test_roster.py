@@ -125,7 +125,8 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 7, column sedation: must be yes or no (or leave it empty for no)",
         "  row 7, column large_print: must be yes or no (or leave it empty for no)",
-        "  row 8, column sedation: is yes, but none of the procedures offers sedation",
+        "  row 8, column sedation: is yes, but none of the procedures offers sedation; check the "
+        "procedures cell, or write no",
         "  row 8, column blood_thinner_stop: is filled in, but blood_thinner is not yes; check which is right",  # noqa: E501
     ]  # the good row 2 is not mentioned at all
     assert "Zzyzx" not in message and "zzyzx" not in message and "Testpatient" not in message
@@ -168,6 +169,21 @@ def test_header_problems(tmp_path: Path, catalog: Catalog, header: list[str], ex
     for text in expected:
         assert f"  {text}" in message
     assert len(summary.problems) == len(expected), message
+
+
+def test_a_row_with_a_cell_too_many_or_too_few_says_why(tmp_path: Path, catalog: Catalog) -> None:
+    """An unquoted comma in a name splits its cell; a row cut short lost its commas."""
+    header = "first_name,last_name,procedures,date,time,location,physician"
+    path = tmp_path / "roster.csv"
+    path.write_text(f"{header}\nAna,Reyes, Jr.,prp-injection,2026-12-09,09:30,orchard,okafor\n"
+                    "Ana,Reyes,prp-injection,2026-12-09,09:30,orchard\n", encoding="utf-8")
+    found = [(p.line, p.message) for p in check_roster(path, catalog).problems]
+    assert found == [
+        (2, 'has 8 cells but the header has 7: a cell probably holds a comma (a name like "Reyes, Jr."); '
+            "put that cell in quotes"),
+        (3, "has 6 cells but the header has 7: give every column its cell (an empty cell still needs its "
+            "comma)"),
+    ]
 
 
 def test_roster_without_header_quotes_nothing(tmp_path: Path, catalog: Catalog) -> None:

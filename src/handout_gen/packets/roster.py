@@ -407,7 +407,8 @@ def _check_flags(
             bad(column, "must be yes or no (or leave it empty for no)")
         flags[column] = bool(flag)
     if flags["sedation"] and preps and not any(p.sedation_offered for p in preps):
-        bad("sedation", "is yes, but none of the procedures offers sedation")
+        bad("sedation", "is yes, but none of the procedures offers sedation; check the procedures "
+            "cell, or write no")
     if flags["blood_thinner"]:
         if not cells["blood_thinner_name"]:
             bad("blood_thinner_name", "is empty; name the blood thinner the instructions are for")

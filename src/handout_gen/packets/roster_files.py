@@ -235,7 +235,10 @@ def _read_csv(path: Path, fmt: RosterFormat) -> Iterator[tuple[int, dict[str, An
                     [
                         Problem(
                             "roster",
-                            f"has {len(cells)} cells but the header has {len(names)}",
+                            f"has {len(cells)} cells but the header has {len(names)}: "
+                            + ("a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell "
+                               "in quotes" if len(cells) > len(names) else
+                               "give every column its cell (an empty cell still needs its comma)"),
                             number,
                         )
                     ],
