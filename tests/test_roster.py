@@ -186,6 +186,17 @@ def test_a_row_with_a_cell_too_many_or_too_few_says_why(tmp_path: Path, catalog:
     ]
 
 
+def test_a_slash_date_in_the_past_says_it_was_read_month_first(tmp_path: Path, catalog: Catalog) -> None:
+    """3/12/2026 typed for 3 December reads as March 12, a day in the past: the message says
+    how slash dates are read, and quotes no date."""
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "date": "3/12/2026"}, {**GOOD, "date": "2026-03-12", "patient_id": "MH-2"}])
+    assert [p.message for p in check_roster(path, catalog).problems] == [
+        "is in the past (slash dates are read month first, MM/DD/YYYY; write YYYY-MM-DD if it is day first)",
+        "is in the past",
+    ]
+
+
 def test_roster_without_header_quotes_nothing(tmp_path: Path, catalog: Catalog) -> None:
     path = tmp_path / "roster.csv"
     path.write_text("Zzyzx,Testpatient,epidural-steroid-injection,2026-12-09,09:30,orchard,okafor\n")

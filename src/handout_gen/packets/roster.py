@@ -286,7 +286,10 @@ def _check_when(
     if not cells["date"]:
         bad("date", "is empty")
     elif day is not None and day < catalog.today:
-        bad("date", "is in the past")
+        # 3/12/2026 meant as 3 December is read as March 12: say how a slash date is read
+        slash = "/" in cells["date"] and not day_first_file
+        bad("date", "is in the past" + (" (slash dates are read month first, MM/DD/YYYY; write "
+                                        "YYYY-MM-DD if it is day first)" if slash else ""))
     elif day is not None and day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
         bad("date", "is more than two years ahead; check the year")
     clock = parse_time(cells["time"])
