@@ -16,19 +16,26 @@ _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 
 
-@functools.lru_cache(maxsize=8)
-def _month_names(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
-    """One pattern for "28 November", "November 28", "28 de noviembre" in ``locales``."""
+def _names(locales: tuple[str, ...], kind: str) -> tuple[str, dict[str, int]]:
+    """Every full and short name of the months or the weekdays (``kind``: Babel's "months"
+    or "days", whose 0 is Monday as in date.weekday()) in ``locales``, by number, and a
+    pattern alternative that tries the longest first."""
     from babel import Locale  # only when a stop sentence is read: roster checks stay light
 
     names: dict[str, int] = {}
     for locale in locales:
-        months = Locale.parse(locale).months
+        table = getattr(Locale.parse(locale), kind)
         for context in ("format", "stand-alone"):
             for width in ("wide", "abbreviated"):
-                for number, name in months[context][width].items():
+                for number, name in table[context][width].items():
                     names[name.casefold().rstrip(".")] = number
-    words = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return "|".join(sorted(map(re.escape, names), key=len, reverse=True)), names
+
+
+@functools.lru_cache(maxsize=8)
+def _month_names(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """One pattern for "28 November", "November 28", "28 de noviembre" in ``locales``."""
+    words, names = _names(locales, "months")
     day = r"(\d{1,2})"
     pattern = re.compile(rf"(?:\b{day}(?:\s+de)?\s+)?\b({words})\b\.?(?:\s+{day}\b)?", re.IGNORECASE)
     return pattern, names
@@ -50,16 +57,7 @@ def named_days(text: str, locales: tuple[str, ...]) -> set[tuple[int, int]]:
 @functools.lru_cache(maxsize=8)
 def _weekday_dates(locales: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
     """A weekday's name before a date ("Saturday, November 28", "sábado 28 de noviembre")."""
-    from babel import Locale
-
-    names: dict[str, int] = {}
-    for locale in locales:
-        days = Locale.parse(locale).days
-        for context in ("format", "stand-alone"):
-            for width in ("wide", "abbreviated"):
-                for number, name in days[context][width].items():  # 0 is Monday, as date.weekday()
-                    names[name.casefold().rstrip(".")] = number
-    words = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    words, names = _names(locales, "days")
     dates, _ = _month_names(locales)
     return re.compile(rf"\b({words})\b\.?,?\s+(?:the\s+)?{dates.pattern}", re.IGNORECASE), names
 
