@@ -435,3 +435,35 @@ def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> N
     assert "王秀英，您好" in texts[starts[0]].replace(" ", "")
     assert "Wang Xiuying，您好" in texts[starts[1]]
     assert "Dear Xiuying Wang," in texts[starts[2]]
+
+
+@pytest.mark.parametrize("intro", range(380, 640, 20))
+def test_a_chain_breaking_over_pages_never_leaves_its_heading_alone(intro: int) -> None:
+    """A heading with two tall "when" lines under a first block of any height: no page ends
+    with the heading, and a page the lines go on to starts with the repeated heading."""
+    from handout_gen.packets.letters import (
+        CONTINUED,
+        KEEP,
+        PART,
+        Piece,
+        Stationery,
+        _paginate,
+        _repeated_headings,
+    )
+
+    def block(name: str, height: float) -> list[Piece]:
+        return [Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
+
+    names = ["intro", "heading", "continued", "when 1", "what 1", "when 2", "what 2", "sign-off"]
+    heights = [intro, 50, 50, 40, 160, 40, 160, 30]
+    glue = ["", "", CONTINUED, KEEP, PART, KEEP, PART, KEEP]
+    blocks = [block(name, height) for name, height in zip(names, heights, strict=True)]
+    flow, flow_glue, repeats = _repeated_headings(blocks, glue)
+    page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
+    pages = [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+    said = [name for placed in pages for name in placed if name != "continued"]
+    assert said == [name for name in names if name != "continued"]
+    for placed in pages:
+        assert placed[-1] != "heading", pages
+        assert "continued" not in placed[1:], pages  # only ever at the top of a page
+    assert not [placed for placed in pages[1:] if placed[0] in ("when 1", "when 2")], pages  # no heading

@@ -437,6 +437,21 @@ def test_a_second_visit_of_a_patient_that_day_is_a_bad_row(tmp_path: Path, catal
         (n, "date", "roster.same-day", said.format(other)) for n, other in ((2, 4), (4, 2), (5, 6), (6, 5))]
     assert (summary.valid, summary.bad_rows) == (1, {2, 4, 5, 6})
     assert [row.row for row in rows_of(path, catalog) if row.row not in summary.bad_rows] == [3]
+    assert sorted(n for rows in summary.variants.values() for n in rows) == [3]  # no part for a refused row
+    assert all(summary.variants.values())
+
+
+def test_two_patients_of_one_name_are_told_apart_by_their_ids(tmp_path: Path, catalog: Catalog) -> None:
+    """Two Maria Garcias on one day are two patients; the second one's second visit clashes
+    with her own first, not with the other Maria's."""
+    maria = {**GOOD, "first_name": "Maria", "last_name": "Garcia", "sedation": "no",
+             "procedures": "joint-injections-nerve-blocks"}
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**maria, "patient_id": "A1", "time": "09:00"},
+                     {**maria, "patient_id": "B2", "time": "10:00"},
+                     {**maria, "patient_id": "B2", "time": "14:00"}])
+    summary = check_roster(path, catalog)
+    assert [(p.line, p.rule) for p in summary.problems] == [(3, "roster.same-day"), (4, "roster.same-day")]
 
 
 def test_a_last_dose_day_the_stop_words_contradict_is_a_bad_row(tmp_path: Path, catalog: Catalog) -> None:
@@ -468,7 +483,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
 ) -> None:
     """The stop and restart words print verbatim: a weekday that is not its date's, or (with
     no last-dose column) a stop day on or after the visit or before the print date, would be
-    followed as written. A right weekday and an unnamed day are fine; no cell is quoted."""
+    followed as written. A right weekday, an unnamed day and the visit's own day named beside
+    the stop day are fine; no cell is quoted."""
     thinner = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
                "blood_thinner_restart": "The morning after."}  # the visit: Wednesday, December 9
     stops = [
@@ -478,9 +494,10 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         "Take your last dose on Wednesday, November 18.",  # before the print date
         "Take your last dose on Saturday, December 12.",  # after the visit
         "Deje de tomarlo el domingo 6 de diciembre.",  # right, in Spanish
+        "Take your last dose on Sunday, December 6, three days before your visit on Wednesday, December 9.",
     ]
     rows = [{**thinner, "patient_id": f"MH-{n}", "blood_thinner_stop": stop} for n, stop in enumerate(stops)]
-    rows.append({**thinner, "patient_id": "MH-9", "blood_thinner_stop": stops[0],
+    rows.append({**thinner, "patient_id": "MH-99", "blood_thinner_stop": stops[0],
                  "blood_thinner_restart": "Start again on Friday, December 10."})  # a Thursday
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
@@ -491,8 +508,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         (5, "blood_thinner_stop", "names a day before the print date, so the stop plan can no longer be "
          "followed: ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
          '--allow-late to print "Call us today"'),
-        (6, "blood_thinner_stop", "names a day on or after the visit; the last dose comes before the visit"),
-        (8, "blood_thinner_restart", weekday),
+        (6, "blood_thinner_stop", "names no day before the visit; the last dose comes before it"),
+        (9, "blood_thinner_restart", weekday),
     ]
 
 
@@ -513,6 +530,23 @@ def test_a_procedure_is_found_by_its_title_or_its_slug_in_any_case(tmp_path: Pat
     assert (problem.line, problem.field) == (6, "procedures")
     assert problem.message.startswith("names procedure 2 of 2 that is not known (write its slug or its title")
     assert "zzyzx" not in problem.message
+    write_csv(path, [{**GOOD, "procedures": "prp-injection; PRP injection; zzyzx shot", "sedation": "no"}])
+    (problem,) = check_roster(path, catalog).problems
+    assert problem.message.startswith("names procedure 3 of 3 that is not known")  # its place in the cell
+
+
+def test_a_language_name_or_code_is_never_guessed_across_scripts() -> None:
+    """With Simplified and Traditional Chinese both kept, "Chinese" names neither, and a
+    regional code finds its own (zh-Hant-TW: zh-Hant); without Traditional, zh-TW is refused."""
+    from handout_gen.core.languages import DEFAULTS, LanguageInfo, Languages
+
+    simplified = LanguageInfo("zh", "Chinese (Simplified)", "简体中文", "zh_Hans_CN")
+    traditional = LanguageInfo("zh-Hant", "Chinese (Traditional)", "繁體中文", "zh_Hant_TW")
+    both = Languages({**DEFAULTS, "zh": simplified, "zh-Hant": traditional})
+    assert [both.code_of(v) for v in ("Chinese", "chinese (traditional)", "zh-Hant-TW", "zh-CN")] == [
+        None, "zh-Hant", "zh-Hant", "zh"]
+    alone = Languages({**DEFAULTS, "zh": simplified})
+    assert [alone.code_of(v) for v in ("Chinese", "zh_Hant_HK", "zh-TW", "zh-SG")] == ["zh", None, None, "zh"]
 
 
 def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(

@@ -44,12 +44,13 @@ DEFAULT_FONTS: tuple[str, ...] = (
 )
 
 
-# Regional codes whose readers use another script than the language's plain code prints:
-# never mapped to it (a project that keeps such a variant declares it under its own code).
-OTHER_SCRIPT = frozenset({"zh-tw", "zh-hk", "zh-mo", "zh-hant", "sr-latn"})
+# Subtags of a code whose readers use another script than the language's plain code prints
+# (zh-TW, zh-Hant-HK: Traditional characters; sr-Latn): never mapped to the plain code (a
+# project that keeps such a variant declares it under its own code).
+OTHER_SCRIPT = {"zh": frozenset({"hant", "tw", "hk", "mo"}), "sr": frozenset({"latn"})}
 
 
-def _bare(text: str) -> str:
+def fold(text: str) -> str:
     """Text compared as a person types it: any case, with or without accents ("espanol")."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
@@ -100,17 +101,31 @@ class Languages:
         ("es", "ES"), a regional one of a language kept ("es-MX", "es_MX" → es), or the
         language's name in English or its own ("Spanish", "español"); "" is the original.
         None: no language of this project."""
-        cell = _bare(value.strip().replace("_", "-"))
+        cell = fold(value.strip().replace("_", "-"))
         if not cell:
             return ORIGINAL
-        for code in self.codes:  # a name with or without its accents or its "(Simplified)"
-            names = {_bare(code), _bare(self.name(code)), _bare(self.native(code))}
-            if cell in names | {name.split(" (")[0] for name in names}:
+        short: dict[str, set[str]] = {}  # a name without its "(Simplified)", if no other code has it
+        for code in self.codes:
+            names = {fold(code), fold(self.name(code)), fold(self.native(code))}
+            if cell in names:
                 return code
-        base = cell.split("-")[0]
-        if cell in OTHER_SCRIPT:  # zh-TW reads Traditional characters: a Simplified packet is wrong
-            return None
-        return base if base in self and "-" in cell else None
+            for name in names:
+                short.setdefault(name.split(" (")[0], set()).add(code)
+        if len(short.get(cell, ())) == 1:
+            return next(iter(short[cell]))
+        parts = cell.split("-")
+        for end in range(len(parts) - 1, 0, -1):  # the longest declared prefix: zh-hant-tw → zh-hant
+            prefix = "-".join(parts[:end])
+            declared = next((code for code in self.codes if fold(code) == prefix), None)
+            if declared and (end > 1 or not self.other_script(cell)):
+                return declared
+        return None
+
+    @staticmethod
+    def other_script(value: str) -> bool:
+        """Whether a code's readers use another script than its plain language code prints."""
+        parts = fold(value.strip().replace("_", "-")).split("-")
+        return bool(OTHER_SCRIPT.get(parts[0], frozenset()) & set(parts[1:]))
 
     def info(self, code: str) -> LanguageInfo:
         """The entry of ``code``; an unknown code gets a plain left-to-right entry of its own."""

@@ -54,9 +54,8 @@ from handout_gen.render.pdf import weasyprint_warnings
 # the block before it when the two fit on one; "<!--block part-of-previous-->" one that never
 # leaves it (a "when" line's instruction: two blocks, so the instruction, the same for every
 # patient, is laid out once); "<!--block continued-->" is no part of the flow: the heading a
-# page repeats when the chain of blocks kept with the block before it goes on over a page
-# break ("Dates and times to remember (continued)"). Autoescaped patient data can never
-# contain a mark.
+# page repeats when the chain after the block before it goes on over a page break.
+# Autoescaped patient data can never contain a mark.
 BLOCK_MARK_RE = re.compile(r"<!--block(?: (keep-with-previous|part-of-previous|continued))?-->")
 KEEP, PART, CONTINUED = "keep-with-previous", "part-of-previous", "continued"
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
@@ -408,7 +407,7 @@ def _paginate(
         for piece in pieces:
             full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):
-                carried = _carried(pages, blocks, glue, index, repeats)
+                carried = _carried(pages, blocks, glue, index)
                 head = first = carried[0][1] if carried else index
                 while head > 0 and glue[head]:  # back to the head of the chain the page goes on with
                     head -= 1
@@ -424,13 +423,13 @@ def _paginate(
 
 
 def _carried(
-    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int,
-    repeats: dict[int, Piece],
+    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int
 ) -> list[tuple[Piece, int]]:
     """What comes along to a new page that block ``index`` starts: a chain too tall for a page
     breaks, but its last block (the sign-off, the last "when" line with its instruction) never
     starts a page alone; the block before it, with what is part of it, comes along (unless
-    that would leave its page empty, or holding only a repeated heading)."""
+    that would leave its page empty, holding only a repeated heading, or ending with the
+    chain's own heading)."""
     after = index + 1
     while after < len(blocks) and glue[after] == PART:
         after += 1
@@ -441,8 +440,12 @@ def _carried(
         start -= 1
     unit = [placed for placed in pages[-1] if placed[1] >= start]
     whole = len(unit) == index - start and all(len(blocks[i]) == 1 for i in range(start, index))
-    repeated = set(map(id, repeats.values()))
-    if not whole or all(id(piece) in repeated for piece, _ in pages[-1][: len(pages[-1]) - len(unit)]):
+    rest = pages[-1][: len(pages[-1]) - len(unit)]
+    head = start
+    while head > 0 and glue[head]:
+        head -= 1  # a repeated heading has this index, below the page before's last block
+    repeated_only = len(rest) == 1 and len(pages) > 1 and rest[0][1] < pages[-2][-1][1]
+    if not whole or not rest or repeated_only or rest[-1][1] == head:  # never a heading left alone
         return []
     del pages[-1][-len(unit):]
     return unit

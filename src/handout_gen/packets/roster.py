@@ -17,7 +17,6 @@ In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first objec
 
 from __future__ import annotations
 
-import contextlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
-from handout_gen.core.languages import ORIGINAL, OTHER_SCRIPT, Languages
+from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.packets.lookup import name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
@@ -39,8 +38,8 @@ from handout_gen.packets.roster_files import (
     parse_time,
     slash_date_problem,
 )
-from handout_gen.packets.stated_dates import named_days, named_weekdays
-from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, schedule
+from handout_gen.packets.stated_dates import named_days, stated_day_problems
+from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -229,10 +228,10 @@ def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Compl
     for column in TEXT_COLUMNS:
         missing = fonts.missing(cells[column]) if cells[column] else []
         if missing:
-            count = f"{len(missing)} character" + ("s" * (len(missing) > 1))
-            bad(column, f"has {count} that no installed font prints (each would print as an empty box): "
-                "check the cell, write it as the patient writes it in another script, or ask whoever "
-                "keeps the content to add a font for this script (fonts in content/languages.yaml)")
+            bad(column, f"has {plural(len(missing), 'character')} that no installed font prints (each "
+                "would print as an empty box): check the cell, write it as the patient writes it in "
+                "another script, or ask whoever keeps the content to add a font for this script (fonts "
+                "in content/languages.yaml)")
 
 
 def _check_procedures(
@@ -240,11 +239,14 @@ def _check_procedures(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The row's procedure slugs and, for each, the site it names ("slug:site") or ""."""
     items = [s.strip() for s in re.split(r"[;,|]", cells["procedures"]) if s.strip()]
+    known_slugs = {*catalog.procedures, *catalog.broken}
+    resolved = []  # a title or a slug in another case, as an export writes it: the slug
+    for slug in (item.partition(":")[0].strip() for item in items):
+        found = slug if slug in known_slugs else catalog.procedure_keys.get(procedure_key(slug))
+        resolved.append(found or slug)
     named: dict[str, str] = {}
-    for slug, _, site in (item.partition(":") for item in items):
-        slug = slug.strip()  # a title or a slug in another case, as an export writes it: the slug
-        slug = slug if slug in catalog.procedures else catalog.procedure_keys.get(procedure_key(slug), slug)
-        named.setdefault(slug, site.strip())
+    for slug, item in zip(resolved, items, strict=True):
+        named.setdefault(slug, item.partition(":")[2].strip())
     slugs, sites = tuple(named), tuple(named.values())
     if not slugs:
         bad("procedures", "is empty; name at least one procedure slug")
@@ -252,9 +254,9 @@ def _check_procedures(
     if broken:
         bad("procedures", f"names a procedure whose file has problems ({', '.join(broken)}); "
             "fix it first (see 'handout-gen check')")
-    unknown = [str(n) for n, s in enumerate(slugs, 1) if s not in {*catalog.procedures, *catalog.broken}]
+    unknown = [str(n) for n, s in enumerate(resolved, 1) if s not in known_slugs]
     if unknown:  # by position in the cell, never its text
-        which = f"procedure {' and '.join(unknown)} of {len(slugs)}" if len(slugs) > 1 else "a procedure"
+        which = f"procedure {' and '.join(unknown)} of {len(items)}" if len(items) > 1 else "a procedure"
         bad("procedures", f"names {which} that is not known (write its slug or its title; known: "
             f"{', '.join(sorted(catalog.procedures))})")
     for slug, site in zip(slugs, sites, strict=True):
@@ -320,37 +322,12 @@ def _check_last_dose(
 
 
 def _check_stated_days(cells: dict[str, str], visit: date, catalog: Catalog, bad: Complain) -> None:
-    """The days the clinician's stop and restart words name, printed verbatim: a weekday
-    that is not its date's, a stop day on or after the visit, or one before the patient has
-    the packet (the print date, or delivery_days after it) would be followed as written."""
-    first = catalog.rules.reaches(catalog.today)
-    since = "the print date" if first == catalog.today else "the day the packet reaches the patient"
-    for column in ("blood_thinner_stop", "blood_thinner_restart"):
-        text = cells[column]
-        for weekday, month, number in named_weekdays(text, catalog.locales) if text else ():
-            named = _nearest(visit, month, number)
-            if named is not None and named.weekday() != weekday:
-                bad(column, "names a weekday that is not its date's; check the day with the clinician")
-                break
-    if not cells["blood_thinner_stop"] or cells["blood_thinner_last_dose"]:
-        return  # with the column, _check_last_dose holds the words to its day
-    named_list = [_nearest(visit, m, d) for m, d in named_days(cells["blood_thinner_stop"], catalog.locales)]
-    days = [named for named in named_list if named is not None]
-    if any(named >= visit for named in days):
-        bad("blood_thinner_stop", "names a day on or after the visit; the last dose comes before the visit")
-    elif any(named < first for named in days):
-        bad("blood_thinner_stop", f"names a day before {since}, so the stop plan can no longer be followed: "
-            "ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
-            "--allow-late to print \"Call us today\"")
-
-
-def _nearest(visit: date, month: int, number: int) -> date | None:
-    """The date of that month and day nearest the visit (a stop day may be in the year before)."""
-    found = []
-    for year in (visit.year - 1, visit.year, visit.year + 1):
-        with contextlib.suppress(ValueError):  # November 31, or February 29 of another year
-            found.append(date(year, month, number))
-    return min(found, key=lambda candidate: abs((candidate - visit).days)) if found else None
+    """The days the clinician's stop and restart words name (:mod:`~handout_gen.packets.stated_dates`)."""
+    for column, message in stated_day_problems(
+        cells["blood_thinner_stop"], cells["blood_thinner_restart"], bool(cells["blood_thinner_last_dose"]),
+        visit, catalog.rules.reaches(catalog.today), catalog.rules.first_day, catalog.locales,
+    ):
+        bad(column, message)
 
 
 def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
@@ -361,10 +338,8 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     rules = catalog.rules
     if rules.delivery_days and row.appointment.date() <= rules.reaches(catalog.today):
         # Posted, the packet arrives on or after the visit day: nothing in it can be acted on.
-        days = f"{rules.delivery_days} day" + "s" * (rules.delivery_days > 1)
-        bad("date", f"is not after the day the packet reaches the patient ({days} after printing: "
-            "delivery_days in packet.yaml); hand the packet over instead: use --allow-late to make "
-            "it (any timed rule prints \"Call us today\")")
+        bad("date", f"is not after {rules.first_day}; hand the packet over instead: use --allow-late to "
+            "make it (any timed rule prints \"Call us today\")")
         return
     preps = [catalog.procedures[s].meta.prep for s in row.procedures]
     visit = row.visit(catalog.arrive_minutes[row.location], preps)
@@ -443,7 +418,7 @@ def validate_row(
     _check_text(cells, bad)
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
-        other = cells["language"].strip().casefold().replace("_", "-") in OTHER_SCRIPT  # zh-TW: Traditional
+        other = catalog.languages.other_script(cells["language"])  # zh-TW: Traditional characters
         bad("language", ("is written in another script than its language's packets; " if other else "")
             + f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages.yaml)")
     else:

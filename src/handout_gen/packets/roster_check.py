@@ -9,12 +9,12 @@ the whole file shows.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from handout_gen.core.errors import Problem
+from handout_gen.core.languages import fold
 from handout_gen.packets.roster import UNLOCKED_RULE, Catalog, PacketVariant, PatientRow, validate_row
 from handout_gen.packets.roster_files import csv_format, read_rows
 
@@ -52,10 +52,10 @@ class _Seen:
     none on one of the two rows."""
 
     def __init__(self) -> None:
-        self.first: dict[bytes, tuple[int, bytes]] = {}  # (name, moment) → first row, its id
+        self.first: dict[bytes, list[tuple[int, bytes]]] = {}  # (name, moment) → each id's first row
 
     def clashes(self, number: int, row: PatientRow, partners: dict[int, Problem]) -> list[Problem]:
-        name = " ".join(_plain(row.first_name).split() + _plain(row.last_name).split())
+        name = " ".join(fold(row.first_name).split() + fold(row.last_name).split())  # José is jose
         ident = _digest(row.patient_id.strip().casefold()) if row.patient_id.strip() else b""
         first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
@@ -72,14 +72,13 @@ class _Seen:
         return []
 
     def _first(self, number: int, ident: bytes, name: str, when: str) -> int:
-        """The first row of this patient at ``when`` (``number`` itself if none), recording this one."""
-        found, its_id = self.first.setdefault(_digest(name, when), (number, ident))
-        return found if not ident or not its_id or ident == its_id else number
-
-
-def _plain(text: str) -> str:
-    """A name as typed in any case, with or without accents ("José" is "jose")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+        """The first row of this patient at ``when`` (``number`` itself if none), recording this one:
+        two patients may share a name (each has its id)."""
+        rows = self.first.setdefault(_digest(name, when), [])
+        found = next((row for row, its_id in rows if not ident or not its_id or ident == its_id), number)
+        if all(its_id != ident for _, its_id in rows):
+            rows.append((number, ident))
+        return found
 
 
 def _digest(*parts: str) -> bytes:
@@ -116,9 +115,11 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
     for number, problem in partners.items():  # an earlier row a later one clashed with
         if number not in summary.bad_rows:
             summary.valid -= 1
-            for rows in summary.variants.values():
+            for variant, rows in list(summary.variants.items()):
                 if number in rows:
                     rows.remove(number)
+                if not rows:  # its parts are not made, its warnings not said
+                    del summary.variants[variant]
         summary.bad_rows.add(number)
         summary.problems.append(problem)
     summary.problems.sort(key=lambda p: p.line or 0)

@@ -164,7 +164,7 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
         if kit.packet_lang(lang) != lang:
             message = f"content/packet.yaml has no '{lang}' text; those packets use English"
             fallbacks.setdefault(message, []).extend(rows)
-        _warn_no_site(kit, slugs, variant.flags.sites, fallbacks, rows)
+        _no_site_fallbacks(kit, slugs, variant.flags.sites, fallbacks, rows)
         for slug in kit.handout_slugs(slugs) if "handouts" in kit.sections(slugs) else ():
             if lang not in kit.project.procedures[slug].editions:
                 message = f"{slug} has no '{lang}' edition; those packets use the English handout"
@@ -185,12 +185,12 @@ def _rows_named(rows: list[int], most: int = 12) -> str:
     return f" (rows {', '.join(shown[:-1])} and {shown[-1]})"
 
 
-def _warn_no_site(
+def _no_site_fallbacks(
     kit: Kit, slugs: tuple[str, ...], sites: tuple[str, ...], warnings: dict[str, list[int]], rows: list[int]
 ) -> None:
-    """Say once per procedure when rows name no site of a procedure whose bleeding risk
-    depends on it: their packets take its highest risk (the safe side), which may ask a
-    patient to call about a blood thinner the site would not need."""
+    """Add to ``warnings`` (with ``rows``) each procedure whose bleeding risk depends on a site
+    the variant does not name: its packets take the highest risk (the safe side), which may
+    ask a patient to call about a blood thinner the site would not need."""
     for slug, site in zip(slugs, sites or ("",) * len(slugs), strict=True):
         prep = kit.project.procedures[slug].meta.prep
         levels = set(prep.bleeding_risk.values()) if isinstance(prep.bleeding_risk, dict) else set()

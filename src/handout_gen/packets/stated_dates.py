@@ -9,8 +9,10 @@ short) next to a day number, "11月28日", or an ISO date. Slash dates and relat
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from datetime import date
 
 _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
@@ -84,3 +86,41 @@ def unbroken_days(text: str, locales: tuple[str, ...]) -> str:
         return re.sub(r"\s+", "\u00a0", found.group(0)) if day else found.group(0)
 
     return pattern.sub(bind, text)
+
+
+def stated_day_problems(
+    stop: str, restart: str, has_last_dose: bool, visit: date, first: date, first_named: str,
+    locales: tuple[str, ...],
+) -> list[tuple[str, str]]:
+    """(column, message) for the days the clinician's stop and restart words name, printed
+    verbatim: a weekday that is not its date's, and (without a last-dose column, which
+    holds the words to its own day) no stop day before the visit, or a last stop day before
+    ``first``, the first day the patient has the packet (``first_named``: how a message says it)."""
+    found = []
+    for column, text in (("blood_thinner_stop", stop), ("blood_thinner_restart", restart)):
+        for weekday, month, number in named_weekdays(text, locales) if text else ():
+            named = _nearest(visit, month, number)
+            if named is not None and named.weekday() != weekday:
+                found.append((column, "names a weekday that is not its date's; check the day with the "
+                              "clinician"))
+                break
+    if not stop or has_last_dose:
+        return found
+    days = [d for d in (_nearest(visit, m, n) for m, n in named_days(stop, locales)) if d is not None]
+    stops = [day for day in days if day < visit]  # the words may name the visit's own day too
+    if days and not stops:
+        found.append(("blood_thinner_stop", "names no day before the visit; the last dose comes before it"))
+    elif stops and max(stops) < first:
+        found.append(("blood_thinner_stop", f"names a day before {first_named}, so the stop plan can no "
+                      "longer be followed: ask the clinician for a new one, or give the day in "
+                      "blood_thinner_last_dose and use --allow-late to print \"Call us today\""))
+    return found
+
+
+def _nearest(visit: date, month: int, number: int) -> date | None:
+    """The date of that month and day nearest the visit (a stop day may be in the year before)."""
+    found = []
+    for year in (visit.year - 1, visit.year, visit.year + 1):
+        with contextlib.suppress(ValueError):  # November 31, or February 29 of another year
+            found.append(date(year, month, number))
+    return min(found, key=lambda candidate: abs((candidate - visit).days)) if found else None

@@ -107,6 +107,14 @@ class Rules(Strict):
         """The first day the patient can act on a packet printed ``today``."""
         return today + timedelta(days=self.delivery_days)
 
+    @property
+    def first_day(self) -> str:
+        """That day, as a message names it."""
+        if not self.delivery_days:
+            return "the print date"
+        return (f"the day the packet reaches the patient ({plural(self.delivery_days, 'day')} after "
+                "printing: delivery_days in packet.yaml)")
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -208,37 +216,30 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     return sorted(found, key=lambda item: item.at)
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:
     """(column, message) for a late rule: which rule, why, and what to do; never a cell value."""
-    reached = rules.reaches(today)
-    left = (visit.appointment.date() - reached).days
-    # the first day the patient has the packet: the print date, or delivery_days after it
-    first = ("the print date" if not rules.delivery_days else
-             f"the day the packet reaches the patient ({_plural(rules.delivery_days, 'day')} after "
-             "printing: delivery_days in packet.yaml)")
+    left = (visit.appointment.date() - rules.reaches(today)).days
+    first = rules.first_day
     if item.rule == "fasting":
-        hours = _plural(rules.fasting.fatty_food_hours, "hour")
+        hours = plural(rules.fasting.fatty_food_hours, "hour")
         start = f"the eating and drinking rules start {hours} before arrival"
-        if left > 0:
-            when = f", before {first}"
-        else:  # a visit before the packet arrives is as late as one on the print date
-            when = f" and the visit is {'before' if left < 0 else 'on'} {first}"
+        when = f", before {first}" if left > 0 else f" and the visit is on {first}"
         return "date", start + when + LATE_HINT
     if item.rule == "anti_inflammatories":
         need = rules.anti_inflammatories.days_without
         full = max(left - 1, 0)  # whole days between the patient having the packet and the visit
-        remain = "no day is" if full == 0 else f"only {_plural(full, 'day')} {'is' if full == 1 else 'are'}"
+        remain = "no day is" if full == 0 else f"only {plural(full, 'day')} {'is' if full == 1 else 'are'}"
         counted = "" if not rules.delivery_days else f", counted from {first}"
         return "date", (
-            f"the anti-inflammatory hold needs {_plural(need, 'day')} without the medicine before the "
+            f"the anti-inflammatory hold needs {plural(need, 'day')} without the medicine before the "
             f"visit and {remain} left{counted}{LATE_HINT}"
         )
     if item.rule == "dye_allergy":
-        days = _plural(rules.dye_allergy.call_days_before, "day")
+        days = plural(rules.dye_allergy.call_days_before, "day")
         return "date", (
             f"the X-ray dye allergy call is due {days} before the visit (or the last phone day before), "
             f"and that day is before {first}{LATE_HINT}"
