@@ -92,6 +92,11 @@ class Languages:
         return tuple(self.table)
 
     @property
+    def locales(self) -> tuple[str, ...]:
+        """The Babel locale of every language, in :attr:`codes` order (month and day names)."""
+        return tuple(self.locale(code) for code in self.codes)
+
+    @property
     def translated(self) -> tuple[str, ...]:
         """Languages an edition can be translated into (all but the original)."""
         return tuple(code for code in self.table if code != ORIGINAL)

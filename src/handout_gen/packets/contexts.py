@@ -151,7 +151,7 @@ def patient_context(
     words = kit.words(lang)
     blood_thinner = None
     if row.blood_thinner:  # the clinician's words, verbatim (a day they name on one line); never a default
-        locales = tuple(map(project.languages.locale, project.languages))
+        locales = project.languages.locales
         blood_thinner = {
             "name": row.blood_thinner_name,
             "stop": unbroken_days(row.blood_thinner_stop, locales),

@@ -313,7 +313,7 @@ class Kit:
             closed=frozenset(practice.closed_dates),
             allow_closed=allow_closed,
             languages=project.languages,
-            locales=tuple(map(project.languages.locale, project.languages)),
+            locales=project.languages.locales,
             location_keys=keys([(name, loc.id) for loc in practice.locations
                                 for name in (loc.id, loc.name)]),
             # a family name alone ("Dr. Okafor") too, when no other physician has it

@@ -38,7 +38,7 @@ from handout_gen.packets.roster_files import (
     parse_time,
     slash_date_problem,
 )
-from handout_gen.packets.stated_dates import named_days, stated_day_problems
+from handout_gen.packets.stated_dates import stated_day_problems
 from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
@@ -303,31 +303,20 @@ def _check_when(
 def _check_last_dose(
     cells: dict[str, str], day: date | None, catalog: Catalog, bad: Complain, day_first_file: bool
 ) -> date | None:
-    """The optional last-dose date of the blood thinner: a real date before the visit, and
-    the day the clinician's stop words name, when they name one (the letter prints both)."""
-    if day is not None:
-        _check_stated_days(cells, day, catalog, bad)
-    if not cells["blood_thinner_last_dose"]:
-        return None
-    last = _date_cell(cells, "blood_thinner_last_dose", bad, day_first_file)
-    if last is None:
-        return None
-    if day is not None and last >= day:
+    """The optional last-dose date of the blood thinner, a real date before the visit, and the
+    days the clinician's stop and restart words name (:mod:`~handout_gen.packets.stated_dates`)."""
+    given = bool(cells["blood_thinner_last_dose"])
+    last = _date_cell(cells, "blood_thinner_last_dose", bad, day_first_file) if given else None
+    if last is not None and day is not None and last >= day:
         bad("blood_thinner_last_dose", "is not before the visit date; the last dose comes before the visit")
-    named = named_days(cells["blood_thinner_stop"], catalog.locales) if cells["blood_thinner_stop"] else set()
-    if named and (last.month, last.day) not in named:
-        bad("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the letter "
-            "prints both, so make them agree")
+    if day is not None:
+        rules = catalog.rules
+        for column, message in stated_day_problems(
+            cells["blood_thinner_stop"], cells["blood_thinner_restart"], given, last, day,
+            rules.reaches(catalog.today), rules.first_day, catalog.locales,
+        ):
+            bad(column, message)
     return last
-
-
-def _check_stated_days(cells: dict[str, str], visit: date, catalog: Catalog, bad: Complain) -> None:
-    """The days the clinician's stop and restart words name (:mod:`~handout_gen.packets.stated_dates`)."""
-    for column, message in stated_day_problems(
-        cells["blood_thinner_stop"], cells["blood_thinner_restart"], bool(cells["blood_thinner_last_dose"]),
-        visit, catalog.rules.reaches(catalog.today), catalog.rules.first_day, catalog.locales,
-    ):
-        bad(column, message)
 
 
 def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:

@@ -89,25 +89,30 @@ def unbroken_days(text: str, locales: tuple[str, ...]) -> str:
 
 
 def stated_day_problems(
-    stop: str, restart: str, has_last_dose: bool, visit: date, first: date, first_named: str,
-    locales: tuple[str, ...],
+    stop: str, restart: str, has_last_dose: bool, last_dose: date | None, visit: date, first: date,
+    first_named: str, locales: tuple[str, ...],
 ) -> list[tuple[str, str]]:
     """(column, message) for the days the clinician's stop and restart words name, printed
-    verbatim: a weekday that is not its date's, and (without a last-dose column, which
-    holds the words to its own day) no stop day before the visit, or a last stop day before
-    ``first``, the first day the patient has the packet (``first_named``: how a message says it)."""
+    verbatim: a weekday that is not its date's; with a last-dose column, a stop day that is
+    not its day (the letter prints both); without one, no stop day before the visit, or a
+    last stop day before ``first``, the first day the patient has the packet
+    (``first_named``: how a message says it)."""
     found = []
     for column, text in (("blood_thinner_stop", stop), ("blood_thinner_restart", restart)):
         for weekday, month, number in named_weekdays(text, locales) if text else ():
-            named = _nearest(visit, month, number)
-            if named is not None and named.weekday() != weekday:
+            day = _nearest(visit, month, number)
+            if day is not None and day.weekday() != weekday:
                 found.append((column, "names a weekday that is not its date's; check the day with the "
                               "clinician"))
                 break
-    if not stop or has_last_dose:
+    named = named_days(stop, locales) if stop else set()
+    if has_last_dose:  # the column is the day; words that name another would print two last doses
+        if last_dose is not None and named and (last_dose.month, last_dose.day) not in named:
+            found.append(("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the "
+                          "letter prints both, so make them agree"))
         return found
-    days = [d for d in (_nearest(visit, m, n) for m, n in named_days(stop, locales)) if d is not None]
-    stops = [day for day in days if day < visit]  # the words may name the visit's own day too
+    days = [d for d in (_nearest(visit, m, n) for m, n in named) if d is not None]
+    stops = [d for d in days if d < visit]  # the words may name the visit's own day too
     if days and not stops:
         found.append(("blood_thinner_stop", "names no day before the visit; the last dose comes before it"))
     elif stops and max(stops) < first:
