@@ -23,6 +23,11 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
                 fontconfig fonts-noto-core fonts-noto-cjk
 DEB_TEST_PACKAGES := qpdf poppler-utils chromium
 
+# Let Python keep compiled modules (and pytest its rewritten test modules) in __pycache__/:
+# some CI images set PYTHONDONTWRITEBYTECODE, and then every xdist worker and every CLI
+# process a test starts compiles the package and the tests again.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test test-fast golden bench setup setup-test system-deps lint clean
 
 # `make demo` installs only what the tool needs; the test tools come with `make test`.

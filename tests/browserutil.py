@@ -6,14 +6,24 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 AXE_SCRIPT = Axe().axe_script  # axe-core, as the axe-playwright-python package ships it
-RUN = 'axe.run({"resultTypes": ["violations"]}).then(results => results.violations)'
+RUN = "options => axe.run(options).then(results => results.violations)"
+# The default rules whose outcome depends on how the page is laid out (sizes, positions,
+# overflow, what is drawn behind a text) rather than on the document alone: what a page
+# checked again at another width must run again.
+LAYOUT_RULES = ("color-contrast", "link-in-text-block", "p-as-heading", "scrollable-region-focusable",
+                "target-size")
 
 
-def axe_violations(page: Page, impacts: tuple[str, ...] | None = None) -> list[str]:
+def axe_violations(page: Page, impacts: tuple[str, ...] | None = None,
+                   rules: tuple[str, ...] | None = None) -> list[str]:
     """Every axe-core violation on the page as it is laid out now (of these ``impacts`` only,
-    when given), one line each. axe is injected once a page: a page checked again after a
-    resize runs it again without loading it again."""
+    when given; of these ``rules`` only, when given, else every rule axe runs by default),
+    one line each. axe is injected once a page: a page checked again after a resize runs
+    it again without loading it again."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.evaluate(AXE_SCRIPT)
+    options: dict[str, object] = {"resultTypes": ["violations"]}
+    if rules is not None:
+        options["runOnly"] = {"type": "rule", "values": list(rules)}
     return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-            for v in page.evaluate(RUN) if impacts is None or v["impact"] in impacts]
+            for v in page.evaluate(RUN, options) if impacts is None or v["impact"] in impacts]

@@ -2,14 +2,17 @@
 
 The site is built once (``build_site`` on a copy of the fixture practice) and served from
 ``output/site/`` by the standard library's HTTP server on 127.0.0.1, as any static host would;
-the unsubscribe app runs under wsgiref. Every page is checked at 1280 and 375 px with every
-axe-core rule that runs by default (WCAG 2.1 A/AA and best practices), not only the serious ones.
+the unsubscribe app runs under wsgiref. Every page is checked at 1280 px with every axe-core
+rule that runs by default (WCAG 2.1 A/AA and best practices), not only the serious ones, and
+again at 375 px with the rules whose outcome depends on the layout (the document is the same
+at both widths: test_site_css_changes_only_sizes_by_width keeps it so).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +29,7 @@ from handout_gen.site.app import create_app
 from handout_gen.site.build import build_site
 from handout_gen.site.plan import plan_site
 from handout_gen.site.urls import file_for
-from tests.browserutil import axe_violations
+from tests.browserutil import LAYOUT_RULES, axe_violations
 from tests.conftest import TEST_SECRET, copy_warm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -83,7 +86,8 @@ def test_every_page_passes_axe_and_fits_the_width(
     browser: Browser, site: tuple[str, list[str], Path]
 ) -> None:
     """Each page is loaded once and checked at each width in turn (the viewport resized, the
-    page laid out again): axe's own run is most of the cost, the page load the rest."""
+    page laid out again): axe's own run is most of the cost, the page load the rest. The
+    second width runs only the rules a new layout can change (LAYOUT_RULES)."""
     base, paths, _ = site
     assert len(paths) > 15
     tab, outside = open_page(browser, base, WIDTHS[0])
@@ -92,7 +96,7 @@ def test_every_page_passes_axe_and_fits_the_width(
         tab.goto(path, wait_until="load")
         for width in WIDTHS:
             tab.set_viewport_size({"width": width, "height": 900})
-            problems = axe_violations(tab)
+            problems = axe_violations(tab, rules=None if width == WIDTHS[0] else LAYOUT_RULES)
             scroll = tab.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if scroll[1] != width:
                 problems.append(f"the window is {scroll[1]} px wide, not {width}")
@@ -105,6 +109,18 @@ def test_every_page_passes_axe_and_fits_the_width(
     tab.context.close()
     assert found == {}
     assert outside == []
+
+
+def test_site_css_changes_only_sizes_by_width(site: tuple[str, list[str], Path]) -> None:
+    """What a screen-width media query of the site's style sheet sets: sizes only. A rule
+    that showed, hid or moved something at one width would change the document axe reads
+    there, and every rule would then have to run at every width."""
+    _, _, root = site
+    css = next((root / "output" / "site").rglob("*.css")).read_text(encoding="utf-8")
+    blocks = re.findall(r"@media[^{]*width[^{]*\{((?:[^{}]*\{[^{}]*\})*)\s*\}", css)
+    assert blocks, "the site has no width media query: this test no longer guards anything"
+    properties = {p.strip() for block in blocks for p in re.findall(r"([a-z-]+)\s*:", block)}
+    assert properties <= {"font-size", "line-height", "padding", "margin", "letter-spacing"}, properties
 
 
 def test_fonts_focus_and_json_ld_in_the_browser(browser: Browser, site: tuple[str, list[str], Path]) -> None:
