@@ -153,10 +153,15 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
             ["row 1, column physician: required column is missing; name the column that holds it "
              "'physician'"],
         ),
-        (  # a scheduler's export: its names are read; an empty unnamed column is named by its letter
+        (  # a scheduler's export: its names are read, and what a packet does not need is refused
             ["Patient First Name", "Patient Last Name", "Procedure Name", "Date of Service", "Start Time",
-             "Facility", "Provider Name", ""],
-            ["row 1, column H (no name): is not a column a packet needs; remove it"],
+             "Facility", "Provider Name", "Insurance"],
+            ["row 1, column insurance: is not a column a packet needs; remove it"],
+        ),
+        (  # the whole name in one column, and the two name columns too
+            ["Patient Name", "first_name", "procedures", "date", "time", "location", "physician"],
+            ["row 1, column first_name: holds a name, and so does the column 'patient_name' (the whole "
+             "name): keep one of them"],
         ),
     ],
 )
@@ -184,6 +189,46 @@ def test_a_row_with_a_cell_too_many_or_too_few_says_why(tmp_path: Path, catalog:
         (3, "has 6 cells but the header has 7: give every column its cell (an empty cell still needs its "
             "comma)"),
     ]
+
+
+def test_columns_with_no_name_are_read_only_when_empty(tmp_path: Path, catalog: Catalog) -> None:
+    """Spreadsheets save empty columns after the last one (a comma at the end of every line,
+    the header's too, or only the header's): they are skipped. A value under no name is the
+    row's problem, named by the column's letter and never quoted."""
+    header = "first_name,last_name,procedures,date,time,location,physician,,"
+    good = "Ana,Reyes,prp-injection,2026-12-09,09:30,orchard,okafor"
+    path = tmp_path / "roster.csv"
+    path.write_text(f"{header}\n{good},,\n{good.replace('Ana', 'Eva')}\n"
+                    f"{good.replace('Ana', 'Lia')},,Zzyzx\n", encoding="utf-8")
+    assert [row.first_name for row in rows_of(path, catalog)] == ["Ana", "Eva"]
+    problems = check_roster(path, catalog).problems
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (4, "I (no name)", "holds a value under no column name; name its column in row 1 or empty the cell"),
+    ]
+
+
+def test_the_whole_name_in_one_column_is_split_at_its_comma(tmp_path: Path, catalog: Catalog) -> None:
+    """An EHR export's "Patient Name" ("Quintero-Vale, Marisol"): the family name before the
+    comma, the given names after. A name without its one comma is the front desk's to fix:
+    which words are the family name is never guessed."""
+    others = {k: v for k, v in GOOD.items() if k not in ("first_name", "last_name")}
+    names = ["Quintero-Vale, Marisol Ana", "Marisol Quintero", "Reyes, Jr., Daniel", " , Ana"]
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{"Patient Name": name, **others, "patient_id": f"MH-{i}"}
+                     for i, name in enumerate(names)])
+    (row,) = rows_of(path, catalog)
+    assert (row.first_name, row.last_name) == ("Marisol Ana", "Quintero-Vale")
+    message = str(RosterError(check_roster(path, catalog).problems, "roster.csv"))
+    expected = ('column patient_name: must be the family name, a comma, then the given names '
+                '("Quintero-Vale, Marisol"), with no other comma')
+    assert [line for line in message.splitlines() if expected in line] == [
+        f"  row {n}, {expected}" for n in (3, 4, 5)
+    ]
+    assert "Daniel" not in message and "Marisol" not in message.replace('"Quintero-Vale, Marisol"', "")
+    json_path = tmp_path / "roster.json"
+    json_path.write_text(json.dumps([{"name": "Quintero-Vale, Marisol", **others}]), encoding="utf-8")
+    (row,) = rows_of(json_path, catalog)
+    assert (row.first_name, row.last_name) == ("Marisol", "Quintero-Vale")
 
 
 def test_a_slash_date_in_the_past_says_it_was_read_month_first(tmp_path: Path, catalog: Catalog) -> None:

@@ -124,7 +124,8 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     --allow-closed: "1:30" is read as 1:30 AM, so write 13:30 or 1:30 PM.
 
     A roster can be a spreadsheet export as it comes: comma, semicolon or tab separated;
-    UTF-8, UTF-16 or Windows-1252; headers such as "First Name" or "Appointment Date".
+    UTF-8, UTF-16 or Windows-1252; headers such as "First Name" or "Appointment Date"; the
+    whole name in one "Patient Name" column as "Last, First".
     With --skip-invalid the exit code is 3 when rows were skipped.
 
     \b

@@ -41,6 +41,9 @@ OPTIONAL = (
     "password",
 )
 COLUMNS = REQUIRED + OPTIONAL
+# The whole name in one cell, as EHR exports write it ("Quintero-Vale, Marisol"): read in
+# place of first_name and last_name, split at its one comma (:func:`split_name`).
+NAME = "patient_name"
 
 
 # Other spellings of each column, as spreadsheets and schedulers export them (after
@@ -56,6 +59,8 @@ ALIASES = {
     "location": ("location_id", "clinic", "site", "facility", "facility_name", "location_name",
                  "clinic_name"),
     "physician": ("physician_id", "doctor", "provider", "provider_name", "physician_name", "doctor_name"),
+    NAME: ("name", "patient", "full_name", "patient_full_name", "name_last_first",
+           "last_first", "last_name_first_name"),
     "patient_id": ("patient_reference", "reference", "ref"),
     "language": ("lang", "preferred_language"),
     "blood_thinner_last_dose": ("last_dose", "last_dose_date", "blood_thinner_last_dose_date"),
@@ -127,8 +132,27 @@ def _letter(index: int) -> str:
     return letters
 
 
+def _unnamed(index: int) -> str:
+    return f"{_letter(index)} (no name)"
+
+
+def _name_problems(names: list[str], line: int | None) -> list[Problem]:
+    """The whole-name column beside first_name or last_name: one of them must go."""
+    both = [column for column in ("first_name", "last_name") if NAME in names and column in names]
+    return [Problem("roster", f"holds a name, and so does the column '{NAME}' (the whole name): keep "
+                    "one of them", line, column) for column in both]
+
+
+def _missing(names: list[str]) -> list[str]:
+    """The required columns a header lacks (the whole-name column stands for both names)."""
+    given = set(names) | ({"first_name", "last_name"} if NAME in names else set())
+    return [column for column in REQUIRED if column not in given]
+
+
 def _header_problems(header: list[str]) -> list[Problem]:
-    """Missing and unknown columns. Header cells are quoted only if the header looks real."""
+    """Missing and unknown columns. Header cells are quoted only if the header looks real.
+    A column with no name is no problem here: spreadsheets save empty columns after the
+    last one, and only a value under no name is (:func:`_row_cells`)."""
     names = [column_name(h) for h in header]
     if not any(name in COLUMNS for name in names):
         # Probably no header row at all: row 1 would be a patient, so quote nothing.
@@ -139,24 +163,24 @@ def _header_problems(header: list[str]) -> list[Problem]:
         ]
     problems = [
         Problem("roster", f"required column is missing; name the column that holds it '{column}'", 1, column)
-        for column in REQUIRED
-        if column not in names
+        for column in _missing(names)
     ]
-    for index, name in enumerate(names, start=1):
-        if name not in COLUMNS:
-            shown = name[:40] if name else f"{_letter(index)} (no name)"
+    problems += _name_problems(names, 1)
+    for name in names:
+        if name and name not in (*COLUMNS, NAME):
+            shown = name[:40]
             problems.append(
                 Problem(
                     "roster",
                     "is not a column a packet needs; remove it (minimum necessary). "
-                    f"Allowed: {', '.join(COLUMNS)}",
+                    f"Allowed: {', '.join(COLUMNS)}; or {NAME} (\"Last, First\") for both names",
                     1,
                     shown,
                 )
             )
     seen: set[str] = set()
     for name in names:
-        if name in seen and name in COLUMNS:
+        if name in seen and name in (*COLUMNS, NAME):
             problems.append(Problem("roster", "appears twice", 1, name))
         seen.add(name)
     return problems
@@ -228,23 +252,49 @@ def _read_csv(path: Path, fmt: RosterFormat) -> Iterator[tuple[int, dict[str, An
         for number, cells in records:
             if not any(c.strip() for c in cells):
                 continue  # blank lines at the end of spreadsheet exports
-            if len(cells) != len(names):
-                yield (
-                    number,
-                    None,
-                    [
-                        Problem(
-                            "roster",
-                            f"has {len(cells)} cells but the header has {len(names)}: "
-                            + ("a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell "
-                               "in quotes" if len(cells) > len(names) else
-                               "give every column its cell (an empty cell still needs its comma)"),
-                            number,
-                        )
-                    ],
-                )
-                continue
-            yield number, dict(zip(names, cells, strict=True)), []
+            row, problems = _row_cells(names, cells, number)
+            yield number, row, problems
+
+
+def _row_cells(
+    names: list[str], cells: list[str], number: int
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """One CSV record as ``{column: cell}``, or the problems that stop it. Cells under a
+    column with no name must be empty; empty ones after the last named column may be
+    missing (some exports drop them)."""
+    named = max(index for index, name in enumerate(names, start=1) if name)
+    if len(cells) > len(names):
+        hint = "a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell in quotes"
+        return None, [Problem("roster", f"has {len(cells)} cells but the header has {len(names)}: {hint}",
+                              number)]
+    if len(cells) < named:
+        hint = "give every column its cell (an empty cell still needs its comma)"
+        return None, [Problem("roster", f"has {len(cells)} cells but the header has {named}: {hint}", number)]
+    problems = [
+        Problem("roster", "holds a value under no column name; name its column in row 1 or empty the cell",
+                number, _unnamed(index))
+        for index, (name, cell) in enumerate(zip(names, cells, strict=False), start=1)
+        if not name and cell.strip()
+    ]
+    if problems:
+        return None, problems
+    # strict=False: the row may stop before the header's last (unnamed, empty) columns
+    return split_name({name: cell for name, cell in zip(names, cells, strict=False) if name}, number)
+
+
+def split_name(row: dict[str, Any], number: int) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A row with the whole name in one cell ("Last, First") as one with first_name and
+    last_name. One comma, and a name on each side: anything else is the front desk's to
+    fix, never a guess at which words are the family name."""
+    if NAME not in row:
+        return row, []
+    whole = row.pop(NAME)
+    last, comma, first = str(whole if whole is not None else "").partition(",")
+    if not comma or "," in first or not last.strip() or not first.strip():
+        message = ("must be the family name, a comma, then the given names (\"Quintero-Vale, Marisol\"), "
+                   "with no other comma")
+        return None, [Problem("roster", message, number, NAME)]
+    return {"first_name": first.strip(), "last_name": last.strip(), **row}, []
 
 
 def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
@@ -263,15 +313,17 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
             yield number, None, [Problem("roster", "must be an object of column: value", number)]
             continue
         keys = {column_name(str(k)): v for k, v in item.items()}
-        problems = [
-            Problem("roster", "required column is missing", number, c) for c in REQUIRED if c not in keys
-        ]
+        problems = [Problem("roster", "required column is missing", number, c) for c in _missing(list(keys))]
+        problems += _name_problems(list(keys), number)
         problems += [
             Problem("roster", "is not a column a packet needs; remove it (minimum necessary)", number, k[:40])
             for k in keys
-            if k not in COLUMNS
+            if k not in (*COLUMNS, NAME)
         ]
-        yield number, (None if problems else keys), problems
+        if problems:
+            yield number, None, problems
+        else:
+            yield number, *split_name(keys, number)
 
 
 # --- cells as spreadsheets write them ----------------------------------------------------
