@@ -267,7 +267,8 @@ SPREADSHEET_HEADER = {
 }
 PATIENTS = [
     {**GOOD, "first_name": "José", "last_name": "Muñoz-Ñúñez"},
-    {**GOOD, "first_name": "Zoë", "last_name": "Brontë", "time": "1:45 PM", "date": "12/10/2026"},
+    {**GOOD, "first_name": "Zoë", "last_name": "Brontë", "time": "1:45 PM", "date": "12/10/2026",
+     "patient_id": "MH-2"},
 ]
 
 

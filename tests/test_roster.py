@@ -49,7 +49,8 @@ def rows_of(path: Path, catalog: Catalog) -> list:
 @pytest.mark.parametrize("bom", [False, True])
 def test_csv_with_and_without_bom(tmp_path: Path, catalog: Catalog, bom: bool) -> None:
     path = tmp_path / "roster.csv"
-    write_csv(path, [GOOD, {**GOOD, "first_name": "Ana", "time": "1:45 PM", "date": "12/10/2026"}], bom=bom)
+    write_csv(path, [GOOD, {**GOOD, "first_name": "Ana", "time": "1:45 PM", "date": "12/10/2026",
+                            "patient_id": "MH-2"}], bom=bom)
     assert path.read_bytes().startswith(b"\xef\xbb\xbf") is bom
     first, second = rows_of(path, catalog)
     assert (first.row, first.first_name, first.date, first.time) == (
@@ -420,8 +421,10 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     (zh-TW: Traditional characters) is never taken for the plain code's packets."""
     cells = ["ES", "es-MX", "Spanish", "español", "", "EN", "Espanol", "Chinese", "简体中文"]
     path = tmp_path / "roster.csv"
-    write_csv(path, [{**GOOD, "language": cell, "first_name": f"Ana{n}"} for n, cell in enumerate(cells)]
-              + [{**GOOD, "language": "Klingon"}, {**GOOD, "language": "zh-TW", "first_name": "Li"}])
+    write_csv(path, [{**GOOD, "language": cell, "first_name": f"Ana{n}", "patient_id": f"MH-{n}"}
+                     for n, cell in enumerate(cells, start=10)]
+              + [{**GOOD, "language": "Klingon"},
+                 {**GOOD, "language": "zh-TW", "first_name": "Li", "patient_id": ""}])
     assert [row.language for row in rows_of(path, catalog)] == ["es"] * 4 + ["en"] * 2 + ["es", "zh", "zh"]
     klingon, traditional = check_roster(path, catalog).problems
     assert (klingon.line, klingon.field, traditional.line) == (11, "language", 12)
@@ -484,6 +487,31 @@ def test_a_second_visit_of_a_patient_that_day_is_a_bad_row(tmp_path: Path, catal
     assert [row.row for row in rows_of(path, catalog) if row.row not in summary.bad_rows] == [3]
     assert sorted(n for rows in summary.variants.values() for n in rows) == [3]  # no part for a refused row
     assert all(summary.variants.values())
+
+
+def test_one_patient_id_under_two_names_is_a_bad_row_for_both(tmp_path: Path, catalog: Catalog) -> None:
+    """The letter prints the patient_id to match paper to patient: a second name under one
+    id means one of the rows holds another patient's. Both rows are refused (rule
+    roster.id-names), each naming the other; the same name written another way ("JOSÉ
+    peña") on another day is the same patient; no name or id is quoted."""
+    rows = [
+        {**GOOD, "patient_id": "MH-7", "first_name": "José", "last_name": "Peña"},
+        {**GOOD, "patient_id": "mh-7", "first_name": "JOSÉ", "last_name": "peña", "date": "2026-12-10"},
+        {**GOOD, "patient_id": "MH-7 ", "first_name": "Joseph", "last_name": "Penner", "date": "2026-12-11"},
+        {**GOOD, "patient_id": "MH-8", "first_name": "Ana", "date": "2026-12-11"},
+    ]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    said = ("has the patient_id of row {} with another name: one of the two rows is wrong; check both "
+            "against the chart")
+    assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
+        (2, "patient_id", "roster.id-names", said.format(4)),
+        (4, "patient_id", "roster.id-names", said.format(2)),
+    ]
+    assert (summary.valid, summary.bad_rows) == (2, {2, 4})
+    message = str(RosterError(summary.problems, "roster.csv"))
+    assert not any(word in message for word in ("MH-7", "José", "Penner", "Joseph"))
 
 
 def test_two_patients_of_one_name_are_told_apart_by_their_ids(tmp_path: Path, catalog: Catalog) -> None:

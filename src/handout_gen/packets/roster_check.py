@@ -20,6 +20,9 @@ from handout_gen.packets.roster_files import csv_format, read_rows
 
 REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first
 SAME_DAY_RULE = "roster.same-day"  # a second visit that day: two letters, two sets of fasting times
+ID_NAMES_RULE = "roster.id-names"  # one patient_id, two names: one row is another patient's chart
+ID_NAMES = ("has the patient_id of row {other} with another name: one of the two rows is wrong; check "
+            "both against the chart")
 SAME_DAY = ("the same patient has another visit on this day (row {other}): two packets would give two "
             "different times to stop eating, drinking and medicines; put both procedures in one row's "
             "procedures cell")
@@ -53,10 +56,20 @@ class _Seen:
 
     def __init__(self) -> None:
         self.first: dict[bytes, list[tuple[int, bytes]]] = {}  # (name, moment) → each id's first row
+        self.names: dict[bytes, tuple[int, bytes]] = {}  # id → the first row with it, and its name
 
     def clashes(self, number: int, row: PatientRow, partners: dict[int, Problem]) -> list[Problem]:
         name = " ".join(fold(row.first_name).split() + fold(row.last_name).split())  # José is jose
         ident = _digest(row.patient_id.strip().casefold()) if row.patient_id.strip() else b""
+        if ident:
+            # The letter prints the id to match paper to patient: a second name under one id
+            # means one of the rows holds another patient's, and neither may go out.
+            other, its_name = self.names.setdefault(ident, (number, _digest(name)))
+            if its_name != _digest(name):
+                partners.setdefault(other, Problem("roster", ID_NAMES.format(other=number), other,
+                                                   "patient_id", rule=ID_NAMES_RULE))
+                return [Problem("roster", ID_NAMES.format(other=other), number, "patient_id",
+                                rule=ID_NAMES_RULE)]
         first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
         if first != number:  # pasted twice: two packets, two letters for one visit
