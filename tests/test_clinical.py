@@ -207,6 +207,16 @@ def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
     # inside a sentence, a Spanish weekday is written in lower case
     assert opening_hours(riverside.hours, "es", capital=False).startswith("lunes a jueves, 6:30")
     assert opening_hours("Every day, 9 to 5", "es") == "Every day, 9 to 5"  # free text stays as written
+    # days apart are a list of the reader's language: "and", "y", "和", never an English comma
+    from handout_gen.content.schema import OpeningHours
+
+    apart = [OpeningHours(days=["wednesday", "monday", "friday"], opens="08:00", closes="12:00"),
+             OpeningHours(days=["tuesday", "thursday"], opens="13:00", closes="17:00")]
+    assert opening_hours(apart, "en") == (
+        "Monday, Wednesday, and Friday, 8:00\u00a0AM to 12:00\u00a0PM (noon); "
+        "Tuesday and Thursday, 1:00\u00a0PM to 5:00\u00a0PM")
+    assert opening_hours(apart, "es").startswith("Lunes, miércoles y viernes, 8:00")
+    assert opening_hours(apart, "zh").startswith("星期一、星期三和星期五")
     assert clock_time(time(0, 0), "es") == "12:00\u00a0a.m. (medianoche)"
     assert clock_time(time(12, 0), "es") == "12:00\u00a0p.m. (mediodía)"
     assert clock_time(time(0, 0), "en") == "12:00\u00a0AM (midnight)"

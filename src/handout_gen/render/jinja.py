@@ -184,7 +184,7 @@ def opening_hours(
         if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
             when = span % {"first": names[days[0]], "last": names[days[-1]]}
         else:
-            when = ", ".join(str(names[d]) for d in days)
+            when = format_list([str(names[d]) for d in days], locale=locale)  # "Monday and Wednesday"
         opens, closes = (clock_time(t, lang, catalogs=catalogs) for t in group.times())
         parts.append(f"{when}, " + span % {"first": opens, "last": closes})
     text = "; ".join(parts)
