@@ -6,6 +6,7 @@ Real WeasyPrint layouts and pikepdf composition, read back with pypdf and pdfplu
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -435,6 +436,12 @@ def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> N
     assert "王秀英，您好" in texts[starts[0]].replace(" ", "")
     assert "Wang Xiuying，您好" in texts[starts[1]]
     assert "Dear Xiuying Wang," in texts[starts[2]]
+    # and each label ends as its language writes it (languages.yaml's colon): "日期：" in
+    # Chinese, never an ASCII colon; "Date: " in English
+    chinese, english = texts[starts[0]], texts[starts[2]]
+    assert all(f"{label}：" in chinese for label in ("日期", "预约时间", "地点", "您的医生")), chinese
+    assert not re.search(r"[\u4e00-\u9fff]:", chinese), chinese
+    assert "Date: " in english and "Your doctor: " in english
 
 
 @pytest.mark.parametrize("intro", range(380, 640, 20))

@@ -45,6 +45,7 @@ class LanguageEntry(Strict):
     readability: Readability | None = None  # default: the built-in one, else sentence-length
     fonts: list[Text] = Field(default_factory=list)
     names: NameOrder = "given-first"  # family-first: Chinese, Japanese, Korean
+    colon: Annotated[str, Field(min_length=1, max_length=3, pattern=r"^[^\n\r]+$")] = ": "
 
 
 class HelpLine(Strict):
@@ -79,7 +80,7 @@ def _info(code: str, entry: LanguageEntry) -> LanguageInfo:
     locale = entry.locale or default_locale(code)
     fonts = tuple(entry.fonts)
     return LanguageInfo(
-        code, entry.name, entry.native, locale, entry.direction, readability, fonts, entry.names
+        code, entry.name, entry.native, locale, entry.direction, readability, fonts, entry.names, entry.colon
     )
 
 

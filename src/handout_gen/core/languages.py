@@ -65,6 +65,9 @@ class LanguageInfo:
     readability: Readability = "sentence-length"
     fonts: tuple[str, ...] = ()  # families tried before the chain (its own script's first)
     names: NameOrder = "given-first"
+    # What ends a label before its value: "Date: Tuesday…"; Chinese and Japanese write the
+    # full-width "：", which carries its own space ("日期：星期二…").
+    colon: str = ": "
 
 
 DEFAULTS: dict[str, LanguageInfo] = {
@@ -155,6 +158,9 @@ class Languages:
             return f"{given} {family}"
         both_unspaced = all(_UNSPACED_NAME.fullmatch(part) for part in (family, given))
         return f"{family}{given}" if both_unspaced else f"{family} {given}"
+
+    def colon(self, code: str) -> str:
+        return self.info(code).colon
 
     def readability(self, code: str) -> Readability:
         return self.info(code).readability
