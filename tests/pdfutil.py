@@ -22,6 +22,13 @@ def pdf_lines(data: bytes) -> list[str]:
     return [line.strip() for line in result.stdout.decode("utf-8").splitlines()]
 
 
+def pdf_pages(data: bytes) -> list[str]:
+    """Each page's text as poppler reads it, whitespace folded (pdftotext ends a page with \\f)."""
+    result = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
+                            check=True)
+    return [" ".join(page.split()) for page in result.stdout.decode("utf-8").split("\f")[:-1]]
+
+
 def tool(*args: str | Path) -> str:
     """Run a poppler/qpdf command and return its stdout (fails the test on error)."""
     result = subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True)

@@ -24,7 +24,7 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.scaffold import init_project
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import missing_glyphs, pdf_text, shown_glyphs
+from .pdfutil import missing_glyphs, pdf_pages, pdf_text, shown_glyphs
 
 TODAY = date(2026, 11, 24)
 ESI = "epidural-steroid-injection"
@@ -394,3 +394,40 @@ def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_pa
             mixed = re.compile(r"\d.*[\u0600-\u06ff]|[\u0600-\u06ff].*\d")  # a digit glued to Arabic
             glued = [w["text"] for w in footer if mixed.search(w["text"])]
             assert glued == [], number
+
+
+@pytest.mark.slow
+def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    """A procedure with no translation prints in English: its handout opens with the packet's
+    note in the reader's language (how to have it read to them), and so do the English lines
+    on the closing pages, whose list runs left to right on an Arabic page (its checkboxes at
+    the left). A packet whose every part is translated carries no note."""
+    from .cliutil import hg
+
+    def packet(lang: str, procedure: str) -> bytes:
+        out = tmp_path / f"{lang}-{procedure}"
+        hg(
+            sample_project, "packet", "--first-name", "秀英", "--last-name", "王", "--lang", lang,
+            "--procedure", procedure, "--date", "2026-12-09", "--time", "9:30", "--location", "orchard",
+            "--physician", "okafor", "--today", "2026-11-24", "-o", str(out), check=True,
+        )  # fmt: skip
+        (path,) = out.glob("*/packet_*.pdf")
+        return path.read_bytes()
+
+    note = "这部分只有英文版。请在就诊前致电555-0100，我们会免费用中文读给您听。"
+    pages = [page.replace(" ", "") for page in pdf_pages(packet("zh", "radiofrequency-ablation"))]
+    handout = next(i for i, page in enumerate(pages) if "Keypoints" in page)
+    assert "RadiofrequencyAblation" in pages[handout] and note in pages[handout]
+    closing = next(i for i, page in enumerate(pages) if "Youhaveafeverof" in page)
+    assert closing > handout and note in pages[closing]
+    translated = "".join(pdf_pages(packet("zh", "epidural-steroid-injection"))).replace(" ", "")
+    assert "只有英文版" not in translated
+
+    arabic = packet("ar", "joint-injections-nerve-blocks")
+    with pdfplumber.open(io.BytesIO(arabic)) as pdf:
+        words = [(page, w) for page in pdf.pages for w in page.extract_words()]
+    (page, first), = [(p, w) for p, w in words if w["text"] == "Have" and w["x0"] < p.width / 2]
+    boxes = [r for r in page.rects if abs(r["top"] - first["top"]) < 6 and r["width"] < 14]
+    assert boxes and all(box["x1"] <= first["x0"] for box in boxes)  # the checkbox left of its line

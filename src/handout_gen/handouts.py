@@ -91,6 +91,8 @@ def handout_context(
         call_section=packet is None or not packet.has_call_section,
         aftercare_list=packet is None or not packet.has_aftercare_section,
         aftercare=meta.aftercare_in_packet(covered),
+        reader_note=packet.reader_note if packet else "",
+        reader_lang=packet.reader_lang if packet else "",
     )
     return context
 
@@ -107,6 +109,10 @@ class PacketPlace:
     # Topics the packet says for its patient (the letter's days, the clinician's plan): the
     # handout leaves out its general lines marked "{packet:<topic>}" (sorted: part of a key).
     covered: tuple[str, ...] = ()
+    # A handout in another language than its packet's (no translation): the packet's note
+    # to its reader, in the reader's language, above the title ("" for none).
+    reader_note: str = ""
+    reader_lang: str = ""
 
 
 def handout_html(

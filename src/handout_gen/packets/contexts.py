@@ -79,23 +79,43 @@ def back_context(
     whose marked aftercare items the letter says for this patient (left out)."""
     project = kit.project
     words = kit.words(lang)
-    metas = [project.procedures[s].edition(lang).meta for s in slugs]
-    call_metas = [project.procedures[s].edition(lang).meta for s in calls]
+    editions = [project.procedures[s].edition(lang) for s in slugs]
+    call_editions = [project.procedures[s].edition(lang) for s in calls]
     context = base_context(project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
+
+    def lines(name: str) -> list[dict[str, str]]:
+        """The merged list ``name`` of every procedure called for, each line once, with the
+        language it is in (English where a procedure has no translation yet)."""
+        found = {line: e.lang for e in call_editions for line in getattr(e.meta, name)}
+        return [{"text": line, "lang": its} for line, its in found.items()]
+
+    aftercare: list[dict[str, Any]] = [  # a procedure whose every item the letter says has nothing left
+        {"title": e.meta.title, "items": items, "lang": e.lang}
+        for e in editions if (items := e.meta.aftercare_in_packet(covered))
+    ]
+    call_us_if, go_to_er_if = lines("call_us_if"), lines("go_to_er_if")
+    foreign = {item["lang"] for item in [*aftercare, *call_us_if, *go_to_er_if]} - {lang}
     context.update(
         t=words,
         sections=sections,
-        aftercare=[  # a procedure whose every item the letter says has nothing left here
-            {"title": m.title, "items": items} for m in metas if (items := m.aftercare_in_packet(covered))
-        ],
-        call_us_if=list(dict.fromkeys(i for m in call_metas for i in m.call_us_if)),
-        go_to_er_if=list(dict.fromkeys(i for m in call_metas for i in m.go_to_er_if)),
+        aftercare=aftercare,
+        call_us_if=call_us_if,
+        go_to_er_if=go_to_er_if,
+        in_english=in_english_note(kit, words.in_english if foreign else None, lang),
         location=project.practice.location(location),
         printed=date.fromisoformat(today),
         packet=kit.text,
     )
     return context
+
+
+def in_english_note(kit: Kit, note: str | None, lang: str) -> str:
+    """The packet's note (its ``in_english`` words) above text it prints in English for a
+    reader of ``lang``, with the practice's number; "" when there is none to print."""
+    if not note:
+        return ""
+    return note % {"phone": ltr_text(kit.project.practice.phone, kit.project.languages.direction(lang))}
 
 
 def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:

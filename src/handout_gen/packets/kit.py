@@ -98,6 +98,10 @@ class PacketWords(Strict):
     # rule (none: packet.yaml written before it; load_kit asks for it when a procedure has it).
     after_sedation_rules_driving_limited: Text | None = None
     call_today: Text
+    # Above text a packet prints in English for want of a translation (a handout, or its
+    # lines on the closing pages): the reader is told, in their language, how to have it
+    # read to them. None: no note (packet.yaml files written before it).
+    in_english: Text | None = None
     late_fasting: Text
     late_anti_inflammatories: Text
     late_dye_allergy: Text
@@ -172,6 +176,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "until_time_one": _WHEN,
     "dye_allergy_call": _PHONE,
     "call_today": _PHONE,
+    "in_english": _PHONE,
     "sedation_times": _HEADING,
     "after_sedation": _HEADING,
     "after_sedation_driving_limited": _HEADING,
@@ -199,6 +204,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "until_time_one": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "call_today": ("phone",),
+    "in_english": ("phone",),
 }
 _NAMED_RE = re.compile(r"%\(([^)]*)\)")
 _UNNAMED_RE = re.compile(r"%(?!\()")

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Literal
 
 from handout_gen.handouts import PacketPlace, Variant, handout_html, handout_key
-from handout_gen.packets.contexts import back_context, cover_context, prep_context
+from handout_gen.packets.contexts import back_context, cover_context, in_english_note, prep_context
 from handout_gen.packets.kit import BACK, FRONT, Kit
 from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.prep import build_prep
@@ -105,9 +105,13 @@ def handout_part(
     aftercare_pages = "aftercare" in packet_sections
     # Keyed by what it prints: only the covered topics this edition marks change the handout.
     marked = procedure.edition(lang).packet_topics(aftercare=not aftercare_pages)
+    reader = kit.packet_lang(lang)
+    note = kit.words(lang).in_english if variant.lang != reader else None
     place = PacketPlace(has_call_section="call" in packet_sections,
                         has_aftercare_section=aftercare_pages,
-                        covered=covered_topics(kit, slugs, flags, marked))
+                        covered=covered_topics(kit, slugs, flags, marked),
+                        reader_note=in_english_note(kit, note, reader),
+                        reader_lang=reader if note else "")
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
     return Static("handout", key, HandoutSpec(slug, variant.lang, large, place))
 
