@@ -66,8 +66,9 @@ def test_cli_exit_codes_and_json(sample_project: Path) -> None:
     base = ["--project", str(sample_project), "check", "--no-pdf"]
     result = runner.invoke(cli, base)
     assert result.exit_code == 0, result.output
-    # 16 drafts, 2 "no readability formula", the English newsletter's holiday section (grade 8.1)
-    assert result.output.endswith("0 errors, 19 warnings.\n")
+    # 16 drafts, 2 "no readability formula", the English newsletter's holiday section (grade 8.1),
+    # the Chinese and Arabic epidural editions translating an older English one
+    assert result.output.endswith("0 errors, 21 warnings.\n")
     assert runner.invoke(cli, [*base, "--strict"]).exit_code == 1
     result = runner.invoke(cli, [*base, "--format", "json"])
     data = json.loads(result.output)
@@ -247,7 +248,8 @@ def test_front_matter_image_must_exist(sample_project: Path) -> None:
     report = check(sample_project)
     assert [(f.file, f.rule, f.message) for f in report.errors] == [
         (ESI, "references.image-missing", "image 'assets/esi.png' not found in content/")]
-    assert [f.file for f in only(report, "translation.image-text")] == [ESI_ES]
+    assert sorted(f.file for f in only(report, "translation.image-text")) == [
+        ESI.replace(".md", f".{lang}.md") for lang in ("ar", "es", "zh")]  # every edition, not only handouts
 
 
 def test_broken_link_between_content_files_and_http_links(sample_project: Path) -> None:
@@ -290,9 +292,14 @@ def test_missing_translation_warns_fallback(sample_project: Path) -> None:
 
 def test_stale_translation_warns(sample_project: Path) -> None:
     edit(sample_project, ESI, "version: ESI-2026.2", "version: ESI-2026.3")
-    (finding,) = only(check(sample_project), "translation.stale")
+    findings = {f.file: f for f in only(check(sample_project), "translation.stale")}
+    finding = findings.pop(ESI_ES)
     assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "translation_of_version"))
     assert finding.message == "translates version ESI-2026.2 but the English original is now ESI-2026.3"
+    # the editions only packets and web pages print are held to their English too
+    assert sorted(findings) == [ESI.replace(".md", ".ar.md"), ESI.replace(".md", ".zh.md")]
+    assert {f.message for f in findings.values()} == {
+        "translates version ESI-2026.1 but the English original is now ESI-2026.3"}
 
 
 def test_low_contrast_brand_colours_fail(sample_project: Path) -> None:

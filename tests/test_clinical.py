@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -175,6 +176,23 @@ def test_the_roster_site_chooses_the_bleeding_risk() -> None:
     assert said == [  # said once, and only where the sites differ, naming the rows
         "radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, "
         "sites: cervical, lumbar) takes its highest bleeding risk (intermediate) (row 1)"
+    ]
+
+
+def test_a_packet_run_names_the_rows_whose_translation_is_older_than_its_english() -> None:
+    """The fixture's Chinese epidural edition translates ESI-2026.1, its English is ESI-2026.2:
+    the nurse hears which packets print the older text (check's translation.stale says it
+    to whoever keeps the content); an up-to-date Spanish edition says nothing."""
+    kit = load_kit(load_project(FIXTURE))
+    catalog = kit.catalog(date(2026, 11, 24))
+    rows = rows_from([{**PATIENT, "procedures": "epidural-steroid-injection", "language": lang}
+                      for lang in ("zh", "es", "zh")], catalog)
+    variants: dict[Any, list[int]] = {}
+    for row in rows:
+        variants.setdefault(row.variant, []).append(row.row)
+    assert [w for w in fallback_warnings(kit, variants) if "older" in w] == [
+        "epidural-steroid-injection's 'zh' edition translates ESI-2026.1, but the English is now ESI-2026.2: "
+        "those packets print the older text; update the translation, or call the patients (rows 1 and 3)"
     ]
 
 

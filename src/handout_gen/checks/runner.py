@@ -189,7 +189,9 @@ def translation_findings(
     original = procedure.editions[ORIGINAL]
     source = relpath(original.path, root)
     findings = []
-    for lang in wanted:
+    # Missing: the languages the recipe prints handouts in. Stale: every edition there is
+    # (packets and web pages print the others).
+    for lang in dict.fromkeys([*wanted, *procedure.editions]):
         if lang == ORIGINAL:
             continue
         edition = procedure.editions.get(lang)
