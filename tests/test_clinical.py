@@ -235,6 +235,13 @@ def test_opening_hours_and_twelve_oclock_in_the_readers_language() -> None:
         "Tuesday and Thursday, 1:00\u00a0PM to 5:00\u00a0PM")
     assert opening_hours(apart, "es").startswith("Lunes, miércoles y viernes, 8:00")
     assert opening_hours(apart, "zh").startswith("星期一、星期三和星期五")
+    # and the marks between the parts are the language's own (languages.yaml)
+    marks = {lang: project.languages.punctuation(lang) for lang in ("zh", "ar")}
+    zh, ar = (opening_hours(orchard.hours, lang, project.catalog_dir, comma=marks[lang]["comma"],
+                            semicolon=marks[lang]["semicolon"]) for lang in ("zh", "ar"))
+    assert zh == "星期一至星期五，06:30至16:30"
+    assert ar == "من الاثنين إلى الجمعة، من 6:30 ص إلى 4:30 م"
+    assert "，" in opening_hours(apart, "zh", comma="，", semicolon="；").split("；")[1]
     assert clock_time(time(0, 0), "es") == "12:00\u00a0a.m. (medianoche)"
     assert clock_time(time(12, 0), "es") == "12:00\u00a0p.m. (mediodía)"
     assert clock_time(time(0, 0), "en") == "12:00\u00a0AM (midnight)"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from handout_gen.content.schema import Strict, Text
 from handout_gen.content.yamlfile import load_model
@@ -37,6 +37,12 @@ def _locale(value: str) -> str:
     return value.replace("-", "_")
 
 
+# A punctuation mark with the space it takes ("： " has none: the full-width mark holds it).
+Mark = Annotated[
+    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=3, pattern=r"^[^\n\r]+$")
+]
+
+
 class LanguageEntry(Strict):
     name: Text  # in English, for messages to content keepers
     native: Text  # in its own script
@@ -45,7 +51,9 @@ class LanguageEntry(Strict):
     readability: Readability | None = None  # default: the built-in one, else sentence-length
     fonts: list[Text] = Field(default_factory=list)
     names: NameOrder = "given-first"  # family-first: Chinese, Japanese, Korean
-    colon: Annotated[str, Field(min_length=1, max_length=3, pattern=r"^[^\n\r]+$")] = ": "
+    colon: Mark = ": "
+    comma: Mark = ", "
+    semicolon: Mark = "; "
 
 
 class HelpLine(Strict):
@@ -80,7 +88,8 @@ def _info(code: str, entry: LanguageEntry) -> LanguageInfo:
     locale = entry.locale or default_locale(code)
     fonts = tuple(entry.fonts)
     return LanguageInfo(
-        code, entry.name, entry.native, locale, entry.direction, readability, fonts, entry.names, entry.colon
+        code, entry.name, entry.native, locale, entry.direction, readability, fonts, entry.names, entry.colon,
+        entry.comma, entry.semicolon,
     )
 
 

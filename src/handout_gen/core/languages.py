@@ -68,6 +68,10 @@ class LanguageInfo:
     # What ends a label before its value: "Date: Tuesday…"; Chinese and Japanese write the
     # full-width "：", which carries its own space ("日期：星期二…").
     colon: str = ": "
+    # What parts a list's items (a clinic's days from its hours; one set of hours from the
+    # next): ", " and "; ", in Chinese "，" and "；", in Arabic "، " and "؛ ".
+    comma: str = ", "
+    semicolon: str = "; "
 
 
 DEFAULTS: dict[str, LanguageInfo] = {
@@ -161,6 +165,11 @@ class Languages:
 
     def colon(self, code: str) -> str:
         return self.info(code).colon
+
+    def punctuation(self, code: str) -> dict[str, str]:
+        """The marks templates put between a label and its value and between parts of a list."""
+        info = self.info(code)
+        return {"colon": info.colon, "comma": info.comma, "semicolon": info.semicolon}
 
     def readability(self, code: str) -> Readability:
         return self.info(code).readability

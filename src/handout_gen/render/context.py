@@ -59,7 +59,7 @@ def base_context(project: Project, lang: str, large_print: bool) -> dict[str, An
         "lang": lang,
         "locale": languages.locale(lang),
         "dir": languages.direction(lang),
-        "colon": languages.colon(lang),  # after a label: "Date: " / "日期："
+        **languages.punctuation(lang),  # colon, comma, semicolon: "Date: " / "日期："
         "directions": {code: languages.direction(code) for code in languages.codes},
         "catalog_dir": str(project.catalog_dir),
         "language_help": language_help(project),

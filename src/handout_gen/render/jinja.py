@@ -167,12 +167,14 @@ def hour_category(value: time | datetime, locale: str) -> str:
 
 
 def opening_hours(
-    hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None, capital: bool = True
+    hours: str | Sequence[OpeningHours], lang: str, catalogs: Path | None = None, capital: bool = True,
+    comma: str = ", ", semicolon: str = "; ",
 ) -> str:
     """A location's hours in ``lang``: "Monday to Friday, 7:30 AM to 4:30 PM" / "Lunes a
     viernes, 7:30 a.m. a 4:30 p.m."; weekday names and times from Babel, "to" from the
     catalogs (the project's ``catalogs`` first). Hours given as one line of text are printed
-    as they are. ``capital``: they start a line (not "(lunes a jueves…)" after a number)."""
+    as they are. ``capital``: they start a line (not "(lunes a jueves…)" after a number);
+    ``comma`` and ``semicolon``: the language's own (languages.yaml)."""
     if isinstance(hours, str):
         return hours
     locale = languages.locale(lang)
@@ -186,8 +188,8 @@ def opening_hours(
         else:
             when = format_list([str(names[d]) for d in days], locale=locale)  # "Monday and Wednesday"
         opens, closes = (clock_time(t, lang, catalogs=catalogs) for t in group.times())
-        parts.append(f"{when}, " + span % {"first": opens, "last": closes})
-    text = "; ".join(parts)
+        parts.append(when + comma + span % {"first": opens, "last": closes})
+    text = semicolon.join(parts)
     return text[:1].upper() + text[1:] if capital else text
 
 
@@ -207,7 +209,8 @@ def weekday(context: jinja2.runtime.Context, value: date) -> str:
 def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours], capital: bool = True) -> str:
     """The ``hours`` filter: a location's opening hours in the page's language;
     ``hours(capital=false)`` inside a sentence or after a label."""
-    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context), capital)
+    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context), capital,
+                         context.get("comma", ", "), context.get("semicolon", "; "))
 
 
 @jinja2.pass_context

@@ -108,6 +108,7 @@ class SitePages:
         direction = self.project.languages.direction(page.lang)
         text = render(self.env, template, lang=page.lang, dir=direction,
                       locale=self.project.languages.locale(page.lang),
+                      **self.project.languages.punctuation(page.lang),
                       practice=practice, colors=practice.colors,
                       page=info, site=self.site_context(page, page.lang, inline_css), **context)
         return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
