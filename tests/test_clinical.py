@@ -62,7 +62,10 @@ def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project:
     assert "still numb or weak 12 hours after the treatment" in text
     assert "{{" not in text and "thresholds" not in text
     words = load_kit(project).words("es")
-    assert "fiebre de 100.9\u00a0°F o más" in words.prep_always[0]
+    # and in Celsius where the reader's language gives both (worked out from fever_f: 38.3)
+    assert "fiebre de 100.9\u00a0°F (38.3\u00a0°C) o más" in words.prep_always[0]
+    zh = pdf_text(render_handout(project, "epidural-steroid-injection", Variant("zh")))
+    assert "发烧到 100.9 °F（38.3 °C）" in zh
     assert (
         "Si pasa de 300 mg/dL en 2 mediciones seguidas, llámenos en menos de 2 horas."
         in words.diabetes_steroid

@@ -27,6 +27,9 @@ def practice_values(practice: Practice) -> dict[str, str]:
     for name, value in practice.thresholds.model_dump(exclude_none=True).items():
         text = f"{value:g}" if isinstance(value, float) else str(value)
         values[f"thresholds.{name}"] = text
+    # The same fever threshold in Celsius, for readers who know that scale (most outside the
+    # US): worked out from fever_f, so the two never disagree. 100.4 °F is 38 °C.
+    values["thresholds.fever_c"] = f"{round((practice.thresholds.fever_f - 32) * 5 / 9, 1):g}"
     return values
 
 
