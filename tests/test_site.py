@@ -256,7 +256,12 @@ def test_right_to_left_pages_keep_numbers_and_addresses_left_to_right(built: Bui
     assert lri not in spanish  # left-to-right pages are left as they are
     home = page(site, "ar/")
     english = [li for li in home.xpath("//main//li[@lang='en']")]
-    assert english and all(li.get("dir") == "ltr" and "(English)" in li.text_content() for li in english)
+    assert english and all(li.get("dir") == "ltr" for li in english)
+    # ...and say so in the reader's language ("الإنجليزية", English as Arabic names it), tagged as Arabic
+    labels = [span for li in english for span in li.xpath(".//span[@class='muted']")]
+    assert labels and all(s.text_content() == "(الإنجليزية)" and s.get("lang") == "ar" for s in labels)
+    chinese = page(site, "zh/").xpath("//main//li[@lang='en']//span[@class='muted']")
+    assert chinese and {s.text_content() for s in chinese} == {"(英语)"}
     assert home.xpath("//a[@class='brand']/@href") == ["/ar/"]
 
 

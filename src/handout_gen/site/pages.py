@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from babel import Locale
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 from markupsafe import Markup
 
@@ -113,11 +114,15 @@ class SitePages:
                       page=info, site=self.site_context(page, page.lang, inline_css), **context)
         return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
 
-    def language_of(self, lang: str) -> dict[str, str]:
-        """What a list item in ``lang`` needs on a page in another language: its ``lang`` and
-        ``dir`` attributes, and the language's own name (shown as "(English)")."""
+    def language_of(self, lang: str, reader: str) -> dict[str, str]:
+        """What a list item in ``lang`` needs on a page in the ``reader``'s language: its
+        ``lang`` and ``dir`` attributes, and its language's name as the reader calls it
+        (CLDR's, via Babel: "英语" on a Chinese page; the language's own name where CLDR
+        has none), shown as "(英语)" beside an item with no edition in the reader's language."""
         languages = self.project.languages
-        return {"lang": lang, "dir": languages.direction(lang), "language": languages.native(lang)}
+        names = Locale.parse(languages.locale(reader)).languages
+        name = names.get(lang) or names.get(lang.split("-")[0]) or languages.native(lang)
+        return {"lang": lang, "dir": languages.direction(lang), "language": name}
 
     def edition_links(self, procedure: Procedure, current: str) -> list[dict[str, str]]:
         return [
@@ -181,7 +186,7 @@ class SitePages:
         editions = {(i.id, i.page.lang): i for i in self.editions}
         shown = [editions.get((i.id, lang), i) for i in self.issues]
         return [{"href": self.urls.link(i.page.path), "subject": i.subject, "preheader": i.preheader,
-                 "date": i.date, **self.language_of(i.lang)} for i in shown]
+                 "date": i.date, **self.language_of(i.lang, lang)} for i in shown]
 
     def lastmod(self) -> dict[str, Any]:
         found: dict[str, Any] = {i.page.path: i.date for i in self.issues}
@@ -199,7 +204,7 @@ class SitePages:
             meta = procedure.edition(page.lang).meta
             links.append({"href": self.urls.link(page.path), "title": meta.title, "summary": meta.summary,
                           "editions": self.edition_links(procedure, page.lang),
-                          **self.language_of(page.lang)})
+                          **self.language_of(page.lang, lang)})
         return links
 
     def procedures(self, page: Page) -> bytes:
