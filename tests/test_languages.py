@@ -431,3 +431,14 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     (page, first), = [(p, w) for p, w in words if w["text"] == "Have" and w["x0"] < p.width / 2]
     boxes = [r for r in page.rects if abs(r["top"] - first["top"]) < 6 and r["width"] < 14]
     assert boxes and all(box["x1"] <= first["x0"] for box in boxes)  # the checkbox left of its line
+
+
+def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
+    """Line breaking may part "2026年11月24" from "日": a word joiner (drawn as nothing, not in
+    copied text) holds each number to its 年, 月 or 日; other scripts are left as they are."""
+    from handout_gen.render.jinja import medium_date, weekday_date
+
+    joined = "2026\u2060年\u206011\u2060月\u206024\u2060日"
+    assert medium_date(date(2026, 11, 24), "zh_Hans_CN") == joined
+    assert weekday_date(date(2026, 11, 24), "zh_Hans_CN").startswith("11\u2060月\u206024\u2060日")
+    assert "\u2060" not in medium_date(date(2026, 11, 24), "en") + weekday_date(date(2026, 11, 24), "es")

@@ -76,6 +76,17 @@ def plain(text: str) -> str:
     return text.translate(GLYPH_FALLBACKS)
 
 
+# A number beside a CJK character: line breaking (UAX #14) may part them, "2026年11月24" /
+# "日". A word joiner (drawn as nothing, and not in copied text) holds them together.
+_CJK_NUMBER = re.compile(r"(?<=\d)(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=\d)")
+
+
+def dated(text: str) -> str:
+    """A formatted date as printed: fallback glyphs (:func:`plain`), and in Chinese or
+    Japanese each number held to its 年, 月 or 日."""
+    return _CJK_NUMBER.sub("\u2060", plain(text))
+
+
 # Template messages whose English was reworded: a project catalog made before has only the
 # old msgid, whose translation still fits, so it is used rather than English.
 REWORDED = {
@@ -105,13 +116,13 @@ def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: in
 @jinja2.pass_context
 def long_date(context: jinja2.runtime.Context, value: date) -> str:
     """"Tuesday, December 1, 2026" / "martes, 1 de diciembre de 2026"."""
-    return plain(format_date(value, "full", locale=_locale(context)))
+    return dated(format_date(value, "full", locale=_locale(context)))
 
 
 @jinja2.pass_context
 def short_date(context: jinja2.runtime.Context, value: date) -> str:
     """"December 1, 2026" / "1 de diciembre de 2026"."""
-    return plain(format_date(value, "long", locale=_locale(context)))
+    return dated(format_date(value, "long", locale=_locale(context)))
 
 
 @cache
@@ -134,7 +145,7 @@ def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a B
     the year: such a day is at most weeks from the appointment letter that prints it. The
     date never breaks over two lines ("December" / "7"); only after the weekday's comma."""
     locale = languages.locale(lang)
-    text = plain(format_date(value, _weekday_pattern(locale), locale=locale))
+    text = dated(format_date(value, _weekday_pattern(locale), locale=locale))
     return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
 
 
@@ -274,7 +285,7 @@ def page_counters(context: jinja2.runtime.Context) -> str:
 
 def medium_date(value: date, lang: str) -> str:
     """"Nov 2, 2026" / "2 nov 2026": short enough for a footer, no reader arithmetic."""
-    return plain(format_date(value, "medium", locale=languages.locale(lang)))
+    return dated(format_date(value, "medium", locale=languages.locale(lang)))
 
 
 def nowrap(text: str) -> str:
