@@ -145,8 +145,8 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
         (
             ["first_name", "last_name", "procedures", "date", "time", "location", "physician", "dob", "mrn"],
             [
-                "row 1, column dob: is not a column a packet needs; remove it (minimum necessary).",
-                "row 1, column mrn: is not a column a packet needs; remove it (minimum necessary).",
+                "row 1, column dob: is not a column a packet needs: remove it (minimum necessary). Allowed: ",
+                "row 1, column mrn: is not a column a packet needs: remove it (minimum necessary)",
             ],
         ),
         (
@@ -157,7 +157,19 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
         (  # a scheduler's export: its names are read, and what a packet does not need is refused
             ["Patient First Name", "Patient Last Name", "Procedure Name", "Date of Service", "Start Time",
              "Facility", "Provider Name", "Insurance"],
-            ["row 1, column insurance: is not a column a packet needs; remove it"],
+            ["row 1, column Insurance: is not a column a packet needs: remove it"],
+        ),
+        (  # an unknown column while one is missing: it may be the one, under another name
+            ["first_name", "last_name", "Service", "date", "time", "location", "physician"],
+            ["row 1, column procedures: required column is missing; name the column that holds it "
+             "'procedures'",
+             "row 1, column Service: is not a column a packet needs: remove it (minimum necessary), or, if "
+             "it holds procedures, give it that name. Allowed: "],
+        ),
+        (  # two names of one column: both named as the spreadsheet shows them
+            ["first_name", "last_name", "procedures", "Appointment Date", "Date of Service", "time",
+             "location", "physician"],
+            ['row 1, column Date of Service: and "Appointment Date" both mean the column \'date\': keep one'],
         ),
         (  # the whole name in one column, and the two name columns too
             ["Patient Name", "first_name", "procedures", "date", "time", "location", "physician"],
@@ -182,13 +194,16 @@ def test_a_row_with_a_cell_too_many_or_too_few_says_why(tmp_path: Path, catalog:
     header = "first_name,last_name,procedures,date,time,location,physician"
     path = tmp_path / "roster.csv"
     path.write_text(f"{header}\nAna,Reyes, Jr.,prp-injection,2026-12-09,09:30,orchard,okafor\n"
-                    "Ana,Reyes,prp-injection,2026-12-09,09:30,orchard\n", encoding="utf-8")
+                    "Ana,Reyes,prp-injection,2026-12-09,09:30,orchard\n"
+                    "Ana,Reyes,prp-injection,2026-12-09,09:30,orchard,okafor,,\n", encoding="utf-8")
     found = [(p.line, p.message) for p in check_roster(path, catalog).problems]
     assert found == [
         (2, 'has 8 cells but the header has 7: a cell probably holds a comma (a name like "Reyes, Jr."); '
             "put that cell in quotes"),
         (3, "has 6 cells but the header has 7: give every column its cell (an empty cell still needs its "
             "comma)"),
+        (4, "has 9 cells but the header has 7: it ends with empty cells the header has no column for: end "
+            "the header with as many commas, or remove the commas at the end of the row"),
     ]
 
 
@@ -220,10 +235,12 @@ def test_the_whole_name_in_one_column_is_split_at_its_comma(tmp_path: Path, cata
     (row,) = rows_of(path, catalog)
     assert (row.first_name, row.last_name) == ("Marisol Ana", "Quintero-Vale")
     message = str(RosterError(check_roster(path, catalog).problems, "roster.csv"))
-    expected = ('column patient_name: must be the family name, a comma, then the given names '
-                '("Quintero-Vale, Marisol"), with no other comma')
-    assert [line for line in message.splitlines() if expected in line] == [
-        f"  row {n}, {expected}" for n in (3, 4, 5)
+    form = 'write the family name, a comma, then the given names ("Quintero-Vale, Marisol")'
+    assert message.splitlines()[1:] == [
+        f"  row 3, column patient_name: has no comma: {form}",
+        f'  row 4, column patient_name: has more than one comma: {form}; a suffix goes with the family name '
+        '("Ruiz Jr., Pablo")',
+        f"  row 5, column patient_name: has no family name before its comma: {form}",
     ]
     assert "Daniel" not in message and "Marisol" not in message.replace('"Quintero-Vale, Marisol"', "")
     json_path = tmp_path / "roster.json"
@@ -429,7 +446,11 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     klingon, traditional = check_roster(path, catalog).problems
     assert (klingon.line, klingon.field, traditional.line) == (11, "language", 12)
     assert klingon.message.startswith("must be one of en, es, ") and "Klingon" not in klingon.message
-    assert traditional.message.startswith("is written in another script than its language's packets; must be")
+    assert traditional.message.startswith(
+        "is written in another script than its language's packets (which would print characters the "
+        "patient may not read); ask the patient which they read: the cell must be one of en, es, ")
+    assert traditional.message.endswith(
+        "or whoever keeps the content declares this script as a language of its own")
 
 
 LATER = {**GOOD, "patient_id": "", "date": "2026-12-11", "time": "11:00"}  # no id, another day
@@ -439,12 +460,12 @@ def test_a_row_pasted_twice_is_a_bad_row_naming_the_first(tmp_path: Path, catalo
     """The same patient at the same date and time again (a paste, a double export) would print
     two packets and two letters for one visit. Another day, or another patient at that time
     (another id or another name), is fine; ids and names match in any case. No cell is
-    repeated."""
+    repeated. (The same moment with other details is no paste: see the double-booked test.)"""
     rows = [
         GOOD,
         {**GOOD, "date": "2026-12-10", "time": "13:30"},  # a visit the next day
         {**GOOD, "patient_id": "MH-2"},  # another patient at the same time
-        {**GOOD, "patient_id": "mh-1", "procedures": "prp-injection", "sedation": "no"},  # row 2 again
+        {**GOOD, "patient_id": "mh-1"},  # row 2 again
         LATER,
         {**LATER, "first_name": "ZZYZX"},  # row 6 again
         {**LATER, "first_name": "Ana"},  # another patient
@@ -512,6 +533,65 @@ def test_one_patient_id_under_two_names_is_a_bad_row_for_both(tmp_path: Path, ca
     assert (summary.valid, summary.bad_rows) == (2, {2, 4})
     message = str(RosterError(summary.problems, "roster.csv"))
     assert not any(word in message for word in ("MH-7", "José", "Penner", "Joseph"))
+
+
+def test_a_name_an_export_garbled_is_refused_never_printed(tmp_path: Path, catalog: Catalog) -> None:
+    """A name with a letter an export lost ("Pe?a") or read in the wrong encoding ("JosÃ©",
+    as when one Windows-1252 row makes a UTF-8 file read as Windows-1252) would greet the
+    patient by a name not theirs: the row is refused, the cell never quoted. Real names in
+    any script pass."""
+    names = [("José", "Peña"), ("Łukasz", "Dvořák"), ("JOÃO", "Nguyễn Văn"), ("秀英", "王"),
+             ("محمد", "O’Brien"), ("Jos?", "Pe?a"), ("JosÃ©", "PeÃ±a"), ("Ana", "Oâ€™Brien")]
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "first_name": first, "last_name": last, "patient_id": f"MH-{n}"}
+                     for n, (first, last) in enumerate(names)])
+    found = [(p.line, p.field, p.message.split(";")[0]) for p in check_roster(path, catalog).problems]
+    lost = ("has a '?' or '\ufffd' where a letter was lost when the file was saved (an export to a code "
+            "page without that letter)")
+    garbled = 'looks garbled by a wrong text encoding ("Ã©" for "é")'
+    assert found == [(7, "first_name", lost), (7, "last_name", lost), (8, "first_name", garbled),
+                     (8, "last_name", garbled), (9, "last_name", garbled)]
+    # a UTF-8 file with one Windows-1252 row is read as Windows-1252: its UTF-8 names garble
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(path.read_bytes().split(b"\n")[0] + b"\n" + b"\n".join(
+        ["MH-1,Jos\u00e9,Pe\u00f1a,en,epidural-steroid-injection,2026-12-09,09:30,orchard,okafor,yes"
+         ",no,,,no,no,no".encode(),
+         "MH-2,Zo\u00eb,Bront\u00eb,en,epidural-steroid-injection,2026-12-09,10:30,orchard,okafor,yes"
+         ",no,,,no,no,no".encode("cp1252")]) + b"\n")
+    problems = check_roster(mixed, catalog).problems
+    assert [(p.line, p.field) for p in problems] == [(2, "first_name"), (2, "last_name")]
+
+
+def test_two_different_bookings_of_one_patient_at_one_time_refuse_both(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """A row pasted twice is a repeat (its first copy is made); the same patient at the same
+    date and time with another clinic, doctor or procedure is not a paste: which booking is
+    right is the desk's to find out, so both rows are refused (roster.double-booked)."""
+    rows = [
+        GOOD,
+        {**GOOD, "location": "riverside", "physician": "lindqvist", "date": "2026-12-08"},
+        {**GOOD, "patient_id": "MH-2", "first_name": "Ana"},
+        {**GOOD, "patient_id": "MH-2", "first_name": "Ana"},  # pasted twice
+        {**GOOD, "patient_id": "MH-3", "first_name": "Eva", "date": "2026-12-10"},
+        {**GOOD, "patient_id": "MH-3", "first_name": "Eva", "date": "2026-12-10",
+         "procedures": "prp-injection", "sedation": "no"},  # another procedure at that moment
+    ]
+    rows[0] = {**GOOD, "date": "2026-12-08"}
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    said = ("books the same patient at the same date and time as row {}, with other details (clinic, doctor, "
+            "procedures or answers): check which booking is right; neither packet is made")
+    assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
+        (2, "date", "roster.double-booked", said.format(3)),
+        (3, "date", "roster.double-booked", said.format(2)),
+        (5, "patient_id", "roster.repeated", "repeats row 4: the same patient at the same date and time (two "
+         "procedures at one visit go in one procedures cell)"),
+        (6, "date", "roster.double-booked", said.format(7)),
+        (7, "date", "roster.double-booked", said.format(6)),
+    ]
+    assert (summary.valid, summary.bad_rows) == (1, {2, 3, 5, 6, 7})
 
 
 def test_two_patients_of_one_name_are_told_apart_by_their_ids(tmp_path: Path, catalog: Catalog) -> None:

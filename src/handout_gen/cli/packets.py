@@ -49,7 +49,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         call = len(set(report.skipped_rows) - repeated)
         again = f"; {len(repeated)} repeated an earlier row (its packet is made)" if repeated else ""
         click.echo(f"{len(report.skipped_rows)} row(s) skipped (listed in skipped.csv): "
-                   f"call {call} patient(s){again}")
+                   f"call the patients of {call} row(s){again}")
     if isinstance(roster, Path):
         Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
     else:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ftfy.badness import is_bad
+
 from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
@@ -53,6 +55,8 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Printed as running text: a line break or a bidi override/isolate could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
 BREAK_BIDI_RE = re.compile("[\n\r\u202a-\u202e\u2066-\u2069]")
+# What an export leaves where it lost a letter ("Pe?a", "?ukasz"); no name has either.
+LOST_LETTER_RE = re.compile("[?\ufffd]")
 TEXT_COLUMNS = (
     "first_name",
     "last_name",
@@ -204,12 +208,21 @@ UNLOCKED_RULE = "roster.no-password"  # a row's empty password cell under --encr
 
 
 def _check_text(cells: dict[str, str], bad: Complain) -> None:
-    """Names present and short; no control, line-break or text-direction characters anywhere."""
+    """Names present, short and as the patient writes them; no control, line-break or
+    text-direction characters anywhere."""
     for column in ("first_name", "last_name"):
         if not cells[column]:
             bad(column, "is empty; every packet needs the patient's name")
         elif len(cells[column]) > MAX_NAME:
             bad(column, f"is longer than {MAX_NAME} characters")
+        elif LOST_LETTER_RE.search(cells[column]):
+            bad(column, "has a '?' or '\ufffd' where a letter was lost when the file was saved (an export "
+                "to a code page without that letter); export the roster again as 'CSV UTF-8'")
+        elif is_bad(cells[column]):
+            # UTF-8 read as Windows-1252 ("JosÃ©"), or saved twice so: the letter would greet the
+            # patient by a name that is not theirs.
+            bad(column, "looks garbled by a wrong text encoding (\"Ã©\" for \"é\"); export the roster "
+                "again as 'CSV UTF-8', or correct the cell")
     for column, value in cells.items():
         if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
             bad(column, "contains a line break or a text-direction control character; use one line of text")
@@ -408,8 +421,10 @@ def validate_row(
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
         other = catalog.languages.other_script(cells["language"])  # zh-TW: Traditional characters
-        bad("language", ("is written in another script than its language's packets; " if other else "")
-            + f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages.yaml)")
+        known = f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages.yaml)"
+        bad("language", f"is written in another script than its language's packets (which would print "
+            f"characters the patient may not read); ask the patient which they read: the cell {known}, "
+            "or whoever keeps the content declares this script as a language of its own" if other else known)
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from handout_gen.core.errors import Problem
@@ -23,6 +23,10 @@ SAME_DAY_RULE = "roster.same-day"  # a second visit that day: two letters, two s
 ID_NAMES_RULE = "roster.id-names"  # one patient_id, two names: one row is another patient's chart
 ID_NAMES = ("has the patient_id of row {other} with another name: one of the two rows is wrong; check "
             "both against the chart")
+DOUBLE_BOOKED_RULE = "roster.double-booked"  # one patient, one moment, two different bookings
+DOUBLE_BOOKED = ("books the same patient at the same date and time as row {other}, with other details "
+                 "(clinic, doctor, procedures or answers): check which booking is right; neither packet "
+                 "is made")
 SAME_DAY = ("the same patient has another visit on this day (row {other}): two packets would give two "
             "different times to stop eating, drinking and medicines; put both procedures in one row's "
             "procedures cell")
@@ -57,6 +61,7 @@ class _Seen:
     def __init__(self) -> None:
         self.first: dict[bytes, list[tuple[int, bytes]]] = {}  # (name, moment) → each id's first row
         self.names: dict[bytes, tuple[int, bytes]] = {}  # id → the first row with it, and its name
+        self.booked: dict[int, bytes] = {}  # row → a digest of everything it says but its number
 
     def clashes(self, number: int, row: PatientRow, partners: dict[int, Problem]) -> list[Problem]:
         name = " ".join(fold(row.first_name).split() + fold(row.last_name).split())  # José is jose
@@ -70,8 +75,17 @@ class _Seen:
                                                    "patient_id", rule=ID_NAMES_RULE))
                 return [Problem("roster", ID_NAMES.format(other=other), number, "patient_id",
                                 rule=ID_NAMES_RULE)]
+        said = {f.name: getattr(row, f.name) for f in fields(row) if f.name != "row"}
+        said.update(first_name=name, last_name="", patient_id=ident)  # "ZZYZX" is Zzyzx, "mh-1" MH-1
+        self.booked[number] = _digest(repr(sorted(said.items())))
         first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
+        if first != number and self.booked[first] != self.booked[number]:
+            # Not a paste: which clinic, doctor or instructions are right is the desk's to find out.
+            partners.setdefault(first, Problem("roster", DOUBLE_BOOKED.format(other=number), first, "date",
+                                               rule=DOUBLE_BOOKED_RULE))
+            return [Problem("roster", DOUBLE_BOOKED.format(other=first), number, "date",
+                            rule=DOUBLE_BOOKED_RULE)]
         if first != number:  # pasted twice: two packets, two letters for one visit
             return [Problem("roster", f"repeats row {first}: the same patient at the same date and time (two "
                             "procedures at one visit go in one procedures cell)", number, "patient_id",

@@ -161,28 +161,28 @@ def _header_problems(header: list[str]) -> list[Problem]:
                 "roster", "the first row must be the header row; expected columns: " + ", ".join(COLUMNS), 1
             )
         ]
+    missing = _missing(names)
     problems = [
         Problem("roster", f"required column is missing; name the column that holds it '{column}'", 1, column)
-        for column in _missing(names)
+        for column in missing
     ]
     problems += _name_problems(names, 1)
-    for name in names:
-        if name and name not in (*COLUMNS, NAME):
-            shown = name[:40]
-            problems.append(
-                Problem(
-                    "roster",
-                    "is not a column a packet needs; remove it (minimum necessary). "
-                    f"Allowed: {', '.join(COLUMNS)}; or {NAME} (\"Last, First\") for both names",
-                    1,
-                    shown,
-                )
-            )
-    seen: set[str] = set()
-    for name in names:
+    # Named as the spreadsheet shows them; the allowed columns listed once, at the first.
+    unknown = [cell.strip()[:40] for cell, name in zip(header, names, strict=True)
+               if name and name not in (*COLUMNS, NAME)]
+    for index, shown in enumerate(unknown):
+        message = "is not a column a packet needs: remove it (minimum necessary)"
+        if missing:
+            message += f", or, if it holds {' or '.join(missing)}, give it that name"
+        if index == 0:
+            message += f". Allowed: {', '.join(COLUMNS)}; or {NAME} (\"Last, First\") for both names"
+        problems.append(Problem("roster", message, 1, shown))
+    seen: dict[str, str] = {}
+    for cell, name in zip(header, names, strict=True):
         if name in seen and name in (*COLUMNS, NAME):
-            problems.append(Problem("roster", "appears twice", 1, name))
-        seen.add(name)
+            problems.append(Problem("roster", f"and \"{seen[name]}\" both mean the column '{name}': keep one",
+                                    1, cell.strip()[:40]))
+        seen.setdefault(name, cell.strip()[:40])
     return problems
 
 
@@ -263,6 +263,11 @@ def _row_cells(
     column with no name must be empty; empty ones after the last named column may be
     missing (some exports drop them)."""
     named = max(index for index, name in enumerate(names, start=1) if name)
+    if len(cells) > len(names) and not any(cell.strip() for cell in cells[len(names):]):
+        hint = ("it ends with empty cells the header has no column for: end the header with as many commas, "
+                "or remove the commas at the end of the row")
+        return None, [Problem("roster", f"has {len(cells)} cells but the header has {len(names)}: {hint}",
+                              number)]
     if len(cells) > len(names):
         hint = "a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell in quotes"
         return None, [Problem("roster", f"has {len(cells)} cells but the header has {len(names)}: {hint}",
@@ -290,11 +295,18 @@ def split_name(row: dict[str, Any], number: int) -> tuple[dict[str, Any] | None,
         return row, []
     whole = row.pop(NAME)
     last, comma, first = str(whole if whole is not None else "").partition(",")
-    if not comma or "," in first or not last.strip() or not first.strip():
-        message = ("must be the family name, a comma, then the given names (\"Quintero-Vale, Marisol\"), "
-                   "with no other comma")
-        return None, [Problem("roster", message, number, NAME)]
-    return {"first_name": first.strip(), "last_name": last.strip(), **row}, []
+    form = "the family name, a comma, then the given names (\"Quintero-Vale, Marisol\")"
+    if not comma:
+        message = f"has no comma: write {form}"
+    elif "," in first:
+        message = (f"has more than one comma: write {form}; a suffix goes with the family name "
+                   "(\"Ruiz Jr., Pablo\")")
+    elif not last.strip() or not first.strip():
+        missing = "family name before" if not last.strip() else "given names after"
+        message = f"has no {missing} its comma: write {form}"
+    else:
+        return {"first_name": first.strip(), "last_name": last.strip(), **row}, []
+    return None, [Problem("roster", message, number, NAME)]
 
 
 def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
