@@ -637,7 +637,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
     """The stop and restart words print verbatim: a weekday that is not its date's, or (with
     no last-dose column) a stop day on or after the visit or before the print date, would be
     followed as written. A right weekday, an unnamed day and the visit's own day named beside
-    the stop day are fine; no cell is quoted."""
+    the stop day are fine; no cell is quoted. A day written in numbers reads two ways and is
+    refused; a fraction of a tablet is not a day."""
     thinner = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
                "blood_thinner_restart": "The morning after."}  # the visit: Wednesday, December 9
     stops = [
@@ -648,6 +649,9 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         "Take your last dose on Saturday, December 12.",  # after the visit
         "Deje de tomarlo el domingo 6 de diciembre.",  # right, in Spanish
         "Take your last dose on Sunday, December 6, three days before your visit on Wednesday, December 9.",
+        "Take your last 1/2 tablet on the morning of Sunday, December 6.",  # a fraction, no date
+        "Last dose 12/12/2026 in the morning.",  # 12 December, or 12 May? (and after the visit)
+        "Última dosis el 6.12.2026.",  # a numeric date, as a patient of another country reads it
     ]
     rows = [{**thinner, "patient_id": f"MH-{n}", "blood_thinner_stop": stop} for n, stop in enumerate(stops)]
     rows.append({**thinner, "patient_id": "MH-99", "blood_thinner_stop": stops[0],
@@ -656,13 +660,17 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
     write_csv(path, rows)
     found = [(p.line, p.field, p.message) for p in check_roster(path, catalog).problems]
     weekday = "names a weekday that is not its date's; check the day with the clinician"
+    numeric = ("writes a day in numbers (12/5/2026), which a patient may read as 12 May or as 5 December: "
+               'write it with the month\'s name ("Saturday, December 5")')
     assert found == [
         (4, "blood_thinner_stop", weekday),
         (5, "blood_thinner_stop", "names a day before the print date, so the stop plan can no longer be "
          "followed: ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
          '--allow-late to print "Call us today"'),
         (6, "blood_thinner_stop", "names no day before the visit; the last dose comes before it"),
-        (9, "blood_thinner_restart", weekday),
+        (10, "blood_thinner_stop", numeric),
+        (11, "blood_thinner_stop", numeric),
+        (12, "blood_thinner_restart", weekday),
     ]
 
 

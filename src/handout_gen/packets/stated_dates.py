@@ -3,8 +3,11 @@ dated roster column can be compared with the sentence the letter prints beside i
 the letter prints each of them on one line.
 
 Only unmistakable forms count: a month's name (in any language the practice keeps, full or
-short) next to a day number, "11月28日", or an ISO date. Slash dates and relative days
-("3 days before") are left alone: a sentence that names no day is never a mismatch.
+short) next to a day number, "11月28日", or an ISO date. A numeric date with a year
+("12/5/2026", "5.12.2026") is refused: the patient reads it verbatim, and whether it is
+5 December or 12 May depends on where they learned to read dates. Relative days ("3 days
+before") and bare fractions ("1/2 tablet") are left alone: a sentence that names no day is
+never a mismatch.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import date
 
 _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
+_NUMERIC_DAY = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b")
 
 
 def _names(locales: tuple[str, ...], kind: str) -> tuple[str, dict[str, int]]:
@@ -99,6 +103,10 @@ def stated_day_problems(
     (``first_named``: how a message says it)."""
     found = []
     for column, text in (("blood_thinner_stop", stop), ("blood_thinner_restart", restart)):
+        if _NUMERIC_DAY.search(text):
+            found.append((column, "writes a day in numbers (12/5/2026), which a patient may read as 12 May "
+                          "or as 5 December: write it with the month's name (\"Saturday, December 5\")"))
+            continue
         for weekday, month, number in named_weekdays(text, locales) if text else ():
             day = _nearest(visit, month, number)
             if day is not None and day.weekday() != weekday:
