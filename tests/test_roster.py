@@ -714,15 +714,20 @@ def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
     tmp_path: Path, catalog: Catalog
 ) -> None:
     """A scheduling system's export says "Orchard Way Clinic" and "Dr. Okafor", not the ids of
-    practice.yaml: any case, a title, credentials after a comma or the family name alone find
+    practice.yaml: any case, a title, credentials (after a comma or not) or the family name alone find
     the same clinic and physician, and the packet uses the id. Anything else is still a bad row."""
     spellings = [("Orchard", "OKAFOR"), ("Orchard Way Clinic", "Dr. Okafor"),
-                 ("orchard way clinic", "Adaeze Okafor, MD"), ("Riverside Procedure Suite", "dr lindqvist")]
+                 ("orchard way clinic", "Adaeze Okafor, MD"), ("Riverside Procedure Suite", "dr lindqvist"),
+                 ("Orchard", "Adaeze Okafor MD")]
     rows = [{**GOOD, "location": where, "physician": who, "time": f"{10 + n}:00"}
             for n, (where, who) in enumerate(spellings)]
     made = rows_from(rows, catalog)
     assert [(r.location, r.physician) for r in made] == [
-        ("orchard", "okafor"), ("orchard", "okafor"), ("orchard", "okafor"), ("riverside", "lindqvist")]
+        ("orchard", "okafor"), ("orchard", "okafor"), ("orchard", "okafor"), ("riverside", "lindqvist"),
+        ("orchard", "okafor")]
+    from handout_gen.packets.lookup import name_key
+
+    assert name_key("Minh Do") == "minh do" and name_key("MD") == "md"  # a name is never cut short
     path = tmp_path / "roster.csv"
     write_csv(path, [{**GOOD, "location": "Orchard Clinic", "physician": "Dr. Adaeze"}])
     assert [(p.field, p.message) for p in check_roster(path, catalog).problems] == [

@@ -8,13 +8,18 @@ import re
 from collections.abc import Callable
 
 TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
+# Credentials an export may write after a name without a comma ("Adaeze Okafor MD"). Not
+# "DO": it is a family name too (Do, Đỗ), and a name is never cut short.
+CREDENTIALS = frozenset({"md", "phd", "np", "pa", "pa-c", "rn", "crna", "dnp", "fnp", "aprn", "mbbs", "dpm"})
 
 
 def name_key(text: str) -> str:
     """How a clinic or physician is looked up: any case, no title, no credentials after a
-    comma ("Dr. Adaeze Okafor, MD" → "adaeze okafor")."""
-    words = text.split(",")[0].casefold().replace(".", " ").split()
-    return " ".join(word for word in words if word not in TITLES)
+    comma or at the end ("Dr. Adaeze Okafor, MD", "Adaeze Okafor MD" → "adaeze okafor")."""
+    words = [w for w in text.split(",")[0].casefold().replace(".", " ").split() if w not in TITLES]
+    while len(words) > 1 and words[-1] in CREDENTIALS:
+        words.pop()
+    return " ".join(words)
 
 
 def procedure_key(text: str) -> str:
