@@ -12,7 +12,7 @@ from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.roster import Catalog, rows_from
-from handout_gen.packets.roster_check import check_roster, iter_roster
+from handout_gen.packets.roster_check import RosterSummary, check_roster, iter_roster
 from tests.conftest import FIXTURE
 from tests.fictional import write_csv
 
@@ -44,6 +44,22 @@ def catalog() -> Catalog:
 
 def rows_of(path: Path, catalog: Catalog) -> list:
     return [row for _, row, _ in iter_roster(path, catalog) if row is not None]
+
+
+def checked(
+    tmp_path: Path, catalog: Catalog, rows: list[dict[str, str]]
+) -> tuple[RosterSummary, list[tuple[int | None, str | None, str, str]]]:
+    """Pass one over ``rows`` written as a roster: its summary, and each problem as (row,
+    column, rule, message)."""
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    summary = check_roster(path, catalog)
+    return summary, [(p.line, p.field, p.rule, p.message) for p in summary.problems]
+
+
+def both(first: int, second: int, column: str, rule: str, said: str) -> list[tuple[int, str, str, str]]:
+    """The problems of two rows refused together, each naming the other (``said`` has a {})."""
+    return [(first, column, rule, said.format(second)), (second, column, rule, said.format(first))]
 
 
 @pytest.mark.parametrize("bom", [False, True])
@@ -521,15 +537,10 @@ def test_one_patient_id_under_two_names_is_a_bad_row_for_both(tmp_path: Path, ca
         {**GOOD, "patient_id": "MH-7 ", "first_name": "Joseph", "last_name": "Penner", "date": "2026-12-11"},
         {**GOOD, "patient_id": "MH-8", "first_name": "Ana", "date": "2026-12-11"},
     ]
-    path = tmp_path / "roster.csv"
-    write_csv(path, rows)
-    summary = check_roster(path, catalog)
+    summary, found = checked(tmp_path, catalog, rows)
     said = ("has the patient_id of row {} with another name: one of the two rows is wrong; check both "
             "against the chart")
-    assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
-        (2, "patient_id", "roster.id-names", said.format(4)),
-        (4, "patient_id", "roster.id-names", said.format(2)),
-    ]
+    assert found == both(2, 4, "patient_id", "roster.id-names", said)
     assert (summary.valid, summary.bad_rows) == (2, {2, 4})
     message = str(RosterError(summary.problems, "roster.csv"))
     assert not any(word in message for word in ("MH-7", "José", "Penner", "Joseph"))
@@ -578,18 +589,14 @@ def test_two_different_bookings_of_one_patient_at_one_time_refuse_both(
          "procedures": "prp-injection", "sedation": "no"},  # another procedure at that moment
     ]
     rows[0] = {**GOOD, "date": "2026-12-08"}
-    path = tmp_path / "roster.csv"
-    write_csv(path, rows)
-    summary = check_roster(path, catalog)
+    summary, found = checked(tmp_path, catalog, rows)
     said = ("books the same patient at the same date and time as row {}, with other details (clinic, doctor, "
             "procedures or answers): check which booking is right; neither packet is made")
-    assert [(p.line, p.field, p.rule, p.message) for p in summary.problems] == [
-        (2, "date", "roster.double-booked", said.format(3)),
-        (3, "date", "roster.double-booked", said.format(2)),
+    assert found == [
+        *both(2, 3, "date", "roster.double-booked", said),
         (5, "patient_id", "roster.repeated", "repeats row 4: the same patient at the same date and time (two "
          "procedures at one visit go in one procedures cell)"),
-        (6, "date", "roster.double-booked", said.format(7)),
-        (7, "date", "roster.double-booked", said.format(6)),
+        *both(6, 7, "date", "roster.double-booked", said),
     ]
     assert (summary.valid, summary.bad_rows) == (1, {2, 3, 5, 6, 7})
 
