@@ -398,7 +398,7 @@ def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_pa
 
 @pytest.mark.slow
 def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
-    sample_project: Path, tmp_path: Path
+    warm_project: Path, tmp_path: Path
 ) -> None:
     """A procedure with no translation prints in English: its handout opens with the packet's
     note in the reader's language (how to have it read to them), and so do the English lines
@@ -409,7 +409,7 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     def packet(lang: str, procedure: str) -> bytes:
         out = tmp_path / f"{lang}-{procedure}"
         hg(
-            sample_project, "packet", "--first-name", "秀英", "--last-name", "王", "--lang", lang,
+            warm_project, "packet", "--first-name", "秀英", "--last-name", "王", "--lang", lang,
             "--procedure", procedure, "--date", "2026-12-09", "--time", "9:30", "--location", "orchard",
             "--physician", "okafor", "--today", "2026-11-24", "-o", str(out), check=True,
         )  # fmt: skip
