@@ -422,6 +422,8 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     assert "RadiofrequencyAblation" in pages[handout] and note in pages[handout]
     closing = next(i for i, page in enumerate(pages) if "Youhaveafeverof" in page)
     assert closing > handout and note in pages[closing]
+    emergency = next(page for page in pages if "911" in page and "Yousuddenlycannotcontrol" in page)
+    assert note in emergency.split("911")[1]  # the 911 box says it too: it may start a page of its own
     translated = "".join(pdf_pages(packet("zh", "epidural-steroid-injection"))).replace(" ", "")
     assert "只有英文版" not in translated
 
@@ -431,6 +433,10 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     (page, first), = [(p, w) for p, w in words if w["text"] == "Have" and w["x0"] < p.width / 2]
     boxes = [r for r in page.rects if abs(r["top"] - first["top"]) < 6 and r["width"] < 14]
     assert boxes and all(box["x1"] <= first["x0"] for box in boxes)  # the checkbox left of its line
+    # and a bullet of an English line stays inside the page's text column, left of its line
+    margin = min(box["x0"] for box in boxes)  # the text column's left edge
+    bullets = [(p, w) for p, w in words if w["text"] == "•"]
+    assert bullets and all(w["x0"] >= margin - 1 for _, w in bullets), (margin, [w["x0"] for _, w in bullets])
 
 
 def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
