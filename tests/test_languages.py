@@ -400,8 +400,9 @@ def test_an_arabic_packet_is_stamped_from_the_right(sample_project: Path, tmp_pa
 def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     warm_project: Path, tmp_path: Path
 ) -> None:
-    """A procedure with no translation prints in English: its handout opens with the packet's
-    note in the reader's language (how to have it read to them), and so do the English lines
+    """A procedure with no translation prints in English: its handout's first page carries the
+    packet's note in the reader's language (how to have it read to them), under the key
+    points, and so do the English lines
     on the closing pages, whose list runs left to right on an Arabic page (its checkboxes at
     the left). A packet whose every part is translated carries no note."""
     from .cliutil import hg
@@ -420,6 +421,7 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     pages = [page.replace(" ", "") for page in pdf_pages(packet("zh", "radiofrequency-ablation"))]
     handout = next(i for i, page in enumerate(pages) if "Keypoints" in page)
     assert "RadiofrequencyAblation" in pages[handout] and note in pages[handout]
+    assert pages[handout].index(note) > pages[handout].index("Keypoints")  # which it never pushes off page 1
     closing = next(i for i, page in enumerate(pages) if "Youhaveafeverof" in page)
     assert closing > handout and note in pages[closing]
     emergency = next(page for page in pages if "911" in page and "Yousuddenlycannotcontrol" in page)
