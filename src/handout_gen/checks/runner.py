@@ -204,11 +204,10 @@ def translation_findings(
             continue
         meta: Any = edition.meta
         tsource = relpath(edition.path, root)
-        if meta.translation_of_version != original.meta.version:
+        if behind := procedure.behind(lang):
             findings.append(Finding(
                 tsource, _front_line(edition, "translation_of_version"), "translation.stale", "warning",
-                f"translates version {meta.translation_of_version} but the English original is "
-                f"now {original.meta.version}",
+                f"translates version {behind[0]} but the English original is now {behind[1]}",
                 "update the translation, then set translation_of_version to the new version"))
         image: Any = getattr(original.meta, "image", None)
         if image is not None and not (meta.image_alt and meta.image_caption):

@@ -120,6 +120,14 @@ class Procedure:
         """The web page of the edition a reader of ``lang`` gets (the original's when untranslated)."""
         return edition_url(self.meta.url, self.edition(lang).lang)
 
+    def behind(self, lang: str) -> tuple[str, str] | None:
+        """(the version it translates, the English version now) when the edition in ``lang``
+        translates an older English than there is now; None when it is current or absent."""
+        edition = self.editions.get(lang)
+        translates = getattr(edition.meta, "translation_of_version", None) if edition else None
+        now = self.editions[ORIGINAL].meta.version
+        return None if translates is None or translates == now else (translates, now)
+
 
 def edition_url(url: str, lang: str) -> str:
     """Where a procedure's page in ``lang`` lives: the original's ``url`` for the original,

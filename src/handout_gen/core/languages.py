@@ -22,7 +22,10 @@ Direction = Literal["ltr", "rtl"]
 # How a letter writes a patient's name: "given-first" ("Ana Ruiz") or "family-first" (Chinese,
 # Japanese, Korean: "王秀英", "Wang Xiuying").
 NameOrder = Literal["given-first", "family-first"]
-_UNSPACED_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+# The CJK scripts (kana, ideographs, Hangul) as a regex class body: a name in them is written
+# without a space, and a number beside them keeps to its unit (render/jinja.py's dates).
+CJK_SCRIPTS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED_NAME = re.compile(f"[{CJK_SCRIPTS}]+")
 # flesch-kincaid (English) and inflesz (Spanish) are formulas; sentence-length is the rule for
 # a language without one: short sentences and short words, measured, not scored.
 Readability = Literal["flesch-kincaid", "inflesz", "sentence-length"]
@@ -162,9 +165,6 @@ class Languages:
             return f"{given} {family}"
         both_unspaced = all(_UNSPACED_NAME.fullmatch(part) for part in (family, given))
         return f"{family}{given}" if both_unspaced else f"{family} {given}"
-
-    def colon(self, code: str) -> str:
-        return self.info(code).colon
 
     def punctuation(self, code: str) -> dict[str, str]:
         """The marks templates put between a label and its value and between parts of a list."""

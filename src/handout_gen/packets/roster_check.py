@@ -71,10 +71,7 @@ class _Seen:
             # means one of the rows holds another patient's, and neither may go out.
             other, its_name = self.names.setdefault(ident, (number, _digest(name)))
             if its_name != _digest(name):
-                partners.setdefault(other, Problem("roster", ID_NAMES.format(other=number), other,
-                                                   "patient_id", rule=ID_NAMES_RULE))
-                return [Problem("roster", ID_NAMES.format(other=other), number, "patient_id",
-                                rule=ID_NAMES_RULE)]
+                return _both(number, other, partners, "patient_id", ID_NAMES, ID_NAMES_RULE)
         said = {f.name: getattr(row, f.name) for f in fields(row) if f.name != "row"}
         said.update(first_name=name, last_name="", patient_id=ident)  # "ZZYZX" is Zzyzx, "mh-1" MH-1
         self.booked[number] = _digest(repr(sorted(said.items())))
@@ -82,10 +79,7 @@ class _Seen:
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
         if first != number and self.booked[first] != self.booked[number]:
             # Not a paste: which clinic, doctor or instructions are right is the desk's to find out.
-            partners.setdefault(first, Problem("roster", DOUBLE_BOOKED.format(other=number), first, "date",
-                                               rule=DOUBLE_BOOKED_RULE))
-            return [Problem("roster", DOUBLE_BOOKED.format(other=first), number, "date",
-                            rule=DOUBLE_BOOKED_RULE)]
+            return _both(number, first, partners, "date", DOUBLE_BOOKED, DOUBLE_BOOKED_RULE)
         if first != number:  # pasted twice: two packets, two letters for one visit
             return [Problem("roster", f"repeats row {first}: the same patient at the same date and time (two "
                             "procedures at one visit go in one procedures cell)", number, "patient_id",
@@ -93,9 +87,7 @@ class _Seen:
         if earlier != number:
             # Each letter counts its fasting and medicine times from its own visit: the patient
             # would hold two schedules for one day, and follow either: neither packet is made.
-            partners.setdefault(earlier, Problem("roster", SAME_DAY.format(other=number), earlier, "date",
-                                                 rule=SAME_DAY_RULE))
-            return [Problem("roster", SAME_DAY.format(other=earlier), number, "date", rule=SAME_DAY_RULE)]
+            return _both(number, earlier, partners, "date", SAME_DAY, SAME_DAY_RULE)
         return []
 
     def _first(self, number: int, ident: bytes, name: str, when: str) -> int:
@@ -106,6 +98,15 @@ class _Seen:
         if all(its_id != ident for _, its_id in rows):
             rows.append((number, ident))
         return found
+
+
+def _both(
+    number: int, other: int, partners: dict[int, Problem], column: str, message: str, rule: str
+) -> list[Problem]:
+    """Row ``number``'s problem with an earlier row ``other``: both are refused, each naming
+    the other (the earlier one's problem goes to ``partners``: it was streamed already)."""
+    partners.setdefault(other, Problem("roster", message.format(other=number), other, column, rule=rule))
+    return [Problem("roster", message.format(other=other), number, column, rule=rule)]
 
 
 def _digest(*parts: str) -> bytes:

@@ -263,13 +263,12 @@ def _row_cells(
     column with no name must be empty; empty ones after the last named column may be
     missing (some exports drop them)."""
     named = max(index for index, name in enumerate(names, start=1) if name)
-    if len(cells) > len(names) and not any(cell.strip() for cell in cells[len(names):]):
-        hint = ("it ends with empty cells the header has no column for: end the header with as many commas, "
-                "or remove the commas at the end of the row")
-        return None, [Problem("roster", f"has {len(cells)} cells but the header has {len(names)}: {hint}",
-                              number)]
     if len(cells) > len(names):
-        hint = "a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell in quotes"
+        if any(cell.strip() for cell in cells[len(names):]):
+            hint = "a cell probably holds a comma (a name like \"Reyes, Jr.\"); put that cell in quotes"
+        else:
+            hint = ("it ends with empty cells the header has no column for: end the header with as many "
+                    "commas, or remove the commas at the end of the row")
         return None, [Problem("roster", f"has {len(cells)} cells but the header has {len(names)}: {hint}",
                               number)]
     if len(cells) < named:

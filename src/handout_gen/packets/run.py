@@ -31,7 +31,6 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import OutputError, Problem, RosterError
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
-from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
@@ -171,22 +170,12 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
                 message = f"{slug} has no '{lang}' edition; those packets use the English handout"
                 fallbacks.setdefault(message, []).extend(rows)
         for slug in slugs:  # the letter's lines and the closing pages come from the edition too
-            if stale := _stale(kit, slug, lang):
-                fallbacks.setdefault(stale, []).extend(rows)
+            if behind := kit.project.procedures[slug].behind(lang):  # check's translation.stale
+                message = (f"{slug}'s '{lang}' edition translates {behind[0]}, but the English is now "
+                           f"{behind[1]}: those packets print the older text; update the translation, or "
+                           "call the patients")
+                fallbacks.setdefault(message, []).extend(rows)
     return [message + _rows_named(rows) for message, rows in fallbacks.items()]
-
-
-def _stale(kit: Kit, slug: str, lang: str) -> str | None:
-    """Why a procedure's edition in ``lang`` may not say what its English says now (check's
-    rule translation.stale), or None."""
-    procedure = kit.project.procedures[slug]
-    edition = procedure.editions.get(lang)
-    translates = getattr(edition.meta, "translation_of_version", None) if edition else None
-    now = procedure.edition(ORIGINAL).meta.version
-    if translates is None or translates == now:
-        return None
-    return (f"{slug}'s '{lang}' edition translates {translates}, but the English is now {now}: those "
-            "packets print the older text; update the translation, or call the patients")
 
 
 def _rows_named(rows: list[int], most: int = 12) -> str:

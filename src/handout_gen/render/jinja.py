@@ -78,7 +78,9 @@ def plain(text: str) -> str:
 
 # A number beside a CJK character: line breaking (UAX #14) may part them, "2026年11月24" /
 # "日". A word joiner (drawn as nothing, and not in copied text) holds them together.
-_CJK_NUMBER = re.compile(r"(?<=\d)(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=\d)")
+_CJK_NUMBER = re.compile(
+    rf"(?<=\d)(?=[{languages.CJK_SCRIPTS}])|(?<=[{languages.CJK_SCRIPTS}])(?=\d)"
+)
 
 
 def dated(text: str) -> str:
