@@ -194,3 +194,37 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
                 "text": page.extract_text() or "",
             })
     return pages
+
+
+def language_changes(data: bytes) -> list[tuple[str, str]]:
+    """(language, text) of each element of a tagged PDF whose ``/Lang`` differs from the one
+    it inherits (the document's, at the top), in tree order, read by pdfplumber's structure
+    tree (pdfminer: another reader than the pikepdf and WeasyPrint that wrote it). Text is
+    gathered from the element's marked content and its kids', spaces dropped."""
+    import io
+    from typing import Any
+
+    import pdfplumber
+    from pdfplumber.structure import PDFStructTree
+
+    changes: list[tuple[str, str]] = []
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        chars: dict[int, list[dict[str, Any]]] = {}
+
+        def text(element: Any) -> str:
+            found = []
+            if element.mcids and element.page_number:
+                page = chars.setdefault(element.page_number, pdf.pages[element.page_number - 1].chars)
+                found = [str(c["text"]) for c in page if c.get("mcid") in element.mcids]
+            return "".join("".join(found + [text(kid) for kid in element.children]).split())
+
+        def walk(element: Any, inherited: str | None) -> None:
+            lang = element.lang or inherited
+            if inherited is not None and lang != inherited:
+                changes.append((lang, text(element)))
+            for kid in element.children:
+                walk(kid, lang)
+
+        for top in PDFStructTree(pdf):
+            walk(top, None)
+    return changes

@@ -24,7 +24,7 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.scaffold import init_project
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import missing_glyphs, pdf_pages, pdf_text, shown_glyphs
+from .pdfutil import language_changes, missing_glyphs, pdf_pages, pdf_text, shown_glyphs
 
 TODAY = date(2026, 11, 24)
 ESI = "epidural-steroid-injection"
@@ -418,7 +418,8 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
         return path.read_bytes()
 
     note = "这部分只有英文版。请在就诊前致电555-0100，我们会免费用中文读给您听。"
-    pages = [page.replace(" ", "") for page in pdf_pages(packet("zh", "radiofrequency-ablation"))]
+    zh = packet("zh", "radiofrequency-ablation")
+    pages = [page.replace(" ", "") for page in pdf_pages(zh)]
     handout = next(i for i, page in enumerate(pages) if "Keypoints" in page)
     assert "RadiofrequencyAblation" in pages[handout] and note in pages[handout]
     assert pages[handout].index(note) > pages[handout].index("Keypoints")  # which it never pushes off page 1
@@ -426,6 +427,13 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     assert closing > handout and note in pages[closing]
     emergency = next(page for page in pages if "911" in page and "Yousuddenlycannotcontrol" in page)
     assert note in emergency.split("911")[1]  # the 911 box says it too: it may start a page of its own
+    # Each change of language is declared in the structure tree, so a screen reader speaks it
+    # in its own language: the English title in the Chinese letter, the Chinese note on the
+    # English handout, the English lines of the closing pages.
+    changes = language_changes(zh)
+    assert changes[0] == ("en", "RadiofrequencyAblation")
+    assert ("zh", note) in changes
+    assert [t for lang, t in changes if lang == "en" and t.startswith("•Youhaveafeverof")]
     translated = "".join(pdf_pages(packet("zh", "epidural-steroid-injection"))).replace(" ", "")
     assert "只有英文版" not in translated
 

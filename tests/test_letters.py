@@ -131,6 +131,18 @@ def test_a_list_in_a_sentence_is_joined_as_its_language_joins_it(locale: str, it
     assert make_env().from_string("{{ items|and_list }}").render(items=list(items), locale=locale) == said
 
 
+def test_a_title_marked_as_another_language_stays_marked_in_the_list() -> None:
+    """An untranslated procedure's title is marked as English inside a Chinese sentence (so a
+    screen reader speaks it in English); the other items are still escaped."""
+    from markupsafe import Markup
+
+    from handout_gen.render.jinja import make_env
+
+    items = [Markup('<span lang="en" dir="ltr">{}</span>').format("A & B"), "<C>"]
+    said = make_env().from_string("{{ items|and_list }}").render(items=items, locale="zh")
+    assert said == '<span lang="en" dir="ltr">A &amp; B</span>和&lt;C&gt;'
+
+
 def _words_overlap(words: list[dict[str, Any]]) -> list[tuple[str, str]]:
     clashes = []
     for i, a in enumerate(words):

@@ -17,7 +17,7 @@ from handout_gen.content.project import load_project
 from handout_gen.packets.packet import sample_packet
 
 from .conftest import FIXTURE, copy_sample
-from .pdfutil import struct_texts
+from .pdfutil import language_changes, struct_texts
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,15 @@ def test_a_packet_passes_every_rule_and_reads_as_a_letter_first(packet: bytes) -
     assert pdfua_problems(packet) == []
     texts = struct_texts(packet)
     assert texts[0] == "Your appointment" and "Dear Alex Sample," in texts[:4]
+
+
+def test_each_line_of_the_language_help_notice_is_declared_in_its_language(packet: bytes) -> None:
+    """PDF/UA 7.2: a change of language is declared, so a screen reader reads the Spanish,
+    Chinese and Arabic lines of every handout's language-help notice in their own voices."""
+    changes = language_changes(packet)
+    help_lines = {lang: text for lang, text in changes if "555-0100" in text}
+    assert set(help_lines) >= {"es", "zh", "ar"}, changes
+    assert help_lines["es"].startswith("Ayudagratis") and help_lines["zh"].startswith("免费语言协助")
 
 
 def _no_alt(pdf: pikepdf.Pdf) -> None:

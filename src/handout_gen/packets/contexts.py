@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from handout_gen.packets.kit import Kit, PacketWords
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
@@ -183,7 +185,7 @@ def patient_context(
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
-        "procedures": [project.procedures[s].edition(row.language).meta.title for s in row.procedures],
+        "procedures": [_title(kit, slug, row.language, lang) for slug in row.procedures],
         # an overview only (a first talk and exam): "Your visit", not "Your procedure"
         "first_visit": all(project.procedures[s].meta.kind == "overview" for s in row.procedures),
         "appointment": row.appointment,
@@ -198,6 +200,16 @@ def patient_context(
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang))
                   for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
+
+
+def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
+    """A procedure's title in the reader's edition; one from another edition (English, for a
+    procedure not translated) is marked as its language, which a screen reader then speaks."""
+    edition = kit.project.procedures[slug].edition(reader)
+    if edition.lang == lang:
+        return edition.meta.title
+    direction = kit.project.languages.direction(edition.lang)
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, edition.meta.title)
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:

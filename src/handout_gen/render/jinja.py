@@ -235,8 +235,19 @@ def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
 @jinja2.pass_context
 def and_list(context: jinja2.runtime.Context, values: Sequence[str]) -> str:
     """The ``and_list`` filter: "A and B", "A, B y C", "A和B", "A وB" in the page's language
-    (CLDR's list patterns): never an English comma in a Chinese or Arabic sentence."""
-    return str(format_list(list(values), locale=_locale(context)))
+    (CLDR's list patterns): never an English comma in a Chinese or Arabic sentence. Items
+    that are markup (a title marked as another language) stay markup; the rest is escaped."""
+    items = list(values)
+    if not any(isinstance(item, Markup) for item in items):
+        return str(format_list(items, locale=_locale(context)))
+    # The pattern laid out around numbered private-use slots (never in a pattern), then each
+    # piece escaped: the pattern's words as text, the items as they are.
+    slots = [f"\ue000{i}\ue001" for i in range(len(items))]
+    pieces = re.split("\ue000(\\d+)\ue001", format_list(slots, locale=_locale(context)))
+    joined = Markup()
+    for i, piece in enumerate(pieces):
+        joined += Markup.escape(items[int(piece)] if i % 2 else piece)
+    return joined
 
 
 @jinja2.pass_context

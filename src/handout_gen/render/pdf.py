@@ -104,6 +104,37 @@ def _share_font_subsets() -> None:
     fonts.Font.subset = subset
 
 
+def _tag_language_changes() -> None:
+    """Give each tagged element the language its HTML element declares (``lang``).
+
+    WeasyPrint writes the document's language in the catalog and none on its elements, so a
+    screen reader would read the lines of the language-help notice, an English list on a
+    Chinese page or the Chinese note on an English handout in the wrong language's voice:
+    PDF/UA asks for every change of language to be declared (ISO 14289-1, 7.2). An element
+    inherits its parent's ``/Lang``, so only elements that say ``lang`` get one. WeasyPrint
+    is pinned; without the expected function nothing is changed.
+    """
+    import pydyf
+    from weasyprint.pdf import tags
+
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None or getattr(original, "_declares_lang", False):
+        return
+
+    def build(box: Any, parent: Any, *args: Any) -> Iterator[Any]:
+        element = getattr(box, "element", None)
+        lang = None
+        if element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
+            lang = element.get("lang")
+        for made in original(box, parent, *args):
+            if lang and "Lang" not in made:
+                made["Lang"] = pydyf.String(lang)
+            yield made
+
+    build._declares_lang = True  # type: ignore[attr-defined]
+    tags._build_box_tree = build
+
+
 class PdfRenderer:
     """Renders HTML to PDF for one project; reuse it to share fonts and image caches."""
 
@@ -112,6 +143,7 @@ class PdfRenderer:
 
         _remember_page_references()
         _share_font_subsets()
+        _tag_language_changes()
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
         self.fonts = FontConfiguration()
