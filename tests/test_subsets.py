@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import OrderedDict
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -191,3 +192,17 @@ def test_packets_carry_compact_subsets_in_parts_and_letters(tmp_path: Path) -> N
         assert counts and all(int(k.rsplit("/", 1)[1]) <= 2 * len(v) + 1 for k, v in counts.items())
         (tmp_path / "packet.pdf").write_bytes(packet.data)
         tool("qpdf", "--check", tmp_path / "packet.pdf")
+
+
+def test_a_cut_font_program_is_not_stamped_with_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Identical input, identical bytes: saving a cut TrueType program must not write the
+    time into its ``head`` table (fontTools would, and takes it from SOURCE_DATE_EPOCH)."""
+    from handout_gen.render import subsets
+
+    made = []
+    for epoch in ("1700000000", "1800000000"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        monkeypatch.setattr(subsets, "_MEMO", OrderedDict())  # cut again, not remembered
+        made.append(shrink_pdf_bytes(zh_handout()))
+    assert len(made[0]) < len(zh_handout()) // 2  # a program was cut
+    assert made[0] == made[1]

@@ -302,7 +302,10 @@ def _subset(program: _Program) -> tuple[bytes, dict[int, int]]:
 def _cut(program: _Program, keep: list[int]) -> tuple[bytes, dict[int, int]]:
     from fontTools.ttLib import TTFont
 
-    font = TTFont(io.BytesIO(program.stream.read_bytes()), lazy=True, recalcBBoxes=False)
+    # recalcTimestamp=False: saving would stamp the program with the time, and the same input
+    # would no longer make the same bytes
+    data = io.BytesIO(program.stream.read_bytes())
+    font = TTFont(data, lazy=True, recalcBBoxes=False, recalcTimestamp=False)
     if keep[-1] >= font["maxp"].numGlyphs:
         raise _Unsafe  # an id past the program: it draws nothing now, keep it that way
     if program.cff:  # glyph i of the new program is keep[i]
