@@ -302,6 +302,46 @@ def test_stale_translation_warns(sample_project: Path) -> None:
         "translates version ESI-2026.1 but the English original is now ESI-2026.3"}
 
 
+PRP = "content/procedures/prp-injection.md"
+REDNESS = "You have redness, warmth, swelling, or fluid at the shot spot."
+BLADDER = "You suddenly cannot control your bladder or bowels."
+
+
+def places(project: Path, line: str) -> str:
+    """Where the English procedures of ``project`` say ``line``, as a finding names them."""
+    names = [f"content/procedures/{f.name}" for f in sorted((project / "content/procedures").glob("*.md"))
+             if f.suffixes == [".md"] and f"  - {line}\n" in f.read_text(encoding="utf-8")]
+    return ", ".join(f"{name}:{line_of(project, name, line)}" for name in names)
+
+
+def test_one_sign_worded_two_ways_is_named_with_the_wording_most_procedures_use(sample_project: Path) -> None:
+    """A packet merges only identical lines: a comma apart, it prints the sign twice."""
+    assert only(check(sample_project), "calls.worded-twice") == []  # the fixture words each sign once
+    twin = REDNESS.replace("swelling,", "swelling")
+    edit(sample_project, PRP, REDNESS, twin)
+    (finding,) = only(check(sample_project), "calls.worded-twice")
+    assert finding == Finding(
+        PRP, line_of(sample_project, PRP, twin), "calls.worded-twice", "warning",
+        f"'{twin}' says nearly what '{REDNESS}' says ({places(sample_project, REDNESS)}): a packet for this "
+        "procedure and one of those prints both lines",
+        "word the sign the same way in every procedure (a packet then prints it once), or make the "
+        "difference plain")
+    assert "epidural-steroid-injection.md" in finding.message and "joint-injections" in finding.message
+
+
+def test_a_sign_under_call_us_in_one_procedure_and_the_er_in_another_warns(sample_project: Path) -> None:
+    """The merged packet would tell the patient both to call and to go to the emergency room."""
+    edit(sample_project, PRP, "call_us_if:\n", f"call_us_if:\n  - {BLADDER[:-1]}\n")
+    (finding,) = only(check(sample_project), "calls.both-lists")
+    at = (PRP, line_of(sample_project, PRP, BLADDER[:-1]), "warning")
+    assert (finding.file, finding.line, finding.severity) == at
+    assert finding.message == (
+        f"'{BLADDER[:-1]}' is under call_us_if here and '{BLADDER}' under go_to_er_if in "
+        f"{places(sample_project, BLADDER)}: a packet for this procedure and one of those tells the "
+        "patient both to call and to go to the emergency room")
+    assert finding.message.count("content/procedures/") >= 3
+
+
 def test_low_contrast_brand_colours_fail(sample_project: Path) -> None:
     edit(sample_project, "content/practice.yaml", 'tint: "#EEF4F8"', 'tint: "#C8D6E0"')
     edit(sample_project, "content/practice.yaml", 'accent: "#2D6A4F"', 'accent: "#9ACD32"')

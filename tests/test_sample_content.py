@@ -43,6 +43,8 @@ def test_sample_project_builds_checks_and_makes_its_packets(tmp_path: Path) -> N
     assert not report.errors, report.to_text()
     # every instruction can be acted on: no time left to work out, no "call us" without a deadline
     assert not [f for f in report.findings if f.rule.startswith("instructions.")], report.to_text()
+    # a packet for any two procedures prints each warning sign once, in one list
+    assert not [f for f in report.findings if f.rule.startswith("calls.")], report.to_text()
     site = build_site(project)  # the handouts are built: only the pages are made
     assert site.handouts.written == [] and site.site.written and site.removed == []
     with (root / SAMPLE_ROSTER).open(encoding="utf-8-sig") as handle:

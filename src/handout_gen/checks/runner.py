@@ -22,6 +22,7 @@ from typing import Any
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
+from handout_gen.checks.calls import merged_sign_findings
 from handout_gen.checks.catalogs import catalog_findings
 from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
@@ -269,6 +270,7 @@ def run_checks(
     glossary, found = load_glossary(root, langs)
     findings += found
     seen_chars: set[str] = set()
+    docs: list[checks_text.Document] = []
     for procedure in procedures.values():
         say(relpath(procedure.editions[ORIGINAL].path, root))
         findings += procedure_image(procedure, content_dir, root)
@@ -276,16 +278,12 @@ def run_checks(
         for edition in procedure.editions.values():
             doc = checks_text.read_document(edition, root, langs)
             findings += governance(edition, doc.source, doc.key_lines, today)
-            findings += checks_text.readability(doc)
-            findings += checks_text.pemat(doc)
-            findings += checks_text.numbers(doc)
-            findings += checks_text.jargon(doc, glossary.get(edition.lang, {}))
-            findings += checks_text.references(doc, content_dir)
-            findings += checks_text.removed(doc)
-            findings += edition_instructions(doc)
+            findings += edition_findings(doc, glossary.get(edition.lang, {}), content_dir)
             findings += checks_pdf.glyphs(
                 checks_text.all_text(doc), doc.source, seen_chars, langs.font_chain(edition.lang))
             report.checked.append(doc.source)
+            docs.append(doc)
+    findings += merged_sign_findings(docs)  # what packets of several procedures print
     findings += slug_references(root, set(procedures))
     findings += packet_instructions(root, values)
     practice = project.practice if project else load_practice(root)[0]
@@ -305,6 +303,19 @@ def run_checks(
         findings += [from_problem(p) for p in url_problems(project, newsletters)]
     report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.message))
     return report
+
+
+def edition_findings(doc: checks_text.Document, glossary: dict[str, str], content_dir: Path) -> list[Finding]:
+    """The text rules on one edition: readability, PEMAT, numbers, jargon, references, instructions."""
+    return [
+        *checks_text.readability(doc),
+        *checks_text.pemat(doc),
+        *checks_text.numbers(doc),
+        *checks_text.jargon(doc, glossary),
+        *checks_text.references(doc, content_dir),
+        *checks_text.removed(doc),
+        *edition_instructions(doc),
+    ]
 
 
 def key_points_rendered(project: Any) -> list[Finding]:
