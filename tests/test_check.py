@@ -66,7 +66,7 @@ def test_cli_exit_codes_and_json(sample_project: Path) -> None:
     base = ["--project", str(sample_project), "check", "--no-pdf"]
     result = runner.invoke(cli, base)
     assert result.exit_code == 0, result.output
-    # 16 drafts, 2 "no readability formula", the English newsletter's holiday section (grade 8.1),
+    # 16 drafts, 2 "no readability formula", the English newsletter's holiday section (grade 7.1),
     # the Chinese and Arabic epidural editions translating an older English one
     assert result.output.endswith("0 errors, 21 warnings.\n")
     assert runner.invoke(cli, [*base, "--strict"]).exit_code == 1

@@ -70,7 +70,7 @@ def test_procedure_blocks_come_from_the_procedure_files(rendered) -> None:  # ty
         # one source: the summary is the procedure file's, word for word, in both parts
         assert " ".join(meta.summary.split()) in " ".join(tree.text_content().split())
         assert " ".join(meta.summary.split()) in " ".join(rendered.text.split())
-        assert f"{meta.url}?{UTM}" in rendered.text
+        assert f": {meta.url}\n" in rendered.text  # written out without the campaign parameters
         assert any(a.get("href") == f"{meta.url}?{UTM}" for a in tree.iter("a"))
 
 
@@ -102,12 +102,18 @@ def test_html_structure_and_inlining(rendered) -> None:  # type: ignore[no-untyp
     # preheader first, then a view-in-browser link
     body = tree.find("body")
     assert body[0].get("class") == "hg-preheader" and "mso-hide:all" in body[0].get("style")
-    assert (
-        body[0].text_content()
-        == "How nerve treatments and spine injections can ease pain, plus our holiday hours."
-    )
+    preheader = "How nerve treatments and spine injections can ease pain, plus our holiday hours."
+    shown, filler = body[0].text_content()[:len(preheader)], body[0].text_content()[len(preheader):]
+    # then characters that draw nothing, so the inbox preview stops at the preheader
+    assert shown == preheader and filler and set(filler) <= {"\u034f", "\u200c", "\xa0"}
     links = [a.get("href") for a in tree.iter("a")]
     assert links[0] == "https://www.example.org/newsletters/2026-12/"
+    # unsubscribe and preferences: a line each, 18 px type on a 44 px tap height, no "|" read aloud
+    footer = [a for a in tree.iter("a") if "hg-footer-link" in a.get("class", "")]
+    assert [a.text_content() for a in footer] == ["Unsubscribe", "Update your email preferences"]
+    assert all("font-size:18px" in a.get("style") and "padding:8px 0" in a.get("style") for a in footer)
+    assert footer[0].getparent() is not footer[1].getparent()
+    assert "|" not in footer[0].getparent().text_content()
     # footer: address, unsubscribe, preferences, permission reminder
     text = " ".join(tree.text_content().split())
     assert "400 Orchard Way, Suite 210, Cedar Falls, OH 45000" in text
@@ -191,10 +197,18 @@ def test_browser_copy_has_no_view_in_browser_link(rendered) -> None:  # type: ig
 def test_text_part_has_same_content_and_written_out_links(rendered) -> None:  # type: ignore[no-untyped-def]
     text = " ".join(rendered.text.split())
     assert "View this email in your browser: https://www.example.org/newsletters/2026-12/" in text
-    assert "HOLIDAY HOURS" in text
-    assert "\n- Our after-hours line is open every day, including holidays.\n" in rendered.text
+    # headings underlined, not in capitals (spelt out letter by letter when read aloud)
+    assert "\nHoliday hours\n=============\n" in rendered.text and "HOLIDAY HOURS" not in text
+    assert "\n- On all other days we keep our usual hours.\n" in rendered.text
     assert all(len(line) <= 72 or "https://" in line for line in rendered.text.splitlines())
-    assert f"our locations page (https://www.example.org/locations?{UTM})" in text
+    # links written out without their campaign parameters, which the HTML part's links carry
+    assert "our locations page (https://www.example.org/locations)" in text and "utm_" not in text
+    tree = lxml_html.document_fromstring(rendered.html)
+    assert f"https://www.example.org/locations?{UTM}" in [a.get("href") for a in tree.iter("a")]
+    read_about = "Read about Radiofrequency Ablation: https://www.example.org/procedures/radiofrequency-ablation\n"
+    assert read_about in rendered.text
+    # the after-hours line, for the holidays the issue names
+    assert "Questions? Call us at 555-0100. After hours: 555-0199." in text
     assert "400 Orchard Way, Suite 210, Cedar Falls, OH 45000" in text
     assert "Unsubscribe: https://www.example.org/email/unsubscribe" in text
 

@@ -90,7 +90,9 @@ def test_spanish_edition_is_built_inlined_with_a_text_part(sample_project: Path)
     assert "https://www.example.org/newsletters/2026-12/es/" in hrefs  # view in browser: the Spanish page
     assert all(h.startswith(("https://", "tel:", "mailto:")) for h in hrefs)
     assert "Cancelar la suscripción" in html and "Recibe este correo porque" in html
-    assert "Horario de fiestas".upper() in text and "Hola:" in text
+    assert "\nHorario de fiestas\n==================\n" in text.replace("\r\n", "\n") and "Hola:" in text
+    home = "https://www.example.org/es/?utm_source=newsletter&utm_medium=email&utm_campaign=2026-12"
+    assert home in hrefs  # the logo's link: the Spanish home page
     assert "Lea sobre Ablación por radiofrecuencia: https://www.example.org/procedures/" in text
     assert "400 Orchard Way" in text  # the postal address, in both parts
     english = parse((folder / "email.eml").read_bytes())

@@ -115,6 +115,13 @@ class Project:
         found = {lang for procedure in self.procedures.values() for lang in procedure.languages}
         return tuple(lang for lang in self.languages.codes if lang == ORIGINAL or lang in found)
 
+    def home_url(self, lang: str) -> str:
+        """The site's home page for a reader of ``lang``: its own language's, when the site
+        makes one (beside the original, as for procedures)."""
+        if lang == ORIGINAL or lang not in self.web_languages:
+            return self.practice.website
+        return edition_url(self.practice.website, lang)
+
     def location_url(self, location: Location, lang: str) -> str:
         """The page a reader of ``lang`` opens for a clinic (its map link and QR code): the
         site's page in ``lang`` (next to the original, as for procedures) when the site makes

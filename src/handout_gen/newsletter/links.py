@@ -63,11 +63,20 @@ class LinkPolicy:
             or url.startswith(self.skip_prefixes)
         ):
             return url
-        query = [
-            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("utm_")
-        ]
+        query = _without_campaign(parts.query)
         query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", self.campaign)]
         return urlunsplit(parts._replace(path=parts.path or "/", query=urlencode(query)))
+
+
+def _without_campaign(query: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not k.startswith("utm_")]
+
+
+def plain_url(url: str) -> str:
+    """``url`` without its campaign (utm_*) parameters, as the text part writes a link out: a
+    reader, or a screen reader reading it aloud, need not get through 60 characters of them."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=urlencode(_without_campaign(parts.query))))
 
 
 def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
@@ -95,7 +104,7 @@ def to_text(root: Any) -> str:
         for child in el:
             if child.tag == "a":
                 label = inline(child).strip()
-                href = child.get("href", "")
+                href = plain_url(child.get("href", ""))
                 out += f"{label} ({href})" if label and label != href else href
             elif child.tag == "br":
                 out += "\n"
@@ -124,7 +133,8 @@ def to_text(root: Any) -> str:
             ]
             blocks.append("\n".join(items))
         elif el.tag in ("h3", "h4"):
-            blocks.append(" ".join(inline(el).split()).upper())
+            heading = " ".join(inline(el).split())
+            blocks.append(f"{heading}\n{'-' * len(heading)}")  # not capitals: read aloud, they are spelt out
         else:
             blocks.append(wrap(inline(el)))
     return "\n\n".join(b for b in blocks if b)

@@ -76,6 +76,7 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
                     "title": edition.title,
                     "summary": edition.summary,
                     "url": links.campaign_url(procedure.url(lang)),
+                    "text_url": links.absolute(procedure.url(lang)),
                     "image": img,
                 }
             )
@@ -103,7 +104,7 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
         "intro_html": safe_html(intro_html),
         "intro_text": intro_text,
         "blocks": blocks,
-        "links": {"website": links.campaign_url(practice.website)},
+        "links": {"website": links.campaign_url(project.home_url(lang))},
         "tokens": {name.lower(): Markup(token(name)) for name in TOKENS},  # noqa: S704 - fixed token names
         "address_line": practice.postal_address.one_line(),
     }
