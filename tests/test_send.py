@@ -79,9 +79,16 @@ class Handler:
         return "250 OK"
 
 
+# The fixture's newsletter quotes draft procedures, as the sample's does: a list send of it
+# needs --allow-draft (test_a_list_send_of_draft_text_is_refused tests the refusal).
+DRAFTS_OK = "--allow-draft"
+
+
 def send_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    """``handout-gen --project PROJECT send 2026-12 ARGS…``, in-process."""
-    return CliRunner().invoke(cli, ["--project", str(project), "send", ISSUE, *args], env=env)
+    """``handout-gen --project PROJECT send 2026-12 ARGS…``, in-process (a list send of the
+    fixture's draft text allowed)."""
+    drafts = [DRAFTS_OK] if "--recipients" in args else []
+    return CliRunner().invoke(cli, ["--project", str(project), "send", ISSUE, *args, *drafts], env=env)
 
 
 def local_smtp(port: int) -> tuple[str, ...]:
@@ -197,6 +204,38 @@ def test_bad_rows_named_before_anything_is_sent(
     assert "not-an-address" not in result.output and handler.received == []
 
 
+def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    """Medical text and translations stay draft until a reviewer signs: a list gets none of it
+    (a test send does: that is how a reviewer reads it). Each draft is named by its file, the
+    Spanish edition only when the list has a Spanish reader; nothing is sent or logged."""
+    handler, port = smtp
+    csv_path = write_csv(tmp_path / "list.csv", "email,first_name,language\nana@example.org,Ana,es\n")
+    args = ["--project", str(sample_project), "send", ISSUE, "--recipients", str(csv_path), *local_smtp(port)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and handler.received == []
+    assert result.stderr == (
+        "Error: nothing was sent: no reviewer has approved (status: draft) the Spanish edition "
+        "(content/newsletters/2026-12.es.md); the summary of Ablación por radiofrecuencia "
+        "(content/procedures/radiofrequency-ablation.es.md); the summary of Inyección epidural de "
+        "esteroides (content/procedures/epidural-steroid-injection.es.md). Have it reviewed and set "
+        "'status: approved', or send it anyway with --allow-draft\n")
+    assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
+    # approved, the Spanish reader's text goes out
+    for name in ("content/newsletters/2026-12.es.md", "content/procedures/radiofrequency-ablation.es.md",
+                 "content/procedures/epidural-steroid-injection.es.md"):
+        path = sample_project / name
+        path.write_text(path.read_text(encoding="utf-8").replace("\nstatus: draft", "\nstatus: approved"),
+                        encoding="utf-8")
+    result = CliRunner().invoke(cli, [*args, "--rate", "0"])
+    assert result.exit_code == 0, result.output
+    assert [rcpt for rcpt, _ in handler.received] == [["ana@example.org"]]
+    # a test send of draft text goes: the reviewer reads it that way
+    sent = send_cli(sample_project, "--to", "reviewer@example.org", "--lang", "en", *local_smtp(port))
+    assert sent.exit_code == 0, sent.output
+
+
 def test_patient_columns_are_refused(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "list.csv", "email,first_name,Diagnosis\na@example.org,A,lumbar stenosis\n")
     with pytest.raises(RosterError) as info:
@@ -285,7 +324,7 @@ def send_command(project: Path, csv_path: Path, port: int, *more: str) -> list[s
     """``handout-gen send`` of a list as a real process (for signals)."""
     return [
         sys.executable, "-m", "handout_gen", "--project", str(project), "send", ISSUE,
-        "--recipients", str(csv_path), *local_smtp(port), "--rate", "0", *more,
+        "--recipients", str(csv_path), *local_smtp(port), "--rate", "0", DRAFTS_OK, *more,
     ]
 
 

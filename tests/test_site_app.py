@@ -185,7 +185,7 @@ def test_send_unsubscribe_by_one_click_send_again(sample_project: Path, tmp_path
         def send(issue: str) -> str:
             result = CliRunner().invoke(cli, [
                 "--project", str(sample_project), "send", issue, "--recipients", str(roster),
-                "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--rate", "0"])
+                "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--rate", "0", "--allow-draft"])
             assert result.exit_code == 0, result.output
             return result.stdout
 

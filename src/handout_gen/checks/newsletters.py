@@ -92,4 +92,14 @@ def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, s
             rendered[issue_id if lang == ORIGINAL else f"{issue_id}.{lang}"] = item.html
             source = relpath(files[lang], root)
             findings += readability(item.issue, source, texts[lang], project.languages)
+            if item.issue.status == "draft":
+                findings.append(_draft(source, texts[lang]))
     return findings
+
+
+def _draft(source: str, lines: list[str]) -> Finding:
+    line = next((n for n, text in enumerate(lines, 1) if text.startswith("status:")), None)
+    return Finding(source, line, "governance.draft", "warning",
+                   "status is draft: 'send' refuses to send it to a list",
+                   "after review (a clinician; for a translation, a qualified translator) set "
+                   "'status: approved'")

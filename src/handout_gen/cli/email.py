@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from handout_gen.cli.base import cli, load, pass_root
+
+if TYPE_CHECKING:
+    from handout_gen.content.project import Project
+    from handout_gen.newsletter.recipients import Recipient
+    from handout_gen.newsletter.render import RenderedEditions
 
 
 @cli.command()
@@ -69,13 +75,15 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               envvar="HANDOUT_GEN_SUPPRESSIONS",
               help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
+@click.option("--allow-draft", is_flag=True,
+              help="Send a list text no reviewer has approved (status: draft). Test sends (--to) always may.")
 @click.option("--retry-refused", is_flag=True,
               help="Also try again the rows the server refused for good (5xx) on an earlier run.")
 @pass_root
 def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | None, lang: str | None,
          smtp_host: str | None, smtp_port: int, starttls: bool, smtp_user: str | None,
          rate: float, retries: int, retry_delay: float, log_path: Path | None, dry_run: bool,
-         suppressions: Path | None, retry_refused: bool) -> None:
+         suppressions: Path | None, allow_draft: bool, retry_refused: bool) -> None:
     """Send a newsletter issue over SMTP: a test send (--to) or a list (--recipients).
 
     A list send keeps a log; run the same command again after a stop and it goes on
@@ -120,6 +128,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                                  f"(known: {', '.join(project.languages.codes)})", param_hint="--lang")
     people = ([Recipient(0, a, None, code) for a in to] if to
               else load_recipients(recipients, project.languages))  # type: ignore[arg-type]
+    _refuse_drafts(project, rendered, people, test=bool(to), dry_run=dry_run, allow=allow_draft)
     settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
                             os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
     with click.progressbar(length=len(people), label="Sending" if not dry_run else "Preparing",
@@ -135,6 +144,21 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         click.echo(line, err=True)
     if report.failed and not dry_run:
         raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
+
+
+def _refuse_drafts(project: Project, rendered: RenderedEditions, people: list[Recipient], *,
+                   test: bool, dry_run: bool, allow: bool) -> None:
+    """A list gets only reviewed text: medical text and translations stay draft until a
+    clinician or a qualified translator signs. A test send is how a reviewer sees it."""
+    drafts = rendered.unreviewed(project, {person.lang for person in people})
+    if not drafts or test or allow:
+        return
+    message = ("no reviewer has approved (status: draft) " + "; ".join(drafts) + ". Have it reviewed "
+               "and set 'status: approved', or send it anyway with --allow-draft")
+    if dry_run:
+        click.echo(f"Note: a send would stop here: {message}", err=True)
+        return
+    raise click.ClickException(f"nothing was sent: {message}")
 
 
 @cli.command("new-secret")

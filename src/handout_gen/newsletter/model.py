@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -60,6 +60,8 @@ class NewsletterMeta(Strict):
     date: date
     lang: str = ORIGINAL
     version: Text | None = None  # what a language edition's translation_of_version names
+    # "draft" until reviewed: `send` refuses to send a list an edition no reviewer approved
+    status: Literal["draft", "approved"] | None = None
     hero: NewsletterImage | None = None
     blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]
 
@@ -236,4 +238,4 @@ def load_issue(project: Project, issue_id: str) -> Issue:
         raise ValidationFailed(problems, source)
     digest = hashlib.sha256(read.raw).hexdigest()
     sections_md = {k: (t, m) for k, (t, m, _) in sections.items()}
-    return Issue(issue_id, meta, intro, sections_md, read.path, digest)
+    return Issue(issue_id, meta, intro, sections_md, read.path, digest, meta.status)

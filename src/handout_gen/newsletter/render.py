@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from handout_gen.core.errors import (
     RenderError,
     UnknownItemError,
     ValidationFailed,
+    relpath,
 )
 from handout_gen.core.files import BuildReport, Manifest, read_input, write_file
 from handout_gen.core.languages import ORIGINAL
@@ -212,6 +214,23 @@ class RenderedEditions:
     def edition(self, lang: str) -> RenderedIssue | None:
         """The edition in ``lang``; None when the issue has none (its readers get English)."""
         return self.original if lang == ORIGINAL else self.translations.get(lang)
+
+    def unreviewed(self, project: Project, langs: Iterable[str]) -> list[str]:
+        """What readers of ``langs`` would get that no reviewer has approved (``status: draft``):
+        their edition itself, and each procedure edition whose title and summary it quotes.
+        Named by file, never by reader."""
+        found: dict[str, str] = {}
+        for lang in sorted(set(langs)):
+            item = self.edition(lang) or self.original
+            issue = item.issue
+            if issue.status == "draft":
+                found[relpath(issue.path, project.root)] = f"the {project.languages.name(issue.lang)} edition"
+            for block in issue.meta.blocks:
+                if isinstance(block, ProcedureBlock):
+                    edition = project.procedure(block.procedure).edition(issue.lang)
+                    if edition.meta.status == "draft":
+                        found[relpath(edition.path, project.root)] = f"the summary of {edition.meta.title}"
+        return [f"{what} ({path})" for path, what in found.items()]
 
 
 def render_editions(
