@@ -68,11 +68,15 @@ def kit() -> Kit:
     return load_kit(load_project(FIXTURE))
 
 
-def packets_of(project: Path, rows: list[dict[str, str]], out: Path, *args: str) -> dict[int, str]:
-    """Run ``handout-gen packets`` on ``rows``; the text of each packet by roster row."""
+def packets_of(project: Path, rows: list[dict[str, str]], out: Path, *args: str,
+               said: list[str] | None = None) -> dict[int, str]:
+    """Run ``handout-gen packets`` on ``rows``; the text of each packet by roster row (and
+    what the run printed, into ``said``)."""
     roster = out.parent / f"{out.name}.csv"
     write_csv(roster, rows)
-    hg(project, "packets", roster, "-o", out, *args, check=True)
+    done = hg(project, "packets", roster, "-o", out, *args, check=True)
+    if said is not None:
+        said.append(done.stdout)
     (run_dir,) = out.iterdir()
     index = read_index(run_dir)
     return {row: pdf_text((run_dir / f"packet_{pid}.pdf").read_bytes()) for pid, row in index.items()}
@@ -196,8 +200,16 @@ def past_days(text: str, today: date) -> list[str]:
 @pytest.mark.slow
 def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_path: Path) -> None:
     today = date.fromisoformat(LATE_TODAY)
-    texts = packets_of(project, LATE, tmp_path / "out", "--today", LATE_TODAY, "--allow-late")
+    said: list[str] = []
+    texts = packets_of(project, LATE, tmp_path / "out", "--today", LATE_TODAY, "--allow-late", said=said)
     assert sorted(texts) == [2, 3, 4, 5, 6]
+    # the desk is told which patients to call, by row and rule, never by name
+    assert said[0].splitlines()[1] == (
+        '4 packet(s) say "Call us today" in place of a rule it is too late for; call those patients '
+        "today (row 2: the anti-inflammatory stop; row 3: the blood thinner's last dose; row 4: the "
+        "X-ray dye allergy call; row 5: the eating and drinking times)")
+    checked = hg(project, "packets", tmp_path / "out.csv", "--check", "--allow-late", "--today", LATE_TODAY)
+    assert checked.stdout.splitlines()[-1] == said[0].splitlines()[1]  # --check says it before the run
     call_today = "Call us today at 555-0100"
     prp, thinner, dye, sedation, fine = (texts[n] for n in range(2, 7))
     assert (
@@ -216,6 +228,28 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
     assert call_today not in fine
     for row, text in texts.items():
         assert past_days(text, today) == [], row
+
+
+@pytest.mark.slow
+def test_delivery_days_for_one_run(project: Path, tmp_path: Path) -> None:
+    """--delivery-days sets, for one run, the days until the patients have their packets: the
+    roster check and the letter count from that day. Posted (2 days), a sedated visit tomorrow
+    is refused, the message naming the way for a packet handed over today; made anyway with
+    --allow-late it says "Call us today"; handed over (0, the fixture's packet.yaml), it prints
+    the eating and drinking times."""
+    roster = tmp_path / "tomorrow.csv"
+    write_csv(roster, [SEDATED])
+    refused = hg(project, "packets", roster, "--today", LATE_TODAY, "--delivery-days", "2", check=False)
+    assert refused.returncode == 1 and refused.stderr.endswith(
+        "row 2, column date: is not after the day the packet reaches the patient (2 days after printing: "
+        "delivery_days in packet.yaml, or --delivery-days); if the patient gets the packet today (by hand "
+        "or through the portal), run with --delivery-days 0; else call the patient\n")
+    (posted,) = packets_of(project, [SEDATED], tmp_path / "posted", "--today", LATE_TODAY,
+                           "--delivery-days", "2", "--allow-late").values()
+    assert "Call us today at 555-0100 Your visit is too soon for our usual rules on eating" in posted
+    (handed,) = packets_of(project, [SEDATED], tmp_path / "handed", "--today", LATE_TODAY,
+                           "--delivery-days", "0").values()
+    assert FASTING_EN[0] in handed and "Call us today" not in handed
 
 
 @pytest.mark.slow
@@ -305,11 +339,8 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     Thursday, when "On Tuesday: take your last dose" or "By Wednesday: call us" can no longer
     be followed. Such a day is late as a day before the print date is, and the row's message
     says it is counted from the day the packet arrives; by hand (0, the default) it is in time."""
-    import dataclasses
-
-    by_post = kit.text.rules.model_copy(update={"delivery_days": 2})
-    posted = dataclasses.replace(kit, text=kit.text.model_copy(update={"rules": by_post}))
-    assert kit.text.rules.delivery_days == 0
+    posted = kit.delivered_in(2)
+    assert kit.text.rules.delivery_days == 0 and posted.digest == kit.digest  # the parts stay cached
     closed = kit.project.practice.closed_dates
     wednesday = datetime(2026, 12, 2, 9)  # last anti-inflammatory dose on the print date; the dye
     needs = {"anti_inflammatories": True, "dye_call": True}  # call by Nov 25 (Nov 26-27 closed)
@@ -333,7 +364,7 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     assert problem.message == (
         "the anti-inflammatory hold needs 7 days without the medicine before the visit and only 5 days "
         "are left, counted from the day the packet reaches the patient (2 days after printing: "
-        "delivery_days in packet.yaml); " + HINT)
+        "delivery_days in packet.yaml, or --delivery-days); " + HINT)
     # a visit with no timed rule at all: posted, it must still come after the packet arrives
     plain = {**row, "procedures": "joint-injections-nerve-blocks"}
     early = [{**plain, "date": "2026-11-25", "first_name": "C"},  # arrives on the 26th: too late
@@ -343,7 +374,8 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     assert [(p.line, p.field) for p in info.value.problems] == [(1, "date")]
     assert info.value.problems[0].message.startswith(
         "is not after the day the packet reaches the patient (2 days after printing: delivery_days in "
-        "packet.yaml); hand the packet over instead")
+        "packet.yaml, or --delivery-days); if the patient gets the packet today (by hand or through the "
+        "portal), run with --delivery-days 0; else call the patient")
     assert len(rows_from(early, posted.catalog(TODAY, allow_late=True))) == 2 == len(
         rows_from(early, kit.catalog(TODAY)))  # handed over (0 days), both are in time
 

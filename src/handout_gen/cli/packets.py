@@ -13,7 +13,8 @@ from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
-                skip_invalid: bool, today: Any, allow_late: bool, allow_closed: bool) -> Any:
+                skip_invalid: bool, today: Any, allow_late: bool, allow_closed: bool,
+                delivery_days: int | None) -> Any:
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
@@ -24,7 +25,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
         skip_invalid=skip_invalid, today=today or dt.date.today(), allow_late=allow_late,
-        allow_closed=allow_closed,
+        allow_closed=allow_closed, delivery_days=delivery_days,
     )
     bar: dict[str, Any] = {}
 
@@ -44,6 +45,8 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
     click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
+    if report.late:
+        click.echo(_late_line(report.late))
     if report.skipped_rows:
         repeated = {p.line for p in report.problems if p.rule == REPEATED_RULE}
         call = len(set(report.skipped_rows) - repeated)
@@ -55,6 +58,16 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     else:
         Echo.say("audit.jsonl logs the packet.")
     return report
+
+
+def _late_line(late: dict[int, tuple[str, ...]]) -> str:
+    """The rows --allow-late made with a "Call us today" box, and for what: the desk calls them."""
+    from handout_gen.packets.timing import LATE_NAMES
+
+    rows = "; ".join(f"row {n}: {', '.join(LATE_NAMES.get(rule, rule) for rule in rules)}"
+                     for n, rules in sorted(late.items()))
+    return (f'{len(late)} packet(s) say "Call us today" in place of a rule it is too late for; call those '
+            f"patients today ({rows})")
 
 
 def _describe_roster(roster: Path) -> None:
@@ -72,6 +85,11 @@ def _describe_roster(roster: Path) -> None:
 ALLOW_LATE_HELP = (
     "Make packets that are printed too late for a rule (a medicine to stop days before the "
     "visit, printed the day before) with a 'Call us today' box in place of that rule."
+)
+DELIVERY_HELP = (
+    "Days until the patients have these packets, for this run: 0 when you hand them over or send "
+    "them through the portal today [default: delivery_days in content/packet.yaml]. Every date "
+    "rule counts from that day."
 )
 ALLOW_CLOSED_HELP = (
     "Make packets for appointments outside the clinic's opening hours or on a closed_dates day in "
@@ -104,11 +122,13 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
+@click.option("--delivery-days", type=click.IntRange(0, 14), default=None, metavar="DAYS", help=DELIVERY_HELP)
 @click.option("--today", callback=_iso_date, hidden=True,
               help="The print date: what 'in the past' and 'too late' are measured from (the demo uses it).")
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
-            encrypt: bool, check_only: bool, allow_late: bool, allow_closed: bool, today: Any) -> None:
+            encrypt: bool, check_only: bool, allow_late: bool, allow_closed: bool, delivery_days: int | None,
+            today: Any) -> None:
     """Make a private information packet for every patient of a roster (CSV or JSON).
 
     Every row is checked first; if any row is bad, all problems are listed (row and
@@ -135,6 +155,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
       handout-gen packets content/rosters/sample-roster.csv --skip-invalid
       handout-gen packets tomorrow.csv --check
       handout-gen packets tomorrow.csv --allow-late
+      handout-gen packets tomorrow.csv --delivery-days 0   # handed over today, not posted
     """
     import datetime as dt
 
@@ -147,6 +168,8 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     _describe_roster(roster)
     if check_only:
         kit = load_kit(project)
+        if delivery_days is not None:
+            kit = kit.delivered_in(delivery_days)
         catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
         summary = check_roster(roster, catalog)
         if summary.problems:
@@ -156,9 +179,11 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
             logging.getLogger("handout_gen").warning("%s", warning)
         said = f", {len(warnings)} warning(s) above" if warnings else ""
         click.echo(f"{roster.name}: {summary.valid} row(s), all good{said}; nothing was written")
+        if summary.late:
+            click.echo(_late_line(summary.late))
         return
     report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late,
-                         allow_closed)
+                         allow_closed, delivery_days)
     if report.skipped_rows:
         sys.exit(EXIT_PARTIAL)
 
@@ -213,10 +238,11 @@ def _option_of(problem: Any) -> str:
               help="Folder for the run folder (default: output/packets/).")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
+@click.option("--delivery-days", type=click.IntRange(0, 14), default=None, metavar="DAYS", help=DELIVERY_HELP)
 @click.option("--today", callback=_iso_date, hidden=True)
 @pass_root
 def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bool, allow_closed: bool,
-           today: Any, **fields: Any) -> None:
+           delivery_days: int | None, today: Any, **fields: Any) -> None:
     """Make one patient's packet from options (no roster file needed).
 
     The password for --encrypt is asked for (hidden), never taken from the command line.
@@ -243,11 +269,15 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
-    catalog = load_kit(project).catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
+    kit = load_kit(project)
+    if delivery_days is not None:
+        kit = kit.delivered_in(delivery_days)
+    catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
     try:
         rows = rows_from([item], catalog)
     except RosterError as exc:  # named by the options given, not by a roster's row and column
         raise RosterError(exc.problems, "the patient details", locate=_option_of) from None
-    report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late, allow_closed)
+    report = _packet_run(project, rows, output, 1, encrypt, False, today, allow_late, allow_closed,
+                         delivery_days)
     for path in sorted(report.run_dir.glob("packet_*.pdf")):
         click.echo(f"packet: {path}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -273,6 +273,13 @@ class Kit:
     recipe: PacketRecipe
     text: PacketText
     text_bytes: bytes
+
+    def delivered_in(self, days: int) -> Kit:
+        """This kit for packets the patients have ``days`` after printing (0: handed over or
+        sent through the portal today), whatever ``delivery_days`` packet.yaml sets. Nothing
+        a static part prints depends on it, so its cache keys stay the same."""
+        rules = self.text.rules.model_copy(update={"delivery_days": days})
+        return replace(self, text=self.text.model_copy(update={"rules": rules}))
 
     def packet_lang(self, lang: str) -> str:
         """The language of the packet's own words: the patient's, or English when missing."""

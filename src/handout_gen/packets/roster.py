@@ -39,7 +39,7 @@ from handout_gen.packets.roster_files import (
     slash_date_problem,
 )
 from handout_gen.packets.stated_dates import stated_day_problems
-from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, plural, schedule
+from handout_gen.packets.timing import Needs, Rules, Timed, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -348,14 +348,24 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     rules = catalog.rules
     if rules.delivery_days and row.appointment.date() <= rules.reaches(catalog.today):
         # Posted, the packet arrives on or after the visit day: nothing in it can be acted on.
-        bad("date", f"is not after {rules.first_day}; hand the packet over instead: use --allow-late to "
-            "make it (any timed rule prints \"Call us today\")")
+        bad("date", f"is not after {rules.first_day}; if the patient gets the packet today (by hand or "
+            "through the portal), run with --delivery-days 0; else call the patient")
         return
+    visit = _visit(row, catalog)
+    for item in late_items(row, catalog):
+        bad(*late_problem(item, visit, catalog.rules, catalog.today))
+
+
+def _visit(row: PatientRow, catalog: Catalog) -> Visit:
     preps = [catalog.procedures[s].meta.prep for s in row.procedures]
-    visit = row.visit(catalog.arrive_minutes[row.location], preps)
-    for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
-        if item.late:
-            bad(*late_problem(item, visit, catalog.rules, catalog.today))
+    return row.visit(catalog.arrive_minutes[row.location], preps)
+
+
+def late_items(row: PatientRow, catalog: Catalog) -> list[Timed]:
+    """The timed rules of a row the print date (or the packet's arrival) is too late for: a
+    bad row, or with --allow-late a "Call us today" box in its packet."""
+    return [item for item in schedule(_visit(row, catalog), catalog.rules, catalog.today, catalog.closed)
+            if item.late]
 
 
 def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, catalog: Catalog,

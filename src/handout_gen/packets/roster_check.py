@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from handout_gen.core.errors import Problem
 from handout_gen.core.languages import fold
-from handout_gen.packets.roster import UNLOCKED_RULE, Catalog, PacketVariant, PatientRow, validate_row
+from handout_gen.packets.roster import (
+    UNLOCKED_RULE,
+    Catalog,
+    PacketVariant,
+    PatientRow,
+    late_items,
+    validate_row,
+)
 from handout_gen.packets.roster_files import csv_format, read_rows
 
 REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first
@@ -122,6 +129,8 @@ class RosterSummary:
     fatal: bool  # the file itself is unusable: --skip-invalid cannot help
     bad_rows: set[int]
     variants: dict[PacketVariant, list[int]]  # each variant's row numbers (no names)
+    # with --allow-late: the rows whose packets say "Call us today", and for which rules
+    late: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
@@ -140,6 +149,8 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
         summary.valid += 1
         has_passwords |= bool(row.password)
         summary.variants.setdefault(row.variant, []).append(number)
+        if catalog.allow_late and (late := late_items(row, catalog)):
+            summary.late[number] = tuple(item.rule for item in late)
     for number, problem in partners.items():  # an earlier row a later one clashed with
         if number not in summary.bad_rows:
             summary.valid -= 1
@@ -149,6 +160,7 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
                 if not rows:  # its parts are not made, its warnings not said
                     del summary.variants[variant]
         summary.bad_rows.add(number)
+        summary.late.pop(number, None)
         summary.problems.append(problem)
     summary.problems.sort(key=lambda p: p.line or 0)
     if not summary.valid and not summary.problems:

@@ -58,6 +58,7 @@ class RunOptions:
     chunk_size: int = 0  # 0 = automatic
     allow_late: bool = False  # rules the print date is too late for print "Call us today"
     allow_closed: bool = False  # rows outside the clinic's opening hours are not bad rows
+    delivery_days: int | None = None  # days until the patients have the packets (None: packet.yaml's)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class RunReport:
     written: int = 0
     skipped_rows: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    late: dict[int, tuple[str, ...]] = field(default_factory=dict)  # --allow-late: "Call us today" rows
 
 
 # --- worker processes (fork: they inherit the loaded project) -------------------------------
@@ -216,6 +218,7 @@ class _Validated:
     bad_rows: set[int]
     problems: list[Problem]
     rows: Callable[[], Iterator[PatientRow]]
+    late: dict[int, tuple[str, ...]] = field(default_factory=dict)  # row → rules printed "Call us today"
 
 
 def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) -> _Validated:
@@ -238,7 +241,9 @@ def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) ->
                 raise RosterError(found, f"{path.name} (it changed while packets were being made)")
             yield row
 
-    return _Validated(summary.variants, summary.valid, summary.bad_rows, summary.problems, rows)
+    return _Validated(
+        summary.variants, summary.valid, summary.bad_rows, summary.problems, rows, summary.late
+    )
 
 
 def run_packets(
@@ -254,13 +259,17 @@ def run_packets(
     then holds only complete packets, each listed in the index and the audit log.
     """
     kit = load_kit(project)
+    if options.delivery_days is not None:
+        kit = kit.delivered_in(options.delivery_days)
     plan = _validate(kit, roster, options)
     # Everything is validated: only now is anything created on disk. From here on a Ctrl-C
     # is held and taken between two packets, where stopping leaves a consistent folder.
     out_root = options.out_root.resolve()
     with HeldInterrupt() as held:
         run_id, run_dir = new_run_dir(out_root)
-        report = RunReport(run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems)
+        report = RunReport(
+            run_dir, skipped_rows=sorted(plan.bad_rows), problems=plan.problems, late=plan.late
+        )
         if plan.problems:  # the rows to call about, for the desk (row and column, never a cell)
             write_file(run_dir / SKIPPED, skipped_csv(plan.problems), root=out_root, private=True)
         folder = RunFolder(run_dir, run_id)

@@ -43,6 +43,13 @@ RuleName = Literal[
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
+# What the desk is told a late rule was, for the rows --allow-late makes (row numbers, no names).
+LATE_NAMES: dict[str, str] = {
+    "fasting": "the eating and drinking times",
+    "anti_inflammatories": "the anti-inflammatory stop",
+    "dye_allergy": "the X-ray dye allergy call",
+    "blood_thinner": "the blood thinner's last dose",
+}
 
 
 class FastingRules(Strict):
@@ -113,7 +120,7 @@ class Rules(Strict):
         if not self.delivery_days:
             return "the print date"
         return (f"the day the packet reaches the patient ({plural(self.delivery_days, 'day')} after "
-                "printing: delivery_days in packet.yaml)")
+                "printing: delivery_days in packet.yaml, or --delivery-days)")
 
 
 @dataclass(frozen=True)
