@@ -449,12 +449,15 @@ def test_rules_are_validated_with_their_lines(tmp_path: Path) -> None:
     original = words.read_text(encoding="utf-8")
     lines = original.splitlines()
 
+    dear = 'dear: "Dear %(name)s,"'
+
     def line(needle: str) -> int:
         return next(i for i, text in enumerate(lines, 1) if text.strip().startswith(needle))
 
     text = original.replace("light_meal_hours: 6", "light_meal_hours: 9")
     text = text.replace("call_days_before: 3", "call_days_before: three")
     text = text.replace("phone_days: [monday,", "phone_days: [someday,")
+    text = text.replace(dear, 'dear: "Dear %(nam)s,"')  # reported in the same run, not after the fix
     words.write_text(text, encoding="utf-8")
     with pytest.raises(ValidationFailed) as info:
         load_kit(load_project(project))
@@ -462,6 +465,7 @@ def test_rules_are_validated_with_their_lines(tmp_path: Path) -> None:
         [f"content/packet.yaml:{line('fasting:')}", "rules.fasting"],
         [f"content/packet.yaml:{line('call_days_before:')}", "rules.dye_allergy.call_days_before"],
         [f"content/packet.yaml:{line('phone_days:')}", "rules.phone_days.0"],
+        [f"content/packet.yaml:{line(dear)}", "text.en.dear"],
     ]
     assert info.value.problems[0].message.endswith(
         "must count down: fatty_food_hours >= light_meal_hours >= clear_liquids_hours"

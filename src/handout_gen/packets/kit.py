@@ -14,15 +14,16 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from handout_gen.content.languages import unknown_language
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
 from handout_gen.content.values import practice_values, substitute
-from handout_gen.content.yamlfile import load_model
+from handout_gen.content.yamlfile import load_model, parse_yaml
 from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
@@ -420,6 +421,22 @@ def _overview_problems(
 
 
 
+def _words_alone(path: Path, project: Project, values: dict[str, str]) -> dict[str, PacketWords]:
+    """When packet.yaml as a whole does not validate (rules out of order, say), each language's
+    words that do on their own: their problems are then reported in the same run, not after
+    the first one is fixed."""
+    filled, _ = substitute(path.read_text(encoding="utf-8-sig"), values, "")
+    data, _, _ = parse_yaml(filled, "")
+    blocks = data.get("text") if isinstance(data, dict) else None
+    found: dict[str, PacketWords] = {}
+    for lang, block in blocks.items() if isinstance(blocks, dict) else ():
+        try:
+            found[str(lang)] = PacketWords.model_validate(block)
+        except ValidationError:
+            continue  # its problems are in the whole file's
+    return found
+
+
 def load_kit(project: Project) -> Kit:
     """Read content/packet.yaml and handouts/packets.yaml; report every problem at once."""
     problems: list[Problem] = []
@@ -437,14 +454,15 @@ def load_kit(project: Project) -> Kit:
     if text is not None:
         text = _known_languages(text, project, source, lines)
         problems += _glyph_problems(text, project, source, lines)
-        for lang, words in text.text.items():
-            for key, allowed in PLACEHOLDERS.items():
-                said = getattr(words, key)
-                why = said is not None and placeholder_problem(said, allowed, REQUIRED.get(key, ()))
-                if why:
-                    line = lines.get(("text", lang, key))
-                    problems.append(Problem(source, why, line, f"text.{lang}.{key}"))
         problems += _driving_words_problems(text, project, source, lines)
+    words = text.text if text is not None else _words_alone(text_path, project, values)
+    for lang, said_in in words.items():
+        for key, allowed in PLACEHOLDERS.items():
+            said = getattr(said_in, key)
+            why = said is not None and placeholder_problem(said, allowed, REQUIRED.get(key, ()))
+            if why:
+                line = lines.get(("text", lang, key))
+                problems.append(Problem(source, why, line, f"text.{lang}.{key}"))
     recipe: PacketRecipe | None = PacketRecipe()
     recipe_path = project.handouts_dir / "packets.yaml"
     if recipe_path.is_file():
