@@ -184,6 +184,8 @@ def test_mailchimp_variant(rendered) -> None:  # type: ignore[no-untyped-def]
     hrefs = [a.get("href") for a in lxml_html.document_fromstring(rendered.esp_html).iter("a")]
     assert "*|UNSUB|*" in hrefs and "*|ARCHIVE|*" in hrefs and "*|UPDATE_PROFILE|*" in hrefs
     assert "*|HTML:LIST_ADDRESS_HTML|*" in rendered.esp_html
+    # the text part's address is Mailchimp's plain-text tag: no markup in a text-only client
+    assert "*|LIST:ADDRESS|*" in rendered.esp_text and "HTML:" not in rendered.esp_text
     assert "*|IF:FNAME|*Hello *|FNAME|*,*|ELSE:|*Hello,*|END:IF|*" in rendered.esp_html
     assert "Unsubscribe: *|UNSUB|*" in rendered.esp_text
 

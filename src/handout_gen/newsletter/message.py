@@ -91,9 +91,10 @@ def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_
     )
 
 
-def esp_values(esp: str, lang: str = ORIGINAL, catalogs: Path | None = None) -> Values:
-    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address.
-    The greeting's words are the edition's language ("Hola, *|FNAME|*:")."""
+def esp_values(esp: str, lang: str = ORIGINAL, catalogs: Path | None = None, *, text: bool = False) -> Values:
+    """Mailchimp merge tags; the ESP fills in unsubscribe, archive and the list's address (as
+    HTML in the HTML part, as plain text in the ``text`` part). The greeting's words are the
+    edition's language ("Hola, *|FNAME|*:")."""
     if esp != "mailchimp":
         msg = f"unknown ESP '{esp}' (known: mailchimp)"
         raise SendError(msg)
@@ -103,7 +104,7 @@ def esp_values(esp: str, lang: str = ORIGINAL, catalogs: Path | None = None) -> 
         "*|UNSUB|*",
         "*|UPDATE_PROFILE|*",
         "*|ARCHIVE|*",
-        "*|HTML:LIST_ADDRESS_HTML|*",
+        "*|LIST:ADDRESS|*" if text else "*|HTML:LIST_ADDRESS_HTML|*",
     )
 
 

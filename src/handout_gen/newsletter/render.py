@@ -173,9 +173,8 @@ def render_edition(
     warnings = (*warnings, *check_issue(project, html, final_text, issue))
     esp_html = esp_text = None
     if esp is not None:
-        values = esp_values(esp, issue.lang, project.catalog_dir)
-        esp_html = template.fill_html(values)
-        esp_text = template.fill_text(values)
+        esp_html = template.fill_html(esp_values(esp, issue.lang, project.catalog_dir))
+        esp_text = template.fill_text(esp_values(esp, issue.lang, project.catalog_dir, text=True))
     browser = MessageTemplate.substitute(browser, generic, html=True)
     return RenderedIssue(
         issue,
