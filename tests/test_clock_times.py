@@ -205,7 +205,7 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
     assert sorted(texts) == [2, 3, 4, 5, 6]
     # the desk is told which patients to call, by row and rule, never by name
     assert said[0].splitlines()[1] == (
-        '4 packet(s) say "Call us today" in place of a rule it is too late for; call those patients '
+        '4 packet(s) are too late for a rule (they say "Call us today"); call those patients '
         "today (row 2: the anti-inflammatory stop; row 3: the blood thinner's last dose; row 4: the "
         "X-ray dye allergy call; row 5: the eating and drinking times)")
     checked = hg(project, "packets", tmp_path / "out.csv", "--check", "--allow-late", "--today", LATE_TODAY)
@@ -231,25 +231,42 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
 
 
 @pytest.mark.slow
-def test_delivery_days_for_one_run(project: Path, tmp_path: Path) -> None:
+def test_delivery_days_for_one_run(warm_practice: Path, tmp_path: Path) -> None:
     """--delivery-days sets, for one run, the days until the patients have their packets: the
-    roster check and the letter count from that day. Posted (2 days), a sedated visit tomorrow
-    is refused, the message naming the way for a packet handed over today; made anyway with
-    --allow-late it says "Call us today"; handed over (0, the fixture's packet.yaml), it prints
-    the eating and drinking times."""
+    roster check and the letter count from that day. A practice that posts (packet.yaml: 2)
+    has a sedated visit tomorrow refused, the message naming the way for a packet handed over
+    today; made anyway with --allow-late it says "Call us today" and the run names the row to
+    call; with --delivery-days 0 it prints the eating and drinking times."""
+    project = copy_warm(tmp_path / "project", warm_practice)
+    words = project / "content" / "packet.yaml"
+    words.write_text(words.read_text(encoding="utf-8").replace("rules:\n", "rules:\n  delivery_days: 2\n", 1),
+                     encoding="utf-8")
     roster = tmp_path / "tomorrow.csv"
     write_csv(roster, [SEDATED])
-    refused = hg(project, "packets", roster, "--today", LATE_TODAY, "--delivery-days", "2", check=False)
+    refused = hg(project, "packets", roster, "--today", LATE_TODAY, check=False)
     assert refused.returncode == 1 and refused.stderr.endswith(
         "row 2, column date: is not after the day the packet reaches the patient (2 days after printing: "
         "delivery_days in packet.yaml, or --delivery-days); if the patient gets the packet today (by hand "
-        "or through the portal), run with --delivery-days 0; else call the patient\n")
-    (posted,) = packets_of(project, [SEDATED], tmp_path / "posted", "--today", LATE_TODAY,
-                           "--delivery-days", "2", "--allow-late").values()
+        "or through the portal), make it in a run with --delivery-days 0 of the patients who do; else call "
+        "the patient\n")
+    said: list[str] = []
+    (posted,) = packets_of(project, [SEDATED], tmp_path / "posted", "--today", LATE_TODAY, "--allow-late",
+                           said=said).values()
     assert "Call us today at 555-0100 Your visit is too soon for our usual rules on eating" in posted
+    assert said[0].splitlines()[1] == (
+        '1 packet(s) are too late for a rule (they say "Call us today"); call those patients today (row 2: '
+        "the visit itself (posted, it arrives on or after the visit day), the eating and drinking times)")
     (handed,) = packets_of(project, [SEDATED], tmp_path / "handed", "--today", LATE_TODAY,
                            "--delivery-days", "0").values()
     assert FASTING_EN[0] in handed and "Call us today" not in handed
+    # the one-patient command: the same override, and the same word to call
+    one = hg(project, "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient", "--procedure",
+             "prp-injection", "--date", "2026-12-08", "--time", "07:15", "--location", "orchard",
+             "--physician", "okafor", "--today", LATE_TODAY, "--allow-late", "-o", tmp_path / "one",
+             check=True)  # fmt: skip
+    assert "The packet is too late for the visit itself (posted, it arrives on or after the visit day)" in (
+        one.stdout)
+    assert "Zzyzx" not in one.stdout + one.stderr
 
 
 @pytest.mark.slow
@@ -375,7 +392,7 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     assert info.value.problems[0].message.startswith(
         "is not after the day the packet reaches the patient (2 days after printing: delivery_days in "
         "packet.yaml, or --delivery-days); if the patient gets the packet today (by hand or through the "
-        "portal), run with --delivery-days 0; else call the patient")
+        "portal), make it in a run with --delivery-days 0 of the patients who do; else call the patient")
     assert len(rows_from(early, posted.catalog(TODAY, allow_late=True))) == 2 == len(
         rows_from(early, kit.catalog(TODAY)))  # handed over (0 days), both are in time
 
@@ -441,6 +458,15 @@ def test_last_dose_column_is_a_real_date_before_the_visit_and_needs_the_flag(kit
     ]
     (row,) = rows_from(rows[3:], catalog)
     assert row.blood_thinner_last_dose == date(2026, 12, 1)
+
+
+def test_a_packet_yaml_that_is_not_utf8_is_named_with_no_traceback(sample_project: Path) -> None:
+    """Read once more for its words when it does not validate: never a UnicodeDecodeError."""
+    path = sample_project / "content" / "packet.yaml"
+    path.write_bytes(b"\xff" + path.read_bytes())
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(sample_project))
+    assert [str(p) for p in info.value.problems] == ["content/packet.yaml: not UTF-8 text"]
 
 
 def test_rules_are_validated_with_their_lines(tmp_path: Path) -> None:

@@ -222,6 +222,13 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
         "esteroides (content/procedures/epidural-steroid-injection.es.md). Have it reviewed and set "
         "'status: approved', or send it anyway with --allow-draft\n")
     assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()
+    # an email service's copy goes to a list past this gate: its export names the drafts too
+    export = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", ISSUE,
+                                      "--esp", "mailchimp"])
+    assert export.exit_code == 0 and export.stderr.startswith(
+        "Note: no reviewer has approved (status: draft) the summary of Radiofrequency Ablation "
+        "(content/procedures/radiofrequency-ablation.md);")
+    assert "the Spanish edition (content/newsletters/2026-12.es.md)" in export.stderr
     # approved, the Spanish reader's text goes out
     for name in ("content/newsletters/2026-12.es.md", "content/procedures/radiofrequency-ablation.es.md",
                  "content/procedures/epidural-steroid-injection.es.md"):

@@ -46,6 +46,10 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
         size = len(edition.html.encode())
         lang = "" if edition is rendered.original else f" ({edition.issue.lang})"
         click.echo(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
+    # An ESP's copy goes to a list from the ESP, past `send`'s gate: say so here.
+    if drafts := rendered.unreviewed(project, [e.issue.lang for e in rendered.all]):
+        click.echo("Note: no reviewer has approved (status: draft) " + "; ".join(drafts)
+                   + ": send none of it to a list until they have", err=True)
 
 
 @cli.command()

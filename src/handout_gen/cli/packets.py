@@ -46,7 +46,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
     click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
     if report.late:
-        click.echo(_late_line(report.late))
+        click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:
         repeated = {p.line for p in report.problems if p.rule == REPEATED_RULE}
         call = len(set(report.skipped_rows) - repeated)
@@ -60,13 +60,19 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     return report
 
 
-def _late_line(late: dict[int, tuple[str, ...]]) -> str:
-    """The rows --allow-late made with a "Call us today" box, and for what: the desk calls them."""
+def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:
+    """The rows --allow-late made too late for a rule (their packets say "Call us today"), and
+    for what: the desk calls them. ``one``: the one-patient command's packet."""
     from handout_gen.packets.timing import LATE_NAMES
 
-    rows = "; ".join(f"row {n}: {', '.join(LATE_NAMES.get(rule, rule) for rule in rules)}"
-                     for n, rules in sorted(late.items()))
-    return (f'{len(late)} packet(s) say "Call us today" in place of a rule it is too late for; call those '
+    def what(rules: tuple[str, ...]) -> str:
+        return ", ".join(LATE_NAMES.get(rule, rule) for rule in rules)
+
+    if one:
+        (rules,) = late.values()
+        return f"The packet is too late for {what(rules)} (it says \"Call us today\"): call the patient today"
+    rows = "; ".join(f"row {n}: {what(rules)}" for n, rules in sorted(late.items()))
+    return (f'{len(late)} packet(s) are too late for a rule (they say "Call us today"); call those '
             f"patients today ({rows})")
 
 

@@ -24,7 +24,8 @@ from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text, TextList
 from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import load_model, parse_yaml
-from handout_gen.core.errors import ConfigError, Problem, ValidationFailed, relpath
+from handout_gen.core.errors import ConfigError, InputRefused, Problem, ValidationFailed, relpath
+from handout_gen.core.files import read_input
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.lookup import keys, name_key, procedure_key
@@ -425,11 +426,17 @@ def _words_alone(path: Path, project: Project, values: dict[str, str]) -> dict[s
     """When packet.yaml as a whole does not validate (rules out of order, say), each language's
     words that do on their own: their problems are then reported in the same run, not after
     the first one is fixed."""
-    filled, _ = substitute(path.read_text(encoding="utf-8-sig"), values, "")
+    try:  # read as load_model read it: a file it refused has said so already
+        text = read_input(path, folder=path.parent, root=project.root).decode("utf-8-sig")
+    except (InputRefused, UnicodeDecodeError):
+        return {}
+    filled, _ = substitute(text, values, "")
     data, _, _ = parse_yaml(filled, "")
     blocks = data.get("text") if isinstance(data, dict) else None
     found: dict[str, PacketWords] = {}
     for lang, block in blocks.items() if isinstance(blocks, dict) else ():
+        if str(lang) not in project.languages:
+            continue  # left out with a warning once the file loads (_known_languages)
         try:
             found[str(lang)] = PacketWords.model_validate(block)
         except ValidationError:
@@ -473,25 +480,13 @@ def load_kit(project: Project) -> Kit:
             for slug, item in recipe.procedures.items():
                 for name in (slug, *item.handouts):
                     if name not in project.procedures and name not in project.broken:
-                        problems.append(
-                            Problem(
-                                source,
-                                f"unknown procedure '{name}'",
-                                lines.get(("procedures", slug)),
-                                f"procedures.{slug}",
-                                rule="references.unknown-slug",
-                            )
-                        )
+                        problems.append(Problem(source, f"unknown procedure '{name}'",
+                                                lines.get(("procedures", slug)), f"procedures.{slug}",
+                                                rule="references.unknown-slug"))
                 problems += _overview_problems(project, slug, item, source, lines)
                 if item.sections and "cover" not in item.sections:
-                    problems.append(
-                        Problem(
-                            source,
-                            "must include 'cover'",
-                            lines.get(("procedures", slug, "sections")),
-                            f"procedures.{slug}.sections",
-                        )
-                    )
+                    at = ("procedures", slug, "sections")
+                    problems.append(Problem(source, "must include 'cover'", lines.get(at), ".".join(at)))
     if problems or text is None or recipe is None:
         raise ValidationFailed(problems, "the packet setup")
     return Kit(project, recipe, text, raw)

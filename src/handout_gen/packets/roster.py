@@ -39,7 +39,7 @@ from handout_gen.packets.roster_files import (
     slash_date_problem,
 )
 from handout_gen.packets.stated_dates import stated_day_problems
-from handout_gen.packets.timing import Needs, Rules, Timed, Visit, late_problem, plural, schedule
+from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -171,13 +171,22 @@ class Catalog:
     languages: Languages = Languages()  # the project's; a row's language must be one of them
     locales: tuple[str, ...] = ("en",)  # their Babel locales: month names in a clinician's words
     # name_key() of each clinic's and physician's id and name ("Orchard Way Clinic", "Dr.
-    # Okafor") → its id: a scheduling system's export names them, practice.yaml has ids
+    # Okafor") → its id: an export names them, practice.yaml has ids
     location_keys: Mapping[str, str] = field(default_factory=dict)
     physician_keys: Mapping[str, str] = field(default_factory=dict)
     procedure_keys: Mapping[str, str] = field(default_factory=dict)  # procedure_key() of slugs, titles
     # The language each row language's packet words print in (English when the packet has
     # none in it): its font chain must draw every character of the cells a packet prints.
     packet_langs: Mapping[str, str] = field(default_factory=dict)
+
+    def visit(self, row: PatientRow) -> Visit:
+        """The row's visit: its clinic's arrival time, its procedures' prep rules."""
+        preps = [self.procedures[slug].meta.prep for slug in row.procedures]
+        return row.visit(self.arrive_minutes[row.location], preps)
+
+    def arrives_late(self, row: PatientRow) -> bool:
+        """Posted, the row's packet reaches the patient on or after the visit day."""
+        return bool(self.rules.delivery_days) and row.appointment.date() <= self.rules.reaches(self.today)
 
 
 def _flag(value: Any) -> bool | None:
@@ -345,27 +354,22 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     problem of its row, unless the run allows late packets (they print "Call us today")."""
     if catalog.allow_late:
         return
-    rules = catalog.rules
-    if rules.delivery_days and row.appointment.date() <= rules.reaches(catalog.today):
-        # Posted, the packet arrives on or after the visit day: nothing in it can be acted on.
-        bad("date", f"is not after {rules.first_day}; if the patient gets the packet today (by hand or "
-            "through the portal), run with --delivery-days 0; else call the patient")
+    if catalog.arrives_late(row):  # nothing in the packet can be acted on
+        bad("date", f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by hand "
+            "or through the portal), make it in a run with --delivery-days 0 of the patients who do; "
+            "else call the patient")
         return
-    visit = _visit(row, catalog)
-    for item in late_items(row, catalog):
-        bad(*late_problem(item, visit, catalog.rules, catalog.today))
+    visit = catalog.visit(row)
+    for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
+        if item.late:
+            bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
 
-def _visit(row: PatientRow, catalog: Catalog) -> Visit:
-    preps = [catalog.procedures[s].meta.prep for s in row.procedures]
-    return row.visit(catalog.arrive_minutes[row.location], preps)
-
-
-def late_items(row: PatientRow, catalog: Catalog) -> list[Timed]:
-    """The timed rules of a row the print date (or the packet's arrival) is too late for: a
-    bad row, or with --allow-late a "Call us today" box in its packet."""
-    return [item for item in schedule(_visit(row, catalog), catalog.rules, catalog.today, catalog.closed)
-            if item.late]
+def late_rules(row: PatientRow, catalog: Catalog) -> tuple[str, ...]:
+    """What a row's packet made with --allow-late is too late for, for the desk to call: the
+    visit itself ("arrival": posted, it arrives on or after the visit day), then each timed rule."""
+    timed = schedule(catalog.visit(row), catalog.rules, catalog.today, catalog.closed)
+    return ("arrival",) * catalog.arrives_late(row) + tuple(item.rule for item in timed if item.late)
 
 
 def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, catalog: Catalog,

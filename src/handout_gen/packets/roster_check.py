@@ -20,7 +20,7 @@ from handout_gen.packets.roster import (
     Catalog,
     PacketVariant,
     PatientRow,
-    late_items,
+    late_rules,
     validate_row,
 )
 from handout_gen.packets.roster_files import csv_format, read_rows
@@ -149,8 +149,8 @@ def check_roster(path: Path, catalog: Catalog) -> RosterSummary:
         summary.valid += 1
         has_passwords |= bool(row.password)
         summary.variants.setdefault(row.variant, []).append(number)
-        if catalog.allow_late and (late := late_items(row, catalog)):
-            summary.late[number] = tuple(item.rule for item in late)
+        if catalog.allow_late and (late := late_rules(row, catalog)):
+            summary.late[number] = late
     for number, problem in partners.items():  # an earlier row a later one clashed with
         if number not in summary.bad_rows:
             summary.valid -= 1

@@ -36,7 +36,7 @@ from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
 from handout_gen.packets.pool import WorkerPool, result, stopping
-from handout_gen.packets.roster import PacketVariant, PatientRow
+from handout_gen.packets.roster import PacketVariant, PatientRow, late_rules
 from handout_gen.packets.roster_check import check_roster, iter_roster
 
 log = logging.getLogger("handout_gen")
@@ -223,12 +223,14 @@ class _Validated:
 
 def _validate(kit: Kit, roster: Path | list[PatientRow], options: RunOptions) -> _Validated:
     """Pass one over the roster: every row checked before anything is created on disk."""
-    if isinstance(roster, list):
+    catalog = kit.catalog(options.today, options.encrypt, options.allow_late, options.allow_closed)
+    if isinstance(roster, list):  # rows already checked (the one-patient command): numbered from 1
         rows_list = roster
         variants: dict[PacketVariant, list[int]] = {r.variant: [] for r in rows_list}
-        return _Validated(variants, len(rows_list), set(), [], lambda: iter(rows_list))
+        late = {n: rules for n, row in enumerate(rows_list, 1)
+                if options.allow_late and (rules := late_rules(row, catalog))}
+        return _Validated(variants, len(rows_list), set(), [], lambda: iter(rows_list), late)
     path = roster
-    catalog = kit.catalog(options.today, options.encrypt, options.allow_late, options.allow_closed)
     summary = check_roster(path, catalog)
     if summary.fatal or (summary.problems and not options.skip_invalid):
         raise RosterError(summary.problems, path.name)

@@ -45,6 +45,7 @@ RuleName = Literal[
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 # What the desk is told a late rule was, for the rows --allow-late makes (row numbers, no names).
 LATE_NAMES: dict[str, str] = {
+    "arrival": "the visit itself (posted, it arrives on or after the visit day)",
     "fasting": "the eating and drinking times",
     "anti_inflammatories": "the anti-inflammatory stop",
     "dye_allergy": "the X-ray dye allergy call",
