@@ -198,13 +198,14 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
 
 def language_changes(data: bytes) -> list[tuple[str, str]]:
     """(language, text) of each element of a tagged PDF whose ``/Lang`` differs from the one
-    it inherits (the document's, at the top), in tree order, read by pdfplumber's structure
+    it inherits (the catalog's, at the top), in tree order, read by pdfplumber's structure
     tree (pdfminer: another reader than the pikepdf and WeasyPrint that wrote it). Text is
     gathered from the element's marked content and its kids', spaces dropped."""
     import io
     from typing import Any
 
     import pdfplumber
+    from pdfminer.pdftypes import resolve1
     from pdfplumber.structure import PDFStructTree
 
     changes: list[tuple[str, str]] = []
@@ -225,6 +226,7 @@ def language_changes(data: bytes) -> list[tuple[str, str]]:
             for kid in element.children:
                 walk(kid, lang)
 
+        declared = resolve1(pdf.doc.catalog.get("Lang"))  # the document's language: where it starts
         for top in PDFStructTree(pdf):
-            walk(top, None)
+            walk(top, declared.decode() if isinstance(declared, bytes) else None)
     return changes

@@ -196,6 +196,27 @@ def test_browser_copy_has_no_view_in_browser_link(rendered) -> None:  # type: ig
     assert "Unsubscribe" in rendered.browser_html
 
 
+def test_a_heading_of_the_text_part_is_underlined_as_wide_as_it_shows() -> None:
+    """A Chinese character takes two columns of a text-only mail program."""
+    from handout_gen.render.jinja import underline
+
+    assert underline("Holiday hours") == "=" * 13
+    assert underline("节假日营业时间", "-") == "-" * 14
+
+
+@pytest.mark.parametrize(("url", "written"), [
+    (f"https://www.example.org/locations?{UTM}", "https://www.example.org/locations"),
+    (f"https://www.example.org/a?k=v&{UTM}", "https://www.example.org/a?k=v"),
+    ("mailto:desk@example.org?subject=Refill%20request", "mailto:desk@example.org?subject=Refill%20request"),
+    ("https://www.example.org/a?flag", "https://www.example.org/a?flag"),
+])
+def test_the_text_part_drops_only_the_campaign_parameters(url: str, written: str) -> None:
+    """The rest of a query stays as written: "%20" read as "+" would show in a mail program."""
+    from handout_gen.newsletter.links import plain_url
+
+    assert plain_url(url) == written
+
+
 def test_text_part_has_same_content_and_written_out_links(rendered) -> None:  # type: ignore[no-untyped-def]
     text = " ".join(rendered.text.split())
     assert "View this email in your browser: https://www.example.org/newsletters/2026-12/" in text

@@ -57,6 +57,15 @@ def test_each_line_of_the_language_help_notice_is_declared_in_its_language(packe
     assert help_lines["es"].startswith("Ayudagratis") and help_lines["zh"].startswith("免费语言协助")
 
 
+def test_a_handout_on_its_own_declares_its_lines_in_other_languages() -> None:
+    """The same on a Spanish handout as built, whose language is the catalog's only."""
+    from handout_gen.handouts import Variant, render_handout
+
+    data = render_handout(load_project(FIXTURE), "prp-injection", Variant("es"))
+    help_lines = {lang for lang, text in language_changes(data) if "555-0100" in text}
+    assert help_lines == {"en", "zh", "ar"}
+
+
 def _no_alt(pdf: pikepdf.Pdf) -> None:
     for element in _elements(pdf.Root.StructTreeRoot):
         if element.S == "/Figure":

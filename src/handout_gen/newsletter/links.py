@@ -17,6 +17,7 @@ from handout_gen.content.procedures import edition_url
 from handout_gen.content.project import Project
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.tokens import PREFIX
+from handout_gen.render.jinja import underline
 
 
 def reader_page_url(project: Project, url: str, lang: str = ORIGINAL) -> str:
@@ -74,9 +75,13 @@ def _without_campaign(query: str) -> list[tuple[str, str]]:
 
 def plain_url(url: str) -> str:
     """``url`` without its campaign (utm_*) parameters, as the text part writes a link out: a
-    reader, or a screen reader reading it aloud, need not get through 60 characters of them."""
+    reader, or a screen reader reading it aloud, need not get through 60 characters of them.
+    Only those pairs go; the rest of the query is left as written (a mailto: subject's %20)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(query=urlencode(_without_campaign(parts.query))))
+    if "utm_" not in parts.query:
+        return url
+    kept = [pair for pair in parts.query.split("&") if not pair.startswith("utm_")]
+    return urlunsplit(parts._replace(query="&".join(kept)))
 
 
 def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
@@ -134,7 +139,7 @@ def to_text(root: Any) -> str:
             blocks.append("\n".join(items))
         elif el.tag in ("h3", "h4"):
             heading = " ".join(inline(el).split())
-            blocks.append(f"{heading}\n{'-' * len(heading)}")  # not capitals: read aloud, they are spelt out
+            blocks.append(f"{heading}\n{underline(heading, '-')}")  # not capitals: they are spelt out aloud
         else:
             blocks.append(wrap(inline(el)))
     return "\n\n".join(b for b in blocks if b)

@@ -17,7 +17,7 @@ from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import RuleName, Timed, schedule
-from handout_gen.render.bidi import ltr_text
+from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
 from handout_gen.render.jinja import hour_category
 
@@ -209,7 +209,10 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     if edition.lang == lang:
         return edition.meta.title
     direction = kit.project.languages.direction(edition.lang)
-    return Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, edition.meta.title)
+    # isolated (FSI … PDI): WeasyPrint's dir= sets no unicode-bidi, and an English "(PRP)" in an
+    # Arabic sentence would otherwise mix with the words around it
+    title = isolate(edition.meta.title)
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, title)
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:

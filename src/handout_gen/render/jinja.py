@@ -256,6 +256,15 @@ def ltr(context: jinja2.runtime.Context, value: object) -> str:
     return ltr_text(value, str(context.get("dir", "ltr")))
 
 
+def underline(text: str, mark: str = "=") -> str:
+    """The ``underline`` filter: a plain-text heading's rule, as wide as the heading shows
+    (a Chinese character takes two columns of a text-only mail program)."""
+    from wcwidth import wcswidth
+
+    width = wcswidth(text)  # -1 when the text holds a control character
+    return mark * (width if width >= 0 else len(text))
+
+
 WORD_JOINER = "\u2060"
 
 
@@ -387,6 +396,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         weekday_date=day,
         weekday=weekday,
         and_list=and_list,
+        underline=underline,
         tel_href=tel_href,
         plain=plain,
         css_string=css_string,
