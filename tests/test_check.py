@@ -334,6 +334,23 @@ def test_one_sign_worded_two_ways_is_named_with_the_wording_most_procedures_use(
     assert "epidural-steroid-injection.md" in finding.message and "joint-injections" in finding.message
 
 
+def test_a_sign_worded_in_another_order_is_one_sign_and_other_numbers_make_two(sample_project: Path) -> None:
+    """"legs or arms" and "arms or legs" are one sign, named at every line that words it the
+    other way; "12 hours" and "24 hours" are two signs, however alike the words."""
+    rfa = "content/procedures/radiofrequency-ablation.md"
+    numb = "Your arm or leg is still numb or weak {{ thresholds.numbness_hours }} hours after the treatment."
+    edit(sample_project, rfa, numb, numb.replace("{{ thresholds.numbness_hours }}", "24"))
+    assert only(check(sample_project), "calls.worded-twice") == []
+    weak = "You have new weakness or numbness in your legs or arms that keeps getting worse."
+    swapped = weak.replace("legs or arms", "arms or legs")
+    for name in (rfa, PRP):
+        edit(sample_project, name, "go_to_er_if:\n", f"go_to_er_if:\n  - {swapped}\n")
+    findings = only(check(sample_project), "calls.worded-twice")
+    assert [(f.file, f.line) for f in findings] == [(PRP, line_of(sample_project, PRP, swapped)),
+                                                     (rfa, line_of(sample_project, rfa, swapped))]
+    assert all(f.message.startswith(f"'{swapped}' says nearly what '{weak}' says (") for f in findings)
+
+
 def test_a_sign_under_call_us_in_one_procedure_and_the_er_in_another_warns(sample_project: Path) -> None:
     """The merged packet would tell the patient both to call and to go to the emergency room."""
     edit(sample_project, PRP, "call_us_if:\n", f"call_us_if:\n  - {BLADDER[:-1]}\n")

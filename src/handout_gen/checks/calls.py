@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
-from itertools import combinations
 
 from handout_gen.checks.findings import Finding
 from handout_gen.checks.text import Document
@@ -19,16 +18,18 @@ from handout_gen.checks.text import Document
 LISTS = ("call_us_if", "go_to_er_if")
 # How alike two lines' words must be to read as one sign worded twice: a question of wording,
 # not a clinical threshold ("legs or arms" / "arms or legs" is 0.91; "at a needle spot" /
-# "at a cut" is 0.88 and is two signs).
+# "at a cut" is 0.88 and is two signs). The same words in another order are one sign; lines
+# whose numbers differ ("12 hours", "24 hours") are two.
 ALIKE = 0.9
 _NOT_LETTERS = re.compile(r"[\W_]+")
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)?")
 
 Variant = tuple[str, str]  # (list name, text): what a packet prints once however many procedures say it
 
 
 def merged_sign_findings(docs: list[Document]) -> list[Finding]:
-    """Per language, the lines of every procedure grouped into signs (lines alike in words);
-    each wording of a sign other than its most used one is named, with the places of that one."""
+    """Per language, the lines of every procedure grouped into signs: the most used wording of
+    each, and every line of another wording alike to it, each named with that one's places."""
     places: dict[str, dict[Variant, list[tuple[str, int]]]] = {}
     for doc in docs:
         found = places.setdefault(doc.lang, {})
@@ -37,29 +38,35 @@ def merged_sign_findings(docs: list[Document]) -> list[Finding]:
                 found.setdefault((name, text), []).append((doc.source, line))
     findings = []
     for variants in places.values():
-        for sign in _signs(list(variants)):
-            main = max(sign, key=lambda v: len(variants[v]))  # the first of the most used
-            findings += [_finding(v, variants[v][0], main, variants[main]) for v in sign if v != main]
+        for main, others in _signs(variants):
+            findings += [_finding(v, at, main, variants[main]) for v in others for at in variants[v]]
     return findings
 
 
-def _signs(variants: list[Variant]) -> list[list[Variant]]:
-    """The variants grouped by sign (alike pairs joined), groups of two or more, in order."""
-    group = list(range(len(variants)))
+def _signs(variants: dict[Variant, list[tuple[str, int]]]) -> list[tuple[Variant, list[Variant]]]:
+    """(the most used wording, the others alike to it) for each sign worded more than one way,
+    taking the most used first, so one wording stands for a sign (alike is not chained)."""
+    order = sorted(variants, key=lambda v: -len(variants[v]))  # stable: the first of the most used
+    taken: set[Variant] = set()
+    signs = []
+    for main in order:
+        if main in taken:
+            continue
+        others = [v for v in order if v != main and v not in taken and _alike(main[1], v[1])]
+        taken.update([main, *others])
+        if others:
+            signs.append((main, others))
+    return signs
 
-    def root(i: int) -> int:
-        while group[i] != i:
-            i = group[i]
-        return i
 
-    words = [_words(text) for _, text in variants]
-    for i, j in combinations(range(len(variants)), 2):
-        if words[i] == words[j] or SequenceMatcher(None, words[i], words[j]).ratio() >= ALIKE:
-            group[root(j)] = root(i)
-    signs: dict[int, list[Variant]] = {}
-    for i, variant in enumerate(variants):
-        signs.setdefault(root(i), []).append(variant)
-    return [sign for sign in signs.values() if len(sign) > 1]
+def _alike(text: str, other: str) -> bool:
+    if _NUMBERS.findall(text) != _NUMBERS.findall(other):
+        return False
+    words, other_words = _words(text), _words(other)
+    if words == other_words or sorted(words.split()) == sorted(other_words.split()):
+        return True
+    match = SequenceMatcher(None, words, other_words)
+    return match.real_quick_ratio() >= ALIKE and match.quick_ratio() >= ALIKE and match.ratio() >= ALIKE
 
 
 def _finding(variant: Variant, at: tuple[str, int], main: Variant, where: list[tuple[str, int]]) -> Finding:
