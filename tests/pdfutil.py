@@ -220,7 +220,7 @@ def language_changes(data: bytes) -> list[tuple[str, str]]:
             return "".join("".join(found + [text(kid) for kid in element.children]).split())
 
         def walk(element: Any, inherited: str | None) -> None:
-            lang = element.lang or inherited
+            lang = element.lang if element.lang is not None else inherited  # "": declared unknown
             if inherited is not None and lang != inherited:
                 changes.append((lang, text(element)))
             for kid in element.children:

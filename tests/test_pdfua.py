@@ -66,6 +66,20 @@ def test_a_handout_on_its_own_declares_its_lines_in_other_languages() -> None:
     assert help_lines == {"en", "zh", "ar"}
 
 
+def test_every_element_in_another_language_is_declared_so(tmp_path: Path) -> None:
+    """A list nested in an English item of a Chinese page (WeasyPrint hangs it on the outer
+    list), a Chinese word inside English, and lang="" (unknown) each carry their language."""
+    from handout_gen.render.pdf import PdfRenderer
+
+    renderer = PdfRenderer(tmp_path)
+    html = ('<html lang="zh"><body><p>中文</p><ul><li lang="en">English<ul><li>nested</li></ul></li></ul>'
+            '<p lang="en">a <span lang="zh">中</span> b</p><p lang="">?</p></body></html>')
+    changes = language_changes(renderer.write(renderer.document(html, tmp_path)))
+    assert [text for lang, text in changes if lang == "en" and "nested" in text and "English" not in text]
+    assert ("zh", "中") in changes and ("", "?") in changes
+    assert all(lang != "zh" for lang, text in changes if text == "中文")  # the page's own: inherited
+
+
 def _no_alt(pdf: pikepdf.Pdf) -> None:
     for element in _elements(pdf.Root.StructTreeRoot):
         if element.S == "/Figure":

@@ -105,30 +105,37 @@ def _share_font_subsets() -> None:
 
 
 def _tag_language_changes() -> None:
-    """Give each tagged element the language its HTML element declares (``lang``).
+    """Give each tagged element the language it is in, where that is not the document's.
 
     WeasyPrint writes the document's language in the catalog and none on its elements, so a
     screen reader would read the lines of the language-help notice, an English list on a
     Chinese page or the Chinese note on an English handout in the wrong language's voice:
     PDF/UA asks for every change of language to be declared (ISO 14289-1, 7.2). An element
-    inherits its parent's ``/Lang``, so only elements that say ``lang`` get one. WeasyPrint
-    is pinned; without the expected function nothing is changed.
+    gets ``/Lang`` when its HTML element says ``lang`` or its computed language (the ``lang``
+    it inherits) is not the document's: WeasyPrint hangs a list nested in an item on the outer
+    list, so inheriting in the tree alone would lose it. WeasyPrint is pinned; without the
+    expected function nothing is changed.
     """
     import pydyf
+    from weasyprint.formatting_structure.boxes import PageBox
     from weasyprint.pdf import tags
 
     original = getattr(tags, "_build_box_tree", None)
     if original is None or getattr(original, "_declares_lang", False):
         return
 
-    def build(box: Any, parent: Any, *args: Any) -> Iterator[Any]:
-        element = getattr(box, "element", None)
+    def build(box: Any, parent: Any, pdf: Any, *args: Any) -> Iterator[Any]:
+        element, style = getattr(box, "element", None), getattr(box, "style", None)
         lang = None
-        if element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
-            lang = element.get("lang")
-        for made in original(box, parent, *args):
-            if lang and "Lang" not in made:
-                made["Lang"] = pydyf.String(lang)
+        if isinstance(box, PageBox):  # each page starts the tree: its language is the document's
+            pdf.hg_lang = style["lang"] if style is not None else None
+        elif element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
+            own, computed = element.get("lang"), style["lang"] if style is not None else None
+            if own is not None or (computed and computed != getattr(pdf, "hg_lang", None)):
+                lang = own if own is not None else computed
+        for made in original(box, parent, pdf, *args):
+            if lang is not None and "Lang" not in made:
+                made["Lang"] = pydyf.String(lang)  # "" (lang="") declares the language unknown
             yield made
 
     build._declares_lang = True  # type: ignore[attr-defined]
