@@ -48,8 +48,7 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
         click.echo(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
     # An ESP's copy goes to a list from the ESP, past `send`'s gate: say so here.
     if drafts := rendered.unreviewed(project, [e.issue.lang for e in rendered.all]):
-        click.echo("Note: no reviewer has approved (status: draft) " + "; ".join(drafts)
-                   + ": send none of it to a list until they have", err=True)
+        click.echo(f"Note: {_not_approved(drafts)}: send none of it to a list until they have", err=True)
 
 
 @cli.command()
@@ -157,12 +156,16 @@ def _refuse_drafts(project: Project, rendered: RenderedEditions, people: list[Re
     drafts = rendered.unreviewed(project, {person.lang for person in people})
     if not drafts or test or allow:
         return
-    message = ("no reviewer has approved (status: draft) " + "; ".join(drafts) + ". Have it reviewed "
-               "and set 'status: approved', or send it anyway with --allow-draft")
+    message = (f"{_not_approved(drafts)}. Have it reviewed and set 'status: approved', or send it "
+               "anyway with --allow-draft")
     if dry_run:
         click.echo(f"Note: a send would stop here: {message}", err=True)
         return
     raise click.ClickException(f"nothing was sent: {message}")
+
+
+def _not_approved(drafts: list[str]) -> str:
+    return "no reviewer has approved (status: draft) " + "; ".join(drafts)
 
 
 @cli.command("new-secret")

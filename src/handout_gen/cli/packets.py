@@ -173,9 +173,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     project = load(project_dir)
     _describe_roster(roster)
     if check_only:
-        kit = load_kit(project)
-        if delivery_days is not None:
-            kit = kit.delivered_in(delivery_days)
+        kit = load_kit(project).delivered_in(delivery_days)
         catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
         summary = check_roster(roster, catalog)
         if summary.problems:
@@ -275,9 +273,7 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
         item["password"] = click.prompt(
             "Password for the PDF", hide_input=True, confirmation_prompt=True, err=True
         )
-    kit = load_kit(project)
-    if delivery_days is not None:
-        kit = kit.delivered_in(delivery_days)
+    kit = load_kit(project).delivered_in(delivery_days)
     catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
     try:
         rows = rows_from([item], catalog)

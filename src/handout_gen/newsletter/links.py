@@ -64,13 +64,11 @@ class LinkPolicy:
             or url.startswith(self.skip_prefixes)
         ):
             return url
-        query = _without_campaign(parts.query)
+        query = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("utm_")
+        ]
         query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", self.campaign)]
         return urlunsplit(parts._replace(path=parts.path or "/", query=urlencode(query)))
-
-
-def _without_campaign(query: str) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not k.startswith("utm_")]
 
 
 def plain_url(url: str) -> str:

@@ -33,7 +33,7 @@ from handout_gen.core.files import BuildReport, Manifest, read_input, write_file
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import edition_files, load_editions
 from handout_gen.newsletter.guards import check_issue, guard_context
-from handout_gen.newsletter.links import LinkPolicy, fragment_links
+from handout_gen.newsletter.links import LinkPolicy, fragment_links, plain_url
 from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_values
 from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues
 from handout_gen.newsletter.tokens import TOKENS, token
@@ -77,8 +77,8 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
                     "kind": "procedure",
                     "title": edition.title,
                     "summary": edition.summary,
-                    "url": links.campaign_url(procedure.url(lang)),
-                    "text_url": links.absolute(procedure.url(lang)),
+                    "url": (url := links.campaign_url(procedure.url(lang))),
+                    "text_url": plain_url(url),  # written out in the text part
                     "image": img,
                 }
             )

@@ -276,10 +276,12 @@ class Kit:
     text: PacketText
     text_bytes: bytes
 
-    def delivered_in(self, days: int) -> Kit:
+    def delivered_in(self, days: int | None) -> Kit:
         """This kit for packets the patients have ``days`` after printing (0: handed over or
-        sent through the portal today), whatever ``delivery_days`` packet.yaml sets. Nothing
-        a static part prints depends on it, so its cache keys stay the same."""
+        sent through the portal today), whatever ``delivery_days`` packet.yaml sets (None: as
+        it sets). Nothing a static part prints depends on it: its cache keys stay the same."""
+        if days is None:
+            return self
         rules = self.text.rules.model_copy(update={"delivery_days": days})
         return replace(self, text=self.text.model_copy(update={"rules": rules}))
 

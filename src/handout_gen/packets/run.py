@@ -260,9 +260,7 @@ def run_packets(
     However the run ends short of a kill (done, an error, a full disk, Ctrl-C), the folder
     then holds only complete packets, each listed in the index and the audit log.
     """
-    kit = load_kit(project)
-    if options.delivery_days is not None:
-        kit = kit.delivered_in(options.delivery_days)
+    kit = load_kit(project).delivered_in(options.delivery_days)
     plan = _validate(kit, roster, options)
     # Everything is validated: only now is anything created on disk. From here on a Ctrl-C
     # is held and taken between two packets, where stopping leaves a consistent folder.

@@ -238,8 +238,6 @@ def and_list(context: jinja2.runtime.Context, values: Sequence[str]) -> str:
     (CLDR's list patterns): never an English comma in a Chinese or Arabic sentence. Items
     that are markup (a title marked as another language) stay markup; the rest is escaped."""
     items = list(values)
-    if not any(isinstance(item, Markup) for item in items):
-        return str(format_list(items, locale=_locale(context)))
     # The pattern laid out around numbered private-use slots (never in a pattern), then each
     # piece escaped: the pattern's words as text, the items as they are.
     slots = [f"\ue000{i}\ue001" for i in range(len(items))]
