@@ -407,7 +407,7 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     ],
 )
 def test_call_by_day_falls_on_a_phone_day(kit: Kit, visit_day: date, call_day: date) -> None:
-    assert call_by(visit_day, kit.text.rules) == call_day
+    assert call_by(visit_day, kit.text.rules.dye_allergy, kit.text.rules) == call_day
 
 
 def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
@@ -417,8 +417,9 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
 
     closed = kit.project.practice.closed_dates
     assert closed[:2] == [date(2026, 11, 26), date(2026, 11, 27)]  # the fixture's practice.yaml
-    assert call_by(date(2026, 11, 30), kit.text.rules) == date(2026, 11, 27)
-    assert call_by(date(2026, 11, 30), kit.text.rules, closed) == date(2026, 11, 25)
+    rules = kit.text.rules
+    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules) == date(2026, 11, 27)
+    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules, closed) == date(2026, 11, 25)
     row = {**SEDATED, "date": "2026-11-30", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
            "procedures": "joint-injections-nerve-blocks"}
     (patient,) = rows_from([row], kit.catalog(date(2026, 11, 20)))
@@ -428,6 +429,96 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     text = pdf_text(buffer.getvalue())
     assert "By Wednesday, November 25: Call us at 555-0100 about your X-ray dye allergy" in text
     assert "November 27" not in text and "November 26" not in text
+
+
+DIABETES_WORDS = {  # the words of rules.diabetes_fasting's call, per language of the fixture
+    "en": ("Call us at %(phone)s to ask how to take your diabetes medicine or insulin while you fast.",
+           "You told us you have diabetes. Your visit is too soon for our usual call about it."),
+    "es": ("Llámenos al %(phone)s para preguntar cómo tomar su medicina para la diabetes mientras no come.",
+           "Usted nos dijo que tiene diabetes. Su visita es demasiado pronto para nuestra llamada."),
+    "zh": ("请致电 %(phone)s，问我们您不吃东西的时候糖尿病药该怎么用。",
+           "您的就诊时间太近，来不及按平常的安排打电话。"),
+    "ar": ("اتصل بنا على %(phone)s لتسألنا كيف تأخذ دواء السكري بينما لا تأكل.",
+           "موعدك قريب جدًا على اتصالنا المعتاد."),
+}
+
+
+def with_diabetes_call(project: Path, days: int = 5, *, skip: str = "") -> Kit:
+    """The fixture practice with rules.diabetes_fasting set (its words in every language but
+    ``skip``): the kit it loads."""
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    text = text.replace("rules:\n", f"rules:\n  diabetes_fasting:\n    call_days_before: {days}\n", 1)
+    for lang, (call, late) in DIABETES_WORDS.items():
+        if lang != skip:
+            text = text.replace(f"\n  {lang}:\n", f"\n  {lang}:\n    diabetes_fasting_call: \"{call}\"\n"
+                                f"    late_diabetes_fasting: \"{late}\"\n", 1)
+    words.write_text(text, encoding="utf-8")
+    return load_kit(load_project(project))
+
+
+def letter_text(kit: Kit, rows: list[dict[str, str]], today: date, **catalog: bool) -> list[str]:
+    from handout_gen.packets.packet import PacketMaker
+
+    patients = rows_from(rows, kit.catalog(today, **catalog))
+    texts = []
+    for patient in patients:
+        data, _ = PacketMaker(kit, today).press.letters([(patient, patient.language)])[:2]
+        buffer = io.BytesIO()
+        data.save(buffer)
+        texts.append(pdf_text(buffer.getvalue()))
+    return texts
+
+
+def test_a_fasting_patient_with_diabetes_calls_by_a_day_the_letter_names(tmp_path: Path) -> None:
+    """rules.diabetes_fasting: 5 days before a Tuesday visit is Thursday, a phone day. Only a
+    patient who has diabetes and fasts for sedation is asked to call; without the rule (the
+    fixture as it is) no day is printed and the checklist's own sentence asks for the call."""
+    kit = with_diabetes_call(copy_sample(tmp_path / "project"))
+    diabetic = {**SEDATED, "diabetes": "yes"}
+    rows = [diabetic, {**diabetic, "language": "es", "first_name": "Zoila"},
+            {**diabetic, "sedation": "no", "first_name": "Ana"}, {**SEDATED, "first_name": "Bo"}]
+    fasting, spanish, awake, healthy = letter_text(kit, rows, TODAY)
+    call = "By Thursday, December 3: Call us at 555-0100 to ask how to take your diabetes medicine"
+    assert call in fasting
+    assert fasting.index(call) < fasting.index(FASTING_EN[0])  # earliest first
+    assert "A más tardar el jueves, 3 de diciembre: Llámenos al 555-0100 para preguntar cómo tomar" in spanish
+    for text in (awake, healthy):
+        assert "diabetes" not in text and "December 3" not in text
+    (plain,) = letter_text(load_kit(load_project(FIXTURE)), [diabetic], TODAY)
+    assert "diabetes" not in plain and "December 3" not in plain
+
+
+def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as_call_us_today(
+    tmp_path: Path,
+) -> None:
+    """Printed on Thursday, November 26 for Tuesday, December 1: the call was due by Wednesday
+    (5 days before is the 26th, a closed date, so the day before): a row error by row, column
+    and rule, and with --allow-late a "Call us today" box the desk is told to follow up."""
+    from handout_gen.packets.roster import late_rules
+
+    kit = with_diabetes_call(copy_sample(tmp_path / "project"))
+    today, row = date(2026, 11, 26), {**SEDATED, "diabetes": "yes", "date": "2026-12-01"}
+    with pytest.raises(RosterError) as info:
+        rows_from([row], kit.catalog(today))
+    assert [str(p) for p in info.value.problems] == [
+        "roster:1: date: the diabetes medicine call is due 5 days before the visit (or the last phone "
+        f"day before), and that day is before the print date; {HINT}"
+    ]
+    catalog = kit.catalog(today, allow_late=True)
+    assert late_rules(rows_from([row], catalog)[0], catalog) == ("diabetes_fasting",)
+    (text,) = letter_text(kit, [row], today, allow_late=True)
+    assert "Call us today at 555-0100 You told us you have diabetes. Your visit is too soon" in text
+    assert "November 25" not in text and "By " not in text
+
+
+def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        with_diabetes_call(copy_sample(tmp_path / "project"), skip="es")
+    assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
+        "text.es.diabetes_fasting_call: is needed: rules.diabetes_fasting is set",
+        "text.es.late_diabetes_fasting: is needed: rules.diabetes_fasting is set",
+    ]
 
 
 def test_last_dose_column_is_a_real_date_before_the_visit_and_needs_the_flag(kit: Kit) -> None:

@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from handout_gen.core.errors import RenderError
-from handout_gen.packets.kit import PacketWords
 from handout_gen.packets.stamps import PacketStamp, Slot
 from handout_gen.packets.structure import Section, Tree, tag_packet
+from handout_gen.packets.words import PacketWords
 from handout_gen.render.subsets import shrink_fonts
 
 FLATE_LEVEL: Literal[1] = 1

@@ -12,11 +12,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from handout_gen.packets.kit import Kit, PacketWords
+from handout_gen.packets.kit import Kit
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import RuleName, Timed, schedule
+from handout_gen.packets.words import PacketWords
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
 from handout_gen.render.jinja import hour_category
@@ -31,6 +32,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
     "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
     "dye_allergy": ("by_day", "dye_allergy_call"),
+    "diabetes_fasting": ("by_day", "diabetes_fasting_call"),
     "after_sedation": ("until_time", "after_sedation_rules"),
     "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
@@ -39,6 +41,7 @@ LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
     "anti_inflammatories": "late_anti_inflammatories",
     "dye_allergy": "late_dye_allergy",
+    "diabetes_fasting": "late_diabetes_fasting",
     "blood_thinner": "late_blood_thinner",
 }
 

@@ -1,7 +1,8 @@
 """The packet kit: the words and rules (``content/packet.yaml``) and the recipe (``handouts/packets.yaml``).
 
 Everything a packet needs that is not patient data, loaded and validated once per run. The
-words and the numbers of the timed rules (:mod:`~handout_gen.packets.timing`) are versioned
+words (:mod:`~handout_gen.packets.words`) and the numbers of the timed rules
+(:mod:`~handout_gen.packets.timing`) are versioned
 clinical content (reviewed like a procedure); the recipe says which sections each
 procedure's packet holds.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from handout_gen.content.languages import unknown_language
 from handout_gen.content.project import Project
-from handout_gen.content.schema import Slug, Strict, Text, TextList
+from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import load_model, parse_yaml
 from handout_gen.core.errors import ConfigError, InputRefused, Problem, ValidationFailed, relpath
@@ -31,6 +31,7 @@ from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.lookup import keys, name_key, procedure_key
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
+from handout_gen.packets.words import PLACEHOLDERS, REQUIRED, PacketWords, placeholder_problem
 
 log = logging.getLogger("handout_gen")
 
@@ -50,186 +51,6 @@ SECTION_ORDER: tuple[SectionName, ...] = (
 )
 FRONT = ("cover", "prep", "bring", "day-of")
 BACK = ("aftercare", "call", "contacts", "disclaimer")
-
-
-class PacketWords(Strict):
-    """Every sentence of the packet outside the handouts, in one language."""
-
-    packet_title: Text
-    draft: Text
-    footer_call: Text
-    page_of: Text
-    packet_ref: Text
-    letter_heading: Text
-    dear: Text
-    letter_intro: Text
-    procedure_label: Text
-    visit_label: Text
-    date_label: Text
-    time_label: Text
-    arrive_label: Text
-    arrive_note: Text
-    where_label: Text
-    physician_label: Text
-    phone_label: Text
-    reference_label: Text
-    map_caption: Text
-    sign_off: Text
-    times_heading: Text
-    times_continued: Text | None = None  # atop a page the dates go on to (none: times_heading)
-    after_time: Text
-    after_midnight: Text
-    after_night: Text | None = None  # none: after_time (packet.yaml files written before it)
-    on_day: Text
-    by_day: Text
-    from_day: Text
-    until_time: Text
-    # The same lines when the clock shows an hour of the plural category "one" (CLDR): the
-    # Spanish "la 1:00", not "las 1:00". Optional: a language without them needs none.
-    after_time_one: Text | None = None
-    after_night_one: Text | None = None
-    until_time_one: Text | None = None
-    fast_fatty_food: Text
-    fast_light_meal: Text
-    fast_clear_liquids: Text
-    anti_inflammatories_last_dose: Text
-    anti_inflammatories_restart: Text
-    dye_allergy_call: Text
-    after_sedation_rules: Text
-    # A procedure with prep.driving_limited: the same, driving left to the handout's longer
-    # rule (none: packet.yaml written before it; load_kit asks for it when a procedure has it).
-    after_sedation_rules_driving_limited: Text | None = None
-    call_today: Text
-    # Above text a packet prints in English for want of a translation (a handout, or its
-    # lines on the closing pages): the reader is told, in their language, how to have it
-    # read to them. None: no note (packet.yaml files written before it).
-    in_english: Text | None = None
-    late_fasting: Text
-    late_anti_inflammatories: Text
-    late_dye_allergy: Text
-    late_blood_thinner: Text
-    prep_heading: Text
-    prep_intro: Text
-    prep_always: TextList
-    sedation_heading: Text
-    sedation_times: Text
-    after_sedation: Text
-    after_sedation_driving_limited: Text | None = None  # the checklist's, as above
-    glp1_note: Text
-    driver_sedation: Text
-    driver_required: Text
-    blood_thinner_heading: Text
-    blood_thinner_warning: Text
-    blood_thinner_name_label: Text
-    blood_thinner_stop_label: Text
-    blood_thinner_restart_label: Text
-    blood_thinner_last_dose_label: Text
-    blood_thinner_last_dose_day: Text
-    blood_thinner_call: Text
-    diabetes_steroid: Text
-    diabetes_fasting: Text
-    dye_allergy: Text
-    dye_question: Text
-    anti_inflammatories: Text
-    bring_heading: Text
-    bring: TextList
-    bring_driver: Text
-    day_of_heading: Text
-    day_of: TextList
-    handouts_heading: Text
-    aftercare_heading: Text
-    call_heading: Text
-    call_intro: Text
-    after_hours: Text
-    er_heading: Text
-    contacts_heading: Text
-    contact_main: Text
-    contact_after_hours: Text
-    contact_location: Text
-    contact_website: Text
-    disclaimer_heading: Text
-    disclaimer: Text
-    version_line: Text
-
-
-# The words that are %-formatted, and the placeholders each may use (with a dummy value of
-# the type the real one has). A typo such as %(nam)s must be a located problem at load
-# time, not a KeyError in the middle of a run.
-_PHONE = {"phone": "555-0100"}
-_DAY = {"day": "Monday, December 7"}
-_WHEN = {"time": "10:45 PM", **_DAY}
-_HEADING = {"heading": "Dates and times to remember"}
-PLACEHOLDERS: dict[str, dict[str, Any]] = {
-    "footer_call": _PHONE,
-    "page_of": {"page": 3, "pages": 11},
-    "packet_ref": {"id": "8338e3e0b4ee148e", "date": "Dec 1, 2026"},
-    "dear": {"name": "Alex Sample"},
-    "arrive_note": {"minutes": 30},
-    "sign_off": {"practice": "Practice"},
-    "after_time": _WHEN,
-    "after_midnight": _DAY,
-    "after_night": {"time": "12:45 AM", "eve": "Sunday", **_DAY},
-    "on_day": _DAY,
-    "by_day": _DAY,
-    "from_day": _DAY,
-    "until_time": _WHEN,
-    "after_time_one": _WHEN,
-    "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
-    "until_time_one": _WHEN,
-    "dye_allergy_call": _PHONE,
-    "call_today": _PHONE,
-    "in_english": _PHONE,
-    "sedation_times": _HEADING,
-    "after_sedation": _HEADING,
-    "after_sedation_driving_limited": _HEADING,
-    "anti_inflammatories": _HEADING,
-    "dye_allergy": _HEADING,
-    "blood_thinner_last_dose_day": _HEADING,
-    "call_intro": _PHONE,
-    "after_hours": _PHONE,
-    "version_line": {"version": "V1", "date": "11/24/2026"},
-}
-# Placeholders a sentence must use: a "when" line without its computed time or day would
-# leave the patient to work it out, a "call us" without the number is no instruction.
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "page_of": ("page", "pages"),
-    "packet_ref": ("id", "date"),
-    "after_time": ("time", "day"),
-    "after_midnight": ("day",),
-    "after_night": ("time", "day"),
-    "on_day": ("day",),
-    "by_day": ("day",),
-    "from_day": ("day",),
-    "until_time": ("time", "day"),
-    "after_time_one": ("time", "day"),
-    "after_night_one": ("time", "day"),
-    "until_time_one": ("time", "day"),
-    "dye_allergy_call": ("phone",),
-    "call_today": ("phone",),
-    "in_english": ("phone",),
-}
-_NAMED_RE = re.compile(r"%\(([^)]*)\)")
-_UNNAMED_RE = re.compile(r"%(?!\()")
-
-
-def placeholder_problem(text: str, allowed: dict[str, Any], required: tuple[str, ...] = ()) -> str | None:
-    """Why ``text % allowed`` would fail or misprint, or None when it formats cleanly."""
-    names = ", ".join(allowed)
-    found = _NAMED_RE.findall(text)
-    for name in found:
-        if name not in allowed:
-            return f"unknown placeholder '{name}' (allowed: {names})"
-    for name in required:
-        if name not in found:
-            return f"must use the placeholder %({name})s: the packet prints the computed {name} there"
-    if _UNNAMED_RE.search(text.replace("%%", "")):
-        return f"has a '%' that is not a placeholder; write %% for a percent sign (placeholders: {names})"
-    try:
-        text % allowed  # noqa: B018 - the test format itself is the check
-    except (KeyError, ValueError, TypeError) as exc:
-        example = f"%({next(iter(allowed))})s"
-        return f"is not a valid format ({type(exc).__name__}); placeholders look like {example}"
-    return None
 
 
 class PacketText(Strict):
@@ -370,21 +191,26 @@ def _known_languages(text: PacketText, project: Project, source: str, lines: dic
 
 
 DRIVING_LIMITED_WORDS = ("after_sedation_rules_driving_limited", "after_sedation_driving_limited")
+DIABETES_CALL_WORDS = ("diabetes_fasting_call", "late_diabetes_fasting")
 
 
-def _driving_words_problems(
+def _needed_words_problems(
     text: PacketText, project: Project, source: str, lines: dict[Any, int]
 ) -> list[Problem]:
-    """A procedure whose own no-driving rule outlasts sedation's needs the words that leave
-    driving to its handout: the plain ones would tell its patients when they may drive."""
+    """Optional words a packet needs after all: a procedure whose own no-driving rule outlasts
+    sedation's needs the words that leave driving to it (the plain ones would tell its patients
+    when they may drive); rules.diabetes_fasting needs the words of its call."""
+    needed: list[tuple[tuple[str, ...], str]] = []
     limited = sorted(slug for slug, p in project.procedures.items() if p.meta.prep.driving_limited)
-    if not limited:
-        return []
+    if limited:
+        needed.append((DRIVING_LIMITED_WORDS, f"procedure '{limited[0]}' has prep.driving_limited"))
+    if text.rules.diabetes_fasting is not None:
+        needed.append((DIABETES_CALL_WORDS, "rules.diabetes_fasting is set"))
     return [
-        Problem(source, f"is needed: procedure '{limited[0]}' has prep.driving_limited",
-                lines.get(("text", lang)), f"text.{lang}.{key}")
+        Problem(source, f"is needed: {why}", lines.get(("text", lang)), f"text.{lang}.{key}")
+        for keys, why in needed
         for lang, words in text.text.items()
-        for key in DRIVING_LIMITED_WORDS
+        for key in keys
         if getattr(words, key) is None
     ]
 
@@ -463,7 +289,7 @@ def load_kit(project: Project) -> Kit:
     if text is not None:
         text = _known_languages(text, project, source, lines)
         problems += _glyph_problems(text, project, source, lines)
-        problems += _driving_words_problems(text, project, source, lines)
+        problems += _needed_words_problems(text, project, source, lines)
     words = text.text if text is not None else _words_alone(text_path, project, values)
     for lang, said_in in words.items():
         for key, allowed in PLACEHOLDERS.items():

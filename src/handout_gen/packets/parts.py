@@ -125,7 +125,8 @@ def covered_topics(
     a part's text is ``marked`` with: only they change what the part prints (and its key)."""
     if "cover" not in kit.sections(slugs):
         return ()
-    needs = Needs.of([kit.project.procedures[s].meta.prep for s in slugs], flags.sedation, flags.dye_allergy)
+    preps = [kit.project.procedures[s].meta.prep for s in slugs]
+    needs = Needs.of(preps, flags.sedation, flags.dye_allergy, flags.diabetes)
     topics = {
         "blood-thinner": flags.blood_thinner,
         "sedation": needs.fasting,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handout_gen.content.project import Project
-from handout_gen.packets.kit import PacketWords
 from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.timing import Needs
+from handout_gen.packets.words import PacketWords
 
 
 @dataclass
@@ -39,7 +39,7 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     and a stop or restart default would be unsafe.
     """
     preps = [project.procedures[s].meta.prep for s in slugs]
-    needs = Needs.of(preps, flags.sedation, flags.dye_allergy)
+    needs = Needs.of(preps, flags.sedation, flags.dye_allergy, flags.diabetes)
     letter = {"heading": words.times_heading}  # where the times are printed
     plan = PrepPlan()
     plan.sedation = needs.fasting
@@ -55,7 +55,7 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     if flags.diabetes and any(p.steroid for p in preps):
         plan.items.append(words.diabetes_steroid)
     if flags.diabetes and plan.sedation:
-        plan.items.append(words.diabetes_fasting)
+        plan.items.append(words.diabetes_fasting % letter)
     if needs.dye_call:
         plan.items.append(words.dye_allergy % letter)
     elif any(p.contrast_dye for p in preps):

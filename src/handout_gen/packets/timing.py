@@ -1,7 +1,8 @@
 """Instructions that depend on time: the rules clinicians set, as clock times and dates.
 
 The numbers (hours of fasting before arrival, days without anti-inflammatory medicine, how
-long before the visit a patient allergic to X-ray dye must call) are clinical content: they
+long before the visit a patient allergic to X-ray dye, or a fasting patient with diabetes,
+must call) are clinical content: they
 live in ``content/packet.yaml`` under ``rules:`` (:class:`Rules`), never in Python. This
 module turns them into moments for one appointment (:func:`schedule`), so a patient reads
 "after 10:45 PM on Monday, December 7" and never has to count back from an arrival time, and
@@ -38,6 +39,7 @@ RuleName = Literal[
     "anti_inflammatories",
     "anti_inflammatories_restart",
     "dye_allergy",
+    "diabetes_fasting",
     "blood_thinner",
     "after_sedation",
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
@@ -49,6 +51,7 @@ LATE_NAMES: dict[str, str] = {
     "fasting": "the eating and drinking times",
     "anti_inflammatories": "the anti-inflammatory stop",
     "dye_allergy": "the X-ray dye allergy call",
+    "diabetes_fasting": "the diabetes medicine call",
     "blood_thinner": "the blood thinner's last dose",
 }
 
@@ -75,8 +78,8 @@ class AntiInflammatoryRules(Strict):
     restart_days_after: Days | None = None  # none: the packet prints no restart day
 
 
-class DyeAllergyRules(Strict):
-    """A patient allergic to X-ray dye, for a procedure that may use it, calls us by this day."""
+class CallRules(Strict):
+    """A call the patient makes by this many days before the visit (on a phone day)."""
 
     call_days_before: Days
 
@@ -95,7 +98,11 @@ class Rules(Strict):
     fasting: FastingRules
     after_sedation: AfterSedationRules
     anti_inflammatories: AntiInflammatoryRules
-    dye_allergy: DyeAllergyRules
+    dye_allergy: CallRules  # a patient allergic to X-ray dye, for a procedure that may use it
+    # A patient with diabetes who fasts for sedation, to be told how to take their diabetes
+    # medicines (some stop days before). None (packet.yaml written before it): the checklist
+    # asks for the call "before the day of your visit", with no day in the letter.
+    diabetes_fasting: CallRules | None = None
     # Days someone answers the phone: a call-by day that falls on another day moves earlier.
     phone_days: Annotated[list[Weekday], Field(min_length=1)]
     # A time after midnight and before this names the night it falls in ("in the night from
@@ -131,14 +138,17 @@ class Needs:
     fasting: bool = False
     anti_inflammatories: bool = False
     dye_call: bool = False
+    diabetes_call: bool = False  # fasting, with diabetes (a day only when the rule is set)
     driving_limited: bool = False  # a procedure's own no-driving rule outlasts sedation's
 
     @classmethod
-    def of(cls, preps: Sequence[Prep], sedation: bool, dye_allergy: bool) -> Needs:
+    def of(cls, preps: Sequence[Prep], sedation: bool, dye_allergy: bool, diabetes: bool) -> Needs:
+        fasting = sedation and any(p.sedation_offered for p in preps)
         return cls(
-            fasting=sedation and any(p.sedation_offered for p in preps),
+            fasting=fasting,
             anti_inflammatories=any(p.avoid_anti_inflammatories for p in preps),
             dye_call=dye_allergy and any(p.contrast_dye for p in preps),
+            diabetes_call=diabetes and fasting,
             driving_limited=any(p.driving_limited for p in preps),
         )
 
@@ -171,10 +181,10 @@ def _day(value: date) -> datetime:
     return datetime.combine(value, time())
 
 
-def call_by(visit_day: date, rules: Rules, closed: Collection[date] = ()) -> date:
-    """The day a patient allergic to X-ray dye must call by: N days before, on a phone day
-    that is not one of the practice's ``closed`` dates (practice.yaml ``closed_dates``)."""
-    day = visit_day - timedelta(days=rules.dye_allergy.call_days_before)
+def call_by(visit_day: date, call: CallRules, rules: Rules, closed: Collection[date] = ()) -> date:
+    """The day a patient must make ``call`` by: N days before, on a phone day that is not one
+    of the practice's ``closed`` dates (practice.yaml ``closed_dates``)."""
+    day = visit_day - timedelta(days=call.call_days_before)
     for _ in range(len(WEEKDAYS) + len(closed)):
         if WEEKDAYS[day.weekday()] in rules.phone_days and day not in closed:
             break
@@ -215,9 +225,14 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
         if hold.restart_days_after:
             restart = day + timedelta(days=hold.restart_days_after)
             found.append(Timed("anti_inflammatories_restart", _day(restart)))
-    if visit.needs.dye_call:
-        due = call_by(day, rules, closed)
-        found.append(Timed("dye_allergy", _day(due), late=due < reached))
+    calls: list[tuple[RuleName, bool, CallRules | None]] = [
+        ("dye_allergy", visit.needs.dye_call, rules.dye_allergy),
+        ("diabetes_fasting", visit.needs.diabetes_call, rules.diabetes_fasting),
+    ]
+    for name, needed, call in calls:
+        if needed and call is not None:
+            due = call_by(day, call, rules, closed)
+            found.append(Timed(name, _day(due), late=due < reached))
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
         found.append(Timed("blood_thinner", _day(last), late=last < reached))
@@ -246,10 +261,11 @@ def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[
             f"the anti-inflammatory hold needs {plural(need, 'day')} without the medicine before the "
             f"visit and {remain} left{counted}{LATE_HINT}"
         )
-    if item.rule == "dye_allergy":
-        days = plural(rules.dye_allergy.call_days_before, "day")
+    call = {"dye_allergy": rules.dye_allergy, "diabetes_fasting": rules.diabetes_fasting}.get(item.rule)
+    if call is not None:
+        days = plural(call.call_days_before, "day")
         return "date", (
-            f"the X-ray dye allergy call is due {days} before the visit (or the last phone day before), "
+            f"{LATE_NAMES[item.rule]} is due {days} before the visit (or the last phone day before), "
             f"and that day is before {first}{LATE_HINT}"
         )
     return "blood_thinner_last_dose", (

@@ -1,0 +1,200 @@
+"""The packet's words (``text:`` of ``content/packet.yaml``, one block per language) and the
+placeholders each sentence may use.
+
+A typo such as ``%(nam)s`` is a located problem when the kit loads
+(:func:`placeholder_problem`), never a KeyError in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from handout_gen.content.schema import Strict, Text, TextList
+
+
+class PacketWords(Strict):
+    """Every sentence of the packet outside the handouts, in one language."""
+
+    packet_title: Text
+    draft: Text
+    footer_call: Text
+    page_of: Text
+    packet_ref: Text
+    letter_heading: Text
+    dear: Text
+    letter_intro: Text
+    procedure_label: Text
+    visit_label: Text
+    date_label: Text
+    time_label: Text
+    arrive_label: Text
+    arrive_note: Text
+    where_label: Text
+    physician_label: Text
+    phone_label: Text
+    reference_label: Text
+    map_caption: Text
+    sign_off: Text
+    times_heading: Text
+    times_continued: Text | None = None  # atop a page the dates go on to (none: times_heading)
+    after_time: Text
+    after_midnight: Text
+    after_night: Text | None = None  # none: after_time (packet.yaml files written before it)
+    on_day: Text
+    by_day: Text
+    from_day: Text
+    until_time: Text
+    # The same lines when the clock shows an hour of the plural category "one" (CLDR): the
+    # Spanish "la 1:00", not "las 1:00". Optional: a language without them needs none.
+    after_time_one: Text | None = None
+    after_night_one: Text | None = None
+    until_time_one: Text | None = None
+    fast_fatty_food: Text
+    fast_light_meal: Text
+    fast_clear_liquids: Text
+    anti_inflammatories_last_dose: Text
+    anti_inflammatories_restart: Text
+    dye_allergy_call: Text
+    # rules.diabetes_fasting's call (none: packet.yaml written before it; load_kit asks for
+    # both when the rule is set).
+    diabetes_fasting_call: Text | None = None
+    after_sedation_rules: Text
+    # A procedure with prep.driving_limited: the same, driving left to the handout's longer
+    # rule (none: packet.yaml written before it; load_kit asks for it when a procedure has it).
+    after_sedation_rules_driving_limited: Text | None = None
+    call_today: Text
+    # Above text a packet prints in English for want of a translation (a handout, or its
+    # lines on the closing pages): the reader is told, in their language, how to have it
+    # read to them. None: no note (packet.yaml files written before it).
+    in_english: Text | None = None
+    late_fasting: Text
+    late_anti_inflammatories: Text
+    late_dye_allergy: Text
+    late_diabetes_fasting: Text | None = None
+    late_blood_thinner: Text
+    prep_heading: Text
+    prep_intro: Text
+    prep_always: TextList
+    sedation_heading: Text
+    sedation_times: Text
+    after_sedation: Text
+    after_sedation_driving_limited: Text | None = None  # the checklist's, as above
+    glp1_note: Text
+    driver_sedation: Text
+    driver_required: Text
+    blood_thinner_heading: Text
+    blood_thinner_warning: Text
+    blood_thinner_name_label: Text
+    blood_thinner_stop_label: Text
+    blood_thinner_restart_label: Text
+    blood_thinner_last_dose_label: Text
+    blood_thinner_last_dose_day: Text
+    blood_thinner_call: Text
+    diabetes_steroid: Text
+    diabetes_fasting: Text
+    dye_allergy: Text
+    dye_question: Text
+    anti_inflammatories: Text
+    bring_heading: Text
+    bring: TextList
+    bring_driver: Text
+    day_of_heading: Text
+    day_of: TextList
+    handouts_heading: Text
+    aftercare_heading: Text
+    call_heading: Text
+    call_intro: Text
+    after_hours: Text
+    er_heading: Text
+    contacts_heading: Text
+    contact_main: Text
+    contact_after_hours: Text
+    contact_location: Text
+    contact_website: Text
+    disclaimer_heading: Text
+    disclaimer: Text
+    version_line: Text
+
+
+# The words that are %-formatted, and the placeholders each may use (with a dummy value of
+# the type the real one has). A typo such as %(nam)s must be a located problem at load
+# time, not a KeyError in the middle of a run.
+_PHONE = {"phone": "555-0100"}
+_DAY = {"day": "Monday, December 7"}
+_WHEN = {"time": "10:45 PM", **_DAY}
+_HEADING = {"heading": "Dates and times to remember"}
+PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "footer_call": _PHONE,
+    "page_of": {"page": 3, "pages": 11},
+    "packet_ref": {"id": "8338e3e0b4ee148e", "date": "Dec 1, 2026"},
+    "dear": {"name": "Alex Sample"},
+    "arrive_note": {"minutes": 30},
+    "sign_off": {"practice": "Practice"},
+    "after_time": _WHEN,
+    "after_midnight": _DAY,
+    "after_night": {"time": "12:45 AM", "eve": "Sunday", **_DAY},
+    "on_day": _DAY,
+    "by_day": _DAY,
+    "from_day": _DAY,
+    "until_time": _WHEN,
+    "after_time_one": _WHEN,
+    "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
+    "until_time_one": _WHEN,
+    "dye_allergy_call": _PHONE,
+    "diabetes_fasting_call": _PHONE,
+    "call_today": _PHONE,
+    "in_english": _PHONE,
+    "sedation_times": _HEADING,
+    "after_sedation": _HEADING,
+    "after_sedation_driving_limited": _HEADING,
+    "anti_inflammatories": _HEADING,
+    "dye_allergy": _HEADING,
+    "diabetes_fasting": _HEADING,
+    "blood_thinner_last_dose_day": _HEADING,
+    "call_intro": _PHONE,
+    "after_hours": _PHONE,
+    "version_line": {"version": "V1", "date": "11/24/2026"},
+}
+# Placeholders a sentence must use: a "when" line without its computed time or day would
+# leave the patient to work it out, a "call us" without the number is no instruction.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "page_of": ("page", "pages"),
+    "packet_ref": ("id", "date"),
+    "after_time": ("time", "day"),
+    "after_midnight": ("day",),
+    "after_night": ("time", "day"),
+    "on_day": ("day",),
+    "by_day": ("day",),
+    "from_day": ("day",),
+    "until_time": ("time", "day"),
+    "after_time_one": ("time", "day"),
+    "after_night_one": ("time", "day"),
+    "until_time_one": ("time", "day"),
+    "dye_allergy_call": ("phone",),
+    "diabetes_fasting_call": ("phone",),
+    "call_today": ("phone",),
+    "in_english": ("phone",),
+}
+_NAMED_RE = re.compile(r"%\(([^)]*)\)")
+_UNNAMED_RE = re.compile(r"%(?!\()")
+
+
+def placeholder_problem(text: str, allowed: dict[str, Any], required: tuple[str, ...] = ()) -> str | None:
+    """Why ``text % allowed`` would fail or misprint, or None when it formats cleanly."""
+    names = ", ".join(allowed)
+    found = _NAMED_RE.findall(text)
+    for name in found:
+        if name not in allowed:
+            return f"unknown placeholder '{name}' (allowed: {names})"
+    for name in required:
+        if name not in found:
+            return f"must use the placeholder %({name})s: the packet prints the computed {name} there"
+    if _UNNAMED_RE.search(text.replace("%%", "")):
+        return f"has a '%' that is not a placeholder; write %% for a percent sign (placeholders: {names})"
+    try:
+        text % allowed  # noqa: B018 - the test format itself is the check
+    except (KeyError, ValueError, TypeError) as exc:
+        example = f"%({next(iter(allowed))})s"
+        return f"is not a valid format ({type(exc).__name__}); placeholders look like {example}"
+    return None
