@@ -56,9 +56,12 @@ def fictional_roster(
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not security
     choices = sorted(slugs or catalog.procedures)
     rules = catalog.rules
-    # The longest lead time: the day before an anti-inflammatory hold, or a call-by day
-    # moved back over days without phones (at most a week).
-    lead = max(rules.anti_inflammatories.days_without + 1, rules.dye_allergy.call_days_before + len(WEEKDAYS))
+    # The longest lead time: the day before an anti-inflammatory hold, or a call-by day (X-ray
+    # dye; diabetes medicines, when the practice sets it) moved back over days without phones
+    # (at most a week).
+    calls = [rules.dye_allergy] + ([rules.diabetes_fasting] if rules.diabetes_fasting else [])
+    lead = max(rules.anti_inflammatories.days_without + 1,
+               *(call.call_days_before + len(WEEKDAYS) for call in calls))
     rows = []
     for index in range(count):
         slug = rng.choice(choices)
