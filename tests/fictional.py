@@ -55,13 +55,7 @@ def fictional_roster(
     """
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not security
     choices = sorted(slugs or catalog.procedures)
-    rules = catalog.rules
-    # The longest lead time: the day before an anti-inflammatory hold, or a call-by day (X-ray
-    # dye; diabetes medicines, when the practice sets it) moved back over days without phones
-    # (at most a week).
-    calls = [rules.dye_allergy] + ([rules.diabetes_fasting] if rules.diabetes_fasting else [])
-    lead = max(rules.anti_inflammatories.days_without + 1,
-               *(call.call_days_before + len(WEEKDAYS) for call in calls))
+    lead = catalog.rules.lead_days
     rows = []
     for index in range(count):
         slug = rng.choice(choices)

@@ -20,6 +20,7 @@ from handout_gen.core.errors import RosterError, ValidationFailed
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.letters import split_blocks
 from handout_gen.packets.parts import prep_part
+from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import rows_from
 from handout_gen.packets.timing import Needs, Visit, call_by, schedule
 from tests.fictional import write_csv
@@ -407,7 +408,7 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     ],
 )
 def test_call_by_day_falls_on_a_phone_day(kit: Kit, visit_day: date, call_day: date) -> None:
-    assert call_by(visit_day, kit.text.rules.dye_allergy, kit.text.rules) == call_day
+    assert call_by(visit_day, kit.text.rules.dye_allergy, kit.text.rules.phone_days) == call_day
 
 
 def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
@@ -418,8 +419,8 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     closed = kit.project.practice.closed_dates
     assert closed[:2] == [date(2026, 11, 26), date(2026, 11, 27)]  # the fixture's practice.yaml
     rules = kit.text.rules
-    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules) == date(2026, 11, 27)
-    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules, closed) == date(2026, 11, 25)
+    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules.phone_days) == date(2026, 11, 27)
+    assert call_by(date(2026, 11, 30), rules.dye_allergy, rules.phone_days, closed) == date(2026, 11, 25)
     row = {**SEDATED, "date": "2026-11-30", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
            "procedures": "joint-injections-nerve-blocks"}
     (patient,) = rows_from([row], kit.catalog(date(2026, 11, 20)))
@@ -431,15 +432,17 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     assert "November 27" not in text and "November 26" not in text
 
 
-DIABETES_WORDS = {  # the words of rules.diabetes_fasting's call, per language of the fixture
+DIABETES_WORDS = {  # rules.diabetes_fasting's words (call, late, checklist), per language of the fixture
     "en": ("Call us at %(phone)s to ask how to take your diabetes medicine or insulin while you fast.",
-           "You told us you have diabetes. Your visit is too soon for our usual call about it."),
+           "You told us you have diabetes. Call today so we can tell you how to take your diabetes medicine.",
+           'You told us you have diabetes. Call us by the day in the letter. Look under "%(heading)s".'),
     "es": ("Llámenos al %(phone)s para preguntar cómo tomar su medicina para la diabetes mientras no come.",
-           "Usted nos dijo que tiene diabetes. Su visita es demasiado pronto para nuestra llamada."),
-    "zh": ("请致电 %(phone)s，问我们您不吃东西的时候糖尿病药该怎么用。",
-           "您的就诊时间太近，来不及按平常的安排打电话。"),
-    "ar": ("اتصل بنا على %(phone)s لتسألنا كيف تأخذ دواء السكري بينما لا تأكل.",
-           "موعدك قريب جدًا على اتصالنا المعتاد."),
+           "Usted nos dijo que tiene diabetes. Llámenos hoy.",
+           'Usted nos dijo que tiene diabetes. Llámenos el día de la carta. Busque "%(heading)s".'),
+    "zh": ("请致电 %(phone)s，问我们您不吃东西的时候糖尿病药该怎么用。", "请今天就打电话。",
+           "最晚在信上写的那一天打电话问我们。请看“%(heading)s”。"),
+    "ar": ("اتصل بنا على %(phone)s لتسألنا كيف تأخذ دواء السكري بينما لا تأكل.", "اتصل بنا اليوم.",
+           'اتصل بنا في موعد أقصاه اليوم المذكور في الرسالة. انظر تحت "%(heading)s".'),
 }
 
 
@@ -448,11 +451,14 @@ def with_diabetes_call(project: Path, days: int = 5, *, skip: str = "") -> Kit:
     ``skip``): the kit it loads."""
     words = project / "content/packet.yaml"
     text = words.read_text(encoding="utf-8")
-    text = text.replace("rules:\n", f"rules:\n  diabetes_fasting:\n    call_days_before: {days}\n", 1)
-    for lang, (call, late) in DIABETES_WORDS.items():
+    assert text.count("\nrules:\n") == 1
+    text = text.replace("\nrules:\n", f"\nrules:\n  diabetes_fasting:\n    call_days_before: {days}\n")
+    for lang, (call, late, dated) in DIABETES_WORDS.items():
         if lang != skip:
-            text = text.replace(f"\n  {lang}:\n", f"\n  {lang}:\n    diabetes_fasting_call: \"{call}\"\n"
-                                f"    late_diabetes_fasting: \"{late}\"\n", 1)
+            assert text.count(f"\n  {lang}:\n") == 1
+            added = (f"    diabetes_fasting_call: {call!r}\n    late_diabetes_fasting: {late!r}\n"
+                     f"    diabetes_fasting_dated: {dated!r}\n")
+            text = text.replace(f"\n  {lang}:\n", f"\n  {lang}:\n{added}")
     words.write_text(text, encoding="utf-8")
     return load_kit(load_project(project))
 
@@ -485,8 +491,20 @@ def test_a_fasting_patient_with_diabetes_calls_by_a_day_the_letter_names(tmp_pat
     assert "A más tardar el jueves, 3 de diciembre: Llámenos al 555-0100 para preguntar cómo tomar" in spanish
     for text in (awake, healthy):
         assert "diabetes" not in text and "December 3" not in text
-    (plain,) = letter_text(load_kit(load_project(FIXTURE)), [diabetic], TODAY)
+    (chinese,) = letter_text(kit, [{**diabetic, "language": "zh"}], TODAY)
+    assert "问我们您不吃东西的时候糖尿病药该怎么用" in chinese.replace(" ", "")
+    plain_kit = load_kit(load_project(FIXTURE))
+    (plain,) = letter_text(plain_kit, [diabetic], TODAY)
     assert "diabetes" not in plain and "December 3" not in plain
+    # the checklist points at the letter's day only when the letter prints one
+    (row,) = rows_from([diabetic], kit.catalog(TODAY))
+    dated = build_prep(row.procedures, row.prep_flags, kit.project, kit.words("en"), kit.text.rules.calls())
+    undated = build_prep(row.procedures, row.prep_flags, plain_kit.project, plain_kit.words("en"),
+                         plain_kit.text.rules.calls())
+    heading = {"heading": "Dates and times to remember"}
+    assert DIABETES_WORDS["en"][2] % heading in dated.items
+    assert plain_kit.words("en").diabetes_fasting in undated.items
+    assert not [item for item in undated.items if "in the letter" in item]
 
 
 def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as_call_us_today(
@@ -495,6 +513,7 @@ def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as
     """Printed on Thursday, November 26 for Tuesday, December 1: the call was due by Wednesday
     (5 days before is the 26th, a closed date, so the day before): a row error by row, column
     and rule, and with --allow-late a "Call us today" box the desk is told to follow up."""
+    from handout_gen.cli.packets import _late_line
     from handout_gen.packets.roster import late_rules
 
     kit = with_diabetes_call(copy_sample(tmp_path / "project"))
@@ -507,9 +526,30 @@ def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as
     ]
     catalog = kit.catalog(today, allow_late=True)
     assert late_rules(rows_from([row], catalog)[0], catalog) == ("diabetes_fasting",)
+    assert "(row 3: the diabetes medicine call)" in _late_line({3: ("diabetes_fasting",)})
     (text,) = letter_text(kit, [row], today, allow_late=True)
-    assert "Call us today at 555-0100 You told us you have diabetes. Your visit is too soon" in text
+    assert "Call us today at 555-0100 You told us you have diabetes. Call today so we can tell you" in text
     assert "November 25" not in text and "By " not in text
+
+
+def test_the_previews_sample_patient_is_in_time_for_every_rule(tmp_path: Path) -> None:
+    """The preview's fictional patient (diabetes, sedation) is booked far enough ahead: on a
+    Thursday, a Friday and around closed dates, with the diabetes call and a posted packet,
+    its letter prints days, never "Call us today" (a week ahead was too late on those days)."""
+    from handout_gen.packets.packet import PacketMaker, sample_row
+
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    posted = words.read_text(encoding="utf-8").replace("\nrules:\n", "\nrules:\n  delivery_days: 2\n")
+    words.write_text(posted, encoding="utf-8")
+    kit = with_diabetes_call(project)
+    for today in (date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 24), date(2026, 11, 25)):
+        row = sample_row(kit.project, kit.text.rules, today)
+        letters, _ = PacketMaker(kit, today).press.letters([(row, "en")])[:2]
+        buffer = io.BytesIO()
+        letters.save(buffer)
+        text = pdf_text(buffer.getvalue())
+        assert "Call us today" not in text and "to ask how to take your diabetes medicine" in text, today
 
 
 def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> None:
@@ -518,6 +558,7 @@ def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> 
     assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
         "text.es.diabetes_fasting_call: is needed: rules.diabetes_fasting is set",
         "text.es.late_diabetes_fasting: is needed: rules.diabetes_fasting is set",
+        "text.es.diabetes_fasting_dated: is needed: rules.diabetes_fasting is set",
     ]
 
 
@@ -690,8 +731,8 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
 
 
 def test_fictional_rows_are_in_time_for_every_rule(kit: Any, tmp_path: Path) -> None:
-    """The benchmark's rosters: none is late, with or without the diabetes call (the sample's
-    packet.yaml sets it, with the longest lead)."""
+    """The benchmark's and the warm practice's rosters: no row is late, with or without the
+    diabetes call (here with a lead longer than the others, as the sample's is)."""
     from tests.fictional import fictional_roster
 
     for practice in (kit, with_diabetes_call(copy_sample(tmp_path / "project"), days=14)):

@@ -26,7 +26,7 @@ from handout_gen.checks.text import FRONT_LISTS, Document
 from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import KeyLines, parse_yaml
 from handout_gen.core.errors import relpath
-from handout_gen.packets.contexts import TIMED_WORDS
+from handout_gen.packets.words import TIMED_WORDS
 
 TIMED_TEXTS = frozenset(text for _, text in TIMED_WORDS.values())
 

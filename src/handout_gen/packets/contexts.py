@@ -16,34 +16,11 @@ from handout_gen.packets.kit import Kit
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
-from handout_gen.packets.timing import RuleName, Timed, schedule
-from handout_gen.packets.words import PacketWords
+from handout_gen.packets.timing import Timed, schedule
+from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, PacketWords
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
 from handout_gen.render.jinja import hour_category
-
-# Each timed instruction: its "when" line (the only words that change with the appointment)
-# and what to do (the same for every patient, so laid out once per run); a late rule has
-# the reason for its "Call us today" box instead.
-TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
-    "fasting_fatty_food": ("after_time", "fast_fatty_food"),
-    "fasting_light_meal": ("after_time", "fast_light_meal"),
-    "fasting_clear_liquids": ("after_time", "fast_clear_liquids"),
-    "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
-    "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
-    "dye_allergy": ("by_day", "dye_allergy_call"),
-    "diabetes_fasting": ("by_day", "diabetes_fasting_call"),
-    "after_sedation": ("until_time", "after_sedation_rules"),
-    "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
-    "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
-}
-LATE_WORDS: dict[RuleName, str] = {
-    "fasting": "late_fasting",
-    "anti_inflammatories": "late_anti_inflammatories",
-    "dye_allergy": "late_dye_allergy",
-    "diabetes_fasting": "late_diabetes_fasting",
-    "blood_thinner": "late_blood_thinner",
-}
 
 
 def prep_context(
@@ -55,7 +32,7 @@ def prep_context(
     sections: tuple[str, ...],
 ) -> dict[str, Any]:
     words = kit.words(lang)
-    plan = build_prep(slugs, flags, kit.project, words)
+    plan = build_prep(slugs, flags, kit.project, words, kit.text.rules.calls())
     context = base_context(kit.project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
     context.update(

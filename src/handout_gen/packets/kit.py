@@ -31,7 +31,14 @@ from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.lookup import keys, name_key, procedure_key
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
-from handout_gen.packets.words import PLACEHOLDERS, REQUIRED, PacketWords, placeholder_problem
+from handout_gen.packets.words import (
+    LATE_WORDS,
+    PLACEHOLDERS,
+    REQUIRED,
+    TIMED_WORDS,
+    PacketWords,
+    placeholder_problem,
+)
 
 log = logging.getLogger("handout_gen")
 
@@ -191,7 +198,9 @@ def _known_languages(text: PacketText, project: Project, source: str, lines: dic
 
 
 DRIVING_LIMITED_WORDS = ("after_sedation_rules_driving_limited", "after_sedation_driving_limited")
-DIABETES_CALL_WORDS = ("diabetes_fasting_call", "late_diabetes_fasting")
+DIABETES_CALL_WORDS = (
+    TIMED_WORDS["diabetes_fasting"][1], LATE_WORDS["diabetes_fasting"], "diabetes_fasting_dated"
+)
 
 
 def _needed_words_problems(

@@ -39,6 +39,7 @@ from handout_gen.packets.parts import (
 from handout_gen.packets.roster import PatientRow
 from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.packets.structure import Tree, add_part_tree, artifact_orphans, part_tree
+from handout_gen.packets.timing import Rules
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
@@ -236,8 +237,9 @@ def _slot(anchors: dict[str, Any], template: str) -> Slot:
     return (left, top, right, bottom)
 
 
-def sample_row(project: Project, today: date | None = None) -> PatientRow:
-    """A built-in fictional patient (for the live preview and docs); not from any roster."""
+def sample_row(project: Project, rules: Rules, today: date | None = None) -> PatientRow:
+    """A built-in fictional patient (for the live preview and docs); not from any roster. The
+    visit is far enough ahead for every timed rule: the sample shows dates, not "Call us today"."""
     today = today or date.today()
     slug = next(
         s for s in ("epidural-steroid-injection", *sorted(project.procedures)) if s in project.procedures
@@ -247,7 +249,7 @@ def sample_row(project: Project, today: date | None = None) -> PatientRow:
         first_name="Alex",
         last_name="Sample",
         procedures=(slug,),
-        date=today + timedelta(days=7),
+        date=today + timedelta(days=rules.lead_days),
         time=time(9, 30),
         location=project.practice.locations[0].id,
         physician=project.practice.physicians[0].id,
@@ -259,5 +261,6 @@ def sample_row(project: Project, today: date | None = None) -> PatientRow:
 
 def sample_packet(project: Project) -> bytes:
     """A packet for a built-in fictional patient, no roster and no files written (preview)."""
-    maker = PacketMaker(load_kit(project), today=date.today())
-    return maker.make([sample_row(project)], reveal_errors=True)[0].data
+    kit = load_kit(project)
+    maker = PacketMaker(kit, today=date.today())
+    return maker.make([sample_row(project, kit.text.rules)], reveal_errors=True)[0].data

@@ -9,6 +9,7 @@ there (:mod:`handout_gen.packets.timing`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from handout_gen.content.project import Project
@@ -27,7 +28,13 @@ class PrepPlan:
     driver: bool = False
 
 
-def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words: PacketWords) -> PrepPlan:
+def build_prep(
+    slugs: tuple[str, ...],
+    flags: PrepFlags,
+    project: Project,
+    words: PacketWords,
+    dated: Collection[str] = (),
+) -> PrepPlan:
     """Decide which prep items apply from procedure prep flags and patient flags.
 
     The blood-thinner instructions are not here: they are the clinician's own words for one
@@ -36,7 +43,8 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
     A patient NOT flagged as taking one, having a procedure with intermediate or high
     bleeding risk (at the site the roster names, or the procedure's highest when it names
     none), gets only "call us if you take a blood thinner": the roster may simply not know,
-    and a stop or restart default would be unsafe.
+    and a stop or restart default would be unsafe. ``dated``: the optional "call us by" rules
+    the practice sets (``Rules.calls``), whose items point at the letter's day.
     """
     preps = [project.procedures[s].meta.prep for s in slugs]
     needs = Needs.of(preps, flags.sedation, flags.dye_allergy, flags.diabetes)
@@ -54,8 +62,9 @@ def build_prep(slugs: tuple[str, ...], flags: PrepFlags, project: Project, words
         plan.driver = True
     if flags.diabetes and any(p.steroid for p in preps):
         plan.items.append(words.diabetes_steroid)
-    if flags.diabetes and plan.sedation:
-        plan.items.append(words.diabetes_fasting % letter)
+    if needs.diabetes_call:  # the dated words are there when the rule is (load_kit)
+        dated_words = words.diabetes_fasting_dated if "diabetes_fasting" in dated else None
+        plan.items.append(dated_words % letter if dated_words else words.diabetes_fasting)
     if needs.dye_call:
         plan.items.append(words.dye_allergy % letter)
     elif any(p.contrast_dye for p in preps):

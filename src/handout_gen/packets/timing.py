@@ -1,8 +1,8 @@
 """Instructions that depend on time: the rules clinicians set, as clock times and dates.
 
 The numbers (hours of fasting before arrival, days without anti-inflammatory medicine, how
-long before the visit a patient allergic to X-ray dye, or a fasting patient with diabetes,
-must call) are clinical content: they
+long before the visit a patient must call about an X-ray dye allergy or, fasting, about
+their diabetes medicines) are clinical content: they
 live in ``content/packet.yaml`` under ``rules:`` (:class:`Rules`), never in Python. This
 module turns them into moments for one appointment (:func:`schedule`), so a patient reads
 "after 10:45 PM on Monday, December 7" and never has to count back from an arrival time, and
@@ -114,6 +114,20 @@ class Rules(Strict):
     # date is. The default is for packet.yaml files written before it existed.
     delivery_days: Annotated[int, Field(ge=0, le=14)] = 0
 
+    def calls(self) -> dict[RuleName, CallRules]:
+        """The "call us by" rules that are set, by the name of their line."""
+        found: dict[RuleName, CallRules | None] = {
+            "dye_allergy": self.dye_allergy, "diabetes_fasting": self.diabetes_fasting}
+        return {name: call for name, call in found.items() if call is not None}
+
+    @property
+    def lead_days(self) -> int:
+        """Days ahead of the print date by which every rule of a visit is in time: the longest
+        lead (the day before an anti-inflammatory hold, or a call-by day with a week more, for
+        a day moved back over days without phones), then the days until the patient has it."""
+        calls = [call.call_days_before + len(WEEKDAYS) for call in self.calls().values()]
+        return max(self.anti_inflammatories.days_without + 1, *calls) + self.delivery_days
+
     @property
     def night_end(self) -> time:
         return time.fromisoformat(self.night_ends)
@@ -181,12 +195,14 @@ def _day(value: date) -> datetime:
     return datetime.combine(value, time())
 
 
-def call_by(visit_day: date, call: CallRules, rules: Rules, closed: Collection[date] = ()) -> date:
-    """The day a patient must make ``call`` by: N days before, on a phone day that is not one
-    of the practice's ``closed`` dates (practice.yaml ``closed_dates``)."""
+def call_by(
+    visit_day: date, call: CallRules, phone_days: Collection[str], closed: Collection[date] = ()
+) -> date:
+    """The day a patient must make ``call`` by: N days before, on one of the ``phone_days``
+    that is not one of the practice's ``closed`` dates (practice.yaml ``closed_dates``)."""
     day = visit_day - timedelta(days=call.call_days_before)
     for _ in range(len(WEEKDAYS) + len(closed)):
-        if WEEKDAYS[day.weekday()] in rules.phone_days and day not in closed:
+        if WEEKDAYS[day.weekday()] in phone_days and day not in closed:
             break
         day -= timedelta(days=1)
     return day
@@ -225,13 +241,10 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
         if hold.restart_days_after:
             restart = day + timedelta(days=hold.restart_days_after)
             found.append(Timed("anti_inflammatories_restart", _day(restart)))
-    calls: list[tuple[RuleName, bool, CallRules | None]] = [
-        ("dye_allergy", visit.needs.dye_call, rules.dye_allergy),
-        ("diabetes_fasting", visit.needs.diabetes_call, rules.diabetes_fasting),
-    ]
-    for name, needed, call in calls:
-        if needed and call is not None:
-            due = call_by(day, call, rules, closed)
+    needed = {"dye_allergy": visit.needs.dye_call, "diabetes_fasting": visit.needs.diabetes_call}
+    for name, call in rules.calls().items():
+        if needed[name]:
+            due = call_by(day, call, rules.phone_days, closed)
             found.append(Timed(name, _day(due), late=due < reached))
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
@@ -261,7 +274,7 @@ def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[
             f"the anti-inflammatory hold needs {plural(need, 'day')} without the medicine before the "
             f"visit and {remain} left{counted}{LATE_HINT}"
         )
-    call = {"dye_allergy": rules.dye_allergy, "diabetes_fasting": rules.diabetes_fasting}.get(item.rule)
+    call = rules.calls().get(item.rule)
     if call is not None:
         days = plural(call.call_days_before, "day")
         return "date", (

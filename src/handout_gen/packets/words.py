@@ -1,8 +1,7 @@
 """The packet's words (``text:`` of ``content/packet.yaml``, one block per language) and the
 placeholders each sentence may use.
 
-A typo such as ``%(nam)s`` is a located problem when the kit loads
-(:func:`placeholder_problem`), never a KeyError in the middle of a run.
+Which words print each timed rule are here too (:data:`TIMED_WORDS`, :data:`LATE_WORDS`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,30 @@ import re
 from typing import Any
 
 from handout_gen.content.schema import Strict, Text, TextList
+from handout_gen.packets.timing import RuleName
+
+# Each timed instruction: its "when" line (the only words that change with the appointment)
+# and what to do (the same for every patient, so laid out once per run); a late rule has
+# the reason for its "Call us today" box instead.
+TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
+    "fasting_fatty_food": ("after_time", "fast_fatty_food"),
+    "fasting_light_meal": ("after_time", "fast_light_meal"),
+    "fasting_clear_liquids": ("after_time", "fast_clear_liquids"),
+    "anti_inflammatories": ("on_day", "anti_inflammatories_last_dose"),
+    "anti_inflammatories_restart": ("from_day", "anti_inflammatories_restart"),
+    "dye_allergy": ("by_day", "dye_allergy_call"),
+    "diabetes_fasting": ("by_day", "diabetes_fasting_call"),
+    "after_sedation": ("until_time", "after_sedation_rules"),
+    "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
+    "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
+}
+LATE_WORDS: dict[RuleName, str] = {
+    "fasting": "late_fasting",
+    "anti_inflammatories": "late_anti_inflammatories",
+    "dye_allergy": "late_dye_allergy",
+    "diabetes_fasting": "late_diabetes_fasting",
+    "blood_thinner": "late_blood_thinner",
+}
 
 
 class PacketWords(Strict):
@@ -92,7 +115,8 @@ class PacketWords(Strict):
     blood_thinner_last_dose_day: Text
     blood_thinner_call: Text
     diabetes_steroid: Text
-    diabetes_fasting: Text
+    diabetes_fasting: Text  # fasting with diabetes: call us before the visit day (undated)
+    diabetes_fasting_dated: Text | None = None  # the same, pointing at the letter's day (the rule set)
     dye_allergy: Text
     dye_question: Text
     anti_inflammatories: Text
@@ -150,7 +174,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "after_sedation_driving_limited": _HEADING,
     "anti_inflammatories": _HEADING,
     "dye_allergy": _HEADING,
-    "diabetes_fasting": _HEADING,
+    "diabetes_fasting_dated": _HEADING,
     "blood_thinner_last_dose_day": _HEADING,
     "call_intro": _PHONE,
     "after_hours": _PHONE,
