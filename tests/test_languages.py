@@ -449,6 +449,36 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     assert bullets and all(w["x0"] >= margin - 1 for _, w in bullets), (margin, [w["x0"] for _, w in bullets])
 
 
+def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
+    """The clinician's stop and restart words print verbatim. In Latin letters in a Chinese
+    or Arabic letter they are English: the box says so in the reader's language, above them,
+    and a screen reader speaks them in English. In Spanish the script cannot tell: the desk
+    writes the plan in Spanish, and nothing is added."""
+    kit = load_kit(load_project(FIXTURE))
+    plan = {"blood_thinner": "yes", "blood_thinner_name": "Zapixaban",
+            "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+            "blood_thinner_restart": "Start again the morning after your procedure."}
+    spanish = {**plan, "blood_thinner_stop": "Tome la última dosis el sábado, 5 de diciembre, por la mañana.",
+               "blood_thinner_restart": "Vuelva a tomarlo la mañana después de su procedimiento."}
+    today = date(2026, 11, 24)
+    zh_row, ar_row, es_row = rows_from([row("秀英", "王", "zh", **plan), row("Layla", "Haddad", "ar", **plan),
+                                        row("Ana", "Reyes", "es", **spanish)], kit.catalog(today))
+    maker = PacketMaker(kit, today)
+    zh = maker.make([zh_row])[0].data
+    note = "这部分只有英文版。请在就诊前致电555-0100，我们会免费用中文读给您听。"
+    text = pdf_text(zh).replace(" ", "")
+    assert note in text and text.index(note) < text.index("Takeyourlastdose") < text.index("Startagain")
+    changes = language_changes(zh)
+    assert ("en", "TakeyourlastdoseonthemorningofSaturday,December5.") in changes
+    assert ("en", "Startagainthemorningafteryourprocedure.") in changes
+    letters_only = maker.press.letters([(ar_row, "ar"), (es_row, "es")])[0]
+    buffer = io.BytesIO()
+    letters_only.save(buffer)
+    ar_es = BIDI_MARKS.sub("", pdf_text(buffer.getvalue()))  # poppler splits Arabic words with marks
+    assert ar_es.count("إنجليزية") == 1  # the Arabic letter's note ("English"); none in the Spanish one
+    assert "inglés" not in ar_es
+
+
 def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
     """Line breaking may part "2026年11月24" from "日": a word joiner (drawn as nothing, not in
     copied text) holds each number to its 年, 月 or 日; other scripts are left as they are."""

@@ -7,11 +7,13 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, time, timedelta
 from typing import Any
 
 from markupsafe import Markup
 
+from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
@@ -154,6 +156,8 @@ def patient_context(
     blood_thinner = None
     if row.blood_thinner:  # the clinician's words, verbatim (a day they name on one line); never a default
         locales = project.languages.locales
+        plan = (row.blood_thinner_stop, row.blood_thinner_restart)
+        latin = _latin_only(" ".join(plan)) and not _latin_only(words.blood_thinner_heading)
         blood_thinner = {
             "name": row.blood_thinner_name,
             "stop": unbroken_days(row.blood_thinner_stop, locales),
@@ -161,6 +165,11 @@ def patient_context(
             "last_dose": row.blood_thinner_last_dose,
             "late": any(item.late for item in timed if item.rule == "blood_thinner"),
             "late_text": words.late_blood_thinner,
+            # The clinician's plan in Latin letters in a Chinese or Arabic packet: English (the
+            # practice's language), said so, with how to have it read; in a Latin-script
+            # language the script cannot tell, and the desk writes it in the patient's.
+            "lang": ORIGINAL if latin else None,
+            "note": in_english_note(kit, words.in_english, lang) if latin else "",
         }
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
@@ -180,6 +189,12 @@ def patient_context(
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang))
                   for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
+
+
+def _latin_only(text: str) -> bool:
+    """Whether every letter of ``text`` is a Latin one (and it has some)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
 
 
 def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
