@@ -11,7 +11,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -157,19 +157,28 @@ def clock_time(
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space.
 
     Twelve o'clock says which it is ("12:00 AM (midnight)", "12:00 a.m. (medianoche)"):
-    readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A language
-    whose catalog lacks the word prints the time alone, never an English word. ``locale``:
+    readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A 24-hour
+    clock needs no word ("00:00" starts its day, where a "midnight" beside a date is read as
+    its end), and a language whose catalog lacks the word prints the time alone, never an
+    English word. ``locale``:
     the page's Babel locale, when the project sets one for ``lang``; ``catalogs``: the
     project's ``content/locale/`` (its words first, as everywhere).
     """
-    text = plain(format_time(value, "short", locale=locale or languages.locale(lang)))
-    if value.minute or value.second or value.hour not in (0, 12):
+    locale = locale or languages.locale(lang)
+    text = plain(format_time(value, "short", locale=locale))
+    if value.minute or value.second or value.hour not in (0, 12) or _24_hour(locale):
         return text
     catalog = translations(lang, catalogs)
     word = catalog.gettext("midnight") if value.hour == 0 else catalog.gettext("noon")
     if lang != languages.ORIGINAL and word in ("midnight", "noon"):
         return text
     return f"{text} ({word})"
+
+
+@lru_cache(maxsize=64)
+def _24_hour(locale: str) -> bool:
+    """Whether the locale's short time pattern counts the hours 0 to 23 (CLDR "H")."""
+    return "H" in str(Locale.parse(locale).time_formats["short"].pattern)
 
 
 def hour_category(value: time | datetime, locale: str) -> str:
