@@ -2,9 +2,8 @@
 
 Everything a packet needs that is not patient data, loaded and validated once per run. The
 words (:mod:`~handout_gen.packets.words`) and the numbers of the timed rules
-(:mod:`~handout_gen.packets.timing`) are versioned
-clinical content (reviewed like a procedure); the recipe says which sections each
-procedure's packet holds.
+(:mod:`~handout_gen.packets.timing`) are versioned clinical content (reviewed like a
+procedure); the recipe says which sections each procedure's packet holds.
 """
 
 from __future__ import annotations

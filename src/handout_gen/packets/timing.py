@@ -2,11 +2,11 @@
 
 The numbers (hours of fasting before arrival, days without anti-inflammatory medicine, how
 long before the visit a patient must call about an X-ray dye allergy or, fasting, about
-their diabetes medicines) are clinical content: they
-live in ``content/packet.yaml`` under ``rules:`` (:class:`Rules`), never in Python. This
-module turns them into moments for one appointment (:func:`schedule`), so a patient reads
-"after 10:45 PM on Monday, December 7" and never has to count back from an arrival time, and
-it says which of them the print date has made impossible (:func:`late_problem`).
+their diabetes medicines) are clinical content: they live in ``content/packet.yaml`` under
+``rules:`` (:class:`Rules`), never in Python. This module turns them into moments for one
+appointment (:func:`schedule`), so a patient reads "after 10:45 PM on Monday, December 7" and
+never has to count back from an arrival time, and it says which of them the print date has
+made impossible (:func:`late_problem`).
 
 "Late" has the granularity of the print date (``--today``; a run knows no time of day): a
 moment on an earlier day is late, as is every fasting time when the visit is on the print
