@@ -479,6 +479,37 @@ def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
     assert "inglés" not in ar_es
 
 
+def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalog_has_them(
+    tmp_path: Path,
+) -> None:
+    """The letter of a Chinese reader whose procedure has no Chinese handout names it in
+    Chinese, with the English title of the handout they will find after it (spoken in
+    English); a catalog without the title prints the English alone, and a pattern with a
+    typo falls back to the plain one, never a traceback."""
+    project = copy_sample(tmp_path / "project")
+    catalog = project / "content/locale/zh.po"
+    original = catalog.read_text(encoding="utf-8")
+    assert 'msgstr "%(title)s（%(english)s）"' in original  # how the fixture's catalog joins them
+    title = '\nmsgid "Radiofrequency Ablation"\nmsgstr "射频消融术"\n'
+    catalog.write_text(original + title, encoding="utf-8")
+    kit = load_kit(load_project(project))
+    today = date(2026, 11, 24)
+    rfa = row("秀英", "王", "zh", procedures="radiofrequency-ablation")
+    (patient,) = rows_from([rfa], kit.catalog(today))
+    packet = PacketMaker(kit, today).make([patient])[0].data
+    assert "您的治疗：射频消融术（RadiofrequencyAblation）" in pdf_text(packet).replace(" ", "")
+    assert ("en", "RadiofrequencyAblation") in language_changes(packet)
+
+    typo = copy_sample(tmp_path / "typo")  # another folder: a process reads a catalog once
+    (typo / "content/locale/zh.po").write_text(
+        original.replace('msgstr "%(title)s（', 'msgstr "%(titel)s（') + title, encoding="utf-8")
+    kit = load_kit(load_project(typo))
+    letters = PacketMaker(kit, today).press.letters([(patient, "zh")])[0]
+    buffer = io.BytesIO()
+    letters.save(buffer)
+    assert "您的治疗：射频消融术(RadiofrequencyAblation)" in pdf_text(buffer.getvalue()).replace(" ", "")
+
+
 def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
     """Line breaking may part "2026年11月24" from "日": a word joiner (drawn as nothing, not in
     copied text) holds each number to its 年, 月 or 日; other scripts are left as they are."""

@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date, time, timedelta
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.kit import Kit
@@ -22,7 +22,7 @@ from handout_gen.packets.timing import Timed, schedule
 from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, PacketWords
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
-from handout_gen.render.jinja import hour_category
+from handout_gen.render.jinja import hour_category, translations
 
 
 def prep_context(
@@ -199,7 +199,10 @@ def _latin_only(text: str) -> bool:
 
 def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     """A procedure's title in the reader's edition; one from another edition (English, for a
-    procedure not translated) is marked as its language, which a screen reader then speaks."""
+    procedure not translated) is marked as its language, which a screen reader then speaks,
+    after the title in the reader's words when their catalog (``content/locale``) has it:
+    "射频消融术（Radiofrequency Ablation）", the patient's name for it and the one on the
+    English handout."""
     edition = kit.project.procedures[slug].edition(reader)
     if edition.lang == lang:
         return edition.meta.title
@@ -207,7 +210,16 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     # isolated (FSI … PDI): WeasyPrint's dir= sets no unicode-bidi, and an English "(PRP)" in an
     # Arabic sentence would otherwise mix with the words around it
     title = isolate(edition.meta.title)
-    return Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, title)
+    marked = Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, title)
+    catalog = translations(lang, kit.project.catalog_dir)
+    own = catalog.gettext(edition.meta.title)
+    if own == edition.meta.title:
+        return marked
+    parts = {"title": own, "english": marked}
+    try:
+        return escape(catalog.gettext("%(title)s (%(english)s)")) % parts
+    except (KeyError, ValueError, TypeError):  # a translator's typo in the pattern: the English one
+        return escape("%(title)s (%(english)s)") % parts
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:
