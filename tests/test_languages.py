@@ -450,27 +450,31 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
 
 
 def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
-    """The clinician's stop and restart words print verbatim. In Latin letters in a Chinese
-    or Arabic letter they are English: the box says so in the reader's language, above them,
-    and a screen reader speaks them in English. In Spanish the script cannot tell: the desk
-    writes the plan in Spanish, and nothing is added."""
+    """The clinician's words print verbatim. A field in Latin letters in a Chinese or Arabic
+    letter is English: the box says so in the reader's language, above the plan, and a screen
+    reader speaks that field (and only it) in English. A letter in the packet's own script is
+    left alone, and so is a full-width English one's script ("ＴＡＫＥ" is Latin). In Spanish
+    the script cannot tell: the desk writes the plan in Spanish, and nothing is added."""
     kit = load_kit(load_project(FIXTURE))
-    plan = {"blood_thinner": "yes", "blood_thinner_name": "Zapixaban",
-            "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
-            "blood_thinner_restart": "Start again the morning after your procedure."}
-    spanish = {**plan, "blood_thinner_stop": "Tome la última dosis el sábado, 5 de diciembre, por la mañana.",
+    plan = {"blood_thinner": "yes", "blood_thinner_name": "阿哌沙班",
+            "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5 (5 µg).",
+            "blood_thinner_restart": "手术后第二天早上重新开始。"}
+    spanish = {**plan, "blood_thinner_name": "Zapixaban",
+               "blood_thinner_stop": "Tome la última dosis el sábado, 5 de diciembre, por la mañana.",
                "blood_thinner_restart": "Vuelva a tomarlo la mañana después de su procedimiento."}
+    arabic = {**plan, "blood_thinner_name": "Zapixaban", "blood_thinner_restart": "ＴＡＫＥ it again."}
     today = date(2026, 11, 24)
-    zh_row, ar_row, es_row = rows_from([row("秀英", "王", "zh", **plan), row("Layla", "Haddad", "ar", **plan),
-                                        row("Ana", "Reyes", "es", **spanish)], kit.catalog(today))
+    rows = [row("秀英", "王", "zh", **plan), row("Layla", "Haddad", "ar", **arabic),
+            row("Ana", "Reyes", "es", **spanish)]
+    zh_row, ar_row, es_row = rows_from(rows, kit.catalog(today))
     maker = PacketMaker(kit, today)
     zh = maker.make([zh_row])[0].data
     note = "这部分只有英文版。请在就诊前致电555-0100，我们会免费用中文读给您听。"
     text = pdf_text(zh).replace(" ", "")
-    assert note in text and text.index(note) < text.index("Takeyourlastdose") < text.index("Startagain")
-    changes = language_changes(zh)
-    assert ("en", "TakeyourlastdoseonthemorningofSaturday,December5.") in changes
-    assert ("en", "Startagainthemorningafteryourprocedure.") in changes
+    assert note in text and text.index(note) < text.index("Takeyourlastdose")
+    english = [t for lang, t in language_changes(zh) if lang == "en"]
+    assert "TakeyourlastdoseonthemorningofSaturday,December5(5µg)." in english
+    assert not [t for t in english if "阿哌沙班" in t or "重新开始" in t]  # the Chinese fields stay Chinese
     letters_only = maker.press.letters([(ar_row, "ar"), (es_row, "es")])[0]
     buffer = io.BytesIO()
     letters_only.save(buffer)
@@ -484,14 +488,14 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
 ) -> None:
     """The letter of a Chinese reader whose procedure has no Chinese handout names it in
     Chinese, with the English title of the handout they will find after it (spoken in
-    English); a catalog without the title prints the English alone, and a pattern with a
-    typo falls back to the plain one, never a traceback."""
+    English); a catalog without the title prints the English alone, and a joining pattern
+    with a typo falls back to the plain one, never a traceback."""
     project = copy_sample(tmp_path / "project")
     catalog = project / "content/locale/zh.po"
     original = catalog.read_text(encoding="utf-8")
-    assert 'msgstr "%(title)s（%(english)s）"' in original  # how the fixture's catalog joins them
     title = '\nmsgid "Radiofrequency Ablation"\nmsgstr "射频消融术"\n'
-    catalog.write_text(original + title, encoding="utf-8")
+    joined = '\nmsgid "%(title)s (%(english)s)"\nmsgstr "%(title)s（%(english)s）"\n'  # Chinese brackets
+    catalog.write_text(original + joined + title, encoding="utf-8")
     kit = load_kit(load_project(project))
     today = date(2026, 11, 24)
     rfa = row("秀英", "王", "zh", procedures="radiofrequency-ablation")
@@ -500,14 +504,17 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
     assert "您的治疗：射频消融术（RadiofrequencyAblation）" in pdf_text(packet).replace(" ", "")
     assert ("en", "RadiofrequencyAblation") in language_changes(packet)
 
-    typo = copy_sample(tmp_path / "typo")  # another folder: a process reads a catalog once
-    (typo / "content/locale/zh.po").write_text(
-        original.replace('msgstr "%(title)s（', 'msgstr "%(titel)s（') + title, encoding="utf-8")
-    kit = load_kit(load_project(typo))
-    letters = PacketMaker(kit, today).press.letters([(patient, "zh")])[0]
-    buffer = io.BytesIO()
-    letters.save(buffer)
-    assert "您的治疗：射频消融术(RadiofrequencyAblation)" in pdf_text(buffer.getvalue()).replace(" ", "")
+    # a pattern that would print a Python dict, drop a title or raise: the plain one instead
+    # (the same file, edited: a running preview reads it again)
+    for typo in ("%(titel)s（%(english)s）", "%s", "%(title)s"):
+        mistyped = joined.replace("%(title)s（%(english)s）", typo)
+        catalog.write_text(original + mistyped + title, encoding="utf-8")
+        kit = load_kit(load_project(project))
+        letters = PacketMaker(kit, today).press.letters([(patient, "zh")])[0]
+        buffer = io.BytesIO()
+        letters.save(buffer)
+        text = pdf_text(buffer.getvalue()).replace(" ", "")
+        assert "您的治疗：射频消融术(RadiofrequencyAblation)" in text, typo
 
 
 def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:

@@ -7,6 +7,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, time, timedelta
 from typing import Any
@@ -153,24 +154,6 @@ def patient_context(
     visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     words = kit.words(lang)
-    blood_thinner = None
-    if row.blood_thinner:  # the clinician's words, verbatim (a day they name on one line); never a default
-        locales = project.languages.locales
-        plan = (row.blood_thinner_stop, row.blood_thinner_restart)
-        latin = _latin_only(" ".join(plan)) and not _latin_only(words.blood_thinner_heading)
-        blood_thinner = {
-            "name": row.blood_thinner_name,
-            "stop": unbroken_days(row.blood_thinner_stop, locales),
-            "restart": unbroken_days(row.blood_thinner_restart, locales),
-            "last_dose": row.blood_thinner_last_dose,
-            "late": any(item.late for item in timed if item.rule == "blood_thinner"),
-            "late_text": words.late_blood_thinner,
-            # The clinician's plan in Latin letters in a Chinese or Arabic packet: English (the
-            # practice's language), said so, with how to have it read; in a Latin-script
-            # language the script cannot tell, and the desk writes it in the patient's.
-            "lang": ORIGINAL if latin else None,
-            "note": in_english_note(kit, words.in_english, lang) if latin else "",
-        }
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
@@ -184,17 +167,47 @@ def patient_context(
         "physician": physician,
         "map_qr": qr_cache[map_url],
         "map_url": map_url,
-        "blood_thinner": blood_thinner,
+        "blood_thinner": _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang))
                   for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
 
 
-def _latin_only(text: str) -> bool:
-    """Whether every letter of ``text`` is a Latin one (and it has some)."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+def _blood_thinner(kit: Kit, row: PatientRow, lang: str, timed: list[Timed]) -> dict[str, Any]:
+    """The clinician's words, verbatim (a day they name on one line); never a default. A
+    field in Latin letters in a packet of another script (Chinese, Arabic) is English, the
+    practice's language: tagged so, under the note that says how to have it read. In a
+    Latin-script language the script cannot tell, and the desk writes it in the patient's."""
+    locales, words = kit.project.languages.locales, kit.words(lang)
+    own = _scripts(kit.project.languages.native(lang))
+    fields = {"name": row.blood_thinner_name, "stop": row.blood_thinner_stop,
+              "restart": row.blood_thinner_restart}
+    english = {key: "LATIN" not in own and "LATIN" in (found := _scripts(text)) and not found & own
+               for key, text in fields.items()}
+    return {
+        "name": row.blood_thinner_name,
+        "stop": unbroken_days(row.blood_thinner_stop, locales),
+        "restart": unbroken_days(row.blood_thinner_restart, locales),
+        "last_dose": row.blood_thinner_last_dose,
+        "late": any(item.late for item in timed if item.rule == "blood_thinner"),
+        "late_text": words.late_blood_thinner,
+        "lang": {key: ORIGINAL for key, yes in english.items() if yes},  # field → its language
+        "note": in_english_note(kit, words.in_english, lang) if any(english.values()) else "",
+    }
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters of ``text``, as Unicode names them ("LATIN", full-width
+    letters too; "CJK", "ARABIC", "CYRILLIC"…)."""
+    names = (unicodedata.name(c, "") for c in text if c.isalpha())
+    return {"LATIN" if "LATIN" in name else name.split(" ", 1)[0] for name in names}
+
+
+# How a letter joins a procedure's title in the reader's words and the English one of its
+# handout; a catalog may say it its own way (Chinese brackets). A constant, not a literal in
+# gettext(): it is a phrase of the catalogs that name titles, not of every catalog.
+TITLE_GLOSS = "%(title)s (%(english)s)"
 
 
 def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
@@ -215,11 +228,12 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     own = catalog.gettext(edition.meta.title)
     if own == edition.meta.title:
         return marked
-    parts = {"title": own, "english": marked}
-    try:
-        return escape(catalog.gettext("%(title)s (%(english)s)")) % parts
-    except (KeyError, ValueError, TypeError):  # a translator's typo in the pattern: the English one
-        return escape("%(title)s (%(english)s)") % parts
+    pattern = catalog.gettext(TITLE_GLOSS)
+    if sorted(re.findall(r"%\((\w+)\)s", pattern)) != ["english", "title"] or re.search(
+        r"%(?!\((?:title|english)\)s)", pattern
+    ):
+        pattern = TITLE_GLOSS  # a translator's typo would print a Python dict or drop a title
+    return escape(pattern) % {"title": own, "english": marked}
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:

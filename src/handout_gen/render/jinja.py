@@ -8,6 +8,7 @@ project override can ``{% extends "default:handout.html.j2" %}`` and change one 
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
@@ -45,19 +46,28 @@ def _compile(po_path: Path, lang: str) -> Translations:
     return Translations(buffer)
 
 
-@cache
 def translations(lang: str, project_catalogs: Path | None = None) -> NullTranslations:
     """The page-furniture words of ``lang``: the project's ``content/locale/<lang>.po`` first,
-    then the catalog shipped with the tool; English (the msgids) for anything in neither."""
+    then the catalog shipped with the tool; English (the msgids) for anything in neither.
+    Compiled once per state of the project's file: the preview shows a saved edit."""
+    own = project_catalogs / f"{lang}.po" if project_catalogs else None
+    try:
+        state = os.stat(own) if own else None
+    except OSError:
+        state = None
+    return _translations(lang, own, (state.st_mtime_ns, state.st_size) if state else None)
+
+
+@lru_cache(maxsize=64)
+def _translations(lang: str, own: Path | None, _state: tuple[int, int] | None) -> NullTranslations:
     if lang == languages.ORIGINAL:
         return NullTranslations()
     found: NullTranslations = NullTranslations()
-    for po_path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po",
-                    project_catalogs / f"{lang}.po" if project_catalogs else None):
+    for po_path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
         if po_path is not None and po_path.is_file():
-            own = _compile(po_path, lang)
-            own.add_fallback(found)
-            found = own
+            compiled = _compile(po_path, lang)
+            compiled.add_fallback(found)
+            found = compiled
     return found
 
 
