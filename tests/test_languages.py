@@ -496,13 +496,26 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
     title = '\nmsgid "Radiofrequency Ablation"\nmsgstr "射频消融术"\n'
     joined = '\nmsgid "%(title)s (%(english)s)"\nmsgstr "%(title)s（%(english)s）"\n'  # Chinese brackets
     catalog.write_text(original + joined + title, encoding="utf-8")
+    words = project / "content/packet.yaml"
+    said = "说明书只有英文版。请在就诊前致电 %(phone)s，我们会免费用中文读给您听。"
+    text = words.read_text(encoding="utf-8")
+    assert text.count("\n  zh:\n") == 1
+    text = text.replace("\n  zh:\n", f"\n  zh:\n    in_english_handout: \"{said}\"\n")
+    words.write_text(text, encoding="utf-8")
     kit = load_kit(load_project(project))
     today = date(2026, 11, 24)
     rfa = row("秀英", "王", "zh", procedures="radiofrequency-ablation")
-    (patient,) = rows_from([rfa], kit.catalog(today))
+    esi = row("秀英", "王", "zh", procedures="epidural-steroid-injection")  # translated: no such line
+    (patient, translated) = rows_from([rfa, esi], kit.catalog(today))
     packet = PacketMaker(kit, today).make([patient])[0].data
-    assert "您的治疗：射频消融术（RadiofrequencyAblation）" in pdf_text(packet).replace(" ", "")
+    letter = pdf_text(packet).replace(" ", "")
+    # the reader's name for it, the English handout's title, and on page 1 how to have it read
+    assert "您的治疗：射频消融术（RadiofrequencyAblation）说明书只有英文版。请在就诊前致电555-0100" in letter
     assert ("en", "RadiofrequencyAblation") in language_changes(packet)
+    others = PacketMaker(kit, today).press.letters([(translated, "zh")])[0]
+    buffer = io.BytesIO()
+    others.save(buffer)
+    assert "说明书只有英文版" not in pdf_text(buffer.getvalue()).replace(" ", "")
 
     # a pattern that would print a Python dict, drop a title or raise: the plain one instead
     # (the same file, edited: a running preview reads it again)

@@ -158,6 +158,9 @@ def patient_context(
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
         "procedures": [_title(kit, slug, row.language, lang) for slug in row.procedures],
+        "in_english": in_english_note(kit, words.in_english_handout, lang) if any(
+            project.procedures[slug].edition(row.language).lang != lang for slug in row.procedures
+        ) else "",
         # an overview only (a first talk and exam): "Your visit", not "Your procedure"
         "first_visit": all(project.procedures[s].meta.kind == "overview" for s in row.procedures),
         "appointment": row.appointment,

@@ -91,6 +91,9 @@ class PacketWords(Strict):
     # lines on the closing pages): the reader is told, in their language, how to have it
     # read to them. None: no note (packet.yaml files written before it).
     in_english: Text | None = None
+    # The letter's line under "Your procedure" when a handout of the packet is in English for
+    # want of a translation: the reader learns on page 1 how to have it read (none: no line).
+    in_english_handout: Text | None = None
     late_fasting: Text
     late_anti_inflammatories: Text
     late_dye_allergy: Text
@@ -169,6 +172,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "diabetes_fasting_call": _PHONE,
     "call_today": _PHONE,
     "in_english": _PHONE,
+    "in_english_handout": _PHONE,
     "sedation_times": _HEADING,
     "after_sedation": _HEADING,
     "after_sedation_driving_limited": _HEADING,
@@ -199,6 +203,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "diabetes_fasting_call": ("phone",),
     "call_today": ("phone",),
     "in_english": ("phone",),
+    "in_english_handout": ("phone",),
 }
 _NAMED_RE = re.compile(r"%\(([^)]*)\)")
 _UNNAMED_RE = re.compile(r"%(?!\()")
