@@ -126,7 +126,7 @@ def covered_topics(
     if "cover" not in kit.sections(slugs):
         return ()
     preps = [kit.project.procedures[s].meta.prep for s in slugs]
-    needs = Needs.of(preps, flags.sedation, flags.dye_allergy, flags.diabetes)
+    needs = Needs.of(preps, flags)
     topics = {
         "blood-thinner": flags.blood_thinner,
         "sedation": needs.fasting,

@@ -47,7 +47,7 @@ def build_prep(
     the practice sets (``Rules.calls``), whose items point at the letter's day.
     """
     preps = [project.procedures[s].meta.prep for s in slugs]
-    needs = Needs.of(preps, flags.sedation, flags.dye_allergy, flags.diabetes)
+    needs = Needs.of(preps, flags)
     letter = {"heading": words.times_heading}  # where the times are printed
     plan = PrepPlan()
     plan.sedation = needs.fasting

@@ -136,7 +136,7 @@ class PatientRow:
     def visit(self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0) -> Visit:
         """What this row's timed instructions are computed from (see :mod:`.timing`);
         ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
-        needs = Needs.of(preps, self.sedation, self.dye_allergy, self.diabetes)
+        needs = Needs.of(preps, self)
         return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose, rest_hours)
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -145,6 +145,17 @@ class Rules(Strict):
                 "printing: delivery_days in packet.yaml, or --delivery-days)")
 
 
+class PatientFlags(Protocol):
+    """The flags of a patient the timed rules depend on (a roster row, or its prep flags)."""
+
+    @property
+    def sedation(self) -> bool: ...
+    @property
+    def dye_allergy(self) -> bool: ...
+    @property
+    def diabetes(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Needs:
     """Which timed rules apply to one appointment, from its procedures and the patient's flags."""
@@ -156,13 +167,13 @@ class Needs:
     driving_limited: bool = False  # a procedure's own no-driving rule outlasts sedation's
 
     @classmethod
-    def of(cls, preps: Sequence[Prep], sedation: bool, dye_allergy: bool, diabetes: bool) -> Needs:
-        fasting = sedation and any(p.sedation_offered for p in preps)
+    def of(cls, preps: Sequence[Prep], flags: PatientFlags) -> Needs:
+        fasting = flags.sedation and any(p.sedation_offered for p in preps)
         return cls(
             fasting=fasting,
             anti_inflammatories=any(p.avoid_anti_inflammatories for p in preps),
-            dye_call=dye_allergy and any(p.contrast_dye for p in preps),
-            diabetes_call=diabetes and fasting,
+            dye_call=flags.dye_allergy and any(p.contrast_dye for p in preps),
+            diabetes_call=flags.diabetes and fasting,
             driving_limited=any(p.driving_limited for p in preps),
         )
 

@@ -170,9 +170,8 @@ def clock_time(
     readers mix up 12 a.m. and 12 p.m., and a fasting time at midnight is common. A 24-hour
     clock needs no word ("00:00" starts its day, where a "midnight" beside a date is read as
     its end), and a language whose catalog lacks the word prints the time alone, never an
-    English word. ``locale``:
-    the page's Babel locale, when the project sets one for ``lang``; ``catalogs``: the
-    project's ``content/locale/`` (its words first, as everywhere).
+    English word. ``locale``: the page's Babel locale, when the project sets one for
+    ``lang``; ``catalogs``: the project's ``content/locale/`` (its words first, as everywhere).
     """
     locale = locale or languages.locale(lang)
     text = plain(format_time(value, "short", locale=locale))
