@@ -7,7 +7,6 @@ appointment's time); the others are shared by many packets and keyed by what the
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, time, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import Timed, schedule
-from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, PacketWords
+from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, PacketWords, placeholder_problem
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
 from handout_gen.render.jinja import hour_category, translations
@@ -232,9 +231,7 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     if own == edition.meta.title:
         return marked
     pattern = catalog.gettext(TITLE_GLOSS)
-    if sorted(re.findall(r"%\((\w+)\)s", pattern)) != ["english", "title"] or re.search(
-        r"%(?!\((?:title|english)\)s)", pattern
-    ):
+    if placeholder_problem(pattern, {"title": "", "english": ""}, ("title", "english")):
         pattern = TITLE_GLOSS  # a translator's typo would print a Python dict or drop a title
     return escape(pattern) % {"title": own, "english": marked}
 
