@@ -60,6 +60,7 @@ def fictional_roster(
     for index in range(count):
         slug = rng.choice(choices)
         prep = catalog.procedures[slug].meta.prep
+        sites = sorted(prep.sites)  # a roster names the site where the risk depends on it
         thinner = rng.random() < 0.2
         location = sorted(catalog.locations)[index % len(catalog.locations)]
         day, clock = _open_slot(catalog, location, catalog.today + timedelta(days=lead + index % 20), index)
@@ -70,7 +71,7 @@ def fictional_roster(
                 "first_name": rng.choice(FIRST),
                 "last_name": f"{rng.choice(LAST)}{index:05d}",
                 "language": "es" if rng.random() < 0.3 else "en",
-                "procedures": slug,
+                "procedures": f"{slug}:{sites[index % len(sites)]}" if sites else slug,
                 "date": day.isoformat(),
                 "time": clock,
                 "location": location,
