@@ -398,8 +398,8 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
     assert skipped.stdout.startswith("wrote 1 packet(s) to ")
     # the row pasted twice needs no call: its patient's packet is made from the first
-    assert ("3 row(s) skipped (listed in skipped.csv): call the patients of 2 row(s); 1 repeated an earlier "
-            "row (its packet is made)") in skipped.stdout
+    assert ("3 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run them again; 1 repeated an "
+            "earlier row (its packet is made)") in skipped.stdout
     assert "Skipped row 3, column last_name: is empty" in skipped.stderr
     # the desk's list of rows to call: row, column and why, in the run folder, private
     (listed,) = (tmp_path / "out").glob("*/skipped.csv")

@@ -130,12 +130,12 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 3, column first_name: is empty; every packet needs the patient's name",
         "  row 3, column date: is not a real date "
         "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",
-        f"  row 4, column procedures: names a procedure that is not known (write its slug or its title; "
-        f"known: {known})",
+        "  row 4, column procedures: names a procedure that is not known (write its slug or its title, and "
+        f"a site after a colon; known: {known})",
         "  row 4, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
         "  row 4, column physician: is not a physician id or name in practice.yaml (known: lindqvist, "
         "okafor)",
-        "  row 5, column date: is in the past",
+        "  row 5, column date: is in the past; check the date (a visit that has taken place needs no packet)",
         "  row 5, column time: is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)",
         "  row 6, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 6, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
@@ -181,6 +181,14 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
              "'procedures'",
              "row 1, column Service: is not a column a packet needs: remove it (minimum necessary), or, if "
              "it holds procedures, give it that name. Allowed: "],
+        ),
+        (  # the clinician's words under a name of their own: removed, the row would lack them
+            ["first_name", "last_name", "procedures", "date", "time", "location", "physician", "Stop",
+             "Sedated"],
+            ["row 1, column Stop: is not a name handout-gen reads: if it holds blood_thinner_stop, name it "
+             "'blood_thinner_stop'; if not, remove it (minimum necessary). Allowed: ",
+             "row 1, column Sedated: is not a name handout-gen reads: if it holds sedation, name it "
+             "'sedation'; if not, remove it (minimum necessary)"],
         ),
         (  # two names of one column: both named as the spreadsheet shows them
             ["first_name", "last_name", "procedures", "Appointment Date", "Date of Service", "time",
@@ -272,7 +280,7 @@ def test_a_slash_date_in_the_past_says_it_was_read_month_first(tmp_path: Path, c
     write_csv(path, [{**GOOD, "date": "3/12/2026"}, {**GOOD, "date": "2026-03-12", "patient_id": "MH-2"}])
     assert [p.message for p in check_roster(path, catalog).problems] == [
         "is in the past (slash dates are read month first, MM/DD/YYYY; write YYYY-MM-DD if it is day first)",
-        "is in the past",
+        "is in the past; check the date (a visit that has taken place needs no packet)",
     ]
 
 
@@ -643,14 +651,15 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
 ) -> None:
     """The stop and restart words print verbatim: a weekday that is not its date's, or (with
     no last-dose column) a stop day on or after the visit or before the print date, would be
-    followed as written. A right weekday, an unnamed day and the visit's own day named beside
-    the stop day are fine; no cell is quoted. A day written in numbers reads two ways and is
-    refused; a fraction of a tablet is not a day."""
+    followed as written. A right weekday, a sentence without days and the visit's own day
+    named beside the stop day are fine; no cell is quoted. A day written in numbers reads two
+    ways and is refused, and so is a count of days that names none (the patient would count
+    back from the visit); a fraction of a tablet is not a day."""
     thinner = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
                "blood_thinner_restart": "The morning after."}  # the visit: Wednesday, December 9
     stops = [
         "Take your last dose on the morning of Sunday, December 6.",  # right
-        "Take your last dose 3 days before.",  # names no day
+        "Take your last dose 3 days before.",  # counts, names no day
         "Take your last dose on the morning of Saturday, November 27.",  # a Friday
         "Take your last dose on Wednesday, November 18.",  # before the print date
         "Take your last dose on Saturday, December 12.",  # after the visit
@@ -659,17 +668,24 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         "Take your last 1/2 tablet on the morning of Sunday, December 6.",  # a fraction, no date
         "Last dose 12/12/2026 in the morning.",  # 12 December, or 12 May? (and after the visit)
         "Última dosis el 6.12.2026.",  # a numeric date, as a patient of another country reads it
+        "Deje de tomarlo cinco días antes.",  # counts in words, names no day
+        "Keep taking it: do not stop it for this procedure.",  # no day, nothing to count
     ]
     rows = [{**thinner, "patient_id": f"MH-{n}", "blood_thinner_stop": stop} for n, stop in enumerate(stops)]
     rows.append({**thinner, "patient_id": "MH-99", "blood_thinner_stop": stops[0],
                  "blood_thinner_restart": "Start again on Friday, December 10."})  # a Thursday
+    rows.append({**thinner, "patient_id": "MH-98", "blood_thinner_stop": stops[0],
+                 "blood_thinner_restart": "Start again 2 days after, if there is no bleeding."})
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     found = [(p.line, p.field, p.message) for p in check_roster(path, catalog).problems]
     weekday = "names a weekday that is not its date's; check the day with the clinician"
     numeric = ("writes a day in numbers (12/5/2026), which a patient may read as 12 May or as 5 December: "
                'write it with the month\'s name ("Saturday, December 5")')
+    counted = ('counts days ("3 days before") and names no day, so the patient would have to count them: '
+               'write the day itself ("on the morning of Sunday, December 6")')
     assert found == [
+        (3, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
         (4, "blood_thinner_stop", weekday),
         (5, "blood_thinner_stop", "names a day before the print date, so the stop plan can no longer be "
          "followed: ask the clinician for a new one, or give the day in blood_thinner_last_dose and use "
@@ -677,7 +693,45 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         (6, "blood_thinner_stop", "names no day before the visit; the last dose comes before it"),
         (10, "blood_thinner_stop", numeric),
         (11, "blood_thinner_stop", numeric),
-        (12, "blood_thinner_restart", weekday),
+        (12, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
+        (14, "blood_thinner_restart", weekday),
+        (15, "blood_thinner_restart", counted),
+    ]
+
+
+def test_a_blood_thinner_column_the_roster_lacks_is_named_as_missing(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """Not "is empty": the desk would look for an empty cell in a column the file does not have."""
+    row = {**GOOD, "blood_thinner": "yes", "blood_thinner_name": "Zapixaban (sample)",
+           "blood_thinner_stop": "Take your last dose on the morning of Sunday, December 6."}
+    row.pop("blood_thinner_restart", None)
+    path = tmp_path / "roster.csv"
+    write_csv(path, [row])
+    (problem,) = check_roster(path, catalog).problems
+    assert (problem.field, problem.message.partition(";")[0]) == (
+        "blood_thinner_restart", "is not a column of the roster")
+
+
+def test_an_unknown_procedure_is_named_with_the_one_it_most_likely_is(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """A scheduler's name with the site after it, a short name, a near spelling: the message
+    says which known slug (and site) to write. Nothing is guessed silently, and a cell like
+    nothing known gets no guess."""
+    cells = ["Radiofrequency Ablation - Lumbar", "PRP", "joint-injection-nerve-blocks", "zzyzx shot",
+             "PRP; zzyzx shot"]
+    rows = [{**GOOD, "patient_id": f"MH-{n}", "procedures": cell, "sedation": "no"}
+            for n, cell in enumerate(cells)]
+    path = tmp_path / "roster.csv"
+    write_csv(path, rows)
+    found = [p.message.partition(" (")[0] for p in check_roster(path, catalog).problems]
+    assert found == [
+        "names a procedure that is not known: did you mean radiofrequency-ablation:lumbar?",
+        "names a procedure that is not known: did you mean prp-injection?",
+        "names a procedure that is not known: did you mean joint-injections-nerve-blocks?",
+        "names a procedure that is not known",
+        "names procedures 1 and 2 of 2 that are not known",
     ]
 
 

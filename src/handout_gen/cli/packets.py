@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
+
+if TYPE_CHECKING:
+    from handout_gen.core.errors import Problem
 
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
@@ -19,7 +22,6 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     import datetime as dt
 
     from handout_gen.core.errors import roster_location
-    from handout_gen.packets.roster_check import REPEATED_RULE
     from handout_gen.packets.run import RunOptions, run_packets
 
     options = RunOptions(
@@ -48,16 +50,31 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:
-        repeated = {p.line for p in report.problems if p.rule == REPEATED_RULE}
-        call = len(set(report.skipped_rows) - repeated)
-        again = f"; {len(repeated)} repeated an earlier row (its packet is made)" if repeated else ""
-        click.echo(f"{len(report.skipped_rows)} row(s) skipped (listed in skipped.csv): "
-                   f"call the patients of {call} row(s){again}")
+        click.echo(_skipped_line(report.skipped_rows, report.problems))
     if isinstance(roster, Path):
         Echo.say("index.csv maps packet ids to roster rows; audit.jsonl logs each packet.")
     else:
         Echo.say("audit.jsonl logs the packet.")
     return report
+
+
+def _skipped_line(skipped: list[int], problems: list[Problem]) -> str:
+    """What the desk does about the rows --skip-invalid left out: a row with a mistake in it is
+    fixed and run again; a right row too late for a rule means a call to the patient; a row
+    that repeats an earlier one needs nothing (its patient's packet is made)."""
+    from handout_gen.packets.roster import LATE_RULE
+    from handout_gen.packets.roster_check import REPEATED_RULE
+
+    rules: dict[int | None, set[str]] = {}
+    for problem in problems:
+        rules.setdefault(problem.line, set()).add(problem.rule)
+    repeated = [n for n in skipped if rules.get(n) == {REPEATED_RULE}]
+    late = [n for n in skipped if rules.get(n) == {LATE_RULE}]
+    fix = [n for n in skipped if n not in repeated and n not in late]
+    todo = [f"fix {len(fix)} row(s) and run them again" * bool(fix),
+            f"call the patients of {len(late)} row(s) (too late for a rule)" * bool(late),
+            f"{len(repeated)} repeated an earlier row (its packet is made)" * bool(repeated)]
+    return f"{len(skipped)} row(s) skipped (listed in skipped.csv): {'; '.join(filter(None, todo))}"
 
 
 def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:

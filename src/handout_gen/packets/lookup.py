@@ -4,8 +4,9 @@ where practice.yaml and the content files have ids and slugs."""
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
 # Credentials an export may write after a name without a comma ("Adaeze Okafor MD"). Not
@@ -35,3 +36,23 @@ def keys(names: list[tuple[str, str]], key: Callable[[str], str] = name_key) -> 
     for name, ident in names:
         found.setdefault(key(name), set()).add(ident)
     return {k: ids.pop() for k, ids in found.items() if len(ids) == 1 and k}
+
+
+def likely_procedure(
+    text: str, keys: Mapping[str, str], sites: Callable[[str], tuple[str, ...]]
+) -> str | None:
+    """The procedure an unknown cell most likely means, for a "did you mean": a title with its
+    site after it ("Radiofrequency Ablation - Lumbar" → "radiofrequency-ablation:lumbar"), the
+    one procedure whose name holds all its words ("PRP"), or a near spelling; else None.
+    ``keys``: :func:`procedure_key` of every slug and title → its slug."""
+    key = procedure_key(text)
+    for known in sorted(keys, key=len, reverse=True):
+        site = key.removeprefix(known + " ").replace(" ", "-")
+        if key.startswith(known + " ") and site in sites(keys[known]):
+            return f"{keys[known]}:{site}"
+    words = set(key.split())
+    holding = {slug for known, slug in keys.items() if words and words <= set(known.split())}
+    if len(holding) == 1:
+        return holding.pop()
+    near = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.8)
+    return keys[near[0]] if near else None

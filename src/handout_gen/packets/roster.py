@@ -28,7 +28,7 @@ from handout_gen.content.schema import OpeningHours, Prep
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
 from handout_gen.core.languages import ORIGINAL, Languages
-from handout_gen.packets.lookup import name_key, procedure_key
+from handout_gen.packets.lookup import likely_procedure, name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.roster_files import (
     COLUMNS,
@@ -55,20 +55,10 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 BREAK_BIDI_RE = re.compile("[\n\r\u202a-\u202e\u2066-\u2069]")
 # What an export leaves where it lost a letter ("Pe?a", "?ukasz"); no name has either.
 LOST_LETTER_RE = re.compile("[?\ufffd]")
-TEXT_COLUMNS = (
-    "first_name",
-    "last_name",
-    "patient_id",
-    "blood_thinner_name",
-    "blood_thinner_stop",
-    "blood_thinner_restart",
-)
-BLOOD_THINNER_COLUMNS = (
-    "blood_thinner_name",
-    "blood_thinner_stop",
-    "blood_thinner_restart",
-    "blood_thinner_last_dose",
-)
+TEXT_COLUMNS = ("first_name", "last_name", "patient_id", "blood_thinner_name", "blood_thinner_stop",
+                "blood_thinner_restart")
+BLOOD_THINNER_COLUMNS = ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart",
+                         "blood_thinner_last_dose")
 
 
 @dataclass(frozen=True)
@@ -184,6 +174,10 @@ class Catalog:
         preps = [self.procedures[slug].meta.prep for slug in row.procedures]
         return row.visit(self.arrive_minutes[row.location], preps)
 
+    def sites_of(self, slug: str) -> tuple[str, ...]:
+        """The sites a procedure's bleeding risk depends on (none for an unknown slug)."""
+        return tuple(self.procedures[slug].meta.prep.sites) if slug in self.procedures else ()
+
     def arrives_late(self, row: PatientRow) -> bool:
         """Posted, the row's packet reaches the patient on or after the visit day."""
         return bool(self.rules.delivery_days) and row.appointment.date() <= self.rules.reaches(self.today)
@@ -212,6 +206,7 @@ def _text(value: Any) -> str:
 
 Complain = Callable[[str, str], None]  # (column, message)
 UNLOCKED_RULE = "roster.no-password"  # a row's empty password cell under --encrypt
+LATE_RULE = "roster.late"  # a right row printed too late for a rule: the desk calls the patient
 
 
 def _check_text(cells: dict[str, str], bad: Complain) -> None:
@@ -284,11 +279,15 @@ def _check_procedures(
     if broken:
         bad("procedures", f"names a procedure whose file has problems ({', '.join(broken)}); "
             "fix it first (see 'handout-gen check')")
-    unknown = [str(n) for n, s in enumerate(resolved, 1) if s not in known_slugs]
-    if unknown:  # by position in the cell, never its text
-        which = f"procedure {' and '.join(unknown)} of {len(items)}" if len(items) > 1 else "a procedure"
-        bad("procedures", f"names {which} that is not known (write its slug or its title; known: "
-            f"{', '.join(sorted(catalog.procedures))})")
+    unknown = [n for n, s in enumerate(resolved, 1) if s not in known_slugs]
+    if unknown:  # by position in the cell, never its text; a guess is a known slug
+        which = (f"procedure{'s' * (len(unknown) > 1)} {' and '.join(map(str, unknown))} of {len(items)}"
+                 if len(items) > 1 else "a procedure")
+        guesses = [likely_procedure(items[n - 1], catalog.procedure_keys, catalog.sites_of) for n in unknown]
+        guess = f": did you mean {' and '.join(map(str, guesses))}?" if all(guesses) else ""
+        known = ", ".join(sorted(catalog.procedures))
+        bad("procedures", f"names {which} that {'are' if len(unknown) > 1 else 'is'} not known{guess} (write "
+            f"its slug or its title, and a site after a colon; known: {known})")
     for slug, site in zip(slugs, sites, strict=True):
         if site and slug in catalog.procedures:
             known_sites = catalog.procedures[slug].meta.prep.sites
@@ -321,7 +320,8 @@ def _check_when(
         # 3/12/2026 meant as 3 December is read as March 12: say how a slash date is read
         slash = "/" in cells["date"] and not day_first_file
         bad("date", "is in the past" + (" (slash dates are read month first, MM/DD/YYYY; write "
-                                        "YYYY-MM-DD if it is day first)" if slash else ""))
+                                        "YYYY-MM-DD if it is day first)" if slash else
+                                        "; check the date (a visit that has taken place needs no packet)"))
     elif day is not None and day > catalog.today + timedelta(days=MAX_AHEAD_DAYS):
         bad("date", "is more than two years ahead; check the year")
     clock = parse_time(cells["time"])
@@ -391,7 +391,7 @@ def _check_ids(cells: dict[str, str], catalog: Catalog, bad: Complain) -> None:
                                 ("physician", catalog.physicians, catalog.physician_keys)):
         found = cells[column] if cells[column] in known else keys.get(name_key(cells[column]))
         if not cells[column]:
-            bad(column, "is empty")
+            bad(column, f"is empty (known: {', '.join(sorted(known))})")
         elif found is None:
             bad(column, f"is not a {column} id or name in practice.yaml (known: {', '.join(sorted(known))})")
         else:
@@ -415,12 +415,10 @@ def _check_flags(
         if not cells["blood_thinner_name"]:
             bad("blood_thinner_name", "is empty; name the blood thinner the instructions are for")
         for column in ("blood_thinner_stop", "blood_thinner_restart"):
-            if not cells[column]:
-                bad(
-                    column,
-                    "is empty; a clinician must write when to stop and restart the "
-                    "blood thinner (the packet never uses a default)",
-                )
+            if not cells[column]:  # a column the roster lacks is not "empty": the desk looks for it
+                bad(column, f"{'is empty' if column in data else 'is not a column of the roster'}; a "
+                    "clinician must write when to stop and restart the blood thinner (the packet never "
+                    "uses a default)")
     else:
         for column in BLOOD_THINNER_COLUMNS:
             if cells[column]:
@@ -443,7 +441,8 @@ def validate_row(
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
         other = catalog.languages.other_script(cells["language"])  # zh-TW: Traditional characters
-        known = f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages.yaml)"
+        known = (f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages"
+                 ".yaml); for another language, write en and offer the patient our free interpreter")
         bad("language", f"is written in another script than its language's packets (which would print "
             f"characters the patient may not read); ask the patient which they read: the cell {known}, "
             "or whoever keeps the content declares this script as a language of its own" if other else known)
@@ -483,7 +482,8 @@ def validate_row(
         password=cells["password"],
         **flags,
     )
-    _check_lead_time(patient, catalog, bad)
+    _check_lead_time(patient, catalog, lambda column, message: problems.append(
+        Problem("roster", message, row, column, rule=LATE_RULE)))
     return (None, problems) if problems else (patient, [])
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import json
 import re
@@ -170,9 +171,14 @@ def _header_problems(header: list[str]) -> list[Problem]:
     # Named as the spreadsheet shows them; the allowed columns listed once, at the first.
     unknown = [cell.strip()[:40] for cell, name in zip(header, names, strict=True)
                if name and name not in (*COLUMNS, NAME)]
+    absent = [column for column in COLUMNS if column not in names]
     for index, shown in enumerate(unknown):
         message = "is not a column a packet needs: remove it (minimum necessary)"
-        if missing:
+        likely = _likely_column(column_name(shown), absent)
+        if likely:  # "Stop" beside blood_thinner: removed, the row would lack the clinician's words
+            message = f"is not a name handout-gen reads: if it holds {likely}, name it '{likely}'; if not, " \
+                      "remove it (minimum necessary)"
+        elif missing:
             message += f", or, if it holds {' or '.join(missing)}, give it that name"
         if index == 0:
             message += f". Allowed: {', '.join(COLUMNS)}; or {NAME} (\"Last, First\") for both names"
@@ -184,6 +190,15 @@ def _header_problems(header: list[str]) -> list[Problem]:
                                     1, cell.strip()[:40]))
         seen.setdefault(name, cell.strip()[:40])
     return problems
+
+
+def _likely_column(name: str, absent: list[str]) -> str | None:
+    """The one absent column an unknown header most likely means: all its words are that
+    column's ("stop" → blood_thinner_stop), or it is spelt nearly so ("sedated")."""
+    words = set(name.split("_"))
+    found = [column for column in absent if words <= set(column.split("_"))]
+    found = found or difflib.get_close_matches(name, absent, n=2, cutoff=0.6)
+    return found[0] if len(found) == 1 else None
 
 
 def read_rows(

@@ -5,9 +5,9 @@ the letter prints each of them on one line.
 Only unmistakable forms count: a month's name (in any language the practice keeps, full or
 short) next to a day number, "11月28日", or an ISO date. A numeric date with a year
 ("12/5/2026", "5.12.2026") is refused: the patient reads it verbatim, and whether it is
-5 December or 12 May depends on where they learned to read dates. Relative days ("3 days
-before") and bare fractions ("1/2 tablet") are left alone: a sentence that names no day is
-never a mismatch.
+5 December or 12 May depends on where they learned to read dates. So is a count of days
+that names no day ("3 days before"): the patient would have to count back from the visit
+(a last-dose column dates the stop for them). Bare fractions ("1/2 tablet") are no days.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ from datetime import date
 _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 _NUMERIC_DAY = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b")
+# "3 days before", "five days after", "dos semanas", "3天", "3 أيام": a count to work out.
+# Counts in words are read in English and Spanish; in digits, in any language.
+_COUNT = (r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+          r"|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez")
+_COUNTED_DAYS = re.compile(rf"\b(?:{_COUNT})\s+(?:days?|weeks?|d[ií]as?|semanas?)\b"
+                           r"|\d{1,2}\s*(?:天|周|星期)|\d{1,2}\s*(?:أيام|يوم|أسبوع)", re.IGNORECASE)
+COUNTED = ("counts days (\"3 days before\") and names no day, so the patient would have to count them: "
+           "write the day itself (\"on the morning of Sunday, December 6\"){}")
 
 
 def _names(locales: tuple[str, ...], kind: str) -> tuple[str, dict[str, int]]:
@@ -106,6 +114,12 @@ def stated_day_problems(
         if _NUMERIC_DAY.search(text):
             found.append((column, "writes a day in numbers (12/5/2026), which a patient may read as 12 May "
                           "or as 5 December: write it with the month's name (\"Saturday, December 5\")"))
+            continue
+        dated = has_last_dose and column == "blood_thinner_stop"  # the letter prints that day
+        if not dated and _COUNTED_DAYS.search(text) and not named_days(text, locales):
+            found.append((column, COUNTED.format(
+                ", or give the day of the last dose in blood_thinner_last_dose"
+                if column == "blood_thinner_stop" else "")))
             continue
         for weekday, month, number in named_weekdays(text, locales) if text else ():
             day = _nearest(visit, month, number)
