@@ -24,7 +24,7 @@ from handout_gen.packets.roster import rows_from
 from handout_gen.scaffold import init_project
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import language_changes, missing_glyphs, pdf_pages, pdf_text, shown_glyphs
+from .pdfutil import language_changes, missing_glyphs, pdf_lines, pdf_pages, pdf_text, shown_glyphs
 
 TODAY = date(2026, 11, 24)
 ESI = "epidural-steroid-injection"
@@ -528,6 +528,27 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
         letters.save(buffer)
         text = pdf_text(buffer.getvalue()).replace(" ", "")
         assert "您的治疗：射频消融术(RadiofrequencyAblation)" in text, typo
+
+
+def test_an_english_title_in_an_arabic_line_is_never_wrapped(tmp_path: Path) -> None:
+    """Wrapped inside a right-to-left line, an English title and the brackets around it trade
+    places ("(Plasma (PRP) Injection" under "Platelet-Rich)"): a title that fits a line keeps
+    to one, in large print too, and its brackets close around it."""
+    project = copy_sample(tmp_path / "project")
+    catalog = project / "content/locale/ar.po"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + '\nmsgid "Platelet-Rich Plasma (PRP) Injection"\n'
+                       'msgstr "حقن البلازما الغنية بالصفائح الدموية"\n', encoding="utf-8")
+    kit = load_kit(load_project(project))
+    today = date(2026, 11, 24)
+    (patient,) = rows_from([row("يوسف", "العلي", "ar", procedures="prp-injection", large_print="yes")],
+                           kit.catalog(today))
+    letter = PacketMaker(kit, today).press.letters([(patient, "ar")])[0]
+    buffer = io.BytesIO()
+    letter.save(buffer)
+    lines = pdf_lines(buffer.getvalue())
+    (title,) = [line for line in lines if "Platelet" in line or "Injection" in line]
+    # (poppler reads the brackets' mirrored glyphs back as either bracket: the words are the point)
+    assert re.search(r"Platelet-Rich Plasma .PRP. Injection", title), lines
 
 
 def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:

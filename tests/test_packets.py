@@ -188,9 +188,9 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     assert "This procedure uses a steroid medicine" not in sedated  # no diabetes flag
     plain = text_of(batch, "Winifred")  # PRP, no sedation: 7 days without anti-inflammatories
     assert "Do not eat fatty" not in plain
-    assert (
+    assert (  # the letter gives the day to start again: "until" that day (WITH_RESTART's words)
         "On Tuesday, December 1: Take your last dose of anti-inflammatory pain medicine, such as "
-        "ibuprofen or naproxen. Then take none until after your procedure." in plain
+        "ibuprofen or naproxen. Then take none until the day below when you may start again." in plain
     )
     assert "Starting Wednesday, December 23: You may take ibuprofen or naproxen again." in plain
     thinner = text_of(batch, "Theodora")

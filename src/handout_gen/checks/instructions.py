@@ -26,15 +26,15 @@ from handout_gen.checks.text import FRONT_LISTS, Document
 from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import KeyLines, parse_yaml
 from handout_gen.core.errors import relpath
-from handout_gen.packets.words import TIMED_WORDS
+from handout_gen.packets.stated_dates import COUNTS
+from handout_gen.packets.words import TIMED_WORDS, WITH_RESTART
 
-TIMED_TEXTS = frozenset(text for _, text in TIMED_WORDS.values())
+TIMED_TEXTS = frozenset(text for _, text in TIMED_WORDS.values()) | frozenset(WITH_RESTART.values())
 
 RELATIVE_TIME = "instructions.relative-time"
 CALL_DEADLINE = "instructions.call-deadline"
 
-_COUNT_EN = r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|a few)"
-_COUNT_ES = r"(?:\d+|una?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|varias|varios)"
+_COUNT_EN, _COUNT_ES = COUNTS["en"], COUNTS["es"]
 _EVENT_EN = (
     r"(?:your|the)\s+(?:visit|procedure|appointment|arrival|arrival time|shot|surgery|injection|treatment)"
 )

@@ -19,7 +19,7 @@ from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import Timed, schedule
-from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, PacketWords, placeholder_problem
+from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, WITH_RESTART, PacketWords, placeholder_problem
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
 from handout_gen.render.jinja import hour_category, translations
@@ -111,13 +111,15 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     }
 
 
-def _line(item: Timed, words: PacketWords, night_ends: time, locale: str) -> dict[str, Any]:
+def _line(item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[str]) -> dict[str, Any]:
     """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
     before it; the words' "one" form when the printed hour asks for it) and what to do, or
-    why to call today."""
+    why to call today. ``rules``: every rule of the letter's list."""
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
+    if "anti_inflammatories_restart" in rules and getattr(words, WITH_RESTART.get(text, text)):
+        text = WITH_RESTART.get(text, text)
     at = item.at
     if when == "after_time" and at.time() < night_ends and words.after_night:
         # "in the night from Monday to Tuesday": 12:45 AM is not read as noon, nor 12:00 AM on
@@ -171,7 +173,8 @@ def patient_context(
         "map_url": map_url,
         "blood_thinner": _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang))
+        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang),
+                        {t.rule for t in timed})
                   for item in timed if not (item.rule == "blood_thinner" and item.late)],
     }
 
@@ -212,6 +215,9 @@ def _scripts(text: str) -> set[str]:
 TITLE_GLOSS = "%(title)s (%(english)s)"
 
 
+UNBROKEN_TITLE = 40  # characters: at 18 pt, well inside the 5.7 in measure (base.css.j2)
+
+
 def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     """A procedure's title in the reader's edition; one from another edition (English, for a
     procedure not translated) is marked as its language, which a screen reader then speaks,
@@ -225,7 +231,11 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     # isolated (FSI … PDI): WeasyPrint's dir= sets no unicode-bidi, and an English "(PRP)" in an
     # Arabic sentence would otherwise mix with the words around it
     title = isolate(edition.meta.title)
-    marked = Markup('<span lang="{}" dir="{}">{}</span>').format(edition.lang, direction, title)
+    # Kept on one line when it fits one: wrapped in a line of the other direction, its words
+    # and the brackets around it trade places ("(Plasma (PRP) Injection" under "Platelet-Rich)").
+    whole = "unbroken" if len(edition.meta.title) <= UNBROKEN_TITLE else ""
+    span = Markup('<span lang="{}" dir="{}" class="{}">{}</span>')
+    marked = span.format(edition.lang, direction, whole, title)
     catalog = translations(lang, kit.project.catalog_dir)
     own = catalog.gettext(edition.meta.title)
     if own == edition.meta.title:

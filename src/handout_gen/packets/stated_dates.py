@@ -20,11 +20,14 @@ from datetime import date
 _CJK_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _ISO_DAY = re.compile(r"\b\d{4}-(\d{2})-(\d{2})\b")
 _NUMERIC_DAY = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b")
-# "3 days before", "five days after", "dos semanas", "3天", "3 أيام": a count to work out.
-# Counts in words are read in English and Spanish; in digits, in any language.
-_COUNT = (r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
-          r"|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez")
-_COUNTED_DAYS = re.compile(rf"\b(?:{_COUNT})\s+(?:days?|weeks?|d[ií]as?|semanas?)\b"
+# A count of hours or days a reader would have to work out ("3 days", "a few days", "dos
+# semanas"), in words in English and Spanish (also check's instructions.relative-time rule).
+COUNTS = {
+    "en": r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|a few)",
+    "es": r"(?:\d+|una?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|varias|varios)",
+}
+# ... of days in a clinician's words; in digits, in any language ("3天", "3 أيام").
+_COUNTED_DAYS = re.compile(rf"\b(?:{COUNTS['en']}|{COUNTS['es']})\s+(?:days?|weeks?|d[ií]as?|semanas?)\b"
                            r"|\d{1,2}\s*(?:天|周|星期)|\d{1,2}\s*(?:أيام|يوم|أسبوع)", re.IGNORECASE)
 COUNTED = ("counts days (\"3 days before\") and names no day, so the patient would have to count them: "
            "write the day itself (\"on the morning of Sunday, December 6\"){}")

@@ -27,6 +27,9 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
 }
+# A timed line's words when the letter also gives the day to start again (the rule's
+# restart line is in the list): "until the day below", not "until we say you may".
+WITH_RESTART = {"anti_inflammatories_last_dose": "anti_inflammatories_last_dose_restart"}
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
     "anti_inflammatories": "late_anti_inflammatories",
@@ -76,7 +79,10 @@ class PacketWords(Strict):
     fast_fatty_food: Text
     fast_light_meal: Text
     fast_clear_liquids: Text
-    anti_inflammatories_last_dose: Text
+    anti_inflammatories_last_dose: Text  # "Then take none until we say you may"
+    # The same when the letter also gives the day to start again (rules.anti_inflammatories
+    # .restart_days_after): "until the day below", never "until we say" beside a day we gave.
+    anti_inflammatories_last_dose_restart: Text | None = None
     anti_inflammatories_restart: Text
     dye_allergy_call: Text
     # rules.diabetes_fasting's call (none: packet.yaml written before it; load_kit asks for
