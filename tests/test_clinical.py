@@ -21,8 +21,9 @@ from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError, ValidationFailed
 from handout_gen.handouts import Variant, render_handout
 from handout_gen.packets.kit import load_kit
+from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.prep import build_prep
-from handout_gen.packets.roster import PrepFlags, rows_from
+from handout_gen.packets.roster import rows_from
 from handout_gen.packets.run import fallback_warnings
 from handout_gen.render.jinja import clock, clock_time, opening_hours, translations
 from handout_gen.site.plan import plan_site

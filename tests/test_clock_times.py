@@ -399,6 +399,13 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
         "portal), make it in a run with --delivery-days 0 of the patients who do; else call the patient")
     assert len(rows_from(early, posted.catalog(TODAY, allow_late=True))) == 2 == len(
         rows_from(early, kit.catalog(TODAY)))  # handed over (0 days), both are in time
+    # a visit too soon even for a packet handed over today: no advice to run it again by hand
+    with pytest.raises(RosterError) as info:
+        rows_from([{**row, "date": "2026-11-25"}], posted.catalog(TODAY))
+    assert [p.message for p in info.value.problems] == [
+        "is not after the day the packet reaches the patient (2 days after printing: delivery_days in "
+        "packet.yaml, or --delivery-days), and even handed over today it is too late for the "
+        f"anti-inflammatory stop; {HINT}"]
 
 
 @pytest.mark.parametrize(

@@ -536,8 +536,8 @@ def test_an_english_title_in_an_arabic_line_is_never_wrapped(tmp_path: Path) -> 
     to one, in large print too, and its brackets close around it."""
     project = copy_sample(tmp_path / "project")
     catalog = project / "content/locale/ar.po"
-    catalog.write_text(catalog.read_text(encoding="utf-8") + '\nmsgid "Platelet-Rich Plasma (PRP) Injection"\n'
-                       'msgstr "حقن البلازما الغنية بالصفائح الدموية"\n', encoding="utf-8")
+    title = '\nmsgid "Platelet-Rich Plasma (PRP) Injection"\nmsgstr "حقن البلازما الغنية بالصفائح الدموية"\n'
+    catalog.write_text(catalog.read_text(encoding="utf-8") + title, encoding="utf-8")
     kit = load_kit(load_project(project))
     today = date(2026, 11, 24)
     (patient,) = rows_from([row("يوسف", "العلي", "ar", procedures="prp-injection", large_print="yes")],

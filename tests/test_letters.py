@@ -19,7 +19,8 @@ from handout_gen.checks.tagged import pdfua_problems
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.packet import PacketMaker
-from handout_gen.packets.roster import PatientRow, rows_from
+from handout_gen.packets.patient import PatientRow
+from handout_gen.packets.roster import rows_from
 
 from .conftest import copy_sample
 from .pdfutil import pdf_text, struct_texts

@@ -511,6 +511,15 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert "--stop: is empty" in missing.stderr
 
 
+def test_the_packet_command_names_every_missing_option_at_once(sample_project: Path) -> None:
+    """Not one a run, as Click would: the desk fills them all in one go; nothing is written."""
+    result = hg(sample_project, "packet", "--first-name", "Zzyzx", "--time", "9:30")
+    assert result.returncode == 2
+    assert result.stderr.endswith("Error: Missing options --last-name, --procedure, --date, --location, "
+                                  "--physician (see the example in --help)\n")
+    assert "Zzyzx" not in result.stderr and not (sample_project / "output").exists()
+
+
 def test_a_warning_names_its_rows_by_number() -> None:
     """A fallback warning says which rows it is about (the nurse calls those patients), by
     number only; a long list is cut short with a count."""
@@ -898,8 +907,8 @@ def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: 
 
 def test_build_prep_blood_thinner_call_both_ways() -> None:
     from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.patient import PrepFlags
     from handout_gen.packets.prep import build_prep
-    from handout_gen.packets.roster import PrepFlags
 
     kit = load_kit(load_project(FIXTURE))
     words = kit.words("en")

@@ -13,6 +13,7 @@ from handout_gen.core.errors import RosterError
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.roster import Catalog, rows_from
 from handout_gen.packets.roster_check import RosterSummary, check_roster, iter_roster
+from handout_gen.packets.roster_files import parse_time
 from tests.conftest import FIXTURE
 from tests.fictional import write_csv
 
@@ -129,14 +130,14 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
     assert lines[1:] == [
         "  row 3, column first_name: is empty; every packet needs the patient's name",
         "  row 3, column date: is not a real date "
-        "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",
+        "(use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)",  # February 30
         "  row 4, column procedures: names a procedure that is not known (write its slug or its title, and "
         f"a site after a colon; known: {known})",
         "  row 4, column location: is not a location id or name in practice.yaml (known: orchard, riverside)",
         "  row 4, column physician: is not a physician id or name in practice.yaml (known: lindqvist, "
         "okafor)",
         "  row 5, column date: is in the past; check the date (a visit that has taken place needs no packet)",
-        "  row 5, column time: is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)",
+        "  row 5, column time: is not a time of day the roster reads (write it as 13:30 or 1:30 PM)",
         "  row 6, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 6, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
@@ -319,7 +320,8 @@ def test_password_required_when_encrypting(tmp_path: Path) -> None:
     assert [(p.line, p.field, p.message) for p in summary.problems] == [
         (None, "password",
          "has no passwords: --encrypt needs a 'password' column with one for every patient"),
-        (4, "date", "is not a real date (use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY)"),
+        (4, "date", "is not a date form the roster reads (use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or "
+         "DD.MM.YYYY)"),
     ]
     assert summary.fatal
 
@@ -795,3 +797,14 @@ def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
         ("location", "is not a location id or name in practice.yaml (known: orchard, riverside)"),
         ("physician", "is not a physician id or name in practice.yaml (known: lindqvist, okafor)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "clock"),
+    [("13:30", time(13, 30)), ("1:30 PM", time(13, 30)), ("9:30:00 AM", time(9, 30)), ("0830", time(8, 30)),
+     ("1pm", time(13, 0)), ("1 p.m.", time(13, 0)), ("12 AM", time(0, 0)), ("10.15", time(10, 15)),
+     ("10h15", time(10, 15)), ("13", None), ("2400", None), ("0960", None), ("13 PM", None), ("830", None)],
+)
+def test_times_as_schedulers_write_them(cell: str, clock: time | None) -> None:
+    """An hour alone only with AM or PM ("13" may be a room), four digits only as 24-hour HH MM."""
+    assert parse_time(cell) == clock

@@ -231,14 +231,16 @@ def _option_of(problem: Any) -> str:
 
 
 @cli.command()
-@click.option("--first-name", required=True, help="Patient's first name.")
-@click.option("--last-name", required=True, help="Patient's last name.")
-@click.option("--procedure", "procedures", multiple=True, required=True,
-              help="Procedure slug (repeat for several).")
-@click.option("--date", "day", required=True, help="Appointment date, YYYY-MM-DD.")
-@click.option("--time", "clock", required=True, help="Appointment time, e.g. 13:30 or 1:30 PM.")
-@click.option("--location", required=True, help="Location id from practice.yaml.")
-@click.option("--physician", required=True, help="Physician id from practice.yaml.")
+# Required, but checked in the command, so that one message names every option missing
+# (Click stops at the first).
+@click.option("--first-name", default="", help="Patient's first name. Required.")
+@click.option("--last-name", default="", help="Patient's last name. Required.")
+@click.option("--procedure", "procedures", multiple=True,
+              help="Procedure slug (repeat for several). Required.")
+@click.option("--date", "day", default="", help="Appointment date, YYYY-MM-DD. Required.")
+@click.option("--time", "clock", default="", help="Appointment time, e.g. 13:30 or 1:30 PM. Required.")
+@click.option("--location", default="", help="Location id from practice.yaml. Required.")
+@click.option("--physician", default="", help="Physician id from practice.yaml. Required.")
 @click.option("--lang", default="en", show_default=True,
               help="Language code of the packet (see content/languages.yaml).")
 @click.option("--patient-id", default="", help="Opaque reference printed on the cover letter.")
@@ -282,7 +284,13 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
     from handout_gen.core.errors import RosterError
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.roster import rows_from
+    from handout_gen.packets.roster_files import REQUIRED
 
+    missing = [option for column, (name, option) in OPTION_COLUMNS.items()
+               if column in REQUIRED and not fields[name]]
+    if missing:
+        raise click.UsageError(f"Missing option{'s' * (len(missing) > 1)} {', '.join(missing)} (see the "
+                               "example in --help)")
     project = load(project_dir)
     item = {column: fields[name] for column, (name, _) in OPTION_COLUMNS.items()}
     item["procedures"] = ";".join(fields["procedures"])

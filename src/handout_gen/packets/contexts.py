@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.kit import Kit
+from handout_gen.packets.patient import PatientRow, PrepFlags
 from handout_gen.packets.prep import build_prep
-from handout_gen.packets.roster import PatientRow, PrepFlags
 from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import Timed, schedule
 from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, WITH_RESTART, PacketWords, placeholder_problem

@@ -45,7 +45,7 @@ from handout_gen.packets.blocktags import LetterTags, Marked, marked_pages
 from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
-from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.patient import PatientRow
 from handout_gen.packets.structure import PX, Tree
 from handout_gen.render.jinja import render
 from handout_gen.render.pdf import weasyprint_warnings

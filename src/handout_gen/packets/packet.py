@@ -36,7 +36,7 @@ from handout_gen.packets.parts import (
     prep_part,
     render_static,
 )
-from handout_gen.packets.roster import PatientRow
+from handout_gen.packets.patient import PatientRow
 from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.packets.structure import Tree, add_part_tree, artifact_orphans, part_tree
 from handout_gen.packets.timing import Rules

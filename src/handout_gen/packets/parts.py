@@ -17,8 +17,8 @@ from handout_gen.handouts import PacketPlace, Variant, handout_html, handout_key
 from handout_gen.packets.contexts import back_context, cover_context, in_english_note, prep_context
 from handout_gen.packets.kit import BACK, FRONT, Kit
 from handout_gen.packets.pagefill import balanced, band
+from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.prep import build_prep
-from handout_gen.packets.roster import PrepFlags
 from handout_gen.packets.stamps import glyph_alphabet
 from handout_gen.packets.timing import Needs
 from handout_gen.render.engine import Engine

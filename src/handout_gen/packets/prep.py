@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from handout_gen.content.project import Project
-from handout_gen.packets.roster import PrepFlags
+from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.timing import Needs
 from handout_gen.packets.words import PacketWords
 

@@ -1,4 +1,5 @@
-"""Roster input: CSV (UTF-8, with or without BOM) or JSON → validated :class:`PatientRow`.
+"""Roster input: CSV (UTF-8, with or without BOM) or JSON → validated rows
+(:class:`~handout_gen.packets.patient.PatientRow`).
 
 A roster holds protected health information, so three rules shape this module:
 
@@ -24,22 +25,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from handout_gen.content.schema import OpeningHours, Prep
+from handout_gen.content.schema import OpeningHours
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
-from handout_gen.core.languages import ORIGINAL, Languages
+from handout_gen.core.languages import Languages
 from handout_gen.packets.lookup import likely_procedure, name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
+from handout_gen.packets.patient import Day, PatientRow
 from handout_gen.packets.roster_files import (
     COLUMNS,
-    DATE_FORMS,
+    TIME_FORMS,
     TIME_RE,
     parse_date,
     parse_time,
     slash_date_problem,
+    unread_date,
 )
 from handout_gen.packets.stated_dates import stated_day_problems
-from handout_gen.packets.timing import Needs, Rules, Visit, late_problem, plural, schedule
+from handout_gen.packets.timing import LATE_HINT, LATE_NAMES, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -48,7 +51,6 @@ MAX_NAME = 80
 MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
-Day = date  # the type, where PatientRow's field ``date`` hides its name
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Printed as running text: a line break or a bidi override/isolate could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
@@ -59,83 +61,6 @@ TEXT_COLUMNS = ("first_name", "last_name", "patient_id", "blood_thinner_name", "
                 "blood_thinner_restart")
 BLOOD_THINNER_COLUMNS = ("blood_thinner_name", "blood_thinner_stop", "blood_thinner_restart",
                          "blood_thinner_last_dose")
-
-
-@dataclass(frozen=True)
-class PrepFlags:
-    """The patient flags the (cached, name-free) prep pages depend on."""
-
-    sedation: bool = False
-    diabetes: bool = False
-    dye_allergy: bool = False
-    blood_thinner: bool = False
-    # Site of each procedure ("cervical"; "" when the roster names none); the prep checklist
-    # takes each procedure's bleeding risk at that site, or its highest.
-    sites: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PacketVariant:
-    """What the name-free parts of a row's packet depend on: no name, no date, no free text.
-
-    The validation pass collects these so every static part is rendered before any packet.
-    """
-
-    procedures: tuple[str, ...]
-    language: str
-    large_print: bool
-    location: str
-    flags: PrepFlags
-
-
-@dataclass(frozen=True, repr=False)
-class PatientRow:
-    """One validated appointment. ``repr`` shows the row number only (no PHI in tracebacks)."""
-
-    row: int
-    first_name: str
-    last_name: str
-    procedures: tuple[str, ...]
-    date: date
-    time: time
-    location: str
-    physician: str
-    sites: tuple[str, ...] = ()  # per procedure, "" for none (the roster's "slug:site")
-    patient_id: str = ""
-    language: str = ORIGINAL
-    sedation: bool = False
-    blood_thinner: bool = False
-    blood_thinner_name: str = ""
-    blood_thinner_stop: str = ""
-    blood_thinner_restart: str = ""
-    blood_thinner_last_dose: Day | None = None  # a date the clinician set; printed with its weekday
-    diabetes: bool = False
-    dye_allergy: bool = False
-    large_print: bool = False
-    password: str = ""
-
-    def __repr__(self) -> str:
-        return f"PatientRow(row={self.row})"
-
-    __str__ = __repr__
-
-    @property
-    def appointment(self) -> datetime:
-        return datetime.combine(self.date, self.time)
-
-    def visit(self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0) -> Visit:
-        """What this row's timed instructions are computed from (see :mod:`.timing`);
-        ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
-        needs = Needs.of(preps, self)
-        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose, rest_hours)
-
-    @property
-    def prep_flags(self) -> PrepFlags:
-        return PrepFlags(self.sedation, self.diabetes, self.dye_allergy, self.blood_thinner, self.sites)
-
-    @property
-    def variant(self) -> PacketVariant:
-        return PacketVariant(self.procedures, self.language, self.large_print, self.location, self.prep_flags)
 
 
 @dataclass(frozen=True)
@@ -247,8 +172,7 @@ def _garbled(name: str) -> bool:
 
 def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Complain) -> None:
     """Every character a packet prints from the row is drawn by a font of its language's chain:
-    never an empty box. The message counts the characters: their code points, in order, would
-    spell a name."""
+    never an empty box. The message counts the characters (their code points would spell a name)."""
     fonts = chain(catalog.languages.font_chain(lang))
     for column in TEXT_COLUMNS:
         missing = fonts.missing(cells[column]) if cells[column] else []
@@ -306,7 +230,7 @@ def _date_cell(cells: dict[str, str], column: str, bad: Complain, day_first_file
         return None
     day = parse_date(text)
     if day is None:
-        bad(column, f"is not a real date ({DATE_FORMS})")
+        bad(column, unread_date(text))
     return day
 
 
@@ -326,7 +250,7 @@ def _check_when(
         bad("date", "is more than two years ahead; check the year")
     clock = parse_time(cells["time"])
     if clock is None:
-        bad("time", "is not a time of day (use 24-hour HH:MM, e.g. 13:30, or 1:30 PM)")
+        bad("time", f"is not a time of day the roster reads ({TIME_FORMS})")
     return day, clock
 
 
@@ -354,12 +278,21 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     problem of its row, unless the run allows late packets (they print "Call us today")."""
     if catalog.allow_late:
         return
-    if catalog.arrives_late(row):  # nothing in the packet can be acted on
-        bad("date", f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by hand "
-            "or through the portal), make it in a run with --delivery-days 0 of the patients who do; "
-            "else call the patient")
-        return
     visit = catalog.visit(row)
+    if catalog.arrives_late(row):  # nothing in the packet can be acted on
+        # Handed over today, would it be in time? If not, sending the desk to --delivery-days 0
+        # would only show them the next refusal.
+        by_hand = catalog.rules.model_copy(update={"delivery_days": 0})
+        timed = schedule(visit, by_hand, catalog.today, catalog.closed)
+        still = [LATE_NAMES.get(item.rule, item.rule) for item in timed if item.late]
+        if still:
+            bad("date", f"is not after {catalog.rules.first_day}, and even handed over today it is too late "
+                f"for {' and '.join(still)}{LATE_HINT}")
+        else:
+            bad("date", f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by "
+                "hand or through the portal), make it in a run with --delivery-days 0 of the patients who "
+                "do; else call the patient")
+        return
     for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
         if item.late:
             bad(*late_problem(item, visit, catalog.rules, catalog.today))

@@ -15,14 +15,8 @@ from pathlib import Path
 
 from handout_gen.core.errors import Problem
 from handout_gen.core.languages import fold
-from handout_gen.packets.roster import (
-    UNLOCKED_RULE,
-    Catalog,
-    PacketVariant,
-    PatientRow,
-    late_rules,
-    validate_row,
-)
+from handout_gen.packets.patient import PacketVariant, PatientRow
+from handout_gen.packets.roster import UNLOCKED_RULE, Catalog, late_rules, validate_row
 from handout_gen.packets.roster_files import csv_format, read_rows
 
 REPEATED_RULE = "roster.repeated"  # a row pasted twice: its patient's packet is made from the first

@@ -355,8 +355,11 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
 # --- cells as spreadsheets write them ----------------------------------------------------
 
 DATE_FORMS = "use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY"
-# Times as people and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00.
-TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp]\.?\s*[Mm]\.?)?$")
+# Times as people, schedulers and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00,
+# 10.15, 10h15, 1pm (no minutes only with AM or PM), and 0830 (four digits, 24-hour).
+TIME_RE = re.compile(r"^(\d{1,2})(?:[:.h](\d{2})(?::\d{2})?)?\s*([AaPp]\.?\s*[Mm]\.?)?$")
+FOUR_DIGIT_TIME_RE = re.compile(r"^([01]\d|2[0-3])([0-5]\d)$")
+TIME_FORMS = "write it as 13:30 or 1:30 PM"
 # Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
 ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -403,11 +406,20 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+def unread_date(text: str) -> str:
+    """Why a date cell gave no date: a date of a known form that is not on the calendar
+    (2026-02-30), or a form the roster does not read ("Dec 1, 2026"). Never the value."""
+    known = any(form.match(text) for form in (ISO_DATE_RE, US_DATE_RE, DOT_DATE_RE))
+    return f"is not {'a real date' if known else 'a date form the roster reads'} ({DATE_FORMS})"
+
+
 def parse_time(text: str) -> time | None:
+    if four := FOUR_DIGIT_TIME_RE.match(text):
+        return time(int(four[1]), int(four[2]))
     match = TIME_RE.match(text)
-    if not match:
+    if not match or (match[2] is None and not match[3]):  # "13" alone: an hour or a room number?
         return None
-    hour, minute, meridiem = int(match[1]), int(match[2]), match[3]
+    hour, minute, meridiem = int(match[1]), int(match[2] or 0), match[3]
     if meridiem:
         if not 1 <= hour <= 12:
             return None

@@ -35,8 +35,9 @@ from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
+from handout_gen.packets.patient import PacketVariant, PatientRow
 from handout_gen.packets.pool import WorkerPool, result, stopping
-from handout_gen.packets.roster import PacketVariant, PatientRow, late_rules
+from handout_gen.packets.roster import late_rules
 from handout_gen.packets.roster_check import check_roster, iter_roster
 
 log = logging.getLogger("handout_gen")
