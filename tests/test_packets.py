@@ -197,8 +197,14 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     assert "Do not stop any blood thinner unless your care team" in thinner
     assert STOP in thinner and RESTART in thinner and "Zapixaban (sample)" in thinner
     assert f"When to stop {STOP} Your last dose Friday, December 4 When to start again" in thinner
+    # the day the restart words name is in the dated list too, after the visit's own lines
+    restart = ('On Thursday, December 10: Start your blood thinner again, as your care team\'s plan under '
+               '"Your blood thinner" says.')
+    last = "On Friday, December 4: Last day of your blood thinner"
+    assert in_order(thinner, [last, restart, "When to stop"]) == []
     diabetic = text_of(batch, "Marguerite")
     assert "This procedure uses a steroid medicine. It can raise your blood sugar" in diabetic
+    assert "Start your blood thinner again" not in diabetic  # no blood thinner, no such line
     dye = text_of(batch, "Yusuf")
     assert "You told us you are allergic to X-ray dye." in dye
     # 3 days before Wednesday, December 9 is a Sunday: the call-by day moves to the Friday

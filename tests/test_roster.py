@@ -808,3 +808,17 @@ def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
 def test_times_as_schedulers_write_them(cell: str, clock: time | None) -> None:
     """An hour alone only with AM or PM ("13" may be a room), four digits only as 24-hour HH MM."""
     assert parse_time(cell) == clock
+
+
+def test_the_restart_day_is_the_one_day_on_or_after_the_visit_the_words_name() -> None:
+    """It goes in the letter's dated list; words that name no such day, or two, add no line."""
+    from handout_gen.packets.stated_dates import restart_day
+
+    visit, locales = date(2026, 12, 9), ("en", "es")
+    thursday = date(2026, 12, 10)
+    assert restart_day("Start again on the morning of Thursday, December 10.", visit, locales) == thursday
+    assert restart_day("Vuelva a tomarlo el jueves 10 de diciembre.", visit, locales) == thursday
+    assert restart_day("Start again the morning after your procedure.", visit, locales) is None
+    assert restart_day("Start again on December 10 or December 11, as we tell you.", visit, locales) is None
+    assert restart_day("Not before your visit on December 9; start on December 12.", visit, locales) is None
+    assert restart_day("", visit, locales) is None

@@ -175,7 +175,8 @@ def patient_context(
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang),
                         {t.rule for t in timed})
-                  for item in timed if not (item.rule == "blood_thinner" and item.late)],
+                  for item in timed if not (item.rule == "blood_thinner" and item.late)
+                  and (item.late or getattr(words, TIMED_WORDS[item.rule][1]))],  # an optional line
     }
 
 

@@ -65,6 +65,7 @@ class PatientRow:
     blood_thinner_stop: str = ""
     blood_thinner_restart: str = ""
     blood_thinner_last_dose: Day | None = None  # a date the clinician set; printed with its weekday
+    blood_thinner_restart_day: Day | None = None  # the one day the restart words name
     diabetes: bool = False
     dye_allergy: bool = False
     large_print: bool = False
@@ -83,7 +84,8 @@ class PatientRow:
         """What this row's timed instructions are computed from (see :mod:`.timing`);
         ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
         needs = Needs.of(preps, self)
-        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose, rest_hours)
+        return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose,
+                     self.blood_thinner_restart_day, rest_hours)
 
     @property
     def prep_flags(self) -> PrepFlags:

@@ -41,7 +41,7 @@ from handout_gen.packets.roster_files import (
     slash_date_problem,
     unread_date,
 )
-from handout_gen.packets.stated_dates import stated_day_problems
+from handout_gen.packets.stated_dates import restart_day, stated_day_problems
 from handout_gen.packets.timing import LATE_HINT, LATE_NAMES, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
@@ -412,6 +412,7 @@ def validate_row(
         blood_thinner_stop=cells["blood_thinner_stop"],
         blood_thinner_restart=cells["blood_thinner_restart"],
         blood_thinner_last_dose=last_dose,
+        blood_thinner_restart_day=restart_day(cells["blood_thinner_restart"], day, catalog.locales),
         password=cells["password"],
         **flags,
     )

@@ -147,6 +147,17 @@ def stated_day_problems(
     return found
 
 
+def restart_day(text: str, visit: date, locales: tuple[str, ...]) -> date | None:
+    """The one day on or after the visit the clinician's restart words name ("Start again on
+    the morning of Wednesday, December 2"), for the letter's dated list; None when they name
+    none ("at your follow-up visit") or several."""
+    if not text:
+        return None
+    named = (_nearest(visit, month, number) for month, number in named_days(text, locales))
+    days = {day for day in named if day is not None and day >= visit}
+    return days.pop() if len(days) == 1 else None
+
+
 def _nearest(visit: date, month: int, number: int) -> date | None:
     """The date of that month and day nearest the visit (a stop day may be in the year before)."""
     found = []

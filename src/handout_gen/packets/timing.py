@@ -41,6 +41,7 @@ RuleName = Literal[
     "dye_allergy",
     "diabetes_fasting",
     "blood_thinner",
+    "blood_thinner_restart",  # the day the clinician's restart words name (never late: after the visit)
     "after_sedation",
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
 ]
@@ -186,6 +187,7 @@ class Visit:
     arrive_minutes: int
     needs: Needs
     blood_thinner_last_dose: date | None = None
+    blood_thinner_restart: date | None = None
     rest_hours: int = 0  # after sedation: no driving, alcohol or decisions (0: not printed)
 
     @property
@@ -260,6 +262,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
         found.append(Timed("blood_thinner", _day(last), late=last < reached))
+    if visit.blood_thinner_restart is not None:
+        found.append(Timed("blood_thinner_restart", _day(visit.blood_thinner_restart)))
     return sorted(found, key=lambda item: item.at)
 
 

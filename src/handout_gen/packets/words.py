@@ -26,6 +26,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "after_sedation": ("until_time", "after_sedation_rules"),
     "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
+    "blood_thinner_restart": ("on_day", "blood_thinner_restart_day"),
 }
 # A timed line's words when the letter also gives the day to start again (the rule's
 # restart line is in the list): "until the day below", not "until we say you may".
@@ -122,6 +123,8 @@ class PacketWords(Strict):
     blood_thinner_restart_label: Text
     blood_thinner_last_dose_label: Text
     blood_thinner_last_dose_day: Text
+    # The day the clinician's restart words name, in the dated list (none: no such line).
+    blood_thinner_restart_day: Text | None = None
     blood_thinner_call: Text
     diabetes_steroid: Text
     diabetes_fasting: Text  # fasting with diabetes: call us before the visit day (undated)
@@ -186,6 +189,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "dye_allergy": _HEADING,
     "diabetes_fasting_dated": _HEADING,
     "blood_thinner_last_dose_day": _HEADING,
+    "blood_thinner_restart_day": _HEADING,
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
