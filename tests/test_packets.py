@@ -519,11 +519,28 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
 
 def test_the_packet_command_names_every_missing_option_at_once(sample_project: Path) -> None:
     """Not one a run, as Click would: the desk fills them all in one go; nothing is written."""
-    result = hg(sample_project, "packet", "--first-name", "Zzyzx", "--time", "9:30")
+    result = hg(sample_project, "packet", "--first-name", "Zzyzx", "--time", "9:30", "--location", " ")
     assert result.returncode == 2
     assert result.stderr.endswith("Error: Missing options --last-name, --procedure, --date, --location, "
                                   "--physician (see the example in --help)\n")
     assert "Zzyzx" not in result.stderr and not (sample_project / "output").exists()
+
+
+def test_the_skipped_rows_line_tells_rows_to_fix_from_patients_to_call() -> None:
+    """A row with a mistake is fixed and run again; a right row too late for a rule means a
+    call; a row repeating another needs nothing; any mistake makes a row one to fix."""
+    from handout_gen.cli.packets import _skipped_line
+    from handout_gen.core.errors import Problem
+    from handout_gen.packets.roster import LATE_RULE
+    from handout_gen.packets.roster_check import REPEATED_RULE
+
+    late = {"rule": LATE_RULE}
+    problems = [Problem("roster", "is empty", 2, "first_name"), Problem("roster", "late", 3, "date", **late),
+                Problem("roster", "late", 4, "date", **late), Problem("roster", "x", 5, rule=REPEATED_RULE),
+                Problem("roster", "is empty", 6, "time"), Problem("roster", "late", 6, "date", **late)]
+    assert _skipped_line([2, 3, 4, 5, 6], problems) == (
+        "5 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run them again; call the patients of "
+        "2 row(s) (too late for a rule); 1 repeated an earlier row (its packet is made)")
 
 
 def test_a_warning_names_its_rows_by_number() -> None:

@@ -185,10 +185,10 @@ def test_date_too_far_ahead(catalog: Catalog) -> None:
         ),
         (  # the clinician's words under a name of their own: removed, the row would lack them
             ["first_name", "last_name", "procedures", "date", "time", "location", "physician", "Stop",
-             "Sedated"],
+             "Sedaton"],
             ["row 1, column Stop: is not a name handout-gen reads: if it holds blood_thinner_stop, name it "
              "'blood_thinner_stop'; if not, remove it (minimum necessary). Allowed: ",
-             "row 1, column Sedated: is not a name handout-gen reads: if it holds sedation, name it "
+             "row 1, column Sedaton: is not a name handout-gen reads: if it holds sedation, name it "
              "'sedation'; if not, remove it (minimum necessary)"],
         ),
         (  # two names of one column: both named as the spreadsheet shows them
@@ -467,11 +467,14 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     write_csv(path, [{**GOOD, "language": cell, "first_name": f"Ana{n}", "patient_id": f"MH-{n}"}
                      for n, cell in enumerate(cells, start=10)]
               + [{**GOOD, "language": "Klingon"},
-                 {**GOOD, "language": "zh-TW", "first_name": "Li", "patient_id": ""}])
+                 {**GOOD, "language": "zh-TW", "first_name": "Li", "patient_id": ""},
+                 {**GOOD, "language": "Spnish", "first_name": "Bo", "patient_id": ""}])
     assert [row.language for row in rows_of(path, catalog)] == ["es"] * 4 + ["en"] * 2 + ["es", "zh", "zh"]
-    klingon, traditional = check_roster(path, catalog).problems
+    klingon, traditional, typo = check_roster(path, catalog).problems
     assert (klingon.line, klingon.field, traditional.line) == (11, "language", 12)
     assert klingon.message.startswith("must be one of en, es, ") and "Klingon" not in klingon.message
+    assert klingon.message.endswith("(content/languages.yaml)")  # nothing like it: no guess
+    assert typo.message.endswith("(content/languages.yaml); did you mean es?")
     assert traditional.message.startswith(
         "is written in another script than its language's packets (which would print characters the "
         "patient may not read); ask the patient which they read: the cell must be one of en, es, ")
@@ -678,6 +681,13 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
                  "blood_thinner_restart": "Start again on Friday, December 10."})  # a Thursday
     rows.append({**thinner, "patient_id": "MH-98", "blood_thinner_stop": stops[0],
                  "blood_thinner_restart": "Start again 2 days after, if there is no bleeding."})
+    rows.append({**thinner, "patient_id": "MH-97", "blood_thinner_stop": stops[0],  # a length, no day
+                 "blood_thinner_restart": "The morning after, half a tablet a day for 3 days."})
+    rows.append({**thinner, "patient_id": "MH-96", "blood_thinner_stop": stops[0],
+                 "blood_thinner_restart": "Restart 2 days after your procedure on Wednesday, December 9."})
+    rows.append({**thinner, "patient_id": "MH-95", "blood_thinner_stop": "Stop it 72 hours before."})
+    rows.append({**thinner, "patient_id": "MH-94",  # a rate, no day: kept for a low-risk procedure
+                 "blood_thinner_stop": "Keep taking it once a day; do not stop it."})
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     found = [(p.line, p.field, p.message) for p in check_roster(path, catalog).problems]
@@ -686,6 +696,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
                'write it with the month\'s name ("Saturday, December 5")')
     counted = ('counts days ("3 days before") and names no day, so the patient would have to count them: '
                'write the day itself ("on the morning of Sunday, December 6")')
+    counted_restart = ('counts days ("2 days after") and names no day, so the patient would have to count '
+                       'them: write the day itself ("on the morning of Thursday, December 10")')
     assert found == [
         (3, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
         (4, "blood_thinner_stop", weekday),
@@ -697,7 +709,9 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         (11, "blood_thinner_stop", numeric),
         (12, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
         (14, "blood_thinner_restart", weekday),
-        (15, "blood_thinner_restart", counted),
+        (15, "blood_thinner_restart", counted_restart),
+        (17, "blood_thinner_restart", counted_restart),  # the visit's own day is no restart day
+        (18, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
     ]
 
 
@@ -722,7 +736,7 @@ def test_an_unknown_procedure_is_named_with_the_one_it_most_likely_is(
     says which known slug (and site) to write. Nothing is guessed silently, and a cell like
     nothing known gets no guess."""
     cells = ["Radiofrequency Ablation - Lumbar", "PRP", "joint-injection-nerve-blocks", "zzyzx shot",
-             "PRP; zzyzx shot"]
+             "PRP; zzyzx shot", "Injection", "Radiofrequency Ablation - Thoracic"]
     rows = [{**GOOD, "patient_id": f"MH-{n}", "procedures": cell, "sedation": "no"}
             for n, cell in enumerate(cells)]
     path = tmp_path / "roster.csv"
@@ -734,6 +748,8 @@ def test_an_unknown_procedure_is_named_with_the_one_it_most_likely_is(
         "names a procedure that is not known: did you mean joint-injections-nerve-blocks?",
         "names a procedure that is not known",
         "names procedures 1 and 2 of 2 that are not known",
+        "names a procedure that is not known",  # two procedures are injections: no guess
+        "names a procedure that is not known",  # a site it does not have: no guess without it
     ]
 
 
@@ -801,12 +817,13 @@ def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
 
 @pytest.mark.parametrize(
     ("cell", "clock"),
-    [("13:30", time(13, 30)), ("1:30 PM", time(13, 30)), ("9:30:00 AM", time(9, 30)), ("0830", time(8, 30)),
-     ("1pm", time(13, 0)), ("1 p.m.", time(13, 0)), ("12 AM", time(0, 0)), ("10.15", time(10, 15)),
-     ("10h15", time(10, 15)), ("13", None), ("2400", None), ("0960", None), ("13 PM", None), ("830", None)],
+    [("13:30", time(13, 30)), ("1:30 PM", time(13, 30)), ("9:30:00 AM", time(9, 30)), ("1pm", time(13, 0)),
+     ("1 p.m.", time(13, 0)), ("12 AM", time(0, 0)), ("10h15", time(10, 15)), ("10H15", time(10, 15)),
+     ("13", None), ("13 PM", None), ("25:00", None), ("0830", None), ("2026", None), ("9.12", None)],
 )
 def test_times_as_schedulers_write_them(cell: str, clock: time | None) -> None:
-    """An hour alone only with AM or PM ("13" may be a room), four digits only as 24-hour HH MM."""
+    """An hour alone only with AM or PM ("13" may be a room); no bare digits or dots, which
+    may be a year or a date that slipped into the time column."""
     assert parse_time(cell) == clock
 
 
@@ -822,3 +839,20 @@ def test_the_restart_day_is_the_one_day_on_or_after_the_visit_the_words_name() -
     assert restart_day("Start again on December 10 or December 11, as we tell you.", visit, locales) is None
     assert restart_day("Not before your visit on December 9; start on December 12.", visit, locales) is None
     assert restart_day("", visit, locales) is None
+    # counted from the visit, whose day it names: no restart day (and a bad row, see above)
+    counted = "Restart 2 days after your procedure on Wednesday, December 9."
+    assert restart_day(counted, visit, locales) is None
+    assert restart_day("Start again on the evening of Wednesday, December 9.", visit, locales) == visit
+
+
+def test_a_restart_on_the_visit_day_comes_after_the_visits_own_lines(catalog: Catalog) -> None:
+    """Its line is dated by the day only: sorted at midnight, it would head the list, before
+    the eating and drinking times of the morning."""
+    from datetime import datetime
+
+    from handout_gen.packets.timing import Needs, Visit, schedule
+
+    when = datetime(2026, 12, 9, 13, 30)
+    visit = Visit(when, 30, Needs(fasting=True), blood_thinner_restart=when.date())
+    rules = [item.rule for item in schedule(visit, catalog.rules, catalog.today, catalog.closed)]
+    assert rules[-1] == "blood_thinner_restart" and "fasting_clear_liquids" in rules

@@ -29,7 +29,7 @@ from handout_gen.core.errors import relpath
 from handout_gen.packets.stated_dates import COUNTS
 from handout_gen.packets.words import TIMED_WORDS, WITH_RESTART
 
-TIMED_TEXTS = frozenset(text for _, text in TIMED_WORDS.values()) | frozenset(WITH_RESTART.values())
+TIMED_TEXTS = frozenset(text for _, text in [*TIMED_WORDS.values(), *WITH_RESTART.values()])
 
 RELATIVE_TIME = "instructions.relative-time"
 CALL_DEADLINE = "instructions.call-deadline"

@@ -286,8 +286,8 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
     from handout_gen.packets.roster import rows_from
     from handout_gen.packets.roster_files import REQUIRED
 
-    missing = [option for column, (name, option) in OPTION_COLUMNS.items()
-               if column in REQUIRED and not fields[name]]
+    missing = [option for column, (name, option) in OPTION_COLUMNS.items()  # given blank is missing too
+               if column in REQUIRED and not "".join(fields[name]).strip()]
     if missing:
         raise click.UsageError(f"Missing option{'s' * (len(missing) > 1)} {', '.join(missing)} (see the "
                                "example in --help)")

@@ -136,6 +136,15 @@ class Languages:
                 return declared
         return None
 
+    def likely(self, value: str) -> str | None:
+        """The language a mistyped cell most likely means ("Spnish" → es), for a "did you mean"."""
+        import difflib
+
+        names = {fold(name): code for code in self.codes
+                 for name in (code, self.name(code), self.native(code))}
+        near = difflib.get_close_matches(fold(value.strip()), list(names), n=1, cutoff=0.8)
+        return names[near[0]] if near else None
+
     @staticmethod
     def other_script(value: str) -> bool:
         """Whether a code's readers use another script than its plain language code prints."""

@@ -18,7 +18,7 @@ from handout_gen.packets.kit import Kit
 from handout_gen.packets.patient import PatientRow, PrepFlags
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.stated_dates import unbroken_days
-from handout_gen.packets.timing import Timed, schedule
+from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, WITH_RESTART, PacketWords, placeholder_problem
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.context import base_context, qr_png_uri
@@ -111,15 +111,18 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
     }
 
 
-def _line(item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[str]) -> dict[str, Any]:
+def _line(
+    item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[RuleName]
+) -> dict[str, Any]:
     """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
     before it; the words' "one" form when the printed hour asks for it) and what to do, or
     why to call today. ``rules``: every rule of the letter's list."""
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
-    if "anti_inflammatories_restart" in rules and getattr(words, WITH_RESTART.get(text, text)):
-        text = WITH_RESTART.get(text, text)
+    if text in WITH_RESTART:
+        restart, instead = WITH_RESTART[text]
+        text = instead if restart in rules and getattr(words, instead) else text
     at = item.at
     if when == "after_time" and at.time() < night_ends and words.after_night:
         # "in the night from Monday to Tuesday": 12:45 AM is not read as noon, nor 12:00 AM on
@@ -154,6 +157,7 @@ def patient_context(
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
     visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
+    listed = {item.rule for item in timed}
     words = kit.words(lang)
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
@@ -173,8 +177,7 @@ def patient_context(
         "map_url": map_url,
         "blood_thinner": _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang),
-                        {t.rule for t in timed})
+        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed)
                   for item in timed if not (item.rule == "blood_thinner" and item.late)
                   and (item.late or getattr(words, TIMED_WORDS[item.rule][1]))],  # an optional line
     }

@@ -47,12 +47,12 @@ def likely_procedure(
     ``keys``: :func:`procedure_key` of every slug and title → its slug."""
     key = procedure_key(text)
     for known in sorted(keys, key=len, reverse=True):
-        site = key.removeprefix(known + " ").replace(" ", "-")
-        if key.startswith(known + " ") and site in sites(keys[known]):
-            return f"{keys[known]}:{site}"
+        if key.startswith(known + " "):  # a title and something after it: a site it has, or no guess
+            site = key.removeprefix(known + " ").replace(" ", "-")
+            return f"{keys[known]}:{site}" if site in sites(keys[known]) else None
     words = set(key.split())
     holding = {slug for known, slug in keys.items() if words and words <= set(known.split())}
-    if len(holding) == 1:
-        return holding.pop()
+    if holding:  # "Injection" is in two names: no guess rather than a wrong one
+        return holding.pop() if len(holding) == 1 else None
     near = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.8)
     return keys[near[0]] if near else None

@@ -9,8 +9,9 @@ A roster holds protected health information, so three rules shape this module:
   packet is written; :mod:`handout_gen.packets.roster_check` streams the file and keeps only
   the problems.
 * **Never repeat a cell.** Messages say which cell is wrong and why in general terms, never
-  what it contains; :class:`PatientRow` hides its fields from ``repr`` so a traceback or a
-  log line cannot print a name either.
+  what it contains (a "did you mean" names a procedure or language the practice keeps, as the
+  list of known ones does); :class:`~handout_gen.packets.patient.PatientRow` hides its fields
+  from ``repr`` so a traceback or a log line cannot print a name either.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
 In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first object is row 1.
@@ -42,7 +43,7 @@ from handout_gen.packets.roster_files import (
     unread_date,
 )
 from handout_gen.packets.stated_dates import restart_day, stated_day_problems
-from handout_gen.packets.timing import LATE_HINT, LATE_NAMES, Rules, Visit, late_problem, plural, schedule
+from handout_gen.packets.timing import LATE_NAMES, Rules, Visit, late_problem, plural, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -287,7 +288,8 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
         still = [LATE_NAMES.get(item.rule, item.rule) for item in timed if item.late]
         if still:
             bad("date", f"is not after {catalog.rules.first_day}, and even handed over today it is too late "
-                f"for {' and '.join(still)}{LATE_HINT}")
+                f"for {' and '.join(still)}: call the patient (or, handing it over today, make it with "
+                "--delivery-days 0 --allow-late: it says \"Call us today\" in their place)")
         else:
             bad("date", f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by "
                 "hand or through the portal), make it in a run with --delivery-days 0 of the patients who "
@@ -374,8 +376,9 @@ def validate_row(
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
         other = catalog.languages.other_script(cells["language"])  # zh-TW: Traditional characters
+        guess = catalog.languages.likely(cells["language"])
         known = (f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages"
-                 ".yaml); for another language, write en and offer the patient our free interpreter")
+                 f".yaml){f'; did you mean {guess}?' if guess else ''}")
         bad("language", f"is written in another script than its language's packets (which would print "
             f"characters the patient may not read); ask the patient which they read: the cell {known}, "
             "or whoever keeps the content declares this script as a language of its own" if other else known)

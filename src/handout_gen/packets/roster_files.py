@@ -194,10 +194,10 @@ def _header_problems(header: list[str]) -> list[Problem]:
 
 def _likely_column(name: str, absent: list[str]) -> str | None:
     """The one absent column an unknown header most likely means: all its words are that
-    column's ("stop" → blood_thinner_stop), or it is spelt nearly so ("sedated")."""
+    column's ("stop" → blood_thinner_stop), or it is spelt nearly so ("sedaton")."""
     words = set(name.split("_"))
     found = [column for column in absent if words <= set(column.split("_"))]
-    found = found or difflib.get_close_matches(name, absent, n=2, cutoff=0.6)
+    found = found or difflib.get_close_matches(name, absent, n=2, cutoff=0.8)
     return found[0] if len(found) == 1 else None
 
 
@@ -356,9 +356,9 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
 
 DATE_FORMS = "use YYYY-MM-DD, e.g. 2026-12-09, MM/DD/YYYY or DD.MM.YYYY"
 # Times as people, schedulers and Excel write them: 13:30, 1:30 PM, 9:30:00 AM, 09:30:00,
-# 10.15, 10h15, 1pm (no minutes only with AM or PM), and 0830 (four digits, 24-hour).
-TIME_RE = re.compile(r"^(\d{1,2})(?:[:.h](\d{2})(?::\d{2})?)?\s*([AaPp]\.?\s*[Mm]\.?)?$")
-FOUR_DIGIT_TIME_RE = re.compile(r"^([01]\d|2[0-3])([0-5]\d)$")
+# 13h30, and 1pm (an hour alone only with AM or PM). Not "0830" nor "9.12": in a time
+# column they may as well be a year or a date from the column beside it.
+TIME_RE = re.compile(r"^(\d{1,2})(?:[:hH](\d{2})(?::\d{2})?)?\s*([AaPp]\.?\s*[Mm]\.?)?$")
 TIME_FORMS = "write it as 13:30 or 1:30 PM"
 # Dates: 2026-12-09 (with Excel's " 00:00:00" tail), 12/9/2026 (US), 9.12.2026 (European).
 ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
@@ -414,8 +414,6 @@ def unread_date(text: str) -> str:
 
 
 def parse_time(text: str) -> time | None:
-    if four := FOUR_DIGIT_TIME_RE.match(text):
-        return time(int(four[1]), int(four[2]))
     match = TIME_RE.match(text)
     if not match or (match[2] is None and not match[3]):  # "13" alone: an hour or a room number?
         return None

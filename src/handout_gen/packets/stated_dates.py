@@ -26,11 +26,25 @@ COUNTS = {
     "en": r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|a few)",
     "es": r"(?:\d+|una?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|varias|varios)",
 }
-# ... of days in a clinician's words; in digits, in any language ("3天", "3 أيام").
-_COUNTED_DAYS = re.compile(rf"\b(?:{COUNTS['en']}|{COUNTS['es']})\s+(?:days?|weeks?|d[ií]as?|semanas?)\b"
-                           r"|\d{1,2}\s*(?:天|周|星期)|\d{1,2}\s*(?:أيام|يوم|أسبوع)", re.IGNORECASE)
-COUNTED = ("counts days (\"3 days before\") and names no day, so the patient would have to count them: "
-           "write the day itself (\"on the morning of Sunday, December 6\"){}")
+# ... of hours or days before or after something, in a clinician's words ("3 days before",
+# "72 hours before", "en dos días", "3天前", "بعد 3 أيام"); in digits, in any language. A
+# length ("half a tablet for 3 days") or a rate ("once a day") is no day to work out.
+_UNITS = r"(?:(?:full|whole|complete|completos?)\s+)?(?:hours?|days?|weeks?|horas?|d[ií]as?|semanas?)"
+_COUNTED_DAYS = re.compile(
+    rf"\b(?:{COUNTS['en']}|{COUNTS['es']})\s+{_UNITS}\s+(?:before|after|prior|antes|despu[eé]s)\b"
+    rf"|\b(?:in|en)\s+(?:{COUNTS['en']}|{COUNTS['es']})\s+{_UNITS}\b"
+    r"|\d{1,3}\s*(?:小时|天|周|星期)(?:以?[前后]|之[前后])"
+    r"|(?:قبل|بعد)\s+\d{1,3}\s*(?:ساعات|ساعة|أيام|يوم|أسابيع|أسبوع)(?!\w)",
+    re.IGNORECASE,
+)
+COUNTED = ("counts days (\"{example}\") and names no day, so the patient would have to count them: "
+           "write the day itself (\"{day}\"){extra}")
+_COUNTED_WORDS = {  # column → how its message says it
+    "blood_thinner_stop": {"example": "3 days before", "day": "on the morning of Sunday, December 6",
+                           "extra": ", or give the day of the last dose in blood_thinner_last_dose"},
+    "blood_thinner_restart": {"example": "2 days after", "day": "on the morning of Thursday, December 10",
+                              "extra": ""},
+}
 
 
 def _names(locales: tuple[str, ...], kind: str) -> tuple[str, dict[str, int]]:
@@ -119,10 +133,8 @@ def stated_day_problems(
                           "or as 5 December: write it with the month's name (\"Saturday, December 5\")"))
             continue
         dated = has_last_dose and column == "blood_thinner_stop"  # the letter prints that day
-        if not dated and _COUNTED_DAYS.search(text) and not named_days(text, locales):
-            found.append((column, COUNTED.format(
-                ", or give the day of the last dose in blood_thinner_last_dose"
-                if column == "blood_thinner_stop" else "")))
+        if not dated and counts_from_an_unnamed_day(text, visit, locales):
+            found.append((column, COUNTED.format(**_COUNTED_WORDS[column])))
             continue
         for weekday, month, number in named_weekdays(text, locales) if text else ():
             day = _nearest(visit, month, number)
@@ -147,14 +159,26 @@ def stated_day_problems(
     return found
 
 
+def _named_dates(text: str, visit: date, locales: tuple[str, ...]) -> set[date]:
+    """The dates ``text`` names, each in the year nearest the visit."""
+    named = (_nearest(visit, month, number) for month, number in named_days(text, locales))
+    return {day for day in named if day is not None}
+
+
+def counts_from_an_unnamed_day(text: str, visit: date, locales: tuple[str, ...]) -> bool:
+    """``text`` counts hours or days ("2 days after") and names no day but the visit's own
+    ("2 days after your procedure on Wednesday, December 9"): the patient would count."""
+    return bool(_COUNTED_DAYS.search(text)) and not (_named_dates(text, visit, locales) - {visit})
+
+
 def restart_day(text: str, visit: date, locales: tuple[str, ...]) -> date | None:
     """The one day on or after the visit the clinician's restart words name ("Start again on
     the morning of Wednesday, December 2"), for the letter's dated list; None when they name
-    none ("at your follow-up visit") or several."""
-    if not text:
+    none ("at your follow-up visit"), several, or count from the visit ("2 days after your
+    procedure on Wednesday, December 9" names the visit's day, not the restart's)."""
+    if not text or _COUNTED_DAYS.search(text):
         return None
-    named = (_nearest(visit, month, number) for month, number in named_days(text, locales))
-    days = {day for day in named if day is not None and day >= visit}
+    days = {day for day in _named_dates(text, visit, locales) if day >= visit}
     return days.pop() if len(days) == 1 else None
 
 

@@ -28,9 +28,12 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
     "blood_thinner_restart": ("on_day", "blood_thinner_restart_day"),
 }
-# A timed line's words when the letter also gives the day to start again (the rule's
-# restart line is in the list): "until the day below", not "until we say you may".
-WITH_RESTART = {"anti_inflammatories_last_dose": "anti_inflammatories_last_dose_restart"}
+# A timed line's other words when the letter's list also holds a given line (the day to
+# start again): "until the day below", not "until we say you may". text → (that line's
+# rule, the words instead).
+WITH_RESTART: dict[str, tuple[RuleName, str]] = {
+    "anti_inflammatories_last_dose": ("anti_inflammatories_restart", "anti_inflammatories_last_dose_restart"),
+}
 LATE_WORDS: dict[RuleName, str] = {
     "fasting": "late_fasting",
     "anti_inflammatories": "late_anti_inflammatories",
