@@ -106,9 +106,9 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
         assert line in spanish
     # in order, under the letter's heading; the checklist points at it instead of counting hours
     at = [english.index(line) for line in FASTING_EN]
-    last_dose = english.index(
-        "On Saturday, December 5: Last day of your blood thinner. Take your last dose at the time your care "
-        'team\'s plan under "Your blood thinner" says.')
+    last_dose = english.index(  # the clinician's words, quoted: "in the morning" is on the list too
+        "On Saturday, December 5: Last day of your blood thinner. Your care team's plan says: "
+        '"Take your last dose on the morning of Saturday, December 5."')
     assert english.index("Dates and times to remember") < last_dose < at[0] < at[1] < at[2]
     assert "El sábado, 5 de diciembre: Último día de su anticoagulante. Tome la última dosis a la" in spanish
     assert "hours before" not in english and "horas antes" not in spanish

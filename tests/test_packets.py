@@ -198,9 +198,10 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     assert STOP in thinner and RESTART in thinner and "Zapixaban (sample)" in thinner
     assert f"When to stop {STOP} Your last dose Friday, December 4 When to start again" in thinner
     # the day the restart words name is in the dated list too, after the visit's own lines
-    restart = ('On Thursday, December 10: Start your blood thinner again, as your care team\'s plan under '
-               '"Your blood thinner" says.')
-    last = "On Friday, December 4: Last day of your blood thinner"
+    # (with the clinician's own words: "if there is no bleeding" is on the list the patient acts on)
+    plan = "Your care team's plan says:"
+    restart = f'On Thursday, December 10: Start your blood thinner again. {plan} "{RESTART}"'
+    last = f'On Friday, December 4: Last day of your blood thinner. {plan} "{STOP}"'
     assert in_order(thinner, [last, restart, "When to stop"]) == []
     diabetic = text_of(batch, "Marguerite")
     assert "This procedure uses a steroid medicine. It can raise your blood sugar" in diabetic
@@ -926,6 +927,8 @@ def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: 
     assert CALL_EN not in text_of(batch, "Winifred")  # PRP into a tendon or joint: low bleeding risk
     thinner = text_of(batch, "Theodora")  # flagged: the clinician's own words instead
     assert CALL_EN not in thinner and STOP in thinner
+    assert "Stop your blood thinner, and start it again, exactly as the letter" in thinner  # ticked too
+    assert "Stop your blood thinner, and start it again" not in text_of(batch, "Zzyzx")
 
 
 def test_build_prep_blood_thinner_call_both_ways() -> None:
@@ -939,7 +942,10 @@ def test_build_prep_blood_thinner_call_both_ways() -> None:
     assert words.blood_thinner_call in build_prep(esi, PrepFlags(), kit.project, words).items
     flagged = build_prep(esi, PrepFlags(blood_thinner=True), kit.project, words).items
     assert words.blood_thinner_call not in flagged
-    assert not any("stop" in item.lower() and "blood" in item.lower() for item in flagged)
+    # the one blood-thinner item of a patient on one points at the clinician's plan in the
+    # letter: no default day or number of its own
+    (item,) = [item for item in flagged if "blood thinner" in item.lower()]
+    assert item == words.blood_thinner_plan % {"heading": words.times_heading} and not re.search(r"\d", item)
     # PRP is low risk into a tendon or joint and intermediate into a disc (ASRA 2018): a row
     # naming the site gets that site's risk, a row naming none the highest
     peripheral, disc = PrepFlags(sites=("peripheral",)), PrepFlags(sites=("disc",))

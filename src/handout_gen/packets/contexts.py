@@ -112,11 +112,13 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
 
 
 def _line(
-    item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[RuleName]
+    item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[RuleName],
+    said: dict[str, Markup],
 ) -> dict[str, Any]:
     """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
     before it; the words' "one" form when the printed hour asks for it) and what to do, or
-    why to call today. ``rules``: every rule of the letter's list."""
+    why to call today. ``rules``: every rule of the letter's list; ``said``: the clinician's
+    own words a rule's line quotes (the blood thinner's stop and restart), by rule."""
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
@@ -135,7 +137,8 @@ def _line(
     if hasattr(words, f"{when}_one") and hour_category(at, locale) == "one":
         pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
-    return {"late": False, "when": pattern, "text": getattr(words, text), "at": at, "eve": eve}
+    return {"late": False, "when": pattern, "text": escape(getattr(words, text)), "at": at, "eve": eve,
+            "words": said.get(item.rule, "")}
 
 
 def patient_context(
@@ -158,6 +161,8 @@ def patient_context(
     visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     listed = {item.rule for item in timed}
+    thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None
+    said = _quoted(thinner) if thinner else {}
     words = kit.words(lang)
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
@@ -175,9 +180,9 @@ def patient_context(
         "physician": physician,
         "map_qr": qr_cache[map_url],
         "map_url": map_url,
-        "blood_thinner": _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None,
+        "blood_thinner": thinner,
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed)
+        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed, said)
                   for item in timed if not (item.rule == "blood_thinner" and item.late)
                   and (item.late or getattr(words, TIMED_WORDS[item.rule][1]))],  # an optional line
     }
@@ -204,6 +209,18 @@ def _blood_thinner(kit: Kit, row: PatientRow, lang: str, timed: list[Timed]) -> 
         "lang": {key: ORIGINAL for key, yes in english.items() if yes},  # field → its language
         "note": in_english_note(kit, words.in_english, lang) if any(english.values()) else "",
     }
+
+
+def _quoted(thinner: dict[str, Any]) -> dict[str, Markup]:
+    """The clinician's stop and restart words as the dated lines quote them (the patient acts
+    on that list: "in the morning", "if there is no bleeding" must be there too), each
+    tagged with its language as the box tags it."""
+    def field(key: str) -> Markup:
+        lang = thinner["lang"].get(key)
+        text = thinner[key]
+        return Markup('<span class="quote" lang="{}">{}</span>').format(lang, text) if lang else escape(text)
+
+    return {"blood_thinner": field("stop"), "blood_thinner_restart": field("restart")}
 
 
 def _scripts(text: str) -> set[str]:

@@ -39,7 +39,8 @@ def build_prep(
 
     The blood-thinner instructions are not here: they are the clinician's own words for one
     patient, printed verbatim on the personal cover page (see
-    :func:`handout_gen.packets.contexts.patient_context`).
+    :func:`handout_gen.packets.contexts.patient_context`); a patient on one gets an item that
+    points there (``blood_thinner_plan``), so the list they tick holds that step too.
     A patient NOT flagged as taking one, having a procedure with intermediate or high
     bleeding risk (at the site the roster names, or the procedure's highest when it names
     none), gets only "call us if you take a blood thinner": the roster may simply not know,
@@ -75,5 +76,7 @@ def build_prep(
     risky = any(p.risk_at(site) != "low" for p, site in zip(preps, sites, strict=True))
     if not flags.blood_thinner and risky:
         plan.items.append(words.blood_thinner_call)
+    elif flags.blood_thinner and words.blood_thinner_plan:  # the step that matters most, ticked too
+        plan.items.append(words.blood_thinner_plan % letter)
     plan.items += words.prep_always
     return plan

@@ -129,6 +129,8 @@ class PacketWords(Strict):
     # The day the clinician's restart words name, in the dated list (none: no such line).
     blood_thinner_restart_day: Text | None = None
     blood_thinner_call: Text
+    # The checklist's item for a patient on one: follow the letter's plan (none: no item).
+    blood_thinner_plan: Text | None = None
     diabetes_steroid: Text
     diabetes_fasting: Text  # fasting with diabetes: call us before the visit day (undated)
     diabetes_fasting_dated: Text | None = None  # the same, pointing at the letter's day (the rule set)
@@ -189,10 +191,11 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "after_sedation": _HEADING,
     "after_sedation_driving_limited": _HEADING,
     "anti_inflammatories": _HEADING,
+    "blood_thinner_plan": _HEADING,
     "dye_allergy": _HEADING,
     "diabetes_fasting_dated": _HEADING,
-    "blood_thinner_last_dose_day": _HEADING,
-    "blood_thinner_restart_day": _HEADING,
+    "blood_thinner_last_dose_day": {**_HEADING, "words": "Take your last dose on Saturday, November 28."},
+    "blood_thinner_restart_day": {**_HEADING, "words": "Start again on Wednesday, December 2."},
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
