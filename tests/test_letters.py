@@ -360,6 +360,22 @@ def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -
 
 
 @pytest.mark.slow  # lays out a batch of letters per case: not for the edit-test loop
+def test_the_number_to_call_keeps_the_words_that_say_to_call_it(tmp_path: Path) -> None:
+    """Spanish large print breaks "¿Preguntas o necesita cambiar la hora? Llame al 555-0102"
+    in its last words: "Llame al" goes down with the number, never "al 555-0102" under "Llame"."""
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    specs = ({"first_name": "Ines", "last_name": "Vale", "language": lang, "location": where,
+              "large_print": "yes"} for lang in ("es", "en") for where in ("orchard", "riverside"))
+    rows = make_rows(worker, *specs)
+    data, _ = letters(worker, rows)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    numbers = [line for line in lines if re.search(r"555-010[12]$", line)]
+    said = [line for line in numbers if re.search(r"(Llame al|Call) 555-010[12]$", line)]
+    assert len(numbers) == 4 and said == numbers, numbers
+    assert any(line.startswith("Llame al 555") for line in lines)  # the case arose: it wrapped whole
+
+
 def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     """Addresses of 26 lengths in large print (where the line breaks inside "Cedar Falls, OH
     45000" for a third of them): the state goes down with its ZIP code, never the ZIP alone."""
