@@ -688,6 +688,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
     rows.append({**thinner, "patient_id": "MH-95", "blood_thinner_stop": "Stop it 72 hours before."})
     rows.append({**thinner, "patient_id": "MH-94",  # a rate, no day: kept for a low-risk procedure
                  "blood_thinner_stop": "Keep taking it once a day; do not stop it."})
+    rows.append({**thinner, "patient_id": "MH-93", "blood_thinner_stop": stops[0],
+                 "blood_thinner_restart": "Start again on Monday, November 30."})  # before the visit
     path = tmp_path / "roster.csv"
     write_csv(path, rows)
     found = [(p.line, p.field, p.message) for p in check_roster(path, catalog).problems]
@@ -712,6 +714,8 @@ def test_the_days_the_clinicians_words_name_are_checked_against_the_calendar(
         (15, "blood_thinner_restart", counted_restart),
         (17, "blood_thinner_restart", counted_restart),  # the visit's own day is no restart day
         (18, "blood_thinner_stop", counted + ", or give the day of the last dose in blood_thinner_last_dose"),
+        (20, "blood_thinner_restart", "names no day on or after the visit; the blood thinner starts again "
+         "after it: check the day with the clinician"),
     ]
 
 

@@ -142,6 +142,10 @@ def stated_day_problems(
                 found.append((column, "names a weekday that is not its date's; check the day with the "
                               "clinician"))
                 break
+    restarts = _named_dates(restart, visit, locales) if restart else set()
+    if restarts and max(restarts) < visit:  # "Start again on Monday, November 30" for a December visit
+        found.append(("blood_thinner_restart", "names no day on or after the visit; the blood thinner "
+                      "starts again after it: check the day with the clinician"))
     named = named_days(stop, locales) if stop else set()
     if has_last_dose:  # the column is the day; words that name another would print two last doses
         if last_dose is not None and named and (last_dose.month, last_dose.day) not in named:
