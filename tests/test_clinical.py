@@ -434,3 +434,22 @@ def test_the_days_to_check_blood_sugar_are_one_practice_value(sample_project: Pa
                         encoding="utf-8")
     broken = load_project(sample_project).broken
     assert {p.rule for p in broken["joint-injections-nerve-blocks"]} == {"references.unknown-value"}
+
+
+def test_a_value_prints_the_words_its_number_takes() -> None:
+    """Arabic says ساعة واحدة, ساعتين, 3 ساعات, 24 ساعة: forms by number after the name, '#'
+    for the number, the last for every other; a form that cannot say it is a located problem
+    and the text is left as it was (no half-made sentence)."""
+    from handout_gen.content.values import substitute
+
+    forms = "| 1: ساعة واحدة | 2: ساعتين | 3-10: # ساعات | # ساعة"
+    text = "\n".join(f"{{{{ thresholds.{name} {forms} }}}}" for name in ("one", "two", "few", "many"))
+    values = {"thresholds.one": "1", "thresholds.two": "2", "thresholds.few": "3", "thresholds.many": "24"}
+    said, problems = substitute(text, values, "content/x.ar.md")
+    assert said.splitlines() == ["ساعة واحدة", "ساعتين", "3 ساعات", "24 ساعة"] and problems == []
+    assert substitute("{{ thresholds.one }} hour", values, "x")[0] == "1 hour"  # no forms: the number
+    for bad in ("| 1: ساعة واحدة", "| one: ساعة | # ساعة", "| 2: ساعتين | ساعة"):
+        text = f"line one\n{{{{ thresholds.two {bad} }}}}"
+        said, (problem,) = substitute(text, values, "content/x.ar.md")
+        assert said == text and (problem.source, problem.line) == ("content/x.ar.md", 2)
+        assert problem.message.startswith("'{{ thresholds.two | ... }}': ")

@@ -8,6 +8,13 @@ This is not a template language: only ``{{ group.name }}`` of a known value is r
 source text before it is parsed (values are plain numbers, so YAML and Markdown see a number
 and every line number stays the same). Any other ``{{ ... }}`` is a located problem: a patient
 must never read template braces.
+
+A language whose words change with the number (Arabic: ساعة واحدة, ساعتين, 3 ساعات, 24 ساعة)
+gives them after the name, by number, and a last form for every other, ``#`` standing for
+the number: ``{{ thresholds.call_within_hours | 1: ساعة واحدة | 2: ساعتين | 3-10: # ساعات |
+# ساعة }}``. The forms go by the number itself, not by a language's plural rules, so the
+file's language need not be known where it is read, and the translator writes exactly what
+each number prints.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ import re
 from handout_gen.content.schema import Practice
 from handout_gen.core.errors import Problem
 
-PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 UNKNOWN_VALUE = "references.unknown-value"
+_FORM_RE = re.compile(r"(\d+)(?:-(\d+))?\s*:\s*(.+)", re.DOTALL)  # "3-10: # ساعات"
 
 
 def practice_values(practice: Practice) -> dict[str, str]:
@@ -46,13 +54,35 @@ def substitute(
     problems: list[Problem] = []
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in values:
-            return values[name]
+        name, *forms = (part.strip() for part in match.group(1).split("|"))
         line = first_line + text.count("\n", 0, match.start())
-        known = ", ".join(sorted(values))
-        message = f"unknown value '{{{{ {name} }}}}' (known: {known})"
-        problems.append(Problem(source, message, line, rule=UNKNOWN_VALUE))
-        return match.group(0)
+        if name not in values:
+            known = ", ".join(sorted(values))
+            message = f"unknown value '{{{{ {name} }}}}' (known: {known})"
+            problems.append(Problem(source, message, line, rule=UNKNOWN_VALUE))
+            return match.group(0)
+        if not forms:
+            return values[name]
+        said, problem = _form(values[name], forms)
+        if problem:
+            problems.append(Problem(source, f"'{{{{ {name} | ... }}}}': {problem}", line, rule=UNKNOWN_VALUE))
+            return match.group(0)
+        return said
 
     return PLACEHOLDER_RE.sub(replace, text), problems
+
+
+def _form(value: str, forms: list[str]) -> tuple[str, str | None]:
+    """The words ``value`` prints as, from ``forms`` ("2: ساعتين", "3-10: # ساعات", and a last
+    one for every other number), or why they cannot say it."""
+    *numbered, other = forms
+    if _FORM_RE.fullmatch(other) or "#" not in other:
+        return "", "the last form is for every other number: it has no 'N:' and shows the number as '#'"
+    for form in numbered:
+        found = _FORM_RE.fullmatch(form)
+        if not found:
+            return "", f"'{form}' is not 'N: words' or 'N-M: words'"
+        low, high = int(found[1]), int(found[2] or found[1])
+        if value.isdigit() and low <= int(value) <= high:
+            return found[3].strip().replace("#", value), None
+    return other.replace("#", value), None
