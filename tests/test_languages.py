@@ -530,6 +530,25 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
         assert "您的治疗：射频消融术(RadiofrequencyAblation)" in text, typo
 
 
+def test_the_closing_pages_name_an_untranslated_procedure_as_the_letter_does(tmp_path: Path) -> None:
+    """Aftercare of two procedures, one with no Chinese handout: its heading is the reader's
+    name for it with the English title (spoken in English), as in the letter."""
+    project = copy_sample(tmp_path / "project")
+    catalog = project / "content/locale/zh.po"
+    entries = ('\nmsgid "%(title)s (%(english)s)"\nmsgstr "%(title)s（%(english)s）"\n'
+               '\nmsgid "Radiofrequency Ablation"\nmsgstr "射频消融术"\n')
+    catalog.write_text(catalog.read_text(encoding="utf-8") + entries, encoding="utf-8")
+    kit = load_kit(load_project(project))
+    today = date(2026, 11, 24)
+    both = f"{ESI};radiofrequency-ablation"
+    (patient,) = rows_from([row("秀英", "王", "zh", procedures=both)], kit.catalog(today))
+    packet = PacketMaker(kit, today).make([patient])[0].data
+    pages = [page.replace(" ", "") for page in pdf_pages(packet)]
+    closing = [page for page in pages if "射频消融术（RadiofrequencyAblation）" in page]
+    assert len(closing) >= 2, "the letter and the closing pages both name it"  # letter, aftercare
+    assert ("en", "RadiofrequencyAblation") in language_changes(packet)
+
+
 def test_an_english_title_in_an_arabic_line_is_never_wrapped(tmp_path: Path) -> None:
     """Wrapped inside a right-to-left line, an English title and the brackets around it trade
     places ("(Plasma (PRP) Injection" under "Platelet-Rich)"): a title that fits a line keeps

@@ -75,8 +75,10 @@ def back_context(
         return [{"text": line, "lang": its} for line, its in found.items()]
 
     aftercare: list[dict[str, Any]] = [  # a procedure whose every item the letter says has nothing left
-        {"title": e.meta.title, "items": items, "lang": e.lang}
-        for e in editions if (items := e.meta.aftercare_in_packet(covered))
+        # the title as the letter names it: in English only, tagged so and glossed in the
+        # reader's words when their catalog has them
+        {"title": _title(kit, slug, lang, lang), "items": items, "lang": e.lang}
+        for slug, e in zip(slugs, editions, strict=True) if (items := e.meta.aftercare_in_packet(covered))
     ]
     call_us_if, go_to_er_if = lines("call_us_if"), lines("go_to_er_if")
     foreign = {item["lang"] for item in [*aftercare, *call_us_if, *go_to_er_if]} - {lang}
