@@ -448,8 +448,14 @@ def test_a_value_prints_the_words_its_number_takes() -> None:
     said, problems = substitute(text, values, "content/x.ar.md")
     assert said.splitlines() == ["ساعة واحدة", "ساعتين", "3 ساعات", "24 ساعة"] and problems == []
     assert substitute("{{ thresholds.one }} hour", values, "x")[0] == "1 hour"  # no forms: the number
-    for bad in ("| 1: ساعة واحدة", "| one: ساعة | # ساعة", "| 2: ساعتين | ساعة"):
+    for bad in ("| 1: ساعة واحدة", "| one: ساعة | # ساعة", "| 2: ساعتين | ساعة", "| 10-3: # ساعات | # ساعة"):
         text = f"line one\n{{{{ thresholds.two {bad} }}}}"
         said, (problem,) = substitute(text, values, "content/x.ar.md")
-        assert said == text and (problem.source, problem.line) == ("content/x.ar.md", 2)
+        assert said == text and (problem.source, problem.line, problem.rule) == (
+            "content/x.ar.md", 2, "references.bad-form")
         assert problem.message.startswith("'{{ thresholds.two | ... }}': ")
+    # a placeholder never spans lines (replaced, it would move every line after it): named
+    wrapped = "{{ thresholds.two | 2: ساعتين |\n# ساعة }} and {{ thresholds.one }}"
+    said, (problem,) = substitute(wrapped, values, "x", first_line=7)
+    assert said == "{{ thresholds.two | 2: ساعتين |\n# ساعة }} and 1" and (problem.line, problem.rule) == (
+        7, "references.bad-form")

@@ -927,8 +927,8 @@ def test_blood_thinner_call_only_without_the_flag_and_with_bleeding_risk(batch: 
     assert CALL_EN not in text_of(batch, "Winifred")  # PRP into a tendon or joint: low bleeding risk
     thinner = text_of(batch, "Theodora")  # flagged: the clinician's own words instead
     assert CALL_EN not in thinner and STOP in thinner
-    assert "Stop your blood thinner, and start it again, exactly as the letter" in thinner  # ticked too
-    assert "Stop your blood thinner, and start it again" not in text_of(batch, "Zzyzx")
+    plan = "Follow your care team's plan for your blood thinner exactly. It is in the letter at the front"
+    assert plan in thinner and plan not in text_of(batch, "Zzyzx")  # ticked too, by those on one only
 
 
 def test_build_prep_blood_thinner_call_both_ways() -> None:
@@ -945,7 +945,8 @@ def test_build_prep_blood_thinner_call_both_ways() -> None:
     # the one blood-thinner item of a patient on one points at the clinician's plan in the
     # letter: no default day or number of its own
     (item,) = [item for item in flagged if "blood thinner" in item.lower()]
-    assert item == words.blood_thinner_plan % {"heading": words.times_heading} and not re.search(r"\d", item)
+    assert item == words.blood_thinner_plan % {"heading": words.blood_thinner_heading}
+    assert not re.search(r"\d", item) and "stop" not in item.lower()  # no default, nor "stop" for all
     # PRP is low risk into a tendon or joint and intermediate into a disc (ASRA 2018): a row
     # naming the site gets that site's risk, a row naming none the highest
     peripheral, disc = PrepFlags(sites=("peripheral",)), PrepFlags(sites=("disc",))

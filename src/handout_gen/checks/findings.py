@@ -61,6 +61,8 @@ RULE_FIXES = {
                       "and footer (they are artifacts)",
     "references.unknown-value": "use a name from 'thresholds:' in content/practice.yaml, written as "
                                 "{{ thresholds.<name> }} (or add the value there)",
+    "references.bad-form": "write the words by number, on one line, the last for every other number: "
+                           "{{ thresholds.<name> | 1: … | 2: … | 3-10: # … | # … }} (# is the number)",
     "instructions.relative-time": "point to the packet letter's dates and times, or add the rule to "
                                   "'rules:' in content/packet.yaml so packets print it as a clock time",
     "instructions.call-deadline": "say by when to call: 'today', 'right away', 'before your visit', or "

@@ -24,9 +24,12 @@ import re
 from handout_gen.content.schema import Practice
 from handout_gen.core.errors import Problem
 
-PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+# On one line, and never across another brace: a placeholder wrapped over lines would change
+# the line numbers of everything after it once replaced.
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\n]*?)\s*\}\}")
 UNKNOWN_VALUE = "references.unknown-value"
-_FORM_RE = re.compile(r"(\d+)(?:-(\d+))?\s*:\s*(.+)", re.DOTALL)  # "3-10: # ساعات"
+BAD_FORM = "references.bad-form"
+_FORM_RE = re.compile(r"(\d+)(?:-(\d+))?\s*:\s*(.+)")  # "3-10: # ساعات"
 
 
 def practice_values(practice: Practice) -> dict[str, str]:
@@ -65,16 +68,24 @@ def substitute(
             return values[name]
         said, problem = _form(values[name], forms)
         if problem:
-            problems.append(Problem(source, f"'{{{{ {name} | ... }}}}': {problem}", line, rule=UNKNOWN_VALUE))
+            problems.append(Problem(source, f"'{{{{ {name} | ... }}}}': {problem}", line, rule=BAD_FORM))
             return match.group(0)
         return said
 
-    return PLACEHOLDER_RE.sub(replace, text), problems
+    filled = PLACEHOLDER_RE.sub(replace, text)
+    placed = [match.span() for match in PLACEHOLDER_RE.finditer(text)]
+    for start in (m.start() for m in re.finditer(r"\{\{", text)):
+        if not any(low <= start < high for low, high in placed):  # would print its braces
+            line = first_line + text.count("\n", 0, start)
+            message = "'{{' with no '}}' after it on the same line: write a value on one line"
+            problems.append(Problem(source, message, line, rule=BAD_FORM))
+    return filled, problems
 
 
 def _form(value: str, forms: list[str]) -> tuple[str, str | None]:
     """The words ``value`` prints as, from ``forms`` ("2: ساعتين", "3-10: # ساعات", and a last
-    one for every other number), or why they cannot say it."""
+    one for every other number: a number with decimals too), or why they cannot say it. The
+    first form whose numbers hold the value wins."""
     *numbered, other = forms
     if _FORM_RE.fullmatch(other) or "#" not in other:
         return "", "the last form is for every other number: it has no 'N:' and shows the number as '#'"
@@ -83,6 +94,8 @@ def _form(value: str, forms: list[str]) -> tuple[str, str | None]:
         if not found:
             return "", f"'{form}' is not 'N: words' or 'N-M: words'"
         low, high = int(found[1]), int(found[2] or found[1])
+        if low > high:
+            return "", f"'{form}' counts down: write the smaller number first"
         if value.isdigit() and low <= int(value) <= high:
             return found[3].strip().replace("#", value), None
     return other.replace("#", value), None

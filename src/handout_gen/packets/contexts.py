@@ -65,6 +65,7 @@ def back_context(
     words = kit.words(lang)
     editions = [project.procedures[s].edition(lang) for s in slugs]
     call_editions = [project.procedures[s].edition(lang) for s in calls]
+    directions = project.languages.direction
     context = base_context(project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
 
@@ -76,8 +77,9 @@ def back_context(
 
     aftercare: list[dict[str, Any]] = [  # a procedure whose every item the letter says has nothing left
         # the title as the letter names it: in English only, tagged so and glossed in the
-        # reader's words when their catalog has them
-        {"title": _title(kit, slug, lang, lang), "items": items, "lang": e.lang}
+        # reader's words when their catalog has them; English alone sets its heading's side
+        {"title": _title(kit, slug, lang, lang), "items": items, "lang": e.lang,
+         "dir": "" if e.lang == lang or _titled(kit, e.meta.title, lang) else directions(e.lang)}
         for slug, e in zip(slugs, editions, strict=True) if (items := e.meta.aftercare_in_packet(covered))
     ]
     call_us_if, go_to_er_if = lines("call_us_if"), lines("go_to_er_if")
@@ -139,7 +141,7 @@ def _line(
     if hasattr(words, f"{when}_one") and hour_category(at, locale) == "one":
         pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
-    return {"late": False, "when": pattern, "text": escape(getattr(words, text)), "at": at, "eve": eve,
+    return {"late": False, "when": pattern, "text": getattr(words, text), "at": at, "eve": eve,
             "words": said.get(item.rule, "")}
 
 
@@ -259,14 +261,19 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     whole = "unbroken" if len(edition.meta.title) <= UNBROKEN_TITLE else ""
     span = Markup('<span lang="{}" dir="{}" class="{}">{}</span>')
     marked = span.format(edition.lang, direction, whole, title)
-    catalog = translations(lang, kit.project.catalog_dir)
-    own = catalog.gettext(edition.meta.title)
-    if own == edition.meta.title:
+    own = _titled(kit, edition.meta.title, lang)
+    if not own:
         return marked
-    pattern = catalog.gettext(TITLE_GLOSS)
+    pattern = translations(lang, kit.project.catalog_dir).gettext(TITLE_GLOSS)
     if placeholder_problem(pattern, {"title": "", "english": ""}, ("title", "english")):
         pattern = TITLE_GLOSS  # a translator's typo would print a Python dict or drop a title
     return escape(pattern) % {"title": own, "english": marked}
+
+
+def _titled(kit: Kit, title: str, lang: str) -> str:
+    """The reader's words for a procedure's English title, from their catalog; "" if none."""
+    own = translations(lang, kit.project.catalog_dir).gettext(title)
+    return "" if own == title else own
 
 
 def cover_context(kit: Kit, lang: str, large: bool) -> dict[str, Any]:

@@ -77,6 +77,6 @@ def build_prep(
     if not flags.blood_thinner and risky:
         plan.items.append(words.blood_thinner_call)
     elif flags.blood_thinner and words.blood_thinner_plan:  # the step that matters most, ticked too
-        plan.items.append(words.blood_thinner_plan % letter)
+        plan.items.append(words.blood_thinner_plan % {"heading": words.blood_thinner_heading})
     plan.items += words.prep_always
     return plan
