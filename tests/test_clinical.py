@@ -36,7 +36,7 @@ from .test_packets import BASE
 ESI = "content/procedures/epidural-steroid-injection.md"
 ESI_ES = "content/procedures/epidural-steroid-injection.es.md"
 PACKET = "content/packet.yaml"
-INSTRUCTION_RULES = ("instructions.relative-time", "instructions.call-deadline")
+INSTRUCTION_RULES = ("instructions.relative-time", "instructions.call-deadline", "instructions.unquoted-plan")
 PATIENT = {**BASE, "first_name": "Alex", "last_name": "Sample"}
 
 
@@ -103,6 +103,21 @@ def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> Non
 def test_instruction_rules_are_quiet_on_the_sample(sample_project: Path) -> None:
     report = run_checks(sample_project, pdf=False)
     assert [f for f in report.findings if f.rule in INSTRUCTION_RULES] == []
+
+
+def test_a_dated_blood_thinner_line_that_only_points_at_the_box_is_flagged(sample_project: Path) -> None:
+    """Words written before %(words)s still work (they point at the box), but the list the
+    patient acts on then loses the clinician's "in the morning": check says where."""
+    words = sample_project / PACKET
+    text = words.read_text(encoding="utf-8")
+    quoted = 'Your care team\'s plan says: "%(words)s"'
+    assert text.count(quoted) == 2
+    words.write_text(text.replace(quoted, 'Look under "%(heading)s".', 1), encoding="utf-8")
+    line = 1 + words.read_text(encoding="utf-8").split("blood_thinner_last_dose_day:")[0].count("\n")
+    findings = run_checks(sample_project, pdf=False).findings
+    (finding,) = [f for f in findings if f.rule == "instructions.unquoted-plan"]
+    assert (finding.file, finding.line, finding.severity) == (PACKET, line, "warning")
+    assert finding.message.startswith("text.en.blood_thinner_last_dose_day: points at the box")
 
 
 def test_a_relative_time_and_a_call_without_deadline_are_flagged(sample_project: Path) -> None:

@@ -65,6 +65,8 @@ RULE_FIXES = {
                            "{{ thresholds.<name> | 1: … | 2: … | 3-10: # … | # … }} (# is the number)",
     "instructions.relative-time": "point to the packet letter's dates and times, or add the rule to "
                                   "'rules:' in content/packet.yaml so packets print it as a clock time",
+    "instructions.unquoted-plan": "quote the clinician's words with %(words)s, e.g. 'Last day of your blood "
+                                  "thinner. Your care team's plan says: \"%(words)s\"'",
     "instructions.call-deadline": "say by when to call: 'today', 'right away', 'before your visit', or "
                                   "'within {{ thresholds.call_within_hours }} hours' (content/practice.yaml)",
     "site.missing-page": "link to a page the site makes (see output/site/ after 'handout-gen site')",

@@ -27,12 +27,15 @@ from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import KeyLines, parse_yaml
 from handout_gen.core.errors import relpath
 from handout_gen.packets.stated_dates import COUNTS
-from handout_gen.packets.words import TIMED_WORDS, WITH_RESTART
+from handout_gen.packets.words import PLACEHOLDERS, TIMED_WORDS, WITH_RESTART
 
 TIMED_TEXTS = frozenset(text for _, text in [*TIMED_WORDS.values(), *WITH_RESTART.values()])
 
 RELATIVE_TIME = "instructions.relative-time"
 CALL_DEADLINE = "instructions.call-deadline"
+UNQUOTED_PLAN = "instructions.unquoted-plan"
+# The dated lines that may quote the clinician's own words (a blood thinner's stop, restart).
+QUOTING = tuple(key for key, allowed in PLACEHOLDERS.items() if "words" in allowed)
 
 _COUNT_EN, _COUNT_ES = COUNTS["en"], COUNTS["es"]
 _EVENT_EN = (
@@ -135,7 +138,7 @@ def packet_instructions(root: Path, values: dict[str, str] | None) -> list[Findi
     data, lines, problems = parse_yaml(text, source)
     if data is None or problems or not isinstance(data.get("text"), dict):
         return []
-    return [
+    found = [
         finding
         for lang, words in data["text"].items()
         for key_path, sentence in _strings(words, ("text", str(lang)))
@@ -144,6 +147,16 @@ def packet_instructions(root: Path, values: dict[str, str] | None) -> list[Findi
             sentence, _line(lines, key_path), str(lang), source, f"{'.'.join(str(p) for p in key_path[2:])}: "
         )
     ]
+    for lang, words in data["text"].items():  # a dated line that only points at the box
+        for key in QUOTING:
+            said = words.get(key) if isinstance(words, dict) else None
+            if isinstance(said, str) and "%(words)s" not in said:
+                message = (f"text.{lang}.{key}: points at the box instead of quoting the clinician's words: "
+                           "the dated list the patient acts on loses \"in the morning\" or \"if there is no "
+                           "bleeding\"")
+                found.append(Finding(source, _line(lines, ("text", str(lang), key)), UNQUOTED_PLAN, "warning",
+                                     message, fix_for(UNQUOTED_PLAN)))
+    return found
 
 
 def _computed_or_heading(key: str) -> bool:
