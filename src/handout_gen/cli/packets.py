@@ -71,10 +71,14 @@ def _skipped_line(skipped: list[int], problems: list[Problem]) -> str:
     repeated = [n for n in skipped if rules.get(n) == {REPEATED_RULE}]
     late = [n for n in skipped if rules.get(n) == {LATE_RULE}]
     fix = [n for n in skipped if n not in repeated and n not in late]
-    todo = [f"fix {len(fix)} row(s) and run them again" * bool(fix),
-            f"call the patients of {len(late)} row(s) (too late for a rule)" * bool(late),
-            f"{len(repeated)} repeated an earlier row (its packet is made)" * bool(repeated)]
-    return f"{len(skipped)} row(s) skipped (listed in skipped.csv): {'; '.join(filter(None, todo))}"
+    todo = []
+    if fix:
+        todo.append(f"fix {len(fix)} row(s) and run them again")
+    if late:
+        todo.append(f"call the patients of {len(late)} row(s) (too late for a rule)")
+    if repeated:
+        todo.append(f"{len(repeated)} repeated an earlier row (its packet is made)")
+    return f"{len(skipped)} row(s) skipped (listed in skipped.csv): {'; '.join(todo)}"
 
 
 def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:

@@ -55,8 +55,10 @@ def substitute(
     if values is None or "{{" not in text:
         return text, []
     problems: list[Problem] = []
+    placed: list[tuple[int, int]] = []  # where each placeholder stands, for the braces left over
 
     def replace(match: re.Match[str]) -> str:
+        placed.append(match.span())
         name, *forms = (part.strip() for part in match.group(1).split("|"))
         line = first_line + text.count("\n", 0, match.start())
         if name not in values:
@@ -73,7 +75,6 @@ def substitute(
         return said
 
     filled = PLACEHOLDER_RE.sub(replace, text)
-    placed = [match.span() for match in PLACEHOLDER_RE.finditer(text)]
     for start in (m.start() for m in re.finditer(r"\{\{", text)):
         if not any(low <= start < high for low, high in placed):  # would print its braces
             line = first_line + text.count("\n", 0, start)

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date, time, timedelta
 from typing import Any
 
+from babel.support import NullTranslations
 from markupsafe import Markup, escape
 
 from handout_gen.core.languages import ORIGINAL
@@ -65,7 +66,7 @@ def back_context(
     words = kit.words(lang)
     editions = [project.procedures[s].edition(lang) for s in slugs]
     call_editions = [project.procedures[s].edition(lang) for s in calls]
-    directions = project.languages.direction
+    directions, catalog = project.languages.direction, translations(lang, project.catalog_dir)
     context = base_context(project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
 
@@ -79,7 +80,7 @@ def back_context(
         # the title as the letter names it: in English only, tagged so and glossed in the
         # reader's words when their catalog has them; English alone sets its heading's side
         {"title": _title(kit, slug, lang, lang), "items": items, "lang": e.lang,
-         "dir": "" if e.lang == lang or _titled(kit, e.meta.title, lang) else directions(e.lang)}
+         "dir": "" if e.lang == lang or _titled(catalog, e.meta.title) else directions(e.lang)}
         for slug, e in zip(slugs, editions, strict=True) if (items := e.meta.aftercare_in_packet(covered))
     ]
     call_us_if, go_to_er_if = lines("call_us_if"), lines("go_to_er_if")
@@ -261,18 +262,19 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     whole = "unbroken" if len(edition.meta.title) <= UNBROKEN_TITLE else ""
     span = Markup('<span lang="{}" dir="{}" class="{}">{}</span>')
     marked = span.format(edition.lang, direction, whole, title)
-    own = _titled(kit, edition.meta.title, lang)
+    catalog = translations(lang, kit.project.catalog_dir)
+    own = _titled(catalog, edition.meta.title)
     if not own:
         return marked
-    pattern = translations(lang, kit.project.catalog_dir).gettext(TITLE_GLOSS)
+    pattern = catalog.gettext(TITLE_GLOSS)
     if placeholder_problem(pattern, {"title": "", "english": ""}, ("title", "english")):
         pattern = TITLE_GLOSS  # a translator's typo would print a Python dict or drop a title
     return escape(pattern) % {"title": own, "english": marked}
 
 
-def _titled(kit: Kit, title: str, lang: str) -> str:
+def _titled(catalog: NullTranslations, title: str) -> str:
     """The reader's words for a procedure's English title, from their catalog; "" if none."""
-    own = translations(lang, kit.project.catalog_dir).gettext(title)
+    own = catalog.gettext(title)
     return "" if own == title else own
 
 

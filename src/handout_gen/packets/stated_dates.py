@@ -152,7 +152,7 @@ def stated_day_problems(
             found.append(("blood_thinner_last_dose", "is not a day the blood_thinner_stop words name; the "
                           "letter prints both, so make them agree"))
         return found
-    days = [d for d in (_nearest(visit, m, n) for m, n in named) if d is not None]
+    days = _named_dates(stop, visit, locales) if stop else set()
     stops = [d for d in days if d < visit]  # the words may name the visit's own day too
     if days and not stops:
         found.append(("blood_thinner_stop", "names no day before the visit; the last dose comes before it"))

@@ -263,8 +263,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
         last = visit.blood_thinner_last_dose
         found.append(Timed("blood_thinner", _day(last), late=last < reached))
     if visit.blood_thinner_restart is not None:  # on the visit's own day: after the visit's lines
-        restart = max(_day(visit.blood_thinner_restart), visit.appointment)
-        found.append(Timed("blood_thinner_restart", restart))
+        again = max(_day(visit.blood_thinner_restart), visit.appointment)
+        found.append(Timed("blood_thinner_restart", again))
     return sorted(found, key=lambda item: item.at)
 
 
