@@ -257,3 +257,39 @@ def test_key_points_are_on_page_one_of_each_handout(tmp_path: Path, large: bool)
             data = render_handout(project, slug, Variant(lang, large))
             with pdfplumber.open(io.BytesIO(data)) as pdf:
                 assert heading in (pdf.pages[0].extract_text() or ""), (slug, lang)
+
+
+def _sections(*lines: int, last_alone: bool = False) -> str:
+    """A document of sections of so many paragraphs each; the last on a page of its own."""
+    alone = "section:last-child { break-before: page; }" if last_alone else ""
+    body = "".join(f"<section><h2>Part {s}</h2>" + "".join(
+        f"<p>Line {s}.{i}, a few words to fill the page.</p>" for i in range(count)) + "</section>"
+        for s, count in enumerate(lines))
+    return (f"<html><head><style>@page {{ size: letter; margin: 1in }} p {{ margin: 0 0 8pt }} {alone}"
+            f"</style></head><body>{body}</body></html>")
+
+
+def test_a_parts_last_page_under_the_target_takes_more_but_never_gets_worse() -> None:
+    """A checklist part whose last page is a quarter full ("On the day", four boxes) takes
+    the section before it along, as a letter's last page does: at least TARGET_FILL, no page
+    more. A last section that always starts a page gains nothing from a moved break, so the
+    part is left as laid out rather than leaving a second near-empty page."""
+    import weasyprint
+
+    from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL, balanced, fill
+
+    def lay_out(html: str) -> Any:
+        return weasyprint.HTML(string=html).render()
+
+    cases = [n for n in range(10, 30)
+             if MIN_FILL <= fill(lay_out(_sections(n, n, n)).pages[-1]) < TARGET_FILL]
+    assert cases, "no document of these sizes ends on a page between the two fills"
+    for n in cases:
+        before, after = lay_out(_sections(n, n, n)), balanced(_sections(n, n, n), lay_out)
+        assert len(after.pages) == len(before.pages) and fill(after.pages[-1]) >= TARGET_FILL, n
+    # a short last section that always starts a page: nothing moved can join it
+    alone = _sections(40, 3, last_alone=True)
+    laid = lay_out(alone)
+    assert fill(laid.pages[-1]) < MIN_FILL
+    kept = balanced(alone, lay_out)
+    assert [round(fill(p), 3) for p in kept.pages] == [round(fill(p), 3) for p in laid.pages]

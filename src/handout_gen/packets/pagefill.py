@@ -4,8 +4,10 @@ moves a little more onto it.
 CSS keeps headings and labels with what they introduce and short things whole, but it cannot
 say "the last page holds at least a fifth of a page": two list items left over from a checklist
 would still sit alone on a page in the middle of a packet. So a static part is laid out, its
-last page measured, and when it is less than :data:`MIN_FILL` full, laid out again with a page
-break before the latest block of the page before it that moves enough (and is a good place to
+last page measured, and when it is less than :data:`TARGET_FILL` full (as a letter's last
+page is balanced: "On the day", four boxes alone at a fifth of a page, reads as a page
+wasted too), laid out again with a page break before the latest block of the page before
+it that moves enough (and is a good place to
 break: not inside a box or a list item, not right after a heading or a label). The start of a
 section wins over a place inside one: the moved items keep their heading. Parts are cached,
 so this costs nothing once a part is made.
@@ -37,18 +39,23 @@ def fill(page: Any) -> float:
 
 def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
     """``lay_out(html)`` (a WeasyPrint document), with breaks moved until the last page is
-    at least :data:`MIN_FILL` full (or no break could do it)."""
+    at least :data:`TARGET_FILL` full, as a letter's is (or no break could do it). A moved
+    break is kept only if the last page gains by it with no page more: what it moves may
+    land on a page of its own when the last page starts a section that always does."""
     document = lay_out(html)
     rules: list[str] = []
     for _ in range(ROUNDS):
         pages = document.pages
-        if len(pages) < 2 or fill(pages[-1]) >= MIN_FILL:
+        if len(pages) < 2 or fill(pages[-1]) >= TARGET_FILL:
             break
         selector = _break_point(pages[-2], fill(pages[-1]))
         if selector is None:
             break
         rules.append(f"{selector} {{ break-before: page !important; }}")
-        document = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
+        moved = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
+        if len(moved.pages) != len(pages) or fill(moved.pages[-1]) <= fill(pages[-1]):
+            break
+        document = moved
     return document
 
 
