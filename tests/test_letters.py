@@ -376,6 +376,18 @@ def test_the_number_to_call_keeps_the_words_that_say_to_call_it(tmp_path: Path) 
     assert any(line.startswith("Llame al 555") for line in lines)  # the case arose: it wrapped whole
 
 
+def test_a_number_in_running_text_keeps_the_words_that_say_to_call_it() -> None:
+    """The language-help lines hold their numbers in the text: the same rule as the letter's
+    label (call_words), by non-breaking spaces; a script without spaces is left as it is."""
+    from handout_gen.render.jinja import call_words, number_kept
+
+    spanish = "Documentos sin costo. Llame al 555-0100."
+    assert number_kept(spanish) == "Documentos sin costo. Llame\u00a0al\u00a0555-0100."
+    assert number_kept("Free help. Call 555-0100.") == "Free help. Call\u00a0555-0100."
+    assert number_kept("请致电 555-0100。") == "请致电 555-0100。" and number_kept("No number") == "No number"
+    assert call_words("Questions? Call") == ("Questions?", "Call") and call_words("请致电") == ("请致电", "")
+
+
 def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     """Addresses of 26 lengths in large print (where the line breaks inside "Cedar Falls, OH
     45000" for a third of them): the state goes down with its ZIP code, never the ZIP alone."""

@@ -331,6 +331,32 @@ def nowrap(text: str) -> str:
     return text.replace(" ", "\u00a0")
 
 
+_PHONE_RE = re.compile(r"\+?\d[\d().\s-]{5,}\d")
+
+
+def call_words(label: str) -> tuple[str, str]:
+    """("the words before", "the words that say to call") of a label a phone number follows:
+    the last word, with the one before it when it is short ("Call"; "Llame al", "اتصل على"),
+    so they go to a new line with the number, never without it. A label without spaces
+    (Chinese) keeps nothing back: it may break anywhere."""
+    words = label.split()
+    if len(words) < 2:
+        return label, ""
+    n = 2 if len(words[-1]) <= 3 else 1
+    return " ".join(words[:-n]), " ".join(words[-n:])
+
+
+def number_kept(text: str) -> str:
+    """``text`` with the phone number in it held to the words that say to call it."""
+    match = _PHONE_RE.search(text)
+    if match is None:
+        return text
+    head, said = call_words(text[: match.start()])
+    if not said:
+        return text
+    return f"{head} {nowrap(said + ' ' + match.group(0))}{text[match.end():]}".lstrip()
+
+
 @jinja2.pass_context
 def address(context: jinja2.runtime.Context, value: PostalAddress) -> str:
     """A street address on one line for print and screen, its state and ZIP code held
@@ -420,6 +446,8 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         ltr=ltr,
         web_address=web_address,
         address=address,
+        call_words=call_words,
+        number_kept=number_kept,
     )
     if project_templates is not None:  # content/locale/<lang>.po beside the project's templates/
         env.globals["catalog_dir"] = str(project_templates.parent / "content" / "locale")
