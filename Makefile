@@ -80,7 +80,8 @@ test-fast: setup-test $(CANIEMAIL)
 golden: setup-test
 	$(PY) -m pytest tests/test_golden.py --update-golden
 
-bench: setup
+# The check benchmark's baseline reads PDFs with pdfplumber, a test tool.
+bench: setup-test
 	$(PY) -m benchmarks
 
 lint: setup-test

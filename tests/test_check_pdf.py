@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from handout_gen.checks.runner import run_checks
+from handout_gen.content.project import load_project
+from handout_gen.handouts import Variant, render_handout
+from tests.conftest import FIXTURE
 
 TODAY = date(2026, 12, 1)
 OVERRIDE = """{% extends "default:handout.html.j2" %}
@@ -62,3 +66,36 @@ def test_small_text_small_footer_and_fallback_glyphs_fail(sample_project: Path) 
     assert (glyph.file, glyph.line) == ("templates/handout.html.j2", 6)
     # drawn with a font outside the chain (the override names one): a rendered-PDF finding
     assert glyph.message.startswith("character '→' (U+2192) is drawn with a font outside the chain in ")
+
+
+@pytest.mark.parametrize("variant", [Variant("en", large_print=True), Variant("ar"), Variant("zh")],
+                         ids=["en-large", "ar", "zh"])
+def test_pdfium_reads_the_characters_pdfminer_reads(variant: Variant) -> None:
+    """``check`` reads characters with pdfium (C, fast); pdfminer (pdfplumber, pure Python) is
+    a reader of its own. On real handouts, in three scripts, both find the same characters
+    in the same fonts, at the same sizes, on the same baselines and in the same places."""
+    import io
+
+    import pdfplumber
+
+    from handout_gen.checks.pdfchars import pdf_pages
+
+    data = render_handout(load_project(FIXTURE), "epidural-steroid-injection", variant)
+
+    def key(text: str, size: float, bottom: float, font: str) -> tuple[str, float, int, str]:
+        return text, round(size, 2), round(bottom), font
+
+    pages = list(pdf_pages(data))
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        assert len(pages) == len(pdf.pages) > 1
+        for ours, theirs in zip(pages, pdf.pages, strict=True):
+            assert (ours.width, ours.height) == (theirs.width, theirs.height)
+            read = Counter(key(c.text, c.size, c.bottom, c.font) for c in ours.chars if c.text.strip())
+            expected = Counter(key(c["text"], float(c["size"]), c["bottom"], c["fontname"])
+                               for c in theirs.chars if c["text"].strip())
+            assert read == expected, ours.number
+            assert len(read) > 50
+            left = sorted(round(c.x0) for c in ours.chars if c.text.strip())
+            assert all(abs(a - round(c["x0"])) <= 2 for a, c in zip(left, sorted(
+                (c for c in theirs.chars if c["text"].strip()), key=lambda c: round(c["x0"])), strict=True))
+            assert all(c.top == pytest.approx(c.bottom - c.size) for c in ours.chars)

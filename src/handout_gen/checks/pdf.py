@@ -1,17 +1,17 @@
 """Print rules of ``handout-gen check``: colour contrast, type size in the PDF, font coverage.
 
-The PDF rules look at what WeasyPrint actually produced (pdfplumber character sizes and
-font names), not at the CSS, because a project template can override the CSS.
+The PDF rules look at what WeasyPrint actually produced (the character sizes and font names
+pdfium reads), not at the CSS, because a project template can override the CSS.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from handout_gen.checks.findings import Finding
+from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.core.errors import Severity, relpath
 from handout_gen.core.files import Manifest
 from handout_gen.core.fonts import chain, face_cmap, invisible
@@ -142,38 +142,38 @@ def pdf_findings(
     char_files: list[Path], root: Path, seen_chars: set[str], families: tuple[str, ...] = DEFAULT_FONTS,
 ) -> list[Finding]:
     """Body size, footer size and font coverage of one rendered handout."""
-    import pdfplumber
-
     body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
     furniture_min = LARGE_BODY_MIN_PT if large_print else FURNITURE_MIN_PT
     bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
     smallest: dict[str, tuple[float, str, int]] = {}
     findings: list[Finding] = []
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for number, page in enumerate(pdf.pages, 1):
-            for char in page.chars:
-                text, size = char["text"], round(float(char["size"]), 2)
-                if not text.strip():
+    judged: set[tuple[str, str]] = set()
+    for page in pdf_pages(data):
+        bottom_edge = page.height - bottom_margin + 1
+        for char in page.chars:
+            text, size = char.text, round(char.size, 2)
+            if not text.strip():
+                continue
+            area = "body" if char.top >= TOP_MARGIN_PT - 1 and char.bottom <= bottom_edge else "furniture"
+            if area not in smallest or size < smallest[area][0]:
+                smallest[area] = (size, text, page.number)
+            if (text, char.font) in judged:
+                continue  # the same character in the same font: the same verdict
+            judged.add((text, char.font))
+            face = _face(char.font)
+            ours = face is not None or _in_chain(char.font, families)
+            for ch in text:
+                if invisible(ch) or _seen_key(ch, families) in seen_chars:
                     continue
-                bottom_edge = page.height - bottom_margin + 1
-                in_body = char["top"] >= TOP_MARGIN_PT - 1 and char["bottom"] <= bottom_edge
-                area = "body" if in_body else "furniture"
-                if area not in smallest or size < smallest[area][0]:
-                    smallest[area] = (size, text, number)
-                face = _face(char["fontname"])
-                ours = face is not None or _in_chain(char["fontname"], families)
-                for ch in text:
-                    if invisible(ch) or _seen_key(ch, families) in seen_chars:
-                        continue
-                    if not ours or (face is not None and ord(ch) not in font_cmap(face)
-                                    and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
-                        seen_chars.add(_seen_key(ch, families))
-                        file, line = locate_char(ch, char_files, root)
-                        drawn = "a font outside the chain" if not ours else f"the {face} face"
-                        findings.append(_glyph_finding(
-                            ch, file or output_name, line,
-                            f"is drawn with {drawn} in {output_name} (page {number}); "
-                            "no font of the chain has a glyph for it"))
+                if not ours or (face is not None and ord(ch) not in font_cmap(face)
+                                and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
+                    seen_chars.add(_seen_key(ch, families))
+                    file, line = locate_char(ch, char_files, root)
+                    drawn = "a font outside the chain" if not ours else f"the {face} face"
+                    findings.append(_glyph_finding(
+                        ch, file or output_name, line,
+                        f"is drawn with {drawn} in {output_name} (page {page.number}); "
+                        "no font of the chain has a glyph for it"))
     if "body" in smallest and smallest["body"][0] < body_min:
         size, text, page_no = smallest["body"]
         kind = "large-print " if large_print else ""

@@ -5,7 +5,7 @@ not all show SVG (reference/email.md §2) and a web page should not serve conten
 practice's domain, so screens get a PNG:
 
 - made from the SVG with what the project already has: WeasyPrint lays it out on a page of
-  exactly its size, pdfium (which pdfplumber brings) rasterises that page with a transparent
+  exactly its size, pdfium (which `check` reads PDFs with) rasterises that page with a transparent
   background. Twice the size it is shown, so it stays sharp on high-density screens;
 - or, when the practice keeps a hand-made ``<name>.png`` next to ``<name>.svg``, that file;
 - or the logo itself when it already is a PNG, JPG or GIF.
