@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+
+from handout_gen.checks.pdfchars import Char
 
 
 def pdf_text(data: bytes) -> str:
@@ -164,36 +167,67 @@ def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
 
 
 def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
-    """Per page, as pdfplumber reads it: the body text's vertical extent as a share of the body
-    height ("fill"), the smallest character size anywhere on the page and every size on it
-    ("sizes", rounded), the footer's text and the page's text (one read: pdfplumber is slow).
+    """Per page, as pdfium reads its characters: the body text's vertical extent as a share
+    of the body height ("fill"), the smallest character size anywhere on the page and every
+    size on it ("sizes", rounded), the footer's text and the page's text (:func:`lines_of`).
 
     The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
     above and below them is the header and footer.
     """
-    import io
-
-    import pdfplumber
-
     from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+    from handout_gen.checks.pdfchars import pdf_pages
 
     bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
-    pages = []
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for page in pdf.pages:
-            chars = [c for c in page.chars if c["text"].strip()]
-            body_bottom = page.height - bottom_margin
-            body = [c for c in chars if c["top"] >= TOP_MARGIN_PT - 1 and c["bottom"] <= body_bottom + 1]
-            extent = max((c["bottom"] for c in body), default=0) - min((c["top"] for c in body), default=0)
-            footer = page.crop((0, body_bottom, page.width, page.height)).extract_text()
-            pages.append({
-                "fill": extent / (body_bottom - TOP_MARGIN_PT),
-                "smallest": min(float(c["size"]) for c in chars),
-                "sizes": {round(c["size"]) for c in chars},
-                "footer": " ".join(footer.split()),
-                "text": page.extract_text() or "",
-            })
-    return pages
+    layout = []
+    for page in pdf_pages(data):
+        chars = [c for c in page.chars if c.text.strip()]
+        body_bottom = page.height - bottom_margin
+        body = [c for c in chars if c.top >= TOP_MARGIN_PT - 1 and c.bottom <= body_bottom + 1]
+        extent = max((c.bottom for c in body), default=0) - min((c.top for c in body), default=0)
+        layout.append({
+            "fill": extent / (body_bottom - TOP_MARGIN_PT),
+            "smallest": min(c.size for c in chars),
+            "sizes": {round(c.size) for c in chars},
+            "footer": " ".join(lines_of([c for c in page.chars if c.top >= body_bottom])),
+            "text": "\n".join(lines_of(page.chars)),
+        })
+    return layout
+
+
+def page_lines(data: bytes) -> list[list[str]]:
+    """Each page's lines of text (:func:`lines_of`)."""
+    from handout_gen.checks.pdfchars import pdf_pages
+
+    return [lines_of(page.chars) for page in pdf_pages(data)]
+
+
+def lines_of(chars: Sequence[Char], tolerance: float = 3) -> list[str]:
+    """The lines that ``chars`` (pdfium's) make, top to bottom, each read left to right, as
+    pdfplumber's ``extract_text`` makes them: a word is a run of characters with no space and
+    no gap wider than ``tolerance`` points; words whose tops lie within ``tolerance`` of the
+    previous one's are one line. (Right-to-left text comes out in visual order, as there.)"""
+    rows: list[list[Char]] = []
+    for char in sorted(chars, key=lambda c: c.top):
+        if rows and char.top - rows[-1][-1].top <= tolerance:
+            rows[-1].append(char)
+        else:
+            rows.append([char])
+    words: list[tuple[float, float, str]] = []  # top, x0, text
+    for row in rows:
+        word: list[Char] = []
+        for char in [*sorted(row, key=lambda c: c.x0), None]:
+            if word and (char is None or not char.text.strip() or char.x0 > word[-1].x1 + tolerance):
+                words.append((word[0].top, word[0].x0, "".join(c.text for c in word)))
+                word = []
+            if char is not None and char.text.strip():
+                word.append(char)
+    lines: list[list[tuple[float, float, str]]] = []
+    for word in sorted(words):
+        if lines and word[0] - lines[-1][-1][0] <= tolerance:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [" ".join(text for _, _, text in sorted(line, key=lambda w: w[1])) for line in lines]
 
 
 def language_changes(data: bytes) -> list[tuple[str, str]]:

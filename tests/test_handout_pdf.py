@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pdfplumber
 import pytest
 from pypdf import PdfReader
 
+from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
 from tests.conftest import FIXTURE, copy_sample
@@ -76,8 +76,8 @@ def test_every_font_is_embedded_and_of_the_chain(rfa_pdf: Path) -> None:
 
 
 def test_body_text_is_at_least_12pt(rfa_pdf: Path) -> None:
-    with pdfplumber.open(rfa_pdf) as pdf:
-        sizes = {round(c["size"], 1) for page in pdf.pages for c in page.chars if c["text"].strip()}
+    chars = [c for page in pdf_pages(rfa_pdf.read_bytes()) for c in page.chars if c.text.strip()]
+    sizes = {round(c.size, 1) for c in chars}
     assert min(sizes) >= 12
 
 

@@ -15,6 +15,7 @@ import pdfplumber
 import pikepdf
 import pytest
 
+from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.checks.tagged import pdfua_problems
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
@@ -23,7 +24,7 @@ from handout_gen.packets.patient import PatientRow
 from handout_gen.packets.roster import rows_from
 
 from .conftest import copy_sample
-from .pdfutil import pdf_text, struct_texts
+from .pdfutil import page_lines, pdf_text, struct_texts
 
 TODAY = date(2026, 11, 24)
 BASE = {
@@ -57,8 +58,7 @@ def letters(worker: PacketMaker, rows: list[PatientRow]) -> tuple[bytes, list[in
 
 
 def page_texts(data: bytes) -> list[str]:
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
+    return [" ".join(" ".join(lines).split()) for lines in page_lines(data)]
 
 
 def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
@@ -307,13 +307,11 @@ def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
         {"first_name": "Standard", "last_name": "Print"},
     )
     data, starts = letters(worker, rows)
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for first, name, size in ((starts[0], "Large", 18), (starts[1], "Standard", 14)):
-            chars = pdf.pages[first].chars
-            greeting = next(
-                i for i in range(len(chars)) if "".join(c["text"] for c in chars[i : i + len(name)]) == name
-            )
-            assert round(chars[greeting]["size"]) == size, name
+    pages = list(pdf_pages(data))
+    for first, name, size in ((starts[0], "Large", 18), (starts[1], "Standard", 14)):
+        chars = pages[first].chars
+        text = "".join(c.text for c in chars)  # one character each: the greeting's first is its index
+        assert round(chars[text.index(name)].size) == size, name
 
 
 def test_a_batch_of_every_language_and_print_size_is_laid_out_in_two_documents(tmp_path: Path) -> None:
@@ -368,8 +366,7 @@ def test_the_number_to_call_keeps_the_words_that_say_to_call_it(tmp_path: Path) 
               "large_print": "yes"} for lang in ("es", "en") for where in ("orchard", "riverside"))
     rows = make_rows(worker, *specs)
     data, _ = letters(worker, rows)
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    lines = [line for page in page_lines(data) for line in page]
     numbers = [line for line in lines if re.search(r"555-010[12]$", line)]
     said = [line for line in numbers if re.search(r"(Llame al|Call) 555-010[12]$", line)]
     assert len(numbers) == 4 and said == numbers, numbers
@@ -410,8 +407,7 @@ def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
         ),
     )
     data, _ = letters(worker, rows)
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    lines = [line for page in page_lines(data) for line in page]
     assert not [line for line in lines if line.startswith("45000")]
     assert any(line.startswith("OH 45000") for line in lines)  # the case arose: it wrapped whole
 
@@ -429,8 +425,7 @@ def test_a_day_in_the_clinicians_words_never_breaks_from_its_month(worker: Packe
     ), {**thinner, "first_name": "Rosa", "last_name": "Vale", "language": "es",
         "blood_thinner_stop": "Tome la última dosis en la noche del viernes 4 de diciembre, con la cena."})
     data, _ = letters(worker, rows)
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        lines = [line.strip() for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    lines = [line for page in page_lines(data) for line in page]
     assert not [line for line in lines if line.endswith(("December", " 4", " 4 de"))]
     assert not [line for line in lines if line.startswith(("4.", "de diciembre"))]
     assert any(line.startswith("December 4.") for line in lines)  # the case arose: it wrapped whole

@@ -37,8 +37,8 @@ def test_sample_project_builds_checks_and_makes_its_packets(tmp_path: Path) -> N
     result = build(project)
     assert len(result.handouts.written) == len(planned_handouts(project)) > 0
     assert {p.parent.name for p in result.newsletters.written} == set(list_issues(project))
-    # Text rules only: the print rules measure templates more than content (tests/test_check_pdf.py
-    # runs them on the fixture), and pdfplumber over every PDF would double this test's time.
+    # Text rules only: the print rules measure templates more than content, and
+    # tests/test_check_pdf.py runs them on the fixture's handouts in three scripts.
     report = run_checks(root, pdf=False)  # includes the site.* rules: every printed URL has a page
     assert not report.errors, report.to_text()
     # every instruction can be acted on: no time left to work out, no "call us" without a deadline
