@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ OVERRIDE = """{% extends "default:handout.html.j2" %}
 {% block extra_css %}
 .disclaimer { font-size: 10pt; }
 .page-footer { font-size: 9pt; }
+@page { margin-bottom: 0.6in; }
 {% endblock %}
 {% block disclaimer %}{{ super() }}<p>Go <b style="font-family:'DejaVu Sans'">→</b> call.</p>{% endblock %}
 """
@@ -62,8 +64,11 @@ def test_small_text_small_footer_and_fallback_glyphs_fail(sample_project: Path) 
     assert "body text as small as 10 pt" in large.message
     footer = [f for f in report.errors if f.rule == "pdf.furniture-size"]
     assert len(footer) == 4 and "header/footer text as small as 9 pt" in footer[0].message
+    edges = [f for f in report.errors if f.rule == "pdf.edge-clearance"]
+    assert len(edges) == 4 and all(re.search(r"page 1: text 0\.[0-4]\d in from the bottom edge of the paper",
+                                             f.message) for f in edges), edges
     (glyph,) = [f for f in report.errors if f.rule == "pdf.glyphs"]
-    assert (glyph.file, glyph.line) == ("templates/handout.html.j2", 6)
+    assert (glyph.file, glyph.line) == ("templates/handout.html.j2", 7)
     # drawn with a font outside the chain (the override names one): a rendered-PDF finding
     assert glyph.message.startswith("character '→' (U+2192) is drawn with a font outside the chain in ")
 

@@ -18,11 +18,13 @@ from .pdfutil import page_lines
 def body_sizes(path: Path) -> tuple[set[float], set[float]]:
     """(body sizes, bold body sizes) of the characters between the page margins."""
     sizes, bold = set(), set()
+    large = path.name.endswith(".large.pdf")
+    top, bottom = TOP_MARGIN_PT[large], BOTTOM_MARGIN_PT[large]
     for page in pdf_pages(path.read_bytes()):
         for char in page.chars:
             if not char.text.strip():
                 continue
-            if char.top >= TOP_MARGIN_PT - 1 and char.bottom <= page.height - BOTTOM_MARGIN_PT + 1:
+            if char.top >= top - 1 and char.bottom <= page.height - bottom + 1:
                 size = round(char.size, 1)
                 sizes.add(size)
                 if "Bold" in char.font:

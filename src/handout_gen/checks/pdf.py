@@ -22,9 +22,13 @@ from handout_gen.handouts import Renderer, handout_key, planned_handouts
 BODY_MIN_PT, LARGE_BODY_MIN_PT = 12.0, 18.0
 FURNITURE_MIN_PT = 12.0  # large print: LARGE_BODY_MIN_PT, like everything on its pages
 TEXT_CONTRAST, BRAND_CONTRAST = 7.0, 4.5
-# Page margins of the built-in base.css.j2 (1.1in top, 1in bottom, 1.55in in large print):
-# text between them is body text; text inside them is the header and footer ("page furniture").
-TOP_MARGIN_PT, BOTTOM_MARGIN_PT, LARGE_BOTTOM_MARGIN_PT = 1.1 * 72, 1.0 * 72, 1.55 * 72
+# Page margins of the built-in base.css.j2 in points, by print size (standard, large): text
+# between them is body text; text inside them is the header and footer ("page furniture").
+TOP_MARGIN_PT = {False: 1.1 * 72, True: 1.2 * 72}
+BOTTOM_MARGIN_PT = {False: 1.0 * 72, True: 1.65 * 72}
+# Paper left clear around all text: printers that cannot print to the edge clip less than this
+# (patient-education guidance: margins of at least half an inch).
+EDGE_CLEAR_PT = 0.5 * 72
 FONT_FAMILY = "AtkinsonHyperlegible"
 FACES = ("Regular", "Bold", "Italic", "BoldItalic")
 
@@ -141,11 +145,11 @@ def pdf_findings(
     data: bytes, *, large_print: bool, output_name: str, source: str,
     char_files: list[Path], root: Path, seen_chars: set[str], families: tuple[str, ...] = DEFAULT_FONTS,
 ) -> list[Finding]:
-    """Body size, footer size and font coverage of one rendered handout."""
-    body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
-    furniture_min = LARGE_BODY_MIN_PT if large_print else FURNITURE_MIN_PT
-    bottom_margin = LARGE_BOTTOM_MARGIN_PT if large_print else BOTTOM_MARGIN_PT
-    smallest: dict[str, tuple[float, str, int]] = {}
+    """Body size, footer size, clearance from the paper's edges and font coverage of one
+    rendered handout."""
+    top_margin, bottom_margin = TOP_MARGIN_PT[large_print], BOTTOM_MARGIN_PT[large_print]
+    smallest: dict[str, tuple[float, str, int]] = {}  # area -> (size, text, page) of its smallest text
+    nearest = (EDGE_CLEAR_PT, "", "", 0)  # (distance, edge, text, page): the ink nearest an edge
     findings: list[Finding] = []
     judged: set[tuple[str, str]] = set()
     for page in pdf_pages(data):
@@ -154,26 +158,52 @@ def pdf_findings(
             text, size = char.text, round(char.size, 2)
             if not text.strip():
                 continue
-            area = "body" if char.top >= TOP_MARGIN_PT - 1 and char.bottom <= bottom_edge else "furniture"
+            area = "body" if char.top >= top_margin - 1 and char.bottom <= bottom_edge else "furniture"
             if area not in smallest or size < smallest[area][0]:
                 smallest[area] = (size, text, page.number)
+            for distance, edge in ((char.ink_top, "top"), (page.height - char.ink_bottom, "bottom"),
+                                   (char.x0, "left"), (page.width - char.x1, "right")):
+                if distance < nearest[0]:
+                    nearest = (distance, edge, text, page.number)
             if (text, char.font) in judged:
                 continue  # the same character in the same font: the same verdict
             judged.add((text, char.font))
-            face = _face(char.font)
-            ours = face is not None or _in_chain(char.font, families)
-            for ch in text:
-                if invisible(ch) or _seen_key(ch, families) in seen_chars:
-                    continue
-                if not ours or (face is not None and ord(ch) not in font_cmap(face)
-                                and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
-                    seen_chars.add(_seen_key(ch, families))
-                    file, line = locate_char(ch, char_files, root)
-                    drawn = "a font outside the chain" if not ours else f"the {face} face"
-                    findings.append(_glyph_finding(
-                        ch, file or output_name, line,
-                        f"is drawn with {drawn} in {output_name} (page {page.number}); "
-                        "no font of the chain has a glyph for it"))
+            findings += _glyph_findings(text, char.font, output_name, page.number,
+                                        char_files, root, seen_chars, families)
+    return findings + _size_findings(smallest, large_print, output_name, source) + _edge_findings(
+        nearest, output_name, source)
+
+
+def _glyph_findings(
+    text: str, font: str, output_name: str, page_no: int, char_files: list[Path], root: Path,
+    seen_chars: set[str], families: tuple[str, ...],
+) -> list[Finding]:
+    """A finding for each character of ``text`` that no font of the chain draws, the first
+    time it is seen in the check."""
+    findings = []
+    face = _face(font)
+    ours = face is not None or _in_chain(font, families)
+    for ch in text:
+        if invisible(ch) or _seen_key(ch, families) in seen_chars:
+            continue
+        if not ours or (face is not None and ord(ch) not in font_cmap(face)
+                        and chain(families).family_for(ch) in (None, BUNDLED_FONT)):
+            seen_chars.add(_seen_key(ch, families))
+            file, line = locate_char(ch, char_files, root)
+            drawn = "a font outside the chain" if not ours else f"the {face} face"
+            findings.append(_glyph_finding(
+                ch, file or output_name, line,
+                f"is drawn with {drawn} in {output_name} (page {page_no}); "
+                "no font of the chain has a glyph for it"))
+    return findings
+
+
+def _size_findings(
+    smallest: dict[str, tuple[float, str, int]], large_print: bool, output_name: str, source: str
+) -> list[Finding]:
+    body_min = LARGE_BODY_MIN_PT if large_print else BODY_MIN_PT
+    furniture_min = LARGE_BODY_MIN_PT if large_print else FURNITURE_MIN_PT
+    findings = []
     if "body" in smallest and smallest["body"][0] < body_min:
         size, text, page_no = smallest["body"]
         kind = "large-print " if large_print else ""
@@ -190,6 +220,18 @@ def pdf_findings(
             f"(e.g. '{text}'); it must be at least {furniture_min:g} pt",
             "raise --furniture-size in the template CSS"))
     return findings
+
+
+def _edge_findings(nearest: tuple[float, str, str, int], output_name: str, source: str) -> list[Finding]:
+    distance, edge, text, page_no = nearest
+    if not edge or distance >= EDGE_CLEAR_PT - 0.5:  # half a point: the measure's rounding
+        return []
+    return [Finding(
+        source, None, "pdf.edge-clearance", "error",
+        f"{output_name} page {page_no}: text {distance / 72:.2f} in from the {edge} edge of the paper "
+        f"(e.g. '{text}'); many printers cannot print that close to the edge and clip it",
+        f"keep {EDGE_CLEAR_PT / 72:g} in of paper clear: deepen the @page margin in the template CSS "
+        "or make the header or footer shorter")]
 
 
 def rendered_handouts(project: Any) -> Iterable[tuple[Any, Any, bytes]]:

@@ -23,6 +23,8 @@ class Char:
     top: float  # the em box's top: ``bottom`` less ``size``, as pdfminer measures it
     bottom: float  # the font's descent below the baseline
     font: str  # the embedded name, "ABCDEF+Atkinson-Hyperlegible-Bold"
+    ink_top: float  # where the glyph's own outline starts and ends: what a printer must reach
+    ink_bottom: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ def pdf_pages(data: bytes) -> Iterator[Page]:
     document = pdfium.PdfDocument(data)
     matrix, box = raw.FS_MATRIX(), raw.FS_RECTF()
     name, flags = ctypes.create_string_buffer(256), ctypes.c_int()
+    ink = [ctypes.c_double() for _ in range(4)]  # left, right, bottom, top
     try:
         for number, page in enumerate(document, 1):
             height = page.get_height()
@@ -56,9 +59,11 @@ def pdf_pages(data: bytes) -> Iterator[Page]:
                 size = raw.FPDFText_GetFontSize(text_page, index) * (matrix.c**2 + matrix.d**2) ** 0.5
                 raw.FPDFText_GetLooseCharBox(text_page, index, box)
                 raw.FPDFText_GetFontInfo(text_page, index, name, len(name), ctypes.byref(flags))
+                raw.FPDFText_GetCharBox(text_page, index, *map(ctypes.byref, ink))
                 bottom = height - box.bottom
                 chars.append(Char(text, size, box.left, box.right, bottom - size, bottom,
-                                  name.value.decode("utf-8", "replace")))
+                                  name.value.decode("utf-8", "replace"), height - ink[3].value,
+                                  height - ink[2].value))
             yield Page(number, page.get_width(), height, tuple(chars))
             text_page.close()
             page.close()
