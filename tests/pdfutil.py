@@ -169,7 +169,8 @@ def missing_glyphs(data: bytes) -> list[tuple[str, int, int]]:
 def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
     """Per page, as pdfium reads its characters: the body text's vertical extent as a share
     of the body height ("fill"), the smallest character size anywhere on the page and every
-    size on it ("sizes", rounded), the footer's text and the page's text (:func:`lines_of`).
+    size on it ("sizes", rounded), how near any ink comes to an edge of the paper ("clear"),
+    the footer's text and the page's text (:func:`lines_of`).
 
     The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
     above and below them is the header and footer.
@@ -189,6 +190,7 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
             "smallest": min(c.size for c in chars),
             "sizes": {round(c.size) for c in chars},
             "footer": " ".join(lines_of([c for c in page.chars if c.top >= body_bottom])),
+            "clear": min(min(c.ink_top, page.height - c.ink_bottom, c.x0, page.width - c.x1) for c in chars),
             "text": "\n".join(lines_of(page.chars)),
         })
     return layout

@@ -167,6 +167,16 @@ def test_a_stamp_glyph_keeps_only_the_saves_that_matter() -> None:
     assert text(unnested(ops(kept))) == text(ops(kept))
 
 
+def test_every_page_leaves_half_an_inch_of_paper_clear(demo: list[dict[str, Any]]) -> None:
+    """Printers that cannot print to the edge clip less than half an inch: no ink there, on
+    any page of either print size (large print's header and four-line footer included)."""
+    from handout_gen.checks.pdf import EDGE_CLEAR_PT
+
+    for packet in demo:
+        nearest = min(float(p["clear"]) for p in packet["pages"])
+        assert nearest >= EDGE_CLEAR_PT, (packet["row"]["patient_id"], packet["large"], nearest / 72)
+
+
 def test_one_emergency_list_and_whole_contacts_per_packet(demo: list[dict[str, Any]]) -> None:
     for packet in demo:
         lang = packet["row"]["language"]
