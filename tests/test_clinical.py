@@ -344,7 +344,7 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "No maneje, no tome alcohol" not in spanish and "no maneje, no tome alcohol" not in spanish
     assert "Su medicina para diluir la sangre" in spanish and "antiagregante" not in spanish
     assert "(lunes a jueves, 6:30 a.m. a 3:00 p.m.)" in spanish and "Monday" not in spanish
-    assert "https://www.example.org/locations/riverside/es/" in spanish
+    assert "www.example.org/locations/riverside/es/" in spanish and "https://" not in spanish
     assert "Prueba del estimulador de la médula espinal" in spanish and "5 a 7 días" in spanish
     assert "No se haga una resonancia" in spanish
     assert "Tratamiento intervencionista del dolor" not in spanish  # no first-visit overview

@@ -293,7 +293,7 @@ def test_a_whole_packet_reads_in_order_from_its_structure_tree(batch: dict[str, 
     tree = " ".join(" ".join(struct_texts(data)).split())
     assert in_order(tree, [
         "Your appointment", "Dear Theodora Blackwood,", "Date: Wednesday, December 9, 2026",
-        "Appointment time: 1:15 PM", "Where: Riverside", "https://www.example.org/locations/riverside",
+        "Appointment time: 1:15 PM", "Where: Riverside", "www.example.org/locations/riverside",
         "Your blood thinner", "Zapixaban (sample)", "Your care team at Maple Hollow",
         "Getting ready: your checklist", "Tick each box when it is done.", "What to bring",
         "Your photo ID and insurance card.", "On the day", "Check in at the front desk",

@@ -286,11 +286,13 @@ WORD_JOINER = "\u2060"
 
 @jinja2.pass_context
 def web_address(context: jinja2.runtime.Context, url: str) -> str:
-    """The ``web_address`` filter: a printed address that breaks after a slash, never at a
-    hyphen: "spinal-" / "cord-stimulation" reads as a hyphenated word, and the reader types
-    the address without it. A word joiner after each hyphen forbids the break; it draws
-    nothing and is not in the text a reader copies (HarfBuzz drops it)."""
-    return ltr_text(url.replace("-", "-" + WORD_JOINER), str(context.get("dir", "ltr")))
+    """The ``web_address`` filter: a printed address, without the "https://" a browser adds
+    itself (shorter, so it wraps less), that breaks after a slash, never at a hyphen:
+    "spinal-" / "cord-stimulation" reads as a hyphenated word, and the reader types the
+    address without it. A word joiner after each hyphen forbids the break; it draws nothing
+    and is not in the text a reader copies (HarfBuzz drops it). The link keeps the whole URL."""
+    shown = re.sub(r"^https?://", "", url)
+    return ltr_text(shown.replace("-", "-" + WORD_JOINER), str(context.get("dir", "ltr")))
 
 
 def css_string(value: object) -> str:
