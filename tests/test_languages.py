@@ -579,3 +579,13 @@ def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
     assert medium_date(date(2026, 11, 24), "zh_Hans_CN") == joined
     assert weekday_date(date(2026, 11, 24), "zh_Hans_CN").startswith("11\u2060月\u206024\u2060日")
     assert "\u2060" not in medium_date(date(2026, 11, 24), "en") + weekday_date(date(2026, 11, 24), "es")
+
+
+def test_the_language_help_notice_opens_in_the_readers_language() -> None:
+    """A Spanish reader meets the notice's Spanish line first, not an English one; the
+    English handout keeps the practice's order (English first)."""
+    project = load_project(FIXTURE)
+    spanish = pdf_text(render_handout(project, ESI, Variant("es")))
+    english = pdf_text(render_handout(project, ESI, Variant("en")))
+    assert 0 <= spanish.index("Ayuda gratis en su idioma") < spanish.index("Free help in your language")
+    assert 0 <= english.index("Free help in your language") < english.index("Ayuda gratis en su idioma")

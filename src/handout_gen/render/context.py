@@ -33,16 +33,18 @@ def qr_png_uri(url: str, color: str) -> str:
     return str(segno.make(url, error="m").png_data_uri(scale=6, border=2, dark=color))
 
 
-def language_help(project: Project) -> list[dict[str, str]]:
+def language_help(project: Project, lang: str) -> list[dict[str, str]]:
     """The lines of the language-help notice, each with its language and direction (none
-    when the practice turned it off)."""
+    when the practice turned it off). The reader's own language comes first: a Spanish page
+    does not open the notice in English; the others keep the practice's order."""
     notice, languages = project.language_help, project.languages
     if not notice.show:
         return []
+    lines = sorted(notice.lines, key=lambda line: line.lang != lang)  # stable: the rest keep their order
     return [
         {"lang": line.lang, "dir": languages.direction(line.lang), "text": line.text,
          "font_family": chain(languages.font_chain(line.lang)).css()}
-        for line in notice.lines
+        for line in lines
     ]
 
 
@@ -62,6 +64,6 @@ def base_context(project: Project, lang: str, large_print: bool) -> dict[str, An
         **languages.punctuation(lang),  # colon, comma, semicolon: "Date: " / "日期："
         "directions": {code: languages.direction(code) for code in languages.codes},
         "catalog_dir": str(project.catalog_dir),
-        "language_help": language_help(project),
+        "language_help": language_help(project, lang),
         "large_print": large_print,
     }
