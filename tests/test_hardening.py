@@ -27,6 +27,10 @@ from tests.cliutil import hg
 from tests.fictional import write_csv
 from tests.test_roster import GOOD, TODAY
 
+DRAFTS = ("Warning: content awaiting review is marked DRAFT on those packets' pages: hand them out once "
+          "a clinician, and a translator for a translation, has approved it ('handout-gen check' lists the "
+          "drafts)")
+
 
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
@@ -353,14 +357,30 @@ def test_packets_check_says_the_warnings_the_run_would(sample_project: Path, tmp
     write_csv(roster, [chinese, {**GOOD, "patient_id": "MH-2", "procedures": "radiofrequency-ablation"}])
     result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "roster.csv: 2 row(s), all good, 2 warning(s) above; nothing was written\n"
-    assert result.stderr.splitlines()[-2:] == [
+    assert result.stdout == "roster.csv: 2 row(s), all good, 3 warning(s) above; nothing was written\n"
+    assert result.stderr.splitlines()[-3:] == [
         "Warning: joint-injections-nerve-blocks has no 'zh' edition; those packets use the English handout "
         "(row 2)",
+        DRAFTS + " (rows 2 and 3)",
         "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, "
         "sites: cervical, lumbar) takes its highest bleeding risk (intermediate) (row 3)",
     ]
     assert not (sample_project / "output").exists()
+
+
+def test_packets_of_approved_content_print_no_draft_warning(sample_project: Path, tmp_path: Path) -> None:
+    """Once the packet words and the handouts a packet uses are approved, the DRAFT warning
+    goes; a draft handout of a procedure no row names does not bring it back."""
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**GOOD, "procedures": "prp-injection:peripheral", "sedation": "no"}])
+    for name in ("content/packet.yaml", "content/procedures/prp-injection.md"):
+        path = sample_project / name
+        path.write_text(path.read_text(encoding="utf-8").replace("\nstatus: draft", "\nstatus: approved"),
+                        encoding="utf-8")
+    result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "roster.csv: 1 row(s), all good; nothing was written\n", result.stderr
+    assert "DRAFT" not in result.stderr
 
 
 def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
@@ -369,8 +389,9 @@ def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
     roster = export(tmp_path / "tomorrow.csv", ";", "cp1252", excel=True)
     result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "tomorrow.csv: 2 row(s), all good; nothing was written\n"
+    assert result.stdout == "tomorrow.csv: 2 row(s), all good, 1 warning(s) above; nothing was written\n"
     assert "reading tomorrow.csv: Windows-1252, semicolon-separated" in result.stderr
+    assert result.stderr.endswith(DRAFTS + " (rows 2 and 3)\n")  # the fixture's content is all draft
     assert not (sample_project / "output").exists()
     assert "José" not in result.stdout + result.stderr and "Muñoz" not in result.stdout + result.stderr
 

@@ -487,7 +487,10 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert "Zzyzx" not in result.stdout + result.stderr
     assert result.stderr == (  # off a terminal no progress bar, not even its label; no "rows"
         "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, sites: "
-        "cervical, lumbar) takes its highest bleeding risk (intermediate)\n")
+        "cervical, lumbar) takes its highest bleeding risk (intermediate)\n"
+        "Warning: content awaiting review is marked DRAFT on those packets' pages: hand them out once a "
+        "clinician, and a translator for a translation, has approved it ('handout-gen check' lists the "
+        "drafts)\n")
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text

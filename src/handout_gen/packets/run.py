@@ -160,7 +160,7 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
     """What the nurse must know about the roster's packets before they are made, each with
     the rows it is about (none for rows given as a list): packet words or a handout in
     English for a patient of another language, a bleeding risk taken at its highest for a
-    procedure whose site the row does not name."""
+    procedure whose site the row does not name, a translation behind its English, a draft."""
     fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
     for variant, rows in variants.items():
         slugs, lang = variant.procedures, variant.language
@@ -178,7 +178,19 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
                            f"{behind[1]}: those packets print the older text; update the translation, or "
                            "call the patients")
                 fallbacks.setdefault(message, []).extend(rows)
+        if _draft(kit, slugs, lang):
+            message = ("content awaiting review is marked DRAFT on those packets' pages: hand them out "
+                       "once a clinician, and a translator for a translation, has approved it "
+                       "('handout-gen check' lists the drafts)")
+            fallbacks.setdefault(message, []).extend(rows)
     return [message + _rows_named(rows) for message, rows in fallbacks.items()]
+
+
+def _draft(kit: Kit, slugs: tuple[str, ...], lang: str) -> bool:
+    """Whether a packet of ``slugs`` in ``lang`` prints a draft: its words (content/packet.yaml)
+    or an edition of its procedures it uses."""
+    editions = (kit.project.procedures[slug].edition(lang) for slug in slugs)
+    return kit.text.status == "draft" or any(edition.meta.status == "draft" for edition in editions)
 
 
 def _rows_named(rows: list[int], most: int = 12) -> str:
