@@ -487,3 +487,15 @@ def test_packet_words_are_checked_at_their_line_without_rendering(sample_project
         (line_of(sample_project, "content/packet.yaml", "after_sedation_rule:"),
          "text.en.after_sedation_rule: is not a known field (check the spelling)"),
     ]
+
+
+def test_a_site_the_packet_words_do_not_name_is_a_warning(sample_project: Path) -> None:
+    """A roster may name "radiofrequency-ablation:cervical"; English words without a name for
+    "cervical" would print the procedure without its site: check says which site, in which
+    language's words."""
+    edit(sample_project, "content/packet.yaml", "      cervical: neck\n", "")
+    (finding,) = only(check(sample_project), "packet.site-name")
+    assert (finding.file, finding.severity) == ("content/packet.yaml", "warning")
+    assert finding.message == ("text.en.site_names has no name for cervical: letters in English name those "
+                               "procedures without their site")
+    assert only(check(sample_project), "packet.site-name") == [finding]

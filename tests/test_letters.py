@@ -510,3 +510,29 @@ def test_a_chain_breaking_over_pages_never_leaves_its_heading_alone(intro: int) 
         assert placed[-1] != "heading", pages
         assert "continued" not in placed[1:], pages  # only ever at the top of a page
     assert not [placed for placed in pages[1:] if placed[0] in ("when 1", "when 2")], pages  # no heading
+
+
+def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:
+    """"radiofrequency-ablation:cervical" reads "Radiofrequency Ablation (neck)" on the letter,
+    in the patient's language ("(cuello)"), so patient and nurse can see it is the right place;
+    a row that names no site, or a site the words do not name, prints the title alone."""
+    project = copy_sample(tmp_path / "project")
+    worker = PacketMaker(load_kit(load_project(project)), TODAY)
+    cases = [("en", ":cervical"), ("es", ":lumbar"), ("en", "")]
+    rows = make_rows(worker, *({"first_name": "Ines", "last_name": f"Vale{n}", "language": lang,
+                                "procedures": f"radiofrequency-ablation{site}", "sedation": "no"}
+                               for n, (lang, site) in enumerate(cases)))
+    data, starts = letters(worker, rows)
+    pages = page_texts(data)
+    assert "Your procedure: Radiofrequency Ablation (neck) Date:" in pages[starts[0]]
+    spanish = "Su procedimiento: Ablación por radiofrecuencia (parte baja de la espalda) Fecha:"
+    assert spanish in pages[starts[1]]
+    assert "Your procedure: Radiofrequency Ablation Date:" in pages[starts[2]]
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    words.write_text(text.replace("      cervical: neck\n", ""), encoding="utf-8")
+    worker = PacketMaker(load_kit(load_project(project)), TODAY)
+    data, starts = letters(worker, make_rows(worker, {"first_name": "Ines", "last_name": "Vale",
+                                                      "procedures": "radiofrequency-ablation:cervical",
+                                                      "sedation": "no"}))
+    assert "Your procedure: Radiofrequency Ablation Date:" in page_texts(data)[0]

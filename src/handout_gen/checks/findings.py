@@ -33,6 +33,7 @@ _GOVERNANCE_FIELDS = {"version", "reviewer_role", "last_reviewed", "status"}
 # How to fix a finding of each rule that loaders and guards report (rule ids travel on the
 # Problem; nothing here reads the message text).
 RULE_FIXES = {
+    "packet.site-name": "add the site under site_names, in the patient's words (\"cervical: neck\")",
     "schema": "correct the value as the message says; the README's 'The content' describes each field",
     "references.unknown-slug": "use a slug of a file in content/procedures/ (run 'handout-gen list')",
     "references.image-missing": "check the path (relative to content/) or add the file",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -354,12 +354,29 @@ def packet_setup_findings(project: Project) -> list[Finding]:
     from handout_gen.packets.kit import load_kit
 
     try:
-        load_kit(project)
+        kit = load_kit(project)
     except ValidationFailed as exc:
         return [from_problem(p) for p in exc.problems if p.rule != "references.unknown-slug"]
     except ConfigError as exc:
         return [Finding("content/packet.yaml", None, "schema", "error", str(exc), fix_for("schema"))]
-    return []
+    return _site_name_findings(project, kit.text.text)
+
+
+def _site_name_findings(project: Project, words_by_lang: Mapping[str, Any]) -> list[Finding]:
+    """A site a roster row may name ("radiofrequency-ablation:cervical") that a language's
+    packet words do not name: letters in it print the procedure without its site, and the
+    patient cannot see it is the right place."""
+    sites = sorted({site for procedure in project.procedures.values() for site in procedure.meta.prep.sites})
+    findings = []
+    for lang, words in words_by_lang.items():
+        missing = [site for site in sites if site not in words.site_names]
+        if words.procedure_at_site and missing:
+            findings.append(Finding(
+                "content/packet.yaml", None, "packet.site-name", "warning",
+                f"text.{lang}.site_names has no name for {', '.join(missing)}: letters in "
+                f"{project.languages.name(lang)} name those procedures without their site",
+                fix_for("packet.site-name")))
+    return findings
 
 
 def packet_checks(project: Project, progress: Callable[[str], None]) -> list[Finding]:

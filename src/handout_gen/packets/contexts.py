@@ -172,7 +172,9 @@ def patient_context(
     return {
         "name": project.languages.full_name(lang, row.first_name, row.last_name),
         "patient_id": row.patient_id,
-        "procedures": [_title(kit, slug, row.language, lang) for slug in row.procedures],
+        "procedures": [_at_site(words, _title(kit, slug, row.language, lang), site)
+                       for slug, site in zip(row.procedures, row.sites or ("",) * len(row.procedures),
+                                             strict=True)],
         "in_english": in_english_note(kit, words.in_english_handout, lang) if any(
             project.procedures[slug].edition(row.language).lang != lang for slug in row.procedures
         ) else "",
@@ -270,6 +272,15 @@ def _title(kit: Kit, slug: str, reader: str, lang: str) -> str:
     if placeholder_problem(pattern, {"title": "", "english": ""}, ("title", "english")):
         pattern = TITLE_GLOSS  # a translator's typo would print a Python dict or drop a title
     return escape(pattern) % {"title": own, "english": marked}
+
+
+def _at_site(words: PacketWords, title: str, site: str) -> str:
+    """A procedure's title with the site the roster names, in the reader's words ("Radiofrequency
+    Ablation (neck)"); the title alone for no site, or a site the words do not name."""
+    name = words.site_names.get(site) if site else None
+    if not name or not words.procedure_at_site:
+        return title
+    return escape(words.procedure_at_site) % {"procedure": title, "site": name}
 
 
 def _titled(catalog: NullTranslations, title: str) -> str:

@@ -230,6 +230,8 @@ def _glyph_problems(text: PacketText, project: Project, source: str, lines: dict
         families = project.languages.font_chain(lang)
         fonts = chain(families)
         for key, value in words.model_dump(exclude_none=True).items():
+            if isinstance(value, dict):  # site_names: the names are printed, not the keys
+                value = list(value.values())
             missing = fonts.missing("".join(value) if isinstance(value, list) else value)
             if missing:
                 message = f"text.{lang}.{key} {missing_message(missing, families)}"

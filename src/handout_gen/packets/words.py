@@ -55,6 +55,11 @@ class PacketWords(Strict):
     dear: Text
     letter_intro: Text
     procedure_label: Text
+    # The site a roster row names ("radiofrequency-ablation:cervical") in the patient's words,
+    # after the procedure on the letter's line: "Radiofrequency Ablation (neck)", so patient and
+    # nurse can see it is the right place. A site without a name is left off (check warns).
+    site_names: dict[str, Text] = {}
+    procedure_at_site: Text | None = None  # "%(procedure)s (%(site)s)"; none: no site is named
     visit_label: Text
     date_label: Text
     time_label: Text
