@@ -301,3 +301,20 @@ def test_a_parts_last_page_under_the_target_takes_more_but_never_gets_worse() ->
     assert fill(laid.pages[-1]) < MIN_FILL
     kept = balanced(alone, lay_out)
     assert [round(fill(p), 3) for p in kept.pages] == [round(fill(p), 3) for p in laid.pages]
+
+
+def test_a_page_a_section_goes_on_from_is_cut_at_its_content() -> None:
+    """A section broken over pages reaches down to the body's bottom on the page it leaves
+    (CSS fragmentation) however little it holds there: the band the letter press cuts is
+    where its content ends, so a letter's last lines can share that page."""
+    import weasyprint
+
+    from handout_gen.packets.pagefill import band
+
+    box = '<div style="height: 300px; break-inside: avoid; border: 1px solid">x</div>'
+    html = (f"<html><head><style>@page {{ size: letter; margin: 1in }} body {{ margin: 0 }}</style></head>"
+            f"<body><section>{box * 4}</section></body></html>")
+    first, second = weasyprint.HTML(string=html).render().pages[:2]
+    top, bottom = band(first)
+    assert bottom - top == pytest.approx(2 * 302, abs=1)  # two boxes and their borders, not 9 in (864 px)
+    assert band(second)[1] - band(second)[0] == pytest.approx(2 * 302, abs=1)

@@ -405,7 +405,8 @@ def _paginate(
             after = index + 1 < len(blocks) and glue[index + 1] == KEEP
             need = whole + (_kept_height(blocks, glue, index + 1, kinds=(PART,)) if after else 0.0)
         for piece in pieces:
-            full = len(pieces) > 1 or cursor + max(piece.height, need) > page.bottom
+            # A block broken over pages goes on from a page's top; its first piece may share one.
+            full = piece is not pieces[0] or cursor + max(piece.height, need) > page.bottom
             if not pages or (full and cursor > page.top):
                 carried = _carried(pages, blocks, glue, index)
                 head = first = carried[0][1] if carried else index

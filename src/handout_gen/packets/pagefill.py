@@ -26,9 +26,28 @@ _SECTIONS = {"section", "article"}  # a break before one moves its heading with 
 
 
 def band(page: Any) -> tuple[float, float]:
-    """The top of a laid-out WeasyPrint page's body and the bottom of its content (CSS px)."""
-    top, _ = _body(page)
-    return top, max((b for _, b, _ in _blocks(_flow(page))), default=top)
+    """The top of a laid-out WeasyPrint page's body and the bottom of its content (CSS px).
+
+    A box that goes on over the page break reaches down to the body's bottom however little
+    it holds on this page (CSS fragmentation); its content is what counts, so the letter
+    press can stack the page's text under the end of a letter."""
+    top, height = _body(page)
+    return top, max((b for b in _content_bottoms(_flow(page), top + height)), default=top)
+
+
+def _content_bottoms(root: Any, page_bottom: float) -> Iterator[float]:
+    from weasyprint.formatting_structure import boxes
+
+    for child in getattr(root, "children", []):
+        if isinstance(child, boxes.LineBox):
+            yield child.position_y + child.height
+        elif isinstance(child, boxes.BlockLevelBox):
+            bottom = child.border_box_y() + child.border_height()
+            split = bottom >= page_bottom - 0.5 and not (child.border_bottom_width or child.padding_bottom)
+            if split and getattr(child, "children", None):
+                yield from _content_bottoms(child, page_bottom)  # split here: what it holds
+            else:
+                yield bottom
 
 
 def fill(page: Any) -> float:
