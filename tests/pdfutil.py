@@ -176,7 +176,7 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
     above and below them is the header and footer.
     """
     from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
-    from handout_gen.checks.pdfchars import pdf_pages
+    from handout_gen.checks.pdfchars import edge_distances, pdf_pages
 
     top_margin, bottom_margin = TOP_MARGIN_PT[large_print], BOTTOM_MARGIN_PT[large_print]
     layout = []
@@ -190,7 +190,7 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
             "smallest": min(c.size for c in chars),
             "sizes": {round(c.size) for c in chars},
             "footer": " ".join(lines_of([c for c in page.chars if c.top >= body_bottom])),
-            "clear": min(min(c.ink_top, page.height - c.ink_bottom, c.x0, page.width - c.x1) for c in chars),
+            "clear": min(distance for c in chars for distance, _ in edge_distances(page, c)),
             "text": "\n".join(lines_of(page.chars)),
         })
     return layout

@@ -493,9 +493,11 @@ def test_a_site_the_packet_words_do_not_name_is_a_warning(sample_project: Path) 
     """A roster may name "radiofrequency-ablation:cervical"; English words without a name for
     "cervical" would print the procedure without its site: check says which site, in which
     language's words."""
-    edit(sample_project, "content/packet.yaml", "      cervical: neck\n", "")
-    (finding,) = only(check(sample_project), "packet.site-name")
-    assert (finding.file, finding.severity) == ("content/packet.yaml", "warning")
-    assert finding.message == ("text.en.site_names has no name for cervical: letters in English name those "
+    edit(sample_project, "content/packet.yaml", "      cervical: neck\n", "      cervicle: neck\n")
+    missing, misspelt = only(check(sample_project), "packet.site-name")
+    assert (missing.file, missing.line, missing.severity) == (
+        "content/packet.yaml", line_of(sample_project, "content/packet.yaml", "    site_names:"), "warning")
+    assert missing.message == ("text.en.site_names has no name for cervical: letters in English name those "
                                "procedures without their site")
-    assert only(check(sample_project), "packet.site-name") == [finding]
+    assert misspelt.line == line_of(sample_project, "content/packet.yaml", "      cervicle: neck")
+    assert misspelt.message.startswith("text.en.site_names.cervicle names no site a procedure has (sites: ")

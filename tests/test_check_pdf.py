@@ -100,7 +100,64 @@ def test_pdfium_reads_the_characters_pdfminer_reads(variant: Variant) -> None:
                                for c in theirs.chars if c["text"].strip())
             assert read == expected, ours.number
             assert len(read) > 50
-            left = sorted(round(c.x0) for c in ours.chars if c.text.strip())
-            assert all(abs(a - round(c["x0"])) <= 2 for a, c in zip(left, sorted(
-                (c for c in theirs.chars if c["text"].strip()), key=lambda c: round(c["x0"])), strict=True))
-            assert all(c.top == pytest.approx(c.bottom - c.size) for c in ours.chars)
+            # and each letter and digit of a left-to-right script in the same place: paired in
+            # order along their line, within 2 pt (Arabic letters join, and the two readers
+            # split the joined shapes' advances differently)
+            drawn = sorted((key(c.text, c.size, c.bottom, c.font), c.x0, c.x1)
+                           for c in ours.chars if _ltr_letter(c.text))
+            found = sorted((key(c["text"], float(c["size"]), c["bottom"], c["fontname"]), c["x0"], c["x1"])
+                           for c in theirs.chars if _ltr_letter(c["text"]))
+            assert len(drawn) > 50
+            for (mine, x0, x1), (other, x0_there, x1_there) in zip(drawn, found, strict=True):
+                assert mine == other and abs(x0 - x0_there) <= 2 and abs(x1 - x1_there) <= 2, (mine, x0)
+            # the ink of each glyph lies about its character's box, measured the same way down
+            # the page (Arabic, with its marks, rises well above an em box the font's deep
+            # descent sets low; a flipped or shifted measure would be pages off)
+            for c in ours.chars:
+                if c.text.strip():
+                    assert c.top - c.size <= c.ink_top < c.ink_bottom <= c.bottom + 1, c
+
+
+def _ltr_letter(text: str) -> bool:
+    return text.isalnum() and not "\u0590" <= text <= "\u08ff" and not "\ufb1d" <= text <= "\ufeff"
+
+
+@pytest.mark.parametrize(("margins", "edge"), [
+    ("0.1in 1in 1in 1in", "top"), ("1in 1in 1in 0.1in", "left"), ("1in 0.1in 1in 3in", "right"),
+    ("1in 1in 1in 1in", None),
+])
+def test_text_near_an_edge_of_the_paper_is_named_by_its_edge(margins: str, edge: str | None) -> None:
+    """pdf.edge-clearance measures the ink nearest each edge and names that edge; text half
+    an inch or more from every edge passes."""
+    import weasyprint
+
+    from handout_gen.checks.pdf import pdf_findings
+
+    text = "Call us at 555-0100 " * 12  # fills the measure, so it reaches the right margin too
+    style = f"@page {{ size: letter; margin: {margins} }}"
+    html = f"<html><head><style>{style}</style></head><body><p>{text}</p></body></html>"
+    data = weasyprint.HTML(string=html).write_pdf()
+    findings = pdf_findings(data, large_print=False, output_name="x.pdf", source="x.md", char_files=[],
+                            root=Path("."), seen_chars=set())
+    found = [f for f in findings if f.rule == "pdf.edge-clearance"]
+    if edge is None:
+        assert found == []
+    else:
+        (finding,) = found
+        pattern = rf"x\.pdf page 1: text 0\.[0-4]\d in from the {edge} edge of the paper"
+        assert re.search(pattern, finding.message), finding.message
+
+
+def test_the_margins_check_measures_by_are_the_templates() -> None:
+    """check tells body text from header and footer by the page margins of base.css.j2: the
+    two must say the same, in both print sizes, or a change to one silently breaks the rules."""
+    import handout_gen
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+
+    css = (Path(handout_gen.__file__).parent / "templates/base.css.j2").read_text(encoding="utf-8")
+    inches = r'\{\{ "([\d.]+)in" if large_print else "([\d.]+)in" \}\}'
+    margin = rf"margin: {inches} [\d.]+in {inches} [\d.]+in;"
+    ((top_large, top, bottom_large, bottom),) = re.findall(margin, css)
+    in_css = {"top": {False: float(top) * 72, True: float(top_large) * 72},
+              "bottom": {False: float(bottom) * 72, True: float(bottom_large) * 72}}
+    assert in_css == {"top": TOP_MARGIN_PT, "bottom": BOTTOM_MARGIN_PT}

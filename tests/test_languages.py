@@ -581,11 +581,16 @@ def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
     assert "\u2060" not in medium_date(date(2026, 11, 24), "en") + weekday_date(date(2026, 11, 24), "es")
 
 
-def test_the_language_help_notice_opens_in_the_readers_language() -> None:
-    """A Spanish reader meets the notice's Spanish line first, not an English one; the
-    English handout keeps the practice's order (English first)."""
-    project = load_project(FIXTURE)
+def test_the_language_help_notice_opens_in_the_readers_language(sample_project: Path) -> None:
+    """A Spanish reader meets the notice's Spanish line first, not an English one, the English
+    handout they get for want of a Spanish edition included; the English handout keeps the
+    practice's order (English first)."""
+    (sample_project / "content/procedures/prp-injection.es.md").unlink()
+    project = load_project(sample_project)
     spanish = pdf_text(render_handout(project, ESI, Variant("es")))
+    fallback = pdf_text(render_handout(project, "prp-injection", Variant("es")))
     english = pdf_text(render_handout(project, ESI, Variant("en")))
-    assert 0 <= spanish.index("Ayuda gratis en su idioma") < spanish.index("Free help in your language")
+    for text in (spanish, fallback):
+        assert 0 <= text.index("Ayuda gratis en su idioma") < text.index("Free help in your language")
+    assert "Platelet-Rich Plasma" in fallback  # the English edition, for the Spanish reader
     assert 0 <= english.index("Free help in your language") < english.index("Ayuda gratis en su idioma")

@@ -536,3 +536,26 @@ def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:
                                                       "procedures": "radiofrequency-ablation:cervical",
                                                       "sedation": "no"}))
     assert "Your procedure: Radiofrequency Ablation Date:" in page_texts(data)[0]
+
+
+def test_a_block_broken_over_pages_starts_on_the_page_before_when_its_first_piece_fits() -> None:
+    """The prep checklist comes to the letter press cut at its own pages: its first piece
+    goes on the letter's last page when it fits there (a sign-off is not left alone with
+    the rest of a page blank), each later piece starts a page, and a first piece that does
+    not fit starts one too."""
+    from types import SimpleNamespace
+
+    from handout_gen.packets.letters import Piece, _paginate
+
+    page = SimpleNamespace(top=0.0, bottom=800.0)
+
+    def pieces(*heights: float) -> list[Piece]:
+        return [Piece(None, 0.0, height, 792.0) for height in heights]  # type: ignore[arg-type]
+
+    def laid(*blocks: list[Piece]) -> list[list[int]]:
+        paged = _paginate(page, list(blocks), [""] * len(blocks), {})  # type: ignore[arg-type]
+        return [[index for _, index in on_page] for on_page in paged]
+
+    assert laid(pieces(300), pieces(400, 700, 200)) == [[0, 1], [1], [1]]
+    assert laid(pieces(500), pieces(400, 700)) == [[0], [1], [1]]
+    assert laid(pieces(100), pieces(300, 100)) == [[0, 1], [1]]  # a later piece starts a page, room or not

@@ -65,7 +65,7 @@ def handout_context(
     """The full context of one handout template (``packet``: as a part of a packet)."""
     edition = edition_for(procedure, variant.lang)
     meta = edition.meta
-    context = base_context(project, edition.lang, variant.large_print)
+    context = base_context(project, edition.lang, variant.large_print, reader=variant.lang)
     translate = translations(edition.lang, project.catalog_dir).gettext
     locale = project.languages.locale(edition.lang)
     phone = ltr_text(project.practice.phone, context["dir"])

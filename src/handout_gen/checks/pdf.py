@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.checks.findings import Finding
-from handout_gen.checks.pdfchars import pdf_pages
+from handout_gen.checks.pdfchars import edge_distances, pdf_pages
 from handout_gen.core.errors import Severity, relpath
 from handout_gen.core.files import Manifest
 from handout_gen.core.fonts import chain, face_cmap, invisible
@@ -161,8 +161,7 @@ def pdf_findings(
             area = "body" if char.top >= top_margin - 1 and char.bottom <= bottom_edge else "furniture"
             if area not in smallest or size < smallest[area][0]:
                 smallest[area] = (size, text, page.number)
-            for distance, edge in ((char.ink_top, "top"), (page.height - char.ink_bottom, "bottom"),
-                                   (char.x0, "left"), (page.width - char.x1, "right")):
+            for distance, edge in edge_distances(page, char):
                 if distance < nearest[0]:
                     nearest = (distance, edge, text, page.number)
             if (text, char.font) in judged:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,12 @@ class Page:
     chars: tuple[Char, ...]  # drawn characters only: no space pdfium made up between words
 
 
+def edge_distances(page: Page, char: Char) -> tuple[tuple[float, str], ...]:
+    """How far a character's ink lies from each edge of the paper (pt), with the edge's name."""
+    return ((char.ink_top, "top"), (page.height - char.ink_bottom, "bottom"), (char.x0, "left"),
+            (page.width - char.x1, "right"))
+
+
 def pdf_pages(data: bytes) -> Iterator[Page]:
     """Every page of the PDF ``data``, in order."""
     import pypdfium2 as pdfium
@@ -58,14 +65,23 @@ def pdf_pages(data: bytes) -> Iterator[Page]:
                 raw.FPDFText_GetMatrix(text_page, index, matrix)
                 size = raw.FPDFText_GetFontSize(text_page, index) * (matrix.c**2 + matrix.d**2) ** 0.5
                 raw.FPDFText_GetLooseCharBox(text_page, index, box)
-                raw.FPDFText_GetFontInfo(text_page, index, name, len(name), ctypes.byref(flags))
+                font = _font_name(raw, text_page, index, name, flags)
                 raw.FPDFText_GetCharBox(text_page, index, *map(ctypes.byref, ink))
                 bottom = height - box.bottom
-                chars.append(Char(text, size, box.left, box.right, bottom - size, bottom,
-                                  name.value.decode("utf-8", "replace"), height - ink[3].value,
-                                  height - ink[2].value))
+                chars.append(Char(text, size, box.left, box.right, bottom - size, bottom, font,
+                                  height - ink[3].value, height - ink[2].value))
             yield Page(number, page.get_width(), height, tuple(chars))
             text_page.close()
             page.close()
     finally:
         document.close()
+
+
+def _font_name(raw: Any, text_page: Any, index: int, name: Any, flags: Any) -> str:
+    """The embedded name of the font character ``index`` is drawn in ("" when pdfium knows
+    none: never the name left in ``name`` by the character before)."""
+    needed = raw.FPDFText_GetFontInfo(text_page, index, name, len(name), ctypes.byref(flags))
+    if needed > len(name):  # longer than the buffer: pdfium wrote nothing; ask again with room
+        name = ctypes.create_string_buffer(needed)
+        needed = raw.FPDFText_GetFontInfo(text_page, index, name, len(name), ctypes.byref(flags))
+    return str(name.value.decode("utf-8", "replace")) if needed else ""

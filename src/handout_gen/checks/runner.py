@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
@@ -365,17 +367,29 @@ def packet_setup_findings(project: Project) -> list[Finding]:
 def _site_name_findings(project: Project, words_by_lang: Mapping[str, Any]) -> list[Finding]:
     """A site a roster row may name ("radiofrequency-ablation:cervical") that a language's
     packet words do not name: letters in it print the procedure without its site, and the
-    patient cannot see it is the right place."""
+    patient cannot see it is the right place. A name for no site is a misspelt key."""
     sites = sorted({site for procedure in project.procedures.values() for site in procedure.meta.prep.sites})
+    path = project.content_dir / "packet.yaml"
+    try:  # where each language's names are (the file loaded: its YAML parses)
+        lines = yaml_key_lines(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        lines = {}
+    source, fix = relpath(path, project.root), fix_for("packet.site-name")
     findings = []
     for lang, words in words_by_lang.items():
         missing = [site for site in sites if site not in words.site_names]
+        at = lines.get(("text", lang, "site_names"), lines.get(("text", lang)))
         if words.procedure_at_site and missing:
             findings.append(Finding(
-                "content/packet.yaml", None, "packet.site-name", "warning",
+                source, at, "packet.site-name", "warning",
                 f"text.{lang}.site_names has no name for {', '.join(missing)}: letters in "
-                f"{project.languages.name(lang)} name those procedures without their site",
-                fix_for("packet.site-name")))
+                f"{project.languages.name(lang)} name those procedures without their site", fix))
+        for key in sorted(set(words.site_names) - set(sites)):
+            line = lines.get(("text", lang, "site_names", key), at)
+            findings.append(Finding(
+                source, line, "packet.site-name", "warning",
+                f"text.{lang}.site_names.{key} names no site a procedure has (sites: {', '.join(sites)})",
+                fix))
     return findings
 
 

@@ -356,8 +356,8 @@ def _compose(
 ) -> None:
     """Stack ``blocks`` on copies of ``page`` in ``out``, starting a new page when one is full.
 
-    A block WeasyPrint broke over pages (more than one piece) was laid out from the top of
-    a page, so each of its pieces starts a page here too. A block glued to the previous one
+    A block broken over pages (more than one piece) goes on from the top of a page: each
+    piece after its first starts a page, the first when it does not fit. A block glued to the previous one
     (``glue``) moves to the next page with it when the two do not fit together. The blocks
     after the first ``letter_blocks`` are the letter's tail (the prep checklist).
     """

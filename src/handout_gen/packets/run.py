@@ -188,8 +188,9 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
 
 def _draft(kit: Kit, slugs: tuple[str, ...], lang: str) -> bool:
     """Whether a packet of ``slugs`` in ``lang`` prints a draft: its words (content/packet.yaml)
-    or an edition of its procedures it uses."""
-    editions = (kit.project.procedures[slug].edition(lang) for slug in slugs)
+    or a handout it holds (the recipe's choice, in the edition it uses)."""
+    handouts = kit.handout_slugs(slugs) if "handouts" in kit.sections(slugs) else ()
+    editions = (kit.project.procedures[slug].edition(lang) for slug in handouts)
     return kit.text.status == "draft" or any(edition.meta.status == "draft" for edition in editions)
 
 

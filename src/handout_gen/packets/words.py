@@ -204,11 +204,13 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
+    "procedure_at_site": {"procedure": "Radiofrequency Ablation", "site": "neck"},
 }
 # Placeholders a sentence must use: a "when" line without its computed time or day would
 # leave the patient to work it out, a "call us" without the number is no instruction.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "page_of": ("page", "pages"),
+    "procedure_at_site": ("procedure", "site"),  # never the site without the procedure
     "packet_ref": ("id", "date"),
     "after_time": ("time", "day"),
     "after_midnight": ("day",),

@@ -48,9 +48,10 @@ def language_help(project: Project, lang: str) -> list[dict[str, str]]:
     ]
 
 
-def base_context(project: Project, lang: str, large_print: bool) -> dict[str, Any]:
+def base_context(project: Project, lang: str, large_print: bool, reader: str | None = None) -> dict[str, Any]:
     """What every printable template gets: practice, brand colours, fonts, logo, language
-    (its Babel locale, text direction and font chain), and the language-help notice."""
+    (its Babel locale, text direction and font chain), and the language-help notice, which
+    opens in the ``reader``'s language (the page's, unless it is a fallback in another)."""
     practice, languages = project.practice, project.languages
     return {
         "practice": practice,
@@ -64,6 +65,6 @@ def base_context(project: Project, lang: str, large_print: bool) -> dict[str, An
         **languages.punctuation(lang),  # colon, comma, semicolon: "Date: " / "日期："
         "directions": {code: languages.direction(code) for code in languages.codes},
         "catalog_dir": str(project.catalog_dir),
-        "language_help": language_help(project, lang),
+        "language_help": language_help(project, reader or lang),
         "large_print": large_print,
     }
