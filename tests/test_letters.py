@@ -484,7 +484,7 @@ def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> N
 def test_a_chain_breaking_over_pages_never_leaves_its_heading_alone(intro: int) -> None:
     """A heading with two tall "when" lines under a first block of any height: no page ends
     with the heading, and a page the lines go on to starts with the repeated heading."""
-    from handout_gen.packets.letters import (
+    from handout_gen.packets.letterpages import (
         CONTINUED,
         KEEP,
         PART,
@@ -545,7 +545,7 @@ def test_a_block_broken_over_pages_starts_on_the_page_before_when_its_first_piec
     not fit starts one too."""
     from types import SimpleNamespace
 
-    from handout_gen.packets.letters import Piece, _paginate
+    from handout_gen.packets.letterpages import Piece, _paginate
 
     page = SimpleNamespace(top=0.0, bottom=800.0)
 
@@ -559,3 +559,27 @@ def test_a_block_broken_over_pages_starts_on_the_page_before_when_its_first_piec
     assert laid(pieces(300), pieces(400, 700, 200)) == [[0, 1], [1], [1]]
     assert laid(pieces(500), pieces(400, 700)) == [[0], [1], [1]]
     assert laid(pieces(100), pieces(300, 100)) == [[0, 1], [1]]  # a later piece starts a page, room or not
+
+
+def test_a_sign_off_that_would_stand_alone_closes_the_page_before_the_box_that_fills_one() -> None:
+    """The blood-thinner box fills a page of its own, so the sign-off kept with it would
+    stand alone on the next: it closes the page before the box instead, when it fits
+    there. When it does not fit there either, it stays where it was."""
+    from types import SimpleNamespace
+
+    from handout_gen.packets.letterpages import KEEP, Piece, paginate
+
+    page = SimpleNamespace(top=0.0, bottom=800.0)
+
+    def pieces(*heights: float) -> list[Piece]:
+        return [Piece(None, 0.0, height, 792.0) for height in heights]  # type: ignore[arg-type]
+
+    def laid(first: float, checklist: float = 750) -> list[list[int]]:
+        # the letter so far, the box, the sign-off, the prep checklist over two pages
+        blocks = [pieces(first), pieces(750), pieces(90), pieces(checklist, 300)]
+        paged = paginate(page, blocks, ["", "", KEEP, ""], 3)  # type: ignore[arg-type]
+        return [[index for _, index in on_page] for on_page in paged]
+
+    assert laid(600) == [[0, 2], [1], [3], [3]]
+    assert laid(750) == [[0], [1], [2], [3], [3]]  # no room before the box: as it was
+    assert laid(600, checklist=700) == [[0], [1], [2, 3], [3]]  # the checklist's first page takes it in

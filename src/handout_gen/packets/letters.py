@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -44,7 +42,7 @@ from handout_gen.packets.assemble import prepare_part
 from handout_gen.packets.blocktags import LetterTags, Marked, marked_pages
 from handout_gen.packets.contexts import cover_context, patient_context
 from handout_gen.packets.kit import Kit
-from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
+from handout_gen.packets.letterpages import Piece, Stationery, paginate
 from handout_gen.packets.patient import PatientRow
 from handout_gen.packets.structure import PX, Tree
 from handout_gen.render.jinja import render
@@ -57,35 +55,10 @@ from handout_gen.render.pdf import weasyprint_warnings
 # page repeats when the chain after the block before it goes on over a page break.
 # Autoescaped patient data can never contain a mark.
 BLOCK_MARK_RE = re.compile(r"<!--block(?: (keep-with-previous|part-of-previous|continued))?-->")
-KEEP, PART, CONTINUED = "keep-with-previous", "part-of-previous", "continued"
 RECENT = 3  # chunk documents kept open, so a block is reused by the next chunks too
 KEEP_LIMIT = 4000  # blocks kept per process before the store starts afresh (memory stays flat)
 TALL_PAGE = 14400.0  # pt (200 in, the most a PDF page may be): blocks are laid out on such pages
 Variant = tuple[str, bool]  # language of the packet's words, large print
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One page's worth of a laid-out block: its tagged content, cut to the block's band."""
-
-    marked: Marked  # content, resources, structure and links (blocktags.py)
-    top: float  # CSS px from the top of its layout page
-    height: float  # CSS px
-    page_height: float  # pt: its layout page's (a letter's content is drawn from the page top)
-
-    def copied_to(self, pdf: Any) -> Piece:
-        return replace(self, marked=self.marked.copied_to(pdf))
-
-
-@dataclass(frozen=True)
-class Stationery:
-    """The page letters are drawn on (header, footer) and where its body area is."""
-
-    form: Any
-    width: float  # pt
-    height: float  # pt
-    top: float  # CSS px from the page top
-    bottom: float
 
 
 def split_blocks(html: str) -> list[tuple[str, str]]:
@@ -330,26 +303,6 @@ def _split(page: Any, ids: dict[str, str]) -> list[tuple[str, float, float, Any]
     return bands
 
 
-def _kept_height(
-    blocks: list[list[Piece]], glue: list[str], index: int, room: float = math.inf,
-    kinds: tuple[str, ...] = (KEEP, PART),
-) -> float:
-    """Height of block ``index`` and the blocks held to it after it (``kinds``: the chain,
-    or only what is part of it), which must share its page.
-
-    When the whole chain is taller than a page (``room``), as much of it as one page holds:
-    a heading still goes with its first lines. 0 for a block WeasyPrint broke over pages.
-    """
-    if len(blocks[index]) > 1:
-        return 0.0
-    height = blocks[index][0].height
-    for pieces, glued in zip(blocks[index + 1 :], glue[index + 1 :], strict=True):
-        if glued not in kinds or len(pieces) > 1 or height + pieces[0].height > room:
-            break
-        height += pieces[0].height
-    return height
-
-
 def _compose(
     out: Any, page: Stationery, blocks: list[list[Piece]], glue: list[str], tags: LetterTags,
     letter_blocks: int,
@@ -361,126 +314,13 @@ def _compose(
     (``glue``) moves to the next page with it when the two do not fit together. The blocks
     after the first ``letter_blocks`` are the letter's tail (the prep checklist).
     """
-    flow, glue, repeats = _repeated_headings(blocks, glue)
-    letter_blocks -= len(blocks) - len(flow)
-    for placed in _balanced(_paginate(page, flow, glue, repeats), page, glue, letter_blocks):
+    for placed in paginate(page, blocks, glue, letter_blocks):
         sheet, cursor = _Sheet(out, page, tags), page.top
         for piece, _ in placed:
             # Content is drawn from its layout page's top: move it from there to the cursor.
             sheet.place(piece, (piece.top - cursor) * PX + page.height - piece.page_height)
             cursor += piece.height
         sheet.finish()
-
-
-def _repeated_headings(
-    blocks: list[list[Piece]], glue: list[str]
-) -> tuple[list[list[Piece]], list[str], dict[int, Piece]]:
-    """The flow without its "continued" blocks, and each of them by the index (in the flow)
-    of the block it repeats: the head of the chain that may go on over a page break."""
-    flow: list[list[Piece]] = []
-    flow_glue: list[str] = []
-    repeats: dict[int, Piece] = {}
-    for pieces, glued in zip(blocks, glue, strict=True):
-        if glued != CONTINUED:
-            flow.append(pieces)
-            flow_glue.append(glued)
-        elif flow and len(pieces) == 1:
-            repeats[len(flow) - 1] = pieces[0]
-    return flow, flow_glue, repeats
-
-
-def _paginate(
-    page: Stationery, blocks: list[list[Piece]], glue: list[str], repeats: dict[int, Piece]
-) -> list[list[tuple[Piece, int]]]:
-    """The pieces of each page, in order, with the index of the block each belongs to (a
-    repeated heading has its chain head's)."""
-    pages: list[list[tuple[Piece, int]]] = []
-    cursor, room = page.top, page.bottom - page.top
-    for index, pieces in enumerate(blocks):
-        whole = _kept_height(blocks, glue, index, kinds=(PART,))  # it and what is part of it
-        need = max(whole, 0.0 if glue[index] else _kept_height(blocks, glue, index, room))
-        if need and cursor + need > page.bottom and cursor - page.top < TARGET_FILL * room:
-            # Moved whole, the chain would leave this page nearly empty: it starts here instead,
-            # its first block (a heading) with the block after it.
-            after = index + 1 < len(blocks) and glue[index + 1] == KEEP
-            need = whole + (_kept_height(blocks, glue, index + 1, kinds=(PART,)) if after else 0.0)
-        for piece in pieces:
-            # A block broken over pages goes on from a page's top; its first piece may share one.
-            full = piece is not pieces[0] or cursor + max(piece.height, need) > page.bottom
-            if not pages or (full and cursor > page.top):
-                carried = _carried(pages, blocks, glue, index)
-                head = first = carried[0][1] if carried else index
-                while head > 0 and glue[head]:  # back to the head of the chain the page goes on with
-                    head -= 1
-                heading = repeats.get(head) if head < first else None
-                below = sum(p.height for p, _ in carried) + max(piece.height, need)
-                if heading and heading.height + below <= room:
-                    carried.insert(0, (heading, head))  # the chain goes on under its heading
-                pages.append(carried)
-                cursor = page.top + sum(p.height for p, _ in pages[-1])
-            pages[-1].append((piece, index))
-            cursor += piece.height
-    return pages
-
-
-def _carried(
-    pages: list[list[tuple[Piece, int]]], blocks: list[list[Piece]], glue: list[str], index: int
-) -> list[tuple[Piece, int]]:
-    """What comes along to a new page that block ``index`` starts: a chain too tall for a page
-    breaks, but its last block (the sign-off, the last "when" line with its instruction) never
-    starts a page alone; the block before it, with what is part of it, comes along (unless
-    that would leave its page empty, holding only a repeated heading, or ending with the
-    chain's own heading)."""
-    after = index + 1
-    while after < len(blocks) and glue[after] == PART:
-        after += 1
-    if not pages or not glue[index] or len(blocks[index]) > 1 or (after < len(blocks) and glue[after]):
-        return []
-    start = index - 1
-    while start > 0 and glue[start] == PART:
-        start -= 1
-    unit = [placed for placed in pages[-1] if placed[1] >= start]
-    whole = len(unit) == index - start and all(len(blocks[i]) == 1 for i in range(start, index))
-    rest = pages[-1][: len(pages[-1]) - len(unit)]
-    head = start
-    while head > 0 and glue[head]:
-        head -= 1  # a repeated heading has this index, below the page before's last block
-    repeated_only = len(rest) == 1 and len(pages) > 1 and rest[0][1] < pages[-2][-1][1]
-    if not whole or not rest or repeated_only or rest[-1][1] == head:  # never a heading left alone
-        return []
-    del pages[-1][-len(unit):]
-    return unit
-
-
-def _balanced(
-    pages: list[list[tuple[Piece, int]]], page: Stationery, glue: list[str], letter_blocks: int
-) -> list[list[tuple[Piece, int]]]:
-    """Move the last blocks of the page before a nearly empty last page onto it (the fewest
-    that fill it to :data:`TARGET_FILL`, never splitting glued blocks or leaving the page
-    before nearly empty), so no letter page but the packet's last holds only a line or two.
-    Block heights count their margins, so the target is above the fifth a page must hold.
-
-    A last page that starts with the tail (a section with its own heading, "What to bring")
-    is left as it is: filling it would part the letter's sign-off and phone number from the
-    appointment they close."""
-    room = page.bottom - page.top
-    if len(pages) < 2 or sum(p.height for p, _ in pages[-1]) >= TARGET_FILL * room:
-        return pages
-    if pages[-1][0][1] >= letter_blocks or pages[-1][0][1] < pages[-2][-1][1]:
-        return pages  # the tail, or a chain going on under its repeated heading
-    before, last = pages[-2], pages[-1]
-    last_height = sum(p.height for p, _ in last)
-    for cut in range(len(before) - 1, 0, -1):
-        index = before[cut][1]
-        if glue[index] or before[cut - 1][1] == index:
-            continue  # inside a glued chain or a broken block: not a place to break
-        moved = sum(p.height for p, _ in before[cut:])
-        kept = sum(p.height for p, _ in before[:cut])
-        if moved + last_height > room or kept < MIN_FILL * room:
-            return pages
-        if moved + last_height >= TARGET_FILL * room:
-            return [*pages[:-2], before[:cut], before[cut:] + last]
-    return pages
 
 
 class _Sheet:

@@ -25,7 +25,8 @@ from handout_gen.core.errors import HandoutGenError, RenderError
 from handout_gen.core.files import write_file
 from handout_gen.packets.assemble import Part, assemble, outline_titles, prepare_part
 from handout_gen.packets.kit import BACK, FRONT, Kit, load_kit
-from handout_gen.packets.letters import LetterPress, Piece, cut_pieces
+from handout_gen.packets.letterpages import Piece
+from handout_gen.packets.letters import LetterPress, cut_pieces
 from handout_gen.packets.parts import (
     HandoutSpec,
     Static,
