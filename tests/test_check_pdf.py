@@ -73,6 +73,7 @@ def test_small_text_small_footer_and_fallback_glyphs_fail(sample_project: Path) 
     assert glyph.message.startswith("character '→' (U+2192) is drawn with a font outside the chain in ")
 
 
+@pytest.mark.slow  # three renders read twice, pdfminer's read slow: the reader's guard, not the edit loop's
 @pytest.mark.parametrize("variant", [Variant("en", large_print=True), Variant("ar"), Variant("zh")],
                          ids=["en-large", "ar", "zh"])
 def test_pdfium_reads_the_characters_pdfminer_reads(variant: Variant) -> None:
