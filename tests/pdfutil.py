@@ -175,7 +175,7 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
     The body lies between the margins of base.css.j2 (the constants ``check`` uses); text
     above and below them is the header and footer.
     """
-    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT, in_body
     from handout_gen.checks.pdfchars import edge_distances, pdf_pages
 
     top_margin, bottom_margin = TOP_MARGIN_PT[large_print], BOTTOM_MARGIN_PT[large_print]
@@ -183,7 +183,7 @@ def page_layout(data: bytes, *, large_print: bool) -> list[dict[str, object]]:
     for page in pdf_pages(data):
         chars = [c for c in page.chars if c.text.strip()]
         body_bottom = page.height - bottom_margin
-        body = [c for c in chars if c.top >= top_margin - 1 and c.bottom <= body_bottom + 1]
+        body = [c for c in chars if in_body(c, page, large_print)]
         extent = max((c.bottom for c in body), default=0) - min((c.top for c in body), default=0)
         layout.append({
             "fill": extent / (body_bottom - top_margin),

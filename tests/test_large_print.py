@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT
+from handout_gen.checks.pdf import in_body
 from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.cli import cli
 from tests.conftest import SMALL_RECIPE
@@ -19,12 +19,11 @@ def body_sizes(path: Path) -> tuple[set[float], set[float]]:
     """(body sizes, bold body sizes) of the characters between the page margins."""
     sizes, bold = set(), set()
     large = path.name.endswith(".large.pdf")
-    top, bottom = TOP_MARGIN_PT[large], BOTTOM_MARGIN_PT[large]
     for page in pdf_pages(path.read_bytes()):
         for char in page.chars:
             if not char.text.strip():
                 continue
-            if char.top >= top - 1 and char.bottom <= page.height - bottom + 1:
+            if in_body(char, page, large):
                 size = round(char.size, 1)
                 sizes.add(size)
                 if "Bold" in char.font:

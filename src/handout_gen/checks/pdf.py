@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.checks.findings import Finding
-from handout_gen.checks.pdfchars import edge_distances, pdf_pages
+from handout_gen.checks.pdfchars import Char, Page, edge_distances, pdf_pages
 from handout_gen.core.errors import Severity, relpath
 from handout_gen.core.files import Manifest
 from handout_gen.core.fonts import chain, face_cmap, invisible
@@ -147,18 +147,16 @@ def pdf_findings(
 ) -> list[Finding]:
     """Body size, footer size, clearance from the paper's edges and font coverage of one
     rendered handout."""
-    top_margin, bottom_margin = TOP_MARGIN_PT[large_print], BOTTOM_MARGIN_PT[large_print]
     smallest: dict[str, tuple[float, str, int]] = {}  # area -> (size, text, page) of its smallest text
     nearest = (EDGE_CLEAR_PT, "", "", 0)  # (distance, edge, text, page): the ink nearest an edge
     findings: list[Finding] = []
     judged: set[tuple[str, str]] = set()
     for page in pdf_pages(data):
-        bottom_edge = page.height - bottom_margin + 1
         for char in page.chars:
             text, size = char.text, round(char.size, 2)
             if not text.strip():
                 continue
-            area = "body" if char.top >= top_margin - 1 and char.bottom <= bottom_edge else "furniture"
+            area = "body" if in_body(char, page, large_print) else "furniture"
             if area not in smallest or size < smallest[area][0]:
                 smallest[area] = (size, text, page.number)
             for distance, edge in edge_distances(page, char):
@@ -171,6 +169,13 @@ def pdf_findings(
                                         char_files, root, seen_chars, families)
     return findings + _size_findings(smallest, large_print, output_name, source) + _edge_findings(
         nearest, output_name, source)
+
+
+def in_body(char: Char, page: Page, large_print: bool) -> bool:
+    """Whether a character lies between the page margins (body text), not in the header or
+    footer; a point's tolerance for the measure's rounding."""
+    bottom = page.height - BOTTOM_MARGIN_PT[large_print]
+    return char.top >= TOP_MARGIN_PT[large_print] - 1 and char.bottom <= bottom + 1
 
 
 def _glyph_findings(

@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
 from handout_gen.checks import text as checks_text
@@ -34,7 +32,7 @@ from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
 from handout_gen.content.values import practice_values
-from handout_gen.content.yamlfile import parse_yaml, split_front_matter, yaml_key_lines
+from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, yaml_key_lines
 from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
@@ -361,20 +359,18 @@ def packet_setup_findings(project: Project) -> list[Finding]:
         return [from_problem(p) for p in exc.problems if p.rule != "references.unknown-slug"]
     except ConfigError as exc:
         return [Finding("content/packet.yaml", None, "schema", "error", str(exc), fix_for("schema"))]
-    return _site_name_findings(project, kit.text.text)
+    lines = yaml_key_lines(kit.text_bytes.decode("utf-8-sig"))  # the file loaded: its YAML parses
+    return _site_name_findings(project, kit.text.text, lines)
 
 
-def _site_name_findings(project: Project, words_by_lang: Mapping[str, Any]) -> list[Finding]:
+def _site_name_findings(
+    project: Project, words_by_lang: Mapping[str, Any], lines: KeyLines
+) -> list[Finding]:
     """A site a roster row may name ("radiofrequency-ablation:cervical") that a language's
     packet words do not name: letters in it print the procedure without its site, and the
     patient cannot see it is the right place. A name for no site is a misspelt key."""
     sites = sorted({site for procedure in project.procedures.values() for site in procedure.meta.prep.sites})
-    path = project.content_dir / "packet.yaml"
-    try:  # where each language's names are (the file loaded: its YAML parses)
-        lines = yaml_key_lines(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        lines = {}
-    source, fix = relpath(path, project.root), fix_for("packet.site-name")
+    source, fix = relpath(project.content_dir / "packet.yaml", project.root), fix_for("packet.site-name")
     findings = []
     for lang, words in words_by_lang.items():
         missing = [site for site in sites if site not in words.site_names]

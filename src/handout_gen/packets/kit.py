@@ -169,6 +169,10 @@ class Kit:
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 
+    def packet_handouts(self, slugs: tuple[str, ...]) -> list[str]:
+        """The handouts a packet of ``slugs`` holds: none when its recipe leaves them out."""
+        return self.handout_slugs(slugs) if "handouts" in self.sections(slugs) else []
+
     def handout_slugs(self, slugs: tuple[str, ...]) -> list[str]:
         out: list[str] = []
         for slug in slugs:

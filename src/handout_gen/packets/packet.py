@@ -193,14 +193,12 @@ class PacketMaker:
         letter.slot = _slot(self.part(page_part(kit, lang, large))[1], kit.recipe.template)
         parts = [letter]
         versions: dict[str, Any] = {"packet": kit.text.version, "tool": __version__, "handouts": {}}
-        sections = kit.sections(row.procedures)
-        if "handouts" in sections:
-            for slug in kit.handout_slugs(row.procedures):
-                static = handout_part(kit, slug, row.language, large, row.procedures, row.prep_flags)
-                assert isinstance(static.spec, HandoutSpec)
-                meta = project.procedures[slug].edition(static.spec.lang).meta
-                versions["handouts"][slug] = meta.version
-                parts.append(self._static(static, [(meta.title, 0)], project.recipe.template))
+        for slug in kit.packet_handouts(row.procedures):
+            static = handout_part(kit, slug, row.language, large, row.procedures, row.prep_flags)
+            assert isinstance(static.spec, HandoutSpec)
+            meta = project.procedures[slug].edition(static.spec.lang).meta
+            versions["handouts"][slug] = meta.version
+            parts.append(self._static(static, [(meta.title, 0)], project.recipe.template))
         back = back_part(kit, row.procedures, lang, large, row.location, self.today, row.prep_flags)
         if back is not None:
             anchors = self.part(back)[1]

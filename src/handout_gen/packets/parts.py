@@ -161,7 +161,7 @@ def back_part(
     sections = tuple(s for s in kit.sections(slugs) if s in BACK)
     if not sections:
         return None
-    calls = tuple(kit.handout_slugs(slugs)) if "handouts" in kit.sections(slugs) else slugs
+    calls = tuple(kit.packet_handouts(slugs)) or slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
     marked = {t for s in slugs for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics}
     covered = covered_topics(kit, slugs, flags, marked)

@@ -143,10 +143,9 @@ def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Stat
         eff = kit.packet_lang(lang)
         for furniture in (page_part(kit, eff, large), glyph_part(kit, eff, large)):
             parts[furniture.key] = furniture
-        if "handouts" in kit.sections(slugs):
-            for slug in kit.handout_slugs(slugs):
-                part = handout_part(kit, slug, lang, large, slugs, flags)
-                parts[part.key] = part
+        for slug in kit.packet_handouts(slugs):
+            part = handout_part(kit, slug, lang, large, slugs, flags)
+            parts[part.key] = part
         for extra in (
             back_part(kit, slugs, eff, large, location, today, flags),
             prep_part(kit, slugs, eff, large, flags),
@@ -168,7 +167,7 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
             message = f"content/packet.yaml has no '{lang}' text; those packets use English"
             fallbacks.setdefault(message, []).extend(rows)
         _no_site_fallbacks(kit, slugs, variant.flags.sites, fallbacks, rows)
-        for slug in kit.handout_slugs(slugs) if "handouts" in kit.sections(slugs) else ():
+        for slug in kit.packet_handouts(slugs):
             if lang not in kit.project.procedures[slug].editions:
                 message = f"{slug} has no '{lang}' edition; those packets use the English handout"
                 fallbacks.setdefault(message, []).extend(rows)
@@ -189,8 +188,7 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
 def _draft(kit: Kit, slugs: tuple[str, ...], lang: str) -> bool:
     """Whether a packet of ``slugs`` in ``lang`` prints a draft: its words (content/packet.yaml)
     or a handout it holds (the recipe's choice, in the edition it uses)."""
-    handouts = kit.handout_slugs(slugs) if "handouts" in kit.sections(slugs) else ()
-    editions = (kit.project.procedures[slug].edition(lang) for slug in handouts)
+    editions = (kit.project.procedures[slug].edition(lang) for slug in kit.packet_handouts(slugs))
     return kit.text.status == "draft" or any(edition.meta.status == "draft" for edition in editions)
 
 
