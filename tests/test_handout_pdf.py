@@ -89,6 +89,31 @@ def test_identical_input_gives_identical_bytes() -> None:
     assert b"/CreationDate" not in first
 
 
+def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:
+    """The renderer parses each <style> block once and hands WeasyPrint the parsed sheet: the
+    pages it writes, the first time and from the remembered sheet, are byte for byte those
+    WeasyPrint writes when it reads the block itself, in both print sizes."""
+    from weasyprint import HTML
+
+    from handout_gen.handouts import handout_html
+    from handout_gen.render.pdf import PdfRenderer, typeset
+
+    project = load_project(FIXTURE)
+    renderer = PdfRenderer(project.root)
+    for variant in (Variant(), Variant(large_print=True)):
+        html = handout_html(project, project.procedure("prp-injection"), variant)
+        assert html.count("<style>") == 1
+        base = project.content_dir.resolve().as_uri() + "/"
+        own = HTML(string=typeset(html), base_url=base, url_fetcher=renderer.fetcher).render(
+            font_config=renderer.fonts, pdf_variant="pdf/ua-1"
+        )
+        expected = renderer.write(own)
+        first = renderer.write(renderer.document(html, project.content_dir))
+        again = renderer.write(renderer.document(html, project.content_dir))
+        assert first == expected and again == expected
+    assert len(renderer._sheets) == 2  # one parsed sheet per print size, reused
+
+
 def test_qr_code_is_embedded_as_an_image_with_alt_text(rfa_pdf: Path) -> None:
     data = rfa_pdf.read_bytes()
     # The QR code is an SVG drawn as vector paths inside a form XObject with /Alt in the tags.
