@@ -86,7 +86,7 @@ def test_a_typo_blocks_only_what_is_made_from_its_file(small_project: Path) -> N
     """One procedure's typo is named and blocks its own handouts; everything else is made."""
     path = small_project / "content" / "procedures" / "prp-injection.md"
     path.write_text(path.read_text().replace("status: draft", "status: reviewed"))
-    problem = "content/procedures/prp-injection.md:10: status: Input should be 'draft' or 'approved'"
+    problem = "content/procedures/prp-injection.md:10: status: must be 'draft' or 'approved'"
     code, out, err = run("--project", str(small_project), "build")
     assert code == 1
     assert err.startswith("Error: 1 problem; the outputs they concern were not built")

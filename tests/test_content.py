@@ -69,7 +69,7 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     risk_line = _line_of(esi, "bleeding_risk:")  # the site's level is named in the message
     assert (
         f"content/procedures/radiofrequency-ablation.md:{status_line}: status: "
-        "Input should be 'draft' or 'approved'" in message
+        "must be 'draft' or 'approved'" in message
     )
     assert (
         f"content/procedures/radiofrequency-ablation.md:{typo_line}: review_intervall_months: "
@@ -77,7 +77,7 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     )
     assert (
         f"content/procedures/epidural-steroid-injection.md:{risk_line}: prep.bleeding_risk: "
-        "site 'cervical-interlaminar': Input should be 'low', 'intermediate' or 'high'" in message
+        "site 'cervical-interlaminar': must be 'low', 'intermediate' or 'high'" in message
     )
     assert len(project.problems) == 3
     with pytest.raises(ValidationFailed, match="radiofrequency-ablation.md:.*status"):
@@ -91,6 +91,17 @@ def test_missing_required_field_and_yaml_syntax_error(sample_project: Path) -> N
     assert "content/procedures/prp-injection.md:2: reviewer_role: is required but missing" in message
     assert "content/procedures/spinal-cord-stimulation.md:" in message and "invalid YAML" in message
     assert _line_of(scs, "[unclosed") >= 2
+
+
+def test_a_key_that_lost_its_indent_is_named(sample_project: Path) -> None:
+    """The parser stops at the line after one that lost its indent; the hint names that one."""
+    path = _break(sample_project, "prp-injection", "  sedation_offered: false", "sedation_offered: false")
+    lost = _line_of(path, "sedation_offered")
+    assert _problems(sample_project) == [
+        f"content/procedures/prp-injection.md:{lost + 1}: invalid YAML: mapping values are not allowed "
+        f"in this context (hint: line {lost} (sedation_offered) has a value, so nothing can be indented "
+        f"under it: if it lost its indent, indent it as line {lost + 1} is)"
+    ]
 
 
 def test_sections_must_be_present_and_in_order(sample_project: Path) -> None:

@@ -90,8 +90,63 @@ def test_an_unquoted_colour_gets_a_hint(sample_project: Path) -> None:
     edit(practice, 'primary: "#1B4965"', "primary: #1B4965")
     result = hg(sample_project, "list")
     assert result.returncode == 1
-    assert "colors.primary: Input should be a valid string (it is empty: a value that starts with '#' " \
-        "must be in quotes" in result.stderr
+    assert "colors.primary: is empty: write a value (one that starts with '#' must be in quotes" \
+        in result.stderr
+
+
+UNDIALLABLE = ["555-01OO", "555-010", "call the front desk", "555-0101 x", "555--", "555.0199"]
+
+
+@pytest.mark.parametrize("phone", UNDIALLABLE)
+def test_a_phone_number_that_cannot_be_dialled_stops_everything_at_its_line(
+    sample_project: Path, phone: str
+) -> None:
+    """Every page prints the practice's number for "call us": a letter O for a zero, a digit
+    short or words in its place is an error at its line, before anything is written."""
+    practice = sample_project / "content/practice.yaml"
+    edit(practice, "after_hours_phone: 555-0199", f"after_hours_phone: {phone}")
+    line = practice.read_text(encoding="utf-8").splitlines().index(f"after_hours_phone: {phone}") + 1
+    result = hg(sample_project, "build")
+    assert result.returncode == 1
+    unquoted = 'is read as a number: put it in quotes, e.g. "555.0100"'  # YAML's 555.0199
+    assert f"content/practice.yaml:{line}: after_hours_phone: " in result.stderr
+    assert "is not a phone number: write its 7 to 15 digits" in result.stderr or unquoted in result.stderr
+    assert not (sample_project / "output").exists()
+
+
+@pytest.mark.parametrize("phone", [
+    "(555) 555-0199", "+1 555 555 0199", '"555.0199"', "555-0199 ext. 12", "5550199"
+])
+def test_phone_numbers_as_staff_write_them_are_read(sample_project: Path, phone: str) -> None:
+    from handout_gen.content.project import load_project
+
+    practice = sample_project / "content/practice.yaml"
+    edit(practice, "after_hours_phone: 555-0199", f"after_hours_phone: {phone}")
+    assert load_project(sample_project).practice.after_hours_phone == phone.strip('"')
+
+
+def test_a_wrong_value_says_what_to_write_instead(sample_project: Path) -> None:
+    """pydantic's words ("Input should be a valid boolean, unable to interpret input") are
+    said as what to write: true or false, a whole number, at least 1, text in quotes."""
+    from handout_gen.content.project import load_project
+    from handout_gen.core.errors import ValidationFailed
+
+    prp = sample_project / "content/procedures/prp-injection.md"
+    edit(prp, "sedation_offered: false", "sedation_offered: maybe")
+    assert [(p.field, p.message) for p in load_project(sample_project).problems] == [
+        ("prep.sedation_offered", "must be true or false")
+    ]
+    practice = sample_project / "content/practice.yaml"
+    edit(practice, "call_within_hours: 2", "call_within_hours: 0")
+    edit(practice, "short_name: Maple Hollow Spine & Pain", "short_name: 1999")
+    edit(practice, "arrive_minutes_early: 45", "arrive_minutes_early: soon")
+    with pytest.raises(ValidationFailed) as failed:
+        load_project(sample_project)
+    assert sorted((p.field or "", p.message) for p in failed.value.problems) == [
+        ("locations.1.arrive_minutes_early", "must be a whole number, e.g. 30"),
+        ("short_name", 'must be text: put it in quotes, e.g. "1999"'),
+        ("thresholds.call_within_hours", "must be at least 1"),
+    ]
 
 
 # --- inside the project means resolved inside ------------------------------------------------

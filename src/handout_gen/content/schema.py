@@ -40,6 +40,29 @@ def _hex(value: str) -> str:
     return value.upper()
 
 
+# A number as staff write one: digits and the marks between them, an extension at the end.
+PHONE_RE = re.compile(r"(?P<number>\+?\(?[0-9][0-9 ().-]*[0-9])(?: ?(?:ext\.?|x) ?[0-9]{1,6})?")
+
+
+def _phone(value: Any) -> Any:
+    """A phone number every page prints for "call us": a typo there sends a worried patient
+    nowhere, so a letter O for a zero, a digit short or words in its place stop the build."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # unquoted 5550100 is a number in YAML
+    elif isinstance(value, float):  # unquoted 555.0100 too, and its last zeros are gone
+        msg = 'is read as a number: put it in quotes, e.g. "555.0100"'
+        raise ValueError(msg)
+    if not isinstance(value, str):
+        return value  # pydantic names the wrong type
+    match = PHONE_RE.fullmatch(value.strip())
+    if match is None or not 7 <= sum(char.isdigit() for char in match["number"]) <= 15:
+        msg = ("is not a phone number: write its 7 to 15 digits, with spaces, dashes, dots or "
+               "brackets between them if you like, e.g. 555-0100 or (555) 555-0100 (an extension: "
+               "555-0100 ext. 12)")
+        raise ValueError(msg)
+    return value.strip()
+
+
 def _clock(value: str) -> str:
     # A string on purpose: unquoted 07:30 is a number in YAML 1.1 (450), never a time.
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
@@ -50,6 +73,7 @@ def _clock(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 Clock = Annotated[str, AfterValidator(_clock)]
+Phone = Annotated[str, BeforeValidator(_phone)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = get_args(Weekday)  # in date.weekday() order
 HttpsUrl = Annotated[str, AfterValidator(_https)]
@@ -118,7 +142,7 @@ class OpeningHours(Strict):
 class Location(PostalAddress):
     id: Slug
     name: Text
-    phone: Text
+    phone: Phone
     # Opening hours as data (printed in the reader's language), or one line of text that
     # every language prints as it is.
     hours: Text | Annotated[list[OpeningHours], Field(min_length=1)]
@@ -158,8 +182,8 @@ class Practice(Strict):
     short_name: Text
     logo: Text
     website: HttpsUrl
-    phone: Text
-    after_hours_phone: Text
+    phone: Phone
+    after_hours_phone: Phone
     colors: Colors
     postal_address: PostalAddress
     email: EmailSettings
@@ -206,11 +230,11 @@ def _bleeding_risk(value: Any) -> Any:
                 msg = f"site '{site}' must be lower-case words joined by hyphens, e.g. 'lumbar'"
                 raise ValueError(msg)
             if not isinstance(level, str) or level not in RISK_ORDER:
-                msg = f"site '{site}': Input should be {_LEVELS}"
+                msg = f"site '{site}': must be {_LEVELS}"
                 raise ValueError(msg)
         return value
     if not isinstance(value, str) or value not in RISK_ORDER:
-        msg = f"Input should be {_LEVELS}, or one of them per site (site: level)"
+        msg = f"must be {_LEVELS}, or one of them per site (site: level)"
         raise ValueError(msg)
     return value
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from handout_gen.core.errors import InputRefused, Problem, relpath
 from handout_gen.core.files import read_input
@@ -84,6 +85,24 @@ YAML_HINTS = {
 }
 
 
+def _lost_indent(text: str, index: int, first_line: int) -> str | None:
+    """A hint when line ``index`` (0-based) is indented under a line that already holds a
+    value: that line most likely lost its indent (the parser names the line after it)."""
+    lines = text.splitlines()
+    if index >= len(lines) or not lines[index].strip():
+        return None
+    before = next((i for i in range(index - 1, -1, -1)
+                   if lines[i].strip() and not lines[i].lstrip().startswith("#")), None)
+    if before is None:
+        return None
+    indent = len(lines[index]) - len(lines[index].lstrip(" "))
+    key, colon, value = lines[before].strip().partition(": ")
+    if indent <= len(lines[before]) - len(lines[before].lstrip(" ")) or not (colon and value.strip()):
+        return None
+    return (f"line {before + first_line} ({key}) has a value, so nothing can be indented under it: "
+            f"if it lost its indent, indent it as line {index + first_line} is")
+
+
 def _key_lines(root: yaml.Node | None, first_line: int) -> KeyLines:
     lines: KeyLines = {}
 
@@ -125,7 +144,8 @@ def parse_yaml(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else first_line
         reason = str(getattr(exc, "problem", None) or exc)
-        hint = next((h for phrase, h in YAML_HINTS.items() if phrase in reason), None)
+        hint = (mark is not None and _lost_indent(text, mark.line, first_line)) or next(
+            (h for phrase, h in YAML_HINTS.items() if phrase in reason), None)
         message = f"invalid YAML: {reason}" + (f" (hint: {hint})" if hint else "")
         return None, {}, [Problem(source, message, line)]
     finally:
@@ -155,17 +175,52 @@ def validate(
                 default_line,
             )
             where = ".".join(str(part) for part in loc) or None
-            message, rule = error["msg"], "schema"
-            if error["type"] == "missing":
-                message, rule = "is required but missing", "schema.missing"
-            elif error["type"] == "extra_forbidden":
-                message = "is not a known field (check the spelling)"
-            elif error.get("input") is None and error["type"].endswith("_type"):
-                message += " (it is empty: a value that starts with '#' must be in quotes, e.g. \"#1B4965\")"
-            elif error["type"].startswith(("date_", "datetime_")):
-                message += " (dates are YYYY-MM-DD, e.g. 2026-11-02)"
-            problems.append(Problem(source, message.removeprefix("Value error, "), line, where, rule=rule))
+            rule = "schema.missing" if error["type"] == "missing" else "schema"
+            problems.append(Problem(source, plain_words(error), line, where, rule=rule))
         return None, problems
+
+
+# pydantic's messages ("Input should be a valid boolean, unable to interpret input") in the
+# words of the person who edits the file, saying what to write instead.
+_KINDS = {
+    "bool": "true or false",
+    "int": "a whole number, e.g. 30",
+    "float": "a number, e.g. 100.4",
+    "list": "a list: one line for each item, each starting with '- '",
+    "dict": "a group of 'key: value' lines, indented under it",
+    "model": "a group of 'key: value' lines, indented under it",
+}
+_LIMITS = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+           "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+
+
+def plain_words(error: ErrorDetails) -> str:
+    """What is wrong with a value and what to write instead, for one pydantic error."""
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    base = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float")
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return "is not a known field (check the spelling)"
+    if kind == "string_type":
+        if given is None:
+            return "is empty: write a value (one that starts with '#' must be in quotes, e.g. \"#1B4965\")"
+        return f'must be text: put it in quotes, e.g. "{given}"' if not isinstance(given, (dict, list)) \
+            else "must be one value on the line, not a list or a group"
+    if base in _KINDS:
+        return f"is empty: write {_KINDS[base]}" if given is None else f"must be {_KINDS[base]}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return f"must list at least {ctx.get('min_length', 1)}"
+    if kind == "literal_error":
+        return f"must be {ctx['expected']}"
+    if kind in _LIMITS:
+        words, key = _LIMITS[kind]
+        return f"must be {words} {ctx[key]}"
+    if kind.startswith(("date_", "datetime_")):
+        return "must be a date written YYYY-MM-DD, e.g. 2026-11-02"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 Fill = Callable[[str, str], tuple[str, list[Problem]]]  # (text, source) -> (filled text, problems)
