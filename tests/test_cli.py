@@ -98,6 +98,14 @@ def test_a_typo_blocks_only_what_is_made_from_its_file(small_project: Path) -> N
     assert code == 0 and out.startswith("wrote ")  # the front desk is not blocked
     code, _, err = run("--project", str(small_project), "handout", "prp-injection")
     assert code == 1 and problem in err
+    assert err.startswith("Error: 1 problem in the files of procedure 'prp-injection'")
+    roster = small_project / "content" / "rosters" / "sample-roster.csv"
+    code, _, err = run("--project", str(small_project), "packets", str(roster), "--check",
+                       "--today", "2026-11-20")
+    assert code == 1  # the desk is told who can fix it, and how to make the other packets meanwhile
+    assert ("row 5, column procedures: names a procedure whose content has a mistake (prp-injection): ask "
+            "whoever keeps the content to fix it ('handout-gen check' names the file and line); "
+            "--skip-invalid makes the other rows' packets") in err
     code, out, err = run("--project", str(small_project), "list")
     assert code == 1 and "radiofrequency-ablation" in out and "prp-injection" not in out
     assert "not loaded: prp-injection" in err and problem in err

@@ -137,7 +137,7 @@ def test_every_bad_row_and_column_is_named_without_values(tmp_path: Path, catalo
         "  row 4, column physician: is not a physician id or name in practice.yaml (known: lindqvist, "
         "okafor)",
         "  row 5, column date: is in the past; check the date (a visit that has taken place needs no packet)",
-        "  row 5, column time: is not a time of day the roster reads (write it as 13:30 or 1:30 PM)",
+        "  row 5, column time: is not a time of day it can read (write it as 13:30 or 1:30 PM)",
         "  row 6, column blood_thinner_name: is empty; name the blood thinner the instructions are for",
         "  row 6, column blood_thinner_stop: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
         "  row 6, column blood_thinner_restart: is empty; a clinician must write when to stop and restart the blood thinner (the packet never uses a default)",  # noqa: E501
@@ -473,7 +473,10 @@ def test_a_language_cell_is_read_as_every_list_reads_it(tmp_path: Path, catalog:
     klingon, traditional, typo = check_roster(path, catalog).problems
     assert (klingon.line, klingon.field, traditional.line) == (11, "language", 12)
     assert klingon.message.startswith("must be one of en, es, ") and "Klingon" not in klingon.message
-    assert klingon.message.endswith("(content/languages.yaml)")  # nothing like it: no guess
+    assert klingon.message.endswith(  # nothing like it: no guess, but what to do
+        "(content/languages.yaml); the practice has no packets in any other: ask the patient which of these "
+        "they read (an English packet and an interpreter, if none), or ask whoever keeps the content to add "
+        "the language")
     assert typo.message.endswith("(content/languages.yaml); did you mean es?")
     assert traditional.message.startswith(
         "is written in another script than its language's packets (which would print characters the "
@@ -591,7 +594,8 @@ def test_two_different_bookings_of_one_patient_at_one_time_refuse_both(
 ) -> None:
     """A row pasted twice is a repeat (its first copy is made); the same patient at the same
     date and time with another clinic, doctor or procedure is not a paste: which booking is
-    right is the desk's to find out, so both rows are refused (roster.double-booked)."""
+    right is the desk's to find out, so both rows are refused (roster.double-booked), naming the
+    columns that differ. A paste that lost its patient_id is still a paste."""
     rows = [
         GOOD,
         {**GOOD, "location": "riverside", "physician": "lindqvist", "date": "2026-12-08"},
@@ -600,18 +604,22 @@ def test_two_different_bookings_of_one_patient_at_one_time_refuse_both(
         {**GOOD, "patient_id": "MH-3", "first_name": "Eva", "date": "2026-12-10"},
         {**GOOD, "patient_id": "MH-3", "first_name": "Eva", "date": "2026-12-10",
          "procedures": "prp-injection", "sedation": "no"},  # another procedure at that moment
+        {**GOOD, "patient_id": "MH-4", "first_name": "Ida", "time": "08:00"},
+        {**GOOD, "patient_id": "", "first_name": "Ida", "time": "08:00"},  # pasted, its id lost
     ]
     rows[0] = {**GOOD, "date": "2026-12-08"}
     summary, found = checked(tmp_path, catalog, rows)
-    said = ("books the same patient at the same date and time as row {}, with other details (clinic, doctor, "
-            "procedures or answers): check which booking is right; neither packet is made")
+    said = ("books the same patient at the same date and time as row {}, with another %s: check which "
+            "booking is right; neither packet is made")
     assert found == [
-        *both(2, 3, "date", "roster.double-booked", said),
+        *both(2, 3, "date", "roster.double-booked", said % "location and physician"),
         (5, "patient_id", "roster.repeated", "repeats row 4: the same patient at the same date and time (two "
          "procedures at one visit go in one procedures cell)"),
-        *both(6, 7, "date", "roster.double-booked", said),
+        *both(6, 7, "date", "roster.double-booked", said % "procedures and sedation"),
+        (9, "patient_id", "roster.repeated", "repeats row 8: the same patient at the same date and time (two "
+         "procedures at one visit go in one procedures cell)"),
     ]
-    assert (summary.valid, summary.bad_rows) == (1, {2, 3, 5, 6, 7})
+    assert (summary.valid, summary.bad_rows) == (2, {2, 3, 5, 6, 7, 9})
 
 
 def test_two_patients_of_one_name_are_told_apart_by_their_ids(tmp_path: Path, catalog: Catalog) -> None:
@@ -860,3 +868,12 @@ def test_a_restart_on_the_visit_day_comes_after_the_visits_own_lines(catalog: Ca
     visit = Visit(when, 30, Needs(fasting=True), blood_thinner_restart=when.date())
     rules = [item.rule for item in schedule(visit, catalog.rules, catalog.today, catalog.closed)]
     assert rules[-1] == "blood_thinner_restart" and "fasting_clear_liquids" in rules
+
+
+def test_noon_and_midnight_in_words_get_the_clock_time_to_write(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "time": "Noon"}, {**GOOD, "time": "midnight", "patient_id": "MH-2"}])
+    assert [p.message for p in check_roster(path, catalog).problems] == [
+        "is not a time of day it can read (write 12:00 PM)",
+        "is not a time of day it can read (write 12:00 AM)",
+    ]

@@ -134,7 +134,7 @@ class Project:
     def procedure(self, slug: str) -> Procedure:
         """Look up a procedure; an unknown slug names the known ones, a broken one its problems."""
         if slug in self.broken:
-            raise ValidationFailed(self.broken[slug], f"content/procedures/{slug}.md")
+            raise ValidationFailed(self.broken[slug], f"the files of procedure '{slug}'")
         try:
             return self.procedures[slug]
         except KeyError:

@@ -202,8 +202,9 @@ def _check_procedures(
         bad("procedures", "is empty; name at least one procedure slug")
     broken = [s for s in slugs if s in catalog.broken]
     if broken:
-        bad("procedures", f"names a procedure whose file has problems ({', '.join(broken)}); "
-            "fix it first (see 'handout-gen check')")
+        bad("procedures", f"names a procedure whose content has a mistake ({', '.join(broken)}): ask whoever "
+            "keeps the content to fix it ('handout-gen check' names the file and line); --skip-invalid "
+            "makes the other rows' packets")
     unknown = [n for n, s in enumerate(resolved, 1) if s not in known_slugs]
     if unknown:  # by position in the cell, never its text; a guess is a known slug
         which = (f"procedure{'s' * (len(unknown) > 1)} {' and '.join(map(str, unknown))} of {len(items)}"
@@ -251,7 +252,9 @@ def _check_when(
         bad("date", "is more than two years ahead; check the year")
     clock = parse_time(cells["time"])
     if clock is None:
-        bad("time", f"is not a time of day the roster reads ({TIME_FORMS})")
+        said = cells["time"].strip().casefold()
+        noon = {"noon": "12:00 PM", "midday": "12:00 PM", "midnight": "12:00 AM"}.get(said)
+        bad("time", f"is not a time of day it can read ({f'write {noon}' if noon else TIME_FORMS})")
     return day, clock
 
 
@@ -379,9 +382,13 @@ def validate_row(
         guess = catalog.languages.likely(cells["language"])
         known = (f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages"
                  f".yaml){f'; did you mean {guess}?' if guess else ''}")
+        none = ("; the practice has no packets in any other: ask the patient which of these they read "
+                "(an English packet and an interpreter, if none), or ask whoever keeps the content to add "
+                "the language")
         bad("language", f"is written in another script than its language's packets (which would print "
             f"characters the patient may not read); ask the patient which they read: the cell {known}, "
-            "or whoever keeps the content declares this script as a language of its own" if other else known)
+            "or whoever keeps the content declares this script as a language of its own" if other
+            else known if guess else known + none)
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)

@@ -25,9 +25,10 @@ ID_NAMES_RULE = "roster.id-names"  # one patient_id, two names: one row is anoth
 ID_NAMES = ("has the patient_id of row {other} with another name: one of the two rows is wrong; check "
             "both against the chart")
 DOUBLE_BOOKED_RULE = "roster.double-booked"  # one patient, one moment, two different bookings
-DOUBLE_BOOKED = ("books the same patient at the same date and time as row {other}, with other details "
-                 "(clinic, doctor, procedures or answers): check which booking is right; neither packet "
-                 "is made")
+DOUBLE_BOOKED = ("books the same patient at the same date and time as row {other}, with another "
+                 "{columns}: check which booking is right; neither packet is made")
+# The roster column a PatientRow field comes from, where the two differ.
+_COLUMN_OF = {"sites": "procedures", "blood_thinner_restart_day": "blood_thinner_restart"}
 SAME_DAY = ("the same patient has another visit on this day (row {other}): two packets would give two "
             "different times to stop eating, drinking and medicines; put both procedures in one row's "
             "procedures cell")
@@ -62,7 +63,7 @@ class _Seen:
     def __init__(self) -> None:
         self.first: dict[bytes, list[tuple[int, bytes]]] = {}  # (name, moment) → each id's first row
         self.names: dict[bytes, tuple[int, bytes]] = {}  # id → the first row with it, and its name
-        self.booked: dict[int, bytes] = {}  # row → a digest of everything it says but its number
+        self.booked: dict[int, dict[str, bytes]] = {}  # row → a digest of each column it fills
 
     def clashes(self, number: int, row: PatientRow, partners: dict[int, Problem]) -> list[Problem]:
         name = " ".join(fold(row.first_name).split() + fold(row.last_name).split())  # José is jose
@@ -74,13 +75,18 @@ class _Seen:
             if its_name != _digest(name):
                 return _both(number, other, partners, "patient_id", ID_NAMES, ID_NAMES_RULE)
         said = {f.name: getattr(row, f.name) for f in fields(row) if f.name != "row"}
-        said.update(first_name=name, last_name="", patient_id=ident)  # "ZZYZX" is Zzyzx, "mh-1" MH-1
-        self.booked[number] = _digest(repr(sorted(said.items())))
+        said.update(first_name=name, last_name="")  # "ZZYZX" is Zzyzx
+        del said["patient_id"]  # the same patient already: the same id ("mh-1" is MH-1), or none on one row
+        self.booked[number] = {key: _digest(repr(value)) for key, value in said.items()}
         first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
-        if first != number and self.booked[first] != self.booked[number]:
+        differ = sorted({_COLUMN_OF.get(key, key) for key, digest in self.booked[number].items()
+                         if first != number and self.booked[first][key] != digest})
+        if differ:
             # Not a paste: which clinic, doctor or instructions are right is the desk's to find out.
-            return _both(number, first, partners, "date", DOUBLE_BOOKED, DOUBLE_BOOKED_RULE)
+            columns = " and ".join(filter(None, (", ".join(differ[:-1]), differ[-1])))
+            message = DOUBLE_BOOKED.format(other="{other}", columns=columns)
+            return _both(number, first, partners, "date", message, DOUBLE_BOOKED_RULE)
         if first != number:  # pasted twice: two packets, two letters for one visit
             return [Problem("roster", f"repeats row {first}: the same patient at the same date and time (two "
                             "procedures at one visit go in one procedures cell)", number, "patient_id",
