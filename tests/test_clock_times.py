@@ -323,6 +323,29 @@ def test_fasting_counts_back_from_the_arrival(kit: Kit) -> None:
     assert (late.rule, late.late) == ("fasting", True)  # one "Call us today" for the whole rule
 
 
+def test_no_driving_after_sedation_counts_from_the_longest_stay_of_the_visit(kit: Kit) -> None:
+    """The time without driving ends after_sedation_hours after the patient goes home: the
+    packet rules' visit_hours after the appointment (2 in the fixture), or a procedure's own
+    longer stay (an implant's recovery, its prep's visit_hours), never the shorter one."""
+    from types import SimpleNamespace
+
+    from handout_gen.content.schema import Prep
+
+    when = datetime(2026, 12, 8, 8, 45)
+    rest = 24
+
+    def end(*stays: int | None) -> datetime:
+        preps = [Prep(sedation_offered=True, driver_required=True, contrast_dye=False, steroid=False,
+                      bleeding_risk="low", visit_hours=stay) for stay in stays]
+        needs = Needs.of(preps, SimpleNamespace(sedation=True, dye_allergy=False, diabetes=False))
+        moments = schedule(Visit(when, 30, needs, rest_hours=rest), kit.text.rules, TODAY)
+        return next(m.at for m in moments if m.rule == "after_sedation")
+
+    assert kit.text.rules.after_sedation.visit_hours == 2
+    assert end(None) == end(1) == when + timedelta(hours=2 + rest)  # the rules' stay at least
+    assert end(4) == end(None, 4) == when + timedelta(hours=4 + rest)  # 12:45 PM the next day
+
+
 @pytest.mark.parametrize(("ahead", "late"), [(8, False), (7, True), (6, True), (0, True)])
 def test_anti_inflammatory_hold_boundary(kit: Kit, ahead: int, late: bool) -> None:
     """7 days without the medicine: the last dose is 8 days before, and may be on the print date.

@@ -256,6 +256,10 @@ class Prep(Strict):
     # The handout forbids driving for longer than sedation does (e.g. while a stimulator is
     # on): the letter's end of the sedation rules then leaves driving to the handout.
     driving_limited: bool = False
+    # Hours from the appointment time until the patient goes home, for a procedure with a
+    # longer stay than packet.yaml's rules.after_sedation.visit_hours (an implant's recovery):
+    # the time without driving after sedation is counted from then.
+    visit_hours: Annotated[int, Field(ge=0, le=12)] | None = None
 
     @property
     def sites(self) -> tuple[str, ...]:

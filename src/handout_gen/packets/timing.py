@@ -166,6 +166,7 @@ class Needs:
     dye_call: bool = False
     diabetes_call: bool = False  # fasting, with diabetes (a day only when the rule is set)
     driving_limited: bool = False  # a procedure's own no-driving rule outlasts sedation's
+    visit_hours: int = 0  # the longest stay a procedure's prep sets (0: the packet rules')
 
     @classmethod
     def of(cls, preps: Sequence[Prep], flags: PatientFlags) -> Needs:
@@ -176,6 +177,7 @@ class Needs:
             dye_call=flags.dye_allergy and any(p.contrast_dye for p in preps),
             diabetes_call=flags.diabetes and fasting,
             driving_limited=any(p.driving_limited for p in preps),
+            visit_hours=max((p.visit_hours or 0 for p in preps), default=0),
         )
 
 
@@ -243,7 +245,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     if visit.needs.fasting:
         found += _fasting(visit, rules, today)
         if visit.rest_hours:  # never late: it is after the visit
-            hours = rules.after_sedation.visit_hours + visit.rest_hours
+            stay = max(rules.after_sedation.visit_hours, visit.needs.visit_hours)
+            hours = stay + visit.rest_hours
             limited = visit.needs.driving_limited
             rule: RuleName = "after_sedation_driving_limited" if limited else "after_sedation"
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
