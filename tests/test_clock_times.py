@@ -539,7 +539,8 @@ def test_a_fasting_patient_with_diabetes_calls_by_a_day_the_letter_names(tmp_pat
     heading = {"heading": "Dates and times to remember"}
     assert DIABETES_WORDS["en"][2] % heading in dated.items
     assert plain_kit.words("en").diabetes_fasting in undated.items
-    assert not [item for item in undated.items if "in the letter" in item]
+    # (the letter's last day to check blood sugar after the steroid is another rule's pointer)
+    assert not [item for item in undated.items if "in the letter" in item and "not eating" in item]
 
 
 def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as_call_us_today(
@@ -594,6 +595,44 @@ def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> 
         "text.es.diabetes_fasting_call: is needed: rules.diabetes_fasting is set",
         "text.es.late_diabetes_fasting: is needed: rules.diabetes_fasting is set",
         "text.es.diabetes_fasting_dated: is needed: rules.diabetes_fasting is set",
+    ]
+
+
+def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_blood_sugar(kit: Kit) -> None:
+    """"Check your blood sugar more often for 3 days" left the counting to the patient: the
+    letter prints the last day, visit day plus thresholds.blood_sugar_check_days (Wednesday
+    December 9 + 3: Saturday December 12), in the patient's language, and the checklist points
+    there. Only with diabetes and a procedure that uses a steroid."""
+    diabetic = {**BASE, "first_name": "Ida", "last_name": "Quill", "diabetes": "yes"}
+    english, spanish, not_diabetic, no_steroid = letter_text(kit, [
+        diabetic,
+        {**diabetic, "language": "es", "patient_id": "MH-2", "first_name": "Eva"},
+        {**BASE, "first_name": "Ana", "last_name": "Quill", "patient_id": "MH-3"},
+        {**diabetic, "procedures": "prp-injection", "patient_id": "MH-4", "first_name": "Bo"},
+    ], TODAY)
+    said = ("Through Saturday, December 12: Check your blood sugar more often than usual: the steroid can "
+            "raise it.")
+    assert said in " ".join(english.split())
+    assert "Hasta el sábado, 12 de diciembre (incluido): Mídase el azúcar" in " ".join(spanish.split())
+    assert "blood sugar" not in not_diabetic and "blood sugar" not in no_steroid
+    words = kit.words("en")
+    prep = build_prep(("epidural-steroid-injection",), rows_from([diabetic], kit.catalog(TODAY))[0],
+                      kit.project, words, kit.text.rules.calls())
+    assert words.diabetes_steroid_dated % {"heading": words.times_heading} in prep.items
+
+
+def test_the_blood_sugar_line_needs_its_words_in_every_language(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    words = project / "content/packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    spanish = text.index("\n  es:\n")
+    cut = re.sub(r"\n    blood_sugar_check: >-\n(      .*\n)+", "\n", text[spanish:], count=1)
+    words.write_text(text[:spanish] + cut, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as info:
+        load_kit(load_project(project))
+    assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
+        "text.es.blood_sugar_check: is needed: thresholds.blood_sugar_check_days is set and procedure "
+        "'epidural-steroid-injection' uses a steroid"
     ]
 
 

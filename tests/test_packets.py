@@ -204,7 +204,9 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     last = f'On Friday, December 4: Last day of your blood thinner. {plan} "{STOP}"'
     assert in_order(thinner, [last, restart, "When to stop"]) == []
     diabetic = text_of(batch, "Marguerite")
-    assert "This procedure uses a steroid medicine. It can raise your blood sugar" in diabetic
+    # the last day to check blood sugar more often is a day in the list; the checklist points there
+    assert "Through Saturday, December 12: Check your blood sugar more often than usual" in diabetic
+    assert "uses a steroid medicine, which can raise your blood sugar for a few days." in diabetic
     assert "Start your blood thinner again" not in diabetic  # no blood thinner, no such line
     dye = text_of(batch, "Yusuf")
     assert "You told us you are allergic to X-ray dye." in dye

@@ -163,7 +163,8 @@ def patient_context(
     if map_url not in qr_cache:
         qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
-    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours)
+    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
+                      practice.thresholds.blood_sugar_check_days or 0)
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None

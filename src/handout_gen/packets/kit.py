@@ -204,6 +204,7 @@ DRIVING_LIMITED_WORDS = ("after_sedation_rules_driving_limited", "after_sedation
 DIABETES_CALL_WORDS = (
     TIMED_WORDS["diabetes_fasting"][1], LATE_WORDS["diabetes_fasting"], "diabetes_fasting_dated"
 )
+BLOOD_SUGAR_WORDS = (*TIMED_WORDS["blood_sugar"], "diabetes_steroid_dated")
 
 
 def _needed_words_problems(
@@ -211,13 +212,19 @@ def _needed_words_problems(
 ) -> list[Problem]:
     """Optional words a packet needs after all: a procedure whose own no-driving rule outlasts
     sedation's needs the words that leave driving to it (the plain ones would tell its patients
-    when they may drive); rules.diabetes_fasting needs the words of its call."""
+    when they may drive); rules.diabetes_fasting needs the words of its call, and
+    thresholds.blood_sugar_check_days with a procedure that uses a steroid the dated line of
+    its last day."""
     needed: list[tuple[tuple[str, ...], str]] = []
     limited = sorted(slug for slug, p in project.procedures.items() if p.meta.prep.driving_limited)
     if limited:
         needed.append((DRIVING_LIMITED_WORDS, f"procedure '{limited[0]}' has prep.driving_limited"))
     if text.rules.diabetes_fasting is not None:
         needed.append((DIABETES_CALL_WORDS, "rules.diabetes_fasting is set"))
+    steroid = sorted(slug for slug, p in project.procedures.items() if p.meta.prep.steroid)
+    if steroid and project.practice.thresholds.blood_sugar_check_days:
+        needed.append((BLOOD_SUGAR_WORDS, f"thresholds.blood_sugar_check_days is set and procedure "
+                                          f"'{steroid[0]}' uses a steroid"))
     return [
         Problem(source, f"is needed: {why}", lines.get(("text", lang)), f"text.{lang}.{key}")
         for keys, why in needed

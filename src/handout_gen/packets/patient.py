@@ -80,12 +80,15 @@ class PatientRow:
     def appointment(self) -> datetime:
         return datetime.combine(self.date, self.time)
 
-    def visit(self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0) -> Visit:
+    def visit(
+        self, arrive_minutes: int, preps: Sequence[Prep], rest_hours: int = 0, sugar_days: int = 0
+    ) -> Visit:
         """What this row's timed instructions are computed from (see :mod:`.timing`);
-        ``rest_hours``: the practice's hours without driving after sedation (0: not printed)."""
+        ``rest_hours``: the practice's hours without driving after sedation, ``sugar_days``
+        its days of checking blood sugar more often after a steroid (0: not printed)."""
         needs = Needs.of(preps, self)
         return Visit(self.appointment, arrive_minutes, needs, self.blood_thinner_last_dose,
-                     self.blood_thinner_restart_day, rest_hours)
+                     self.blood_thinner_restart_day, rest_hours, sugar_days)
 
     @property
     def prep_flags(self) -> PrepFlags:

@@ -61,8 +61,10 @@ def build_prep(
     elif any(p.driver_required for p in preps):
         plan.items.append(words.driver_required)
         plan.driver = True
-    if flags.diabetes and any(p.steroid for p in preps):
-        plan.items.append(words.diabetes_steroid)
+    if needs.blood_sugar:  # the letter names the last day when the practice sets the days (load_kit)
+        days = project.practice.thresholds.blood_sugar_check_days
+        dated_sugar = words.diabetes_steroid_dated if days else None
+        plan.items.append(dated_sugar % letter if dated_sugar else words.diabetes_steroid)
     if needs.diabetes_call:  # the dated words are there when the rule is (load_kit)
         dated_words = words.diabetes_fasting_dated if "diabetes_fasting" in dated else None
         plan.items.append(dated_words % letter if dated_words else words.diabetes_fasting)

@@ -44,6 +44,7 @@ RuleName = Literal[
     "blood_thinner_restart",  # the day the clinician's restart words name (never late: after the visit)
     "after_sedation",
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
+    "blood_sugar",  # with diabetes, after a steroid: the last day to check it more often
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 # What the desk is told a late rule was, for the rows --allow-late makes (row numbers, no names).
@@ -167,6 +168,7 @@ class Needs:
     diabetes_call: bool = False  # fasting, with diabetes (a day only when the rule is set)
     driving_limited: bool = False  # a procedure's own no-driving rule outlasts sedation's
     visit_hours: int = 0  # the longest stay a procedure's prep sets (0: the packet rules')
+    blood_sugar: bool = False  # diabetes, and a procedure with a steroid
 
     @classmethod
     def of(cls, preps: Sequence[Prep], flags: PatientFlags) -> Needs:
@@ -178,6 +180,7 @@ class Needs:
             diabetes_call=flags.diabetes and fasting,
             driving_limited=any(p.driving_limited for p in preps),
             visit_hours=max((p.visit_hours or 0 for p in preps), default=0),
+            blood_sugar=flags.diabetes and any(p.steroid for p in preps),
         )
 
 
@@ -191,6 +194,7 @@ class Visit:
     blood_thinner_last_dose: date | None = None
     blood_thinner_restart: date | None = None
     rest_hours: int = 0  # after sedation: no driving, alcohol or decisions (0: not printed)
+    sugar_days: int = 0  # after a steroid, with diabetes: days to check blood sugar more often (0: none)
 
     @property
     def arrival(self) -> datetime:
@@ -250,6 +254,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
             limited = visit.needs.driving_limited
             rule: RuleName = "after_sedation_driving_limited" if limited else "after_sedation"
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
+    if visit.needs.blood_sugar and visit.sugar_days:  # "for 3 days" as the day it ends
+        found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days))))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)

@@ -27,6 +27,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "after_sedation_driving_limited": ("until_time", "after_sedation_rules_driving_limited"),
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
     "blood_thinner_restart": ("on_day", "blood_thinner_restart_day"),
+    "blood_sugar": ("through_day", "blood_sugar_check"),
 }
 # A timed line's other words when the letter's list also holds a given line (the day to
 # start again): "until the day below", not "until we say you may". text → (that line's
@@ -101,6 +102,11 @@ class PacketWords(Strict):
     # A procedure with prep.driving_limited: the same, driving left to the handout's longer
     # rule (none: packet.yaml written before it; load_kit asks for it when a procedure has it).
     after_sedation_rules_driving_limited: Text | None = None
+    # After a steroid, with diabetes: "Through <day>:" (the last day, included) and what to do
+    # until then (none: packet.yaml written before them; load_kit asks for both when
+    # thresholds.blood_sugar_check_days is set and a procedure uses a steroid).
+    through_day: Text | None = None
+    blood_sugar_check: Text | None = None
     call_today: Text
     # Above text a packet prints in English for want of a translation (a handout, or its
     # lines on the closing pages): the reader is told, in their language, how to have it
@@ -137,6 +143,8 @@ class PacketWords(Strict):
     # The checklist's item for a patient on one: follow the letter's plan (none: no item).
     blood_thinner_plan: Text | None = None
     diabetes_steroid: Text
+    # The same, when the letter gives the last day to check (blood_sugar_check): points there.
+    diabetes_steroid_dated: Text | None = None
     diabetes_fasting: Text  # fasting with diabetes: call us before the visit day (undated)
     diabetes_fasting_dated: Text | None = None  # the same, pointing at the letter's day (the rule set)
     dye_allergy: Text
@@ -184,6 +192,9 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "by_day": _DAY,
     "from_day": _DAY,
     "until_time": _WHEN,
+    "through_day": _DAY,
+    "blood_sugar_check": _PHONE,
+    "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
     "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
     "until_time_one": _WHEN,
@@ -219,6 +230,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "by_day": ("day",),
     "from_day": ("day",),
     "until_time": ("time", "day"),
+    "through_day": ("day",),
+    "blood_sugar_check": ("phone",),
     "after_time_one": ("time", "day"),
     "after_night_one": ("time", "day"),
     "until_time_one": ("time", "day"),
