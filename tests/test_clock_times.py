@@ -107,11 +107,13 @@ def test_fasting_prints_clock_times_with_weekday_and_date_in_english_and_spanish
     # in order, under the letter's heading; the checklist points at it instead of counting hours
     at = [english.index(line) for line in FASTING_EN]
     last_dose = english.index(  # the clinician's words, quoted: "in the morning" is on the list too
-        "On Saturday, December 5: Last day of your blood thinner. Your care team's plan says: "
+        "On Saturday, December 5: Last day of your blood thinner, Zapixaban (sample). Your care team's plan "
+        "says: "
         '"Take your last dose on the morning of Saturday, December 5."')
     assert english.index("Dates and times to remember") < last_dose < at[0] < at[1] < at[2]
-    assert ('El sábado, 5 de diciembre: Último día de su anticoagulante. El plan de su equipo de atención '
-            'dice: "Take your last dose on the morning of Saturday, December 5."') in spanish
+    assert ('El sábado, 5 de diciembre: Último día de su anticoagulante, Zapixaban (sample). El plan de '
+            'su equipo de atención dice: "Take your last dose on the morning of Saturday, December 5."'
+            ) in spanish
     assert "hours before" not in english and "horas antes" not in spanish
     assert 'Look under "Dates and times to remember".' in english
     assert 'Busque "Fechas y horas importantes".' in spanish

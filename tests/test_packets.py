@@ -200,8 +200,10 @@ def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     # the day the restart words name is in the dated list too, after the visit's own lines
     # (with the clinician's own words: "if there is no bleeding" is on the list the patient acts on)
     plan = "Your care team's plan says:"
-    restart = f'On Thursday, December 10: Start your blood thinner again. {plan} "{RESTART}"'
-    last = f'On Friday, December 4: Last day of your blood thinner. {plan} "{STOP}"'
+    # the drug named too: the patient may take more than one medicine
+    drug = "Zapixaban (sample)"
+    restart = f'On Thursday, December 10: Start your blood thinner again, {drug}. {plan} "{RESTART}"'
+    last = f'On Friday, December 4: Last day of your blood thinner, {drug}. {plan} "{STOP}"'
     assert in_order(thinner, [last, restart, "When to stop"]) == []
     diabetic = text_of(batch, "Marguerite")
     # the last day to check blood sugar more often is a day in the list; the checklist points there

@@ -143,7 +143,7 @@ def _line(
         pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
     return {"late": False, "when": pattern, "text": getattr(words, text), "at": at, "eve": eve,
-            "words": said.get(item.rule, "")}
+            "words": said.get(item.rule, ""), "name": said.get("name", "")}
 
 
 def patient_context(
@@ -228,7 +228,7 @@ def _quoted(thinner: dict[str, Any]) -> dict[str, Markup]:
         text = thinner[key]
         return Markup('<span class="quote" lang="{}">{}</span>').format(lang, text) if lang else escape(text)
 
-    return {"blood_thinner": field("stop"), "blood_thinner_restart": field("restart")}
+    return {"blood_thinner": field("stop"), "blood_thinner_restart": field("restart"), "name": field("name")}
 
 
 def _scripts(text: str) -> set[str]:

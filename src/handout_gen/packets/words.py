@@ -178,6 +178,7 @@ _PHONE = {"phone": "555-0100"}
 _DAY = {"day": "Monday, December 7"}
 _WHEN = {"time": "10:45 PM", **_DAY}
 _HEADING = {"heading": "Dates and times to remember"}
+_DRUG = {"name": "Apixaban"}  # the roster's blood_thinner_name
 PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "footer_call": _PHONE,
     "page_of": {"page": 3, "pages": 11},
@@ -210,8 +211,8 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "blood_thinner_plan": _HEADING,
     "dye_allergy": _HEADING,
     "diabetes_fasting_dated": _HEADING,
-    "blood_thinner_last_dose_day": {**_HEADING, "words": "Take your last dose on Saturday, November 28."},
-    "blood_thinner_restart_day": {**_HEADING, "words": "Start again on Wednesday, December 2."},
+    "blood_thinner_last_dose_day": {**_HEADING, **_DRUG, "words": "Take your last dose on Saturday."},
+    "blood_thinner_restart_day": {**_HEADING, **_DRUG, "words": "Start again on Wednesday, December 2."},
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
