@@ -25,7 +25,8 @@ from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.roster import rows_from
 from handout_gen.packets.run import fallback_warnings
-from handout_gen.render.jinja import clock, clock_time, opening_hours, translations
+from handout_gen.render.catalogs import translations
+from handout_gen.render.jinja import clock, clock_time, opening_hours
 from handout_gen.site.plan import plan_site
 
 from .conftest import FIXTURE, copy_sample

@@ -51,7 +51,8 @@ def test_every_template_string_has_a_spanish_translation() -> None:
 def test_the_template_catalog_lists_every_template_string() -> None:
     """messages.pot is what translators and ``check`` go by: it must not miss a phrase."""
     with (PACKAGE_DIR / "locale/messages.pot").open("rb") as handle:
-        pot = {m.id for m in read_po(handle) if m.id}
+        # a plural entry's id is (one, other): the templates name it by its one
+        pot = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     assert template_msgids() <= pot
 
 
@@ -110,3 +111,37 @@ def test_each_edition_prints_and_links_its_own_web_page(sample_project: Path) ->
         data = render_handout(project, slug, Variant(lang))
         assert set(pdf_links(data)) == {url}  # one link (a wrapped address is two annotations)
         assert url.removeprefix("https://") in pdf_text(data).replace("/ ", "/")  # wrapped after a slash
+
+
+CALL_WITHIN = (
+    '{{ ngettext("If you have any of these, call us at %(phone)s within %(hours)s hour of noticing it:", '
+    '"If you have any of these, call us at %(phone)s within %(hours)s hours of noticing it:", n, hours=n, '
+    'phone="555-0100") }}'
+)
+
+
+def test_call_within_hours_is_said_in_each_languages_plural_forms(tmp_path: Path) -> None:
+    """"within 1 hours", "en menos de 1 horas" and the Arabic "خلال 2 ساعات" were one msgid for
+    every number: each language now has its own forms (Arabic: one, two, three to ten...)."""
+    env = make_env()
+    template = env.from_string(CALL_WITHIN)
+    catalogs = FIXTURE / "content/locale"
+
+    def said(lang: str, n: int, folder: Path = catalogs) -> str:
+        return template.render(lang=lang, n=n, catalog_dir=folder)
+
+    assert "within 1 hour of" in said("en", 1) and "within 2 hours of" in said("en", 2)
+    assert "en menos de 1 hora desde" in said("es", 1) and "en menos de 2 horas desde" in said("es", 2)
+    assert "خلال ساعة واحدة من" in said("ar", 1)
+    assert "خلال ساعتين من" in said("ar", 2) and "ساعات" not in said("ar", 2)
+    assert "خلال 3 ساعات من" in said("ar", 3) and "خلال 12 ساعة من" in said("ar", 12)
+    assert "在发现后 2 小时内致电 555-0100" in said("zh", 2)
+    # a project catalog made before the plural forms still gives its one translation
+    old = tmp_path / "locale"
+    old.mkdir()
+    text = (catalogs / "zh.po").read_text(encoding="utf-8")
+    singular = "If you have any of these, call us at %(phone)s within %(hours)s hour of noticing it:"
+    (old / "zh.po").write_text(text.replace(f'msgid "{singular}"\nmsgid_plural ', "msgid ").replace(
+        "msgstr[0]", "msgstr"), encoding="utf-8")
+    assert "在发现后 2 小时内致电 555-0100" in said("zh", 2, old)
+    assert "within 1 hour of" in said("vi", 1)  # a language with no catalog: English, in its forms

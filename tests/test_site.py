@@ -192,6 +192,52 @@ def test_the_spanish_editions_footer_links_lead_to_spanish_pages(built: Built) -
     assert "email/unsubscribe/zh/" not in plan.pages  # no newsletter in Chinese: no page either
 
 
+def test_every_page_leads_to_each_other_language_and_offers_an_interpreter(built: Built) -> None:
+    """A Spanish, Chinese or Arabic reader who lands on any page (from the newsletter, a
+    typed address) finds their language in the header, in its own name: this page in it, or
+    that language's home where the page has none. The footer offers free language help in
+    every language, the page's own first, as the printed handouts do."""
+    site, plan, _ = built
+    for path, found in plan.pages.items():
+        if not path.endswith("/") or found.kind == "issue":  # an issue's page is its email, as sent
+            continue
+        tree = page(site, path)
+        links = dict(zip(tree.xpath("//header//nav[@class='languages']//a/@lang"),
+                         tree.xpath("//header//nav[@class='languages']//a/@href"), strict=True))
+        own = tree.get("lang")
+        assert set(links) == {"en", "es", "zh", "ar"} - {own}, path
+        for code, href in links.items():
+            target = plan.pages[href.lstrip("/")]
+            assert target.lang == code, (path, href)
+            same = (target.kind, target.key) == (plan.pages[path].kind, plan.pages[path].key)
+            assert same or target.kind == "home", (path, href)
+        notice = tree.xpath("//footer//div[@class='language-help']/p/@lang")
+        assert notice[0] == own and sorted(notice) == ["ar", "en", "es", "zh"], path
+    english = page(site, RFA)
+    assert english.xpath("//header//nav[@class='languages']//a[@lang='es']/@href") == [f"/{RFA}es/"]
+    languages = "//header//nav[@class='languages']"
+    assert english.xpath(f"{languages}//a[@lang='zh']/@href") == ["/zh/"]  # RFA has no Chinese page
+    assert english.xpath("//header//nav[@class='languages']//a[@lang='zh']/text()") == ["简体中文"]
+
+
+def test_phone_numbers_in_the_text_can_be_tapped(built: Built) -> None:
+    """"Call us at 555-0100 within 2 hours", the after-hours number and 911 in a page's text
+    are tel: links where they are read, not only in the footer; nothing in the head or the
+    JSON-LD is touched, and a number already a link is not linked twice."""
+    site, _, _ = built
+    tree = page(site, RFA)
+    call = tree.xpath("//section[@id='call']")[0]
+    assert call.xpath(".//p/a/@href")[:2] == ["tel:5550100", "tel:5550199"]
+    assert call.xpath(".//h3/a/@href") == ["tel:911"]
+    assert not tree.xpath("//a//a")
+    raw = (site / RFA / "index.html").read_text(encoding="utf-8")
+    head = raw[:raw.index("<body")]
+    assert "tel:" not in head and '"telephone"' in raw and 'href="tel:' not in raw[raw.index("ld+json"):
+                                                                                     raw.index("</script>")]
+    arabic = page(site, "procedures/epidural-steroid-injection/ar/")
+    assert arabic.xpath("//section[@id='call']//a/@href")[:1] == ["tel:5550100"]
+
+
 def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
     """Every language the site has pages in gets the pages the menu leads to (home, treatments,
     clinics, newsletter), below the original's address; a page's menu leads to those in its
@@ -209,10 +255,10 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
         RFA: ["/", "/procedures/", "/locations/", "/newsletters/"],
     }
     for path, links in menus.items():
-        assert page(site, path).xpath("//header//nav//a/@href") == links, path
+        assert page(site, path).xpath("//header//nav[not(@class='languages')]//a/@href") == links, path
     spanish = page(site, "es/")
     assert spanish.get("lang") == "es"
-    assert spanish.xpath("//header//nav//a/text()")[:2] == ["Inicio", "Tratamientos"]
+    assert spanish.xpath("//header//nav//a/text()")[:2] == ["Inicio", "Tratamientos"]  # the menu first
     assert spanish.xpath("//nav//a[@aria-current='page']/@href") == ["/es/"]
     # a page under a menu item marks it too: the clinic under "Our clinics"
     clinic = page(site, "locations/orchard/zh/")

@@ -25,9 +25,10 @@ from handout_gen.core.files import BuildReport, Manifest, write_file
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.render.bidi import ltr_text
+from handout_gen.render.catalogs import translations
 from handout_gen.render.context import base_context, qr_data_uri
 from handout_gen.render.engine import Engine
-from handout_gen.render.jinja import medium_date, nowrap, render, safe_html, translations
+from handout_gen.render.jinja import medium_date, nowrap, render, safe_html
 
 log = logging.getLogger("handout_gen")
 

@@ -13,7 +13,7 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import relpath
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.core.paths import LOCALE_DIR
-from handout_gen.render.jinja import REWORDED
+from handout_gen.render.catalogs import REWORDED
 
 SHOWN = 5  # phrases quoted in the message; the count says how many more
 

@@ -29,7 +29,7 @@ from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.links import reader_page_url
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
-from handout_gen.render.jinja import translations
+from handout_gen.render.catalogs import translations
 
 
 @dataclass(frozen=True)

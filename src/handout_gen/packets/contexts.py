@@ -22,8 +22,9 @@ from handout_gen.packets.stated_dates import unbroken_days
 from handout_gen.packets.timing import RuleName, Timed, schedule
 from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, WITH_RESTART, PacketWords, placeholder_problem
 from handout_gen.render.bidi import isolate, ltr_text
+from handout_gen.render.catalogs import translations
 from handout_gen.render.context import base_context, qr_png_uri
-from handout_gen.render.jinja import hour_category, translations
+from handout_gen.render.jinja import hour_category
 
 
 def prep_context(

@@ -7,8 +7,6 @@ project override can ``{% extends "default:handout.html.j2" %}`` and change one 
 
 from __future__ import annotations
 
-import io
-import os
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
@@ -20,60 +18,19 @@ import jinja2
 from babel import Locale
 from babel.dates import format_date, format_time
 from babel.lists import format_list
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
 from handout_gen.content.schema import WEEKDAYS, OpeningHours, PostalAddress
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
-from handout_gen.core.paths import BUILTIN_TEMPLATES, LOCALE_DIR
+from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.render.bidi import isolate, ltr_text
+from handout_gen.render.catalogs import catalog_dir, gettext, ngettext, translations
 
 # Atkinson Hyperlegible lacks U+202F (Babel puts it in "8:30 AM") and a few symbols; map
 # them to characters the font has so no glyph silently falls back to another font.
 GLYPH_FALLBACKS = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2192": "-", "\u2713": "*"})
-
-
-def _compile(po_path: Path, lang: str) -> Translations:
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=languages.locale(lang))
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
-
-
-def translations(lang: str, project_catalogs: Path | None = None) -> NullTranslations:
-    """The page-furniture words of ``lang``: the project's ``content/locale/<lang>.po`` first,
-    then the catalog shipped with the tool; English (the msgids) for anything in neither.
-    Compiled once per state of the project's file: the preview shows a saved edit."""
-    own = project_catalogs / f"{lang}.po" if project_catalogs else None
-    try:
-        state = os.stat(own) if own else None
-    except OSError:
-        state = None
-    return _translations(lang, own, (state.st_mtime_ns, state.st_size) if state else None)
-
-
-@lru_cache(maxsize=64)
-def _translations(lang: str, own: Path | None, _state: tuple[int, int] | None) -> NullTranslations:
-    if lang == languages.ORIGINAL:
-        return NullTranslations()
-    found: NullTranslations = NullTranslations()
-    for po_path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
-        if po_path is not None and po_path.is_file():
-            compiled = _compile(po_path, lang)
-            compiled.add_fallback(found)
-            found = compiled
-    return found
-
-
-def _catalogs(context: jinja2.runtime.Context) -> Path | None:
-    folder = context.get("catalog_dir")
-    return Path(folder) if folder else None
 
 
 def _locale(context: jinja2.runtime.Context) -> str:
@@ -97,32 +54,6 @@ def dated(text: str) -> str:
     """A formatted date as printed: fallback glyphs (:func:`plain`), and in Chinese or
     Japanese each number held to its 年, 月 or 日."""
     return _CJK_NUMBER.sub("\u2060", plain(text))
-
-
-# Template messages whose English was reworded: a project catalog made before has only the
-# old msgid, whose translation still fits, so it is used rather than English.
-REWORDED = {
-    # The items under it begin "You have…": "if you have: • You have trouble breathing".
-    "Call 911 or go to the nearest emergency room if:": (
-        "Call 911 or go to the nearest emergency room if you have:"
-    ),
-}
-
-
-@jinja2.pass_context
-def _gettext(context: jinja2.runtime.Context, message: str) -> str:
-    lang = context.get("lang", languages.ORIGINAL)
-    words = translations(lang, _catalogs(context))
-    text = words.gettext(message)
-    if text == message and message in REWORDED and lang != languages.ORIGINAL:
-        return words.gettext(REWORDED[message])
-    return text
-
-
-@jinja2.pass_context
-def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
-    lang = context.get("lang", languages.ORIGINAL)
-    return translations(lang, _catalogs(context)).ngettext(singular, plural, n)
 
 
 @jinja2.pass_context
@@ -240,14 +171,14 @@ def weekday(context: jinja2.runtime.Context, value: date) -> str:
 def hours(context: jinja2.runtime.Context, value: str | Sequence[OpeningHours], capital: bool = True) -> str:
     """The ``hours`` filter: a location's opening hours in the page's language;
     ``hours(capital=false)`` inside a sentence or after a label."""
-    return opening_hours(value, context.get("lang", languages.ORIGINAL), _catalogs(context), capital,
+    return opening_hours(value, context.get("lang", languages.ORIGINAL), catalog_dir(context), capital,
                          context.get("comma", ", "), context.get("semicolon", "; "))
 
 
 @jinja2.pass_context
 def clock(context: jinja2.runtime.Context, value: time | datetime) -> str:
     """"8:30 AM" / "8:30 a.m." with a font-safe no-break space."""
-    return clock_time(value, context.get("lang", languages.ORIGINAL), _locale(context), _catalogs(context))
+    return clock_time(value, context.get("lang", languages.ORIGINAL), _locale(context), catalog_dir(context))
 
 
 @jinja2.pass_context
@@ -314,7 +245,7 @@ def page_counters(context: jinja2.runtime.Context) -> str:
     are joined as they were, so its footers do not turn English.
     """
     lang = context.get("lang", languages.ORIGINAL)
-    words = translations(lang, _catalogs(context))
+    words = translations(lang, catalog_dir(context))
     phrase = words.gettext("Page %(page)s of %(pages)s")
     if phrase == "Page %(page)s of %(pages)s" and lang != languages.ORIGINAL:
         phrase = f"{words.gettext('Page')} %(page)s {words.gettext('of')} %(pages)s"
@@ -430,7 +361,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         bytecode_cache=_COMPILED,
     )
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["page_counters"] = page_counters
     env.filters.update(
         long_date=long_date,

@@ -24,8 +24,11 @@ from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import load_editions
 from handout_gen.newsletter.render import render_issue
 from handout_gen.render.bidi import isolate_numbers
-from handout_gen.render.jinja import make_env, opening_hours, render, safe_html, translations
+from handout_gen.render.catalogs import translations
+from handout_gen.render.context import language_help
+from handout_gen.render.jinja import make_env, opening_hours, render, safe_html
 from handout_gen.site import schema
+from handout_gen.site.phones import dial_links
 from handout_gen.site.plan import STYLESHEET, Page, PageKind, SitePlan
 from handout_gen.site.schema import IssueSummary
 from handout_gen.site.urls import normalise
@@ -87,7 +90,24 @@ class SitePages:
                 {"label": label, "href": self.link_to(kind, lang=lang), "current": _current(page, kind)}
                 for label, kind in nav
             ],
+            "languages": self.language_links(page, lang),
+            "language_help": language_help(self.project, lang),
         }
+
+    def language_links(self, page: Page | None, lang: str) -> list[dict[str, str]]:
+        """Every other language of the site, in its own name: this page in it, or that
+        language's home where this page has no edition (a reader who arrives from a link or
+        an email finds their language from any page)."""
+        languages, links = self.project.languages, []
+        homes = {p.lang: p for p in self.plan.of_kind("home")}
+        here = {p.lang: p for p in self.plan.pages.values()
+                if page is not None and (p.kind, p.key) == (page.kind, page.key)}
+        for code in languages.codes:
+            if code != lang and code in homes:
+                target = here.get(code) or homes[code]
+                links.append({"lang": code, "dir": languages.direction(code), "label": languages.native(code),
+                              "href": self.urls.link(target.path)})
+        return links
 
     def page_info(self, page: Page, title: str, description: str, **extra: Any) -> dict[str, Any]:
         canonical = self.urls.absolute(page.path)
@@ -112,6 +132,8 @@ class SitePages:
                       **self.project.languages.punctuation(page.lang),
                       practice=practice, colors=practice.colors,
                       page=info, site=self.site_context(page, page.lang, inline_css), **context)
+        numbers = [practice.phone, practice.after_hours_phone, *(loc.phone for loc in practice.locations)]
+        text = dial_links(text, numbers)
         return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
 
     def language_of(self, lang: str, reader: str) -> dict[str, str]:
