@@ -160,14 +160,16 @@ def test_eml_parts_and_headers(rendered) -> None:  # type: ignore[no-untyped-def
     msg = email.message_from_bytes(rendered.eml, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert_headers_once(msg)
+    assert_headers_once(msg, one_click=False)
     assert msg["Subject"] == "December news: two treatments for long-lasting back and neck pain"
     assert msg["From"] == "Maple Hollow Spine & Pain Center <news@example.org>"
     assert msg["To"] == "undisclosed-recipients:;"
     assert msg["Date"] == "Tue, 01 Dec 2026 00:00:00 +0000"
     assert re.fullmatch(r"<newsletter\.2026-12\.[0-9a-f]{20}@example\.org>", msg["Message-ID"])
-    assert msg["List-Unsubscribe"] == "<https://www.example.org/email/unsubscribe>"
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # no reader: a reply and the page that says how, and no one-click button that could not work
+    assert msg["List-Unsubscribe"] == (
+        "<mailto:frontdesk@example.org?subject=unsubscribe>, <https://www.example.org/email/unsubscribe>")
+    assert msg["List-Unsubscribe-Post"] is None
     html = msg.get_body(("html",)).get_content().replace("\r\n", "\n")
     assert html == rendered.html
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered.text

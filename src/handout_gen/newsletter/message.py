@@ -129,6 +129,7 @@ class MessageTemplate:
     static_headers: bytes
     boundary: str
     domain: str
+    reply_address: str  # where an "unsubscribe" reply goes, for the generic .eml
     issue_id: str
     issue_date: datetime
     digest: str
@@ -143,7 +144,6 @@ class MessageTemplate:
             head["Reply-To"] = Address(addr_spec=email.reply_to)
         head["Content-Language"] = issue.lang  # RFC 3282: the edition's language, as <html lang>
         head["MIME-Version"] = "1.0"
-        head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         digest = hashlib.sha256(html.encode() + b"\0" + text.encode()).hexdigest()
         boundary = f"==hg-{digest[:24]}"  # '=' is always encoded as =3D in QP bodies
         content_type = f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode()
@@ -155,6 +155,7 @@ class MessageTemplate:
             head.as_bytes().rstrip(b"\r\n") + b"\r\n" + content_type,
             boundary,
             email.sender_address.rpartition("@")[2],
+            email.reply_to or email.sender_address,
             issue.id,
             datetime.combine(issue.meta.date, dtime(0, 0), tzinfo=UTC),
             digest,
@@ -179,13 +180,20 @@ class MessageTemplate:
         return self._join(self.text_parts, values, False)
 
     def message(
-        self, values: Values, *, to: str, message_id: str, date: datetime, list_unsubscribe: str
+        self, values: Values, *, to: str, message_id: str, date: datetime, list_unsubscribe: str,
+        one_click: bool = True,
     ) -> bytes:
-        """One complete RFC 5322 message (CRLF line ends), text part first, HTML last."""
+        """One complete RFC 5322 message (CRLF line ends), text part first, HTML last.
+        ``one_click``: ``list_unsubscribe`` names the reader (a signed token), so a mail
+        program's unsubscribe button may POST to it (RFC 8058); ``list_unsubscribe`` may be
+        several ``<address>`` already (the generic .eml's reply and page)."""
         b = self.boundary.encode()
+        addresses = list_unsubscribe if list_unsubscribe.startswith("<") else f"<{list_unsubscribe}>"
+        addresses = addresses.replace(", <", ",\r\n <")  # folded: a line of at most 78 characters
+        post = "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" if one_click else ""
         head = (
             f"Date: {format_datetime(date)}\r\nTo: {to}\r\nMessage-ID: {message_id}\r\n"
-            f"List-Unsubscribe: <{list_unsubscribe}>\r\n"
+            f"List-Unsubscribe: {addresses}\r\n{post}"
         ).encode()
         return b"".join(
             (
@@ -209,11 +217,15 @@ class MessageTemplate:
         )
 
     def eml(self, values: Values) -> bytes:
-        """The generic .eml: deterministic Date (issue date, 00:00 UTC) and Message-ID."""
+        """The generic .eml: deterministic Date (issue date, 00:00 UTC) and Message-ID. Its
+        unsubscribe address names no reader, so it offers a reply and the page that says how,
+        and no one-click POST (RFC 8058 asks that one unsubscribe the recipient); ``send``
+        writes each reader's own signed address, with one-click."""
         return self.message(
             values,
             to="undisclosed-recipients:;",
             message_id=f"<newsletter.{self.issue_id}.{self.digest[:20]}@{self.domain}>",
             date=self.issue_date,
-            list_unsubscribe=values.unsub_url,
+            list_unsubscribe=f"<mailto:{self.reply_address}?subject=unsubscribe>, <{values.unsub_url}>",
+            one_click=False,
         )
