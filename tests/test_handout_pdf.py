@@ -14,7 +14,7 @@ from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import pdf_lines, pdf_text, pdfinfo, tool
+from .pdfutil import page_lines, pdf_lines, pdf_text, pdfinfo, tool
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +246,36 @@ def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Pa
     # the widths do reach the break: at some, "at 555-0100" starts a line of its own
     assert [line for line in lines if line.startswith("at 555-0100")]
 
+
+
+def test_a_last_page_never_holds_the_language_help_notice_alone(tmp_path: Path) -> None:
+    """A handout whose language-help notice would fall alone on its last page (however much
+    of the page its lines take) moves the closing lines before it onto that page too: a page
+    of the notice alone reads as a page left over. No page is added."""
+    import weasyprint
+
+    from handout_gen.render.pdf import PdfRenderer
+
+    notice = ('<aside class="language-help" style="break-inside: avoid">'
+              + "<p>Free help in your language: we can give you an interpreter. Call 555-0100.</p>" * 16
+              + "</aside>")
+
+    def page(n: int) -> str:
+        body = "".join(f"<section><h2>Part {i}</h2><p>{'Plain words for a patient. ' * 12}</p></section>"
+                       for i in range(n))
+        return (f'<html lang="en"><head><title>t</title><style>@page {{ size: letter; margin: 1in }}</style>'
+                f'</head><body><main>{body}<div class="closing"><p>This handout gives general '
+                f"information.</p></div>{notice}</main></body></html>")
+
+    def alone(pdf: bytes) -> bool:
+        return page_lines(pdf)[-1][0].startswith("Free help")
+
+    cases = [n for n in range(4, 16)
+             if alone(weasyprint.HTML(string=page(n)).write_pdf())]
+    assert cases, "no document of these sizes ends on a page of the notice alone"
+    renderer = PdfRenderer(tmp_path)
+    for n in cases:
+        before = weasyprint.HTML(string=page(n)).write_pdf()
+        after, _ = renderer.render(page(n), tmp_path)
+        assert len(PdfReader(io.BytesIO(after)).pages) == len(PdfReader(io.BytesIO(before)).pages), n
+        assert not alone(after), n

@@ -284,7 +284,7 @@ def test_a_parts_last_page_under_the_target_takes_more_but_never_gets_worse() ->
     part is left as laid out rather than leaving a second near-empty page."""
     import weasyprint
 
-    from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL, balanced, fill
+    from handout_gen.render.pagefill import MIN_FILL, TARGET_FILL, balanced, fill
 
     def lay_out(html: str) -> Any:
         return weasyprint.HTML(string=html).render()
@@ -309,7 +309,7 @@ def test_a_page_a_section_goes_on_from_is_cut_at_its_content() -> None:
     where its content ends, so a letter's last lines can share that page."""
     import weasyprint
 
-    from handout_gen.packets.pagefill import band
+    from handout_gen.render.pagefill import band
 
     box = '<div style="height: 300px; break-inside: avoid; border: 1px solid">x</div>'
     html = (f"<html><head><style>@page {{ size: letter; margin: 1in }} body {{ margin: 0 }}</style></head>"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from handout_gen.packets.blocktags import Marked
-from handout_gen.packets.pagefill import MIN_FILL, TARGET_FILL
+from handout_gen.render.pagefill import MIN_FILL, TARGET_FILL
 
 KEEP, PART, CONTINUED = "keep-with-previous", "part-of-previous", "continued"
 Placed = list[tuple["Piece", int]]  # a page: each piece with the index of its block

@@ -16,13 +16,13 @@ from typing import Any, Literal
 from handout_gen.handouts import PacketPlace, Variant, handout_html, handout_key
 from handout_gen.packets.contexts import back_context, cover_context, in_english_note, prep_context
 from handout_gen.packets.kit import BACK, FRONT, Kit
-from handout_gen.packets.pagefill import balanced, band
 from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.stamps import glyph_alphabet
 from handout_gen.packets.timing import Needs
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
+from handout_gen.render.pagefill import band
 from handout_gen.render.pdf import weasyprint_warnings
 
 log = logging.getLogger("handout_gen")
@@ -219,12 +219,10 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
     # Letter stationery and stamp glyphs are only ever drawn as artifacts: no tags.
     tagged = part.kind not in ("page", "glyphs")
 
-    def lay_out(html: str) -> Any:
-        return engine.pdf.document(html, kit.project.content_dir, tagged=tagged)
-
+    pdf, folder = engine.pdf, kit.project.content_dir
     with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
-        document = balanced(html, lay_out) if tagged else lay_out(html)
-        data = engine.pdf.write(document, tagged=tagged)
+        document = pdf.balanced(html, folder) if tagged else pdf.document(html, folder, tagged=False)
+        data = pdf.write(document, tagged=tagged)
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)
     anchors: dict[str, Any] = {}

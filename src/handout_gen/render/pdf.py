@@ -214,6 +214,12 @@ class PdfRenderer:
         sheets.append(sheet)
         return ""
 
+    def balanced(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
+        """:meth:`document`, with no nearly empty last page (:mod:`handout_gen.render.pagefill`)."""
+        from handout_gen.render.pagefill import balanced
+
+        return balanced(html, lambda text: self.document(text, base_dir, tagged=tagged))
+
     def write(self, document: Any, *, tagged: bool = True) -> bytes:
         """Serialise a laid-out document. No creation date: identical input, identical bytes."""
         data: bytes = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None)
@@ -222,10 +228,12 @@ class PdfRenderer:
     def render(self, html: str, base_dir: Path) -> tuple[bytes, list[str]]:
         """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report.
 
-        Oversized font subsets are made compact (:mod:`handout_gen.render.subsets`): the
-        language-help lines every handout prints in Chinese and Arabic would otherwise embed
-        about 140 KB of empty CJK glyph slots, most of an English handout's size.
+        A last page that would hold a line or two (or only the language-help notice) takes
+        more of the page before it (:func:`handout_gen.render.pagefill.balanced`). Oversized
+        font subsets are made compact (:mod:`handout_gen.render.subsets`): the language-help
+        lines every handout prints in Chinese and Arabic would otherwise embed about 140 KB of
+        empty CJK glyph slots, most of an English handout's size.
         """
         with weasyprint_warnings() as warnings:
-            data = self.write(self.document(html, base_dir))
+            data = self.write(self.balanced(html, base_dir))
         return shrink_pdf_bytes(data), list(warnings)

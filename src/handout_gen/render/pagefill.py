@@ -1,5 +1,5 @@
-"""No nearly empty pages inside a packet: a part whose last page would hold a line or two
-moves a little more onto it.
+"""No nearly empty last pages: a document (a handout, a packet part) whose last page would hold
+a line or two, or only the language-help notice, moves a little more onto it.
 
 CSS keeps headings and labels with what they introduce and short things whole, but it cannot
 say "the last page holds at least a fifth of a page": two list items left over from a checklist
@@ -9,8 +9,8 @@ page is balanced: "On the day", four boxes alone at a fifth of a page, reads as 
 wasted too), laid out again with a page break before the latest block of the page before
 it that moves enough (and is a good place to
 break: not inside a box or a list item, not right after a heading or a label). The start of a
-section wins over a place inside one: the moved items keep their heading. Parts are cached,
-so this costs nothing once a part is made.
+section wins over a place inside one: the moved items keep their heading. Packet parts are
+cached and handouts built only when their inputs change, so this costs a layout or two once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ TARGET_FILL = 0.3  # what a moved break aims for, so a later small change does n
 ROUNDS = 3
 _CONTAINERS = {"html", "body", "main", "section", "article"}
 _SECTIONS = {"section", "article"}  # a break before one moves its heading with its content
+NOTICE_CLASS = "language-help"  # the notice of free language help (language_help.html.j2)
 
 
 def band(page: Any) -> tuple[float, float]:
@@ -58,24 +59,49 @@ def fill(page: Any) -> float:
 
 def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
     """``lay_out(html)`` (a WeasyPrint document), with breaks moved until the last page is
-    at least :data:`TARGET_FILL` full, as a letter's is (or no break could do it). A moved
-    break is kept only if the last page gains by it with no page more: what it moves may
-    land on a page of its own when the last page starts a section that always does."""
+    at least :data:`TARGET_FILL` full, as a letter's is, and holds more than the language-help
+    notice (or no break could do it). A moved break is kept only if the last page gains by it
+    with no page more: what it moves may land on a page of its own when the last page starts
+    a section that always does."""
     document = lay_out(html)
     rules: list[str] = []
     for _ in range(ROUNDS):
         pages = document.pages
-        if len(pages) < 2 or fill(pages[-1]) >= TARGET_FILL:
+        alone = len(pages) > 1 and _notice_only(pages[-1])
+        if len(pages) < 2 or (fill(pages[-1]) >= TARGET_FILL and not alone):
             break
-        selector = _break_point(pages[-2], fill(pages[-1]))
+        # the notice alone: the least that can join it will do (the latest good place)
+        selector = _break_point(pages[-2], TARGET_FILL if alone else fill(pages[-1]))
         if selector is None:
             break
         rules.append(f"{selector} {{ break-before: page !important; }}")
         moved = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
-        if len(moved.pages) != len(pages) or fill(moved.pages[-1]) <= fill(pages[-1]):
+        last = moved.pages[-1]
+        better = not _notice_only(last) if alone else fill(last) > fill(pages[-1])
+        if len(moved.pages) != len(pages) or not better:
             break
         document = moved
     return document
+
+
+def _notice_only(page: Any) -> bool:
+    """Whether a page holds only the language-help notice: a page of it alone reads as a page
+    left over, however much of it the notice's lines take."""
+    from weasyprint.formatting_structure import boxes
+
+    leaves: list[bool] = []
+
+    def walk(box: Any, within: bool) -> None:
+        for child in getattr(box, "children", []):
+            element = getattr(child, "element", None)
+            mine = within or (element is not None and NOTICE_CLASS in str(element.get("class", "")).split())
+            if isinstance(child, boxes.LineBox) or not getattr(child, "children", None):
+                leaves.append(mine)
+            else:
+                walk(child, mine)
+
+    walk(_flow(page), False)
+    return bool(leaves) and all(leaves)
 
 
 def _body(page: Any) -> tuple[float, float]:
