@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -440,6 +440,39 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
     assert not any("2026" in p.message or "1:30 PM" in p.message for p in summary.problems)
     allowed = load_kit(load_project(FIXTURE)).catalog(TODAY, allow_closed=True)
     assert check_roster(path, allowed).problems == []
+
+
+def test_a_visit_after_the_practice_closes_early_is_a_bad_row(tmp_path: Path) -> None:
+    """Christmas Eve at noon (short_days in practice.yaml, what the newsletter announces): a
+    visit whose arrival is before noon is fine, one at 2 PM is refused with the day's hours as
+    they are then, and --allow-closed lets it through. A clinic whose hours are one line of
+    text is held to the closing time too."""
+    from .conftest import copy_sample
+
+    project = copy_sample(tmp_path / "project")
+    practice = project / "content/practice.yaml"
+    text = practice.read_text(encoding="utf-8")
+    short = '\nshort_days:\n  - {date: 2026-12-24, closes: "12:00"}\nclosed_dates:\n'
+    practice.write_text(text.replace("\nclosed_dates:\n", short, 1), encoding="utf-8")
+    kit = load_kit(load_project(project))
+    path = tmp_path / "roster.csv"
+    eve = {**GOOD, "date": "2026-12-24"}  # a Thursday
+    write_csv(path, [{**eve, "time": "10:00"}, {**eve, "time": "14:00", "patient_id": "MH-2"},
+                     {**eve, "time": "11:45", "patient_id": "MH-3"}])
+    problems = check_roster(path, kit.catalog(TODAY)).problems
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (3, "time", "puts the arrival (30 minutes before the appointment: arrive_minutes_early) outside the "
+                    "hours of clinic 'orchard' that day (06:30 to 12:00, closing early: short_days in "
+                    "practice.yaml); a time without AM or PM is read as 24-hour (1:30 is 1:30 AM); check it, "
+                    "or use --allow-closed if the clinic is open then"),
+    ]
+    assert check_roster(path, kit.catalog(TODAY, allow_closed=True)).problems == []
+    from handout_gen.packets.opening import closed_problems  # a clinic's hours as one line of text
+
+    two_pm = datetime(2026, 12, 24, 14, 0)
+    early = {two_pm.date(): time(12)}
+    found = closed_problems("text-hours", two_pm, 30, None, (), True, early)
+    assert [column for column, _ in found] == ["time"]
 
 
 def test_packets_refuses_a_closed_clinic_unless_allowed(tmp_path: Path) -> None:

@@ -168,6 +168,16 @@ class Thresholds(Strict):
     blood_sugar_check_days: Annotated[int, Field(ge=1, le=14)] | None = None
 
 
+class ShortDay(Strict):
+    """A day the whole practice closes early (Christmas Eve at noon): no visit from then on."""
+
+    date: date
+    closes: Clock
+
+    def closing(self) -> time:
+        return time.fromisoformat(self.closes)
+
+
 class Physician(Strict):
     id: Slug
     name: Text
@@ -193,6 +203,8 @@ class Practice(Strict):
     # Days the whole practice is closed (holidays): no visit is booked on one, and no one
     # answers the phone, so a call-by day that falls on one moves earlier.
     closed_dates: list[date] = Field(default_factory=list)
+    # Days the whole practice closes early: a visit booked from that time on is refused too.
+    short_days: list[ShortDay] = Field(default_factory=list)
     # Addresses on other sites that handouts, packets or newsletters may print (URL prefixes);
     # `check` warns about any other link off the practice's website (a typo in a host, say).
     external_links: list[HttpsUrl] = Field(default_factory=list)

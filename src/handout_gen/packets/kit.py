@@ -155,6 +155,7 @@ class Kit:
             allow_late=allow_late,
             hours={loc.id: loc.hours for loc in practice.locations if not isinstance(loc.hours, str)},
             closed=frozenset(practice.closed_dates),
+            closes_early={short.date: short.closing() for short in practice.short_days},
             allow_closed=allow_closed,
             languages=project.languages,
             locales=project.languages.locales,

@@ -1,5 +1,5 @@
-"""When a clinic takes visits: its opening hours (practice.yaml ``locations:``) and the days
-the whole practice is closed (``closed_dates:``).
+"""When a clinic takes visits: its opening hours (practice.yaml ``locations:``), the days
+the whole practice is closed (``closed_dates:``) and those it closes early (``short_days:``).
 
 A date typed wrong, or a time without AM or PM ("1:30" is 1:30 AM), would otherwise print a
 believable packet, fasting times and all, for a clinic that is closed then. The messages
@@ -8,8 +8,8 @@ name the clinic's hours, never the row's date or time (a roster cell is never re
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 
 from handout_gen.content.schema import WEEKDAYS, OpeningHours
 
@@ -23,19 +23,27 @@ def closed_problems(
     hours: Sequence[OpeningHours] | None,
     closed: Collection[date],
     said_am_pm: bool = False,
+    closes_early: Mapping[date, time] | None = None,
 ) -> list[tuple[str, str]]:
     """(column, message) for each way the visit falls when its clinic is closed: on a closed
-    date, on a day the clinic does not open, an arrival outside that day's hours. ``hours``
-    None: the clinic's hours are one line of text, so only ``closed`` is checked.
-    ``said_am_pm``: the time cell said AM or PM (no hint about 24-hour times then)."""
+    date, on a day the clinic does not open, an arrival outside that day's hours (cut short
+    on a day the practice ``closes_early``). ``hours`` None: the clinic's hours are one line
+    of text, so only the closed and short days are checked. ``said_am_pm``: the time cell
+    said AM or PM (no hint about 24-hour times then)."""
     day = appointment.date()
+    early = (closes_early or {}).get(day)
     found = []
     if day in closed:
         found.append(("date", "is one of the practice's closed_dates in practice.yaml" + ALLOW_CLOSED_HINT))
     if not hours:
+        if early is not None and appointment.time() >= early:
+            found.append(("time", f"is after {early:%H:%M}, when the practice closes that day (short_days "
+                                  "in practice.yaml)" + ALLOW_CLOSED_HINT))
         return found
     weekday = WEEKDAYS[day.weekday()]
     spans = [h.times() for h in hours if weekday in h.days]
+    if early is not None and spans:  # the day's hours end when the practice closes
+        spans = [(opens, min(closes, early)) for opens, closes in spans if opens < early] or [(early, early)]
     if not spans:
         open_days = ", ".join(dict.fromkeys(d.title() for h in hours for d in h.days))
         why = f"is a day clinic '{location}' is closed (open on {open_days} in practice.yaml)"
@@ -46,7 +54,8 @@ def closed_problems(
         return found
     shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
     why = (f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early) "
-           f"outside the hours of clinic '{location}' that day ({shown})")
+           f"outside the hours of clinic '{location}' that day ({shown}"
+           f"{', closing early: short_days in practice.yaml' if early is not None else ''})")
     if not said_am_pm:
         why += "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
     return [*found, ("time", why + ALLOW_CLOSED_HINT)]

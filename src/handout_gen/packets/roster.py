@@ -83,6 +83,7 @@ class Catalog:
     # location id → its opening hours as data (none when practice.yaml gives them as text)
     hours: Mapping[str, Sequence[OpeningHours]] = field(default_factory=dict)
     closed: frozenset[Day] = frozenset()  # practice.yaml closed_dates: no visits, no phones
+    closes_early: Mapping[Day, time] = field(default_factory=dict)  # practice.yaml short_days
     allow_closed: bool = False  # a visit when closed (hours or date) is the clinic's own exception
     languages: Languages = Languages()  # the project's; a row's language must be one of them
     locales: tuple[str, ...] = ("en",)  # their Babel locales: month names in a clinician's words
@@ -319,7 +320,7 @@ def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, cata
     said_am_pm = bool((match := TIME_RE.match(cells["time"])) and match[3])  # "1:30 PM", "1:30 p.m."
     for column, message in closed_problems(location, datetime.combine(day, clock),
                                            catalog.arrive_minutes[location], catalog.hours.get(location),
-                                           catalog.closed, said_am_pm):
+                                           catalog.closed, said_am_pm, catalog.closes_early):
         bad(column, message)
 
 
