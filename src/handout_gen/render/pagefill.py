@@ -67,7 +67,7 @@ def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
     rules: list[str] = []
     for _ in range(ROUNDS):
         pages = document.pages
-        alone = len(pages) > 1 and _notice_only(pages[-1])
+        alone = len(pages) > 1 and notice_only(pages[-1])
         if len(pages) < 2 or (fill(pages[-1]) >= TARGET_FILL and not alone):
             break
         # the notice alone: the least that can join it will do (the latest good place)
@@ -77,14 +77,14 @@ def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
         rules.append(f"{selector} {{ break-before: page !important; }}")
         moved = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
         last = moved.pages[-1]
-        better = not _notice_only(last) if alone else fill(last) > fill(pages[-1])
+        better = not notice_only(last) if alone else fill(last) > fill(pages[-1])
         if len(moved.pages) != len(pages) or not better:
             break
         document = moved
     return document
 
 
-def _notice_only(page: Any) -> bool:
+def notice_only(page: Any) -> bool:
     """Whether a page holds only the language-help notice: a page of it alone reads as a page
     left over, however much of it the notice's lines take."""
     from weasyprint.formatting_structure import boxes
