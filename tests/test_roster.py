@@ -333,7 +333,8 @@ def test_not_text_and_wrong_suffix(tmp_path: Path, catalog: Catalog) -> None:
     assert message == "is not text in UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
     xlsx = tmp_path / "roster.xlsx"
     xlsx.write_bytes(b"PK")
-    assert check_roster(xlsx, catalog).problems[0].message == "must be a .csv or .json file"
+    assert check_roster(xlsx, catalog).problems[0].message == (
+        "must be a .csv or .json file; in the spreadsheet: File > Save As > 'CSV UTF-8'")
 
 
 def test_blood_thinner_name_required(catalog: Catalog) -> None:

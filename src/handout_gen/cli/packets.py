@@ -179,7 +179,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     Example:
       handout-gen packets tomorrow.csv
       handout-gen packets tomorrow.csv -o /secure/share/packets --encrypt
-      handout-gen packets content/rosters/sample-roster.csv --skip-invalid
+      handout-gen packets content/rosters/sample-roster.csv --today 2026-11-20 --skip-invalid
       handout-gen packets tomorrow.csv --check
       handout-gen packets tomorrow.csv --allow-late
       handout-gen packets tomorrow.csv --delivery-days 0   # handed over today, not posted

@@ -220,7 +220,9 @@ def read_rows(
         elif suffix in (".csv", ".txt"):
             yield from _read_csv(path, fmt or detect_format(path))
         else:
-            yield 0, None, [Problem("roster", "must be a .csv or .json file")]
+            spreadsheet = suffix in (".xlsx", ".xls", ".ods", ".numbers")
+            how = "; in the spreadsheet: File > Save As > 'CSV UTF-8'" if spreadsheet else ""
+            yield 0, None, [Problem("roster", f"must be a .csv or .json file{how}")]
     except UnicodeError:
         message = "is not text in UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
         yield 0, None, [Problem("roster", message)]
