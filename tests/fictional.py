@@ -101,12 +101,16 @@ def fictional_roster(
 def _open_slot(catalog: Catalog, location: str, day: date, index: int) -> tuple[date, str]:
     """The first day from ``day`` the clinic is open, and one of its eight appointment times
     (on the hour from opening plus the time to arrive early, to an hour before closing)."""
-    while day in catalog.closed:
+    while day in catalog.closed or day in catalog.closes_early:  # a short day: fewer slots; skipped
         day += timedelta(days=1)
     hours = catalog.hours.get(location)
     if not hours:
         return day, f"{9 + index % 6:02d}:{(index * 15) % 60:02d}"
-    while day in catalog.closed or not [h for h in hours if WEEKDAYS[day.weekday()] in h.days]:
+    def opens(day: date) -> bool:
+        return day not in catalog.closed and day not in catalog.closes_early and any(
+            WEEKDAYS[day.weekday()] in h.days for h in hours)
+
+    while not opens(day):
         day += timedelta(days=1)
     opens, closes = next(h for h in hours if WEEKDAYS[day.weekday()] in h.days).times()
     first = opens.hour * 60 + opens.minute + catalog.arrive_minutes[location]
