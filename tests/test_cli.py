@@ -142,3 +142,18 @@ def test_python_dash_m_entry_point() -> None:
 def test_project_option_works_after_the_command_too(sample_project: Path) -> None:
     code, out, _ = run("list", "--project", str(sample_project))
     assert code == 0 and "prp-injection" in out
+
+
+def test_a_roster_not_found_says_which_folder_it_was_looked_for_in(
+    sample_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative roster path is read from the current folder, not --project's: the desk that
+    typed the project's own path from elsewhere is told where it was looked for."""
+    elsewhere = sample_project.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, err = run("--project", str(sample_project), "packets", "content/rosters/sample-roster.csv",
+                         "--check")
+    assert code == 2 and "Traceback" not in out + err
+    assert (f"'content/rosters/sample-roster.csv' is not in the current folder ({elsewhere}); give its "
+            "path from there, or the whole path") in err

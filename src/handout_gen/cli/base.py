@@ -20,6 +20,20 @@ from handout_gen import __version__
 from handout_gen.core.errors import HandoutGenError, Problem
 
 
+class InputFile(click.Path):
+    """A file that must exist; a relative one that does not is said with the folder it was
+    looked for in (the current one, not ``--project``'s: a path is read from where you are)."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not Path(value).is_absolute() and not Path(value).exists():
+            self.fail(f"'{value}' is not in the current folder ({Path.cwd()}); give its path from "
+                      "there, or the whole path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _WarningFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno == logging.INFO:

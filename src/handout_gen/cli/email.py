@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from handout_gen.cli.base import cli, load, pass_root
+from handout_gen.cli.base import InputFile, cli, load, pass_root
 
 if TYPE_CHECKING:
     from handout_gen.content.project import Project
@@ -55,7 +55,7 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.argument("issue")
 @click.option("--to", "to", multiple=True, metavar="ADDRESS",
               help="Test send to this address (repeatable); no send log is kept.")
-@click.option("--recipients", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--recipients", type=InputFile(),
               help="CSV (UTF-8) with an 'email' column and optional 'first_name' and 'language' columns.")
 @click.option("--lang", "lang", metavar="CODE", default=None,
               help="Test send (--to) of this language's edition, e.g. es (a list says it per row).")

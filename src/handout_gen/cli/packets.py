@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from handout_gen.cli.base import EXIT_PARTIAL, Echo, cli, load, pass_root
+from handout_gen.cli.base import EXIT_PARTIAL, Echo, InputFile, cli, load, pass_root
 
 if TYPE_CHECKING:
     from handout_gen.core.errors import Problem
@@ -137,7 +137,7 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 @cli.command()
-@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("roster", type=InputFile())
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run folder (default: output/packets/). Each run gets <run-id>/.")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
