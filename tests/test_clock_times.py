@@ -615,6 +615,8 @@ def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_bloo
     said = ("Through Saturday, December 12: Check your blood sugar more often than usual: the steroid can "
             "raise it.")
     assert said in " ".join(english.split())
+    # the days run over nights and a weekend: the after-hours number is on the line too
+    assert "call us within 2 hours: 555-0100, or 555-0199 after hours." in " ".join(english.split())
     assert "Hasta el sábado, 12 de diciembre (incluido): Mídase el azúcar" in " ".join(spanish.split())
     assert "blood sugar" not in not_diabetic and "blood sugar" not in no_steroid
     words = kit.words("en")

@@ -194,7 +194,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "from_day": _DAY,
     "until_time": _WHEN,
     "through_day": _DAY,
-    "blood_sugar_check": _PHONE,
+    "blood_sugar_check": {**_PHONE, "after_hours": "555-0199"},  # a window over nights and weekends
     "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
     "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
