@@ -449,6 +449,7 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
     assert bullets and all(w["x0"] >= margin - 1 for _, w in bullets), (margin, [w["x0"] for _, w in bullets])
 
 
+@pytest.mark.slow  # letters and parts in several languages: many PDFs
 def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
     """The clinician's words print verbatim. A field in Latin letters in a Chinese or Arabic
     letter is English: the box says so in the reader's language, above the plan, and a screen
@@ -483,6 +484,7 @@ def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
     assert "inglés" not in ar_es
 
 
+@pytest.mark.slow  # letters and parts in several languages: many PDFs
 def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalog_has_them(
     tmp_path: Path,
 ) -> None:
@@ -530,6 +532,7 @@ def test_an_untranslated_procedure_is_named_in_the_readers_words_when_the_catalo
         assert "您的治疗：射频消融术(RadiofrequencyAblation)" in text, typo
 
 
+@pytest.mark.slow  # letters and parts in several languages: many PDFs
 def test_the_closing_pages_name_an_untranslated_procedure_as_the_letter_does(tmp_path: Path) -> None:
     """Aftercare of two procedures, one with no Chinese handout: its heading is the reader's
     name for it with the English title (spoken in English), as in the letter."""

@@ -256,6 +256,7 @@ def test_key_points_that_continue_on_page_two_carry_more_than_the_last_point(tmp
     assert len(moved) == 2 and all(start in pages[1] for start in moved), moved
 
 
+@pytest.mark.slow  # eight handouts rendered
 @pytest.mark.parametrize("large", [False, True])
 def test_key_points_are_on_page_one_of_each_handout(tmp_path: Path, large: bool) -> None:
     from handout_gen.handouts import Variant, render_handout
