@@ -880,3 +880,45 @@ def test_the_hour_category_is_the_printed_hours(clock: str, locale: str, categor
     from handout_gen.render.jinja import hour_category
 
     assert hour_category(datetime.fromisoformat(f"2026-12-08T{clock}"), locale) == category
+
+
+def _with_dated_aftercare(project: Path, spanish_days: int | None = 2) -> Path:
+    """The fixture practice with one dated aftercare step on the epidural's English edition
+    (and its Spanish one, with ``spanish_days``; none: the translation has no such step)."""
+    steps = {"": "Do not soak in a tub, pool, or hot tub.", ".es": "No se meta en la tina ni en la piscina."}
+    for suffix, words in steps.items():
+        days = 2 if not suffix else spanish_days
+        if days is None:
+            continue
+        path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
+        text = path.read_text(encoding="utf-8")
+        assert text.count("\ncall_us_if:") == 1
+        step = f"\ndated_aftercare:\n  - days: {days}\n    text: {words}\ncall_us_if:"
+        path.write_text(text.replace("\ncall_us_if:", step), encoding="utf-8")
+    return project
+
+
+def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path) -> None:
+    """"No tub for 2 days" left the counting to the patient: a procedure's dated_aftercare
+    step is a line of the letter's dated list, the visit day plus its days (Wednesday,
+    December 9 + 2: Friday, December 11), in the letter's language, from that language's
+    edition. A translation without the step prints none (never English words in a Spanish
+    list); one that gives other days is refused at its line."""
+    kit = load_kit(load_project(_with_dated_aftercare(copy_sample(tmp_path / "en-es"))))
+    plain = {**BASE, "first_name": "Ida", "last_name": "Quill"}
+    english, spanish, other = letter_text(kit, [
+        plain, {**plain, "language": "es", "patient_id": "MH-2", "first_name": "Eva"},
+        {**plain, "procedures": "prp-injection", "patient_id": "MH-3", "first_name": "Bo"}], TODAY)
+    assert "Through Friday, December 11: Do not soak in a tub, pool, or hot tub." in " ".join(english.split())
+    assert ("Hasta el viernes, 11 de diciembre (incluido): No se meta en la tina ni en la piscina."
+            in " ".join(spanish.split()))
+    assert "tub" not in other
+    untranslated = load_kit(load_project(_with_dated_aftercare(copy_sample(tmp_path / "en"), None)))
+    (spanish_only,) = letter_text(untranslated, [{**plain, "language": "es"}], TODAY)
+    assert "(incluido)" not in spanish_only and "tub" not in spanish_only
+    project = _with_dated_aftercare(copy_sample(tmp_path / "wrong"), 3)
+    spanish_file = project / "content/procedures/epidural-steroid-injection.es.md"
+    line = spanish_file.read_text(encoding="utf-8").splitlines().index("dated_aftercare:") + 1
+    assert [str(p) for p in load_project(project).broken["epidural-steroid-injection"]] == [
+        f"content/procedures/epidural-steroid-injection.es.md:{line}: dated_aftercare: gives the days [3] "
+        "where the English gives [2]: the same steps, in its order"]

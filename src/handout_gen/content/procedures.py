@@ -269,6 +269,13 @@ def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
         return [Problem(source, message, rule="references.unknown-slug")]
     if tmeta.lang != lang:
         return [Problem(source, f"lang '{tmeta.lang}' does not match the file name", 2, "lang")]
+    days = [step.days for step in tmeta.dated_aftercare]
+    english = [step.days for step in loaded.procedures[slug].meta.dated_aftercare]
+    if days and days != english:  # a reader would stop a day early, or late, that the English does not
+        lines = enumerate(read.text.splitlines(), 1)
+        line = next((n for n, text in lines if text.startswith("dated_aftercare:")), 1)
+        message = f"gives the days {days} where the English gives {english}: the same steps, in its order"
+        return [Problem(source, message, line, "dated_aftercare")]
     digest = hashlib.sha256(sources[slug] + b"\0" + read.raw).hexdigest()
     edition = Edition(lang, tmeta, tuple(read.sections), path, digest, read.text)
     loaded.procedures[slug].editions[lang] = edition

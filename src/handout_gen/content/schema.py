@@ -288,6 +288,14 @@ class Prep(Strict):
         return max(levels.values(), key=RISK_ORDER.index)
 
 
+class DatedAftercare(Strict):
+    """An aftercare step that lasts a number of days ("no tub for 2 days"): a packet's letter
+    prints the last day it lasts ("Through Thursday, December 3:") so no one counts."""
+
+    days: Annotated[int, Field(ge=1, le=120)]
+    text: Text
+
+
 class EditionMeta(Strict):
     """Front matter fields every language edition carries (the text a reader sees)."""
 
@@ -303,6 +311,9 @@ class EditionMeta(Strict):
     aftercare_marked: Annotated[list[MarkedText], Field(min_length=1, alias="aftercare")]
     call_us_if: TextList
     go_to_er_if: TextList
+    # Printed in a packet's dated list, each as the visit day plus its days (a translation
+    # gives the same days, in the same order, in its words).
+    dated_aftercare: list[DatedAftercare] = Field(default_factory=list)
 
     @property
     def aftercare(self) -> list[str]:

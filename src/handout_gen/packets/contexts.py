@@ -8,6 +8,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -143,7 +144,7 @@ def _line(
     if hasattr(words, f"{when}_one") and hour_category(at, locale) == "one":
         pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
-    return {"late": False, "when": pattern, "text": getattr(words, text), "at": at, "eve": eve,
+    return {"late": False, "when": pattern, "text": item.note or getattr(words, text), "at": at, "eve": eve,
             "words": said.get(item.rule, ""), "name": said.get("name", "")}
 
 
@@ -164,8 +165,9 @@ def patient_context(
     if map_url not in qr_cache:
         qr_cache[map_url] = qr_png_uri(map_url, practice.colors.text)
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
-    visit = row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
-                      practice.thresholds.blood_sugar_check_days or 0)
+    visit = replace(row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
+                              practice.thresholds.blood_sugar_check_days or 0),
+                    aftercare=_dated_aftercare(kit, row.procedures, lang))
     timed = schedule(visit, kit.text.rules, today, practice.closed_dates)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None
@@ -193,8 +195,17 @@ def patient_context(
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed, said)
                   for item in timed if not (item.rule == "blood_thinner" and item.late)
-                  and (item.late or getattr(words, TIMED_WORDS[item.rule][1]))],  # an optional line
+                  and (item.late or item.note or getattr(words, TIMED_WORDS[item.rule][1]))],  # optional
     }
+
+
+def _dated_aftercare(kit: Kit, slugs: tuple[str, ...], lang: str) -> tuple[tuple[int, str], ...]:
+    """Each procedure's dated aftercare steps, in the letter's language: from the edition in
+    it (an edition translated before they were written has none, and so prints none, rather
+    than English words in the reader's list). ``%`` is kept as text (the line is formatted)."""
+    editions = (kit.project.procedures[slug].editions.get(lang) for slug in slugs)
+    return tuple((step.days, step.text.replace("%", "%%"))
+                 for edition in editions if edition is not None for step in edition.meta.dated_aftercare)
 
 
 def _blood_thinner(kit: Kit, row: PatientRow, lang: str, timed: list[Timed]) -> dict[str, Any]:

@@ -222,6 +222,10 @@ def _needed_words_problems(
         needed.append((DRIVING_LIMITED_WORDS, f"procedure '{limited[0]}' has prep.driving_limited"))
     if text.rules.diabetes_fasting is not None:
         needed.append((DIABETES_CALL_WORDS, "rules.diabetes_fasting is set"))
+    dated = sorted(slug for slug, p in project.procedures.items()
+                   if any(e.meta.dated_aftercare for e in p.editions.values()))
+    if dated:
+        needed.append((("through_day",), f"procedure '{dated[0]}' has dated_aftercare"))
     steroid = sorted(slug for slug, p in project.procedures.items() if p.meta.prep.steroid)
     if steroid and project.practice.thresholds.blood_sugar_check_days:
         needed.append((BLOOD_SUGAR_WORDS, f"thresholds.blood_sugar_check_days is set and procedure "

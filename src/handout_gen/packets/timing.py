@@ -45,6 +45,7 @@ RuleName = Literal[
     "after_sedation",
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
     "blood_sugar",  # with diabetes, after a steroid: the last day to check it more often
+    "aftercare_until",  # a procedure's dated aftercare step: its last day (its words: Timed.note)
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 # What the desk is told a late rule was, for the rows --allow-late makes (row numbers, no names).
@@ -195,6 +196,7 @@ class Visit:
     blood_thinner_restart: date | None = None
     rest_hours: int = 0  # after sedation: no driving, alcohol or decisions (0: not printed)
     sugar_days: int = 0  # after a steroid, with diabetes: days to check blood sugar more often (0: none)
+    aftercare: tuple[tuple[int, str], ...] = ()  # the procedures' dated aftercare: (days, words)
 
     @property
     def arrival(self) -> datetime:
@@ -208,6 +210,7 @@ class Timed:
     rule: RuleName
     at: datetime
     late: bool = False
+    note: str = ""  # the content's own words, for a rule that has no packet words of its own
 
 
 def _day(value: date) -> datetime:
@@ -256,6 +259,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
     if visit.needs.blood_sugar and visit.sugar_days:  # "for 3 days" as the day it ends
         found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days))))
+    for days, words in visit.aftercare:  # "no tub for 2 days" as the day it ends
+        found.append(Timed("aftercare_until", _day(day + timedelta(days=days)), note=words))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)

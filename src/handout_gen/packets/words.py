@@ -28,6 +28,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "blood_thinner": ("on_day", "blood_thinner_last_dose_day"),
     "blood_thinner_restart": ("on_day", "blood_thinner_restart_day"),
     "blood_sugar": ("through_day", "blood_sugar_check"),
+    "aftercare_until": ("through_day", ""),  # the procedure's own words (Timed.note)
 }
 # A timed line's other words when the letter's list also holds a given line (the day to
 # start again): "until the day below", not "until we say you may". text → (that line's
