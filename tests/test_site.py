@@ -165,7 +165,7 @@ def test_sitemap_feed_and_robots(built: Built) -> None:
     locs = [e.text for e in sitemap.findall("s:url/s:loc", ns)]
     assert f"{SITE_ROOT}{RFA}es/" in locs and f"{SITE_ROOT}email/unsubscribe/" not in locs
     assert len(locs) == len([p for p in plan.pages.values() if p.kind not in
-                             ("feed", "sitemap", "robots", "unsubscribe", "preferences")])
+                             ("feed", "sitemap", "robots", "unsubscribe", "preferences", "notfound")])
     urls = sitemap.findall("s:url", ns)
     rfa = next(u for u in urls if u.findtext("s:loc", namespaces=ns) == SITE_ROOT + RFA)
     assert {x.get("hreflang") for x in rfa.findall("x:link", ns)} == {"en", "es", "x-default"}
@@ -436,3 +436,22 @@ def test_content_pictures_and_links_point_at_the_site(small_project: Path) -> No
 )
 def test_own_addresses_map_to_site_paths(url: str, path: str | None) -> None:
     assert SiteUrls(SITE_ROOT, "/").own_path(url) == path
+
+
+def test_an_address_the_site_does_not_have_still_reaches_home_and_the_phone(built: Built) -> None:
+    """404.html, what a web server sends for a mistyped or old printed address: not indexed,
+    not in the sitemap, every link from the site's root (it answers at any path), the home
+    page and a number to tap, and a line in each other language leading to its own home."""
+    site, plan, _ = built
+    assert plan.pages["404.html"].kind == "notfound"
+    tree = page(site, "404.html")
+    assert tree.xpath("//meta[@name='robots']/@content") == ["noindex"]
+    assert "404.html" not in (site / "sitemap.xml").read_text(encoding="utf-8")
+    links = tree.xpath("//a/@href")
+    assert all(link.startswith(("/", "#", "tel:", "https://")) for link in links), links
+    main = tree.xpath("//main")[0]
+    assert main.xpath(".//a[@class='button']/@href") == ["/"]
+    assert "tel:5550100" in main.xpath(".//a/@href")
+    others = {p.get("lang"): p.xpath("./a/@href")[0] for p in main.xpath("./p[@lang]")}
+    assert others == {"es": "/es/", "zh": "/zh/", "ar": "/ar/"}
+    assert main.xpath("./p[@lang='es']/text()")[0].strip() == "Esta página no está aquí"

@@ -37,6 +37,7 @@ TEMPLATES = {
     "home": "site_home.html.j2", "procedure": "site_procedure.html.j2", "locations": "site_locations.html.j2",
     "location": "site_location.html.j2", "archive": "site_archive.html.j2",
     "unsubscribe": "site_unsubscribe.html.j2", "preferences": "site_unsubscribe.html.j2",
+    "notfound": "site_notfound.html.j2",
 }
 OSM_SEARCH = "https://www.openstreetmap.org/search?query="
 LINKED_RE = re.compile(r"<(a|img)\b")
@@ -181,7 +182,7 @@ class SitePages:
             "home": self.home, "procedures": self.procedures, "procedure": self.procedure,
             "locations": self.locations, "location": self.location, "archive": self.archive,
             "issue": self.issue,
-            "unsubscribe": self.unsubscribe, "preferences": self.unsubscribe,
+            "unsubscribe": self.unsubscribe, "preferences": self.unsubscribe, "notfound": self.notfound,
             "feed": lambda _p: schema.atom(self.plan, self.issues),
             "sitemap": lambda _p: schema.sitemap(self.plan, self.lastmod()),
             "robots": lambda _p: schema.robots(self.plan),
@@ -308,6 +309,20 @@ class SitePages:
             "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
             noindex=True)
         return self.html(TEMPLATES[page.kind], page, info, inline_css, state=state, form=form)
+
+    def notfound(self, page: Page) -> bytes:
+        """404.html: a mistyped or old printed address still reaches the home page and the phone
+        number, with a line in each other language leading to its own home page."""
+        gettext = self.words(page.lang)
+        info = self.page_info(page, gettext("This page is not here"), gettext(
+            "The address may be mistyped, or the page has moved. Our treatments and clinics are on "
+            "our home page."), noindex=True)
+        languages = self.project.languages
+        others = [{"lang": code, "dir": languages.direction(code), "home": self.words(code)("Home"),
+                   "text": self.words(code)("This page is not here"), "href": self.urls.link(home.path)}
+                  for code in languages.codes if code != page.lang
+                  for home in self.plan.of_kind("home") if home.lang == code]
+        return self.html(TEMPLATES[page.kind], page, info, others=others)
 
     def issue(self, page: Page) -> bytes:
         """An issue's page: the email's browser copy, as the newsletter build makes it, with what a

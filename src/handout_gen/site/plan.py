@@ -34,7 +34,7 @@ from handout_gen.site.urls import SiteUrls, file_for
 
 PageKind = Literal[
     "home", "procedures", "procedure", "locations", "location", "archive", "issue", "feed",
-    "unsubscribe", "preferences", "sitemap", "robots",
+    "unsubscribe", "preferences", "sitemap", "robots", "notfound",
 ]
 Target = Literal["page", "file", "external", "missing"]
 # The pages the menu links to: one in each language the site has pages in, below the original's
@@ -231,6 +231,7 @@ def plan_site(project: Project, base: str | None = None) -> SitePlan:
             plan.add(Page(app_path if app_path.endswith("/") else app_path + "/", kind, lang), url)
     plan.add(Page("sitemap.xml", "sitemap"))
     plan.add(Page("robots.txt", "robots"))
+    plan.add(Page("404.html", "notfound"))  # what a web server sends for an address not here
     for procedure, variant in planned_handouts(project):
         path = f"handouts/{variant.filename(procedure.slug)}"
         plan.downloads[path] = Download(path, procedure, variant)
