@@ -100,7 +100,8 @@ def test_a_key_that_lost_its_indent_is_named(sample_project: Path) -> None:
     assert _problems(sample_project) == [
         f"content/procedures/prp-injection.md:{lost + 1}: invalid YAML: mapping values are not allowed "
         f"in this context (hint: line {lost} (sedation_offered) has a value, so nothing can be indented "
-        f"under it: if it lost its indent, indent it as line {lost + 1} is)"
+        f"under it: if it lost its indent, indent it as line {lost + 1} is; or a value that holds ': ' must "
+        "be in quotes)"  # the parser cannot tell which: both are said
     ]
 
 

@@ -114,6 +114,30 @@ def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:
     assert len(renderer._sheets) == 2  # one parsed sheet per print size, reused
 
 
+@pytest.mark.parametrize("head", [
+    "<style>@counter-style z { system: cyclic; symbols: Z; } ol { list-style: z; }</style>",
+    '<style>li { color: #101010 }</style><style media="print">li { color: #202020 }</style>',
+    '<style>li { color: #101010 }</style><link rel="stylesheet" href="data:text/css,li{color:%23202020}">',
+])
+def test_a_document_whose_sheets_cascade_by_its_own_rules_is_left_to_weasyprint(
+    tmp_path: Path, head: str
+) -> None:
+    """A project template's own @counter-style (WeasyPrint keeps those per document), or a
+    sheet in a <link> or a <style media> (an author sheet that must keep its place in the
+    cascade): the renderer parses nothing itself, and the pages are WeasyPrint's own."""
+    from weasyprint import HTML
+
+    from handout_gen.render.pdf import PdfRenderer, typeset
+
+    body = "<ol><li>One</li><li>Two</li></ol>"
+    html = f'<html lang="en"><head><title>t</title>{head}</head><body>{body}</body></html>'
+    renderer = PdfRenderer(tmp_path)
+    own = HTML(string=typeset(html), base_url=tmp_path.as_uri() + "/", url_fetcher=renderer.fetcher).render(
+        font_config=renderer.fonts, pdf_variant="pdf/ua-1")
+    assert renderer.write(renderer.document(html, tmp_path)) == renderer.write(own)
+    assert renderer._sheets == {}
+
+
 def test_qr_code_is_embedded_as_an_image_with_alt_text(rfa_pdf: Path) -> None:
     data = rfa_pdf.read_bytes()
     # The QR code is an SVG drawn as vector paths inside a form XObject with /Alt in the tags.

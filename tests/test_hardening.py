@@ -94,7 +94,7 @@ def test_an_unquoted_colour_gets_a_hint(sample_project: Path) -> None:
         in result.stderr
 
 
-UNDIALLABLE = ["555-01OO", "555-010", "call the front desk", "555-0101 x", "555--", "555.0199"]
+UNDIALLABLE = ["555-01OO", "555-010", "call the front desk", "555-0101 x", "555--", "555.0199", "05550100"]
 
 
 @pytest.mark.parametrize("phone", UNDIALLABLE)
@@ -108,14 +108,14 @@ def test_a_phone_number_that_cannot_be_dialled_stops_everything_at_its_line(
     line = practice.read_text(encoding="utf-8").splitlines().index(f"after_hours_phone: {phone}") + 1
     result = hg(sample_project, "build")
     assert result.returncode == 1
-    unquoted = 'is read as a number: put it in quotes, e.g. "555.0100"'  # YAML's 555.0199
+    unquoted = 'is read as a number: put it in quotes, e.g. "555-0100"'  # YAML: 555.0199, octal 05550100
     assert f"content/practice.yaml:{line}: after_hours_phone: " in result.stderr
     assert "is not a phone number: write its 7 to 15 digits" in result.stderr or unquoted in result.stderr
     assert not (sample_project / "output").exists()
 
 
 @pytest.mark.parametrize("phone", [
-    "(555) 555-0199", "+1 555 555 0199", '"555.0199"', "555-0199 ext. 12", "5550199"
+    "(555) 555-0199", "+1 555 555 0199", '"555.0199"', "555-0199 ext. 12", '"5550199"'
 ])
 def test_phone_numbers_as_staff_write_them_are_read(sample_project: Path, phone: str) -> None:
     from handout_gen.content.project import load_project
@@ -123,6 +123,14 @@ def test_phone_numbers_as_staff_write_them_are_read(sample_project: Path, phone:
     practice = sample_project / "content/practice.yaml"
     edit(practice, "after_hours_phone: 555-0199", f"after_hours_phone: {phone}")
     assert load_project(sample_project).practice.after_hours_phone == phone.strip('"')
+
+
+def test_a_tapped_number_dials_its_extension_after_it() -> None:
+    from handout_gen.render.jinja import tel_href
+
+    assert tel_href("555-0100 ext. 12") == "tel:5550100;ext=12"
+    assert tel_href("(555) 555-0100 x7") == "tel:5555550100;ext=7"
+    assert tel_href("+1 555 555 0100") == "tel:+15555550100"
 
 
 def test_a_wrong_value_says_what_to_write_instead(sample_project: Path) -> None:
@@ -144,7 +152,7 @@ def test_a_wrong_value_says_what_to_write_instead(sample_project: Path) -> None:
         load_project(sample_project)
     assert sorted((p.field or "", p.message) for p in failed.value.problems) == [
         ("locations.1.arrive_minutes_early", "must be a whole number, e.g. 30"),
-        ("short_name", 'must be text: put it in quotes, e.g. "1999"'),
+        ("short_name", "must be text: put it in quotes"),
         ("thresholds.call_within_hours", "must be at least 1"),
     ]
 

@@ -145,3 +145,18 @@ def test_call_within_hours_is_said_in_each_languages_plural_forms(tmp_path: Path
         "msgstr[0]", "msgstr"), encoding="utf-8")
     assert "在发现后 2 小时内致电 555-0100" in said("zh", 2, old)
     assert "within 1 hour of" in said("vi", 1)  # a language with no catalog: English, in its forms
+
+
+def test_a_plural_phrase_with_an_empty_form_counts_as_untranslated(sample_project: Path) -> None:
+    """A plural entry copied from messages.pot and left empty (or with one form empty) prints
+    English: check names it as it names a missing phrase."""
+    from handout_gen.checks.catalogs import catalog_findings
+
+    zh = sample_project / "content/locale/zh.po"
+    text = zh.read_text(encoding="utf-8")
+    filled = 'msgstr[0] "如果您有以下任何情况，请在发现后 %(hours)s 小时内致电 %(phone)s："'
+    assert filled in text
+    zh.write_text(text.replace(filled, 'msgstr[0] ""'), encoding="utf-8")
+    (finding,) = catalog_findings(load_project(sample_project))
+    assert finding.file == "content/locale/zh.po"
+    assert "within %(hours)s hour of noticing it" in finding.message

@@ -455,3 +455,18 @@ def test_an_address_the_site_does_not_have_still_reaches_home_and_the_phone(buil
     others = {p.get("lang"): p.xpath("./a/@href")[0] for p in main.xpath("./p[@lang]")}
     assert others == {"es": "/es/", "zh": "/zh/", "ar": "/ar/"}
     assert main.xpath("./p[@lang='es']/text()")[0].strip() == "Esta página no está aquí"
+
+
+def test_only_whole_numbers_in_text_become_links() -> None:
+    """911 alone, not inside a longer number; nothing in a comment, a form's text, a drawing,
+    a tag's attributes or a link already."""
+    from handout_gen.site.phones import dial_links
+
+    html = ("<head><title>555-0100</title></head><body><p>Call 911 or 555-0100.</p>"
+            "<p>(555) 911 2222, 9110, 911-0000</p><!-- call 555-0100 > soon -->"
+            "<textarea>555-0100</textarea><svg><text>911</text></svg>"
+            '<p title="555-0100"><a href="tel:5550100">555-0100</a></p></body>')
+    out = dial_links(html, ["555-0100"])
+    assert out.count('href="tel:911"') == 1 and out.count('href="tel:5550100"') == 2
+    assert "<title>555-0100</title>" in out and "<textarea>555-0100</textarea>" in out
+    assert "<!-- call 555-0100 > soon -->" in out and "<text>911</text>" in out

@@ -21,8 +21,9 @@ SHOWN = 5  # phrases quoted in the message; the count says how many more
 def _msgids(path: Path, translated: bool) -> set[str]:
     with path.open("rb") as handle:
         catalog = read_po(handle)
+    # a plural entry is translated when every one of its forms is (an empty one prints English)
     return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
-            if m.id and (m.string or not translated)}
+            if m.id and (not translated or (all(m.string) if isinstance(m.string, tuple) else m.string))}
 
 
 def catalog_findings(project: Project) -> list[Finding]:

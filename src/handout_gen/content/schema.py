@@ -41,16 +41,16 @@ def _hex(value: str) -> str:
 
 
 # A number as staff write one: digits and the marks between them, an extension at the end.
-PHONE_RE = re.compile(r"(?P<number>\+?\(?[0-9][0-9 ().-]*[0-9])(?: ?(?:ext\.?|x) ?[0-9]{1,6})?")
+PHONE_RE = re.compile(r"(?P<number>\+?\(?[0-9][0-9 ().-]*[0-9])(?: ?(?:ext\.?|x) ?(?P<ext>[0-9]{1,6}))?")
 
 
 def _phone(value: Any) -> Any:
     """A phone number every page prints for "call us": a typo there sends a worried patient
     nowhere, so a letter O for a zero, a digit short or words in its place stop the build."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # unquoted 5550100 is a number in YAML
-    elif isinstance(value, float):  # unquoted 555.0100 too, and its last zeros are gone
-        msg = 'is read as a number: put it in quotes, e.g. "555.0100"'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # unquoted, YAML reads 5550100 as a number, 05550100 as an octal one and 555.0100
+        # without its last zeros: the digits printed would not be the ones typed
+        msg = 'is read as a number: put it in quotes, e.g. "555-0100"'
         raise ValueError(msg)
     if not isinstance(value, str):
         return value  # pydantic names the wrong type

@@ -144,8 +144,9 @@ def parse_yaml(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else first_line
         reason = str(getattr(exc, "problem", None) or exc)
-        hint = (mark is not None and _lost_indent(text, mark.line, first_line)) or next(
-            (h for phrase, h in YAML_HINTS.items() if phrase in reason), None)
+        hints = [h for h in ((_lost_indent(text, mark.line, first_line) if mark is not None else None),
+                             next((h for phrase, h in YAML_HINTS.items() if phrase in reason), None)) if h]
+        hint = "; or ".join(hints) or None  # a lost indent, or a value that needs quotes: both say
         message = f"invalid YAML: {reason}" + (f" (hint: {hint})" if hint else "")
         return None, {}, [Problem(source, message, line)]
     finally:
@@ -205,8 +206,9 @@ def plain_words(error: ErrorDetails) -> str:
     if kind == "string_type":
         if given is None:
             return "is empty: write a value (one that starts with '#' must be in quotes, e.g. \"#1B4965\")"
-        return f'must be text: put it in quotes, e.g. "{given}"' if not isinstance(given, (dict, list)) \
-            else "must be one value on the line, not a list or a group"
+        if isinstance(given, (dict, list)):
+            return "must be one value on the line, not a list or a group"
+        return "must be text: put it in quotes"  # never the value as YAML read it (yes: True)
     if base in _KINDS:
         return f"is empty: write {_KINDS[base]}" if given is None else f"must be {_KINDS[base]}"
     if kind == "string_too_short":

@@ -189,7 +189,7 @@ class MessageTemplate:
         several ``<address>`` already (the generic .eml's reply and page)."""
         b = self.boundary.encode()
         addresses = list_unsubscribe if list_unsubscribe.startswith("<") else f"<{list_unsubscribe}>"
-        addresses = addresses.replace(", <", ",\r\n <")  # folded: a line of at most 78 characters
+        addresses = addresses.replace(", <", ",\r\n <")  # folded: each address on a line of its own
         post = "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" if one_click else ""
         head = (
             f"Date: {format_datetime(date)}\r\nTo: {to}\r\nMessage-ID: {message_id}\r\n"

@@ -204,8 +204,9 @@ def _dated_aftercare(kit: Kit, slugs: tuple[str, ...], lang: str) -> tuple[tuple
     it (an edition translated before they were written has none, and so prints none, rather
     than English words in the reader's list). ``%`` is kept as text (the line is formatted)."""
     editions = (kit.project.procedures[slug].editions.get(lang) for slug in slugs)
-    return tuple((step.days, step.text.replace("%", "%%"))
-                 for edition in editions if edition is not None for step in edition.meta.dated_aftercare)
+    steps = ((step.days, step.text.replace("%", "%%"))
+             for edition in editions if edition is not None for step in edition.meta.dated_aftercare)
+    return tuple(dict.fromkeys(steps))  # two procedures' same step: one line
 
 
 def _blood_thinner(kit: Kit, row: PatientRow, lang: str, timed: list[Timed]) -> dict[str, Any]:

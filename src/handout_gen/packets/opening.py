@@ -43,7 +43,11 @@ def closed_problems(
     weekday = WEEKDAYS[day.weekday()]
     spans = [h.times() for h in hours if weekday in h.days]
     if early is not None and spans:  # the day's hours end when the practice closes
-        spans = [(opens, min(closes, early)) for opens, closes in spans if opens < early] or [(early, early)]
+        spans = [(opens, min(closes, early)) for opens, closes in spans if opens < early]
+        if not spans:
+            why = (f"is a day the practice closes at {early:%H:%M}, before clinic '{location}' opens "
+                   "(short_days in practice.yaml)")
+            return [*found, ("date", why + ALLOW_CLOSED_HINT)]
     if not spans:
         open_days = ", ".join(dict.fromkeys(d.title() for h in hours for d in h.days))
         why = f"is a day clinic '{location}' is closed (open on {open_days} in practice.yaml)"

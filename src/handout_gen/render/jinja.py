@@ -20,7 +20,7 @@ from babel.dates import format_date, format_time
 from babel.lists import format_list
 from markupsafe import Markup
 
-from handout_gen.content.schema import WEEKDAYS, OpeningHours, PostalAddress
+from handout_gen.content.schema import PHONE_RE, WEEKDAYS, OpeningHours, PostalAddress
 from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
@@ -301,8 +301,11 @@ def address(context: jinja2.runtime.Context, value: PostalAddress) -> str:
 
 
 def tel_href(phone: str) -> str:
-    """``555-0100`` → ``tel:5550100`` for tappable links."""
-    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+    """``555-0100`` → ``tel:5550100`` for tappable links; an extension after the number
+    (``555-0100 ext. 12``) is dialled after it (RFC 3966), never run into it."""
+    found = PHONE_RE.fullmatch(phone.strip())
+    number, ext = (found["number"], found["ext"]) if found else (phone, None)
+    return "tel:" + re.sub(r"[^0-9+]", "", number) + (f";ext={ext}" if ext else "")
 
 
 class ConfinedLoader(jinja2.FileSystemLoader):

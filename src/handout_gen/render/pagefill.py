@@ -23,6 +23,7 @@ TARGET_FILL = 0.3  # what a moved break aims for, so a later small change does n
 ROUNDS = 3
 _CONTAINERS = {"html", "body", "main", "section", "article"}
 _SECTIONS = {"section", "article"}  # a break before one moves its heading with its content
+ONE_OFF = "/* one-off */"  # opens a sheet made for one layout (moved breaks): the renderer keeps none
 NOTICE_CLASS = "language-help"  # the notice of free language help (language_help.html.j2)
 
 
@@ -75,7 +76,7 @@ def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
         if selector is None:
             break
         rules.append(f"{selector} {{ break-before: page !important; }}")
-        moved = lay_out(html.replace("</head>", f"<style>{' '.join(rules)}</style></head>", 1))
+        moved = lay_out(html.replace("</head>", f"<style>{ONE_OFF}{' '.join(rules)}</style></head>", 1))
         last = moved.pages[-1]
         better = not notice_only(last) if alone else fill(last) > fill(pages[-1])
         if len(moved.pages) != len(pages) or not better:

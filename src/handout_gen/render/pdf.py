@@ -17,13 +17,18 @@ from typing import Any
 from handout_gen.core.errors import RenderError
 from handout_gen.render.bidi import isolate_numbers, keep_phone_numbers_with_words
 from handout_gen.render.fetcher import make_weasyprint_fetcher
+from handout_gen.render.pagefill import ONE_OFF, balanced
 from handout_gen.render.subsets import shrink_pdf_bytes
 
 log = logging.getLogger("handout_gen")
 SUBSET_MEMO = 128  # font subsets remembered per process (each a few to a few hundred KB)
 STYLESHEET_MEMO = 64  # parsed style sheets remembered per renderer
-# A template's plain <style> block (one with a media or type attribute is left to WeasyPrint).
+# A template's plain <style> block. A document with another sheet (a <link>, a <style> with a
+# media or type) or with rules WeasyPrint keeps per document (@counter-style, @color-profile,
+# @layer) is left for WeasyPrint to read: parsed sheets cascade as "user" sheets, after every
+# author one, and without the document's counter styles.
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+_KEPT_AS_AUTHOR = re.compile(r"<link\b|<style\s|@counter-style|@color-profile|@layer", re.IGNORECASE)
 
 class _Collect(logging.Handler):
     def __init__(self) -> None:
@@ -182,7 +187,8 @@ class PdfRenderer:
         base_url = base_dir.resolve().as_uri() + "/"
         try:
             sheets: list[Any] = []
-            html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
+            if not _KEPT_AS_AUTHOR.search(html):
+                html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
             return HTML(string=html, base_url=base_url, url_fetcher=self.fetcher).render(
                 font_config=self.fonts, cache=self.cache, pdf_variant=variant, stylesheets=sheets
             )
@@ -206,6 +212,9 @@ class PdfRenderer:
         sheet = self._sheets.get(key)
         if sheet is None:
             sheet = CSS(string=css, base_url=base_url, url_fetcher=self.fetcher, font_config=self.fonts)
+            if css.startswith(ONE_OFF):
+                sheets.append(sheet)
+                return ""
             self._sheets[key] = sheet
             if len(self._sheets) > STYLESHEET_MEMO:
                 self._sheets.popitem(last=False)
@@ -216,8 +225,6 @@ class PdfRenderer:
 
     def balanced(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
         """:meth:`document`, with no nearly empty last page (:mod:`handout_gen.render.pagefill`)."""
-        from handout_gen.render.pagefill import balanced
-
         return balanced(html, lambda text: self.document(text, base_dir, tagged=tagged))
 
     def write(self, document: Any, *, tagged: bool = True) -> bytes:

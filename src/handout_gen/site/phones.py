@@ -9,16 +9,19 @@ from collections.abc import Iterable
 
 from handout_gen.render.jinja import tel_href
 
-# What is never text to link: a tag, a link already, a script (JSON-LD names the numbers) or style.
-_NOT_TEXT = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>|<a\b.*?</a>|<[^>]*>)", re.S | re.I)
-EMERGENCY = "911"
+# What is never text to link: a comment, a tag, a link already, a script (JSON-LD names the
+# numbers), a style sheet, a form's text or a drawing's.
+_NOT_TEXT = re.compile(r"(<!--.*?-->|<script\b.*?</script>|<style\b.*?</style>|<a\b.*?</a>"
+                       r"|<textarea\b.*?</textarea>|<svg\b.*?</svg>|<[^>]*>)", re.S | re.I)
+# 911 alone: not the middle of a longer number ("(555) 911 2222", "9110")
+EMERGENCY = r"(?<![\d(])(?<!\d[ .)-])911(?![ .(-]?\d)"
 
 
 def dial_links(html: str, numbers: Iterable[str]) -> str:
     """``html`` with each of ``numbers`` (and 911) in the text of its body made a ``tel:``
     link; numbers inside a link, a tag, the head, a script or a style sheet are left alone."""
-    wanted = sorted({n for n in (*numbers, EMERGENCY) if n}, key=len, reverse=True)
-    number = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, wanted)) + r")(?![\w-])")
+    wanted = sorted({re.escape(n) for n in numbers if n}, key=len, reverse=True)
+    number = re.compile(r"(?<![\w-])(" + "|".join([*wanted, EMERGENCY]) + r")(?![\w-])")
     body = html.find("<body")
     head, rest = (html[:body], html[body:]) if body >= 0 else ("", html)
     parts = _NOT_TEXT.split(rest)
