@@ -916,6 +916,12 @@ def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path)
     untranslated = load_kit(load_project(_with_dated_aftercare(copy_sample(tmp_path / "en"), None)))
     (spanish_only,) = letter_text(untranslated, [{**plain, "language": "es"}], TODAY)
     assert "(incluido)" not in spanish_only and "tub" not in spanish_only
+    from handout_gen.checks.runner import run_checks  # and check says so
+
+    found = {f.file for f in run_checks(tmp_path / "en", pdf=False).findings
+             if f.rule == "translation.dated-aftercare"}
+    esi = "content/procedures/epidural-steroid-injection"
+    assert found == {f"{esi}.{code}.md" for code in ("es", "zh", "ar")}
     project = _with_dated_aftercare(copy_sample(tmp_path / "wrong"), 3)
     spanish_file = project / "content/procedures/epidural-steroid-injection.es.md"
     line = spanish_file.read_text(encoding="utf-8").splitlines().index("dated_aftercare:") + 1

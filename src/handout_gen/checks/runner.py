@@ -210,6 +210,11 @@ def translation_findings(
                 tsource, _front_line(edition, "translation_of_version"), "translation.stale", "warning",
                 f"translates version {behind[0]} but the English original is now {behind[1]}",
                 "update the translation, then set translation_of_version to the new version"))
+        if original.meta.dated_aftercare and not meta.dated_aftercare:
+            findings.append(Finding(
+                tsource, 1, "translation.dated-aftercare", "warning",
+                f"the English gives dated_aftercare and this edition none: {name} packets print no "
+                "day for those steps", "add them in this language, with the English's days"))
         image: Any = getattr(original.meta, "image", None)
         if image is not None and not (meta.image_alt and meta.image_caption):
             findings.append(Finding(

@@ -129,7 +129,7 @@ class MessageTemplate:
     static_headers: bytes
     boundary: str
     domain: str
-    reply_address: str  # where an "unsubscribe" reply goes, for the generic .eml
+    reply_address: str | None  # where an "unsubscribe" reply goes (reply_to), for the generic .eml
     issue_id: str
     issue_date: datetime
     digest: str
@@ -155,7 +155,7 @@ class MessageTemplate:
             head.as_bytes().rstrip(b"\r\n") + b"\r\n" + content_type,
             boundary,
             email.sender_address.rpartition("@")[2],
-            email.reply_to or email.sender_address,
+            email.reply_to,
             issue.id,
             datetime.combine(issue.meta.date, dtime(0, 0), tzinfo=UTC),
             digest,
@@ -218,14 +218,17 @@ class MessageTemplate:
 
     def eml(self, values: Values) -> bytes:
         """The generic .eml: deterministic Date (issue date, 00:00 UTC) and Message-ID. Its
-        unsubscribe address names no reader, so it offers a reply and the page that says how,
+        unsubscribe address names no reader, so it offers a reply (to ``reply_to``, when set)
+        and the page that says how,
         and no one-click POST (RFC 8058 asks that one unsubscribe the recipient); ``send``
         writes each reader's own signed address, with one-click."""
+        reply = self.reply_address  # a reply to the sender's own address may reach no one: none then
+        mailto = f"<mailto:{quote(reply, safe='@')}?subject=unsubscribe>, " if reply else ""
         return self.message(
             values,
             to="undisclosed-recipients:;",
             message_id=f"<newsletter.{self.issue_id}.{self.digest[:20]}@{self.domain}>",
             date=self.issue_date,
-            list_unsubscribe=f"<mailto:{self.reply_address}?subject=unsubscribe>, <{values.unsub_url}>",
+            list_unsubscribe=f"{mailto}<{values.unsub_url}>",
             one_click=False,
         )
