@@ -365,6 +365,23 @@ def _check_flags(
     return flags
 
 
+def _unknown_language(cell: str, catalog: Catalog) -> str:
+    """Why a language cell names no language the practice keeps, and what to do about it."""
+    languages = catalog.languages
+    guess = languages.likely(cell)
+    known = (f"must be one of {', '.join(languages.codes)} or their names (content/languages.yaml)"
+             f"{f'; did you mean {guess}?' if guess else ''}")
+    if languages.other_script(cell):  # zh-TW: Traditional characters
+        return (f"is written in another script than its language's packets (which would print characters "
+                f"the patient may not read); ask the patient which they read: the cell {known}, or whoever "
+                "keeps the content declares this script as a language of its own")
+    if guess:
+        return known
+    return (f"{known}; the practice has no packets in any other: ask the patient which of these they read "
+            "(an English packet and an interpreter, if none), or ask whoever keeps the content to add the "
+            "language")
+
+
 def validate_row(
     row: int, data: Mapping[str, Any], catalog: Catalog, day_first_file: bool = False
 ) -> tuple[PatientRow | None, list[Problem]]:
@@ -379,17 +396,7 @@ def validate_row(
     _check_text(cells, bad)
     language = catalog.languages.code_of(cells["language"]) or ""
     if not language:
-        other = catalog.languages.other_script(cells["language"])  # zh-TW: Traditional characters
-        guess = catalog.languages.likely(cells["language"])
-        known = (f"must be one of {', '.join(catalog.languages.codes)} or their names (content/languages"
-                 f".yaml){f'; did you mean {guess}?' if guess else ''}")
-        none = ("; the practice has no packets in any other: ask the patient which of these they read "
-                "(an English packet and an interpreter, if none), or ask whoever keeps the content to add "
-                "the language")
-        bad("language", f"is written in another script than its language's packets (which would print "
-            f"characters the patient may not read); ask the patient which they read: the cell {known}, "
-            "or whoever keeps the content declares this script as a language of its own" if other
-            else known if guess else known + none)
+        bad("language", _unknown_language(cells["language"], catalog))
     else:
         _check_glyphs(cells, catalog, catalog.packet_langs.get(language, language), bad)
     slugs, sites = _check_procedures(cells, catalog, bad)
