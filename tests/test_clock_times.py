@@ -469,6 +469,29 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     assert "November 27" not in text and "November 26" not in text
 
 
+def test_call_by_day_skips_a_day_the_practice_closes_early(tmp_path: Path) -> None:
+    """A day the phones stop at noon (short_days) is no "call us by" day either: a patient who
+    calls that afternoon finds no one. Monday, December 28: 3 days before is Friday the 25th
+    (closed), then Thursday the 24th (closing at noon): call by Wednesday the 23rd."""
+    from handout_gen.packets.packet import PacketMaker
+
+    project = copy_sample(tmp_path / "project")
+    practice = project / "content/practice.yaml"
+    text = practice.read_text(encoding="utf-8")
+    short = '\nshort_days:\n  - {date: 2026-12-24, closes: "12:00"}\nclosed_dates:\n'
+    practice.write_text(text.replace("\nclosed_dates:\n", short, 1), encoding="utf-8")
+    kit = load_kit(load_project(project))
+    assert date(2026, 12, 24) in kit.project.practice.no_call_days
+    row = {**SEDATED, "date": "2026-12-28", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
+           "procedures": "joint-injections-nerve-blocks"}
+    (patient,) = rows_from([row], kit.catalog(date(2026, 12, 10)))
+    data, _ = PacketMaker(kit, date(2026, 12, 10)).press.letters([(patient, "en")])[:2]
+    buffer = io.BytesIO()
+    data.save(buffer)
+    text = " ".join(pdf_text(buffer.getvalue()).split())
+    assert "By Wednesday, December 23: Call us at 555-0100 about your X-ray dye allergy" in text
+
+
 DIABETES_WORDS = {  # rules.diabetes_fasting's words (call, late, checklist), per language of the fixture
     "en": ("Call us at %(phone)s to ask how to take your diabetes medicine or insulin while you fast.",
            "You told us you have diabetes. Call today so we can tell you how to take your diabetes medicine.",

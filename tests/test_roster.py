@@ -900,7 +900,7 @@ def test_a_restart_on_the_visit_day_comes_after_the_visits_own_lines(catalog: Ca
 
     when = datetime(2026, 12, 9, 13, 30)
     visit = Visit(when, 30, Needs(fasting=True), blood_thinner_restart=when.date())
-    rules = [item.rule for item in schedule(visit, catalog.rules, catalog.today, catalog.closed)]
+    rules = [item.rule for item in schedule(visit, catalog.rules, catalog.today, catalog.no_call_days)]
     assert rules[-1] == "blood_thinner_restart" and "fasting_clear_liquids" in rules
 
 

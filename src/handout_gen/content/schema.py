@@ -209,6 +209,12 @@ class Practice(Strict):
     # `check` warns about any other link off the practice's website (a typo in a host, say).
     external_links: list[HttpsUrl] = Field(default_factory=list)
 
+    @property
+    def no_call_days(self) -> frozenset[date]:
+        """Days a "call us by" deadline never falls on: closed, or closing early (a patient
+        calling that afternoon would find no one)."""
+        return frozenset(self.closed_dates) | {short.date for short in self.short_days}
+
     def location(self, location_id: str) -> Location | None:
         return next((loc for loc in self.locations if loc.id == location_id), None)
 

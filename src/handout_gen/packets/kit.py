@@ -156,6 +156,7 @@ class Kit:
             hours={loc.id: loc.hours for loc in practice.locations if not isinstance(loc.hours, str)},
             closed=frozenset(practice.closed_dates),
             closes_early={short.date: short.closing() for short in practice.short_days},
+            no_call_days=practice.no_call_days,
             allow_closed=allow_closed,
             languages=project.languages,
             locales=project.languages.locales,

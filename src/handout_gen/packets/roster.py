@@ -84,6 +84,7 @@ class Catalog:
     hours: Mapping[str, Sequence[OpeningHours]] = field(default_factory=dict)
     closed: frozenset[Day] = frozenset()  # practice.yaml closed_dates: no visits, no phones
     closes_early: Mapping[Day, time] = field(default_factory=dict)  # practice.yaml short_days
+    no_call_days: frozenset[Day] = frozenset()  # no "call us by" day: Practice.no_call_days
     allow_closed: bool = False  # a visit when closed (hours or date) is the clinic's own exception
     languages: Languages = Languages()  # the project's; a row's language must be one of them
     locales: tuple[str, ...] = ("en",)  # their Babel locales: month names in a clinician's words
@@ -288,7 +289,7 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
         # Handed over today, would it be in time? If not, sending the desk to --delivery-days 0
         # would only show them the next refusal.
         by_hand = catalog.rules.model_copy(update={"delivery_days": 0})
-        timed = schedule(visit, by_hand, catalog.today, catalog.closed)
+        timed = schedule(visit, by_hand, catalog.today, catalog.no_call_days)
         still = [LATE_NAMES.get(item.rule, item.rule) for item in timed if item.late]
         if still:
             bad("date", f"is not after {catalog.rules.first_day}, and even handed over today it is too late "
@@ -299,7 +300,7 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
                 "hand or through the portal), make it in a run with --delivery-days 0 of the patients who "
                 "do; else call the patient")
         return
-    for item in schedule(visit, catalog.rules, catalog.today, catalog.closed):
+    for item in schedule(visit, catalog.rules, catalog.today, catalog.no_call_days):
         if item.late:
             bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
@@ -307,7 +308,7 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
 def late_rules(row: PatientRow, catalog: Catalog) -> tuple[str, ...]:
     """What a row's packet made with --allow-late is too late for, for the desk to call: the
     visit itself ("arrival": posted, it arrives on or after the visit day), then each timed rule."""
-    timed = schedule(catalog.visit(row), catalog.rules, catalog.today, catalog.closed)
+    timed = schedule(catalog.visit(row), catalog.rules, catalog.today, catalog.no_call_days)
     return ("arrival",) * catalog.arrives_late(row) + tuple(item.rule for item in timed if item.late)
 
 
