@@ -160,3 +160,22 @@ def test_a_plural_phrase_with_an_empty_form_counts_as_untranslated(sample_projec
     (finding,) = catalog_findings(load_project(sample_project))
     assert finding.file == "content/locale/zh.po"
     assert "within %(hours)s hour of noticing it" in finding.message
+
+
+def test_a_catalog_with_the_old_one_form_phrase_is_told_to_add_the_plural_forms(sample_project: Path) -> None:
+    """A project's Arabic catalog made before "within N hours" got plural forms still prints
+    its one form ("خلال 2 ساعات"): check says which phrase and what to add."""
+    from handout_gen.checks.catalogs import catalog_findings
+
+    ar = sample_project / "content/locale/ar.po"
+    text = ar.read_text(encoding="utf-8")
+    one = "If you have any of these, call us at %(phone)s within %(hours)s hour of noticing it:"
+    start = text.index(f'msgid "{one}"')
+    end = text.index("\n\n", start)
+    old = ('msgid "If you have any of these, call us at %(phone)s within %(hours)s hours of noticing it:"\n'
+           'msgstr "إذا كان لديك أي من هذه، اتصل بنا على %(phone)s خلال %(hours)s ساعات من ملاحظة ذلك:"')
+    ar.write_text(text[:start] + old + text[end:], encoding="utf-8")
+    (finding,) = catalog_findings(load_project(sample_project))
+    assert finding.file == "content/locale/ar.po" and finding.message.startswith(
+        "1 phrase(s) have one Arabic form for every number")
+    assert one in finding.message and "msgid_plural" in finding.fix

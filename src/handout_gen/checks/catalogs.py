@@ -18,9 +18,13 @@ from handout_gen.render.catalogs import REWORDED
 SHOWN = 5  # phrases quoted in the message; the count says how many more
 
 
-def _msgids(path: Path, translated: bool) -> set[str]:
+def _msgids(path: Path, translated: bool, plural: bool = False) -> set[str]:
+    """The msgids of a catalog (a plural entry's by its one form): those translated, or all;
+    ``plural``: only the plural entries."""
     with path.open("rb") as handle:
         catalog = read_po(handle)
+    if plural:
+        return {m.id[0] for m in catalog if isinstance(m.id, tuple)}
     # a plural entry is translated when every one of its forms is (an empty one prints English)
     return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
             if m.id and (not translated or (all(m.string) if isinstance(m.string, tuple) else m.string))}
@@ -28,8 +32,10 @@ def _msgids(path: Path, translated: bool) -> set[str]:
 
 def catalog_findings(project: Project) -> list[Finding]:
     """One warning per language whose catalogs (the project's ``content/locale/<lang>.po``,
-    then the tool's) miss a phrase of the built-in templates (``messages.pot``)."""
+    then the tool's) miss a phrase of the built-in templates (``messages.pot``), and one for a
+    phrase that got plural forms but is still translated with the one form it had before."""
     wanted = sorted(_msgids(LOCALE_DIR / "messages.pot", translated=False))
+    plural = sorted(_msgids(LOCALE_DIR / "messages.pot", translated=False, plural=True))
     findings = []
     for lang in project.languages.codes:
         if lang == ORIGINAL:
@@ -39,10 +45,17 @@ def catalog_findings(project: Project) -> list[Finding]:
         for path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
             if path.is_file():
                 have |= _msgids(path, translated=True)
+        name, source = project.languages.name(lang), relpath(own, project.root)
+        singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
+        if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"
+            findings.append(Finding(
+                source, None, "translation.catalog", "warning",
+                f"{len(singular)} phrase(s) have one {name} form for every number, as the English had "
+                f"before it got plural forms: {', '.join(repr(m) for m in singular)}",
+                f"add the phrase's msgid_plural entry to {source}, one msgstr[n] per {name} plural form"))
         missing = [m for m in wanted if m not in have and REWORDED.get(m) not in have]
         if not missing:
             continue
-        name, source = project.languages.name(lang), relpath(own, project.root)
         quoted = ", ".join(repr(m) for m in missing[:SHOWN])
         more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
         findings.append(Finding(
