@@ -96,6 +96,16 @@ def weasyprint_log() -> Iterator[list[str]]:
     logger.removeHandler(handler)
 
 
+def with_short_day(root: Path) -> Path:
+    """The project at ``root`` with Christmas Eve 2026 a day the practice closes at noon."""
+    practice = root / "content/practice.yaml"
+    text = practice.read_text(encoding="utf-8")
+    assert text.count("\nclosed_dates:\n") == 1
+    short = '\nshort_days:\n  - {date: 2026-12-24, closes: "12:00"}\nclosed_dates:\n'
+    practice.write_text(text.replace("\nclosed_dates:\n", short), encoding="utf-8")
+    return root
+
+
 def copy_sample(dest: Path, source: Path = FIXTURE) -> Path:
     """Copy a project (content, recipes, templates; the fixture practice by default) into ``dest``."""
     for name in ("content", "handouts", "templates"):

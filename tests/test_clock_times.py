@@ -26,7 +26,7 @@ from handout_gen.packets.timing import Needs, Visit, call_by, schedule
 from tests.fictional import write_csv
 
 from .cliutil import hg
-from .conftest import FIXTURE, copy_sample, copy_warm
+from .conftest import FIXTURE, copy_sample, copy_warm, with_short_day
 from .pdfutil import pdf_text
 from .test_packets import BASE, read_index
 
@@ -451,8 +451,6 @@ def test_call_by_day_falls_on_a_phone_day(kit: Kit, visit_day: date, call_day: d
 def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     """A Monday visit: 3 days before is Friday, November 27, a closed date after the closed
     Thanksgiving: the patient is told to call by Wednesday, and the letter prints that day."""
-    from handout_gen.packets.packet import PacketMaker
-
     closed = kit.project.practice.closed_dates
     assert closed[:2] == [date(2026, 11, 26), date(2026, 11, 27)]  # the fixture's practice.yaml
     rules = kit.text.rules
@@ -460,11 +458,7 @@ def test_call_by_day_skips_the_practices_closed_dates(kit: Kit) -> None:
     assert call_by(date(2026, 11, 30), rules.dye_allergy, rules.phone_days, closed) == date(2026, 11, 25)
     row = {**SEDATED, "date": "2026-11-30", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
            "procedures": "joint-injections-nerve-blocks"}
-    (patient,) = rows_from([row], kit.catalog(date(2026, 11, 20)))
-    data, _ = PacketMaker(kit, date(2026, 11, 20)).press.letters([(patient, "en")])[:2]
-    buffer = io.BytesIO()
-    data.save(buffer)
-    text = pdf_text(buffer.getvalue())
+    (text,) = letter_text(kit, [row], date(2026, 11, 20))
     assert "By Wednesday, November 25: Call us at 555-0100 about your X-ray dye allergy" in text
     assert "November 27" not in text and "November 26" not in text
 
@@ -473,22 +467,11 @@ def test_call_by_day_skips_a_day_the_practice_closes_early(tmp_path: Path) -> No
     """A day the phones stop at noon (short_days) is no "call us by" day either: a patient who
     calls that afternoon finds no one. Monday, December 28: 3 days before is Friday the 25th
     (closed), then Thursday the 24th (closing at noon): call by Wednesday the 23rd."""
-    from handout_gen.packets.packet import PacketMaker
-
-    project = copy_sample(tmp_path / "project")
-    practice = project / "content/practice.yaml"
-    text = practice.read_text(encoding="utf-8")
-    short = '\nshort_days:\n  - {date: 2026-12-24, closes: "12:00"}\nclosed_dates:\n'
-    practice.write_text(text.replace("\nclosed_dates:\n", short, 1), encoding="utf-8")
-    kit = load_kit(load_project(project))
+    kit = load_kit(load_project(with_short_day(copy_sample(tmp_path / "project"))))
     assert date(2026, 12, 24) in kit.project.practice.no_call_days
     row = {**SEDATED, "date": "2026-12-28", "time": "09:30", "dye_allergy": "yes", "sedation": "no",
            "procedures": "joint-injections-nerve-blocks"}
-    (patient,) = rows_from([row], kit.catalog(date(2026, 12, 10)))
-    data, _ = PacketMaker(kit, date(2026, 12, 10)).press.letters([(patient, "en")])[:2]
-    buffer = io.BytesIO()
-    data.save(buffer)
-    text = " ".join(pdf_text(buffer.getvalue()).split())
+    (text,) = letter_text(kit, [row], date(2026, 12, 10))
     assert "By Wednesday, December 23: Call us at 555-0100 about your X-ray dye allergy" in text
 
 

@@ -448,14 +448,9 @@ def test_a_visit_after_the_practice_closes_early_is_a_bad_row(tmp_path: Path) ->
     visit whose arrival is before noon is fine, one at 2 PM is refused with the day's hours as
     they are then, and --allow-closed lets it through. A clinic whose hours are one line of
     text is held to the closing time too."""
-    from .conftest import copy_sample
+    from .conftest import copy_sample, with_short_day
 
-    project = copy_sample(tmp_path / "project")
-    practice = project / "content/practice.yaml"
-    text = practice.read_text(encoding="utf-8")
-    short = '\nshort_days:\n  - {date: 2026-12-24, closes: "12:00"}\nclosed_dates:\n'
-    practice.write_text(text.replace("\nclosed_dates:\n", short, 1), encoding="utf-8")
-    kit = load_kit(load_project(project))
+    kit = load_kit(load_project(with_short_day(copy_sample(tmp_path / "project"))))
     path = tmp_path / "roster.csv"
     eve = {**GOOD, "date": "2026-12-24"}  # a Thursday
     write_csv(path, [{**eve, "time": "10:00"}, {**eve, "time": "14:00", "patient_id": "MH-2"},
