@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from handout_gen.checks.findings import Finding
@@ -18,24 +19,30 @@ from handout_gen.render.catalogs import REWORDED
 SHOWN = 5  # phrases quoted in the message; the count says how many more
 
 
-def _msgids(path: Path, translated: bool, plural: bool = False) -> set[str]:
-    """The msgids of a catalog (a plural entry's by its one form): those translated, or all;
-    ``plural``: only the plural entries."""
+def _read(path: Path) -> Catalog:
     with path.open("rb") as handle:
-        catalog = read_po(handle)
-    if plural:
-        return {m.id[0] for m in catalog if isinstance(m.id, tuple)}
-    # a plural entry is translated when every one of its forms is (an empty one prints English)
-    return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
-            if m.id and (not translated or (all(m.string) if isinstance(m.string, tuple) else m.string))}
+        return read_po(handle)
+
+
+def _msgid(message: Message) -> str:
+    """A message's msgid; a plural entry's by its one form, as the templates name it."""
+    return message.id if isinstance(message.id, str) else message.id[0]
+
+
+def _translated(path: Path) -> set[str]:
+    """The msgids a catalog translates: a plural entry only when every one of its forms is
+    (an empty one prints English)."""
+    return {_msgid(m) for m in _read(path)
+            if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
 
 
 def catalog_findings(project: Project) -> list[Finding]:
     """One warning per language whose catalogs (the project's ``content/locale/<lang>.po``,
     then the tool's) miss a phrase of the built-in templates (``messages.pot``), and one for a
     phrase that got plural forms but is still translated with the one form it had before."""
-    wanted = sorted(_msgids(LOCALE_DIR / "messages.pot", translated=False))
-    plural = sorted(_msgids(LOCALE_DIR / "messages.pot", translated=False, plural=True))
+    pot = [m for m in _read(LOCALE_DIR / "messages.pot") if m.id]
+    wanted = sorted(_msgid(m) for m in pot)
+    plural = sorted(_msgid(m) for m in pot if isinstance(m.id, tuple))
     findings = []
     for lang in project.languages.codes:
         if lang == ORIGINAL:
@@ -44,7 +51,7 @@ def catalog_findings(project: Project) -> list[Finding]:
         have: set[str] = set()
         for path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
             if path.is_file():
-                have |= _msgids(path, translated=True)
+                have |= _translated(path)
         name, source = project.languages.name(lang), relpath(own, project.root)
         singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
         if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"

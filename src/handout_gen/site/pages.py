@@ -95,14 +95,22 @@ class SitePages:
             "language_help": language_help(self.project, lang),
         }
 
+    @cached_property
+    def page_editions(self) -> dict[tuple[PageKind, str], dict[str, Page]]:
+        """Each page's editions by language, under its kind and key (indexed once, not scanned
+        for every page rendered)."""
+        found: dict[tuple[PageKind, str], dict[str, Page]] = {}
+        for page in self.plan.pages.values():
+            found.setdefault((page.kind, page.key), {})[page.lang] = page
+        return found
+
     def language_links(self, page: Page | None, lang: str) -> list[dict[str, str]]:
         """Every other language of the site, in its own name: this page in it, or that
         language's home where this page has no edition (a reader who arrives from a link or
         an email finds their language from any page)."""
         languages, links = self.project.languages, []
-        homes = {p.lang: p for p in self.plan.of_kind("home")}
-        here = {p.lang: p for p in self.plan.pages.values()
-                if page is not None and (p.kind, p.key) == (page.kind, page.key)}
+        homes = self.page_editions.get(("home", ""), {})
+        here = self.page_editions.get((page.kind, page.key), {}) if page is not None else {}
         for code in languages.codes:
             if code != lang and code in homes:
                 target = here.get(code) or homes[code]
