@@ -202,9 +202,10 @@ class PdfRenderer:
         Every handout and packet part of a language and print size carries the same style
         sheet; parsing it again (tinycss2, the selectors, the @font-face rules) was about a
         tenth of each render. WeasyPrint takes parsed sheets as "user" style sheets: they
-        cascade in the same order as the blocks they replace, above the browser's own rules
-        and below style attributes, as the author's did (the templates set no !important in a
-        style attribute, nor @counter-style, whose rules WeasyPrint keeps per document).
+        cascade in the order of the blocks they replace, above the browser's own rules and
+        below style attributes, as the author's did; :meth:`document` leaves a document whose
+        cascade that would change to WeasyPrint (``_KEPT_AS_AUTHOR``). A one-off sheet (the
+        page-fill rule's) is parsed but not kept.
         """
         from weasyprint import CSS
 
