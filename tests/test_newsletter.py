@@ -419,6 +419,6 @@ def test_spanish_issue_has_the_spanish_note(sample_project: Path) -> None:
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("date: 2026-12-01\n", "date: 2026-12-01\nlang: es\n"), encoding="utf-8")
     spanish = render_issue(load_project(sample_project), ISSUE)
-    note = "Este boletín es información general, no un consejo médico: pregunte a su equipo de salud"
+    note = "Este boletín es información general, no un consejo médico: pregunte a su equipo de atención"
     assert note in " ".join(lxml_html.document_fromstring(spanish.html).text_content().split())
     assert note in " ".join(spanish.text.split())
