@@ -157,29 +157,32 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: s
 
 
 def _make_warm(shared: Path) -> None:
-    """Build the warm practice in ``shared/project`` (the caller holds ``shared/.lock``)."""
+    """Build the warm practice in ``shared/project`` (the caller holds ``shared/.lock``): its
+    handouts built by a real ``build``, then the packet parts of the demo roster and of the
+    two-procedure roster the fictional runs draw (test_packets.fictional_run) put in the part
+    cache as a run would, without the packets themselves (every test makes its own). A test
+    that asks for other parts renders them itself."""
     from handout_gen.content.project import load_project
     from handout_gen.packets.kit import load_kit
+    from handout_gen.packets.packet import PacketMaker
+    from handout_gen.packets.roster_check import check_roster
+    from handout_gen.packets.run import CACHE, static_parts
     from tests.fictional import fictional_roster, write_csv
 
     root = shared / "project"
     shutil.rmtree(root, ignore_errors=True)
     copy_sample(root)
-    catalog = load_kit(load_project(root)).catalog(date.fromisoformat(WARM_TODAY))
-    # The parts of the demo roster and of the two-procedure roster the fictional runs draw
-    # (test_packets.fictional_run); a test that asks for other parts renders them itself.
+    command = [sys.executable, "-m", "handout_gen", "--project", str(root), "-q", "build"]
+    subprocess.run(command, check=True, timeout=600, capture_output=True)
+    project = load_project(root)
+    kit, today = load_kit(project), date.fromisoformat(WARM_TODAY)
+    catalog = kit.catalog(today)
     rosters = [root / "content/rosters/sample-roster.csv", shared / "two.csv"]
     write_csv(rosters[-1], fictional_roster(120, catalog, slugs=SMALL_RECIPE))
-    command = [sys.executable, "-m", "handout_gen", "--project", str(root)]
-    subprocess.run([*command, "-q", "build"], check=True, timeout=600, capture_output=True)
+    maker = PacketMaker(kit, today, project.output_dir / CACHE)
     for roster in rosters:
-        subprocess.run(
-            [*command, "packets", str(roster), "-o", str(shared / "packets"), "--today", WARM_TODAY],
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
-    shutil.rmtree(shared / "packets")  # only the cache is kept, never a packet
+        for part in static_parts(kit, check_roster(roster, catalog).variants, today):
+            maker.ensure(part)
     (shared / ".done").touch()
 
 
@@ -271,7 +274,7 @@ def small_project(tmp_path: Path) -> Path:
     return limit_recipe(copy_sample(tmp_path / "project"))
 
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright never downloads a browser
+CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's build; Playwright never downloads a browser
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -352,17 +355,18 @@ def untraced_forks() -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def untraced_layout() -> Iterator[None]:
-    """Under coverage, parse, lay out and write PDFs, inline newsletter CSS and read PDFs back
-    with pdfplumber with the tracer off.
+    """Under coverage, parse style sheets, lay out and write PDFs, inline newsletter CSS,
+    score readability and read PDFs back with pdfplumber with the tracer off.
 
-    WeasyPrint, premailer (cssutils) and pdfminer are library code that coverage does not
-    measure, yet its tracer is called for every Python call inside them: about a third of the
-    suite's time, and 6 s of the demo packets' page measurements. The project's own code that
-    WeasyPrint calls back (the URL fetcher) is covered by its own tests; premailer and
-    pdfminer call none.
+    WeasyPrint, premailer (cssutils), textstat and pdfminer are library code that coverage
+    does not measure, yet its tracer is called for every Python call inside them: about a
+    third of the suite's time, and 6 s of the demo packets' page measurements. The project's
+    own code that WeasyPrint calls back (the URL fetcher) is covered by its own tests; the
+    others call none.
     """
     import pdfplumber.page
     import premailer
+    import textstat
     import weasyprint
     from weasyprint.document import Document
 
@@ -372,9 +376,12 @@ def untraced_layout() -> Iterator[None]:
     originals = [
         (weasyprint.HTML, "__init__", weasyprint.HTML.__init__),  # parses the HTML (pure Python)
         (weasyprint.HTML, "render", weasyprint.HTML.render),
+        (weasyprint.CSS, "__init__", weasyprint.CSS.__init__),  # a <style> block the renderer parses once
         (Document, "write_pdf", Document.write_pdf),
         (pdfplumber.page.Page, "parse_objects", pdfplumber.page.Page.parse_objects),
         (premailer.Premailer, "transform", premailer.Premailer.transform),  # cssutils: pure Python
+        *((textstat, name, getattr(textstat, name))  # check's readability scores (bound methods)
+          for name in ("lexicon_count", "flesch_kincaid_grade", "szigriszt_pazos")),
     ]
 
     def untraced(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,7 +3,7 @@
 One browser per worker (the ``browser`` fixture in conftest.py: starting Chromium costs about a
 second) and one preview server.
 The server runs in-process on a free 127.0.0.1 port over a private copy of the sample
-project. Nothing is downloaded: Playwright drives /usr/bin/chromium through
+project. Nothing is downloaded: Playwright drives /usr/bin/chromium-headless-shell through
 ``executable_path``; axe-core comes bundled with axe-playwright-python.
 """
 

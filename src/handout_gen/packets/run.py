@@ -134,8 +134,9 @@ def write_packets(
 # --- the run -------------------------------------------------------------------------------
 
 
-def _plan(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Static]:
-    """Every static part the roster's packets need, so each is rendered once before any packet."""
+def static_parts(kit: Kit, variants: Iterable[PacketVariant], today: date) -> list[Static]:
+    """Every static part the packets of ``variants`` need, so each is rendered once, before
+    any packet (:meth:`PacketMaker.ensure` puts it in the part cache)."""
     parts: dict[str, Static] = {}
     for variant in variants:
         slugs, lang, large = variant.procedures, variant.language, variant.large_print
@@ -342,7 +343,7 @@ def _make(
     cache_dir = kit.project.output_dir / CACHE
     for warning in fallback_warnings(kit, plan.variants):
         log.warning("%s", warning)
-    statics = _plan(kit, plan.variants, options.today)
+    statics = static_parts(kit, plan.variants, options.today)
     workers = options.workers or os.cpu_count() or 1
     chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
     folder, held = target.folder, target.held
