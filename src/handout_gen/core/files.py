@@ -42,19 +42,19 @@ def inside(path: Path, folder: Path) -> bool:
 def read_input(path: Path, *, folder: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
     """Read a project input, refusing (without opening it) one that resolves outside
     ``folder`` (a symlink to a file elsewhere) or is larger than ``limit``."""
-    source = relpath(path, root)
     if not inside(path, folder):
         where = relpath(folder, root)
         message = f"resolves outside {where}/ (a link to a file elsewhere); it was not read"
-        raise InputRefused(Problem(source, message, rule="references.outside"))
+        raise InputRefused(Problem(relpath(path, root), message, rule="references.outside"))
     try:
         size = path.stat().st_size
         if size > limit:
             message = f"is {size:,} bytes; files here may be at most {limit:,} bytes"
-            raise InputRefused(Problem(source, message, rule="references.too-large"))
+            raise InputRefused(Problem(relpath(path, root), message, rule="references.too-large"))
         return path.read_bytes()
     except OSError as exc:
-        raise InputRefused(Problem(source, f"cannot be read ({exc.strerror or exc})")) from None
+        message = f"cannot be read ({exc.strerror or exc})"
+        raise InputRefused(Problem(relpath(path, root), message)) from None
 
 
 def safe_join(base: Path, *parts: str) -> Path:
