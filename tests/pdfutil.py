@@ -62,10 +62,10 @@ def pdf_links(data: bytes) -> list[str]:
     return links
 
 
-def struct_texts(data: bytes) -> list[str]:
-    """The text of a tagged PDF's structure tree, element by element in tree order, as
-    poppler's ``pdfinfo -struct-text`` reads it (an independent reader of the tree)."""
-    import json
+def struct_lines(data: bytes) -> list[str]:
+    """A tagged PDF's structure tree as poppler's ``pdfinfo -struct-text`` prints it (an
+    independent reader of the tree): an element's type line ("H2 (block)"), then its text
+    lines, quoted, each indented under its parent."""
     import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
@@ -74,8 +74,16 @@ def struct_texts(data: bytes) -> list[str]:
         command = ["pdfinfo", "-enc", "UTF-8", "-struct-text", handle.name]
         # section titles (/T) come out in the PDF's own encoding: only the text lines are read
         out = subprocess.run(command, capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    return out.splitlines()
+
+
+def struct_texts(data: bytes) -> list[str]:
+    """The text of a tagged PDF's structure tree, element by element in tree order
+    (:func:`struct_lines`)."""
+    import json
+
     texts = []
-    for line in out.splitlines():
+    for line in struct_lines(data):
         line = line.strip()
         if line.startswith('"') and line.endswith('"') and len(line) > 1:
             texts.append(json.loads(line) if '\\' in line else line[1:-1])

@@ -23,7 +23,7 @@ from handout_gen.packets.run import RunOptions, run_packets
 from handout_gen.render.jinja import medium_date
 
 from .conftest import FIXTURE, copy_sample, copy_warm
-from .pdfutil import page_layout, page_lines, pdf_text
+from .pdfutil import page_layout, page_lines, pdf_text, struct_lines
 
 TODAY = date(2026, 11, 24)
 ROSTER = "content/rosters/sample-roster.csv"
@@ -118,6 +118,26 @@ def test_what_to_bring_sits_whole_under_its_heading(demo: list[dict[str, Any]]) 
         last = text["bring_driver"] if text["bring_driver"] in whole else text["bring"][-1]
         (page,) = [t for t in packet["texts"] if text["bring_heading"] in t]
         assert last in page, (packet["row"]["patient_id"], page)
+
+
+def test_a_checklist_that_goes_on_over_a_page_break_goes_on_under_its_heading(
+    demo: list[dict[str, Any]]
+) -> None:
+    """The Spanish large-print stimulator packet's prep checklist runs over a page: the page
+    it goes on to opens with the list's heading again, "(continuación)", a heading (H2) in
+    the structure tree too, not boxes under no heading. It is said once, where the list goes on."""
+    words = yaml.safe_load((FIXTURE / "content/packet.yaml").read_text(encoding="utf-8"))["text"]["es"]
+    again = words["continued"] % {"heading": words["prep_heading"]}
+    (packet,) = [p for p in demo if p["row"]["language"] == "es" and p["large"]]
+    texts = [" ".join(t.split()) for t in packet["texts"]]
+    (page,) = [n for n, text in enumerate(texts) if again in text]
+    body = texts[page].split(words["draft"], 1)[1].strip()  # below the page's header
+    assert body.startswith(again), body[:80]
+    assert texts[page - 1].count(words["prep_heading"]) == 1  # the list starts on the page before
+    tree = struct_lines(packet["data"])
+    headings = [" ".join(line.strip().strip('"') for line in tree[n + 1 : n + 3])
+                for n, line in enumerate(tree) if line.strip() == "H2 (block)"]
+    assert again in headings
 
 
 def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) -> None:

@@ -122,6 +122,7 @@ class PacketWords(Strict):
     late_diabetes_fasting: Text | None = None
     late_blood_thinner: Text
     prep_heading: Text
+    continued: Text | None = None  # "%(heading)s (continued)": atop a page a checklist goes on to
     prep_intro: Text
     prep_always: TextList
     sedation_heading: Text
@@ -217,6 +218,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "call_intro": _PHONE,
     "after_hours": _PHONE,
     "version_line": {"version": "V1", "date": "11/24/2026"},
+    "continued": {"heading": "Getting ready: your checklist"},
     "procedure_at_site": {"procedure": "Radiofrequency Ablation", "site": "neck"},
 }
 # Placeholders a sentence must use: a "when" line without its computed time or day would
@@ -225,6 +227,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "page_of": ("page", "pages"),
     "procedure_at_site": ("procedure", "site"),  # never the site without the procedure
     "packet_ref": ("id", "date"),
+    "continued": ("heading",),  # never a bare "(continued)": which list goes on?
     "after_time": ("time", "day"),
     "after_midnight": ("day",),
     "after_night": ("time", "day"),

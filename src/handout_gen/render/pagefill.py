@@ -34,7 +34,7 @@ def band(page: Any) -> tuple[float, float]:
     it holds on this page (CSS fragmentation); its content is what counts, so the letter
     press can stack the page's text under the end of a letter."""
     top, height = _body(page)
-    return top, max((b for b in _content_bottoms(_flow(page), top + height)), default=top)
+    return top, max((b for b in _content_bottoms(flow(page), top + height)), default=top)
 
 
 def _content_bottoms(root: Any, page_bottom: float) -> Iterator[float]:
@@ -101,7 +101,7 @@ def notice_only(page: Any) -> bool:
             else:
                 walk(child, mine)
 
-    walk(_flow(page), False)
+    walk(flow(page), False)
     return bool(leaves) and all(leaves)
 
 
@@ -110,7 +110,8 @@ def _body(page: Any) -> tuple[float, float]:
     return box.content_box_y(), box.height
 
 
-def _flow(page: Any) -> Any:
+def flow(page: Any) -> Any:
+    """The laid-out page's box of the document's root element (what the page holds of it)."""
     box = page._page_box  # noqa: SLF001
     return next(child for child in box.children if child.element_tag == "html")
 
@@ -137,7 +138,7 @@ def _break_point(page: Any, last_fill: float) -> str | None:
     from weasyprint.formatting_structure import boxes
 
     top, height = _body(page)
-    root = _flow(page)
+    root = flow(page)
     bottom = max((b for _, b, _ in _blocks(root)), default=top)
     parents = {child: parent for parent in root.element.iter() for child in parent}
     placed: dict[Any, Any] = {}  # element → its box on this page
