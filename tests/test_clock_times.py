@@ -541,9 +541,9 @@ def test_a_fasting_patient_with_diabetes_calls_by_a_day_the_letter_names(tmp_pat
     assert "diabetes" not in plain and "December 3" not in plain
     # the checklist points at the letter's day only when the letter prints one
     (row,) = rows_from([diabetic], kit.catalog(TODAY))
-    dated = build_prep(row.procedures, row.prep_flags, kit.project, kit.words("en"), kit.text.rules.calls())
+    dated = build_prep(row.procedures, row.prep_flags, kit.project, kit.words("en"), kit.dated())
     undated = build_prep(row.procedures, row.prep_flags, plain_kit.project, plain_kit.words("en"),
-                         plain_kit.text.rules.calls())
+                         plain_kit.dated())
     heading = {"heading": "Dates and times to remember"}
     assert DIABETES_WORDS["en"][2] % heading in dated.items
     assert plain_kit.words("en").diabetes_fasting in undated.items
@@ -627,7 +627,7 @@ def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_bloo
     assert "blood sugar" not in not_diabetic and "blood sugar" not in no_steroid
     words = kit.words("en")
     prep = build_prep(("epidural-steroid-injection",), rows_from([diabetic], kit.catalog(TODAY))[0],
-                      kit.project, words, kit.text.rules.calls())
+                      kit.project, words, kit.dated())
     assert words.diabetes_steroid_dated % {"heading": words.times_heading} in prep.items
 
 

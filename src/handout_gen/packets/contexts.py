@@ -37,7 +37,7 @@ def prep_context(
     sections: tuple[str, ...],
 ) -> dict[str, Any]:
     words = kit.words(lang)
-    plan = build_prep(slugs, flags, kit.project, words, kit.text.rules.calls())
+    plan = build_prep(slugs, flags, kit.project, words, kit.dated())
     context = base_context(kit.project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
     context.update(

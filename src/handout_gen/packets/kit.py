@@ -120,6 +120,15 @@ class Kit:
         """The packet's words in ``lang`` (English when the packet has no such language)."""
         return next(words for key, words in self.text.text.items() if key == self.packet_lang(lang))
 
+    def dated(self) -> set[str]:
+        """The checklist items that point at a day the letter prints ("by Tuesday, December 1:
+        call us"): the "call us by" rules packet.yaml sets, and the last day to check blood
+        sugar when practice.yaml sets how many days (the letter's line: timing.schedule)."""
+        dated: set[str] = set(self.text.rules.calls())
+        if self.project.practice.thresholds.blood_sugar_check_days:
+            dated.add("blood_sugar")
+        return dated
+
     def sections(self, slugs: tuple[str, ...]) -> list[str]:
         """Every section any of the procedures asks for, in the recipe's print order."""
         wanted: set[str] = set()

@@ -147,7 +147,7 @@ def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: P
         return None
     # Keyed by what the page says, not by the flags: many flag combinations print the same
     # checklist (a dye allergy matters only for procedures that use X-ray dye...).
-    plan = build_prep(slugs, flags, kit.project, kit.words(lang), kit.text.rules.calls())
+    plan = build_prep(slugs, flags, kit.project, kit.words(lang), kit.dated())
     says = (lang, large, sections, plan.sedation, plan.sedation_rules, plan.items, plan.driver)
     key = hashlib.sha256(f"{kit.digest}\0prep-tail\0{says!r}".encode()).hexdigest()
     return Static("prep", key, PrepSpec(slugs, lang, large, flags, sections))

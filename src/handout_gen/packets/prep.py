@@ -44,8 +44,8 @@ def build_prep(
     A patient NOT flagged as taking one, having a procedure with intermediate or high
     bleeding risk (at the site the roster names, or the procedure's highest when it names
     none), gets only "call us if you take a blood thinner": the roster may simply not know,
-    and a stop or restart default would be unsafe. ``dated``: the optional "call us by" rules
-    the practice sets (``Rules.calls``), whose items point at the letter's day.
+    and a stop or restart default would be unsafe. ``dated``: the items that point at a day
+    the letter prints (:meth:`Kit.dated <handout_gen.packets.kit.Kit.dated>`).
     """
     preps = [project.procedures[s].meta.prep for s in slugs]
     needs = Needs.of(preps, flags)
@@ -61,9 +61,8 @@ def build_prep(
     elif any(p.driver_required for p in preps):
         plan.items.append(words.driver_required)
         plan.driver = True
-    if needs.blood_sugar:  # the letter names the last day when the practice sets the days (load_kit)
-        days = project.practice.thresholds.blood_sugar_check_days
-        dated_sugar = words.diabetes_steroid_dated if days else None
+    if needs.blood_sugar:  # the dated words are there when the letter names the day (load_kit)
+        dated_sugar = words.diabetes_steroid_dated if "blood_sugar" in dated else None
         plan.items.append(dated_sugar % letter if dated_sugar else words.diabetes_steroid)
     if needs.diabetes_call:  # the dated words are there when the rule is (load_kit)
         dated_words = words.diabetes_fasting_dated if "diabetes_fasting" in dated else None
