@@ -7,7 +7,7 @@ Rows are made only by :mod:`handout_gen.packets.roster`, which checks every cell
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from handout_gen.content.schema import Prep
@@ -56,7 +56,8 @@ class PatientRow:
     time: time
     location: str
     physician: str
-    sites: tuple[str, ...] = ()  # per procedure, "" for none (the roster's "slug:site")
+    # per procedure, "" for none (the roster's "slug:site"); the column it is read from:
+    sites: tuple[str, ...] = field(default=(), metadata={"column": "procedures"})
     patient_id: str = ""
     language: str = ORIGINAL
     sedation: bool = False
@@ -65,7 +66,8 @@ class PatientRow:
     blood_thinner_stop: str = ""
     blood_thinner_restart: str = ""
     blood_thinner_last_dose: Day | None = None  # a date the clinician set; printed with its weekday
-    blood_thinner_restart_day: Day | None = None  # the one day the restart words name
+    # the one day the restart words name
+    blood_thinner_restart_day: Day | None = field(default=None, metadata={"column": "blood_thinner_restart"})
     diabetes: bool = False
     dye_allergy: bool = False
     large_print: bool = False

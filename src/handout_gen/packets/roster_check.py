@@ -27,8 +27,8 @@ ID_NAMES = ("has the patient_id of row {other} with another name: one of the two
 DOUBLE_BOOKED_RULE = "roster.double-booked"  # one patient, one moment, two different bookings
 DOUBLE_BOOKED = ("books the same patient at the same date and time as row {other}, with another "
                  "{columns}: check which booking is right; neither packet is made")
-# The roster column a PatientRow field comes from, where the two differ.
-_COLUMN_OF = {"sites": "procedures", "blood_thinner_restart_day": "blood_thinner_restart"}
+# The roster column each field of a row is read from (its own name, or what the field says).
+_COLUMN_OF = {f.name: f.metadata.get("column", f.name) for f in fields(PatientRow)}
 SAME_DAY = ("the same patient has another visit on this day (row {other}): two packets would give two "
             "different times to stop eating, drinking and medicines; put both procedures in one row's "
             "procedures cell")
@@ -80,7 +80,7 @@ class _Seen:
         self.booked[number] = {key: _digest(repr(value)) for key, value in said.items()}
         first = self._first(number, ident, name, f"{row.appointment:%Y-%m-%dT%H:%M}")
         earlier = self._first(number, ident, name, f"{row.appointment:%Y-%m-%d}")
-        differ = sorted({_COLUMN_OF.get(key, key) for key, digest in self.booked[number].items()
+        differ = sorted({_COLUMN_OF[key] for key, digest in self.booked[number].items()
                          if first != number and self.booked[first][key] != digest})
         if differ:
             # Not a paste: which clinic, doctor or instructions are right is the desk's to find out.
