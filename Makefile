@@ -19,9 +19,9 @@ XDIST       := -n 2 --dist loadfile --no-loadscope-reorder
 PYTEST      := $(PY) -m pytest $(XDIST) --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 # Test-only: the caniemail.com support data (npm), for the newsletter client-support gate.
 CANIEMAIL   := tests/caniemail/node_modules/.installed
-# python3-venv: the venv module of Debian's python3. WeasyPrint needs Pango/HarfBuzz; the Noto fonts draw every script after Atkinson Hyperlegible
-# (the font chain, core/languages.py; fontconfig's fc-list finds them for the glyph check);
-# qpdf and poppler-utils check PDFs; chromium-headless-shell runs the browser tests
+# python3-venv: the venv module of Debian's python3. WeasyPrint needs Pango/HarfBuzz; the Noto
+# fonts draw every script after Atkinson Hyperlegible (the font chain, core/languages.py;
+# fontconfig's fc-list finds them for the glyph check); qpdf and poppler-utils check PDFs; chromium-headless-shell runs the browser tests
 # (Debian's build of the headless shell Playwright itself runs headless: about a fifth less
 # CPU than the full browser; Playwright never downloads one).
 DEB_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
@@ -41,7 +41,7 @@ setup: system-deps $(STAMP)
 setup-test: setup $(TEST_STAMP)
 	@$(MAKE) --no-print-directory system-deps DEB_PACKAGES="$(DEB_TEST_PACKAGES)"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt | system-deps  # python3-venv first, also under make -j
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e .
 	touch $(STAMP)

@@ -202,6 +202,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     fcntl.flock(lock, fcntl.LOCK_EX)  # taken now, before any worker can ask
 
     def make() -> None:
+        sys.settrace(None)  # coverage traces the controller's threads; nothing is measured here
+        threading.settrace(None)
         try:
             _make_warm(shared)
         except Exception as exc:  # the workers' fixture reports it
@@ -214,9 +216,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def warm_practice(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """The fixture practice after ``build`` and 120-row ``packets`` runs: every handout built
-    and the packet-part cache warm, made once per test run (by the xdist controller, or by
-    the first test to ask). Cache keys do not depend on the project's folder, so a copy
+    """The fixture practice with every handout built and the packet-part cache warm for the
+    demo roster and a 120-row two-procedure roster, made once per test run (by the xdist
+    controller, or by the first test to ask). Cache keys do not depend on the project's folder, so a copy
     (:func:`copy_warm`) starts warm: for tests whose point is what comes after the first
     render. The first render itself is tested by test_sample_content and the tests on
     ``sample_project``."""

@@ -77,6 +77,24 @@ def struct_lines(data: bytes) -> list[str]:
     return out.splitlines()
 
 
+def struct_headings(data: bytes, tag: str = "H2") -> list[str]:
+    """The text of each ``tag`` element of a tagged PDF's structure tree (:func:`struct_lines`),
+    its lines and its children's joined by spaces."""
+    lines = struct_lines(data)
+    found = []
+    for n, line in enumerate(lines):
+        if line.strip().split(" ")[0] != tag:
+            continue
+        indent, texts = len(line) - len(line.lstrip()), []
+        for below in lines[n + 1 :]:
+            if len(below) - len(below.lstrip()) <= indent:
+                break
+            if below.strip().startswith('"'):
+                texts.append(below.strip()[1:-1])
+        found.append(" ".join(texts))
+    return found
+
+
 def struct_texts(data: bytes) -> list[str]:
     """The text of a tagged PDF's structure tree, element by element in tree order
     (:func:`struct_lines`)."""

@@ -14,7 +14,7 @@ from handout_gen.content.project import load_project
 from handout_gen.handouts import Variant, build_handouts, render_handout
 from tests.conftest import FIXTURE, copy_sample
 
-from .pdfutil import page_lines, pdf_lines, pdf_text, pdfinfo, tool
+from .pdfutil import page_lines, pdf_lines, pdf_text, pdfinfo, struct_headings, tool
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +270,49 @@ def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Pa
     # the widths do reach the break: at some, "at 555-0100" starts a line of its own
     assert [line for line in lines if line.startswith("at 555-0100")]
 
+
+
+def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_path: Path) -> None:
+    """A "When to call us" list long enough to run over a page: the page it goes on to opens
+    with "When to call us (continued)", a heading (H2) in the structure tree too, and every
+    sign is printed once, in order. A Spanish edition says it in Spanish."""
+    root = copy_sample(tmp_path / "project")
+    signs = [f"Sign number {n} that you should call us about today." for n in range(1, 31)]
+    for name in ("prp-injection.md", "prp-injection.es.md"):
+        path = root / "content/procedures" / name
+        text = path.read_text(encoding="utf-8")
+        start = text.index("call_us_if:\n")
+        end = text.index("go_to_er_if:", start)
+        listed = "".join(f"  - {sign}\n" for sign in signs)
+        path.write_text(text[:start] + "call_us_if:\n" + listed + text[end:], encoding="utf-8")
+    project = load_project(root)
+    for lang, again in (("en", "When to call us (continued)"), ("es", "Cuándo llamarnos (continuación)")):
+        pdf = render_handout(project, "prp-injection", Variant(lang=lang))
+        pages = [" ".join(" ".join(lines).split()) for lines in page_lines(pdf)]
+        (at,) = [n for n, page in enumerate(pages) if again in page]
+        assert pages[at].index(again) < pages[at].index("Sign number")  # atop the signs it goes on with
+        assert sum(page.count("Sign number") for page in pages[:at]) > 1  # the list started before
+        whole = " ".join(pages)
+        assert [whole.index(sign) for sign in signs] == sorted(whole.index(sign) for sign in signs)
+        assert all(whole.count(sign) == 1 for sign in signs)
+        assert again in struct_headings(pdf)
+
+
+def test_continued_marks_only_a_sections_own_flat_bulleted_lists() -> None:
+    """The ``continued`` filter marks each bulleted list of a section's Markdown that holds no
+    other list (a nested list's items would be counted as the outer one's), escaping the words;
+    HTML not already marked safe is escaped, never passed through."""
+    from markupsafe import Markup
+
+    from handout_gen.content.markdown import render_markdown
+    from handout_gen.render.continued import ATTR, mark_lists
+
+    markdown = "- one\n- two\n\ntext\n\n- outer\n  - inner\n\n1. first\n2. second\n"
+    html = Markup(render_markdown(markdown))  # noqa: S704 - nh3-cleaned, as the template's section.html
+    marked = str(mark_lists(html, 'Before "your" visit (continued)'))
+    assert marked.count(ATTR) == 1
+    assert marked.startswith('<ul data-continued="Before &#34;your&#34; visit (continued)">')
+    assert str(mark_lists("<ul><li>x</li></ul>", "h")) == "&lt;ul&gt;&lt;li&gt;x&lt;/li&gt;&lt;/ul&gt;"
 
 
 def test_a_last_page_never_holds_the_language_help_notice_alone(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from handout_gen.packets.run import RunOptions, run_packets
 from handout_gen.render.jinja import medium_date
 
 from .conftest import FIXTURE, copy_sample, copy_warm
-from .pdfutil import page_layout, page_lines, pdf_text, struct_lines
+from .pdfutil import page_layout, page_lines, pdf_text, struct_headings
 
 TODAY = date(2026, 11, 24)
 ROSTER = "content/rosters/sample-roster.csv"
@@ -134,10 +134,7 @@ def test_a_checklist_that_goes_on_over_a_page_break_goes_on_under_its_heading(
     body = texts[page].split(words["draft"], 1)[1].strip()  # below the page's header
     assert body.startswith(again), body[:80]
     assert texts[page - 1].count(words["prep_heading"]) == 1  # the list starts on the page before
-    tree = struct_lines(packet["data"])
-    headings = [" ".join(line.strip().strip('"') for line in tree[n + 1 : n + 3])
-                for n, line in enumerate(tree) if line.strip() == "H2 (block)"]
-    assert again in headings
+    assert again in struct_headings(packet["data"])
 
 
 def test_large_print_means_everything_on_the_page(demo: list[dict[str, Any]]) -> None:

@@ -44,7 +44,7 @@ from handout_gen.packets.timing import Rules
 from handout_gen.render.engine import Engine
 
 log = logging.getLogger("handout_gen")
-CACHE_FORMAT = "tagged-3"  # in the cached parts' names: parts cached in another form are not used
+CACHE_FORMAT = "tagged-4"  # in the cached parts' names: parts cached in another form are not used
 
 
 @dataclass

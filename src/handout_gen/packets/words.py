@@ -74,7 +74,7 @@ class PacketWords(Strict):
     map_caption: Text
     sign_off: Text
     times_heading: Text
-    times_continued: Text | None = None  # atop a page the dates go on to (none: times_heading)
+    times_continued: Text | None = None  # atop a page the dates go on to (none: continued, or times_heading)
     after_time: Text
     after_midnight: Text
     after_night: Text | None = None  # none: after_time (packet.yaml files written before it)

@@ -1,11 +1,13 @@
-"""A checklist that goes on over a page break goes on under its heading, repeated.
+"""A list that goes on over a page break goes on under its heading, repeated.
 
-A patient ticks a packet's checklist page by page: three boxes atop a page, under no heading,
-read as a list of their own. CSS cannot repeat a heading where a list breaks, so a list the
-template marks ``data-continued="Getting ready: your checklist (continued)"`` is laid out,
-and where a page starts inside it, the list is split there in the HTML and its second part
-opens with that heading, starting the page. It is a real heading: a screen reader, too,
-hears where the list goes on.
+A patient ticks a packet's checklist page by page, and reads the signs to call about as a
+list under "When to call us": three items atop a page, under no heading, read as a list of
+their own. CSS cannot repeat a heading where a list breaks, so a list the template marks
+``data-continued="When to call us (continued)"`` (or with the ``continued`` filter, every
+flat bulleted list of a section's Markdown) is laid out, and where a page starts inside it,
+the list is split there in the HTML and its second part opens with that heading (a section
+heading, h2), starting the page. It is a real heading: a screen reader, too, hears where the
+list goes on. A split that would add a page is not made: the list goes on as before.
 """
 
 from __future__ import annotations
@@ -14,48 +16,95 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handout_gen.render.pagefill import flow
+from markupsafe import Markup, escape
+
+from handout_gen.render.pagefill import flow, tag_name
 
 ATTR = "data-continued"
-_MARKED_LIST = re.compile(r"<ul\b[^>]*\bdata-continued=\"([^\"]*)\"[^>]*>")
-_ITEM = re.compile(r"<li\b")
-ROUNDS = 3  # each split can move the rest of the list; a packet's list spans two or three pages
+AT = "data-continued-at"  # "list.item", stamped on each item of a marked list before layout
+_MARKED_LIST = re.compile(r'<ul\b[^>]*\bdata-continued="([^"]+)"[^>]*>')
+_LIST_TAG = re.compile(r"<(/?)(ul|ol|li)\b[^>]*>")
+ROUNDS = 3  # each split can move the rest of the list; a list spans two or three pages
+
+
+def mark_lists(html: str, heading: str) -> Markup:
+    """``html`` (a section's Markdown, already safe) with each bulleted list of its own that
+    holds no other list marked to go on under ``heading``. The ``continued`` filter."""
+    html = str(html if isinstance(html, Markup) else escape(html))  # text to cut: Markup escapes additions
+    spans: list[int] = []  # where to write the attribute: before each marked list's ">"
+    depth, start, nested = 0, -1, False
+    for tag in _LIST_TAG.finditer(html):
+        if tag[2] == "li":
+            continue
+        if tag[1]:  # a closing tag
+            depth -= 1
+            if depth == 0 and start >= 0 and not nested:
+                spans.append(start)
+            continue
+        if depth == 0:
+            start, nested = (tag.end() - 1 if tag[2] == "ul" and ATTR not in tag[0] else -1), False
+        else:
+            nested = True
+        depth += 1
+    attribute = f' {ATTR}="{escape(heading)}"'
+    for at in reversed(spans):
+        html = html[:at] + attribute + html[at:]
+    return Markup(html)  # noqa: S704 - safe HTML in, an escaped attribute added
 
 
 def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
     """``lay_out(html)`` (a WeasyPrint document), with every marked list that goes on over a
-    page break going on under its heading."""
-    document = lay_out(html)
+    page break going on under its heading, as long as that adds no page."""
     if ATTR not in html:
-        return document
+        return lay_out(html)
+    html, lists = _stamped(html)
+    document = lay_out(html)
     for _ in range(ROUNDS):
         at = _continuing(document)
         if at is None:
             break
-        html = _split(html, *at)
-        document = lay_out(html)
+        split = _split(html, at, *lists[at.partition(".")[0]])
+        moved = lay_out(split)
+        if len(moved.pages) > len(document.pages):
+            break  # a page more for a heading: the list goes on as it did
+        html, document = split, moved
     return document
 
 
-def _continuing(document: Any) -> tuple[int, int] | None:
-    """(which marked list, counted in document order; which of its items) starts the first
-    page that starts inside a marked list, past its first item."""
+def _stamped(html: str) -> tuple[str, dict[str, tuple[str, str]]]:
+    """``html`` with each item of each marked list stamped ``data-continued-at="list.item"``
+    (items of a list inside it are not its items), and each list's heading and opening tag
+    by its number."""
+    lists: dict[str, tuple[str, str]] = {}
+    out, last = [], 0
+    for number, opening in enumerate(_MARKED_LIST.finditer(html)):
+        lists[str(number)] = opening[1], opening[0]  # the heading escaped as the attribute was: safe as text
+        depth, item = 1, 0
+        for tag in _LIST_TAG.finditer(html, opening.end()):
+            if tag[2] != "li":
+                depth += -1 if tag[1] else 1
+                if depth == 0:
+                    break
+            elif depth == 1 and not tag[1]:
+                out.append(html[last : tag.start() + 3])  # "<li"
+                out.append(f' {AT}="{number}.{item}"')
+                last, item = tag.start() + 3, item + 1
+    out.append(html[last:])
+    return "".join(out), lists
+
+
+def _continuing(document: Any) -> str | None:
+    """The stamp of the item that starts the first page starting inside a marked list, past
+    the list's first item (None: no page does)."""
     for page in document.pages[1:]:
-        item = _first_item(flow(page))
-        if item is None:
-            continue
-        root = flow(page).element
-        marked = [e for e in root.iter() if _tag(e) == "ul" and e.get(ATTR)]
-        for number, ul in enumerate(marked):
-            items = [c for c in ul if _tag(c) == "li"]
-            if item in items and items.index(item) > 0:
-                return number, items.index(item)
+        stamp = _first_item_stamp(flow(page))
+        if stamp and not stamp.endswith(".0"):
+            return stamp
     return None
 
 
-def _first_item(box: Any) -> Any:
-    """The list item element the first content of a laid-out page belongs to (None: the
-    page starts with something else)."""
+def _first_item_stamp(box: Any) -> str | None:
+    """The stamp of the list item the first content of a laid-out page belongs to."""
     from weasyprint.formatting_structure import boxes
 
     while True:
@@ -64,19 +113,13 @@ def _first_item(box: Any) -> Any:
         if not children:
             return None
         box = children[0]
-        if box.element_tag == "li":
-            return box.element
+        if box.element is not None and tag_name(box.element) == "li":
+            stamp: str | None = box.element.get(AT)
+            return stamp
 
 
-def _split(html: str, number: int, item: int) -> str:
-    """``html`` with marked list ``number`` split before its item ``item``, the second part
-    opening with the list's continued heading (it starts a page: packet.css.j2)."""
-    opening = list(_MARKED_LIST.finditer(html))[number]
-    items = list(_ITEM.finditer(html, opening.end()))
-    at = items[item].start()
-    heading = f'</ul>\n<h2 class="continued">{opening[1]}</h2>\n{opening[0]}'
-    return html[:at] + heading + html[at:]
-
-
-def _tag(element: Any) -> str:
-    return str(element.tag).rpartition("}")[2]
+def _split(html: str, at: str, heading: str, opening: str) -> str:
+    """``html`` with a marked list split before its item stamped ``at``, the second part
+    opening with ``heading`` (it starts a page: base.css.j2) and the list's own opening tag."""
+    item = html.rindex("<li", 0, html.index(f'{AT}="{at}"'))
+    return f'{html[:item]}</ul>\n<h2 class="continued">{heading}</h2>\n{opening}{html[item:]}'

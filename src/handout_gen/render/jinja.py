@@ -27,6 +27,7 @@ from handout_gen.core.files import inside
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.catalogs import catalog_dir, gettext, ngettext, translations
+from handout_gen.render.continued import mark_lists
 
 # Atkinson Hyperlegible lacks U+202F (Babel puts it in "8:30 AM") and a few symbols; map
 # them to characters the font has so no glyph silently falls back to another font.
@@ -384,6 +385,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         address=address,
         call_words=call_words,
         number_kept=number_kept,
+        continued=mark_lists,
     )
     if project_templates is not None:  # content/locale/<lang>.po beside the project's templates/
         env.globals["catalog_dir"] = str(project_templates.parent / "content" / "locale")

@@ -149,7 +149,7 @@ def _break_point(page: Any, last_fill: float) -> str | None:
         placed[box.element] = box
         element, style = box.element, box.style
         siblings = [c for c in parents.get(element, ()) if isinstance(c.tag, str)]
-        if siblings and siblings[0] is element and _tag(parents[element]) in _SECTIONS:
+        if siblings and siblings[0] is element and tag_name(parents[element]) in _SECTIONS:
             # a section's heading: break before the section, its heading and list stay together
             element = parents[element]
             siblings = [c for c in parents.get(element, ()) if isinstance(c.tag, str)]
@@ -177,10 +177,11 @@ def _selector(parents: dict[Any, Any], root: Any, element: Any) -> str:
     while element is not root:
         parent = parents[element]
         siblings = [c for c in parent if isinstance(c.tag, str)]
-        steps.append(f"{_tag(element)}:nth-child({siblings.index(element) + 1})")
+        steps.append(f"{tag_name(element)}:nth-child({siblings.index(element) + 1})")
         element = parent
     return " > ".join(["html", *reversed(steps)])
 
 
-def _tag(element: Any) -> str:
+def tag_name(element: Any) -> str:
+    """An element's tag without its namespace ("li")."""
     return str(element.tag).rpartition("}")[2]

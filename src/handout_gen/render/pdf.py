@@ -16,6 +16,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.render.bidi import isolate_numbers, keep_phone_numbers_with_words
+from handout_gen.render.continued import with_continued_headings
 from handout_gen.render.fetcher import make_weasyprint_fetcher
 from handout_gen.render.pagefill import ONE_OFF, balanced
 from handout_gen.render.subsets import shrink_pdf_bytes
@@ -237,11 +238,13 @@ class PdfRenderer:
         """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report.
 
         A last page that would hold a line or two (or only the language-help notice) takes
-        more of the page before it (:func:`handout_gen.render.pagefill.balanced`). Oversized
+        more of the page before it (:func:`handout_gen.render.pagefill.balanced`), and a list
+        that goes on over a page break does so under its heading
+        (:mod:`handout_gen.render.continued`). Oversized
         font subsets are made compact (:mod:`handout_gen.render.subsets`): the language-help
         lines every handout prints in Chinese and Arabic would otherwise embed about 140 KB of
         empty CJK glyph slots, most of an English handout's size.
         """
-        with weasyprint_warnings() as warnings:
-            data = self.write(self.balanced(html, base_dir))
+        with weasyprint_warnings() as warnings:  # a list going on over a break goes on under its heading
+            data = self.write(with_continued_headings(html, lambda text: self.balanced(text, base_dir)))
         return shrink_pdf_bytes(data), list(warnings)
