@@ -47,7 +47,7 @@ def zh_handout() -> bytes:
     renderer = Renderer(project)
     html = handout_html(project, project.procedure(ESI), Variant("zh"), renderer.env)
     pdf = renderer.engine.pdf
-    return pdf.write(pdf.balanced(html, project.content_dir))
+    return pdf.write(pdf.paged(html, project.content_dir))
 
 
 def programs(data: bytes) -> dict[str, tuple[int, str]]:

@@ -20,7 +20,6 @@ from handout_gen.packets.patient import PrepFlags
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.stamps import glyph_alphabet
 from handout_gen.packets.timing import Needs
-from handout_gen.render.continued import with_continued_headings
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import render
 from handout_gen.render.pagefill import band
@@ -221,11 +220,8 @@ def render_static(kit: Kit, part: Static, engine: Engine) -> tuple[bytes, dict[s
     tagged = part.kind not in ("page", "glyphs")
 
     pdf, folder = engine.pdf, kit.project.content_dir
-    with weasyprint_warnings() as warnings:  # flowing parts: no nearly empty last page
-        if tagged:  # a checklist going on over a page break goes on under its heading
-            document = with_continued_headings(html, lambda text: pdf.balanced(text, folder))
-        else:
-            document = pdf.document(html, folder, tagged=False)
+    with weasyprint_warnings() as warnings:  # flowing parts are paged for a reader
+        document = pdf.paged(html, folder) if tagged else pdf.document(html, folder, tagged=False)
         data = pdf.write(document, tagged=tagged)
     for message in warnings:
         log.warning("packet %s part: %s", part.kind, message)

@@ -225,9 +225,14 @@ class PdfRenderer:
         sheets.append(sheet)
         return ""
 
-    def balanced(self, html: str, base_dir: Path, *, tagged: bool = True) -> Any:
-        """:meth:`document`, with no nearly empty last page (:mod:`handout_gen.render.pagefill`)."""
-        return balanced(html, lambda text: self.document(text, base_dir, tagged=tagged))
+    def paged(self, html: str, base_dir: Path) -> Any:
+        """:meth:`document` of a flowing, tagged document (a handout, a packet part), paged for
+        a reader: no nearly empty last page (:mod:`handout_gen.render.pagefill`), and a list
+        that goes on over a page break does so under its heading (:mod:`.continued`)."""
+        def lay_out(text: str) -> Any:
+            return balanced(text, lambda one: self.document(one, base_dir))
+
+        return with_continued_headings(html, lay_out)
 
     def write(self, document: Any, *, tagged: bool = True) -> bytes:
         """Serialise a laid-out document. No creation date: identical input, identical bytes."""
@@ -237,14 +242,11 @@ class PdfRenderer:
     def render(self, html: str, base_dir: Path) -> tuple[bytes, list[str]]:
         """HTML → PDF bytes, with WeasyPrint's warnings returned for the caller to report.
 
-        A last page that would hold a line or two (or only the language-help notice) takes
-        more of the page before it (:func:`handout_gen.render.pagefill.balanced`), and a list
-        that goes on over a page break does so under its heading
-        (:mod:`handout_gen.render.continued`). Oversized
-        font subsets are made compact (:mod:`handout_gen.render.subsets`): the language-help
-        lines every handout prints in Chinese and Arabic would otherwise embed about 140 KB of
-        empty CJK glyph slots, most of an English handout's size.
+        Paged for a reader (:meth:`paged`). Oversized font subsets are made compact
+        (:mod:`handout_gen.render.subsets`): the language-help lines every handout prints in
+        Chinese and Arabic would otherwise embed about 140 KB of empty CJK glyph slots, most of
+        an English handout's size.
         """
-        with weasyprint_warnings() as warnings:  # a list going on over a break goes on under its heading
-            data = self.write(with_continued_headings(html, lambda text: self.balanced(text, base_dir)))
+        with weasyprint_warnings() as warnings:
+            data = self.write(self.paged(html, base_dir))
         return shrink_pdf_bytes(data), list(warnings)

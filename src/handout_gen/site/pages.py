@@ -325,11 +325,11 @@ class SitePages:
         info = self.page_info(page, gettext("This page is not here"), gettext(
             "The address may be mistyped, or the page has moved. Our treatments and clinics are on "
             "our home page."), noindex=True)
-        languages = self.project.languages
+        languages, homes = self.project.languages, self.page_editions.get(("home", ""), {})
         others = [{"lang": code, "dir": languages.direction(code), "home": self.words(code)("Home"),
-                   "text": self.words(code)("This page is not here"), "href": self.urls.link(home.path)}
-                  for code in languages.codes if code != page.lang
-                  for home in self.plan.of_kind("home") if home.lang == code]
+                   "text": self.words(code)("This page is not here"),
+                   "href": self.urls.link(homes[code].path)}
+                  for code in languages.codes if code != page.lang and code in homes]
         return self.html(TEMPLATES[page.kind], page, info, others=others)
 
     def issue(self, page: Page) -> bytes:
