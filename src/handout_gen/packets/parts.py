@@ -122,7 +122,9 @@ def covered_topics(
     """The packet topics (:data:`~handout_gen.content.packet_marks.PACKET_TOPICS`) the cover
     letter says for this patient (the clinician's blood-thinner plan, the eating and drinking
     times, the dye-allergy call-by day, the last day of anti-inflammatory medicine), of those
-    a part's text is ``marked`` with: only they change what the part prints (and its key)."""
+    a part's text is ``marked`` with: only they change what the part prints (and its key).
+    "blood-sugar": the letter's last day to check it more often (when practice.yaml sets the
+    days) replaces "for the next 3 days"."""
     if "cover" not in kit.sections(slugs):
         return ()
     preps = [kit.project.procedures[s].meta.prep for s in slugs]
@@ -130,6 +132,7 @@ def covered_topics(
     topics = {
         "blood-thinner": flags.blood_thinner,
         "sedation": needs.fasting,
+        "blood-sugar": needs.blood_sugar and "blood_sugar" in kit.dated(),
         "dye-allergy": needs.dye_call,
         "anti-inflammatories": needs.anti_inflammatories,
     }
