@@ -904,6 +904,36 @@ def _with_dated_aftercare(project: Path, spanish_days: int | None = 2) -> Path:
     return project
 
 
+def test_a_handout_line_the_letter_dates_gives_way_in_the_packet(tmp_path: Path) -> None:
+    """An aftercare line marked {packet:dated-aftercare} ("no tub for 2 days") is left out of
+    a packet whose letter prints that step's last day, in the letter's language; a packet
+    whose letter has no such step to print (the translation has none) keeps the line."""
+    from handout_gen.packets.parts import covered_topics
+    from handout_gen.packets.patient import PrepFlags
+
+    def marked(project: Path) -> Path:
+        lines = {"": "Do not soak in a tub for 2 days.", ".es": "No se meta en la tina por 2 días."}
+        for suffix, line in lines.items():
+            path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
+            text = path.read_text(encoding="utf-8")
+            assert text.count("\naftercare:\n") == 1
+            item = f"\naftercare:\n  - {line} {{packet:dated-aftercare}}\n"
+            path.write_text(text.replace("\naftercare:\n", item), encoding="utf-8")
+        return project
+
+    dated = load_kit(load_project(marked(_with_dated_aftercare(copy_sample(tmp_path / "dated")))))
+    english_only = load_kit(load_project(marked(_with_dated_aftercare(copy_sample(tmp_path / "en"), None))))
+    esi = ("epidural-steroid-injection",)
+    for kit, lang, gives_way in ((dated, "en", True), (dated, "es", True), (english_only, "en", True),
+                                 (english_only, "es", False)):
+        covered = covered_topics(kit, esi, PrepFlags(), {"dated-aftercare"}, lang)
+        meta = kit.project.procedures[esi[0]].edition(lang).meta
+        kept = " ".join(meta.aftercare_in_packet(covered))
+        assert (("tub" not in kept and "tina" not in kept) if gives_way else "tina" in kept), (lang, kept)
+    untouched = " ".join(dated.project.procedures[esi[0]].edition("en").meta.aftercare)
+    assert "Do not soak in a tub for 2 days." in untouched  # a handout and a web page print it
+
+
 def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path) -> None:
     """"No tub for 2 days" left the counting to the patient: a procedure's dated_aftercare
     step is a line of the letter's dated list, the visit day plus its days (Wednesday,

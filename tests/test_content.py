@@ -239,5 +239,5 @@ def test_packet_marks_print_nowhere_and_a_packet_drops_the_items_it_covers(sampl
     assert (
         f"content/procedures/radiofrequency-ablation.md:{_line_of(rfa, '{packet:sedate}')}: aftercare.0: "
         "'{packet:sedate}' names no packet topic (one of: blood-thinner, sedation, dye-allergy, "
-        "anti-inflammatories, blood-sugar)"
+        "anti-inflammatories, blood-sugar, dated-aftercare)"
     ) in problems

@@ -221,7 +221,7 @@ def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None
     for packet in demo:
         text = " ".join(pdf_text(packet["data"]).split())
         (row,) = rows_from([packet["row"]], kit.catalog(TODAY))
-        covered = covered_topics(kit, row.procedures, row.prep_flags, PACKET_TOPICS)
+        covered = covered_topics(kit, row.procedures, row.prep_flags, PACKET_TOPICS, row.language)
         for slug in packet["row"]["procedures"].split(";"):
             procedure = project.procedures[slug.split(":")[0]]
             meta = procedure.edition(packet["row"]["language"]).meta

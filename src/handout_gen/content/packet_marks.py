@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-PACKET_TOPICS = ("blood-thinner", "sedation", "dye-allergy", "anti-inflammatories", "blood-sugar")
+PACKET_TOPICS = ("blood-thinner", "sedation", "dye-allergy", "anti-inflammatories", "blood-sugar",
+                 "dated-aftercare")
 PACKET_MARK_RE = re.compile(r"\s*\{packet:\s*([^}]*?)\s*\}\s*$")
 BULLET_RE = re.compile(r"^\s*[-*+]\s")  # a mark ends a bullet item: a numbered list would skip a number
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")

@@ -109,7 +109,7 @@ def handout_part(
     note = kit.words(lang).in_english if variant.lang != reader else None
     place = PacketPlace(has_call_section="call" in packet_sections,
                         has_aftercare_section=aftercare_pages,
-                        covered=covered_topics(kit, slugs, flags, marked),
+                        covered=covered_topics(kit, slugs, flags, marked, lang),
                         reader_note=in_english_note(kit, note, reader),
                         reader_lang=reader if note else "")
     key = hashlib.sha256(f"{handout_key(kit.project, procedure, variant)}\0{place}".encode()).hexdigest()
@@ -117,14 +117,15 @@ def handout_part(
 
 
 def covered_topics(
-    kit: Kit, slugs: tuple[str, ...], flags: PrepFlags, marked: Collection[str]
+    kit: Kit, slugs: tuple[str, ...], flags: PrepFlags, marked: Collection[str], lang: str
 ) -> tuple[str, ...]:
     """The packet topics (:data:`~handout_gen.content.packet_marks.PACKET_TOPICS`) the cover
     letter says for this patient (the clinician's blood-thinner plan, the eating and drinking
     times, the dye-allergy call-by day, the last day of anti-inflammatory medicine), of those
     a part's text is ``marked`` with: only they change what the part prints (and its key).
     "blood-sugar": the letter's last day to check it more often (when practice.yaml sets the
-    days) replaces "for the next 3 days"."""
+    days) replaces "for the next 3 days"; "dated-aftercare": the letter's last day of each
+    dated aftercare step replaces "for 2 days" (the editions in ``lang``)."""
     if "cover" not in kit.sections(slugs):
         return ()
     preps = [kit.project.procedures[s].meta.prep for s in slugs]
@@ -133,10 +134,25 @@ def covered_topics(
         "blood-thinner": flags.blood_thinner,
         "sedation": needs.fasting,
         "blood-sugar": needs.blood_sugar and "blood_sugar" in kit.dated(),
+        "dated-aftercare": _letter_dates_aftercare(kit, slugs, lang),
         "dye-allergy": needs.dye_call,
         "anti-inflammatories": needs.anti_inflammatories,
     }
     return tuple(sorted(topic for topic, said in topics.items() if said and topic in marked))
+
+
+def _letter_dates_aftercare(kit: Kit, slugs: tuple[str, ...], lang: str) -> bool:
+    """Whether the letter prints, in its language, the dated aftercare of each procedure whose
+    edition in ``lang`` marks lines it replaces (contexts.patient_context): never when the
+    letter's edition has none to print (an edition translated before they were written)."""
+    letter = kit.packet_lang(lang)
+    for slug in slugs:
+        procedure = kit.project.procedures[slug]
+        if "dated-aftercare" in procedure.edition(lang).packet_topics():
+            edition = procedure.editions.get(letter)
+            if edition is None or not edition.meta.dated_aftercare:
+                return False
+    return True
 
 
 def prep_part(kit: Kit, slugs: tuple[str, ...], lang: str, large: bool, flags: PrepFlags) -> Static | None:
@@ -167,7 +183,7 @@ def back_part(
     calls = tuple(kit.packet_handouts(slugs)) or slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
     marked = {t for s in slugs for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics}
-    covered = covered_topics(kit, slugs, flags, marked)
+    covered = covered_topics(kit, slugs, flags, marked, lang)
     spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
     says = (slugs, lang, large, location, spec.today, sections, calls, covered)
     key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()
