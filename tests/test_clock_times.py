@@ -896,12 +896,17 @@ def _with_dated_aftercare(project: Path, spanish_days: int | None = 2) -> Path:
         days = 2 if not suffix else spanish_days
         if days is None:
             continue
-        path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
-        text = path.read_text(encoding="utf-8")
-        assert text.count("\ncall_us_if:") == 1
         step = f"\ndated_aftercare:\n  - days: {days}\n    text: {words}\ncall_us_if:"
-        path.write_text(text.replace("\ncall_us_if:", step), encoding="utf-8")
+        _edit_epidural(project, suffix, "\ncall_us_if:", step)
     return project
+
+
+def _edit_epidural(project: Path, suffix: str, old: str, new: str) -> None:
+    """Write ``new`` in place of ``old`` (found once) in an edition of the project's epidural."""
+    path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def test_a_handout_line_the_letter_dates_gives_way_in_the_packet(tmp_path: Path) -> None:
@@ -914,11 +919,8 @@ def test_a_handout_line_the_letter_dates_gives_way_in_the_packet(tmp_path: Path)
     def marked(project: Path) -> Path:
         lines = {"": "Do not soak in a tub for 2 days.", ".es": "No se meta en la tina por 2 días."}
         for suffix, line in lines.items():
-            path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
-            text = path.read_text(encoding="utf-8")
-            assert text.count("\naftercare:\n") == 1
             item = f"\naftercare:\n  - {line} {{packet:dated-aftercare}}\n"
-            path.write_text(text.replace("\naftercare:\n", item), encoding="utf-8")
+            _edit_epidural(project, suffix, "\naftercare:\n", item)
         return project
 
     dated = load_kit(load_project(marked(_with_dated_aftercare(copy_sample(tmp_path / "dated")))))
