@@ -114,6 +114,49 @@ def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:
     assert len(renderer._sheets) == 2  # one parsed sheet per print size, reused
 
 
+def test_the_cycle_collector_rests_during_a_layout_and_resumes_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Layout and writing run with Python's cycle collector off (a full collection would walk
+    the whole growing box tree for nothing) and it is back on after, a failed layout too; a
+    caller that turned it off itself finds it still off."""
+    import gc
+
+    import weasyprint
+
+    from handout_gen.core.errors import RenderError
+    from handout_gen.render.pdf import PdfRenderer
+
+    seen: list[bool] = []
+    fail = False
+    real_render = weasyprint.HTML.render
+
+    def render(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("a layout that breaks")
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "render", render)
+    renderer = PdfRenderer(tmp_path)
+    html = '<html lang="en"><head><title>t</title></head><body><p>One</p></body></html>'
+    assert gc.isenabled()
+    data, _ = renderer.render(html, tmp_path)
+    assert data.startswith(b"%PDF") and seen and not any(seen)
+    assert gc.isenabled()
+    fail = True
+    with pytest.raises(RenderError, match="a layout that breaks"):
+        renderer.document(html, tmp_path)
+    assert gc.isenabled()
+    fail = False
+    gc.disable()
+    try:
+        renderer.render(html, tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("head", [
     "<style>@counter-style z { system: cyclic; symbols: Z; } ol { list-style: z; }</style>",
     '<style>li { color: #101010 }</style><style media="print">li { color: #202020 }</style>',

@@ -6,6 +6,7 @@ commands that render PDFs pay for it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections import OrderedDict
@@ -30,6 +31,29 @@ STYLESHEET_MEMO = 64  # parsed style sheets remembered per renderer
 # author one, and without the document's counter styles.
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 _KEPT_AS_AUTHOR = re.compile(r"<link\b|<style\s|@counter-style|@color-profile|@layer", re.IGNORECASE)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while one document is laid out, written or shrunk.
+
+    A layout builds a tree of hundreds of thousands of linked boxes, all alive until it ends;
+    each full collection meanwhile walks every object in the process again (the fonts, the
+    parsed style sheets, the imported libraries) and frees nothing. That was about a seventh of
+    a handout's render. The collector runs again between layouts, so a page-fill trial's tree
+    is freed before the next is built. Left alone if it is already off (the caller's choice).
+    The switch is process-wide: a render in another thread (the preview's) may turn it back on
+    early, which costs only time.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
 
 class _Collect(logging.Handler):
     def __init__(self) -> None:
@@ -187,12 +211,13 @@ class PdfRenderer:
         variant = "pdf/ua-1" if tagged else None
         base_url = base_dir.resolve().as_uri() + "/"
         try:
-            sheets: list[Any] = []
-            if not _KEPT_AS_AUTHOR.search(html):
-                html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
-            return HTML(string=html, base_url=base_url, url_fetcher=self.fetcher).render(
-                font_config=self.fonts, cache=self.cache, pdf_variant=variant, stylesheets=sheets
-            )
+            with collector_paused():
+                sheets: list[Any] = []
+                if not _KEPT_AS_AUTHOR.search(html):
+                    html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
+                return HTML(string=html, base_url=base_url, url_fetcher=self.fetcher).render(
+                    font_config=self.fonts, cache=self.cache, pdf_variant=variant, stylesheets=sheets
+                )
         except Exception as exc:  # WeasyPrint raises many types; the message is what helps
             msg = f"could not lay out the document: {exc}"
             raise RenderError(msg) from exc
@@ -236,7 +261,8 @@ class PdfRenderer:
 
     def write(self, document: Any, *, tagged: bool = True) -> bytes:
         """Serialise a laid-out document. No creation date: identical input, identical bytes."""
-        data: bytes = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None)
+        with collector_paused():
+            data: bytes = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None)
         return data
 
     def render(self, html: str, base_dir: Path) -> tuple[bytes, list[str]]:
@@ -249,4 +275,5 @@ class PdfRenderer:
         """
         with weasyprint_warnings() as warnings:
             data = self.write(self.paged(html, base_dir))
-        return shrink_pdf_bytes(data), list(warnings)
+        with collector_paused():
+            return shrink_pdf_bytes(data), list(warnings)
