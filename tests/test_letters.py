@@ -512,6 +512,40 @@ def test_a_chain_breaking_over_pages_never_leaves_its_heading_alone(intro: int) 
     assert not [placed for placed in pages[1:] if placed[0] in ("when 1", "when 2")], pages  # no heading
 
 
+def test_a_chain_taller_than_a_page_starts_where_its_heading_and_first_line_fit() -> None:
+    """The dated list under "Dates and times to remember" goes on over a page break wherever
+    it starts, so it starts under the letter's first lines when its heading and first "when"
+    line fit there, rather than leaving that page a third full; a chain that fits on a page
+    of its own still moves there whole."""
+    from handout_gen.packets.letterpages import (
+        CONTINUED,
+        KEEP,
+        PART,
+        Piece,
+        Stationery,
+        _paginate,
+        _repeated_headings,
+    )
+
+    def laid(whens: int) -> list[list[str]]:
+        names, heights, glue = ["intro", "heading", "continued"], [300.0, 50.0, 50.0], ["", "", CONTINUED]
+        for n in range(whens):
+            names += [f"when {n}", f"what {n}"]
+            heights += [40.0, 160.0]
+            glue += [KEEP, PART]
+        blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
+                  for name, height in zip(names, heights, strict=True)]
+        flow, flow_glue, repeats = _repeated_headings(blocks, glue)
+        page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
+        return [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+
+    # 50 + 4 x 200 is more than a page: it starts under the intro and goes on under its heading
+    assert laid(4) == [["intro", "heading", "when 0", "what 0"],
+                       ["continued", "when 1", "what 1", "when 2", "what 2", "when 3", "what 3"]]
+    # 50 + 3 x 200 fits on a page: it moves there whole, as before
+    assert laid(3) == [["intro"], ["heading", "when 0", "what 0", "when 1", "what 1", "when 2", "what 2"]]
+
+
 def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:
     """"radiofrequency-ablation:cervical" reads "Radiofrequency Ablation (neck)" on the letter,
     in the patient's language ("(cuello)"), so patient and nurse can see it is the right place;

@@ -4,9 +4,10 @@ A block that does not fit below the previous one starts a new page; a block brok
 goes on from a page's top. A block marked keep-with-previous stays on the page of the block
 before it (a heading never ends a page without what it introduces), part-of-previous never
 leaves it; such a chain moves whole to a new page unless that would leave the page before it
-nearly empty, and one that goes on over a page break does so under its repeated ("continued")
-heading. No letter page but the packet's last holds only a line or two, and the sign-off never
-stands alone. Pure arithmetic on heights: letters.py draws the pages.
+nearly empty or the chain is taller than a page (it breaks wherever it starts), and one that
+goes on over a page break does so under its repeated ("continued") heading. No letter page
+but the packet's last holds only a line or two, and the sign-off never stands alone. Pure
+arithmetic on heights: letters.py draws the pages.
 """
 
 from __future__ import annotations
@@ -120,9 +121,11 @@ def _paginate(
     for index, pieces in enumerate(blocks):
         whole = _kept_height(blocks, glue, index, kinds=(PART,))  # it and what is part of it
         need = max(whole, 0.0 if glue[index] else _kept_height(blocks, glue, index, room))
-        if need and cursor + need > page.bottom and cursor - page.top < TARGET_FILL * room:
-            # Moved whole, the chain would leave this page nearly empty: it starts here instead,
-            # its first block (a heading) with the block after it.
+        breaks = not glue[index] and _kept_height(blocks, glue, index) > room  # over a page break anyway
+        if need and cursor + need > page.bottom and (breaks or cursor - page.top < TARGET_FILL * room):
+            # Moved whole, the chain would leave this page nearly empty, or it goes on over a page
+            # break wherever it starts: it starts here instead, its first block (a heading) with
+            # the block after it, and goes on under its repeated heading.
             after = index + 1 < len(blocks) and glue[index + 1] == KEEP
             need = whole + (_kept_height(blocks, glue, index + 1, kinds=(PART,)) if after else 0.0)
         for piece in pieces:
