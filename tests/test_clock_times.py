@@ -631,6 +631,33 @@ def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_bloo
     assert words.diabetes_steroid_dated % {"heading": words.times_heading} in prep.items
 
 
+def test_a_key_point_the_letter_dates_gives_way_only_in_that_patients_packet(kit: Kit) -> None:
+    """The epidural's key point "test your blood sugar more than usual for 3 days" is marked
+    {packet:blood-sugar}: a packet whose letter prints the last day to check leaves it out of
+    the key points (in English and in Spanish); a packet for a patient without diabetes, and
+    the handout itself, keep it, without the mark."""
+    from handout_gen.handouts import Variant, handout_html
+    from handout_gen.packets.parts import handout_part, part_html
+    from handout_gen.render.engine import Engine
+
+    esi = "epidural-steroid-injection"
+    diabetic = {**BASE, "first_name": "Ida", "last_name": "Quill", "diabetes": "yes"}
+    rows = rows_from([diabetic, {**diabetic, "diabetes": "no", "patient_id": "MH-2"}], kit.catalog(TODAY))
+    engine = Engine(kit.project.root, kit.project.templates_dir)
+    point = {"en": "test your blood sugar more than usual for 3 days.",
+             "es": "mídase el azúcar en la sangre más seguido por 3 días."}
+
+    def key_points(lang: str, flags: Any) -> str:
+        html = part_html(kit, handout_part(kit, esi, lang, False, (esi,), flags).spec, engine)
+        return html.split('class="box key-points"', 1)[1].split("</aside>", 1)[0]
+
+    for lang, said in point.items():
+        assert said not in key_points(lang, rows[0].prep_flags), lang
+        assert said in key_points(lang, rows[1].prep_flags), lang
+    handout = handout_html(kit.project, kit.project.procedures[esi], Variant("en"))
+    assert point["en"] in handout and "{packet" not in handout
+
+
 def test_the_blood_sugar_line_needs_its_words_in_every_language(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     words = project / "content/packet.yaml"

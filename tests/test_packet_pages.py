@@ -208,7 +208,8 @@ def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None
     """A packet with its own aftercare pages holds the one aftercare checklist: the handouts
     in it leave theirs out (as they leave out the emergency list). Items the letter says for
     this patient (marked {packet:sedation}: the letter's end of the no-driving time;
-    {packet:blood-sugar}: its last day to check blood sugar more often) give way."""
+    {packet:blood-sugar}: its last day to check blood sugar more often) give way, in the
+    aftercare and in the key points."""
     from handout_gen.content.packet_marks import PACKET_TOPICS
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.parts import covered_topics
@@ -227,7 +228,10 @@ def test_each_aftercare_item_is_printed_once(demo: list[dict[str, Any]]) -> None
             meta = procedure.edition(packet["row"]["language"]).meta
             items = meta.aftercare_in_packet(covered)
             left_out = [item for item in meta.aftercare if item not in items]
+            points = meta.key_points_in_packet(covered)
+            left_out += [point for point in meta.key_points if point not in points]
             assert all(" ".join(item.split()) not in text for item in left_out), packet["row"]["patient_id"]
+            assert all(" ".join(point.split()) in text for point in points), packet["row"]["patient_id"]
             gave_way.update(covered if left_out else ())
             if not items:
                 emptied += 1  # every item said by the letter: no aftercare of it at all

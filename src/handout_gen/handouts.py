@@ -91,6 +91,7 @@ def handout_context(
         stamp_slot=packet is not None,
         call_section=packet is None or not packet.has_call_section,
         aftercare_list=packet is None or not packet.has_aftercare_section,
+        key_points=meta.key_points_in_packet(covered),
         aftercare=meta.aftercare_in_packet(covered),
         reader_note=packet.reader_note if packet else "",
         reader_lang=packet.reader_lang if packet else "",

@@ -3,13 +3,14 @@ says for its patient in its own words (the letter's days, the clinician's plan).
 
 A packet that covers the topic for its patient leaves the line out; every other output
 prints the line without the mark. Marks end a "- " item of a Markdown section, or an item
-of a front-matter list (``aftercare``), and are written without a space after the colon
-(YAML reads "a: b" in a plain line as a key).
+of a front-matter list (``key_points``, ``aftercare``), and are written without a space after
+the colon (YAML reads "a: b" in a plain line as a key).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 
 PACKET_TOPICS = ("blood-thinner", "sedation", "dye-allergy", "anti-inflammatories", "blood-sugar",
                  "dated-aftercare")
@@ -22,6 +23,17 @@ def unmarked(item: str) -> tuple[str, str]:
     """(the item without its mark, the mark's topic or "")."""
     mark = PACKET_MARK_RE.search(item)
     return (item[: mark.start()], mark[1]) if mark else (item, "")
+
+
+def items_in_packet(items: Iterable[str], covered: Collection[str] = ()) -> list[str]:
+    """The items of a marked front-matter list as a packet covering ``covered`` prints them:
+    without their marks, and without those marked with a covered topic."""
+    return [text for text, topic in map(unmarked, items) if not (topic and topic in covered)]
+
+
+def item_topics(items: Iterable[str]) -> frozenset[str]:
+    """The topics the items of a front-matter list are marked with."""
+    return frozenset(topic for _, topic in map(unmarked, items) if topic)
 
 
 def unknown_topic(topic: str) -> str | None:

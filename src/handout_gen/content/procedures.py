@@ -93,8 +93,10 @@ class Edition:
 
     def packet_topics(self, *, aftercare: bool = True) -> frozenset[str]:
         """The packet topics its text is marked with (a packet covering others prints the
-        same handout): of its sections, and of its aftercare list unless ``aftercare=False``."""
-        return self.section_topics | (self.meta.aftercare_topics if aftercare else frozenset())
+        same handout): of its sections and key points, and of its aftercare list unless
+        ``aftercare=False``."""
+        listed = self.meta.key_point_topics | (self.meta.aftercare_topics if aftercare else frozenset())
+        return self.section_topics | listed
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from handout_gen.content.packet_marks import unknown_topic, unmarked
+from handout_gen.content.packet_marks import item_topics, items_in_packet, unknown_topic, unmarked
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -312,8 +312,9 @@ class EditionMeta(Strict):
     reviewer_role: Text
     last_reviewed: date
     review_interval_months: int = Field(default=24, ge=1, le=60)
-    key_points: TextList
-    # As written, a "{packet:<topic>}" mark and all (content.packet_marks); read .aftercare
+    # As written, "{packet:<topic>}" marks and all (content.packet_marks): read .key_points
+    # and .aftercare, or what a packet prints of them (*_in_packet)
+    key_points_marked: Annotated[list[MarkedText], Field(min_length=1, alias="key_points")]
     aftercare_marked: Annotated[list[MarkedText], Field(min_length=1, alias="aftercare")]
     call_us_if: TextList
     go_to_er_if: TextList
@@ -322,19 +323,31 @@ class EditionMeta(Strict):
     dated_aftercare: list[DatedAftercare] = Field(default_factory=list)
 
     @property
+    def key_points(self) -> list[str]:
+        """What a reader who reads nothing else must know, as every output but a packet
+        covering a mark prints it."""
+        return items_in_packet(self.key_points_marked)
+
+    @property
     def aftercare(self) -> list[str]:
         """What to do afterwards, as every output but a packet covering a mark prints it."""
-        return self.aftercare_in_packet(())
+        return items_in_packet(self.aftercare_marked)
+
+    @property
+    def key_point_topics(self) -> frozenset[str]:
+        return item_topics(self.key_points_marked)
 
     @property
     def aftercare_topics(self) -> frozenset[str]:
-        """The packet topics its aftercare items are marked with."""
-        return frozenset(topic for item in self.aftercare_marked if (topic := unmarked(item)[1]))
+        return item_topics(self.aftercare_marked)
+
+    def key_points_in_packet(self, covered: tuple[str, ...]) -> list[str]:
+        """The key points a packet prints: without those marked with a ``covered`` topic."""
+        return items_in_packet(self.key_points_marked, covered)
 
     def aftercare_in_packet(self, covered: tuple[str, ...]) -> list[str]:
         """The aftercare a packet prints: without the items marked with a ``covered`` topic."""
-        items = (unmarked(item) for item in self.aftercare_marked)
-        return [text for text, topic in items if not (topic and topic in covered)]
+        return items_in_packet(self.aftercare_marked, covered)
 
 
 class ProcedureMeta(EditionMeta):
