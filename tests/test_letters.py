@@ -480,30 +480,27 @@ def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> N
     assert "Date: " in english and "Your doctor: " in english
 
 
+def chained_pages(names: list[str], heights: list[float], glue: list[str]) -> list[list[str]]:
+    """The names of the blocks on each page, as the letter stacks blocks of these heights
+    (CSS px) on a 700 px page; a "continued" block repeats the heading before it."""
+    from handout_gen.packets.letterpages import Piece, Stationery, _paginate, _repeated_headings
+
+    blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
+              for name, height in zip(names, heights, strict=True)]
+    flow, flow_glue, repeats = _repeated_headings(blocks, glue)
+    page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
+    return [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+
+
 @pytest.mark.parametrize("intro", range(380, 640, 20))
 def test_a_chain_breaking_over_pages_never_leaves_its_heading_alone(intro: int) -> None:
     """A heading with two tall "when" lines under a first block of any height: no page ends
     with the heading, and a page the lines go on to starts with the repeated heading."""
-    from handout_gen.packets.letterpages import (
-        CONTINUED,
-        KEEP,
-        PART,
-        Piece,
-        Stationery,
-        _paginate,
-        _repeated_headings,
-    )
-
-    def block(name: str, height: float) -> list[Piece]:
-        return [Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
+    from handout_gen.packets.letterpages import CONTINUED, KEEP, PART
 
     names = ["intro", "heading", "continued", "when 1", "what 1", "when 2", "what 2", "sign-off"]
-    heights = [intro, 50, 50, 40, 160, 40, 160, 30]
     glue = ["", "", CONTINUED, KEEP, PART, KEEP, PART, KEEP]
-    blocks = [block(name, height) for name, height in zip(names, heights, strict=True)]
-    flow, flow_glue, repeats = _repeated_headings(blocks, glue)
-    page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
-    pages = [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+    pages = chained_pages(names, [intro, 50, 50, 40, 160, 40, 160, 30], glue)
     said = [name for placed in pages for name in placed if name != "continued"]
     assert said == [name for name in names if name != "continued"]
     for placed in pages:
@@ -517,15 +514,7 @@ def test_a_chain_taller_than_a_page_starts_where_its_heading_and_first_line_fit(
     it starts, so it starts under the letter's first lines when its heading and first "when"
     line fit there, rather than leaving that page a third full; a chain that fits on a page
     of its own still moves there whole."""
-    from handout_gen.packets.letterpages import (
-        CONTINUED,
-        KEEP,
-        PART,
-        Piece,
-        Stationery,
-        _paginate,
-        _repeated_headings,
-    )
+    from handout_gen.packets.letterpages import CONTINUED, KEEP, PART
 
     def laid(whens: int) -> list[list[str]]:
         names, heights, glue = ["intro", "heading", "continued"], [300.0, 50.0, 50.0], ["", "", CONTINUED]
@@ -533,11 +522,7 @@ def test_a_chain_taller_than_a_page_starts_where_its_heading_and_first_line_fit(
             names += [f"when {n}", f"what {n}"]
             heights += [40.0, 160.0]
             glue += [KEEP, PART]
-        blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
-                  for name, height in zip(names, heights, strict=True)]
-        flow, flow_glue, repeats = _repeated_headings(blocks, glue)
-        page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
-        return [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+        return chained_pages(names, heights, glue)
 
     # 50 + 4 x 200 is more than a page: it starts under the intro and goes on under its heading
     assert laid(4) == [["intro", "heading", "when 0", "what 0"],
