@@ -318,7 +318,8 @@ def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Pa
 def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_path: Path) -> None:
     """A "When to call us" list long enough to run over a page: the page it goes on to opens
     with "When to call us (continued)", a heading (H2) in the structure tree too, and every
-    sign is printed once, in order. A Spanish edition says it in Spanish."""
+    sign is printed once, in order. A Spanish edition says it in Spanish. Key points too
+    many for page 1 go on in their box under "Key points (continued)"."""
     root = copy_sample(tmp_path / "project")
     signs = [f"Sign number {n} that you should call us about today." for n in range(1, 31)]
     for name in ("prp-injection.md", "prp-injection.es.md"):
@@ -328,6 +329,13 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
         end = text.index("go_to_er_if:", start)
         listed = "".join(f"  - {sign}\n" for sign in signs)
         path.write_text(text[:start] + "call_us_if:\n" + listed + text[end:], encoding="utf-8")
+    points = [f"Key point number {n}, which a reader who stops at page one must know." for n in range(1, 13)]
+    path = root / "content/procedures/prp-injection.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("key_points:\n")
+    end = text.index("\naftercare:", start)
+    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
+                    encoding="utf-8")
     project = load_project(root)
     for lang, again in (("en", "When to call us (continued)"), ("es", "Cuándo llamarnos (continuación)")):
         pdf = render_handout(project, "prp-injection", Variant(lang=lang))
@@ -339,6 +347,30 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
         assert [whole.index(sign) for sign in signs] == sorted(whole.index(sign) for sign in signs)
         assert all(whole.count(sign) == 1 for sign in signs)
         assert again in struct_headings(pdf)
+        if lang == "en":
+            (at,) = [n for n, page in enumerate(pages) if "Key points (continued)" in page]
+            assert at == 1 and "Key point number" in pages[0]
+            assert pages[1].index("Key points (continued)") < pages[1].index("Key point number")
+            assert [whole.count(point) for point in points] == [1] * len(points)
+
+
+def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs(tmp_path: Path) -> None:
+    """Fourteen key points run over page 1: "Key points (continued)" atop page 2 would push
+    the handout onto a fifth page, so the box goes on there without it; the checklist that
+    goes on over the next page break still gets "Before your visit (continued)"."""
+    root = copy_sample(tmp_path / "project")
+    points = [f"Key point number {n}, which a reader who stops at page one must know." for n in range(1, 15)]
+    path = root / "content/procedures/prp-injection.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("key_points:\n")
+    end = text.index("\naftercare:", start)
+    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
+                    encoding="utf-8")
+    pages = [" ".join(" ".join(lines).split()).split("awaiting clinical review ", 1)[1]  # under the header
+             for lines in page_lines(render_handout(load_project(root), "prp-injection", Variant()))]
+    assert len(pages) == 4 and pages[1].startswith("• Key point number 10")
+    assert "(continued)" not in " ".join(pages[:2])
+    assert pages[2].startswith("Before your visit (continued)")
 
 
 def test_continued_marks_only_a_sections_own_flat_bulleted_lists() -> None:

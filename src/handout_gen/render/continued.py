@@ -7,7 +7,8 @@ their own. CSS cannot repeat a heading where a list breaks, so a list the templa
 flat bulleted list of a section's Markdown) is laid out, and where a page starts inside it,
 the list is split there in the HTML and its second part opens with that heading (a section
 heading, h2), starting the page. It is a real heading: a screen reader, too, hears where the
-list goes on. A split that would add a page is not made: the list goes on as before.
+list goes on. A split that would add a page is not made: that list goes on as before, and
+the lists after it still get theirs.
 """
 
 from __future__ import annotations
@@ -54,19 +55,23 @@ def mark_lists(html: str, heading: str) -> Markup:
 
 def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
     """``lay_out(html)`` (a WeasyPrint document), with every marked list that goes on over a
-    page break going on under its heading, as long as that adds no page."""
+    page break going on under its heading, as long as that adds no page (the key points box,
+    a section's lists, the call list)."""
     if ATTR not in html:
         return lay_out(html)
     html, lists = _stamped(html)
     document = lay_out(html)
+    refused: set[str] = set()  # lists a heading would have cost a page: they go on as they did
     for _ in range(ROUNDS):
-        at = _continuing(document)
+        at = _continuing(document, refused)
         if at is None:
             break
-        split = _split(html, at, *lists[at.partition(".")[0]])
+        number = at.partition(".")[0]
+        split = _split(html, at, *lists[number])
         moved = lay_out(split)
         if len(moved.pages) > len(document.pages):
-            break  # a page more for a heading: the list goes on as it did
+            refused.add(number)
+            continue
         html, document = split, moved
     return document
 
@@ -93,12 +98,12 @@ def _stamped(html: str) -> tuple[str, dict[str, tuple[str, str]]]:
     return "".join(out), lists
 
 
-def _continuing(document: Any) -> str | None:
+def _continuing(document: Any, refused: set[str]) -> str | None:
     """The stamp of the item that starts the first page starting inside a marked list, past
-    the list's first item (None: no page does)."""
+    the list's first item, of a list not ``refused`` (None: no page does)."""
     for page in document.pages[1:]:
         stamp = _first_item_stamp(flow(page))
-        if stamp and not stamp.endswith(".0"):
+        if stamp and not stamp.endswith(".0") and stamp.partition(".")[0] not in refused:
             return stamp
     return None
 
