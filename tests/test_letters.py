@@ -531,6 +531,29 @@ def test_a_chain_taller_than_a_page_starts_where_its_heading_and_first_line_fit(
     assert laid(3) == [["intro"], ["heading", "when 0", "what 0", "when 1", "what 1", "when 2", "what 2"]]
 
 
+def test_a_letter_page_holding_its_last_dated_line_and_sign_off_takes_the_lines_before() -> None:
+    """The dated list goes on to the letter's last page with only its last line and the
+    sign-off under its repeated heading (then the checklist starts a page): the line before it
+    moves over too, a whole "when" line with its instruction, and the first stays with the
+    heading. Without the checklist after it, the same."""
+    from handout_gen.packets.letterpages import CONTINUED, KEEP, PART, Piece, Stationery, paginate
+
+    names = ["intro", "heading", "continued", "when 0", "what 0", "when 1", "what 1", "when 2", "what 2",
+             "sign-off", "checklist"]
+    heights = [150.0, 50, 50, 40, 160, 40, 160, 40, 60, 30, 600]
+    glue = ["", "", CONTINUED, KEEP, PART, KEEP, PART, KEEP, PART, KEEP, ""]
+    page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
+    for tail in (True, False):
+        count = len(names) if tail else len(names) - 1
+        blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
+                  for name, height in zip(names[:count], heights, strict=False)]
+        paged = paginate(page, blocks, glue[:count], 10)
+        assert [[piece.marked for piece, _ in placed] for placed in paged][:2] == [
+            ["intro", "heading", "when 0", "what 0"],
+            ["continued", "when 1", "what 1", "when 2", "what 2", "sign-off"],
+        ], tail
+
+
 def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:
     """"radiofrequency-ablation:cervical" reads "Radiofrequency Ablation (neck)" on the letter,
     in the patient's language ("(cuello)"), so patient and nurse can see it is the right place;

@@ -6,8 +6,9 @@ before it (a heading never ends a page without what it introduces), part-of-prev
 leaves it; such a chain moves whole to a new page unless that would leave the page before it
 nearly empty or the chain is taller than a page (it breaks wherever it starts), and one that
 goes on over a page break does so under its repeated ("continued") heading. No letter page
-but the packet's last holds only a line or two, and the sign-off never stands alone. Pure
-arithmetic on heights: letters.py draws the pages.
+but the packet's last holds only a line or two, the page a letter ends on does not hold only
+its dated list's last line, and the sign-off never stands alone. Pure arithmetic on heights:
+letters.py draws the pages.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def paginate(
     flow, glue, repeats = _repeated_headings(blocks, glue)
     letter_blocks -= len(blocks) - len(flow)
     pages = _signed(_paginate(page, flow, glue, repeats), glue, page, letter_blocks)
-    return _balanced(pages, page, glue, letter_blocks)
+    return _balanced(_chain_end_filled(pages, page, glue, letter_blocks), page, glue, letter_blocks)
 
 
 def _signed(pages: list[Placed], glue: list[str], page: Stationery, letter_blocks: int) -> list[Placed]:
@@ -174,6 +175,36 @@ def _carried(
         return []
     del pages[-1][-len(unit):]
     return unit
+
+
+def _chain_end_filled(
+    pages: list[Placed], page: Stationery, glue: list[str], letter_blocks: int
+) -> list[Placed]:
+    """The page the letter ends on, when it goes on with a chain under the chain's repeated
+    heading and is nearly empty (the dated list's last line and the sign-off): the chain's last
+    lines on the page before move onto it, the fewest that fill it to :data:`TARGET_FILL`,
+    whole "when" lines only, never leaving that page nearly empty or ending with the heading."""
+    room = page.bottom - page.top
+    at = next((n for n, placed in enumerate(pages) if any(i == letter_blocks - 1 for _, i in placed)), 0)
+    if at == 0 or sum(p.height for p, _ in pages[at]) >= TARGET_FILL * room:
+        return pages
+    before, last = pages[at - 1], pages[at]
+    head = last[0][1]
+    if head >= before[-1][1]:
+        return pages  # the page does not go on with a chain
+    last_height = sum(p.height for p, _ in last)
+    for cut in range(len(before) - 1, 0, -1):
+        index = before[cut][1]
+        if not glue[index]:
+            return pages  # the chain starts here: nothing before it is its
+        if glue[index] != KEEP or before[cut - 1][1] in (index, head):
+            continue  # an instruction, a broken block, or the first line under the heading
+        moved = sum(p.height for p, _ in before[cut:])
+        if moved + last_height > room or sum(p.height for p, _ in before[:cut]) < MIN_FILL * room:
+            return pages
+        if moved + last_height >= TARGET_FILL * room:
+            return [*pages[: at - 1], before[:cut], [last[0], *before[cut:], *last[1:]], *pages[at + 1 :]]
+    return pages
 
 
 def _balanced(
