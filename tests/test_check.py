@@ -307,6 +307,20 @@ def test_stale_translation_warns(sample_project: Path) -> None:
         "translates version ESI-2026.1 but the English original is now ESI-2026.3"}
 
 
+def test_a_translation_missing_an_items_packet_mark_warns_at_the_item(sample_project: Path) -> None:
+    """The English ends its first aftercare item with {packet:sedation}; the Spanish item at
+    the same place (lists as long) without it would print beside the letter's own words. Its
+    line is found in the file as written, a plural form ("{{ n | 1: ... }}") and all. Key
+    points are compared only item for item: the Spanish has one fewer, so none is named."""
+    said = "  - Pida a un adulto que le lleve a casa, y no maneje el resto del día. {packet:sedation}\n"
+    edit(sample_project, ESI_ES, said, "  - Pida a un adulto que le lleve a casa, y no maneje por "
+         "{{ thresholds.after_sedation_hours | 1: una hora | # horas }}.\n")
+    (finding,) = only(check(sample_project), "translation.packet-marks")
+    assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "Pida a un adulto"))
+    assert finding.message == ("item 1 of aftercare is marked {packet:sedation} in English, not here: "
+                               "Spanish packets print it beside the letter's own words for it")
+
+
 PRP = "content/procedures/prp-injection.md"
 REDNESS = "You have redness, warmth, swelling, or fluid at the shot spot."
 BLADDER = "You suddenly cannot control your bladder or bowels."

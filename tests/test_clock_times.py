@@ -658,6 +658,31 @@ def test_a_key_point_the_letter_dates_gives_way_only_in_that_patients_packet(kit
     assert point["en"] in handout and "{packet" not in handout
 
 
+def test_a_key_points_box_with_every_point_said_by_the_letter_is_left_out(tmp_path: Path) -> None:
+    """Every key point of the epidural marked {packet:blood-sugar}: the packet of a patient
+    whose letter prints the last day to check prints no empty "Key points" box; another
+    patient's packet prints the box whole."""
+    from handout_gen.packets.parts import handout_part, part_html
+    from handout_gen.render.engine import Engine
+
+    project = copy_sample(tmp_path / "project")
+    path = project / "content/procedures/epidural-steroid-injection.md"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("key_points:\n"), text.index("\naftercare:")
+    points = [line.removesuffix(" {packet:blood-sugar}") + " {packet:blood-sugar}"
+              for line in text[start:end].splitlines()[1:]]
+    path.write_text(text[:start] + "key_points:\n" + "\n".join(points) + text[end:], encoding="utf-8")
+    kit = load_kit(load_project(project))
+    esi = "epidural-steroid-injection"
+    diabetic = {**BASE, "first_name": "Ida", "last_name": "Quill", "diabetes": "yes"}
+    rows = rows_from([diabetic, {**diabetic, "diabetes": "no", "patient_id": "MH-2"}], kit.catalog(TODAY))
+    engine = Engine(kit.project.root, kit.project.templates_dir)
+    said, other = (part_html(kit, handout_part(kit, esi, "en", False, (esi,), row.prep_flags).spec, engine)
+                   for row in rows)
+    assert "box key-points" not in said and "Key points" not in said
+    assert other.count("<li>", other.index("box key-points"), other.index("</aside>")) == len(points) == 4
+
+
 def test_the_blood_sugar_line_needs_its_words_in_every_language(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     words = project / "content/packet.yaml"

@@ -117,32 +117,38 @@ def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:
 def test_the_cycle_collector_rests_during_a_layout_and_resumes_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Layout and writing run with Python's cycle collector off (a full collection would walk
-    the whole growing box tree for nothing) and it is back on after, a failed layout too; a
-    caller that turned it off itself finds it still off."""
+    """Layout, writing and shrinking the fonts run with Python's cycle collector off (a full
+    collection would walk the whole growing box tree for nothing) and it is back on after, a
+    failed layout too; a caller that turned it off itself finds it still off."""
     import gc
 
     import weasyprint
+    from weasyprint.document import Document
 
     from handout_gen.core.errors import RenderError
-    from handout_gen.render.pdf import PdfRenderer
+    from handout_gen.render import pdf as render_pdf
 
-    seen: list[bool] = []
+    seen: dict[str, list[bool]] = {"layout": [], "write": [], "shrink": []}
     fail = False
-    real_render = weasyprint.HTML.render
 
-    def render(self: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())
-        if fail:
-            raise ValueError("a layout that breaks")
-        return real_render(self, *args, **kwargs)
+    def watched(step: str, function: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[step].append(gc.isenabled())
+            if fail:
+                raise ValueError("a layout that breaks")
+            return function(*args, **kwargs)
 
-    monkeypatch.setattr(weasyprint.HTML, "render", render)
-    renderer = PdfRenderer(tmp_path)
+        return call
+
+    monkeypatch.setattr(weasyprint.HTML, "render", watched("layout", weasyprint.HTML.render))
+    monkeypatch.setattr(Document, "write_pdf", watched("write", Document.write_pdf))
+    monkeypatch.setattr(render_pdf, "shrink_pdf_bytes", watched("shrink", render_pdf.shrink_pdf_bytes))
+    renderer = render_pdf.PdfRenderer(tmp_path)
     html = '<html lang="en"><head><title>t</title></head><body><p>One</p></body></html>'
     assert gc.isenabled()
     data, _ = renderer.render(html, tmp_path)
-    assert data.startswith(b"%PDF") and seen and not any(seen)
+    assert data.startswith(b"%PDF")
+    assert {step: set(states) for step, states in seen.items()} == {step: {False} for step in seen}
     assert gc.isenabled()
     fail = True
     with pytest.raises(RenderError, match="a layout that breaks"):
@@ -315,6 +321,19 @@ def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Pa
 
 
 
+def prp_key_points(root: Path, count: int) -> list[str]:
+    """Give the English PRP handout of the project at ``root`` ``count`` long key points."""
+    points = [f"Key point number {n}, which a reader who stops at page one must know."
+              for n in range(1, count + 1)]
+    path = root / "content/procedures/prp-injection.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("key_points:\n")
+    end = text.index("\naftercare:", start)
+    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
+                    encoding="utf-8")
+    return points
+
+
 def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_path: Path) -> None:
     """A "When to call us" list long enough to run over a page: the page it goes on to opens
     with "When to call us (continued)", a heading (H2) in the structure tree too, and every
@@ -329,13 +348,7 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
         end = text.index("go_to_er_if:", start)
         listed = "".join(f"  - {sign}\n" for sign in signs)
         path.write_text(text[:start] + "call_us_if:\n" + listed + text[end:], encoding="utf-8")
-    points = [f"Key point number {n}, which a reader who stops at page one must know." for n in range(1, 13)]
-    path = root / "content/procedures/prp-injection.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index("key_points:\n")
-    end = text.index("\naftercare:", start)
-    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
-                    encoding="utf-8")
+    points = prp_key_points(root, 12)
     project = load_project(root)
     for lang, again in (("en", "When to call us (continued)"), ("es", "Cuándo llamarnos (continuación)")):
         pdf = render_handout(project, "prp-injection", Variant(lang=lang))
@@ -359,13 +372,7 @@ def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs
     the handout onto a fifth page, so the box goes on there without it; the checklist that
     goes on over the next page break still gets "Before your visit (continued)"."""
     root = copy_sample(tmp_path / "project")
-    points = [f"Key point number {n}, which a reader who stops at page one must know." for n in range(1, 15)]
-    path = root / "content/procedures/prp-injection.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index("key_points:\n")
-    end = text.index("\naftercare:", start)
-    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
-                    encoding="utf-8")
+    prp_key_points(root, 14)
     pages = [" ".join(" ".join(lines).split()).split("awaiting clinical review ", 1)[1]  # under the header
              for lines in page_lines(render_handout(load_project(root), "prp-injection", Variant()))]
     assert len(pages) == 4 and pages[1].startswith("• Key point number 10")

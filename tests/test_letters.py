@@ -99,7 +99,7 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Appointment time: 9:30 AM",
         "Please arrive by: 9:00 AM",
         "Where: Orchard Way Clinic",
-        "www.example.org/locations/orchard",  # the map code sits with the address
+        "www.example.org/locations/orchard",  # the map code follows the address
         "Your doctor: Adaeze Okafor, MD",
         "Your care team at Maple Hollow",
     ]
@@ -480,16 +480,23 @@ def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> N
     assert "Date: " in english and "Your doctor: " in english
 
 
-def chained_pages(names: list[str], heights: list[float], glue: list[str]) -> list[list[str]]:
+def chained_pages(
+    names: list[str], heights: list[float], glue: list[str], letter_blocks: int | None = None
+) -> list[list[str]]:
     """The names of the blocks on each page, as the letter stacks blocks of these heights
-    (CSS px) on a 700 px page; a "continued" block repeats the heading before it."""
-    from handout_gen.packets.letterpages import Piece, Stationery, _paginate, _repeated_headings
+    (CSS px) on a 700 px page; a "continued" block repeats the heading before it. With
+    ``letter_blocks`` (the blocks before the checklist), the whole of ``paginate``: the
+    sign-off and the letter's last page are placed too."""
+    from handout_gen.packets.letterpages import Piece, Stationery, _paginate, _repeated_headings, paginate
 
     blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
               for name, height in zip(names, heights, strict=True)]
-    flow, flow_glue, repeats = _repeated_headings(blocks, glue)
     page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
-    return [[piece.marked for piece, _ in placed] for placed in _paginate(page, flow, flow_glue, repeats)]
+    if letter_blocks is not None:
+        paged = paginate(page, blocks, glue, letter_blocks)
+    else:
+        paged = _paginate(page, *_repeated_headings(blocks, glue))
+    return [[piece.marked for piece, _ in placed] for placed in paged]
 
 
 @pytest.mark.parametrize("intro", range(380, 640, 20))
@@ -536,22 +543,17 @@ def test_a_letter_page_holding_its_last_dated_line_and_sign_off_takes_the_lines_
     sign-off under its repeated heading (then the checklist starts a page): the line before it
     moves over too, a whole "when" line with its instruction, and the first stays with the
     heading. Without the checklist after it, the same."""
-    from handout_gen.packets.letterpages import CONTINUED, KEEP, PART, Piece, Stationery, paginate
+    from handout_gen.packets.letterpages import CONTINUED, KEEP, PART
 
     names = ["intro", "heading", "continued", "when 0", "what 0", "when 1", "what 1", "when 2", "what 2",
              "sign-off", "checklist"]
     heights = [150.0, 50, 50, 40, 160, 40, 160, 40, 60, 30, 600]
     glue = ["", "", CONTINUED, KEEP, PART, KEEP, PART, KEEP, PART, KEEP, ""]
-    page = Stationery(form=None, width=612.0, height=792.0, top=0.0, bottom=700.0)
-    for tail in (True, False):
-        count = len(names) if tail else len(names) - 1
-        blocks = [[Piece(marked=name, top=0.0, height=height, page_height=0.0)]  # type: ignore[arg-type]
-                  for name, height in zip(names[:count], heights, strict=False)]
-        paged = paginate(page, blocks, glue[:count], 10)
-        assert [[piece.marked for piece, _ in placed] for placed in paged][:2] == [
+    for count in (len(names), len(names) - 1):  # with the checklist, and without
+        assert chained_pages(names[:count], heights[:count], glue[:count], letter_blocks=10)[:2] == [
             ["intro", "heading", "when 0", "what 0"],
             ["continued", "when 1", "what 1", "when 2", "what 2", "sign-off"],
-        ], tail
+        ], count
 
 
 def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.checks.newsletters import newsletter_checks
 from handout_gen.content.languages import load_languages
+from handout_gen.content.packet_marks import unmarked
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
@@ -210,6 +211,7 @@ def translation_findings(
                 tsource, _front_line(edition, "translation_of_version"), "translation.stale", "warning",
                 f"translates version {behind[0]} but the English original is now {behind[1]}",
                 "update the translation, then set translation_of_version to the new version"))
+        findings += _marks_not_translated(original, edition, tsource, name)
         if original.meta.dated_aftercare and not meta.dated_aftercare:
             findings.append(Finding(
                 tsource, 1, "translation.dated-aftercare", "warning",
@@ -224,9 +226,38 @@ def translation_findings(
     return findings
 
 
+def _marks_not_translated(original: Edition, edition: Edition, source: str, name: str) -> list[Finding]:
+    """An item of ``key_points`` or ``aftercare`` the English marks {packet:<topic>} whose
+    translation (the item at the same place of a list as long) lacks the mark: that
+    language's packets would print it beside the letter's own words for it."""
+    lines = _front_lines(edition)
+    findings = []
+    for key in ("key_points", "aftercare"):
+        said = getattr(original.meta, f"{key}_marked")
+        translated = getattr(edition.meta, f"{key}_marked")
+        if len(said) != len(translated):
+            continue  # not item for item: nothing to compare with
+        for n, (item, ours) in enumerate(zip(said, translated, strict=True)):
+            topic = unmarked(item)[1]
+            if topic and unmarked(ours)[1] != topic:
+                findings.append(Finding(
+                    source, lines.get((key, n), lines.get((key,))), "translation.packet-marks", "warning",
+                    f"item {n + 1} of {key} is marked {{packet:{topic}}} in English, not here: {name} "
+                    "packets print it beside the letter's own words for it",
+                    f"end the item with {{packet:{topic}}}, as the English does"))
+    return findings
+
+
+def _front_lines(edition: Edition) -> KeyLines:
+    """Where each front matter key and list item of an edition starts (its file's lines),
+    read from the text with practice values filled in (the raw file's "{{ n | 1: ... }}" is
+    not YAML)."""
+    text = edition.text or edition.path.read_text(encoding="utf-8-sig")
+    return yaml_key_lines(split_front_matter(text)[0], 2)
+
+
 def _front_line(edition: Edition, key: str) -> int | None:
-    front, _, _ = split_front_matter(edition.path.read_text(encoding="utf-8-sig"))
-    return yaml_key_lines(front, 2).get((key,))
+    return _front_lines(edition).get((key,))
 
 
 def procedure_image(procedure: Procedure, content_dir: Path, root: Path) -> list[Finding]:

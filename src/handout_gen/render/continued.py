@@ -25,7 +25,7 @@ ATTR = "data-continued"
 AT = "data-continued-at"  # "list.item", stamped on each item of a marked list before layout
 _MARKED_LIST = re.compile(r'<ul\b[^>]*\bdata-continued="([^"]+)"[^>]*>')
 _LIST_TAG = re.compile(r"<(/?)(ul|ol|li)\b[^>]*>")
-ROUNDS = 3  # each split can move the rest of the list; a list spans two or three pages
+ROUNDS = 3  # layouts a list may take: each split can move its rest; it spans two or three pages
 
 
 def mark_lists(html: str, heading: str) -> Markup:
@@ -62,7 +62,7 @@ def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
     html, lists = _stamped(html)
     document = lay_out(html)
     refused: set[str] = set()  # lists a heading would have cost a page: they go on as they did
-    for _ in range(ROUNDS):
+    for _ in range(ROUNDS * len(lists)):
         at = _continuing(document, refused)
         if at is None:
             break

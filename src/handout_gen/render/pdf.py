@@ -40,10 +40,10 @@ def collector_paused() -> Iterator[None]:
     A layout builds a tree of hundreds of thousands of linked boxes, all alive until it ends;
     each full collection meanwhile walks every object in the process again (the fonts, the
     parsed style sheets, the imported libraries) and frees nothing. That was about a seventh of
-    a handout's render. The collector runs again between layouts, so a page-fill trial's tree
-    is freed before the next is built. Left alone if it is already off (the caller's choice).
-    The switch is process-wide: a render in another thread (the preview's) may turn it back on
-    early, which costs only time.
+    a handout's render. The collector is on again between layouts, so a page-fill trial's
+    garbage is collected as allocation goes on, not held until the whole handout is done. Left
+    alone if it is already off (the caller's choice). The switch is process-wide: the preview's
+    other threads run without the collector while a page renders (one at a time there).
     """
     if not gc.isenabled():
         yield
