@@ -48,6 +48,36 @@ def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(warm_project
             assert min(sizes) >= 12, path.name
 
 
+@pytest.mark.slow
+def test_a_rule_parts_the_footer_from_the_last_line_of_text(warm_project: Path, tmp_path: Path) -> None:
+    """In large print the footer is as big as the text: on every page a rule drawn across the
+    measure lies between the page's last line of text and the footer's "Call us" ("...is also
+    called" then "Call us: 555-0100" read as one sentence without it). Read off the pages as
+    pictures (72 dpi: a pixel a point)."""
+    import subprocess
+
+    import pdfplumber
+    from PIL import Image
+
+    for name in ("prp-injection.large.pdf", "prp-injection.pdf"):
+        path = warm_project / "output/handouts" / name
+        subprocess.run(["pdftoppm", "-r", "72", "-gray", "-png", str(path), str(tmp_path / name)], check=True)
+        pictures = {int(p.stem.rsplit("-", 1)[1]): p for p in tmp_path.glob(f"{name}-*.png")}
+        with pdfplumber.open(path) as pdf:
+            assert len(pictures) == len(pdf.pages)
+            for page in pdf.pages:
+                words = page.extract_words()
+                margin_top = page.height - (1.65 if ".large" in name else 1.0) * 72  # base.css.j2's margin
+                footer = min(w["top"] for w in words if w["text"] == "Call" and w["top"] > margin_top)
+                text_bottom = max(w["bottom"] for w in words if w["bottom"] < footer - 1)
+                image = Image.open(pictures[page.page_number]).convert("L")
+                left, width = round(1.4 * 72), round(5.7 * 72)  # the measure
+                dark_rows = [y for y in range(round(text_bottom) + 1, round(footer))
+                             if sum(image.getpixel((x, y)) < 128 for x in range(left, left + width))
+                             > 0.9 * width]
+                assert dark_rows, (name, page.page_number)
+
+
 def test_missing_translation_falls_back_to_english_with_a_warning(sample_project: Path) -> None:
     (sample_project / "content/procedures/prp-injection.es.md").unlink()
     runner = CliRunner()
