@@ -308,17 +308,22 @@ def test_stale_translation_warns(sample_project: Path) -> None:
 
 
 def test_a_translation_missing_an_items_packet_mark_warns_at_the_item(sample_project: Path) -> None:
-    """The English ends its first aftercare item with {packet:sedation}; the Spanish item at
-    the same place (lists as long) without it would print beside the letter's own words. Its
-    line is found in the file as written, a plural form ("{{ n | 1: ... }}") and all. Key
-    points are compared only item for item: the Spanish has one fewer, so none is named."""
+    """The English ends its first aftercare item with {packet:sedation}, and the second item
+    of "Before your visit" with {packet:blood-thinner}; the Spanish items at the same places
+    (lists as long) without them would print beside the letter's own words. A front-matter
+    item is named at its line, found in the file as written, a plural form ("{{ n | 1: ... }}")
+    and all; a section's item at its section. Key points are compared only item for item:
+    the Spanish has one fewer, so none is named."""
     said = "  - Pida a un adulto que le lleve a casa, y no maneje el resto del día. {packet:sedation}\n"
     edit(sample_project, ESI_ES, said, "  - Pida a un adulto que le lleve a casa, y no maneje por "
          "{{ thresholds.after_sedation_hours | 1: una hora | # horas }}.\n")
-    (finding,) = only(check(sample_project), "translation.packet-marks")
-    assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "Pida a un adulto"))
-    assert finding.message == ("item 1 of aftercare is marked {packet:sedation} in English, not here: "
-                               "Spanish packets print it beside the letter's own words for it")
+    edit(sample_project, ESI_ES, "cómo y cuándo. {packet:blood-thinner}", "cómo y cuándo.")
+    aftercare, before = only(check(sample_project), "translation.packet-marks")
+    assert (aftercare.file, aftercare.line) == (ESI_ES, line_of(sample_project, ESI_ES, "Pida a un adulto"))
+    assert aftercare.message == ("item 1 of aftercare is marked {packet:sedation} in English, not here: "
+                                 "Spanish packets print it beside the letter's own words for it")
+    assert (before.file, before.line) == (ESI_ES, line_of(sample_project, ESI_ES, "## Antes de su cita"))
+    assert before.message.startswith("item 2 of section 'Antes de su cita' is marked {packet:blood-thinner}")
 
 
 PRP = "content/procedures/prp-injection.md"

@@ -28,7 +28,7 @@ from handout_gen.checks.findings import Finding, fix_for, from_problem
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.checks.newsletters import newsletter_checks
 from handout_gen.content.languages import load_languages
-from handout_gen.content.packet_marks import unmarked
+from handout_gen.content.packet_marks import item_marks, unmarked
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
 from handout_gen.content.schema import SLUG_RE
@@ -227,22 +227,28 @@ def translation_findings(
 
 
 def _marks_not_translated(original: Edition, edition: Edition, source: str, name: str) -> list[Finding]:
-    """An item of ``key_points`` or ``aftercare`` the English marks {packet:<topic>} whose
-    translation (the item at the same place of a list as long) lacks the mark: that
-    language's packets would print it beside the letter's own words for it."""
+    """An item of ``key_points``, ``aftercare`` or a section's lists the English marks
+    {packet:<topic>} whose translation (the item at the same place of a list as long) lacks
+    the mark: that language's packets would print it beside the letter's own words for it."""
     lines = _front_lines(edition)
+    lists: list[tuple[str, int | None, list[str], list[str]]] = [
+        (key, lines.get((key,)), [unmarked(i)[1] for i in getattr(original.meta, f"{key}_marked")],
+         [unmarked(i)[1] for i in getattr(edition.meta, f"{key}_marked")])
+        for key in ("key_points", "aftercare")
+    ]
+    ours = {s.id: s for s in edition.sections}
+    lists += [(f"section '{ours[s.id].heading}'", ours[s.id].line, item_marks(s.markdown),
+               item_marks(ours[s.id].markdown)) for s in original.sections if s.id in ours]
     findings = []
-    for key in ("key_points", "aftercare"):
-        said = getattr(original.meta, f"{key}_marked")
-        translated = getattr(edition.meta, f"{key}_marked")
-        if len(said) != len(translated):
+    for where, line, said, marked in lists:
+        if len(said) != len(marked):
             continue  # not item for item: nothing to compare with
-        for n, (item, ours) in enumerate(zip(said, translated, strict=True)):
-            topic = unmarked(item)[1]
-            if topic and unmarked(ours)[1] != topic:
+        for n, (topic, here) in enumerate(zip(said, marked, strict=True)):
+            if topic and here != topic:
+                at = lines.get((where, n), line) if where in ("key_points", "aftercare") else line
                 findings.append(Finding(
-                    source, lines.get((key, n), lines.get((key,))), "translation.packet-marks", "warning",
-                    f"item {n + 1} of {key} is marked {{packet:{topic}}} in English, not here: {name} "
+                    source, at, "translation.packet-marks", "warning",
+                    f"item {n + 1} of {where} is marked {{packet:{topic}}} in English, not here: {name} "
                     "packets print it beside the letter's own words for it",
                     f"end the item with {{packet:{topic}}}, as the English does"))
     return findings

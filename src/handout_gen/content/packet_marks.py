@@ -36,6 +36,12 @@ def item_topics(items: Iterable[str]) -> frozenset[str]:
     return frozenset(topic for _, topic in map(unmarked, items) if topic)
 
 
+def item_marks(markdown: str) -> list[str]:
+    """The topic each bullet item of a section's Markdown is marked with ("" for none), in
+    order (a mark ends its item's own line)."""
+    return [unmarked(line)[1] for line in markdown.splitlines() if BULLET_RE.match(line)]
+
+
 def unknown_topic(topic: str) -> str | None:
     """What is wrong with a mark's topic, or None."""
     if topic in PACKET_TOPICS:
