@@ -631,12 +631,9 @@ def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_bloo
     assert words.diabetes_steroid_dated % {"heading": words.times_heading} in prep.items
 
 
-def test_a_key_point_the_letter_dates_gives_way_only_in_that_patients_packet(kit: Kit) -> None:
-    """The epidural's key point "test your blood sugar more than usual for 3 days" is marked
-    {packet:blood-sugar}: a packet whose letter prints the last day to check leaves it out of
-    the key points (in English and in Spanish); a packet for a patient without diabetes, and
-    the handout itself, keep it, without the mark."""
-    from handout_gen.handouts import Variant, handout_html
+def epidural_in_packets(kit: Kit, lang: str = "en") -> tuple[str, str]:
+    """The HTML of the epidural handout as the packet of a patient with diabetes prints it
+    (the letter prints the last day to check blood sugar), then as one without diabetes."""
     from handout_gen.packets.parts import handout_part, part_html
     from handout_gen.render.engine import Engine
 
@@ -644,17 +641,29 @@ def test_a_key_point_the_letter_dates_gives_way_only_in_that_patients_packet(kit
     diabetic = {**BASE, "first_name": "Ida", "last_name": "Quill", "diabetes": "yes"}
     rows = rows_from([diabetic, {**diabetic, "diabetes": "no", "patient_id": "MH-2"}], kit.catalog(TODAY))
     engine = Engine(kit.project.root, kit.project.templates_dir)
+    said, other = (part_html(kit, handout_part(kit, esi, lang, False, (esi,), row.prep_flags).spec, engine)
+                   for row in rows)
+    return said, other
+
+
+def test_a_key_point_the_letter_dates_gives_way_only_in_that_patients_packet(kit: Kit) -> None:
+    """The epidural's key point "test your blood sugar more than usual for 3 days" is marked
+    {packet:blood-sugar}: a packet whose letter prints the last day to check leaves it out of
+    the key points (in English and in Spanish); a packet for a patient without diabetes, and
+    the handout itself, keep it, without the mark."""
+    from handout_gen.handouts import Variant, handout_html
+
     point = {"en": "test your blood sugar more than usual for 3 days.",
              "es": "mídase el azúcar en la sangre más seguido por 3 días."}
 
-    def key_points(lang: str, flags: Any) -> str:
-        html = part_html(kit, handout_part(kit, esi, lang, False, (esi,), flags).spec, engine)
+    def key_points(html: str) -> str:
         return html.split('class="box key-points"', 1)[1].split("</aside>", 1)[0]
 
-    for lang, said in point.items():
-        assert said not in key_points(lang, rows[0].prep_flags), lang
-        assert said in key_points(lang, rows[1].prep_flags), lang
-    handout = handout_html(kit.project, kit.project.procedures[esi], Variant("en"))
+    for lang, words in point.items():
+        said, other = epidural_in_packets(kit, lang)
+        assert words not in key_points(said), lang
+        assert words in key_points(other), lang
+    handout = handout_html(kit.project, kit.project.procedures["epidural-steroid-injection"], Variant("en"))
     assert point["en"] in handout and "{packet" not in handout
 
 
@@ -662,9 +671,6 @@ def test_a_key_points_box_with_every_point_said_by_the_letter_is_left_out(tmp_pa
     """Every key point of the epidural marked {packet:blood-sugar}: the packet of a patient
     whose letter prints the last day to check prints no empty "Key points" box; another
     patient's packet prints the box whole."""
-    from handout_gen.packets.parts import handout_part, part_html
-    from handout_gen.render.engine import Engine
-
     project = copy_sample(tmp_path / "project")
     path = project / "content/procedures/epidural-steroid-injection.md"
     text = path.read_text(encoding="utf-8")
@@ -672,13 +678,7 @@ def test_a_key_points_box_with_every_point_said_by_the_letter_is_left_out(tmp_pa
     points = [line.removesuffix(" {packet:blood-sugar}") + " {packet:blood-sugar}"
               for line in text[start:end].splitlines()[1:]]
     path.write_text(text[:start] + "key_points:\n" + "\n".join(points) + text[end:], encoding="utf-8")
-    kit = load_kit(load_project(project))
-    esi = "epidural-steroid-injection"
-    diabetic = {**BASE, "first_name": "Ida", "last_name": "Quill", "diabetes": "yes"}
-    rows = rows_from([diabetic, {**diabetic, "diabetes": "no", "patient_id": "MH-2"}], kit.catalog(TODAY))
-    engine = Engine(kit.project.root, kit.project.templates_dir)
-    said, other = (part_html(kit, handout_part(kit, esi, "en", False, (esi,), row.prep_flags).spec, engine)
-                   for row in rows)
+    said, other = epidural_in_packets(load_kit(load_project(project)))
     assert "box key-points" not in said and "Key points" not in said
     assert other.count("<li>", other.index("box key-points"), other.index("</aside>")) == len(points) == 4
 

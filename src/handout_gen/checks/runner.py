@@ -245,9 +245,8 @@ def _marks_not_translated(original: Edition, edition: Edition, source: str, name
             continue  # not item for item: nothing to compare with
         for n, (topic, here) in enumerate(zip(said, marked, strict=True)):
             if topic and here != topic:
-                at = lines.get((where, n), line) if where in ("key_points", "aftercare") else line
                 findings.append(Finding(
-                    source, at, "translation.packet-marks", "warning",
+                    source, lines.get((where, n), line), "translation.packet-marks", "warning",
                     f"item {n + 1} of {where} is marked {{packet:{topic}}} in English, not here: {name} "
                     "packets print it beside the letter's own words for it",
                     f"end the item with {{packet:{topic}}}, as the English does"))

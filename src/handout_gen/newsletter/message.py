@@ -219,9 +219,8 @@ class MessageTemplate:
     def eml(self, values: Values) -> bytes:
         """The generic .eml: deterministic Date (issue date, 00:00 UTC) and Message-ID. Its
         unsubscribe address names no reader, so it offers a reply (to ``reply_to``, when set)
-        and the page that says how,
-        and no one-click POST (RFC 8058 asks that one unsubscribe the recipient); ``send``
-        writes each reader's own signed address, with one-click."""
+        and the page that says how, and no one-click POST (RFC 8058 asks that one unsubscribe
+        the recipient); ``send`` writes each reader's own signed address, with one-click."""
         reply = self.reply_address  # a reply to the sender's own address may reach no one: none then
         mailto = f"<mailto:{quote(reply, safe='@')}?subject=unsubscribe>, " if reply else ""
         return self.message(

@@ -326,10 +326,10 @@ class SitePages:
             "The address may be mistyped, or the page has moved. Our treatments and clinics are on "
             "our home page."), noindex=True)
         languages, homes = self.project.languages, self.page_editions.get(("home", ""), {})
-        others = [{"lang": code, "dir": languages.direction(code), "home": self.words(code)("Home"),
-                   "text": self.words(code)("This page is not here"),
-                   "href": self.urls.link(homes[code].path)}
-                  for code in languages.codes if code != page.lang and code in homes]
+        others = [{"lang": code, "dir": languages.direction(code), "home": said("Home"),
+                   "text": said("This page is not here"), "href": self.urls.link(homes[code].path)}
+                  for code in languages.codes if code != page.lang and code in homes
+                  for said in (self.words(code),)]
         return self.html(TEMPLATES[page.kind], page, info, others=others)
 
     def issue(self, page: Page) -> bytes:
