@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -321,17 +322,21 @@ def test_a_phone_number_never_starts_a_line_apart_from_its_sentence(tmp_path: Pa
 
 
 
-def prp_key_points(root: Path, count: int) -> list[str]:
-    """Give the English PRP handout of the project at ``root`` ``count`` long key points."""
-    points = [f"Key point number {n}, which a reader who stops at page one must know."
-              for n in range(1, count + 1)]
+def key_points(count: int) -> list[str]:
+    return [f"Key point number {n}, which a reader who stops at page one must know."
+            for n in range(1, count + 1)]
+
+
+def prp_list(root: Path, key: str, items: list[str]) -> list[str]:
+    """Give the English PRP handout of the project at ``root`` ``items`` as its front-matter
+    list ``key`` (``key_points``, ``aftercare``)."""
     path = root / "content/procedures/prp-injection.md"
     text = path.read_text(encoding="utf-8")
-    start = text.index("key_points:\n")
-    end = text.index("\naftercare:", start)
-    path.write_text(text[:start] + "key_points:\n" + "".join(f"  - {p}\n" for p in points) + text[end + 1:],
+    start = text.index(f"\n{key}:\n") + 1
+    end = text.index(re.search(r"^\S.*$", text[start + len(key) + 2 :], re.M)[0], start + 1)  # the next key
+    path.write_text(text[:start] + f"{key}:\n" + "".join(f"  - {i}\n" for i in items) + text[end:],
                     encoding="utf-8")
-    return points
+    return items
 
 
 def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_path: Path) -> None:
@@ -348,7 +353,7 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
         end = text.index("go_to_er_if:", start)
         listed = "".join(f"  - {sign}\n" for sign in signs)
         path.write_text(text[:start] + "call_us_if:\n" + listed + text[end:], encoding="utf-8")
-    points = prp_key_points(root, 12)
+    points = prp_list(root, "key_points", key_points(12))
     project = load_project(root)
     for lang, again in (("en", "When to call us (continued)"), ("es", "Cuándo llamarnos (continuación)")):
         pdf = render_handout(project, "prp-injection", Variant(lang=lang))
@@ -372,12 +377,28 @@ def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs
     the handout onto a fifth page, so the box goes on there without it; the checklist that
     goes on over the next page break still gets "Before your visit (continued)"."""
     root = copy_sample(tmp_path / "project")
-    prp_key_points(root, 14)
+    prp_list(root, "key_points", key_points(14))
     pages = [" ".join(" ".join(lines).split()).split("awaiting clinical review ", 1)[1]  # under the header
              for lines in page_lines(render_handout(load_project(root), "prp-injection", Variant()))]
     assert len(pages) == 4 and pages[1].startswith("• Key point number 10")
     assert "(continued)" not in " ".join(pages[:2])
     assert pages[2].startswith("Before your visit (continued)")
+
+
+def test_the_aftercare_checklist_goes_on_under_its_sections_heading(tmp_path: Path) -> None:
+    """The aftercare checklist printed under "After your visit" goes on over a page break
+    under "After your visit (continued)", every step once, in order."""
+    root = copy_sample(tmp_path / "project")
+    steps = prp_list(root, "aftercare", [f"Aftercare step number {n}, then rest, ice and watch the spot."
+                                         for n in range(1, 31)])
+    pages = [" ".join(" ".join(lines).split()) for lines in page_lines(
+        render_handout(load_project(root), "prp-injection", Variant()))]
+    (at,) = [n for n, page in enumerate(pages) if "After your visit (continued)" in page]
+    assert pages[at].index("After your visit (continued)") < pages[at].index("Aftercare step number")
+    assert "Aftercare step number" in pages[at - 1]
+    whole = " ".join(pages)
+    assert [whole.index(step) for step in steps] == sorted(whole.index(step) for step in steps)
+    assert all(whole.count(step) == 1 for step in steps)
 
 
 def test_continued_marks_only_a_sections_own_flat_bulleted_lists() -> None:
