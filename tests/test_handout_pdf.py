@@ -372,17 +372,69 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
             assert [whole.count(point) for point in points] == [1] * len(points)
 
 
-def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs(tmp_path: Path) -> None:
-    """Fourteen key points run over page 1: "Key points (continued)" atop page 2 would push
-    the handout onto a fifth page, so the box goes on there without it; the checklist that
-    goes on over the next page break still gets "Before your visit (continued)"."""
+def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path) -> None:
+    """Ten key points: the last two go on to page 2 together, in a box of their own under
+    "Key points (continued)". Page 1's box ends under its last point, not shaded and empty
+    down to the page's end (a box cut by a page break reaches it), which read as a box with
+    nothing more to say. Read off the drawn page: the box is its filled rectangle."""
+    import pdfplumber
+
     root = copy_sample(tmp_path / "project")
-    prp_list(root, "key_points", key_points(14))
+    prp_list(root, "key_points", key_points(10))
+    data = render_handout(load_project(root), "prp-injection", Variant())
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        first, second = pdf.pages[:2]
+        points = [w for w in first.extract_words() if w["text"] in ("Key", "know.")]
+        top, bottom = min(w["top"] for w in points), max(w["bottom"] for w in points)
+        filled = [r for r in first.rects if r["fill"] and r["top"] < top and r["bottom"] > bottom
+                  and r["bottom"] < first.height - 72]  # not the page's own background
+        box = max(filled, key=lambda r: r["height"])
+        assert box["bottom"] - bottom < 24  # the box's padding and border under the last line (8 + 2 pt)
+        text = " ".join(second.extract_text().split())
+        assert text.index("Key points (continued)") < text.index("Key point number 9,")
+    assert "Key point number 8," in " ".join(page_lines(data)[0])
+
+
+def test_the_after_hours_number_stays_with_the_signs_to_call_about(tmp_path: Path) -> None:
+    """Four signs to call about: the list ended at the foot of page 2 and the line under it,
+    "After hours, call 555-0199.", atop page 3, away from what it is the number for. It goes
+    with the list's last two signs (here with no "(continued)" heading: that would cost a
+    page)."""
+    root = copy_sample(tmp_path / "project")
+    signs = prp_list(root, "call_us_if", [f"Sign number {n} to call us about today." for n in range(1, 5)])
     pages = [" ".join(" ".join(lines).split()).split("awaiting clinical review ", 1)[1]  # under the header
              for lines in page_lines(render_handout(load_project(root), "prp-injection", Variant()))]
-    assert len(pages) == 4 and pages[1].startswith("• Key point number 10")
-    assert "(continued)" not in " ".join(pages[:2])
-    assert pages[2].startswith("Before your visit (continued)")
+    page = [page for page in pages if signs[0] in page or signs[-1] in page][-1]
+    assert page.index(signs[-2]) < page.index(signs[-1]) < page.rindex("After hours, call 555-0199.")
+
+
+def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs() -> None:
+    """Two lists that go on over a page break, in a document of fixed heights (points) laid
+    out by WeasyPrint: list A's heading (40 pt) atop page 2 would push page 2's unbreakable
+    block onto page 3 and the end onto a fifth page, so A goes on without it; list B, going
+    on atop the last page, which has room for a heading, still gets "B (continued)"."""
+    from weasyprint import HTML
+
+    from handout_gen.render.continued import with_continued_headings
+
+    def items(name: str, count: int, height: int) -> str:
+        return "".join(f'<li><div style="height: {height}pt">{name}{n}</div></li>' for n in range(count))
+
+    html = f"""<html><head><style>
+    @page {{ size: 300pt 400pt; margin: 50pt }}
+    body {{ margin: 0; font-size: 10pt; line-height: 1 }}
+    ul {{ margin: 0; padding: 0; list-style: none }} li {{ break-inside: avoid }}
+    h2 {{ margin: 0; height: 40pt; font-size: 10pt }} h2.continued {{ break-before: page }}
+    </style></head><body>
+    <ul data-continued="A (continued)">{items("A", 5, 80)}</ul>
+    <div style="height: 120pt; break-inside: avoid">block</div><p style="margin: 0">gap</p>
+    <ul data-continued="B (continued)">{items("B", 6, 58)}</ul>
+    <div style="height: 190pt; break-inside: avoid">end</div>
+    </body></html>"""
+    # As laid out: A0-A2 | A3 A4 block (20 pt to spare) | gap B0-B4 | B5 end (52 pt to spare).
+    document = with_continued_headings(html, lambda text: HTML(string=text).render())
+    pages = [" ".join(pdf_text(document.copy([page]).write_pdf()).split()) for page in document.pages]
+    assert pages == ["A0 A1 A2", "A3 A4 block", "gap B0 B1 B2 B3 B4", "B (continued) B5 end"]
 
 
 def test_the_aftercare_checklist_goes_on_under_its_sections_heading(tmp_path: Path) -> None:
@@ -390,7 +442,7 @@ def test_the_aftercare_checklist_goes_on_under_its_sections_heading(tmp_path: Pa
     under "After your visit (continued)", every step once, in order."""
     root = copy_sample(tmp_path / "project")
     steps = prp_list(root, "aftercare", [f"Aftercare step number {n}, then rest, ice and watch the spot."
-                                         for n in range(1, 31)])
+                                         for n in range(1, 25)])
     pages = [" ".join(" ".join(lines).split()) for lines in page_lines(
         render_handout(load_project(root), "prp-injection", Variant()))]
     (at,) = [n for n, page in enumerate(pages) if "After your visit (continued)" in page]

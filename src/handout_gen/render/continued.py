@@ -9,6 +9,11 @@ the list is split there in the HTML and its second part opens with that heading 
 heading, h2), starting the page. It is a real heading: a screen reader, too, hears where the
 list goes on. A split that would add a page is not made: that list goes on as before, and
 the lists after it still get theirs.
+
+A list in a box (``data-continued-box="box key-points"``: the classes of its ``<aside>``)
+closes its box there and goes on in a new one: a box cut by a page break reaches down to
+the page's end (CSS fragmentation), shaded and empty under its last item, as if it had
+nothing more to say.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from markupsafe import Markup, escape
 from handout_gen.render.pagefill import flow, tag_name
 
 ATTR = "data-continued"
+BOX = "data-continued-box"
 AT = "data-continued-at"  # "list.item", stamped on each item of a marked list before layout
 _MARKED_LIST = re.compile(r'<ul\b[^>]*\bdata-continued="([^"]+)"[^>]*>')
 _LIST_TAG = re.compile(r"<(/?)(ul|ol|li)\b[^>]*>")
+_BOX_CLASSES = re.compile(rf'\b{BOX}="([^"]+)"')
 ROUNDS = 3  # layouts a list may take: each split can move its rest; it spans two or three pages
 
 
@@ -125,6 +132,11 @@ def _first_item_stamp(box: Any) -> str | None:
 
 def _split(html: str, at: str, heading: str, opening: str) -> str:
     """``html`` with a marked list split before its item stamped ``at``, the second part
-    opening with ``heading`` (it starts a page: base.css.j2) and the list's own opening tag."""
+    opening with ``heading`` (it starts a page: base.css.j2) and the list's own opening tag,
+    in a box of its own if the list is in one."""
     item = html.rindex("<li", 0, html.index(f'{AT}="{at}"'))
-    return f'{html[:item]}</ul>\n<h2 class="continued">{heading}</h2>\n{opening}{html[item:]}'
+    goes_on = f'<h2 class="continued">{heading}</h2>\n{opening}'
+    box = _BOX_CLASSES.search(opening)
+    if box:
+        goes_on = f'</aside>\n<aside class="{box[1]} continued">\n{goes_on}'
+    return f"{html[:item]}</ul>\n{goes_on}{html[item:]}"
