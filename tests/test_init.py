@@ -41,6 +41,23 @@ def test_init_then_build_writes_pdfs(tmp_path: Path) -> None:
     assert "Riverbend Pain Clinic" in render_issue(project, issue_id).text
 
 
+def test_git_never_takes_in_the_secret_or_the_packets(tmp_path: Path) -> None:
+    """The README's steps for a new practice: init, a secret made where the README says
+    (private/), then git. Neither the secret nor output/ (patient packets) is added."""
+    import subprocess
+
+    target = tmp_path / "our-practice"
+    assert run("init", str(target), "--name", "Riverbend Pain Clinic")[0] == 0
+    assert run("--project", str(target), "new-secret", str(target / "private" / "secret.key"))[0] == 0
+    (target / "output" / "packets").mkdir(parents=True)
+    (target / "output" / "packets" / "packet_0123.pdf").write_bytes(b"%PDF-")
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
+    added = subprocess.run(["git", "-C", str(target), "add", "-A", "--dry-run"], check=True,
+                           capture_output=True, text=True).stdout
+    assert "content/practice.yaml" in added
+    assert "private/" not in added and "output/" not in added
+
+
 def test_starter_has_what_the_issue_lists() -> None:
     files = starter_files()
     assert "content/practice.yaml" in files and "content/assets/logo.svg" in files

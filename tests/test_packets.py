@@ -352,7 +352,9 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     for path in run_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     records = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
-    assert records[0]["event"] == "run-start" and records[-1] == {
+    assert records[0] == {**records[0], "event": "run-start", "print_date": TODAY, "delivery_days": 0,
+                          "allow_late": False, "allow_closed": False}
+    assert records[-1] == {
         **records[-1],
         "event": "run-complete",
         "packets": len(PATIENTS),
@@ -1078,3 +1080,24 @@ def test_output_into_a_shared_folder(tmp_path: Path, warm_project: Path) -> None
     (new,) = [d for d in shared.iterdir() if d.name not in ("sub1", killed.name, busy.name)]
     assert stat.S_IMODE(new.stat().st_mode) == 0o700
     assert len(list(new.glob("packet_*.pdf"))) == 1 and (new / ".handout-gen-run").is_file()
+
+
+def test_today_other_than_today_is_said() -> None:
+    """``--today`` (the demo prints the fictional roster as of 2026-11-20) says on every run
+    that the packets' dates are worked out from another day than today; as of today, it
+    says nothing. (The other tests' helpers leave this line out: it depends on the day the
+    suite runs.)"""
+    import datetime as dt
+
+    from click.testing import CliRunner
+
+    from handout_gen.cli import cli
+
+    roster = FIXTURE / "content/rosters/sample-roster.csv"
+    for day in ("2026-11-20", dt.date.today().isoformat()):
+        result = CliRunner().invoke(cli, ["--project", str(FIXTURE), "packets", str(roster), "--check",
+                                          "--today", day])
+        said = (f"Warning: printing as of 2026-11-20, not today ({dt.date.today().isoformat()}): every "
+                "date and deadline in the packets is worked out from that day\n")
+        assert (said in result.stderr) is (day == "2026-11-20"), result.stderr
+        assert "printing as of" not in result.stdout

@@ -241,6 +241,14 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
     # a test send of draft text goes: the reviewer reads it that way
     sent = send_cli(sample_project, "--to", "reviewer@example.org", "--lang", "en", *local_smtp(port))
     assert sent.exit_code == 0, sent.output
+    # an issue with no status at all is not approved either (init's starter issue had none)
+    path = sample_project / "content/newsletters/2026-12.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("\nstatus: approved", "", 1), encoding="utf-8")
+    english = write_csv(tmp_path / "english.csv", "email,first_name,language\nben@example.org,Ben,en\n")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", ISSUE, "--recipients",
+                                      str(english), *local_smtp(port), "--rate", "0"])
+    assert result.exit_code == 1 and len(handler.received) == 2
+    assert "approved (status: draft) the English edition (content/newsletters/2026-12.md)" in result.stderr
 
 
 def test_patient_columns_are_refused(tmp_path: Path) -> None:

@@ -40,11 +40,13 @@ def check_name(name: str) -> str:
     return name
 
 
-# output/ holds packets with patient data: a practice's git repository must never take it in.
+# output/ holds packets with patient data and private/ the unsubscribe secret (new-secret):
+# a practice's git repository must never take either in.
 GITIGNORE = (
-    "# Made by handout-gen init. output/ holds generated files and patient packets (PHI):\n"
-    "# never commit it.\n"
+    "# Made by handout-gen init. output/ holds generated files and patient packets (PHI);\n"
+    "# private/ holds the unsubscribe secret (handout-gen new-secret). Never commit them.\n"
     "output/\n"
+    "private/\n"
 )
 
 

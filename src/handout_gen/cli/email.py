@@ -103,7 +103,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     \b
     Example:
       handout-gen send 2026-12 --to me@example.org --smtp-host 127.0.0.1 --smtp-port 1025
-      handout-gen send 2026-12 --to me@example.org --lang es --smtp-host 127.0.0.1
+      handout-gen send 2026-12 --to me@example.org --lang es --smtp-host 127.0.0.1 --smtp-port 1025
       SMTP_HOST=smtp.example.org SMTP_PORT=587 SMTP_USER=news SMTP_PASSWORD=... \\
         handout-gen send 2026-12 --recipients list.csv --starttls --rate 5
     """

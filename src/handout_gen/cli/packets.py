@@ -131,9 +131,18 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD") from None
+    if day != dt.date.today():  # said on every run: deadlines worked out from another day mislead
+        logging.getLogger("handout_gen").warning(
+            "printing as of %s, not today (%s): every date and deadline in the packets is worked out "
+            "from that day", day.isoformat(), dt.date.today().isoformat())
+    return day
+
+
+TODAY_HELP = ("Print as of this date (YYYY-MM-DD; default: today): what 'in the past' and 'too late' "
+              "are measured from. For the fictional sample roster; the run's audit log records it.")
 
 
 @cli.command()
@@ -150,8 +159,7 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
 @click.option("--delivery-days", type=click.IntRange(0, 14), default=None, metavar="DAYS", help=DELIVERY_HELP)
-@click.option("--today", callback=_iso_date, hidden=True,
-              help="The print date: what 'in the past' and 'too late' are measured from (the demo uses it).")
+@click.option("--today", callback=_iso_date, metavar="DATE", help=TODAY_HELP)
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
             encrypt: bool, check_only: bool, allow_late: bool, allow_closed: bool, delivery_days: int | None,
@@ -266,7 +274,7 @@ def _option_of(problem: Any) -> str:
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
 @click.option("--delivery-days", type=click.IntRange(0, 14), default=None, metavar="DAYS", help=DELIVERY_HELP)
-@click.option("--today", callback=_iso_date, hidden=True)
+@click.option("--today", callback=_iso_date, metavar="DATE", help=TODAY_HELP)
 @pass_root
 def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bool, allow_closed: bool,
            delivery_days: int | None, today: Any, **fields: Any) -> None:

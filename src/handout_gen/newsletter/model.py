@@ -61,6 +61,7 @@ class NewsletterMeta(Strict):
     lang: str = ORIGINAL
     version: Text | None = None  # what a language edition's translation_of_version names
     # "draft" until reviewed: `send` refuses to send a list an edition no reviewer approved
+    # (no status counts as a draft)
     status: Literal["draft", "approved"] | None = None
     hero: NewsletterImage | None = None
     blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]

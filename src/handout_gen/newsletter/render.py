@@ -215,14 +215,14 @@ class RenderedEditions:
         return self.original if lang == ORIGINAL else self.translations.get(lang)
 
     def unreviewed(self, project: Project, langs: Iterable[str]) -> list[str]:
-        """What readers of ``langs`` would get that no reviewer has approved (``status: draft``):
-        their edition itself, and each procedure edition whose title and summary it quotes.
-        Named by file, never by reader."""
+        """What readers of ``langs`` would get that no reviewer has approved (``status: draft``,
+        or no status: nobody said it was reviewed): their edition itself, and each procedure
+        edition whose title and summary it quotes. Named by file, never by reader."""
         found: dict[str, str] = {}
         for lang in sorted(set(langs)):
             item = self.edition(lang) or self.original
             issue = item.issue
-            if issue.status == "draft":
+            if issue.status != "approved":
                 found[relpath(issue.path, project.root)] = f"the {project.languages.name(issue.lang)} edition"
             for block in issue.meta.blocks:
                 if isinstance(block, ProcedureBlock):

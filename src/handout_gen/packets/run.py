@@ -287,7 +287,11 @@ def run_packets(
             write_file(run_dir / SKIPPED, skipped_csv(plan.problems), root=out_root, private=True)
         folder = RunFolder(run_dir, run_id)
         try:
-            folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows)})
+            # What every date in the packets was worked out from, for whoever checks them later.
+            dates = {"print_date": options.today.isoformat(), "delivery_days": kit.text.rules.delivery_days,
+                     "allow_late": options.allow_late, "allow_closed": options.allow_closed}
+            folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows),
+                          **dates})
             if on_total and plan.total:
                 on_total(plan.total)
             _make(kit, plan, options, _Target(out_root, folder, held), report, progress)
