@@ -240,6 +240,24 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(small_warm_project: Pat
     assert "New " in pdf_text((small_warm_project / "output/handouts/prp-injection.pdf").read_bytes())
 
 
+def test_a_damaged_handout_is_made_again_and_never_read_back(small_warm_project: Path) -> None:
+    """A handout cut short after the build (a full disk when copied, an editor's save): the
+    next build makes it again, and nothing else; ``check`` renders it afresh meanwhile, since
+    what it would read back is not what build wrote (pdfium raised on it)."""
+    from handout_gen.checks.pdf import rendered_handouts
+
+    damaged = small_warm_project / "output/handouts/prp-injection.es.pdf"
+    damaged.write_bytes(damaged.read_bytes()[:20000])
+    project = load_project(small_warm_project)
+    (data,) = [data for procedure, variant, data in rendered_handouts(project)
+               if variant.filename(procedure.slug) == damaged.name]
+    assert data.endswith(b"%%EOF\n") and len(data) > 20000
+    again = build_handouts(project)
+    assert again.written == [damaged] and len(again.skipped) == 7
+    assert "No syntax or stream encoding errors" in tool("qpdf", "--check", damaged)
+    assert build_handouts(load_project(small_warm_project)).written == []
+
+
 def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
     """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
     report = build_handouts(load_project(warm_project))

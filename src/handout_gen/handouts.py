@@ -256,7 +256,7 @@ def write_handouts(
         for message in warnings:
             log.warning("%s: %s", item.target.name, message)
         write_file(item.target, data, root=project.output_dir)
-        manifest.record(item.target.name, item.key)
+        manifest.record(item.target.name, item.key, item.target)
         written.append(item.target)
         if progress:
             progress(item.target)

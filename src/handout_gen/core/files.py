@@ -137,7 +137,9 @@ class Manifest:
     """Which inputs made each output (a hash per output name), so builds skip unchanged work.
 
     Kept in ``output/.handout-gen/<kind>.json`` and saved after every recorded output, so
-    an interrupted build keeps what it finished.
+    an interrupted build keeps what it finished. With the key go the size and modification
+    time of each file as written: a file cut short, edited or replaced since is made again
+    (and ``check`` reads no damaged PDF back), for the price of a stat.
     """
 
     def __init__(self, output_dir: Path, kind: str) -> None:
@@ -149,11 +151,15 @@ class Manifest:
             self.keys = {}
 
     def unchanged(self, name: str, key: str, *outputs: Path) -> bool:
-        """True when ``name`` was last made from ``key`` and its files are still there."""
-        return self.keys.get(name) == key and all(p.is_file() for p in outputs)
+        """True when ``name`` was last made from ``key`` and its files are still as written."""
+        try:
+            return self.keys.get(name) == _stamped(key, outputs)
+        except OSError:  # a file gone (or unreadable): make it again
+            return False
 
-    def record(self, name: str, key: str) -> None:
-        self.keys[name] = key
+    def record(self, name: str, key: str, *outputs: Path) -> None:
+        """``name`` was made from ``key`` into ``outputs`` (just written)."""
+        self.keys[name] = _stamped(key, outputs)
         self._save()
 
     def forget(self, name: str) -> None:
@@ -163,6 +169,12 @@ class Manifest:
 
     def _save(self) -> None:
         write_file(self.path, json.dumps(self.keys, indent=1, sort_keys=True), root=self.root)
+
+
+def _stamped(key: str, outputs: tuple[Path, ...]) -> str:
+    """``key`` with the name, size and modification time (ns) of each file it made."""
+    stats = {path.name: path.stat() for path in outputs}
+    return ";".join([key, *(f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in sorted(stats.items()))])
 
 
 @dataclass

@@ -360,8 +360,9 @@ def write_rendered(project: Project, rendered: list[RenderedEditions]) -> list[P
     manifest = Manifest(project.output_dir, "newsletters")
     written: list[Path] = []
     for item in rendered:
-        written += write_editions(project, item)
-        manifest.record(item.id, issue_key(project, item.id))
+        files = write_editions(project, item)
+        written += files
+        manifest.record(item.id, issue_key(project, item.id), *files)
     return written
 
 

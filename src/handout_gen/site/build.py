@@ -159,7 +159,7 @@ def build_site(project: Project, *, force: bool = False,
     report = SiteReport(handouts, BuildReport(), folder=out_dir)
     for output, data in made:
         target = write_file(out_dir / output.path, data, root=out_dir)
-        manifest.record(output.path, output.key)
+        manifest.record(output.path, output.key, target)
         report.site.written.append(target)
         if progress:
             progress(target)
