@@ -258,6 +258,21 @@ def test_a_damaged_handout_is_made_again_and_never_read_back(small_warm_project:
     assert build_handouts(load_project(small_warm_project)).written == []
 
 
+def test_no_text_runs_into_the_side_margins(warm_practice: Path) -> None:
+    """Every character of every handout lies in the text column (base.css.j2: 1.4 in side
+    margins), read off the PDF: the stimulator trial's web address ran 10 pt past it, beside
+    its QR code."""
+    from handout_gen.checks.pdfchars import pdf_pages
+
+    column = (1.4 * 72 - 1.5, (8.5 - 1.4) * 72 + 1.5)  # a "j" starting a line reaches 1 pt to the left
+    pdfs = sorted((warm_practice / "output/handouts").glob("*.pdf"))
+    assert len(pdfs) > 20
+    outside = [(pdf.name, page.number, char.text)
+               for pdf in pdfs for page in pdf_pages(pdf.read_bytes()) for char in page.chars
+               if char.text.strip() and not column[0] <= char.x0 <= char.x1 <= column[1]]
+    assert outside == []
+
+
 def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
     """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
     report = build_handouts(load_project(warm_project))
