@@ -87,7 +87,8 @@ def test_reviewed_in_2022_fails(sample_project: Path) -> None:
     assert result.exit_code == 1
     assert (
         f"{ESI}:12: error [governance.review-age] last reviewed 2022-03-01, 56 months ago (limit 36)\n"
-        "    fix: have a Interventional pain physician review it, then update last_reviewed and version"
+        "    fix: have it reviewed (reviewer_role: Interventional pain physician), then update last_reviewed "
+        "and version"
     ) in result.output
 
 
@@ -98,7 +99,7 @@ def test_review_due_warns_at_the_interval(sample_project: Path) -> None:
     assert finding == Finding(
         ESI, 12, "governance.review-due", "warning",
         "last reviewed 2024-10-15, 25 months ago; review is due every 12 months",
-        "schedule a review by a Interventional pain physician; it fails at 36 months")
+        "schedule a review (reviewer_role: Interventional pain physician); it fails at 36 months")
 
 
 def test_future_review_date_warns(sample_project: Path) -> None:

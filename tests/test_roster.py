@@ -430,12 +430,15 @@ def test_an_arrival_outside_the_clinics_hours_is_a_bad_row(tmp_path: Path, catal
     closed = ("is one of the practice's closed_dates in practice.yaml; check it, or use --allow-closed "
               "if the clinic is open then")
     assert summary.problems[4].message == summary.problems[5].message == closed
-    outside = ("puts the arrival (30 minutes before the appointment: arrive_minutes_early) outside the hours "
-               "of clinic 'orchard' that day (06:30 to 16:30)")
+    outside = ("puts the arrival (30 minutes before the appointment: arrive_minutes_early) before clinic "
+               "'orchard' opens that day (06:30 to 16:30)")
     hint = "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
     allow = "; check it, or use --allow-closed if the clinic is open then"
     assert summary.problems[0].message == summary.problems[6].message == outside + hint + allow
+    assert summary.problems[2].message == outside + hint + allow  # 06:45: in at 6:15
     assert summary.problems[-1].message == outside + allow
+    assert summary.problems[3].message == (  # 16:30: in at 16:00, but the visit is at closing time
+        "is at or after the time clinic 'orchard' closes that day (06:30 to 16:30)" + allow)
     assert summary.problems[1].message.startswith(
         "is a day clinic 'orchard' is closed (open on Monday, Tuesday, Wednesday, Thursday, Friday")
     assert not any("2026" in p.message or "1:30 PM" in p.message for p in summary.problems)
@@ -457,10 +460,9 @@ def test_a_visit_after_the_practice_closes_early_is_a_bad_row(tmp_path: Path) ->
                      {**eve, "time": "11:45", "patient_id": "MH-3"}])
     problems = check_roster(path, kit.catalog(TODAY)).problems
     assert [(p.line, p.field, p.message) for p in problems] == [
-        (3, "time", "puts the arrival (30 minutes before the appointment: arrive_minutes_early) outside the "
-                    "hours of clinic 'orchard' that day (06:30 to 12:00, closing early: short_days in "
-                    "practice.yaml); a time without AM or PM is read as 24-hour (1:30 is 1:30 AM); check it, "
-                    "or use --allow-closed if the clinic is open then"),
+        (3, "time", "is at or after the time clinic 'orchard' closes that day (06:30 to 12:00, closing "
+                    "early: short_days in practice.yaml); check it, or use --allow-closed if the clinic is "
+                    "open then"),
     ]
     assert check_roster(path, kit.catalog(TODAY, allow_closed=True)).problems == []
     from handout_gen.packets.opening import closed_problems  # a clinic's hours as one line of text

@@ -104,13 +104,14 @@ def governance(edition: Edition, source: str, key_lines: dict[Any, int], today: 
         findings.append(Finding(
             source, line, "governance.review-age", "error",
             f"last reviewed {meta.last_reviewed}, {age} months ago (limit {REVIEW_ERROR_MONTHS})",
-            f"have a {meta.reviewer_role} review it, then update last_reviewed and version"))
+            f"have it reviewed (reviewer_role: {meta.reviewer_role}), then update last_reviewed and version"))
     elif age >= min(meta.review_interval_months, REVIEW_ERROR_MONTHS):
         findings.append(Finding(
             source, line, "governance.review-due", "warning",
             f"last reviewed {meta.last_reviewed}, {age} months ago; review is due every "
             f"{meta.review_interval_months} months",
-            f"schedule a review by a {meta.reviewer_role}; it fails at {REVIEW_ERROR_MONTHS} months"))
+            f"schedule a review (reviewer_role: {meta.reviewer_role}); it fails at "
+            f"{REVIEW_ERROR_MONTHS} months"))
     if meta.status == "draft":
         findings.append(Finding(
             source, key_lines.get(("status",)), "governance.draft", "warning",

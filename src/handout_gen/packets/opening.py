@@ -26,10 +26,10 @@ def closed_problems(
     closes_early: Mapping[date, time] | None = None,
 ) -> list[tuple[str, str]]:
     """(column, message) for each way the visit falls when its clinic is closed: on a closed
-    date, on a day the clinic does not open, an arrival outside that day's hours (cut short
-    on a day the practice ``closes_early``). ``hours`` None: the clinic's hours are one line
-    of text, so only the closed and short days are checked. ``said_am_pm``: the time cell
-    said AM or PM (no hint about 24-hour times then)."""
+    date, on a day the clinic does not open, an arrival before it opens or a visit at or
+    after it closes that day (cut short on a day the practice ``closes_early``). ``hours``
+    None: the clinic's hours are one line of text, so only the closed and short days are
+    checked. ``said_am_pm``: the time cell said AM or PM (no hint about 24-hour times then)."""
     day = appointment.date()
     early = (closes_early or {}).get(day)
     found = []
@@ -56,10 +56,13 @@ def closed_problems(
     if any(arrival.date() == day and opens <= arrival.time() and appointment.time() < closes
            for opens, closes in spans):
         return found
-    shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
-    why = (f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early) "
-           f"outside the hours of clinic '{location}' that day ({shown}"
-           f"{', closing early: short_days in practice.yaml' if early is not None else ''})")
-    if not said_am_pm:
-        why += "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
+    hours_shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
+    hours_shown += ", closing early: short_days in practice.yaml" if early is not None else ""
+    if any(arrival.date() == day and opens <= arrival.time() for opens, _ in spans):
+        why = f"is at or after the time clinic '{location}' closes that day ({hours_shown})"
+    else:  # in before the door opens: also what a PM time typed without PM looks like
+        why = (f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early) "
+               f"before clinic '{location}' opens that day ({hours_shown})")
+        if not said_am_pm:
+            why += "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
     return [*found, ("time", why + ALLOW_CLOSED_HINT)]
