@@ -21,9 +21,9 @@ from click.testing import CliRunner
 
 from handout_gen.cli import cli
 
-# --today prints this warning unless the day is the real today: the tests print on fixed days,
+# --today prints this note unless the day is the real today: the tests print on fixed days,
 # so what they see must not depend on the day the suite runs (test_today_other_than_today_is_said).
-_PRINT_DATE_NOTE = re.compile(r"^Warning: printing as of \d{4}-\d\d-\d\d, not today .*\n", re.M)
+_PRINT_DATE_NOTE = re.compile(r"^Note: printing as of \d{4}-\d\d-\d\d, not today .*\n", re.M)
 
 
 def _steady(stderr: str) -> str:

@@ -52,6 +52,17 @@ def only(report: CheckReport, rule: str) -> list[Finding]:
     return [f for f in report.findings if f.rule == rule]
 
 
+def test_a_newsletter_with_no_status_is_a_draft_to_check_as_to_send(sample_project: Path) -> None:
+    """``send`` refuses a list an issue with no status line (nobody said it was reviewed):
+    ``check`` warns about it as about ``status: draft``."""
+    issue = "content/newsletters/2026-12.md"
+    assert [f for f in only(check(sample_project), "governance.draft") if f.file == issue] == []
+    edit(sample_project, issue, "\nstatus: approved  #", "\n#")
+    (finding,) = [f for f in only(check(sample_project), "governance.draft") if f.file == issue]
+    assert finding.message == (
+        "no status: a draft until a reviewer approves it: 'send' refuses to send it to a list")
+
+
 def test_sample_has_no_errors_and_every_draft_warns(sample_project: Path) -> None:
     report = check(sample_project)
     assert report.errors == []

@@ -428,6 +428,24 @@ def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path)
     assert "Key point number 8," in " ".join(page_lines(data)[0])
 
 
+def test_a_boxs_list_goes_on_in_a_copy_of_its_box() -> None:
+    """The box a list goes on in copies the first one's tag (its classes and attributes, with
+    class "continued" and without the id only one element may have); a list that does not end
+    its box goes on in it (closing the box there would cut what follows the list out of it)."""
+    from handout_gen.render.continued import _split, _stamped
+
+    html = ('<aside id="kp" class="box" aria-label="Key"><h2>Key</h2><ul data-continued="Key (continued)" '
+            "data-continued-box><li>a</li><li>b</li></ul>\n</aside>")
+    stamped, lists = _stamped(html)
+    assert lists["0"].box == '<aside class="box continued" aria-label="Key">'
+    split = _split(stamped, "0.1", lists["0"])
+    assert split.count("<aside") == split.count("</aside>") == 2
+    assert split.index("</aside>") < split.index('<aside class="box continued"') < split.index(
+        '<h2 class="continued">Key (continued)</h2>') < split.index(">b</li>")
+    _, lists = _stamped(html.replace("</ul>\n</aside>", "</ul><p>more</p></aside>"))
+    assert lists["0"].box == ""
+
+
 def test_the_after_hours_number_stays_with_the_signs_to_call_about(tmp_path: Path) -> None:
     """Four signs to call about: the list ended at the foot of page 2 and the line under it,
     "After hours, call 555-0199.", atop page 3, away from what it is the number for. It goes
@@ -437,7 +455,9 @@ def test_the_after_hours_number_stays_with_the_signs_to_call_about(tmp_path: Pat
     signs = prp_list(root, "call_us_if", [f"Sign number {n} to call us about today." for n in range(1, 5)])
     pages = [" ".join(" ".join(lines).split()).split("awaiting clinical review ", 1)[1]  # under the header
              for lines in page_lines(render_handout(load_project(root), "prp-injection", Variant()))]
-    page = [page for page in pages if signs[0] in page or signs[-1] in page][-1]
+    holding = [n for n, page in enumerate(pages) if any(sign in page for sign in signs)]
+    assert len(holding) == 2  # the list does go on over a page break: the case this is about
+    page = pages[holding[-1]]
     assert page.index(signs[-2]) < page.index(signs[-1]) < page.rindex("After hours, call 555-0199.")
 
 
@@ -474,6 +494,8 @@ def test_the_aftercare_checklist_goes_on_under_its_sections_heading(tmp_path: Pa
     """The aftercare checklist printed under "After your visit" goes on over a page break
     under "After your visit (continued)", every step once, in order."""
     root = copy_sample(tmp_path / "project")
+    # 24 steps: enough to go on over a page break, with room for the heading on the next page
+    # (with 30, the heading would add a page and is left out: test_a_heading_that_would_cost...)
     steps = prp_list(root, "aftercare", [f"Aftercare step number {n}, then rest, ice and watch the spot."
                                          for n in range(1, 25)])
     pages = [" ".join(" ".join(lines).split()) for lines in page_lines(

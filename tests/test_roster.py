@@ -473,6 +473,30 @@ def test_a_visit_after_the_practice_closes_early_is_a_bad_row(tmp_path: Path) ->
     assert [column for column, _ in found] == ["time"]
 
 
+def test_a_clinic_closed_for_lunch_is_told_apart_from_one_closed_for_the_day() -> None:
+    """A Monday of 08:00-12:00 and 13:00-17:00: a 13:10 visit (in at 12:40, during lunch) is
+    told its arrival falls outside the hours, not that the clinic has closed for the day;
+    17:00 is at closing time; 08:15 (in at 7:45) is before it opens; 13:30 is fine."""
+    from handout_gen.content.schema import OpeningHours
+    from handout_gen.packets.opening import closed_problems
+
+    hours = [OpeningHours(days=["monday"], opens="08:00", closes="12:00"),
+             OpeningHours(days=["monday"], opens="13:00", closes="17:00")]
+
+    def told(clock: str) -> list[str]:
+        visit = datetime.combine(date(2026, 12, 7), time.fromisoformat(clock))  # a Monday
+        return [why.split(" (")[0] for _, why in closed_problems("orchard", visit, 30, hours, (), True)]
+
+    assert told("13:10") == ["puts the arrival"]
+    assert "outside the hours of clinic 'orchard' that day (08:00 to 12:00, 13:00 to 17:00)" in (
+        closed_problems("orchard", datetime(2026, 12, 7, 13, 10), 30, hours, (), True)[0][1])
+    assert told("17:00") == ["is at or after the time clinic 'orchard' closes that day"]
+    assert closed_problems("orchard", datetime(2026, 12, 7, 8, 15), 30, hours, (), True)[0][1].startswith(
+        "puts the arrival (30 minutes before the appointment: arrive_minutes_early) before clinic 'orchard' "
+        "opens that day")
+    assert told("13:30") == []
+
+
 def test_packets_refuses_a_closed_clinic_unless_allowed(tmp_path: Path) -> None:
     from tests.cliutil import hg
 

@@ -216,7 +216,7 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and handler.received == []
     assert result.stderr == (
-        "Error: nothing was sent: no reviewer has approved (status: draft) the Spanish edition "
+        "Error: nothing was sent: no reviewer has approved (no 'status: approved') the Spanish edition "
         "(content/newsletters/2026-12.es.md); the summary of Ablación por radiofrecuencia "
         "(content/procedures/radiofrequency-ablation.es.md); the summary of Inyección epidural de "
         "esteroides (content/procedures/epidural-steroid-injection.es.md). Have it reviewed and set "
@@ -226,7 +226,7 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
     export = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", ISSUE,
                                       "--esp", "mailchimp"])
     assert export.exit_code == 0 and export.stderr.startswith(
-        "Note: no reviewer has approved (status: draft) the summary of Radiofrequency Ablation "
+        "Note: no reviewer has approved (no 'status: approved') the summary of Radiofrequency Ablation "
         "(content/procedures/radiofrequency-ablation.md);")
     assert "the Spanish edition (content/newsletters/2026-12.es.md)" in export.stderr
     # approved, the Spanish reader's text goes out
@@ -243,12 +243,14 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
     assert sent.exit_code == 0, sent.output
     # an issue with no status at all is not approved either (init's starter issue had none)
     path = sample_project / "content/newsletters/2026-12.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("\nstatus: approved", "", 1), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("\nstatus: approved  #", "\n#", 1),
+                    encoding="utf-8")
     english = write_csv(tmp_path / "english.csv", "email,first_name,language\nben@example.org,Ben,en\n")
     result = CliRunner().invoke(cli, ["--project", str(sample_project), "send", ISSUE, "--recipients",
                                       str(english), *local_smtp(port), "--rate", "0"])
     assert result.exit_code == 1 and len(handler.received) == 2
-    assert "approved (status: draft) the English edition (content/newsletters/2026-12.md)" in result.stderr
+    assert ("approved (no 'status: approved') the English edition (content/newsletters/2026-12.md)"
+            in result.stderr)
 
 
 def test_patient_columns_are_refused(tmp_path: Path) -> None:

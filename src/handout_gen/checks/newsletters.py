@@ -92,14 +92,15 @@ def newsletter_checks(root: Path, project: Project | None, rendered: dict[str, s
             rendered[issue_id if lang == ORIGINAL else f"{issue_id}.{lang}"] = item.html
             source = relpath(files[lang], root)
             findings += readability(item.issue, source, texts[lang], project.languages)
-            if item.issue.status == "draft":
-                findings.append(_draft(source, texts[lang]))
+            if not item.issue.approved:
+                findings.append(_draft(source, texts[lang], item.issue.status))
     return findings
 
 
-def _draft(source: str, lines: list[str]) -> Finding:
+def _draft(source: str, lines: list[str], status: str | None) -> Finding:
     line = next((n for n, text in enumerate(lines, 1) if text.startswith("status:")), None)
+    said = "status is draft" if status else "no status: a draft until a reviewer approves it"
     return Finding(source, line, "governance.draft", "warning",
-                   "status is draft: 'send' refuses to send it to a list",
+                   f"{said}: 'send' refuses to send it to a list",
                    "after review (a clinician; for a translation, a qualified translator) set "
                    "'status: approved'")

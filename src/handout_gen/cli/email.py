@@ -79,7 +79,8 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
               envvar="HANDOUT_GEN_SUPPRESSIONS",
               help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
 @click.option("--allow-draft", is_flag=True,
-              help="Send a list text no reviewer has approved (status: draft). Test sends (--to) always may.")
+              help="Send a list text no reviewer has approved (no 'status: approved'). Test sends (--to) "
+                   "always may.")
 @click.option("--retry-refused", is_flag=True,
               help="Also try again the rows the server refused for good (5xx) on an earlier run.")
 @pass_root
@@ -165,7 +166,7 @@ def _refuse_drafts(project: Project, rendered: RenderedEditions, people: list[Re
 
 
 def _not_approved(drafts: list[str]) -> str:
-    return "no reviewer has approved (status: draft) " + "; ".join(drafts)
+    return "no reviewer has approved (no 'status: approved') " + "; ".join(drafts)
 
 
 @cli.command("new-secret")

@@ -131,14 +131,19 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is None:
         return None
     try:
-        day = dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD") from None
-    if day != dt.date.today():  # said on every run: deadlines worked out from another day mislead
-        logging.getLogger("handout_gen").warning(
-            "printing as of %s, not today (%s): every date and deadline in the packets is worked out "
-            "from that day", day.isoformat(), dt.date.today().isoformat())
-    return day
+
+
+def _as_of(today: Any) -> None:
+    """Say on every run whose print date is not today that it is not (deadlines worked out
+    from another day mislead whoever reads them): a note, not one of the roster's warnings."""
+    import datetime as dt
+
+    if today is not None and today != dt.date.today():
+        click.echo(f"Note: printing as of {today.isoformat()}, not today ({dt.date.today().isoformat()}): "
+                   "every date and deadline in the packets is worked out from that day", err=True)
 
 
 TODAY_HELP = ("Print as of this date (YYYY-MM-DD; default: today): what 'in the past' and 'too late' "
@@ -201,6 +206,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
 
     project = load(project_dir)
     _describe_roster(roster)
+    _as_of(today)
     if check_only:
         kit = load_kit(project).delivered_in(delivery_days)
         catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
@@ -304,6 +310,7 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
         raise click.UsageError(f"Missing option{'s' * (len(missing) > 1)} {', '.join(missing)} (see the "
                                "example in --help)")
     project = load(project_dir)
+    _as_of(today)
     item = {column: fields[name] for column, (name, _) in OPTION_COLUMNS.items()}
     item["procedures"] = ";".join(fields["procedures"])
     if encrypt:

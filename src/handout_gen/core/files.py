@@ -137,9 +137,9 @@ class Manifest:
     """Which inputs made each output (a hash per output name), so builds skip unchanged work.
 
     Kept in ``output/.handout-gen/<kind>.json`` and saved after every recorded output, so
-    an interrupted build keeps what it finished. With the key go the size and modification
-    time of each file as written: a file cut short, edited or replaced since is made again
-    (and ``check`` reads no damaged PDF back), for the price of a stat.
+    an interrupted build keeps what it finished. With the key goes a hash of each file as
+    written: a file cut short, edited or replaced since is made again (and ``check`` reads no
+    damaged PDF back), for reading the outputs once (a few MB: milliseconds).
     """
 
     def __init__(self, output_dir: Path, kind: str) -> None:
@@ -172,9 +172,10 @@ class Manifest:
 
 
 def _stamped(key: str, outputs: tuple[Path, ...]) -> str:
-    """``key`` with the name, size and modification time (ns) of each file it made."""
-    stats = {path.name: path.stat() for path in outputs}
-    return ";".join([key, *(f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in sorted(stats.items()))])
+    """``key`` with the name and a hash of each file it made (what it holds, not when it was
+    written: a copy without its timestamps is still the same build)."""
+    digests = sorted(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}" for path in outputs)
+    return ";".join([key, *digests])
 
 
 @dataclass

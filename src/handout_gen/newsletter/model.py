@@ -61,7 +61,7 @@ class NewsletterMeta(Strict):
     lang: str = ORIGINAL
     version: Text | None = None  # what a language edition's translation_of_version names
     # "draft" until reviewed: `send` refuses to send a list an edition no reviewer approved
-    # (no status counts as a draft)
+    # (no status counts as a draft: Issue.approved)
     status: Literal["draft", "approved"] | None = None
     hero: NewsletterImage | None = None
     blocks: Annotated[list[ProcedureBlock | SectionBlock], Field(min_length=1)]
@@ -83,6 +83,11 @@ class Issue:
     @property
     def lang(self) -> str:
         return self.meta.lang
+
+    @property
+    def approved(self) -> bool:
+        """A reviewer said so (``status: approved``): no status is a draft, as ``draft`` is."""
+        return self.status == "approved"
 
 
 def newsletters_dir(project: Project) -> Path:

@@ -222,7 +222,7 @@ class RenderedEditions:
         for lang in sorted(set(langs)):
             item = self.edition(lang) or self.original
             issue = item.issue
-            if issue.status != "approved":
+            if not issue.approved:
                 found[relpath(issue.path, project.root)] = f"the {project.languages.name(issue.lang)} edition"
             for block in issue.meta.blocks:
                 if isinstance(block, ProcedureBlock):

@@ -58,11 +58,14 @@ def closed_problems(
         return found
     hours_shown = ", ".join(f"{opens:%H:%M} to {closes:%H:%M}" for opens, closes in spans)
     hours_shown += ", closing early: short_days in practice.yaml" if early is not None else ""
-    if any(arrival.date() == day and opens <= arrival.time() for opens, _ in spans):
-        why = f"is at or after the time clinic '{location}' closes that day ({hours_shown})"
-    else:  # in before the door opens: also what a PM time typed without PM looks like
-        why = (f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early) "
-               f"before clinic '{location}' opens that day ({hours_shown})")
+    arrives = f"puts the arrival ({arrive_minutes} minutes before the appointment: arrive_minutes_early)"
+    if arrival.date() != day or arrival.time() < min(opens for opens, _ in spans):
+        # in before the door opens: also what a PM time typed without PM looks like
+        why = f"{arrives} before clinic '{location}' opens that day ({hours_shown})"
         if not said_am_pm:
             why += "; a time without AM or PM is read as 24-hour (1:30 is 1:30 AM)"
+    elif appointment.time() >= max(closes for _, closes in spans):
+        why = f"is at or after the time clinic '{location}' closes that day ({hours_shown})"
+    else:  # between two of the day's sessions (closed for lunch)
+        why = f"{arrives} outside the hours of clinic '{location}' that day ({hours_shown})"
     return [*found, ("time", why + ALLOW_CLOSED_HINT)]

@@ -147,12 +147,13 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
             bad(column, f"is longer than {MAX_NAME} characters")
         elif LOST_LETTER_RE.search(cells[column]):
             bad(column, "has a '?' or '\ufffd' where a letter was lost when the file was saved (an export "
-                "to a code page without that letter); correct it (a roster: export it again as 'CSV UTF-8')")
+                "to a code page without that letter); correct it; in a roster, export it again as "
+                "'CSV UTF-8'")
         elif _garbled(cells[column]):
             # UTF-8 read as Windows-1252 ("JosÃ©"), or saved twice so: the letter would greet the
             # patient by a name that is not theirs.
-            bad(column, "looks garbled by a wrong text encoding (\"Ã©\" for \"é\"); correct it (a roster: "
-                "export it again as 'CSV UTF-8')")
+            bad(column, "looks garbled by a wrong text encoding (\"Ã©\" for \"é\"); correct it; in a "
+                "roster, export it again as 'CSV UTF-8'")
     for column, value in cells.items():
         if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
             bad(column, "contains a line break or a text-direction control character; use one line of text")

@@ -10,16 +10,17 @@ heading, h2), starting the page. It is a real heading: a screen reader, too, hea
 list goes on. A split that would add a page is not made: that list goes on as before, and
 the lists after it still get theirs.
 
-A list in a box (``data-continued-box="box key-points"``: the classes of its ``<aside>``)
-closes its box there and goes on in a new one: a box cut by a page break reaches down to
-the page's end (CSS fragmentation), shaded and empty under its last item, as if it had
-nothing more to say.
+A list that ends its ``<aside>`` box (marked ``data-continued-box``) closes its box there
+and goes on in a new one, a copy of the first (class ``continued`` added, no ``id``): a box
+cut by a page break reaches down to the page's end (CSS fragmentation), shaded and empty
+under its last item, as if it had nothing more to say.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -31,7 +32,8 @@ BOX = "data-continued-box"
 AT = "data-continued-at"  # "list.item", stamped on each item of a marked list before layout
 _MARKED_LIST = re.compile(r'<ul\b[^>]*\bdata-continued="([^"]+)"[^>]*>')
 _LIST_TAG = re.compile(r"<(/?)(ul|ol|li)\b[^>]*>")
-_BOX_CLASSES = re.compile(rf'\b{BOX}="([^"]+)"')
+_ID = re.compile(r'\s+id="[^"]*"')
+_CLASS = re.compile(r'\bclass="([^"]*)"')
 ROUNDS = 3  # layouts a list may take: each split can move its rest; it spans two or three pages
 
 
@@ -74,7 +76,7 @@ def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
         if at is None:
             break
         number = at.partition(".")[0]
-        split = _split(html, at, *lists[number])
+        split = _split(html, at, lists[number])
         moved = lay_out(split)
         if len(moved.pages) > len(document.pages):
             refused.add(number)
@@ -83,14 +85,19 @@ def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
     return document
 
 
-def _stamped(html: str) -> tuple[str, dict[str, tuple[str, str]]]:
+@dataclass(frozen=True)
+class _List:
+    heading: str  # escaped as the attribute was: safe as text
+    opening: str  # the list's own opening tag
+    box: str = ""  # the opening tag of the box it goes on in, if it is a box's list
+
+
+def _stamped(html: str) -> tuple[str, dict[str, _List]]:
     """``html`` with each item of each marked list stamped ``data-continued-at="list.item"``
-    (items of a list inside it are not its items), and each list's heading and opening tag
-    by its number."""
-    lists: dict[str, tuple[str, str]] = {}
+    (items of a list inside it are not its items), and each list by its number."""
+    lists: dict[str, _List] = {}
     out, last = [], 0
     for number, opening in enumerate(_MARKED_LIST.finditer(html)):
-        lists[str(number)] = opening[1], opening[0]  # the heading escaped as the attribute was: safe as text
         depth, item = 1, 0
         for tag in _LIST_TAG.finditer(html, opening.end()):
             if tag[2] != "li":
@@ -101,8 +108,23 @@ def _stamped(html: str) -> tuple[str, dict[str, tuple[str, str]]]:
                 out.append(html[last : tag.start() + 3])  # "<li"
                 out.append(f' {AT}="{number}.{item}"')
                 last, item = tag.start() + 3, item + 1
+        box = _box(html, opening, tag.end()) if BOX in opening[0] else ""
+        lists[str(number)] = _List(opening[1], opening[0], box)
     out.append(html[last:])
     return "".join(out), lists
+
+
+def _box(html: str, opening: re.Match[str], end: int) -> str:
+    """The opening tag of a new box to go on in, copied from the ``<aside>`` whose list opens
+    at ``opening`` and closes at ``end`` and ends it ("": the list is not the box's last)."""
+    start = html.rfind("<aside", 0, opening.start())
+    inside = start >= 0 and "</aside>" not in html[start : opening.start()]
+    if not inside or not html[end:].lstrip().startswith("</aside>"):
+        return ""
+    tag = _ID.sub("", html[start : html.index(">", start) + 1])  # an id names one element only
+    if _CLASS.search(tag):
+        return _CLASS.sub(lambda found: f'class="{found[1]} continued"', tag, count=1)
+    return tag.replace("<aside", '<aside class="continued"', 1)
 
 
 def _continuing(document: Any, refused: set[str]) -> str | None:
@@ -130,13 +152,12 @@ def _first_item_stamp(box: Any) -> str | None:
             return stamp
 
 
-def _split(html: str, at: str, heading: str, opening: str) -> str:
+def _split(html: str, at: str, marked: _List) -> str:
     """``html`` with a marked list split before its item stamped ``at``, the second part
-    opening with ``heading`` (it starts a page: base.css.j2) and the list's own opening tag,
-    in a box of its own if the list is in one."""
+    opening with its heading (it starts a page: base.css.j2) and the list's own opening tag,
+    in a new box if the list is its box's."""
     item = html.rindex("<li", 0, html.index(f'{AT}="{at}"'))
-    goes_on = f'<h2 class="continued">{heading}</h2>\n{opening}'
-    box = _BOX_CLASSES.search(opening)
-    if box:
-        goes_on = f'</aside>\n<aside class="{box[1]} continued">\n{goes_on}'
+    goes_on = f'<h2 class="continued">{marked.heading}</h2>\n{marked.opening}'
+    if marked.box:
+        goes_on = f"</aside>\n{marked.box}\n{goes_on}"
     return f"{html[:item]}</ul>\n{goes_on}{html[item:]}"
