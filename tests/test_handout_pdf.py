@@ -273,6 +273,27 @@ def test_no_text_runs_into_the_side_margins(warm_practice: Path) -> None:
     assert outside == []
 
 
+def test_no_page_between_the_first_and_the_last_holds_only_a_few_lines(warm_practice: Path) -> None:
+    """What a page's text covers of its body (base.css.j2's margins), read off every middle
+    page of every handout: at least a fifth. The Spanish large-print epidural's page 5 held
+    only the QR code and its two lines (the closing and the language-help notice, kept
+    together, did not fit under it); the emergency box now comes along to it."""
+    import pdfplumber
+
+    thin = []
+    for pdf in sorted((warm_practice / "output/handouts").glob("*.pdf")):
+        top, bottom = (1.2, 1.65) if ".large" in pdf.name else (1.1, 1.0)  # inches
+        with pdfplumber.open(pdf) as document:
+            for page in document.pages[1:-1]:
+                body = (top * 72, page.height - bottom * 72)
+                words = [w for w in page.extract_words() if body[0] <= w["top"] and w["bottom"] <= body[1]]
+                span = max(w["bottom"] for w in words) - min(w["top"] for w in words)
+                covered = span / (body[1] - body[0])
+                if covered < 0.2:
+                    thin.append((pdf.name, page.page_number, round(covered, 2)))
+    assert thin == []
+
+
 def test_a_moved_project_keeps_its_build(warm_project: Path) -> None:
     """Cache keys name files relative to the project: a copy built elsewhere rebuilds nothing."""
     report = build_handouts(load_project(warm_project))

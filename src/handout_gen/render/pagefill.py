@@ -9,8 +9,10 @@ page is balanced: "On the day", four boxes alone at a fifth of a page, reads as 
 wasted too), laid out again with a page break before the latest block of the page before
 it that moves enough (and is a good place to
 break: not inside a box or a list item, not right after a heading or a label). The start of a
-section wins over a place inside one: the moved items keep their heading. Packet parts are
-cached and handouts built only when their inputs change, so this costs a layout or two once.
+section wins over a place inside one: the moved items keep their heading. A page before the
+last that is as short (a QR code alone: what follows it is kept whole and does not fit under
+it) is filled the same way, once. Packet parts are cached and handouts built only when their
+inputs change, so this costs a layout or two once.
 """
 
 from __future__ import annotations
@@ -61,28 +63,46 @@ def fill(page: Any) -> float:
 def balanced(html: str, lay_out: Callable[[str], Any]) -> Any:
     """``lay_out(html)`` (a WeasyPrint document), with breaks moved until the last page is
     at least :data:`TARGET_FILL` full, as a letter's is, and holds more than the language-help
-    notice (or no break could do it). A moved break is kept only if the last page gains by it
-    with no page more: what it moves may land on a page of its own when the last page starts
-    a section that always does."""
+    notice (or no break could do it); then, once, the same for a page before it that holds
+    less (a box alone between two full pages, the rest kept whole on the next). A moved break
+    is kept only if that page gains by it with no page more and the last page still passes:
+    what it moves may land on a page of its own when the page starts a section that always
+    does."""
     document = lay_out(html)
     rules: list[str] = []
+    middle_done = False
     for _ in range(ROUNDS):
         pages = document.pages
-        alone = len(pages) > 1 and notice_only(pages[-1])
-        if len(pages) < 2 or (fill(pages[-1]) >= TARGET_FILL and not alone):
+        at = _short_page(pages, last_only=middle_done)
+        if at is None:
             break
+        alone = notice_only(pages[at])
         # the notice alone: the least that can join it will do (the latest good place)
-        selector = _break_point(pages[-2], TARGET_FILL if alone else fill(pages[-1]))
+        selector = _break_point(pages[at - 1], TARGET_FILL if alone else fill(pages[at]))
         if selector is None:
             break
         rules.append(f"{selector} {{ break-before: page !important; }}")
         moved = lay_out(html.replace("</head>", f"<style>{ONE_OFF}{' '.join(rules)}</style></head>", 1))
-        last = moved.pages[-1]
-        better = not notice_only(last) if alone else fill(last) > fill(pages[-1])
+        page, middle = moved.pages[at], at < len(pages) - 1
+        better = not notice_only(page) if alone else fill(page) > fill(pages[at])
+        if middle:  # and the last page, which passed, still does
+            better = better and _short_page(moved.pages, last_only=True) is None
         if len(moved.pages) != len(pages) or not better:
             break
-        document = moved
+        document, middle_done = moved, middle_done or middle
     return document
+
+
+def _short_page(pages: Any, *, last_only: bool) -> int | None:
+    """The page to fill: the last when it is short or holds only the notice, else (unless
+    ``last_only``) the first page after the first that is short; None when none is."""
+    if len(pages) < 2:
+        return None
+    if fill(pages[-1]) < TARGET_FILL or notice_only(pages[-1]):
+        return len(pages) - 1
+    if last_only:
+        return None
+    return next((n for n in range(1, len(pages) - 1) if fill(pages[n]) < TARGET_FILL), None)
 
 
 def notice_only(page: Any) -> bool:
