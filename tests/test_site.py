@@ -288,8 +288,9 @@ def test_a_reader_who_came_in_one_language_stays_in_it(built: Built) -> None:
 def test_right_to_left_pages_keep_numbers_and_addresses_left_to_right(built: Built) -> None:
     """On an Arabic page, phone numbers, temperatures and street addresses are isolated as
     left-to-right (LRI ... PDI), else the bidi algorithm prints "0100-555" and "Orchard Way
-    ... 400"; English items in its lists read left to right and say they are English; the
-    logo leads to the Arabic home page."""
+    ... 400", and so is the number of the Arabic interpreter line on every other page;
+    English items in its lists read left to right and say they are English; the logo leads
+    to the Arabic home page."""
     site, _, _ = built
     lri, pdi = "\u2066", "\u2069"
     clinic = (site / "locations/orchard/ar/index.html").read_text(encoding="utf-8")
@@ -298,8 +299,9 @@ def test_right_to_left_pages_keep_numbers_and_addresses_left_to_right(built: Bui
     assert shown.count("555-01") == shown.count(f"{lri}555-01")  # every phone number on the page
     esi = (site / "procedures/epidural-steroid-injection/ar/index.html").read_text(encoding="utf-8")
     assert f"{lri}100.4\u00a0°F{pdi}" in esi or f"{lri}100.4 °F{pdi}" in esi
-    spanish = (site / "locations/orchard/es/index.html").read_text(encoding="utf-8")
-    assert lri not in spanish  # left-to-right pages are left as they are
+    # the interpreter line in Arabic on a Spanish page too (its number read "0100-555" there)
+    (arabic,) = page(site, "locations/orchard/es/").xpath("//footer//p[@lang='ar']")
+    assert arabic.get("dir") == "rtl" and f"{lri}555-0100{pdi}" in arabic.text_content()
     home = page(site, "ar/")
     english = [li for li in home.xpath("//main//li[@lang='en']")]
     assert english and all(li.get("dir") == "ltr" for li in english)

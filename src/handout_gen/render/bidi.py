@@ -41,7 +41,8 @@ _NUMBER_RE = re.compile(
 
 def isolate_numbers(html: str) -> str:
     """Wrap the numbers of the text of ``html`` that must read left to right in LRI … PDI
-    (for a right-to-left page; see above)."""
+    (for a right-to-left page, or one right-to-left line on another: the ``numbers_ltr``
+    filter; see above)."""
     parts = _TEXT_RE.split(html)
     for index in range(0, len(parts), 2):  # even items are text, odd ones tags
         parts[index] = _NUMBER_RE.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", parts[index])

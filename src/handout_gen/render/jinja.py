@@ -25,7 +25,7 @@ from handout_gen.core import languages
 from handout_gen.core.errors import TemplateError
 from handout_gen.core.files import inside
 from handout_gen.core.paths import BUILTIN_TEMPLATES
-from handout_gen.render.bidi import isolate, ltr_text
+from handout_gen.render.bidi import isolate, isolate_numbers, ltr_text
 from handout_gen.render.catalogs import catalog_dir, gettext, ngettext, translations
 from handout_gen.render.continued import mark_lists
 
@@ -380,6 +380,7 @@ def make_env(project_templates: Path | None = None) -> jinja2.Environment:
         plain=plain,
         css_string=css_string,
         isolate=isolate,
+        numbers_ltr=isolate_numbers,
         ltr=ltr,
         web_address=web_address,
         address=address,
