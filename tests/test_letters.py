@@ -99,13 +99,26 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Appointment time: 9:30 AM",
         "Please arrive by: 9:00 AM",
         "Where: Orchard Way Clinic",
-        "www.example.org/locations/orchard",  # the map code follows the address
         "Your doctor: Adaeze Okafor, MD",
+        "Questions or need to change the time? Call 555-0101",
+        "www.example.org/locations/orchard",  # the map code after the details it may not part
         "Your care team at Maple Hollow",
     ]
     positions = [text.find(phrase) for phrase in order]
     assert -1 not in positions, [p for p, at in zip(order, positions, strict=True) if at < 0]
     assert positions == sorted(positions), text
+
+
+def test_in_large_print_the_doctor_and_the_number_to_call_stay_on_page_one(worker: PacketMaker) -> None:
+    """Large print, a sedated patient on a blood thinner (radiofrequency, neck): page 1 has no
+    room left for the map code; the doctor and the number to call for questions come before
+    it and stay on page 1 with the appointment (they started page 2, with the map code)."""
+    (row,) = make_rows(worker, {"first_name": "Theo", "last_name": "Ash", "large_print": "yes",
+                                "procedures": "radiofrequency-ablation:cervical", "sedation": "yes"})
+    first, *rest = page_texts(letters(worker, [row])[0])
+    assert "Where: Orchard Way Clinic" in first and "Your doctor: Adaeze Okafor, MD" in first
+    assert "Questions or need to change the time? Call 555-0101" in first
+    assert rest and "www.example.org/locations/orchard" not in first  # the case this is about
 
 
 def test_a_first_visit_is_a_visit_not_a_procedure(worker: PacketMaker) -> None:
