@@ -953,6 +953,22 @@ def _with_dated_aftercare(project: Path, spanish_days: int | None = 2) -> Path:
     return project
 
 
+def test_a_line_that_lasts_its_day_comes_after_that_days_others(tmp_path: Path) -> None:
+    """A blood thinner restarted on the morning the 2-day aftercare step ends: "On Friday,
+    December 11" (start again) comes before "Through Friday, December 11" (no tub), which
+    lasts the whole day; the list read "Through Friday" first, and a reader scanning by date
+    could stop there and miss the morning restart."""
+    kit = load_kit(load_project(_with_dated_aftercare(copy_sample(tmp_path / "project"))))
+    thinner = {**BASE, "first_name": "Ida", "last_name": "Quill", "blood_thinner": "yes",
+               "blood_thinner_name": "Zapixaban (sample)",
+               "blood_thinner_stop": "Take your last dose on Saturday, December 5, in the evening.",
+               "blood_thinner_restart": "Start again on the morning of Friday, December 11.",
+               "blood_thinner_last_dose": "2026-12-05"}
+    (text,) = letter_text(kit, [thinner], TODAY)
+    text = " ".join(text.split())
+    assert text.index("On Friday, December 11:") < text.index("Through Friday, December 11:")
+
+
 def _edit_epidural(project: Path, suffix: str, old: str, new: str) -> None:
     """Write ``new`` in place of ``old`` (found once) in an edition of the project's epidural."""
     path = project / f"content/procedures/epidural-steroid-injection{suffix}.md"
