@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from babel.support import NullTranslations
@@ -168,7 +168,7 @@ def patient_context(
     visit = replace(row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
                               practice.thresholds.blood_sugar_check_days or 0),
                     aftercare=_dated_aftercare(kit, row.procedures, lang))
-    timed = sorted(schedule(visit, kit.text.rules, today, practice.no_call_days), key=_read_at)
+    timed = schedule(visit, kit.text.rules, today, practice.no_call_days)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None
     said = _quoted(thinner) if thinner else {}
@@ -197,15 +197,6 @@ def patient_context(
                   for item in timed if not (item.rule == "blood_thinner" and item.late)
                   and (item.late or item.note or getattr(words, TIMED_WORDS[item.rule][1]))],  # optional
     }
-
-
-def _read_at(item: Timed) -> datetime:
-    """Where a dated line goes in the letter's list: when it starts, but a line that lasts its
-    whole day ("Through Wednesday, December 2") after that day's others ("On Wednesday": the
-    morning restart; "Until 12:15 PM on Wednesday"), which a reader must not miss below it."""
-    if item.rule in TIMED_WORDS and TIMED_WORDS[item.rule][0] == "through_day":  # not a late "fasting"
-        return item.at + timedelta(days=1, microseconds=-1)
-    return item.at
 
 
 def _dated_aftercare(kit: Kit, slugs: tuple[str, ...], lang: str) -> tuple[tuple[int, str], ...]:

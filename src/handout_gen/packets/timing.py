@@ -211,6 +211,13 @@ class Timed:
     at: datetime
     late: bool = False
     note: str = ""  # the content's own words, for a rule that has no packet words of its own
+    all_day: bool = False  # it lasts its day ("through Wednesday"): listed after that day's others
+
+    @property
+    def listed_at(self) -> datetime:
+        """Where it goes in a list read by date: its moment, or the end of a day it lasts (the
+        morning restart and "until 12:15 PM" that day come first, not hidden below it)."""
+        return self.at + timedelta(days=1, microseconds=-1) if self.all_day else self.at
 
 
 def _day(value: date) -> datetime:
@@ -245,8 +252,9 @@ def _fasting(visit: Visit, rules: Rules, today: date) -> list[Timed]:
 
 
 def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] = ()) -> list[Timed]:
-    """Every timed instruction of one visit, earliest first, each marked late or not;
-    ``closed``: the practice's closed dates (a call-by day never falls on one)."""
+    """Every timed instruction of one visit, earliest first (one that lasts a day at its end),
+    each marked late or not; ``closed``: the practice's closed dates (a call-by day never
+    falls on one)."""
     day, reached = visit.appointment.date(), rules.reaches(today)
     found: list[Timed] = []
     if visit.needs.fasting:
@@ -258,9 +266,9 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
             rule: RuleName = "after_sedation_driving_limited" if limited else "after_sedation"
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
     if visit.needs.blood_sugar and visit.sugar_days:  # "for 3 days" as the day it ends
-        found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days))))
+        found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days)), all_day=True))
     for days, words in visit.aftercare:  # "no tub for 2 days" as the day it ends
-        found.append(Timed("aftercare_until", _day(day + timedelta(days=days)), note=words))
+        found.append(Timed("aftercare_until", _day(day + timedelta(days=days)), note=words, all_day=True))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)
@@ -279,7 +287,7 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     if visit.blood_thinner_restart is not None:  # on the visit's own day: after the visit's lines
         again = max(_day(visit.blood_thinner_restart), visit.appointment)
         found.append(Timed("blood_thinner_restart", again))
-    return sorted(found, key=lambda item: item.at)
+    return sorted(found, key=lambda item: item.listed_at)
 
 
 def plural(count: int, noun: str) -> str:

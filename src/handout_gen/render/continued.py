@@ -98,17 +98,18 @@ def _stamped(html: str) -> tuple[str, dict[str, _List]]:
     lists: dict[str, _List] = {}
     out, last = [], 0
     for number, opening in enumerate(_MARKED_LIST.finditer(html)):
-        depth, item = 1, 0
+        depth, item, end = 1, 0, len(html)  # end: where the list closes
         for tag in _LIST_TAG.finditer(html, opening.end()):
             if tag[2] != "li":
                 depth += -1 if tag[1] else 1
                 if depth == 0:
+                    end = tag.end()
                     break
             elif depth == 1 and not tag[1]:
                 out.append(html[last : tag.start() + 3])  # "<li"
                 out.append(f' {AT}="{number}.{item}"')
                 last, item = tag.start() + 3, item + 1
-        box = _box(html, opening, tag.end()) if BOX in opening[0] else ""
+        box = _box(html, opening, end) if BOX in opening[0] else ""
         lists[str(number)] = _List(opening[1], opening[0], box)
     out.append(html[last:])
     return "".join(out), lists
