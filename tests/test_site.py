@@ -157,6 +157,22 @@ def test_location_pages_archive_and_issue(built: Built) -> None:
     assert issue.xpath("//img/@src")[:2] == ["/assets/logo.png", "/assets/images/newsletter-2026-12-hero.png"]
 
 
+def test_an_issue_page_leads_to_its_other_editions(built: Built) -> None:
+    """A Spanish reader who lands on the English issue finds the Spanish edition, and a search
+    engine finds each edition's language."""
+    site, _, _ = built
+    issue = page(site, "newsletters/2026-12/")
+    spanish_url = f"{SITE_ROOT}newsletters/2026-12/es/"
+    assert issue.xpath('//link[@rel="alternate"][@hreflang="es"]/@href') == [spanish_url]
+    (spanish,) = issue.xpath('//header//nav//a[@hreflang="es"]')
+    assert (spanish.get("href"), spanish.text_content()) == ("/newsletters/2026-12/es/", "Español")
+    back = page(site, "newsletters/2026-12/es/")
+    assert back.xpath('//header//nav//a[@hreflang="en"]/@href') == ["/newsletters/2026-12/"]
+    metas = back.xpath("//meta[starts-with(@property, 'og:locale')]")
+    locales = {m.get("property"): m.get("content") for m in metas}
+    assert locales == {"og:locale": "es_US", "og:locale:alternate": "en_US"}
+
+
 def test_sitemap_feed_and_robots(built: Built) -> None:
     site, plan, _ = built
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml",

@@ -42,8 +42,10 @@ from handout_gen.render.logo import web_logo
 
 log = logging.getLogger("handout_gen")
 
-VIEW_MARK_RE = re.compile(r"<!--HG:VIEW-->.*?<!--/HG:VIEW-->\s*", re.S)
-MARK_RE = re.compile(r"<!--/?HG:VIEW-->")
+# What only an email reader needs (the "view in browser" link, why they get the email, the
+# preferences link, which works only with the reader's token): the browser copy leaves it out.
+EMAIL_ONLY_RE = re.compile(r"<!--HG:EMAIL-->.*?<!--/HG:EMAIL-->\s*", re.S)
+MARK_RE = re.compile(r"<!--/?HG:EMAIL-->")
 
 
 def _image(links: LinkPolicy, image: Any) -> dict[str, Any] | None:
@@ -164,7 +166,7 @@ def render_edition(
     raw_html = render(env, "newsletter.html.j2", **context)
     text = render(env, "newsletter.txt.j2", **context)
     inlined = inline_css(raw_html)
-    browser = VIEW_MARK_RE.sub("", inlined)  # the browser copy needs no "view in browser" link
+    browser = EMAIL_ONLY_RE.sub("", inlined)
     inlined = MARK_RE.sub("", inlined)
     template = MessageTemplate.build(project, issue, inlined, text)
     generic = generic_values(project, issue)
