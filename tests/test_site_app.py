@@ -92,14 +92,30 @@ def test_one_click_post_unsubscribes_at_once_without_a_redirect(app_server: tupl
     assert len(lines(suppressions)) == 1
 
 
-def test_preferences_page_offers_the_same_button(app_server: tuple[WSGIServer, Path]) -> None:
-    server, _ = app_server
+def test_preferences_page_offers_the_language_and_the_same_button(
+        app_server: tuple[WSGIServer, Path]) -> None:
+    server, suppressions = app_server
     token = TOKENS.token("2026-12", "carla@example.org")
     status, _, html = request(server, "GET", f"/email/preferences?t={token}")
     assert status == 200 and "Your email settings" in main_text(html)
-    assert lxml_html.document_fromstring(html).find(".//form").get("action") == UNSUBSCRIBE
-    status, headers, _ = request(server, "POST", f"/email/preferences?t={token}", b"t=x")
-    assert status == 405 and headers["allow"] == "GET, HEAD"
+    choose, stop = lxml_html.document_fromstring(html).findall(".//form")
+    assert choose.get("action") == "/email/preferences"
+    assert choose.xpath('.//input[@name="t"]/@value') == [token]
+    options = {i.get("value"): (i.get("checked") is not None, i.getparent().text_content().strip())
+               for i in choose.xpath('.//input[@type="radio"][@name="language"]')}
+    # the editions the newsletter comes in, the page's language checked
+    assert options == {"en": (True, "English"), "es": (False, "Español")}
+    assert stop.get("action") == UNSUBSCRIBE and "Stop getting our newsletter?" in main_text(html)
+    # a bad token, a language not offered, none
+    for body in (b"t=x&language=es", f"t={quote(token)}&language=zh".encode(), f"t={quote(token)}".encode()):
+        assert request(server, "POST", "/email/preferences", body)[0] == 400
+    status, headers, _ = request(server, "PUT", "/email/preferences", b"x")
+    assert status == 405 and headers["allow"] == "GET, HEAD, POST"
+    assert not choices_file(suppressions).exists() and not suppressions.exists()
+
+
+def choices_file(suppressions: Path) -> Path:
+    return suppressions.with_name("newsletter-languages.jsonl")
 
 
 def test_a_spanish_reader_is_answered_in_spanish(app_server: tuple[WSGIServer, Path]) -> None:
@@ -119,7 +135,9 @@ def test_a_spanish_reader_is_answered_in_spanish(app_server: tuple[WSGIServer, P
     assert [(e["token"], e["via"]) for e in lines(suppressions)] == [(token, "form")]
     status, _, html = request(server, "GET", f"/email/preferences/es/?t={token}")
     assert status == 200 and "Sus preferencias de correo" in main_text(html)
-    assert lxml_html.document_fromstring(html).find(".//form").get("action") == f"{UNSUBSCRIBE}/es/"
+    choose, stop = lxml_html.document_fromstring(html).findall(".//form")
+    assert (choose.get("action"), stop.get("action")) == ("/email/preferences/es/", f"{UNSUBSCRIBE}/es/")
+    assert choose.xpath('.//input[@checked]/@value') == ["es"]  # the page's language until a reader chooses
     assert request(server, "GET", f"{UNSUBSCRIBE}/zh/?t={token}")[0] == 404  # no Chinese edition
 
 
@@ -224,3 +242,56 @@ def test_servers_that_import_a_callable_get_one_built_on_first_request(
     statuses: list[str] = []
     body = b"".join(_LazyApp()(environ, lambda status, headers: statuses.append(status)))
     assert statuses == ["200 OK"] and b"Stop getting our emails" in body
+
+
+def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
+        sample_project: Path, tmp_path: Path, app_server: tuple[WSGIServer, Path]) -> None:
+    """The whole loop over 127.0.0.1: an English reader opens the preferences link of the email
+    they got, chooses Spanish, is answered in Spanish; the next issue reaches them in Spanish
+    while the rest of the list, and the list's own language column, stay as they were."""
+    server, suppressions = app_server
+    issues = sample_project / "content" / "newsletters"
+    for name in ("2026-12.md", "2026-12.es.md"):
+        text = (issues / name).read_text().replace("2026-12-01", "2027-01-04")
+        (issues / name.replace("2026-12", "2027-01")).write_text(text)
+    roster = write_csv(tmp_path / "list.csv", "email,language\nana@example.org,en\nben@example.org,English\n")
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        def send(issue: str) -> dict[str, str]:
+            handler.received.clear()
+            result = CliRunner().invoke(cli, [
+                "--project", str(sample_project), "send", issue, "--recipients", str(roster),
+                "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--rate", "0", "--allow-draft"])
+            assert result.exit_code == 0, result.output
+            languages = {msg["To"]: msg["Content-Language"] for _, msg in handler.received}
+            return {"stdout": result.stdout, **languages}
+
+        first = send("2026-12")
+        assert (first["ana@example.org"], first["ben@example.org"]) == ("en", "en")
+        message = next(msg for _, msg in handler.received if msg["To"] == "ana@example.org")
+        html = message.get_body(("html",)).get_content()
+        link = next(a.get("href") for a in lxml_html.document_fromstring(html).iter("a")
+                    if a.text_content().strip() == "Update your email preferences")
+        url = urlsplit(link)
+        assert (url.netloc, url.path) == ("www.example.org", "/email/preferences")
+        status, _, page = request(server, "GET", f"{url.path}?{url.query}")
+        token = lxml_html.document_fromstring(page).xpath('//form[1]//input[@name="t"]/@value')[0]
+        status, _, page = request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())
+        assert status == 200 and lxml_html.document_fromstring(page).get("lang") == "es"
+        assert "Guardado" in main_text(page) and "le enviaremos nuestro boletín en español" in main_text(page)
+        recorded = choices_file(suppressions)
+        assert [(e["token"], e["language"]) for e in lines(recorded)] == [(token, "es")]
+        assert "ana" not in recorded.read_text() and not suppressions.exists()
+        assert recorded.stat().st_mode & 0o777 == 0o640
+        status, _, page = request(server, "GET", f"{url.path}?{url.query}")  # the choice is shown as made
+        assert lxml_html.document_fromstring(page).xpath('//input[@checked]/@value') == ["es"]
+
+        second = send("2027-01")
+        assert (second["ana@example.org"], second["ben@example.org"]) == ("es", "en")
+        assert "in the language they chose (preferences page): 1 reader(s)" in second["stdout"]
+        assert "ana" not in second["stdout"]
+    finally:
+        controller.stop()

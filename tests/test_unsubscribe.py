@@ -14,6 +14,7 @@ from handout_gen.core.errors import ConfigError
 from handout_gen.newsletter import unsubscribe
 from handout_gen.newsletter.unsubscribe import (
     NO_SECRET,
+    LanguageChoices,
     SuppressionList,
     Unsubscribe,
     UnsubscribeTokens,
@@ -153,3 +154,23 @@ def test_suppression_list_location(tmp_path: Path) -> None:
     assert SuppressionList.for_project(tmp_path, {}).path == tmp_path / "private" / "unsubscribed.jsonl"
     named = SuppressionList.for_project(tmp_path, {"HANDOUT_GEN_SUPPRESSIONS": "/srv/optouts.jsonl"})
     assert named.path == Path("/srv/optouts.jsonl")
+
+
+def test_language_choices_sit_beside_the_list_and_the_last_offered_choice_counts(
+        tmp_path: Path) -> None:
+    named = {"HANDOUT_GEN_SUPPRESSIONS": str(tmp_path / "o.jsonl")}
+    suppressions = SuppressionList.for_project(tmp_path, named)
+    choices = LanguageChoices.beside(suppressions)
+    assert choices.path == tmp_path / "newsletter-languages.jsonl"
+    ana = TOKENS.verify(TOKENS.token("2026-12", "ana@example.org"))
+    ben = TOKENS.verify(TOKENS.token("2026-12", "ben@example.org"))
+    assert ana is not None and ben is not None
+    for reader, language in ((ana, "es"), (ben, "es"), (ana, "en"), (ben, "zh")):
+        choices.choose(reader, language)
+    stranger = UnsubscribeTokens(b"j" * 40).token("2026-12", "carla@example.org")
+    with choices.path.open("a") as handle:
+        handle.write(json.dumps({"token": stranger, "language": "es"}) + "\n")
+    assert choices.chosen(TOKENS) == {ana.reader: "en", ben.reader: "zh"}
+    # a language the practice no longer keeps is no choice: the reader's earlier one counts
+    assert choices.chosen(TOKENS, offered=("en", "es")) == {ana.reader: "en", ben.reader: "es"}
+    assert "ana" not in choices.path.read_text() and not suppressions.path.exists()

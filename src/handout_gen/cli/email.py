@@ -77,7 +77,9 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Check the list and build every message; send nothing.")
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               envvar="HANDOUT_GEN_SUPPRESSIONS",
-              help="Suppression list (default: private/unsubscribed.jsonl) [env HANDOUT_GEN_SUPPRESSIONS].")
+              help="Suppression list (default: private/unsubscribed.jsonl); the readers' language "
+                   "choices are read from newsletter-languages.jsonl beside it "
+                   "[env HANDOUT_GEN_SUPPRESSIONS].")
 @click.option("--allow-draft", is_flag=True,
               help="Send a list text no reviewer has approved (no 'status: approved'). Test sends (--to) "
                    "always may.")

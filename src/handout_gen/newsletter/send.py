@@ -16,10 +16,7 @@ a reply's text may quote the address.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
 import smtplib
 import ssl
 import time
@@ -31,71 +28,20 @@ from typing import NamedTuple
 
 from handout_gen.content.project import Project
 from handout_gen.core.errors import OutputError, SendError
-from handout_gen.core.files import AppendLog, ensure_dir, safe_join
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.message import MessageTemplate, reader_values
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.recipients import Recipient
 from handout_gen.newsletter.render import RenderedEditions, RenderedIssue, render_editions
-from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, load_secret, mac
-
-
-class SendLog:
-    """Append-only JSONL journal (a :class:`~handout_gen.core.files.AppendLog`), one fsynced line
-    per message, so a kill leaves at most one torn last line, which :meth:`open` ignores. The
-    file is 0600: it maps tokens to rows of the list.
-    """
-
-    def __init__(self, path: Path, key: bytes, sent: dict[str, int], log: AppendLog | None) -> None:
-        self.path = path
-        self.key = key
-        self.sent = sent  # token -> row
-        self.refused: set[str] = set()  # tokens the server refused permanently on an earlier run
-        self._log = log
-
-    @classmethod
-    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool) -> SendLog:
-        path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
-        key: bytes | None = None
-        sent: dict[str, int] = {}
-        refused: set[str] = set()
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line from a kill: that message was not recorded
-                if entry.get("event") == "start":
-                    if entry.get("issue") != issue_id:
-                        raise SendError(
-                            f"{path} is the send log of issue {entry.get('issue')}, not {issue_id}"
-                        )
-                    key = bytes.fromhex(entry["key"])
-                elif entry.get("event") == "sent":
-                    sent[entry["token"]] = entry["row"]
-                elif entry.get("event") == "failed":
-                    refused.add(entry["token"])
-        if not create:
-            log = cls(path, key or secrets.token_bytes(32), sent, None)
-        else:
-            ensure_dir(path.parent)
-            log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
-            if key is None:
-                log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
-        log.refused = refused - sent.keys()
-        return log
-
-    def record(self, entry: dict[str, object]) -> None:
-        if self._log is None:
-            return
-        entry = {**entry, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        self._log.append(json.dumps(entry, sort_keys=True) + "\n")
-
-    def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+from handout_gen.newsletter.sendlog import SendLog, open_send_log
+from handout_gen.newsletter.unsubscribe import (
+    LanguageChoices,
+    SuppressionList,
+    UnsubscribeTokens,
+    load_secret,
+    mac,
+)
 
 
 # --- SMTP ------------------------------------------------------------------------------------------
@@ -148,6 +94,7 @@ class SendReport:
     log_path: Path | None = None
     by_language: dict[str, int] = field(default_factory=dict)  # edition -> messages prepared
     fallback: dict[str, int] = field(default_factory=dict)  # "Spanish (es)" -> readers given English
+    chose_language: int = 0  # readers given the language they chose, not the list's
 
     def summary(self, dry_run: bool) -> list[str]:
         """What the terminal shows after a send: counts and row numbers only."""
@@ -160,6 +107,8 @@ class SendReport:
             lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in self.by_language.items()))
         for language, count in self.fallback.items():
             lines.append(f"no {language} edition of this issue: {count} reader(s) got the English one")
+        if self.chose_language:
+            lines.append(f"in the language they chose (preferences page): {self.chose_language} reader(s)")
         if self.refused_earlier:
             rows = ", ".join(map(str, self.refused_earlier))
             lines.append(f"refused earlier, not tried again (add --retry-refused to try): row(s) {rows}")
@@ -287,17 +236,6 @@ class _Connection:
             self.smtp = None
 
 
-def _send_log(
-    project: Project, issue_id: str, *, test: bool, log_path: Path | None, dry_run: bool
-) -> SendLog:
-    """The send log of a list send (opened, or created unless it is a dry run); none for a test send."""
-    if test:
-        return SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
-    target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
-    root = project.output_dir if log_path is None else target.resolve().parent
-    return SendLog.open(target, root, issue_id, create=not dry_run)
-
-
 class _GaveUp(Exception):
     """Temporary failures went on through every retry."""
 
@@ -390,14 +328,16 @@ def send_issue(
     }
     report = SendReport()
     suppressed: frozenset[str] = frozenset()
+    chosen: dict[str, str] = {}  # reader → the language they chose on the preferences page
     if not test:
         suppressions = suppressions or SuppressionList.for_project(project.root)
         found = suppressions.suppressed(tokens)
         suppressed, report.suppression_foreign = found.readers, found.foreign
         report.suppression_path = suppressions.path
+        chosen = LanguageChoices.beside(suppressions).chosen(tokens, project.languages.codes)
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
-    log = _send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
+    log = open_send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
     report.log_path = None if test else log.path
     delivery = None
     if settings is not None and not dry_run:
@@ -411,12 +351,14 @@ def send_issue(
             unsub = mac(log.key, "unsubscribe", issue_id, address)
             if unsub in log.sent:
                 report.skipped += 1
-            elif tokens.reader(address) in suppressed:
+            elif (reader := tokens.reader(address)) in suppressed:
                 report.suppressed += 1
             elif unsub in log.refused and not retry_refused:
                 report.refused_earlier.append(recipient.row)
             else:
-                edition = _edition(project, rendered, recipient.lang, report)
+                lang = chosen.get(reader, recipient.lang)
+                report.chose_language += lang != recipient.lang
+                edition = _edition(project, rendered, lang, report)
                 link = tokens.token(issue_id, address)
                 template = templates[edition.issue.lang]
                 message = _message(project, template, log.key, recipient, link, edition.issue)

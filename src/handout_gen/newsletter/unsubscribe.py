@@ -16,6 +16,7 @@ A token is ``<issue>.<reader>.<mac>``:
 
 The suppression file is JSON lines (``{"at", "token", "via"}``) appended with
 :class:`~handout_gen.core.files.AppendLog` (one write, fsync): tokens only, never an address.
+The readers' newsletter language choices (the preferences page) are kept the same way beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ SECRET_ENV = "HANDOUT_GEN_SECRET"  # noqa: S105 - a variable's name, not a secre
 SECRET_FILE_ENV = "HANDOUT_GEN_SECRET_FILE"  # noqa: S105 - a file holding it (preferred)
 SUPPRESSIONS_ENV = "HANDOUT_GEN_SUPPRESSIONS"  # where opt-outs are recorded
 DEFAULT_SUPPRESSIONS = Path("private") / "unsubscribed.jsonl"  # inside the project, never output/
+LANGUAGE_CHOICES = "newsletter-languages.jsonl"  # beside the suppression list
 MIN_SECRET_CHARS = 32
 SUPPRESSION_MODE = 0o640  # tokens only; the group lets `send` read what the web app wrote
 PART_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -168,18 +170,13 @@ class Suppressed:
     foreign: int  # lines made with another secret (or damaged): they match nobody
 
 
-class SuppressionList:
-    """The append-only suppression file the web app writes and ``send`` reads."""
+class _Journal:
+    """An append-only JSON-lines file of tokens that the web app writes and ``send`` reads."""
+
+    what = "journal"  # how messages name the file
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @classmethod
-    def for_project(cls, root: Path, environ: Mapping[str, str] | None = None) -> SuppressionList:
-        """``HANDOUT_GEN_SUPPRESSIONS``, or ``private/unsubscribed.jsonl`` in the project."""
-        env = os.environ if environ is None else environ
-        named = env.get(SUPPRESSIONS_ENV, "").strip()
-        return cls(Path(named).expanduser() if named else root / DEFAULT_SUPPRESSIONS)
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every whole line; a torn last line (a crash mid-write) is skipped."""
@@ -188,7 +185,7 @@ class SuppressionList:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise ConfigError(f"cannot read the suppression list {self.path}: {exc.strerror}") from None
+            raise ConfigError(f"cannot read the {self.what} {self.path}: {exc.strerror}") from None
         for line in text.splitlines():
             try:
                 entry = json.loads(line)
@@ -196,6 +193,25 @@ class SuppressionList:
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("token"), str):
                 yield entry
+
+    def _append(self, token: Unsubscribe, **fields: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "token": token.token, **fields}
+        with AppendLog(self.path, mode=SUPPRESSION_MODE) as log:
+            log.append(json.dumps(line, sort_keys=True) + "\n")
+
+
+class SuppressionList(_Journal):
+    """The append-only suppression file the web app writes and ``send`` reads."""
+
+    what = "suppression list"
+
+    @classmethod
+    def for_project(cls, root: Path, environ: Mapping[str, str] | None = None) -> SuppressionList:
+        """``HANDOUT_GEN_SUPPRESSIONS``, or ``private/unsubscribed.jsonl`` in the project."""
+        env = os.environ if environ is None else environ
+        named = env.get(SUPPRESSIONS_ENV, "").strip()
+        return cls(Path(named).expanduser() if named else root / DEFAULT_SUPPRESSIONS)
 
     def suppressed(self, tokens: UnsubscribeTokens) -> Suppressed:
         readers: set[str] = set()
@@ -212,8 +228,33 @@ class SuppressionList:
         """Record an opt-out (append, fsync); False when this reader is already on the list."""
         if any(reader_of(entry["token"]) == unsubscribe.reader for entry in self.entries()):
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "token": unsubscribe.token, "via": via}
-        with AppendLog(self.path, mode=SUPPRESSION_MODE) as log:
-            log.append(json.dumps(line, sort_keys=True) + "\n")
+        self._append(unsubscribe, via=via)
         return True
+
+
+class LanguageChoices(_Journal):
+    """The newsletter language each reader chose on the preferences page (the last choice
+    counts), kept beside the suppression list: ``{"at", "token", "language"}`` lines, tokens
+    only. ``send`` gives a reader who chose the edition in that language."""
+
+    what = "newsletter language choices"
+
+    @classmethod
+    def beside(cls, suppressions: SuppressionList) -> LanguageChoices:
+        return cls(suppressions.path.with_name(LANGUAGE_CHOICES))
+
+    def chosen(self, tokens: UnsubscribeTokens, offered: Collection[str] | None = None) -> dict[str, str]:
+        """Reader hash → language code, from the lines this secret verifies (of the languages
+        ``offered``: a language the practice no longer keeps is no choice)."""
+        found: dict[str, str] = {}
+        for entry in self.entries():
+            verified, language = tokens.verify(entry["token"]), entry.get("language")
+            if verified is None or not isinstance(language, str):
+                continue
+            if offered is None or language in offered:
+                found[verified.reader] = language
+        return found
+
+    def choose(self, reader: Unsubscribe, language: str) -> None:
+        """Record a choice (append, fsync)."""
+        self._append(reader, language=language)

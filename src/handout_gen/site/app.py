@@ -12,7 +12,10 @@ edition (``<url>/es/``: the Spanish edition's footer links there), and nothing e
   mail program's own unsubscribe button) or with the page's form unsubscribes at once: the
   token is checked (constant time), appended to the suppression list (fsync), and the answer
   is a 200 page, never a redirect (RFC 8058: redirected POSTs are unreliable).
-- ``GET <preferences>?t=TOKEN`` shows the one setting there is, with the same button.
+- ``GET <preferences>?t=TOKEN`` shows the reader's settings: the language of the newsletter
+  (when it comes in more than one) and the same unsubscribe button. ``POST <preferences>``
+  with the token and ``language`` records the choice (:class:`LanguageChoices`, tokens only)
+  and answers in that language; ``send`` gives the reader that edition from then on.
 
 A missing or altered token gets a page that says how else to unsubscribe (reply, phone).
 Configuration comes from the environment, so any WSGI server can run it:
@@ -35,7 +38,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from handout_gen.content.project import find_project_root, load_project
 from handout_gen.core.errors import ConfigError, HandoutGenError
-from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, Via, load_secret
+from handout_gen.newsletter.unsubscribe import (
+    LanguageChoices,
+    SuppressionList,
+    Unsubscribe,
+    UnsubscribeTokens,
+    Via,
+    load_secret,
+)
 from handout_gen.site.pages import SitePages
 from handout_gen.site.plan import Page, plan_site, reader_pages
 from handout_gen.site.urls import normalise
@@ -61,16 +71,20 @@ class UnsubscribeApp:
         project = load_project(root)
         self.tokens = tokens
         self.suppressions = suppressions
+        self.choices = LanguageChoices.beside(suppressions)
         plan = plan_site(project)
         self.pages = SitePages(plan)
-        languages = plan.languages("issue")
+        self.languages = plan.languages("issue")  # the newsletter's editions: what a reader may choose
         self.routes: dict[str, Page] = {}
-        self.actions: dict[str, str] = {}  # language → where its page's button posts
-        for kind, lang, url in reader_pages(project, languages):
+        self.actions: dict[tuple[str, str], str] = {}  # (kind, language) → where its page's form posts
+        self.preferences: dict[str, Page] = {}  # language → its preferences page
+        for kind, lang, url in reader_pages(project, self.languages):
             path = normalise(urlsplit(url).path) or ""
-            self.routes.setdefault(path, Page(path, kind, lang))  # an address kept as it is: the original's
-            if kind == "unsubscribe":
-                self.actions[lang] = urlsplit(url).path
+            # an address two languages share is kept as it is: the original's
+            page = self.routes.setdefault(path, Page(path, kind, lang))
+            self.actions.setdefault((kind, lang), urlsplit(url).path)
+            if kind == "preferences":
+                self.preferences.setdefault(lang, page)
         fonts = self.pages.urls.link("assets/fonts/")
         self.css = self.pages.stylesheet(fonts=fonts)
 
@@ -83,34 +97,69 @@ class UnsubscribeApp:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if method in ("GET", "HEAD"):
             body = self._show(page, _first(query, "t"))
-        elif method == "POST" and page.kind == "unsubscribe":
+        elif method == "POST":
             form = self._form(environ)
             if form is None:
                 return self._plain(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large\n")
             token = _first(form, "t") or _first(query, "t")
-            via: Via = "one-click" if _first(form, "List-Unsubscribe") == ONE_CLICK else "form"
-            body = self._unsubscribe(environ, page, token, via)
+            if page.kind == "unsubscribe":
+                via: Via = "one-click" if _first(form, "List-Unsubscribe") == ONE_CLICK else "form"
+                body = self._unsubscribe(environ, page, token, via)
+            else:
+                body = self._choose(environ, page, token, _first(form, "language"))
         else:
-            allowed = "GET, HEAD, POST" if page.kind == "unsubscribe" else "GET, HEAD"
             return self._plain(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed\n",
-                               [("Allow", allowed)])
+                               [("Allow", "GET, HEAD, POST")])
         status, html = body
         start_response(f"{status.value} {status.phrase}", [
             ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(html))), *HEADERS])
         return [b""] if method == "HEAD" else [html]
 
-    def _page(self, page: Page, state: str, token: str | None = None) -> bytes:
-        form = {"action": self.actions[page.lang], "token": token} if token else None
-        return self.pages.unsubscribe(page, state, form, inline_css=self.css)
+    def _page(self, page: Page, state: str, token: str | None = None, **extra: Any) -> bytes:
+        form = {"action": self.actions["unsubscribe", page.lang], "token": token} if token else None
+        return self.pages.unsubscribe(page, state, form, inline_css=self.css, **extra)
+
+    def _choice(self, page: Page, verified: Unsubscribe) -> dict[str, Any] | None:
+        """The preferences page's language form, the reader's last choice (else this page's
+        language) checked; none when the newsletter comes in one language."""
+        if len(self.languages) < 2:
+            return None
+        current = self.choices.chosen(self.tokens).get(verified.reader, page.lang)
+        languages = self.pages.project.languages
+        options = [{"lang": code, "dir": languages.direction(code), "label": languages.native(code),
+                    "checked": code == current} for code in self.languages]
+        return {"action": self.actions["preferences", page.lang], "token": verified.token, "options": options}
 
     def _show(self, page: Page, token: str | None) -> tuple[HTTPStatus, bytes]:
         """A GET: never changes anything (mail scanners open links too)."""
         if not token:
             return HTTPStatus.OK, self._page(page, "fallback")
-        if self.tokens.verify(token) is None:
+        verified = self.tokens.verify(token)
+        if verified is None:
             return HTTPStatus.BAD_REQUEST, self._page(page, "invalid")
-        state = "confirm" if page.kind == "unsubscribe" else "preferences"
-        return HTTPStatus.OK, self._page(page, state, token)
+        if page.kind == "unsubscribe":
+            return HTTPStatus.OK, self._page(page, "confirm", token)
+        return HTTPStatus.OK, self._page(page, "preferences", token, choice=self._choice(page, verified))
+
+    def _choose(self, environ: Mapping[str, Any], page: Page, token: str | None,
+                language: str | None) -> tuple[HTTPStatus, bytes]:
+        """A language chosen on the preferences page: recorded, and confirmed in that language."""
+        verified = self.tokens.verify(token) if token else None
+        if verified is None:
+            return HTTPStatus.BAD_REQUEST, self._page(page, "invalid")
+        if language not in self.languages or len(self.languages) < 2:  # not one the form offers
+            return HTTPStatus.BAD_REQUEST, self._page(
+                page, "preferences", verified.token, choice=self._choice(page, verified))
+        try:
+            self.choices.choose(verified, language)
+        except (HandoutGenError, OSError) as exc:
+            _log(environ, f"handout-gen preferences: could not record a language: {exc}")
+            return HTTPStatus.SERVICE_UNAVAILABLE, self._page(page, "not-saved")
+        what = f"reader {verified.reader} chose {language} (issue {verified.issue})"
+        _log(environ, f"handout-gen preferences: {what}")
+        answer = self.preferences.get(language, page)
+        chosen = self.pages.language_of(language, answer.lang)["language"]
+        return HTTPStatus.OK, self._page(answer, "saved", chosen=chosen)
 
     def _unsubscribe(self, environ: Mapping[str, Any], page: Page, token: str | None,
                      via: Via) -> tuple[HTTPStatus, bytes]:

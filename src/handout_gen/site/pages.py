@@ -310,13 +310,14 @@ class SitePages:
                          feed=self.urls.link(self.plan.of_kind("feed")[0].path))
 
     def unsubscribe(self, page: Page, state: str = "fallback", form: dict[str, str] | None = None,
-                    inline_css: str = "") -> bytes:
-        """The static fallback page (the app renders the same template with other states)."""
+                    inline_css: str = "", **extra: Any) -> bytes:
+        """The static fallback page (the app renders the same template with other states and
+        ``extra``: the preferences page's ``choice`` form, the ``chosen`` language's name)."""
         gettext = self.words(page.lang)
         info = self.page_info(page, gettext("Stop getting our emails"), gettext(
             "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
             noindex=True)
-        return self.html(TEMPLATES[page.kind], page, info, inline_css, state=state, form=form)
+        return self.html(TEMPLATES[page.kind], page, info, inline_css, state=state, form=form, **extra)
 
     def notfound(self, page: Page) -> bytes:
         """404.html: a mistyped or old printed address still reaches the home page and the phone

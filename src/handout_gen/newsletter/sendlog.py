@@ -1,0 +1,86 @@
+"""The send log: the journal that makes a newsletter send resumable, without an address in it.
+
+One fsynced JSON line per message (:class:`~handout_gen.core.files.AppendLog`): a first
+``start`` line with the issue and the log's own key, then ``sent`` and ``failed`` lines that
+name the list's row and an HMAC token of the address under that key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from handout_gen.content.project import Project
+from handout_gen.core.errors import SendError
+from handout_gen.core.files import AppendLog, ensure_dir, safe_join
+
+
+class SendLog:
+    """Append-only JSONL journal (a :class:`~handout_gen.core.files.AppendLog`), one fsynced line
+    per message, so a kill leaves at most one torn last line, which :meth:`open` ignores. The
+    file is 0600: it maps tokens to rows of the list.
+    """
+
+    def __init__(self, path: Path, key: bytes, sent: dict[str, int], log: AppendLog | None) -> None:
+        self.path = path
+        self.key = key
+        self.sent = sent  # token -> row
+        self.refused: set[str] = set()  # tokens the server refused permanently on an earlier run
+        self._log = log
+
+    @classmethod
+    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool) -> SendLog:
+        path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
+        key: bytes | None = None
+        sent: dict[str, int] = {}
+        refused: set[str] = set()
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line from a kill: that message was not recorded
+                if entry.get("event") == "start":
+                    if entry.get("issue") != issue_id:
+                        raise SendError(
+                            f"{path} is the send log of issue {entry.get('issue')}, not {issue_id}"
+                        )
+                    key = bytes.fromhex(entry["key"])
+                elif entry.get("event") == "sent":
+                    sent[entry["token"]] = entry["row"]
+                elif entry.get("event") == "failed":
+                    refused.add(entry["token"])
+        if not create:
+            log = cls(path, key or secrets.token_bytes(32), sent, None)
+        else:
+            ensure_dir(path.parent)
+            log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
+            if key is None:
+                log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+        log.refused = refused - sent.keys()
+        return log
+
+    def record(self, entry: dict[str, object]) -> None:
+        if self._log is None:
+            return
+        entry = {**entry, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        self._log.append(json.dumps(entry, sort_keys=True) + "\n")
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def open_send_log(
+    project: Project, issue_id: str, *, test: bool, log_path: Path | None, dry_run: bool
+) -> SendLog:
+    """The send log of a list send (opened, or created unless it is a dry run); none for a test send."""
+    if test:
+        return SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
+    target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
+    root = project.output_dir if log_path is None else target.resolve().parent
+    return SendLog.open(target, root, issue_id, create=not dry_run)
