@@ -178,6 +178,13 @@ def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[
                 tab.wait_for_load_state("load")
                 assert tab.locator("h1").inner_text() == done
                 assert axe_violations(tab) == []
+            tab.goto(f"email/preferences?t={token}", wait_until="load")  # a reader who reads Spanish
+            tab.get_by_label("Español").check()
+            tab.get_by_role("button", name="Save").click()
+            tab.wait_for_load_state("load")
+            assert tab.locator("h1").inner_text() == "Guardado"
+            assert tab.locator("html").get_attribute("lang") == "es"
+            assert axe_violations(tab) == []
             tab.context.close()
     finally:
         server.shutdown()
