@@ -29,7 +29,7 @@ from tests.fictional import write_csv
 
 from .cliutil import hg, hg_process
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
-from .pdfutil import in_order, pdf_text, pdfinfo, struct_texts, tool
+from .pdfutil import in_order, pdf_pages, pdf_text, pdfinfo, struct_texts, tool
 
 TODAY = "2026-11-24"
 CANARY = ("Zzyzx", "Testpatient")
@@ -122,7 +122,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practic
             roster = tmp / "roster.csv"
             write_csv(roster, rows, bom=True)
             made = hg_process(
-                project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2", check=True
+                project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2",
+                "--print-file", check=True
             )
             saved = {"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr}
             (tmp / "result.json").write_text(json.dumps(saved))
@@ -146,6 +147,50 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practic
 def text_of(batch: dict[str, Any], first_name: str) -> str:
     number = next(i for i, r in enumerate(batch["rows"], start=2) if r["first_name"] == first_name)
     return str(batch["texts"][number])
+
+
+def test_the_print_file_holds_every_packet_in_row_order_each_from_a_new_sheet(batch: dict[str, Any]) -> None:
+    """``--print-file``: the day's stack as one two-sided print job. Each packet's pages follow
+    in roster order, a packet with an odd page count gets a blank back (so the next one starts
+    a new sheet), bookmarks name rows and packet ids, and nothing names a patient outside the
+    pages (the file name, its metadata, the terminal)."""
+    run_dir: Path = batch["run_dir"]
+    printed = run_dir / "print-all.pdf"
+    assert stat.S_IMODE(printed.stat().st_mode) == 0o600
+    assert "No syntax or stream encoding errors found" in tool("qpdf", "--check", printed)
+    pages = pdf_pages(printed.read_bytes())
+    by_row = sorted((row, packet_id) for packet_id, row in batch["index"].items())
+    at, blanks = 0, 0
+    with pikepdf.open(printed) as pdf, pdf.open_outline() as outline:
+        marks = [(item.title, pdf.pages.index(pikepdf.Page(item.destination[0])))
+                 for item in outline.root]
+        titles = [f"Row {row} · packet {packet_id}" for row, packet_id in by_row]
+        assert [title for title, _ in marks] == titles
+        for (row, packet_id), (_, first) in zip(by_row, marks, strict=True):
+            own = pdf_pages((run_dir / f"packet_{packet_id}.pdf").read_bytes())
+            assert first == at and first % 2 == 0  # page 1, 3, 5…: the front of a sheet
+            assert pages[first:first + len(own)] == own, f"row {row}"
+            at = first + len(own)
+            if len(own) % 2:
+                assert pages[at].strip() == ""  # the blank back
+                at, blanks = at + 1, blanks + 1
+        assert at == len(pdf.pages) and blanks > 0
+        info = " ".join(str(v) for v in pdf.docinfo.values())
+        assert "/Metadata" not in pdf.Root and info == f"Packets to print: run {run_dir.name}"
+    said = batch["result"].stdout
+    assert f"print file: print-all.pdf, {len(PATIENTS)} packet(s) in row order, {len(pages)} pages" in said
+    for row in batch["rows"]:
+        assert row["last_name"] not in said
+
+
+def test_a_print_file_is_never_encrypted_so_it_is_refused_with_encrypt(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**BASE, **PATIENTS[0], "password": "correct horse"}])
+    done = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY,
+              "--encrypt", "--print-file")
+    assert done.returncode == 2 and "--print-file cannot be combined with --encrypt" in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_packet_names_only_its_own_patient(batch: dict[str, Any]) -> None:
@@ -348,7 +393,7 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     names = {p.name for p in run_dir.iterdir()}
     packets_on_disk = {f"packet_{packet_id}.pdf" for packet_id in batch["index"]}
     assert len(packets_on_disk) == len(PATIENTS)
-    assert names == {".handout-gen-run", "audit.jsonl", "index.csv", *packets_on_disk}
+    assert names == {".handout-gen-run", "audit.jsonl", "index.csv", "print-all.pdf", *packets_on_disk}
     for path in run_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     records = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
@@ -362,6 +407,9 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     packets = [r for r in records if r["event"] == "packet"]
     assert {r["packet"] for r in packets} == set(batch["index"])
     import hashlib
+
+    (printed,) = [r for r in records if r["event"] == "print-file"]
+    assert hashlib.sha256((run_dir / "print-all.pdf").read_bytes()).hexdigest() == printed["sha256"]
 
     for record in packets:
         assert set(record) == {"time", "user", "event", "run", "packet", "versions", "sha256", "encrypted"}

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, encrypt: bool,
                 skip_invalid: bool, today: Any, allow_late: bool, allow_closed: bool,
-                delivery_days: int | None) -> Any:
+                delivery_days: int | None, print_file: bool = False) -> Any:
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
@@ -27,7 +27,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
         skip_invalid=skip_invalid, today=today or dt.date.today(), allow_late=allow_late,
-        allow_closed=allow_closed, delivery_days=delivery_days,
+        allow_closed=allow_closed, delivery_days=delivery_days, print_file=print_file,
     )
     bar: dict[str, Any] = {}
 
@@ -47,6 +47,11 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
     click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
+    if report.print_file is not None:
+        made = report.print_file
+        backs = f", {made.blanks} blank back(s) so each packet starts a new sheet" if made.blanks else ""
+        click.echo(f"print file: {made.path.name}, {made.packets} packet(s) in row order, {made.pages} pages "
+                   f"({made.sheets} sheets two-sided{backs})")
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:
@@ -161,14 +166,17 @@ TODAY_HELP = ("Print as of this date (YYYY-MM-DD; default: today): what 'in the 
 @click.option("--encrypt", is_flag=True,
               help="AES-256 password-protect each PDF with the roster's 'password' column.")
 @click.option("--check", "check_only", is_flag=True, help="Check every row and write nothing.")
+@click.option("--print-file", is_flag=True,
+              help="Also write print-all.pdf: every packet in roster order, for one two-sided print job "
+                   "(a blank back after a packet with an odd page count).")
 @click.option("--allow-late", is_flag=True, help=ALLOW_LATE_HELP)
 @click.option("--allow-closed", is_flag=True, help=ALLOW_CLOSED_HELP)
 @click.option("--delivery-days", type=click.IntRange(0, 14), default=None, metavar="DAYS", help=DELIVERY_HELP)
 @click.option("--today", callback=_iso_date, metavar="DATE", help=TODAY_HELP)
 @pass_root
 def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, skip_invalid: bool,
-            encrypt: bool, check_only: bool, allow_late: bool, allow_closed: bool, delivery_days: int | None,
-            today: Any) -> None:
+            encrypt: bool, check_only: bool, print_file: bool, allow_late: bool, allow_closed: bool,
+            delivery_days: int | None, today: Any) -> None:
     """Make a private information packet for every patient of a roster (CSV or JSON).
 
     Every row is checked first; if any row is bad, all problems are listed (row and
@@ -191,6 +199,7 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     \b
     Example:
       handout-gen packets tomorrow.csv
+      handout-gen packets tomorrow.csv --print-file   # + print-all.pdf: one job for the day's stack
       handout-gen packets tomorrow.csv -o /secure/share/packets --encrypt
       handout-gen packets content/rosters/sample-roster.csv --today 2026-11-20 --skip-invalid
       handout-gen packets tomorrow.csv --check
@@ -221,8 +230,11 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
         if summary.late:
             click.echo(_late_line(summary.late))
         return
+    if print_file and encrypt:
+        raise click.UsageError("--print-file cannot be combined with --encrypt: each packet has its own "
+                               "password, and the print file is one unencrypted copy for the printer")
     report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late,
-                         allow_closed, delivery_days)
+                         allow_closed, delivery_days, print_file=print_file)
     if report.skipped_rows:
         sys.exit(EXIT_PARTIAL)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import OutputError, Problem, RosterError
+from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.packets.folder import RunFolder, new_run_dir
@@ -37,6 +37,7 @@ from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
 from handout_gen.packets.patient import PacketVariant, PatientRow
 from handout_gen.packets.pool import WorkerPool, result, stopping
+from handout_gen.packets.printfile import PrintFile, write_print_file
 from handout_gen.packets.roster import late_rules
 from handout_gen.packets.roster_check import check_roster, iter_roster
 
@@ -60,6 +61,7 @@ class RunOptions:
     allow_late: bool = False  # rules the print date is too late for print "Call us today"
     allow_closed: bool = False  # rows outside the clinic's opening hours are not bad rows
     delivery_days: int | None = None  # days until the patients have the packets (None: packet.yaml's)
+    print_file: bool = False  # also every packet in one file for one print job (printfile.py)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class RunReport:
     skipped_rows: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     late: dict[int, tuple[str, ...]] = field(default_factory=dict)  # --allow-late: "Call us today" rows
+    print_file: PrintFile | None = None
 
 
 # --- worker processes (fork: they inherit the loaded project) -------------------------------
@@ -273,6 +276,8 @@ def run_packets(
     However the run ends short of a kill (done, an error, a full disk, Ctrl-C), the folder
     then holds only complete packets, each listed in the index and the audit log.
     """
+    if options.print_file and options.encrypt:
+        raise ConfigError(PRINT_FILE_ENCRYPTED)
     kit = load_kit(project).delivered_in(options.delivery_days)
     plan = _validate(kit, roster, options)
     # Everything is validated: only now is anything created on disk. From here on a Ctrl-C
@@ -295,6 +300,13 @@ def run_packets(
             if on_total and plan.total:
                 on_total(plan.total)
             _make(kit, plan, options, _Target(out_root, folder, held), report, progress)
+            if options.print_file:
+                held.check()
+                report.print_file = write_print_file(run_dir, out_root)
+                if report.print_file is not None:
+                    made = report.print_file
+                    folder.audit({"event": "print-file", "file": made.path.name, "packets": made.packets,
+                                  "pages": made.pages, "sha256": made.sha256})
             folder.audit({"event": "run-complete", "packets": report.written})
         except BaseException as exc:
             folder.close(exc)
@@ -311,6 +323,8 @@ def run_packets(
 
 
 SKIPPED = "skipped.csv"
+PRINT_FILE_ENCRYPTED = ("a print file cannot be encrypted: each packet has its own password. Print the "
+                        "packets one by one, or make the print file in a run without --encrypt")
 
 
 def skipped_csv(problems: list[Problem]) -> str:

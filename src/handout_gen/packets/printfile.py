@@ -1,0 +1,85 @@
+"""The day's print file: every packet of a run in one PDF, for one print job at the desk.
+
+Printing a day's stack as 30 jobs is slow on most office printers and easy to get out of
+order; one file sent as one two-sided job runs each packet's last page into the next one's
+first when a packet has an odd page count. So the print file gives each such packet a blank
+back page, and every packet starts on a sheet of its own, in the roster's row order. Its
+bookmarks name each packet by roster row and packet id (never by patient), so one packet can
+be found and printed again.
+
+It is a copy for the printer, not for reading on a screen: its pages keep their text, but
+not the packets' structure trees (a screen reader user gets their own packet file). The
+packets stay as they are; the print file is written last, atomically, private like them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout_gen.core.files import write_file
+
+PRINT_FILE = "print-all.pdf"
+
+
+@dataclass(frozen=True)
+class PrintFile:
+    """What the print file holds, for the run's summary and its audit line."""
+
+    path: Path
+    packets: int
+    pages: int  # blank backs included
+    blanks: int
+    sha256: str
+
+    @property
+    def sheets(self) -> int:
+        """Sheets of paper it takes printed two-sided."""
+        return self.pages // 2
+
+
+def _listed(run_dir: Path) -> list[tuple[int, str]]:
+    """(row, packet id) of every packet the run's index lists, in row order."""
+    with (run_dir / "index.csv").open(encoding="utf-8", newline="") as handle:
+        return sorted((int(line["row"]), line["packet_id"]) for line in csv.DictReader(handle))
+
+
+def write_print_file(run_dir: Path, out_root: Path) -> PrintFile | None:
+    """Write ``print-all.pdf`` into ``run_dir`` from the packets its index lists (none: no file)."""
+    import pikepdf
+
+    listed = _listed(run_dir)
+    if not listed:
+        return None
+    combined = pikepdf.new()
+    blanks, version = 0, "1.7"
+    # The packets stay open until the file is saved: qpdf copies a page's streams then.
+    with ExitStack() as sources:
+        with combined.open_outline() as outline:
+            for row, packet_id in listed:
+                data = (run_dir / f"packet_{packet_id}.pdf").read_bytes()
+                packet = sources.enter_context(pikepdf.open(io.BytesIO(data)))
+                first, version = len(combined.pages), max(version, packet.pdf_version)
+                combined.pages.extend(packet.pages)
+                if len(packet.pages) % 2:
+                    left, bottom, right, top = (float(n) for n in packet.pages[-1].mediabox)
+                    combined.add_blank_page(page_size=(right - left, top - bottom))
+                    blanks += 1
+                outline.root.append(pikepdf.OutlineItem(f"Row {row} · packet {packet_id}", first))
+        for page in combined.pages:  # the structure trees stay with the packets
+            if "/StructParents" in page.obj:
+                del page.obj["/StructParents"]
+            for annotation in page.obj.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    del annotation["/StructParent"]
+        combined.docinfo["/Title"] = f"Packets to print: run {run_dir.name}"
+        combined.Root.PageMode = pikepdf.Name.UseOutlines
+        buffer = io.BytesIO()
+        combined.save(buffer, deterministic_id=True, compress_streams=True, min_version=version)
+    path, data = run_dir / PRINT_FILE, buffer.getvalue()
+    write_file(path, data, root=out_root, private=True)
+    return PrintFile(path, len(listed), len(combined.pages), blanks, hashlib.sha256(data).hexdigest())
