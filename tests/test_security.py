@@ -150,3 +150,25 @@ def test_unwritable_target_is_a_clean_error(tmp_path: Path) -> None:
     (out / "blocked").write_text("a file where a folder should be")
     with pytest.raises(OutputError, match=r"cannot write .*blocked/x.pdf: File exists"):
         write_file(out / "blocked" / "x.pdf", b"%PDF", root=out)
+
+
+def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -> None:
+    """A catalog's words are text: "<script>" in a Chinese msgstr is escaped on the web page,
+    and a link in one prints as its characters in the PDF, no link made of it."""
+    from handout_gen.site.pages import SitePages
+    from handout_gen.site.plan import plan_site
+
+    from .pdfutil import pdf_links
+
+    catalog = sample_project / "content" / "locale" / "zh.po"
+    text = catalog.read_text(encoding="utf-8")
+    text = text.replace('msgstr "跳到主要内容"', 'msgstr "跳到<script>alert(1)</script>主要内容"')
+    text = text.replace('msgstr "要点"', 'msgstr "<a href=\\"javascript:alert(2)\\">要点</a>"')
+    catalog.write_text(text, encoding="utf-8")
+    project = load_project(sample_project)
+    plan = plan_site(project)
+    page = SitePages(plan).render(plan.pages["zh/"]).decode()
+    assert "<script>alert" not in page and "跳到&lt;script&gt;alert(1)&lt;/script&gt;主要内容" in page
+    pdf = render_handout(project, "epidural-steroid-injection", Variant("zh"))
+    assert '<a href="javascript:alert(2)">要点</a>' in pdf_text(pdf)
+    assert not [link for link in pdf_links(pdf) if "javascript" in link]

@@ -13,6 +13,7 @@ import jinja2
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from markupsafe import escape
 
 from handout_gen.core import languages
 from handout_gen.core.paths import LOCALE_DIR
@@ -72,14 +73,22 @@ REWORDED = {
 }
 
 
+def _as_text(context: jinja2.runtime.Context, text: str) -> str:
+    """A catalog's words are text, never markup: Jinja's newstyle gettext marks what it gets
+    safe in an HTML template, so a translator's "<script>" or "<a href=javascript:…>" would
+    reach the web pages and the PDFs' links. Escaped here, in HTML templates only (the text
+    part of a newsletter shows "&" as it is)."""
+    return escape(text) if context.eval_ctx.autoescape else text
+
+
 @jinja2.pass_context
 def gettext(context: jinja2.runtime.Context, message: str) -> str:
     lang = context.get("lang", languages.ORIGINAL)
     words = translations(lang, catalog_dir(context))
     text = words.gettext(message)
     if text == message and message in REWORDED and lang != languages.ORIGINAL:
-        return words.gettext(REWORDED[message])
-    return text
+        text = words.gettext(REWORDED[message])
+    return _as_text(context, text)
 
 
 @jinja2.pass_context
@@ -89,5 +98,5 @@ def ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int
     text = words.ngettext(singular, plural, n)
     if text in (singular, plural) and singular in REWORDED and lang != languages.ORIGINAL:
         before = words.gettext(REWORDED[singular])  # a catalog made before the plural forms
-        return text if before == REWORDED[singular] else before
-    return text
+        text = text if before == REWORDED[singular] else before
+    return _as_text(context, text)
