@@ -506,3 +506,42 @@ def test_the_preview_names_file_and_line_of_an_impossible_date(sample_project: P
     where = f"content/procedures/prp-injection.md:{line}"
     assert f"{where}: invalid YAML: &#x27;2026-02-30&#x27; is not a real date" in page
     assert "radiofrequency-ablation" in page and "ValueError" not in page  # the rest is previewed as usual
+
+
+@pytest.mark.parametrize("folder", ["templates", "content/procedures", "content/locale"])
+def test_a_project_folder_that_links_elsewhere_is_refused_before_anything_is_read(
+        sample_project: Path, tmp_path: Path, folder: str) -> None:
+    """A link to a file elsewhere was refused; a link to a folder elsewhere let every file in
+    it in. Now the folder itself is named, and nothing is built."""
+    inside = sample_project / folder
+    elsewhere = tmp_path / "elsewhere"
+    if inside.exists():
+        inside.rename(elsewhere)
+    else:
+        elsewhere.mkdir()
+    inside.symlink_to(elsewhere, target_is_directory=True)
+    done = hg(sample_project, "build")
+    assert done.returncode == 1 and not (sample_project / "output").exists()
+    assert f"  {folder}: resolves outside the project (a link to a folder elsewhere)" in done.stderr
+
+
+def test_a_catalog_that_links_elsewhere_or_is_not_utf8_is_named_never_read(
+        sample_project: Path, tmp_path: Path) -> None:
+    from handout_gen.checks.runner import run_checks
+
+    catalog = sample_project / "content" / "locale" / "zh.po"
+    elsewhere = tmp_path / "zh.po"
+    catalog.rename(elsewhere)
+    catalog.symlink_to(elsewhere)
+    args = ("handout", "epidural-steroid-injection", "--lang", "zh", "-o", tmp_path / "zh.pdf")
+    done = hg(sample_project, *args)
+    assert done.returncode == 1 and not (tmp_path / "zh.pdf").exists()
+    assert done.stderr == ("Error: content/locale/zh.po: resolves outside content/locale/ "
+                           "(a link to a file elsewhere); it was not read\n")
+    catalog.unlink()
+    catalog.write_bytes(elsewhere.read_bytes().replace("要点".encode(), b"\xff\xfe"))
+    done = hg(sample_project, *args)
+    assert done.stderr == "Error: content/locale/zh.po: is not UTF-8 text; save it as UTF-8\n"
+    report = run_checks(sample_project, pdf=False)
+    assert [(f.file, f.severity) for f in report.findings if "UTF-8" in f.message] == [
+        ("content/locale/zh.po", "error")]

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Message
 
 from handout_gen.checks.findings import Finding
 from handout_gen.content.project import Project
-from handout_gen.core.errors import relpath
+from handout_gen.core.errors import InputRefused, relpath
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.core.paths import LOCALE_DIR
-from handout_gen.render.catalogs import REWORDED
+from handout_gen.render.catalogs import REWORDED, read_catalog
 
 SHOWN = 5  # phrases quoted in the message; the count says how many more
-
-
-def _read(path: Path) -> Catalog:
-    with path.open("rb") as handle:
-        return read_po(handle)
 
 
 def _msgid(message: Message) -> str:
@@ -29,10 +23,10 @@ def _msgid(message: Message) -> str:
     return message.id if isinstance(message.id, str) else message.id[0]
 
 
-def _translated(path: Path) -> set[str]:
+def _translated(path: Path, root: Path | None = None) -> set[str]:
     """The msgids a catalog translates: a plural entry only when every one of its forms is
     (an empty one prints English)."""
-    return {_msgid(m) for m in _read(path)
+    return {_msgid(m) for m in read_catalog(path, root=root)
             if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
 
 
@@ -40,7 +34,7 @@ def catalog_findings(project: Project) -> list[Finding]:
     """One warning per language whose catalogs (the project's ``content/locale/<lang>.po``,
     then the tool's) miss a phrase of the built-in templates (``messages.pot``), and one for a
     phrase that got plural forms but is still translated with the one form it had before."""
-    pot = [m for m in _read(LOCALE_DIR / "messages.pot") if m.id]
+    pot = [m for m in read_catalog(LOCALE_DIR / "messages.pot") if m.id]
     wanted = sorted(_msgid(m) for m in pot)
     plural = sorted(_msgid(m) for m in pot if isinstance(m.id, tuple))
     findings = []
@@ -49,10 +43,17 @@ def catalog_findings(project: Project) -> list[Finding]:
             continue
         own = project.catalog_dir / f"{lang}.po"
         have: set[str] = set()
-        for path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
-            if path.is_file():
-                have |= _translated(path)
         name, source = project.languages.name(lang), relpath(own, project.root)
+        try:
+            tools = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+            for path, root in ((tools, None), (own, project.root)):
+                if path.is_file():
+                    have |= _translated(path, root)
+        except InputRefused as refused:  # every page in the language stops on it: an error
+            problem = refused.problem
+            findings.append(Finding(source, None, problem.rule or "translation.catalog", "error",
+                                    problem.message, "make it a real UTF-8 file in content/locale/"))
+            continue
         singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
         if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"
             findings.append(Finding(

@@ -236,13 +236,24 @@ def _load_recipe(
     return recipe, problems
 
 
+PROJECT_FOLDERS = ("content", "content/procedures", "content/newsletters", "content/locale", "content/assets",
+                   "templates", "handouts")
+
+
 def outside_files(root: Path) -> list[Problem]:
-    """Files in the shared folders (templates, recipes, assets) that resolve outside them.
+    """The project's folders that resolve outside it, and files in the shared folders
+    (templates, recipes, assets) that resolve outside them.
 
     Every output may use these folders, so such a file is a problem for the whole project;
     it is named and never opened or hashed.
     """
     problems = []
+    for name in PROJECT_FOLDERS:  # a folder that is a link to one elsewhere: all of it is outside
+        if (root / name).exists() and not inside(root / name, root):
+            message = "resolves outside the project (a link to a folder elsewhere); use a real folder"
+            problems.append(Problem(name, message, rule="references.outside"))
+    if problems:
+        return problems
     for folder in (root / "templates", root / "handouts", root / "content" / "assets"):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):

@@ -10,18 +10,36 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import escape
 
 from handout_gen.core import languages
+from handout_gen.core.errors import InputRefused, Problem, relpath
+from handout_gen.core.files import read_input
 from handout_gen.core.paths import LOCALE_DIR
 
 
-def _compile(po_path: Path, lang: str) -> Translations:
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=languages.locale(lang))
+def read_catalog(po_path: Path, lang: str | None = None, root: Path | None = None) -> Catalog:
+    """A ``.po`` file. A project's own (``root`` given) is read as every project input is
+    (:func:`read_input`: not through a link to a file elsewhere, not oversized), and one that
+    is not UTF-8 is a named problem (:class:`InputRefused`), not a traceback."""
+    if root is None:
+        data = po_path.read_bytes()
+    else:
+        data = read_input(po_path, folder=po_path.parent, root=root)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            message = "is not UTF-8 text; save it as UTF-8"
+            raise InputRefused(Problem(relpath(po_path, root), message, rule="translation.catalog")) from None
+    return read_po(io.BytesIO(data), locale=languages.locale(lang) if lang else None)
+
+
+def _compile(po_path: Path, lang: str, root: Path | None = None) -> Translations:
+    catalog = read_catalog(po_path, lang, root)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
@@ -45,9 +63,10 @@ def _translations(lang: str, own: Path | None, _state: tuple[int, int] | None) -
     if lang == languages.ORIGINAL:
         return NullTranslations()
     found: NullTranslations = NullTranslations()
-    for po_path in (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", own):
+    for po_path, root in ((LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", None),
+                          (own, own.parent.parent.parent if own else None)):
         if po_path is not None and po_path.is_file():
-            compiled = _compile(po_path, lang)
+            compiled = _compile(po_path, lang, root)
             compiled.add_fallback(found)
             found = compiled
     return found
