@@ -1151,3 +1151,19 @@ def test_today_other_than_today_is_said() -> None:
                                           "--today", day.isoformat()])
         assert (said in result.stderr) is (day == before), result.stderr
         assert "printing as of" not in result.stdout
+
+
+def test_a_long_unbroken_name_or_reference_stays_on_the_paper(warm_project: Path, tmp_path: Path) -> None:
+    """A name typed with no space in it (the longest a row may hold) and a reference as long as
+    one may be break inside the line on the letter; they ran off the paper."""
+    from .pdfutil import page_layout
+
+    out = tmp_path / "out"
+    hg(warm_project, "packet", "--first-name", "W" * 80, "--last-name", "Zzyzx", "--patient-id", "M" * 40,
+       "--procedure", "prp-injection", "--date", "2026-12-09", "--time", "9:30", "--location", "orchard",
+       "--physician", "okafor", "--today", TODAY, "-o", str(out), check=True)
+    (path,) = out.glob("*/packet_*.pdf")
+    data = path.read_bytes()
+    letter = page_layout(data, large_print=False)[0]
+    assert "W" * 20 in letter["text"] and "M" * 20 in letter["text"]
+    assert letter["clear"] >= 36  # at least half an inch of paper beside every character

@@ -353,7 +353,8 @@ def test_blood_thinner_name_required(catalog: Catalog) -> None:
     assert row.blood_thinner and row.blood_thinner_name == "Zapixaban (sample)"
 
 
-@pytest.mark.parametrize("char", ["\n", "\r", "\u202e", "\u202a", "\u2066", "\u2069"])
+@pytest.mark.parametrize("char", ["\n", "\r", "\u202e", "\u202a", "\u2066", "\u2069", "\u2028", "\u2029",
+                                  "\u200f"])
 @pytest.mark.parametrize("column", ["first_name", "last_name", "blood_thinner_stop"])
 def test_line_breaks_and_bidi_controls_refused(catalog: Catalog, char: str, column: str) -> None:
     thinner = {
@@ -372,6 +373,55 @@ def test_line_breaks_and_bidi_controls_refused(catalog: Catalog, char: str, colu
         "use one line of text"
     ]
     assert "Zzyzx" not in message and "Testpatient" not in message
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u00ad", "\u2060", "\ufeff"])
+def test_an_invisible_character_in_a_name_is_refused(tmp_path: Path, catalog: Catalog, char: str) -> None:
+    """Unseen on the page, yet it made "Win<ZWSP>ifred" at 14:00 another patient than
+    "Winifred" at 13:00 for the same-day check."""
+    _, problems = checked(tmp_path, catalog, [{**GOOD, "first_name": f"Win{char}ifred"}])
+    assert problems == [(2, "first_name", "schema", "contains an invisible character (a zero-width space or "
+                         "soft hyphen, often pasted from another program); type it again")]
+    assert checked(tmp_path, catalog, [{**GOOD, "first_name": "Lila\u200cMah"}])[1] == []  # ZWNJ: a letter's
+
+
+def test_a_long_reference_medicine_or_password_is_refused(tmp_path: Path) -> None:
+    """A reference or a medicine's name longer than its line ran off the page; a password past
+    127 bytes made a packet that no password opened (PDF keeps only the first 127)."""
+    catalog = load_kit(load_project(FIXTURE)).catalog(TODAY, require_password=True)
+    thinner = {"blood_thinner": "yes", "blood_thinner_name": "Q" * 61, "password": "é" * 64,
+               "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+               "blood_thinner_restart": "Start again the morning after your procedure."}
+    _, problems = checked(tmp_path, catalog, [{**GOOD, **thinner, "patient_id": "MH-" + "1" * 38}])
+    assert [(column, message) for _, column, _, message in problems] == [
+        ("blood_thinner_name", "is longer than 60 characters"),
+        ("patient_id", "is longer than 40 characters"),
+        ("password",
+         "is longer than a PDF password may be (127 bytes: about 127 letters, fewer with accents)"),
+    ]
+    fine = {**GOOD, **thinner, "blood_thinner_name": "Q" * 60, "password": "é" * 63, "patient_id": "M" * 40}
+    assert checked(tmp_path, catalog, [fine])[1] == []
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "[" + "9" * 5000 + "]"])
+def test_a_json_roster_too_deep_or_with_a_huge_number_is_named(tmp_path: Path, catalog: Catalog,
+                                                                text: str) -> None:
+    path = tmp_path / "roster.json"
+    path.write_text(text)
+    (problem,) = check_roster(path, catalog).problems
+    assert problem.message == "is not a roster this can read (a number too long or lists nested too deep)"
+
+
+def test_a_json_cell_that_is_not_text_is_a_bad_cell(tmp_path: Path, catalog: Catalog) -> None:
+    """An object printed as "Dear {'a': ['Ana']} Reyes", NaN as "nan"."""
+    path = tmp_path / "roster.json"
+    path.write_text(json.dumps([{**GOOD, "first_name": {"a": ["Ana"]}}, {**GOOD, "last_name": float("nan")},
+                                {**GOOD, "procedures": ["epidural-steroid-injection"]}]))
+    summary = check_roster(path, catalog)
+    assert [(p.line, p.field, p.message) for p in summary.problems] == [
+        (1, "first_name", "is not text, a number or true/false"),
+        (2, "last_name", "is not text, a number or true/false")]
+    assert summary.valid == 1
 
 
 def test_huge_cell_is_a_row_problem_not_a_traceback(tmp_path: Path, catalog: Catalog) -> None:

@@ -264,6 +264,21 @@ def test_patient_columns_are_refused(tmp_path: Path) -> None:
     assert "stenosis" not in str(info.value)
 
 
+def test_a_list_without_a_header_or_with_a_huge_cell_is_named_never_quoted(tmp_path: Path) -> None:
+    """Its first row is a reader's: the message once quoted their address as a column name."""
+    path = write_csv(tmp_path / "list.csv", "jane.doe@example.org,Jane\nben@example.org,Ben\n")
+    with pytest.raises(RosterError) as info:
+        load_recipients(path)
+    assert str(info.value) == (
+        "1 problem in list.csv; nothing was sent:\n  row 1: holds an email address, not column names: add a "
+        "header row (email, first_name, language)")
+    path = write_csv(tmp_path / "list.csv", "email,first_name\na@example.org," + "Zzyzx" * 40_000 + "\n")
+    with pytest.raises(RosterError) as info:
+        load_recipients(path)
+    assert str(info.value) == ("1 problem in list.csv; nothing was sent:\n  row 2: a cell is too long or "
+                               "the file is not valid CSV")
+
+
 def test_not_utf8_list(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_bytes("email,first_name\na@example.org,Jos\xe9\n".encode("latin-1"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,11 +58,15 @@ def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]
     email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
     name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
     lang_col = next((i for i, c in enumerate(columns) if c in LANGUAGE_COLUMNS), None)
+    if any("@" in cell for cell in header):  # no header: the first row is a reader's
+        message = "holds an email address, not column names: add a header row (email, first_name, language)"
+        raise RosterError([Problem(name, message, 1)], name, NOTHING_SENT)
     if email_col is None:
         problems.append(Problem(name, "needs an 'email' column", 1))
     for index, col in enumerate(columns):
         if col not in EMAIL_COLUMNS | NAME_COLUMNS | LANGUAGE_COLUMNS and col:
-            message = (f"column '{header[index].strip()}' is not allowed: a recipient "
+            # a header cell, never a reader's (a first row with an address in it stopped above)
+            message = (f"column '{header[index].strip()[:40]}' is not allowed: a recipient "
                        "list holds only email, first_name and language (never patient data)")
             problems.append(Problem(name, message, 1))
     if problems or email_col is None:
@@ -84,6 +89,15 @@ def load_recipients(path: Path, languages: Languages | None = None) -> list[Reci
     except OSError as exc:
         raise SendError(f"cannot read {path}: {exc.strerror}") from None
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(reader, name, languages)
+    except csv.Error as exc:  # its text can quote the cell: only where it is travels
+        problem = Problem(name, "a cell is too long or the file is not valid CSV", reader.line_num)
+        raise RosterError([problem], name, NOTHING_SENT) from exc
+
+
+def _read_rows(reader: Iterator[list[str]], name: str, languages: Languages) -> list[Recipient]:
+    """The header's columns, then every row checked; all problems raised together."""
     header = next(reader, None)
     if not header:
         problem = Problem(name, "the file is empty; it needs a header row with 'email'")

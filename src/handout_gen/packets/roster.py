@@ -52,10 +52,16 @@ MAX_NAME = 80
 MAX_INSTRUCTION = 400
 MAX_AHEAD_DAYS = 2 * 366
 MIN_PASSWORD = 8
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Printed as running text: a line break or a bidi override/isolate could reorder or hide
+MAX_PASSWORD_BYTES = 127  # AES-256 PDF passwords (ISO 32000-2 7.6.4.3.3)
+MAX_REFERENCE = 40  # patient_id: an opaque reference, printed on one line of the letter
+MAX_MEDICINE_NAME = 60
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Printed as running text: a line break or a bidi override/isolate/mark could reorder or hide
 # words of the letter (e.g. make a stop date read backwards), so they are refused.
-BREAK_BIDI_RE = re.compile("[\n\r\u202a-\u202e\u2066-\u2069]")
+BREAK_BIDI_RE = re.compile("[\n\r\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Invisible in print, yet they make "Win<ZWSP>ifred" another patient than "Winifred" to the
+# same-day check. (ZWJ and ZWNJ are letters' business in some scripts: allowed.)
+INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b\u2060-\u2064\ufeff]")
 # What an export leaves where it lost a letter ("Pe?a", "?ukasz"); no name has either.
 LOST_LETTER_RE = re.compile("[?\ufffd]")
 TEXT_COLUMNS = ("first_name", "last_name", "patient_id", "blood_thinner_name", "blood_thinner_stop",
@@ -157,11 +163,16 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
     for column, value in cells.items():
         if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
             bad(column, "contains a line break or a text-direction control character; use one line of text")
+        elif column in TEXT_COLUMNS and INVISIBLE_RE.search(value):
+            bad(column, "contains an invisible character (a zero-width space or soft hyphen, often pasted "
+                "from another program); type it again")
         elif CONTROL_RE.search(value):
             bad(column, "contains control characters")
-    for column in BLOOD_THINNER_COLUMNS:
-        if len(cells[column]) > MAX_INSTRUCTION:
-            bad(column, f"is longer than {MAX_INSTRUCTION} characters")
+    limits = {**dict.fromkeys(BLOOD_THINNER_COLUMNS, MAX_INSTRUCTION),
+              "blood_thinner_name": MAX_MEDICINE_NAME, "patient_id": MAX_REFERENCE}
+    for column, limit in limits.items():
+        if len(cells[column]) > limit:
+            bad(column, f"is longer than {limit} characters")
 
 
 def _garbled(name: str) -> bool:
@@ -414,6 +425,10 @@ def validate_row(
             problems.append(Problem("roster", message, row, "password", rule=UNLOCKED_RULE))
         elif len(cells["password"]) < MIN_PASSWORD:
             bad("password", f"is shorter than {MIN_PASSWORD} characters")
+        elif len(cells["password"].encode("utf-8")) > MAX_PASSWORD_BYTES:  # the rest is dropped:
+            # a packet that no one could open with the password the patient was given
+            bad("password", f"is longer than a PDF password may be ({MAX_PASSWORD_BYTES} bytes: about "
+                f"{MAX_PASSWORD_BYTES} letters, fewer with accents)")
     if problems or day is None or clock is None:
         return None, problems
     patient = PatientRow(

@@ -16,6 +16,7 @@ import csv
 import difflib
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -331,6 +332,10 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
     except json.JSONDecodeError as exc:
         yield 0, None, [Problem("roster", f"is not valid JSON (line {exc.lineno})")]
         return
+    except (ValueError, RecursionError):  # a number of thousands of digits, lists nested thousands deep
+        yield 0, None, [Problem("roster", "is not a roster this can read (a number too long or lists "
+                                "nested too deep)")]
+        return
     if isinstance(data, dict) and set(data) == {"patients"}:
         data = data["patients"]
     if not isinstance(data, list):
@@ -348,10 +353,22 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, list[Pr
             for k in keys
             if k not in (*COLUMNS, NAME)
         ]
+        problems += [Problem("roster", "is not text, a number or true/false", number, k)
+                     for k, v in keys.items() if k in (*COLUMNS, NAME) and not _json_cell(v)]
         if problems:
             yield number, None, problems
         else:
             yield number, *split_name(keys, number)
+
+
+def _json_cell(value: Any) -> bool:
+    """A value a cell can hold: text, a finite number, true/false, null, or a list of those
+    (the procedures); never an object, whose text would print as "{'a': …}", nor NaN."""
+    if isinstance(value, list):
+        return all(not isinstance(item, list) and _json_cell(item) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
 
 
 # --- cells as spreadsheets write them ----------------------------------------------------
