@@ -172,3 +172,15 @@ def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -
     pdf = render_handout(project, "epidural-steroid-injection", Variant("zh"))
     assert '<a href="javascript:alert(2)">要点</a>' in pdf_text(pdf)
     assert not [link for link in pdf_links(pdf) if "javascript" in link]
+
+
+def test_a_percent_encoded_dot_dot_image_is_dropped(sample_project: Path) -> None:
+    """"%2E%2E/" is "../" to the URL fetcher: it embedded a picture from the project's root,
+    outside content/, past the sanitiser, check and the build gate."""
+    Image.new("RGB", (43, 17), "green").save(sample_project / "secret.png")
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    marker = "## Who it may help {#who}"
+    hostile = '<img src="%2E%2E/secret.png" alt="a">\n\n![b](..%2Fsecret.png)\n\n'
+    path.write_text(path.read_text().replace(marker, hostile + marker))
+    pdf = render_handout(load_project(sample_project), "prp-injection", Variant())
+    assert (43, 17) not in _image_sizes(pdf)

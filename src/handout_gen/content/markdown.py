@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -46,9 +47,10 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     absolute or ``..`` sources could read files outside content/; the URL fetcher refuses
     them too, but removing them here keeps the output inert and free of warnings.
     """
-    if tag == "img" and attribute == "src" and (
-        SCHEME_RE.match(value) or value.startswith(("/", "\\")) or ".." in value.split("/")
-    ):
+    if tag != "img" or attribute != "src":
+        return value
+    plain = unquote(value)  # "%2E%2E/" is "../" to the URL fetcher, and "%2F" a "/"
+    if SCHEME_RE.match(plain) or plain.startswith(("/", "\\")) or ".." in plain.replace("\\", "/").split("/"):
         return None
     return value
 
