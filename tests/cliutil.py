@@ -12,6 +12,7 @@ stderr, which Click's runner does not capture.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def hg(project: Path, *args: str | Path, check: bool = False) -> subprocess.Comp
     return done
 
 
-def hg_process(project: Path, *args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """``handout-gen --project PROJECT ARGS`` as a new process (``python -m handout_gen``)."""
+def hg_process(project: Path, *args: str | Path, check: bool = False,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``handout-gen --project PROJECT ARGS`` as a new process (``python -m handout_gen``),
+    with ``env`` added to this one's environment."""
     command = [sys.executable, "-m", "handout_gen", "--project", str(project), *map(str, args)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, **(env or {})})
     done.stderr = _steady(done.stderr)
     if check:
         assert done.returncode == 0, done.stderr

@@ -121,9 +121,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practic
             project = copy_warm(tmp / "project", warm_practice)
             roster = tmp / "roster.csv"
             write_csv(roster, rows, bom=True)
+            (tmp / "tmpdir").mkdir()  # the run's $TMPDIR: what its workers leave behind
             made = hg_process(
                 project, "packets", roster, "-o", tmp / "out", "--today", TODAY, "--workers", "2",
-                "--print-file", check=True
+                "--print-file", check=True, env={"TMPDIR": str(tmp / "tmpdir")}
             )
             saved = {"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr}
             (tmp / "result.json").write_text(json.dumps(saved))
@@ -139,6 +140,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory, worker_id: str, warm_practic
         "result": result,
         "run_dir": run_dir,
         "out": out,
+        "tmpdir": tmp / "tmpdir",
         "index": index,
         "texts": texts,
     }
@@ -388,6 +390,8 @@ def _tree_nodes(node: Any) -> Iterator[Any]:
 
 
 def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
+    # the workers' WeasyPrint font folders are gone with them (no __del__ runs in a worker)
+    assert list(batch["tmpdir"].iterdir()) == []
     run_dir: Path = batch["run_dir"]
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     names = {p.name for p in run_dir.iterdir()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -54,23 +55,31 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(parent: int, inherited: tuple[int, ...], setup: Callable[[], None]) -> None:
-    """First thing in every worker: ignore Ctrl-C, die with the parent, drop the parent's files."""
+def _start_worker(parent: int, inherited: tuple[int, ...], setup: Callable[[], None],
+                  teardown: Callable[[], None] | None) -> None:
+    """First thing in every worker: ignore Ctrl-C, die with the parent, drop the parent's files.
+
+    A worker ends with ``os._exit``, which runs no ``__del__`` (WeasyPrint removes its font
+    folder in $TMPDIR in one); multiprocessing's exit finalizers do run, so ``teardown`` is
+    one of them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
     for fd in inherited:
         with contextlib.suppress(OSError):
             os.close(fd)  # closing our copy leaves the parent's lock and files as they are
+    if teardown is not None:
+        multiprocessing.util.Finalize(None, teardown, exitpriority=10)
     setup()
 
 
 class WorkerPool:
     """A fork-based process pool whose workers never outlive or outrun the run (see module doc)."""
 
-    def __init__(self, workers: int, setup: Callable[[], None], inherited: Iterable[int] = ()) -> None:
+    def __init__(self, workers: int, setup: Callable[[], None], inherited: Iterable[int] = (),
+                 teardown: Callable[[], None] | None = None) -> None:
         self.workers = workers
-        self._setup = setup
+        self._setup, self._teardown = setup, teardown
         self._inherited = tuple(inherited)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -78,7 +87,7 @@ class WorkerPool:
         global _STOP
         context = multiprocessing.get_context("fork")
         _STOP = context.RawValue(ctypes.c_bool, False)
-        args = (os.getpid(), self._inherited, self._setup)
+        args = (os.getpid(), self._inherited, self._setup, self._teardown)
         executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=args
         )

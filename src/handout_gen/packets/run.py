@@ -16,6 +16,7 @@ ignore Ctrl-C) are :mod:`~handout_gen.packets.pool`'s.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import logging
@@ -83,6 +84,12 @@ _WORKER: dict[str, Any] = {}
 def _init_worker() -> None:
     _WORKER["worker"] = PacketMaker(_PARENT["kit"], _PARENT["today"], _PARENT["cache_dir"])
     _WORKER.update(run_dir=_PARENT["run_dir"], out_root=_PARENT["out_root"], encrypt=_PARENT["encrypt"])
+
+
+def _end_worker() -> None:
+    """At a worker's exit: drop its renderer, so WeasyPrint's font folder in $TMPDIR goes too."""
+    _WORKER.clear()
+    gc.collect()
 
 
 def _ensure_task(part: Static) -> str:
@@ -396,7 +403,7 @@ def _make(
     import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
 
     try:
-        with WorkerPool(workers, _init_worker, folder.inherited()) as pool:
+        with WorkerPool(workers, _init_worker, folder.inherited(), _end_worker) as pool:
             pool.wait_all((pool.submit(_ensure_task, part) for part in statics), held)
             pending: set[Future[list[dict[str, Any]]]] = set()
             for rows_chunk in _chunks(_grouped(plan.rows()), chunk):
