@@ -325,6 +325,37 @@ def test_transient_errors_retried_then_resume_without_duplicates(
     assert (again.sent, again.skipped) == (0, 5) and len(handler.received) == 5
 
 
+def test_the_send_log_keeps_no_key_and_a_resume_with_another_secret_is_refused(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    """With its key in its first line, the log alone let anyone test a guessed address against
+    its tokens. The key now comes from the practice secret; its start line keeps a check."""
+    from handout_gen.newsletter.unsubscribe import UnsubscribeTokens, mac
+
+    handler, port = smtp
+    project = load_project(sample_project)
+    people = load_recipients(write_csv(tmp_path / "l.csv", "email\nana@example.org\nben@example.org\n"))
+    settings = SmtpSettings("127.0.0.1", port)
+    ours, other = UnsubscribeTokens(b"k" * 40), UnsubscribeTokens(b"j" * 40)
+    send_issue(project, ISSUE, people[:1], settings, rate=0, tokens=ours)
+    path = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
+    start, sent = (json.loads(line) for line in path.read_text().splitlines())
+    assert set(start) == {"event", "issue", "check", "at"} and "key" not in path.read_text()
+    assert b"k" * 40 not in path.read_bytes()
+    with pytest.raises(SendError, match="was started with another unsubscribe secret: resume it with"):
+        send_issue(project, ISSUE, people, settings, rate=0, tokens=other)
+    report = send_issue(project, ISSUE, people, settings, rate=0, tokens=ours)
+    assert (report.sent, report.skipped) == (1, 1) and len(handler.received) == 2
+    # a log started before, with its own key in its first line, still resumes with that key
+    key = bytes(range(32))
+    old = tmp_path / "old-log.jsonl"
+    old.write_text(json.dumps({"event": "start", "issue": ISSUE, "key": key.hex()}) + "\n"
+                   + json.dumps({"event": "sent", "row": 2, "token": mac(key, "unsubscribe", ISSUE,
+                                                                          "ana@example.org")}) + "\n")
+    resumed = send_issue(project, ISSUE, people, settings, rate=0, tokens=other, log_path=old)
+    assert (resumed.sent, resumed.skipped) == (1, 1)
+
+
 @pytest.mark.slow
 def test_killed_send_resumes_with_no_duplicate_and_no_miss(
     sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path

@@ -5,9 +5,10 @@ started again skips whoever it reached. Ctrl-C is held while a message is with t
 the message in flight is answered and logged before the send stops; only a hard stop (a kill,
 a crash, a power cut) while the server is answering can leave a delivered message unlogged,
 and that one message goes again on resume, with the same Message-ID. The log holds row
-numbers and HMAC tokens, never addresses: the unsubscribe token is HMAC(key, issue, address),
-so only someone holding both the list and the key (first log line) can map a token back to an
-address. Unsubscribe links carry a different token, made with the practice secret
+numbers and HMAC tokens, never addresses: a reader's token is HMAC(key, issue, address), and
+the key is made from the practice secret (:mod:`handout_gen.newsletter.sendlog`), so only
+someone holding the list and the secret can map a token back to an address. Unsubscribe links
+carry a different token, made with the practice secret too
 (:mod:`handout_gen.newsletter.unsubscribe`): the web app that checks them has the secret but
 never the list or the log. A list send skips every reader on the app's suppression list.
 Nothing the server says is shown or logged but its reply codes (``550 5.1.1``):
@@ -337,7 +338,8 @@ def send_issue(
         chosen = LanguageChoices.beside(suppressions).chosen(tokens, project.languages.codes)
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
-    log = open_send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run)
+    log = open_send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run,
+                        secret=tokens.secret)
     report.log_path = None if test else log.path
     delivery = None
     if settings is not None and not dry_run:

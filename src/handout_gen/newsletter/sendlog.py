@@ -1,12 +1,18 @@
 """The send log: the journal that makes a newsletter send resumable, without an address in it.
 
 One fsynced JSON line per message (:class:`~handout_gen.core.files.AppendLog`): a first
-``start`` line with the issue and the log's own key, then ``sent`` and ``failed`` lines that
-name the list's row and an HMAC token of the address under that key.
+``start`` line with the issue, then ``sent`` and ``failed`` lines that name the list's row and
+an HMAC token of the address under the log's key. The key is made from the practice secret
+and the issue (:func:`send_log_key`), never written down: whoever holds the log alone cannot
+test a guessed address against it. The start line keeps a check of the key, so a resume with
+another secret is refused rather than sending everyone the issue again. (A log started before,
+with its key in its start line, resumes with that key.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -32,9 +38,11 @@ class SendLog:
         self._log = log
 
     @classmethod
-    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool) -> SendLog:
+    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool, key: bytes) -> SendLog:
         path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
-        key: bytes | None = None
+        kept: bytes | None = None  # an older log's own key, from its start line
+        check: str | None = None
+        started = False
         sent: dict[str, int] = {}
         refused: set[str] = set()
         if path.is_file():
@@ -48,18 +56,25 @@ class SendLog:
                         raise SendError(
                             f"{path} is the send log of issue {entry.get('issue')}, not {issue_id}"
                         )
-                    key = bytes.fromhex(entry["key"])
+                    started = True
+                    kept = bytes.fromhex(entry["key"]) if "key" in entry else None
+                    check = entry.get("check")
                 elif entry.get("event") == "sent":
                     sent[entry["token"]] = entry["row"]
                 elif entry.get("event") == "failed":
                     refused.add(entry["token"])
+        if kept is None and check is not None and not hmac.compare_digest(check, _key_check(key)):
+            raise SendError(f"{path} was started with another unsubscribe secret: resume it with the same "
+                            "one (HANDOUT_GEN_SECRET_FILE), or it would send the issue again to everyone "
+                            "it reached")
+        key = kept or key
         if not create:
-            log = cls(path, key or secrets.token_bytes(32), sent, None)
+            log = cls(path, key, sent, None)
         else:
             ensure_dir(path.parent)
-            log = cls(path, key or secrets.token_bytes(32), sent, AppendLog(path))
-            if key is None:
-                log.record({"event": "start", "issue": issue_id, "key": log.key.hex()})
+            log = cls(path, key, sent, AppendLog(path))
+            if not started:
+                log.record({"event": "start", "issue": issue_id, "check": _key_check(key)})
         log.refused = refused - sent.keys()
         return log
 
@@ -75,12 +90,23 @@ class SendLog:
             self._log = None
 
 
+def send_log_key(secret: bytes, issue_id: str) -> bytes:
+    """The key of an issue's send log, from the practice secret: the same on every resume."""
+    return hmac.new(secret, b"send-log\n" + issue_id.encode(), hashlib.sha256).digest()
+
+
+def _key_check(key: bytes) -> str:
+    """What the start line keeps of the key: enough to tell another key, nothing to test an
+    address with."""
+    return hmac.new(key, b"send-log key check", hashlib.sha256).hexdigest()[:32]
+
+
 def open_send_log(
-    project: Project, issue_id: str, *, test: bool, log_path: Path | None, dry_run: bool
+    project: Project, issue_id: str, *, test: bool, log_path: Path | None, dry_run: bool, secret: bytes
 ) -> SendLog:
     """The send log of a list send (opened, or created unless it is a dry run); none for a test send."""
     if test:
         return SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
     target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
     root = project.output_dir if log_path is None else target.resolve().parent
-    return SendLog.open(target, root, issue_id, create=not dry_run)
+    return SendLog.open(target, root, issue_id, create=not dry_run, key=send_log_key(secret, issue_id))
