@@ -545,3 +545,22 @@ def test_a_catalog_that_links_elsewhere_or_is_not_utf8_is_named_never_read(
     report = run_checks(sample_project, pdf=False)
     assert [(f.file, f.severity) for f in report.findings if "UTF-8" in f.message] == [
         ("content/locale/zh.po", "error")]
+
+
+def test_an_oversized_packet_yaml_is_named_never_read_whole(
+        sample_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read whole before its size was checked, a 1.5 GB file was a MemoryError traceback."""
+    words = sample_project / "content" / "packet.yaml"
+    words.write_bytes(words.read_bytes() + b"#" * 2_000_000 + b"\n")
+    read_bytes = Path.read_bytes
+
+    def refuse_the_big_one(path: Path) -> bytes:
+        assert path.name != "packet.yaml", "packet.yaml was read whole"
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_the_big_one)
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [GOOD])
+    done = hg(sample_project, "packets", roster, "--check", "--today", TODAY.isoformat())
+    assert done.returncode == 1 and "content/packet.yaml: is 2," in done.stderr
+    assert "bytes; files here may be at most" in done.stderr and "Traceback" not in done.stderr

@@ -424,6 +424,14 @@ def test_a_json_cell_that_is_not_text_is_a_bad_cell(tmp_path: Path, catalog: Cat
     assert summary.valid == 1
 
 
+def test_a_header_cell_never_sends_control_characters_to_the_terminal(
+        tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "roster.csv"
+    write_csv(path, [{**GOOD, "Notes\x1b]0;owned\x07": "x"}])
+    message = str(RosterError(check_roster(path, catalog).problems, "roster.csv"))
+    assert "\x1b" not in message and "\x07" not in message and "column Notes?]0;owned?:" in message
+
+
 def test_huge_cell_is_a_row_problem_not_a_traceback(tmp_path: Path, catalog: Catalog) -> None:
     path = tmp_path / "roster.csv"
     write_csv(path, [GOOD, {**GOOD, "last_name": "Zzyzx" + "y" * 200_000}, GOOD])

@@ -283,6 +283,7 @@ def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
         assert status == 200 and lxml_html.document_fromstring(page).get("lang") == "es"
         assert "Guardado" in main_text(page) and "le enviaremos nuestro boletín en español" in main_text(page)
         recorded = choices_file(suppressions)
+        request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())  # pressed twice
         assert [(e["token"], e["language"]) for e in lines(recorded)] == [(token, "es")]
         assert "ana" not in recorded.read_text() and not suppressions.exists()
         assert recorded.stat().st_mode & 0o777 == 0o640

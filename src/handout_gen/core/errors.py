@@ -27,6 +27,12 @@ class Problem:
     severity: Severity = "error"
     rule: str = "schema"  # the ``check`` rule id, e.g. "references.unknown-slug"; never read from the message
 
+    def __post_init__(self) -> None:
+        # A column is named as its file names it, and a header cell may hold anything: a
+        # terminal is never sent its control characters (an escape sequence, a bell).
+        if self.field and not self.field.isprintable():
+            object.__setattr__(self, "field", "".join(c if c.isprintable() else "?" for c in self.field))
+
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         what = f"{self.field}: {self.message}" if self.field else self.message

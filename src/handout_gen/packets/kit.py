@@ -315,13 +315,15 @@ def load_kit(project: Project) -> Kit:
     if not text_path.is_file():
         msg = f"{relpath(text_path, project.root)} is missing: packets need their words (copy it from the sample project)"  # noqa: E501
         raise ConfigError(msg)
-    raw = text_path.read_bytes()
     source = relpath(text_path, project.root)
     values = practice_values(project.practice)
     text, lines, found = load_model(
         text_path, PacketText, project.root, lambda raw, where: substitute(raw, values, where)
     )
     problems += found
+    # Its bytes (the cache key of every packet part), once load_model has found it readable:
+    # a link to a file elsewhere or an oversized file is a problem above, never read here.
+    raw = read_input(text_path, folder=text_path.parent, root=project.root) if text is not None else b""
     if text is not None:
         text = _known_languages(text, project, source, lines)
         problems += _glyph_problems(text, project, source, lines)

@@ -151,7 +151,9 @@ class UnsubscribeApp:
             return HTTPStatus.BAD_REQUEST, self._page(
                 page, "preferences", verified.token, choice=self._choice(page, verified))
         try:
-            self.choices.choose(verified, language)
+            # the same choice again (a second press, a reload) adds no line
+            if self.choices.chosen(self.tokens).get(verified.reader) != language:
+                self.choices.choose(verified, language)
         except (HandoutGenError, OSError) as exc:
             _log(environ, f"handout-gen preferences: could not record a language: {exc}")
             return HTTPStatus.SERVICE_UNAVAILABLE, self._page(page, "not-saved")
