@@ -69,7 +69,7 @@ system-deps:
 demo: setup
 	$(HG) build
 	@# --- newsletter and packet demo steps (issues 3 and 4) ---
-	$(HG) packets content/rosters/sample-roster.csv -o output/packets --today 2026-11-20  # fixed date: the fictional sample roster never goes stale
+	$(HG) packets content/rosters/sample-roster.csv -o output/packets --today 2026-11-20 --print-file  # fixed date: the fictional sample roster never goes stale
 	$(HG) newsletter 2026-12 --esp mailchimp
 	$(HG) site  # output/site/: the page behind every printed URL (handout PDFs already built)
 	@echo "Done: see output/"
