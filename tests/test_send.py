@@ -253,30 +253,29 @@ def test_a_list_send_of_draft_text_is_refused_and_named_by_file(
             in result.stderr)
 
 
-def test_patient_columns_are_refused(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "list.csv", "email,first_name,Diagnosis\na@example.org,A,lumbar stenosis\n")
+def refusal(tmp_path: Path, text: str) -> str:
+    """What loading a recipient list of ``text`` says, refusing it."""
     with pytest.raises(RosterError) as info:
-        load_recipients(path)
-    assert str(info.value) == (
+        load_recipients(write_csv(tmp_path / "list.csv", text))
+    return str(info.value)
+
+
+def test_patient_columns_are_refused(tmp_path: Path) -> None:
+    said = refusal(tmp_path, "email,first_name,Diagnosis\na@example.org,A,lumbar stenosis\n")
+    assert said == (
         "1 problem in list.csv; nothing was sent:\n  row 1: column 'Diagnosis' is not "
         "allowed: a recipient list holds only email, first_name and language (never patient data)"
     )
-    assert "stenosis" not in str(info.value)
+    assert "stenosis" not in said
 
 
 def test_a_list_without_a_header_or_with_a_huge_cell_is_named_never_quoted(tmp_path: Path) -> None:
     """Its first row is a reader's: the message once quoted their address as a column name."""
-    path = write_csv(tmp_path / "list.csv", "jane.doe@example.org,Jane\nben@example.org,Ben\n")
-    with pytest.raises(RosterError) as info:
-        load_recipients(path)
-    assert str(info.value) == (
+    assert refusal(tmp_path, "jane.doe@example.org,Jane\nben@example.org,Ben\n") == (
         "1 problem in list.csv; nothing was sent:\n  row 1: holds an email address, not column names: add a "
         "header row (email, first_name, language)")
-    path = write_csv(tmp_path / "list.csv", "email,first_name\na@example.org," + "Zzyzx" * 40_000 + "\n")
-    with pytest.raises(RosterError) as info:
-        load_recipients(path)
-    assert str(info.value) == ("1 problem in list.csv; nothing was sent:\n  row 2: a cell is too long or "
-                               "the file is not valid CSV")
+    assert refusal(tmp_path, "email,first_name\na@example.org," + "Zzyzx" * 40_000 + "\n") == (
+        "1 problem in list.csv; nothing was sent:\n  row 2: a cell is too long or the file is not valid CSV")
 
 
 def test_not_utf8_list(tmp_path: Path) -> None:
