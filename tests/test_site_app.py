@@ -133,9 +133,21 @@ def test_a_spanish_reader_is_answered_in_spanish(app_server: tuple[WSGIServer, P
     status, _, html = request(server, "POST", f"{UNSUBSCRIBE}/es/", f"t={quote(token)}".encode())
     assert status == 200 and "Se ha dado de baja" in main_text(html)
     assert [(e["token"], e["via"]) for e in lines(suppressions)] == [(token, "form")]
+    # Ana has left: her settings page says so, and how to come back, not "we will send you"
     status, _, html = request(server, "GET", f"/email/preferences/es/?t={token}")
+    assert status == 200 and "Se ha dado de baja" in main_text(html)
+    assert "Llámenos al 555-0100" in main_text(html)
+    body = f"t={quote(token)}&language=en".encode()
+    status, _, html = request(server, "POST", "/email/preferences/es/", body)
+    assert "Se ha dado de baja" in main_text(html) and "enviaremos" not in main_text(html)
+    token = TOKENS.token("2026-12", "ben@example.org")
+    status, _, html = request(server, "GET", f"/email/preferences/es/?t={token}")
+    tree = lxml_html.document_fromstring(html)
     assert status == 200 and "Sus preferencias de correo" in main_text(html)
-    choose, stop = lxml_html.document_fromstring(html).findall(".//form")
+    assert tree.findtext(".//title").startswith("Sus preferencias de correo")
+    # the header's "English" keeps Ben's token: his settings in English, not the how-to-stop page
+    assert tree.xpath('//nav//a[@hreflang="en"]/@href') == [f"/email/preferences/?t={quote(token)}"]
+    choose, stop = tree.findall(".//form")
     assert (choose.get("action"), stop.get("action")) == ("/email/preferences/es/", f"{UNSUBSCRIBE}/es/")
     assert choose.xpath('.//input[@checked]/@value') == ["es"]  # the page's language until a reader chooses
     assert request(server, "GET", f"{UNSUBSCRIBE}/zh/?t={token}")[0] == 404  # no Chinese edition
@@ -281,7 +293,9 @@ def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
         token = lxml_html.document_fromstring(page).xpath('//form[1]//input[@name="t"]/@value')[0]
         status, _, page = request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())
         assert status == 200 and lxml_html.document_fromstring(page).get("lang") == "es"
-        assert "Guardado" in main_text(page) and "le enviaremos nuestro boletín en español" in main_text(page)
+        assert "Guardado" in main_text(page) and "se lo enviaremos en español" in main_text(page)
+        back = lxml_html.document_fromstring(page).xpath('//main//a[text()="Volver a sus preferencias de correo"]')
+        assert back[0].get("href") == f"/email/preferences/es/?t={quote(token)}"
         recorded = choices_file(suppressions)
         request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())  # pressed twice
         assert [(e["token"], e["language"]) for e in lines(recorded)] == [(token, "es")]

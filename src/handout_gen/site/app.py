@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from handout_gen.content.project import find_project_root, load_project
 from handout_gen.core.errors import ConfigError, HandoutGenError
@@ -116,8 +116,15 @@ class UnsubscribeApp:
         return [b""] if method == "HEAD" else [html]
 
     def _page(self, page: Page, state: str, token: str | None = None, **extra: Any) -> bytes:
-        form = {"action": self.actions["unsubscribe", page.lang], "token": token} if token else None
-        return self.pages.unsubscribe(page, state, form, inline_css=self.css, **extra)
+        """A page of the app. With the reader's ``token``, the unsubscribe button (where the
+        page has one) and the header's links to this page in other languages carry it."""
+        form = None
+        if token and state in ("confirm", "preferences"):
+            form = {"action": self.actions["unsubscribe", page.lang], "token": token}
+        return self.pages.unsubscribe(page, state, form, inline_css=self.css, token=token or "", **extra)
+
+    def _unsubscribed(self, verified: Unsubscribe) -> bool:
+        return verified.reader in self.suppressions.suppressed(self.tokens).readers
 
     def _choice(self, page: Page, verified: Unsubscribe) -> dict[str, Any] | None:
         """The preferences page's language form, the reader's last choice (else this page's
@@ -139,6 +146,8 @@ class UnsubscribeApp:
             return HTTPStatus.BAD_REQUEST, self._page(page, "invalid")
         if page.kind == "unsubscribe":
             return HTTPStatus.OK, self._page(page, "confirm", token)
+        if self._unsubscribed(verified):  # no settings to show: say so, and how to come back
+            return HTTPStatus.OK, self._page(page, "done")
         return HTTPStatus.OK, self._page(page, "preferences", token, choice=self._choice(page, verified))
 
     def _choose(self, environ: Mapping[str, Any], page: Page, token: str | None,
@@ -150,6 +159,8 @@ class UnsubscribeApp:
         if language not in self.languages or len(self.languages) < 2:  # not one the form offers
             return HTTPStatus.BAD_REQUEST, self._page(
                 page, "preferences", verified.token, choice=self._choice(page, verified))
+        if self._unsubscribed(verified):  # "we will send you" would be untrue
+            return HTTPStatus.OK, self._page(page, "done")
         try:
             # the same choice again (a second press, a reload) adds no line
             if self.choices.chosen(self.tokens).get(verified.reader) != language:
@@ -161,7 +172,8 @@ class UnsubscribeApp:
         _log(environ, f"handout-gen preferences: {what}")
         answer = self.preferences.get(language, page)
         chosen = self.pages.language_of(language, answer.lang)["language"]
-        return HTTPStatus.OK, self._page(answer, "saved", chosen=chosen)
+        back = f"{self.actions['preferences', answer.lang]}?t={quote(verified.token)}"
+        return HTTPStatus.OK, self._page(answer, "saved", verified.token, chosen=chosen, back=back)
 
     def _unsubscribe(self, environ: Mapping[str, Any], page: Page, token: str | None,
                      via: Via) -> tuple[HTTPStatus, bytes]:

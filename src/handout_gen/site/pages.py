@@ -70,9 +70,11 @@ class SitePages:
         """The link to a page of ``kind`` in ``lang``, or to the original where it has none."""
         return self.urls.link(self.plan.in_language(kind, key, lang).path)
 
-    def site_context(self, page: Page | None, lang: str, inline_css: str = "") -> dict[str, Any]:
+    def site_context(self, page: Page | None, lang: str, inline_css: str = "",
+                     query: str = "") -> dict[str, Any]:
         """What the frame of every page needs: links of the header (to the pages in ``lang``
-        where the site has them), logo, stylesheet, feed."""
+        where the site has them), logo, stylesheet, feed. ``query`` goes on the links to this
+        page in other languages (the unsubscribe app's pages keep the reader's token)."""
         gettext = self.words(lang)
         nav: list[tuple[str, PageKind]] = [
             (gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
@@ -91,7 +93,7 @@ class SitePages:
                 {"label": label, "href": self.link_to(kind, lang=lang), "current": _current(page, kind)}
                 for label, kind in nav
             ],
-            "languages": self.language_links(page, lang),
+            "languages": self.language_links(page, lang, query),
             "language_help": language_help(self.project, lang),
         }
 
@@ -104,7 +106,7 @@ class SitePages:
             found.setdefault((page.kind, page.key), {})[page.lang] = page
         return found
 
-    def language_links(self, page: Page | None, lang: str) -> list[dict[str, str]]:
+    def language_links(self, page: Page | None, lang: str, query: str = "") -> list[dict[str, str]]:
         """Every other language of the site, in its own name: this page in it, or that
         language's home where this page has no edition (a reader who arrives from a link or
         an email finds their language from any page)."""
@@ -113,9 +115,10 @@ class SitePages:
         here = self.page_editions.get((page.kind, page.key), {}) if page is not None else {}
         for code in languages.codes:
             if code != lang and code in homes:
-                target = here.get(code) or homes[code]
+                target, tail = (here[code], query) if code in here else (homes[code], "")
+                href = self.urls.link(target.path) + tail
                 links.append({"lang": code, "dir": languages.direction(code), "label": languages.native(code),
-                              "href": self.urls.link(target.path)})
+                              "href": href})
         return links
 
     def page_info(self, page: Page, title: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -133,14 +136,14 @@ class SitePages:
         return info
 
     def html(self, template: str, page: Page, info: dict[str, Any], inline_css: str = "",
-             **context: Any) -> bytes:
+             query: str = "", **context: Any) -> bytes:
         practice = self.project.practice
         direction = self.project.languages.direction(page.lang)
         text = render(self.env, template, lang=page.lang, dir=direction,
                       locale=self.project.languages.locale(page.lang),
                       **self.project.languages.punctuation(page.lang),
                       practice=practice, colors=practice.colors,
-                      page=info, site=self.site_context(page, page.lang, inline_css), **context)
+                      page=info, site=self.site_context(page, page.lang, inline_css, query), **context)
         numbers = [practice.phone, practice.after_hours_phone, *(loc.phone for loc in practice.locations)]
         text = dial_links(text, numbers)
         return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
@@ -310,14 +313,21 @@ class SitePages:
                          feed=self.urls.link(self.plan.of_kind("feed")[0].path))
 
     def unsubscribe(self, page: Page, state: str = "fallback", form: dict[str, str] | None = None,
-                    inline_css: str = "", **extra: Any) -> bytes:
+                    inline_css: str = "", token: str = "", **extra: Any) -> bytes:
         """The static fallback page (the app renders the same template with other states and
-        ``extra``: the preferences page's ``choice`` form, the ``chosen`` language's name)."""
+        ``extra``: the preferences page's ``choice`` form, the ``chosen`` language's name, the
+        way ``back`` to the settings). With the reader's ``token``, the header's other languages
+        of this page keep it."""
         gettext = self.words(page.lang)
-        info = self.page_info(page, gettext("Stop getting our emails"), gettext(
-            "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
-            noindex=True)
-        return self.html(TEMPLATES[page.kind], page, info, inline_css, state=state, form=form, **extra)
+        if state in SETTINGS_STATES:
+            info = self.page_info(page, gettext("Your email settings"), gettext(
+                "Choose the language of our newsletter, or stop getting it."), noindex=True)
+        else:
+            info = self.page_info(page, gettext("Stop getting our emails"), gettext(
+                "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
+                noindex=True)
+        query = f"?t={quote(token)}" if token else ""
+        return self.html(TEMPLATES[page.kind], page, info, inline_css, query, state=state, form=form, **extra)
 
     def notfound(self, page: Page) -> bytes:
         """404.html: a mistyped or old printed address still reaches the home page and the phone
@@ -371,6 +381,8 @@ class SitePages:
         data: bytes = lxml_html.tostring(tree, doctype="<!DOCTYPE html>", encoding="utf-8")
         return data + b"\n"
 
+
+SETTINGS_STATES = ("preferences", "saved", "not-saved")  # the unsubscribe app's settings pages
 
 # The menu item a detail page belongs under: a procedure under "Treatments" and so on.
 SECTION_OF: dict[str, PageKind] = {"procedure": "procedures", "location": "locations", "issue": "archive"}
