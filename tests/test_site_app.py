@@ -294,7 +294,8 @@ def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
         status, _, page = request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())
         assert status == 200 and lxml_html.document_fromstring(page).get("lang") == "es"
         assert "Guardado" in main_text(page) and "se lo enviaremos en español" in main_text(page)
-        back = lxml_html.document_fromstring(page).xpath('//main//a[text()="Volver a sus preferencias de correo"]')
+        tree = lxml_html.document_fromstring(page)
+        back = tree.xpath('//main//a[text()="Volver a sus preferencias de correo"]')
         assert back[0].get("href") == f"/email/preferences/es/?t={quote(token)}"
         recorded = choices_file(suppressions)
         request(server, "POST", url.path, f"t={quote(token)}&language=es".encode())  # pressed twice
