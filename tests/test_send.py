@@ -267,6 +267,7 @@ def test_patient_columns_are_refused(tmp_path: Path) -> None:
         "allowed: a recipient list holds only email, first_name and language (never patient data)"
     )
     assert "stenosis" not in said
+    assert "column 'red?[0m' is not allowed" in refusal(tmp_path, "email,red\x1b[0m\na@example.org,x\n")
 
 
 def test_a_list_without_a_header_or_with_a_huge_cell_is_named_never_quoted(tmp_path: Path) -> None:
@@ -339,12 +340,17 @@ def test_the_send_log_keeps_no_key_and_a_resume_with_another_secret_is_refused(
     send_issue(project, ISSUE, people[:1], settings, rate=0, tokens=ours)
     path = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
     start, sent = (json.loads(line) for line in path.read_text().splitlines())
-    assert set(start) == {"event", "issue", "check", "at"} and "key" not in path.read_text()
+    assert set(start) == {"event", "issue", "nonce", "check", "at"} and "key" not in path.read_text()
     assert b"k" * 40 not in path.read_bytes()
     with pytest.raises(SendError, match="was started with another unsubscribe secret: resume it with"):
         send_issue(project, ISSUE, people, settings, rate=0, tokens=other)
     report = send_issue(project, ISSUE, people, settings, rate=0, tokens=ours)
     assert (report.sent, report.skipped) == (1, 1) and len(handler.received) == 2
+    # the list sent again with a new log (a corrected issue): new Message-IDs, or mail systems
+    # drop the messages as repeats of the first
+    send_issue(project, ISSUE, people[:1], settings, rate=0, tokens=ours, log_path=tmp_path / "again.jsonl")
+    first, _, again = (message["Message-ID"] for _, message in handler.received)
+    assert first != again
     # a log started before, with its own key in its first line, still resumes with that key
     key = bytes(range(32))
     old = tmp_path / "old-log.jsonl"
@@ -555,3 +561,20 @@ def test_help_states_what_a_resumed_send_repeats_and_skips(sample_project: Path)
     assert ("One case can repeat a message: a kill or crash while the server is answering "
             "(delivered, not yet logged)") in text
     assert "--retry-refused Also try again the rows the server refused for good (5xx)" in text
+
+
+def test_a_chosen_language_the_issue_lacks_gives_the_lists_language_uncounted(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    from handout_gen.newsletter.unsubscribe import LanguageChoices, SuppressionList, UnsubscribeTokens
+
+    (sample_project / "content" / "newsletters" / f"{ISSUE}.es.md").unlink()  # English only
+    tokens = UnsubscribeTokens(b"k" * 40)
+    suppressions = SuppressionList(tmp_path / "unsubscribed.jsonl")
+    chose = tokens.verify(tokens.token(ISSUE, "ana@example.org"))
+    assert chose is not None
+    LanguageChoices.beside(suppressions).choose(chose, "es")
+    people = load_recipients(write_csv(tmp_path / "l.csv", "email\nana@example.org\n"))
+    report = send_issue(load_project(sample_project), ISSUE, people, None, dry_run=True, tokens=tokens,
+                        suppressions=suppressions)
+    assert report.by_language == {"en": 1} and report.chose_language == 0 and not report.fallback

@@ -16,6 +16,12 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 
+def printable(text: str) -> str:
+    """``text`` with every control character as "?". A column is named as its file names it,
+    and a header cell may hold anything: a terminal is never sent an escape sequence or a bell."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one input, located precisely enough to fix it."""
@@ -28,10 +34,8 @@ class Problem:
     rule: str = "schema"  # the ``check`` rule id, e.g. "references.unknown-slug"; never read from the message
 
     def __post_init__(self) -> None:
-        # A column is named as its file names it, and a header cell may hold anything: a
-        # terminal is never sent its control characters (an escape sequence, a bell).
         if self.field and not self.field.isprintable():
-            object.__setattr__(self, "field", "".join(c if c.isprintable() else "?" for c in self.field))
+            object.__setattr__(self, "field", printable(self.field))
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"

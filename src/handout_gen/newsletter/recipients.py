@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout_gen.core.errors import Problem, RosterError, SendError
+from handout_gen.core.errors import Problem, RosterError, SendError, printable
 from handout_gen.core.languages import ORIGINAL, Languages
 
 NOTHING_SENT = "nothing was sent"  # a list is checked whole before the first message goes out
@@ -66,7 +66,7 @@ def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]
     for index, col in enumerate(columns):
         if col not in EMAIL_COLUMNS | NAME_COLUMNS | LANGUAGE_COLUMNS and col:
             # a header cell, never a reader's (a first row with an address in it stopped above)
-            message = (f"column '{header[index].strip()[:40]}' is not allowed: a recipient "
+            message = (f"column '{printable(header[index].strip()[:40])}' is not allowed: a recipient "
                        "list holds only email, first_name and language (never patient data)")
             problems.append(Problem(name, message, 1))
     if problems or email_col is None:

@@ -358,7 +358,9 @@ def send_issue(
             elif unsub in log.refused and not retry_refused:
                 report.refused_earlier.append(recipient.row)
             else:
-                lang = chosen.get(reader, recipient.lang)
+                # the reader's choice where this issue has that edition, else the list's language
+                choice = chosen.get(reader)
+                lang = choice if choice and rendered.edition(choice) is not None else recipient.lang
                 report.chose_language += lang != recipient.lang
                 edition = _edition(project, rendered, lang, report)
                 link = tokens.token(issue_id, address)

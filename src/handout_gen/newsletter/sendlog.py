@@ -2,8 +2,8 @@
 
 One fsynced JSON line per message (:class:`~handout_gen.core.files.AppendLog`): a first
 ``start`` line with the issue, then ``sent`` and ``failed`` lines that name the list's row and
-an HMAC token of the address under the log's key. The key is made from the practice secret
-and the issue (:func:`send_log_key`), never written down: whoever holds the log alone cannot
+an HMAC token of the address under the log's key. The key is made from the practice secret,
+the issue and the log's nonce (:func:`send_log_key`), never written down: whoever holds the log alone cannot
 test a guessed address against it. The start line keeps a check of the key, so a resume with
 another secret is refused rather than sending everyone the issue again. (A log started before,
 with its key in its start line, resumes with that key.)
@@ -38,10 +38,11 @@ class SendLog:
         self._log = log
 
     @classmethod
-    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool, key: bytes) -> SendLog:
+    def open(cls, path: Path, root: Path, issue_id: str, *, create: bool, secret: bytes) -> SendLog:
         path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
         kept: bytes | None = None  # an older log's own key, from its start line
         check: str | None = None
+        nonce = secrets.token_hex(16)  # a new log's: a later log of the issue gets new ids
         started = False
         sent: dict[str, int] = {}
         refused: set[str] = set()
@@ -58,11 +59,12 @@ class SendLog:
                         )
                     started = True
                     kept = bytes.fromhex(entry["key"]) if "key" in entry else None
-                    check = entry.get("check")
+                    check, nonce = entry.get("check"), str(entry.get("nonce", ""))
                 elif entry.get("event") == "sent":
                     sent[entry["token"]] = entry["row"]
                 elif entry.get("event") == "failed":
                     refused.add(entry["token"])
+        key = send_log_key(secret, issue_id, nonce)
         if kept is None and check is not None and not hmac.compare_digest(check, _key_check(key)):
             raise SendError(f"{path} was started with another unsubscribe secret: resume it with the same "
                             "one (HANDOUT_GEN_SECRET_FILE), or it would send the issue again to everyone "
@@ -74,7 +76,7 @@ class SendLog:
             ensure_dir(path.parent)
             log = cls(path, key, sent, AppendLog(path))
             if not started:
-                log.record({"event": "start", "issue": issue_id, "check": _key_check(key)})
+                log.record({"event": "start", "issue": issue_id, "nonce": nonce, "check": _key_check(key)})
         log.refused = refused - sent.keys()
         return log
 
@@ -90,9 +92,12 @@ class SendLog:
             self._log = None
 
 
-def send_log_key(secret: bytes, issue_id: str) -> bytes:
-    """The key of an issue's send log, from the practice secret: the same on every resume."""
-    return hmac.new(secret, b"send-log\n" + issue_id.encode(), hashlib.sha256).digest()
+def send_log_key(secret: bytes, issue_id: str, nonce: str) -> bytes:
+    """The key of a send log, from the practice secret and the log's nonce (its start line):
+    the same on every resume of that log; another log of the issue (the list sent again after
+    a correction, a second list with --log) gets other Message-IDs, which mail systems would
+    otherwise drop as repeats."""
+    return hmac.new(secret, f"send-log\n{issue_id}\n{nonce}".encode(), hashlib.sha256).digest()
 
 
 def _key_check(key: bytes) -> str:
@@ -109,4 +114,4 @@ def open_send_log(
         return SendLog(Path(os.devnull), secrets.token_bytes(32), {}, None)
     target = log_path or project.output_dir / "newsletters" / issue_id / "send-log.jsonl"
     root = project.output_dir if log_path is None else target.resolve().parent
-    return SendLog.open(target, root, issue_id, create=not dry_run, key=send_log_key(secret, issue_id))
+    return SendLog.open(target, root, issue_id, create=not dry_run, secret=secret)

@@ -131,7 +131,7 @@ class UnsubscribeApp:
         language) checked; none when the newsletter comes in one language."""
         if len(self.languages) < 2:
             return None
-        current = self.choices.chosen(self.tokens).get(verified.reader, page.lang)
+        current = self.choices.chosen(self.tokens, self.languages).get(verified.reader, page.lang)
         languages = self.pages.project.languages
         options = [{"lang": code, "dir": languages.direction(code), "label": languages.native(code),
                     "checked": code == current} for code in self.languages]
@@ -163,7 +163,7 @@ class UnsubscribeApp:
             return HTTPStatus.OK, self._page(page, "done")
         try:
             # the same choice again (a second press, a reload) adds no line
-            if self.choices.chosen(self.tokens).get(verified.reader) != language:
+            if self.choices.chosen(self.tokens, self.languages).get(verified.reader) != language:
                 self.choices.choose(verified, language)
         except (HandoutGenError, OSError) as exc:
             _log(environ, f"handout-gen preferences: could not record a language: {exc}")
