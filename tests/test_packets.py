@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -166,13 +167,15 @@ def test_the_print_file_holds_every_packet_in_row_order_each_from_a_new_sheet(ba
     with pikepdf.open(printed) as pdf, pdf.open_outline() as outline:
         marks = [(item.title, pdf.pages.index(pikepdf.Page(item.destination[0])))
                  for item in outline.root]
-        titles = [f"Row {row} · packet {packet_id}" for row, packet_id in by_row]
-        assert [title for title, _ in marks] == titles
+        titles = [f"Row {row} · packet {packet_id} · " for row, packet_id in by_row]
+        assert [title[:len(start)] for (title, _), start in zip(marks, titles, strict=True)] == titles
         for (row, packet_id), (_, first) in zip(by_row, marks, strict=True):
             own = pdf_pages((run_dir / f"packet_{packet_id}.pdf").read_bytes())
             assert first == at and first % 2 == 0  # page 1, 3, 5…: the front of a sheet
             assert pages[first:first + len(own)] == own, f"row {row}"
             at = first + len(own)
+            title = next(title for title, page in marks if page == first)
+            assert title.endswith(f" · {-(-len(own) // 2)} sheets")  # to check the stack at the printer
             if len(own) % 2:
                 assert pages[at].strip() == ""  # the blank back
                 at, blanks = at + 1, blanks + 1
@@ -180,9 +183,21 @@ def test_the_print_file_holds_every_packet_in_row_order_each_from_a_new_sheet(ba
         info = " ".join(str(v) for v in pdf.docinfo.values())
         assert "/Metadata" not in pdf.Root and info == f"Packets to print: run {run_dir.name}"
     said = batch["result"].stdout
-    assert f"print file: print-all.pdf, {len(PATIENTS)} packet(s) in row order, {len(pages)} pages" in said
+    assert f"print file: {printed}: {len(PATIENTS)} packet(s) in row order, {len(pages)} pages" in said
     for row in batch["rows"]:
         assert row["last_name"] not in said
+
+
+def test_a_ctrl_c_while_the_print_file_is_made_leaves_none(batch: dict[str, Any], tmp_path: Path) -> None:
+    from handout_gen.packets.printfile import write_print_file
+
+    run_dir = tmp_path / batch["run_dir"].name
+    shutil.copytree(batch["run_dir"], run_dir)
+    (run_dir / "print-all.pdf").unlink()
+    answers = iter([False, False, True])  # Ctrl-C after two packets were merged
+    assert write_print_file(run_dir, tmp_path, stop=lambda: next(answers)) is None
+    assert next(answers, "all asked") == "all asked" and not (run_dir / "print-all.pdf").exists()
+    assert not list(run_dir.glob(".tmp-*"))
 
 
 def test_a_print_file_is_never_encrypted_so_it_is_refused_with_encrypt(tmp_path: Path) -> None:
@@ -191,7 +206,7 @@ def test_a_print_file_is_never_encrypted_so_it_is_refused_with_encrypt(tmp_path:
     write_csv(roster, [{**BASE, **PATIENTS[0], "password": "correct horse"}])
     done = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY,
               "--encrypt", "--print-file")
-    assert done.returncode == 2 and "--print-file cannot be combined with --encrypt" in done.stderr
+    assert done.returncode == 1 and "a print file cannot be encrypted: each packet has its own" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -400,6 +415,9 @@ def test_audit_log_and_modes(batch: dict[str, Any]) -> None:
     assert names == {".handout-gen-run", "audit.jsonl", "index.csv", "print-all.pdf", *packets_on_disk}
     for path in run_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    # in roster order once the run is done, however its chunks finished
+    assert [line.split(",")[1] for line in (run_dir / "index.csv").read_text().splitlines()] == [
+        "row", *map(str, range(2, 2 + len(PATIENTS)))]
     records = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
     assert records[0] == {**records[0], "event": "run-start", "print_date": TODAY, "delivery_days": 0,
                           "allow_late": False, "allow_closed": False}

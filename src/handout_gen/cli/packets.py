@@ -50,8 +50,12 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     if report.print_file is not None:
         made = report.print_file
         backs = f", {made.blanks} blank back(s) so each packet starts a new sheet" if made.blanks else ""
-        click.echo(f"print file: {made.path.name}, {made.packets} packet(s) in row order, {made.pages} pages "
-                   f"({made.sheets} sheets two-sided{backs})")
+        skipped = ", ".join(map(str, report.skipped_rows))
+        left_out = f" (row(s) {skipped} not in it)" if skipped else ""
+        click.echo(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
+                   f"pages, {made.sheets} sheets printed two-sided{backs}")
+        click.echo(f"Print it two-sided as one job (lp -o sides=two-sided-long-edge {made.path.name}), then "
+                   "delete it: the packets stay in the run folder.")
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:
@@ -230,9 +234,6 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
         if summary.late:
             click.echo(_late_line(summary.late))
         return
-    if print_file and encrypt:
-        raise click.UsageError("--print-file cannot be combined with --encrypt: each packet has its own "
-                               "password, and the print file is one unencrypted copy for the printer")
     report = _packet_run(project, roster, output, workers, encrypt, skip_invalid, today, allow_late,
                          allow_closed, delivery_days, print_file=print_file)
     if report.skipped_rows:

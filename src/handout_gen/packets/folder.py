@@ -30,7 +30,7 @@ from typing import Any
 
 from handout_gen import __version__
 from handout_gen.core.errors import OutputError
-from handout_gen.core.files import AppendLog, append_text, append_together, ensure_dir, safe_join
+from handout_gen.core.files import AppendLog, append_text, append_together, ensure_dir, safe_join, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 
 log = logging.getLogger("handout_gen")
@@ -204,8 +204,20 @@ class RunFolder:
             try:
                 if error is not None:
                     self._stopped(error)
+                else:
+                    self._sort_index()
             finally:
                 self._release()
+
+    def _sort_index(self) -> None:
+        """A finished run's index in roster order, as the desk reads it (chunks finish in any
+        order). Replaced whole, atomically; on a full disk it stays as it is, complete."""
+        path = self.run_dir / "index.csv"
+        header, *lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        ordered = sorted(lines, key=lambda line: int(line.rsplit(",", 1)[1]))
+        if ordered != lines:
+            with contextlib.suppress(OutputError):
+                write_file(path, header + "".join(ordered), root=self.run_dir, private=True)
 
     def _stopped(self, error: BaseException) -> None:
         reason = "interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__

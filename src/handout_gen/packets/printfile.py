@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,12 @@ def _listed(run_dir: Path) -> list[tuple[int, str]]:
         return sorted((int(line["row"]), line["packet_id"]) for line in csv.DictReader(handle))
 
 
-def write_print_file(run_dir: Path, out_root: Path) -> PrintFile | None:
-    """Write ``print-all.pdf`` into ``run_dir`` from the packets its index lists (none: no file)."""
+def write_print_file(
+    run_dir: Path, out_root: Path, stop: Callable[[], bool] = lambda: False
+) -> PrintFile | None:
+    """Write ``print-all.pdf`` into ``run_dir`` from the packets its index lists (none: no
+    file). ``stop`` is asked between packets: a Ctrl-C leaves no print file, and the run's
+    packets as they are."""
     import pikepdf
 
     listed = _listed(run_dir)
@@ -61,6 +66,8 @@ def write_print_file(run_dir: Path, out_root: Path) -> PrintFile | None:
     with ExitStack() as sources:
         with combined.open_outline() as outline:
             for row, packet_id in listed:
+                if stop():
+                    return None
                 data = (run_dir / f"packet_{packet_id}.pdf").read_bytes()
                 packet = sources.enter_context(pikepdf.open(io.BytesIO(data)))
                 first, version = len(combined.pages), max(version, packet.pdf_version)
@@ -69,7 +76,9 @@ def write_print_file(run_dir: Path, out_root: Path) -> PrintFile | None:
                     left, bottom, right, top = (float(n) for n in packet.pages[-1].mediabox)
                     combined.add_blank_page(page_size=(right - left, top - bottom))
                     blanks += 1
-                outline.root.append(pikepdf.OutlineItem(f"Row {row} · packet {packet_id}", first))
+                sheets = (len(combined.pages) - first) // 2  # to check the stack at the printer
+                title = f"Row {row} · packet {packet_id} · {sheets} sheet{'s' if sheets > 1 else ''}"
+                outline.root.append(pikepdf.OutlineItem(title, first))
         for page in combined.pages:  # the structure trees stay with the packets
             if "/StructParents" in page.obj:
                 del page.obj["/StructParents"]

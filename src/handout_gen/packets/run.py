@@ -304,12 +304,13 @@ def run_packets(
                      "allow_late": options.allow_late, "allow_closed": options.allow_closed}
             folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows),
                           **dates})
+            for warning in fallback_warnings(kit, plan.variants):  # said before a progress bar starts
+                log.warning("%s", warning)
             if on_total and plan.total:
                 on_total(plan.total)
             _make(kit, plan, options, _Target(out_root, folder, held), report, progress)
             if options.print_file:
-                held.check()
-                report.print_file = write_print_file(run_dir, out_root)
+                report.print_file = write_print_file(run_dir, out_root, stop=lambda: held.requested)
                 if report.print_file is not None:
                     made = report.print_file
                     folder.audit({"event": "print-file", "file": made.path.name, "packets": made.packets,
@@ -366,8 +367,6 @@ def _make(
 ) -> None:
     """Every packet of the plan: in this process for a small run, else over a worker pool."""
     cache_dir = kit.project.output_dir / CACHE
-    for warning in fallback_warnings(kit, plan.variants):
-        log.warning("%s", warning)
     statics = static_parts(kit, plan.variants, options.today)
     workers = options.workers or os.cpu_count() or 1
     chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
