@@ -14,11 +14,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from handout_gen.cli import cli
+from handout_gen.content import procedures
 from handout_gen.content.project import load_project
 from handout_gen.packets.kit import load_kit
 from handout_gen.packets.roster_check import iter_roster
@@ -510,7 +512,7 @@ def test_the_preview_names_file_and_line_of_an_impossible_date(sample_project: P
 
 @pytest.mark.parametrize("folder", ["templates", "content/procedures", "content/locale"])
 def test_a_project_folder_that_links_elsewhere_is_refused_before_anything_is_read(
-        sample_project: Path, tmp_path: Path, folder: str) -> None:
+        sample_project: Path, tmp_path: Path, folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A link to a file elsewhere was refused; a link to a folder elsewhere let every file in
     it in. Now the folder itself is named, and nothing is built."""
     inside = sample_project / folder
@@ -520,7 +522,16 @@ def test_a_project_folder_that_links_elsewhere_is_refused_before_anything_is_rea
     else:
         elsewhere.mkdir()
     inside.symlink_to(elsewhere, target_is_directory=True)
+    read: list[Path] = []  # what the procedures loader reads
+    real_read = procedures.read_input
+
+    def spy(path: Path, **kw: Any) -> bytes:
+        read.append(path)
+        return real_read(path, **kw)
+
+    monkeypatch.setattr(procedures, "read_input", spy)
     done = hg(sample_project, "build")
+    assert not [path for path in read if folder in str(path)]
     assert done.returncode == 1 and not (sample_project / "output").exists()
     assert f"  {folder}: resolves outside the project (a link to a folder elsewhere)" in done.stderr
 

@@ -172,6 +172,13 @@ def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -
     pdf = render_handout(project, "epidural-steroid-injection", Variant("zh"))
     assert '<a href="javascript:alert(2)">要点</a>' in pdf_text(pdf)
     assert not [link for link in pdf_links(pdf) if "javascript" in link]
+    # check tells the translator why their tags show
+    from handout_gen.checks.runner import run_checks
+
+    (warning,) = [f for f in run_checks(sample_project, pdf=False).findings if "hold markup" in f.message]
+    where = (warning.file, warning.rule, warning.severity)
+    assert where == ("content/locale/zh.po", "translation.catalog", "warning")
+    assert warning.message.startswith("2 phrase(s) hold markup or an entity, which prints as typed")
 
 
 def test_a_percent_encoded_dot_dot_image_is_dropped(sample_project: Path) -> None:

@@ -4,6 +4,7 @@ web pages, so ``check`` names them before a reader meets them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Message
@@ -30,6 +31,28 @@ def _translated(path: Path, root: Path | None = None) -> set[str]:
             if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
 
 
+# "<br>", "</b>", "&nbsp;", "&#160;": markup a translator may expect to work; it prints as typed
+MARKUP_RE = re.compile(r"</?[A-Za-z][^<>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+
+
+def _markup(path: Path, root: Path, source: str) -> list[Finding]:
+    """A warning for the phrases of a project's catalog that hold markup or an entity."""
+    if not path.is_file():
+        return []
+    strings: list[str] = []
+    for message in read_catalog(path, root=root):
+        if message.id:
+            forms = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            strings += [str(text) for text in forms if text]
+    marked = [text for text in strings if MARKUP_RE.search(text)]
+    if not marked:
+        return []
+    return [Finding(source, None, "translation.catalog", "warning",
+                    f"{len(marked)} phrase(s) hold markup or an entity, which prints as typed, never as "
+                    f"markup: {', '.join(repr(text) for text in marked[:SHOWN])}",
+                    "write the character itself (a non-breaking space, \"&\") and no tags")]
+
+
 def catalog_findings(project: Project) -> list[Finding]:
     """One warning per language whose catalogs (the project's ``content/locale/<lang>.po``,
     then the tool's) miss a phrase of the built-in templates (``messages.pot``), and one for a
@@ -54,6 +77,7 @@ def catalog_findings(project: Project) -> list[Finding]:
             findings.append(Finding(source, None, problem.rule or "translation.catalog", "error",
                                     problem.message, "make it a real UTF-8 file in content/locale/"))
             continue
+        findings += _markup(own, project.root, source)
         singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
         if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"
             findings.append(Finding(

@@ -271,12 +271,15 @@ def load_project(start: Path) -> Project:
     out and its problems kept in :attr:`Project.broken`.
     """
     root = find_project_root(start)
+    outside = outside_files(root)
+    if outside:  # nothing behind a link to a folder elsewhere is read, not even to name its problems
+        raise ValidationFailed(outside, "the project")
     practice, problems = load_practice(root)
     setup, found = load_languages(root / "content", root)
     problems += found
     values = practice_values(practice) if practice is not None else None
     loaded = load_procedures(root / "content", root, setup.languages, values)
-    problems += loaded.problems + outside_files(root)
+    problems += loaded.problems
     recipe, found = _load_recipe(root, {*loaded.procedures, *loaded.broken}, setup.languages)
     problems += found
     errors = [p for p in problems if p.severity == "error"]

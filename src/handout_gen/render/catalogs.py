@@ -64,7 +64,7 @@ def _translations(lang: str, own: Path | None, _state: tuple[int, int] | None) -
         return NullTranslations()
     found: NullTranslations = NullTranslations()
     for po_path, root in ((LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", None),
-                          (own, own.parent.parent.parent if own else None)):
+                          (own, own.parents[2] if own else None)):  # <root>/content/locale/<lang>.po
         if po_path is not None and po_path.is_file():
             compiled = _compile(po_path, lang, root)
             compiled.add_fallback(found)
