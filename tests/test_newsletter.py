@@ -194,12 +194,13 @@ def test_mailchimp_variant(rendered) -> None:  # type: ignore[no-untyped-def]
 
 def test_browser_copy_leaves_out_what_only_an_email_reader_needs(rendered) -> None:  # type: ignore[no-untyped-def]
     """The browser copy is the issue's public web page: no "view in browser" link, no "you are
-    getting this email because", no preferences link (it works only with a reader's token).
+    getting this email because", no preferences link (it works only with a reader's token),
+    no "Hello," to nobody.
     The unsubscribe link stays: its page says how to stop the emails without one."""
     email = lxml_html.document_fromstring(rendered.html).text_content()
     browser = lxml_html.document_fromstring(rendered.browser_html).text_content()
     email_only = ("View it in your browser", "You are getting this email because",
-                  "Update your email preferences")
+                  "Update your email preferences", "Hello,")
     assert all(words in email for words in email_only)
     assert not [words for words in email_only if words in browser]
     assert "Unsubscribe" in browser and rendered.issue.meta.subject in browser

@@ -166,7 +166,11 @@ def test_an_issue_page_leads_to_its_other_editions(built: Built) -> None:
     assert issue.xpath('//link[@rel="alternate"][@hreflang="es"]/@href') == [spanish_url]
     (spanish,) = issue.xpath('//header//nav//a[@hreflang="es"]')
     assert (spanish.get("href"), spanish.text_content()) == ("/newsletters/2026-12/es/", "Español")
+    assert issue.xpath("//header/p")[0].text_content() == "Tuesday, December 1, 2026"  # its days name no year
+    hrefs = issue.xpath("//a/@href")
+    assert not [href for href in hrefs if "utm_" in href] and f"{SITE_ROOT}locations" in " ".join(hrefs)
     back = page(site, "newsletters/2026-12/es/")
+    assert back.xpath("//header/p")[0].text_content() == "martes, 1 de diciembre de 2026"
     assert back.xpath('//header//nav//a[@hreflang="en"]/@href') == ["/newsletters/2026-12/"]
     metas = back.xpath("//meta[starts-with(@property, 'og:locale')]")
     locales = {m.get("property"): m.get("content") for m in metas}

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import load_editions
+from handout_gen.newsletter.links import plain_url
 from handout_gen.newsletter.render import render_issue
 from handout_gen.render.bidi import isolate_numbers
 from handout_gen.render.catalogs import translations
@@ -360,7 +361,7 @@ class SitePages:
         practice = self.project.practice
         context = {"lang": issue.lang, "practice": practice, "colors": practice.colors, "page": info,
                    "site": self.site_context(here, issue.lang),
-                   "archive": self.link_to("archive", lang=issue.lang)}
+                   "archive": self.link_to("archive", lang=issue.lang), "issue_date": issue.date}
         browser = render_issue(self.project, page.key, lang=page.lang).browser_html
         tree = lxml_html.document_fromstring(browser)
         head, body = tree.find("head"), tree.find("body")
@@ -371,6 +372,10 @@ class SitePages:
             path = self.urls.own_path(img.get("src", ""))
             if path is not None:
                 img.set("src", self.urls.link(path))
+        for link in tree.iter("a"):  # a visit from this page is not one from the email
+            href = link.get("href", "")
+            if "utm_" in href:
+                link.set("href", plain_url(href))
         article = body.find('.//div[@role="article"]')
         main = lxml_html.Element("main", id="main")
         article.addprevious(main)
