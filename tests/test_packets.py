@@ -200,6 +200,16 @@ def test_a_ctrl_c_while_the_print_file_is_made_leaves_none(batch: dict[str, Any]
     assert not list(run_dir.glob(".tmp-*"))
 
 
+def test_a_run_that_makes_no_packet_says_there_is_no_print_file(tmp_path: Path) -> None:
+    project = copy_sample(tmp_path / "project")
+    roster = tmp_path / "roster.csv"
+    write_csv(roster, [{**BASE, **PATIENTS[0], "procedures": "no-such-procedure"}])
+    done = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid",
+              "--print-file")
+    assert done.returncode == 3 and "no print file: no packet was made" in done.stdout
+    assert not list((tmp_path / "out").glob("*/print-all.pdf"))
+
+
 def test_a_print_file_is_never_encrypted_so_it_is_refused_with_encrypt(tmp_path: Path) -> None:
     project = copy_sample(tmp_path / "project")
     roster = tmp_path / "roster.csv"

@@ -47,6 +47,8 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
     click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
+    if print_file and report.print_file is None:
+        click.echo("no print file: no packet was made")
     if report.print_file is not None:
         made = report.print_file
         backs = f", {made.blanks} blank back(s) so each packet starts a new sheet" if made.blanks else ""
