@@ -514,7 +514,8 @@ def test_the_preview_names_file_and_line_of_an_impossible_date(sample_project: P
 def test_a_project_folder_that_links_elsewhere_is_refused_before_anything_is_read(
         sample_project: Path, tmp_path: Path, folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A link to a file elsewhere was refused; a link to a folder elsewhere let every file in
-    it in. Now the folder itself is named, and nothing is built."""
+    it in. Now the folder itself is named and nothing is built; for content/procedures the
+    loader's reads are watched too: not one file behind the link is opened."""
     inside = sample_project / folder
     elsewhere = tmp_path / "elsewhere"
     if inside.exists():

@@ -184,6 +184,7 @@ def test_the_print_file_holds_every_packet_in_row_order_each_from_a_new_sheet(ba
         assert "/Metadata" not in pdf.Root and info == f"Packets to print: run {run_dir.name}"
     said = batch["result"].stdout
     assert f"print file: {printed}: {len(PATIENTS)} packet(s) in row order, {len(pages)} pages" in said
+    assert f"(lp -o sides=two-sided-long-edge {printed})" in said  # runs from anywhere
     for row in batch["rows"]:
         assert row["last_name"] not in said
 
@@ -194,9 +195,10 @@ def test_a_ctrl_c_while_the_print_file_is_made_leaves_none(batch: dict[str, Any]
     run_dir = tmp_path / batch["run_dir"].name
     shutil.copytree(batch["run_dir"], run_dir)
     (run_dir / "print-all.pdf").unlink()
-    answers = iter([False, False, True])  # Ctrl-C after two packets were merged
-    assert write_print_file(run_dir, tmp_path, stop=lambda: next(answers)) is None
-    assert next(answers, "all asked") == "all asked" and not (run_dir / "print-all.pdf").exists()
+    for stop_at in (2, len(batch["index"])):  # after two packets, and once all are merged
+        answers = iter([False] * stop_at + [True])
+        assert write_print_file(run_dir, tmp_path, stop=answers.__next__) is None
+        assert next(answers, "all asked") == "all asked" and not (run_dir / "print-all.pdf").exists()
     assert not list(run_dir.glob(".tmp-*"))
 
 

@@ -359,6 +359,16 @@ def test_the_send_log_keeps_no_key_and_a_resume_with_another_secret_is_refused(
                                                                           "ana@example.org")}) + "\n")
     resumed = send_issue(project, ISSUE, people, settings, rate=0, tokens=other, log_path=old)
     assert (resumed.sent, resumed.skipped) == (1, 1)
+    # and so does one started with a check of its key but no nonce (the form before nonces)
+    from handout_gen.newsletter.sendlog import _key_check, send_log_key
+
+    key = send_log_key(b"k" * 40, ISSUE, None)
+    checked = tmp_path / "checked-log.jsonl"
+    checked.write_text(json.dumps({"event": "start", "issue": ISSUE, "check": _key_check(key)}) + "\n"
+                       + json.dumps({"event": "sent", "row": 2, "token": mac(key, "unsubscribe", ISSUE,
+                                                                              "ana@example.org")}) + "\n")
+    resumed = send_issue(project, ISSUE, people, settings, rate=0, tokens=ours, log_path=checked)
+    assert (resumed.sent, resumed.skipped) == (1, 1)
 
 
 @pytest.mark.slow

@@ -137,6 +137,9 @@ def test_a_spanish_reader_is_answered_in_spanish(app_server: tuple[WSGIServer, P
     status, _, html = request(server, "GET", f"/email/preferences/es/?t={token}")
     assert status == 200 and "Se ha dado de baja" in main_text(html)
     assert "Llámenos al 555-0100" in main_text(html)
+    # its other languages stay with her (her page in English says the same), not the how-to-stop page
+    english = lxml_html.document_fromstring(html).xpath('//nav//a[@hreflang="en"]/@href')
+    assert english == [f"/email/preferences/?t={quote(token)}"]
     body = f"t={quote(token)}&language=en".encode()
     status, _, html = request(server, "POST", "/email/preferences/es/", body)
     assert "Se ha dado de baja" in main_text(html) and "enviaremos" not in main_text(html)
@@ -311,3 +314,20 @@ def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
         assert "ana" not in second["stdout"]
     finally:
         controller.stop()
+
+
+def test_a_reader_whose_last_choice_is_no_longer_offered_can_choose_again(
+        app_server: tuple[WSGIServer, Path]) -> None:
+    """Their last line names a language the newsletter no longer comes in: no choice, so the
+    page checks its own language, and pressing Save records the new one."""
+    server, suppressions = app_server
+    token = TOKENS.token("2026-12", "dora@example.org")
+    choices_file(suppressions).parent.mkdir(parents=True, exist_ok=True)
+    for language in ("es", "zh"):
+        line = json.dumps({"at": "2026-11-01T00:00:00+00:00", "token": token, "language": language})
+        with choices_file(suppressions).open("a") as handle:
+            handle.write(line + "\n")
+    _, _, html = request(server, "GET", f"/email/preferences?t={token}")
+    assert lxml_html.document_fromstring(html).xpath('//input[@checked]/@value') == ["en"]
+    request(server, "POST", "/email/preferences", f"t={quote(token)}&language=es".encode())
+    assert [e["language"] for e in lines(choices_file(suppressions))] == ["es", "zh", "es"]

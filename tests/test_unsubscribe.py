@@ -171,6 +171,6 @@ def test_language_choices_sit_beside_the_list_and_the_last_offered_choice_counts
     with choices.path.open("a") as handle:
         handle.write(json.dumps({"token": stranger, "language": "es"}) + "\n")
     assert choices.chosen(TOKENS) == {ana.reader: "en", ben.reader: "zh"}
-    # a language the practice no longer keeps is no choice: the reader's earlier one counts
-    assert choices.chosen(TOKENS, offered=("en", "es")) == {ana.reader: "en", ben.reader: "es"}
+    # a language the practice no longer keeps is no choice, nor is the one chosen before it
+    assert choices.chosen(TOKENS, offered=("en", "es")) == {ana.reader: "en"}
     assert "ana" not in choices.path.read_text() and not suppressions.path.exists()

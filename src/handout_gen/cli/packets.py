@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,9 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         left_out = f" (row(s) {skipped} not in it)" if skipped else ""
         click.echo(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
                    f"pages, {made.sheets} sheets printed two-sided{backs}")
-        click.echo(f"Print it two-sided as one job (lp -o sides=two-sided-long-edge {made.path.name}), then "
-                   "delete it: the packets stay in the run folder.")
+        command = f"lp -o sides=two-sided-long-edge {shlex.quote(str(made.path))}"
+        click.echo(f"Print it two-sided as one job ({command}), then delete it: the packets stay in the "
+                   "run folder.")
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:

@@ -42,7 +42,7 @@ class SendLog:
         path = safe_join(root, os.path.relpath(path.resolve(), root.resolve()))
         kept: bytes | None = None  # an older log's own key, from its start line
         check: str | None = None
-        nonce = secrets.token_hex(16)  # a new log's: a later log of the issue gets new ids
+        nonce: str | None = secrets.token_hex(16)  # a new log's: a later log of the issue gets new ids
         started = False
         sent: dict[str, int] = {}
         refused: set[str] = set()
@@ -59,7 +59,7 @@ class SendLog:
                         )
                     started = True
                     kept = bytes.fromhex(entry["key"]) if "key" in entry else None
-                    check, nonce = entry.get("check"), str(entry.get("nonce", ""))
+                    check, nonce = entry.get("check"), entry.get("nonce")  # no nonce: an earlier log
                 elif entry.get("event") == "sent":
                     sent[entry["token"]] = entry["row"]
                 elif entry.get("event") == "failed":
@@ -92,12 +92,13 @@ class SendLog:
             self._log = None
 
 
-def send_log_key(secret: bytes, issue_id: str, nonce: str) -> bytes:
+def send_log_key(secret: bytes, issue_id: str, nonce: str | None) -> bytes:
     """The key of a send log, from the practice secret and the log's nonce (its start line):
     the same on every resume of that log; another log of the issue (the list sent again after
     a correction, a second list with --log) gets other Message-IDs, which mail systems would
     otherwise drop as repeats."""
-    return hmac.new(secret, f"send-log\n{issue_id}\n{nonce}".encode(), hashlib.sha256).digest()
+    label = f"send-log\n{issue_id}" if nonce is None else f"send-log\n{issue_id}\n{nonce}"
+    return hmac.new(secret, label.encode(), hashlib.sha256).digest()
 
 
 def _key_check(key: bytes) -> str:

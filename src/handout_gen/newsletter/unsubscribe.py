@@ -244,16 +244,15 @@ class LanguageChoices(_Journal):
         return cls(suppressions.path.with_name(LANGUAGE_CHOICES))
 
     def chosen(self, tokens: UnsubscribeTokens, offered: Collection[str] | None = None) -> dict[str, str]:
-        """Reader hash → language code, from the lines this secret verifies (of the languages
-        ``offered``: a language the practice no longer keeps is no choice)."""
-        found: dict[str, str] = {}
+        """Reader hash → language code: each reader's last choice of the lines this secret
+        verifies, where it is one of the languages ``offered`` (a language the practice no
+        longer keeps is no choice: not an earlier one either, so the app and ``send`` agree)."""
+        latest: dict[str, str] = {}
         for entry in self.entries():
             verified, language = tokens.verify(entry["token"]), entry.get("language")
-            if verified is None or not isinstance(language, str):
-                continue
-            if offered is None or language in offered:
-                found[verified.reader] = language
-        return found
+            if verified is not None and isinstance(language, str):
+                latest[verified.reader] = language
+        return {reader: lang for reader, lang in latest.items() if offered is None or lang in offered}
 
     def choose(self, reader: Unsubscribe, language: str) -> None:
         """Record a choice (append, fsync)."""

@@ -214,7 +214,10 @@ class RunFolder:
         order). Replaced whole, atomically; on a full disk it stays as it is, complete."""
         path = self.run_dir / "index.csv"
         header, *lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        ordered = sorted(lines, key=lambda line: int(line.rsplit(",", 1)[1]))
+        try:
+            ordered = sorted(lines, key=lambda line: int(line.rsplit(",", 1)[1]))
+        except (ValueError, IndexError):  # not a line this run wrote: leave the index as it is
+            return
         if ordered != lines:
             with contextlib.suppress(OutputError):
                 write_file(path, header + "".join(ordered), root=self.run_dir, private=True)

@@ -89,6 +89,8 @@ def write_print_file(
         combined.Root.PageMode = pikepdf.Name.UseOutlines
         buffer = io.BytesIO()
         combined.save(buffer, deterministic_id=True, compress_streams=True, min_version=version)
+    if stop():  # asked once more before the file appears
+        return None
     path, data = run_dir / PRINT_FILE, buffer.getvalue()
     write_file(path, data, root=out_root, private=True)
     return PrintFile(path, len(listed), len(combined.pages), blanks, hashlib.sha256(data).hexdigest())

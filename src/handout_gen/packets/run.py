@@ -311,6 +311,7 @@ def run_packets(
             _make(kit, plan, options, _Target(out_root, folder, held), report, progress)
             if options.print_file:
                 report.print_file = write_print_file(run_dir, out_root, stop=lambda: held.requested)
+                held.check()  # a Ctrl-C meanwhile: the run stops here, noted as stopped, not complete
                 if report.print_file is not None:
                     made = report.print_file
                     folder.audit({"event": "print-file", "file": made.path.name, "packets": made.packets,

@@ -96,7 +96,7 @@ class UnsubscribeApp:
             return self._plain(start_response, HTTPStatus.NOT_FOUND, "Not found\n")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if method in ("GET", "HEAD"):
-            body = self._show(page, _first(query, "t"))
+            body = self._show(environ, page, _first(query, "t"))
         elif method == "POST":
             form = self._form(environ)
             if form is None:
@@ -123,8 +123,14 @@ class UnsubscribeApp:
             form = {"action": self.actions["unsubscribe", page.lang], "token": token}
         return self.pages.unsubscribe(page, state, form, inline_css=self.css, token=token or "", **extra)
 
-    def _unsubscribed(self, verified: Unsubscribe) -> bool:
-        return verified.reader in self.suppressions.suppressed(self.tokens).readers
+    def _unsubscribed(self, environ: Mapping[str, Any], verified: Unsubscribe) -> bool:
+        """Is the reader on the suppression list? One that cannot be read is logged and taken
+        as no: the settings page still shows, and its Unsubscribe button says if it fails."""
+        try:
+            return verified.reader in self.suppressions.suppressed(self.tokens).readers
+        except (HandoutGenError, OSError) as exc:
+            _log(environ, f"handout-gen preferences: could not read the suppression list: {exc}")
+            return False
 
     def _choice(self, page: Page, verified: Unsubscribe) -> dict[str, Any] | None:
         """The preferences page's language form, the reader's last choice (else this page's
@@ -137,7 +143,7 @@ class UnsubscribeApp:
                     "checked": code == current} for code in self.languages]
         return {"action": self.actions["preferences", page.lang], "token": verified.token, "options": options}
 
-    def _show(self, page: Page, token: str | None) -> tuple[HTTPStatus, bytes]:
+    def _show(self, environ: Mapping[str, Any], page: Page, token: str | None) -> tuple[HTTPStatus, bytes]:
         """A GET: never changes anything (mail scanners open links too)."""
         if not token:
             return HTTPStatus.OK, self._page(page, "fallback")
@@ -146,8 +152,8 @@ class UnsubscribeApp:
             return HTTPStatus.BAD_REQUEST, self._page(page, "invalid")
         if page.kind == "unsubscribe":
             return HTTPStatus.OK, self._page(page, "confirm", token)
-        if self._unsubscribed(verified):  # no settings to show: say so, and how to come back
-            return HTTPStatus.OK, self._page(page, "done")
+        if self._unsubscribed(environ, verified):  # no settings to show: say so, and how to come back
+            return HTTPStatus.OK, self._page(page, "done", token)
         return HTTPStatus.OK, self._page(page, "preferences", token, choice=self._choice(page, verified))
 
     def _choose(self, environ: Mapping[str, Any], page: Page, token: str | None,
@@ -156,14 +162,14 @@ class UnsubscribeApp:
         verified = self.tokens.verify(token) if token else None
         if verified is None:
             return HTTPStatus.BAD_REQUEST, self._page(page, "invalid")
+        if self._unsubscribed(environ, verified):  # "we will send you" would be untrue
+            return HTTPStatus.OK, self._page(page, "done", verified.token)
         if language not in self.languages or len(self.languages) < 2:  # not one the form offers
             return HTTPStatus.BAD_REQUEST, self._page(
                 page, "preferences", verified.token, choice=self._choice(page, verified))
-        if self._unsubscribed(verified):  # "we will send you" would be untrue
-            return HTTPStatus.OK, self._page(page, "done")
         try:
             # the same choice again (a second press, a reload) adds no line
-            if self.choices.chosen(self.tokens, self.languages).get(verified.reader) != language:
+            if self.choices.chosen(self.tokens).get(verified.reader) != language:
                 self.choices.choose(verified, language)
         except (HandoutGenError, OSError) as exc:
             _log(environ, f"handout-gen preferences: could not record a language: {exc}")
