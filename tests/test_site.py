@@ -200,15 +200,21 @@ def test_sitemap_feed_and_robots(built: Built) -> None:
 def test_the_spanish_editions_footer_links_lead_to_spanish_pages(built: Built) -> None:
     """Where no unsubscribe app runs, a Spanish reader's link still opens a page in Spanish."""
     site, plan, _ = built
-    for path, kind in (("email/unsubscribe/es/", "unsubscribe"), ("email/preferences/es/", "preferences")):
+    said = {  # where no app runs the footer's links land here: what to do, not "use the link"
+        "unsubscribe": ("Dejar de recibir nuestros correos",
+                        "responda a uno de nuestros correos con la palabra «baja» o llámenos al 555-0100"),
+        "preferences": ("Sus preferencias de correo", "Para recibir nuestro boletín en otro idioma, o para "
+                        "dejar de recibirlo, responda a uno de nuestros correos o llámenos al 555-0100"),
+    }
+    for kind, (heading, words) in said.items():
+        path = f"email/{kind}/es/"
         assert (plan.pages[path].kind, plan.pages[path].lang) == (kind, "es")
         tree = page(site, path)
-        assert tree.get("lang") == "es" and tree.findtext(".//h1") == "Dejar de recibir nuestros correos"
+        assert tree.get("lang") == "es" and tree.findtext(".//h1") == heading
+        assert tree.findtext(".//title").startswith(heading)
         assert tree.xpath('//meta[@name="robots"]/@content') == ["noindex"]
-        # where no app runs the footer's link lands here: it says what to do, not "use the link"
         text = " ".join(tree.find(".//main").text_content().split())
-        assert "responda a uno de nuestros correos con la palabra «baja» o llámenos al 555-0100" in text
-        assert "enlace" not in text
+        assert words in text and "enlace" not in text
     assert "email/unsubscribe/zh/" not in plan.pages  # no newsletter in Chinese: no page either
 
 

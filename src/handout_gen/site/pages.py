@@ -320,6 +320,8 @@ class SitePages:
         way ``back`` to the settings). With the reader's ``token``, the header's other languages
         of this page keep it."""
         gettext = self.words(page.lang)
+        if state == "fallback" and page.kind == "preferences":  # the link said "preferences"
+            state = "settings-fallback"
         if state in SETTINGS_STATES:
             info = self.page_info(page, gettext("Your email settings"), gettext(
                 "Choose the language of our newsletter, or stop getting it."), noindex=True)
@@ -387,7 +389,8 @@ class SitePages:
         return data + b"\n"
 
 
-SETTINGS_STATES = ("preferences", "saved", "not-saved")  # the unsubscribe app's settings pages
+# The settings pages: the unsubscribe app's, and the static one behind the preferences link.
+SETTINGS_STATES = ("preferences", "saved", "not-saved", "settings-fallback")
 
 # The menu item a detail page belongs under: a procedure under "Treatments" and so on.
 SECTION_OF: dict[str, PageKind] = {"procedure": "procedures", "location": "locations", "issue": "archive"}
