@@ -47,9 +47,21 @@ class Cleaned:
     orphan_packets: int = 0
 
 
+INDEX = "index.csv"  # packet_id,row: the run's list of its complete packets
+
+
+def index_rows(run_dir: Path) -> list[tuple[int, str]]:
+    """(roster row, packet id) of every packet a run's index lists, in row order (ValueError
+    for a line no run wrote)."""
+    lines = (run_dir / INDEX).read_text(encoding="utf-8").splitlines()
+    listed = [line.split(",") for line in lines[1:] if line]
+    return sorted((int(row), packet_id) for packet_id, row in listed)
+
+
 def _indexed(run_dir: Path) -> set[str]:
+    """The packet ids an index lists; read line by line, so a damaged line costs no other."""
     try:
-        lines = (run_dir / "index.csv").read_text(encoding="utf-8").splitlines()
+        lines = (run_dir / INDEX).read_text(encoding="utf-8").splitlines()
     except OSError:
         return set()
     return {line.split(",", 1)[0] for line in lines[1:] if line}
@@ -155,7 +167,7 @@ class RunFolder:
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
             append_text(run_dir / MARKER, f"handout-gen {__version__} packet run {run_id}\n")
-            self.index = self._open("index.csv")
+            self.index = self._open(INDEX)
             self.audit_log = self._open("audit.jsonl")
             self.index.append("packet_id,row\n")
         except BaseException:
@@ -212,15 +224,15 @@ class RunFolder:
     def _sort_index(self) -> None:
         """A finished run's index in roster order, as the desk reads it (chunks finish in any
         order). Replaced whole, atomically; on a full disk it stays as it is, complete."""
-        path = self.run_dir / "index.csv"
-        header, *lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        path = self.run_dir / INDEX
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         try:
-            ordered = sorted(lines, key=lambda line: int(line.rsplit(",", 1)[1]))
-        except (ValueError, IndexError):  # not a line this run wrote: leave the index as it is
+            ordered = [f"{packet_id},{row}\n" for row, packet_id in index_rows(self.run_dir)]
+        except ValueError:  # not a line this run wrote: leave the index as it is
             return
-        if ordered != lines:
+        if ordered != lines[1:]:
             with contextlib.suppress(OutputError):
-                write_file(path, header + "".join(ordered), root=self.run_dir, private=True)
+                write_file(path, lines[0] + "".join(ordered), root=self.run_dir, private=True)
 
     def _stopped(self, error: BaseException) -> None:
         reason = "interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__

@@ -14,7 +14,6 @@ packets stay as they are; the print file is written last, atomically, private li
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handout_gen.core.files import write_file
+from handout_gen.packets.folder import index_rows
 
 PRINT_FILE = "print-all.pdf"
 
@@ -43,12 +43,6 @@ class PrintFile:
         return self.pages // 2
 
 
-def _listed(run_dir: Path) -> list[tuple[int, str]]:
-    """(row, packet id) of every packet the run's index lists, in row order."""
-    with (run_dir / "index.csv").open(encoding="utf-8", newline="") as handle:
-        return sorted((int(line["row"]), line["packet_id"]) for line in csv.DictReader(handle))
-
-
 def write_print_file(
     run_dir: Path, out_root: Path, stop: Callable[[], bool] = lambda: False
 ) -> PrintFile | None:
@@ -57,7 +51,7 @@ def write_print_file(
     packets as they are."""
     import pikepdf
 
-    listed = _listed(run_dir)
+    listed = index_rows(run_dir)
     if not listed:
         return None
     combined = pikepdf.new()
