@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 
@@ -69,6 +69,15 @@ class LinkPolicy:
         ]
         query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", self.campaign)]
         return urlunsplit(parts._replace(path=parts.path or "/", query=urlencode(query)))
+
+
+TOKEN_PARAM = "t"  # noqa: S105 - the name of the links' parameter that carries the reader's token
+
+
+def with_token(url: str, token: str) -> str:
+    """``url`` with the reader's token as its ``t`` parameter (the email's footer links, the
+    unsubscribe app's own links that must keep it)."""
+    return f"{url}{'&' if '?' in url else '?'}{TOKEN_PARAM}={quote(token, safe='')}"
 
 
 def plain_url(url: str) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 from handout_gen.content.project import Project
 from handout_gen.core.errors import SendError
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.newsletter.links import reader_page_url
+from handout_gen.newsletter.links import reader_page_url, with_token
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.tokens import TOKEN_RE
 from handout_gen.render.catalogs import translations
@@ -44,10 +44,6 @@ class Values:
 
     def get(self, name: str) -> str:
         return str(getattr(self, name.lower()))
-
-
-def _with_param(url: str, key: str, value: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{key}={quote(value, safe='')}"
 
 
 def greeting(lang: str, first_name: str | None, catalogs: Path | None = None) -> str:
@@ -84,8 +80,8 @@ def reader_values(project: Project, issue: Issue, first_name: str | None, unsub_
     email = project.practice.email
     return Values(
         greeting(issue.meta.lang, first_name, project.catalog_dir),
-        _with_param(reader_page_url(project, email.unsubscribe_url, issue.lang), "t", unsub_token),
-        _with_param(reader_page_url(project, email.preferences_url, issue.lang), "t", unsub_token),
+        with_token(reader_page_url(project, email.unsubscribe_url, issue.lang), unsub_token),
+        with_token(reader_page_url(project, email.preferences_url, issue.lang), unsub_token),
         archive_url(project, issue),
         project.practice.postal_address.one_line(),
     )

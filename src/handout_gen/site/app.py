@@ -34,10 +34,11 @@ from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from handout_gen.content.project import find_project_root, load_project
 from handout_gen.core.errors import ConfigError, HandoutGenError
+from handout_gen.newsletter.links import TOKEN_PARAM, with_token
 from handout_gen.newsletter.unsubscribe import (
     LanguageChoices,
     SuppressionList,
@@ -96,12 +97,12 @@ class UnsubscribeApp:
             return self._plain(start_response, HTTPStatus.NOT_FOUND, "Not found\n")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if method in ("GET", "HEAD"):
-            body = self._show(environ, page, _first(query, "t"))
+            body = self._show(environ, page, _first(query, TOKEN_PARAM))
         elif method == "POST":
             form = self._form(environ)
             if form is None:
                 return self._plain(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large\n")
-            token = _first(form, "t") or _first(query, "t")
+            token = _first(form, TOKEN_PARAM) or _first(query, TOKEN_PARAM)
             if page.kind == "unsubscribe":
                 via: Via = "one-click" if _first(form, "List-Unsubscribe") == ONE_CLICK else "form"
                 body = self._unsubscribe(environ, page, token, via)
@@ -178,7 +179,7 @@ class UnsubscribeApp:
         _log(environ, f"handout-gen preferences: {what}")
         answer = self.preferences.get(language, page)
         chosen = self.pages.language_of(language, answer.lang)["language"]
-        back = f"{self.actions['preferences', answer.lang]}?t={quote(verified.token)}"
+        back = with_token(self.actions["preferences", answer.lang], verified.token)
         return HTTPStatus.OK, self._page(answer, "saved", verified.token, chosen=chosen, back=back)
 
     def _unsubscribe(self, environ: Mapping[str, Any], page: Page, token: str | None,

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from handout_gen.content.procedures import Procedure
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import load_editions
-from handout_gen.newsletter.links import plain_url
+from handout_gen.newsletter.links import plain_url, with_token
 from handout_gen.newsletter.render import render_issue
 from handout_gen.render.bidi import isolate_numbers
 from handout_gen.render.catalogs import translations
@@ -72,10 +72,10 @@ class SitePages:
         return self.urls.link(self.plan.in_language(kind, key, lang).path)
 
     def site_context(self, page: Page | None, lang: str, inline_css: str = "",
-                     query: str = "") -> dict[str, Any]:
+                     token: str = "") -> dict[str, Any]:
         """What the frame of every page needs: links of the header (to the pages in ``lang``
-        where the site has them), logo, stylesheet, feed. ``query`` goes on the links to this
-        page in other languages (the unsubscribe app's pages keep the reader's token)."""
+        where the site has them), logo, stylesheet, feed. A reader's ``token`` goes on the links
+        to this page in other languages (the unsubscribe app's pages keep it)."""
         gettext = self.words(lang)
         nav: list[tuple[str, PageKind]] = [
             (gettext("Home"), "home"), (gettext("Treatments"), "procedures"),
@@ -94,7 +94,7 @@ class SitePages:
                 {"label": label, "href": self.link_to(kind, lang=lang), "current": _current(page, kind)}
                 for label, kind in nav
             ],
-            "languages": self.language_links(page, lang, query),
+            "languages": self.language_links(page, lang, token),
             "language_help": language_help(self.project, lang),
         }
 
@@ -107,7 +107,7 @@ class SitePages:
             found.setdefault((page.kind, page.key), {})[page.lang] = page
         return found
 
-    def language_links(self, page: Page | None, lang: str, query: str = "") -> list[dict[str, str]]:
+    def language_links(self, page: Page | None, lang: str, token: str = "") -> list[dict[str, str]]:
         """Every other language of the site, in its own name: this page in it, or that
         language's home where this page has no edition (a reader who arrives from a link or
         an email finds their language from any page)."""
@@ -116,8 +116,11 @@ class SitePages:
         here = self.page_editions.get((page.kind, page.key), {}) if page is not None else {}
         for code in languages.codes:
             if code != lang and code in homes:
-                target, tail = (here[code], query) if code in here else (homes[code], "")
-                href = self.urls.link(target.path) + tail
+                if code in here:
+                    href = self.urls.link(here[code].path)
+                    href = with_token(href, token) if token else href
+                else:
+                    href = self.urls.link(homes[code].path)
                 links.append({"lang": code, "dir": languages.direction(code), "label": languages.native(code),
                               "href": href})
         return links
@@ -137,14 +140,14 @@ class SitePages:
         return info
 
     def html(self, template: str, page: Page, info: dict[str, Any], inline_css: str = "",
-             query: str = "", **context: Any) -> bytes:
+             token: str = "", **context: Any) -> bytes:
         practice = self.project.practice
         direction = self.project.languages.direction(page.lang)
         text = render(self.env, template, lang=page.lang, dir=direction,
                       locale=self.project.languages.locale(page.lang),
                       **self.project.languages.punctuation(page.lang),
                       practice=practice, colors=practice.colors,
-                      page=info, site=self.site_context(page, page.lang, inline_css, query), **context)
+                      page=info, site=self.site_context(page, page.lang, inline_css, token), **context)
         numbers = [practice.phone, practice.after_hours_phone, *(loc.phone for loc in practice.locations)]
         text = dial_links(text, numbers)
         return (isolate_numbers(text) if direction == "rtl" else text).encode("utf-8")
@@ -329,8 +332,7 @@ class SitePages:
             info = self.page_info(page, gettext("Stop getting our emails"), gettext(
                 "Reply “unsubscribe” to one of our emails, or call us, to stop getting our newsletter."),
                 noindex=True)
-        query = f"?t={quote(token)}" if token else ""
-        return self.html(TEMPLATES[page.kind], page, info, inline_css, query, state=state, form=form, **extra)
+        return self.html(TEMPLATES[page.kind], page, info, inline_css, token, state=state, form=form, **extra)
 
     def notfound(self, page: Page) -> bytes:
         """404.html: a mistyped or old printed address still reaches the home page and the phone
