@@ -5,9 +5,8 @@ web pages, so ``check`` names them before a reader meets them."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from babel.messages.catalog import Message
+from babel.messages.catalog import Catalog, Message
 
 from handout_gen.checks.findings import Finding
 from handout_gen.content.project import Project
@@ -24,10 +23,10 @@ def _msgid(message: Message) -> str:
     return message.id if isinstance(message.id, str) else message.id[0]
 
 
-def _translated(path: Path, root: Path | None = None) -> set[str]:
+def _translated(catalog: Catalog) -> set[str]:
     """The msgids a catalog translates: a plural entry only when every one of its forms is
     (an empty one prints English)."""
-    return {_msgid(m) for m in read_catalog(path, root=root)
+    return {_msgid(m) for m in catalog
             if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
 
 
@@ -35,12 +34,10 @@ def _translated(path: Path, root: Path | None = None) -> set[str]:
 MARKUP_RE = re.compile(r"</?[A-Za-z][^<>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 
 
-def _markup(path: Path, root: Path, source: str) -> list[Finding]:
+def _markup(catalog: Catalog, source: str) -> list[Finding]:
     """A warning for the phrases of a project's catalog that hold markup or an entity."""
-    if not path.is_file():
-        return []
     strings: list[str] = []
-    for message in read_catalog(path, root=root):
+    for message in catalog:
         if message.id:
             forms = message.string if isinstance(message.string, tuple | list) else (message.string,)
             strings += [str(text) for text in forms if text]
@@ -67,17 +64,19 @@ def catalog_findings(project: Project) -> list[Finding]:
         own = project.catalog_dir / f"{lang}.po"
         have: set[str] = set()
         name, source = project.languages.name(lang), relpath(own, project.root)
-        try:
-            tools = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-            for path, root in ((tools, None), (own, project.root)):
-                if path.is_file():
-                    have |= _translated(path, root)
-        except InputRefused as refused:  # every page in the language stops on it: an error
-            problem = refused.problem
-            findings.append(Finding(source, None, problem.rule or "translation.catalog", "error",
-                                    problem.message, "make it a real UTF-8 file in content/locale/"))
-            continue
-        findings += _markup(own, project.root, source)
+        tools = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+        if tools.is_file():
+            have |= _translated(read_catalog(tools))
+        if own.is_file():
+            try:
+                catalog = read_catalog(own, root=project.root)
+            except InputRefused as refused:  # every page in the language stops on it: an error
+                problem = refused.problem
+                findings.append(Finding(source, None, problem.rule or "translation.catalog", "error",
+                                        problem.message, "make it a real UTF-8 file in content/locale/"))
+                continue
+            have |= _translated(catalog)
+            findings += _markup(catalog, source)
         singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
         if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"
             findings.append(Finding(

@@ -3,10 +3,10 @@
 One fsynced JSON line per message (:class:`~handout_gen.core.files.AppendLog`): a first
 ``start`` line with the issue, then ``sent`` and ``failed`` lines that name the list's row and
 an HMAC token of the address under the log's key. The key is made from the practice secret,
-the issue and the log's nonce (:func:`send_log_key`), never written down: whoever holds the log alone cannot
-test a guessed address against it. The start line keeps a check of the key, so a resume with
-another secret is refused rather than sending everyone the issue again. (A log started before,
-with its key in its start line, resumes with that key.)
+the issue and the log's nonce (:func:`send_log_key`), never written down: whoever holds the
+log alone cannot test a guessed address against it. The start line keeps a check of the key,
+so a resume with another secret is refused rather than sending everyone the issue again. (A
+log started before, with its key in its start line, resumes with that key.)
 """
 
 from __future__ import annotations
