@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pypdf import PdfReader
 
 from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.content.project import load_project
+from handout_gen.core.errors import ValidationFailed
 from handout_gen.handouts import Variant, build_handouts, render_handout
 from tests.conftest import FIXTURE, copy_sample
 
@@ -238,6 +240,63 @@ def test_build_skips_unchanged_and_rebuilds_what_changed(small_warm_project: Pat
         fonts = tool("pdffonts", pdf).splitlines()[2:]
         assert fonts and all(row.split()[-5] == "yes" for row in fonts), pdf
     assert "New " in pdf_text((small_warm_project / "output/handouts/prp-injection.pdf").read_bytes())
+
+
+def test_handouts_laid_out_over_worker_processes_are_the_ones_one_process_makes(
+    small_warm_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``build --workers 2``: the same bytes as the warm practice's one-process build, written
+    and listed in the plan's order by this process, and no worker or font folder left."""
+    import tempfile
+
+    from handout_gen.handouts import Renderer, plan_handouts, write_handouts
+
+    temp = tmp_path / "tmpdir"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the workers' WeasyPrint fonts go
+    project = load_project(small_warm_project)
+    stale, _ = plan_handouts(project, force=True)
+    planned = [item for item in stale if item.procedure.slug == "prp-injection" and item.variant.lang == "en"]
+    before = {item.target: item.target.read_bytes() for item in planned}
+    for item in planned:
+        item.target.unlink()
+    seen: list[Path] = []
+    written = write_handouts(project, planned, Renderer(project), seen.append, workers=2)
+    assert written == seen == [item.target for item in planned] and len(written) == 2
+    for target, data in before.items():
+        assert target.read_bytes() == data, target.name
+    assert build_handouts(load_project(small_warm_project)).written == []  # the manifest lists them
+    assert list(temp.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_handouts_bytes_do_not_depend_on_what_the_process_wrote_before(rfa_pdf: Path) -> None:
+    """qpdf's compression level is one setting per process: a packet saved at the fast level
+    used to leave every handout written after it in the same process (check, the preview)
+    compressed at that level, other bytes for the same input."""
+    import pikepdf
+
+    from handout_gen.render.saving import FAST_LEVEL, saved
+
+    saved(pikepdf.new(), level=FAST_LEVEL)  # as a packet, a cached part or a print file is
+    again = render_handout(load_project(FIXTURE), "radiofrequency-ablation", Variant())
+    assert again == rfa_pdf.read_bytes()
+
+
+def test_a_workers_error_arrives_whole(small_warm_project: Path) -> None:
+    """A handout refused in a worker process is the error one process gives: file, line and
+    character named, not the message cut into one "problem" per letter."""
+    prp = small_warm_project / "content" / "procedures" / "prp-injection.md"
+    lines = prp.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if line.startswith("## ")) + 2
+    lines[at] = "Bring this card \ue000 to your visit.\n" + lines[at]
+    prp.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as raised:
+        build_handouts(load_project(small_warm_project), workers=2)
+    (problem,) = {p for p in raised.value.problems}
+    assert problem.source == "content/procedures/prp-injection.md" and problem.line == at + 1
+    assert "U+E000" in problem.message and problem.rule == "pdf.glyphs"
+    assert str(raised.value).startswith("1 problem in prp-injection")
 
 
 def test_a_damaged_handout_is_made_again_and_never_read_back(small_warm_project: Path) -> None:

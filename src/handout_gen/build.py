@@ -38,9 +38,11 @@ class BuildResult:
 
 
 def build(
-    project: Project, *, force: bool = False, progress: Callable[[Path], None] | None = None
+    project: Project, *, force: bool = False, progress: Callable[[Path], None] | None = None,
+    workers: int = 1,
 ) -> BuildResult:
-    """Build every changed handout and newsletter whose inputs have no errors."""
+    """Build every changed handout and newsletter whose inputs have no errors; ``workers``
+    processes lay the handouts out (0: every core)."""
     problems = practice_problems(project)
     if problems:  # every output carries the brand: nothing can be built
         return BuildResult(BuildReport(), BuildReport(), problems)
@@ -65,7 +67,7 @@ def build(
     for issue in changed.rendered:
         for warning in issue.warnings:
             log.warning("%s", warning)
-    written = write_handouts(project, stale, renderer, progress, problems)
+    written = write_handouts(project, stale, renderer, progress, problems, workers)
     letters = write_rendered(project, changed.rendered)
     if progress:
         for path in letters:

@@ -7,10 +7,12 @@ reads files and hashes them but never starts WeasyPrint.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -23,7 +25,9 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import Problem, ValidationFailed, relpath
 from handout_gen.core.files import BuildReport, Manifest, write_file
 from handout_gen.core.fonts import chain, missing_message
+from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.languages import ORIGINAL
+from handout_gen.core.workers import WorkerPool, result
 from handout_gen.render.bidi import ltr_text
 from handout_gen.render.catalogs import translations
 from handout_gen.render.context import base_context, qr_data_uri
@@ -239,16 +243,17 @@ def write_handouts(
     renderer: Renderer,
     progress: Callable[[Path], None] | None = None,
     problems: list[Problem] | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Render and write each planned handout, recording it in the manifest as it lands.
 
     With ``problems`` (the gated ``build``), a handout WeasyPrint warns about is not written
-    and each warning is added there; without, the warnings are logged.
+    and each warning is added there; without, the warnings are logged. ``workers`` processes
+    lay them out (0: every core); this one writes them, in the plan's order.
     """
     manifest = Manifest(project.output_dir, "handouts")
     written = []
-    for item in planned:
-        data, warnings = renderer.handout_with_warnings(item.procedure, item.variant)
+    for item, (data, warnings) in zip(planned, _rendered(renderer, planned, workers), strict=True):
         if warnings and problems is not None:
             source = f"content/procedures/{item.procedure.slug}.md"
             problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
@@ -263,13 +268,61 @@ def write_handouts(
     return written
 
 
+# A forked worker inherits the plan (_PARENT) and makes its own renderer (_WORKER): its own
+# WeasyPrint font folder, which it removes as it exits, never the parent's.
+_PARENT: dict[str, Any] = {}
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker() -> None:
+    _WORKER["renderer"] = Renderer(_PARENT["project"])
+
+
+def _end_worker() -> None:
+    _WORKER.clear()
+    gc.collect()
+
+
+def _render_task(index: int) -> tuple[bytes, list[str]]:
+    item: PlannedHandout = _PARENT["planned"][index]
+    renderer: Renderer = _WORKER["renderer"]
+    return renderer.handout_with_warnings(item.procedure, item.variant)
+
+
+def _rendered(
+    renderer: Renderer, planned: list[PlannedHandout], workers: int
+) -> Iterator[tuple[bytes, list[str]]]:
+    """Each planned handout's PDF and warnings, in order: here, or over worker processes.
+
+    A handout is a second or two of one core's layout and handouts are independent, so a
+    cold build on N cores takes about 1/N of the time. The pool is left out for one handout,
+    where starting a worker would only add to it."""
+    count = min(workers or os.cpu_count() or 1, len(planned))
+    if count <= 1:
+        for item in planned:
+            yield renderer.handout_with_warnings(item.procedure, item.variant)
+        return
+    _PARENT.update(project=renderer.project, planned=planned)
+    import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
+
+    try:
+        with HeldInterrupt() as held, WorkerPool(count, _start_worker, teardown=_end_worker) as pool:
+            futures = [pool.submit(_render_task, index) for index in range(len(planned))]
+            for future in futures:
+                pool.wait_all([future], held)
+                yield result(future)
+    finally:
+        _PARENT.clear()
+
+
 def build_handouts(
     project: Project,
     *,
     force: bool = False,
     progress: Callable[[Path], None] | None = None,
+    workers: int = 1,
 ) -> BuildReport:
     """Write every planned handout to ``output/handouts/``, skipping unchanged ones."""
     stale, unchanged = plan_handouts(project, force=force)
     renderer = Renderer(project)
-    return BuildReport(write_handouts(project, stale, renderer, progress), unchanged)
+    return BuildReport(write_handouts(project, stale, renderer, progress, workers=workers), unchanged)

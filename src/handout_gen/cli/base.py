@@ -92,6 +92,11 @@ class HandoutGroup(click.Group):
             ctx.exit(130)
 
 
+# Commands that lay out many PDFs spread them over processes: packets, build, site.
+workers_option = click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+                              help="Processes to lay PDFs out with; 0 = every core.")
+
+
 def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the project folder as its first argument.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from handout_gen.cli.base import Echo, cli, load, pass_root, report
+from handout_gen.cli.base import Echo, cli, load, pass_root, report, workers_option
 
 
 @cli.command("list")
@@ -72,8 +72,9 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@workers_option
 @pass_root
-def build(project_dir: Path, force: bool) -> None:
+def build(project_dir: Path, force: bool, workers: int) -> None:
     """Build every handout and newsletter into output/, skipping unchanged ones.
 
     Every output is checked first with the rules of `check` (images, links, characters the
@@ -89,7 +90,8 @@ def build(project_dir: Path, force: bool) -> None:
 
     project = load(project_dir)
     result = build_project(
-        project, force=force, progress=lambda p: Echo.say(f"wrote {p.relative_to(project.root)}")
+        project, force=force, progress=lambda p: Echo.say(f"wrote {p.relative_to(project.root)}"),
+        workers=workers,
     )
     for line in result.summary():
         Echo.say(line)

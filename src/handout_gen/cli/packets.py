@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from handout_gen.cli.base import EXIT_PARTIAL, Echo, InputFile, cli, load, pass_root
+from handout_gen.cli.base import EXIT_PARTIAL, Echo, InputFile, cli, load, pass_root, workers_option
 
 if TYPE_CHECKING:
     from handout_gen.core.errors import Problem
@@ -167,8 +167,7 @@ TODAY_HELP = ("Print as of this date (YYYY-MM-DD; default: today): what 'in the 
 @click.argument("roster", type=InputFile())
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run folder (default: output/packets/). Each run gets <run-id>/.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Processes to use; 0 = every core.")
+@workers_option
 @click.option("--skip-invalid", is_flag=True,
               help="Make packets for the good rows and list the bad ones (default: write nothing).")
 @click.option("--encrypt", is_flag=True,

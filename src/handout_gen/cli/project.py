@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from handout_gen.cli.base import Echo, cli, load, pass_root
+from handout_gen.cli.base import Echo, cli, load, pass_root, workers_option
 
 
 @cli.command()
@@ -65,8 +65,9 @@ def init(directory: Path, name: str) -> None:
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Rewrite every page even when nothing changed.")
+@workers_option
 @pass_root
-def site(project_dir: Path, force: bool) -> None:
+def site(project_dir: Path, force: bool, workers: int) -> None:
     """Build the web pages every printed URL points at into output/site/.
 
     Procedures in each language (with their PDFs), clinics, the newsletter archive and
@@ -80,5 +81,5 @@ def site(project_dir: Path, force: bool) -> None:
     from handout_gen.site.build import build_site
 
     project = load(project_dir)
-    for line in build_site(project, force=force).summary(project.root):
+    for line in build_site(project, force=force, workers=workers).summary(project.root):
         Echo.say(line)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -47,6 +47,18 @@ class HandoutGenError(Exception):
     """Base of every error a user can cause and fix; never shown with a traceback."""
 
     rule = "error"  # the ``check`` rule id a finding made from this error carries
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across a worker process's pipe: pickle would call the class again with the
+        # message alone, and a ValidationFailed would arrive as one "problem" per character.
+        return _unpickled, (type(self), self.args, self.__dict__)
+
+
+def _unpickled(kind: type[HandoutGenError], args: tuple[Any, ...], state: dict[str, Any]) -> HandoutGenError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(HandoutGenError):

@@ -83,7 +83,7 @@ def clean_interrupted(out_root: Path) -> Cleaned:
     """Tidy the run folders that killed runs left in ``out_root``; count what was removed.
 
     A marked run folder whose ``.lock`` exists but is not held was killed. Its workers died
-    with it and never held the lock (:mod:`~handout_gen.packets.pool`), so an unheld lock
+    with it and never held the lock (:mod:`~handout_gen.core.workers`), so an unheld lock
     means nobody can still be writing there.
     """
     cleaned = Cleaned()

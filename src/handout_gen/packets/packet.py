@@ -42,6 +42,7 @@ from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.packets.structure import Tree, add_part_tree, artifact_orphans, part_tree
 from handout_gen.packets.timing import Rules
 from handout_gen.render.engine import Engine
+from handout_gen.render.saving import FAST_LEVEL, saved
 
 log = logging.getLogger("handout_gen")
 CACHE_FORMAT = "tagged-4"  # in the cached parts' names: parts cached in another form are not used
@@ -109,11 +110,11 @@ class PacketMaker:
             prepare_part(pdf)
             add_part_tree(pdf)
             if self.cache_dir is not None:
-                buffer = io.BytesIO()
-                pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+                data = saved(pdf, level=FAST_LEVEL, deterministic_id=True,
+                             object_stream_mode=pikepdf.ObjectStreamMode.generate)
                 root = self.kit.project.output_dir
                 write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
-                write_file(self._cached(part, ".pdf"), buffer.getvalue(), root=root)
+                write_file(self._cached(part, ".pdf"), data, root=root)
         self._parts[part.key] = (pdf, anchors)
         self._trees[part.key] = part_tree(pdf)
         return self._parts[part.key]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from handout_gen.core.files import write_file
 from handout_gen.packets.folder import index_rows
+from handout_gen.render.saving import FAST_LEVEL, saved
 
 PRINT_FILE = "print-all.pdf"
 
@@ -81,10 +82,10 @@ def write_print_file(
                     del annotation["/StructParent"]
         combined.docinfo["/Title"] = f"Packets to print: run {run_dir.name}"
         combined.Root.PageMode = pikepdf.Name.UseOutlines
-        buffer = io.BytesIO()
-        combined.save(buffer, deterministic_id=True, compress_streams=True, min_version=version)
+        data = saved(combined, level=FAST_LEVEL, deterministic_id=True, compress_streams=True,
+                     min_version=version)
     if stop():  # asked once more before the file appears
         return None
-    path, data = run_dir / PRINT_FILE, buffer.getvalue()
+    path = run_dir / PRINT_FILE
     write_file(path, data, root=out_root, private=True)
     return PrintFile(path, len(listed), len(combined.pages), blanks, hashlib.sha256(data).hexdigest())

@@ -10,7 +10,7 @@ written atomically; ``index.csv`` maps packet ids to roster row numbers only; ``
 has one line per packet (time, user, packet id, content versions, sha256) and no patient
 data. The run folder, its lock and journals, and the tidying after a stop or a kill are
 :mod:`~handout_gen.packets.folder`'s; the worker processes (which die with the run and
-ignore Ctrl-C) are :mod:`~handout_gen.packets.pool`'s.
+ignore Ctrl-C) are :mod:`~handout_gen.core.workers`'s.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
+from handout_gen.core.workers import WorkerPool, result, stopping
 from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
 from handout_gen.packets.patient import PacketVariant, PatientRow
-from handout_gen.packets.pool import WorkerPool, result, stopping
 from handout_gen.packets.printfile import PrintFile, write_print_file
 from handout_gen.packets.roster import late_rules
 from handout_gen.packets.roster_check import check_roster, iter_roster

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handout_gen.render.cff import subset_cid_cff
+from handout_gen.render.saving import saved
 
 log = logging.getLogger("handout_gen")
 
@@ -103,9 +104,7 @@ def shrink_pdf_bytes(data: bytes) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         if not shrink_fonts(pdf):
             return data
-        buffer = io.BytesIO()
-        pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return buffer.getvalue()
+        return saved(pdf, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _candidates(pdf: Any) -> dict[tuple[int, int], _Program]:

@@ -138,12 +138,13 @@ def _remove_orphans(out_dir: Path, manifest: Manifest, keep: set[str]) -> list[P
 
 
 def build_site(project: Project, *, force: bool = False,
-               progress: Callable[[Path], None] | None = None) -> SiteReport:
-    """Build (or update) ``output/site/``; raise before writing if any page cannot be made."""
+               progress: Callable[[Path], None] | None = None, workers: int = 1) -> SiteReport:
+    """Build (or update) ``output/site/``; raise before writing if any page cannot be made.
+    Stale handout PDFs are built first, over ``workers`` processes (0: every core)."""
     plan = plan_site(project)
     if plan.problems:
         raise ValidationFailed(plan.problems, "the site")
-    handouts = build_handouts(project, progress=progress)
+    handouts = build_handouts(project, progress=progress, workers=workers)
     handouts_dir = project.output_dir / "handouts"
     sizes = {path: (handouts_dir / d.variant.filename(d.procedure.slug)).stat().st_size
              for path, d in plan.downloads.items()}

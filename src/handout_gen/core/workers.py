@@ -1,7 +1,7 @@
-"""The worker processes of a packet run: they die with the run, and stop when it stops.
+"""Worker processes that die with their run and stop when it stops (packet runs, builds).
 
-Workers are forked (they inherit the loaded project) and write patient files, so they must
-never outlive the run that lists those files:
+Workers are forked (they inherit the loaded project) and may write patient files, so they
+must never outlive the run that lists those files:
 
 - **They die with their parent.** Each sets ``PR_SET_PDEATHSIG`` (Linux), so a SIGKILL of
   the parent kills them too, instead of leaving them to finish their queued chunks into a
@@ -13,8 +13,8 @@ never outlive the run that lists those files:
   workers ignore it (SIGINT is blocked from before the fork until the handler is set, so
   no worker ever prints a KeyboardInterrupt traceback), and the parent stops the pool.
 - **Stopping is prompt and clean.** :meth:`WorkerPool.stop` raises a shared flag that the
-  workers check between packets, drops the queued chunks, and waits for the workers to
-  exit; only then may the caller remove what no index lists.
+  workers check between packets, drops the queued work, and waits for the workers to exit;
+  only then may the caller remove what no index lists.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def result(future: Future[T]) -> T:
         return future.result()
     except BrokenProcessPool:
         msg = (
-            "a packet worker process died unexpectedly (was it killed, or out of memory?); "
+            "a worker process died unexpectedly (was it killed, or out of memory?); "
             "try again, or with fewer --workers"
         )
         raise RenderError(msg) from None
