@@ -98,9 +98,9 @@ def test_letter_reads_in_order_on_one_page(worker: PacketMaker) -> None:
         "Date: Wednesday, December 9, 2026",
         "Appointment time: 9:30 AM",
         "Please arrive by: 9:00 AM",
+        "Questions or need to change the time? Call 555-0101",  # under the time it is about
         "Where: Orchard Way Clinic",
         "Your doctor: Adaeze Okafor, MD",
-        "Questions or need to change the time? Call 555-0101",
         "www.example.org/locations/orchard",  # the map code after the details it may not part
         "Your care team at Maple Hollow",
     ]

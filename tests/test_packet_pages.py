@@ -108,6 +108,24 @@ def test_a_letter_that_fits_one_page_keeps_its_phone_number_and_sign_off_there(
     assert words["bring_heading"] not in first
 
 
+def test_the_number_to_change_the_time_is_on_the_first_page_of_every_letter(
+    demo: list[dict[str, Any]]
+) -> None:
+    """However long the letter's opening (Spanish, large print), page 1 says when to come and
+    which number to call to change that time: the call line sits under the time it is about,
+    and what may go on to page 2 is the doctor's name and the map code."""
+    words = yaml.safe_load((FIXTURE / "content/packet.yaml").read_text(encoding="utf-8"))["text"]
+    practice = load_project(FIXTURE).practice
+    phones = {location.phone for location in practice.locations}
+    for packet in demo:
+        text = words[packet["row"]["language"]]
+        first = " ".join(packet["texts"][0].split())
+        ask, _, call = text["phone_label"].partition("?")
+        assert ask in first and call.strip() in first, (packet["row"]["patient_id"], first[-200:])
+        assert any(phone in first for phone in phones), packet["row"]["patient_id"]
+        assert first.index(text["time_label"]) < first.index(ask)
+
+
 def test_what_to_bring_sits_whole_under_its_heading(demo: list[dict[str, Any]]) -> None:
     """The list never starts a page without its heading: the page with "What to bring" holds
     its last item too (the packet's words, content/packet.yaml)."""
