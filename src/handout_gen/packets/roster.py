@@ -146,6 +146,7 @@ LATE_RULE = "roster.late"  # a right row printed too late for a rule: the desk c
 def _check_text(cells: dict[str, str], bad: Complain) -> None:
     """Names present, short and as the patient writes them; no control, line-break or
     text-direction characters anywhere."""
+    garbled = set()  # its soft hyphen or stray character is the garbling's ("í" read as "Ã" + U+00AD)
     for column in ("first_name", "last_name"):
         if not cells[column]:
             bad(column, "is empty; every packet needs the patient's name")
@@ -158,12 +159,13 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
         elif _garbled(cells[column]):
             # UTF-8 read as Windows-1252 ("JosÃ©"), or saved twice so: the letter would greet the
             # patient by a name that is not theirs.
+            garbled.add(column)
             bad(column, "looks garbled by a wrong text encoding (\"Ã©\" for \"é\"); correct it; in a "
                 "roster, export it again as 'CSV UTF-8'")
     for column, value in cells.items():
         if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
             bad(column, "contains a line break or a text-direction control character; use one line of text")
-        elif column in TEXT_COLUMNS and INVISIBLE_RE.search(value):
+        elif column in TEXT_COLUMNS and INVISIBLE_RE.search(value) and column not in garbled:
             bad(column, "contains an invisible character (a zero-width space or soft hyphen, often pasted "
                 "from another program); type it again")
         elif CONTROL_RE.search(value):
