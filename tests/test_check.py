@@ -70,7 +70,9 @@ def test_sample_has_no_errors_and_every_draft_warns(sample_project: Path) -> Non
     newsletters = [f for f in drafts if f.file.startswith("content/newsletters/")]
     assert [(f.file, f.message) for f in newsletters] == [  # its Spanish edition awaits a translator
         ("content/newsletters/2026-12.es.md", "status is draft: 'send' refuses to send it to a list")]
-    drafts = [f for f in drafts if f not in newsletters]
+    (words,) = [f for f in drafts if f.file == "content/packet.yaml"]  # on every packet
+    assert words.message == "status is draft: every packet prints a DRAFT banner" and words.line == 19
+    drafts = [f for f in drafts if f not in newsletters and f is not words]
     assert len(drafts) == 16  # seven procedures in en and es, one in zh and ar: all awaiting review
     assert drafts[0].fix == "after clinical review set 'status: approved'"
     assert not report.failed() and report.failed(strict=True)
@@ -81,10 +83,10 @@ def test_cli_exit_codes_and_json(sample_project: Path) -> None:
     base = ["--project", str(sample_project), "check", "--no-pdf"]
     result = runner.invoke(cli, base)
     assert result.exit_code == 0, result.output
-    # 16 drafts, 2 "no readability formula", the English newsletter's holiday section (grade 7.1),
-    # the Chinese and Arabic epidural editions translating an older English one, the Spanish
-    # newsletter's draft status
-    assert result.output.endswith("0 errors, 22 warnings.\n")
+    # 16 drafts and packet.yaml's, 2 "no readability formula", the English newsletter's holiday
+    # section (grade 7.1), the Chinese and Arabic epidural editions translating an older English
+    # one, the Spanish newsletter's draft status
+    assert result.output.endswith("0 errors, 23 warnings.\n")
     assert runner.invoke(cli, [*base, "--strict"]).exit_code == 1
     result = runner.invoke(cli, [*base, "--format", "json"])
     data = json.loads(result.output)

@@ -29,9 +29,13 @@ from tests.cliutil import hg
 from tests.fictional import write_csv
 from tests.test_roster import GOOD, TODAY
 
-DRAFTS = ("Warning: content awaiting review is marked DRAFT on those packets' pages: hand them out once "
-          "a clinician, and a translator for a translation, has approved it ('handout-gen check' lists the "
-          "drafts)")
+
+def drafts(*files: str) -> str:
+    """The packet runs' warning of draft content, naming the files that print DRAFT."""
+    named = ", ".join(f"content/{name}" for name in files)
+    return (f"Warning: content awaiting review is marked DRAFT on those packets' pages ({named}): hand "
+            "them out once a clinician, and a translator for a translation, has approved it (status: "
+            "approved in the file; 'handout-gen check' lists the drafts)")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -426,9 +430,10 @@ def test_packets_check_says_the_warnings_the_run_would(sample_project: Path, tmp
     assert result.stderr.splitlines()[-3:] == [
         "Warning: joint-injections-nerve-blocks has no 'zh' edition; those packets use the English handout "
         "(row 2)",
-        DRAFTS + " (rows 2 and 3)",
         "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, "
         "sites: cervical, lumbar) takes its highest bleeding risk (intermediate) (row 3)",
+        drafts("packet.yaml", "procedures/joint-injections-nerve-blocks.md",
+               "procedures/radiofrequency-ablation.md") + " (rows 2 and 3)",
     ]
     assert not (sample_project / "output").exists()
 
@@ -456,7 +461,9 @@ def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "tomorrow.csv: 2 row(s), all good, 1 warning(s) above; nothing was written\n"
     assert "reading tomorrow.csv: Windows-1252, semicolon-separated" in result.stderr
-    assert result.stderr.endswith(DRAFTS + " (rows 2 and 3)\n")  # the fixture's content is all draft
+    # the fixture's content is all draft
+    assert result.stderr.endswith(drafts("packet.yaml", "procedures/epidural-steroid-injection.md")
+                                  + " (rows 2 and 3)\n")
     assert not (sample_project / "output").exists()
     assert "José" not in result.stdout + result.stderr and "Muñoz" not in result.stdout + result.stderr
 

@@ -27,6 +27,7 @@ from pypdf import PdfReader
 
 from handout_gen.content.project import load_project
 from tests.fictional import write_csv
+from tests.test_hardening import drafts
 
 from .cliutil import hg, hg_process
 from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
@@ -576,9 +577,7 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert result.stderr == (  # off a terminal no progress bar, not even its label; no "rows"
         "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, sites: "
         "cervical, lumbar) takes its highest bleeding risk (intermediate)\n"
-        "Warning: content awaiting review is marked DRAFT on those packets' pages: hand them out once a "
-        "clinician, and a translator for a translation, has approved it ('handout-gen check' lists the "
-        "drafts)\n")
+        + drafts("packet.yaml", "procedures/radiofrequency-ablation.es.md") + "\n")
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
@@ -90,9 +90,24 @@ def months_between(earlier: date, later: date) -> int:
     return months - (1 if later.day < earlier.day else 0)
 
 
-def governance(edition: Edition, source: str, key_lines: dict[Any, int], today: date) -> list[Finding]:
-    """Review age (warn at the review interval, error at 36 months) and draft status."""
-    meta = edition.meta
+class Reviewed(Protocol):
+    """Text a clinician signs off: an edition's front matter, content/packet.yaml."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def reviewer_role(self) -> str: ...
+    @property
+    def last_reviewed(self) -> date: ...
+    @property
+    def review_interval_months(self) -> int: ...
+
+
+def governance(
+    meta: Reviewed, source: str, key_lines: KeyLines, today: date, prints: str = "the handout prints"
+) -> list[Finding]:
+    """Review age (warn at the review interval, error at 36 months) and draft status; ``prints``
+    says what carries the DRAFT banner."""
     findings = []
     line = key_lines.get(("last_reviewed",))
     age = months_between(meta.last_reviewed, today)
@@ -115,7 +130,7 @@ def governance(edition: Edition, source: str, key_lines: dict[Any, int], today: 
     if meta.status == "draft":
         findings.append(Finding(
             source, key_lines.get(("status",)), "governance.draft", "warning",
-            "status is draft: the handout prints a DRAFT banner",
+            f"status is draft: {prints} a DRAFT banner",
             "after clinical review set 'status: approved'"))
     return findings
 
@@ -319,7 +334,7 @@ def run_checks(
         findings += translation_findings(procedure, wanted, root, langs)
         for edition in procedure.editions.values():
             doc = checks_text.read_document(edition, root, langs)
-            findings += governance(edition, doc.source, doc.key_lines, today)
+            findings += governance(edition.meta, doc.source, doc.key_lines, today)
             findings += edition_findings(doc, glossary.get(edition.lang, {}), content_dir)
             findings += checks_pdf.glyphs(
                 checks_text.all_text(doc), doc.source, seen_chars, langs.font_chain(edition.lang))
@@ -335,7 +350,7 @@ def run_checks(
         findings += checks_pdf.contrast(practice.colors, relpath(practice_yaml, root), key_lines)
     newsletters: dict[str, str] = {}
     if project is not None:
-        findings += catalog_findings(project) + packet_setup_findings(project)
+        findings += catalog_findings(project) + packet_setup_findings(project, today)
         findings += key_points_rendered(project)
         if pdf:
             findings += pdf_checks(project, seen_chars, say)
@@ -390,9 +405,10 @@ def pdf_checks(project: Project, seen_chars: set[str], progress: Callable[[str],
     return findings
 
 
-def packet_setup_findings(project: Project) -> list[Finding]:
+def packet_setup_findings(project: Project, today: date) -> list[Finding]:
     """content/packet.yaml and handouts/packets.yaml as packets read them, each problem at its
-    own line (an unknown slug in a recipe is slug_references' finding)."""
+    own line (an unknown slug in a recipe is slug_references' finding), and packet.yaml's
+    review: its words are on every packet."""
     from handout_gen.packets.kit import load_kit
 
     try:
@@ -402,7 +418,9 @@ def packet_setup_findings(project: Project) -> list[Finding]:
     except ConfigError as exc:
         return [Finding("content/packet.yaml", None, "schema", "error", str(exc), fix_for("schema"))]
     lines = yaml_key_lines(kit.text_bytes.decode("utf-8-sig"))  # the file loaded: its YAML parses
-    return _site_name_findings(project, kit.text.text, lines)
+    source = relpath(project.content_dir / "packet.yaml", project.root)
+    reviewed = governance(kit.text, source, lines, today, "every packet prints")
+    return reviewed + _site_name_findings(project, kit.text.text, lines)
 
 
 def _site_name_findings(

@@ -66,6 +66,7 @@ class PacketText(Strict):
     status: Literal["draft", "approved"]
     reviewer_role: Text
     last_reviewed: date
+    review_interval_months: int = Field(default=24, ge=1, le=60)
     rules: Rules
     text: dict[str, PacketWords]  # language code → its words (codes the project declares)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError
+from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError, relpath
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.workers import WorkerPool, result, stopping
@@ -172,6 +172,8 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
     English for a patient of another language, a bleeding risk taken at its highest for a
     procedure whose site the row does not name, a translation behind its English, a draft."""
     fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
+    drafts: dict[str, None] = {}  # the files printing DRAFT, in order of first use
+    draft_rows: list[int] = []
     for variant, rows in variants.items():
         slugs, lang = variant.procedures, variant.language
         if kit.packet_lang(lang) != lang:
@@ -188,19 +190,31 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
                            f"{behind[1]}: those packets print the older text; update the translation, or "
                            "call the patients")
                 fallbacks.setdefault(message, []).extend(rows)
-        if _draft(kit, slugs, lang):
-            message = ("content awaiting review is marked DRAFT on those packets' pages: hand them out "
-                       "once a clinician, and a translator for a translation, has approved it "
-                       "('handout-gen check' lists the drafts)")
-            fallbacks.setdefault(message, []).extend(rows)
+        if found := _drafts(kit, slugs, lang):
+            drafts.update(dict.fromkeys(found))
+            draft_rows.extend(rows)
+    if drafts:  # one warning for the run, naming every file that holds one back
+        named = _files_named(list(drafts))
+        message = (f"content awaiting review is marked DRAFT on those packets' pages ({named}): "
+                   "hand them out once a clinician, and a translator for a translation, has approved it "
+                   "(status: approved in the file; 'handout-gen check' lists the drafts)")
+        fallbacks.setdefault(message, []).extend(draft_rows)
     return [message + _rows_named(rows) for message, rows in fallbacks.items()]
 
 
-def _draft(kit: Kit, slugs: tuple[str, ...], lang: str) -> bool:
-    """Whether a packet of ``slugs`` in ``lang`` prints a draft: its words (content/packet.yaml)
-    or a handout it holds (the recipe's choice, in the edition it uses)."""
-    editions = (kit.project.procedures[slug].edition(lang) for slug in kit.packet_handouts(slugs))
-    return kit.text.status == "draft" or any(edition.meta.status == "draft" for edition in editions)
+def _files_named(files: list[str], most: int = 4) -> str:
+    if len(files) <= most:
+        return ", ".join(files)
+    return f"{', '.join(files[:most])} and {len(files) - most} more"
+
+
+def _drafts(kit: Kit, slugs: tuple[str, ...], lang: str) -> list[str]:
+    """The files of a packet of ``slugs`` in ``lang`` that print a draft: its words
+    (content/packet.yaml) and the handouts it holds (the recipe's choice, in the edition it uses)."""
+    project = kit.project
+    editions = (project.procedures[slug].edition(lang) for slug in kit.packet_handouts(slugs))
+    words = [relpath(project.content_dir / "packet.yaml", project.root)] if kit.text.status == "draft" else []
+    return words + [relpath(e.path, project.root) for e in editions if e.meta.status == "draft"]
 
 
 def _rows_named(rows: list[int], most: int = 12) -> str:
