@@ -84,6 +84,23 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
         project.procedure("radiofrequency-ablation")  # asking for it names its problems
 
 
+def test_a_translation_that_repeats_the_originals_fields_says_where_they_come_from(
+    sample_project: Path,
+) -> None:
+    """A translator who copies "slug:" or "prep:" from the English file has misspelt nothing:
+    the message says the field comes from the English file, at its line; a real typo still
+    asks to check the spelling."""
+    path = sample_project / "content" / "procedures" / "prp-injection.es.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("---\n", "---\nslug: prp-injection\ntitel: x\n", 1), encoding="utf-8")
+    found = [p for p in _problems(sample_project) if "prp-injection.es.md" in p]
+    assert found == [
+        "content/procedures/prp-injection.es.md:2: slug: comes from the English file (prp-injection.md), "
+        "not a translation: remove it here",
+        "content/procedures/prp-injection.es.md:3: titel: is not a known field (check the spelling)",
+    ]
+
+
 def test_missing_required_field_and_yaml_syntax_error(sample_project: Path) -> None:
     _break(sample_project, "prp-injection", "reviewer_role:", "# reviewer_role:")
     scs = _break(sample_project, "spinal-cord-stimulation", "title: ", "title: [unclosed ")

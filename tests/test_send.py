@@ -124,6 +124,27 @@ def unsubscribe_token(msg: EmailMessage) -> str:
     return parse_qs(urlsplit(url).query)["t"][0]
 
 
+def test_a_server_without_starttls_is_named_at_once_not_retried(
+    sample_project: Path, smtp: tuple[Handler, int]
+) -> None:
+    """--starttls to a server that offers none (aiosmtpd here, as many local relays): said as
+    such on the first try, with what to change, not as a server that "kept failing"."""
+    handler, port = smtp
+    result = send_cli(sample_project, "--to", "x@example.org", *local_smtp(port), "--starttls")
+    assert result.exit_code == 1 and handler.attempts == 0
+    assert result.output.endswith(
+        f"Error: the SMTP server at 127.0.0.1:{port} does not offer STARTTLS: check SMTP_PORT (587 "
+        "usually offers it), or leave out --starttls for a relay on this machine\n")
+    assert "x@example.org" not in result.output
+
+
+def test_one_try_that_fails_is_said_as_one(sample_project: Path) -> None:
+    """--retries 0 and no server: "failed", not "kept failing"."""
+    result = send_cli(sample_project, "--to", "x@example.org", *local_smtp(free_port()), "--retries", "0")
+    assert result.exit_code == 1
+    assert "Error: the SMTP server failed on the test address (" in result.output
+
+
 def test_cli_test_send_delivers_one_message(sample_project: Path, smtp: tuple[Handler, int]) -> None:
     handler, port = smtp
     result = send_cli(sample_project, "--to", "x@example.org", *local_smtp(port))

@@ -7,7 +7,7 @@ stay instant. Problems are collected, not raised one by one, and each names file
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -157,6 +157,19 @@ class _Read:
     problems: list[Problem] = field(default_factory=list)
 
 
+# Front matter only the English original holds: a translation takes it from there.
+_ORIGINAL_ONLY = frozenset(ProcedureMeta.model_fields) - frozenset(TranslationMeta.model_fields)
+
+
+def _from_the_original(problem: Problem, slug: str) -> Problem:
+    """A translation's field that belongs to the original ("slug", "prep") is no misspelling:
+    say where it comes from, not "check the spelling"."""
+    if problem.field not in _ORIGINAL_ONLY or problem.rule != "schema":
+        return problem
+    message = f"comes from the English file ({slug}.md), not a translation: remove it here"
+    return replace(problem, message=message)
+
+
 def _read_document(
     path: Path, root: Path, model: type[M], values: dict[str, str] | None
 ) -> tuple[M | None, _Read]:
@@ -263,7 +276,7 @@ def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
     source = relpath(path, root)
     tmeta, read = _read_document(path, root, TranslationMeta, values)
     if tmeta is None or read.problems:
-        return read.problems
+        return [_from_the_original(problem, slug) for problem in read.problems]
     if slug not in sources:
         if slug in loaded.broken:  # the original's own problems are reported already
             return []

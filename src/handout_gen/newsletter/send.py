@@ -218,7 +218,13 @@ class _Connection:
         s = self.settings
         smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         if s.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                smtp.starttls(context=ssl.create_default_context())
+            except smtplib.SMTPNotSupportedError:  # no retry mends that: say what to change
+                smtp.close()
+                msg = (f"the SMTP server at {s.host}:{s.port} does not offer STARTTLS: check SMTP_PORT "
+                       "(587 usually offers it), or leave out --starttls for a relay on this machine")
+                raise SendError(msg) from None
         if s.user:
             try:
                 smtp.login(s.user, s.password or "")
@@ -431,7 +437,8 @@ def _send_one(
         delivery.deliver(recipient.address, data, answered)
     except _GaveUp as exc:
         where = f"row {recipient.row}" if recipient.row else "the test address"
-        msg = f"the SMTP server kept failing on {where} ({exc}); {report.sent} sent this run."
+        failing = "kept failing" if delivery.retries else "failed"  # --retries 0: one try
+        msg = f"the SMTP server {failing} on {where} ({exc}); {report.sent} sent this run."
         if not test:
             msg += " Run the same command again to resume: sent recipients are skipped"
         raise SendError(msg) from None
