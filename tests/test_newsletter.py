@@ -386,6 +386,21 @@ def test_cli_newsletter_writes_the_files(sample_project: Path) -> None:
     assert re.search(r"HTML part: [\d,]+ bytes \(Gmail clips above 102,000\)", result.output)
 
 
+def test_quiet_works_after_the_command_too(sample_project: Path) -> None:
+    """``newsletter 2026-12 -q``, as people type it, is as quiet as ``-q newsletter 2026-12``:
+    the files are written, only warnings and errors are printed (the draft notice is one)."""
+    out = sample_project / "output" / "newsletters" / ISSUE
+    said = []
+    for args in (["-q", "newsletter", ISSUE], ["newsletter", ISSUE, "-q"], ["newsletter", ISSUE, "--quiet"]):
+        result = CliRunner().invoke(cli, ["--project", str(sample_project), *args])
+        assert result.exit_code == 0 and (out / "email.eml").is_file(), result.output
+        assert "wrote" not in result.stdout and "HTML part" not in result.stdout, args
+        said.append(result.output)
+    assert said[0] == said[1] == said[2]
+    loud = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", ISSUE])
+    assert "wrote output/newsletters/" in loud.stdout  # and the next command is not quiet
+
+
 def test_cli_newsletter_error_is_one_line_exit_1(sample_project: Path) -> None:
     result = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", "nope"])
     assert result.exit_code == 1

@@ -100,19 +100,33 @@ workers_option = click.option("--workers", type=click.IntRange(min=0), default=0
 def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the project folder as its first argument.
 
-    ``--project`` works before the command (``handout-gen --project DIR build``) and after
-    it (``handout-gen build --project DIR``), since people type it both ways.
+    ``--project``, ``-q`` and ``-v`` work before the command (``handout-gen -q --project DIR
+    build``) and after it (``handout-gen build --project DIR -q``), since people type them both ways.
     """
 
-    def command(ctx: click.Context, /, *args: Any, command_project: Path | None = None, **kwargs: Any) -> Any:
+    def command(ctx: click.Context, /, *args: Any, command_project: Path | None = None,
+                command_quiet: bool = False, command_verbose: bool = False, **kwargs: Any) -> Any:
+        if command_quiet or command_verbose:
+            _set_verbosity(Echo.quiet or command_quiet, Echo.verbose or command_verbose)
         return func(command_project or ctx.obj, *args, **kwargs)
 
     functools.update_wrapper(command, func)  # keeps the name and the --help text
-    option = click.option(
-        "--project", "command_project", default=None, type=click.Path(file_okay=False, path_type=Path),
-        help="Project folder (same as the global --project).",
-    )
-    return option(click.pass_context(command))
+    options = [
+        click.option("--project", "command_project", default=None,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="Project folder (same as the global --project)."),
+        click.option("-q", "--quiet", "command_quiet", is_flag=True, help="Print only warnings and errors."),
+        click.option("-v", "--verbose", "command_verbose", is_flag=True, help="Print details too."),
+    ]
+    wrapped = click.pass_context(command)
+    for option in options:
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def _set_verbosity(quiet: bool, verbose: bool) -> None:
+    Echo.quiet, Echo.verbose = quiet, verbose and not quiet
+    _setup_logging(logging.INFO if verbose and not quiet else logging.WARNING)
 
 
 @click.group(cls=HandoutGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,8 +152,7 @@ def cli(ctx: click.Context, project_dir: Path, quiet: bool, verbose: bool) -> No
       handout-gen --project ../our-practice build
       handout-gen -q build
     """
-    Echo.quiet, Echo.verbose = quiet, verbose and not quiet
-    _setup_logging(logging.INFO if verbose and not quiet else logging.WARNING)
+    _set_verbosity(quiet, verbose)
     ctx.obj = project_dir
 
 

@@ -67,7 +67,7 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
     target = output or project.output_dir / "handouts" / variant.filename(slug)
     root = project.output_dir if output is None else target.resolve().parent
     write_file(target, data, root=root)
-    click.echo(f"wrote {target}")
+    Echo.say(f"wrote {target}")
 
 
 @cli.command()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from handout_gen.cli.base import InputFile, cli, load, pass_root
+from handout_gen.cli.base import Echo, InputFile, cli, load, pass_root
 
 if TYPE_CHECKING:
     from handout_gen.content.project import Project
@@ -41,11 +41,11 @@ def newsletter(project_dir: Path, issue: str, esp: str | None) -> None:
     for warning in rendered.warnings:
         click.echo(f"Warning: {warning}", err=True)
     for path in write_editions(project, rendered, esp):
-        click.echo(f"wrote {path.relative_to(project.root)}")
+        Echo.say(f"wrote {path.relative_to(project.root)}")
     for edition in rendered.all:
         size = len(edition.html.encode())
         lang = "" if edition is rendered.original else f" ({edition.issue.lang})"
-        click.echo(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
+        Echo.say(f"HTML part{lang}: {size:,} bytes (Gmail clips above 102,000)")
     # An ESP's copy goes to a list from the ESP, past `send`'s gate: say so here.
     if drafts := rendered.unreviewed(project, [e.issue.lang for e in rendered.all]):
         click.echo(f"Note: {_not_approved(drafts)}: send none of it to a list until they have", err=True)

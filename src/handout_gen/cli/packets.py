@@ -47,7 +47,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
             bar["bar"].__exit__(None, None, None)
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
-    click.echo(f"wrote {report.written} packet(s) to {report.run_dir}")
+    Echo.say(f"wrote {report.written} packet(s) to {report.run_dir}")
     if print_file and report.print_file is None:
         click.echo("no print file: no packet was made")
     if report.print_file is not None:
@@ -55,10 +55,10 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         backs = f", {made.blanks} blank back(s) so each packet starts a new sheet" if made.blanks else ""
         skipped = ", ".join(map(str, report.skipped_rows))
         left_out = f" (row(s) {skipped} not in it)" if skipped else ""
-        click.echo(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
+        Echo.say(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
                    f"pages, {made.sheets} sheets printed two-sided{backs}")
         command = f"lp -o sides=two-sided-long-edge {shlex.quote(str(made.path))}"
-        click.echo(f"Print it two-sided as one job ({command}), then delete it: the packets stay in the "
+        Echo.say(f"Print it two-sided as one job ({command}), then delete it: the packets stay in the "
                    "run folder.")
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
