@@ -57,9 +57,27 @@ def test_version() -> None:
 
 
 def test_list_shows_procedures_languages_and_status() -> None:
+    """A row a procedure, under a header: its version, last review, and every edition's own
+    status, a translation of an older English version saying which it translates."""
     code, out, _ = run("--project", str(FIXTURE), "list")
     assert code == 0
-    assert "radiofrequency-ablation" in out and "en,es" in out and "draft" in out
+    lines = out.splitlines()
+    assert lines[0].split() == ["procedure", "version", "reviewed", "editions"]
+    (esi,) = [line for line in lines if line.startswith("epidural-steroid-injection ")]
+    assert esi.split(None, 3)[1:] == ["ESI-2026.2", "2026-11-02", "en draft, es draft, zh draft (translates "
+                                      "ESI-2026.1), ar draft (translates ESI-2026.1)"]
+    assert {line.index("2026-11-02") for line in lines[1:]} == {lines[0].index("reviewed")}  # aligned
+
+
+def test_a_handout_of_a_translation_behind_its_english_says_so(tmp_path: Path) -> None:
+    """The desk printing a Chinese handout that translates an older English version is told,
+    as a packet run and check tell it: the patient gets the older text."""
+    target = tmp_path / "esi.zh.pdf"
+    code, out, err = run("--project", str(FIXTURE), "handout", "epidural-steroid-injection", "--lang", "zh",
+                         "-o", str(target))
+    assert code == 0 and target.is_file() and out == f"wrote {target}\n"
+    assert err == ("Warning: epidural-steroid-injection's 'zh' edition translates ESI-2026.1, but the "
+                   "English is now ESI-2026.2: this handout prints the older text; update the translation\n")
 
 
 def test_unknown_slug_is_a_clean_error() -> None:

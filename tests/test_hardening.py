@@ -555,12 +555,14 @@ def test_a_catalog_that_links_elsewhere_or_is_not_utf8_is_named_never_read(
     args = ("handout", "epidural-steroid-injection", "--lang", "zh", "-o", tmp_path / "zh.pdf")
     done = hg(sample_project, *args)
     assert done.returncode == 1 and not (tmp_path / "zh.pdf").exists()
-    assert done.stderr == ("Error: content/locale/zh.po: resolves outside content/locale/ "
-                           "(a link to a file elsewhere); it was not read\n")
+    stale = ("Warning: epidural-steroid-injection's 'zh' edition translates ESI-2026.1, but the English "
+             "is now ESI-2026.2: this handout prints the older text; update the translation\n")
+    assert done.stderr == stale + ("Error: content/locale/zh.po: resolves outside content/locale/ "
+                                   "(a link to a file elsewhere); it was not read\n")
     catalog.unlink()
     catalog.write_bytes(elsewhere.read_bytes().replace("要点".encode(), b"\xff\xfe"))
     done = hg(sample_project, *args)
-    assert done.stderr == "Error: content/locale/zh.po: is not UTF-8 text; save it as UTF-8\n"
+    assert done.stderr == stale + "Error: content/locale/zh.po: is not UTF-8 text; save it as UTF-8\n"
     report = run_checks(sample_project, pdf=False)
     assert [(f.file, f.severity) for f in report.findings if "UTF-8" in f.message] == [
         ("content/locale/zh.po", "error")]

@@ -494,8 +494,9 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
     assert skipped.stdout.startswith("wrote 1 packet(s) to ")
     # the row pasted twice needs no call: its patient's packet is made from the first
-    assert ("3 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run them again; 1 repeated an "
-            "earlier row (its packet is made)") in skipped.stdout
+    assert ("3 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run a roster of those rows alone "
+            "(the others have their packets); 1 repeated an earlier row (its packet is made)"
+            ) in skipped.stdout
     assert "Skipped row 3, column last_name: is empty" in skipped.stderr
     # the desk's list of rows to call: row, column and why, in the run folder, private
     (listed,) = (tmp_path / "out").glob("*/skipped.csv")
@@ -630,8 +631,9 @@ def test_the_skipped_rows_line_tells_rows_to_fix_from_patients_to_call() -> None
                 Problem("roster", "late", 4, "date", **late), Problem("roster", "x", 5, rule=REPEATED_RULE),
                 Problem("roster", "is empty", 6, "time"), Problem("roster", "late", 6, "date", **late)]
     assert _skipped_line([2, 3, 4, 5, 6], problems) == (
-        "5 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run them again; call the patients of "
-        "2 row(s) (too late for a rule); 1 repeated an earlier row (its packet is made)")
+        "5 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run a roster of those rows alone (the "
+        "others have their packets); call the patients of 2 row(s) (too late for a rule); 1 repeated an "
+        "earlier row (its packet is made)")
 
 
 def test_a_warning_names_its_rows_by_number() -> None:

@@ -122,6 +122,7 @@ def test_a_send_without_a_secret_stops_before_anything_is_prepared(
                                       "--recipients", str(tmp_path / "list.csv"), "--dry-run"])
     assert result.exit_code == 1
     assert result.stderr.endswith(f"Error: {NO_SECRET}\n")
+    assert "Preparing" not in result.stderr  # no progress bar starts on a send that cannot go on
 
 
 def test_suppression_list_is_append_only_fsynced_and_holds_tokens_only(

@@ -13,22 +13,30 @@ from handout_gen.cli.base import Echo, cli, load, pass_root, report, workers_opt
 @cli.command("list")
 @pass_root
 def list_command(project_dir: Path) -> None:
-    """List procedures with their languages, version and review status.
+    """List procedures: version, last review, and each language edition's status.
 
-    A procedure whose files have problems is listed with them (on stderr) and the command
-    exits 1; the others are listed as usual.
+    A translation of an older English version says which one it translates. A procedure
+    whose files have problems is listed with them (on stderr) and the command exits 1; the
+    others are listed as usual.
 
     \b
     Example:
       handout-gen list
+      handout-gen list | grep draft
     """
     project = load(project_dir)
-    for procedure in project.selected_procedures():
-        original = procedure.edition("en").meta
-        click.echo(
-            f"{procedure.slug:32} {','.join(procedure.languages):9} {original.version:14} "
-            f"{original.status:9} reviewed {original.last_reviewed.isoformat()}"
-        )
+    procedures = project.selected_procedures()
+    width = max([len("procedure"), *(len(p.slug) for p in procedures)])
+    versions = max([len("version"), *(len(p.meta.version) for p in procedures)])
+    click.echo(f"{'procedure':{width}}  {'version':{versions}}  reviewed    editions")
+    for procedure in procedures:
+        editions = []
+        for lang, edition in procedure.editions.items():
+            behind = procedure.behind(lang)
+            editions.append(f"{lang} {edition.meta.status}"
+                            + (f" (translates {behind[0]})" if behind else ""))
+        click.echo(f"{procedure.slug:{width}}  {procedure.meta.version:{versions}}  "
+                   f"{procedure.meta.last_reviewed.isoformat()}  {', '.join(editions)}")
     if project.broken:
         report(project.problems, f"not loaded: {', '.join(sorted(project.broken))}")
         sys.exit(1)
@@ -61,7 +69,10 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
     code = project.languages.code_of(lang)  # "ES", "es-MX" and "Spanish" are es, as in a roster
     if code is None:
         raise click.BadParameter(unknown_language(lang, project.languages), param_hint="'--lang'")
-    edition = edition_for(project.procedure(slug), code)  # warns when it falls back to English
+    procedure = project.procedure(slug)
+    edition = edition_for(procedure, code)  # warns when it falls back to English
+    if stale := procedure.stale(edition.lang):
+        click.echo(f"Warning: {stale}: this handout prints the older text; update the translation", err=True)
     variant = Variant(edition.lang, large_print)
     data = render_handout(project, slug, variant)
     target = output or project.output_dir / "handouts" / variant.filename(slug)

@@ -115,7 +115,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
     from handout_gen.newsletter.render import render_editions
     from handout_gen.newsletter.send import SmtpSettings, send_issue
-    from handout_gen.newsletter.unsubscribe import SuppressionList
+    from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, load_secret
 
     if bool(to) == bool(recipients):
         raise click.UsageError("give either --to ADDRESS (a test send) or --recipients CSV")
@@ -137,13 +137,14 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     _refuse_drafts(project, rendered, people, test=bool(to), dry_run=dry_run, allow=allow_draft)
     settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
                             os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
+    tokens = UnsubscribeTokens(load_secret())  # no secret: said before "Sending" starts
     with click.progressbar(length=len(people), label="Sending" if not dry_run else "Preparing",
                            file=sys.stderr) as bar:
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered,
                             suppressions=SuppressionList(suppressions) if suppressions else None,
-                            retry_refused=retry_refused)
+                            retry_refused=retry_refused, tokens=tokens)
     for line in report.summary(dry_run):
         click.echo(line)
     for line in report.problems():

@@ -86,7 +86,8 @@ def _skipped_line(skipped: list[int], problems: list[Problem]) -> str:
     fix = [n for n in skipped if n not in repeated and n not in late]
     todo = []
     if fix:
-        todo.append(f"fix {len(fix)} row(s) and run them again")
+        todo.append(f"fix {len(fix)} row(s) and run a roster of those rows alone (the others have "
+                    "their packets)")
     if late:
         todo.append(f"call the patients of {len(late)} row(s) (too late for a rule)")
     if repeated:

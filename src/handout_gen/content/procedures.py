@@ -130,6 +130,15 @@ class Procedure:
         now = self.editions[ORIGINAL].meta.version
         return None if translates is None or translates == now else (translates, now)
 
+    def stale(self, lang: str) -> str | None:
+        """What to say of the edition in ``lang`` when it translates an older English version
+        (check's ``translation.stale``); None when it does not."""
+        behind = self.behind(lang)
+        if behind is None:
+            return None
+        translates, now = behind
+        return f"{self.meta.slug}'s '{lang}' edition translates {translates}, but the English is now {now}"
+
 
 def edition_url(url: str, lang: str) -> str:
     """Where a procedure's page in ``lang`` lives: the original's ``url`` for the original,

@@ -102,12 +102,15 @@ class SendReport:
         lines = [
             f"dry run: {self.prepared} message(s) prepared, {self.skipped} already sent; nothing sent"
             if dry_run
-            else f"sent {self.sent}, already sent earlier {self.skipped}, failed {len(self.failed)}"
+            else f"sent {self.sent}, "
+            + (f"already sent earlier {self.skipped}, " if self.skipped else "")
+            + f"failed {len(self.failed)}"
         ]
         if set(self.by_language) - {ORIGINAL} or self.fallback:
             lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in self.by_language.items()))
+        got = "would get" if dry_run else "got"
         for language, count in self.fallback.items():
-            lines.append(f"no {language} edition of this issue: {count} reader(s) got the English one")
+            lines.append(f"no {language} edition of this issue: {count} reader(s) {got} the English one")
         if self.chose_language:
             lines.append(f"in the language they chose (preferences page): {self.chose_language} reader(s)")
         if self.refused_earlier:

@@ -185,9 +185,8 @@ def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> 
                 message = f"{slug} has no '{lang}' edition; those packets use the English handout"
                 fallbacks.setdefault(message, []).extend(rows)
         for slug in slugs:  # the letter's lines and the closing pages come from the edition too
-            if behind := kit.project.procedures[slug].behind(lang):  # check's translation.stale
-                message = (f"{slug}'s '{lang}' edition translates {behind[0]}, but the English is now "
-                           f"{behind[1]}: those packets print the older text; update the translation, or "
+            if stale := kit.project.procedures[slug].stale(lang):
+                message = (f"{stale}: those packets print the older text; update the translation, or "
                            "call the patients")
                 fallbacks.setdefault(message, []).extend(rows)
         if found := _drafts(kit, slugs, lang):
