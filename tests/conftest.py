@@ -8,6 +8,7 @@ Only ``tests/test_sample_content.py`` reads the real sample content.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -274,6 +275,33 @@ def small_project(tmp_path: Path) -> Path:
     """The fixture practice with a handout recipe of two procedures (8 PDFs), for build tests
     whose point is the build, not every procedure (the sample content test builds them all)."""
     return limit_recipe(copy_sample(tmp_path / "project"))
+
+
+def live_group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` still alive (zombies waiting to be reaped are dead)."""
+    alive = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            alive.append(int(stat_file.parent.name))
+    return alive
+
+
+@pytest.fixture
+def process_group() -> Iterator[list[int]]:
+    """Process groups a test started: whatever of them is left is killed at the end (a test
+    that fails because workers outlived their run must not leave them running)."""
+    import signal
+
+    groups: list[int] = []
+    yield groups
+    for pgid in groups:
+        for pid in live_group(pgid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's build; Playwright never downloads a browser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from handout_gen.checks.pdfchars import pdf_pages
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import ValidationFailed
 from handout_gen.handouts import Variant, build_handouts, render_handout
-from tests.conftest import FIXTURE, copy_sample
+from tests.conftest import FIXTURE, copy_sample, live_group
 
 from .pdfutil import page_lines, pdf_lines, pdf_text, pdfinfo, struct_headings, tool
 
@@ -281,6 +282,50 @@ def test_a_handouts_bytes_do_not_depend_on_what_the_process_wrote_before(rfa_pdf
     saved(pikepdf.new(), level=FAST_LEVEL)  # as a packet, a cached part or a print file is
     again = render_handout(load_project(FIXTURE), "radiofrequency-ablation", Variant())
     assert again == rfa_pdf.read_bytes()
+
+
+def test_workers_are_one_per_core_this_process_may_use_and_never_more_than_jobs() -> None:
+    from handout_gen.core.workers import worker_count
+
+    cores = len(os.sched_getaffinity(0))
+    assert worker_count(0, 100) == cores  # a container's CPU limit narrows the affinity, not cpu_count
+    assert worker_count(0, 1) == 1 and worker_count(3, 2) == 2 and worker_count(5, 0) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_build_over_workers_stops_cleanly(
+    small_project: Path, tmp_path: Path, process_group: list[int]
+) -> None:
+    """Ctrl-C at a terminal (the whole process group) while `handout-gen build` lays handouts
+    out over two workers: exit 130 with one line, no traceback from any process, no worker or
+    WeasyPrint font folder left, and the manifest lists exactly the handouts on disk (a
+    rebuild makes only the rest)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmpdir"
+    temp.mkdir()
+    command = [sys.executable, "-m", "handout_gen", "--project", str(small_project), "build",
+               "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True, env={**os.environ, "TMPDIR": str(temp)})
+    process_group.append(process.pid)
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the first handout is written: the others are in flight
+    assert first.startswith("wrote output/handouts/"), first
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr == "Interrupted; finished files are kept, nothing half-written.\n"
+    assert live_group(process.pid) == [] and list(temp.iterdir()) == []
+    out = small_project / "output" / "handouts"
+    made = sorted(p.name for p in out.glob("*.pdf"))
+    listed = json.loads((small_project / "output/.handout-gen/handouts.json").read_text())
+    assert 1 <= len(made) < 8 and sorted(listed) == made and not list(out.glob(".tmp-*"))
+    rest = build_handouts(load_project(small_project))
+    assert len(rest.written) == 8 - len(made) and len(rest.skipped) == len(made)
 
 
 def test_a_workers_error_arrives_whole(small_warm_project: Path) -> None:

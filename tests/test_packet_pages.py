@@ -112,8 +112,8 @@ def test_the_number_to_change_the_time_is_on_the_first_page_of_every_letter(
     demo: list[dict[str, Any]]
 ) -> None:
     """However long the letter's opening (Spanish, large print), page 1 says when to come and
-    which number to call to change that time: the call line sits under the time it is about,
-    and what may go on to page 2 is the doctor's name and the map code."""
+    which number to call to change that time, and where: the call line sits under the time it
+    is about, and what may go on to page 2 is the doctor's name and the map code."""
     words = yaml.safe_load((FIXTURE / "content/packet.yaml").read_text(encoding="utf-8"))["text"]
     practice = load_project(FIXTURE).practice
     phones = {location.phone for location in practice.locations}
@@ -124,6 +124,7 @@ def test_the_number_to_change_the_time_is_on_the_first_page_of_every_letter(
         assert ask in first and call.strip() in first, (packet["row"]["patient_id"], first[-200:])
         assert any(phone in first for phone in phones), packet["row"]["patient_id"]
         assert first.index(text["time_label"]) < first.index(ask)
+        assert text["where_label"] in first, packet["row"]["patient_id"]
 
 
 def test_what_to_bring_sits_whole_under_its_heading(demo: list[dict[str, Any]]) -> None:

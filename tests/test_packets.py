@@ -30,7 +30,7 @@ from tests.fictional import write_csv
 from tests.test_hardening import drafts
 
 from .cliutil import hg, hg_process
-from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm
+from .conftest import FIXTURE, SMALL_RECIPE, copy_sample, copy_warm, live_group
 from .pdfutil import in_order, pdf_pages, pdf_text, pdfinfo, struct_texts, tool
 
 TODAY = "2026-11-24"
@@ -718,33 +718,6 @@ def packets_args(roster: Path, out: Path, workers: int = 2) -> list[str]:
 def packets_command(project: Path, roster: Path, out: Path) -> list[str]:
     """``handout-gen packets`` of ``roster`` as a real process of its own (for signals)."""
     return [sys.executable, "-m", "handout_gen", "--project", str(project), *packets_args(roster, out)]
-
-
-def live_group(pgid: int) -> list[int]:
-    """Processes of process group ``pgid`` still alive (zombies waiting to be reaped are dead)."""
-    alive = []
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # it exited while we looked
-        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
-            alive.append(int(stat_file.parent.name))
-    return alive
-
-
-@pytest.fixture
-def process_group() -> Iterator[list[int]]:
-    """Process groups a test started: whatever of them is left is killed at the end (a test
-    that fails because workers outlived their run must not leave them running)."""
-    import signal
-
-    groups: list[int] = []
-    yield groups
-    for pgid in groups:
-        for pid in live_group(pgid):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(condition: Any, timeout: float = 120) -> None:

@@ -7,12 +7,13 @@ reads files and hashes them but never starts WeasyPrint.
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import hashlib
 import logging
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -27,7 +28,7 @@ from handout_gen.core.files import BuildReport, Manifest, write_file
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.core.workers import WorkerPool, result
+from handout_gen.core.workers import WorkerPool, state, worker_count
 from handout_gen.render.bidi import ltr_text
 from handout_gen.render.catalogs import translations
 from handout_gen.render.context import base_context, qr_data_uri
@@ -253,66 +254,61 @@ def write_handouts(
     """
     manifest = Manifest(project.output_dir, "handouts")
     written = []
-    for item, (data, warnings) in zip(planned, _rendered(renderer, planned, workers), strict=True):
-        if warnings and problems is not None:
-            source = f"content/procedures/{item.procedure.slug}.md"
-            problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
-            continue
-        for message in warnings:
-            log.warning("%s: %s", item.target.name, message)
-        write_file(item.target, data, root=project.output_dir)
-        manifest.record(item.target.name, item.key, item.target)
-        written.append(item.target)
-        if progress:
-            progress(item.target)
+    # closing(): the pool and the held Ctrl-C end here, also when a write fails
+    with contextlib.closing(_rendered(renderer, planned, workers)) as results:
+        for item, (data, warnings) in zip(planned, results, strict=True):
+            if warnings and problems is not None:
+                source = f"content/procedures/{item.procedure.slug}.md"
+                problems += [Problem(source, f"{item.target.name}: {w}", rule="pdf.render") for w in warnings]
+                continue
+            for message in warnings:
+                log.warning("%s: %s", item.target.name, message)
+            write_file(item.target, data, root=project.output_dir)
+            manifest.record(item.target.name, item.key, item.target)
+            written.append(item.target)
+            if progress:
+                progress(item.target)
     return written
 
 
-# A forked worker inherits the plan (_PARENT) and makes its own renderer (_WORKER): its own
-# WeasyPrint font folder, which it removes as it exits, never the parent's.
-_PARENT: dict[str, Any] = {}
-_WORKER: dict[str, Any] = {}
-
-
-def _start_worker() -> None:
-    _WORKER["renderer"] = Renderer(_PARENT["project"])
-
-
-def _end_worker() -> None:
-    _WORKER.clear()
-    gc.collect()
-
-
 def _render_task(index: int) -> tuple[bytes, list[str]]:
-    item: PlannedHandout = _PARENT["planned"][index]
-    renderer: Renderer = _WORKER["renderer"]
+    """In a worker: the plan's ``index``-th handout (the worker's renderer and the plan: its state)."""
+    renderer: Renderer
+    planned: list[PlannedHandout]
+    renderer, planned = state()
+    item = planned[index]
     return renderer.handout_with_warnings(item.procedure, item.variant)
 
 
 def _rendered(
     renderer: Renderer, planned: list[PlannedHandout], workers: int
-) -> Iterator[tuple[bytes, list[str]]]:
+) -> Generator[tuple[bytes, list[str]], None, None]:
     """Each planned handout's PDF and warnings, in order: here, or over worker processes.
 
     A handout is a second or two of one core's layout and handouts are independent, so a
-    cold build on N cores takes about 1/N of the time. The pool is left out for one handout,
-    where starting a worker would only add to it."""
-    count = min(workers or os.cpu_count() or 1, len(planned))
+    cold build on N cores takes about 1/N of the time. One handout is made here: starting a
+    worker would only add to it. A few are in flight at a time, so memory does not grow
+    with the plan."""
+    count = worker_count(workers, len(planned))
     if count <= 1:
         for item in planned:
             yield renderer.handout_with_warnings(item.procedure, item.variant)
         return
-    _PARENT.update(project=renderer.project, planned=planned)
     import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
 
-    try:
-        with HeldInterrupt() as held, WorkerPool(count, _start_worker, teardown=_end_worker) as pool:
-            futures = [pool.submit(_render_task, index) for index in range(len(planned))]
-            for future in futures:
-                pool.wait_all([future], held)
-                yield result(future)
-    finally:
-        _PARENT.clear()
+    project = renderer.project
+
+    def setup() -> tuple[Renderer, list[PlannedHandout]]:  # in each worker: its own fonts folder
+        return Renderer(project), planned
+
+    with HeldInterrupt() as held, WorkerPool(count, setup) as pool:
+        futures: deque[Future[tuple[bytes, list[str]]]] = deque()
+        for index in range(len(planned)):
+            futures.append(pool.submit(_render_task, index))
+            if len(futures) > count * 2:
+                yield pool.wait_all([futures.popleft()], held)[0]
+        while futures:
+            yield pool.wait_all([futures.popleft()], held)[0]
 
 
 def build_handouts(

@@ -15,12 +15,16 @@ must never outlive the run that lists those files:
 - **Stopping is prompt and clean.** :meth:`WorkerPool.stop` raises a shared flag that the
   workers check between packets, drops the queued work, and waits for the workers to exit;
   only then may the caller remove what no index lists.
+- **What a worker makes, it removes.** ``setup`` runs in each worker and its result (a
+  renderer, with WeasyPrint's font folder in $TMPDIR) is the worker's :func:`state`, dropped
+  as the worker exits, so the folder goes with it; the parent's is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.util
 import os
@@ -39,6 +43,27 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL = 0.1  # seconds between looks at a held Ctrl-C while waiting for results
 
 _STOP: Any = None  # a shared flag (RawValue) the workers of the current pool check
+_STATE: list[Any] = []  # in a worker: what its setup made (one item)
+
+
+def worker_count(requested: int, tasks: int) -> int:
+    """Processes for ``tasks`` independent jobs: ``requested``, or (0) one per core this
+    process may run on (its CPU affinity, which a container's or a taskset's limit narrows),
+    never more than there are jobs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(requested or cores or 1, tasks))
+
+
+def state() -> Any:
+    """In a worker: what the pool's ``setup`` made for it."""
+    return _STATE[0]
+
+
+def _drop_state() -> None:
+    """At a worker's exit: drop what its setup made, so WeasyPrint's font folder goes too
+    (a worker ends with ``os._exit``, which runs no ``__del__``)."""
+    _STATE.clear()
+    gc.collect()
 
 
 def stopping() -> bool:
@@ -55,31 +80,28 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(parent: int, inherited: tuple[int, ...], setup: Callable[[], None],
-                  teardown: Callable[[], None] | None) -> None:
-    """First thing in every worker: ignore Ctrl-C, die with the parent, drop the parent's files.
-
-    A worker ends with ``os._exit``, which runs no ``__del__`` (WeasyPrint removes its font
-    folder in $TMPDIR in one); multiprocessing's exit finalizers do run, so ``teardown`` is
-    one of them."""
+def _start_worker(parent: int, inherited: tuple[int, ...], setup: Callable[[], Any]) -> None:
+    """First thing in every worker: ignore Ctrl-C, die with the parent, drop the parent's
+    files, then make its state (dropped by one of multiprocessing's exit finalizers, which
+    do run before ``os._exit``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
     for fd in inherited:
         with contextlib.suppress(OSError):
             os.close(fd)  # closing our copy leaves the parent's lock and files as they are
-    if teardown is not None:
-        multiprocessing.util.Finalize(None, teardown, exitpriority=10)
-    setup()
+    multiprocessing.util.Finalize(None, _drop_state, exitpriority=10)
+    _STATE[:] = [setup()]
 
 
 class WorkerPool:
     """A fork-based process pool whose workers never outlive or outrun the run (see module doc)."""
 
-    def __init__(self, workers: int, setup: Callable[[], None], inherited: Iterable[int] = (),
-                 teardown: Callable[[], None] | None = None) -> None:
+    def __init__(self, workers: int, setup: Callable[[], Any], inherited: Iterable[int] = ()) -> None:
+        """``setup`` runs in each worker (forked: a closure over the parent's objects is fine)
+        and makes its :func:`state`; ``inherited`` are descriptors each worker closes first."""
         self.workers = workers
-        self._setup, self._teardown = setup, teardown
+        self._setup = setup
         self._inherited = tuple(inherited)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -87,7 +109,7 @@ class WorkerPool:
         global _STOP
         context = multiprocessing.get_context("fork")
         _STOP = context.RawValue(ctypes.c_bool, False)
-        args = (os.getpid(), self._inherited, self._setup, self._teardown)
+        args = (os.getpid(), self._inherited, self._setup)
         executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=args
         )

@@ -16,11 +16,9 @@ ignore Ctrl-C) are :mod:`~handout_gen.core.workers`'s.
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from handout_gen.content.project import Project
 from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError, relpath
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
-from handout_gen.core.workers import WorkerPool, result, stopping
+from handout_gen.core.workers import WorkerPool, result, state, stopping, worker_count
 from handout_gen.packets.folder import RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
@@ -77,31 +75,25 @@ class RunReport:
 
 # --- worker processes (fork: they inherit the loaded project) -------------------------------
 
-_PARENT: dict[str, Any] = {}
-_WORKER: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Worker:
+    """A worker process's own packet maker (its renderer, its fonts) and where it writes."""
 
-
-def _init_worker() -> None:
-    _WORKER["worker"] = PacketMaker(_PARENT["kit"], _PARENT["today"], _PARENT["cache_dir"])
-    _WORKER.update(run_dir=_PARENT["run_dir"], out_root=_PARENT["out_root"], encrypt=_PARENT["encrypt"])
-
-
-def _end_worker() -> None:
-    """At a worker's exit: drop its renderer, so WeasyPrint's font folder in $TMPDIR goes too."""
-    _WORKER.clear()
-    gc.collect()
+    maker: PacketMaker
+    run_dir: Path
+    out_root: Path
+    encrypt: bool
 
 
 def _ensure_task(part: Static) -> str:
-    _WORKER["worker"].ensure(part)
+    worker: _Worker = state()
+    worker.maker.ensure(part)
     return part.key
 
 
 def _chunk_task(rows: list[PatientRow]) -> list[dict[str, Any]]:
-    state = _WORKER
-    return write_packets(
-        state["worker"], rows, state["run_dir"], state["out_root"], state["encrypt"], stop=stopping
-    )
+    worker: _Worker = state()
+    return write_packets(worker.maker, rows, worker.run_dir, worker.out_root, worker.encrypt, stop=stopping)
 
 
 def write_packets(
@@ -382,7 +374,7 @@ def _make(
     """Every packet of the plan: in this process for a small run, else over a worker pool."""
     cache_dir = kit.project.output_dir / CACHE
     statics = static_parts(kit, plan.variants, options.today)
-    workers = options.workers or os.cpu_count() or 1
+    workers = worker_count(options.workers, plan.total)
     chunk = options.chunk_size or max(1, min(MAX_CHUNK, -(-plan.total // workers)))
     folder, held = target.folder, target.held
 
@@ -405,33 +397,26 @@ def _make(
                 )
             )
         return
-    _PARENT.update(
-        kit=kit,
-        today=options.today,
-        cache_dir=cache_dir,
-        run_dir=folder.run_dir,
-        out_root=target.out_root,
-        encrypt=options.encrypt,
-    )
     import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
 
-    try:
-        with WorkerPool(workers, _init_worker, folder.inherited(), _end_worker) as pool:
-            pool.wait_all((pool.submit(_ensure_task, part) for part in statics), held)
-            pending: set[Future[list[dict[str, Any]]]] = set()
-            for rows_chunk in _chunks(_grouped(plan.rows()), chunk):
-                held.check()
-                if len(pending) >= workers * 2:  # bounded: memory stays flat in roster size
-                    finished, pending = pool.wait(pending, held)
-                    for future in finished:
-                        record(result(future))
-                pending.add(pool.submit(_chunk_task, rows_chunk))
-            while pending:
+    def setup() -> _Worker:  # in each worker
+        return _Worker(PacketMaker(kit, options.today, cache_dir), folder.run_dir, target.out_root,
+                       options.encrypt)
+
+    with WorkerPool(workers, setup, folder.inherited()) as pool:
+        pool.wait_all((pool.submit(_ensure_task, part) for part in statics), held)
+        pending: set[Future[list[dict[str, Any]]]] = set()
+        for rows_chunk in _chunks(_grouped(plan.rows()), chunk):
+            held.check()
+            if len(pending) >= workers * 2:  # bounded: memory stays flat in roster size
                 finished, pending = pool.wait(pending, held)
                 for future in finished:
                     record(result(future))
-    finally:
-        _PARENT.clear()
+            pending.add(pool.submit(_chunk_task, rows_chunk))
+        while pending:
+            finished, pending = pool.wait(pending, held)
+            for future in finished:
+                record(result(future))
 
 
 def _grouped(rows: Iterable[PatientRow], window: int = GROUP_WINDOW) -> Iterator[PatientRow]:
