@@ -42,7 +42,7 @@ from handout_gen.packets.stamps import GlyphKit, PacketStamp, Slot
 from handout_gen.packets.structure import Tree, add_part_tree, artifact_orphans, part_tree
 from handout_gen.packets.timing import Rules
 from handout_gen.render.engine import Engine
-from handout_gen.render.saving import FAST_LEVEL, saved
+from handout_gen.render.saving import saved
 
 log = logging.getLogger("handout_gen")
 CACHE_FORMAT = "tagged-4"  # in the cached parts' names: parts cached in another form are not used
@@ -110,8 +110,9 @@ class PacketMaker:
             prepare_part(pdf)
             add_part_tree(pdf)
             if self.cache_dir is not None:
-                data = saved(pdf, level=FAST_LEVEL, deterministic_id=True,
-                             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+                # zlib's default level: a part is written once and its streams are copied as
+                # they are into every packet made from it (level 1 made each packet larger)
+                data = saved(pdf, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
                 root = self.kit.project.output_dir
                 write_file(self._cached(part, ".json"), json.dumps(anchors), root=root)
                 write_file(self._cached(part, ".pdf"), data, root=root)
