@@ -130,10 +130,12 @@ def test_a_typo_blocks_only_what_is_made_from_its_file(small_project: Path) -> N
 
 
 def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp_path: Path) -> None:
+    """The procedure named by its Spanish title in capitals and the language by a regional
+    code, as rosters take them."""
     target = tmp_path / "desk" / "prp.pdf"
     code, out, _ = run(
-        "--project", str(sample_project), "handout", "prp-injection", "--lang", "es-MX", "--large-print",
-        "-o", str(target),  # a regional code of a kept language, as rosters and lists take it
+        "--project", str(sample_project), "handout", "INYECCIÓN DE PLASMA RICO EN PLAQUETAS (PRP)",
+        "--lang", "es-MX", "--large-print", "-o", str(target),
     )
     assert code == 0, out
     assert out.strip() == f"wrote {target}"

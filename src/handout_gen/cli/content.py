@@ -43,7 +43,7 @@ def list_command(project_dir: Path) -> None:
 
 
 @cli.command()
-@click.argument("slug")
+@click.argument("slug", metavar="PROCEDURE")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the PDF (default: output/handouts/<file>).")
 @click.option("--lang", default="en", show_default=True,
@@ -54,11 +54,13 @@ def list_command(project_dir: Path) -> None:
 def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_print: bool) -> None:
     """Render one procedure handout to PDF and print where it went.
 
-    Problems in other procedures' files do not stop this one.
+    PROCEDURE is its slug (see 'handout-gen list') or its title in any language, in any
+    case. Problems in other procedures' files do not stop this one.
 
     \b
     Example:
       handout-gen handout epidural-steroid-injection
+      handout-gen handout "Radiofrequency Ablation" --lang es
       handout-gen handout prp-injection --lang es --large-print -o ~/Desktop/prp.pdf
     """
     from handout_gen.content.languages import unknown_language
@@ -69,7 +71,11 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
     code = project.languages.code_of(lang)  # "ES", "es-MX" and "Spanish" are es, as in a roster
     if code is None:
         raise click.BadParameter(unknown_language(lang, project.languages), param_hint="'--lang'")
-    procedure = project.procedure(slug)
+    if slug not in project.procedures and slug not in project.broken:  # a title, or another case
+        from handout_gen.packets.lookup import procedure_key, procedure_keys
+
+        slug = procedure_keys(project.procedures).get(procedure_key(slug), slug)
+    procedure = project.procedure(slug)  # an unknown name is told the known slugs
     edition = edition_for(procedure, code)  # warns when it falls back to English
     if stale := procedure.stale(edition.lang):
         click.echo(f"Warning: {stale}: this handout prints the older text; update the translation", err=True)

@@ -27,7 +27,7 @@ from handout_gen.core.errors import ConfigError, InputRefused, Problem, Validati
 from handout_gen.core.files import read_input
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.packets.lookup import keys, name_key, procedure_key
+from handout_gen.packets.lookup import keys, name_key, procedure_keys
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
 from handout_gen.packets.words import (
@@ -175,9 +175,7 @@ class Kit:
             # a family name alone ("Dr. Okafor") too, when no other physician has it
             physician_keys=keys([(name, doc.id) for doc in practice.physicians
                                  for name in (doc.id, doc.name, name_key(doc.name).split()[-1])]),
-            procedure_keys=keys([(name, slug) for slug, procedure in project.procedures.items()
-                                 for name in (slug, *(e.meta.title for e in procedure.editions.values()))],
-                                procedure_key),
+            procedure_keys=procedure_keys(project.procedures),
             packet_langs={code: self.packet_lang(code) for code in project.languages},
         )
 

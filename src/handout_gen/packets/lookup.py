@@ -7,6 +7,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handout_gen.content.procedures import Procedure
 
 TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
 # Credentials an export may write after a name without a comma ("Adaeze Okafor MD"). Not
@@ -36,6 +40,13 @@ def keys(names: list[tuple[str, str]], key: Callable[[str], str] = name_key) -> 
     for name, ident in names:
         found.setdefault(key(name), set()).add(ident)
     return {k: ids.pop() for k, ids in found.items() if len(ids) == 1 and k}
+
+
+def procedure_keys(procedures: Mapping[str, Procedure]) -> dict[str, str]:
+    """:func:`procedure_key` of every slug and every edition's title → its slug (a roster
+    cell, or ``handout-gen handout "Radiofrequency Ablation"``)."""
+    return keys([(name, slug) for slug, procedure in procedures.items()
+                 for name in (slug, *(e.meta.title for e in procedure.editions.values()))], procedure_key)
 
 
 def likely_procedure(
