@@ -52,6 +52,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HANDOUT_GEN_SECRET", TEST_SECRET)
+    # Commands lay PDFs out in one process unless a test asks for workers (--workers 2): the
+    # suite already keeps both cores busy, and a pool per command only added CPU to it.
+    monkeypatch.setenv("HANDOUT_GEN_WORKERS", "1")
 
 
 class _Fail(logging.Handler):

@@ -80,6 +80,28 @@ def test_a_handout_of_a_translation_behind_its_english_says_so(tmp_path: Path) -
                    "English is now ESI-2026.2: this handout prints the older text; update the translation\n")
 
 
+def test_workers_come_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--workers wins; HANDOUT_GEN_WORKERS sets it for every command of a shared machine; else
+    0 (every core). What build is handed, without laying anything out."""
+    import handout_gen.build
+    from handout_gen.build import BuildResult
+    from handout_gen.core.files import BuildReport
+
+    seen: list[int] = []
+
+    def fake_build(project: object, *, workers: int, **_: object) -> BuildResult:
+        seen.append(workers)
+        return BuildResult(BuildReport(), BuildReport())
+
+    monkeypatch.setattr(handout_gen.build, "build", fake_build)
+    monkeypatch.delenv("HANDOUT_GEN_WORKERS")
+    base = ["--project", str(FIXTURE), "build"]
+    assert CliRunner().invoke(cli, base).exit_code == 0
+    assert CliRunner().invoke(cli, base, env={"HANDOUT_GEN_WORKERS": "3"}).exit_code == 0
+    assert CliRunner().invoke(cli, [*base, "--workers", "1"], env={"HANDOUT_GEN_WORKERS": "3"}).exit_code == 0
+    assert seen == [0, 3, 1]
+
+
 def test_unknown_slug_is_a_clean_error() -> None:
     code, out, err = run("--project", str(FIXTURE), "handout", "nope")
     assert code == 1

@@ -92,9 +92,12 @@ class HandoutGroup(click.Group):
             ctx.exit(130)
 
 
-# Commands that lay out many PDFs spread them over processes: packets, build, site.
+# Commands that lay out many PDFs spread them over processes: packets, build, site. A machine
+# shared with other work can set fewer for every command in the environment.
 workers_option = click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-                              help="Processes to lay PDFs out with; 0 = every core.")
+                              envvar="HANDOUT_GEN_WORKERS",
+                              help="Processes to lay PDFs out with; 0 = every core "
+                                   "[env HANDOUT_GEN_WORKERS].")
 
 
 def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
