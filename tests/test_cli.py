@@ -82,7 +82,7 @@ def test_a_handout_of_a_translation_behind_its_english_says_so(tmp_path: Path) -
 
 def test_workers_come_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """--workers wins; HANDOUT_GEN_WORKERS sets it for every command of a shared machine; else
-    0 (every core). What build is handed, without laying anything out."""
+    0 (every core). What build and site are handed, without laying anything out."""
     import handout_gen.build
     from handout_gen.build import BuildResult
     from handout_gen.core.files import BuildReport
@@ -100,6 +100,18 @@ def test_workers_come_from_the_option_or_the_environment(monkeypatch: pytest.Mon
     assert CliRunner().invoke(cli, base, env={"HANDOUT_GEN_WORKERS": "3"}).exit_code == 0
     assert CliRunner().invoke(cli, [*base, "--workers", "1"], env={"HANDOUT_GEN_WORKERS": "3"}).exit_code == 0
     assert seen == [0, 3, 1]
+    import handout_gen.site.build
+    from handout_gen.site.build import SiteReport
+
+    def fake_site(project: object, *, force: bool, workers: int) -> SiteReport:
+        seen.append(workers)
+        return SiteReport(BuildReport(), BuildReport(), folder=FIXTURE)
+
+    monkeypatch.setattr(handout_gen.site.build, "build_site", fake_site)
+    site = ["--project", str(FIXTURE), "site"]
+    assert CliRunner().invoke(cli, site, env={"HANDOUT_GEN_WORKERS": "2"}).exit_code == 0
+    assert CliRunner().invoke(cli, [*site, "--workers", "1"]).exit_code == 0
+    assert seen[3:] == [2, 1]
 
 
 def test_unknown_slug_is_a_clean_error() -> None:
