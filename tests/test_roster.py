@@ -930,7 +930,7 @@ def test_a_clinic_and_a_physician_are_found_by_name_as_an_export_writes_them(
     assert [(r.location, r.physician) for r in made] == [
         ("orchard", "okafor"), ("orchard", "okafor"), ("orchard", "okafor"), ("riverside", "lindqvist"),
         ("orchard", "okafor")]
-    from handout_gen.packets.lookup import name_key
+    from handout_gen.content.lookup import name_key
 
     assert name_key("Minh Do") == "minh do" and name_key("MD") == "md"  # a name is never cut short
     path = tmp_path / "roster.csv"

@@ -72,7 +72,7 @@ def handout(project_dir: Path, slug: str, output: Path | None, lang: str, large_
     if code is None:
         raise click.BadParameter(unknown_language(lang, project.languages), param_hint="'--lang'")
     if slug not in project.procedures and slug not in project.broken:  # a title, or another case
-        from handout_gen.packets.lookup import procedure_key, procedure_keys
+        from handout_gen.content.lookup import procedure_key, procedure_keys
 
         slug = procedure_keys(project.procedures).get(procedure_key(slug), slug)
     procedure = project.procedure(slug)  # an unknown name is told the known slugs

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from handout_gen.content.languages import unknown_language
+from handout_gen.content.lookup import keys, name_key, procedure_keys
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.values import practice_values, substitute
@@ -27,7 +28,6 @@ from handout_gen.core.errors import ConfigError, InputRefused, Problem, Validati
 from handout_gen.core.files import read_input
 from handout_gen.core.fonts import chain, missing_message
 from handout_gen.core.languages import ORIGINAL
-from handout_gen.packets.lookup import keys, name_key, procedure_keys
 from handout_gen.packets.roster import Catalog
 from handout_gen.packets.timing import Rules
 from handout_gen.packets.words import (

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from handout_gen.content.lookup import likely_procedure, name_key, procedure_key
 from handout_gen.content.schema import OpeningHours
 from handout_gen.core.errors import Problem, RosterError
 from handout_gen.core.fonts import chain
 from handout_gen.core.languages import Languages
-from handout_gen.packets.lookup import likely_procedure, name_key, procedure_key
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.patient import Day, PatientRow
 from handout_gen.packets.roster_files import (

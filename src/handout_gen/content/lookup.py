@@ -1,16 +1,14 @@
-"""How a roster cell finds a clinic, a physician or a procedure by what a scheduling
-system's export writes ("Orchard Way Clinic", "Dr. Okafor", "Radiofrequency Ablation"),
-where practice.yaml and the content files have ids and slugs."""
+"""How a roster cell (or a person at the command line) finds a clinic, a physician or a
+procedure by what a scheduling system's export writes ("Orchard Way Clinic", "Dr. Okafor",
+"Radiofrequency Ablation"), where practice.yaml and the content files have ids and slugs."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from handout_gen.content.procedures import Procedure
+from handout_gen.content.procedures import Procedure
 
 TITLES = frozenset({"dr", "dra", "doctor", "doctora"})
 # Credentials an export may write after a name without a comma ("Adaeze Okafor MD"). Not
