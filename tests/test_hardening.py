@@ -256,6 +256,27 @@ def test_a_symlinked_newsletter_outside_is_refused_and_never_opened(
     assert (small_project / "output/newsletters/2026-12/email.html").is_file()  # the good issue is built
 
 
+def test_packet_words_linked_from_outside_are_refused_and_never_opened(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    """content/packet.yaml as a link to a file elsewhere: named, and read neither for its
+    words nor for the parts' cache key."""
+    from handout_gen.content.project import load_project
+    from handout_gen.core.errors import ValidationFailed
+    from handout_gen.packets.kit import load_kit
+
+    words = sample_project / "content/packet.yaml"
+    outside = tmp_path / "packet.yaml"
+    outside.write_bytes(words.read_bytes())
+    words.unlink()
+    words.symlink_to(outside)
+    project = load_project(sample_project)
+    with opens_of(outside) as events, pytest.raises(ValidationFailed) as refused:
+        load_kit(project)
+    assert not events
+    assert "content/packet.yaml: resolves outside content/" in str(refused.value)
+
+
 def test_the_template_loader_refuses_a_link_out_of_templates(tmp_path: Path) -> None:
     """Defence in depth: even a template linked after the project was loaded is never read."""
     from handout_gen.core.errors import TemplateError

@@ -34,6 +34,7 @@ from handout_gen.render.catalogs import translations
 from handout_gen.render.context import base_context, qr_data_uri
 from handout_gen.render.engine import Engine
 from handout_gen.render.jinja import medium_date, nowrap, render, safe_html
+from handout_gen.render.pdf import import_weasyprint
 
 log = logging.getLogger("handout_gen")
 
@@ -294,8 +295,7 @@ def _rendered(
         for item in planned:
             yield renderer.handout_with_warnings(item.procedure, item.variant)
         return
-    import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
-
+    import_weasyprint()
     project = renderer.project
 
     def setup() -> tuple[Renderer, list[PlannedHandout]]:  # in each worker: its own fonts folder

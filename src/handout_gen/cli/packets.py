@@ -56,10 +56,10 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         skipped = ", ".join(map(str, report.skipped_rows))
         left_out = f" (row(s) {skipped} not in it)" if skipped else ""
         Echo.say(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
-                   f"pages, {made.sheets} sheets printed two-sided{backs}")
+                 f"pages, {made.sheets} sheets printed two-sided{backs}")
         command = f"lp -o sides=two-sided-long-edge {shlex.quote(str(made.path))}"
         Echo.say(f"Print it two-sided as one job ({command}), then delete it: the packets stay in the "
-                   "run folder.")
+                 "run folder.")
     if report.late:
         click.echo(_late_line(report.late, one=not isinstance(roster, Path)))
     if report.skipped_rows:

@@ -229,15 +229,18 @@ Fill = Callable[[str, str], tuple[str, list[Problem]]]  # (text, source) -> (fil
 
 
 def load_model(
-    path: Path, model: type[M], root: Path, fill: Fill | None = None
+    path: Path, model: type[M], root: Path, fill: Fill | None = None, raw: bytes | None = None
 ) -> tuple[M | None, KeyLines, list[Problem]]:
     """Read a YAML file and validate it against ``model``: the one way config files load.
 
-    ``fill(text, source)`` may fill values into the text first (practice values in packet.yaml).
+    ``fill(text, source)`` may fill values into the text first (practice values in packet.yaml);
+    ``raw``: the file's bytes, when the caller has read them (:func:`read_input`) for itself.
     """
     source = relpath(path, root)
     try:
-        text = read_input(path, folder=path.parent, root=root).decode("utf-8-sig")
+        if raw is None:
+            raw = read_input(path, folder=path.parent, root=root)
+        text = raw.decode("utf-8-sig")
     except InputRefused as exc:
         return None, {}, [exc.problem]
     except UnicodeDecodeError:

@@ -23,7 +23,7 @@ from handout_gen.content.lookup import keys, name_key, procedure_keys
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Slug, Strict, Text
 from handout_gen.content.values import practice_values, substitute
-from handout_gen.content.yamlfile import load_model, parse_yaml
+from handout_gen.content.yamlfile import KeyLines, load_model, parse_yaml
 from handout_gen.core.errors import ConfigError, InputRefused, Problem, ValidationFailed, relpath
 from handout_gen.core.files import read_input
 from handout_gen.core.fonts import chain, missing_message
@@ -316,13 +316,16 @@ def load_kit(project: Project) -> Kit:
         raise ConfigError(msg)
     source = relpath(text_path, project.root)
     values = practice_values(project.practice)
-    text, lines, found = load_model(
-        text_path, PacketText, project.root, lambda raw, where: substitute(raw, values, where)
-    )
+    try:  # its bytes are the cache key of every packet part too: read once, for both
+        raw = read_input(text_path, folder=text_path.parent, root=project.root)
+    except InputRefused as refused:  # a link to a file elsewhere, an oversized file: never read
+        raw, text, found = b"", None, [refused.problem]
+        lines: KeyLines = {}
+    else:
+        text, lines, found = load_model(
+            text_path, PacketText, project.root, lambda said, where: substitute(said, values, where), raw=raw
+        )
     problems += found
-    # Its bytes (the cache key of every packet part), once load_model has found it readable:
-    # a link to a file elsewhere or an oversized file is a problem above, never read here.
-    raw = read_input(text_path, folder=text_path.parent, root=project.root) if text is not None else b""
     if text is not None:
         text = _known_languages(text, project, source, lines)
         problems += _glyph_problems(text, project, source, lines)

@@ -39,6 +39,7 @@ from handout_gen.packets.patient import PacketVariant, PatientRow
 from handout_gen.packets.printfile import PrintFile, write_print_file
 from handout_gen.packets.roster import late_rules
 from handout_gen.packets.roster_check import check_roster, iter_roster
+from handout_gen.render.pdf import import_weasyprint
 
 log = logging.getLogger("handout_gen")
 
@@ -397,7 +398,7 @@ def _make(
                 )
             )
         return
-    import weasyprint  # noqa: F401 - once, before the fork: workers share it instead of each importing it
+    import_weasyprint()
 
     def setup() -> _Worker:  # in each worker
         return _Worker(PacketMaker(kit, options.today, cache_dir), folder.run_dir, target.out_root,

@@ -33,6 +33,12 @@ _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 _KEPT_AS_AUTHOR = re.compile(r"<link\b|<style\s|@counter-style|@color-profile|@layer", re.IGNORECASE)
 
 
+def import_weasyprint() -> None:
+    """Import WeasyPrint now, before worker processes are forked: they share the imported
+    library instead of each paying about a second for it."""
+    import weasyprint  # noqa: F401
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cycle collector off while one document is laid out, written or shrunk.
