@@ -211,3 +211,28 @@ def test_a_roster_not_found_says_which_folder_it_was_looked_for_in(
     assert code == 2 and "Traceback" not in out + err
     assert (f"'content/rosters/sample-roster.csv' is not in the current folder ({elsewhere}); give its "
             "path from there, or the whole path") in err
+
+
+def test_an_in_process_run_shows_what_c_libraries_write_to_the_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tests/cliutil.hg runs a command in the test's process; what a C library writes straight to
+    file descriptor 2 (a fontconfig or Pango warning) is in its stderr, as on a terminal, so a
+    search of the output for patient data in an in-process run misses nothing."""
+    import os
+
+    from handout_gen.content import project
+    from tests.cliutil import hg
+
+    loaded = project.load_project
+
+    def noisy(*args: object, **kwargs: object) -> object:
+        os.write(2, b"Fontconfig warning: Zzyzx Testpatient\n")
+        os.write(1, b"from C\n")
+        return loaded(*args, **kwargs)
+
+    monkeypatch.setattr(project, "load_project", noisy)
+    result = hg(FIXTURE, "list")
+    assert result.returncode == 0
+    assert "Fontconfig warning: Zzyzx Testpatient" in result.stderr
+    assert result.stdout.endswith("from C\n") and "spinal-cord-stimulation" in result.stdout

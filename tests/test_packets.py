@@ -475,7 +475,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
             {**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"},  # row 2 pasted again
         ],
     )
-    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [  # no progress-bar label before a validation error
         "Error: 6 problems in roster.csv; nothing was written:",
@@ -488,7 +488,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     ]
     assert result.stdout == ""
     assert not (tmp_path / "out").exists()
-    skipped = hg_process(
+    skipped = hg(
         project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
@@ -515,7 +515,7 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_proj
     roster = tmp_path / "roster.csv"
     secret = "correct horse 42"  # noqa: S105
     write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood", "password": secret}])
-    hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--encrypt", check=True)
+    hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--encrypt", check=True)
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(path)
@@ -543,7 +543,7 @@ def test_encrypted_packet_opens_only_with_its_password(tmp_path: Path, warm_proj
 @pytest.mark.slow
 def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     project = warm_project
-    result = hg_process(
+    result = hg(
         project,
         "packet",
         "--first-name",
@@ -582,7 +582,7 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text
-    missing = hg_process(
+    missing = hg(
         project,
         "packet",
         "--first-name",
@@ -664,7 +664,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
             }
         ],
     )
-    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=True)
+    result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=True)
     assert (
         "Warning: prp-injection has no 'es' edition; those packets use the English handout (row 2)\n"
         in result.stderr  # the row, for the nurse to call: never the name
@@ -962,7 +962,7 @@ def test_non_latin_names_reach_the_text_layer(tmp_path: Path, warm_project: Path
     from .pdfutil import tool
 
     project = warm_project
-    result = hg_process(
+    result = hg(
         project,
         "packet",
         "--first-name",
@@ -1061,7 +1061,7 @@ def test_placeholder_typo_is_a_located_problem(tmp_path: Path) -> None:
     ]
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
-    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == "Error: 2 problems in the packet setup; nothing was written:"
     assert "Traceback" not in result.stderr and "packets" not in result.stderr
@@ -1078,7 +1078,7 @@ def test_failing_cover_template_never_echoes_patient_data(tmp_path: Path) -> Non
     )
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, "first_name": "Zzyzx", "last_name": "Testpatient"}])
-    result = hg_process(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
+    result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=False)
     assert result.returncode == 1
     assert "Zzyzx" not in result.stderr + result.stdout and "Testpatient" not in result.stderr
     assert "Traceback" not in result.stderr and "packetsError" not in result.stderr
@@ -1117,7 +1117,7 @@ def test_output_into_a_shared_folder(tmp_path: Path, warm_project: Path) -> None
     write_csv(roster, [{**BASE, "first_name": "Ana", "last_name": "Lockwood"}])
     with (busy / ".lock").open("r+") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # a run still writing there
-        result = hg_process(project, "packets", roster, "-o", shared, "--today", TODAY, check=True)
+        result = hg(project, "packets", roster, "-o", shared, "--today", TODAY, check=True)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
     assert sorted(p.name for p in (shared / "sub1").iterdir()) == [".lock", ".tmp-notes", "packet_aaaa.pdf"]
     assert sorted(p.name for p in killed.iterdir()) == [".handout-gen-run", "index.csv", "packet_listed.pdf"]
