@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import shutil
@@ -188,6 +189,16 @@ def _make_warm(shared: Path) -> None:
         for part in static_parts(kit, check_roster(roster, catalog).variants, today):
             maker.ensure(part)
     (shared / ".done").touch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fewer, larger young collections in a test process. It lives long and keeps much alive
+    (the libraries, module and session fixtures, the renderers' caches), and with Python's
+    default thresholds each worker ran some thirty full collections over all of it, a fifth
+    of a second and more each: about 16 s of collector time in a run, 11 s with these. The
+    product's own processes keep the defaults (they are short, and rest the collector during
+    a layout: render/pdf.py collector_paused)."""
+    gc.set_threshold(50_000, 20, 20)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
