@@ -177,7 +177,8 @@ def _make_warm(shared: Path) -> None:
     root = shared / "project"
     shutil.rmtree(root, ignore_errors=True)
     copy_sample(root)
-    command = [sys.executable, "-m", "handout_gen", "--project", str(root), "-q", "build"]
+    # One process: the test workers keep both cores busy meanwhile, and a pool only adds CPU.
+    command = [sys.executable, "-m", "handout_gen", "--project", str(root), "-q", "build", "--workers", "1"]
     subprocess.run(command, check=True, timeout=600, capture_output=True)
     project = load_project(root)
     kit, today = load_kit(project), date.fromisoformat(WARM_TODAY)
