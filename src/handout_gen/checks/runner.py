@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from handout_gen.checks import pdf as checks_pdf
 from handout_gen.checks import tagged as checks_tagged
@@ -31,7 +31,7 @@ from handout_gen.content.languages import load_languages
 from handout_gen.content.packet_marks import item_marks, unmarked
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
-from handout_gen.content.schema import SLUG_RE
+from handout_gen.content.schema import SLUG_RE, Signoff
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, yaml_key_lines
 from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, relpath
@@ -90,21 +90,8 @@ def months_between(earlier: date, later: date) -> int:
     return months - (1 if later.day < earlier.day else 0)
 
 
-class Reviewed(Protocol):
-    """Text a clinician signs off: an edition's front matter, content/packet.yaml."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def reviewer_role(self) -> str: ...
-    @property
-    def last_reviewed(self) -> date: ...
-    @property
-    def review_interval_months(self) -> int: ...
-
-
 def governance(
-    meta: Reviewed, source: str, key_lines: KeyLines, today: date, prints: str = "the handout prints"
+    meta: Signoff, source: str, key_lines: KeyLines, today: date, prints: str = "the handout prints"
 ) -> list[Finding]:
     """Review age (warn at the review interval, error at 36 months) and draft status; ``prints``
     says what carries the DRAFT banner."""

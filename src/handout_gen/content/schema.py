@@ -302,16 +302,22 @@ class DatedAftercare(Strict):
     text: Text
 
 
-class EditionMeta(Strict):
-    """Front matter fields every language edition carries (the text a reader sees)."""
+class Signoff(Strict):
+    """What every text a clinician signs off carries (an edition's front matter,
+    content/packet.yaml): its version and review; ``check`` ages the review (governance)."""
 
-    title: Text
-    summary: Text
     version: Text
     status: Literal["draft", "approved"]
     reviewer_role: Text
     last_reviewed: date
     review_interval_months: int = Field(default=24, ge=1, le=60)
+
+
+class EditionMeta(Signoff):
+    """Front matter fields every language edition carries (the text a reader sees)."""
+
+    title: Text
+    summary: Text
     # As written, "{packet:<topic>}" marks and all (content.packet_marks): read .key_points
     # and .aftercare, or what a packet prints of them (*_in_packet)
     key_points_marked: Annotated[list[MarkedText], Field(min_length=1, alias="key_points")]

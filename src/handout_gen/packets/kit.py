@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from handout_gen.content.languages import unknown_language
 from handout_gen.content.lookup import keys, name_key, procedure_keys
 from handout_gen.content.project import Project
-from handout_gen.content.schema import Slug, Strict, Text
+from handout_gen.content.schema import Signoff, Slug, Strict
 from handout_gen.content.values import practice_values, substitute
 from handout_gen.content.yamlfile import KeyLines, load_model, parse_yaml
 from handout_gen.core.errors import ConfigError, InputRefused, Problem, ValidationFailed, relpath
@@ -59,14 +59,9 @@ FRONT = ("cover", "prep", "bring", "day-of")
 BACK = ("aftercare", "call", "contacts", "disclaimer")
 
 
-class PacketText(Strict):
+class PacketText(Signoff):
     """``content/packet.yaml``: versioned, reviewed words; English is required."""
 
-    version: Text
-    status: Literal["draft", "approved"]
-    reviewer_role: Text
-    last_reviewed: date
-    review_interval_months: int = Field(default=24, ge=1, le=60)
     rules: Rules
     text: dict[str, PacketWords]  # language code → its words (codes the project declares)
 
