@@ -5,7 +5,6 @@ Each figure is printed next to a naive baseline measured in the same run, as a r
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ def _pages(folder: Path) -> int:
 
 def run() -> None:
     from handout_gen.content.project import load_project
+    from handout_gen.core.workers import worker_count
     from handout_gen.handouts import Renderer, Variant, build_handouts, planned_handouts
 
     help_s = _best(5, lambda: subprocess.run([HG, "--help"], capture_output=True, check=True))
@@ -61,8 +61,8 @@ def run() -> None:
         noop = _best(3, lambda: subprocess.run([HG, "--project", str(root), "build"],
                                                capture_output=True, check=True))
         forced = _best(1, lambda: build_handouts(load_project(root), force=True))
-        cores = os.cpu_count() or 1
-        spread = _best(1, lambda: build_handouts(load_project(root), force=True, workers=cores))
+        cores = worker_count(0, count)  # what `handout-gen build` starts: this process's cores
+        spread = _best(1, lambda: build_handouts(load_project(root), force=True, workers=0))
 
         # Naive baseline: one process per handout, as a shell loop over `handout-gen handout`.
         sample = planned_handouts(project)[:4]

@@ -53,8 +53,12 @@ INDEX = "index.csv"  # packet_id,row: the run's list of its complete packets
 def index_rows(run_dir: Path) -> list[tuple[int, str]]:
     """(roster row, packet id) of every packet a run's index lists, in row order (ValueError
     for a line no run wrote)."""
-    lines = (run_dir / INDEX).read_text(encoding="utf-8").splitlines()
-    listed = [line.split(",") for line in lines[1:] if line]
+    return _listed((run_dir / INDEX).read_text(encoding="utf-8").splitlines())
+
+
+def _listed(lines: list[str]) -> list[tuple[int, str]]:
+    """:func:`index_rows` of an index's lines (its header first)."""
+    listed = [line.rstrip("\n").split(",") for line in lines[1:] if line.strip()]
     return sorted((int(row), packet_id) for packet_id, row in listed)
 
 
@@ -227,7 +231,7 @@ class RunFolder:
         path = self.run_dir / INDEX
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         try:
-            ordered = [f"{packet_id},{row}\n" for row, packet_id in index_rows(self.run_dir)]
+            ordered = [f"{packet_id},{row}\n" for row, packet_id in _listed(lines)]
         except ValueError:  # not a line this run wrote: leave the index as it is
             return
         if ordered != lines[1:]:

@@ -31,7 +31,7 @@ from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterErr
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.workers import WorkerPool, result, state, stopping, worker_count
-from handout_gen.packets.folder import RunFolder, new_run_dir
+from handout_gen.packets.folder import INDEX, RunFolder, new_run_dir
 from handout_gen.packets.kit import Kit, load_kit
 from handout_gen.packets.packet import PacketMaker
 from handout_gen.packets.parts import Static, back_part, glyph_part, handout_part, page_part, prep_part
@@ -328,7 +328,7 @@ def run_packets(
             if isinstance(exc, OutputError):  # e.g. the disk is full: what is left, how to go on
                 msg = (
                     f"{exc}\nThe run stopped: the {folder.packets} packet(s) listed in "
-                    f"{run_dir / 'index.csv'} are complete; unfinished ones were removed. "
+                    f"{run_dir / INDEX} are complete; unfinished ones were removed. "
                     "Free some space and run the roster again"
                 )
                 raise OutputError(msg) from None
