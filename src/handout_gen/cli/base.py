@@ -45,6 +45,9 @@ class _WarningFormatter(logging.Formatter):
 # Exit code of a run that made what it could but skipped some inputs (rows, outputs):
 # distinct from 1 (nothing made, or a failure) so a script can tell the two apart.
 EXIT_PARTIAL = 3
+# -q and -v work before the command and after it (pass_root): one help text for both.
+QUIET_HELP = "Print only warnings and errors."
+VERBOSE_HELP = "Print details too (which files were read, encodings)."
 
 
 class Echo:
@@ -118,8 +121,8 @@ def pass_root(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--project", "command_project", default=None,
                      type=click.Path(file_okay=False, path_type=Path),
                      help="Project folder (same as the global --project)."),
-        click.option("-q", "--quiet", "command_quiet", is_flag=True, help="Print only warnings and errors."),
-        click.option("-v", "--verbose", "command_verbose", is_flag=True, help="Print details too."),
+        click.option("-q", "--quiet", "command_quiet", is_flag=True, help=QUIET_HELP),
+        click.option("-v", "--verbose", "command_verbose", is_flag=True, help=VERBOSE_HELP),
     ]
     wrapped = click.pass_context(command)
     for option in options:
@@ -142,8 +145,8 @@ def _set_verbosity(quiet: bool, verbose: bool) -> None:
     show_default=True,
     help="Project folder (the one holding content/practice.yaml).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Print details too (which files were read, encodings).")
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path, quiet: bool, verbose: bool) -> None:
     """Turn one content source into patient handouts, newsletters and packets.
