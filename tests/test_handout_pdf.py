@@ -292,6 +292,30 @@ def test_workers_are_one_per_core_this_process_may_use_and_never_more_than_jobs(
     assert worker_count(0, 1) == 1 and worker_count(3, 2) == 2 and worker_count(5, 0) == 1
 
 
+_INHERITED = [["made by the parent before the pool"]]
+
+
+def _walked_by_the_collector() -> bool:
+    import gc
+
+    return any(o is _INHERITED[0] for o in gc.get_objects())
+
+
+def test_a_worker_sets_what_it_inherited_aside_from_the_collector() -> None:
+    """A worker's collections never walk the objects it inherited from the parent (they
+    were most of a worker's time when forked from a large process): it holds them, but the
+    collector does not look at them."""
+    import gc
+
+    from handout_gen.core.workers import WorkerPool
+
+    frozen = gc.get_freeze_count()
+    assert _walked_by_the_collector()  # here, in the parent, the collector does
+    with WorkerPool(1, setup=lambda: None) as pool:
+        assert pool.submit(_walked_by_the_collector).result() is False
+    assert gc.get_freeze_count() == frozen  # the parent's collector is left as it was
+
+
 @pytest.mark.slow
 def test_ctrl_c_in_a_build_over_workers_stops_cleanly(
     small_project: Path, tmp_path: Path, process_group: list[int]

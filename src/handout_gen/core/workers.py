@@ -82,14 +82,20 @@ def _die_with_parent(parent: int) -> None:
 
 def _start_worker(parent: int, inherited: tuple[int, ...], setup: Callable[[], Any]) -> None:
     """First thing in every worker: ignore Ctrl-C, die with the parent, drop the parent's
-    files, then make its state (dropped by one of multiprocessing's exit finalizers, which
-    do run before ``os._exit``)."""
+    files, set what it inherited aside from the collector, then make its state (dropped by
+    one of multiprocessing's exit finalizers, which do run before ``os._exit``).
+
+    Set aside (``gc.freeze``): a worker never frees the parent's objects, yet each full
+    collection walked them all again, writing to every page of them (copy-on-write). Forked
+    from a large process (a test run, an embedding program) that was most of a worker's
+    time spent collecting."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
     for fd in inherited:
         with contextlib.suppress(OSError):
             os.close(fd)  # closing our copy leaves the parent's lock and files as they are
+    gc.freeze()
     multiprocessing.util.Finalize(None, _drop_state, exitpriority=10)
     _STATE[:] = [setup()]
 
