@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 AXE_SCRIPT = Axe().axe_script  # axe-core, as the axe-playwright-python package ships it
 RUN = "options => axe.run(options).then(results => results.violations)"
@@ -14,12 +14,20 @@ LAYOUT_RULES = ("color-contrast", "link-in-text-block", "p-as-heading", "scrolla
                 "target-size")
 
 
+def with_axe(context: BrowserContext) -> BrowserContext:
+    """``context``, with axe-core in every page it opens, before the page's own scripts.
+    Chromium then compiles it once for them all: evaluated into each page after it loaded,
+    it was compiled again for every page, about a sixth of checking a page."""
+    context.add_init_script(script=AXE_SCRIPT)
+    return context
+
+
 def axe_violations(page: Page, impacts: tuple[str, ...] | None = None,
                    rules: tuple[str, ...] | None = None) -> list[str]:
     """Every axe-core violation on the page as it is laid out now (of these ``impacts`` only,
     when given; of these ``rules`` only, when given, else every rule axe runs by default),
-    one line each. axe is injected once a page: a page checked again after a resize runs
-    it again without loading it again."""
+    one line each. axe is injected once a page (unless the context has it: :func:`with_axe`):
+    a page checked again after a resize runs it again without loading it again."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.evaluate(AXE_SCRIPT)
     options: dict[str, object] = {"resultTypes": ["violations"]}

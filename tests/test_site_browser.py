@@ -29,7 +29,7 @@ from handout_gen.site.app import create_app
 from handout_gen.site.build import build_site
 from handout_gen.site.plan import plan_site
 from handout_gen.site.urls import file_for
-from tests.browserutil import LAYOUT_RULES, axe_violations
+from tests.browserutil import LAYOUT_RULES, axe_violations, with_axe
 from tests.conftest import TEST_SECRET, copy_warm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -67,8 +67,8 @@ def site(
 
 def open_page(browser: Browser, base: str, width: int, *, javascript: bool = True) -> tuple[Page, list[str]]:
     """A tab that may load only from ``base`` (anything else is recorded and refused)."""
-    context = browser.new_context(base_url=base, viewport={"width": width, "height": 900},
-                                  java_script_enabled=javascript)
+    context = with_axe(browser.new_context(base_url=base, viewport={"width": width, "height": 900},
+                                           java_script_enabled=javascript))
     outside: list[str] = []
 
     def guard(route: Any) -> None:
