@@ -30,11 +30,13 @@ from tests.fictional import write_csv
 from tests.test_roster import GOOD, TODAY
 
 
-def drafts(*files: str) -> str:
-    """The packet runs' warning of draft content, naming the files that print DRAFT."""
+def drafts(*files: str, one: bool = False) -> str:
+    """The packet runs' warning of draft content, naming the files that print DRAFT (a run
+    of ``one`` packet speaks of "this packet")."""
     named = ", ".join(f"content/{name}" for name in files)
-    return (f"Warning: content awaiting review is marked DRAFT on those packets' pages ({named}): hand "
-            "them out once a clinician, and a translator for a translation, has approved it (status: "
+    whose, it = ("this packet's", "it") if one else ("those packets'", "them")
+    return (f"Warning: content awaiting review is marked DRAFT on {whose} pages ({named}): hand "
+            f"{it} out once a clinician, and a translator for a translation, has approved it (status: "
             "approved in the file; 'handout-gen check' lists the drafts)")
 
 
@@ -511,17 +513,22 @@ def test_quiet_build_prints_only_problems(small_warm_project: Path) -> None:
 
 
 @pytest.mark.slow
-def test_packet_prints_the_file_it_wrote(sample_project: Path) -> None:
+def test_packet_prints_the_file_it_wrote_and_warns_about_this_packet(sample_project: Path) -> None:
+    """The one-patient command's warnings speak of the one packet it makes."""
     result = hg(
         sample_project, "packet", "--first-name", "Zzyzx", "--last-name", "Testpatient",
-        "--procedure", "prp-injection", "--date", "2026-12-09", "--time", "9:30",
-        "--location", "orchard", "--physician", "okafor", "--today", TODAY.isoformat(),
+        "--procedure", "joint-injections-nerve-blocks", "--date", "2026-12-09", "--time", "9:30",
+        "--location", "orchard", "--physician", "okafor", "--today", TODAY.isoformat(), "--lang", "zh",
     )
     assert result.returncode == 0, result.stderr
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("packet: ")]
     path = Path(line.removeprefix("packet: "))
     assert path.is_file() and re.fullmatch(r"packet_[0-9a-f]{16}\.pdf", path.name)
     assert "Zzyzx" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        "Warning: joint-injections-nerve-blocks has no 'zh' edition; this packet uses the English handout",
+        drafts("packet.yaml", "procedures/joint-injections-nerve-blocks.md", one=True),
+    ]
 
 
 def test_the_preview_names_file_and_line_of_an_impossible_date(sample_project: Path) -> None:

@@ -578,7 +578,7 @@ def test_single_packet_command(tmp_path: Path, warm_project: Path) -> None:
     assert result.stderr == (  # off a terminal no progress bar, not even its label; no "rows"
         "Warning: radiofrequency-ablation without a site (write radiofrequency-ablation:<site>, sites: "
         "cervical, lumbar) takes its highest bleeding risk (intermediate)\n"
-        + drafts("packet.yaml", "procedures/radiofrequency-ablation.es.md") + "\n")
+        + drafts("packet.yaml", "procedures/radiofrequency-ablation.es.md", one=True) + "\n")
     (path,) = (tmp_path / "out").glob("*/packet_*.pdf")
     text = pdf_text(path.read_bytes())
     assert "Hola, Zzyzx Testpatient:" in text and STOP in text
@@ -666,7 +666,7 @@ def test_missing_translation_falls_back_with_a_plain_warning(tmp_path: Path, war
     )
     result = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, check=True)
     assert (
-        "Warning: prp-injection has no 'es' edition; those packets use the English handout (row 2)\n"
+        "Warning: prp-injection has no 'es' edition; this packet uses the English handout (row 2)\n"
         in result.stderr  # the row, for the nurse to call: never the name
     )
     assert "Zzyzx" not in result.stderr

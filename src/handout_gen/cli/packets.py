@@ -230,7 +230,8 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
         summary = check_roster(roster, catalog)
         if summary.problems:
             raise RosterError(summary.problems, roster.name)
-        warnings = fallback_warnings(kit, summary.variants)  # the run would say them: say them now
+        # the run would say them: say them now
+        warnings = fallback_warnings(kit, summary.variants, packets=summary.valid)
         for warning in warnings:
             logging.getLogger("handout_gen").warning("%s", warning)
         said = f", {len(warnings)} warning(s) above" if warnings else ""

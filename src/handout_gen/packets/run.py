@@ -159,36 +159,43 @@ def static_parts(kit: Kit, variants: Iterable[PacketVariant], today: date) -> li
     return list(parts.values())
 
 
-def fallback_warnings(kit: Kit, variants: Mapping[PacketVariant, list[int]]) -> list[str]:
+def fallback_warnings(
+    kit: Kit, variants: Mapping[PacketVariant, list[int]], *, packets: int = 0
+) -> list[str]:
     """What the nurse must know about the roster's packets before they are made, each with
     the rows it is about (none for rows given as a list): packet words or a handout in
     English for a patient of another language, a bleeding risk taken at its highest for a
-    procedure whose site the row does not name, a translation behind its English, a draft."""
+    procedure whose site the row does not name, a translation behind its English, a draft.
+    ``packets``: how many the run makes, when known; a run of one (the ``packet`` command)
+    is told about "this packet", not "those packets"."""
+    one = packets == 1
+    those, use, print_ = ("this packet", "uses", "prints") if one else ("those packets", "use", "print")
     fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
     drafts: dict[str, None] = {}  # the files printing DRAFT, in order of first use
     draft_rows: list[int] = []
     for variant, rows in variants.items():
         slugs, lang = variant.procedures, variant.language
         if kit.packet_lang(lang) != lang:
-            message = f"content/packet.yaml has no '{lang}' text; those packets use English"
+            message = f"content/packet.yaml has no '{lang}' text; {those} {use} English"
             fallbacks.setdefault(message, []).extend(rows)
         _no_site_fallbacks(kit, slugs, variant.flags.sites, fallbacks, rows)
         for slug in kit.packet_handouts(slugs):
             if lang not in kit.project.procedures[slug].editions:
-                message = f"{slug} has no '{lang}' edition; those packets use the English handout"
+                message = f"{slug} has no '{lang}' edition; {those} {use} the English handout"
                 fallbacks.setdefault(message, []).extend(rows)
         for slug in slugs:  # the letter's lines and the closing pages come from the edition too
             if stale := kit.project.procedures[slug].stale(lang):
-                message = (f"{stale}: those packets print the older text; update the translation, or "
-                           "call the patients")
+                message = (f"{stale}: {those} {print_} the older text; update the translation, or "
+                           f"call the patient{'' if one else 's'}")
                 fallbacks.setdefault(message, []).extend(rows)
         if found := _drafts(kit, slugs, lang):
             drafts.update(dict.fromkeys(found))
             draft_rows.extend(rows)
     if drafts:  # one warning for the run, naming every file that holds one back
         named = _files_named(list(drafts))
-        message = (f"content awaiting review is marked DRAFT on those packets' pages ({named}): "
-                   "hand them out once a clinician, and a translator for a translation, has approved it "
+        whose, it = ("this packet's", "it") if one else ("those packets'", "them")
+        message = (f"content awaiting review is marked DRAFT on {whose} pages ({named}): hand {it} out "
+                   "once a clinician, and a translator for a translation, has approved it "
                    "(status: approved in the file; 'handout-gen check' lists the drafts)")
         fallbacks.setdefault(message, []).extend(draft_rows)
     return [message + _rows_named(rows) for message, rows in fallbacks.items()]
@@ -310,7 +317,8 @@ def run_packets(
                      "allow_late": options.allow_late, "allow_closed": options.allow_closed}
             folder.audit({"event": "run-start", "rows": plan.total, "skipped_rows": len(plan.bad_rows),
                           **dates})
-            for warning in fallback_warnings(kit, plan.variants):  # said before a progress bar starts
+            # said before a progress bar starts
+            for warning in fallback_warnings(kit, plan.variants, packets=plan.total):
                 log.warning("%s", warning)
             if on_total and plan.total:
                 on_total(plan.total)
