@@ -166,18 +166,19 @@ def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[
     try:
         for width in WIDTHS:
             tab, _ = open_page(browser, base, width)
+            rules = None if width == WIDTHS[0] else LAYOUT_RULES  # the same style sheet as the site's
             for path in (f"email/unsubscribe?t={token}", f"email/preferences?t={token}",
                          "email/unsubscribe?t=broken", "email/unsubscribe",
                          f"email/preferences/es/?t={token}"):
                 tab.goto(path, wait_until="load")
-                assert axe_violations(tab) == [], path
+                assert axe_violations(tab, rules=rules) == [], path
             for lang, button, done in (("", "Unsubscribe", "You are unsubscribed"),
                                        ("/es/", "Cancelar la suscripción", "Se ha dado de baja")):
                 tab.goto(f"email/unsubscribe{lang}?t={token}", wait_until="load")
                 tab.get_by_role("button", name=button).click()
                 tab.wait_for_load_state("load")
                 assert tab.locator("h1").inner_text() == done
-                assert axe_violations(tab) == []
+                assert axe_violations(tab, rules=rules) == []
             reader = UnsubscribeTokens(TEST_SECRET.encode()).token("2026-12", "ben@example.org")
             tab.goto(f"email/preferences?t={reader}", wait_until="load")  # a reader who reads Spanish
             tab.get_by_label("Español").check()
@@ -185,7 +186,7 @@ def test_the_unsubscribe_pages_pass_axe(browser: Browser, site: tuple[str, list[
             tab.wait_for_load_state("load")
             assert tab.locator("h1").inner_text() == "Guardado"
             assert tab.locator("html").get_attribute("lang") == "es"
-            assert axe_violations(tab) == []
+            assert axe_violations(tab, rules=rules) == []
             tab.context.close()
     finally:
         server.shutdown()
