@@ -187,7 +187,7 @@ def test_late_rows_are_refused_by_row_column_and_rule(project: Path, tmp_path: P
         project, "packets", roster, "-o", out, "--today", LATE_TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3
-    assert skipped.stdout.startswith("wrote 1 packet(s) to ")
+    assert skipped.stdout.startswith("wrote 1 packet to ")
     # right rows, printed too late: nothing to fix in the roster, a call to make
     assert ("4 row(s) skipped (listed in skipped.csv): call the patients of 4 row(s) (too late for a "
             "rule)\n") in skipped.stdout

@@ -324,7 +324,7 @@ def test_canary_appears_nowhere_but_its_packet(batch: dict[str, Any]) -> None:
             assert canary not in path.name
             if path.suffix in (".csv", ".jsonl"):
                 assert canary not in path.read_text()
-    assert result.stdout.startswith(f"wrote {len(PATIENTS)} packet(s) to ")
+    assert result.stdout.startswith(f"wrote {len(PATIENTS)} packets to ")
     # the private index holds packet ids and row numbers only
     lines = (batch["run_dir"] / "index.csv").read_text().splitlines()
     assert lines[0] == "packet_id,row"
@@ -492,7 +492,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
         project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY, "--skip-invalid", check=False
     )
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
-    assert skipped.stdout.startswith("wrote 1 packet(s) to ")
+    assert skipped.stdout.startswith("wrote 1 packet to ")
     # the row pasted twice needs no call: its patient's packet is made from the first
     assert ("3 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run a roster of those rows alone "
             "(the others have their packets); 1 repeated an earlier row (its packet is made)"
