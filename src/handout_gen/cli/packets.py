@@ -24,6 +24,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
 
     from handout_gen.core.errors import roster_location
     from handout_gen.packets.run import RunOptions, run_packets
+    from handout_gen.packets.timing import plural
 
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
@@ -47,7 +48,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
             bar["bar"].__exit__(None, None, None)
     for problem in report.problems:
         click.echo(f"Skipped {roster_location(problem)}: {problem.message}", err=True)
-    Echo.say(f"wrote {report.written} packet{'' if report.written == 1 else 's'} to {report.run_dir}")
+    Echo.say(f"wrote {plural(report.written, 'packet')} to {report.run_dir}")
     if print_file and report.print_file is None:
         click.echo("no print file: no packet was made")
     if report.print_file is not None:
