@@ -412,14 +412,16 @@ def test_no_page_between_the_first_and_the_last_holds_only_a_few_lines(
     page of every handout: at least a fifth. The Spanish large-print epidural's page 5 held
     only the QR code and its two lines (the closing and the language-help notice, kept
     together, did not fit under it); the emergency box now comes along to it."""
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT, TOP_MARGIN_PT, in_body
+
     thin, middle_pages = [], 0
     for name, pages in warm_pages.items():
-        top, bottom = (1.2, 1.65) if ".large" in name else (1.1, 1.0)  # inches
+        large = ".large" in name
         for page in pages[1:-1]:
             middle_pages += 1
-            body = (top * 72, page.height - bottom * 72)
-            chars = [c for c in page.chars if c.text.strip() and body[0] <= c.top and c.bottom <= body[1]]
-            covered = (max(c.bottom for c in chars) - min(c.top for c in chars)) / (body[1] - body[0])
+            height = page.height - TOP_MARGIN_PT[large] - BOTTOM_MARGIN_PT[large]
+            chars = [c for c in page.chars if c.text.strip() and in_body(c, page, large)]
+            covered = (max(c.bottom for c in chars) - min(c.top for c in chars)) / height
             if covered < 0.2:
                 thin.append((name, page.number, round(covered, 2)))
     assert middle_pages > 20
