@@ -52,12 +52,16 @@ def test_build_makes_spanish_and_large_print_and_large_body_is_18pt(warm_project
 def test_a_rule_parts_the_footer_from_the_last_line_of_text(warm_project: Path, tmp_path: Path) -> None:
     """In large print the footer is as big as the text: on every page a rule drawn across the
     measure lies between the page's last line of text and the footer's "Call us" ("...is also
-    called" then "Call us: 555-0100" read as one sentence without it). Read off the pages as
-    pictures (72 dpi: a pixel a point)."""
+    called" then "Call us: 555-0100" read as one sentence without it), and clear of that
+    line's letters: at least 5 pt under the bottom of its type (a full page's last line once
+    sat 2.7 pt over it, its descenders on the rule). Read off the pages as pictures (72 dpi:
+    a pixel a point)."""
     import subprocess
 
     import pdfplumber
     from PIL import Image
+
+    from handout_gen.checks.pdf import BOTTOM_MARGIN_PT
 
     for name in ("prp-injection.large.pdf", "prp-injection.pdf"):
         path = warm_project / "output/handouts" / name
@@ -67,7 +71,7 @@ def test_a_rule_parts_the_footer_from_the_last_line_of_text(warm_project: Path, 
             assert len(pictures) == len(pdf.pages)
             for page in pdf.pages:
                 words = page.extract_words()
-                margin_top = page.height - (1.65 if ".large" in name else 1.0) * 72  # base.css.j2's margin
+                margin_top = page.height - BOTTOM_MARGIN_PT[".large" in name]
                 footer = min(w["top"] for w in words if w["text"] == "Call" and w["top"] > margin_top)
                 text_bottom = max(w["bottom"] for w in words if w["bottom"] < footer - 1)
                 image = Image.open(pictures[page.page_number]).convert("L")
@@ -76,6 +80,7 @@ def test_a_rule_parts_the_footer_from_the_last_line_of_text(warm_project: Path, 
                              if sum(image.getpixel((x, y)) < 128 for x in range(left, left + width))
                              > 0.9 * width]
                 assert dark_rows, (name, page.page_number)
+                assert dark_rows[0] - text_bottom >= 5, (name, page.page_number, dark_rows[0] - text_bottom)
 
 
 def test_missing_translation_falls_back_to_english_with_a_warning(sample_project: Path) -> None:
