@@ -189,7 +189,7 @@ def test_late_rows_are_refused_by_row_column_and_rule(project: Path, tmp_path: P
     assert skipped.returncode == 3
     assert skipped.stdout.startswith("wrote 1 packet to ")
     # right rows, printed too late: nothing to fix in the roster, a call to make
-    assert ("4 row(s) skipped (listed in skipped.csv): call the patients of 4 row(s) (too late for a "
+    assert ("4 rows skipped (listed in skipped.csv): call the patients of 4 rows (too late for a "
             "rule)\n") in skipped.stdout
 
 
@@ -212,7 +212,7 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
     assert sorted(texts) == [2, 3, 4, 5, 6]
     # the desk is told which patients to call, by row and rule, never by name
     assert said[0].splitlines()[1] == (
-        '4 packet(s) are too late for a rule (they say "Call us today"); call those patients '
+        '4 packets are too late for a rule (they say "Call us today"); call those patients '
         "today (row 2: the anti-inflammatory stop; row 3: the blood thinner's last dose; row 4: the "
         "X-ray dye allergy call; row 5: the eating and drinking times)")
     checked = hg(project, "packets", tmp_path / "out.csv", "--check", "--allow-late", "--today", LATE_TODAY)
@@ -261,7 +261,7 @@ def test_delivery_days_for_one_run(warm_practice: Path, tmp_path: Path) -> None:
                            said=said).values()
     assert "Call us today at 555-0100 Your visit is too soon for our usual rules on eating" in posted
     assert said[0].splitlines()[1] == (
-        '1 packet(s) are too late for a rule (they say "Call us today"); call those patients today (row 2: '
+        '1 packet is too late for a rule (they say "Call us today"); call that patient today (row 2: '
         "the visit itself (posted, it arrives on or after the visit day), the eating and drinking times)")
     (handed,) = packets_of(project, [SEDATED], tmp_path / "handed", "--today", LATE_TODAY,
                            "--delivery-days", "0").values()

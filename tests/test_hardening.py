@@ -449,7 +449,7 @@ def test_packets_check_says_the_warnings_the_run_would(sample_project: Path, tmp
     write_csv(roster, [chinese, {**GOOD, "patient_id": "MH-2", "procedures": "radiofrequency-ablation"}])
     result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "roster.csv: 2 row(s), all good, 3 warning(s) above; nothing was written\n"
+    assert result.stdout == "roster.csv: 2 rows, all good, 3 warnings above; nothing was written\n"
     assert result.stderr.splitlines()[-3:] == [
         "Warning: joint-injections-nerve-blocks has no 'zh' edition; those packets use the English handout "
         "(row 2)",
@@ -472,7 +472,7 @@ def test_packets_of_approved_content_print_no_draft_warning(sample_project: Path
                         encoding="utf-8")
     result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "roster.csv: 1 row(s), all good; nothing was written\n", result.stderr
+    assert result.stdout == "roster.csv: 1 row, all good; nothing was written\n", result.stderr
     assert "DRAFT" not in result.stderr
 
 
@@ -482,7 +482,7 @@ def test_packets_check_reads_a_spreadsheet_export_and_writes_nothing(
     roster = export(tmp_path / "tomorrow.csv", ";", "cp1252", excel=True)
     result = hg(sample_project, "packets", str(roster), "--check", "--today", TODAY.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "tomorrow.csv: 2 row(s), all good, 1 warning(s) above; nothing was written\n"
+    assert result.stdout == "tomorrow.csv: 2 rows, all good, 1 warning above; nothing was written\n"
     assert "reading tomorrow.csv: Windows-1252, semicolon-separated" in result.stderr
     # the fixture's content is all draft
     assert result.stderr.endswith(drafts("packet.yaml", "procedures/epidural-steroid-injection.md")

@@ -167,14 +167,14 @@ def test_no_edition_in_a_language_falls_back_to_english(
         tmp_path / "list.csv", "email,lang\nli@example.org,zh\nwang@example.org,zh\nana@example.org,es\n"
     )
     dry = send_cli(sample_project, "--recipients", str(csv_path), "--dry-run")
-    assert "no Chinese (Simplified) (zh) edition of this issue: 2 reader(s) would get the English one" \
+    assert "no Chinese (Simplified) (zh) edition of this issue: 2 readers would get the English one" \
         in dry.stdout.splitlines()
     result = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port), "--rate", "0")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[1:3] == [
         "editions: en 2, es 1",
-        "no Chinese (Simplified) (zh) edition of this issue: 2 reader(s) got the English one",
+        "no Chinese (Simplified) (zh) edition of this issue: 2 readers got the English one",
     ]
     assert "example.org" not in result.output.replace("www.example.org", "")  # no reader named
     subjects = {m["To"]: (m["Subject"], m["Content-Language"]) for _, m in handler.received}

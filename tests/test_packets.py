@@ -26,6 +26,7 @@ import pytest
 from pypdf import PdfReader
 
 from handout_gen.content.project import load_project
+from handout_gen.core.errors import plural
 from tests.fictional import write_csv
 from tests.test_hardening import drafts
 
@@ -184,7 +185,7 @@ def test_the_print_file_holds_every_packet_in_row_order_each_from_a_new_sheet(ba
         info = " ".join(str(v) for v in pdf.docinfo.values())
         assert "/Metadata" not in pdf.Root and info == f"Packets to print: run {run_dir.name}"
     said = batch["result"].stdout
-    assert f"print file: {printed}: {len(PATIENTS)} packet(s) in row order, {len(pages)} pages" in said
+    assert f"print file: {printed}: {len(PATIENTS)} packets in row order, {len(pages)} pages" in said
     assert f"(lp -o sides=two-sided-long-edge {printed})" in said  # runs from anywhere
     for row in batch["rows"]:
         assert row["last_name"] not in said
@@ -494,7 +495,7 @@ def test_bad_roster_writes_nothing(tmp_path: Path, warm_project: Path) -> None:
     assert skipped.returncode == 3  # made what it could, skipped rows: distinct from success and failure
     assert skipped.stdout.startswith("wrote 1 packet to ")
     # the row pasted twice needs no call: its patient's packet is made from the first
-    assert ("3 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run a roster of those rows alone "
+    assert ("3 rows skipped (listed in skipped.csv): fix 2 rows and run a roster of those rows alone "
             "(the others have their packets); 1 repeated an earlier row (its packet is made)"
             ) in skipped.stdout
     assert "Skipped row 3, column last_name: is empty" in skipped.stderr
@@ -631,8 +632,8 @@ def test_the_skipped_rows_line_tells_rows_to_fix_from_patients_to_call() -> None
                 Problem("roster", "late", 4, "date", **late), Problem("roster", "x", 5, rule=REPEATED_RULE),
                 Problem("roster", "is empty", 6, "time"), Problem("roster", "late", 6, "date", **late)]
     assert _skipped_line([2, 3, 4, 5, 6], problems) == (
-        "5 row(s) skipped (listed in skipped.csv): fix 2 row(s) and run a roster of those rows alone (the "
-        "others have their packets); call the patients of 2 row(s) (too late for a rule); 1 repeated an "
+        "5 rows skipped (listed in skipped.csv): fix 2 rows and run a roster of those rows alone (the "
+        "others have their packets); call the patients of 2 rows (too late for a rule); 1 repeated an "
         "earlier row (its packet is made)")
 
 
@@ -784,8 +785,8 @@ def test_120_rows_and_a_killed_run(tmp_path: Path, warm_practice: Path, process_
 
     rerun = hg_process(project, *packets_args(roster, out), check=True)
     assert (
-        f"Warning: run {killed.name} did not finish; removed {orphans} packet(s) it had not listed in "
-        "index.csv." in rerun.stderr
+        f"Warning: run {killed.name} did not finish; removed {plural(orphans, 'packet')} it had not "
+        "listed in index.csv." in rerun.stderr
     )
     assert not list(out.rglob(".tmp-*")) and not list(out.rglob(".lock"))
     assert_consistent(killed)  # the killed run keeps exactly what it listed: no unlisted PHI file
@@ -867,7 +868,8 @@ def test_a_full_disk_is_a_clean_error(tmp_path: Path, warm_practice: Path, small
     (run_dir,) = [d for d in disk.iterdir() if d.is_dir()]
     index = assert_consistent(run_dir)
     assert (
-        f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
+        f"The run stopped: the {plural(len(index), 'packet')} listed in {run_dir / 'index.csv'} "
+        f"{'is' if len(index) == 1 else 'are'} complete; "
         "unfinished ones were removed. Free some space and run the roster again\n" in result.stderr
     )
 
@@ -947,7 +949,8 @@ def test_a_full_disk_stops_the_worker_pool_in_process(
     assert held_by_workers and not shared
     assert "No space left on device" in str(info.value) or "short write" in str(info.value)
     assert str(info.value).endswith(
-        f"The run stopped: the {len(index)} packet(s) listed in {run_dir / 'index.csv'} are complete; "
+        f"The run stopped: the {plural(len(index), 'packet')} listed in {run_dir / 'index.csv'} "
+        f"{'is' if len(index) == 1 else 'are'} complete; "
         "unfinished ones were removed. Free some space and run the roster again"
     )
     audit = [json.loads(line) for line in (run_dir / "audit.jsonl").read_text().splitlines()]
@@ -1129,10 +1132,10 @@ def test_output_into_a_shared_folder(tmp_path: Path, warm_project: Path) -> None
         "packet_inflight.pdf",
     ]
     assert (
-        "Warning: run 20261101-000000-aaaaaa did not finish; removed 1 packet(s) it had not listed in "
+        "Warning: run 20261101-000000-aaaaaa did not finish; removed 1 packet it had not listed in "
         "index.csv. Its listed packets are complete; rerun for a full set" in result.stderr
     )
-    assert "Warning: removed 1 unfinished temporary file(s) left by an interrupted run" in result.stderr
+    assert "Warning: removed 1 unfinished temporary file left by an interrupted run" in result.stderr
     (new,) = [d for d in shared.iterdir() if d.name not in ("sub1", killed.name, busy.name)]
     assert stat.S_IMODE(new.stat().st_mode) == 0o700
     assert len(list(new.glob("packet_*.pdf"))) == 1 and (new / ".handout-gen-run").is_file()

@@ -317,7 +317,7 @@ def test_permanent_failure_recorded_and_reported(
     assert result.exit_code == 1
     assert [r for r, _ in handler.received] == [["a@example.org"], ["c@example.org"]]
     assert "  row 3: refused by the server (550 5.1.1)\n" in result.stderr
-    assert result.stderr.endswith("Error: 1 message(s) were refused permanently (see above)\n")
+    assert result.stderr.endswith("Error: 1 message was refused permanently (see above)\n")
     assert "gone@example.org" not in result.output
 
 
@@ -522,10 +522,10 @@ def test_refused_rows_are_not_tried_again_unless_asked(
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith(
         "sent 0, already sent earlier 2, failed 0\n"
-        "refused earlier, not tried again (add --retry-refused to try): row(s) 3\n"
+        "refused earlier, not tried again (add --retry-refused to try): row 3\n"
     )
     dry = send_cli(sample_project, *args, "--dry-run")
-    assert dry.stdout.startswith("dry run: 0 message(s) prepared, 2 already sent; nothing sent\n")
+    assert dry.stdout.startswith("dry run: 0 messages prepared, 2 already sent; nothing sent\n")
     handler.refuse.clear()  # the mailbox exists again
     retried = send_cli(sample_project, *args, "--retry-refused")
     assert retried.exit_code == 0, retried.output
@@ -539,7 +539,7 @@ def test_dry_run_sends_and_writes_nothing(sample_project: Path, tmp_path: Path) 
     csv_path = write_csv(tmp_path / "list.csv", "email\na@example.org\nb@example.org\n")
     result = send_cli(sample_project, "--recipients", str(csv_path), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("dry run: 2 message(s) prepared, 0 already sent; nothing sent\n")
+    assert result.stdout.startswith("dry run: 2 messages prepared, 0 already sent; nothing sent\n")
     # a list send (dry or not) also reports the readers it skipped as unsubscribed
     assert "unsubscribed, not sent: 0 (suppression list: " in result.stdout
     assert not (sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl").exists()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from handout_gen.cli.base import Echo, InputFile, cli, load, pass_root
+from handout_gen.core.errors import agree, plural
 
 if TYPE_CHECKING:
     from handout_gen.content.project import Project
@@ -150,7 +151,8 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
     for line in report.problems():
         click.echo(line, err=True)
     if report.failed and not dry_run:
-        raise click.ClickException(f"{len(report.failed)} message(s) were refused permanently (see above)")
+        refused = f"{plural(len(report.failed), 'message')} {agree(len(report.failed), 'was', 'were')}"
+        raise click.ClickException(f"{refused} refused permanently (see above)")
 
 
 def _refuse_drafts(project: Project, rendered: RenderedEditions, people: list[Recipient], *,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from handout_gen.cli.base import EXIT_PARTIAL, Echo, InputFile, cli, load, pass_root, workers_option
+from handout_gen.core.errors import agree, plural, roster_location
 
 if TYPE_CHECKING:
     from handout_gen.core.errors import Problem
@@ -22,9 +23,7 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
     """Shared body of ``packets`` and ``packet``: counts and row numbers only on the terminal."""
     import datetime as dt
 
-    from handout_gen.core.errors import roster_location
     from handout_gen.packets.run import RunOptions, run_packets
-    from handout_gen.packets.timing import plural
 
     options = RunOptions(
         out_root=output or project.output_dir / "packets", workers=workers, encrypt=encrypt,
@@ -53,11 +52,14 @@ def _packet_run(project: Any, roster: Any, output: Path | None, workers: int, en
         click.echo("no print file: no packet was made")
     if report.print_file is not None:
         made = report.print_file
-        backs = f", {made.blanks} blank back(s) so each packet starts a new sheet" if made.blanks else ""
+        backs = ""
+        if made.blanks:
+            backs = f", {plural(made.blanks, 'blank back')} so each packet starts a new sheet"
         skipped = ", ".join(map(str, report.skipped_rows))
-        left_out = f" (row(s) {skipped} not in it)" if skipped else ""
-        Echo.say(f"print file: {made.path}: {made.packets} packet(s) in row order{left_out}, {made.pages} "
-                 f"pages, {made.sheets} sheets printed two-sided{backs}")
+        rows = agree(len(report.skipped_rows), "row", "rows")
+        left_out = f" ({rows} {skipped} not in it)" if skipped else ""
+        Echo.say(f"print file: {made.path}: {plural(made.packets, 'packet')} in row order{left_out}, "
+                 f"{plural(made.pages, 'page')}, {plural(made.sheets, 'sheet')} printed two-sided{backs}")
         command = f"lp -o sides=two-sided-long-edge {shlex.quote(str(made.path))}"
         Echo.say(f"Print it two-sided as one job ({command}), then delete it: the packets stay in the "
                  "run folder.")
@@ -87,13 +89,13 @@ def _skipped_line(skipped: list[int], problems: list[Problem]) -> str:
     fix = [n for n in skipped if n not in repeated and n not in late]
     todo = []
     if fix:
-        todo.append(f"fix {len(fix)} row(s) and run a roster of those rows alone (the others have "
+        todo.append(f"fix {plural(len(fix), 'row')} and run a roster of those rows alone (the others have "
                     "their packets)")
     if late:
-        todo.append(f"call the patients of {len(late)} row(s) (too late for a rule)")
+        todo.append(f"call the patients of {plural(len(late), 'row')} (too late for a rule)")
     if repeated:
         todo.append(f"{len(repeated)} repeated an earlier row (its packet is made)")
-    return f"{len(skipped)} row(s) skipped (listed in skipped.csv): {'; '.join(todo)}"
+    return f"{plural(len(skipped), 'row')} skipped (listed in skipped.csv): {'; '.join(todo)}"
 
 
 def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:
@@ -108,8 +110,9 @@ def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:
         (rules,) = late.values()
         return f"The packet is too late for {what(rules)} (it says \"Call us today\"): call the patient today"
     rows = "; ".join(f"row {n}: {what(rules)}" for n, rules in sorted(late.items()))
-    return (f'{len(late)} packet(s) are too late for a rule (they say "Call us today"); call those '
-            f"patients today ({rows})")
+    packets = f"{plural(len(late), 'packet')} {agree(len(late), 'is', 'are')}"
+    patients = agree(len(late), "that patient", "those patients")
+    return f'{packets} too late for a rule (they say "Call us today"); call {patients} today ({rows})'
 
 
 def _describe_roster(roster: Path) -> None:
@@ -235,8 +238,8 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
         warnings = fallback_warnings(kit, summary.variants, packets=summary.valid)
         for warning in warnings:
             logging.getLogger("handout_gen").warning("%s", warning)
-        said = f", {len(warnings)} warning(s) above" if warnings else ""
-        click.echo(f"{roster.name}: {summary.valid} row(s), all good{said}; nothing was written")
+        said = f", {plural(len(warnings), 'warning')} above" if warnings else ""
+        click.echo(f"{roster.name}: {plural(summary.valid, 'row')}, all good{said}; nothing was written")
         if summary.late:
             click.echo(_late_line(summary.late))
         return

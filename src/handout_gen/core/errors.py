@@ -22,6 +22,16 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
+def plural(count: int, noun: str) -> str:
+    """"1 packet", "7 packets": a count as a person reads it, never "packet(s)"."""
+    return f"{count} {agree(count, noun, noun + 's')}"
+
+
+def agree(count: int, one: str, many: str) -> str:
+    """The word that goes with ``count``: ``agree(n, "is", "are")``, ``agree(n, "row", "rows")``."""
+    return one if count == 1 else many
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one input, located precisely enough to fix it."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import OutputError, SendError
+from handout_gen.core.errors import OutputError, SendError, agree, plural
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.message import MessageTemplate, reader_values
@@ -100,7 +100,7 @@ class SendReport:
     def summary(self, dry_run: bool) -> list[str]:
         """What the terminal shows after a send: counts and row numbers only."""
         lines = [
-            f"dry run: {self.prepared} message(s) prepared, {self.skipped} already sent; nothing sent"
+            f"dry run: {plural(self.prepared, 'message')} prepared, {self.skipped} already sent; nothing sent"
             if dry_run
             else f"sent {self.sent}, "
             + (f"already sent earlier {self.skipped}, " if self.skipped else "")
@@ -110,12 +110,15 @@ class SendReport:
             lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in self.by_language.items()))
         got = "would get" if dry_run else "got"
         for language, count in self.fallback.items():
-            lines.append(f"no {language} edition of this issue: {count} reader(s) {got} the English one")
+            readers = plural(count, "reader")
+            lines.append(f"no {language} edition of this issue: {readers} {got} the English one")
         if self.chose_language:
-            lines.append(f"in the language they chose (preferences page): {self.chose_language} reader(s)")
+            chose = plural(self.chose_language, "reader")
+            lines.append(f"in the language they chose (preferences page): {chose}")
         if self.refused_earlier:
             rows = ", ".join(map(str, self.refused_earlier))
-            lines.append(f"refused earlier, not tried again (add --retry-refused to try): row(s) {rows}")
+            rows = f"{agree(len(self.refused_earlier), 'row', 'rows')} {rows}"
+            lines.append(f"refused earlier, not tried again (add --retry-refused to try): {rows}")
         if self.suppression_path is not None:
             where = f"(suppression list: {self.suppression_path})"
             lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")
@@ -127,7 +130,9 @@ class SendReport:
         """Warnings and refusals, for stderr: row numbers and reply codes only."""
         lines = []
         if self.suppression_foreign:
-            lines.append(f"Warning: {self.suppression_foreign} line(s) of the suppression list were made "
+            foreign = plural(self.suppression_foreign, "line")
+            were = agree(self.suppression_foreign, "was", "were")
+            lines.append(f"Warning: {foreign} of the suppression list {were} made "
                          "with another secret and match nobody; give send the unsubscribe app's secret")
         for refusal in self.failed:
             where = f"row {refusal.row}" if refusal.row else "test address"

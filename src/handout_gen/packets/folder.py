@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen import __version__
-from handout_gen.core.errors import OutputError
+from handout_gen.core.errors import OutputError, plural
 from handout_gen.core.files import AppendLog, append_text, append_together, ensure_dir, safe_join, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 
@@ -111,10 +111,10 @@ def clean_interrupted(out_root: Path) -> Cleaned:
             before = cleaned.orphan_packets
             remove_unfinished(run_dir, cleaned)
             log.warning(
-                "run %s did not finish; removed %d packet(s) it had not listed in index.csv. "
+                "run %s did not finish; removed %s it had not listed in index.csv. "
                 "Its listed packets are complete; rerun for a full set",
                 run_dir.name,
-                cleaned.orphan_packets - before,
+                plural(cleaned.orphan_packets - before, "packet"),
             )
             lock.unlink(missing_ok=True)
         finally:
@@ -133,7 +133,8 @@ def new_run_dir(out_root: Path) -> tuple[str, Path]:
     """Tidy what killed runs left in ``out_root``, then make this run's private folder."""
     cleaned = clean_interrupted(out_root)
     if cleaned.temp_files:
-        log.warning("removed %d unfinished temporary file(s) left by an interrupted run", cleaned.temp_files)
+        left = plural(cleaned.temp_files, "unfinished temporary file")
+        log.warning("removed %s left by an interrupted run", left)
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
     run_dir = safe_join(out_root, run_id)
     try:

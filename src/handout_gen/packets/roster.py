@@ -28,7 +28,7 @@ from typing import Any
 
 from handout_gen.content.lookup import likely_procedure, name_key, procedure_key
 from handout_gen.content.schema import OpeningHours
-from handout_gen.core.errors import Problem, RosterError
+from handout_gen.core.errors import Problem, RosterError, plural
 from handout_gen.core.fonts import chain
 from handout_gen.core.languages import Languages
 from handout_gen.packets.opening import closed_problems
@@ -43,7 +43,7 @@ from handout_gen.packets.roster_files import (
     unread_date,
 )
 from handout_gen.packets.stated_dates import restart_day, stated_day_problems
-from handout_gen.packets.timing import LATE_NAMES, Rules, Visit, late_problem, plural, schedule
+from handout_gen.packets.timing import LATE_NAMES, Rules, Visit, late_problem, schedule
 
 FLAGS = ("sedation", "blood_thinner", "diabetes", "dye_allergy", "large_print")
 TRUE = {"yes", "y", "true", "1", "x"}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError, relpath
+from handout_gen.core.errors import ConfigError, OutputError, Problem, RosterError, agree, plural, relpath
 from handout_gen.core.files import sync_disk, write_file
 from handout_gen.core.interrupts import HeldInterrupt
 from handout_gen.core.workers import WorkerPool, result, state, stopping, worker_count
@@ -335,9 +335,9 @@ def run_packets(
             folder.close(exc)
             if isinstance(exc, OutputError):  # e.g. the disk is full: what is left, how to go on
                 msg = (
-                    f"{exc}\nThe run stopped: the {folder.packets} packet(s) listed in "
-                    f"{run_dir / INDEX} are complete; unfinished ones were removed. "
-                    "Free some space and run the roster again"
+                    f"{exc}\nThe run stopped: the {plural(folder.packets, 'packet')} listed in "
+                    f"{run_dir / INDEX} {agree(folder.packets, 'is', 'are')} complete; unfinished ones "
+                    "were removed. Free some space and run the roster again"
                 )
                 raise OutputError(msg) from None
             raise

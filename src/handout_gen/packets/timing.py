@@ -25,6 +25,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field, model_validator
 
 from handout_gen.content.schema import WEEKDAYS, Clock, Prep, Strict, Weekday
+from handout_gen.core.errors import agree, plural
 
 Hours = Annotated[int, Field(ge=1, le=24)]
 Days = Annotated[int, Field(ge=1, le=90)]
@@ -290,10 +291,6 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     return sorted(found, key=lambda item: item.listed_at)
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:
     """(column, message) for a late rule: which rule, why, and what to do; never a cell value."""
     left = (visit.appointment.date() - rules.reaches(today)).days
@@ -306,7 +303,7 @@ def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[
     if item.rule == "anti_inflammatories":
         need = rules.anti_inflammatories.days_without
         full = max(left - 1, 0)  # whole days between the patient having the packet and the visit
-        remain = "no day is" if full == 0 else f"only {plural(full, 'day')} {'is' if full == 1 else 'are'}"
+        remain = "no day is" if full == 0 else f"only {plural(full, 'day')} {agree(full, 'is', 'are')}"
         counted = "" if not rules.delivery_days else f", counted from {first}"
         return "date", (
             f"the anti-inflammatory hold needs {plural(need, 'day')} without the medicine before the "
