@@ -71,7 +71,7 @@ def test_check_names_the_phrases_a_language_catalog_leaves_in_english(sample_pro
     findings = [f for f in run_checks(sample_project, pdf=False).findings if f.rule == "translation.catalog"]
     assert [(f.file, f.severity) for f in findings] == [("content/locale/zh.po", "warning")]
     message = findings[0].message
-    assert message.startswith(f"{left_out} phrase(s) of the page furniture have no Chinese (Simplified) "
+    assert message.startswith(f"{left_out} phrases of the page furniture have no Chinese (Simplified) "
                               "translation")
     assert "'Address', 'After hours:'" in message and f"and {left_out - 5} more" in message
 
@@ -177,5 +177,5 @@ def test_a_catalog_with_the_old_one_form_phrase_is_told_to_add_the_plural_forms(
     ar.write_text(text[:start] + old + text[end:], encoding="utf-8")
     (finding,) = catalog_findings(load_project(sample_project))
     assert finding.file == "content/locale/ar.po" and finding.message.startswith(
-        "1 phrase(s) have one Arabic form for every number")
+        "1 phrase has one Arabic form for every number")
     assert one in finding.message and "msgid_plural" in finding.fix

@@ -178,7 +178,7 @@ def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -
     (warning,) = [f for f in run_checks(sample_project, pdf=False).findings if "hold markup" in f.message]
     where = (warning.file, warning.rule, warning.severity)
     assert where == ("content/locale/zh.po", "translation.catalog", "warning")
-    assert warning.message.startswith("2 phrase(s) hold markup or an entity, which prints as typed")
+    assert warning.message.startswith("2 phrases hold markup or an entity, which prints as typed")
 
 
 def test_a_percent_encoded_dot_dot_image_is_dropped(sample_project: Path) -> None:

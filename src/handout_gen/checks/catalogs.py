@@ -10,7 +10,7 @@ from babel.messages.catalog import Catalog, Message
 
 from handout_gen.checks.findings import Finding
 from handout_gen.content.project import Project
-from handout_gen.core.errors import InputRefused, relpath
+from handout_gen.core.errors import InputRefused, agree, plural, relpath
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.core.paths import LOCALE_DIR
 from handout_gen.render.catalogs import REWORDED, read_catalog
@@ -44,8 +44,9 @@ def _markup(catalog: Catalog, source: str) -> list[Finding]:
     marked = [text for text in strings if MARKUP_RE.search(text)]
     if not marked:
         return []
+    hold = f"{plural(len(marked), 'phrase')} {agree(len(marked), 'holds', 'hold')}"
     return [Finding(source, None, "translation.catalog", "warning",
-                    f"{len(marked)} phrase(s) hold markup or an entity, which prints as typed, never as "
+                    f"{hold} markup or an entity, which prints as typed, never as "
                     f"markup: {', '.join(repr(text) for text in marked[:SHOWN])}",
                     "write the character itself (a non-breaking space, \"&\") and no tags")]
 
@@ -56,7 +57,7 @@ def catalog_findings(project: Project) -> list[Finding]:
     phrase that got plural forms but is still translated with the one form it had before."""
     pot = [m for m in read_catalog(LOCALE_DIR / "messages.pot") if m.id]
     wanted = sorted(_msgid(m) for m in pot)
-    plural = sorted(_msgid(m) for m in pot if isinstance(m.id, tuple))
+    with_plurals = sorted(_msgid(m) for m in pot if isinstance(m.id, tuple))
     findings = []
     for lang in project.languages.codes:
         if lang == ORIGINAL:
@@ -77,11 +78,12 @@ def catalog_findings(project: Project) -> list[Finding]:
                 continue
             have |= _translated(catalog)
             findings += _markup(catalog, source)
-        singular = [m for m in plural if m not in have and REWORDED.get(m) in have]
+        singular = [m for m in with_plurals if m not in have and REWORDED.get(m) in have]
         if singular:  # the old one-form phrase still prints: "خلال 2 ساعات" for "two hours"
             findings.append(Finding(
                 source, None, "translation.catalog", "warning",
-                f"{len(singular)} phrase(s) have one {name} form for every number, as the English had "
+                f"{plural(len(singular), 'phrase')} {agree(len(singular), 'has', 'have')} one {name} form "
+                "for every number, as the English had "
                 f"before it got plural forms: {', '.join(repr(m) for m in singular)}",
                 f"add the phrase's msgid_plural entry to {source}, one msgstr[n] per {name} plural form"))
         missing = [m for m in wanted if m not in have and REWORDED.get(m) not in have]
@@ -91,7 +93,8 @@ def catalog_findings(project: Project) -> list[Finding]:
         more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
         findings.append(Finding(
             source, None, "translation.catalog", "warning",
-            f"{len(missing)} phrase(s) of the page furniture have no {name} translation and print in "
+            f"{plural(len(missing), 'phrase')} of the page furniture {agree(len(missing), 'has', 'have')} no "
+            f"{name} translation and {agree(len(missing), 'prints', 'print')} in "
             f"English on {name} handouts, packets and web pages: {quoted}{more}",
             f"add them to {source} (msgid: the English phrase, msgstr: the {name}); keep the file "
             "marked draft until a qualified translator reviews it"))

@@ -13,6 +13,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from handout_gen.core.errors import agree, plural
+
 PAINTING = frozenset({"Tj", "TJ", "'", '"', "Do", "sh", "f", "F", "f*", "B", "B*", "b", "b*", "S", "s"})
 
 
@@ -109,7 +111,8 @@ def _page_problems(
                 found.append(("pdfua.annotations", "a link has no description (/Contents)"))
     unmarked, mcids = _content(page.obj, page.obj.get("/Resources", {}), False)
     if unmarked:
-        found.append(("pdfua.untagged", f"{unmarked} drawing operation(s) are neither tagged nor artifacts"))
+        drawn = f"{plural(unmarked, 'drawing operation')} {agree(unmarked, 'is', 'are')}"
+        found.append(("pdfua.untagged", f"{drawn} neither tagged nor artifacts"))
     if any(mcid < 0 for mcid in mcids):
         found.append(("pdfua.untagged", "a form it draws has tagged content of its own (MCIDs)"))
     for mcid in sorted(m for m in mcids if m >= 0):

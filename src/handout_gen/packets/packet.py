@@ -21,7 +21,7 @@ from typing import Any
 
 from handout_gen import __version__
 from handout_gen.content.project import Project
-from handout_gen.core.errors import HandoutGenError, RenderError
+from handout_gen.core.errors import HandoutGenError, RenderError, plural
 from handout_gen.core.files import write_file
 from handout_gen.packets.assemble import Part, assemble, outline_titles, prepare_part
 from handout_gen.packets.kit import BACK, FRONT, Kit, load_kit
@@ -151,7 +151,8 @@ class PacketMaker:
             )
             raise RenderError(msg) from None
         if warnings:  # the text could quote a patient's name: report the count only
-            log.warning("WeasyPrint reported %d layout warning(s) in a batch of cover letters", len(warnings))
+            said = plural(len(warnings), "layout warning")
+            log.warning("WeasyPrint reported %s in a batch of cover letters", said)
         ends = [*starts[1:], len(batch.pages)]
         made = zip(langs, tails, starts, ends, trees, strict=True)
         for (row, lang), (pieces, marks), first, stop, tree in made:
