@@ -330,10 +330,12 @@ def test_spanish_trial_and_english_implant_packets_read_as_a_patient_needs(
     assert "Hola, Inés Prueba:" in spanish and "Estimado" not in spanish
     # 12:00 AM on Thursday is in the night from Wednesday: said so, as the night's other times
     assert (
-        "Después de las 12:00 a.m. (medianoche), en la noche del miércoles al jueves, 3 de diciembre: "
+        "Después de las 12:00 a.m. (medianoche), en la noche del miércoles, 2 de diciembre, al jueves, "
+        "3 de diciembre: "
         "No coma comida grasosa" in spanish
     )
-    assert "Después de las 2:00 a.m., en la noche del miércoles al jueves, 3 de diciembre:" in spanish
+    assert ("Después de las 2:00 a.m., en la noche del miércoles, 2 de diciembre, al jueves, "
+            "3 de diciembre:") in spanish
     # the stimulator's own no-driving rule outlasts sedation's: the letter never names a time
     # to drive again, nor the checklist
     assert (
@@ -382,11 +384,13 @@ def test_a_rule_that_starts_at_midnight_reads_as_the_nights_other_times(tmp_path
         kit = load_kit(load_project(project))
         (patient,) = rows_from([row], kit.catalog(date(2026, 11, 24)))  # arrives 8:00 AM on Thursday
         first = patient_context(kit, patient, "en", date(2026, 11, 24), {})["times"][0]
-        shown = {"day": weekday_date(first["at"], "en"), "eve": "Wednesday", "time": "12:00 AM"}
+        shown = {"day": weekday_date(first["at"], "en"), "eve": weekday_date(first["eve"], "en"),
+                 "time": "12:00 AM"}
         assert first["text"] == kit.words("en").fast_fatty_food
         return str(first["when"] % shown)
 
-    assert first_when(FIXTURE) == "After 12:00 AM, in the night from Wednesday to Thursday, December\u00a03:"
+    night = "After 12:00 AM, in the night from Wednesday, December\u00a02, to Thursday, December\u00a03:"
+    assert first_when(FIXTURE) == night
     project = copy_sample(tmp_path / "project")
     words = project / "content/packet.yaml"
     text = words.read_text(encoding="utf-8")

@@ -42,14 +42,18 @@ SEDATED = {  # 7:15 at orchard, 30 minutes early: arrives 6:45 AM on Tuesday, De
 }
 FASTING_EN = (
     "After 10:45 PM on Monday, December 7: Do not eat fatty or fried food or meat.",
-    "After 12:45 AM, in the night from Monday to Tuesday, December 8: Do not eat any food or drink milk.",
-    "After 4:45 AM, in the night from Monday to Tuesday, December 8: Do not eat or drink anything, not "
+    "After 12:45 AM, in the night from Monday, December 7, to Tuesday, December 8: Do not eat any food or "
+    "drink milk.",
+    "After 4:45 AM, in the night from Monday, December 7, to Tuesday, December 8: Do not eat or drink "
+    "anything, not "
     "even water, except a small sip of water to take your morning medicines.",
 )
 FASTING_ES = (
     "Después de las 10:45 p.m. del lunes, 7 de diciembre: No coma comida grasosa, frita ni carne.",
-    "Después de las 12:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma nada ni tome leche.",
-    "Después de las 4:45 a.m., en la noche del lunes al martes, 8 de diciembre: No coma ni beba nada, ni "
+    "Después de las 12:45 a.m., en la noche del lunes, 7 de diciembre, al martes, 8 de diciembre: No coma "
+    "nada ni tome leche.",
+    "Después de las 4:45 a.m., en la noche del lunes, 7 de diciembre, al martes, 8 de diciembre: No coma ni "
+    "beba nada, ni "
     "siquiera agua, salvo un sorbo de agua para tomar sus medicinas de la mañana.",
 )
 MONTHS = ("November", "December", "January")
@@ -917,12 +921,14 @@ def test_spanish_says_la_1_and_las_2(kit: Kit) -> None:
     buffer = io.BytesIO()
     pdf.save(buffer)
     letters = pdf_text(buffer.getvalue())
-    assert "Después de la 1:00 a.m., en la noche del lunes al martes, 8 de diciembre:" in letters
+    assert "Después de la 1:00 a.m., en la noche del lunes, 7 de diciembre, al martes, 8 de diciembre:" \
+        in letters
     assert "Después de las 11:00 p.m. del lunes, 7 de diciembre:" in letters
-    assert "Después de las 5:00 a.m., en la noche del lunes al martes" in letters
+    assert "Después de las 5:00 a.m., en la noche del lunes, 7 de diciembre, al martes" in letters
     assert "Hasta la 1:15 p.m. del miércoles, 9 de diciembre:" in letters
     assert "Hasta las 9:30 a.m. del miércoles, 9 de diciembre:" in letters
-    assert "las 1:" not in letters and "After 1:00 AM, in the night from Monday to Tuesday" in letters
+    assert "las 1:" not in letters
+    assert "After 1:00 AM, in the night from Monday, December 7, to Tuesday" in letters
     assert "Por favor llegue a esta hora: 7:00 a.m." in letters
 
 

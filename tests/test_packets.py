@@ -252,8 +252,8 @@ def test_cover_letter_facts(batch: dict[str, Any]) -> None:
 def test_sections_follow_flags(batch: dict[str, Any]) -> None:
     sedated = text_of(batch, "Zzyzx")  # arrives 9:00 AM on Wednesday, December 9
     assert (
-        "After 1:00 AM, in the night from Tuesday to Wednesday, December 9: Do not eat fatty or fried food "
-        "or meat."
+        "After 1:00 AM, in the night from Tuesday, December 8, to Wednesday, December 9: Do not eat fatty or "
+        "fried food or meat."
     ) in sedated
     assert "The letter at the front of this packet tells you when to stop eating and drinking." in sedated
     assert "hours before" not in sedated  # no time the patient has to work out

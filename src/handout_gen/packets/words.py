@@ -190,7 +190,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "sign_off": {"practice": "Practice"},
     "after_time": _WHEN,
     "after_midnight": _DAY,
-    "after_night": {"time": "12:45 AM", "eve": "Sunday", **_DAY},
+    "after_night": {"time": "12:45 AM", "eve": "Sunday, November 29", **_DAY},
     "on_day": _DAY,
     "by_day": _DAY,
     "from_day": _DAY,
@@ -199,7 +199,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "blood_sugar_check": {**_PHONE, "after_hours": "555-0199"},  # a window over nights and weekends
     "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
-    "after_night_one": {"time": "1:45 AM", "eve": "Sunday", **_DAY},
+    "after_night_one": {"time": "1:45 AM", "eve": "Sunday, November 29", **_DAY},
     "until_time_one": _WHEN,
     "dye_allergy_call": _PHONE,
     "diabetes_fasting_call": _PHONE,
