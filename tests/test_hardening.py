@@ -407,6 +407,26 @@ def test_spreadsheet_exports_give_the_same_rows_as_utf8_commas(
     assert rows(exported) == rows(plain)
 
 
+@pytest.mark.parametrize("encoding", ["cp850", "shift_jis"])
+def test_a_roster_in_another_encoding_is_refused_by_name_not_a_traceback(
+    sample_project: Path, tmp_path: Path, encoding: str
+) -> None:
+    """A DOS-era export (CP850: "ü" is a byte Windows-1252 leaves undefined) or a Japanese
+    Excel's (Shift-JIS): the check and the run say which file and how to save it, and write
+    nothing."""
+    roster = tmp_path / "tomorrow.csv"
+    rows = [{**GOOD, "last_name": "Müller" if encoding == "cp850" else "佐藤"}]
+    write_csv(roster, rows)
+    roster.write_bytes(roster.read_text(encoding="utf-8").encode(encoding))
+    for extra in (["--check"], []):
+        result = hg(sample_project, "packets", str(roster), *extra, "--today", TODAY.isoformat())
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr == ("Error: 1 problem in tomorrow.csv; nothing was written:\n  file: is not "
+                                 "text in UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'\n")
+        assert not (sample_project / "output").exists()
+
+
 def test_a_slash_date_that_may_be_day_first_is_refused(tmp_path: Path) -> None:
     """MM/DD/YYYY is read month first: a first number over 12 is a day (a non-US export),
     and in a semicolon-separated file (a European spreadsheet's) 05/01/2027 could be either.

@@ -218,10 +218,13 @@ def test_a_print_file_is_never_encrypted_so_it_is_refused_with_encrypt(tmp_path:
     project = copy_sample(tmp_path / "project")
     roster = tmp_path / "roster.csv"
     write_csv(roster, [{**BASE, **PATIENTS[0], "password": "correct horse"}])
-    done = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY,
-              "--encrypt", "--print-file")
-    assert done.returncode == 1 and "a print file cannot be encrypted: each packet has its own" in done.stderr
-    assert not (tmp_path / "out").exists()
+    for check in ([], ["--check"]):  # a check that passes promises the run: it refuses it too
+        done = hg(project, "packets", roster, "-o", tmp_path / "out", "--today", TODAY,
+                  "--encrypt", "--print-file", *check)
+        assert done.returncode == 1
+        assert "a print file cannot be encrypted: each packet has its own" in done.stderr
+        assert "all good" not in done.stdout
+        assert not (tmp_path / "out").exists()
 
 
 def test_every_packet_names_only_its_own_patient(batch: dict[str, Any]) -> None:

@@ -117,12 +117,15 @@ def _late_line(late: dict[int, tuple[str, ...]], one: bool = False) -> str:
 
 def _describe_roster(roster: Path) -> None:
     """Say how a spreadsheet export was read when it is not plain UTF-8 with commas (stderr;
-    always with -v). It names the encoding and the delimiter, never a cell."""
-    from handout_gen.packets.roster_files import RosterFormat, detect_format
+    always with -v). It names the encoding and the delimiter, never a cell. A file it cannot
+    read (no such encoding) is left to the roster check, which names it."""
+    from handout_gen.packets.roster_files import RosterFormat, csv_format
 
-    if roster.suffix.lower() not in (".csv", ".txt") or Echo.quiet:
+    if Echo.quiet:
         return
-    found = detect_format(roster)
+    found = csv_format(roster)
+    if found is None:
+        return
     if Echo.verbose or found not in (RosterFormat("utf-8"), RosterFormat("utf-8-sig")):
         click.echo(f"reading {roster.name}: {found.describe()}", err=True)
 
@@ -223,12 +226,13 @@ def packets(project_dir: Path, roster: Path, output: Path | None, workers: int, 
     from handout_gen.core.errors import RosterError
     from handout_gen.packets.kit import load_kit
     from handout_gen.packets.roster_check import check_roster
-    from handout_gen.packets.run import fallback_warnings
+    from handout_gen.packets.run import fallback_warnings, refuse_conflicts
 
     project = load(project_dir)
     _describe_roster(roster)
     _as_of(today)
     if check_only:
+        refuse_conflicts(encrypt=encrypt, print_file=print_file)
         kit = load_kit(project).delivered_in(delivery_days)
         catalog = kit.catalog(today or dt.date.today(), encrypt, allow_late, allow_closed)
         summary = check_roster(roster, catalog)

@@ -296,8 +296,7 @@ def run_packets(
     However the run ends short of a kill (done, an error, a full disk, Ctrl-C), the folder
     then holds only complete packets, each listed in the index and the audit log.
     """
-    if options.print_file and options.encrypt:
-        raise ConfigError(PRINT_FILE_ENCRYPTED)
+    refuse_conflicts(encrypt=options.encrypt, print_file=options.print_file)
     kit = load_kit(project).delivered_in(options.delivery_days)
     plan = _validate(kit, roster, options)
     # Everything is validated: only now is anything created on disk. From here on a Ctrl-C
@@ -346,6 +345,13 @@ def run_packets(
 
 
 SKIPPED = "skipped.csv"
+def refuse_conflicts(*, encrypt: bool, print_file: bool) -> None:
+    """Options a run cannot take together, refused before a row is read (by ``--check`` too:
+    a check that passes promises the run)."""
+    if print_file and encrypt:
+        raise ConfigError(PRINT_FILE_ENCRYPTED)
+
+
 PRINT_FILE_ENCRYPTED = ("a print file cannot be encrypted: each packet has its own password. Print the "
                         "packets one by one, or make the print file in a run without --encrypt")
 
