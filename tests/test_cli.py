@@ -213,6 +213,18 @@ def test_a_roster_not_found_says_which_folder_it_was_looked_for_in(
             "path from there, or the whole path") in err
 
 
+def test_a_misspelt_roster_is_named_with_the_nearest_file(sample_project: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder is right and the name is wrong: say so, with the file it most likely is."""
+    monkeypatch.chdir(sample_project)
+    code, out, err = run("packets", "content/rosters/sample-rooster.csv", "--check")
+    assert code == 2 and "Traceback" not in out + err
+    assert ("'content/rosters/sample-rooster.csv' does not exist; did you mean "
+            "'content/rosters/sample-roster.csv'?") in err
+    code, out, err = run("packets", str(tmp_path / "nothing-like-it.csv"), "--check")
+    assert code == 2 and f"'{tmp_path / 'nothing-like-it.csv'}' does not exist" in err
+
+
 def test_an_in_process_run_shows_what_c_libraries_write_to_the_terminal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -7,6 +7,7 @@ here, in one place; Click's own usage errors exit 2.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import sys
@@ -21,16 +22,24 @@ from handout_gen.core.errors import HandoutGenError, Problem
 
 
 class InputFile(click.Path):
-    """A file that must exist; a relative one that does not is said with the folder it was
-    looked for in (the current one, not ``--project``'s: a path is read from where you are)."""
+    """A file that must exist. One that does not is said with the nearest name in its folder
+    (a typo: "sample-rooster.csv"), or, when its folder is not there either, with the folder a
+    relative path was looked for in (the current one, not ``--project``'s)."""
 
     def __init__(self) -> None:
         super().__init__(exists=True, dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not Path(value).is_absolute() and not Path(value).exists():
-            self.fail(f"'{value}' is not in the current folder ({Path.cwd()}); give its path from "
-                      "there, or the whole path", param, ctx)
+        if isinstance(value, str) and not Path(value).exists():
+            path = Path(value)
+            if path.parent.is_dir():
+                names = [p.name for p in path.parent.iterdir() if p.is_file()]
+                near = difflib.get_close_matches(path.name, names, n=1)
+                hint = f"; did you mean '{path.with_name(near[0])}'?" if near else ""
+                self.fail(f"'{value}' does not exist{hint}", param, ctx)
+            if not path.is_absolute():
+                self.fail(f"'{value}' is not in the current folder ({Path.cwd()}); give its path from "
+                          "there, or the whole path", param, ctx)
         return super().convert(value, param, ctx)
 
 
