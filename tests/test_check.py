@@ -534,3 +534,14 @@ def test_a_site_the_packet_words_do_not_name_is_a_warning(sample_project: Path) 
                                "procedures without their site")
     assert misspelt.line == line_of(sample_project, "content/packet.yaml", "      cervicle: neck")
     assert misspelt.message.startswith("text.en.site_names.cervicle names no site a procedure has (sites: ")
+    assert misspelt.fix == "correct the key to one of those sites, or remove it"
+
+
+def test_a_procedure_that_fails_to_load_does_not_make_its_sites_look_misspelt(sample_project: Path) -> None:
+    """Its sites are unknown while it does not load: its own error is what check says, not a
+    warning on every packet word that names one of them."""
+    procedure = "content/procedures/radiofrequency-ablation.md"
+    edit(sample_project, procedure, "\nstatus: draft\n", "\nstatus: drat\n")
+    findings = check(sample_project).findings
+    assert procedure in [f.file for f in findings if f.severity == "error"]
+    assert not [f for f in findings if f.rule == "packet.site-name" and "names no site" in f.message]

@@ -415,7 +415,8 @@ def _site_name_findings(
 ) -> list[Finding]:
     """A site a roster row may name ("radiofrequency-ablation:cervical") that a language's
     packet words do not name: letters in it print the procedure without its site, and the
-    patient cannot see it is the right place. A name for no site is a misspelt key."""
+    patient cannot see it is the right place. A name for no site is a misspelt key (unless a
+    procedure failed to load: its sites are unknown until its own errors are fixed)."""
     sites = sorted({site for procedure in project.procedures.values() for site in procedure.meta.prep.sites})
     source, fix = relpath(project.content_dir / "packet.yaml", project.root), fix_for("packet.site-name")
     findings = []
@@ -427,12 +428,14 @@ def _site_name_findings(
                 source, at, "packet.site-name", "warning",
                 f"text.{lang}.site_names has no name for {', '.join(missing)}: letters in "
                 f"{project.languages.name(lang)} name those procedures without their site", fix))
+        if project.problems:  # a procedure that did not load has sites too: say its errors first
+            continue
         for key in sorted(set(words.site_names) - set(sites)):
             line = lines.get(("text", lang, "site_names", key), at)
             findings.append(Finding(
                 source, line, "packet.site-name", "warning",
                 f"text.{lang}.site_names.{key} names no site a procedure has (sites: {', '.join(sites)})",
-                fix))
+                "correct the key to one of those sites, or remove it"))
     return findings
 
 
