@@ -112,9 +112,9 @@ class Catalog:
         """The sites a procedure's bleeding risk depends on (none for an unknown slug)."""
         return tuple(self.procedures[slug].meta.prep.sites) if slug in self.procedures else ()
 
-    def arrives_late(self, row: PatientRow) -> bool:
-        """Posted, the row's packet reaches the patient on or after the visit day."""
-        return bool(self.rules.delivery_days) and row.appointment.date() <= self.rules.reaches(self.today)
+    def arrives_late(self, day: date) -> bool:
+        """Posted, a packet for a visit on ``day`` reaches the patient on or after that day."""
+        return bool(self.rules.delivery_days) and day <= self.rules.reaches(self.today)
 
 
 def _flag(value: Any) -> bool | None:
@@ -299,31 +299,41 @@ def _check_lead_time(row: PatientRow, catalog: Catalog, bad: Complain) -> None:
     if catalog.allow_late:
         return
     visit = catalog.visit(row)
-    if catalog.arrives_late(row):  # nothing in the packet can be acted on
-        # Handed over today, would it be in time? If not, sending the desk to --delivery-days 0
-        # would only show them the next refusal.
-        by_hand = catalog.rules.model_copy(update={"delivery_days": 0})
-        timed = schedule(visit, by_hand, catalog.today, catalog.no_call_days)
-        still = [LATE_NAMES.get(item.rule, item.rule) for item in timed if item.late]
-        if still:
-            bad("date", f"is not after {catalog.rules.first_day}, and even handed over today it is too late "
-                f"for {' and '.join(still)}: call the patient (or, handing it over today, make it with "
-                "--delivery-days 0 --allow-late: it says \"Call us today\" in their place)")
-        else:
-            bad("date", f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by "
-                "hand or through the portal), make it in a run with --delivery-days 0 of the patients who "
-                "do; else call the patient")
+    late = _late_arrival(catalog, row.date, visit)
+    if late:  # nothing in the packet can be acted on
+        bad("date", late)
         return
     for item in schedule(visit, catalog.rules, catalog.today, catalog.no_call_days):
         if item.late:
             bad(*late_problem(item, visit, catalog.rules, catalog.today))
 
 
+def _late_arrival(catalog: Catalog, day: date, visit: Visit | None) -> str | None:
+    """The date column's problem when a packet for a visit on ``day`` reaches the patient on
+    or after that day (None: in time). ``visit``, the row's, says whether handed over today it
+    would still be too late for a rule (sending the desk to --delivery-days 0 would only show
+    them the next refusal); None for a row with other problems, whose rules are not worked out."""
+    if not catalog.arrives_late(day):
+        return None
+    still: list[str] = []
+    if visit is not None:
+        by_hand = catalog.rules.model_copy(update={"delivery_days": 0})
+        timed = schedule(visit, by_hand, catalog.today, catalog.no_call_days)
+        still = [LATE_NAMES.get(item.rule, item.rule) for item in timed if item.late]
+    if still:
+        return (f"is not after {catalog.rules.first_day}, and even handed over today it is too late for "
+                f"{' and '.join(still)}: call the patient (or, handing it over today, make it with "
+                "--delivery-days 0 --allow-late: it says \"Call us today\" in their place)")
+    return (f"is not after {catalog.rules.first_day}; if the patient gets the packet today (by hand or "
+            "through the portal), make it in a run with --delivery-days 0 of the patients who do; else "
+            "call the patient")
+
+
 def late_rules(row: PatientRow, catalog: Catalog) -> tuple[str, ...]:
     """What a row's packet made with --allow-late is too late for, for the desk to call: the
     visit itself ("arrival": posted, it arrives on or after the visit day), then each timed rule."""
     timed = schedule(catalog.visit(row), catalog.rules, catalog.today, catalog.no_call_days)
-    return ("arrival",) * catalog.arrives_late(row) + tuple(item.rule for item in timed if item.late)
+    return ("arrival",) * catalog.arrives_late(row.date) + tuple(item.rule for item in timed if item.late)
 
 
 def _check_open(cells: dict[str, str], day: Day | None, clock: time | None, catalog: Catalog,
@@ -432,6 +442,11 @@ def validate_row(
             bad("password", f"is longer than a PDF password may be ({MAX_PASSWORD_BYTES} bytes: about "
                 f"{MAX_PASSWORD_BYTES} letters, fewer with accents)")
     if problems or day is None or clock is None:
+        # The packet would reach the patient too late, whatever else is wrong: said now, so the
+        # desk calls the patient without first fixing the row's other cells.
+        late = None if day is None or catalog.allow_late else _late_arrival(catalog, day, None)
+        if late and problems:
+            problems.append(Problem("roster", late, row, "date", rule=LATE_RULE))
         return None, problems
     patient = PatientRow(
         row=row,
