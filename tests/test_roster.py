@@ -689,7 +689,7 @@ def test_a_name_an_export_garbled_is_refused_never_printed(tmp_path: Path, catal
     found = [(p.line, p.field, p.message.split(";")[0]) for p in check_roster(path, catalog).problems]
     lost = ("has a '?' or '\ufffd' where a letter was lost when the file was saved (an export to a code "
             "page without that letter)")
-    garbled = 'looks garbled by a wrong text encoding ("Ã©" for "é")'
+    garbled = 'looks garbled by a wrong text encoding (letters such as "é" read as "Ã©")'
     assert found == [(7, "first_name", lost), (7, "last_name", lost), (8, "first_name", garbled),
                      (8, "last_name", garbled), (9, "last_name", garbled), (10, "first_name", garbled)]
     # a UTF-8 file with one Windows-1252 row is read as Windows-1252: its UTF-8 names garble

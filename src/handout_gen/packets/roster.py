@@ -160,8 +160,8 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
             # UTF-8 read as Windows-1252 ("JosÃ©"), or saved twice so: the letter would greet the
             # patient by a name that is not theirs.
             garbled.add(column)
-            bad(column, "looks garbled by a wrong text encoding (\"Ã©\" for \"é\"); correct it; in a "
-                "roster, export it again as 'CSV UTF-8'")
+            bad(column, "looks garbled by a wrong text encoding (letters such as \"é\" read as \"Ã©\"); "
+                "correct it; in a roster, export it again as 'CSV UTF-8'")
     for column, value in cells.items():
         if column in TEXT_COLUMNS and BREAK_BIDI_RE.search(value):
             bad(column, "contains a line break or a text-direction control character; use one line of text")
