@@ -703,6 +703,28 @@ def test_a_name_an_export_garbled_is_refused_never_printed(tmp_path: Path, catal
     assert [(p.line, p.field) for p in problems] == [(2, "first_name"), (2, "last_name")]
 
 
+def test_a_mac_or_chinese_export_read_as_windows_1252_is_refused(tmp_path: Path, catalog: Catalog) -> None:
+    """Old Mac Excel saves CSV in Mac Roman and Chinese Excel in GBK; both files read as
+    Windows-1252 ("JosŽ Pe–a" for "José Peña", "Íõ ÐãÓ¢" for "王秀英"): refused, never printed.
+    Names with the punctuation names have pass."""
+    bad = [("José", "Peña", "mac_roman"), ("Jürgen", "Müller", "mac_roman"), ("秀英", "王", "gbk")]
+    garbled = 'looks garbled by a wrong text encoding (letters such as "é" read as "Ã©")'
+    for n, (first, last, encoding) in enumerate(bad):
+        path = tmp_path / f"{encoding}{n}.csv"
+        write_csv(path, [{**GOOD, "first_name": first, "last_name": last}])
+        path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+        found = [p.message.split(";")[0] for p in check_roster(path, catalog).problems]  # the row is refused
+        assert found and set(found) == {garbled}
+    good = [("Siobhán", "O'Brien"), ("Ana", "O’Callaghan"), ("Mary-Jo", "St. John, Jr."),
+            ("Jordi", "Col·lell"), ("Žaneta", "Hašek"), ("Šimon", "Dvořák"), ("Zoë", "Brontë"),
+            ("Robert “Bob”", "Nguyen-Larkspur"), ("Agnès", "Cœur"), ("Ngozi", "Okafor (Eze)"),
+            ("Renée", "D´Angelo"), ("Þórunn", "Smith – Ólafsdóttir"), ("Kaʻahumanu", "Nguyễn Văn")]
+    path = tmp_path / "good.csv"
+    write_csv(path, [{**GOOD, "first_name": first, "last_name": last, "patient_id": f"MH-{n}"}
+                     for n, (first, last) in enumerate(good)])
+    assert check_roster(path, catalog).problems == []
+
+
 def test_two_different_bookings_of_one_patient_at_one_time_refuse_both(
     tmp_path: Path, catalog: Catalog
 ) -> None:

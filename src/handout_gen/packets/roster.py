@@ -37,6 +37,7 @@ from handout_gen.packets.roster_files import (
     COLUMNS,
     TIME_FORMS,
     TIME_RE,
+    garbled_name,
     parse_date,
     parse_time,
     slash_date_problem,
@@ -156,7 +157,7 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
             bad(column, "has a '?' or '\ufffd' where a letter was lost when the file was saved (an export "
                 "to a code page without that letter); correct it; in a roster, export it again as "
                 "'CSV UTF-8'")
-        elif _garbled(cells[column]):
+        elif garbled_name(cells[column]):
             # UTF-8 read as Windows-1252 ("JosÃ©"), or saved twice so: the letter would greet the
             # patient by a name that is not theirs.
             garbled.add(column)
@@ -175,16 +176,6 @@ def _check_text(cells: dict[str, str], bad: Complain) -> None:
     for column, limit in limits.items():
         if len(cells[column]) > limit:
             bad(column, f"is longer than {limit} characters")
-
-
-def _garbled(name: str) -> bool:
-    """A name ftfy finds garbled by a wrong text encoding ("JosÃ©"). Only non-ASCII text can be,
-    and ftfy takes 0.17 s to import: it is imported for the first such name."""
-    if name.isascii():
-        return False
-    from ftfy.badness import is_bad
-
-    return bool(is_bad(name))
 
 
 def _check_glyphs(cells: dict[str, str], catalog: Catalog, lang: str, bad: Complain) -> None:
