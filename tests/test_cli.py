@@ -219,8 +219,10 @@ def test_a_misspelt_roster_is_named_with_the_nearest_file(sample_project: Path, 
     monkeypatch.chdir(sample_project)
     code, out, err = run("packets", "content/rosters/sample-rooster.csv", "--check")
     assert code == 2 and "Traceback" not in out + err
-    assert ("'content/rosters/sample-rooster.csv' does not exist; did you mean "
-            "'content/rosters/sample-roster.csv'?") in err
+    assert (f"'content/rosters/sample-rooster.csv' does not exist in the current folder ({sample_project}); "
+            "did you mean 'content/rosters/sample-roster.csv'?") in err
+    code, out, err = run("packets", "tomorow.csv", "--check")  # a bare name: where it was looked for
+    assert code == 2 and f"'tomorow.csv' does not exist in the current folder ({sample_project})" in err
     code, out, err = run("packets", str(tmp_path / "nothing-like-it.csv"), "--check")
     assert code == 2 and f"'{tmp_path / 'nothing-like-it.csv'}' does not exist" in err
 

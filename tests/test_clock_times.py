@@ -440,6 +440,10 @@ def test_a_posted_packet_counts_its_days_from_when_it_arrives(kit: Kit) -> None:
     with pytest.raises(RosterError) as info:
         rows_from([sedated], posted.catalog(TODAY, allow_late=True))
     assert [p.field for p in info.value.problems] == ["sedation"]
+    with pytest.raises(RosterError) as info:  # a date already refused is not late as well
+        rows_from([{**sedated, "date": "2026-11-10"}], posted.catalog(TODAY))
+    assert [p.field for p in info.value.problems] == ["date", "sedation"]
+    assert "is in the past" in info.value.problems[0].message
     # a visit too soon even for a packet handed over today: no advice to run it again by hand
     with pytest.raises(RosterError) as info:
         rows_from([{**row, "date": "2026-11-25"}], posted.catalog(TODAY))

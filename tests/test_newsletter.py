@@ -334,7 +334,7 @@ def test_guard_patient_fields_in_context(sample_project: Path) -> None:
     context["blocks"][0]["appointment"] = "2026-12-02"
     with pytest.raises(
         RenderError,
-        match=r"^newsletter context holds field\(s\) a newsletter may not carry: "
+        match=r"^newsletter context holds a field a newsletter may not carry: "
         r"blocks\.0\.appointment \(newsletters go to a whole list and never carry patient data\)$",
     ):
         guard_context(context)

@@ -718,7 +718,9 @@ def test_a_mac_or_chinese_export_read_as_windows_1252_is_refused(tmp_path: Path,
     good = [("Siobhán", "O'Brien"), ("Ana", "O’Callaghan"), ("Mary-Jo", "St. John, Jr."),
             ("Jordi", "Col·lell"), ("Žaneta", "Hašek"), ("Šimon", "Dvořák"), ("Zoë", "Brontë"),
             ("Robert “Bob”", "Nguyen-Larkspur"), ("Agnès", "Cœur"), ("Ngozi", "Okafor (Eze)"),
-            ("Renée", "D´Angelo"), ("Þórunn", "Smith – Ólafsdóttir"), ("Kaʻahumanu", "Nguyễn Văn")]
+            ("Renée", "D´Angelo"), ("Þórunn", "Smith – Ólafsdóttir"), ("Kaʻahumanu", "Nguyễn Văn"),
+            ("EDIN", "DŽEKO"), ("MARIJA", "ŠUŠNJAR-MEŠIĆ"), ("ג׳ורג׳", "כהן"),
+            ("マリア・ガルシア", "Lê [Tom]"), ("Renée/Ann", "Louis III")]
     path = tmp_path / "good.csv"
     write_csv(path, [{**GOOD, "first_name": first, "last_name": last, "patient_id": f"MH-{n}"}
                      for n, (first, last) in enumerate(good)])

@@ -310,7 +310,7 @@ def test_a_reader_who_chooses_spanish_gets_the_spanish_edition_next(
 
         second = send("2027-01")
         assert (second["ana@example.org"], second["ben@example.org"]) == ("es", "en")
-        assert "in the language they chose (preferences page): 1 reader" in second["stdout"]
+        assert "in the language they chose (preferences page): 1 reader\n" in second["stdout"]
         assert "ana" not in second["stdout"]
     finally:
         controller.stop()

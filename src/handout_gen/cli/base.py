@@ -30,17 +30,31 @@ class InputFile(click.Path):
         super().__init__(exists=True, dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not Path(value).exists():
-            path = Path(value)
-            if path.parent.is_dir():
-                names = [p.name for p in path.parent.iterdir() if p.is_file()]
-                near = difflib.get_close_matches(path.name, names, n=1)
-                hint = f"; did you mean '{path.with_name(near[0])}'?" if near else ""
-                self.fail(f"'{value}' does not exist{hint}", param, ctx)
-            if not path.is_absolute():
-                self.fail(f"'{value}' is not in the current folder ({Path.cwd()}); give its path from "
-                          "there, or the whole path", param, ctx)
+        if isinstance(value, str):
+            try:
+                missing = self._missing(value)
+            except OSError:  # a folder it may not read: Click's own check says what it can
+                missing = None
+            if missing:
+                self.fail(missing, param, ctx)
         return super().convert(value, param, ctx)
+
+    @staticmethod
+    def _missing(value: str) -> str | None:
+        """Why the file ``value`` names cannot be read, if it is not there: with the nearest
+        name in its folder, and for a relative path the folder it was looked for in."""
+        path = Path(value)
+        if path.exists():
+            return None
+        where = "" if path.is_absolute() else f" in the current folder ({Path.cwd()})"
+        if not path.parent.is_dir():
+            if where:
+                return f"'{value}' is not{where}; give its path from there, or the whole path"
+            return f"'{value}' does not exist (nor does its folder)"
+        names = [p.name for p in path.parent.iterdir() if p.is_file()]
+        near = difflib.get_close_matches(path.name, names, n=1)
+        hint = f"; did you mean '{path.with_name(near[0])}'?" if near else ""
+        return f"'{value}' does not exist{where}{hint}"
 
 
 class _WarningFormatter(logging.Formatter):

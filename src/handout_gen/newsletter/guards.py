@@ -16,7 +16,7 @@ from typing import Any
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 from handout_gen.content.project import Project
-from handout_gen.core.errors import PatientDataError, Problem, ValidationFailed, relpath
+from handout_gen.core.errors import PatientDataError, Problem, ValidationFailed, agree, relpath
 from handout_gen.newsletter.links import reader_page_url
 from handout_gen.newsletter.model import Issue
 from handout_gen.newsletter.phi import patient_keys
@@ -50,9 +50,10 @@ def guard_context(context: dict[str, Any]) -> None:
     unknown = sorted(set(context) - CONTEXT_KEYS)
     bad = [".".join(map(str, p)) for p in patient_keys(context)]
     if unknown or bad:
-        names = ", ".join(bad + [k for k in unknown if k not in bad])
+        names = bad + [k for k in unknown if k not in bad]
+        fields = agree(len(names), "a field", "fields")
         msg = (
-            f"newsletter context holds field(s) a newsletter may not carry: {names} "
+            f"newsletter context holds {fields} a newsletter may not carry: {', '.join(names)} "
             "(newsletters go to a whole list and never carry patient data)"
         )
         raise PatientDataError(msg)

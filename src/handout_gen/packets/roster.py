@@ -435,8 +435,9 @@ def validate_row(
     if problems or day is None or clock is None:
         # The packet would reach the patient too late, whatever else is wrong: said now, so the
         # desk calls the patient without first fixing the row's other cells.
-        late = None if day is None or catalog.allow_late else _late_arrival(catalog, day, None)
-        if late and problems:
+        dated = day is not None and not catalog.allow_late and all(p.field != "date" for p in problems)
+        late = _late_arrival(catalog, day, None) if dated and day is not None else None
+        if late:  # (a date already refused, in the past say, is not late as well)
             problems.append(Problem("roster", late, row, "date", rule=LATE_RULE))
         return None, problems
     patient = PatientRow(

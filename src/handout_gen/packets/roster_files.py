@@ -460,26 +460,31 @@ def csv_format(path: Path) -> RosterFormat | None:
 
 # --- names an export damaged ---------------------------------------------------------------
 
-# Punctuation a name may hold ("O'Brien", "O’Callaghan", "D´Angelo" as Spanish keyboards type
-# it, "Nguyen-Larkspur", "St. John, Jr.", "Col·lell", a nickname in quotes or brackets); any
-# other punctuation or a symbol is not a letter of a name but what a wrong code page made of one.
-NAME_PUNCTUATION = frozenset(" '’‘´`-‐‑.,·()\"“”")
+# Punctuation beyond ASCII a name may hold ("O’Callaghan", "D´Angelo" as Spanish keyboards type
+# it, "Col·lell", a nickname in curly quotes, Hebrew's geresh "ג׳ורג׳", Armenian's apostrophe,
+# the katakana middle dot "マリア・ガルシア"); any other such punctuation or symbol is not a letter
+# of a name but what a wrong code page made of one. ASCII reads the same in every code page.
+NAME_PUNCTUATION = frozenset("’‘´‐‑·“”׳״՚・")
 SPACED_DASH_RE = re.compile(r"\s[–—]\s")  # "Smith – Jones", as a word processor sets a hyphen
-# A capital Š, Œ, Ž or Ÿ inside a word ("JosŽ", "MŸller"): what Windows-1252 makes of a Mac's é, ü.
-MAC_CAPITAL_RE = re.compile(r"(?<=\w)[ŠŒŽŸ]")
+# A capital Š, Œ, Ž or Ÿ after a letter in a word that has small letters ("JosŽ", "MŸller"):
+# what Windows-1252 makes of a Mac's é and ü. A name in capitals ("DŽEKO", "MEŠIĆ") is a name.
+MAC_CAPITAL_RE = re.compile(r"\w+[ŠŒŽŸ]\w*")
 
 
 def garbled_name(name: str) -> bool:
     """A name garbled by a wrong text encoding: UTF-8 read as Windows-1252 ("JosÃ©", ftfy's
-    judgement), or a Mac or Chinese Excel export read as Windows-1252 ("JosŽ Pe–a", "Íõ ÐãÓ¢"):
-    a symbol or stray punctuation mark where a letter was. Only non-ASCII text can be, and ftfy
-    takes 0.17 s to import: it is imported for the first such name."""
+    judgement), or, often, a Mac or Chinese Excel export read so ("JosŽ Pe–a", "ÐãÓ¢"): a
+    symbol, a stray punctuation mark or a capital where a small letter was. Not every such
+    garbling shows ("Mar’a" for "María" reads as an apostrophe; many GBK names turn into plain
+    letters). Only non-ASCII text can be garbled, and ftfy takes 0.17 s to import: it is
+    imported for the first such name."""
     if name.isascii():
         return False
     marks = SPACED_DASH_RE.sub(" ", name)  # a dash between letters is a Mac's "ñ" ("Pe–a")
-    if MAC_CAPITAL_RE.search(name) or any(
-        unicodedata.category(c)[0] in "SP" and c not in NAME_PUNCTUATION for c in marks
-    ):
+    if any(unicodedata.category(c)[0] in "SPN" and not c.isascii() and not c.isdecimal()
+           and c not in NAME_PUNCTUATION for c in marks):  # N: "½", "¹", never in a name
+        return True
+    if any(not word.isupper() for word in MAC_CAPITAL_RE.findall(name)):
         return True
     from ftfy.badness import is_bad
 

@@ -345,15 +345,15 @@ def run_packets(
 
 
 SKIPPED = "skipped.csv"
+PRINT_FILE_ENCRYPTED = ("a print file cannot be encrypted: each packet has its own password. Print the "
+                        "packets one by one, or make the print file in a run without --encrypt")
+
+
 def refuse_conflicts(*, encrypt: bool, print_file: bool) -> None:
     """Options a run cannot take together, refused before a row is read (by ``--check`` too:
     a check that passes promises the run)."""
     if print_file and encrypt:
         raise ConfigError(PRINT_FILE_ENCRYPTED)
-
-
-PRINT_FILE_ENCRYPTED = ("a print file cannot be encrypted: each packet has its own password. Print the "
-                        "packets one by one, or make the print file in a run without --encrypt")
 
 
 def skipped_csv(problems: list[Problem]) -> str:
