@@ -34,7 +34,7 @@ from handout_gen.content.project import Project, find_project_root, load_practic
 from handout_gen.content.schema import SLUG_RE, Signoff
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, yaml_key_lines
-from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, relpath
+from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, plural, relpath
 from handout_gen.core.languages import ORIGINAL, Languages
 from handout_gen.core.paths import BUILTIN_TEMPLATES
 from handout_gen.handouts import Renderer, Variant, handout_html
@@ -69,7 +69,7 @@ class CheckReport:
         if not self.findings:
             return "No problems found."
         e, w = len(self.errors), len(self.warnings)
-        return f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}."
+        return f"{plural(e, 'error')}, {plural(w, 'warning')}."
 
     def to_text(self) -> str:
         lines = [str(f) for f in self.findings]

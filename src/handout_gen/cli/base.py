@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from handout_gen import __version__
-from handout_gen.core.errors import HandoutGenError, Problem
+from handout_gen.core.errors import HandoutGenError, Problem, plural
 
 
 class InputFile(click.Path):
@@ -87,8 +87,7 @@ class Echo:
 
 def report(problems: list[Problem], what: str) -> None:
     """Print problems that kept some outputs from being made (stderr), one per line."""
-    noun = "problem" if len(problems) == 1 else "problems"
-    click.echo(f"Error: {len(problems)} {noun}; {what}:", err=True)
+    click.echo(f"Error: {plural(len(problems), 'problem')}; {what}:", err=True)
     for problem in problems:
         click.echo(f"  {problem}", err=True)
 

@@ -333,8 +333,8 @@ def packet(project_dir: Path, output: Path | None, encrypt: bool, allow_late: bo
     missing = [option for column, (name, option) in OPTION_COLUMNS.items()  # given blank is missing too
                if column in REQUIRED and not "".join(fields[name]).strip()]
     if missing:
-        raise click.UsageError(f"Missing option{'s' * (len(missing) > 1)} {', '.join(missing)} (see the "
-                               "example in --help)")
+        options = agree(len(missing), "option", "options")
+        raise click.UsageError(f"Missing {options} {', '.join(missing)} (see the example in --help)")
     project = load(project_dir)
     _as_of(today)
     item = {column: fields[name] for column, (name, _) in OPTION_COLUMNS.items()}

@@ -93,8 +93,7 @@ class ValidationFailed(ContentError):
     def __init__(self, problems: list[Problem], what: str = "content") -> None:
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} {noun} in {what}; nothing was written:\n{lines}")
+        super().__init__(f"{plural(len(problems), 'problem')} in {what}; nothing was written:\n{lines}")
 
 
 class UnknownItemError(HandoutGenError):
@@ -155,8 +154,7 @@ class RosterError(HandoutGenError):
     ) -> None:
         self.problems = problems
         lines = "\n".join(f"  {(locate or roster_location)(p)}: {p.message}" for p in problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} {noun} in {source}; {outcome}:\n{lines}")
+        super().__init__(f"{plural(len(problems), 'problem')} in {source}; {outcome}:\n{lines}")
 
 
 def roster_location(problem: Problem) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from handout_gen.core.errors import agree
 from handout_gen.core.languages import BUNDLED_FONT
 from handout_gen.core.paths import FONT_DIR
 
@@ -138,7 +139,7 @@ def code_points(chars: Iterable[str]) -> str:
 
 def missing_message(chars: list[str], families: tuple[str, ...]) -> str:
     """Why these characters cannot be printed, and what would fix it."""
-    noun = "character" if len(chars) == 1 else "characters"
+    noun = agree(len(chars), "character", "characters")
     return (
         f"has {noun} {code_points(chars)} that no font in the chain draws "
         f"({', '.join(families)}); it would print as an empty box"

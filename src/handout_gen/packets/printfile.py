@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from handout_gen.core.errors import plural
 from handout_gen.core.files import write_file
 from handout_gen.packets.folder import index_rows
 from handout_gen.render.saving import FAST_LEVEL, saved
@@ -72,7 +73,7 @@ def write_print_file(
                     combined.add_blank_page(page_size=(right - left, top - bottom))
                     blanks += 1
                 sheets = (len(combined.pages) - first) // 2  # to check the stack at the printer
-                title = f"Row {row} · packet {packet_id} · {sheets} sheet{'s' if sheets > 1 else ''}"
+                title = f"Row {row} · packet {packet_id} · {plural(sheets, 'sheet')}"
                 outline.root.append(pikepdf.OutlineItem(title, first))
         for page in combined.pages:  # the structure trees stay with the packets
             if "/StructParents" in page.obj:

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from handout_gen.content.project import load_project
-from handout_gen.core.errors import HandoutGenError, relpath
+from handout_gen.core.errors import HandoutGenError, plural, relpath
 from handout_gen.core.files import digest_of, inside
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.handouts import Renderer, Variant, handout_html, planned_handouts
@@ -127,9 +127,8 @@ def describe(exc: BaseException) -> str:
 
 def broken_text(problems: list[Any]) -> str:
     """The problems of procedures left out of the preview until they are fixed."""
-    noun = "problem" if len(problems) == 1 else "problems"
     lines = "\n".join(f"  {p}" for p in problems)
-    return f"{len(problems)} {noun}; these procedures are left out until fixed:\n{lines}"
+    return f"{plural(len(problems), 'problem')}; these procedures are left out until fixed:\n{lines}"
 
 
 def error_block(message: str) -> str:
