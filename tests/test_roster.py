@@ -692,7 +692,8 @@ def test_a_name_an_export_garbled_is_refused_never_printed(tmp_path: Path, catal
     garbled = 'looks garbled by a wrong text encoding (letters such as "é" read as "Ã©")'
     assert found == [(7, "first_name", lost), (7, "last_name", lost), (8, "first_name", garbled),
                      (8, "last_name", garbled), (9, "last_name", garbled), (10, "first_name", garbled)]
-    # a UTF-8 file with one Windows-1252 row is read as Windows-1252: its UTF-8 names garble
+    # a UTF-8 file with one Windows-1252 row is not UTF-8: read as Windows-1252 its UTF-8 names
+    # would garble, and the row to blame is the other one; the file is named with both lines
     mixed = tmp_path / "mixed.csv"
     mixed.write_bytes(path.read_bytes().split(b"\n")[0] + b"\n" + b"\n".join(
         ["MH-1,Jos\u00e9,Pe\u00f1a,en,epidural-steroid-injection,2026-12-09,09:30,orchard,okafor,yes"
@@ -700,7 +701,9 @@ def test_a_name_an_export_garbled_is_refused_never_printed(tmp_path: Path, catal
          "MH-2,Zo\u00eb,Bront\u00eb,en,epidural-steroid-injection,2026-12-09,10:30,orchard,okafor,yes"
          ",no,,,no,no,no".encode("cp1252")]) + b"\n")
     problems = check_roster(mixed, catalog).problems
-    assert [(p.line, p.field) for p in problems] == [(2, "first_name"), (2, "last_name")]
+    assert [(p.line, p.field, p.message) for p in problems] == [(None, None, (
+        "mixes two text encodings: line 2 is UTF-8 and line 3 is not (rows pasted in from another "
+        "file); save the whole file again as 'CSV UTF-8'"))]
 
 
 def test_a_mac_or_chinese_export_read_as_windows_1252_is_refused(tmp_path: Path, catalog: Catalog) -> None:

@@ -31,13 +31,13 @@ from handout_gen.content.schema import OpeningHours
 from handout_gen.core.errors import Problem, RosterError, plural
 from handout_gen.core.fonts import chain
 from handout_gen.core.languages import Languages
+from handout_gen.packets.encodings import garbled_name
 from handout_gen.packets.opening import closed_problems
 from handout_gen.packets.patient import Day, PatientRow
 from handout_gen.packets.roster_files import (
     COLUMNS,
     TIME_FORMS,
     TIME_RE,
-    garbled_name,
     parse_date,
     parse_time,
     slash_date_problem,

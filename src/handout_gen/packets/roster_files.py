@@ -7,19 +7,17 @@ unknown and doubled columns); the cells are validated by :mod:`handout_gen.packe
 which reads dates and times in the forms spreadsheets write them (the end of this module).
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
 In a JSON roster (a list of objects, or ``{"patients": [...]}``) the first object is row 1.
-A name cell an export damaged (read in the wrong encoding) is told apart at the end.
+Which encoding a file is in, and the names a wrong one damaged: :mod:`.encodings`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, time
@@ -28,6 +26,7 @@ from typing import Any
 
 from handout_gen.core.errors import Problem
 from handout_gen.core.files import MAX_ROSTER_BYTES
+from handout_gen.packets.encodings import encoding_of, mixed_lines
 
 REQUIRED = ("first_name", "last_name", "procedures", "date", "time", "location", "physician")
 OPTIONAL = (
@@ -95,28 +94,9 @@ class RosterFormat:
         return f"{names.get(self.encoding, self.encoding)}, {separated}-separated"
 
 
-def _encoding(path: Path) -> str:
-    """UTF-16 and UTF-8 by their BOM; else UTF-8 if the whole file decodes; else Windows-1252."""
-    with path.open("rb") as handle:
-        start = handle.read(4)
-        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        if start.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
-
-
 def detect_format(path: Path) -> RosterFormat:
     """The encoding, and the delimiter that splits the header into the most known columns."""
-    encoding = _encoding(path)
+    encoding = encoding_of(path)
     with path.open(encoding=encoding, newline="") as handle:
         first = handle.readline()
 
@@ -258,6 +238,12 @@ def _records(reader: Iterator[list[str]], first: int) -> Iterator[tuple[int, lis
 
 
 def _read_csv(path: Path, fmt: RosterFormat) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
+    mixed = mixed_lines(path) if fmt.encoding == "cp1252" else None
+    if mixed:
+        yield 0, None, [Problem("roster", f"mixes two text encodings: line {mixed[0]} is UTF-8 and line "
+                                f"{mixed[1]} is not (rows pasted in from another file); save the whole "
+                                "file again as 'CSV UTF-8'")]
+        return
     with path.open(encoding=fmt.encoding, newline="") as handle:
         records = _records(csv.reader(handle, delimiter=fmt.delimiter), 1)
         header = next(records, (1, None))[1]
@@ -456,36 +442,3 @@ def csv_format(path: Path) -> RosterFormat | None:
         return detect_format(path)
     except (OSError, UnicodeError):
         return None
-
-
-# --- names an export damaged ---------------------------------------------------------------
-
-# Punctuation beyond ASCII a name may hold ("O’Callaghan", "D´Angelo" as Spanish keyboards type
-# it, "Col·lell", a nickname in curly quotes, Hebrew's geresh "ג׳ורג׳", Armenian's apostrophe,
-# the katakana middle dot "マリア・ガルシア"); any other such punctuation or symbol is not a letter
-# of a name but what a wrong code page made of one. ASCII reads the same in every code page.
-NAME_PUNCTUATION = frozenset("’‘´‐‑·“”׳״՚・")
-SPACED_DASH_RE = re.compile(r"\s[–—]\s")  # "Smith – Jones", as a word processor sets a hyphen
-# A capital Š, Œ, Ž or Ÿ after a letter in a word that has small letters ("JosŽ", "MŸller"):
-# what Windows-1252 makes of a Mac's é and ü. A name in capitals ("DŽEKO", "MEŠIĆ") is a name.
-MAC_CAPITAL_RE = re.compile(r"\w+[ŠŒŽŸ]\w*")
-
-
-def garbled_name(name: str) -> bool:
-    """A name garbled by a wrong text encoding: UTF-8 read as Windows-1252 ("JosÃ©", ftfy's
-    judgement), or, often, a Mac or Chinese Excel export read so ("JosŽ Pe–a", "ÐãÓ¢"): a
-    symbol, a stray punctuation mark or a capital where a small letter was. Not every such
-    garbling shows ("Mar’a" for "María" reads as an apostrophe; many GBK names turn into plain
-    letters). Only non-ASCII text can be garbled, and ftfy takes 0.17 s to import: it is
-    imported for the first such name."""
-    if name.isascii():
-        return False
-    marks = SPACED_DASH_RE.sub(" ", name)  # a dash between letters is a Mac's "ñ" ("Pe–a")
-    if any(unicodedata.category(c)[0] in "SPN" and not c.isascii() and not c.isdecimal()
-           and c not in NAME_PUNCTUATION for c in marks):  # N: "½", "¹", never in a name
-        return True
-    if any(not word.isupper() for word in MAC_CAPITAL_RE.findall(name)):
-        return True
-    from ftfy.badness import is_bad
-
-    return bool(is_bad(name))
