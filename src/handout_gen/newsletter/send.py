@@ -116,9 +116,9 @@ class SendReport:
             chose = plural(self.chose_language, "reader")
             lines.append(f"in the language they chose (preferences page): {chose}")
         if self.refused_earlier:
-            rows = ", ".join(map(str, self.refused_earlier))
-            rows = f"{agree(len(self.refused_earlier), 'row', 'rows')} {rows}"
-            lines.append(f"refused earlier, not tried again (add --retry-refused to try): {rows}")
+            rows = agree(len(self.refused_earlier), "row", "rows")
+            listed = ", ".join(map(str, self.refused_earlier))
+            lines.append(f"refused earlier, not tried again (add --retry-refused to try): {rows} {listed}")
         if self.suppression_path is not None:
             where = f"(suppression list: {self.suppression_path})"
             lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")

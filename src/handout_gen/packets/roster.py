@@ -433,12 +433,12 @@ def validate_row(
             bad("password", f"is longer than a PDF password may be ({MAX_PASSWORD_BYTES} bytes: about "
                 f"{MAX_PASSWORD_BYTES} letters, fewer with accents)")
     if problems or day is None or clock is None:
-        # The packet would reach the patient too late, whatever else is wrong: said now, so the
-        # desk calls the patient without first fixing the row's other cells.
-        dated = day is not None and not catalog.allow_late and all(p.field != "date" for p in problems)
-        late = _late_arrival(catalog, day, None) if dated and day is not None else None
-        if late:  # (a date already refused, in the past say, is not late as well)
-            problems.append(Problem("roster", late, row, "date", rule=LATE_RULE))
+        # The packet would reach the patient too late whatever else is wrong: said with the rest,
+        # not only once they are fixed (a date already refused, in the past say, is not late too).
+        if day is not None and not catalog.allow_late and all(p.field != "date" for p in problems):
+            late = _late_arrival(catalog, day, None)
+            if late:
+                problems.append(Problem("roster", late, row, "date", rule=LATE_RULE))
         return None, problems
     patient = PatientRow(
         row=row,

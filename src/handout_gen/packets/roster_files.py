@@ -86,6 +86,7 @@ class RosterFormat:
 
     encoding: str  # a Python codec name
     delimiter: str = ","
+    mixed: tuple[int, int] | None = None  # Windows-1252 guessed, yet (a line in UTF-8, a line not)
 
     def describe(self) -> str:
         names = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with BOM)", "utf-16": "UTF-16",
@@ -95,7 +96,8 @@ class RosterFormat:
 
 
 def detect_format(path: Path) -> RosterFormat:
-    """The encoding, and the delimiter that splits the header into the most known columns."""
+    """The encoding, and the delimiter that splits the header into the most known columns;
+    for a file read as Windows-1252, whether some of its lines are UTF-8 after all."""
     encoding = encoding_of(path)
     with path.open(encoding=encoding, newline="") as handle:
         first = handle.readline()
@@ -104,7 +106,8 @@ def detect_format(path: Path) -> RosterFormat:
         cells = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
         return sum(column_name(cell) in COLUMNS for cell in cells)
 
-    return RosterFormat(encoding, max(DELIMITERS, key=known))
+    mixed = mixed_lines(path) if encoding == "cp1252" else None
+    return RosterFormat(encoding, max(DELIMITERS, key=known), mixed)
 
 
 def _letter(index: int) -> str:
@@ -238,11 +241,11 @@ def _records(reader: Iterator[list[str]], first: int) -> Iterator[tuple[int, lis
 
 
 def _read_csv(path: Path, fmt: RosterFormat) -> Iterator[tuple[int, dict[str, Any] | None, list[Problem]]]:
-    mixed = mixed_lines(path) if fmt.encoding == "cp1252" else None
-    if mixed:
-        yield 0, None, [Problem("roster", f"mixes two text encodings: line {mixed[0]} is UTF-8 and line "
-                                f"{mixed[1]} is not (rows pasted in from another file); save the whole "
-                                "file again as 'CSV UTF-8'")]
+    if fmt.mixed:
+        utf8, other = fmt.mixed
+        yield 0, None, [Problem("roster", f"mixes two text encodings: line {utf8} is UTF-8 and line {other} "
+                                "is not (rows pasted in from another file); save the whole file again as "
+                                "'CSV UTF-8'")]
         return
     with path.open(encoding=fmt.encoding, newline="") as handle:
         records = _records(csv.reader(handle, delimiter=fmt.delimiter), 1)

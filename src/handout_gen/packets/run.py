@@ -169,7 +169,8 @@ def fallback_warnings(
     ``packets``: how many the run makes, when known; a run of one (the ``packet`` command)
     is told about "this packet", not "those packets"."""
     one = packets == 1
-    those, use, print_ = ("this packet", "uses", "prints") if one else ("those packets", "use", "print")
+    those, use, print_, patients = (("this packet", "uses", "prints", "the patient") if one
+                                    else ("those packets", "use", "print", "the patients"))
     fallbacks: dict[str, list[int]] = {}  # a warning → the rows it is about
     drafts: dict[str, None] = {}  # the files printing DRAFT, in order of first use
     draft_rows: list[int] = []
@@ -186,7 +187,7 @@ def fallback_warnings(
         for slug in slugs:  # the letter's lines and the closing pages come from the edition too
             if stale := kit.project.procedures[slug].stale(lang):
                 message = (f"{stale}: {those} {print_} the older text; update the translation, or "
-                           f"call the patient{'' if one else 's'}")
+                           f"call {patients}")
                 fallbacks.setdefault(message, []).extend(rows)
         if found := _drafts(kit, slugs, lang):
             drafts.update(dict.fromkeys(found))
