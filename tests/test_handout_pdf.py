@@ -6,6 +6,8 @@ import io
 import multiprocessing
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,50 @@ def test_identical_input_gives_identical_bytes() -> None:
     second = render_handout(load_project(FIXTURE), "prp-injection", Variant())
     assert first == second
     assert b"/CreationDate" not in first
+
+
+# Run in a new interpreter: what it spawns while WeasyPrint loads its C libraries, and what it prints.
+_LOAD = """
+import subprocess, sys
+runs = []
+spawn = subprocess.Popen.__init__
+def spy(self, args, *rest, **options):
+    runs.append(args[0].rsplit("/", 1)[-1])
+    spawn(self, args, *rest, **options)
+subprocess.Popen.__init__ = spy
+if sys.argv[1] == "compiler-only":  # a library only gcc or ld finds: cffi cannot open it otherwise
+    import ctypes.util, cffi.api
+    search, load = ctypes.util._findLib_gcc, cffi.api._load_backend_lib
+    def refuse(backend, name, flags):
+        if ctypes.util._findLib_gcc is not search and "pango-1.0" in str(name):  # searches cut short
+            raise OSError("not in the linker cache")
+        return load(backend, name, flags)
+    cffi.api._load_backend_lib = refuse
+from handout_gen.render.pdf import import_weasyprint
+import_weasyprint()
+import weasyprint
+print(weasyprint.__version__, sorted(set(runs)))
+"""
+
+
+@pytest.mark.parametrize("case", ["linker-cache", "compiler-only"])
+def test_weasyprint_loads_without_compiler_runs_unless_it_needs_them(case: str) -> None:
+    """No gcc or ld is run to look for a library the linker's cache lists; where only they
+    find one, WeasyPrint still loads (with them) and its failed first try prints nothing."""
+    result = subprocess.run([sys.executable, "-c", _LOAD, case], capture_output=True, text=True, check=True)
+    version, _, runs = result.stdout.strip().partition(" ")
+    assert version == weasyprint_version()
+    if case == "linker-cache":
+        assert runs == "['ldconfig']", result.stdout
+    else:
+        assert "gcc" in runs and "ld" in runs, result.stdout
+    assert result.stdout.count("\n") == 1 and "WeasyPrint could not import" not in result.stderr
+
+
+def weasyprint_version() -> str:
+    import weasyprint
+
+    return str(weasyprint.__version__)
 
 
 def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:

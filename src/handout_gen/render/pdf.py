@@ -7,11 +7,13 @@ commands that render PDFs pay for it.
 from __future__ import annotations
 
 import gc
+import io
 import logging
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,38 @@ _KEPT_AS_AUTHOR = re.compile(r"<link\b|<style\s|@counter-style|@color-profile|@l
 
 
 def import_weasyprint() -> None:
-    """Import WeasyPrint now, before worker processes are forked: they share the imported
-    library instead of each paying about a second for it."""
-    import weasyprint  # noqa: F401
+    """Import WeasyPrint now (before worker processes are forked: they share the imported
+    library instead of each paying for it), without compiler searches for its C libraries.
+
+    WeasyPrint opens GObject, Pango, HarfBuzz and fontconfig by trying each one's Windows,
+    macOS and Linux names in turn, and cffi hands every name it cannot open as given to
+    ``ctypes.util.find_library``. On Linux that reads the linker's cache (``ldconfig -p``),
+    then runs gcc and ld to look further: some thirty compiler runs for names that exist only
+    elsewhere, a third of the import (a tenth of a second for every command that renders).
+    They run only if the import fails without them: a system whose linker cache does not
+    list the libraries, which the compiler then finds.
+    """
+    if "weasyprint" in sys.modules:
+        return
+    import ctypes.util
+
+    searches = {name: getattr(ctypes.util, name, None) for name in ("_findLib_gcc", "_findLib_ld")}
+    if None in searches.values():  # not Linux's ctypes (or a Python that changed it)
+        import weasyprint  # noqa: F401
+        return
+    try:
+        for name in searches:
+            setattr(ctypes.util, name, lambda _name: None)
+        with redirect_stdout(io.StringIO()):  # WeasyPrint prints its install help
+            import weasyprint  # noqa: F401
+        return
+    except OSError:
+        for module in [m for m in sys.modules if m.partition(".")[0] == "weasyprint"]:
+            del sys.modules[module]
+    finally:
+        for name, search in searches.items():
+            setattr(ctypes.util, name, search)
+    import weasyprint  # noqa: F401,F811 - with ctypes' whole search, as WeasyPrint would
 
 
 @contextmanager
@@ -193,6 +224,7 @@ class PdfRenderer:
     """Renders HTML to PDF for one project; reuse it to share fonts and image caches."""
 
     def __init__(self, project_root: Path) -> None:
+        import_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
 
         _remember_page_references()
