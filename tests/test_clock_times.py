@@ -833,8 +833,9 @@ def test_timed_blocks_are_shared_by_patients_with_the_same_time(tmp_path: Path) 
     later = rows_from([{**SEDATED, "first_name": "Kim", "time": "07:30"}], catalog)
     before = worker.press.laid_out
     pdf, _, _, _ = worker.press.letters([(row, "en") for row in later])
-    # greeting, the time, three fasting lines and the end of the after-sedation rules
-    assert worker.press.laid_out - before == 1 + 1 + 4
+    # greeting, the time, three fasting lines, the end of the after-sedation rules and the
+    # time to call if still numb
+    assert worker.press.laid_out - before == 1 + 1 + 5
 
 
 def test_block_marks_carry_keep_with_previous() -> None:
@@ -878,7 +879,9 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
     assert len(rest) == 1  # the fixture's large-print letter breaks its times over two pages
     for page in rest:  # the times go on under the heading, marked as continued
         body = page.split("DRAFT: awaiting clinical review", 1)[1].strip()
-        assert body.startswith("Dates and times to remember (continued) Until 9:15 AM on Wednesday"), body
+        assert body.startswith("Dates and times to remember (continued) After 7:15 PM on Tuesday, "
+                               "December 8: If numbness or weakness from the numbing medicine"), body
+        assert "Until 9:15 AM on Wednesday" in body
     (last,) = [text for text in pages if "Your care team at" in text]
     body = last.split("DRAFT: awaiting clinical review", 1)[1]
     assert not body.strip().startswith("Your care team at")  # something of the letter precedes it
@@ -1055,3 +1058,32 @@ def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path)
     assert [str(p) for p in load_project(project).broken["epidural-steroid-injection"]] == [
         f"content/procedures/epidural-steroid-injection.es.md:{line}: dated_aftercare: gives the days [3] "
         "where the English gives [2]: the same steps, in its order"]
+
+
+def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_path: Path) -> None:
+    """"Still numb or weak 12 hours after the treatment" left the sum to the patient: the
+    letter names the time (the appointment plus practice.yaml's numbness_hours; one in the
+    afternoon makes it a night-time line), and the closing pages' list leaves out the line it
+    replaces. The handout on its own still says the hours; a letter in a language without the
+    words (Chinese, here) prints no time, and its closing pages keep the line."""
+    from handout_gen.handouts import Variant, render_handout
+    from handout_gen.packets.packet import PacketMaker
+
+    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    afternoon = {**BASE, "first_name": "Ida", "last_name": "Quill", "procedures": "radiofrequency-ablation",
+                 "date": "2026-12-09", "time": "14:45"}
+    chinese = {**afternoon, "patient_id": "MH-2", "first_name": "秀英", "last_name": "王", "language": "zh"}
+    english, in_chinese = rows_from([afternoon, chinese], kit.catalog(TODAY))
+    maker = PacketMaker(kit, TODAY)
+    text = " ".join(pdf_text(maker.make([english])[0].data).split())
+    assert ("After 2:45 AM, in the night from Wednesday, December 9, to Thursday, December 10: If numbness "
+            "or weakness from the numbing medicine has not gone away, call us: 555-0100, or 555-0199 after "
+            "hours.") in text
+    assert "still numb or weak" not in text and "{packet" not in text
+    assert "You have a fever of" in text  # the closing pages' list, without that one line
+    handout = " ".join(pdf_text(render_handout(kit.project, "radiofrequency-ablation", Variant())).split())
+    assert "Your arm or leg is still numb or weak 12 hours after the treatment." in handout
+    assert "{packet" not in handout
+    zh = " ".join(pdf_text(maker.make([in_chinese])[0].data).split())
+    assert "has not gone away" not in zh and "2:45" not in zh
+    assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line

@@ -256,5 +256,5 @@ def test_packet_marks_print_nowhere_and_a_packet_drops_the_items_it_covers(sampl
     assert (
         f"content/procedures/radiofrequency-ablation.md:{_line_of(rfa, '{packet:sedate}')}: aftercare.0: "
         "'{packet:sedate}' names no packet topic (one of: blood-thinner, sedation, dye-allergy, "
-        "anti-inflammatories, blood-sugar, dated-aftercare)"
+        "anti-inflammatories, blood-sugar, dated-aftercare, numbness)"
     ) in problems

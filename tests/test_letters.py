@@ -68,7 +68,9 @@ def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     before = worker.press.laid_out
     letters(worker, first)
     shared = worker.press.laid_out - before - len(first)
-    assert 5 <= shared <= 10  # heading, intro, procedure, date, time, place, sign-off...
+    # heading, intro, procedure, date, time, place, sign-off..., and the times section with
+    # its one line (the time to call if still numb)
+    assert 5 <= shared <= 13
     second = make_rows(worker, *({"first_name": f"Bela{i}", "last_name": "Quist"} for i in range(6)))
     before = worker.press.laid_out
     letters(worker, second)
@@ -78,7 +80,7 @@ def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     )
     before = worker.press.laid_out
     data, _ = letters(worker, later)
-    assert worker.press.laid_out - before == len(later) + 1  # and one block for the new time
+    assert worker.press.laid_out - before == len(later) + 2  # the new time, and when to call if still numb
     assert "Appointment time: 2:45 PM" in pdf_text(data)
 
 

@@ -99,6 +99,7 @@ def handout_context(
         aftercare_list=packet is None or not packet.has_aftercare_section,
         key_points=meta.key_points_in_packet(covered),
         aftercare=meta.aftercare_in_packet(covered),
+        call_us_if=meta.call_us_if_in_packet(covered),
         reader_note=packet.reader_note if packet else "",
         reader_lang=packet.reader_lang if packet else "",
     )

@@ -230,14 +230,14 @@ def translation_findings(
 
 
 def _marks_not_translated(original: Edition, edition: Edition, source: str, name: str) -> list[Finding]:
-    """An item of ``key_points``, ``aftercare`` or a section's lists the English marks
+    """An item of ``key_points``, ``aftercare``, ``call_us_if`` or a section's lists the English marks
     {packet:<topic>} whose translation (the item at the same place of a list as long) lacks
     the mark: that language's packets would print it beside the letter's own words for it."""
     lines = _front_lines(edition)
     lists: list[tuple[str, int | None, list[str], list[str]]] = [
         (key, lines.get((key,)), [unmarked(i)[1] for i in getattr(original.meta, f"{key}_marked")],
          [unmarked(i)[1] for i in getattr(edition.meta, f"{key}_marked")])
-        for key in ("key_points", "aftercare")
+        for key in ("key_points", "aftercare", "call_us_if")
     ]
     ours = {s.id: s for s in edition.sections}
     lists += [(f"section '{ours[s.id].heading}'", ours[s.id].line, item_marks(s.markdown),

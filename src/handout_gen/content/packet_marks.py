@@ -3,7 +3,7 @@ says for its patient in its own words (the letter's days, the clinician's plan).
 
 A packet that covers the topic for its patient leaves the line out; every other output
 prints the line without the mark. Marks end a "- " item of a Markdown section, or an item
-of a front-matter list (``key_points``, ``aftercare``), and are written without a space after
+of a front-matter list (``key_points``, ``aftercare``, ``call_us_if``), and are written without a space after
 the colon (YAML reads "a: b" in a plain line as a key).
 """
 
@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Iterable
 
 PACKET_TOPICS = ("blood-thinner", "sedation", "dye-allergy", "anti-inflammatories", "blood-sugar",
-                 "dated-aftercare")
+                 "dated-aftercare", "numbness")
 PACKET_MARK_RE = re.compile(r"\s*\{packet:\s*([^}]*?)\s*\}\s*$")
 BULLET_RE = re.compile(r"^\s*[-*+]\s")  # a mark ends a bullet item: a numbered list would skip a number
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")

@@ -91,12 +91,12 @@ class Edition:
         """The packet topics its sections are marked with (asked for every packet made)."""
         return frozenset(topic for s in self.sections for _, topic, _ in packet_marks(s.markdown))
 
-    def packet_topics(self, *, aftercare: bool = True) -> frozenset[str]:
+    def packet_topics(self, *, aftercare: bool = True, calls: bool = True) -> frozenset[str]:
         """The packet topics its text is marked with (a packet covering others prints the
-        same handout): of its sections and key points, and of its aftercare list unless
-        ``aftercare=False``."""
+        same handout): of its sections and key points, of its aftercare list unless
+        ``aftercare=False`` and of its list of signs to call about unless ``calls=False``."""
         listed = self.meta.key_point_topics | (self.meta.aftercare_topics if aftercare else frozenset())
-        return self.section_topics | listed
+        return self.section_topics | listed | (self.meta.call_topics if calls else frozenset())
 
 
 @dataclass(frozen=True)

@@ -318,11 +318,11 @@ class EditionMeta(Signoff):
 
     title: Text
     summary: Text
-    # As written, "{packet:<topic>}" marks and all (content.packet_marks): read .key_points
-    # and .aftercare, or what a packet prints of them (*_in_packet)
+    # As written, "{packet:<topic>}" marks and all (content.packet_marks): read .key_points,
+    # .aftercare and .call_us_if, or what a packet prints of them (*_in_packet)
     key_points_marked: Annotated[list[MarkedText], Field(min_length=1, alias="key_points")]
     aftercare_marked: Annotated[list[MarkedText], Field(min_length=1, alias="aftercare")]
-    call_us_if: TextList
+    call_us_if_marked: Annotated[list[MarkedText], Field(min_length=1, alias="call_us_if")]
     go_to_er_if: TextList
     # Printed in a packet's dated list, each as the visit day plus its days (a translation
     # gives the same days, in the same order, in its words).
@@ -340,12 +340,21 @@ class EditionMeta(Signoff):
         return items_in_packet(self.aftercare_marked)
 
     @property
+    def call_us_if(self) -> list[str]:
+        """The signs to call about, as every output but a packet covering a mark prints them."""
+        return items_in_packet(self.call_us_if_marked)
+
+    @property
     def key_point_topics(self) -> frozenset[str]:
         return item_topics(self.key_points_marked)
 
     @property
     def aftercare_topics(self) -> frozenset[str]:
         return item_topics(self.aftercare_marked)
+
+    @property
+    def call_topics(self) -> frozenset[str]:
+        return item_topics(self.call_us_if_marked)
 
     def key_points_in_packet(self, covered: tuple[str, ...]) -> list[str]:
         """The key points a packet prints: without those marked with a ``covered`` topic."""
@@ -354,6 +363,11 @@ class EditionMeta(Signoff):
     def aftercare_in_packet(self, covered: tuple[str, ...]) -> list[str]:
         """The aftercare a packet prints: without the items marked with a ``covered`` topic."""
         return items_in_packet(self.aftercare_marked, covered)
+
+    def call_us_if_in_packet(self, covered: tuple[str, ...]) -> list[str]:
+        """The signs to call about a packet prints: without those marked with a ``covered``
+        topic (the letter gives the sign its clock time)."""
+        return items_in_packet(self.call_us_if_marked, covered)
 
 
 class ProcedureMeta(EditionMeta):

@@ -8,6 +8,7 @@ appointment's time); the others are shared by many packets and keyed by what the
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, time, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from babel.support import NullTranslations
 from markupsafe import Markup, escape
 
+from handout_gen.content.schema import EditionMeta
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.packets.kit import Kit
 from handout_gen.packets.patient import PatientRow, PrepFlags
@@ -63,7 +65,8 @@ def back_context(
 ) -> dict[str, Any]:
     """Closing pages; ``calls``: the procedures whose "call us" and emergency lists are merged
     into the packet's one list (duplicates printed once); ``covered``: the packet topics
-    whose marked aftercare items the letter says for this patient (left out)."""
+    whose marked aftercare items and signs to call about the letter says for this patient
+    (left out)."""
     project = kit.project
     words = kit.words(lang)
     editions = [project.procedures[s].edition(lang) for s in slugs]
@@ -72,10 +75,10 @@ def back_context(
     context = base_context(project, lang, large)
     context.update(_furniture(kit, words, context["dir"]))
 
-    def lines(name: str) -> list[dict[str, str]]:
-        """The merged list ``name`` of every procedure called for, each line once, with the
-        language it is in (English where a procedure has no translation yet)."""
-        found = {line: e.lang for e in call_editions for line in getattr(e.meta, name)}
+    def lines(read: Callable[[EditionMeta], list[str]]) -> list[dict[str, str]]:
+        """The merged list ``read`` gives of every procedure called for, each line once, with
+        the language it is in (English where a procedure has no translation yet)."""
+        found = {line: e.lang for e in call_editions for line in read(e.meta)}
         return [{"text": line, "lang": its} for line, its in found.items()]
 
     aftercare: list[dict[str, Any]] = [  # a procedure whose every item the letter says has nothing left
@@ -85,7 +88,8 @@ def back_context(
          "dir": "" if e.lang == lang or _titled(catalog, e.meta.title) else directions(e.lang)}
         for slug, e in zip(slugs, editions, strict=True) if (items := e.meta.aftercare_in_packet(covered))
     ]
-    call_us_if, go_to_er_if = lines("call_us_if"), lines("go_to_er_if")
+    call_us_if = lines(lambda meta: meta.call_us_if_in_packet(covered))
+    go_to_er_if = lines(lambda meta: meta.go_to_er_if)
     foreign = {item["lang"] for item in [*aftercare, *call_us_if, *go_to_er_if]} - {lang}
     context.update(
         t=words,
@@ -167,7 +171,8 @@ def patient_context(
     preps = [project.procedures[slug].meta.prep for slug in row.procedures]
     visit = replace(row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
                               practice.thresholds.blood_sugar_check_days or 0),
-                    aftercare=_dated_aftercare(kit, row.procedures, lang))
+                    aftercare=_dated_aftercare(kit, row.procedures, lang),
+                    numbness_hours=kit.numbness_hours(row.procedures, row.language))
     timed = schedule(visit, kit.text.rules, today, practice.no_call_days)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None

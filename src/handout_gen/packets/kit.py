@@ -125,6 +125,16 @@ class Kit:
             dated.add("blood_sugar")
         return dated
 
+    def numbness_hours(self, slugs: tuple[str, ...], lang: str) -> int:
+        """Hours after the appointment at which the letter of a packet in ``lang`` tells the
+        patient to call if they are still numb or weak (practice.yaml numbness_hours), or 0:
+        only where a procedure's list of signs to call about (its edition in ``lang``) marks
+        that sign "{packet:numbness}" and the letter's language has the words for it."""
+        if self.words(self.packet_lang(lang)).numbness_call is None:
+            return 0
+        marked = any("numbness" in self.project.procedures[s].edition(lang).meta.call_topics for s in slugs)
+        return self.project.practice.thresholds.numbness_hours if marked else 0
+
     def sections(self, slugs: tuple[str, ...]) -> list[str]:
         """Every section any of the procedures asks for, in the recipe's print order."""
         wanted: set[str] = set()

@@ -104,7 +104,8 @@ def handout_part(
     packet_sections = kit.sections(slugs)
     aftercare_pages = "aftercare" in packet_sections
     # Keyed by what it prints: only the covered topics this edition marks change the handout.
-    marked = procedure.edition(lang).packet_topics(aftercare=not aftercare_pages)
+    marked = procedure.edition(lang).packet_topics(aftercare=not aftercare_pages,
+                                                   calls="call" not in packet_sections)
     reader = kit.packet_lang(lang)
     note = kit.words(lang).in_english if variant.lang != reader else None
     place = PacketPlace(has_call_section="call" in packet_sections,
@@ -125,7 +126,8 @@ def covered_topics(
     a part's text is ``marked`` with: only they change what the part prints (and its key).
     "blood-sugar": the letter's last day to check it more often (when practice.yaml sets the
     days) replaces "for the next 3 days"; "dated-aftercare": the letter's last day of each
-    dated aftercare step replaces "for 2 days" (the editions in ``lang``)."""
+    dated aftercare step replaces "for 2 days" (the editions in ``lang``); "numbness": the
+    letter's time replaces "still numb 12 hours after the treatment" (Kit.numbness_hours)."""
     if "cover" not in kit.sections(slugs):
         return ()
     preps = [kit.project.procedures[s].meta.prep for s in slugs]
@@ -135,6 +137,7 @@ def covered_topics(
         "sedation": needs.fasting,
         "blood-sugar": needs.blood_sugar and "blood_sugar" in kit.dated(),
         "dated-aftercare": _letter_dates_aftercare(kit, slugs, lang),
+        "numbness": bool(kit.numbness_hours(slugs, lang)),
         "dye-allergy": needs.dye_call,
         "anti-inflammatories": needs.anti_inflammatories,
     }
@@ -182,7 +185,9 @@ def back_part(
         return None
     calls = tuple(kit.packet_handouts(slugs)) or slugs
     editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
-    marked = {t for s in slugs for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics}
+    marked = {t for s in dict.fromkeys(slugs + calls)
+              for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics
+              | kit.project.procedures[s].edition(lang).meta.call_topics}
     covered = covered_topics(kit, slugs, flags, marked, lang)
     spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
     says = (slugs, lang, large, location, spec.today, sections, calls, covered)

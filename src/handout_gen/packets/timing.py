@@ -47,6 +47,7 @@ RuleName = Literal[
     "after_sedation_driving_limited",  # the same time; driving is the handout's longer rule
     "blood_sugar",  # with diabetes, after a steroid: the last day to check it more often
     "aftercare_until",  # a procedure's dated aftercare step: its last day (its words: Timed.note)
+    "numbness",  # numbness or weakness that lasts past this time: call us (never late: after the visit)
 ]
 LATE_HINT = '; call the patient, or use --allow-late to print "Call us today" in its place'
 # What the desk is told a late rule was, for the rows --allow-late makes (row numbers, no names).
@@ -198,6 +199,11 @@ class Visit:
     rest_hours: int = 0  # after sedation: no driving, alcohol or decisions (0: not printed)
     sugar_days: int = 0  # after a steroid, with diabetes: days to check blood sugar more often (0: none)
     aftercare: tuple[tuple[int, str], ...] = ()  # the procedures' dated aftercare: (days, words)
+    # Numbing medicine: numbness or weakness still there this many hours after the appointment
+    # time is a sign to call about (practice.yaml thresholds.numbness_hours; 0: not printed).
+    # Counted from the appointment, not from going home: the treatment starts at it or later,
+    # so the patient calls no later than the hours the handout gives.
+    numbness_hours: int = 0
 
     @property
     def arrival(self) -> datetime:
@@ -268,6 +274,8 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
     if visit.needs.blood_sugar and visit.sugar_days:  # "for 3 days" as the day it ends
         found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days)), all_day=True))
+    if visit.numbness_hours:  # "still numb 12 hours after the treatment" as a clock time
+        found.append(Timed("numbness", visit.appointment + timedelta(hours=visit.numbness_hours)))
     for days, words in visit.aftercare:  # "no tub for 2 days" as the day it ends
         found.append(Timed("aftercare_until", _day(day + timedelta(days=days)), note=words, all_day=True))
     if visit.needs.anti_inflammatories:

@@ -29,6 +29,7 @@ TIMED_WORDS: dict[RuleName, tuple[str, str]] = {
     "blood_thinner_restart": ("on_day", "blood_thinner_restart_day"),
     "blood_sugar": ("through_day", "blood_sugar_check"),
     "aftercare_until": ("through_day", ""),  # the procedure's own words (Timed.note)
+    "numbness": ("after_time", "numbness_call"),
 }
 # A timed line's other words when the letter's list also holds a given line (the day to
 # start again): "until the day below", not "until we say you may". text → (that line's
@@ -108,6 +109,9 @@ class PacketWords(Strict):
     # thresholds.blood_sugar_check_days is set and a procedure uses a steroid).
     through_day: Text | None = None
     blood_sugar_check: Text | None = None
+    # Numbing medicine: what to do if numbness or weakness is still there at the letter's time
+    # (none: the letter prints no time, and the handouts' "still numb after N hours" stays).
+    numbness_call: Text | None = None
     call_today: Text
     # Above text a packet prints in English for want of a translation (a handout, or its
     # lines on the closing pages): the reader is told, in their language, how to have it
@@ -197,6 +201,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "until_time": _WHEN,
     "through_day": _DAY,
     "blood_sugar_check": {**_PHONE, "after_hours": "555-0199"},  # a window over nights and weekends
+    "numbness_call": {**_PHONE, "after_hours": "555-0199"},  # the time may fall at night
     "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
     "after_night_one": {"time": "1:45 AM", "eve": "Sunday, November 29", **_DAY},
@@ -237,6 +242,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "until_time": ("time", "day"),
     "through_day": ("day",),
     "blood_sugar_check": ("phone",),
+    "numbness_call": ("phone",),
     "after_time_one": ("time", "day"),
     "after_night_one": ("time", "day"),
     "until_time_one": ("time", "day"),
