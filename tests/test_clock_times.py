@@ -880,7 +880,7 @@ def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
     for page in rest:  # the times go on under the heading, marked as continued
         body = page.split("DRAFT: awaiting clinical review", 1)[1].strip()
         assert body.startswith("Dates and times to remember (continued) After 7:15 PM on Tuesday, "
-                               "December 8: If numbness or weakness from the numbing medicine"), body
+                               "December 8: If your arm or leg is still numb or weak, call us"), body
         assert "Until 9:15 AM on Wednesday" in body
     (last,) = [text for text in pages if "Your care team at" in text]
     body = last.split("DRAFT: awaiting clinical review", 1)[1]
@@ -1076,14 +1076,35 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     english, in_chinese = rows_from([afternoon, chinese], kit.catalog(TODAY))
     maker = PacketMaker(kit, TODAY)
     text = " ".join(pdf_text(maker.make([english])[0].data).split())
-    assert ("After 2:45 AM, in the night from Wednesday, December 9, to Thursday, December 10: If numbness "
-            "or weakness from the numbing medicine has not gone away, call us: 555-0100, or 555-0199 after "
-            "hours.") in text
-    assert "still numb or weak" not in text and "{packet" not in text
+    assert ("After 2:45 AM, in the night from Wednesday, December 9, to Thursday, December 10: If your arm "
+            "or leg is still numb or weak, call us: 555-0100, or 555-0199 after hours.") in text
+    assert "still numb or weak 12 hours" not in text and "{packet" not in text
     assert "You have a fever of" in text  # the closing pages' list, without that one line
     handout = " ".join(pdf_text(render_handout(kit.project, "radiofrequency-ablation", Variant())).split())
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in handout
     assert "{packet" not in handout
     zh = " ".join(pdf_text(maker.make([in_chinese])[0].data).split())
-    assert "has not gone away" not in zh and "2:45" not in zh
+    assert "If your arm or leg" not in zh and "2:45" not in zh
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line
+
+
+def test_a_days_line_is_read_after_the_night_that_ends_its_small_hours(tmp_path: Path) -> None:
+    """A blood thinner started again "On Thursday" comes after "in the night from Wednesday to
+    Thursday" (a reader counts those hours as Wednesday's), and two procedures with the same
+    sign give one line, a stimulator's in its own words ("your legs")."""
+    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    thinner = {**BASE, "first_name": "Ida", "last_name": "Quill", "procedures": "radiofrequency-ablation",
+               "date": "2026-12-09", "time": "12:30", "blood_thinner": "yes",
+               "blood_thinner_name": "Zapixaban (sample)",
+               "blood_thinner_stop": "Take your last dose on Saturday, December 5, in the evening.",
+               "blood_thinner_restart": "Start again on Thursday, December 10, if there is no bleeding.",
+               "blood_thinner_last_dose": "2026-12-05"}
+    plain = {key: "" for key in thinner if key.startswith("blood_thinner_")}
+    both = {**thinner, **plain, "patient_id": "MH-2", "blood_thinner": "no",
+            "procedures": "radiofrequency-ablation;epidural-steroid-injection"}
+    stimulator = {**both, "patient_id": "MH-3", "procedures": "spinal-cord-stimulation"}
+    first, second, third = (" ".join(t.split()) for t in letter_text(kit, [thinner, both, stimulator], TODAY))
+    night = "After 12:30 AM, in the night from Wednesday, December 9, to Thursday, December 10: If your arm"
+    assert first.index(night) < first.index("On Thursday, December 10:"), first
+    assert second.count("If your arm or leg is still numb or weak") == 1
+    assert "If your legs are still numb or weak, call us: 555-0100" in third

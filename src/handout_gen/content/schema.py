@@ -327,6 +327,10 @@ class EditionMeta(Signoff):
     # Printed in a packet's dated list, each as the visit day plus its days (a translation
     # gives the same days, in the same order, in its words).
     dated_aftercare: list[DatedAftercare] = Field(default_factory=list)
+    # The sign its call_us_if item marked {packet:numbness} names, as a packet's letter says it
+    # at a time ("If <your legs are still numb or weak>, call us"); none: the letter prints no
+    # time and the packet keeps the item.
+    numbness_sign: Text | None = None
 
     @property
     def key_points(self) -> list[str]:

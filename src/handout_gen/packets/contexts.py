@@ -149,7 +149,7 @@ def _line(
         pattern = getattr(words, f"{when}_one") or pattern
     eve = at - timedelta(days=1)
     return {"late": False, "when": pattern, "text": item.note or getattr(words, text), "at": at, "eve": eve,
-            "words": said.get(item.rule, ""), "name": said.get("name", "")}
+            "words": said.get(item.rule, ""), "name": said.get("name", ""), "sign": item.sign}
 
 
 def patient_context(
@@ -172,7 +172,7 @@ def patient_context(
     visit = replace(row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
                               practice.thresholds.blood_sugar_check_days or 0),
                     aftercare=_dated_aftercare(kit, row.procedures, lang),
-                    numbness_hours=kit.numbness_hours(row.procedures, row.language))
+                    numbness=kit.numbness_signs(row.procedures, row.language))
     timed = schedule(visit, kit.text.rules, today, practice.no_call_days)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None

@@ -125,15 +125,26 @@ class Kit:
             dated.add("blood_sugar")
         return dated
 
-    def numbness_hours(self, slugs: tuple[str, ...], lang: str) -> int:
-        """Hours after the appointment at which the letter of a packet in ``lang`` tells the
-        patient to call if they are still numb or weak (practice.yaml numbness_hours), or 0:
-        only where a procedure's list of signs to call about (its edition in ``lang``) marks
-        that sign "{packet:numbness}" and the letter's language has the words for it."""
-        if self.words(self.packet_lang(lang)).numbness_call is None:
-            return 0
-        marked = any("numbness" in self.project.procedures[s].edition(lang).meta.call_topics for s in slugs)
-        return self.project.practice.thresholds.numbness_hours if marked else 0
+    def numbness_signs(self, slugs: tuple[str, ...], lang: str) -> tuple[tuple[int, str], ...]:
+        """(hours after the appointment, sign) of each sign the letter of a packet in ``lang``
+        names a time for: the procedures whose list of signs to call about (their edition in
+        ``lang``) marks one "{packet:numbness}", each sign in the letter's language (the
+        edition's ``numbness_sign``), the hours practice.yaml's numbness_hours. None at all
+        when the letter's language lacks the words or an edition the sign: the packet then
+        keeps each procedure's own line."""
+        letter = self.packet_lang(lang)
+        if self.words(letter).numbness_call is None:
+            return ()
+        signs: list[str] = []
+        for slug in slugs:
+            procedure = self.project.procedures[slug]
+            if "numbness" in procedure.edition(lang).meta.call_topics:
+                edition = procedure.editions.get(letter)
+                if edition is None or edition.meta.numbness_sign is None:
+                    return ()
+                signs.append(edition.meta.numbness_sign)
+        hours = self.project.practice.thresholds.numbness_hours
+        return tuple((hours, sign) for sign in dict.fromkeys(signs))
 
     def sections(self, slugs: tuple[str, ...]) -> list[str]:
         """Every section any of the procedures asks for, in the recipe's print order."""

@@ -127,7 +127,7 @@ def covered_topics(
     "blood-sugar": the letter's last day to check it more often (when practice.yaml sets the
     days) replaces "for the next 3 days"; "dated-aftercare": the letter's last day of each
     dated aftercare step replaces "for 2 days" (the editions in ``lang``); "numbness": the
-    letter's time replaces "still numb 12 hours after the treatment" (Kit.numbness_hours)."""
+    letter's time replaces "still numb 12 hours after the treatment" (Kit.numbness_signs)."""
     if "cover" not in kit.sections(slugs):
         return ()
     preps = [kit.project.procedures[s].meta.prep for s in slugs]
@@ -137,7 +137,7 @@ def covered_topics(
         "sedation": needs.fasting,
         "blood-sugar": needs.blood_sugar and "blood_sugar" in kit.dated(),
         "dated-aftercare": _letter_dates_aftercare(kit, slugs, lang),
-        "numbness": bool(kit.numbness_hours(slugs, lang)),
+        "numbness": bool(kit.numbness_signs(slugs, lang)),
         "dye-allergy": needs.dye_call,
         "anti-inflammatories": needs.anti_inflammatories,
     }

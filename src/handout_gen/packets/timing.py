@@ -200,10 +200,11 @@ class Visit:
     sugar_days: int = 0  # after a steroid, with diabetes: days to check blood sugar more often (0: none)
     aftercare: tuple[tuple[int, str], ...] = ()  # the procedures' dated aftercare: (days, words)
     # Numbing medicine: numbness or weakness still there this many hours after the appointment
-    # time is a sign to call about (practice.yaml thresholds.numbness_hours; 0: not printed).
-    # Counted from the appointment, not from going home: the treatment starts at it or later,
-    # so the patient calls no later than the hours the handout gives.
-    numbness_hours: int = 0
+    # time is a sign to call about (practice.yaml thresholds.numbness_hours), each sign in its
+    # procedure's words ("your legs are still numb or weak"): (hours, sign). Counted from the
+    # appointment, not from going home: the treatment starts at it or later, so the patient
+    # calls no later than the hours the handout gives.
+    numbness: tuple[tuple[int, str], ...] = ()
 
     @property
     def arrival(self) -> datetime:
@@ -219,6 +220,8 @@ class Timed:
     late: bool = False
     note: str = ""  # the content's own words, for a rule that has no packet words of its own
     all_day: bool = False  # it lasts its day ("through Wednesday"): listed after that day's others
+    sign: str = ""  # numbness: the sign in its procedure's words, which the packet's words name
+    day: bool = False  # its line names a day, not a time ("On Thursday:"): ``at`` is its midnight
 
     @property
     def listed_at(self) -> datetime:
@@ -274,29 +277,37 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
             found.append(Timed(rule, visit.appointment + timedelta(hours=hours)))
     if visit.needs.blood_sugar and visit.sugar_days:  # "for 3 days" as the day it ends
         found.append(Timed("blood_sugar", _day(day + timedelta(days=visit.sugar_days)), all_day=True))
-    if visit.numbness_hours:  # "still numb 12 hours after the treatment" as a clock time
-        found.append(Timed("numbness", visit.appointment + timedelta(hours=visit.numbness_hours)))
+    for hours, sign in visit.numbness:  # "still numb 12 hours after the treatment" as a clock time
+        found.append(Timed("numbness", visit.appointment + timedelta(hours=hours), sign=sign))
     for days, words in visit.aftercare:  # "no tub for 2 days" as the day it ends
         found.append(Timed("aftercare_until", _day(day + timedelta(days=days)), note=words, all_day=True))
     if visit.needs.anti_inflammatories:
         hold = rules.anti_inflammatories
         last = day - timedelta(days=hold.days_without + 1)
-        found.append(Timed("anti_inflammatories", _day(last), late=last < reached))
+        found.append(Timed("anti_inflammatories", _day(last), late=last < reached, day=True))
         if hold.restart_days_after:
             restart = day + timedelta(days=hold.restart_days_after)
-            found.append(Timed("anti_inflammatories_restart", _day(restart)))
+            found.append(Timed("anti_inflammatories_restart", _day(restart), day=True))
     needed = {"dye_allergy": visit.needs.dye_call, "diabetes_fasting": visit.needs.diabetes_call}
     for name, call in rules.calls().items():
         if needed[name]:
             due = call_by(day, call, rules.phone_days, closed)
-            found.append(Timed(name, _day(due), late=due < reached))
+            found.append(Timed(name, _day(due), late=due < reached, day=True))
     if visit.blood_thinner_last_dose is not None:
         last = visit.blood_thinner_last_dose
-        found.append(Timed("blood_thinner", _day(last), late=last < reached))
+        found.append(Timed("blood_thinner", _day(last), late=last < reached, day=True))
     if visit.blood_thinner_restart is not None:  # on the visit's own day: after the visit's lines
         again = max(_day(visit.blood_thinner_restart), visit.appointment)
-        found.append(Timed("blood_thinner_restart", again))
-    return sorted(found, key=lambda item: item.listed_at)
+        found.append(Timed("blood_thinner_restart", again, day=True))
+    night = timedelta(hours=rules.night_end.hour, minutes=rules.night_end.minute)
+
+    def read_at(item: Timed) -> datetime:
+        # A day's line ("On Thursday:", midnight) is read after the night that ends that
+        # day's small hours ("in the night from Wednesday to Thursday"): a reader counts
+        # those hours as Wednesday's.
+        return item.listed_at + night if item.day and item.at.time() == time(0) else item.listed_at
+
+    return sorted(found, key=read_at)
 
 
 def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:

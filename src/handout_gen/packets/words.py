@@ -109,8 +109,9 @@ class PacketWords(Strict):
     # thresholds.blood_sugar_check_days is set and a procedure uses a steroid).
     through_day: Text | None = None
     blood_sugar_check: Text | None = None
-    # Numbing medicine: what to do if numbness or weakness is still there at the letter's time
-    # (none: the letter prints no time, and the handouts' "still numb after N hours" stays).
+    # Numbing medicine: what to do if a procedure's sign (%(sign)s, its numbness_sign) is still
+    # there at the letter's time (none: the letter prints no time, and the handouts' "still
+    # numb after N hours" stays).
     numbness_call: Text | None = None
     call_today: Text
     # Above text a packet prints in English for want of a translation (a handout, or its
@@ -201,7 +202,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "until_time": _WHEN,
     "through_day": _DAY,
     "blood_sugar_check": {**_PHONE, "after_hours": "555-0199"},  # a window over nights and weekends
-    "numbness_call": {**_PHONE, "after_hours": "555-0199"},  # the time may fall at night
+    "numbness_call": {**_PHONE, "after_hours": "555-0199", "sign": "your legs are still numb or weak"},
     "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
     "after_night_one": {"time": "1:45 AM", "eve": "Sunday, November 29", **_DAY},
@@ -242,7 +243,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "until_time": ("time", "day"),
     "through_day": ("day",),
     "blood_sugar_check": ("phone",),
-    "numbness_call": ("phone",),
+    "numbness_call": ("sign", "phone"),  # the procedure's own words: which numbness
     "after_time_one": ("time", "day"),
     "after_night_one": ("time", "day"),
     "until_time_one": ("time", "day"),
