@@ -547,3 +547,12 @@ def test_a_procedure_that_fails_to_load_does_not_make_its_sites_look_misspelt(sa
     findings = check(sample_project).findings
     assert procedure in [f.file for f in findings if f.severity == "error"]
     assert not [f for f in findings if f.rule == "packet.site-name" and "names no site" in f.message]
+
+
+def test_a_translation_that_marks_the_numbness_sign_without_its_words_is_named(sample_project: Path) -> None:
+    """Without numbness_sign, a Spanish letter prints no time to call if still numb (its
+    closing pages keep the line): check says so, at the edition's call_us_if."""
+    edit(sample_project, ESI_ES, "numbness_sign: sigue con el brazo o la pierna dormidos o débiles\n", "")
+    (finding,) = only(check(sample_project), "translation.numbness-sign")
+    assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "call_us_if:"))
+    assert finding.message.startswith("the English gives numbness_sign and this edition none: Spanish")

@@ -220,6 +220,12 @@ def translation_findings(
                 tsource, 1, "translation.dated-aftercare", "warning",
                 f"the English gives dated_aftercare and this edition none: {name} packets print no "
                 "day for those steps", "add them in this language, with the English's days"))
+        if original.meta.numbness_sign and not meta.numbness_sign and "numbness" in meta.call_topics:
+            findings.append(Finding(
+                tsource, _front_line(edition, "call_us_if") or 1, "translation.numbness-sign", "warning",
+                f"the English gives numbness_sign and this edition none: {name} packets print no time "
+                "to call if still numb or weak (their closing pages keep the line)",
+                "add numbness_sign: in this language, the sign its {packet:numbness} item names"))
         image: Any = getattr(original.meta, "image", None)
         if image is not None and not (meta.image_alt and meta.image_caption):
             findings.append(Finding(
