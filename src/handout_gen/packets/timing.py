@@ -221,7 +221,9 @@ class Timed:
     note: str = ""  # the content's own words, for a rule that has no packet words of its own
     all_day: bool = False  # it lasts its day ("through Wednesday"): listed after that day's others
     sign: str = ""  # numbness: the sign in its procedure's words, which the packet's words name
-    day: bool = False  # its line names a day, not a time ("On Thursday:"): ``at`` is its midnight
+    # Its line names a day, not a time ("On Thursday:"): ``at`` is that day's midnight (or, on
+    # the visit's own day, the appointment).
+    day: bool = False
 
     @property
     def listed_at(self) -> datetime:
