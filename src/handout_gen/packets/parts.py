@@ -184,14 +184,13 @@ def back_part(
     if not sections:
         return None
     calls = tuple(kit.packet_handouts(slugs)) or slugs
-    editions = "".join(kit.project.procedures[s].edition(lang).digest for s in dict.fromkeys(slugs + calls))
-    marked = {t for s in dict.fromkeys(slugs + calls)
-              for t in kit.project.procedures[s].edition(lang).meta.aftercare_topics
-              | kit.project.procedures[s].edition(lang).meta.call_topics}
+    editions = [kit.project.procedures[s].edition(lang) for s in dict.fromkeys(slugs + calls)]
+    marked = {t for e in editions for t in e.meta.aftercare_topics | e.meta.call_topics}
     covered = covered_topics(kit, slugs, flags, marked, lang)
     spec = BackSpec(slugs, lang, large, location, today.isoformat(), sections, calls, covered)
     says = (slugs, lang, large, location, spec.today, sections, calls, covered)
-    key = hashlib.sha256(f"{kit.digest}\0back\0{editions}\0{says!r}".encode()).hexdigest()
+    digests = "".join(e.digest for e in editions)
+    key = hashlib.sha256(f"{kit.digest}\0back\0{digests}\0{says!r}".encode()).hexdigest()
     return Static("back", key, spec)
 
 

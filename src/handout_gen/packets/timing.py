@@ -225,11 +225,16 @@ class Timed:
     # the visit's own day, the appointment).
     day: bool = False
 
-    @property
-    def listed_at(self) -> datetime:
+    def listed_at(self, night_end: time) -> datetime:
         """Where it goes in a list read by date: its moment, or the end of a day it lasts (the
-        morning restart and "until 12:15 PM" that day come first, not hidden below it)."""
-        return self.at + timedelta(days=1, microseconds=-1) if self.all_day else self.at
+        morning restart and "until 12:15 PM" that day come first, not hidden below it), or,
+        for a day's line ("On Thursday:"), the end of the night before (``night_end``): a
+        reader counts "in the night from Wednesday to Thursday" as Wednesday's."""
+        if self.all_day:
+            return self.at + timedelta(days=1, microseconds=-1)
+        if self.day and self.at.time() == time(0):
+            return self.at + timedelta(hours=night_end.hour, minutes=night_end.minute)
+        return self.at
 
 
 def _day(value: date) -> datetime:
@@ -301,15 +306,7 @@ def schedule(visit: Visit, rules: Rules, today: date, closed: Collection[date] =
     if visit.blood_thinner_restart is not None:  # on the visit's own day: after the visit's lines
         again = max(_day(visit.blood_thinner_restart), visit.appointment)
         found.append(Timed("blood_thinner_restart", again, day=True))
-    night = timedelta(hours=rules.night_end.hour, minutes=rules.night_end.minute)
-
-    def read_at(item: Timed) -> datetime:
-        # A day's line ("On Thursday:", midnight) is read after the night that ends that
-        # day's small hours ("in the night from Wednesday to Thursday"): a reader counts
-        # those hours as Wednesday's.
-        return item.listed_at + night if item.day and item.at.time() == time(0) else item.listed_at
-
-    return sorted(found, key=read_at)
+    return sorted(found, key=lambda item: item.listed_at(rules.night_end))
 
 
 def late_problem(item: Timed, visit: Visit, rules: Rules, today: date) -> tuple[str, str]:
