@@ -606,6 +606,34 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
             assert [whole.count(point) for point in points] == [1] * len(points)
 
 
+def test_only_the_layout_kept_lays_out_its_header_and_footer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handout whose lists go on over page breaks is laid out several times (each split,
+    each moved break). Only the layout kept lays out the page margins, two boxes a page, and
+    its bytes are those of a render that laid them out on every trial."""
+    from weasyprint.layout import page as weasy_page
+
+    import handout_gen.render.pdf as pdf_module
+
+    root = copy_sample(tmp_path / "project")
+    prp_list(root, "key_points", key_points(12))
+    prp_list(root, "call_us_if", [f"Sign number {n} to call us about." for n in range(1, 31)])
+    project = load_project(root)
+    laid: list[Any] = []
+    original = weasy_page.margin_box_content_layout
+    monkeypatch.setattr(weasy_page, "margin_box_content_layout", lambda *a: laid.append(a) or original(*a))
+    kept_only = render_handout(project, "prp-injection", Variant())
+    margins_kept_only = len(laid)
+    laid.clear()
+    monkeypatch.setattr(pdf_module, "without_margins", lambda lay_out: lay_out())
+    every_trial = render_handout(project, "prp-injection", Variant())
+    pages = len(PdfReader(io.BytesIO(kept_only)).pages)
+    assert margins_kept_only == 2 * pages < len(laid)
+    assert kept_only == every_trial
+    assert all("555-0100" in page and "PRP-" in page for page in (" ".join(p) for p in page_lines(kept_only)))
+
+
 def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path) -> None:
     """Ten key points: the last two go on to page 2 together, in a box of their own under
     "Key points (continued)". Page 1's box ends under its last point, not shaded and empty

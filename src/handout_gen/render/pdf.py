@@ -21,6 +21,7 @@ from handout_gen.core.errors import RenderError
 from handout_gen.render.bidi import isolate_numbers, keep_phone_numbers_with_words
 from handout_gen.render.continued import with_continued_headings
 from handout_gen.render.fetcher import make_weasyprint_fetcher
+from handout_gen.render.margins import add_margin_boxes, install_margin_hold, without_margins
 from handout_gen.render.pagefill import ONE_OFF, balanced
 from handout_gen.render.subsets import shrink_pdf_bytes
 
@@ -230,6 +231,7 @@ class PdfRenderer:
         _remember_page_references()
         _share_font_subsets()
         _tag_language_changes()
+        install_margin_hold()
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
         self.fonts = FontConfiguration()
@@ -291,11 +293,19 @@ class PdfRenderer:
     def paged(self, html: str, base_dir: Path) -> Any:
         """:meth:`document` of a flowing, tagged document (a handout, a packet part), paged for
         a reader: no nearly empty last page (:mod:`handout_gen.render.pagefill`), and a list
-        that goes on over a page break does so under its heading (:mod:`.continued`)."""
+        that goes on over a page break does so under its heading (:mod:`.continued`). Only
+        the layout kept gets its header and footer (:mod:`.margins`)."""
         def lay_out(text: str) -> Any:
-            return balanced(text, lambda one: self.document(one, base_dir))
+            return balanced(text, lambda one: without_margins(lambda: self.document(one, base_dir)))
 
-        return with_continued_headings(html, lay_out)
+        document = with_continued_headings(html, lay_out)
+        try:
+            with collector_paused():
+                add_margin_boxes(document)
+        except Exception as exc:  # as in document(): WeasyPrint raises many types
+            msg = f"could not lay out the document: {exc}"
+            raise RenderError(msg) from exc
+        return document
 
     def write(self, document: Any, *, tagged: bool = True) -> bytes:
         """Serialise a laid-out document. No creation date: identical input, identical bytes."""
