@@ -117,6 +117,31 @@ def test_review_due_warns_at_the_interval(sample_project: Path) -> None:
         "schedule a review (reviewer_role: Interventional pain physician); it fails at 36 months")
 
 
+def test_the_practice_sets_the_review_cycle(sample_project: Path) -> None:
+    """practice.yaml's review: the limit fails content reviewed that long ago, and a text that
+    gives no review_interval_months of its own (packet.yaml here) is due at the practice's."""
+    edit(sample_project, "content/practice.yaml", "  interval_months: 24\n  limit_months: 36",
+         "  interval_months: 6\n  limit_months: 18")
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2025-05-02")
+    edit(sample_project, "content/packet.yaml", "last_reviewed: 2026-11-20", "last_reviewed: 2026-05-20")
+    report = check(sample_project)
+    assert [(f.file, f.message) for f in report.errors] == [
+        (ESI, "last reviewed 2025-05-02, 18 months ago (limit 18)")]
+    (due,) = only(report, "governance.review-due")
+    assert (due.file, due.message, due.fix) == (
+        "content/packet.yaml", "last reviewed 2026-05-20, 6 months ago; review is due every 6 months",
+        "schedule a review (reviewer_role: Interventional pain physician and nurse manager); "
+        "it fails at 18 months")
+
+
+def test_a_review_limit_shorter_than_the_interval_is_named_at_its_line(sample_project: Path) -> None:
+    edit(sample_project, "content/practice.yaml", "  limit_months: 36", "  limit_months: 12")
+    (error,) = check(sample_project).errors
+    assert (error.file, error.line, error.rule) == (
+        "content/practice.yaml", line_of(sample_project, "content/practice.yaml", "review:"), "schema")
+    assert "limit_months (12) is shorter than interval_months (24)" in error.message
+
+
 def test_future_review_date_warns(sample_project: Path) -> None:
     edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2027-01-02")
     assert [f.message for f in only(check(sample_project), "governance.review-date")] == [

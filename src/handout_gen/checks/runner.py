@@ -31,7 +31,7 @@ from handout_gen.content.languages import load_languages
 from handout_gen.content.packet_marks import item_marks, unmarked
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
-from handout_gen.content.schema import SLUG_RE, Signoff
+from handout_gen.content.schema import SLUG_RE, Review, Signoff
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, yaml_key_lines
 from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, plural, relpath
@@ -42,7 +42,6 @@ from handout_gen.site.printed import url_problems
 
 log = logging.getLogger("handout_gen")
 
-REVIEW_ERROR_MONTHS = 36
 # Keys in recipes and newsletter front matter whose values (or mapping keys) are slugs.
 SLUG_KEYS = {"procedure", "procedures", "slug", "slugs", "handout", "handouts", "featured"}
 
@@ -91,10 +90,12 @@ def months_between(earlier: date, later: date) -> int:
 
 
 def governance(
-    meta: Signoff, source: str, key_lines: KeyLines, today: date, prints: str = "the handout prints"
+    meta: Signoff, source: str, key_lines: KeyLines, today: date, review: Review | None,
+    prints: str = "the handout prints",
 ) -> list[Finding]:
-    """Review age (warn at the review interval, error at 36 months) and draft status; ``prints``
-    says what carries the DRAFT banner."""
+    """Review age against the practice's review cycle (``review:`` of practice.yaml; None when
+    it did not load: its own finding says so) and draft status; ``prints`` says what carries
+    the DRAFT banner."""
     findings = []
     line = key_lines.get(("last_reviewed",))
     age = months_between(meta.last_reviewed, today)
@@ -102,18 +103,21 @@ def governance(
         findings.append(Finding(source, line, "governance.review-date", "warning",
                                 f"last_reviewed {meta.last_reviewed} is in the future",
                                 "enter the date the review actually happened"))
-    elif age >= REVIEW_ERROR_MONTHS:
-        findings.append(Finding(
-            source, line, "governance.review-age", "error",
-            f"last reviewed {meta.last_reviewed}, {age} months ago (limit {REVIEW_ERROR_MONTHS})",
-            f"have it reviewed (reviewer_role: {meta.reviewer_role}), then update last_reviewed and version"))
-    elif age >= min(meta.review_interval_months, REVIEW_ERROR_MONTHS):
-        findings.append(Finding(
-            source, line, "governance.review-due", "warning",
-            f"last reviewed {meta.last_reviewed}, {age} months ago; review is due every "
-            f"{meta.review_interval_months} months",
-            f"schedule a review (reviewer_role: {meta.reviewer_role}); it fails at "
-            f"{REVIEW_ERROR_MONTHS} months"))
+    elif review is not None:
+        limit = review.limit_months
+        interval = min(meta.review_interval_months or review.interval_months, limit)
+        if age >= limit:
+            findings.append(Finding(
+                source, line, "governance.review-age", "error",
+                f"last reviewed {meta.last_reviewed}, {age} months ago (limit {limit})",
+                f"have it reviewed (reviewer_role: {meta.reviewer_role}), "
+                "then update last_reviewed and version"))
+        elif age >= interval:
+            findings.append(Finding(
+                source, line, "governance.review-due", "warning",
+                f"last reviewed {meta.last_reviewed}, {age} months ago; "
+                f"review is due every {interval} months",
+                f"schedule a review (reviewer_role: {meta.reviewer_role}); it fails at {limit} months"))
     if meta.status == "draft":
         findings.append(Finding(
             source, key_lines.get(("status",)), "governance.draft", "warning",
@@ -303,16 +307,18 @@ def run_checks(
     findings = report.findings
     project = None
     values: dict[str, str] | None
+    review: Review | None
     try:
         project = load_project(root)
         procedures, langs = project.procedures, project.languages
         findings += [from_problem(p) for p in project.problems + project.warnings]
         wanted = project.handout_languages
-        values = practice_values(project.practice)
+        values, review = practice_values(project.practice), project.practice.review
     except ValidationFailed as exc:
         findings += [from_problem(p) for p in exc.problems]
         practice, _ = load_practice(root)  # its problems are in exc.problems already
         values = practice_values(practice) if practice is not None else None
+        review = practice.review if practice is not None else None
         langs = load_languages(root / "content", root)[0].languages
         procedures = load_procedures(root / "content", root, langs, values).procedures  # what did load
         wanted = list(langs.codes)
@@ -327,7 +333,7 @@ def run_checks(
         findings += translation_findings(procedure, wanted, root, langs)
         for edition in procedure.editions.values():
             doc = checks_text.read_document(edition, root, langs)
-            findings += governance(edition.meta, doc.source, doc.key_lines, today)
+            findings += governance(edition.meta, doc.source, doc.key_lines, today, review)
             findings += edition_findings(doc, glossary.get(edition.lang, {}), content_dir)
             findings += checks_pdf.glyphs(
                 checks_text.all_text(doc), doc.source, seen_chars, langs.font_chain(edition.lang))
@@ -412,7 +418,7 @@ def packet_setup_findings(project: Project, today: date) -> list[Finding]:
         return [Finding("content/packet.yaml", None, "schema", "error", str(exc), fix_for("schema"))]
     lines = yaml_key_lines(kit.text_bytes.decode("utf-8-sig"))  # the file loaded: its YAML parses
     source = relpath(project.content_dir / "packet.yaml", project.root)
-    reviewed = governance(kit.text, source, lines, today, "every packet prints")
+    reviewed = governance(kit.text, source, lines, today, project.practice.review, "every packet prints")
     return reviewed + _site_name_findings(project, kit.text.text, lines)
 
 

@@ -11,7 +11,7 @@ import re
 from datetime import date, time
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from handout_gen.content.packet_marks import item_topics, items_in_packet, unknown_topic, unmarked
 
@@ -168,6 +168,22 @@ class Thresholds(Strict):
     blood_sugar_check_days: Annotated[int, Field(ge=1, le=14)] | None = None
 
 
+class Review(Strict):
+    """``review:`` of practice.yaml: the practice's review cycle for every text a clinician
+    signs off (a procedure's editions, content/packet.yaml), which ``check`` ages."""
+
+    interval_months: Annotated[int, Field(ge=1, le=60)]  # review due (a text may set its own)
+    limit_months: Annotated[int, Field(ge=1, le=120)]  # older than this: not to be handed out
+
+    @model_validator(mode="after")
+    def _limit_after_interval(self) -> Review:
+        if self.limit_months < self.interval_months:
+            msg = (f"limit_months ({self.limit_months}) is shorter than "
+                   f"interval_months ({self.interval_months})")
+            raise ValueError(msg)
+        return self
+
+
 class ShortDay(Strict):
     """A day the whole practice closes early (Christmas Eve at noon): no visit from then on."""
 
@@ -200,6 +216,7 @@ class Practice(Strict):
     locations: Annotated[list[Location], Field(min_length=1)]
     physicians: Annotated[list[Physician], Field(min_length=1)]
     thresholds: Thresholds
+    review: Review
     # Days the whole practice is closed (holidays): no visit is booked on one, and no one
     # answers the phone, so a call-by day that falls on one moves earlier.
     closed_dates: list[date] = Field(default_factory=list)
@@ -310,7 +327,8 @@ class Signoff(Strict):
     status: Literal["draft", "approved"]
     reviewer_role: Text
     last_reviewed: date
-    review_interval_months: int = Field(default=24, ge=1, le=60)
+    # Its own review cycle, when it differs from practice.yaml's review.interval_months.
+    review_interval_months: Annotated[int, Field(ge=1, le=60)] | None = None
 
 
 class EditionMeta(Signoff):
