@@ -14,11 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from handout_gen.checks.findings import Finding
+from handout_gen.checks.governance import months_between
 from handout_gen.checks.pdf import contrast_ratio
 from handout_gen.checks.readability import normalise_for_scoring, score
-from handout_gen.checks.runner import CheckReport, months_between, run_checks
+from handout_gen.checks.runner import CheckReport, run_checks
 from handout_gen.checks.text import is_action
 from handout_gen.cli import cli
+from handout_gen.content.project import load_project
 
 TODAY = date(2026, 12, 1)
 ESI = "content/procedures/epidural-steroid-injection.md"
@@ -108,12 +110,13 @@ def test_reviewed_in_2022_fails(sample_project: Path) -> None:
 
 
 def test_review_due_warns_at_the_interval(sample_project: Path) -> None:
-    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2024-10-15")
-    edit(sample_project, ESI, "review_interval_months: 24", "review_interval_months: 12")
+    """A text's own review_interval_months wins over the practice's."""
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02",
+         "last_reviewed: 2025-10-15\nreview_interval_months: 12")
     (finding,) = [f for f in only(check(sample_project), "governance.review-due") if f.file == ESI]
     assert finding == Finding(
         ESI, 12, "governance.review-due", "warning",
-        "last reviewed 2024-10-15, 25 months ago; review is due every 12 months",
+        "last reviewed 2025-10-15, 13 months ago; review is due every 12 months",
         "schedule a review (reviewer_role: Interventional pain physician); it fails at 36 months")
 
 
@@ -140,6 +143,32 @@ def test_a_review_limit_shorter_than_the_interval_is_named_at_its_line(sample_pr
     assert (error.file, error.line, error.rule) == (
         "content/practice.yaml", line_of(sample_project, "content/practice.yaml", "review:"), "schema")
     assert "limit_months (12) is shorter than interval_months (24)" in error.message
+
+
+def test_a_texts_own_review_interval_past_the_limit_is_named(sample_project: Path) -> None:
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02",
+         "last_reviewed: 2026-11-02\nreview_interval_months: 48")
+    (finding,) = only(check(sample_project), "governance.review-interval")
+    assert (finding.file, finding.line, finding.severity) == (ESI, 13, "warning")
+    assert finding.message == (
+        "review_interval_months 48 is longer than the practice's limit (36 months in practice.yaml): "
+        "check fails before the review is due")
+
+
+def test_a_practice_yaml_without_review_fails_check_only(sample_project: Path) -> None:
+    """An older practice.yaml: check says what to add; the handouts and packets still load."""
+    edit(sample_project, "content/practice.yaml", "review:\n  interval_months: 24\n  limit_months: 36\n", "")
+    assert load_project(sample_project).practice.review is None
+    (error,) = check(sample_project).errors
+    assert (error.file, error.rule) == ("content/practice.yaml", "governance.missing")
+    assert "review:" in error.fix and "limit_months:" in error.fix
+
+
+def test_texts_are_aged_when_the_rest_of_practice_yaml_does_not_load(sample_project: Path) -> None:
+    edit(sample_project, "content/practice.yaml", "  fever_f:", "  fever_ff:")
+    edit(sample_project, ESI, "last_reviewed: 2026-11-02", "last_reviewed: 2021-05-20")
+    rules = [f.rule for f in check(sample_project).errors]
+    assert "schema" in rules and "governance.review-age" in rules
 
 
 def test_future_review_date_warns(sample_project: Path) -> None:

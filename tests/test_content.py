@@ -55,7 +55,8 @@ def test_all_front_matter_problems_are_reported_together_with_file_line_and_fiel
     sample_project: Path,
 ) -> None:
     rfa = _break(sample_project, "radiofrequency-ablation", "status: draft", "status: finished")
-    _break(sample_project, "radiofrequency-ablation", "review_interval_months:", "review_intervall_months:")
+    _break(sample_project, "radiofrequency-ablation", "last_reviewed:",
+           "review_intervall_months: 12\nlast_reviewed:")
     esi = _break(
         sample_project, "epidural-steroid-injection", "cervical-interlaminar: intermediate",
         "cervical-interlaminar: medium",

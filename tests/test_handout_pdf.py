@@ -626,7 +626,7 @@ def test_only_the_layout_kept_lays_out_its_header_and_footer(
     kept_only = render_handout(project, "prp-injection", Variant())
     margins_kept_only = len(laid)
     laid.clear()
-    monkeypatch.setattr(pdf_module, "without_margins", lambda lay_out: lay_out())
+    monkeypatch.setattr(pdf_module, "without_margins", lambda _html, lay_out: lay_out())
     every_trial = render_handout(project, "prp-injection", Variant())
     pages = len(PdfReader(io.BytesIO(kept_only)).pages)
     assert margins_kept_only == 2 * pages < len(laid)

@@ -25,13 +25,14 @@ from handout_gen.checks import text as checks_text
 from handout_gen.checks.calls import merged_sign_findings
 from handout_gen.checks.catalogs import catalog_findings
 from handout_gen.checks.findings import Finding, fix_for, from_problem
+from handout_gen.checks.governance import governance, practice_review
 from handout_gen.checks.instructions import edition_instructions, packet_instructions
 from handout_gen.checks.newsletters import newsletter_checks
 from handout_gen.content.languages import load_languages
 from handout_gen.content.packet_marks import item_marks, unmarked
 from handout_gen.content.procedures import Edition, Procedure, load_procedures
 from handout_gen.content.project import Project, find_project_root, load_practice, load_project
-from handout_gen.content.schema import SLUG_RE, Review, Signoff
+from handout_gen.content.schema import SLUG_RE, Practice
 from handout_gen.content.values import practice_values
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, yaml_key_lines
 from handout_gen.core.errors import ConfigError, HandoutGenError, ValidationFailed, plural, relpath
@@ -81,49 +82,6 @@ class CheckReport:
             "warnings": len(self.warnings),
             "findings": [f.as_dict() for f in self.findings],
         }, indent=2, ensure_ascii=False) + "\n"
-
-
-def months_between(earlier: date, later: date) -> int:
-    """Whole months from ``earlier`` to ``later`` (2024-03-15 → 2026-03-14 is 23)."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    return months - (1 if later.day < earlier.day else 0)
-
-
-def governance(
-    meta: Signoff, source: str, key_lines: KeyLines, today: date, review: Review | None,
-    prints: str = "the handout prints",
-) -> list[Finding]:
-    """Review age against the practice's review cycle (``review:`` of practice.yaml; None when
-    it did not load: its own finding says so) and draft status; ``prints`` says what carries
-    the DRAFT banner."""
-    findings = []
-    line = key_lines.get(("last_reviewed",))
-    age = months_between(meta.last_reviewed, today)
-    if meta.last_reviewed > today:
-        findings.append(Finding(source, line, "governance.review-date", "warning",
-                                f"last_reviewed {meta.last_reviewed} is in the future",
-                                "enter the date the review actually happened"))
-    elif review is not None:
-        limit = review.limit_months
-        interval = min(meta.review_interval_months or review.interval_months, limit)
-        if age >= limit:
-            findings.append(Finding(
-                source, line, "governance.review-age", "error",
-                f"last reviewed {meta.last_reviewed}, {age} months ago (limit {limit})",
-                f"have it reviewed (reviewer_role: {meta.reviewer_role}), "
-                "then update last_reviewed and version"))
-        elif age >= interval:
-            findings.append(Finding(
-                source, line, "governance.review-due", "warning",
-                f"last reviewed {meta.last_reviewed}, {age} months ago; "
-                f"review is due every {interval} months",
-                f"schedule a review (reviewer_role: {meta.reviewer_role}); it fails at {limit} months"))
-    if meta.status == "draft":
-        findings.append(Finding(
-            source, key_lines.get(("status",)), "governance.draft", "warning",
-            f"status is draft: {prints} a DRAFT banner",
-            "after clinical review set 'status: approved'"))
-    return findings
 
 
 def load_glossary(root: Path, languages: Languages) -> tuple[dict[str, dict[str, str]], list[Finding]]:
@@ -307,22 +265,23 @@ def run_checks(
     findings = report.findings
     project = None
     values: dict[str, str] | None
-    review: Review | None
+    practice: Practice | None
     try:
         project = load_project(root)
         procedures, langs = project.procedures, project.languages
         findings += [from_problem(p) for p in project.problems + project.warnings]
         wanted = project.handout_languages
-        values, review = practice_values(project.practice), project.practice.review
+        values, practice = practice_values(project.practice), project.practice
     except ValidationFailed as exc:
         findings += [from_problem(p) for p in exc.problems]
         practice, _ = load_practice(root)  # its problems are in exc.problems already
         values = practice_values(practice) if practice is not None else None
-        review = practice.review if practice is not None else None
         langs = load_languages(root / "content", root)[0].languages
         procedures = load_procedures(root / "content", root, langs, values).procedures  # what did load
         wanted = list(langs.codes)
     content_dir = root / "content"
+    review, found = practice_review(root, practice)
+    findings += found
     glossary, found = load_glossary(root, langs)
     findings += found
     seen_chars: set[str] = set()
@@ -342,7 +301,6 @@ def run_checks(
     findings += merged_sign_findings(docs)  # what packets of several procedures print
     findings += slug_references(root, set(procedures))
     findings += packet_instructions(root, values)
-    practice = project.practice if project else load_practice(root)[0]
     if practice is not None:
         practice_yaml = content_dir / "practice.yaml"
         _, key_lines, _ = parse_yaml(practice_yaml.read_text(encoding="utf-8-sig"), "practice.yaml")

@@ -168,11 +168,14 @@ class Thresholds(Strict):
     blood_sugar_check_days: Annotated[int, Field(ge=1, le=14)] | None = None
 
 
+ReviewMonths = Annotated[int, Field(ge=1, le=60)]  # a review cycle: review due this often
+
+
 class Review(Strict):
     """``review:`` of practice.yaml: the practice's review cycle for every text a clinician
     signs off (a procedure's editions, content/packet.yaml), which ``check`` ages."""
 
-    interval_months: Annotated[int, Field(ge=1, le=60)]  # review due (a text may set its own)
+    interval_months: ReviewMonths  # review due (a text may set its own)
     limit_months: Annotated[int, Field(ge=1, le=120)]  # older than this: not to be handed out
 
     @model_validator(mode="after")
@@ -216,7 +219,9 @@ class Practice(Strict):
     locations: Annotated[list[Location], Field(min_length=1)]
     physicians: Annotated[list[Physician], Field(min_length=1)]
     thresholds: Thresholds
-    review: Review
+    # Only `check` reads it, and says so when it is missing (an older practice.yaml): the
+    # handouts and packets do not wait for it.
+    review: Review | None = None
     # Days the whole practice is closed (holidays): no visit is booked on one, and no one
     # answers the phone, so a call-by day that falls on one moves earlier.
     closed_dates: list[date] = Field(default_factory=list)
@@ -328,7 +333,7 @@ class Signoff(Strict):
     reviewer_role: Text
     last_reviewed: date
     # Its own review cycle, when it differs from practice.yaml's review.interval_months.
-    review_interval_months: Annotated[int, Field(ge=1, le=60)] | None = None
+    review_interval_months: ReviewMonths | None = None
 
 
 class EditionMeta(Signoff):

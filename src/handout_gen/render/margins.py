@@ -13,6 +13,7 @@ bytes. WeasyPrint is pinned; without the expected function every layout has its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,6 +33,13 @@ class _Held:
 
 _HELD: ContextVar[list[_Held] | None] = ContextVar("handout_gen_held_margins", default=None)
 _WAITING: WeakKeyDictionary[Any, list[_Held]] = WeakKeyDictionary()  # document → its held margins
+_ORIGINAL: list[Callable[..., Iterator[Any]]] = []  # WeasyPrint's make_margin_boxes, once installed
+# WeasyPrint lays out a page's fixed boxes (``position: fixed``, repeated on every page)
+# between the margin boxes of the pages before and after it, and a running element inside
+# one changes what a later page's header or footer shows: held back, the margins would see
+# every page's fixed boxes first. Such a document, or one whose style sheets are not in its
+# HTML (a <link>), keeps its margins in every layout.
+_UNHELD = re.compile(r"position\s*:\s*fixed|<link\b", re.IGNORECASE)
 
 
 def install_margin_hold() -> None:
@@ -39,8 +47,9 @@ def install_margin_hold() -> None:
     from weasyprint import layout
 
     original = getattr(layout, "make_margin_boxes", None)
-    if original is None or getattr(original, "_holds", False):
+    if original is None or _ORIGINAL:
         return
+    _ORIGINAL.append(original)
 
     def make_margin_boxes(context: Any, page: Any, state: Any) -> Iterator[Any]:
         held = _HELD.get()
@@ -49,14 +58,14 @@ def install_margin_hold() -> None:
         held.append(_Held(context, page, state, context.current_page))
         return iter(())
 
-    make_margin_boxes._holds = True  # type: ignore[attr-defined]
-    make_margin_boxes._original = original  # type: ignore[attr-defined]
     layout.make_margin_boxes = make_margin_boxes
 
 
-def without_margins(lay_out: Callable[[], Any]) -> Any:
-    """``lay_out()`` (one WeasyPrint document), its pages' margin boxes held back until
-    :func:`add_margin_boxes`."""
+def without_margins(html: str, lay_out: Callable[[], Any]) -> Any:
+    """``lay_out()`` (one WeasyPrint document of ``html``), its pages' margin boxes held back
+    until :func:`add_margin_boxes` (unless ``html`` may put running elements in fixed boxes)."""
+    if not _ORIGINAL or _UNHELD.search(html):
+        return lay_out()
     held: list[_Held] = []
     token = _HELD.set(held)
     try:
@@ -75,14 +84,12 @@ def add_margin_boxes(document: Any) -> None:
     held = _WAITING.pop(document, None)
     if held is None:
         return
-    from weasyprint import layout
     from weasyprint.anchors import gather_anchors
     from weasyprint.layout.background import layout_box_backgrounds
 
-    make = layout.make_margin_boxes._original
     for one, page in zip(held, document.pages, strict=True):
         one.context.current_page = one.number
-        boxes = list(make(one.context, one.page, one.state))
+        boxes = list(_ORIGINAL[0](one.context, one.page, one.state))
         one.page.children = (*one.page.children, *boxes)
         for box in boxes:
             layout_box_backgrounds(one.page, box, one.context.get_image_from_uri)

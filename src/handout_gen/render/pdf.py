@@ -93,6 +93,18 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+@contextmanager
+def _laying_out() -> Iterator[None]:
+    """A layout's errors as a RenderError (WeasyPrint raises many types; the message is what
+    helps), with the cycle collector paused (:func:`collector_paused`)."""
+    try:
+        with collector_paused():
+            yield
+    except Exception as exc:
+        msg = f"could not lay out the document: {exc}"
+        raise RenderError(msg) from exc
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -250,17 +262,13 @@ class PdfRenderer:
         html = typeset(html)
         variant = "pdf/ua-1" if tagged else None
         base_url = base_dir.resolve().as_uri() + "/"
-        try:
-            with collector_paused():
-                sheets: list[Any] = []
-                if not _KEPT_AS_AUTHOR.search(html):
-                    html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
-                return HTML(string=html, base_url=base_url, url_fetcher=self.fetcher).render(
-                    font_config=self.fonts, cache=self.cache, pdf_variant=variant, stylesheets=sheets
-                )
-        except Exception as exc:  # WeasyPrint raises many types; the message is what helps
-            msg = f"could not lay out the document: {exc}"
-            raise RenderError(msg) from exc
+        with _laying_out():
+            sheets: list[Any] = []
+            if not _KEPT_AS_AUTHOR.search(html):
+                html = _STYLE_BLOCK.sub(lambda block: self._take_sheet(block[1], base_url, sheets), html)
+            return HTML(string=html, base_url=base_url, url_fetcher=self.fetcher).render(
+                font_config=self.fonts, cache=self.cache, pdf_variant=variant, stylesheets=sheets
+            )
 
     def _take_sheet(self, css: str, base_url: str, sheets: list[Any]) -> str:
         """Parse a <style> block once per renderer and hand it to WeasyPrint already parsed.
@@ -296,15 +304,11 @@ class PdfRenderer:
         that goes on over a page break does so under its heading (:mod:`.continued`). Only
         the layout kept gets its header and footer (:mod:`.margins`)."""
         def lay_out(text: str) -> Any:
-            return balanced(text, lambda one: without_margins(lambda: self.document(one, base_dir)))
+            return balanced(text, lambda one: without_margins(one, lambda: self.document(one, base_dir)))
 
         document = with_continued_headings(html, lay_out)
-        try:
-            with collector_paused():
-                add_margin_boxes(document)
-        except Exception as exc:  # as in document(): WeasyPrint raises many types
-            msg = f"could not lay out the document: {exc}"
-            raise RenderError(msg) from exc
+        with _laying_out():
+            add_margin_boxes(document)
         return document
 
     def write(self, document: Any, *, tagged: bool = True) -> bytes:
