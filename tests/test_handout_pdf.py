@@ -634,6 +634,36 @@ def test_only_the_layout_kept_lays_out_its_header_and_footer(
     assert all("555-0100" in page and "PRP-" in page for page in (" ".join(p) for p in page_lines(kept_only)))
 
 
+def test_a_running_element_in_a_fixed_box_keeps_its_place_in_the_footer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeasyPrint lays out a page's fixed boxes between the margins of the pages around it, and
+    a running element inside one changes which the footer of a later page shows (``last``): a
+    document with fixed boxes (a template override may have them) keeps its margins in every
+    trial layout, and prints what it printed before the trials held them back."""
+    import handout_gen.render.pdf as pdf_module
+    from handout_gen.render.pdf import PdfRenderer
+
+    items = "".join(f"<li>Sign number {n} to call us about, to fill the line.</li>" for n in range(60))
+    paragraphs = "".join(
+        f"<p>Paragraph {n} {'some words of the paragraph ' * 12}"
+        + (f'<span class="r">RUN{n}</span>' if n % 5 == 0 else "") + "</p>" for n in range(14))
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><style>
+    @page {{ size: letter; margin: 1in; @bottom-left {{ content: element(r, last); }} }}
+    .r {{ position: running(r); }} .fix {{ position: fixed; top: 0; right: 0; }}
+    </style></head><body><div class="fix">fixed <span class="r">FIXEDRUN</span></div>{paragraphs}
+    <h2>When to call us</h2><ul data-continued="When to call us (continued)">{items}</ul></body></html>"""
+
+    def render() -> bytes:
+        renderer = PdfRenderer(tmp_path)
+        return renderer.write(renderer.paged(html, tmp_path))
+
+    held = render()
+    monkeypatch.setattr(pdf_module, "without_margins", lambda _html, lay_out: lay_out())
+    assert held == render()
+    assert "When to call us (continued)" in pdf_text(held)  # laid out more than once
+
+
 def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path) -> None:
     """Ten key points: the last two go on to page 2 together, in a box of their own under
     "Key points (continued)". Page 1's box ends under its last point, not shaded and empty
