@@ -473,6 +473,27 @@ def test_each_letter_in_a_mixed_batch_reads_in_its_own_direction(tmp_path: Path)
                     assert min(c["x0"] for c in heading) < page.width / 4, where  # flush left
 
 
+@pytest.mark.slow  # lays out a batch of letters
+def test_a_latin_letter_after_chinese_and_arabic_ones_keeps_its_fonts_and_brackets(tmp_path: Path) -> None:
+    """A batch's blocks share a document whose first block's language set the fonts: an
+    English letter after a Chinese one was set in the Chinese font, and after an Arabic one
+    (whose brackets are drawn mirrored) its text said "12:00 PM )noon(" to a screen reader.
+    Each block now takes its own language's fonts, and a glyph its own character."""
+    worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
+    rows = make_rows(
+        worker,
+        {"language": "zh", "first_name": "秀英", "last_name": "王"},
+        {"language": "ar", "first_name": "Zed", "last_name": "Dirar", "time": "12:00"},
+        {"language": "en", "first_name": "Ann", "last_name": "Latin", "time": "12:00"},
+    )
+    data, starts = letters(worker, rows)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        chars = pdf.pages[starts[2]].chars
+        latin = [c["fontname"] for c in chars if c["text"].isascii() and c["text"].isalpha()]
+    assert latin and all("Atkinson" in name for name in latin), set(latin)
+    assert "12:00 PM (noon)" in page_texts(data)[starts[2]]
+
+
 def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> None:
     """languages.yaml says Chinese writes the family name first: "王秀英" (no space between
     names in Chinese script), "Wang Xiuying" in Latin letters; English keeps given-first."""

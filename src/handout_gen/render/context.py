@@ -64,6 +64,8 @@ def base_context(project: Project, lang: str, large_print: bool, reader: str | N
         "dir": languages.direction(lang),
         **languages.punctuation(lang),  # colon, comma, semicolon: "Date: " / "日期："
         "directions": {code: languages.direction(code) for code in languages.codes},
+        # each language's font chain, for a document that holds several (the letters' blocks)
+        "font_families": {code: chain(languages.font_chain(code)).css() for code in languages.codes},
         "catalog_dir": str(project.catalog_dir),
         "language_help": language_help(project, reader or lang),
         "large_print": large_print,

@@ -188,6 +188,53 @@ def _share_font_subsets() -> None:
     fonts.Font.subset = subset
 
 
+# Characters the Unicode bidi algorithm mirrors in right-to-left text, with their pairs
+# (BidiMirroring.txt: the brackets and signs a handout or letter prints).
+_MIRRORS = dict(zip("()[]{}<>«»‹›≤≥", ")(][}{><»«›‹≥≤", strict=True))
+
+
+def _map_mirrored_glyphs() -> None:
+    """Let the glyph of a mirrored bracket say the character it draws, in the PDF's text.
+
+    In right-to-left text HarfBuzz draws "(" with the glyph of ")" (bidi mirroring), and
+    WeasyPrint maps each glyph of a font to the text it drew first. A document where one font
+    draws brackets in Arabic and in English (a batch of letters of both, an English name in
+    an Arabic letter) then says "(" for that glyph everywhere: a screen reader, or a copy,
+    reads "12:00 PM )noon(". The glyph keeps the character it is the font's own glyph for.
+    WeasyPrint is pinned; without the expected attributes nothing is changed.
+    """
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    original = fonts.Font.__init__
+    if getattr(original, "_maps_mirrors", False) or not hasattr(fonts.Font, "subset"):
+        return
+    ffi.cdef("hb_bool_t hb_font_get_nominal_glyph (hb_font_t *font, hb_codepoint_t unicode, "
+             "hb_codepoint_t *glyph);")
+
+    def nominal(hb_font: Any, char: str) -> int | None:
+        glyph = ffi.new("hb_codepoint_t *")
+        return int(glyph[0]) if harfbuzz.hb_font_get_nominal_glyph(hb_font, ord(char), glyph) else None
+
+    class ToUnicode(dict[int, str]):
+        hb_font: Any = None
+
+        def __setitem__(self, glyph: int, text: str) -> None:
+            mirror = _MIRRORS.get(text)
+            if mirror is not None and nominal(self.hb_font, text) != glyph == nominal(self.hb_font, mirror):
+                text = mirror
+            super().__setitem__(glyph, text)
+
+    def init(font: Any, *args: Any, **kwargs: Any) -> None:
+        original(font, *args, **kwargs)
+        table = ToUnicode(font.to_unicode)
+        table.hb_font = font.hb_font
+        font.to_unicode = table
+
+    init._maps_mirrors = True  # type: ignore[attr-defined]
+    fonts.Font.__init__ = init
+
+
 def _tag_language_changes() -> None:
     """Give each tagged element the language it is in, where that is not the document's.
 
@@ -243,6 +290,7 @@ class PdfRenderer:
         _remember_page_references()
         _share_font_subsets()
         _tag_language_changes()
+        _map_mirrored_glyphs()
         install_margin_hold()
         self.project_root = project_root.resolve()
         self.fetcher = make_weasyprint_fetcher(self.project_root)
