@@ -1088,6 +1088,20 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line
 
 
+def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
+    """Two procedures whose numbness signs differ, at the same hours: one "After ..." line,
+    both signs under it (the letter printed the same bold line twice, once above each)."""
+    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    row = {**BASE, "first_name": "Ida", "last_name": "Quill", "date": "2026-12-09", "time": "12:00",
+           "procedures": "epidural-steroid-injection;joint-injections-nerve-blocks"}
+    (text,) = (" ".join(t.split()) for t in letter_text(kit, [row], TODAY))
+    when = "After 12:00 AM (midnight), in the night from Wednesday, December 9, to Thursday, December 10:"
+    assert text.count(when) == 1, text
+    after = text[text.index(when):]
+    assert "If your arm or leg is still numb or weak" in after
+    assert "If the area is still numb or weak" in after
+
+
 def test_a_days_line_is_read_after_the_night_that_ends_its_small_hours(tmp_path: Path) -> None:
     """A blood thinner started again "On Thursday" comes after "in the night from Wednesday to
     Thursday" (a reader counts those hours as Wednesday's), and two procedures with the same
