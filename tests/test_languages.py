@@ -450,6 +450,36 @@ def test_english_in_a_packet_of_another_language_says_so_and_runs_left_to_right(
 
 
 @pytest.mark.slow  # letters and parts in several languages: many PDFs
+def test_an_english_medicine_name_stays_in_its_arabic_line_between_its_brackets(tmp_path: Path) -> None:
+    """The dated line "the last day of your blood thinner (Zapixaban)" in an Arabic letter:
+    the name is an isolate in the line, not a left-to-right block of its own ("(" was left at
+    the end of one line, the name alone on the next, ")." on the one after)."""
+    root = copy_sample(tmp_path / "project")
+    words = root / "content" / "packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    assert "آخر يوم لدواء السيولة." in text
+    named = text.replace("آخر يوم لدواء السيولة.", "آخر يوم لدواء السيولة (%(name)s).")
+    words.write_text(named, encoding="utf-8")
+    kit = load_kit(load_project(root))
+    plan = {"blood_thinner": "yes", "blood_thinner_name": "Zapixaban",
+            "blood_thinner_stop": "Take your last dose on the morning of Saturday, December 5.",
+            "blood_thinner_restart": "Start again the morning after your procedure.",
+            "blood_thinner_last_dose": "2026-12-05"}
+    today = date(2026, 11, 24)
+    (ar_row,) = rows_from([row("Layla", "Haddad", "ar", **plan)], kit.catalog(today))
+    pdf = PacketMaker(kit, today).press.letters([(ar_row, "ar")])[0]
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    with pdfplumber.open(buffer) as letter:
+        tops = [[round(c["top"]) for c in page.chars if c["text"] == "Z"] for page in letter.pages]
+        arabic = [{round(c["top"]) for c in page.chars if "\u0600" <= c["text"] <= "\u06ff"}
+                  for page in letter.pages]
+    # the dated line's name shares its line with Arabic words (the box's own line holds it alone)
+    # (each font sets its own top: within a third of a line is the same line)
+    assert any(abs(top - line) < 7 for names, lines in zip(tops, arabic, strict=True)
+               for top in names for line in lines), tops
+
+
 def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
     """The clinician's words print verbatim. A field in Latin letters in a Chinese or Arabic
     letter is English: the box says so in the reader's language, above the plan, and a screen

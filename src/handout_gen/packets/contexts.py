@@ -241,12 +241,18 @@ def _quoted(thinner: dict[str, Any]) -> dict[str, Markup]:
     """The clinician's stop and restart words as the dated lines quote them (the patient acts
     on that list: "in the morning", "if there is no bleeding" must be there too), each
     tagged with its language as the box tags it."""
-    def field(key: str) -> Markup:
+    def field(key: str, kind: str = "quote") -> Markup:
         lang = thinner["lang"].get(key)
-        text = thinner[key]
-        return Markup('<span class="quote" lang="{}">{}</span>').format(lang, text) if lang else escape(text)
+        text = thinner[key] if kind == "quote" else isolate(thinner[key])
+        if not lang:
+            return escape(text)
+        return Markup('<span class="{}" lang="{}">{}</span>').format(kind, lang, text)
 
-    return {"blood_thinner": field("stop"), "blood_thinner_restart": field("restart"), "name": field("name")}
+    # A sentence of words runs as a block of its own in a right-to-left letter (base.css.j2);
+    # the medicine's name stays in its line, between the brackets around it: an isolate,
+    # unbroken ("(Warfarin)" split over three lines there, "(" alone at a line's end).
+    return {"blood_thinner": field("stop"), "blood_thinner_restart": field("restart"),
+            "name": field("name", "quoted-name")}
 
 
 def _scripts(text: str) -> set[str]:
