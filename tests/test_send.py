@@ -594,6 +594,38 @@ def test_help_states_what_a_resumed_send_repeats_and_skips(sample_project: Path)
     assert "--retry-refused Also try again the rows the server refused for good (5xx)" in text
 
 
+def test_a_draft_edition_a_reader_chose_is_refused_too(sample_project: Path, tmp_path: Path) -> None:
+    """A reader listed without a language who chose Spanish on the preferences page gets the
+    Spanish edition: a draft one stops a list send as it would for a Spanish row."""
+    from handout_gen.newsletter.unsubscribe import LanguageChoices, SuppressionList, UnsubscribeTokens
+    from tests.conftest import TEST_SECRET
+
+    tokens = UnsubscribeTokens(TEST_SECRET.encode())
+    unsubscribed = tmp_path / "unsubscribed.jsonl"
+    unsubscribed.touch()
+    chose = tokens.verify(tokens.token(ISSUE, "hal@example.org"))
+    assert chose is not None
+    LanguageChoices.beside(SuppressionList(unsubscribed)).choose(chose, "es")
+    listed = write_csv(tmp_path / "l.csv", "email\nhal@example.org\n")
+    args = ["--project", str(sample_project), "send", ISSUE, "--recipients", str(listed), "--dry-run",
+            "--suppressions", str(unsubscribed)]
+    result = CliRunner().invoke(cli, args)
+    assert "the Spanish edition (content/newsletters/2026-12.es.md)" in result.stderr
+    assert "in the language they chose (preferences page): 1 reader" in result.stdout
+
+
+def test_a_suppression_list_named_but_missing_stops_a_list_send(
+    sample_project: Path, smtp: tuple[Handler, int], tmp_path: Path
+) -> None:
+    """A typo in the path would mail every reader who unsubscribed."""
+    handler, port = smtp
+    listed = write_csv(tmp_path / "l.csv", "email\nana@example.org\n")
+    result = send_cli(sample_project, "--recipients", str(listed), *local_smtp(port),
+                      "--suppressions", str(tmp_path / "unsubscribe.jsonl"))
+    assert result.exit_code == 2 and handler.received == []
+    assert "unsubscribe.jsonl is not a file; check the path" in result.stderr
+
+
 def test_a_chosen_language_the_issue_lacks_gives_the_lists_language_uncounted(
     sample_project: Path, tmp_path: Path
 ) -> None:

@@ -13,7 +13,6 @@ from handout_gen.core.errors import agree, plural
 
 if TYPE_CHECKING:
     from handout_gen.content.project import Project
-    from handout_gen.newsletter.recipients import Recipient
     from handout_gen.newsletter.render import RenderedEditions
 
 
@@ -115,7 +114,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
 
     from handout_gen.newsletter.recipients import Recipient, load_recipients, valid_address
     from handout_gen.newsletter.render import render_editions
-    from handout_gen.newsletter.send import SmtpSettings, send_issue
+    from handout_gen.newsletter.send import ListReaders, SmtpSettings, send_issue
     from handout_gen.newsletter.unsubscribe import SuppressionList, UnsubscribeTokens, load_secret
 
     if bool(to) == bool(recipients):
@@ -135,16 +134,23 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
                                  f"(known: {', '.join(project.languages.codes)})", param_hint="--lang")
     people = ([Recipient(0, a, None, code) for a in to] if to
               else load_recipients(recipients, project.languages))  # type: ignore[arg-type]
-    _refuse_drafts(project, rendered, people, test=bool(to), dry_run=dry_run, allow=allow_draft)
+    if suppressions is not None and not to and not suppressions.is_file():  # a typo mails the unsubscribed
+        raise click.BadParameter(f"{suppressions} is not a file; check the path (create it empty "
+                                 "if nobody has unsubscribed yet)", param_hint="--suppressions")
+    tokens = UnsubscribeTokens(load_secret())  # no secret: said before "Sending" starts
+    suppression_list = SuppressionList(suppressions) if suppressions else None
+    # the editions readers get: a list reader's own choice (preferences page) counts too
+    langs = ({p.lang for p in people} if to
+             else ListReaders.load(project, tokens, suppression_list).languages(people, tokens, rendered))
+    _refuse_drafts(project, rendered, langs, test=bool(to), dry_run=dry_run, allow=allow_draft)
     settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
                             os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
-    tokens = UnsubscribeTokens(load_secret())  # no secret: said before "Sending" starts
     with click.progressbar(length=len(people), label="Sending" if not dry_run else "Preparing",
                            file=sys.stderr) as bar:
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered,
-                            suppressions=SuppressionList(suppressions) if suppressions else None,
+                            suppressions=suppression_list,
                             retry_refused=retry_refused, tokens=tokens)
     for line in report.summary(dry_run):
         click.echo(line)
@@ -155,11 +161,12 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         raise click.ClickException(f"{refused} refused permanently (see above)")
 
 
-def _refuse_drafts(project: Project, rendered: RenderedEditions, people: list[Recipient], *,
+def _refuse_drafts(project: Project, rendered: RenderedEditions, langs: set[str], *,
                    test: bool, dry_run: bool, allow: bool) -> None:
     """A list gets only reviewed text: medical text and translations stay draft until a
-    clinician or a qualified translator signs. A test send is how a reviewer sees it."""
-    drafts = rendered.unreviewed(project, {person.lang for person in people})
+    clinician or a qualified translator signs. A test send is how a reviewer sees it.
+    ``langs``: the languages readers are sent."""
+    drafts = rendered.unreviewed(project, langs)
     if not drafts or test or allow:
         return
     message = (f"{_not_approved(drafts)}. Have it reviewed and set 'status: approved', or send it "

@@ -89,6 +89,7 @@ class SendReport:
     suppressed: int = 0  # unsubscribed readers, not sent
     suppression_foreign: int = 0  # suppression lines made with another secret (they match nobody)
     suppression_path: Path | None = None
+    suppression_missing: bool = False  # no suppression list at that path (yet)
     failed: list[Refusal] = field(default_factory=list)  # refused permanently in this run
     refused_earlier: list[int] = field(default_factory=list)  # rows refused on an earlier run, not tried
     prepared: int = 0
@@ -120,7 +121,8 @@ class SendReport:
             listed = ", ".join(map(str, self.refused_earlier))
             lines.append(f"refused earlier, not tried again (add --retry-refused to try): {rows} {listed}")
         if self.suppression_path is not None:
-            where = f"(suppression list: {self.suppression_path})"
+            where = f"(suppression list: {self.suppression_path}"
+            where += ", not found: nobody has unsubscribed yet?)" if self.suppression_missing else ")"
             lines.append(f"unsubscribed, not sent: {self.suppressed} {where}")
         if self.log_path is not None and not dry_run:
             lines.append(f"send log: {self.log_path}")
@@ -304,6 +306,44 @@ class _Delivery:
             time.sleep(self.backoff * 2**attempt)
 
 
+@dataclass(frozen=True)
+class ListReaders:
+    """What the practice's files say about a list's readers: who unsubscribed (the suppression
+    list) and the newsletter language each chose on the preferences page (beside it)."""
+
+    suppressed: frozenset[str]  # reader ids
+    foreign: int  # suppression lines made with another secret (they match nobody)
+    path: Path
+    chosen: dict[str, str]  # reader id → language code
+
+    @classmethod
+    def none(cls) -> ListReaders:
+        """A test send's: it goes to the addresses typed, whatever the list says."""
+        return cls(frozenset(), 0, Path(), {})
+
+    @classmethod
+    def load(
+        cls, project: Project, tokens: UnsubscribeTokens, suppressions: SuppressionList | None = None
+    ) -> ListReaders:
+        suppressions = suppressions or SuppressionList.for_project(project.root)
+        found = suppressions.suppressed(tokens)
+        chosen = LanguageChoices.beside(suppressions).chosen(tokens, project.languages.codes)
+        return cls(found.readers, found.foreign, suppressions.path, chosen)
+
+    def language(self, recipient: Recipient, reader: str, rendered: RenderedEditions) -> str:
+        """The language a reader is sent: their choice where this issue has that edition,
+        else the list's."""
+        choice = self.chosen.get(reader)
+        return choice if choice and rendered.edition(choice) is not None else recipient.lang
+
+    def languages(
+        self, recipients: list[Recipient], tokens: UnsubscribeTokens, rendered: RenderedEditions
+    ) -> set[str]:
+        """The languages a list send sends ``recipients`` in (those who unsubscribed get none)."""
+        readers = ((r, tokens.reader(r.address.lower())) for r in recipients)
+        return {self.language(r, reader, rendered) for r, reader in readers if reader not in self.suppressed}
+
+
 def send_issue(
     project: Project,
     issue_id: str,
@@ -342,14 +382,11 @@ def send_issue(
         for item in rendered.all
     }
     report = SendReport()
-    suppressed: frozenset[str] = frozenset()
-    chosen: dict[str, str] = {}  # reader → the language they chose on the preferences page
+    readers = ListReaders.none() if test else ListReaders.load(project, tokens, suppressions)
+    suppressed = readers.suppressed
     if not test:
-        suppressions = suppressions or SuppressionList.for_project(project.root)
-        found = suppressions.suppressed(tokens)
-        suppressed, report.suppression_foreign = found.readers, found.foreign
-        report.suppression_path = suppressions.path
-        chosen = LanguageChoices.beside(suppressions).chosen(tokens, project.languages.codes)
+        report.suppression_foreign, report.suppression_path = readers.foreign, readers.path
+        report.suppression_missing = not readers.path.exists()
     if settings is None and not dry_run:
         raise SendError("no SMTP server: give --smtp-host or set SMTP_HOST")
     log = open_send_log(project, issue_id, test=test, log_path=log_path, dry_run=dry_run,
@@ -372,9 +409,7 @@ def send_issue(
             elif unsub in log.refused and not retry_refused:
                 report.refused_earlier.append(recipient.row)
             else:
-                # the reader's choice where this issue has that edition, else the list's language
-                choice = chosen.get(reader)
-                lang = choice if choice and rendered.edition(choice) is not None else recipient.lang
+                lang = readers.language(recipient, reader, rendered)
                 report.chose_language += lang != recipient.lang
                 edition = _edition(project, rendered, lang, report)
                 link = tokens.token(issue_id, address)
