@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -599,6 +600,12 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
         assert [whole.index(sign) for sign in signs] == sorted(whole.index(sign) for sign in signs)
         assert all(whole.count(sign) == 1 for sign in signs)
         assert again in struct_headings(pdf)
+        with pikepdf.open(io.BytesIO(pdf)) as document, document.open_outline() as outline:
+            level, marks = list(outline.root), []
+            while level:
+                marks += [item.title for item in level]
+                level = [child for item in level for child in item.children]
+        assert marks and not [title for title in marks if again in title or "(contin" in title]  # one each
         if lang == "en":
             (at,) = [n for n, page in enumerate(pages) if "Key points (continued)" in page]
             assert at == 1 and "Key point number" in pages[0]

@@ -407,6 +407,22 @@ def test_cli_newsletter_error_is_one_line_exit_1(sample_project: Path) -> None:
     assert result.output == "Error: no newsletter 'nope' in content/newsletters/ (known: 2026-12)\n"
 
 
+def test_a_subject_on_two_lines_is_named_at_its_line(sample_project: Path) -> None:
+    """An email header holds one line: a YAML literal block ('|') for the subject is a problem
+    at its line (it was a traceback from the email package), and build builds the rest."""
+    path = issue_file(sample_project)
+    text = path.read_text(encoding="utf-8")
+    subject = next(line for line in text.splitlines() if line.startswith("subject: "))
+    two_lines = f"subject: |\n  {subject[9:]}\n  and a second line"
+    path.write_text(text.replace(subject, two_lines), encoding="utf-8")
+    line = text.splitlines().index(subject) + 1
+    for command in (["newsletter", ISSUE], ["build"]):
+        result = CliRunner().invoke(cli, ["--project", str(sample_project), *command])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert (f"content/newsletters/{ISSUE}.md:{line}: subject: must be one line: write it on one "
+                "line, or fold its lines with '>' (not '|')") in result.output
+
+
 def test_build_builds_every_newsletter(sample_project: Path) -> None:
     # a second issue proves `build` picks up every file, not just the sample
     second = issue_file(sample_project).with_name("2027-01.md")

@@ -79,6 +79,17 @@ WEEKDAYS: tuple[str, ...] = get_args(Weekday)  # in date.weekday() order
 HttpsUrl = Annotated[str, AfterValidator(_https)]
 HexColor = Annotated[str, AfterValidator(_hex)]
 Text = Annotated[str, Field(min_length=1)]
+
+
+def _one_line(value: str) -> str:
+    value = value.strip()
+    if "\n" in value or "\r" in value:
+        msg = "must be one line: write it on one line, or fold its lines with '>' (not '|')"
+        raise ValueError(msg)
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line), Field(min_length=1)]  # a header's value (a subject)
 TextList = Annotated[list[Text], Field(min_length=1)]
 
 

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from handout_gen.content.markdown import removed_problems, split_sections
 from handout_gen.content.project import Project
-from handout_gen.content.schema import Slug, Strict, Text
+from handout_gen.content.schema import Line, Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
 from handout_gen.core.files import read_input
@@ -55,8 +55,8 @@ class SectionBlock(Strict):
 class NewsletterMeta(Strict):
     """Front matter of ``content/newsletters/<issue>.md``."""
 
-    subject: Annotated[str, Field(min_length=1, max_length=120)]
-    preheader: Annotated[str, Field(min_length=1, max_length=150)]
+    subject: Annotated[Line, Field(max_length=120)]  # an email header: one line
+    preheader: Annotated[Line, Field(max_length=150)]
     date: date
     lang: str = ORIGINAL
     version: Text | None = None  # what a language edition's translation_of_version names
