@@ -641,6 +641,23 @@ def test_only_the_layout_kept_lays_out_its_header_and_footer(
     assert all("555-0100" in page and "PRP-" in page for page in (" ".join(p) for p in page_lines(kept_only)))
 
 
+def test_a_number_never_ends_a_line_apart_from_its_word(tmp_path: Path) -> None:
+    """"heavier than 5" at a line's end and "pounds" on the next (or the next page) is a
+    different instruction until the reader gets there: a number keeps the word after it.
+    A word ending in digits does not chain ("step12 step13" still breaks)."""
+    from handout_gen.render.pdf import PdfRenderer
+
+    phrases = "".join(f"Lift no more than {n} pounds for {n + 1} weeks, then {n}:30 PM. "
+                      for n in range(2, 40))
+    steps = " ".join(f"step{n}" for n in range(60))
+    html = f"""<html lang="en"><head><style>p {{ width: 170pt; font-size: 14pt; }}</style></head>
+    <body><p>{phrases}</p><p>{steps}</p></body></html>"""
+    renderer = PdfRenderer(tmp_path)
+    lines = pdf_lines(renderer.write(renderer.paged(html, tmp_path)))
+    ends = [line for line in lines if re.search(r"(?<![\w:])\d+$", line)]
+    assert ends == [] and sum("step" in line for line in lines) > 3, lines
+
+
 def test_a_running_element_in_a_fixed_box_keeps_its_place_in_the_footer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

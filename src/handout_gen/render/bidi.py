@@ -64,3 +64,19 @@ def keep_phone_numbers_with_words(html: str) -> str:
     space, so a line (or a page) never starts with the number its sentence leads up to. Tags
     around the space do not count: ``<b>Call</b> 555-0102`` is joined too."""
     return _BEFORE_PHONE_RE.sub("\\1\u00a0", html)
+
+
+# A number and the word after it ("5 pounds", "3 weeks", "300 mg/dL", "8:30 AM"): a line that
+# ends on the number leaves the patient reading "heavier than 5" and then, a line or a page
+# later, "pounds". A number of its own only, not the end of a word ("step12 step13" would
+# chain into one unbreakable line). Text between tags only, as above.
+_NUMBER_WORD_RE = re.compile(r"(?<!\w)(\d+(?:[.,:]\d+)*) (?=[^\W\d_])")
+
+
+def keep_numbers_with_words(html: str) -> str:
+    """Join each number of the text of ``html`` to the word after it with a no-break space."""
+    parts = _TEXT_RE.split(html)
+    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
+        parts[index] = _NUMBER_WORD_RE.sub("\\1\u00a0", parts[index])
+    return "".join(parts)
+

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from handout_gen.core.errors import RenderError
-from handout_gen.render.bidi import isolate_numbers, keep_phone_numbers_with_words
+from handout_gen.render.bidi import isolate_numbers, keep_numbers_with_words, keep_phone_numbers_with_words
 from handout_gen.render.continued import with_continued_headings
 from handout_gen.render.fetcher import make_weasyprint_fetcher
 from handout_gen.render.margins import add_margin_boxes, install_margin_hold, without_margins
@@ -275,8 +275,9 @@ def _tag_language_changes() -> None:
 
 def typeset(html: str) -> str:
     """The text fixes made to every page before layout: a phone number kept with the word
-    before it, and on a page with right-to-left text each number isolated left to right."""
-    html = keep_phone_numbers_with_words(html)
+    before it, a number with the word after it ("5 pounds"), and on a page with right-to-left
+    text each number isolated left to right."""
+    html = keep_numbers_with_words(keep_phone_numbers_with_words(html))
     return isolate_numbers(html) if 'dir="rtl"' in html else html
 
 
