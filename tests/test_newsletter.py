@@ -407,6 +407,24 @@ def test_cli_newsletter_error_is_one_line_exit_1(sample_project: Path) -> None:
     assert result.output == "Error: no newsletter 'nope' in content/newsletters/ (known: 2026-12)\n"
 
 
+def test_the_text_part_keeps_nested_lists_breaks_and_addresses_once() -> None:
+    """A list in an item was printed again as items of the outer list (renumbered), a <br>
+    ran its lines together, and a screen reader heard "frontdesk@example.org (mailto:...)"."""
+    from lxml import html as lxml_html
+
+    from handout_gen.newsletter.links import to_text
+
+    fragment = lxml_html.fragment_fromstring(
+        "<ol><li>Rest.</li><li>Use ice:<ul><li>15 minutes at a time</li><li>a cloth between</li></ul></li>"
+        "<li>Ask us.</li></ol><p>Line one<br>Line two,\nthe same line. Mail "
+        '<a href="mailto:frontdesk@example.org">frontdesk@example.org</a>, call <a href="tel:5550100">'
+        '555-0100</a> or <a href="mailto:frontdesk@example.org">write to us</a>.</p>', create_parent="div")
+    assert to_text(fragment) == (
+        "1. Rest.\n2. Use ice:\n  - 15 minutes at a time\n  - a cloth between\n3. Ask us.\n\n"
+        "Line one\nLine two, the same line. Mail frontdesk@example.org, call 555-0100 or\n"
+        "write to us (frontdesk@example.org).")
+
+
 def test_a_subject_on_two_lines_is_named_at_its_line(sample_project: Path) -> None:
     """An email header holds one line: a YAML literal block ('|') for the subject is a problem
     at its line (it was a traceback from the email package), and build builds the rest."""

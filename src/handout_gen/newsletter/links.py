@@ -6,6 +6,7 @@ twin (for the text part) writes each link out as ``text (url)``.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -107,46 +108,63 @@ def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
     return html, to_text(root)
 
 
+BREAK = "\u2028"  # a <br> in the text part's lines (a newline in the source is a space)
+
+
 def to_text(root: Any) -> str:
-    """Plain text of a fragment with every link written out as ``text (url)``."""
+    """Plain text of a fragment with every link written out as ``text (url)`` (an address or
+    a phone number once: "frontdesk@example.org", not "... (mailto:...)"), a list nested in
+    an item indented under it, and a line break kept."""
     blocks: list[str] = []
 
     def inline(el: Any) -> str:
         out = el.text or ""
         for child in el:
             if child.tag == "a":
-                label = inline(child).strip()
-                href = plain_url(child.get("href", ""))
-                out += f"{label} ({href})" if label and label != href else href
+                out += _link_text(inline(child).strip(), plain_url(child.get("href", "")))
             elif child.tag == "br":
-                out += "\n"
+                out += BREAK
             elif child.tag == "img":
                 out += child.get("alt", "")
-            else:
+            elif child.tag not in ("ul", "ol"):  # a nested list follows its item's line
                 out += inline(child)
             out += child.tail or ""
         return out
 
-    def wrap(text: str, indent: str = "") -> str:
-        # 72 columns; never break a URL or a hyphenated word
-        return textwrap.fill(
-            " ".join(text.split()),
-            72,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
+    def wrap(text: str, first: str = "", rest: str = "") -> str:
+        # 72 columns, each line of a <br> on its own; never break a URL or a hyphenated word
+        lines = [" ".join(part.split()) for part in text.split(BREAK)]
+        return "\n".join(
+            textwrap.fill(line, 72, initial_indent=first if n == 0 else rest, subsequent_indent=rest,
+                          break_long_words=False, break_on_hyphens=False)
+            for n, line in enumerate(line for line in lines if line)
         )
+
+    def items(el: Any, depth: int = 0) -> list[str]:
+        pad, out = "  " * depth, []
+        for n, li in enumerate((child for child in el if child.tag == "li"), start=1):
+            marker = "-" if el.tag == "ul" else f"{n}."
+            out.append(wrap(inline(li), f"{pad}{marker} ", f"{pad}  "))
+            out += [line for sub in li if sub.tag in ("ul", "ol") for line in items(sub, depth + 1)]
+        return out
 
     for el in root:
         if el.tag in ("ul", "ol"):
-            items = [
-                wrap(f"{'-' if el.tag == 'ul' else f'{n}.'} {inline(li)}", "  ")
-                for n, li in enumerate(el.iter("li"), start=1)
-            ]
-            blocks.append("\n".join(items))
+            blocks.append("\n".join(items(el)))
         elif el.tag in ("h3", "h4"):
             heading = " ".join(inline(el).split())
             blocks.append(f"{heading}\n{underline(heading, '-')}")  # not capitals: they are spelt out aloud
         else:
             blocks.append(wrap(inline(el)))
     return "\n\n".join(b for b in blocks if b)
+
+
+def _link_text(label: str, href: str) -> str:
+    """A link as the text part writes it: ``label (url)``, the url alone when it is the
+    label, and an email address or phone number once, without its scheme."""
+    scheme, _, target = href.partition(":")
+    if scheme in ("mailto", "tel"):
+        same = re.sub(r"\D", "", target) == re.sub(r"\D", "", label) if scheme == "tel" else target == label
+        return label if label and same else f"{label} ({target})" if label else target
+    return f"{label} ({href})" if label and label != href else href
+
