@@ -425,6 +425,28 @@ def test_the_text_part_keeps_nested_lists_breaks_and_addresses_once() -> None:
         "write to us (frontdesk@example.org).")
 
 
+def test_a_sections_image_fits_the_column_and_a_missing_one_is_named(sample_project: Path) -> None:
+    """A 600 px picture in a section made the email scroll sideways on a phone, and one that
+    is not in content/ was linked all the same."""
+    path = issue_file(sample_project)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = next(n for n, line in enumerate(lines) if line.startswith("## ")) + 2
+    picture = ('<img src="assets/images/newsletter-2026-12-hero.png" alt="Our clinic" '
+               'width="600" height="200">')
+    path.write_text("\n".join([*lines[:at], picture, *lines[at:]]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", ISSUE])
+    assert result.exit_code == 0, result.output
+    html = (sample_project / "output" / "newsletters" / ISSUE / "email.html").read_text(encoding="utf-8")
+    (img,) = re.findall(r'<img[^>]*alt="Our clinic"[^>]*>', html)
+    assert 'width="536"' in img and 'height="179"' in img and "hg-img" in img
+    path.write_text("\n".join([*lines[:at], picture.replace("hero.png", "gone.png"), *lines[at:]]),
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(sample_project), "newsletter", ISSUE])
+    assert result.exit_code == 1
+    assert (f"content/newsletters/{ISSUE}.md:{at + 1}: image 'assets/images/newsletter-2026-12-gone.png' "
+            "not found inside content/") in result.output
+
+
 def test_a_subject_on_two_lines_is_named_at_its_line(sample_project: Path) -> None:
     """An email header holds one line: a YAML literal block ('|') for the subject is a problem
     at its line (it was a traceback from the email package), and build builds the rest."""

@@ -98,7 +98,7 @@ def load_translation(project: Project, original: Issue, lang: str) -> tuple[Issu
     read = read_issue_file(project, issue_path(project, original.id, lang))
     source, lines = read.source, read.key_lines
     meta, problems = validate(NewsletterTranslationMeta, read.data, source, lines)
-    intro, sections, found = parse_body(read.body, source, read.body_line)
+    intro, sections, found = parse_body(read.body, source, read.body_line, project.content_dir)
     problems += found
     if meta is not None and meta.lang != lang:
         message = f"lang '{meta.lang}' does not match the file name"

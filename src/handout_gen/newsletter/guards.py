@@ -37,6 +37,7 @@ CONTEXT_KEYS = {
     "intro_html",
     "intro_text",
     "blocks",
+    "column_px",
     "links",
     "tokens",
     "address_line",

@@ -92,6 +92,20 @@ def plain_url(url: str) -> str:
     return urlunsplit(parts._replace(query="&".join(kept)))
 
 
+COLUMN_PX = 536  # the email's text column: its 600 px container less its padding (newsletter.html.j2)
+
+
+def _fit(img: Any) -> None:
+    """A section's image as the email's own images are: no wider than the column (Outlook
+    draws the width attribute), and full width on a phone (``hg-img``): a 600 px picture made
+    the whole email scroll sideways on one."""
+    img.set("class", " ".join(filter(None, (img.get("class"), "hg-img"))))
+    width, height = img.get("width", ""), img.get("height", "")
+    if width.isdigit() and height.isdigit() and int(width) > COLUMN_PX:
+        img.set("height", str(round(int(height) * COLUMN_PX / int(width))))
+        img.set("width", str(COLUMN_PX))
+
+
 def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
     """Rewrite links/images of a sanitised Markdown fragment; return (html, text)."""
     if not fragment.strip():
@@ -103,6 +117,7 @@ def fragment_links(fragment: str, links: LinkPolicy) -> tuple[str, str]:
         a.set("class", "hg-link")
     for img in root.iter("img"):
         img.set("src", links.absolute(img.get("src", "")))
+        _fit(img)
     html = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     html = (root.text or "") + html
     return html, to_text(root)

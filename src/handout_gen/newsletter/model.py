@@ -103,17 +103,20 @@ def list_issues(project: Project) -> list[str]:
 
 
 def parse_body(
-    body: str, source: str, first_line: int
+    body: str, source: str, first_line: int, content_dir: Path
 ) -> tuple[str, dict[str, tuple[str, str, int]], list[Problem]]:
-    """Split the body into the introduction and its ``## Heading {#id}`` sections."""
+    """Split the body into the introduction and its ``## Heading {#id}`` sections; a link or
+    image that would be removed, or an image not in ``content_dir``, is a problem."""
     intro, found, problems = split_sections(body, source, first_line, "## Winter hours {#hours}")
     problems += removed_problems("\n".join(intro), source, first_line)  # nothing vanishes silently
+    problems += missing_images("\n".join(intro), source, first_line, content_dir)
     sections: dict[str, tuple[str, str, int]] = {}
     for section in found:
         if section.id in sections:
             problems.append(Problem(source, f"duplicate section id '{section.id}'", section.line))
         sections[section.id] = (section.heading, section.markdown, section.line)
         problems += removed_problems("\n".join(section.lines), source, section.line + 1)
+        problems += missing_images("\n".join(section.lines), source, section.line + 1, content_dir)
     return "\n".join(intro).strip(), sections, problems
 
 
@@ -134,6 +137,28 @@ def _check_image(
         message = f"image '{image.src}' not found inside content/"
         return [Problem(source, message, line, where, rule="references.image-missing")]
     return []
+
+
+# An image in a section's Markdown: raw HTML (<img src="...">, which email needs for its width
+# and height) or Markdown's ![alt](src).
+_SECTION_IMAGE_RE = re.compile(r"""<img\b[^>]*\bsrc=["']([^"']+)["']|!\[[^\]]*\]\(\s*([^)\s]+)""")
+
+
+def missing_images(text: str, source: str, first_line: int, content_dir: Path) -> list[Problem]:
+    """Images ``text`` (a section as written, from ``first_line``) names that are not files
+    inside content/: the email would link a missing picture."""
+    problems = []
+    lines = text.splitlines()
+    for found in _SECTION_IMAGE_RE.finditer(text):
+        src = found[1] or found[2]
+        if src.startswith(("https://", "http://", "data:", "cid:")):
+            continue  # newsletter.https says what is wrong with those
+        path = (content_dir / src).resolve()
+        if content_dir.resolve() not in path.parents or not path.is_file():
+            offset = next((i for i, line in enumerate(lines) if src in line), 0)
+            problems.append(Problem(source, f"image '{src}' not found inside content/", first_line + offset,
+                                    rule="references.image-missing"))
+    return problems
 
 
 def _block_problems(
@@ -234,7 +259,7 @@ def load_issue(project: Project, issue_id: str) -> Issue:
     read = read_issue_file(project, issue_path(project, issue_id))
     source, key_lines = read.source, read.key_lines
     meta, problems = validate(NewsletterMeta, read.data, source, key_lines)
-    intro, sections, found = parse_body(read.body, source, read.body_line)
+    intro, sections, found = parse_body(read.body, source, read.body_line, project.content_dir)
     problems += found
     if meta is not None:
         problems += _block_problems(project, meta, sections, source, key_lines)

@@ -33,7 +33,7 @@ from handout_gen.core.files import BuildReport, Manifest, read_input, write_file
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.editions import edition_files, load_editions
 from handout_gen.newsletter.guards import check_issue, guard_context
-from handout_gen.newsletter.links import LinkPolicy, fragment_links, plain_url
+from handout_gen.newsletter.links import COLUMN_PX, LinkPolicy, fragment_links, plain_url
 from handout_gen.newsletter.message import MessageTemplate, esp_values, generic_values
 from handout_gen.newsletter.model import Issue, ProcedureBlock, list_issues
 from handout_gen.newsletter.tokens import TOKENS, token
@@ -108,6 +108,7 @@ def newsletter_context(project: Project, issue: Issue) -> dict[str, Any]:
         "intro_html": safe_html(intro_html),
         "intro_text": intro_text,
         "blocks": blocks,
+        "column_px": COLUMN_PX,
         "links": {"website": links.campaign_url(project.home_url(lang))},
         "tokens": {name.lower(): Markup(token(name)) for name in TOKENS},  # noqa: S704 - fixed token names
         "address_line": practice.postal_address.one_line(),
