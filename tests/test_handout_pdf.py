@@ -613,6 +613,7 @@ def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_pat
             assert [whole.count(point) for point in points] == [1] * len(points)
 
 
+@pytest.mark.slow  # two renders of a handout laid out three times each
 def test_only_the_layout_kept_lays_out_its_header_and_footer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
