@@ -291,6 +291,20 @@ def test_patient_columns_are_refused(tmp_path: Path) -> None:
     assert "column 'red?[0m' is not allowed" in refusal(tmp_path, "email,red\x1b[0m\na@example.org,x\n")
 
 
+def test_an_unquoted_comma_and_a_semicolon_export_are_named(tmp_path: Path) -> None:
+    """A cell past the header's columns (a name with a comma, not quoted) was dropped in
+    silence; a spreadsheet's semicolon export was called one unknown column."""
+    said = refusal(tmp_path, "email,first_name\nok1@example.org,Smith, Ana\nok2@example.org,Bo\n")
+    assert said == ("1 problem in list.csv; nothing was sent:\n  row 2: has more cells than the header's 2 "
+                    "columns (a comma in a name must be inside double quotes)")
+    assert "Smith" not in said and "Ana" not in said
+    assert refusal(tmp_path, "email;first_name;language\nok1@example.org;Ana;es\n") == (
+        "1 problem in list.csv; nothing was sent:\n  row 1: is separated by semicolons, not commas: save "
+        "the list as CSV UTF-8 (comma delimited)")
+    quoted = load_recipients(write_csv(tmp_path / "ok.csv", 'email,first_name\nok1@example.org,"Ana, Jr."\n'))
+    assert [r.first_name for r in quoted] == ["Ana, Jr."]
+
+
 def test_a_list_without_a_header_or_with_a_huge_cell_is_named_never_quoted(tmp_path: Path) -> None:
     """Its first row is a reader's: the message once quoted their address as a column name."""
     assert refusal(tmp_path, "jane.doe@example.org,Jane\nben@example.org,Ben\n") == (

@@ -58,6 +58,9 @@ def _columns(header: list[str], name: str) -> tuple[int, int | None, int | None]
     email_col = next((i for i, c in enumerate(columns) if c in EMAIL_COLUMNS), None)
     name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
     lang_col = next((i for i, c in enumerate(columns) if c in LANGUAGE_COLUMNS), None)
+    if len(header) == 1 and ";" in header[0]:  # a spreadsheet's export with its own separator
+        message = "is separated by semicolons, not commas: save the list as CSV UTF-8 (comma delimited)"
+        raise RosterError([Problem(name, message, 1)], name, NOTHING_SENT)
     if any("@" in cell for cell in header):  # no header: the first row is a reader's
         message = "holds an email address, not column names: add a header row (email, first_name, language)"
         raise RosterError([Problem(name, message, 1)], name, NOTHING_SENT)
@@ -108,6 +111,11 @@ def _read_rows(reader: Iterator[list[str]], name: str, languages: Languages) -> 
     seen: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
+            continue
+        if any(cell.strip() for cell in row[len(header):]):  # a comma in a name, not quoted
+            message = (f"has more cells than the header's {len(header)} columns (a comma in a name "
+                       "must be inside double quotes)")
+            problems.append(Problem(name, message, row_number))
             continue
         address = row[email_col].strip() if email_col < len(row) else ""
         if not address:
