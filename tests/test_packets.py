@@ -847,7 +847,8 @@ def test_ctrl_c_late_in_a_run_stops_cleanly(
     stdout, stderr = (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text()
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    assert stderr.endswith("Interrupted; finished files are kept, nothing half-written.\n")
+    assert stderr.endswith("Interrupted; finished files are kept, nothing half-written. Run the roster "
+                           "again for a whole set.\n")
     assert stdout == ""
     assert live_group(process.pid) == []
     (run_dir,) = out.iterdir()

@@ -461,7 +461,8 @@ def test_ctrl_c_while_the_server_holds_its_reply_logs_the_message_in_flight(
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert err.endswith("Interrupted; finished files are kept, nothing half-written.\n")
+    assert err.endswith("Interrupted; finished files are kept, nothing half-written. Run the same command "
+                        "again to send the rest: the send log keeps who got it.\n")
     assert [r[0] for r, _ in handler.received] == addresses[:3]
     log = sample_project / "output" / "newsletters" / ISSUE / "send-log.jsonl"
     entries = [json.loads(x) for x in log.read_text().splitlines()]

@@ -104,6 +104,14 @@ def _setup_logging(level: int) -> None:
     logging.getLogger("weasyprint").propagate = False
 
 
+# What to do after Ctrl-C, for the commands a person runs again to finish.
+AFTER_INTERRUPT = {
+    "send": " Run the same command again to send the rest: the send log keeps who got it.",
+    "build": " Run it again to build the rest: what is done is skipped.",
+    "packets": " Run the roster again for a whole set.",
+}
+
+
 class HandoutGroup(click.Group):
     """A group that turns library errors into Click errors (message, exit 1, no traceback)."""
 
@@ -113,7 +121,8 @@ class HandoutGroup(click.Group):
         except HandoutGenError as exc:
             raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
-            click.echo("Interrupted; finished files are kept, nothing half-written.", err=True)
+            again = AFTER_INTERRUPT.get(ctx.invoked_subcommand or "", "")
+            click.echo(f"Interrupted; finished files are kept, nothing half-written.{again}", err=True)
             ctx.exit(130)
 
 
