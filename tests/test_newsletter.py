@@ -447,6 +447,21 @@ def test_a_sections_image_fits_the_column_and_a_missing_one_is_named(sample_proj
             "not found inside content/") in result.output
 
 
+def test_files_a_build_no_longer_makes_are_removed_and_the_send_log_kept(sample_project: Path) -> None:
+    """After an edit, an email service copy of the earlier text stayed beside the new email,
+    and a deleted translation's files stayed too: a copy that no longer says what the issue
+    says could be uploaded."""
+    folder = sample_project / "output" / "newsletters" / ISSUE
+    command = ["--project", str(sample_project), "newsletter", ISSUE]
+    assert CliRunner().invoke(cli, [*command, "--esp", "mailchimp"]).exit_code == 0
+    (folder / "send-log.jsonl").write_text("{}\n", encoding="utf-8")
+    assert (folder / "email.mailchimp.html").is_file() and (folder / "email.es.html").is_file()
+    (sample_project / "content" / "newsletters" / f"{ISSUE}.es.md").unlink()
+    assert CliRunner().invoke(cli, command).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "browser.html", "email.eml", "email.html", "email.txt", "send-log.jsonl"]
+
+
 def test_a_subject_on_two_lines_is_named_at_its_line(sample_project: Path) -> None:
     """An email header holds one line: a YAML literal block ('|') for the subject is a problem
     at its line (it was a traceback from the email package in newsletter, check and build)."""

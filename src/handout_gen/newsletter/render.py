@@ -293,9 +293,25 @@ def write_issue(project: Project, rendered: RenderedIssue, esp: str | None = Non
     return [write_file(out / name, data, root=project.output_dir) for name, data in files.items()]
 
 
+# What write_issue writes: an edition's email, text part, .eml and browser copy, and its
+# email service copies ("email.es.mailchimp.html"). Never the send log.
+_OUTPUT_FILE_RE = re.compile(r"(email|browser)(\.[a-z0-9-]+)*\.(html|txt|eml)")
+
+
 def write_editions(project: Project, rendered: RenderedEditions, esp: str | None = None) -> list[Path]:
-    """Write every edition of an issue."""
-    return [path for item in rendered.all for path in write_issue(project, item, esp)]
+    """Write every edition of an issue, and remove the issue's output files this did not
+    write: an edition since deleted, an email service copy of an earlier text. Marketing
+    could otherwise upload a copy that no longer says what the issue says. Files of an
+    edition left out for its problems stay until it is fixed."""
+    written = [path for item in rendered.all for path in write_issue(project, item, esp)]
+    if not rendered.problems:
+        names = {path.name for path in written}
+        folder = project.output_dir / "newsletters" / rendered.id
+        for path in sorted(folder.iterdir()):
+            if _OUTPUT_FILE_RE.fullmatch(path.name) and path.name not in names and path.is_file():
+                path.unlink()
+                log.info("removed %s: this build no longer makes it", relpath(path, project.root))
+    return written
 
 
 def issue_key(project: Project, issue_id: str, lang: str | None = None) -> str:
