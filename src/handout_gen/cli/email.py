@@ -138,10 +138,10 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         raise click.BadParameter(f"{suppressions} is not a file; check the path (create it empty "
                                  "if nobody has unsubscribed yet)", param_hint="--suppressions")
     tokens = UnsubscribeTokens(load_secret())  # no secret: said before "Sending" starts
-    suppression_list = SuppressionList(suppressions) if suppressions else None
+    readers = (ListReaders.none() if to else
+               ListReaders.load(project, tokens, SuppressionList(suppressions) if suppressions else None))
     # the editions readers get: a list reader's own choice (preferences page) counts too
-    langs = ({p.lang for p in people} if to
-             else ListReaders.load(project, tokens, suppression_list).languages(people, tokens, rendered))
+    langs = {p.lang for p in people} if to else readers.languages(people, tokens, rendered)
     _refuse_drafts(project, rendered, langs, test=bool(to), dry_run=dry_run, allow=allow_draft)
     settings = SmtpSettings(smtp_host, smtp_port, starttls, smtp_user or None,
                             os.environ.get("SMTP_PASSWORD") or None) if smtp_host else None
@@ -150,7 +150,7 @@ def send(project_dir: Path, issue: str, to: tuple[str, ...], recipients: Path | 
         report = send_issue(project, issue, people, settings, test=bool(to), log_path=log_path,
                             dry_run=dry_run, rate=rate, retries=retries, backoff=retry_delay,
                             progress=lambda _r: bar.update(1), rendered=rendered,
-                            suppressions=suppression_list,
+                            readers=readers,
                             retry_refused=retry_refused, tokens=tokens)
     for line in report.summary(dry_run):
         click.echo(line)

@@ -11,12 +11,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
 
 from handout_gen.core.errors import Problem
+from handout_gen.core.files import inside
 
 HEADING_RE = re.compile(r"^##\s+(?P<title>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 FENCE_RE = re.compile(r"^(```|~~~)")
@@ -91,12 +93,16 @@ def removed_urls(text: str) -> list[tuple[str, str]]:
     return sorted((before - after).elements())
 
 
+def _offset(text: str, url: str) -> int:
+    """The line of ``text`` (0: its first) where ``url`` is written."""
+    return next((i for i, line in enumerate(text.splitlines()) if url and url in line), 0)
+
+
 def removed_problems(text: str, source: str, first_line: int) -> list[Problem]:
     """A located problem for each link or image :func:`removed_urls` finds in ``text``."""
     problems = []
-    lines = text.splitlines()
     for tag, url in removed_urls(text):
-        offset = next((i for i, line in enumerate(lines) if url and url in line), 0)
+        offset = _offset(text, url)
         if tag == "a":
             message = f"link '{url}' would be removed: links must be https://, mailto: or tel:"
             rule = "references.link-https"
@@ -148,3 +154,19 @@ def split_sections(
         else:
             preamble.append(raw)
     return preamble, sections, problems
+
+
+def missing_image_problems(text: str, source: str, first_line: int, content_dir: Path) -> list[Problem]:
+    """A located problem for each picture ``text`` names by a path (``![alt](path)`` or
+    ``<img src="path">``) that is not a file inside ``content_dir``: it would link nothing.
+    Addresses with a scheme are :func:`removed_problems`' to name."""
+    problems = []
+    for tag, url in _URL_RE.findall(_raw_html(text)):
+        src = html.unescape(url)
+        if tag.lower() != "img" or ":" in src:
+            continue
+        if not (inside(content_dir / src, content_dir) and (content_dir / src).is_file()):
+            problems.append(Problem(source, f"image '{src}' not found inside content/",
+                                    first_line + _offset(text, src), rule="references.image-missing"))
+    return problems
+

@@ -16,12 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from handout_gen.content.markdown import removed_problems, split_sections
+from handout_gen.content.markdown import missing_image_problems, removed_problems, split_sections
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Line, Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
-from handout_gen.core.files import read_input
+from handout_gen.core.files import inside, read_input
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.phi import patient_keys
 
@@ -109,21 +109,21 @@ def parse_body(
     image that would be removed, or an image not in ``content_dir``, is a problem."""
     intro, found, problems = split_sections(body, source, first_line, "## Winter hours {#hours}")
     problems += removed_problems("\n".join(intro), source, first_line)  # nothing vanishes silently
-    problems += missing_images("\n".join(intro), source, first_line, content_dir)
+    problems += missing_image_problems("\n".join(intro), source, first_line, content_dir)
     sections: dict[str, tuple[str, str, int]] = {}
     for section in found:
         if section.id in sections:
             problems.append(Problem(source, f"duplicate section id '{section.id}'", section.line))
         sections[section.id] = (section.heading, section.markdown, section.line)
         problems += removed_problems("\n".join(section.lines), source, section.line + 1)
-        problems += missing_images("\n".join(section.lines), source, section.line + 1, content_dir)
+        problems += missing_image_problems("\n".join(section.lines), source, section.line + 1, content_dir)
     return "\n".join(intro).strip(), sections, problems
 
 
 def _check_image(
     project: Project, image: NewsletterImage, source: str, line: int | None, where: str
 ) -> list[Problem]:
-    path = (project.content_dir / image.src).resolve()
+    path = project.content_dir / image.src
     if not image.src.lower().endswith(IMAGE_SUFFIXES):
         return [
             Problem(
@@ -133,32 +133,10 @@ def _check_image(
                 where,
             )
         ]
-    if project.content_dir.resolve() not in path.parents or not path.is_file():
+    if not (inside(path, project.content_dir) and path.is_file()):
         message = f"image '{image.src}' not found inside content/"
         return [Problem(source, message, line, where, rule="references.image-missing")]
     return []
-
-
-# An image in a section's Markdown: raw HTML (<img src="...">, which email needs for its width
-# and height) or Markdown's ![alt](src).
-_SECTION_IMAGE_RE = re.compile(r"""<img\b[^>]*\bsrc=["']([^"']+)["']|!\[[^\]]*\]\(\s*([^)\s]+)""")
-
-
-def missing_images(text: str, source: str, first_line: int, content_dir: Path) -> list[Problem]:
-    """Images ``text`` (a section as written, from ``first_line``) names that are not files
-    inside content/: the email would link a missing picture."""
-    problems = []
-    lines = text.splitlines()
-    for found in _SECTION_IMAGE_RE.finditer(text):
-        src = found[1] or found[2]
-        if src.startswith(("https://", "http://", "data:", "cid:")):
-            continue  # newsletter.https says what is wrong with those
-        path = (content_dir / src).resolve()
-        if content_dir.resolve() not in path.parents or not path.is_file():
-            offset = next((i for i, line in enumerate(lines) if src in line), 0)
-            problems.append(Problem(source, f"image '{src}' not found inside content/", first_line + offset,
-                                    rule="references.image-missing"))
-    return problems
 
 
 def _block_problems(

@@ -361,6 +361,7 @@ def send_issue(
     retry_refused: bool = False,
     tokens: UnsubscribeTokens | None = None,
     suppressions: SuppressionList | None = None,
+    readers: ListReaders | None = None,
 ) -> SendReport:
     """Send one issue to ``recipients``; resumable through the send log (not for ``test`` sends).
 
@@ -370,7 +371,8 @@ def send_issue(
     a resumed send does not try them again unless ``retry_refused``.
 
     ``tokens`` default to the practice secret from the environment (:func:`load_secret`); a
-    list send skips the readers on ``suppressions`` (default: the project's suppression list).
+    list send skips the readers on ``suppressions`` (default: the project's suppression list),
+    or on ``readers`` when the caller has read them already.
     A test send goes to the addresses typed, whatever the list says. Each reader gets the
     edition in their ``lang``, or the English one when the issue has none in it (the summary
     says so once per language, with a count, never with a row or address).
@@ -382,7 +384,8 @@ def send_issue(
         for item in rendered.all
     }
     report = SendReport()
-    readers = ListReaders.none() if test else ListReaders.load(project, tokens, suppressions)
+    if readers is None:  # the caller may have read them already (for the draft check)
+        readers = ListReaders.none() if test else ListReaders.load(project, tokens, suppressions)
     suppressed = readers.suppressed
     if not test:
         report.suppression_foreign, report.suppression_path = readers.foreign, readers.path

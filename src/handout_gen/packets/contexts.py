@@ -242,11 +242,11 @@ def _quoted(thinner: dict[str, Any]) -> dict[str, Markup]:
     on that list: "in the morning", "if there is no bleeding" must be there too), each
     tagged with its language as the box tags it."""
     def field(key: str, kind: str = "quote") -> Markup:
-        lang = thinner["lang"].get(key)
-        text = thinner[key] if kind == "quote" else isolate(thinner[key])
+        lang, text = thinner["lang"].get(key), thinner[key]
         if not lang:
             return escape(text)
-        return Markup('<span class="{}" lang="{}">{}</span>').format(kind, lang, text)
+        inner = isolate(text) if kind == "quoted-name" else text
+        return Markup('<span class="{}" lang="{}">{}</span>').format(kind, lang, inner)
 
     # A sentence of words runs as a block of its own in a right-to-left letter (base.css.j2);
     # the medicine's name stays in its line, between the brackets around it: an isolate,

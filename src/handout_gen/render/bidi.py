@@ -11,6 +11,7 @@ left-to-right block of its own instead; see base.css.j2.)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
 
@@ -39,14 +40,19 @@ _NUMBER_RE = re.compile(
 )
 
 
+def _in_text(html: str, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> str:
+    """``html`` with ``pattern`` replaced in its text only (never in a tag, a style or a script)."""
+    parts = _TEXT_RE.split(html)
+    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
+        parts[index] = pattern.sub(replace, parts[index])
+    return "".join(parts)
+
+
 def isolate_numbers(html: str) -> str:
     """Wrap the numbers of the text of ``html`` that must read left to right in LRI … PDI
     (for a right-to-left page, or one right-to-left line on another: the ``numbers_ltr``
     filter; see above)."""
-    parts = _TEXT_RE.split(html)
-    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
-        parts[index] = _NUMBER_RE.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", parts[index])
-    return "".join(parts)
+    return _in_text(html, _NUMBER_RE, lambda m: f"{LRI}{m.group(0)}{PDI}")
 
 
 # A phone number ("555-0100", "+1 555-0100" is two words) at the end of a sentence's line
@@ -75,8 +81,5 @@ _NUMBER_WORD_RE = re.compile(r"(?<!\w)(\d+(?:[.,:]\d+)*) (?=[^\W\d_])")
 
 def keep_numbers_with_words(html: str) -> str:
     """Join each number of the text of ``html`` to the word after it with a no-break space."""
-    parts = _TEXT_RE.split(html)
-    for index in range(0, len(parts), 2):  # even items are text, odd ones tags
-        parts[index] = _NUMBER_WORD_RE.sub("\\1\u00a0", parts[index])
-    return "".join(parts)
+    return _in_text(html, _NUMBER_WORD_RE, lambda m: f"{m[1]}\u00a0")
 
