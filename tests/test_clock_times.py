@@ -27,7 +27,7 @@ from tests.fictional import write_csv
 
 from .cliutil import hg
 from .conftest import FIXTURE, copy_sample, copy_warm, with_short_day
-from .pdfutil import pdf_text
+from .pdfutil import pdf_pages, pdf_text
 from .test_packets import BASE, read_index
 
 TODAY = date(2026, 11, 24)
@@ -239,6 +239,13 @@ def test_allow_late_prints_call_us_today_and_no_past_date(project: Path, tmp_pat
     assert call_today not in fine
     for row, text in texts.items():
         assert past_days(text, today) == [], row
+    # the box of a late rule may be on page 2 or 3: page 1 says to call before anything else
+    (run_dir,) = (tmp_path / "out").iterdir()
+    first = {row: pdf_pages((run_dir / f"packet_{pid}.pdf").read_bytes())[0]
+             for pid, row in read_index(run_dir).items()}
+    notice = f"{call_today} Part of getting ready for your visit cannot be done in time."
+    assert [row for row, page in sorted(first.items()) if notice in page] == [2, 3, 4, 5]
+    assert first[3].index(notice) < first[3].index("We look forward to seeing you")
 
 
 @pytest.mark.slow

@@ -390,14 +390,18 @@ def test_the_number_to_call_keeps_the_words_that_say_to_call_it(tmp_path: Path) 
 
 def test_a_number_in_running_text_keeps_the_words_that_say_to_call_it() -> None:
     """The language-help lines hold their numbers in the text: the same rule as the letter's
-    label (call_words), by non-breaking spaces; a script without spaces is left as it is."""
+    label (call_words), by non-breaking spaces; in a script without spaces, by word joiners
+    between the two characters of the verb ("致电") and a non-breaking space to the number."""
     from handout_gen.render.jinja import call_words, number_kept
 
     spanish = "Documentos sin costo. Llame al 555-0100."
     assert number_kept(spanish) == "Documentos sin costo. Llame\u00a0al\u00a0555-0100."
     assert number_kept("Free help. Call 555-0100.") == "Free help. Call\u00a0555-0100."
-    assert number_kept("请致电 555-0100。") == "请致电 555-0100。" and number_kept("No number") == "No number"
-    assert call_words("Questions? Call") == ("Questions?", "Call") and call_words("请致电") == ("请致电", "")
+    assert number_kept("文件。请致电 555-0100。") == "文件。请致\u2060电\u00a0555-0100。"
+    assert number_kept("No number") == "No number"
+    assert call_words("Questions? Call") == ("Questions? ", "Call")
+    assert call_words("Llame al") == ("", "Llame al")
+    assert call_words("请致电") == ("请", "致电") and call_words("Llámenos") == ("Llámenos", "")
 
 
 def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:

@@ -197,6 +197,7 @@ def patient_context(
         "map_qr": qr_cache[map_url],
         "map_url": map_url,
         "blood_thinner": thinner,
+        "late": any(item.late for item in timed),  # page 1 says to call today (late_notice)
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
         "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed, said)
                   for item in timed if not (item.rule == "blood_thinner" and item.late)

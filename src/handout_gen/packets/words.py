@@ -126,6 +126,9 @@ class PacketWords(Strict):
     late_dye_allergy: Text
     late_diabetes_fasting: Text | None = None
     late_blood_thinner: Text
+    # Page 1's box when a rule is late: call today, the boxes below say which part (none:
+    # packet.yaml files written before it; the late rules' own boxes still say it).
+    late_notice: Text | None = None
     prep_heading: Text
     continued: Text | None = None  # "%(heading)s (continued)": atop a page a checklist goes on to
     prep_intro: Text

@@ -268,27 +268,38 @@ def nowrap(text: str) -> str:
 _PHONE_RE = re.compile(r"\+?\d[\d().\s-]{5,}\d")
 
 
+# The last two characters of a label in a script written without spaces: the verb before a
+# number ("致电", "拨打"), one word that a line may not split.
+_UNSPACED_TAIL_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}$")
+
+
 def call_words(label: str) -> tuple[str, str]:
     """("the words before", "the words that say to call") of a label a phone number follows:
     the last word, with the one before it when it is short ("Call"; "Llame al", "اتصل على"),
-    so they go to a new line with the number, never without it. A label without spaces
-    (Chinese) keeps nothing back: it may break anywhere."""
+    so they go to a new line with the number, never without it; in a script without spaces,
+    the last two characters ("请致电": "致电"). The words before keep the space after them."""
     words = label.split()
     if len(words) < 2:
-        return label, ""
+        tail = _UNSPACED_TAIL_RE.search(label.rstrip())
+        return (label, "") if tail is None else (label[: tail.start()], tail.group())
     n = 2 if len(words[-1]) <= 3 else 1
-    return " ".join(words[:-n]), " ".join(words[-n:])
+    head = " ".join(words[:-n])
+    return f"{head} " if head else "", " ".join(words[-n:])
 
 
 def number_kept(text: str) -> str:
-    """``text`` with the phone number in it held to the words that say to call it."""
+    """``text`` with the phone number in it held to the words that say to call it: spaces made
+    non-breaking, and word joiners (U+2060: drawn as nothing, never copied out of the PDF)
+    between characters a script without spaces would otherwise break between."""
     match = _PHONE_RE.search(text)
     if match is None:
         return text
     head, said = call_words(text[: match.start()])
     if not said:
         return text
-    return f"{head} {nowrap(said + ' ' + match.group(0))}{text[match.end():]}".lstrip()
+    if _UNSPACED_TAIL_RE.fullmatch(said):
+        said = "\u2060".join(said)
+    return f"{head}{nowrap(said + ' ' + match.group(0))}{text[match.end():]}".lstrip()
 
 
 @jinja2.pass_context
