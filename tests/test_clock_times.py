@@ -1070,9 +1070,10 @@ def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path)
 def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_path: Path) -> None:
     """"Still numb or weak 12 hours after the treatment" left the sum to the patient: the
     letter names the time (the appointment plus practice.yaml's numbness_hours; one in the
-    afternoon makes it a night-time line), and the closing pages' list leaves out the line it
-    replaces. The handout on its own still says the hours; a letter in a language without the
-    words (Chinese, here) prints no time, and its closing pages keep the line."""
+    afternoon makes it a night-time one, felt for on getting up: packet.yaml's night_starts),
+    and the closing pages' list leaves out the line it replaces. The handout on its own still
+    says the hours; a letter in a language without the words (Chinese, here) prints no time,
+    and its closing pages keep the line."""
     from handout_gen.handouts import Variant, render_handout
     from handout_gen.packets.packet import PacketMaker
 
@@ -1083,8 +1084,9 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     english, in_chinese = rows_from([afternoon, chinese], kit.catalog(TODAY))
     maker = PacketMaker(kit, TODAY)
     text = " ".join(pdf_text(maker.make([english])[0].data).split())
-    assert ("After 2:45 AM, in the night from Wednesday, December 9, to Thursday, December 10: If your arm "
-            "or leg is still numb or weak, call us: 555-0100, or 555-0199 after hours.") in text
+    assert ("When you get up on Thursday, December 10: If your arm or leg is still numb or weak, call us: "
+            "555-0100, or 555-0199 after hours.") in text
+    assert "2:45 AM" not in text
     assert "still numb or weak 12 hours" not in text and "{packet" not in text
     assert "You have a fever of" in text  # the closing pages' list, without that one line
     handout = " ".join(pdf_text(render_handout(kit.project, "radiofrequency-ablation", Variant())).split())
@@ -1095,6 +1097,26 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line
 
 
+@pytest.mark.parametrize(("at", "waking"), [
+    ("2026-12-09 21:59", None), ("2026-12-09 22:00", "2026-12-10 06:00"),
+    ("2026-12-10 00:00", "2026-12-10 06:00"), ("2026-12-10 05:59", "2026-12-10 06:00"),
+    ("2026-12-10 06:00", None), ("2026-12-10 13:00", None)])
+def test_a_sign_at_night_is_felt_for_on_getting_up(kit: Kit, at: str, waking: str | None) -> None:
+    """From night_starts (22:00 in the fixture) until night_ends (06:00), the night's end."""
+    got = kit.text.rules.on_waking(datetime.fromisoformat(at))
+    assert got == (waking and datetime.fromisoformat(waking))
+
+
+def test_night_starts_before_night_ends_is_refused(tmp_path: Path) -> None:
+    root = copy_sample(tmp_path / "project")
+    words = root / "content" / "packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    words.write_text(text.replace('night_starts: "22:00"', 'night_starts: "05:00"'), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as failed:
+        load_kit(load_project(root))
+    assert "night_starts must be later in the day than night_ends" in str(failed.value)
+
+
 def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
     """Two procedures whose numbness signs differ, at the same hours: one "After ..." line,
     both signs under it (the letter printed the same bold line twice, once above each)."""
@@ -1102,7 +1124,7 @@ def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
     row = {**BASE, "first_name": "Ida", "last_name": "Quill", "date": "2026-12-09", "time": "12:00",
            "procedures": "epidural-steroid-injection;joint-injections-nerve-blocks"}
     (text,) = (" ".join(t.split()) for t in letter_text(kit, [row], TODAY))
-    when = "After 12:00 AM (midnight), in the night from Wednesday, December 9, to Thursday, December 10:"
+    when = "When you get up on Thursday, December 10:"
     assert text.count(when) == 1, text
     after = text[text.index(when):]
     assert "If your arm or leg is still numb or weak" in after
@@ -1112,8 +1134,14 @@ def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
 def test_a_days_line_is_read_after_the_night_that_ends_its_small_hours(tmp_path: Path) -> None:
     """A blood thinner started again "On Thursday" comes after "in the night from Wednesday to
     Thursday" (a reader counts those hours as Wednesday's), and two procedures with the same
-    sign give one line, a stimulator's in its own words ("your legs")."""
-    kit = load_kit(load_project(copy_sample(tmp_path / "project")))
+    sign give one line, a stimulator's in its own words ("your legs"). (Without night_starts
+    in packet.yaml, a sign to feel for is printed at its time in the night too.)"""
+    root = copy_sample(tmp_path / "project")
+    words = root / "content" / "packet.yaml"
+    text = words.read_text(encoding="utf-8")
+    assert text.count('\n  night_starts: "22:00"\n') == 1
+    words.write_text(text.replace('\n  night_starts: "22:00"\n', "\n"), encoding="utf-8")
+    kit = load_kit(load_project(root))
     thinner = {**BASE, "first_name": "Ida", "last_name": "Quill", "procedures": "radiofrequency-ablation",
                "date": "2026-12-09", "time": "12:30", "blood_thinner": "yes",
                "blood_thinner_name": "Zapixaban (sample)",

@@ -425,6 +425,23 @@ def test_the_text_part_keeps_nested_lists_breaks_and_addresses_once() -> None:
         "write to us (frontdesk@example.org).")
 
 
+def test_the_text_part_writes_a_table_a_row_a_line() -> None:
+    """A table's cells ran together in the text part ("ClinicOpenOrchard WayMon–Fri")."""
+    from lxml import html as lxml_html
+
+    from handout_gen.newsletter.links import to_text
+
+    fragment = lxml_html.fragment_fromstring(
+        "<p>Hours:</p><table><thead><tr><th>Clinic</th><th>Open</th></tr></thead><tbody><tr><td>Orchard Way"
+        "</td><td>Monday to Friday, 8 AM to 5 PM</td></tr><tr><td>Riverside</td><td>Tuesday and Thursday, "
+        "<b>9 AM</b> to 1 PM, and the first Saturday of the month, 9 AM to noon</td></tr><tr><td></td><td>"
+        "</td></tr></tbody></table>", create_parent="div")
+    assert to_text(fragment) == (
+        "Hours:\n\nClinic | Open\nOrchard Way | Monday to Friday, 8 AM to 5 PM\n"
+        "Riverside | Tuesday and Thursday, 9 AM to 1 PM, and the first Saturday\n"
+        "  of the month, 9 AM to noon")
+
+
 def test_a_sections_image_fits_the_column_and_a_missing_one_is_named(sample_project: Path) -> None:
     """A 600 px picture in a section made the email scroll sideways on a phone, and one that
     is not in content/ was linked all the same."""

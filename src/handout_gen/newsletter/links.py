@@ -129,7 +129,7 @@ BREAK = "\u2028"  # a <br> in the text part's lines (a newline in the source is 
 def to_text(root: Any) -> str:
     """Plain text of a fragment with every link written out as ``text (url)`` (an address or
     a phone number once: "frontdesk@example.org", not "... (mailto:...)"), a list nested in
-    an item indented under it, and a line break kept."""
+    an item indented under it, a table's rows a line each, and a line break kept."""
     blocks: list[str] = []
 
     def inline(el: Any) -> str:
@@ -163,9 +163,17 @@ def to_text(root: Any) -> str:
             out += [line for sub in li if sub.tag in ("ul", "ol") for line in items(sub, depth + 1)]
         return out
 
+    def rows(el: Any) -> list[str]:
+        # a row a line, its cells apart ("Orchard Way | Mon–Fri 8 AM–5 PM"), not run together
+        cells = ([" ".join(inline(cell).split()) for cell in tr if cell.tag in ("td", "th")]
+                 for tr in el.iter("tr"))
+        return [wrap(" | ".join(row), "", "  ") for row in cells if any(row)]
+
     for el in root:
         if el.tag in ("ul", "ol"):
             blocks.append("\n".join(items(el)))
+        elif el.tag == "table":
+            blocks.append("\n".join(rows(el)))
         elif el.tag in ("h3", "h4"):
             heading = " ".join(inline(el).split())
             blocks.append(f"{heading}\n{underline(heading, '-')}")  # not capitals: they are spelt out aloud

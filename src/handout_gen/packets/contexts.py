@@ -22,7 +22,7 @@ from handout_gen.packets.kit import Kit
 from handout_gen.packets.patient import PatientRow, PrepFlags
 from handout_gen.packets.prep import build_prep
 from handout_gen.packets.stated_dates import unbroken_days
-from handout_gen.packets.timing import RuleName, Timed, schedule
+from handout_gen.packets.timing import RuleName, Rules, Timed, schedule
 from handout_gen.packets.words import LATE_WORDS, TIMED_WORDS, WITH_RESTART, PacketWords, placeholder_problem
 from handout_gen.render.bidi import isolate, ltr_text
 from handout_gen.render.catalogs import translations
@@ -123,13 +123,14 @@ def _furniture(kit: Kit, words: PacketWords, direction: str) -> dict[str, Any]:
 
 
 def _line(
-    item: Timed, words: PacketWords, night_ends: time, locale: str, rules: set[RuleName],
+    item: Timed, words: PacketWords, timing: Rules, locale: str, rules: set[RuleName],
     said: dict[str, Markup],
 ) -> dict[str, Any]:
     """One timed instruction for the letter: when (a pattern for ``at``; ``eve``, the day
     before it; the words' "one" form when the printed hour asks for it) and what to do, or
     why to call today. ``rules``: every rule of the letter's list; ``said``: the clinician's
     own words a rule's line quotes (the blood thinner's stop and restart), by rule."""
+    night_ends = timing.night_end
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
@@ -137,7 +138,9 @@ def _line(
         restart, instead = WITH_RESTART[text]
         text = instead if restart in rules and getattr(words, instead) else text
     at = item.at
-    if when == "after_time" and at.time() < night_ends and words.after_night:
+    if item.rule == "numbness" and words.on_waking and (waking := timing.on_waking(at)) is not None:
+        when, at = "on_waking", waking  # a sign to feel for: at night, on getting up
+    elif when == "after_time" and at.time() < night_ends and words.after_night:
         # "in the night from Monday to Tuesday": 12:45 AM is not read as noon, nor 12:00 AM on
         # Tuesday as Tuesday night; the night's times all read alike
         when = "after_night"
@@ -199,7 +202,7 @@ def patient_context(
         "blood_thinner": thinner,
         "late": any(item.late for item in timed),  # page 1 says to call today (late_notice)
         # a blood thinner's last-dose day is a line too, unless it has passed (the box says so)
-        "times": [_line(item, words, kit.text.rules.night_end, project.languages.locale(lang), listed, said)
+        "times": [_line(item, words, kit.text.rules, project.languages.locale(lang), listed, said)
                   for item in timed if not (item.rule == "blood_thinner" and item.late)
                   and (item.late or item.note or getattr(words, TIMED_WORDS[item.rule][1]))],  # optional
     }

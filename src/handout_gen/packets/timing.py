@@ -114,6 +114,11 @@ class Rules(Strict):
     # Wednesday to Thursday"): "12:45 AM on Thursday" is read as Thursday lunchtime or night.
     # The default is for packet.yaml files written before it existed.
     night_ends: Clock = "06:00"
+    # A sign to look for (numbness still there) that falls from this time until night_ends
+    # is printed for when the patient gets up ("When you get up on Thursday"): nobody should
+    # set an alarm to feel whether a leg is still numb. None: at its clock time (packet.yaml
+    # files written before it).
+    night_starts: Clock | None = None
     # Days from printing until the patient has the packet (by hand or the portal: 0; by
     # post: a few): an instruction for a day before then is late, as one before the print
     # date is. The default is for packet.yaml files written before it existed.
@@ -133,9 +138,25 @@ class Rules(Strict):
         calls = [call.call_days_before + len(WEEKDAYS) for call in self.calls().values()]
         return max(self.anti_inflammatories.days_without + 1, *calls) + self.delivery_days
 
+    @model_validator(mode="after")
+    def _night_in_order(self) -> Rules:
+        if self.night_starts is not None and self.night_starts <= self.night_ends:  # "HH:MM" sorts as time
+            raise ValueError("night_starts must be later in the day than night_ends")
+        return self
+
     @property
     def night_end(self) -> time:
         return time.fromisoformat(self.night_ends)
+
+    def on_waking(self, at: datetime) -> datetime | None:
+        """When the patient gets up after a night ``at`` falls in (night_starts to
+        night_ends); None when ``at`` is not at night or no night_starts is set."""
+        if self.night_starts is None:
+            return None
+        evening = at.time() >= time.fromisoformat(self.night_starts)
+        if not evening and at.time() >= self.night_end:
+            return None
+        return datetime.combine(at.date() + timedelta(days=evening), self.night_end)
 
     def reaches(self, today: date) -> date:
         """The first day the patient can act on a packet printed ``today``."""

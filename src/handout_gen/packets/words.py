@@ -87,6 +87,9 @@ class PacketWords(Strict):
     # Spanish "la 1:00", not "las 1:00". Optional: a language without them needs none.
     after_time_one: Text | None = None
     after_night_one: Text | None = None
+    # A sign to feel for that falls at night (rules.night_starts to night_ends): "When you
+    # get up on %(day)s:" (none: printed at its clock time).
+    on_waking: Text | None = None
     until_time_one: Text | None = None
     fast_fatty_food: Text
     fast_light_meal: Text
@@ -209,6 +212,7 @@ PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "diabetes_steroid_dated": _HEADING,
     "after_time_one": _WHEN,
     "after_night_one": {"time": "1:45 AM", "eve": "Sunday, November 29", **_DAY},
+    "on_waking": _DAY,
     "until_time_one": _WHEN,
     "dye_allergy_call": _PHONE,
     "diabetes_fasting_call": _PHONE,
@@ -249,6 +253,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "numbness_call": ("sign", "phone"),  # the procedure's own words: which numbness
     "after_time_one": ("time", "day"),
     "after_night_one": ("time", "day"),
+    "on_waking": ("day",),
     "until_time_one": ("time", "day"),
     "dye_allergy_call": ("phone",),
     "diabetes_fasting_call": ("phone",),
