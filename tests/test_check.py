@@ -610,3 +610,13 @@ def test_a_translation_that_marks_the_numbness_sign_without_its_words_is_named(s
     (finding,) = only(check(sample_project), "translation.numbness-sign")
     assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "call_us_if:"))
     assert finding.message.startswith("the English gives numbness_sign and this edition none: Spanish")
+
+
+def test_a_translation_without_the_signs_by_site_is_named(sample_project: Path) -> None:
+    """Without numbness_sign_by_site, a Spanish letter after a low-back injection says "arm
+    or leg" where the English says "leg": check says so, at the edition's numbness_sign."""
+    edit(sample_project, ESI_ES, "  lumbar: sigue con la pierna dormida o débil\n", "")
+    (finding,) = only(check(sample_project), "translation.numbness-sign")
+    assert (finding.file, finding.line) == (ESI_ES, line_of(sample_project, ESI_ES, "numbness_sign:"))
+    assert finding.message == ("the English names a sign for lumbar (numbness_sign_by_site) and this edition "
+                               "none: Spanish packets name its numbness_sign for every site")

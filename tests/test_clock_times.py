@@ -1097,6 +1097,63 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line
 
 
+def test_the_site_names_the_arm_or_the_leg_that_may_stay_numb(kit: Kit) -> None:
+    """A low-back injection numbs a leg, a neck one an arm: the row's site chooses the sign
+    (numbness_sign_by_site, by the region before the site's "-"), in the letter's language;
+    a row that names no site keeps "arm or leg"."""
+    sites = ["lumbar-transforaminal", "cervical-interlaminar", ""]
+    rows = [{**BASE, "patient_id": f"MH-{n}", "first_name": f"Ida{n}", "last_name": "Quill",
+             "procedures": f"epidural-steroid-injection{':' if site else ''}{site}"}
+            for n, site in enumerate(sites)]
+    rows.append({**rows[0], "patient_id": "MH-3", "first_name": "Inés", "language": "es",
+                 "procedures": "radiofrequency-ablation:lumbar"})
+    lumbar, cervical, unnamed, spanish = (" ".join(t.split()) for t in letter_text(kit, rows, TODAY))
+    call = ", call us: 555-0100, or 555-0199 after hours."
+    assert f"After 9:30 PM on Wednesday, December 9: If your leg is still numb or weak{call}" in lumbar
+    assert f"If your arm is still numb or weak{call}" in cervical and "your leg" not in cervical
+    assert f"If your arm or leg is still numb or weak{call}" in unnamed
+    assert "Si sigue con la pierna dormida o débil, llámenos" in spanish
+
+
+def test_a_sign_by_a_site_the_procedure_does_not_have_is_refused(tmp_path: Path) -> None:
+    """At the line of numbness_sign_by_site, in the English and in a translation (whose
+    sites are the English edition's); the procedure is kept out, as for any mistake in it."""
+    root = copy_sample(tmp_path / "project")
+    folder = root / "content" / "procedures"
+    lines = {}
+    for name, old, new in (("epidural-steroid-injection.es.md", "  lumbar: sigue", "  thoracic: sigue"),
+                           ("radiofrequency-ablation.md", "  lumbar: your", "  sacral: your")):
+        text = (folder / name).read_text(encoding="utf-8")
+        (folder / name).write_text(text.replace(old, new), encoding="utf-8")
+        lines[name] = text[: text.index("numbness_sign_by_site:")].count("\n") + 1
+    project = load_project(root)
+    said = {slug: [(p.source, p.line, p.field, p.message) for p in problems]
+            for slug, problems in project.broken.items()}
+    assert said == {
+        "epidural-steroid-injection": [(
+            "content/procedures/epidural-steroid-injection.es.md", lines["epidural-steroid-injection.es.md"],
+            "numbness_sign_by_site", "names thoracic: not a site of the English edition's "
+            "prep.bleeding_risk (cervical-interlaminar, cervical-transforaminal, lumbar-interlaminar, "
+            "lumbar-transforaminal) nor the region before a site's '-'")],
+        "radiofrequency-ablation": [(
+            "content/procedures/radiofrequency-ablation.md", lines["radiofrequency-ablation.md"],
+            "numbness_sign_by_site", "names sacral: not a site of prep.bleeding_risk (cervical, lumbar) nor "
+            "the region before a site's '-'")],
+    }
+
+
+def test_signs_by_site_without_the_sign_for_no_site_are_refused(tmp_path: Path) -> None:
+    root = copy_sample(tmp_path / "project")
+    path = root / "content" / "procedures" / "epidural-steroid-injection.md"
+    text = path.read_text(encoding="utf-8")
+    sign = "numbness_sign: your arm or leg is still numb or weak\n"
+    path.write_text(text.replace(sign, ""), encoding="utf-8")
+    (problem,) = load_project(root).broken["epidural-steroid-injection"]
+    assert (problem.line, problem.message) == (
+        text[: text.index("numbness_sign_by_site:")].count("\n"),  # a line up: numbness_sign's is gone
+        "needs numbness_sign too: the sign for a row that names no site")
+
+
 @pytest.mark.parametrize(("at", "waking"), [
     ("2026-12-09 21:59", None), ("2026-12-09 22:00", "2026-12-10 06:00"),
     ("2026-12-10 00:00", "2026-12-10 06:00"), ("2026-12-10 05:59", "2026-12-10 06:00"),
@@ -1114,7 +1171,9 @@ def test_night_starts_before_night_ends_is_refused(tmp_path: Path) -> None:
     words.write_text(text.replace('night_starts: "22:00"', 'night_starts: "05:00"'), encoding="utf-8")
     with pytest.raises(ValidationFailed) as failed:
         load_kit(load_project(root))
-    assert "night_starts must be later in the day than night_ends" in str(failed.value)
+    line = text[: text.index('night_starts: "22:00"')].count("\n") + 1
+    said = f"content/packet.yaml:{line}: rules.night_starts: must be later in the day than night_ends (06:00)"
+    assert said in str(failed.value)
 
 
 def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:

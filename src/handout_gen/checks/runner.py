@@ -188,6 +188,13 @@ def translation_findings(
                 f"the English gives numbness_sign and this edition none: {name} packets print no time "
                 "to call if still numb or weak (their closing pages keep the line)",
                 "add numbness_sign: in this language, the sign its {packet:numbness} item names"))
+        elif meta.numbness_sign and (missing := sorted(
+                original.meta.numbness_sign_by_site.keys() - meta.numbness_sign_by_site.keys())):
+            findings.append(Finding(
+                tsource, _front_line(edition, "numbness_sign") or 1, "translation.numbness-sign", "warning",
+                f"the English names a sign for {', '.join(missing)} (numbness_sign_by_site) and this edition "
+                f"none: {name} packets name its numbness_sign for every site",
+                "add numbness_sign_by_site: in this language, for the same sites"))
         image: Any = getattr(original.meta, "image", None)
         if image is not None and not (meta.image_alt and meta.image_caption):
             findings.append(Finding(

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from handout_gen.content.languages import unknown_language
 from handout_gen.content.markdown import render_markdown, split_sections
 from handout_gen.content.packet_marks import for_packet, packet_marks, unknown_topic
-from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta
+from handout_gen.content.schema import EditionMeta, ProcedureMeta, TranslationMeta, site_keys
 from handout_gen.content.values import substitute
 from handout_gen.content.yamlfile import parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, relpath
@@ -245,6 +245,9 @@ def load_procedures(
         if meta is not None and not found and meta.slug != path.stem:
             message = f"slug '{meta.slug}' must match the file name '{path.stem}'"
             found = [Problem(relpath(path, root), message, 2, "slug")]
+        if meta is not None and not found:
+            source = relpath(path, root)
+            found = _sign_site_problems(meta, meta.prep.sites, read.text, source, "prep.bleeding_risk")
         if meta is None or found:
             loaded.broken.setdefault(path.stem, []).extend(found)
             continue
@@ -270,6 +273,24 @@ def load_procedures(
         procedure.editions.clear()
         procedure.editions.update(ordered)
     return loaded
+
+
+def _sign_site_problems(meta: EditionMeta, sites: tuple[str, ...], text: str, source: str,
+                        whose: str) -> list[Problem]:
+    """numbness_sign_by_site naming a site (or region) the procedure does not have, or, in
+    the English, given without numbness_sign (the sign for a row that names no site; a
+    translation without it prints no time, and check says so), at its own line."""
+    unknown = sorted(set(meta.numbness_sign_by_site) - site_keys(sites))
+    if unknown:
+        message = (f"names {', '.join(unknown)}: not a site of {whose} ({', '.join(sites) or 'none'}) "
+                   "nor the region before a site's '-'")
+    elif meta.numbness_sign_by_site and meta.numbness_sign is None and isinstance(meta, ProcedureMeta):
+        message = "needs numbness_sign too: the sign for a row that names no site"
+    else:
+        return []
+    lines = enumerate(text.splitlines(), 1)
+    line = next((n for n, said in lines if said.startswith("numbness_sign_by_site:")), 1)
+    return [Problem(source, message, line, "numbness_sign_by_site")]
 
 
 def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
@@ -300,6 +321,10 @@ def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
         line = next((n for n, text in lines if text.startswith("dated_aftercare:")), 1)
         message = f"gives the days {days} where the English gives {english}: the same steps, in its order"
         return [Problem(source, message, line, "dated_aftercare")]
+    sites = loaded.procedures[slug].meta.prep.sites
+    whose = "the English edition's prep.bleeding_risk"
+    if found := _sign_site_problems(tmeta, sites, read.text, source, whose):
+        return found
     digest = hashlib.sha256(sources[slug] + b"\0" + read.raw).hexdigest()
     edition = Edition(lang, tmeta, tuple(read.sections), path, digest, read.text)
     loaded.procedures[slug].editions[lang] = edition

@@ -327,6 +327,11 @@ class Prep(Strict):
         return max(levels.values(), key=RISK_ORDER.index)
 
 
+def site_keys(sites: tuple[str, ...]) -> set[str]:
+    """What numbness_sign_by_site may name: each site, and each region before a site's "-"."""
+    return {*sites, *(site.partition("-")[0] for site in sites)}
+
+
 class DatedAftercare(Strict):
     """An aftercare step that lasts a number of days ("no tub for 2 days"): a packet's letter
     prints the last day it lasts ("Through Thursday, December 3:") so no one counts."""
@@ -365,6 +370,15 @@ class EditionMeta(Signoff):
     # at a time ("If <your legs are still numb or weak>, call us"); none: the letter prints no
     # time and the packet keeps the item.
     numbness_sign: Text | None = None
+    # The same sign where the site a roster row names changes it (a lumbar injection numbs a
+    # leg, a neck one an arm), by a site of prep or the region before its "-" ("lumbar": both
+    # lumbar-interlaminar and lumbar-transforaminal); any other site, or none, numbness_sign.
+    numbness_sign_by_site: dict[str, Text] = Field(default_factory=dict)
+
+    def numbness_sign_at(self, site: str) -> str | None:
+        """The sign to name for a treatment at ``site`` ("" when the row names none)."""
+        by_site = self.numbness_sign_by_site
+        return by_site.get(site) or by_site.get(site.partition("-")[0]) or self.numbness_sign
 
     @property
     def key_points(self) -> list[str]:

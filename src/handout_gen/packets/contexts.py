@@ -175,7 +175,7 @@ def patient_context(
     visit = replace(row.visit(location.arrive_minutes_early, preps, practice.thresholds.after_sedation_hours,
                               practice.thresholds.blood_sugar_check_days or 0),
                     aftercare=_dated_aftercare(kit, row.procedures, lang),
-                    numbness=kit.numbness_signs(row.procedures, row.language))
+                    numbness=kit.numbness_signs(row.procedures, row.language, row.sites))
     timed = schedule(visit, kit.text.rules, today, practice.no_call_days)
     listed = {item.rule for item in timed}
     thinner = _blood_thinner(kit, row, lang, timed) if row.blood_thinner else None

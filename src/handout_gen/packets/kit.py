@@ -125,24 +125,27 @@ class Kit:
             dated.add("blood_sugar")
         return dated
 
-    def numbness_signs(self, slugs: tuple[str, ...], lang: str) -> tuple[tuple[int, str], ...]:
+    def numbness_signs(
+        self, slugs: tuple[str, ...], lang: str, sites: tuple[str, ...] = ()
+    ) -> tuple[tuple[int, str], ...]:
         """(hours after the appointment, sign) of each sign the letter of a packet in ``lang``
         names a time for: the procedures whose list of signs to call about (their edition in
         ``lang``) marks one "{packet:numbness}", each sign in the letter's language (the
-        edition's ``numbness_sign``), the hours practice.yaml's numbness_hours. None at all
-        when the letter's language lacks the words or an edition the sign: the packet then
-        keeps each procedure's own line."""
+        edition's ``numbness_sign``, or its sign for the row's site in ``sites``), the hours
+        practice.yaml's numbness_hours. None at all when the letter's language lacks the
+        words or an edition the sign: the packet then keeps each procedure's own line."""
         letter = self.packet_lang(lang)
         if self.words(letter).numbness_call is None:
             return ()
         signs: list[str] = []
-        for slug in slugs:
+        for slug, site in zip(slugs, sites or ("",) * len(slugs), strict=True):
             procedure = self.project.procedures[slug]
             if "numbness" in procedure.edition(lang).meta.call_topics:
                 edition = procedure.editions.get(letter)
-                if edition is None or edition.meta.numbness_sign is None:
+                sign = edition.meta.numbness_sign_at(site) if edition is not None else None
+                if sign is None:
                     return ()
-                signs.append(edition.meta.numbness_sign)
+                signs.append(sign)
         hours = self.project.practice.thresholds.numbness_hours
         return tuple((hours, sign) for sign in dict.fromkeys(signs))
 

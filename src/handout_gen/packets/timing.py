@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from handout_gen.content.schema import WEEKDAYS, Clock, Prep, Strict, Weekday
 from handout_gen.core.errors import agree, plural
@@ -138,11 +138,14 @@ class Rules(Strict):
         calls = [call.call_days_before + len(WEEKDAYS) for call in self.calls().values()]
         return max(self.anti_inflammatories.days_without + 1, *calls) + self.delivery_days
 
-    @model_validator(mode="after")
-    def _night_in_order(self) -> Rules:
-        if self.night_starts is not None and self.night_starts <= self.night_ends:  # "HH:MM" sorts as time
-            raise ValueError("night_starts must be later in the day than night_ends")
-        return self
+    @field_validator("night_starts")
+    @classmethod
+    def _after_night_ends(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # reported at night_starts' own line; night_ends, above it, is validated first
+        ends = info.data.get("night_ends")
+        if value is not None and ends is not None and value <= ends:  # "HH:MM" sorts as time does
+            raise ValueError(f"must be later in the day than night_ends ({ends})")
+        return value
 
     @property
     def night_end(self) -> time:
