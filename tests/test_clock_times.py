@@ -1176,6 +1176,21 @@ def test_night_starts_before_night_ends_is_refused(tmp_path: Path) -> None:
     assert said in str(failed.value)
 
 
+def test_a_day_in_the_next_year_says_its_year(kit: Kit) -> None:
+    """After a visit at the end of December, "Through Sunday, January 3" could be read as a
+    year away or as gone: a day in another year than the visit's says the year; the visit's
+    own days do not. Its date stays on one line, the year included."""
+    row = {**BASE, "first_name": "Ida", "last_name": "Quill", "date": "2026-12-31", "time": "09:30",
+           "diabetes": "yes"}  # a steroid: blood sugar checked more often for 3 days
+    (text,) = letter_text(kit, [row], TODAY)
+    assert "Through Sunday, January 3, 2027: Check your blood sugar" in " ".join(text.split())
+    assert "After 9:30 PM on Thursday, December 31: If your arm" in " ".join(text.split())
+    from handout_gen.render.jinja import weekday_date
+
+    assert weekday_date(date(2027, 1, 3), "en", 2026) == "Sunday, January\u00a03,\u00a02027"  # one line
+    assert weekday_date(date(2027, 1, 3), "es", 2026) == "domingo, 3\u00a0de\u00a0enero\u00a0de\u00a02027"
+
+
 def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
     """Two procedures whose numbness signs differ, at the same hours: one "After ..." line,
     both signs under it (the letter printed the same bold line twice, once above each)."""

@@ -140,6 +140,11 @@ def test_mixed_list_gets_each_reader_their_edition(
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith("sent 0, already sent earlier 4, failed 0\n")
     assert len(handler.received) == 4  # one message per reader, none again on resume
+    # the editions line of a send counts what was sent, not a message the server refused
+    handler.refuse["carla@example.org"] = "550 5.1.1 no such user"
+    fresh = send_cli(sample_project, "--recipients", str(csv_path), *local_smtp(port), "--rate", "0",
+                     "--log", str(tmp_path / "second-send.jsonl"))  # a new log: everyone again
+    assert fresh.stdout.splitlines()[:2] == ["sent 3, failed 1", "editions: es 1, en 2"]
 
 
 def test_bad_language_cell_is_refused_by_row_and_column(

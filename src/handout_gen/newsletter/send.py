@@ -95,6 +95,7 @@ class SendReport:
     prepared: int = 0
     log_path: Path | None = None
     by_language: dict[str, int] = field(default_factory=dict)  # edition -> messages prepared
+    sent_by_language: dict[str, int] = field(default_factory=dict)  # edition -> messages sent
     fallback: dict[str, int] = field(default_factory=dict)  # "Spanish (es)" -> readers given English
     chose_language: int = 0  # readers given the language they chose, not the list's
 
@@ -107,8 +108,10 @@ class SendReport:
             + (f"already sent earlier {self.skipped}, " if self.skipped else "")
             + f"failed {len(self.failed)}"
         ]
-        if set(self.by_language) - {ORIGINAL} or self.fallback:
-            lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in self.by_language.items()))
+        if set(self.by_language) - {ORIGINAL} or self.fallback:  # a real send counts what was sent
+            sent = {k: self.sent_by_language.get(k, 0) for k in self.by_language}
+            counts = self.by_language if dry_run else sent
+            lines.append("editions: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
         got = "would get" if dry_run else "got"
         for language, count in self.fallback.items():
             readers = plural(count, "reader")
@@ -469,6 +472,7 @@ def _send_one(
             entry.update(event="failed", code=refused.code, status=refused.status)
         else:
             report.sent += 1
+            report.sent_by_language[lang] = report.sent_by_language.get(lang, 0) + 1
             entry.update(event="sent", message_id=message_id)
             log.sent[unsub] = recipient.row
         try:

@@ -70,27 +70,32 @@ def short_date(context: jinja2.runtime.Context, value: date) -> str:
 
 
 @cache
-def _weekday_pattern(locale: str) -> str:
-    """The locale's "weekday, month day" pattern, with the names written out in full.
+def _weekday_pattern(locale: str, skeleton: str = "MMMEd") -> str:
+    """The locale's "weekday, month day" pattern (with the year: ``yMMMEd``), with the names
+    written out in full.
 
     CLDR has the pattern only with abbreviated names ("E, MMM d"; skeleton MMMEd) and
     expects the caller to widen its fields; Babel does not, so it is done here, outside the
     pattern's quoted literals ("E, d 'de' MMM" → "EEEE, d 'de' MMMM").
     """
-    pattern = str(Locale.parse(locale).datetime_skeletons["MMMEd"])
+    pattern = str(Locale.parse(locale).datetime_skeletons[skeleton])
     parts = pattern.split("'")
     for index in range(0, len(parts), 2):
         parts[index] = re.sub("M{3,}", "MMMM", re.sub("E+", "EEEE", parts[index]))
     return "'".join(parts)
 
 
-def weekday_date(value: date, lang: str) -> str:  # lang: a language code or a Babel locale
+def weekday_date(value: date, lang: str, year: int | None = None) -> str:  # lang: a code or a Babel locale
     """"Monday, December 7" / "lunes, 7 de diciembre": a day a patient must act on. Without
-    the year: such a day is at most weeks from the appointment letter that prints it. The
-    date never breaks over two lines ("December" / "7"); only after the weekday's comma."""
+    the year, such a day being at most weeks from the appointment letter that prints it,
+    unless it falls in another year than ``year`` (the appointment's): "Thursday, January
+    14, 2027" after a December visit. The date never breaks over two lines ("December" /
+    "7"); only after the weekday's comma."""
     locale = languages.locale(lang)
-    text = dated(format_date(value, _weekday_pattern(locale), locale=locale))
-    return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
+    skeleton = "MMMEd" if year is None or value.year == year else "yMMMEd"
+    text = dated(format_date(value, _weekday_pattern(locale, skeleton), locale=locale))
+    head, comma, rest = text.partition(", ")  # "January 14, 2027" holds together too
+    return head.replace(" ", "\u00a0") + comma + rest.replace(" ", "\u00a0")
 
 
 def clock_time(
@@ -157,9 +162,10 @@ def opening_hours(
 
 
 @jinja2.pass_context
-def day(context: jinja2.runtime.Context, value: date) -> str:
-    """The ``weekday_date`` filter: weekday, month and day in the page's language."""
-    return weekday_date(value, _locale(context))
+def day(context: jinja2.runtime.Context, value: date, year: int | None = None) -> str:
+    """The ``weekday_date`` filter: weekday, month and day in the page's language (and the
+    year, when it is not ``year``)."""
+    return weekday_date(value, _locale(context), year)
 
 
 @jinja2.pass_context
