@@ -691,14 +691,15 @@ def test_a_running_element_in_a_fixed_box_keeps_its_place_in_the_footer(
 
 
 def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path) -> None:
-    """Ten key points: the last two go on to page 2 together, in a box of their own under
-    "Key points (continued)". Page 1's box ends under its last point, not shaded and empty
+    """Twelve key points, too many for page 1 even above the summary (render/keypoints.py):
+    the last three go on to page 2 together, in a box of their own under "Key points
+    (continued)". Page 1's box ends under its last point, not shaded and empty
     down to the page's end (a box cut by a page break reaches it), which read as a box with
     nothing more to say. Read off the drawn page: the box is its filled rectangle."""
     import pdfplumber
 
     root = copy_sample(tmp_path / "project")
-    prp_list(root, "key_points", key_points(10))
+    prp_list(root, "key_points", key_points(12))
     data = render_handout(load_project(root), "prp-injection", Variant())
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         first, second = pdf.pages[:2]
@@ -709,8 +710,8 @@ def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path)
         box = max(filled, key=lambda r: r["height"])
         assert box["bottom"] - bottom < 24  # the box's padding and border under the last line (8 + 2 pt)
         text = " ".join(second.extract_text().split())
-        assert text.index("Key points (continued)") < text.index("Key point number 9,")
-    assert "Key point number 8," in " ".join(page_lines(data)[0])
+        assert text.index("Key points (continued)") < text.index("Key point number 10,")
+    assert "Key point number 9," in " ".join(page_lines(data)[0])
 
 
 def test_a_boxs_list_goes_on_in_a_copy_of_its_box() -> None:

@@ -97,3 +97,30 @@ def test_missing_translation_falls_back_to_english_with_a_warning(sample_project
     result = runner.invoke(cli, ["--project", str(sample_project), "check", "--no-pdf"])
     assert ("content/procedures/prp-injection.md:1: warning [translation.missing] no Spanish edition "
             "(prp-injection.es.md): the Spanish handout falls back to English") in result.output
+
+
+def test_key_points_that_would_go_on_to_page_2_come_before_the_summary(sample_project: Path) -> None:
+    """A long summary pushed the last key points onto page 2 of a large-print handout, under
+    "Key points (continued)": the summary then follows the box, which stays whole on page 1.
+    Where the box fits under the summary (standard print), the summary stays first."""
+    from handout_gen.content.project import load_project
+    from handout_gen.handouts import Variant, render_handout
+
+    from .pdfutil import pdf_pages as page_texts
+
+    path = sample_project / "content" / "procedures" / "prp-injection.md"
+    text = path.read_text(encoding="utf-8")
+    summary = "A PRP shot uses a small amount of your own blood to help an injured or worn area heal."
+    long = " ".join(f"Sentence {n} of a long summary that runs on over many lines." for n in range(5))
+    points = [f"Key point number {n}, long enough to take two lines of large print." for n in range(3)]
+    text = text.replace(summary, f"{summary} {long}", 1)
+    text = text.replace("key_points:\n", "key_points:\n" + "".join(f"  - {p}\n" for p in points), 1)
+    path.write_text(text, encoding="utf-8")
+    project = load_project(sample_project)
+    large = page_texts(render_handout(project, "prp-injection", Variant(large_print=True)))
+    last = "The area may hurt more for a few days before it starts to feel better."  # the box's own last
+    assert all(point in large[0] for point in [*points, last]), large[0]
+    assert "Key points (continued)" not in " ".join(large)
+    assert large[0].index("Key points") < large[0].index(summary)
+    standard = page_texts(render_handout(project, "prp-injection", Variant()))
+    assert standard[0].index(summary) < standard[0].index("Key points")

@@ -21,6 +21,7 @@ from handout_gen.core.errors import RenderError
 from handout_gen.render.bidi import isolate_numbers, keep_numbers_with_words, keep_phone_numbers_with_words
 from handout_gen.render.continued import with_continued_headings
 from handout_gen.render.fetcher import make_weasyprint_fetcher
+from handout_gen.render.keypoints import key_points_go_on, summary_after_key_points
 from handout_gen.render.margins import add_margin_boxes, install_margin_hold, without_margins
 from handout_gen.render.pagefill import ONE_OFF, balanced
 from handout_gen.render.subsets import shrink_pdf_bytes
@@ -349,13 +350,18 @@ class PdfRenderer:
 
     def paged(self, html: str, base_dir: Path) -> Any:
         """:meth:`document` of a flowing, tagged document (a handout, a packet part), paged for
-        a reader: no nearly empty last page (:mod:`handout_gen.render.pagefill`), and a list
-        that goes on over a page break does so under its heading (:mod:`.continued`). Only
+        a reader: no nearly empty last page (:mod:`handout_gen.render.pagefill`), a list
+        that goes on over a page break does so under its heading (:mod:`.continued`), the key
+        points whole on page 1 where moving the summary after them does it (:mod:`.keypoints`). Only
         the layout kept gets its header and footer (:mod:`.margins`)."""
         def lay_out(text: str) -> Any:
             return balanced(text, lambda one: without_margins(one, lambda: self.document(one, base_dir)))
 
         document = with_continued_headings(html, lay_out)
+        if key_points_go_on(document) and (first := summary_after_key_points(html)) is not None:
+            moved = with_continued_headings(first, lay_out)  # the key points whole on page 1
+            if not key_points_go_on(moved) and len(moved.pages) <= len(document.pages):
+                document = moved
         with _laying_out():
             add_margin_boxes(document)
         return document
