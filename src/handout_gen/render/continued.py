@@ -33,6 +33,7 @@ AT = "data-continued-at"  # "list.item", stamped on each item of a marked list b
 _MARKED_LIST = re.compile(r'<ul\b[^>]*\bdata-continued="([^"]+)"[^>]*>')
 _LIST_TAG = re.compile(r"<(/?)(ul|ol|li)\b[^>]*>")
 _ID = re.compile(r'\s+id="[^"]*"')
+_STAMP = re.compile(rf' {AT}="[^"]*"')
 _CLASS = re.compile(r'\bclass="([^"]*)"')
 ROUNDS = 3  # layouts a list may take: each split can move its rest; it spans two or three pages
 
@@ -62,14 +63,14 @@ def mark_lists(html: str, heading: str) -> Markup:
     return Markup(html)  # noqa: S704 - safe HTML in, an escaped attribute added
 
 
-def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
-    """``lay_out(html)`` (a WeasyPrint document), with every marked list that goes on over a
-    page break going on under its heading, as long as that adds no page (the key points box,
-    a section's lists, the call list)."""
+def with_continued_headings(html: str, lay_out: Callable[[str], Any], document: Any = None) -> Any:
+    """``lay_out(html)`` (a WeasyPrint document; ``document`` when the caller has it already),
+    with every marked list that goes on over a page break going on under its heading, as
+    long as that adds no page (the key points box, a section's lists, the call list)."""
     if ATTR not in html:
-        return lay_out(html)
-    html, lists = _stamped(html)
-    document = lay_out(html)
+        return document or lay_out(html)
+    html, lists = _stamped(_STAMP.sub("", html))  # the same stamps as stamped(html)'s
+    document = document or lay_out(html)
     refused: set[str] = set()  # lists a heading would have cost a page: they go on as they did
     for _ in range(ROUNDS * len(lists)):
         at = _continuing(document, refused)
@@ -83,6 +84,12 @@ def with_continued_headings(html: str, lay_out: Callable[[str], Any]) -> Any:
             continue
         html, document = split, moved
     return document
+
+
+def stamped(html: str) -> str:
+    """``html`` as :func:`with_continued_headings` lays it out (its lists' items stamped):
+    a layout of it may be handed to that function as its first."""
+    return _stamped(html)[0] if ATTR in html else html
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from handout_gen.core.errors import RenderError
 from handout_gen.render.bidi import isolate_numbers, keep_numbers_with_words, keep_phone_numbers_with_words
-from handout_gen.render.continued import with_continued_headings
+from handout_gen.render.continued import stamped, with_continued_headings
 from handout_gen.render.fetcher import make_weasyprint_fetcher
 from handout_gen.render.keypoints import key_points_go_on, summary_after_key_points
 from handout_gen.render.margins import add_margin_boxes, install_margin_hold, without_margins
@@ -357,11 +357,13 @@ class PdfRenderer:
         def lay_out(text: str) -> Any:
             return balanced(text, lambda one: without_margins(one, lambda: self.document(one, base_dir)))
 
-        document = with_continued_headings(html, lay_out)
-        if key_points_go_on(document) and (first := summary_after_key_points(html)) is not None:
-            moved = with_continued_headings(first, lay_out)  # the key points whole on page 1
+        html = stamped(html)
+        document = lay_out(html)
+        if key_points_go_on(document) and (swapped := summary_after_key_points(html)) is not None:
+            moved = lay_out(swapped)  # the key points whole on page 1, the summary after them
             if not key_points_go_on(moved) and len(moved.pages) <= len(document.pages):
-                document = moved
+                html, document = swapped, moved
+        document = with_continued_headings(html, lay_out, document)
         with _laying_out():
             add_margin_boxes(document)
         return document
