@@ -1,3 +1,3 @@
 """handout-gen: one content source → patient handouts, newsletters and packets."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
