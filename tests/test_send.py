@@ -28,7 +28,7 @@ from handout_gen.cli import cli
 from handout_gen.content.project import load_project
 from handout_gen.core.errors import RosterError, SendError
 from handout_gen.newsletter.recipients import load_recipients
-from handout_gen.newsletter.send import SmtpSettings, send_issue
+from handout_gen.newsletter.send import ListReaders, SmtpSettings, send_issue
 from tests.conftest import SRC_DIR
 
 from .mailutil import assert_headers_once
@@ -653,6 +653,7 @@ def test_a_chosen_language_the_issue_lacks_gives_the_lists_language_uncounted(
     assert chose is not None
     LanguageChoices.beside(suppressions).choose(chose, "es")
     people = load_recipients(write_csv(tmp_path / "l.csv", "email\nana@example.org\n"))
-    report = send_issue(load_project(sample_project), ISSUE, people, None, dry_run=True, tokens=tokens,
-                        suppressions=suppressions)
+    project = load_project(sample_project)
+    report = send_issue(project, ISSUE, people, None, dry_run=True, tokens=tokens,
+                        readers=ListReaders.load(project, tokens, suppressions))
     assert report.by_language == {"en": 1} and report.chose_language == 0 and not report.fallback

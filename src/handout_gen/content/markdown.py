@@ -160,13 +160,16 @@ def missing_image_problems(text: str, source: str, first_line: int, content_dir:
     """A located problem for each picture ``text`` names by a path (``![alt](path)`` or
     ``<img src="path">``) that is not a file inside ``content_dir``: it would link nothing.
     Addresses with a scheme are :func:`removed_problems`' to name."""
-    problems = []
-    for tag, url in _URL_RE.findall(_raw_html(text)):
-        src = html.unescape(url)
-        if tag.lower() != "img" or ":" in src:
-            continue
-        if not (inside(content_dir / src, content_dir) and (content_dir / src).is_file()):
-            problems.append(Problem(source, f"image '{src}' not found inside content/",
-                                    first_line + _offset(text, src), rule="references.image-missing"))
-    return problems
+    found = (html.unescape(url) for tag, url in _URL_RE.findall(_raw_html(text)) if tag.lower() == "img")
+    return [problem for src in found if ":" not in src
+            if (problem := missing_image(src, content_dir, source, first_line + _offset(text, src)))]
+
+
+def missing_image(src: str, content_dir: Path, source: str, line: int | None,
+                  field: str | None = None) -> Problem | None:
+    """The problem of a picture path that is not a file inside ``content_dir`` (None: it is)."""
+    if inside(content_dir / src, content_dir) and (content_dir / src).is_file():
+        return None
+    return Problem(source, f"image '{src}' not found inside content/", line, field,
+                   rule="references.image-missing")
 

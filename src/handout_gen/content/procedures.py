@@ -288,9 +288,12 @@ def _sign_site_problems(meta: EditionMeta, sites: tuple[str, ...], text: str, so
         message = "needs numbness_sign too: the sign for a row that names no site"
     else:
         return []
-    lines = enumerate(text.splitlines(), 1)
-    line = next((n for n, said in lines if said.startswith("numbness_sign_by_site:")), 1)
-    return [Problem(source, message, line, "numbness_sign_by_site")]
+    return [Problem(source, message, _key_line(text, "numbness_sign_by_site"), "numbness_sign_by_site")]
+
+
+def _key_line(text: str, key: str) -> int:
+    """The line of a file's text where its front matter's top-level ``key`` is written."""
+    return next((n for n, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
 
 
 def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
@@ -317,10 +320,8 @@ def _load_translation(  # noqa: PLR0913 - the loader's state, passed down once
     days = [step.days for step in tmeta.dated_aftercare]
     english = [step.days for step in loaded.procedures[slug].meta.dated_aftercare]
     if days and days != english:  # a reader would stop a day early, or late, that the English does not
-        lines = enumerate(read.text.splitlines(), 1)
-        line = next((n for n, text in lines if text.startswith("dated_aftercare:")), 1)
         message = f"gives the days {days} where the English gives {english}: the same steps, in its order"
-        return [Problem(source, message, line, "dated_aftercare")]
+        return [Problem(source, message, _key_line(read.text, "dated_aftercare"), "dated_aftercare")]
     sites = loaded.procedures[slug].meta.prep.sites
     whose = "the English edition's prep.bleeding_risk"
     if found := _sign_site_problems(tmeta, sites, read.text, source, whose):

@@ -16,12 +16,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from handout_gen.content.markdown import missing_image_problems, removed_problems, split_sections
+from handout_gen.content.markdown import (
+    missing_image,
+    missing_image_problems,
+    removed_problems,
+    split_sections,
+)
 from handout_gen.content.project import Project
 from handout_gen.content.schema import Line, Slug, Strict, Text
 from handout_gen.content.yamlfile import KeyLines, parse_yaml, split_front_matter, validate
 from handout_gen.core.errors import InputRefused, Problem, UnknownItemError, ValidationFailed, relpath
-from handout_gen.core.files import inside, read_input
+from handout_gen.core.files import read_input
 from handout_gen.core.languages import ORIGINAL
 from handout_gen.newsletter.phi import patient_keys
 
@@ -123,7 +128,6 @@ def parse_body(
 def _check_image(
     project: Project, image: NewsletterImage, source: str, line: int | None, where: str
 ) -> list[Problem]:
-    path = project.content_dir / image.src
     if not image.src.lower().endswith(IMAGE_SUFFIXES):
         return [
             Problem(
@@ -133,10 +137,8 @@ def _check_image(
                 where,
             )
         ]
-    if not (inside(path, project.content_dir) and path.is_file()):
-        message = f"image '{image.src}' not found inside content/"
-        return [Problem(source, message, line, where, rule="references.image-missing")]
-    return []
+    missing = missing_image(image.src, project.content_dir, source, line, where)
+    return [missing] if missing else []
 
 
 def _block_problems(

@@ -363,7 +363,6 @@ def send_issue(
     rendered: RenderedEditions | None = None,
     retry_refused: bool = False,
     tokens: UnsubscribeTokens | None = None,
-    suppressions: SuppressionList | None = None,
     readers: ListReaders | None = None,
 ) -> SendReport:
     """Send one issue to ``recipients``; resumable through the send log (not for ``test`` sends).
@@ -374,8 +373,8 @@ def send_issue(
     a resumed send does not try them again unless ``retry_refused``.
 
     ``tokens`` default to the practice secret from the environment (:func:`load_secret`); a
-    list send skips the readers on ``suppressions`` (default: the project's suppression list),
-    or on ``readers`` when the caller has read them already.
+    list send skips the readers who unsubscribed and gives each the language they chose
+    (``readers``; default: read from the project's suppression list, :meth:`ListReaders.load`).
     A test send goes to the addresses typed, whatever the list says. Each reader gets the
     edition in their ``lang``, or the English one when the issue has none in it (the summary
     says so once per language, with a count, never with a row or address).
@@ -388,7 +387,7 @@ def send_issue(
     }
     report = SendReport()
     if readers is None:  # the caller may have read them already (for the draft check)
-        readers = ListReaders.none() if test else ListReaders.load(project, tokens, suppressions)
+        readers = ListReaders.none() if test else ListReaders.load(project, tokens)
     suppressed = readers.suppressed
     if not test:
         report.suppression_foreign, report.suppression_path = readers.foreign, readers.path

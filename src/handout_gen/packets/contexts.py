@@ -130,7 +130,6 @@ def _line(
     before it; the words' "one" form when the printed hour asks for it) and what to do, or
     why to call today. ``rules``: every rule of the letter's list; ``said``: the clinician's
     own words a rule's line quotes (the blood thinner's stop and restart), by rule."""
-    night_ends = timing.night_end
     if item.late:
         return {"late": True, "when": "", "text": getattr(words, LATE_WORDS[item.rule]), "at": item.at}
     when, text = TIMED_WORDS[item.rule]
@@ -140,7 +139,7 @@ def _line(
     at = item.at
     if item.rule == "numbness" and words.on_waking and (waking := timing.on_waking(at)) is not None:
         when, at = "on_waking", waking  # a sign to feel for: at night, on getting up
-    elif when == "after_time" and at.time() < night_ends and words.after_night:
+    elif when == "after_time" and at.time() < timing.night_end and words.after_night:
         # "in the night from Monday to Tuesday": 12:45 AM is not read as noon, nor 12:00 AM on
         # Tuesday as Tuesday night; the night's times all read alike
         when = "after_night"

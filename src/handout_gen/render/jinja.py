@@ -276,7 +276,7 @@ _PHONE_RE = re.compile(r"\+?\d[\d().\s-]{5,}\d")
 
 # The last two characters of a label in a script written without spaces: the verb before a
 # number ("致电", "拨打"), one word that a line may not split.
-_UNSPACED_TAIL_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}$")
+_UNSPACED_TAIL_RE = re.compile(rf"[{languages.CJK_SCRIPTS}]{{2}}$")
 
 
 def call_words(label: str) -> tuple[str, str]:
@@ -304,7 +304,7 @@ def number_kept(text: str) -> str:
     if not said:
         return text
     if _UNSPACED_TAIL_RE.fullmatch(said):
-        said = "\u2060".join(said)
+        said = WORD_JOINER.join(said)
     return f"{head}{nowrap(said + ' ' + match.group(0))}{text[match.end():]}".lstrip()
 
 
