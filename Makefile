@@ -87,7 +87,7 @@ test: setup-test $(CANIEMAIL)
 	$(PYTEST)
 	$(if $(TEST_TMP),rm -rf $(TEST_TMP))
 
-# The edit-test loop: everything but the whole-build and many-packet tests, on both cores.
+# The edit-test loop (under 30 s on 2 cores): every test but those marked slow (pyproject.toml).
 test-fast: setup-test $(CANIEMAIL)
 	$(PY) -m pytest $(XDIST) $(BASETEMP) -m "not slow"
 	$(if $(TEST_TMP),rm -rf $(TEST_TMP))

@@ -54,6 +54,7 @@ def only(report: CheckReport, rule: str) -> list[Finding]:
     return [f for f in report.findings if f.rule == rule]
 
 
+@pytest.mark.slow
 def test_a_newsletter_with_no_status_is_a_draft_to_check_as_to_send(sample_project: Path) -> None:
     """``send`` refuses a list an issue with no status line (nobody said it was reviewed):
     ``check`` warns about it as about ``status: draft``."""
@@ -80,6 +81,7 @@ def test_sample_has_no_errors_and_every_draft_warns(sample_project: Path) -> Non
     assert not report.failed() and report.failed(strict=True)
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_and_json(sample_project: Path) -> None:
     runner = CliRunner()
     base = ["--project", str(sample_project), "check", "--no-pdf"]
@@ -408,6 +410,7 @@ def places(project: Path, line: str) -> str:
     return ", ".join(f"{name}:{line_of(project, name, line)}" for name in names)
 
 
+@pytest.mark.slow
 def test_one_sign_worded_two_ways_is_named_with_the_wording_most_procedures_use(sample_project: Path) -> None:
     """A packet merges only identical lines: a comma apart, it prints the sign twice."""
     assert only(check(sample_project), "calls.worded-twice") == []  # the fixture words each sign once
@@ -423,6 +426,7 @@ def test_one_sign_worded_two_ways_is_named_with_the_wording_most_procedures_use(
     assert "epidural-steroid-injection.md" in finding.message and "joint-injections" in finding.message
 
 
+@pytest.mark.slow
 def test_a_sign_worded_in_another_order_is_one_sign_and_other_numbers_make_two(sample_project: Path) -> None:
     """"legs or arms" and "arms or legs" are one sign, named at every line that words it the
     other way; "12 hours" and "24 hours" are two signs, however alike the words."""
@@ -529,6 +533,7 @@ def test_a_printed_link_to_a_missing_page_of_the_site_is_an_error(sample_project
     assert finding.fix.startswith("link to a page the site makes")
 
 
+@pytest.mark.slow
 def test_a_link_to_another_site_warns_until_it_is_listed(sample_project: Path) -> None:
     edit(sample_project, ESI, ESI_WHAT, "See [the spine society](https://www.exmaple.org/spine). " + ESI_WHAT)
     edit(sample_project, "content/practice.yaml", "    map_url: https://www.example.org/locations/riverside",

@@ -21,6 +21,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_help_is_fast_and_never_imports_weasyprint() -> None:
     code = (
         "import sys, time; t = time.perf_counter();"
@@ -69,6 +70,7 @@ def test_list_shows_procedures_languages_and_status() -> None:
     assert {line.index("2026-11-02") for line in lines[1:]} == {lines[0].index("reviewed")}  # aligned
 
 
+@pytest.mark.slow
 def test_a_handout_of_a_translation_behind_its_english_says_so(tmp_path: Path) -> None:
     """The desk printing a Chinese handout that translates an older English version is told,
     as a packet run and check tell it: the patient gets the older text."""
@@ -163,6 +165,7 @@ def test_a_typo_blocks_only_what_is_made_from_its_file(small_project: Path) -> N
     assert "not loaded: prp-injection" in err and problem in err
 
 
+@pytest.mark.slow
 def test_handout_to_chosen_path_in_spanish_large_print(sample_project: Path, tmp_path: Path) -> None:
     """The procedure named by its Spanish title in capitals and the language by a regional
     code, as rosters take them."""

@@ -54,6 +54,7 @@ def edit(project: Path, name: str, old: str, new: str) -> int:
 # --- values the practice sets, named in content ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project: Path) -> None:
     practice = sample_project / "content/practice.yaml"
     practice.write_text(practice.read_text().replace("fever_f: 100.4", "fever_f: 100.9"))
@@ -74,6 +75,7 @@ def test_handouts_and_packet_words_print_the_practice_thresholds(sample_project:
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> None:
     esi_line = edit(sample_project, ESI, "{{ thresholds.fever_f }}", "{{ thresholds.fevr_f }}")
     project = load_project(sample_project)  # the other procedures still load
@@ -101,11 +103,13 @@ def test_an_unknown_value_is_named_by_file_and_line(sample_project: Path) -> Non
 # --- check: relative times and "call us" without a deadline ----------------------------------
 
 
+@pytest.mark.slow
 def test_instruction_rules_are_quiet_on_the_sample(sample_project: Path) -> None:
     report = run_checks(sample_project, pdf=False)
     assert [f for f in report.findings if f.rule in INSTRUCTION_RULES] == []
 
 
+@pytest.mark.slow
 def test_a_dated_blood_thinner_line_that_only_points_at_the_box_is_flagged(sample_project: Path) -> None:
     """Words written before %(words)s still work (they point at the box), but the list the
     patient acts on then loses the clinician's "in the morning": check says where."""
@@ -121,6 +125,7 @@ def test_a_dated_blood_thinner_line_that_only_points_at_the_box_is_flagged(sampl
     assert finding.message.startswith("text.en.blood_thinner_last_dose_day: points at the box")
 
 
+@pytest.mark.slow
 def test_a_relative_time_and_a_call_without_deadline_are_flagged(sample_project: Path) -> None:
     before = edit(
         sample_project,

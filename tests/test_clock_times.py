@@ -545,6 +545,7 @@ def letter_text(kit: Kit, rows: list[dict[str, str]], today: date, **catalog: bo
     return texts
 
 
+@pytest.mark.slow
 def test_a_fasting_patient_with_diabetes_calls_by_a_day_the_letter_names(tmp_path: Path) -> None:
     """rules.diabetes_fasting: 5 days before a Tuesday visit is Thursday, a phone day. Only a
     patient who has diabetes and fasts for sedation is asked to call; without the rule (the
@@ -602,6 +603,7 @@ def test_a_diabetes_call_the_print_date_is_too_late_for_is_refused_or_printed_as
     assert "November 25" not in text and "By " not in text
 
 
+@pytest.mark.slow
 def test_the_previews_sample_patient_is_in_time_for_every_rule(tmp_path: Path) -> None:
     """The preview's fictional patient (diabetes, sedation) is booked far enough ahead: on a
     Thursday, a Friday and around closed dates, with the diabetes call and a posted packet,
@@ -622,6 +624,7 @@ def test_the_previews_sample_patient_is_in_time_for_every_rule(tmp_path: Path) -
         assert "Call us today" not in text and "to ask how to take your diabetes medicine" in text, today
 
 
+@pytest.mark.slow
 def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as info:
         with_diabetes_call(copy_sample(tmp_path / "project"), skip="es")
@@ -632,6 +635,7 @@ def test_the_diabetes_call_needs_its_words_in_every_language(tmp_path: Path) -> 
     ]
 
 
+@pytest.mark.slow
 def test_after_a_steroid_a_patient_with_diabetes_gets_the_last_day_to_check_blood_sugar(kit: Kit) -> None:
     """"Check your blood sugar more often for 3 days" left the counting to the patient: the
     letter prints the last day, visit day plus thresholds.blood_sugar_check_days (Wednesday
@@ -824,6 +828,7 @@ def test_prep_pages_do_not_depend_on_the_appointment(kit: Kit) -> None:
     assert parts[0] is not None and parts[1] is not None and parts[0].key == parts[1].key
 
 
+@pytest.mark.slow
 def test_timed_blocks_are_shared_by_patients_with_the_same_time(tmp_path: Path) -> None:
     from handout_gen.packets.packet import PacketMaker
 
@@ -860,6 +865,7 @@ def test_block_marks_carry_keep_with_previous() -> None:
     assert part == [("<p>E</p>", ""), ("<p>F</p>", "part-of-previous")]
 
 
+@pytest.mark.slow
 def test_heading_lines_and_sign_off_stay_together(tmp_path: Path) -> None:
     """Large print: the times section starts on a page with room for it; the sign-off is never
     alone; the times that go on to the next page do so under "(continued)"."""
@@ -907,6 +913,7 @@ def test_fictional_rows_are_in_time_for_every_rule(kit: Any, tmp_path: Path) -> 
         assert any("prp-injection" in r.procedures for r in rows)
 
 
+@pytest.mark.slow
 def test_a_time_in_the_night_names_its_night_up_to_night_ends(tmp_path: Path) -> None:
     """"12:45 AM on Tuesday" is read as lunchtime or as Tuesday night: a fasting time after
     midnight and before ``night_ends`` (packet.yaml, a clinician's edit) names the night it is
@@ -933,6 +940,7 @@ def test_a_time_in_the_night_names_its_night_up_to_night_ends(tmp_path: Path) ->
     assert "Después de las 12:45 a.m. del martes, 8 de diciembre: No coma nada ni tome leche." in letters
 
 
+@pytest.mark.slow
 def test_spanish_says_la_1_and_las_2(kit: Kit) -> None:
     """Spanish says "la 1:00" and "las 2:00": a "when" line picks its ``_one`` words when the
     hour the clock prints is of the plural category "one" (CLDR), in the letter as printed.
@@ -1035,6 +1043,7 @@ def test_a_handout_line_the_letter_dates_gives_way_in_the_packet(tmp_path: Path)
     assert "Do not soak in a tub for 2 days." in untouched  # a handout and a web page print it
 
 
+@pytest.mark.slow
 def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path) -> None:
     """"No tub for 2 days" left the counting to the patient: a procedure's dated_aftercare
     step is a line of the letter's dated list, the visit day plus its days (Wednesday,
@@ -1067,6 +1076,7 @@ def test_a_procedures_dated_aftercare_is_printed_as_its_last_day(tmp_path: Path)
         "where the English gives [2]: the same steps, in its order"]
 
 
+@pytest.mark.slow
 def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_path: Path) -> None:
     """"Still numb or weak 12 hours after the treatment" left the sum to the patient: the
     letter names the time (the appointment plus practice.yaml's numbness_hours; one in the
@@ -1097,6 +1107,7 @@ def test_a_numbness_that_lasts_is_called_about_at_a_time_the_letter_names(tmp_pa
     assert "Your arm or leg is still numb or weak 12 hours after the treatment." in zh  # the English line
 
 
+@pytest.mark.slow
 def test_the_site_names_the_arm_or_the_leg_that_may_stay_numb(kit: Kit) -> None:
     """A low-back injection numbs a leg, a neck one an arm: the row's site chooses the sign
     (numbness_sign_by_site, by the region before the site's "-"), in the letter's language;
@@ -1205,6 +1216,7 @@ def test_two_lines_at_one_time_share_their_when_line(tmp_path: Path) -> None:
     assert "If the area is still numb or weak" in after
 
 
+@pytest.mark.slow
 def test_a_days_line_is_read_after_the_night_that_ends_its_small_hours(tmp_path: Path) -> None:
     """A blood thinner started again "On Thursday" comes after "in the night from Wednesday to
     Thursday" (a reader counts those hours as Wednesday's), and two procedures with the same

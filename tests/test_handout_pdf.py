@@ -31,6 +31,7 @@ def rfa_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_text_sections_and_page_furniture(rfa_pdf: Path) -> None:
     text = pdf_text(rfa_pdf.read_bytes())
     for phrase in (
@@ -88,6 +89,7 @@ def test_body_text_is_at_least_12pt(rfa_pdf: Path) -> None:
     assert min(sizes) >= 12
 
 
+@pytest.mark.slow
 def test_identical_input_gives_identical_bytes() -> None:
     project = load_project(FIXTURE)
     first = render_handout(project, "prp-injection", Variant())
@@ -120,6 +122,7 @@ print(weasyprint.__version__, sorted(set(runs)))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["linker-cache", "compiler-only"])
 def test_weasyprint_loads_without_compiler_runs_unless_it_needs_them(case: str) -> None:
     """No gcc or ld is run to look for a library the linker's cache lists; where only they
@@ -140,6 +143,7 @@ def weasyprint_version() -> str:
     return str(weasyprint.__version__)
 
 
+@pytest.mark.slow
 def test_a_style_sheet_parsed_once_lays_out_as_weasyprint_reads_it() -> None:
     """The renderer parses each <style> block once and hands WeasyPrint the parsed sheet: the
     pages it writes, the first time and from the remembered sheet, are byte for byte those
@@ -523,6 +527,7 @@ def test_a_no_op_build_gates_only_what_it_would_write(
     assert gated == ["prp-injection"]
 
 
+@pytest.mark.slow
 def test_a_reviewed_handout_says_when_and_by_whom_a_draft_that_it_is_not_yet(tmp_path: Path) -> None:
     """A draft says it has not been reviewed (footer and version line); once a clinician sets
     ``status: approved``, the same lines say when it was last reviewed and by whom."""
@@ -575,6 +580,7 @@ def prp_list(root: Path, key: str, items: list[str]) -> list[str]:
     return items
 
 
+@pytest.mark.slow
 def test_a_list_that_goes_on_over_a_page_break_goes_on_under_its_heading(tmp_path: Path) -> None:
     """A "When to call us" list long enough to run over a page: the page it goes on to opens
     with "When to call us (continued)", a heading (H2) in the structure tree too, and every
@@ -660,6 +666,7 @@ def test_a_number_never_ends_a_line_apart_from_its_word(tmp_path: Path) -> None:
     assert ends == [] and sum("step" in line for line in lines) > 3, lines
 
 
+@pytest.mark.slow
 def test_a_running_element_in_a_fixed_box_keeps_its_place_in_the_footer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -690,6 +697,7 @@ def test_a_running_element_in_a_fixed_box_keeps_its_place_in_the_footer(
     assert "When to call us (continued)" in pdf_text(held)  # laid out more than once
 
 
+@pytest.mark.slow
 def test_a_key_points_box_that_goes_on_ends_under_its_last_point(tmp_path: Path) -> None:
     """Twelve key points, too many for page 1 even above the summary (render/keypoints.py):
     the last three go on to page 2 together, in a box of their own under "Key points
@@ -732,6 +740,7 @@ def test_a_boxs_list_goes_on_in_a_copy_of_its_box() -> None:
     assert lists["0"].box == ""
 
 
+@pytest.mark.slow
 def test_the_after_hours_number_stays_with_the_signs_to_call_about(tmp_path: Path) -> None:
     """Four signs to call about: the list ended at the foot of page 2 and the line under it,
     "After hours, call 555-0199.", atop page 3, away from what it is the number for. It goes
@@ -776,6 +785,7 @@ def test_a_heading_that_would_cost_a_page_is_left_out_and_later_lists_get_theirs
     assert pages == ["A0 A1 A2", "A3 A4 block", "gap B0 B1 B2 B3 B4", "B (continued) B5 end"]
 
 
+@pytest.mark.slow
 def test_the_aftercare_checklist_goes_on_under_its_sections_heading(tmp_path: Path) -> None:
     """The aftercare checklist printed under "After your visit" goes on over a page break
     under "After your visit (continued)", every step once, in order."""
@@ -811,6 +821,7 @@ def test_continued_marks_only_a_sections_own_flat_bulleted_lists() -> None:
     assert str(mark_lists("<ul><li>x</li></ul>", "h")) == "&lt;ul&gt;&lt;li&gt;x&lt;/li&gt;&lt;/ul&gt;"
 
 
+@pytest.mark.slow
 def test_a_last_page_never_holds_the_language_help_notice_alone(tmp_path: Path) -> None:
     """A handout whose language-help notice would fall alone on its last page (however much
     of the page its lines take) moves the closing lines before it onto that page too: a page

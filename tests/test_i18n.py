@@ -7,6 +7,7 @@ from datetime import date, time
 from pathlib import Path
 
 import pikepdf
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -56,6 +57,7 @@ def test_the_template_catalog_lists_every_template_string() -> None:
     assert template_msgids() <= pot
 
 
+@pytest.mark.slow
 def test_check_names_the_phrases_a_language_catalog_leaves_in_english(sample_project: Path) -> None:
     """The Chinese catalog without its web-page phrases: one warning on zh.po that counts and
     quotes them. The Arabic catalog with the 911 heading's former msgid still covers it."""
@@ -84,6 +86,7 @@ def test_spanish_dates_and_times_use_es_us_without_narrow_spaces() -> None:
     assert "\u202f" not in text
 
 
+@pytest.mark.slow
 def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> None:
     project = load_project(FIXTURE)
     data = render_handout(project, "epidural-steroid-injection", Variant("es"))
@@ -98,6 +101,7 @@ def test_spanish_pdf_has_lang_es_spanish_furniture_and_dates(tmp_path: Path) -> 
     assert "Llámenos: 555-0100" in text
 
 
+@pytest.mark.slow
 def test_each_edition_prints_and_links_its_own_web_page(sample_project: Path) -> None:
     """The QR code and the printed address lead a Spanish reader to the Spanish page."""
     (sample_project / "content" / "procedures" / "prp-injection.es.md").unlink()

@@ -24,6 +24,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_init_then_build_writes_pdfs(tmp_path: Path) -> None:
     target = tmp_path / "our-practice"
     code, out, err = run("init", str(target), "--name", "Riverbend Pain Clinic")

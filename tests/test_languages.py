@@ -130,6 +130,7 @@ def test_a_roster_with_an_unprintable_name_writes_nothing(tmp_path: Path) -> Non
     assert "nothing was written" in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_the_arabic_handout_reads_right_to_left() -> None:
     project = load_project(FIXTURE)
     data = render_handout(project, ESI, Variant("ar"))
@@ -168,6 +169,7 @@ def test_the_arabic_handout_reads_right_to_left() -> None:
         assert str(pdf.Root.Lang) == "ar"
 
 
+@pytest.mark.slow
 def test_the_chinese_handout_uses_its_own_catalog_and_cjk_font() -> None:
     project = load_project(FIXTURE)
     data = render_handout(project, ESI, Variant("zh"))
@@ -208,6 +210,7 @@ def test_a_reworded_heading_keeps_an_old_catalogs_translation(tmp_path: Path) ->
     assert heading.render(lang="en") == "Call 911 or go to the nearest emergency room if:"
 
 
+@pytest.mark.slow
 def test_the_language_help_notice_prints_in_each_script_and_turns_off(sample_project: Path) -> None:
     text = pdf_text(render_handout(load_project(sample_project), "prp-injection", Variant("en")))
     assert "Free help in your language" in text and "免费语言协助" in text
@@ -480,6 +483,7 @@ def test_an_english_medicine_name_stays_in_its_arabic_line_between_its_brackets(
                for top in names for line in lines), tops
 
 
+@pytest.mark.slow
 def test_a_blood_thinner_plan_in_english_in_a_chinese_letter_says_so() -> None:
     """The clinician's words print verbatim. A field in Latin letters in a Chinese or Arabic
     letter is English: the box says so in the reader's language, above the plan, and a screen
@@ -582,6 +586,7 @@ def test_the_closing_pages_name_an_untranslated_procedure_as_the_letter_does(tmp
     assert ("en", "RadiofrequencyAblation") in language_changes(packet)
 
 
+@pytest.mark.slow
 def test_an_english_title_in_an_arabic_line_is_never_wrapped(tmp_path: Path) -> None:
     """Wrapped inside a right-to-left line, an English title and the brackets around it trade
     places ("(Plasma (PRP) Injection" under "Platelet-Rich)"): a title that fits a line keeps
@@ -614,6 +619,7 @@ def test_a_chinese_date_never_breaks_between_a_number_and_its_unit() -> None:
     assert "\u2060" not in medium_date(date(2026, 11, 24), "en") + weekday_date(date(2026, 11, 24), "es")
 
 
+@pytest.mark.slow
 def test_the_language_help_notice_opens_in_the_readers_language(sample_project: Path) -> None:
     """A Spanish reader meets the notice's Spanish line first, not an English one, the English
     handout they get for want of a Spanish edition included; the English handout keeps the

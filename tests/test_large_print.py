@@ -83,6 +83,7 @@ def test_a_rule_parts_the_footer_from_the_last_line_of_text(warm_project: Path, 
                 assert dark_rows[0] - text_bottom >= 5, (name, page.page_number, dark_rows[0] - text_bottom)
 
 
+@pytest.mark.slow
 def test_missing_translation_falls_back_to_english_with_a_warning(sample_project: Path) -> None:
     (sample_project / "content/procedures/prp-injection.es.md").unlink()
     runner = CliRunner()
@@ -99,6 +100,7 @@ def test_missing_translation_falls_back_to_english_with_a_warning(sample_project
             "(prp-injection.es.md): the Spanish handout falls back to English") in result.output
 
 
+@pytest.mark.slow
 def test_key_points_that_would_go_on_to_page_2_come_before_the_summary(sample_project: Path) -> None:
     """A long summary pushed the last key points onto page 2 of a large-print handout, under
     "Key points (continued)": the summary then follows the box, which stays whole on page 1.

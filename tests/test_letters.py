@@ -61,6 +61,7 @@ def page_texts(data: bytes) -> list[str]:
     return [" ".join(" ".join(lines).split()) for lines in page_lines(data)]
 
 
+@pytest.mark.slow
 def test_each_distinct_block_is_laid_out_once(tmp_path: Path) -> None:
     """Same appointment slot: after the first batch, only each new patient's greeting is new."""
     worker = PacketMaker(load_kit(load_project(copy_sample(tmp_path / "project"))), TODAY)
@@ -329,6 +330,7 @@ def test_a_chunk_of_both_print_sizes_gets_both_right(tmp_path: Path) -> None:
         assert round(chars[text.index(name)].size) == size, name
 
 
+@pytest.mark.slow
 def test_a_batch_of_every_language_and_print_size_is_laid_out_in_two_documents(tmp_path: Path) -> None:
     """Blocks carry their own language and print size: one document for the blocks letters
     share, one for the rest, whatever the mix (each document costs ~15 ms to set up)."""
@@ -352,6 +354,7 @@ def test_a_batch_of_every_language_and_print_size_is_laid_out_in_two_documents(t
             assert round(name["size"]) == (18 if row.large_print else 14), row.last_name
 
 
+@pytest.mark.slow
 def test_font_subsets_in_a_packet_have_names_of_their_own(worker: PacketMaker) -> None:
     """A packet merges font subsets from several documents; one name, one subset."""
     import hashlib
@@ -404,6 +407,7 @@ def test_a_number_in_running_text_keeps_the_words_that_say_to_call_it() -> None:
     assert call_words("请致电") == ("请", "致电") and call_words("Llámenos") == ("Llámenos", "")
 
 
+@pytest.mark.slow
 def test_a_zip_code_never_wraps_onto_a_line_of_its_own(tmp_path: Path) -> None:
     """Addresses of 26 lengths in large print (where the line breaks inside "Cedar Falls, OH
     45000" for a third of them): the state goes down with its ZIP code, never the ZIP alone."""
@@ -498,6 +502,7 @@ def test_a_latin_letter_after_chinese_and_arabic_ones_keeps_its_fonts_and_bracke
     assert "12:00 PM (noon)" in page_texts(data)[starts[2]]
 
 
+@pytest.mark.slow
 def test_a_chinese_letter_greets_the_family_name_first(worker: PacketMaker) -> None:
     """languages.yaml says Chinese writes the family name first: "王秀英" (no space between
     names in Chinese script), "Wang Xiuying" in Latin letters; English keeps given-first."""
@@ -596,6 +601,7 @@ def test_a_letter_page_holding_its_last_dated_line_and_sign_off_takes_the_lines_
         ], count
 
 
+@pytest.mark.slow
 def test_the_letter_names_the_site_the_roster_names(tmp_path: Path) -> None:
     """"radiofrequency-ablation:cervical" reads "Radiofrequency Ablation (neck)" on the letter,
     in the patient's language ("(cuello)"), so patient and nurse can see it is the right place;

@@ -496,6 +496,7 @@ def test_a_subject_on_two_lines_is_named_at_its_line(sample_project: Path) -> No
                 "(not '|')") in result.output
 
 
+@pytest.mark.slow
 def test_build_builds_every_newsletter(sample_project: Path) -> None:
     # a second issue proves `build` picks up every file, not just the sample
     second = issue_file(sample_project).with_name("2027-01.md")

@@ -278,6 +278,7 @@ def test_outline_keeps_one_bookmark_per_section(demo: list[dict[str, Any]]) -> N
             assert title in texts[page], title
 
 
+@pytest.mark.slow
 def test_key_points_that_continue_on_page_two_carry_more_than_the_last_point(tmp_path: Path) -> None:
     """The large-print Spanish stimulator trial with seven key points (too many for page 1
     even above the summary: render/keypoints.py) fills page 1 with five: the last point (the
@@ -325,6 +326,7 @@ def _sections(*lines: int, last_alone: bool = False) -> str:
             f"</style></head><body>{body}</body></html>")
 
 
+@pytest.mark.slow
 def test_a_parts_last_page_under_the_target_takes_more_but_never_gets_worse() -> None:
     """A checklist part whose last page is a quarter full ("On the day", four boxes) takes
     the section before it along, as a letter's last page does: at least TARGET_FILL, no page

@@ -48,6 +48,7 @@ def test_a_packet_passes_every_rule_and_reads_as_a_letter_first(packet: bytes) -
     assert texts[0] == "Your appointment" and "Dear Alex Sample," in texts[:4]
 
 
+@pytest.mark.slow
 def test_each_line_of_the_language_help_notice_is_declared_in_its_language(packet: bytes) -> None:
     """PDF/UA 7.2: a change of language is declared, so a screen reader reads the Spanish,
     Chinese and Arabic lines of every handout's language-help notice in their own voices."""
@@ -57,6 +58,7 @@ def test_each_line_of_the_language_help_notice_is_declared_in_its_language(packe
     assert help_lines["es"].startswith("Ayudagratis") and help_lines["zh"].startswith("免费语言协助")
 
 
+@pytest.mark.slow
 def test_a_handout_on_its_own_declares_its_lines_in_other_languages() -> None:
     """The same on a Spanish handout as built, whose language is the catalog's only."""
     from handout_gen.handouts import Variant, render_handout

@@ -92,6 +92,7 @@ def test_built_outputs_never_carry_the_reload_script(sample_project: Path) -> No
         assert MARKER not in rendered.html and MARKER not in rendered.browser_html
 
 
+@pytest.mark.slow
 def test_handout_pdf_route_renders_the_pdf(server: PreviewServer) -> None:
     status, ctype, body = get(server, "/handouts/prp-injection.es.pdf")
     assert status == 200 and ctype == "application/pdf"
@@ -197,6 +198,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_preview_command_answers_on_the_port(sample_project: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -301,6 +303,7 @@ def test_preview_of_a_new_project(tmp_path: Path) -> None:
         srv.stop()
 
 
+@pytest.mark.slow
 def test_the_site_is_served_under_site_with_its_links_there(
     server: PreviewServer, sample_project: Path
 ) -> None:
@@ -355,6 +358,7 @@ def raw(server: PreviewServer, request: bytes) -> tuple[int, dict[str, str]]:
     return int(lines[0].split()[1]), headers
 
 
+@pytest.mark.slow
 def test_every_response_carries_the_content_security_policy(
     server: PreviewServer, sample_project: Path
 ) -> None:

@@ -50,6 +50,7 @@ def _image_sizes(pdf: bytes) -> set[tuple[int, int]]:
     return sizes
 
 
+@pytest.mark.slow
 def test_hostile_html_in_markdown_is_inert(
     sample_project: Path, tmp_path: Path, web_server: tuple[str, list[str]]
 ) -> None:
@@ -78,6 +79,7 @@ def test_hostile_html_in_markdown_is_inert(
     assert b"javascript:" not in pdf
 
 
+@pytest.mark.slow
 def test_a_template_cannot_read_outside_files_or_the_network(
     sample_project: Path, tmp_path: Path, web_server: tuple[str, list[str]], weasyprint_log: list[str]
 ) -> None:
@@ -152,6 +154,7 @@ def test_unwritable_target_is_a_clean_error(tmp_path: Path) -> None:
         write_file(out / "blocked" / "x.pdf", b"%PDF", root=out)
 
 
+@pytest.mark.slow
 def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -> None:
     """A catalog's words are text: "<script>" in a Chinese msgstr is escaped on the web page,
     and a link in one prints as its characters in the PDF, no link made of it."""
@@ -181,6 +184,7 @@ def test_a_translators_markup_is_shown_as_text_never_run(sample_project: Path) -
     assert warning.message.startswith("2 phrases hold markup or an entity, which prints as typed")
 
 
+@pytest.mark.slow
 def test_a_percent_encoded_dot_dot_image_is_dropped(sample_project: Path) -> None:
     """"%2E%2E/" is "../" to the URL fetcher: it embedded a picture from the project's root,
     outside content/, past the sanitiser, check and the build gate."""

@@ -101,6 +101,7 @@ def test_a_chinese_handout_shrinks_and_prints_the_same(tmp_path: Path) -> None:
     assert all(ImageChops.difference(a, b).getbbox() is None for a, b in pixels)
 
 
+@pytest.mark.slow
 def test_handouts_are_written_with_compact_subsets() -> None:
     """Every handout prints the language-help lines in Chinese and Arabic: the renderer makes
     those subsets compact, so an English handout is not mostly empty CJK glyph slots."""
