@@ -533,16 +533,18 @@ def with_diabetes_call(project: Path, days: int = 5, *, skip: str = "") -> Kit:
 
 
 def letter_text(kit: Kit, rows: list[dict[str, str]], today: date, **catalog: bool) -> list[str]:
+    """The text of each row's letter. The letters are laid out together, as a run lays out a
+    chunk (one renderer, each language's page stationery made once), and each is read back
+    from its own pages."""
     from handout_gen.packets.packet import PacketMaker
 
     patients = rows_from(rows, kit.catalog(today, **catalog))
-    texts = []
-    for patient in patients:
-        data, _ = PacketMaker(kit, today).press.letters([(patient, patient.language)])[:2]
-        buffer = io.BytesIO()
-        data.save(buffer)
-        texts.append(pdf_text(buffer.getvalue()))
-    return texts
+    data, starts, _, _ = PacketMaker(kit, today).press.letters([(p, p.language) for p in patients])
+    buffer = io.BytesIO()
+    data.save(buffer)
+    pages = pdf_pages(buffer.getvalue())
+    assert len(pages) == len(data.pages)
+    return [" ".join(pages[start:end]) for start, end in zip(starts, [*starts[1:], len(pages)], strict=True)]
 
 
 @pytest.mark.slow
